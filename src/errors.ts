@@ -1,0 +1,24 @@
+/**
+ * The one error type the CLI turns into `diffai: <file>: <problem>` and exit code 2.
+ * Readers throw it for anything wrong with a file; nothing else should reach the user.
+ */
+export class DiffaiError extends Error {
+  constructor(
+    /** The file the problem is in, or undefined for usage errors. */
+    readonly file: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DiffaiError';
+  }
+
+  /** The single line printed on stderr. */
+  get line(): string {
+    return this.file === undefined ? `diffai: ${this.message}` : `diffai: ${this.file}: ${this.message}`;
+  }
+}
+
+/** Throws a DiffaiError for `file` unless `condition` holds. */
+export function check(condition: unknown, file: string, message: string): asserts condition {
+  if (!condition) throw new DiffaiError(file, message);
+}

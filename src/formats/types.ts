@@ -1,0 +1,78 @@
+/**
+ * What a format reader returns: a description of the tensors in a file and where their
+ * bytes are. Readers never compute statistics and never read tensor data; the engine does.
+ */
+import type { DType } from '../dtypes.js';
+
+/** Where the bytes of a tensor's storage are. */
+export type ByteSource =
+  /** `length` bytes at absolute `offset` of the file at `path`, read in place. */
+  | { kind: 'file'; path: string; offset: number; length: number }
+  /**
+   * A compressed stream at absolute `offset` of `path` (`compressedLength` bytes). When
+   * inflated it yields at least `skip + length` bytes; the storage is the `length` bytes
+   * after the first `skip`. `format` is 'raw' for zip DEFLATE entries, 'zlib' for zlib-wrapped.
+   */
+  | {
+      kind: 'deflate';
+      path: string;
+      offset: number;
+      compressedLength: number;
+      format: 'raw' | 'zlib';
+      skip: number;
+      length: number;
+    };
+
+/**
+ * A view of a storage: the logical tensor's element (i0, i1, …) is the storage element
+ * `offset + Σ ik·strides[k]` (counted in elements, as torch does). Absent means
+ * C-contiguous from storage element 0.
+ */
+export interface TensorView {
+  offset: number;
+  strides: number[];
+}
+
+export interface TensorDescriptor {
+  /** Dotted path of the tensor (`fc1.weight`, `optimizer_state_dict.state.0.exp_avg`). */
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** Product of shape (1 for 0-d tensors). */
+  numel: number;
+  source: ByteSource;
+  /** Byte order of the stored elements; 'little' for nearly everything. */
+  byteOrder: 'little' | 'big';
+  view?: TensorView;
+  /**
+   * Optional affine dequantization for quantized tensors (torch qint8 etc.):
+   * real = (stored - zeroPoint) * scale. Statistics are over the real values.
+   */
+  quantization?: { scheme: string; scale: number; zeroPoint: number };
+  /** Free-form facts a reader wants `inspect` to show (e.g. `quantized: qint8`). */
+  notes?: string[];
+}
+
+/** A non-tensor value in a file (metadata, epoch, loss, lr, args fields …). JSON-like. */
+export type LeafValue = null | boolean | number | string | LeafValue[] | { [key: string]: LeafValue };
+
+export type FormatName = 'safetensors' | 'pytorch' | 'numpy' | 'npz' | 'matlab' | 'sharded';
+
+export interface ModelDescription {
+  path: string;
+  format: FormatName;
+  tensors: TensorDescriptor[];
+  /** Non-tensor leaves by dotted path; compared as Added/Removed/Modified. */
+  leaves: Record<string, LeafValue>;
+  /** Problems that did not stop reading (skipped entries, index inconsistencies). */
+  warnings: string[];
+}
+
+/** A format reader: sniff by magic bytes, then describe. */
+export interface FormatReader {
+  name: FormatName;
+  /** True when `head` (the first up-to-64 bytes of the file) looks like this format. */
+  sniff(head: Uint8Array, path: string): boolean;
+  /** Describe the file; throw DiffaiError(path, …) for anything malformed. */
+  describe(path: string): Promise<ModelDescription>;
+}

@@ -1,0 +1,84 @@
+/**
+ * Positional, bounded reads of a file. Nothing here ever reads a whole file: callers ask for
+ * byte ranges, and every range is checked against the file size first.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { DiffaiError } from '../errors.js';
+
+export class RandomAccessFile {
+  readonly size: number;
+  private fd: number;
+
+  private constructor(readonly path: string, fd: number) {
+    this.fd = fd;
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) {
+      closeSync(fd);
+      throw new DiffaiError(path, 'not a regular file');
+    }
+    this.size = stat.size;
+  }
+
+  static open(path: string): RandomAccessFile {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw new DiffaiError(path, describeFsError(e));
+    }
+    return new RandomAccessFile(path, fd);
+  }
+
+  /** Reads exactly `target.length` bytes at `position` into `target` (which may view WASM memory). */
+  readInto(target: Uint8Array, position: number): void {
+    if (position < 0 || position + target.length > this.size) {
+      throw new DiffaiError(this.path, `truncated: needs bytes ${position}..${position + target.length} but the file has ${this.size}`);
+    }
+    let done = 0;
+    while (done < target.length) {
+      const n = readSync(this.fd, target, done, target.length - done, position + done);
+      if (n === 0) throw new DiffaiError(this.path, `unexpected end of file at byte ${position + done}`);
+      done += n;
+    }
+  }
+
+  /** Reads `length` bytes at `position` into a new buffer; `length` must be checked by the caller's format limits. */
+  read(position: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length);
+    this.readInto(buf, position);
+    return buf;
+  }
+
+  /** Reads up to `length` bytes at `position` (fewer at end of file). */
+  readUpTo(position: number, length: number): Buffer {
+    const n = Math.max(0, Math.min(length, this.size - position));
+    return this.read(position, n);
+  }
+
+  close(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+}
+
+/** Opens `path`, runs `fn`, and always closes the file. */
+export function withFile<T>(path: string, fn: (file: RandomAccessFile) => T): T {
+  const file = RandomAccessFile.open(path);
+  try {
+    return fn(file);
+  } finally {
+    file.close();
+  }
+}
+
+function describeFsError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case 'ENOENT': return 'no such file';
+    case 'EACCES': return 'permission denied';
+    case 'EISDIR': return 'is a directory';
+    default: return (e as Error)?.message ?? String(e);
+  }
+}
