@@ -1,0 +1,132 @@
+// Element-wise comparison of two same-length chunks. Writes to compareOut:
+// [pairs, maxAbs, sumAbs, changed, sumSqDiff, sumAB, sumAA, sumBB, mismatched]
+// where the sums are over positions where both values are finite ("pairs"); `changed`
+// counts finite pairs with |a−b| > eps plus positions whose non-finite values differ
+// (`mismatched`: NaN vs number, Inf vs anything else). NaN against NaN and equal
+// infinities count as equal. Differences are taken in f64, so f32 inputs compare exactly.
+
+import { compareOut } from './layout';
+
+@inline function writeCompare(pairs: f64, maxAbs: f64, sumAbs: f64, changed: f64, sdd: f64, sab: f64, saa: f64, sbb: f64, mismatched: f64): void {
+  const o = compareOut;
+  store<f64>(o, pairs);
+  store<f64>(o + 8, maxAbs);
+  store<f64>(o + 16, sumAbs);
+  store<f64>(o + 24, changed);
+  store<f64>(o + 32, sdd);
+  store<f64>(o + 40, sab);
+  store<f64>(o + 48, saa);
+  store<f64>(o + 56, sbb);
+  store<f64>(o + 64, mismatched);
+}
+
+// Accumulates one f64x2 pair of inputs into the running sums (all passed by the caller's
+// locals via the macro-like inline below).
+export function compare_f32(pa: usize, pb: usize, n: i32, eps: f64): void {
+  const E = f64x2.splat(eps);
+  let mx = f64x2.splat(0), sabs = f64x2.splat(0), sdd = f64x2.splat(0);
+  let sab = f64x2.splat(0), saa = f64x2.splat(0), sbb = f64x2.splat(0);
+  let cnt = i64x2.splat(0);
+  let i = 0;
+  const n4 = n & ~3;
+  for (; i < n4; i += 4) {
+    const va = v128.load(pa + (<usize>i << 2));
+    const vb = v128.load(pb + (<usize>i << 2));
+    const a0 = f64x2.promote_low_f32x4(va);
+    const a1 = f64x2.promote_low_f32x4(i32x4.shuffle(va, va, 2, 3, 0, 1));
+    const b0 = f64x2.promote_low_f32x4(vb);
+    const b1 = f64x2.promote_low_f32x4(i32x4.shuffle(vb, vb, 2, 3, 0, 1));
+    const d0 = f64x2.sub(a0, b0);
+    const d1 = f64x2.sub(a1, b1);
+    const e0 = f64x2.abs(d0);
+    const e1 = f64x2.abs(d1);
+    mx = f64x2.pmax(mx, f64x2.pmax(e0, e1));
+    sabs = f64x2.add(sabs, f64x2.add(e0, e1));
+    cnt = i64x2.sub(cnt, f64x2.gt(e0, E));
+    cnt = i64x2.sub(cnt, f64x2.gt(e1, E));
+    sdd = f64x2.add(sdd, f64x2.add(f64x2.mul(d0, d0), f64x2.mul(d1, d1)));
+    sab = f64x2.add(sab, f64x2.add(f64x2.mul(a0, b0), f64x2.mul(a1, b1)));
+    saa = f64x2.add(saa, f64x2.add(f64x2.mul(a0, a0), f64x2.mul(a1, a1)));
+    sbb = f64x2.add(sbb, f64x2.add(f64x2.mul(b0, b0), f64x2.mul(b1, b1)));
+  }
+  let M = max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1));
+  let SABS = f64x2.extract_lane(sabs, 0) + f64x2.extract_lane(sabs, 1);
+  let C = <f64>(i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1));
+  let SDD = f64x2.extract_lane(sdd, 0) + f64x2.extract_lane(sdd, 1);
+  let SAB = f64x2.extract_lane(sab, 0) + f64x2.extract_lane(sab, 1);
+  let SAA = f64x2.extract_lane(saa, 0) + f64x2.extract_lane(saa, 1);
+  let SBB = f64x2.extract_lane(sbb, 0) + f64x2.extract_lane(sbb, 1);
+  for (; i < n; i++) {
+    const a = <f64>load<f32>(pa + (<usize>i << 2));
+    const b = <f64>load<f32>(pb + (<usize>i << 2));
+    const d = a - b, e = abs(d);
+    M = e > M ? e : M;
+    SABS += e;
+    if (e > eps) C++;
+    SDD += d * d; SAB += a * b; SAA += a * a; SBB += b * b;
+  }
+  // Any NaN or infinity makes some sum non-finite; such chunks take the masking path.
+  if (!isFinite(SABS + SDD + SAB + SAA + SBB)) { compareMasked<f32>(pa, pb, n, eps); return; }
+  writeCompare(<f64>n, M, SABS, C, SDD, SAB, SAA, SBB, 0);
+}
+
+export function compare_f64(pa: usize, pb: usize, n: i32, eps: f64): void {
+  const E = f64x2.splat(eps);
+  let mx = f64x2.splat(0), sabs = f64x2.splat(0), sdd = f64x2.splat(0);
+  let sab = f64x2.splat(0), saa = f64x2.splat(0), sbb = f64x2.splat(0);
+  let cnt = i64x2.splat(0);
+  let i = 0;
+  const n2 = n & ~1;
+  for (; i < n2; i += 2) {
+    const a = v128.load(pa + (<usize>i << 3));
+    const b = v128.load(pb + (<usize>i << 3));
+    const d = f64x2.sub(a, b);
+    const e = f64x2.abs(d);
+    mx = f64x2.pmax(mx, e);
+    sabs = f64x2.add(sabs, e);
+    cnt = i64x2.sub(cnt, f64x2.gt(e, E));
+    sdd = f64x2.add(sdd, f64x2.mul(d, d));
+    sab = f64x2.add(sab, f64x2.mul(a, b));
+    saa = f64x2.add(saa, f64x2.mul(a, a));
+    sbb = f64x2.add(sbb, f64x2.mul(b, b));
+  }
+  let M = max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1));
+  let SABS = f64x2.extract_lane(sabs, 0) + f64x2.extract_lane(sabs, 1);
+  let C = <f64>(i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1));
+  let SDD = f64x2.extract_lane(sdd, 0) + f64x2.extract_lane(sdd, 1);
+  let SAB = f64x2.extract_lane(sab, 0) + f64x2.extract_lane(sab, 1);
+  let SAA = f64x2.extract_lane(saa, 0) + f64x2.extract_lane(saa, 1);
+  let SBB = f64x2.extract_lane(sbb, 0) + f64x2.extract_lane(sbb, 1);
+  for (; i < n; i++) {
+    const a = load<f64>(pa + (<usize>i << 3));
+    const b = load<f64>(pb + (<usize>i << 3));
+    const d = a - b, e = abs(d);
+    M = e > M ? e : M;
+    SABS += e;
+    if (e > eps) C++;
+    SDD += d * d; SAB += a * b; SAA += a * a; SBB += b * b;
+  }
+  if (!isFinite(SABS + SDD + SAB + SAA + SBB)) { compareMasked<f64>(pa, pb, n, eps); return; }
+  writeCompare(<f64>n, M, SABS, C, SDD, SAB, SAA, SBB, 0);
+}
+
+@inline function compareMasked<T>(pa: usize, pb: usize, n: i32, eps: f64): void {
+  let pairs: f64 = 0, M: f64 = 0, SABS: f64 = 0, C: f64 = 0, SDD: f64 = 0;
+  let SAB: f64 = 0, SAA: f64 = 0, SBB: f64 = 0, mismatched: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const a = <f64>load<T>(pa + (<usize>i << alignof<T>()));
+    const b = <f64>load<T>(pb + (<usize>i << alignof<T>()));
+    if (!isFinite(a) || !isFinite(b)) {
+      const same = (isNaN(a) && isNaN(b)) || a == b;
+      if (!same) { mismatched++; C++; }
+      continue;
+    }
+    pairs++;
+    const d = a - b, e = abs(d);
+    M = e > M ? e : M;
+    SABS += e;
+    if (e > eps) C++;
+    SDD += d * d; SAB += a * b; SAA += a * a; SBB += b * b;
+  }
+  writeCompare(pairs, M, SABS, C, SDD, SAB, SAA, SBB, mismatched);
+}

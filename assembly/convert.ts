@@ -1,0 +1,85 @@
+// Widening of stored element types into f32 (exact for f16, bf16, f8, 8/16-bit integers and
+// bool) or f64 (32/64-bit integers), so that the two fast stats/compare kernels serve every
+// dtype. Also in-place byte swapping for big-endian sources.
+
+import { f16Table, e4m3Table, e5m2Table } from './layout';
+
+/** Decodes a small float with the given exponent and mantissa widths. */
+function decodeMinifloat(bits: u32, expBits: u32, manBits: u32, bias: i32, ieeeSpecials: bool, nanAllOnes: bool): f32 {
+  const sign: f32 = (bits >> (expBits + manBits)) & 1 ? -1 : 1;
+  const e = <i32>((bits >> manBits) & ((1 << expBits) - 1));
+  const m = <i32>(bits & ((1 << manBits) - 1));
+  const maxE = (1 << expBits) - 1;
+  if (ieeeSpecials && e == maxE) return m == 0 ? sign * Infinity : NaN;
+  if (nanAllOnes && e == maxE && m == (1 << manBits) - 1) return NaN;
+  if (e == 0) return sign * <f32>(<f64>m * Math.pow(2, <f64>(1 - bias - <i32>manBits)));
+  return sign * <f32>((1.0 + <f64>m / <f64>(1 << manBits)) * Math.pow(2, <f64>(e - bias)));
+}
+
+export function buildTables(): void {
+  for (let b: u32 = 0; b < 65536; b++) store<f32>(f16Table + (<usize>b << 2), decodeMinifloat(b, 5, 10, 15, true, false));
+  for (let b: u32 = 0; b < 256; b++) {
+    store<f32>(e4m3Table + (<usize>b << 2), decodeMinifloat(b, 4, 3, 7, false, true));   // float8_e4m3fn: no infinities
+    store<f32>(e5m2Table + (<usize>b << 2), decodeMinifloat(b, 5, 2, 15, true, false));
+  }
+}
+
+export function f16_to_f32(src: usize, dst: usize, n: i32): void {
+  const t = f16Table;
+  for (let i = 0; i < n; i++) {
+    const bits = <usize>load<u16>(src + (<usize>i << 1));
+    store<f32>(dst + (<usize>i << 2), load<f32>(t + (bits << 2)));
+  }
+}
+
+export function bf16_to_f32(src: usize, dst: usize, n: i32): void {
+  let i = 0;
+  const n8 = n & ~7;
+  for (; i < n8; i += 8) {
+    const v = v128.load(src + (<usize>i << 1));
+    v128.store(dst + (<usize>i << 2), i32x4.shl(i32x4.extend_low_i16x8_u(v), 16));
+    v128.store(dst + (<usize>i << 2), i32x4.shl(i32x4.extend_high_i16x8_u(v), 16), 16);
+  }
+  for (; i < n; i++) store<u32>(dst + (<usize>i << 2), <u32>load<u16>(src + (<usize>i << 1)) << 16);
+}
+
+@inline function byTable(table: usize, src: usize, dst: usize, n: i32): void {
+  for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(table + (<usize>load<u8>(src + i) << 2)));
+}
+export function f8e4m3_to_f32(src: usize, dst: usize, n: i32): void { byTable(e4m3Table, src, dst, n); }
+export function f8e5m2_to_f32(src: usize, dst: usize, n: i32): void { byTable(e5m2Table, src, dst, n); }
+
+@inline function widen<S, D>(src: usize, dst: usize, n: i32): void {
+  for (let i = 0; i < n; i++) store<D>(dst + (<usize>i << alignof<D>()), <D>load<S>(src + (<usize>i << alignof<S>())));
+}
+export function i8_to_f32(src: usize, dst: usize, n: i32): void { widen<i8, f32>(src, dst, n); }
+export function u8_to_f32(src: usize, dst: usize, n: i32): void { widen<u8, f32>(src, dst, n); }
+export function i16_to_f32(src: usize, dst: usize, n: i32): void { widen<i16, f32>(src, dst, n); }
+export function u16_to_f32(src: usize, dst: usize, n: i32): void { widen<u16, f32>(src, dst, n); }
+export function i32_to_f64(src: usize, dst: usize, n: i32): void { widen<i32, f64>(src, dst, n); }
+export function u32_to_f64(src: usize, dst: usize, n: i32): void { widen<u32, f64>(src, dst, n); }
+export function i64_to_f64(src: usize, dst: usize, n: i32): void { widen<i64, f64>(src, dst, n); }
+export function u64_to_f64(src: usize, dst: usize, n: i32): void { widen<u64, f64>(src, dst, n); }
+export function bool_to_f32(src: usize, dst: usize, n: i32): void {
+  for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), load<u8>(src + i) != 0 ? 1 : 0);
+}
+
+/** Reverses the bytes of each of n elements of `size` bytes (2, 4 or 8) in place. */
+export function byteswap(ptr: usize, n: i32, size: i32): void {
+  if (size == 2) for (let i = 0; i < n; i++) { const p = ptr + (<usize>i << 1); store<u16>(p, bswap<u16>(load<u16>(p))); }
+  else if (size == 4) for (let i = 0; i < n; i++) { const p = ptr + (<usize>i << 2); store<u32>(p, bswap<u32>(load<u32>(p))); }
+  else if (size == 8) for (let i = 0; i < n; i++) { const p = ptr + (<usize>i << 3); store<u64>(p, bswap<u64>(load<u64>(p))); }
+}
+
+/** Widens n f32 to f64; `dst` may equal `src` (it runs backwards so nothing is overwritten early). */
+export function f32_to_f64(src: usize, dst: usize, n: i32): void {
+  for (let i = n - 1; i >= 0; i--) store<f64>(dst + (<usize>i << 3), <f64>load<f32>(src + (<usize>i << 2)));
+}
+
+/** Dequantizes n f64 in place: x ← (x − zeroPoint) · scale. */
+export function affine_f64(ptr: usize, n: i32, scale: f64, zeroPoint: f64): void {
+  for (let i = 0; i < n; i++) {
+    const p = ptr + (<usize>i << 3);
+    store<f64>(p, (load<f64>(p) - zeroPoint) * scale);
+  }
+}

@@ -1,0 +1,25 @@
+// Entry point of the kernel module: layout and tables are set up once by init(); the host
+// then reads chunks into rawA/rawB and calls one kernel per chunk.
+import { allocateLayout, rawA, rawB, scratchA, scratchB, statsOut, compareOut, RAW_BYTES, SCRATCH_BYTES } from './layout';
+import { buildTables } from './convert';
+
+export { stats_f32, stats_f64 } from './stats';
+export { compare_f32, compare_f64 } from './compare';
+export {
+  f16_to_f32, bf16_to_f32, f8e4m3_to_f32, f8e5m2_to_f32, i8_to_f32, u8_to_f32, i16_to_f32, u16_to_f32,
+  bool_to_f32, i32_to_f64, u32_to_f64, i64_to_f64, u64_to_f64, byteswap, f32_to_f64, affine_f64,
+} from './convert';
+
+export function init(): void {
+  allocateLayout();
+  buildTables();
+}
+
+export function ptrRawA(): usize { return rawA; }
+export function ptrRawB(): usize { return rawB; }
+export function ptrScratchA(): usize { return scratchA; }
+export function ptrScratchB(): usize { return scratchB; }
+export function ptrStatsOut(): usize { return statsOut; }
+export function ptrCompareOut(): usize { return compareOut; }
+export function rawBytes(): usize { return RAW_BYTES; }
+export function scratchBytes(): usize { return SCRATCH_BYTES; }

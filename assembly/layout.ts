@@ -1,0 +1,36 @@
+// Working memory of one kernel instance: two raw chunks (bytes as read from the file), two
+// scratch areas (chunks widened to f32/f64 for the non-native dtypes), tables, and the
+// result records the host reads after each call. Sizes are fixed at init so the host can
+// hold views on memory that never grows afterwards.
+
+export const RAW_BYTES: usize = 1 << 20;       // ~1 MiB chunks fit L2 (DESIGN §4)
+export const SCRATCH_BYTES: usize = 4 << 20;   // u8 → f32 widens 4×
+export const OUT_SLOTS: usize = 16;
+
+export let rawA: usize = 0;
+export let rawB: usize = 0;
+export let scratchA: usize = 0;
+export let scratchB: usize = 0;
+export let statsOut: usize = 0;
+export let compareOut: usize = 0;
+export let f16Table: usize = 0;     // 65,536 f32: f16 bits → f32
+export let e4m3Table: usize = 0;    // 256 f32
+export let e5m2Table: usize = 0;    // 256 f32
+
+function alignedAlloc(bytes: usize): usize {
+  // Over-allocate so the block can start on a 64-byte boundary.
+  const raw = heap.alloc(bytes + 64);
+  return (raw + 63) & ~(<usize>63);
+}
+
+export function allocateLayout(): void {
+  rawA = alignedAlloc(RAW_BYTES);
+  rawB = alignedAlloc(RAW_BYTES);
+  scratchA = alignedAlloc(SCRATCH_BYTES);
+  scratchB = alignedAlloc(SCRATCH_BYTES);
+  statsOut = alignedAlloc(OUT_SLOTS * 8);
+  compareOut = alignedAlloc(OUT_SLOTS * 8);
+  f16Table = alignedAlloc(65536 * 4);
+  e4m3Table = alignedAlloc(256 * 4);
+  e5m2Table = alignedAlloc(256 * 4);
+}

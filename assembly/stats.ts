@@ -1,0 +1,205 @@
+// One-pass statistics of a chunk (DESIGN §4). Each call writes a mergeable partial to
+// statsOut: [count, mean, M2, min, max, nan, +inf, -inf, zeros] where count, mean, M2,
+// min and max are over finite elements only. Sums are taken in f64 around a pivot (the
+// chunk's first element) so |mean| ≫ std keeps its digits; the host merges chunks with
+// Chan's formula. The SIMD path assumes every element is finite and checks that its sums
+// stayed finite; if not, the chunk is re-run by the masking scalar path.
+
+import { statsOut } from './layout';
+
+// Re-run with the mean as pivot when Q/M2 shows more than this cancellation (4 bits).
+const CANCELLATION_LIMIT: f64 = 16.0;
+
+@inline function writeStats(n: f64, mean: f64, m2: f64, mn: f64, mx: f64, nan: f64, pinf: f64, ninf: f64, zeros: f64): void {
+  const o = statsOut;
+  store<f64>(o, n);
+  store<f64>(o + 8, mean);
+  store<f64>(o + 16, m2);
+  store<f64>(o + 24, mn);
+  store<f64>(o + 32, mx);
+  store<f64>(o + 40, nan);
+  store<f64>(o + 48, pinf);
+  store<f64>(o + 56, ninf);
+  store<f64>(o + 64, zeros);
+}
+
+/** Σ(x−p) and Σ(x−p)² over n f32 values; returns them through the two globals below. */
+let sumD: f64 = 0;
+let sumQ: f64 = 0;
+
+function shiftedSumsF32(ptr: usize, n: i32, p: f64): void {
+  const P = f64x2.splat(p);
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  let q0 = f64x2.splat(0), q1 = f64x2.splat(0);
+  let i = 0;
+  const n8 = n & ~7;
+  for (; i < n8; i += 8) {
+    const v0 = v128.load(ptr + (<usize>i << 2));
+    const v1 = v128.load(ptr + (<usize>i << 2), 16);
+    const a = f64x2.sub(f64x2.promote_low_f32x4(v0), P);
+    const b = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v0, v0, 2, 3, 0, 1)), P);
+    const c = f64x2.sub(f64x2.promote_low_f32x4(v1), P);
+    const d = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v1, v1, 2, 3, 0, 1)), P);
+    s0 = f64x2.add(s0, f64x2.add(a, b));
+    s1 = f64x2.add(s1, f64x2.add(c, d));
+    q0 = f64x2.add(q0, f64x2.add(f64x2.mul(a, a), f64x2.mul(b, b)));
+    q1 = f64x2.add(q1, f64x2.add(f64x2.mul(c, c), f64x2.mul(d, d)));
+  }
+  const s = f64x2.add(s0, s1);
+  const q = f64x2.add(q0, q1);
+  let S = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  let Q = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+  for (; i < n; i++) {
+    const d = <f64>load<f32>(ptr + (<usize>i << 2)) - p;
+    S += d;
+    Q += d * d;
+  }
+  sumD = S;
+  sumQ = Q;
+}
+
+function shiftedSumsF64(ptr: usize, n: i32, p: f64): void {
+  const P = f64x2.splat(p);
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  let q0 = f64x2.splat(0), q1 = f64x2.splat(0);
+  let i = 0;
+  const n4 = n & ~3;
+  for (; i < n4; i += 4) {
+    const a = f64x2.sub(v128.load(ptr + (<usize>i << 3)), P);
+    const b = f64x2.sub(v128.load(ptr + (<usize>i << 3), 16), P);
+    s0 = f64x2.add(s0, a);
+    s1 = f64x2.add(s1, b);
+    q0 = f64x2.add(q0, f64x2.mul(a, a));
+    q1 = f64x2.add(q1, f64x2.mul(b, b));
+  }
+  const s = f64x2.add(s0, s1);
+  const q = f64x2.add(q0, q1);
+  let S = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  let Q = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+  for (; i < n; i++) {
+    const d = load<f64>(ptr + (<usize>i << 3)) - p;
+    S += d;
+    Q += d * d;
+  }
+  sumD = S;
+  sumQ = Q;
+}
+
+/** Statistics of n f32 values at ptr. */
+export function stats_f32(ptr: usize, n: i32): void {
+  if (n == 0) { writeStats(0, 0, 0, Infinity, -Infinity, 0, 0, 0, 0); return; }
+  const p = <f64>load<f32>(ptr);
+  if (!isFinite(p)) { statsMaskedF32(ptr, n); return; }
+  // min, max and zero count in f32 lanes; sums in f64 around the pivot.
+  const zero = f32x4.splat(0);
+  let mn = f32x4.splat(<f32>p), mx = mn;
+  let z = i32x4.splat(0);
+  let i = 0;
+  const n4 = n & ~3;
+  for (; i < n4; i += 4) {
+    const v = v128.load(ptr + (<usize>i << 2));
+    mn = f32x4.pmin(mn, v);
+    mx = f32x4.pmax(mx, v);
+    z = i32x4.sub(z, f32x4.eq(v, zero));
+  }
+  let lo = <f64>min(min(f32x4.extract_lane(mn, 0), f32x4.extract_lane(mn, 1)), min(f32x4.extract_lane(mn, 2), f32x4.extract_lane(mn, 3)));
+  let hi = <f64>max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+  let zeros = i32x4.extract_lane(z, 0) + i32x4.extract_lane(z, 1) + i32x4.extract_lane(z, 2) + i32x4.extract_lane(z, 3);
+  for (; i < n; i++) {
+    const x = <f64>load<f32>(ptr + (<usize>i << 2));
+    lo = x < lo ? x : lo;
+    hi = x > hi ? x : hi;
+    if (x == 0) zeros++;
+  }
+  shiftedSumsF32(ptr, n, p);
+  if (!isFinite(sumD) || !isFinite(sumQ) || !isFinite(lo) || !isFinite(hi)) { statsMaskedF32(ptr, n); return; }
+  const fn = <f64>n;
+  let mean = p + sumD / fn;
+  let m2 = sumQ - sumD * sumD / fn;
+  if (sumQ > CANCELLATION_LIMIT * m2) {
+    shiftedSumsF32(ptr, n, mean);
+    const m = mean;
+    mean = m + sumD / fn;
+    m2 = sumQ - sumD * sumD / fn;
+  }
+  writeStats(fn, mean, max(m2, 0), lo, hi, 0, 0, 0, <f64>zeros);
+}
+
+/** Statistics of n f64 values at ptr. */
+export function stats_f64(ptr: usize, n: i32): void {
+  if (n == 0) { writeStats(0, 0, 0, Infinity, -Infinity, 0, 0, 0, 0); return; }
+  const p = load<f64>(ptr);
+  if (!isFinite(p)) { statsMaskedF64(ptr, n); return; }
+  const zero = f64x2.splat(0);
+  let mn = f64x2.splat(p), mx = mn;
+  let z = i64x2.splat(0);
+  let i = 0;
+  const n2 = n & ~1;
+  for (; i < n2; i += 2) {
+    const v = v128.load(ptr + (<usize>i << 3));
+    mn = f64x2.pmin(mn, v);
+    mx = f64x2.pmax(mx, v);
+    z = i64x2.sub(z, f64x2.eq(v, zero));
+  }
+  let lo = min(f64x2.extract_lane(mn, 0), f64x2.extract_lane(mn, 1));
+  let hi = max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1));
+  let zeros = i64x2.extract_lane(z, 0) + i64x2.extract_lane(z, 1);
+  for (; i < n; i++) {
+    const x = load<f64>(ptr + (<usize>i << 3));
+    lo = x < lo ? x : lo;
+    hi = x > hi ? x : hi;
+    if (x == 0) zeros++;
+  }
+  shiftedSumsF64(ptr, n, p);
+  if (!isFinite(sumD) || !isFinite(sumQ) || !isFinite(lo) || !isFinite(hi)) { statsMaskedF64(ptr, n); return; }
+  const fn = <f64>n;
+  let mean = p + sumD / fn;
+  let m2 = sumQ - sumD * sumD / fn;
+  if (sumQ > CANCELLATION_LIMIT * m2) {
+    shiftedSumsF64(ptr, n, mean);
+    const m = mean;
+    mean = m + sumD / fn;
+    m2 = sumQ - sumD * sumD / fn;
+  }
+  writeStats(fn, mean, max(m2, 0), lo, hi, 0, 0, 0, <f64>zeros);
+}
+
+// The masking path: classifies every element. Used only for chunks holding NaN/±Inf (or
+// whose squares overflow), so its speed matters little.
+@inline function statsMasked<T>(ptr: usize, n: i32): void {
+  let nan: f64 = 0, pinf: f64 = 0, ninf: f64 = 0, zeros: f64 = 0;
+  let count: f64 = 0, p: f64 = 0, S: f64 = 0, Q: f64 = 0;
+  let lo: f64 = Infinity, hi: f64 = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const x = <f64>load<T>(ptr + (<usize>i << alignof<T>()));
+    if (isNaN(x)) { nan++; continue; }
+    if (x == Infinity) { pinf++; continue; }
+    if (x == -Infinity) { ninf++; continue; }
+    if (count == 0) p = x;
+    count++;
+    const d = x - p;
+    S += d;
+    Q += d * d;
+    lo = x < lo ? x : lo;
+    hi = x > hi ? x : hi;
+    if (x == 0) zeros++;
+  }
+  let mean = count > 0 ? p + S / count : 0;
+  let m2 = count > 0 ? Q - S * S / count : 0;
+  if (count > 0 && Q > CANCELLATION_LIMIT * m2) {
+    S = 0; Q = 0;
+    for (let i = 0; i < n; i++) {
+      const x = <f64>load<T>(ptr + (<usize>i << alignof<T>()));
+      if (!isFinite(x)) continue;
+      const d = x - mean;
+      S += d;
+      Q += d * d;
+    }
+    mean = mean + S / count;
+    m2 = Q - S * S / count;
+  }
+  writeStats(count, mean, max(m2, 0), lo, hi, nan, pinf, ninf, zeros);
+}
+
+function statsMaskedF32(ptr: usize, n: i32): void { statsMasked<f32>(ptr, n); }
+function statsMaskedF64(ptr: usize, n: i32): void { statsMasked<f64>(ptr, n); }

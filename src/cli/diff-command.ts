@@ -1,0 +1,63 @@
+import { DiffaiError } from '../errors.js';
+import { diffFiles } from '../library.js';
+import { choosePalette } from '../render/color.js';
+import { toContract } from '../render/contract.js';
+import { renderJson } from '../render/json.js';
+import { renderText } from '../render/text.js';
+import { renderYaml } from '../render/yaml.js';
+import { verboseLine, write } from './output.js';
+
+export interface DiffArgs {
+  fileA: string;
+  fileB: string;
+  output: 'text' | 'json' | 'yaml';
+  epsilon: number;
+  path?: string;
+  ignoreKeysRegex?: string;
+  shapeOnly: boolean;
+  stats: boolean;
+  sortByChangeMagnitude: boolean;
+  quiet: boolean;
+  brief: boolean;
+  color?: boolean;
+  verbose: boolean;
+}
+
+export async function runDiff(args: DiffArgs): Promise<number> {
+  if (!Number.isFinite(args.epsilon) || args.epsilon < 0) throw new DiffaiError(undefined, `--epsilon must be a non-negative number, got ${args.epsilon}`);
+  const started = performance.now();
+  const report = await diffFiles(args.fileA, args.fileB, {
+    epsilon: args.epsilon,
+    path: args.path,
+    ignoreKeysRegex: compileRegex(args.ignoreKeysRegex),
+    shapeOnly: args.shapeOnly,
+    sortByChangeMagnitude: args.sortByChangeMagnitude,
+  });
+  const differ = report.results.length > 0;
+  if (args.verbose) {
+    for (const m of [report.a, report.b]) verboseLine(true, `${m.path}: ${m.format}, ${m.tensors.length} tensors, ${Object.keys(m.leaves).length} other entries`);
+    for (const m of [report.a, report.b]) for (const w of m.warnings) verboseLine(true, `${m.path}: warning: ${w}`);
+    verboseLine(true, `${report.results.length} differences in ${(performance.now() - started).toFixed(1)} ms`);
+  }
+  if (!args.quiet) {
+    if (args.brief) {
+      if (differ) await write(`Files ${args.fileA} and ${args.fileB} differ\n`);
+    } else if (args.output === 'json') {
+      await write(renderJson(toContract(report.results)));
+    } else if (args.output === 'yaml') {
+      await write(renderYaml(toContract(report.results)));
+    } else {
+      await write(renderText(report.results, { stats: args.stats, palette: choosePalette(args.color, process.stdout.isTTY === true) }));
+    }
+  }
+  return differ ? 1 : 0;
+}
+
+export function compileRegex(source: string | undefined): RegExp | undefined {
+  if (source === undefined) return undefined;
+  try {
+    return new RegExp(source);
+  } catch (e) {
+    throw new DiffaiError(undefined, `--ignore-keys-regex: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The command line: `diffai A B` and `diffai inspect FILE`. Parses arguments, runs the
+ * library, prints, and maps outcomes to exit codes: 0 same, 1 different, 2 trouble.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { DiffaiError } from '../errors.js';
+import { runDiff, type DiffArgs } from './diff-command.js';
+import { runInspect, type InspectArgs } from './inspect-command.js';
+
+export const EXIT_SAME = 0;
+export const EXIT_DIFFERENT = 1;
+export const EXIT_TROUBLE = 2;
+
+export async function main(argv: string[]): Promise<number> {
+  let verbose = argv.includes('-v') || argv.includes('--verbose');
+  try {
+    let code = EXIT_SAME;
+    await yargs(argv)
+      .scriptName('diffai')
+      .usage('$0 A B [options]\n$0 inspect FILE [options]\n\nCompare machine-learning model files tensor by tensor.')
+      .option('output', { alias: 'o', choices: ['text', 'json', 'yaml'] as const, default: 'text' as const, describe: 'Output format' })
+      .option('path', { type: 'string', describe: 'Only tensors and keys whose name contains this substring' })
+      .option('ignore-keys-regex', { type: 'string', describe: 'Skip tensors and keys whose name matches this regular expression' })
+      .option('shape-only', { type: 'boolean', default: false, describe: 'Compare headers only (names, shapes, dtypes); read no tensor data' })
+      .option('color', { type: 'boolean', describe: 'Colour text output (default: only on a terminal; NO_COLOR and FORCE_COLOR honoured)' })
+      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Timing and file details on stderr; stack traces on errors' })
+      .command(
+        'inspect <file>',
+        'Statistics of every tensor in one file (exit 2 if the file is invalid)',
+        (y) => y.positional('file', { type: 'string', demandOption: true }),
+        async (args) => { code = await runInspect(args as unknown as InspectArgs); },
+      )
+      .command(
+        '$0 <fileA> <fileB>',
+        'Compare two model files',
+        (y) => y
+          .positional('fileA', { type: 'string', demandOption: true })
+          .positional('fileB', { type: 'string', demandOption: true })
+          .option('epsilon', { type: 'number', default: 0, describe: 'Values within this absolute difference count as equal' })
+          .option('stats', { type: 'boolean', default: false, describe: 'Also show min and max on changed-value lines' })
+          .option('sort-by-change-magnitude', { type: 'boolean', default: false, describe: 'Order changed tensors by relative L2 change, largest first' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing; only the exit code tells' })
+          .option('brief', { type: 'boolean', default: false, describe: 'Only say whether the files differ' }),
+        async (args) => { code = await runDiff(args as unknown as DiffArgs); },
+      )
+      .strict()
+      .help()
+      .alias('h', 'help')
+      .version()
+      .wrap(Math.min(100, process.stdout.columns || 100))
+      .fail((message, error) => {
+        if (error) throw error;
+        throw new DiffaiError(undefined, `${message} (see diffai --help)`);
+      })
+      .parseAsync();
+    return code;
+  } catch (e) {
+    if (e instanceof DiffaiError) {
+      process.stderr.write(e.line + '\n');
+      if (verbose && e.stack) process.stderr.write(e.stack + '\n');
+      return EXIT_TROUBLE;
+    }
+    const err = e as Error;
+    process.stderr.write(`diffai: internal error: ${err?.message ?? String(e)}\n`);
+    if (verbose && err?.stack) process.stderr.write(err.stack + '\n');
+    return EXIT_TROUBLE;
+  }
+}
+
+export function parseArgs(): string[] {
+  return hideBin(process.argv);
+}

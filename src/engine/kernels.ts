@@ -1,0 +1,80 @@
+/**
+ * Loads the WASM kernels (build/kernels.wasm) and gives typed access to their exports and
+ * working memory. One Kernels object per thread: each has its own instance and buffers.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+type Convert = (src: number, dst: number, n: number) => void;
+
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  init(): void;
+  stats_f32(ptr: number, n: number): void;
+  stats_f64(ptr: number, n: number): void;
+  compare_f32(pa: number, pb: number, n: number, eps: number): void;
+  compare_f64(pa: number, pb: number, n: number, eps: number): void;
+  f16_to_f32: Convert; bf16_to_f32: Convert; f8e4m3_to_f32: Convert; f8e5m2_to_f32: Convert;
+  i8_to_f32: Convert; u8_to_f32: Convert; i16_to_f32: Convert; u16_to_f32: Convert; bool_to_f32: Convert;
+  i32_to_f64: Convert; u32_to_f64: Convert; i64_to_f64: Convert; u64_to_f64: Convert; f32_to_f64: Convert;
+  byteswap(ptr: number, n: number, size: number): void;
+  affine_f64(ptr: number, n: number, scale: number, zeroPoint: number): void;
+  ptrRawA(): number; ptrRawB(): number; ptrScratchA(): number; ptrScratchB(): number;
+  ptrStatsOut(): number; ptrCompareOut(): number; rawBytes(): number; scratchBytes(): number;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** Finds build/kernels.wasm from src/engine (tests) or dist/src/engine (built package). */
+export function kernelsPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'build', 'kernels.wasm');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('build/kernels.wasm not found: run `npm run build:wasm`');
+}
+
+export class Kernels {
+  readonly k: KernelExports;
+  readonly rawA: number;
+  readonly rawB: number;
+  readonly scratchA: number;
+  readonly scratchB: number;
+  readonly rawBytes: number;
+  readonly scratchBytes: number;
+  /** The stats record: [count, mean, M2, min, max, nan, +inf, −inf, zeros]. */
+  readonly statsOut: Float64Array;
+  /** The compare record: [pairs, maxAbs, sumAbs, changed, sumSqDiff, sumAB, sumAA, sumBB, mismatched]. */
+  readonly compareOut: Float64Array;
+  readonly bytes: Uint8Array;
+
+  constructor() {
+    compiled ??= new WebAssembly.Module(readFileSync(kernelsPath()));
+    const instance = new WebAssembly.Instance(compiled, { env: { abort: kernelAbort } });
+    this.k = instance.exports as unknown as KernelExports;
+    this.k.init();
+    // Memory does not grow after init(), so these views stay valid.
+    const buffer = this.k.memory.buffer;
+    this.bytes = new Uint8Array(buffer);
+    this.rawA = this.k.ptrRawA();
+    this.rawB = this.k.ptrRawB();
+    this.scratchA = this.k.ptrScratchA();
+    this.scratchB = this.k.ptrScratchB();
+    this.rawBytes = this.k.rawBytes();
+    this.scratchBytes = this.k.scratchBytes();
+    this.statsOut = new Float64Array(buffer, this.k.ptrStatsOut(), 9);
+    this.compareOut = new Float64Array(buffer, this.k.ptrCompareOut(), 9);
+  }
+
+  /** A view of WASM memory for `length` bytes at `ptr`, for reading file bytes straight in. */
+  view(ptr: number, length: number): Uint8Array {
+    return this.bytes.subarray(ptr, ptr + length);
+  }
+}
+
+function kernelAbort(): never {
+  throw new Error('WASM kernel aborted');
+}

@@ -1,0 +1,87 @@
+/**
+ * Mergeable partial results (Chan et al.): chunks, tensors split across workers and shards
+ * all combine through these two merges, so results do not depend on how data was cut.
+ */
+
+export interface StatsPartial {
+  /** Finite elements. */
+  count: number;
+  mean: number;
+  /** Σ(x − mean)² over finite elements. */
+  m2: number;
+  min: number;
+  max: number;
+  nan: number;
+  posinf: number;
+  neginf: number;
+  zeros: number;
+}
+
+export function emptyStats(): StatsPartial {
+  return { count: 0, mean: 0, m2: 0, min: Infinity, max: -Infinity, nan: 0, posinf: 0, neginf: 0, zeros: 0 };
+}
+
+export function statsFromRecord(r: Float64Array): StatsPartial {
+  return { count: r[0]!, mean: r[1]!, m2: r[2]!, min: r[3]!, max: r[4]!, nan: r[5]!, posinf: r[6]!, neginf: r[7]!, zeros: r[8]! };
+}
+
+export function mergeStats(a: StatsPartial, b: StatsPartial): StatsPartial {
+  if (b.count === 0 && b.nan === 0 && b.posinf === 0 && b.neginf === 0) return a;
+  const count = a.count + b.count;
+  let mean = a.mean;
+  let m2 = a.m2;
+  if (a.count === 0) {
+    mean = b.mean;
+    m2 = b.m2;
+  } else if (b.count > 0) {
+    const delta = b.mean - a.mean;
+    mean = a.mean + (delta * b.count) / count;
+    m2 = a.m2 + b.m2 + (delta * delta * a.count * b.count) / count;
+  }
+  return {
+    count, mean, m2,
+    min: Math.min(a.min, b.min),
+    max: Math.max(a.max, b.max),
+    nan: a.nan + b.nan,
+    posinf: a.posinf + b.posinf,
+    neginf: a.neginf + b.neginf,
+    zeros: a.zeros + b.zeros,
+  };
+}
+
+export interface ComparePartial {
+  /** Positions where both values are finite. */
+  pairs: number;
+  maxAbs: number;
+  sumAbs: number;
+  /** |a−b| > ε among pairs, plus non-finite mismatches. */
+  changed: number;
+  sumSqDiff: number;
+  sumAB: number;
+  sumAA: number;
+  sumBB: number;
+  /** Positions where the non-finite values differ (NaN vs number, Inf vs other). */
+  mismatched: number;
+}
+
+export function emptyCompare(): ComparePartial {
+  return { pairs: 0, maxAbs: 0, sumAbs: 0, changed: 0, sumSqDiff: 0, sumAB: 0, sumAA: 0, sumBB: 0, mismatched: 0 };
+}
+
+export function compareFromRecord(r: Float64Array): ComparePartial {
+  return { pairs: r[0]!, maxAbs: r[1]!, sumAbs: r[2]!, changed: r[3]!, sumSqDiff: r[4]!, sumAB: r[5]!, sumAA: r[6]!, sumBB: r[7]!, mismatched: r[8]! };
+}
+
+export function mergeCompare(a: ComparePartial, b: ComparePartial): ComparePartial {
+  return {
+    pairs: a.pairs + b.pairs,
+    maxAbs: Math.max(a.maxAbs, b.maxAbs),
+    sumAbs: a.sumAbs + b.sumAbs,
+    changed: a.changed + b.changed,
+    sumSqDiff: a.sumSqDiff + b.sumSqDiff,
+    sumAB: a.sumAB + b.sumAB,
+    sumAA: a.sumAA + b.sumAA,
+    sumBB: a.sumBB + b.sumBB,
+    mismatched: a.mismatched + b.mismatched,
+  };
+}

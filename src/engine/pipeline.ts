@@ -1,0 +1,88 @@
+/**
+ * How a chunk of stored elements becomes something the two fast kernels take: byte swap
+ * (big-endian), widen into scratch (f16, bf16, f8, small ints, bool → f32; 32/64-bit
+ * ints → f64), widen f32 → f64 when the other side of a comparison is f64, and
+ * dequantize. Each step runs in WASM on memory already there.
+ */
+import { DTYPE_SIZE, type DType } from '../dtypes.js';
+import type { TensorDescriptor } from '../formats/types.js';
+import type { KernelExports, Kernels } from './kernels.js';
+
+export type Kind = 'f32' | 'f64';
+
+type ConvertName = { [K in keyof KernelExports]: KernelExports[K] extends (s: number, d: number, n: number) => void ? K : never }[keyof KernelExports];
+
+const WIDEN: Partial<Record<DType, { fn: ConvertName; kind: Kind }>> = {
+  f16: { fn: 'f16_to_f32', kind: 'f32' },
+  bf16: { fn: 'bf16_to_f32', kind: 'f32' },
+  f8_e4m3: { fn: 'f8e4m3_to_f32', kind: 'f32' },
+  f8_e5m2: { fn: 'f8e5m2_to_f32', kind: 'f32' },
+  i8: { fn: 'i8_to_f32', kind: 'f32' },
+  u8: { fn: 'u8_to_f32', kind: 'f32' },
+  i16: { fn: 'i16_to_f32', kind: 'f32' },
+  u16: { fn: 'u16_to_f32', kind: 'f32' },
+  bool: { fn: 'bool_to_f32', kind: 'f32' },
+  i32: { fn: 'i32_to_f64', kind: 'f64' },
+  u32: { fn: 'u32_to_f64', kind: 'f64' },
+  i64: { fn: 'i64_to_f64', kind: 'f64' },
+  u64: { fn: 'u64_to_f64', kind: 'f64' },
+};
+
+export interface Pipeline {
+  /** Bytes per stored element. */
+  elementSize: number;
+  /** The kind the kernels see. */
+  kind: Kind;
+  swap: boolean;
+  widen?: ConvertName;
+  quantization?: { scale: number; zeroPoint: number };
+}
+
+/** The natural pipeline of a (real-valued) descriptor. */
+export function pipelineFor(desc: TensorDescriptor): Pipeline {
+  const elementSize = DTYPE_SIZE[desc.dtype];
+  const swap = desc.byteOrder === 'big' && elementSize > 1;
+  const widen = WIDEN[desc.dtype];
+  const kind: Kind = desc.quantization || desc.dtype === 'f64' ? 'f64' : (widen?.kind ?? 'f32');
+  return {
+    elementSize, kind, swap, widen: widen?.fn,
+    quantization: desc.quantization ? { scale: desc.quantization.scale, zeroPoint: desc.quantization.zeroPoint } : undefined,
+  };
+}
+
+/** The same pipeline forced to f64 (for comparisons against an f64 side). */
+export function asF64(p: Pipeline): Pipeline {
+  return { ...p, kind: 'f64' };
+}
+
+/** Elements per chunk: the raw chunk and its f64 widening must both fit. */
+export function chunkElements(k: Kernels, pipelines: Pipeline[], limit?: number): number {
+  let n = Math.floor(k.scratchBytes / 8);
+  for (const p of pipelines) n = Math.min(n, Math.floor(k.rawBytes / p.elementSize));
+  if (limit !== undefined) n = Math.max(1, Math.min(n, limit));
+  return n;
+}
+
+/**
+ * Runs the pipeline on n elements already in raw memory at `raw`; returns the pointer of
+ * the kernel-ready data (raw itself when nothing needed widening).
+ */
+export function prepare(k: Kernels, p: Pipeline, raw: number, scratch: number, n: number): number {
+  const x = k.k;
+  if (p.swap) x.byteswap(raw, n, p.elementSize);
+  let ptr = raw;
+  let kind: Kind = p.elementSize === 8 && !p.widen ? 'f64' : 'f32';
+  if (p.widen) {
+    x[p.widen](raw, scratch, n);
+    ptr = scratch;
+    kind = WIDEN_KIND[p.widen];
+  }
+  if (p.kind === 'f64' && kind === 'f32') {
+    x.f32_to_f64(ptr, scratch, n);
+    ptr = scratch;
+  }
+  if (p.quantization) x.affine_f64(ptr, n, p.quantization.scale, p.quantization.zeroPoint);
+  return ptr;
+}
+
+const WIDEN_KIND = Object.fromEntries(Object.values(WIDEN).map((w) => [w.fn, w.kind])) as Record<ConvertName, Kind>;

@@ -1,0 +1,199 @@
+/**
+ * Element readers: each yields the bytes of a tensor's elements in logical (C) order, a
+ * chunk at a time, into a caller-given buffer (a view of WASM memory). Contiguous file
+ * ranges are read in place with positional reads; compressed sources are inflated as a
+ * stream; strided views gather from a bounded window of their storage.
+ */
+import { createReadStream } from 'node:fs';
+import { createInflate, createInflateRaw } from 'node:zlib';
+import { DTYPE_SIZE } from '../dtypes.js';
+import { DiffaiError } from '../errors.js';
+import { RandomAccessFile } from '../io/file.js';
+import type { ByteSource, TensorDescriptor, TensorView } from '../formats/types.js';
+
+/** Largest storage span a non-contiguous view may gather from memory. */
+export const MAX_GATHER_BYTES = 256 * 1024 * 1024;
+
+export interface ElementReader {
+  /** Fills `target` with the next `target.length` bytes of logical elements. */
+  read(target: Uint8Array): Promise<void>;
+  close(): void;
+}
+
+/** The element size of a tensor's storage as the reader sees it. */
+export function storageElementSize(desc: TensorDescriptor): number {
+  return DTYPE_SIZE[desc.dtype];
+}
+
+export function openElementReader(desc: TensorDescriptor, files: FileCache): ElementReader {
+  const size = storageElementSize(desc);
+  const view = desc.view;
+  if (!view || isContiguous(view, desc.shape)) {
+    const start = (view?.offset ?? 0) * size;
+    const length = desc.numel * size;
+    if (start + length > desc.source.length) {
+      throw new DiffaiError(desc.source.path, `tensor ${desc.name}: elements run past the end of its storage`);
+    }
+    return desc.source.kind === 'file'
+      ? new FileRangeReader(files.get(desc.source.path), desc.source.offset + start)
+      : new InflateReader(desc.source, start);
+  }
+  return new GatherReader(desc, view, size, files);
+}
+
+function isContiguous(view: TensorView, shape: number[]): boolean {
+  let expected = 1;
+  for (let k = shape.length - 1; k >= 0; k--) {
+    const dim = shape[k]!;
+    if (dim !== 1 && view.strides[k] !== expected) return false;
+    expected *= dim;
+  }
+  return true;
+}
+
+/** Keeps one open handle per path for the life of a diff. */
+export class FileCache {
+  private files = new Map<string, RandomAccessFile>();
+  get(path: string): RandomAccessFile {
+    let file = this.files.get(path);
+    if (!file) {
+      file = RandomAccessFile.open(path);
+      this.files.set(path, file);
+    }
+    return file;
+  }
+  close(): void {
+    for (const file of this.files.values()) file.close();
+    this.files.clear();
+  }
+}
+
+class FileRangeReader implements ElementReader {
+  constructor(private file: RandomAccessFile, private position: number) {}
+  async read(target: Uint8Array): Promise<void> {
+    this.file.readInto(target, this.position);
+    this.position += target.length;
+  }
+  close(): void {}
+}
+
+/** Inflates a compressed source as a stream, skipping to `start` bytes past its `skip`. */
+class InflateReader implements ElementReader {
+  private iterator: AsyncIterator<Buffer>;
+  private pending: Buffer = Buffer.alloc(0);
+  private toSkip: number;
+  private stream: ReturnType<typeof createReadStream>;
+
+  constructor(private source: Extract<ByteSource, { kind: 'deflate' }>, start: number) {
+    this.toSkip = source.skip + start;
+    this.stream = createReadStream(source.path, {
+      start: source.offset,
+      end: source.offset + source.compressedLength - 1,
+      highWaterMark: 1 << 20,
+    });
+    const inflate = source.format === 'raw' ? createInflateRaw() : createInflate();
+    this.stream.on('error', (e) => inflate.destroy(e));
+    this.iterator = this.stream.pipe(inflate)[Symbol.asyncIterator]();
+  }
+
+  async read(target: Uint8Array): Promise<void> {
+    let filled = 0;
+    while (filled < target.length) {
+      if (this.pending.length === 0) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await this.iterator.next();
+        } catch (e) {
+          throw new DiffaiError(this.source.path, `corrupt compressed data: ${(e as Error).message}`);
+        }
+        if (next.done) throw new DiffaiError(this.source.path, 'compressed data ends before the tensor does');
+        this.pending = next.value;
+      }
+      if (this.toSkip > 0) {
+        const n = Math.min(this.toSkip, this.pending.length);
+        this.pending = this.pending.subarray(n);
+        this.toSkip -= n;
+        continue;
+      }
+      const n = Math.min(target.length - filled, this.pending.length);
+      target.set(this.pending.subarray(0, n), filled);
+      this.pending = this.pending.subarray(n);
+      filled += n;
+    }
+  }
+
+  close(): void {
+    this.stream.destroy();
+  }
+}
+
+/**
+ * A non-contiguous view (transpose, strided slice, Fortran order): loads the span of
+ * storage the view touches (bounded by MAX_GATHER_BYTES) and walks logical indices.
+ */
+class GatherReader implements ElementReader {
+  private span: Uint8Array | undefined;
+  private base = 0;
+  private index: number[];
+  private produced = 0;
+
+  constructor(private desc: TensorDescriptor, private view: TensorView, private size: number, private files: FileCache) {
+    this.index = desc.shape.map(() => 0);
+  }
+
+  private async load(): Promise<Uint8Array> {
+    const { shape } = this.desc;
+    const { strides, offset } = this.view;
+    let lo = offset;
+    let hi = offset;
+    for (let k = 0; k < shape.length; k++) {
+      if (shape[k] === 0) continue;
+      const reach = (shape[k]! - 1) * strides[k]!;
+      if (reach < 0) lo += reach; else hi += reach;
+    }
+    const path = this.desc.source.path;
+    if (lo < 0 || (hi + 1) * this.size > this.desc.source.length) {
+      throw new DiffaiError(path, `tensor ${this.desc.name}: view reaches outside its storage`);
+    }
+    const bytes = (hi - lo + 1) * this.size;
+    if (bytes > MAX_GATHER_BYTES) {
+      throw new DiffaiError(path, `tensor ${this.desc.name}: non-contiguous view over ${bytes} bytes of storage is larger than the ${MAX_GATHER_BYTES}-byte gather limit`);
+    }
+    this.base = lo;
+    const span = new Uint8Array(bytes);
+    const source = this.desc.source;
+    if (source.kind === 'file') {
+      this.files.get(source.path).readInto(span, source.offset + lo * this.size);
+    } else {
+      const reader = new InflateReader(source, lo * this.size);
+      try { await reader.read(span); } finally { reader.close(); }
+    }
+    return span;
+  }
+
+  async read(target: Uint8Array): Promise<void> {
+    this.span ??= await this.load();
+    const span = this.span;
+    const size = this.size;
+    const { shape } = this.desc;
+    const { strides, offset } = this.view;
+    const rank = shape.length;
+    const count = target.length / size;
+    const last = rank - 1;
+    for (let e = 0; e < count; e++, this.produced++) {
+      let element = offset - this.base;
+      for (let k = 0; k < rank; k++) element += this.index[k]! * strides[k]!;
+      const from = element * size;
+      for (let b = 0; b < size; b++) target[e * size + b] = span[from + b]!;
+      // Advance the odometer over logical indices.
+      for (let k = last; k >= 0; k--) {
+        if (++this.index[k]! < shape[k]!) break;
+        this.index[k] = 0;
+      }
+    }
+  }
+
+  close(): void {
+    this.span = undefined;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The public library API: what Node tools import. Each call owns its engine and closes
+ * its files before returning.
+ */
+import { DiffaiError } from './errors.js';
+import type { DType } from './dtypes.js';
+import { Engine, type EngineOptions } from './engine/engine.js';
+import { diffModels, nameFilter, type DiffOptions } from './diff/differ.js';
+import { tensorStats as toTensorStats } from './diff/stats.js';
+import type { DiffResult, TensorStats } from './diff/types.js';
+import { describeModel } from './formats/registry.js';
+import type { FormatName, LeafValue, ModelDescription } from './formats/types.js';
+
+export interface LibraryOptions extends DiffOptions, Pick<EngineOptions, 'signal' | 'onBytes' | 'chunkElements'> {}
+
+export interface DiffReport {
+  a: ModelDescription;
+  b: ModelDescription;
+  results: DiffResult[];
+}
+
+/** Compares two model files; `results` is empty when they do not differ. */
+export async function diffFiles(pathA: string, pathB: string, options: LibraryOptions = {}): Promise<DiffReport> {
+  const [a, b] = await Promise.all([describeModel(pathA), describeModel(pathB)]);
+  const engine = new Engine(options);
+  try {
+    return { a, b, results: await diffModels(a, b, engine, options) };
+  } finally {
+    engine.close();
+  }
+}
+
+export interface InspectedTensor extends TensorStats {
+  name: string;
+}
+
+export interface InspectReport {
+  file: string;
+  format: FormatName;
+  tensors: InspectedTensor[];
+  metadata: Record<string, LeafValue>;
+  warnings: string[];
+}
+
+/** Statistics of every tensor in one file (and its metadata); throws DiffaiError on an invalid file. */
+export async function inspectFile(path: string, options: LibraryOptions = {}): Promise<InspectReport> {
+  const model = await describeModel(path);
+  const keep = nameFilter(options);
+  const engine = new Engine(options);
+  try {
+    const tensors: InspectedTensor[] = [];
+    for (const desc of [...model.tensors].filter((t) => keep(t.name)).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) {
+      const partials = options.shapeOnly ? undefined : await engine.stats(desc);
+      tensors.push({ name: desc.name, ...toTensorStats(desc, partials) });
+    }
+    const metadata = Object.fromEntries(Object.entries(model.leaves).filter(([k]) => keep(k)));
+    return { file: path, format: model.format, tensors, metadata, warnings: model.warnings };
+  } finally {
+    engine.close();
+  }
+}
+
+const TYPED_DTYPES: Array<[abstract new (...args: never[]) => ArrayBufferView, DType]> = [
+  [Float64Array, 'f64'], [Float32Array, 'f32'], [BigInt64Array, 'i64'], [BigUint64Array, 'u64'],
+  [Int32Array, 'i32'], [Uint32Array, 'u32'], [Int16Array, 'i16'], [Uint16Array, 'u16'],
+  [Int8Array, 'i8'], [Uint8Array, 'u8'],
+];
+
+/**
+ * Statistics of elements in memory, through the same kernels as files. The dtype is taken
+ * from the typed array unless given (required for Buffers and for f16/bf16 held in Uint16Array).
+ */
+export function tensorStats(data: ArrayBufferView, dtype?: DType): TensorStats {
+  const resolved = dtype ?? TYPED_DTYPES.find(([ctor]) => data instanceof ctor && !Buffer.isBuffer(data))?.[1];
+  if (!resolved) throw new DiffaiError(undefined, 'tensorStats: pass a dtype for this kind of buffer');
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const engine = new Engine();
+  try {
+    const partial = engine.statsOfBytes(bytes, resolved);
+    const size = partial.count + partial.nan + partial.posinf + partial.neginf;
+    return toTensorStats(
+      { name: 'array', dtype: resolved, shape: [size], numel: size, byteOrder: 'little', source: { kind: 'file', path: '<memory>', offset: 0, length: bytes.length } },
+      { stats: partial },
+    );
+  } finally {
+    engine.close();
+  }
+}
