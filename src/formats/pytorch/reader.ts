@@ -1,0 +1,381 @@
+/**
+ * PyTorch checkpoints: torch zip archives (torch ≥ 1.6, TorchScript archives too) and the
+ * legacy pickle stream (torch < 1.6, many `pytorch_model.bin`). Describes tensors in place:
+ * the central directory / the pickles are read, tensor bytes are not.
+ */
+import { DTYPE_SIZE, type DType } from '../../dtypes.js';
+import { DiffaiError } from '../../errors.js';
+import { RandomAccessFile } from '../../io/file.js';
+import type { ByteSource, FormatReader, ModelDescription, TensorDescriptor } from '../types.js';
+import {
+  ZIP_METHOD_DEFLATE, ZIP_METHOD_STORED, firstLocalName, looksLikeZip, readSmallEntry,
+  readZipDirectory, type ZipEntry,
+} from '../zip/zip.js';
+import { FlattenError, flatten, type Flattened } from './flatten.js';
+import {
+  TorchFormatError, numpyDtype, torchHooks, type NumpyArray, type StorageRef, type TorchContext,
+  type TensorRef,
+} from './torch.js';
+import { BufferInput, FileInput, PickleError, PyDict, unpickle, type PickleInput, type PyValue } from './unpickler.js';
+
+/** Largest pickle accepted (data.pkl, or the legacy main pickle). */
+export const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
+
+/** The legacy format's magic number, as the LONG1 bytes torch writes after PROTO 2. */
+const LEGACY_MAGIC = [0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+const LEGACY_MAGIC_NUMBER = 0x1950a86a20f9469cfc6cn;
+const LEGACY_PROTOCOL_VERSION = 1001;
+
+/** Where one storage's bytes are. */
+interface StorageLocation {
+  /** The whole storage. */
+  source: ByteSource;
+  byteLength: number;
+}
+
+/** True when `name` (a zip entry name) is one torch writes first or early in an archive. */
+export function isTorchZipEntryName(name: string): boolean {
+  return (
+    /(^|\/)data\.pkl$/.test(name) ||
+    /(^|\/)data\/\d+$/.test(name) ||
+    /(^|\/)(version|\.format_version|\.storage_alignment|byteorder|constants\.pkl)$/.test(name) ||
+    /(^|\/)\.data\//.test(name)
+  );
+}
+
+function isLegacyHead(head: Uint8Array): boolean {
+  if (head.length < 14 || head[0] !== 0x80 || head[1]! < 2 || head[1]! > 5) return false;
+  outer: for (let i = 2; i + LEGACY_MAGIC.length <= Math.min(head.length, 24); i++) {
+    for (let j = 0; j < LEGACY_MAGIC.length; j++) if (head[i + j] !== LEGACY_MAGIC[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+function sniff(head: Uint8Array, path: string): boolean {
+  if (isLegacyHead(head)) return true;
+  if (!looksLikeZip(head)) return false;
+  const first = firstLocalName(head);
+  if (first && first.complete) return isTorchZipEntryName(first.name);
+  // The first name is cut off by the 64-byte head: look at the central directory.
+  try {
+    const file = RandomAccessFile.open(path);
+    try {
+      const dir = readZipDirectory(file, { resolveDataOffsets: false, maxEntries: 1_000_000 });
+      return dir.entries.some((e) => /(^|\/)data\.pkl$/.test(e.name));
+    } finally {
+      file.close();
+    }
+  } catch {
+    return first !== undefined && /\//.test(first.name) && !/\.npy$/.test(first.name);
+  }
+}
+
+export const pytorchReader: FormatReader = {
+  name: 'pytorch',
+  sniff,
+  describe: describePytorch,
+};
+
+export async function describePytorch(path: string): Promise<ModelDescription> {
+  const file = RandomAccessFile.open(path);
+  try {
+    const head = file.readUpTo(0, 64);
+    if (looksLikeZip(head)) return await describeZip(file);
+    if (isLegacyHead(head)) return describeLegacy(file);
+    if (head.length >= 262 || file.size >= 262) {
+      const ustar = file.readUpTo(257, 5).toString('latin1');
+      if (ustar === 'ustar') throw new DiffaiError(path, 'a tar-format PyTorch checkpoint (torch < 0.4) is not supported');
+    }
+    throw new DiffaiError(path, 'not a PyTorch checkpoint (neither a torch zip archive nor a legacy torch pickle)');
+  } finally {
+    file.close();
+  }
+}
+
+/** Runs `fn`, turning the unpickler's and decoder's errors into one-line DiffaiErrors. */
+function guard<T>(path: string, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof DiffaiError) throw e;
+    if (e instanceof PickleError) {
+      throw new DiffaiError(path, `${what}: ${e.message}${e.position !== undefined ? ` (at byte ${e.position})` : ''}`);
+    }
+    if (e instanceof TorchFormatError || e instanceof FlattenError) throw new DiffaiError(path, `${what}: ${e.message}`);
+    if (e instanceof RangeError) throw new DiffaiError(path, `${what}: ${e.message}`);
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------- zip
+
+async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
+  const path = file.path;
+  const dir = readZipDirectory(file, { resolveDataOffsets: false });
+  const pkls = dir.entries.filter((e) => /^([^/]+\/)?data\.pkl$/.test(e.name));
+  if (pkls.length === 0) {
+    if (dir.entries.some((e) => e.name.endsWith('.npy'))) {
+      throw new DiffaiError(path, 'a zip of .npy files (NumPy .npz), not a PyTorch archive');
+    }
+    throw new DiffaiError(path, 'zip archive has no data.pkl: not a PyTorch checkpoint');
+  }
+  const warnings: string[] = [];
+  const pkl = pkls[0]!;
+  if (pkls.length > 1) warnings.push(`archive has ${pkls.length} data.pkl records; read ${pkl.name}`);
+  const root = pkl.name.slice(0, pkl.name.length - 'data.pkl'.length); // '' or 'name/'
+  const byName = new Map<string, ZipEntry>();
+  for (const e of dir.entries) if (e.name.startsWith(root)) byName.set(e.name.slice(root.length), e);
+  const isTorchScript = byName.has('constants.pkl') || [...byName.keys()].some((n) => n.startsWith('code/'));
+
+  let byteOrder: 'little' | 'big' = 'little';
+  const bo = byName.get('byteorder');
+  if (bo) {
+    const text = (await readSmallEntry(file, bo, 16)).toString('latin1').trim();
+    if (text === 'big') byteOrder = 'big';
+    else if (text !== 'little') throw new DiffaiError(path, `unknown byteorder ${JSON.stringify(text)}`);
+  }
+
+  const pklData = await readSmallEntry(file, pkl, MAX_PICKLE_BYTES);
+  const pklInFile = pkl.method === ZIP_METHOD_STORED;
+  const pklBase = pklInFile ? resolveOffset(file, pkl, dir.centralDirectoryOffset) : 0;
+  const ctx: TorchContext = { storages: new Map(), warnings };
+  const value = guard(path, 'data.pkl', () => unpickle(new BufferInput(pklData, pklBase), torchHooks(ctx)).value);
+  const flat = guard(path, 'data.pkl', () => flatten(value));
+
+  const locations = new Map<string, StorageLocation>();
+  const locate = (st: StorageRef): StorageLocation => {
+    const hit = locations.get(st.key);
+    if (hit) return hit;
+    const entry = byName.get(`data/${st.key}`);
+    if (!entry) throw new DiffaiError(path, `storage data/${st.key} is missing from the archive`);
+    const dataOffset = resolveOffset(file, entry, dir.centralDirectoryOffset);
+    let loc: StorageLocation;
+    if (entry.method === ZIP_METHOD_STORED) {
+      if (entry.compressedSize !== entry.uncompressedSize) {
+        throw new DiffaiError(path, `stored entry ${entry.name} has different compressed and uncompressed sizes`);
+      }
+      loc = { source: { kind: 'file', path, offset: dataOffset, length: entry.uncompressedSize }, byteLength: entry.uncompressedSize };
+    } else if (entry.method === ZIP_METHOD_DEFLATE) {
+      loc = {
+        source: {
+          kind: 'deflate', path, offset: dataOffset, compressedLength: entry.compressedSize, format: 'raw',
+          skip: 0, length: entry.uncompressedSize,
+        },
+        byteLength: entry.uncompressedSize,
+      };
+    } else {
+      throw new DiffaiError(path, `storage ${entry.name} uses unsupported zip compression method ${entry.method}`);
+    }
+    locations.set(st.key, loc);
+    return loc;
+  };
+
+  const tensors = buildDescriptors(path, flat, locate, byteOrder, pklInFile, warnings);
+  if (isTorchScript) warnings.push('TorchScript archive: tensors read from data.pkl; code and constants are ignored');
+  checkSomethingDecoded(path, flat, tensors);
+  warnings.push(...flat.warnings);
+  return { path, format: 'pytorch', tensors, leaves: flat.leaves, warnings };
+}
+
+function resolveOffset(file: RandomAccessFile, e: ZipEntry, limit: number): number {
+  const h = file.read(e.localHeaderOffset, 30);
+  if (h.readUInt32LE(0) !== 0x04034b50) throw new DiffaiError(file.path, `zip: bad local header for ${e.name}`);
+  const data = e.localHeaderOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
+  if (data + e.compressedSize > limit) {
+    throw new DiffaiError(file.path, `zip: data of ${e.name} runs past the archive data (truncated?)`);
+  }
+  e.dataOffset = data;
+  return data;
+}
+
+// ------------------------------------------------------------------------------- legacy
+
+function describeLegacy(file: RandomAccessFile): ModelDescription {
+  const path = file.path;
+  const readAt = (pos: number, len: number): Uint8Array => file.read(pos, len);
+  const input = (start: number): PickleInput => new FileInput(readAt, start, Math.min(file.size, start + MAX_PICKLE_BYTES));
+  const warnings: string[] = [];
+
+  const magic = guard(path, 'legacy header', () => unpickle(input(0), {}, { maxOps: 100 }));
+  if (magic.value !== LEGACY_MAGIC_NUMBER) throw new DiffaiError(path, 'legacy torch file with a wrong magic number');
+  const proto = guard(path, 'legacy header', () => unpickle(input(magic.end), {}, { maxOps: 100 }));
+  if (proto.value !== LEGACY_PROTOCOL_VERSION) {
+    throw new DiffaiError(path, `unsupported legacy torch protocol version ${String(proto.value)}`);
+  }
+  const sys = guard(path, 'legacy system info', () => unpickle(input(proto.end), {}, { maxOps: 10_000 }));
+  let byteOrder: 'little' | 'big' = 'little';
+  if (sys.value instanceof PyDict && sys.value.get('little_endian') === false) byteOrder = 'big';
+
+  const ctx: TorchContext = { storages: new Map(), warnings };
+  const main = guard(path, 'legacy pickle', () => unpickle(input(sys.end), torchHooks(ctx)));
+  const keysP = guard(path, 'legacy storage keys', () => unpickle(input(main.end), {}));
+  const keys = keysP.value;
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' || typeof k === 'number')) {
+    throw new DiffaiError(path, 'legacy storage key list is malformed');
+  }
+
+  // Storages follow in key order: an int64 element count, then the bytes.
+  const locations = new Map<string, StorageLocation>();
+  let pos = keysP.end;
+  for (const k of keys as (string | number)[]) {
+    const key = String(k);
+    const st = ctx.storages.get(key);
+    if (!st) throw new DiffaiError(path, `legacy storage ${key} is listed but never used`);
+    if (!st.dtype) throw new DiffaiError(path, `legacy storage ${key} has an unsupported type (${st.unsupported ?? st.storageClass})`);
+    if (pos + 8 > file.size) throw new DiffaiError(path, `truncated: legacy storage ${key} header at byte ${pos} is past the end of the file`);
+    const hdr = file.read(pos, 8);
+    const count = byteOrder === 'little' ? hdr.readBigUInt64LE(0) : hdr.readBigUInt64BE(0);
+    const elsize = BigInt(DTYPE_SIZE[st.dtype]);
+    const bytes = count * elsize;
+    if (BigInt(pos) + 8n + bytes > BigInt(file.size)) {
+      throw new DiffaiError(path, `truncated: legacy storage ${key} declares ${count} elements (${bytes} bytes) at byte ${pos + 8} but the file has ${file.size}`);
+    }
+    const length = Number(bytes);
+    locations.set(key, { source: { kind: 'file', path, offset: pos + 8, length }, byteLength: length });
+    pos += 8 + length;
+  }
+  if (pos !== file.size) warnings.push(`${file.size - pos} trailing bytes after the last storage`);
+
+  const flat = guard(path, 'legacy pickle', () => flatten(main.value));
+  const locate = (st: StorageRef): StorageLocation => {
+    const loc = locations.get(st.key);
+    if (!loc) throw new DiffaiError(path, `legacy storage ${st.key} is used but not in the storage list`);
+    return loc;
+  };
+  const tensors = buildDescriptors(path, flat, locate, byteOrder, true, warnings);
+  checkSomethingDecoded(path, flat, tensors);
+  warnings.push(...flat.warnings);
+  return { path, format: 'pytorch', tensors, leaves: flat.leaves, warnings };
+}
+
+// -------------------------------------------------------------------------- descriptors
+
+function checkSomethingDecoded(path: string, flat: Flattened, tensors: TensorDescriptor[]): void {
+  if (tensors.length > 0) return;
+  if (flat.placeholders.size > 0 && Object.keys(flat.leaves).length <= flat.placeholders.size) {
+    const cls = [...flat.placeholders].slice(0, 3).join(', ');
+    throw new DiffaiError(path, `checkpoint holds ${flat.topKind} (${cls}) which diffai cannot decode without running code`);
+  }
+}
+
+function shapeNumel(path: string, name: string, shape: number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    n *= d;
+    if (!Number.isSafeInteger(n)) throw new DiffaiError(path, `tensor ${name}: shape [${shape.join(', ')}] is absurdly large`);
+  }
+  return n;
+}
+
+function contiguousStrides(shape: number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+function isContiguous(shape: number[], strides: number[]): boolean {
+  const c = contiguousStrides(shape);
+  return shape.every((d, i) => d === 1 || strides[i] === c[i]);
+}
+
+/** The byte range [start, start+length) of a storage source, keeping its kind. */
+function subSource(src: ByteSource, start: number, length: number): ByteSource {
+  if (src.kind === 'file') return { ...src, offset: src.offset + start, length };
+  return { ...src, skip: src.skip + start, length };
+}
+
+function buildDescriptors(
+  path: string,
+  flat: Flattened,
+  locate: (st: StorageRef) => StorageLocation,
+  byteOrder: 'little' | 'big',
+  pickleInFile: boolean,
+  warnings: string[],
+): TensorDescriptor[] {
+  const out: TensorDescriptor[] = [];
+  for (const { name, ref } of flat.tensors) {
+    if (ref.hostKind === 'ndarray') {
+      const d = numpyDescriptor(path, name, ref, pickleInFile, warnings);
+      if (d) out.push(d);
+      continue;
+    }
+    out.push(torchDescriptor(path, name, ref, locate(ref.storage), byteOrder));
+  }
+  return out;
+}
+
+function torchDescriptor(path: string, name: string, t: TensorRef, loc: StorageLocation, byteOrder: 'little' | 'big'): TensorDescriptor {
+  const el = DTYPE_SIZE[t.dtype];
+  const numel = shapeNumel(path, name, t.shape);
+  const st = t.storage;
+  const storageClassSize = st.dtype ? DTYPE_SIZE[st.dtype] : 1;
+  const declaredBytes = st.declaredNumel * storageClassSize;
+  if (declaredBytes > loc.byteLength) {
+    throw new DiffaiError(path, `storage ${st.key} declares ${st.declaredNumel} elements (${declaredBytes} bytes) but holds ${loc.byteLength} bytes`);
+  }
+  const storageNumel = Math.floor(loc.byteLength / el);
+  const desc: TensorDescriptor = {
+    name, dtype: t.dtype, shape: t.shape, numel,
+    source: subSource(loc.source, 0, 0), byteOrder: el === 1 ? 'little' : byteOrder,
+  };
+  if (numel > 0) {
+    let last = t.offset;
+    for (let i = 0; i < t.shape.length; i++) last += (t.shape[i]! - 1) * t.strides[i]!;
+    if (!Number.isSafeInteger(last) || last >= storageNumel) {
+      throw new DiffaiError(path, `tensor ${name}: shape [${t.shape.join(', ')}] with strides [${t.strides.join(', ')}] at offset ${t.offset} runs past its storage of ${storageNumel} elements`);
+    }
+    if (isContiguous(t.shape, t.strides)) {
+      // a contiguous slice: narrow the source to exactly its bytes
+      desc.source = subSource(loc.source, t.offset * el, numel * el);
+    } else {
+      // a strided view: the whole storage plus offset/strides in elements
+      desc.source = subSource(loc.source, 0, storageNumel * el);
+      desc.view = { offset: t.offset, strides: [...t.strides] };
+    }
+  } else {
+    desc.source = subSource(loc.source, Math.min(t.offset * el, loc.byteLength), 0);
+  }
+  if (t.quantization) desc.quantization = t.quantization;
+  if (t.notes.length) desc.notes = [...t.notes];
+  return desc;
+}
+
+function numpyDescriptor(path: string, name: string, a: NumpyArray, pickleInFile: boolean, warnings: string[]): TensorDescriptor | undefined {
+  const dtype: DType | undefined = numpyDtype(a.dtype);
+  if (a.problem || !a.shape || !a.data || !dtype) {
+    warnings.push(`${name}: numpy array skipped: ${a.problem ?? (dtype ? 'incomplete' : `dtype ${a.dtype?.code ?? '?'} not supported`)}`);
+    return undefined;
+  }
+  if (!pickleInFile || a.data.offset < 0) {
+    warnings.push(`${name}: numpy array skipped: its bytes are not stored verbatim in the file`);
+    return undefined;
+  }
+  const numel = shapeNumel(path, name, a.shape);
+  const el = DTYPE_SIZE[dtype];
+  if (numel * el !== a.data.length) {
+    throw new DiffaiError(path, `numpy array ${name}: shape [${a.shape.join(', ')}] needs ${numel * el} bytes but has ${a.data.length}`);
+  }
+  const desc: TensorDescriptor = {
+    name, dtype, shape: a.shape, numel,
+    source: { kind: 'file', path, offset: a.data.offset, length: a.data.length },
+    byteOrder: a.dtype!.byteOrder === 'big' ? 'big' : 'little',
+    notes: ['numpy array'],
+  };
+  if (a.fortran && a.shape.filter((d) => d !== 1).length > 1) {
+    const strides: number[] = [];
+    let acc = 1;
+    for (const d of a.shape) {
+      strides.push(acc);
+      acc *= d;
+    }
+    desc.view = { offset: 0, strides };
+  }
+  return desc;
+}
+
+export type { PyValue };
