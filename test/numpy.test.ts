@@ -1,0 +1,255 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DiffaiError } from '../src/errors.js';
+import { decodeTensor } from '../src/formats/numpy/decode.js';
+import { parseDescr, parsePyLiteral } from '../src/formats/numpy/header.js';
+import { npzReader, numpyReader } from '../src/formats/numpy/reader.js';
+import type { FormatReader, ModelDescription, TensorDescriptor } from '../src/formats/types.js';
+
+const DIR = join(__dirname, '..', 'fixtures', 'numpy');
+const ORIGINAL = join(__dirname, '..', '..', 'shared', 'reference', 'diffai-fixtures');
+
+type Enc = number | string | [Enc, Enc];
+interface Stats { mean: number | null; std: number | null; min: number | null; max: number | null; nan_count: number; posinf_count: number; neginf_count: number; zero_count: number; l2_norm: number }
+interface TRef { dtype: string; shape: number[]; stats: Stats | { real: Stats; imag: Stats }; values?: Enc[] }
+interface FRef { tensors?: Record<string, TRef>; leaves?: Record<string, unknown>; warnings?: number; error?: string }
+const REF = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as Record<string, FRef>;
+
+function dec(v: Enc): number | [number, number] {
+  if (Array.isArray(v)) return [dec(v[0]) as number, dec(v[1]) as number];
+  if (v === 'nan') return NaN;
+  if (v === 'inf') return Infinity;
+  if (v === '-inf') return -Infinity;
+  return v as number;
+}
+
+function close(a: number | null, b: number | null, rel = 1e-9): boolean {
+  if (a === null || b === null) return a === b;
+  return Math.abs(a - b) <= rel * Math.max(1e-300, Math.abs(a), Math.abs(b)) || Math.abs(a - b) < 1e-12;
+}
+
+function realStats(xs: number[]): Stats {
+  const fin = xs.filter((x) => Number.isFinite(x));
+  const n = fin.length;
+  const mean = n ? fin.reduce((a, b) => a + b, 0) / n : null;
+  const std = n ? Math.sqrt(fin.reduce((a, b) => a + (b - mean!) ** 2, 0) / n) : null;
+  return {
+    mean, std,
+    min: n ? Math.min(...fin) : null,
+    max: n ? Math.max(...fin) : null,
+    nan_count: xs.filter((x) => Number.isNaN(x)).length,
+    posinf_count: xs.filter((x) => x === Infinity).length,
+    neginf_count: xs.filter((x) => x === -Infinity).length,
+    zero_count: xs.filter((x) => x === 0).length,
+    l2_norm: Math.sqrt(fin.reduce((a, b) => a + b * b, 0)),
+  };
+}
+
+function expectStats(got: Stats, want: Stats, what: string): void {
+  for (const k of ['mean', 'std', 'min', 'max', 'l2_norm'] as const) {
+    expect(close(got[k], want[k]), `${what} ${k}: ${got[k]} vs ${want[k]}`).toBe(true);
+  }
+  for (const k of ['nan_count', 'posinf_count', 'neginf_count', 'zero_count'] as const) expect(got[k], `${what} ${k}`).toBe(want[k]);
+}
+
+/** Decodes the tensor from the bytes its descriptor points at and checks it against the reference. */
+export function checkTensor(t: TensorDescriptor, ref: TRef, what: string): void {
+  expect(t.dtype, `${what} dtype`).toBe(ref.dtype);
+  expect(t.shape, `${what} shape`).toEqual(ref.shape);
+  expect(t.numel).toBe(ref.shape.reduce((a, b) => a * b, 1));
+  const vals = decodeTensor(t);
+  expect(vals.length).toBe(t.numel);
+  if (ref.values) {
+    const want = ref.values.map(dec);
+    for (let i = 0; i < want.length; i++) {
+      const g = vals[i]!;
+      const w = want[i]!;
+      if (Array.isArray(w)) {
+        expect(Array.isArray(g)).toBe(true);
+        expect(Object.is((g as number[])[0], w[0]) || (g as number[])[0] === w[0], `${what}[${i}].re`).toBe(true);
+        expect((g as number[])[1], `${what}[${i}].im`).toBe(w[1]);
+      } else {
+        expect(Number.isNaN(w) ? Number.isNaN(g as number) : g === w, `${what}[${i}]: ${String(g)} vs ${w}`).toBe(true);
+      }
+    }
+  }
+  if ('real' in ref.stats) {
+    expectStats(realStats(vals.map((v) => (v as number[])[0]!)), ref.stats.real, `${what} real`);
+    expectStats(realStats(vals.map((v) => (v as number[])[1]!)), ref.stats.imag, `${what} imag`);
+  } else {
+    expectStats(realStats(vals as number[]), ref.stats, what);
+  }
+}
+
+export function checkDescription(d: ModelDescription, ref: FRef, file: string): void {
+  const names = d.tensors.map((t) => t.name).sort();
+  expect(names, `${file} tensor names`).toEqual(Object.keys(ref.tensors ?? {}).sort());
+  for (const t of d.tensors) checkTensor(t, ref.tensors![t.name]!, `${file}:${t.name}`);
+  expect(d.leaves, `${file} leaves`).toEqual(ref.leaves ?? {});
+  expect(d.warnings.length, `${file} warnings: ${d.warnings.join(' | ')}`).toBe(ref.warnings ?? 0);
+}
+
+function readerFor(file: string): FormatReader {
+  return file.endsWith('.npz') ? npzReader : numpyReader;
+}
+
+async function expectFailure(reader: FormatReader, path: string, fragment?: string): Promise<DiffaiError> {
+  let err: unknown;
+  try {
+    await reader.describe(path);
+  } catch (e) {
+    err = e;
+  }
+  expect(err, `${path} should fail`).toBeInstanceOf(DiffaiError);
+  const e = err as DiffaiError;
+  expect(e.file).toBe(path);
+  expect(e.message).not.toContain('\n');
+  if (fragment) expect(e.message).toContain(fragment);
+  return e;
+}
+
+describe('npy/npz fixtures against the generator reference', () => {
+  const files = Object.keys(REF).sort();
+  it('covers every fixture file', () => {
+    const onDisk = readdirSync(DIR).filter((f) => f !== 'reference.json').sort();
+    expect(onDisk).toEqual(files);
+  });
+  for (const file of files) {
+    const ref = REF[file]!;
+    const path = join(DIR, file);
+    if (ref.error !== undefined) {
+      it(`${file} fails with a clear DiffaiError`, async () => {
+        const head = readFileSync(path).subarray(0, 64);
+        expect(readerFor(file).sniff(head, path)).toBe(true);
+        await expectFailure(readerFor(file), path, ref.error);
+      });
+    } else {
+      it(`${file} describes as the reference says`, async () => {
+        const reader = readerFor(file);
+        expect(reader.sniff(readFileSync(path).subarray(0, 64), path)).toBe(true);
+        const d = await reader.describe(path);
+        expect(d.format).toBe(file.endsWith('.npz') ? 'npz' : 'numpy');
+        expect(d.path).toBe(path);
+        checkDescription(d, ref, file);
+      });
+    }
+  }
+});
+
+describe('npy details', () => {
+  it('names the single array "array" and records byte order', async () => {
+    const d = await numpyReader.describe(join(DIR, 'dtype_be_f4.npy'));
+    expect(d.tensors[0]!.name).toBe('array');
+    expect(d.tensors[0]!.byteOrder).toBe('big');
+    const le = await numpyReader.describe(join(DIR, 'dtype_le_f4.npy'));
+    expect(le.tensors[0]!.byteOrder).toBe('little');
+    expect(le.tensors[0]!.source.kind).toBe('file');
+  });
+
+  it('describes Fortran order as a column-major view and equals its C twin', async () => {
+    const f = (await numpyReader.describe(join(DIR, 'order_f.npy'))).tensors[0]!;
+    const c = (await numpyReader.describe(join(DIR, 'order_c.npy'))).tensors[0]!;
+    expect(f.view).toEqual({ offset: 0, strides: [1, 3, 12] });
+    expect(c.view).toBeUndefined();
+    expect(decodeTensor(f)).toEqual(decodeTensor(c));
+    const f23 = (await numpyReader.describe(join(DIR, 'order_f_2x3.npy'))).tensors[0]!;
+    expect(f23.view).toEqual({ offset: 0, strides: [1, 2] });
+    expect(decodeTensor(f23)).toEqual([0, 1, 2, 3, 4, 5]);
+    // a column vector is the same in both orders: no view needed
+    expect((await numpyReader.describe(join(DIR, 'order_f_vector.npy'))).tensors[0]!.view).toBeUndefined();
+  });
+
+  it('handles 0-d and empty arrays', async () => {
+    const s = (await numpyReader.describe(join(DIR, 'scalar_f64.npy'))).tensors[0]!;
+    expect(s.shape).toEqual([]);
+    expect(s.numel).toBe(1);
+    expect(s.source.length).toBe(8);
+    const e = (await numpyReader.describe(join(DIR, 'empty_f32.npy'))).tensors[0]!;
+    expect(e.shape).toEqual([0, 3]);
+    expect(e.numel).toBe(0);
+    expect(e.source.length).toBe(0);
+  });
+
+  it('parses header versions 1.0, 2.0 and 3.0 with data offsets aligned as numpy writes them', async () => {
+    for (const [file, version] of [['v1_f32.npy', 1], ['v2_f64.npy', 2], ['v3_f32.npy', 3]] as const) {
+      const buf = readFileSync(join(DIR, file));
+      expect(buf[6]).toBe(version);
+      const t = (await numpyReader.describe(join(DIR, file))).tensors[0]!;
+      expect(t.source.kind === 'file' && t.source.offset % 64).toBe(0);
+      expect(t.source.kind === 'file' && t.source.offset + t.source.length).toBe(buf.length);
+    }
+  });
+
+  it('parses the descr grammar', () => {
+    expect(parseDescr('<f4')).toMatchObject({ kind: 'numeric', dtype: 'f32', byteOrder: 'little' });
+    expect(parseDescr('>c16')).toMatchObject({ kind: 'numeric', dtype: 'c128', byteOrder: 'big' });
+    expect(parseDescr('|b1')).toMatchObject({ kind: 'numeric', dtype: 'bool' });
+    expect(parseDescr('=i8')).toMatchObject({ kind: 'numeric', dtype: 'i64', byteOrder: 'little' });
+    expect(parseDescr('>u1')).toMatchObject({ kind: 'numeric', dtype: 'u8', byteOrder: 'little' });
+    expect(parseDescr('<f2')).toMatchObject({ dtype: 'f16' });
+    expect(parseDescr('<f16')).toMatchObject({ kind: 'unsupported' }); // float128, not half
+    expect(parseDescr('<U7')).toMatchObject({ kind: 'unicode', itemsize: 28 });
+    expect(parseDescr('|O')).toMatchObject({ kind: 'object' });
+    expect(parseDescr('<M8[ns]')).toMatchObject({ kind: 'unsupported' });
+    expect(parseDescr('<x4')).toBeUndefined();
+    expect(parseDescr('<i3')).toBeUndefined();
+  });
+
+  it('parses Python literals safely', () => {
+    const v = parsePyLiteral("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }");
+    expect(v).toBeInstanceOf(Map);
+    expect((v as Map<string, unknown>).get('shape')).toEqual([3n, 4n]);
+    expect(parsePyLiteral('(5,)')).toEqual([5n]);
+    expect(parsePyLiteral('()')).toEqual([]);
+    expect(() => parsePyLiteral("{'a': __import__('os')}")).toThrow();
+    expect(() => parsePyLiteral('['.repeat(100))).toThrow(/deep/);
+  });
+});
+
+describe('npz details', () => {
+  it('stored entries are read in place, compressed ones as raw deflate streams with the header skipped', async () => {
+    const s = await npzReader.describe(join(DIR, 'model_stored.npz'));
+    const c = await npzReader.describe(join(DIR, 'model_compressed.npz'));
+    for (const t of s.tensors) expect(t.source.kind).toBe('file');
+    for (const t of c.tensors) {
+      expect(t.source.kind).toBe('deflate');
+      if (t.source.kind === 'deflate') {
+        expect(t.source.format).toBe('raw');
+        expect(t.source.skip % 64).toBe(0);
+      }
+    }
+    const byName = new Map(c.tensors.map((t) => [t.name, t]));
+    for (const t of s.tensors) {
+      expect(decodeTensor(byName.get(t.name)!)).toEqual(decodeTensor(t));
+      expect(byName.get(t.name)!.view).toEqual(t.view);
+    }
+    expect(byName.get('fortran')!.view).toEqual({ offset: 0, strides: [1, 2] });
+    expect(c.warnings[0]).toMatch(/'meta\.npy'.*object array/);
+  });
+
+  it('sniffs npz by the first entry name', () => {
+    const head = readFileSync(join(DIR, 'model_stored.npz')).subarray(0, 64);
+    expect(npzReader.sniff(head, 'x.bin')).toBe(true);
+    const fake = Buffer.alloc(64);
+    fake.write('PK\x03\x04', 0, 'latin1');
+    fake.writeUInt16LE(8, 26);
+    fake.write('data.pkl', 30, 'latin1');
+    expect(npzReader.sniff(fake, 'model.pt')).toBe(false);
+    expect(numpyReader.sniff(head, 'x.npy')).toBe(false);
+  });
+});
+
+describe("the original's fake numpy files fail with one clear line", () => {
+  const files = readdirSync(ORIGINAL).filter((f) => /^numpy_.*\.(npy|npz)$/.test(f));
+  it('finds them', () => expect(files.length).toBe(6));
+  for (const f of files) {
+    it(f, async () => {
+      const path = join(ORIGINAL, f);
+      const reader = readerFor(f);
+      expect(reader.sniff(readFileSync(path).subarray(0, 64), path)).toBe(true);
+      const e = await expectFailure(reader, path);
+      expect(e.line.startsWith(`diffai: ${path}: `)).toBe(true);
+    });
+  }
+});
