@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { inflateRawSync, inflateSync } from 'node:zlib';
 import { DTYPE_SIZE } from '../../dtypes.js';
-import type { ByteSource, TensorDescriptor } from '../types.js';
+import type { ByteSource, ModelDescription, TensorDescriptor } from '../types.js';
 
 /** The bytes a ByteSource points at (reads the whole file: small test files only). */
 export function readSourceBytes(src: ByteSource): Buffer {
@@ -89,4 +89,117 @@ export function cStrides(shape: number[]): number[] {
     s *= shape[k]!;
   }
   return st;
+}
+
+// ---------------------------------------------------------------------------------------
+// Checking a description against a generator's reference.json (see fixtures/generate_numpy_matlab.py).
+
+export interface RefStats {
+  mean: number | null; std: number | null; min: number | null; max: number | null;
+  nan_count: number; posinf_count: number; neginf_count: number; zero_count: number; l2_norm: number;
+}
+export type RefValue = number | string | [RefValue, RefValue];
+export interface RefTensor { dtype: string; shape: number[]; stats: RefStats | { real: RefStats; imag: RefStats }; values?: RefValue[] }
+export interface RefFile { tensors?: Record<string, RefTensor>; leaves?: Record<string, unknown>; warnings?: number | string[]; error?: string }
+
+function refNumber(v: RefValue): number | [number, number] {
+  if (Array.isArray(v)) return [refNumber(v[0]) as number, refNumber(v[1]) as number];
+  if (v === 'nan') return NaN;
+  if (v === 'inf') return Infinity;
+  if (v === '-inf') return -Infinity;
+  return v as number;
+}
+
+/** float64 statistics over finite values (two-pass, population std), as the generator computes them. */
+export function referenceStats(xs: number[]): RefStats {
+  let n = 0, sum = 0, min = Infinity, max = -Infinity, nan = 0, pinf = 0, ninf = 0, zero = 0, sq = 0;
+  for (const x of xs) {
+    if (Number.isNaN(x)) nan++;
+    else if (x === Infinity) pinf++;
+    else if (x === -Infinity) ninf++;
+    else {
+      n++;
+      sum += x;
+      sq += x * x;
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+    if (x === 0) zero++;
+  }
+  const mean = n ? sum / n : null;
+  let m2 = 0;
+  if (mean !== null) for (const x of xs) if (Number.isFinite(x)) m2 += (x - mean) ** 2;
+  return {
+    mean, std: n ? Math.sqrt(m2 / n) : null, min: n ? min : null, max: n ? max : null,
+    nan_count: nan, posinf_count: pinf, neginf_count: ninf, zero_count: zero, l2_norm: Math.sqrt(sq),
+  };
+}
+
+function closeTo(a: number | null, b: number | null, rel: number): boolean {
+  if (a === null || b === null) return a === b;
+  return Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b)) || Math.abs(a - b) < 1e-12;
+}
+
+function statProblems(got: RefStats, want: RefStats, what: string, rel: number): string[] {
+  const out: string[] = [];
+  for (const k of ['mean', 'std', 'min', 'max', 'l2_norm'] as const) {
+    if (!closeTo(got[k], want[k], rel)) out.push(`${what}: ${k} ${got[k]} != ${want[k]}`);
+  }
+  for (const k of ['nan_count', 'posinf_count', 'neginf_count', 'zero_count'] as const) {
+    if (got[k] !== want[k]) out.push(`${what}: ${k} ${got[k]} != ${want[k]}`);
+  }
+  return out;
+}
+
+/** Decodes the tensor from the bytes its descriptor points at and lists where it differs from the reference. */
+export function tensorProblems(t: TensorDescriptor, ref: RefTensor, what: string, rel = 1e-9): string[] {
+  const out: string[] = [];
+  if (t.dtype !== ref.dtype) out.push(`${what}: dtype ${t.dtype} != ${ref.dtype}`);
+  if (JSON.stringify(t.shape) !== JSON.stringify(ref.shape)) out.push(`${what}: shape [${t.shape}] != [${ref.shape}]`);
+  if (t.numel !== ref.shape.reduce((a, b) => a * b, 1)) out.push(`${what}: numel ${t.numel}`);
+  if (out.length) return out;
+  let vals: Array<number | [number, number]>;
+  try {
+    vals = decodeTensor(t);
+  } catch (e) {
+    return [`${what}: cannot decode: ${(e as Error).message}`];
+  }
+  if (ref.values) {
+    ref.values.forEach((rv, i) => {
+      const w = refNumber(rv);
+      const g = vals[i]!;
+      const same = (a: number, b: number): boolean => (Number.isNaN(a) ? Number.isNaN(b) : a === b);
+      const ok = Array.isArray(w)
+        ? Array.isArray(g) && same(w[0], g[0]) && same(w[1], g[1])
+        : !Array.isArray(g) && same(w, g);
+      if (!ok) out.push(`${what}[${i}]: ${JSON.stringify(g)} != ${JSON.stringify(rv)}`);
+    });
+  }
+  if ('real' in ref.stats) {
+    out.push(...statProblems(referenceStats(vals.map((v) => (v as number[])[0]!)), ref.stats.real, `${what}.real`, rel));
+    out.push(...statProblems(referenceStats(vals.map((v) => (v as number[])[1]!)), ref.stats.imag, `${what}.imag`, rel));
+  } else {
+    out.push(...statProblems(referenceStats(vals as number[]), ref.stats, what, rel));
+  }
+  return out;
+}
+
+/** Lists every difference between a description and its reference entry (names, tensors, leaves, warning count). */
+export function descriptionProblems(d: ModelDescription, ref: RefFile, what: string): string[] {
+  const out: string[] = [];
+  const names = d.tensors.map((t) => t.name).sort();
+  const want = Object.keys(ref.tensors ?? {}).sort();
+  if (JSON.stringify(names) !== JSON.stringify(want)) out.push(`${what}: tensors [${names}] != [${want}]`);
+  if (new Set(names).size !== names.length) out.push(`${what}: duplicate tensor names`);
+  for (const t of d.tensors) {
+    const r = ref.tensors?.[t.name];
+    if (r) out.push(...tensorProblems(t, r, `${what}:${t.name}`));
+  }
+  if (JSON.stringify(Object.entries(d.leaves).sort()) !== JSON.stringify(Object.entries(ref.leaves ?? {}).sort())) {
+    out.push(`${what}: leaves ${JSON.stringify(d.leaves)} != ${JSON.stringify(ref.leaves ?? {})}`);
+  }
+  if (typeof ref.warnings !== 'object' && d.warnings.length !== (ref.warnings ?? 0)) {
+    out.push(`${what}: ${d.warnings.length} warnings (${d.warnings.join(' | ')}), expected ${ref.warnings ?? 0}`);
+  }
+  return out;
 }
