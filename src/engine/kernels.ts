@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 
 type Convert = (src: number, dst: number, n: number) => void;
 
@@ -52,7 +53,12 @@ export class Kernels {
   readonly bytes: Uint8Array;
 
   constructor() {
-    compiled ??= new WebAssembly.Module(readFileSync(kernelsPath()));
+    if (!compiled) {
+      // Compile straight to optimized code: with the baseline tier first, a ~1 GB pass runs
+      // mostly in unoptimized code (≈3× slower), since tier-up happens between calls.
+      setFlagsFromString('--no-liftoff');
+      compiled = new WebAssembly.Module(readFileSync(kernelsPath()));
+    }
     const instance = new WebAssembly.Instance(compiled, { env: { abort: kernelAbort } });
     this.k = instance.exports as unknown as KernelExports;
     this.k.init();

@@ -1,0 +1,64 @@
+// Writes benchmark inputs into bench/data (git-ignored): safetensors files of a given
+// dtype and size, filled with a fast deterministic generator. Existing files are reused.
+import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const ST_DTYPE = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
+const SIZE = { f32: 4, f16: 2, bf16: 2 };
+
+/** A safetensors file of `bytes` tensor bytes split into `tensors` tensors; `seed` varies the values. */
+export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors = 8, seed = 1, perturb = 0 } = {}) {
+  const elemSize = SIZE[dtype];
+  const per = Math.floor(bytes / elemSize / tensors);
+  const header = {};
+  let offset = 0;
+  for (let t = 0; t < tensors; t++) {
+    header[`layers.${t}.weight`] = { dtype: ST_DTYPE[dtype], shape: [per], data_offsets: [offset, offset + per * elemSize] };
+    offset += per * elemSize;
+  }
+  let json = JSON.stringify(header);
+  while ((json.length + 8) % 8 !== 0) json += ' ';
+  const expected = 8 + json.length + offset;
+  if (existsSync(path) && statSync(path).size === expected) return path;
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, 'w');
+  const lengthBytes = Buffer.alloc(8);
+  lengthBytes.writeBigUInt64LE(BigInt(json.length));
+  writeSync(fd, lengthBytes);
+  writeSync(fd, Buffer.from(json));
+  const f32 = new Float32Array(1 << 20);
+  const u32 = new Uint32Array(f32.buffer);
+  const u16 = new Uint16Array(1 << 20);
+  let state = seed >>> 0;
+  for (let t = 0; t < tensors; t++) {
+    for (let done = 0; done < per; ) {
+      const n = Math.min(f32.length, per - done);
+      for (let i = 0; i < n; i++) {
+        // xorshift32 → roughly N(0, 0.02)-sized weights
+        state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0;
+        f32[i] = ((state / 4294967296) - 0.5) * 0.07;
+        if (perturb && i % 7 === 0) f32[i] += perturb;
+      }
+      if (dtype === 'f32') writeSync(fd, new Uint8Array(f32.buffer, 0, n * 4));
+      else {
+        for (let i = 0; i < n; i++) u16[i] = dtype === 'bf16' ? u32[i] >>> 16 : toF16(f32[i]);
+        writeSync(fd, new Uint8Array(u16.buffer, 0, n * 2));
+      }
+      done += n;
+    }
+  }
+  closeSync(fd);
+  return path;
+}
+
+function toF16(x) {
+  // Round-to-nearest f32 → f16 for the generator (values here are small and normal).
+  const f = new Float32Array([x]);
+  const bits = new Uint32Array(f.buffer)[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = ((bits >>> 23) & 0xff) - 127 + 15;
+  const man = bits & 0x7fffff;
+  if (exp <= 0) return sign;
+  if (exp >= 31) return sign | 0x7c00;
+  return sign | (exp << 10) | Math.round(man / 8192);
+}
