@@ -90,33 +90,53 @@ export function stats_f32(ptr: usize, n: i32): void {
   if (n == 0) { writeStats(0, 0, 0, Infinity, -Infinity, 0, 0, 0, 0); return; }
   const p = <f64>load<f32>(ptr);
   if (!isFinite(p)) { statsMaskedF32(ptr, n); return; }
-  // min, max and zero count in f32 lanes; sums in f64 around the pivot.
+  // One pass: min, max and zero count in f32 lanes; sums in f64 around the pivot.
+  const P = f64x2.splat(p);
   const zero = f32x4.splat(0);
   let mn = f32x4.splat(<f32>p), mx = mn;
   let z = i32x4.splat(0);
+  let s0 = f64x2.splat(0), q0 = f64x2.splat(0);
+  let s1 = f64x2.splat(0), q1 = f64x2.splat(0);
   let i = 0;
-  const n4 = n & ~3;
-  for (; i < n4; i += 4) {
-    const v = v128.load(ptr + (<usize>i << 2));
-    mn = f32x4.pmin(mn, v);
-    mx = f32x4.pmax(mx, v);
-    z = i32x4.sub(z, f32x4.eq(v, zero));
+  const n8 = n & ~7;
+  for (; i < n8; i += 8) {
+    const v0 = v128.load(ptr + (<usize>i << 2));
+    const v1 = v128.load(ptr + (<usize>i << 2), 16);
+    mn = f32x4.pmin(mn, f32x4.pmin(v0, v1));
+    mx = f32x4.pmax(mx, f32x4.pmax(v0, v1));
+    z = i32x4.add(z, i32x4.add(f32x4.eq(v0, zero), f32x4.eq(v1, zero)));
+    const a = f64x2.sub(f64x2.promote_low_f32x4(v0), P);
+    const b = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v0, v0, 2, 3, 0, 1)), P);
+    const c = f64x2.sub(f64x2.promote_low_f32x4(v1), P);
+    const d = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v1, v1, 2, 3, 0, 1)), P);
+    s0 = f64x2.add(s0, f64x2.add(a, b));
+    s1 = f64x2.add(s1, f64x2.add(c, d));
+    q0 = f64x2.add(q0, f64x2.add(f64x2.mul(a, a), f64x2.mul(b, b)));
+    q1 = f64x2.add(q1, f64x2.add(f64x2.mul(c, c), f64x2.mul(d, d)));
   }
   let lo = <f64>min(min(f32x4.extract_lane(mn, 0), f32x4.extract_lane(mn, 1)), min(f32x4.extract_lane(mn, 2), f32x4.extract_lane(mn, 3)));
   let hi = <f64>max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
-  let zeros = i32x4.extract_lane(z, 0) + i32x4.extract_lane(z, 1) + i32x4.extract_lane(z, 2) + i32x4.extract_lane(z, 3);
+  // eq lanes are −1 when equal, so the lane sums are minus the zero count.
+  let zeros = -(i32x4.extract_lane(z, 0) + i32x4.extract_lane(z, 1) + i32x4.extract_lane(z, 2) + i32x4.extract_lane(z, 3));
+  const s = f64x2.add(s0, s1);
+  const q = f64x2.add(q0, q1);
+  let S = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  let Q = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
   for (; i < n; i++) {
     const x = <f64>load<f32>(ptr + (<usize>i << 2));
     lo = x < lo ? x : lo;
     hi = x > hi ? x : hi;
     if (x == 0) zeros++;
+    const dx = x - p;
+    S += dx;
+    Q += dx * dx;
   }
-  shiftedSumsF32(ptr, n, p);
-  if (!isFinite(sumD) || !isFinite(sumQ) || !isFinite(lo) || !isFinite(hi)) { statsMaskedF32(ptr, n); return; }
+  // Any NaN or infinity makes the sums non-finite: take the masking path.
+  if (!isFinite(S) || !isFinite(Q)) { statsMaskedF32(ptr, n); return; }
   const fn = <f64>n;
-  let mean = p + sumD / fn;
-  let m2 = sumQ - sumD * sumD / fn;
-  if (sumQ > CANCELLATION_LIMIT * m2) {
+  let mean = p + S / fn;
+  let m2 = Q - S * S / fn;
+  if (Q > CANCELLATION_LIMIT * m2) {
     shiftedSumsF32(ptr, n, mean);
     const m = mean;
     mean = m + sumD / fn;
