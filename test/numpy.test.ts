@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DiffaiError } from '../src/errors.js';
-import { decodeTensor, descriptionProblems, type RefFile } from '../src/formats/numpy/decode.js';
+import { decodeTensor, descriptionProblems, tensorProblems, type RefFile } from '../src/formats/numpy/decode.js';
 import { parseDescr, parsePyLiteral } from '../src/formats/numpy/header.js';
 import { npzReader, numpyReader } from '../src/formats/numpy/reader.js';
 import type { FormatReader } from '../src/formats/types.js';
@@ -174,4 +174,17 @@ describe("the original's fake numpy files fail with one clear line", () => {
       expect(e.line.startsWith(`diffai: ${path}: `)).toBe(true);
     });
   }
+});
+
+describe('the reference check itself', () => {
+  it('notices a wrong offset, a wrong stride and a wrong byte order', async () => {
+    const file = 'order_f.npy';
+    const ref = REF[file]!;
+    const t = (await numpyReader.describe(join(DIR, file))).tensors[0]!;
+    expect(tensorProblems(t, ref.tensors!['array']!, file)).toEqual([]);
+    const src = t.source.kind === 'file' ? t.source : undefined;
+    expect(tensorProblems({ ...t, source: { ...src!, offset: src!.offset - 8 } }, ref.tensors!['array']!, file)).not.toEqual([]);
+    expect(tensorProblems({ ...t, view: undefined }, ref.tensors!['array']!, file)).not.toEqual([]);
+    expect(tensorProblems({ ...t, byteOrder: 'big' }, ref.tensors!['array']!, file)).not.toEqual([]);
+  });
 });
