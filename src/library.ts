@@ -4,14 +4,18 @@
  */
 import { DiffaiError } from './errors.js';
 import type { DType } from './dtypes.js';
-import { Engine, type EngineOptions } from './engine/engine.js';
-import { diffModels, nameFilter, type DiffOptions } from './diff/differ.js';
+import { Engine } from './engine/engine.js';
+import { Executor, tensorBytes, type ExecutorOptions } from './engine/executor.js';
+import { diffModels, nameFilter, planBytes, planDiff, type DiffOptions } from './diff/differ.js';
 import { tensorStats as toTensorStats } from './diff/stats.js';
 import type { DiffResult, TensorStats } from './diff/types.js';
 import { describeModel } from './formats/registry.js';
 import type { FormatName, LeafValue, ModelDescription } from './formats/types.js';
 
-export interface LibraryOptions extends DiffOptions, Pick<EngineOptions, 'signal' | 'onBytes' | 'chunkElements'> {}
+export interface LibraryOptions extends DiffOptions, Pick<ExecutorOptions, 'signal' | 'onBytes' | 'chunkElements' | 'threads'> {
+  /** Called once with the total tensor bytes the call will read (for progress display). */
+  onTotalBytes?: (bytes: number) => void;
+}
 
 export interface DiffReport {
   a: ModelDescription;
@@ -22,11 +26,13 @@ export interface DiffReport {
 /** Compares two model files; `results` is empty when they do not differ. */
 export async function diffFiles(pathA: string, pathB: string, options: LibraryOptions = {}): Promise<DiffReport> {
   const [a, b] = await Promise.all([describeModel(pathA), describeModel(pathB)]);
-  const engine = new Engine(options);
+  const total = planBytes(planDiff(a, b, options), options);
+  options.onTotalBytes?.(total);
+  const executor = new Executor(options, total);
   try {
-    return { a, b, results: await diffModels(a, b, engine, options) };
+    return { a, b, results: await diffModels(a, b, executor, options) };
   } finally {
-    engine.close();
+    await executor.close();
   }
 }
 
@@ -46,17 +52,20 @@ export interface InspectReport {
 export async function inspectFile(path: string, options: LibraryOptions = {}): Promise<InspectReport> {
   const model = await describeModel(path);
   const keep = nameFilter(options);
-  const engine = new Engine(options);
+  const selected = model.tensors.filter((t) => keep(t.name)).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  const total = options.shapeOnly ? 0 : tensorBytes(selected);
+  options.onTotalBytes?.(total);
+  const executor = new Executor(options, total);
   try {
-    const tensors: InspectedTensor[] = [];
-    for (const desc of [...model.tensors].filter((t) => keep(t.name)).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) {
-      const partials = options.shapeOnly ? undefined : await engine.stats(desc);
-      tensors.push({ name: desc.name, ...toTensorStats(desc, partials) });
-    }
+    // All tensors are submitted at once so the executor can schedule the largest first.
+    const tensors: InspectedTensor[] = await Promise.all(selected.map(async (desc) => ({
+      name: desc.name,
+      ...toTensorStats(desc, options.shapeOnly ? undefined : await executor.stats(desc)),
+    })));
     const metadata = Object.fromEntries(Object.entries(model.leaves).filter(([k]) => keep(k)));
     return { file: path, format: model.format, tensors, metadata, warnings: model.warnings };
   } finally {
-    engine.close();
+    await executor.close();
   }
 }
 

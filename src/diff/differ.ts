@@ -3,8 +3,9 @@
  * reshaped or re-typed from descriptors alone, and asks the engine to compare the values
  * of common tensors (one streaming pass per pair).
  */
-import type { Engine } from '../engine/engine.js';
+import type { Executor } from '../engine/executor.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
+import { tensorBytes } from '../engine/executor.js';
 import { comparison, tensorStats } from './stats.js';
 import type { DiffResult } from './types.js';
 
@@ -27,39 +28,60 @@ export function nameFilter(options: DiffOptions): (name: string) => boolean {
     !(options.ignoreKeysRegex && options.ignoreKeysRegex.test(name));
 }
 
-export async function diffModels(a: ModelDescription, b: ModelDescription, engine: Engine, options: DiffOptions = {}): Promise<DiffResult[]> {
-  const keep = nameFilter(options);
+export async function diffModels(a: ModelDescription, b: ModelDescription, executor: Executor, options: DiffOptions = {}): Promise<DiffResult[]> {
+  const plan = planDiff(a, b, options);
   const epsilon = options.epsilon ?? 0;
+  const read = !options.shapeOnly;
+  // Every job is submitted at once, so the executor can schedule the largest first.
+  const results = await Promise.all(plan.map(async (step): Promise<DiffResult[]> => {
+    switch (step.kind) {
+      case 'removed':
+        return [{ kind: 'TensorRemoved', name: step.a.name, stats: tensorStats(step.a, read ? await executor.stats(step.a) : undefined) }];
+      case 'added':
+        return [{ kind: 'TensorAdded', name: step.b.name, stats: tensorStats(step.b, read ? await executor.stats(step.b) : undefined) }];
+      case 'common': {
+        const { a: ta, b: tb } = step;
+        const out: DiffResult[] = [];
+        const sameShape = sameDims(ta.shape, tb.shape);
+        if (!sameShape) out.push({ kind: 'TensorShapeChanged', name: ta.name, a: ta.shape, b: tb.shape });
+        if (ta.dtype !== tb.dtype) out.push({ kind: 'TensorDtypeChanged', name: ta.name, a: ta.dtype, b: tb.dtype });
+        if (!sameShape || !read) return out;
+        // Values are compared even across dtypes (f32 → f16 rounding is a real change).
+        const r = await executor.compare(ta, tb, epsilon);
+        if (r.comparison.changed > 0) {
+          out.push({ kind: 'TensorStatsChanged', name: ta.name, a: tensorStats(ta, r.a), b: tensorStats(tb, r.b), comparison: comparison(r.comparison) });
+        }
+        return out;
+      }
+    }
+  }));
+  const keep = nameFilter(options);
+  return sortResults([...results.flat(), ...diffLeaves(a.leaves, b.leaves, keep)], options.sortByChangeMagnitude ?? false);
+}
+
+export type PlanStep =
+  | { kind: 'removed'; a: TensorDescriptor }
+  | { kind: 'added'; b: TensorDescriptor }
+  | { kind: 'common'; a: TensorDescriptor; b: TensorDescriptor };
+
+/** Joins the tensors of A and B by name (after the name filters); reads nothing. */
+export function planDiff(a: ModelDescription, b: ModelDescription, options: DiffOptions = {}): PlanStep[] {
+  const keep = nameFilter(options);
   const tensorsA = byName(a.tensors.filter((t) => keep(t.name)));
   const tensorsB = byName(b.tensors.filter((t) => keep(t.name)));
-  const results: DiffResult[] = [];
-
+  const plan: PlanStep[] = [];
   for (const [name, ta] of tensorsA) {
     const tb = tensorsB.get(name);
-    if (!tb) {
-      results.push({ kind: 'TensorRemoved', name, stats: tensorStats(ta, options.shapeOnly ? undefined : await engine.stats(ta)) });
-      continue;
-    }
-    const sameShape = sameDims(ta.shape, tb.shape);
-    if (!sameShape) results.push({ kind: 'TensorShapeChanged', name, a: ta.shape, b: tb.shape });
-    if (ta.dtype !== tb.dtype) results.push({ kind: 'TensorDtypeChanged', name, a: ta.dtype, b: tb.dtype });
-    if (!sameShape || options.shapeOnly) continue;
-    // Values are compared even across dtypes (f32 → f16 rounding is a real change).
-    const r = await engine.compare(ta, tb, epsilon);
-    if (r.comparison.changed > 0) {
-      results.push({
-        kind: 'TensorStatsChanged', name,
-        a: tensorStats(ta, r.a), b: tensorStats(tb, r.b), comparison: comparison(r.comparison),
-      });
-    }
+    plan.push(tb ? { kind: 'common', a: ta, b: tb } : { kind: 'removed', a: ta });
   }
-  for (const [name, tb] of tensorsB) {
-    if (!tensorsA.has(name)) {
-      results.push({ kind: 'TensorAdded', name, stats: tensorStats(tb, options.shapeOnly ? undefined : await engine.stats(tb)) });
-    }
-  }
-  results.push(...diffLeaves(a.leaves, b.leaves, keep));
-  return sortResults(results, options.sortByChangeMagnitude ?? false);
+  for (const [name, tb] of tensorsB) if (!tensorsA.has(name)) plan.push({ kind: 'added', b: tb });
+  return plan;
+}
+
+/** Tensor bytes a plan will read (0 with --shape-only). */
+export function planBytes(plan: PlanStep[], options: DiffOptions = {}): number {
+  if (options.shapeOnly) return 0;
+  return tensorBytes(plan.flatMap((s) => (s.kind === 'common' ? (sameDims(s.a.shape, s.b.shape) ? [s.a, s.b] : []) : s.kind === 'added' ? [s.b] : [s.a])));
 }
 
 export function diffLeaves(a: Record<string, LeafValue>, b: Record<string, LeafValue>, keep: (name: string) => boolean): DiffResult[] {

@@ -1,6 +1,6 @@
 /** Turns engine partials into the contract's stats and comparison objects. */
 import type { ComparePartial, StatsPartial } from '../engine/partials.js';
-import type { TensorPartials } from '../engine/engine.js';
+import type { TensorPartials } from '../engine/executor.js';
 import type { TensorDescriptor } from '../formats/types.js';
 import type { Comparison, PartStats, TensorStats } from './types.js';
 

@@ -39,7 +39,7 @@ export interface Pipeline {
 }
 
 /** The natural pipeline of a (real-valued) descriptor. */
-export function pipelineFor(desc: TensorDescriptor): Pipeline {
+export function pipelineFor(desc: Pick<TensorDescriptor, 'dtype' | 'byteOrder' | 'quantization'>): Pipeline {
   const elementSize = DTYPE_SIZE[desc.dtype];
   const swap = desc.byteOrder === 'big' && elementSize > 1;
   const widen = WIDEN[desc.dtype];

@@ -25,20 +25,26 @@ export function storageElementSize(desc: TensorDescriptor): number {
   return DTYPE_SIZE[desc.dtype];
 }
 
-export function openElementReader(desc: TensorDescriptor, files: FileCache): ElementReader {
+/** A reader of the tensor's logical elements from element `first` on. */
+export function openElementReader(desc: TensorDescriptor, files: FileCache, first = 0): ElementReader {
   const size = storageElementSize(desc);
   const view = desc.view;
-  if (!view || isContiguous(view, desc.shape)) {
+  if (isDense(desc)) {
     const start = (view?.offset ?? 0) * size;
     const length = desc.numel * size;
     if (start + length > desc.source.length) {
       throw new DiffaiError(desc.source.path, `tensor ${desc.name}: elements run past the end of its storage`);
     }
     return desc.source.kind === 'file'
-      ? new FileRangeReader(files.get(desc.source.path), desc.source.offset + start)
-      : new InflateReader(desc.source, start);
+      ? new FileRangeReader(files.get(desc.source.path), desc.source.offset + start + first * size)
+      : new InflateReader(desc.source, start + first * size);
   }
-  return new GatherReader(desc, view, size, files);
+  return new GatherReader(desc, view!, size, files, first);
+}
+
+/** True when the logical elements lie one after another in storage (no gathering needed). */
+export function isDense(desc: TensorDescriptor): boolean {
+  return !desc.view || isContiguous(desc.view, desc.shape);
 }
 
 function isContiguous(view: TensorView, shape: number[]): boolean {
@@ -135,10 +141,15 @@ class GatherReader implements ElementReader {
   private span: Uint8Array | undefined;
   private base = 0;
   private index: number[];
-  private produced = 0;
 
-  constructor(private desc: TensorDescriptor, private view: TensorView, private size: number, private files: FileCache) {
+  constructor(private desc: TensorDescriptor, private view: TensorView, private size: number, private files: FileCache, first: number) {
+    // The logical index of element `first`, in C order.
     this.index = desc.shape.map(() => 0);
+    for (let k = desc.shape.length - 1, rest = first; k >= 0; k--) {
+      const dim = desc.shape[k]!;
+      this.index[k] = dim > 0 ? rest % dim : 0;
+      rest = dim > 0 ? Math.floor(rest / dim) : 0;
+    }
   }
 
   private async load(): Promise<Uint8Array> {
@@ -180,7 +191,7 @@ class GatherReader implements ElementReader {
     const rank = shape.length;
     const count = target.length / size;
     const last = rank - 1;
-    for (let e = 0; e < count; e++, this.produced++) {
+    for (let e = 0; e < count; e++) {
       let element = offset - this.base;
       for (let k = 0; k < rank; k++) element += this.index[k]! * strides[k]!;
       const from = element * size;

@@ -1,0 +1,143 @@
+/**
+ * The executor: what the differ and inspect call. It splits big tensors into element
+ * ranges, sends the ranges to a backend (this thread or a worker pool), and merges the
+ * partials in range order. Ranges depend only on the tensor, never on the thread count,
+ * so results are identical for any number of threads.
+ */
+import { availableParallelism } from 'node:os';
+import { DTYPE_SIZE, isComplex, type DType } from '../dtypes.js';
+import type { TensorDescriptor } from '../formats/types.js';
+import type { CompareRangeResult, EngineOptions } from './engine.js';
+import type { Job } from './jobs.js';
+import { type ComparePartial, type StatsPartial, emptyCompare, emptyStats, mergeCompare, mergeStats } from './partials.js';
+import { type Backend, InThreadBackend, WorkerPoolBackend } from './pool.js';
+import { isDense } from './sources.js';
+
+/** Range size for splitting: a few chunks, so one huge tensor keeps every thread busy. */
+export const RANGE_BYTES = 16 << 20;
+/** Below this much data, worker start-up costs more than it saves. */
+export const POOL_MIN_BYTES = 64 << 20;
+
+export interface ExecutorOptions extends EngineOptions {
+  /** Worker threads (default: available cores); 1 runs everything in this thread. */
+  threads?: number;
+}
+
+/** Partial statistics of a tensor; complex tensors carry their parts. */
+export interface TensorPartials {
+  stats: StatsPartial;
+  real?: StatsPartial;
+  imag?: StatsPartial;
+}
+
+export interface ComparedTensors {
+  a: TensorPartials;
+  b: TensorPartials;
+  comparison: ComparePartial;
+}
+
+export class Executor {
+  private backend: Backend;
+
+  /** `expectedBytes`: how much tensor data the caller will read (to decide on workers). */
+  constructor(private options: ExecutorOptions = {}, expectedBytes = Infinity) {
+    const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
+    this.backend = threads > 1 && expectedBytes >= POOL_MIN_BYTES
+      ? new WorkerPoolBackend(threads, options)
+      : new InThreadBackend(options);
+  }
+
+  async close(): Promise<void> {
+    await this.backend.close();
+  }
+
+  async stats(desc: TensorDescriptor): Promise<TensorPartials> {
+    if (isComplex(desc.dtype)) {
+      const [re, im] = complexParts(desc);
+      const [real, imag] = await Promise.all([this.realStats(re), this.realStats(im)]);
+      return { stats: mergeStats(real, imag), real, imag };
+    }
+    return { stats: await this.realStats(desc) };
+  }
+
+  async compare(a: TensorDescriptor, b: TensorDescriptor, epsilon: number): Promise<ComparedTensors> {
+    if (a.numel !== b.numel) throw new Error(`compare: ${a.name} has ${a.numel} elements, ${b.name} ${b.numel}`);
+    if (!isComplex(a.dtype) && !isComplex(b.dtype)) {
+      const r = await this.realCompare(a, b, epsilon);
+      return { a: { stats: r.a }, b: { stats: r.b }, comparison: r.comparison };
+    }
+    // Complex: parts compared pairwise; a real tensor against a complex one has imaginary part 0.
+    const [reA, imA] = isComplex(a.dtype) ? complexParts(a) : [a, undefined];
+    const [reB, imB] = isComplex(b.dtype) ? complexParts(b) : [b, undefined];
+    const real = await this.realCompare(reA, reB, epsilon);
+    if (!imA || !imB) return { a: { stats: real.a }, b: { stats: real.b }, comparison: real.comparison };
+    const imag = await this.realCompare(imA, imB, epsilon);
+    return {
+      a: { stats: mergeStats(real.a, imag.a), real: real.a, imag: imag.a },
+      b: { stats: mergeStats(real.b, imag.b), real: real.b, imag: imag.b },
+      comparison: mergeCompare(real.comparison, imag.comparison),
+    };
+  }
+
+  private async realStats(desc: TensorDescriptor): Promise<StatsPartial> {
+    const size = DTYPE_SIZE[desc.dtype];
+    const ranges = splitRanges(desc.numel, splittable(desc) ? size : 0);
+    const parts = await Promise.all(ranges.map(([first, end]) =>
+      this.backend.run({ op: 'stats', desc, first, end } satisfies Job, (end - first) * size) as Promise<StatsPartial>));
+    return parts.reduce(mergeStats, emptyStats());
+  }
+
+  private async realCompare(a: TensorDescriptor, b: TensorDescriptor, epsilon: number): Promise<CompareRangeResult> {
+    const size = DTYPE_SIZE[a.dtype] + DTYPE_SIZE[b.dtype];
+    const ranges = splitRanges(a.numel, splittable(a) && splittable(b) ? Math.max(DTYPE_SIZE[a.dtype], DTYPE_SIZE[b.dtype]) : 0);
+    const parts = await Promise.all(ranges.map(([first, end]) =>
+      this.backend.run({ op: 'compare', a, b, epsilon, first, end } satisfies Job, (end - first) * size) as Promise<CompareRangeResult>));
+    return parts.reduce(
+      (acc, p) => ({ a: mergeStats(acc.a, p.a), b: mergeStats(acc.b, p.b), comparison: mergeCompare(acc.comparison, p.comparison) }),
+      { a: emptyStats(), b: emptyStats(), comparison: emptyCompare() },
+    );
+  }
+}
+
+/** Dense tensors read in place can start anywhere; streams and gathers run whole. */
+function splittable(desc: TensorDescriptor): boolean {
+  return desc.source.kind === 'file' && isDense(desc);
+}
+
+/** [first, end) element ranges of about RANGE_BYTES each; one range when elementSize is 0 (not splittable). */
+export function splitRanges(numel: number, elementSize: number): Array<[number, number]> {
+  if (elementSize === 0 || numel * elementSize <= RANGE_BYTES) return [[0, numel]];
+  const per = Math.floor(RANGE_BYTES / elementSize);
+  const ranges: Array<[number, number]> = [];
+  for (let first = 0; first < numel; first += per) ranges.push([first, Math.min(numel, first + per)]);
+  return ranges;
+}
+
+/** A complex tensor as two real views (real and imaginary parts) of its interleaved storage. */
+function complexParts(desc: TensorDescriptor): [TensorDescriptor, TensorDescriptor] {
+  const part: DType = desc.dtype === 'c64' ? 'f32' : 'f64';
+  const strides = desc.view?.strides ?? contiguousStrides(desc.shape);
+  const offset = desc.view?.offset ?? 0;
+  const make = (which: 0 | 1, suffix: string): TensorDescriptor => ({
+    ...desc,
+    name: `${desc.name}.${suffix}`,
+    dtype: part,
+    view: { offset: offset * 2 + which, strides: strides.map((s) => s * 2) },
+  });
+  return [make(0, 'real'), make(1, 'imag')];
+}
+
+export function contiguousStrides(shape: number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let k = shape.length - 1; k >= 0; k--) {
+    strides[k] = s;
+    s *= shape[k]!;
+  }
+  return strides;
+}
+
+/** Stored bytes of tensors (for deciding on workers and for progress totals). */
+export function tensorBytes(tensors: TensorDescriptor[]): number {
+  return tensors.reduce((sum, t) => sum + t.numel * DTYPE_SIZE[t.dtype], 0);
+}

@@ -1,0 +1,25 @@
+/**
+ * Units of work for an engine (in the main thread or a worker): statistics or comparison
+ * of an element range of real-valued tensors. Plain data, so they cross to workers as is.
+ */
+import type { TensorDescriptor } from '../formats/types.js';
+import type { CompareRangeResult, Engine } from './engine.js';
+import type { StatsPartial } from './partials.js';
+
+export type Job =
+  | { op: 'stats'; desc: TensorDescriptor; first: number; end: number }
+  | { op: 'compare'; a: TensorDescriptor; b: TensorDescriptor; epsilon: number; first: number; end: number };
+
+export type JobResult = StatsPartial | CompareRangeResult;
+
+export function runJob(engine: Engine, job: Job): Promise<JobResult> {
+  return job.op === 'stats'
+    ? engine.statsRange(job.desc, job.first, job.end)
+    : engine.compareRange(job.a, job.b, job.epsilon, job.first, job.end);
+}
+
+/** Bytes a job reads (its scheduling weight). */
+export function jobBytes(job: Job, elementSize: (d: TensorDescriptor) => number): number {
+  const n = job.end - job.first;
+  return job.op === 'stats' ? n * elementSize(job.desc) : n * (elementSize(job.a) + elementSize(job.b));
+}

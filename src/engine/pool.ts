@@ -1,0 +1,135 @@
+/**
+ * Where jobs run: in the main thread (one engine, jobs one at a time) or on a pool of
+ * worker threads, each with its own engine. The pool keeps its queue ordered largest job
+ * first, so big tensors start early and small ones fill the gaps.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DiffaiError } from '../errors.js';
+import { Engine, type EngineOptions } from './engine.js';
+import { type Job, type JobResult, runJob } from './jobs.js';
+
+export interface Backend {
+  run(job: Job, weight: number): Promise<JobResult>;
+  close(): Promise<void>;
+}
+
+/** Runs jobs one after another on an engine in this thread. */
+export class InThreadBackend implements Backend {
+  private engine: Engine;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(options: EngineOptions) {
+    this.engine = new Engine(options);
+  }
+
+  run(job: Job): Promise<JobResult> {
+    // The engine has one set of WASM buffers: jobs must not interleave across awaits.
+    const result = this.tail.then(() => runJob(this.engine, job));
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.tail;
+    this.engine.close();
+  }
+}
+
+interface Pending {
+  job: Job;
+  weight: number;
+  resolve(result: JobResult): void;
+  reject(error: unknown): void;
+}
+
+export class WorkerPoolBackend implements Backend {
+  private idle: Worker[] = [];
+  private workers: Worker[] = [];
+  private queue: Pending[] = [];
+  private running = new Map<number, Pending & { worker: Worker }>();
+  private nextId = 0;
+  private closed = false;
+
+  constructor(private threads: number, private options: EngineOptions) {}
+
+  run(job: Job, weight: number): Promise<JobResult> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new Error('worker pool is closed'));
+      // Insert keeping the queue sorted by weight, largest first (stable for equal weights).
+      let i = this.queue.length;
+      while (i > 0 && this.queue[i - 1]!.weight < weight) i--;
+      this.queue.splice(i, 0, { job, weight, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      this.options.signal?.throwIfAborted();
+      let worker = this.idle.pop();
+      if (!worker && this.workers.length < this.threads) worker = this.spawn();
+      if (!worker) return;
+      const task = this.queue.shift()!;
+      const id = this.nextId++;
+      this.running.set(id, { ...task, worker });
+      worker.postMessage({ id, job: task.job });
+    }
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(workerPath(), { workerData: { chunkElements: this.options.chunkElements } });
+    worker.on('message', (message: { id: number; result?: JobResult; error?: { diffai: boolean; file?: string; message: string; stack?: string } }) => {
+      const task = this.running.get(message.id);
+      if (!task) return;
+      this.running.delete(message.id);
+      this.idle.push(worker);
+      if (message.error) {
+        const e = message.error;
+        task.reject(e.diffai ? new DiffaiError(e.file, e.message) : Object.assign(new Error(e.message), { stack: e.stack }));
+      } else {
+        this.options.onBytes?.(jobWeight(task));
+        task.resolve(message.result!);
+      }
+      try { this.dispatch(); } catch (err) { this.failAll(err); }
+    });
+    worker.on('error', (err) => this.failAll(err));
+    this.workers.push(worker);
+    return worker;
+  }
+
+  private failAll(err: unknown): void {
+    for (const task of this.running.values()) task.reject(err);
+    for (const task of this.queue) task.reject(err);
+    this.running.clear();
+    this.queue = [];
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.failAll(new Error('worker pool closed'));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers = [];
+    this.idle = [];
+  }
+}
+
+function jobWeight(task: Pending): number {
+  return task.weight;
+}
+
+/** dist/src/engine/worker.js, from either the built package or the sources (tests). */
+export function workerPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const beside = join(here, 'worker.js');
+  if (existsSync(beside)) return beside;
+  let dir = here;
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'dist', 'src', 'engine', 'worker.js');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('dist/src/engine/worker.js not found: run `npm run build`');
+}
