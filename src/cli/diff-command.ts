@@ -6,6 +6,7 @@ import { renderJson } from '../render/json.js';
 import { renderText } from '../render/text.js';
 import { renderYaml } from '../render/yaml.js';
 import { verboseLine, write } from './output.js';
+import { createProgress } from './progress.js';
 
 export interface DiffArgs {
   fileA: string;
@@ -21,18 +22,23 @@ export interface DiffArgs {
   brief: boolean;
   color?: boolean;
   verbose: boolean;
+  threads?: number;
 }
 
 export async function runDiff(args: DiffArgs): Promise<number> {
   if (!Number.isFinite(args.epsilon) || args.epsilon < 0) throw new DiffaiError(undefined, `--epsilon must be a non-negative number, got ${args.epsilon}`);
   const started = performance.now();
+  const progress = createProgress(!args.quiet);
   const report = await diffFiles(args.fileA, args.fileB, {
+    threads: args.threads,
+    onTotalBytes: (n) => progress.setTotal(n),
+    onBytes: (n) => progress.add(n),
     epsilon: args.epsilon,
     path: args.path,
     ignoreKeysRegex: compileRegex(args.ignoreKeysRegex),
     shapeOnly: args.shapeOnly,
     sortByChangeMagnitude: args.sortByChangeMagnitude,
-  });
+  }).finally(() => progress.stop());
   const differ = report.results.length > 0;
   if (args.verbose) {
     for (const m of [report.a, report.b]) verboseLine(true, `${m.path}: ${m.format}, ${m.tensors.length} tensors, ${Object.keys(m.leaves).length} other entries`);

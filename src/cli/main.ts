@@ -24,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('ignore-keys-regex', { type: 'string', describe: 'Skip tensors and keys whose name matches this regular expression' })
       .option('shape-only', { type: 'boolean', default: false, describe: 'Compare headers only (names, shapes, dtypes); read no tensor data' })
       .option('color', { type: 'boolean', describe: 'Colour text output (default: only on a terminal; NO_COLOR and FORCE_COLOR honoured)' })
+      .option('threads', { type: 'number', describe: 'Worker threads (default: available cores)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Timing and file details on stderr; stack traces on errors' })
       .command(
         'inspect <file>',
@@ -49,9 +50,15 @@ export async function main(argv: string[]): Promise<number> {
       .alias('h', 'help')
       .version()
       .wrap(Math.min(100, process.stdout.columns || 100))
+      .check((argv) => {
+        const threads = argv.threads as number | undefined;
+        if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new DiffaiError(undefined, `--threads must be a positive integer, got ${threads}`);
+        return true;
+      })
       .fail((message, error) => {
-        if (error) throw error;
-        throw new DiffaiError(undefined, `${message} (see diffai --help)`);
+        if (error instanceof DiffaiError) throw error;
+        if (message) throw new DiffaiError(undefined, `${message} (see diffai --help)`);
+        throw error;
       })
       .parseAsync();
     return code;
