@@ -1,7 +1,11 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { deflateRawSync, deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DiffaiError } from '../src/errors.js';
+import { RandomAccessFile } from '../src/io/file.js';
+import { InflateReader } from '../src/formats/numpy/bytes.js';
 import { decodeTensor, descriptionProblems, tensorProblems, type RefFile } from '../src/formats/numpy/decode.js';
 import { parseDescr, parsePyLiteral } from '../src/formats/numpy/header.js';
 import { npzReader, numpyReader } from '../src/formats/numpy/reader.js';
@@ -186,5 +190,40 @@ describe('the reference check itself', () => {
     expect(tensorProblems({ ...t, source: { ...src!, offset: src!.offset - 8 } }, ref.tensors!['array']!, file)).not.toEqual([]);
     expect(tensorProblems({ ...t, view: undefined }, ref.tensors!['array']!, file)).not.toEqual([]);
     expect(tensorProblems({ ...t, byteOrder: 'big' }, ref.tensors!['array']!, file)).not.toEqual([]);
+  });
+});
+
+describe('InflateReader', () => {
+  it('reads forward at scattered positions across many chunks, in raw and zlib streams', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'diffai-inflate-'));
+    try {
+      let x = 1;
+      const data = Buffer.alloc(600_000);
+      for (let i = 0; i < data.length; i++) {
+        x = (x * 1103515245 + 12345) & 0x7fffffff;
+        data[i] = i % 3 === 0 ? 0 : x >> 16; // partly compressible
+      }
+      for (const format of ['raw', 'zlib'] as const) {
+        const comp = format === 'raw' ? deflateRawSync(data) : deflateSync(data);
+        const path = join(tmp, `s.${format}`);
+        writeFileSync(path, Buffer.concat([Buffer.from('prefix'), comp, Buffer.from('suffix')]));
+        const file = RandomAccessFile.open(path);
+        const r = new InflateReader(file, 6, comp.length, format, '');
+        try {
+          let pos = 0;
+          for (const step of [0, 10, 5000, 70_000, 3, 200_000, 1, 100_000, 150_000]) {
+            pos += step;
+            const len = Math.min(3000, data.length - pos);
+            expect((await r.read(pos, len)).equals(data.subarray(pos, pos + len)), `at ${pos}`).toBe(true);
+          }
+          await expect(r.read(data.length - 2, 10)).rejects.toThrow(/ends after 600000 bytes/);
+        } finally {
+          r.close();
+          file.close();
+        }
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -54,7 +54,7 @@ export class InflateReader implements ByteReader {
   readonly size = Infinity;
   private readonly z: Inflate | InflateRaw;
   private chunks: Buffer[] = [];
-  /** Stream offset of chunks[0][0]. */
+  /** Stream offset of chunks[0][0]; keptStart + kept is always the number of bytes inflated so far. */
   private keptStart = 0;
   private kept = 0;
   /** Bytes before this stream offset are dropped as they arrive. */
@@ -120,7 +120,6 @@ export class InflateReader implements ByteReader {
       this.keptStart += drop;
       this.kept -= drop;
     }
-    if (this.chunks.length === 0 && this.keptStart < before) this.keptStart = before;
   }
 
   /** Feeds one more input chunk (or ends the input) and waits for the inflater to answer. */
