@@ -1,6 +1,6 @@
 /** diffai as a library: compare model files and compute tensor statistics with SIMD WASM kernels. */
-export { diffFiles, inspectFile, tensorStats } from './library.js';
-export type { DiffReport, InspectReport, InspectedTensor, LibraryOptions } from './library.js';
+export { diffFiles, diffDirectories, inspectFile, tensorStats } from './library.js';
+export type { DiffReport, DirectoryDiffReport, FileDiff, InspectReport, InspectedTensor, LibraryOptions } from './library.js';
 export type { DiffResult, DiffKind, TensorStats, Comparison, PartStats } from './diff/types.js';
 export type { DiffOptions } from './diff/differ.js';
 export type { ModelDescription, TensorDescriptor, LeafValue, FormatName } from './formats/types.js';

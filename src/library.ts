@@ -10,6 +10,9 @@ import { diffModels, nameFilter, planBytes, planDiff, type DiffOptions } from '.
 import { tensorStats as toTensorStats } from './diff/stats.js';
 import type { DiffResult, TensorStats } from './diff/types.js';
 import { describeModel } from './formats/registry.js';
+import { listModels, pairModels } from './diff/directory.js';
+import { findShardIndex } from './formats/sharded/index.js';
+import { statSync } from 'node:fs';
 import type { FormatName, LeafValue, ModelDescription } from './formats/types.js';
 
 export interface LibraryOptions extends DiffOptions, Pick<ExecutorOptions, 'signal' | 'onBytes' | 'chunkElements' | 'threads'> {
@@ -34,6 +37,41 @@ export async function diffFiles(pathA: string, pathB: string, options: LibraryOp
   } finally {
     await executor.close();
   }
+}
+
+export interface FileDiff {
+  /** Path relative to both directories (`/`-separated). */
+  file: string;
+  status: 'identical' | 'modified' | 'only_in_a' | 'only_in_b';
+  results: DiffResult[];
+}
+
+export interface DirectoryDiffReport {
+  files: FileDiff[];
+}
+
+/** True when `path` is a directory to be diffed file by file (not a sharded model). */
+export function isModelDirectory(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true && findShardIndex(path) === undefined;
+}
+
+/**
+ * Compares the model files under two directories, paired by relative path; a sharded model
+ * inside counts as one. Files on one side only are reported, not read.
+ */
+export async function diffDirectories(dirA: string, dirB: string, options: LibraryOptions = {}): Promise<DirectoryDiffReport> {
+  const pairs = pairModels(listModels(dirA), listModels(dirB));
+  const files: FileDiff[] = [];
+  for (const pair of pairs) {
+    options.signal?.throwIfAborted();
+    if (pair.kind === 'onlyA') files.push({ file: pair.relative, status: 'only_in_a', results: [] });
+    else if (pair.kind === 'onlyB') files.push({ file: pair.relative, status: 'only_in_b', results: [] });
+    else {
+      const { results } = await diffFiles(pair.a, pair.b, options);
+      files.push({ file: pair.relative, status: results.length > 0 ? 'modified' : 'identical', results });
+    }
+  }
+  return { files };
 }
 
 export interface InspectedTensor extends TensorStats {

@@ -1,5 +1,5 @@
 import { DiffaiError } from '../errors.js';
-import { diffFiles } from '../library.js';
+import { diffDirectories, diffFiles, isModelDirectory, type DirectoryDiffReport, type LibraryOptions } from '../library.js';
 import { choosePalette } from '../render/color.js';
 import { toContract } from '../render/contract.js';
 import { renderJson } from '../render/json.js';
@@ -29,7 +29,7 @@ export async function runDiff(args: DiffArgs): Promise<number> {
   if (!Number.isFinite(args.epsilon) || args.epsilon < 0) throw new DiffaiError(undefined, `--epsilon must be a non-negative number, got ${args.epsilon}`);
   const started = performance.now();
   const progress = createProgress(!args.quiet);
-  const report = await diffFiles(args.fileA, args.fileB, {
+  const options: LibraryOptions = {
     threads: args.threads,
     onTotalBytes: (n) => progress.setTotal(n),
     onBytes: (n) => progress.add(n),
@@ -38,7 +38,18 @@ export async function runDiff(args: DiffArgs): Promise<number> {
     ignoreKeysRegex: compileRegex(args.ignoreKeysRegex),
     shapeOnly: args.shapeOnly,
     sortByChangeMagnitude: args.sortByChangeMagnitude,
-  }).finally(() => progress.stop());
+  };
+  const dirA = isModelDirectory(args.fileA);
+  const dirB = isModelDirectory(args.fileB);
+  if (dirA !== dirB) {
+    const dir = dirA ? args.fileA : args.fileB;
+    throw new DiffaiError(dir, 'is a directory but the other argument is a file (give two directories or two model files)');
+  }
+  if (dirA) {
+    const dirs = await diffDirectories(args.fileA, args.fileB, options).finally(() => progress.stop());
+    return printDirectoryDiff(args, dirs);
+  }
+  const report = await diffFiles(args.fileA, args.fileB, options).finally(() => progress.stop());
   const differ = report.results.length > 0;
   if (args.verbose) {
     for (const m of [report.a, report.b]) verboseLine(true, `${m.path}: ${m.format}, ${m.tensors.length} tensors, ${Object.keys(m.leaves).length} other entries`);
@@ -55,6 +66,27 @@ export async function runDiff(args: DiffArgs): Promise<number> {
     } else {
       await write(renderText(report.results, { stats: args.stats, palette: choosePalette(args.color, process.stdout.isTTY === true) }));
     }
+  }
+  return differ ? 1 : 0;
+}
+
+async function printDirectoryDiff(args: DiffArgs, report: DirectoryDiffReport): Promise<number> {
+  const differ = report.files.some((f) => f.status !== 'identical');
+  if (args.quiet) return differ ? 1 : 0;
+  if (args.brief) {
+    if (differ) await write(`Directories ${args.fileA} and ${args.fileB} differ\n`);
+  } else if (args.output === 'json' || args.output === 'yaml') {
+    const value = report.files.map((f) => ({ file: f.file, status: f.status, differences: toContract(f.results) }));
+    await write(args.output === 'json' ? renderJson(value) : renderYaml(value));
+  } else {
+    const palette = choosePalette(args.color, process.stdout.isTTY === true);
+    const lines: string[] = [];
+    for (const f of report.files) {
+      if (f.status === 'only_in_a') lines.push(palette.removed(`Only in ${args.fileA}: ${f.file}`));
+      else if (f.status === 'only_in_b') lines.push(palette.added(`Only in ${args.fileB}: ${f.file}`));
+      else if (f.status === 'modified') lines.push(`--- ${f.file}`, renderText(f.results, { stats: args.stats, palette }).trimEnd());
+    }
+    await write(lines.length > 0 ? lines.join('\n') + '\n' : renderText([]));
   }
   return differ ? 1 : 0;
 }

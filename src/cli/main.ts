@@ -18,7 +18,7 @@ export async function main(argv: string[]): Promise<number> {
     let code = EXIT_SAME;
     await yargs(argv)
       .scriptName('diffai')
-      .usage('$0 A B [options]\n$0 inspect FILE [options]\n\nCompare machine-learning model files tensor by tensor.')
+      .usage('$0 A B [options]        (files, sharded checkpoints, or directories)\n$0 inspect FILE [options]\n\nCompare machine-learning model files tensor by tensor.')
       .option('output', { alias: 'o', choices: ['text', 'json', 'yaml'] as const, default: 'text' as const, describe: 'Output format' })
       .option('path', { type: 'string', describe: 'Only tensors and keys whose name contains this substring' })
       .option('ignore-keys-regex', { type: 'string', describe: 'Skip tensors and keys whose name matches this regular expression' })
@@ -42,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
           .option('stats', { type: 'boolean', default: false, describe: 'Also show min and max on changed-value lines' })
           .option('sort-by-change-magnitude', { type: 'boolean', default: false, describe: 'Order changed tensors by relative L2 change, largest first' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing; only the exit code tells' })
+          .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'Directories are always compared recursively (accepted for compatibility)' })
           .option('brief', { type: 'boolean', default: false, describe: 'Only say whether the files differ' }),
         async (args) => { code = await runDiff(args as unknown as DiffArgs); },
       )

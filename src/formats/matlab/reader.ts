@@ -40,6 +40,8 @@ const MAX_NAME = 4096;
 const MAX_DIMS = 64;
 const MAX_CHAR_LEAF_BYTES = 1024 * 1024;
 const MAX_DEPTH = 64;
+/** Most elements of one cell or struct array (each needs its own sub-element). */
+const MAX_CHILDREN = 1_000_000;
 const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 interface Tag {
@@ -185,6 +187,7 @@ class MatParser {
       }
       case mxCELL: {
         if (numel > (end - pos) / 8) this.fail(`${full}: cell ${shape} cannot fit in ${end - pos} bytes`);
+        if (numel > MAX_CHILDREN) this.fail(`${full}: cell ${shape} has more than ${MAX_CHILDREN} elements`);
         for (let i = 0; i < numel; i++) {
           const t = await this.tag(r, pos, end, `${full}.${i}`);
           if (t.type !== miMATRIX) this.fail(`${full}.${i}: cell element is not an miMATRIX (type ${t.type})`);
@@ -211,7 +214,8 @@ class MatParser {
         for (let o = 0; o < ft2.nbytes; o += fieldLen) fields.push(fb2.toString('utf8', o, o + fieldLen).replace(/\0[\s\S]*$/, ''));
         pos = ft2.next;
         if (fields.length > 0 && numel > (end - pos) / 8 / fields.length) this.fail(`${full}: struct ${shape} cannot fit in ${end - pos} bytes`);
-        for (let i = 0; i < numel; i++) {
+        if (numel * fields.length > MAX_CHILDREN) this.fail(`${full}: struct ${shape} with ${fields.length} fields has more than ${MAX_CHILDREN} values`);
+        for (let i = 0; fields.length > 0 && i < numel; i++) {
           for (const f of fields) {
             const child = numel === 1 ? `${full}.${f}` : `${full}.${i}.${f}`;
             const t = await this.tag(r, pos, end, child);

@@ -39,7 +39,7 @@ async function describeArray(r: ByteReader, h: NpyHeader, name: string, what: st
     }
     case 'unicode':
     case 'bytes': {
-      if (h.dataLength > MAX_STRING_LEAF_BYTES) {
+      if (h.dataLength > MAX_STRING_LEAF_BYTES || h.numel > MAX_STRING_LEAF_BYTES) {
         return { warning: `${what}string array ${h.descr} [${h.shape.join(', ')}] of ${h.dataLength} bytes skipped (over ${MAX_STRING_LEAF_BYTES} bytes)` };
       }
       const data = await r.read(h.dataOffset, h.dataLength);
