@@ -51,9 +51,9 @@ export async function runDiff(args: DiffArgs): Promise<number> {
   }
   const report = await diffFiles(args.fileA, args.fileB, options).finally(() => progress.stop());
   const differ = report.results.length > 0;
+  if (!args.quiet) for (const m of [report.a, report.b]) for (const w of m.warnings) process.stderr.write(`diffai: ${m.path}: warning: ${w}\n`);
   if (args.verbose) {
     for (const m of [report.a, report.b]) verboseLine(true, `${m.path}: ${m.format}, ${m.tensors.length} tensors, ${Object.keys(m.leaves).length} other entries`);
-    for (const m of [report.a, report.b]) for (const w of m.warnings) verboseLine(true, `${m.path}: warning: ${w}`);
     verboseLine(true, `${report.results.length} differences in ${(performance.now() - started).toFixed(1)} ms`);
   }
   if (!args.quiet) {
