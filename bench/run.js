@@ -3,7 +3,7 @@
 // and end-to-end `inspect`/`diff` GB/s with peak RSS, as a table and as JSON in
 // bench/results/latest.json. Page cache is warmed before each timed run.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readSync, closeSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readSync, closeSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,17 @@ const data = join(here, 'data');
 const quick = process.argv.includes('--quick');
 const GiB = 1 << 30;
 const size = quick ? 256 << 20 : GiB;
+
+/** A python3 with numpy (and maybe torch): Debian's /usr/bin/python3 first. */
+function findPython() {
+  for (const exe of ['/usr/bin/python3', 'python3']) {
+    const probe = spawnSync(exe, ['-c', 'import importlib.util as u; print(bool(u.find_spec("numpy")), bool(u.find_spec("torch")))'], { encoding: 'utf8' });
+    if (probe.status !== 0) continue;
+    const [numpy, torch] = probe.stdout.trim().split(' ').map((x) => x === 'True');
+    if (numpy) return { exe, numpy, torch };
+  }
+  return { exe: 'python3', numpy: false, torch: false };
+}
 
 function warm(path) {
   const fd = openSync(path, 'r');
@@ -52,13 +63,15 @@ const inputs = {
   bf16: makeSafetensors(join(data, 'bf16.safetensors'), { dtype: 'bf16', bytes: size / 2, seed: 2 }),
   f16: makeSafetensors(join(data, 'f16.safetensors'), { dtype: 'f16', bytes: size / 2, seed: 3 }),
 };
-const cases = [
-  ['inspect f32', ['inspect', inputs.f32, '-o', 'json'], [inputs.f32]],
-  ['inspect bf16', ['inspect', inputs.bf16, '-o', 'json'], [inputs.bf16]],
-  ['inspect f16', ['inspect', inputs.f16, '-o', 'json'], [inputs.f16]],
-  ['diff f32 pair', [inputs.f32, inputs.f32b, '-o', 'json'], [inputs.f32, inputs.f32b]],
-  ['diff --shape-only f32 pair', [inputs.f32, inputs.f32b, '--shape-only'], [inputs.f32, inputs.f32b]],
-];
+const N = cpus().length;
+const cases = [];
+for (const [label, file] of [['f32', inputs.f32], ['bf16', inputs.bf16], ['f16', inputs.f16]]) {
+  cases.push([`inspect ${label} 1 thread`, ['inspect', file, '-o', 'json', '--threads', '1'], [file]]);
+  cases.push([`inspect ${label} ${N} threads`, ['inspect', file, '-o', 'json', '--threads', String(N)], [file]]);
+}
+cases.push(['diff f32 pair 1 thread', [inputs.f32, inputs.f32b, '-o', 'json', '--threads', '1'], [inputs.f32, inputs.f32b]]);
+cases.push([`diff f32 pair ${N} threads`, [inputs.f32, inputs.f32b, '-o', 'json', '--threads', String(N)], [inputs.f32, inputs.f32b]]);
+cases.push(['diff --shape-only f32 pair', [inputs.f32, inputs.f32b, '--shape-only'], [inputs.f32, inputs.f32b]]);
 const e2e = [];
 for (const [name, args, files] of cases) {
   files.forEach(warm);
@@ -66,10 +79,69 @@ for (const [name, args, files] of cases) {
   const r = runCli(args);
   const row = { name, bytes, ms: r.ms, wallMs: r.wall, gbPerSec: bytes / r.ms / 1e6, peakRssMB: r.maxRssKB / 1024 };
   e2e.push(row);
-  console.log(`  ${name.padEnd(28)} ${(bytes / 1e9).toFixed(2)} GB  ${row.gbPerSec.toFixed(2).padStart(6)} GB/s  ${r.ms.toFixed(0).padStart(5)} ms (wall ${r.wall.toFixed(0)} ms)  peak RSS ${row.peakRssMB.toFixed(0)} MB`);
+  console.log(`  ${name.padEnd(30)} ${(bytes / 1e9).toFixed(2)} GB  ${row.gbPerSec.toFixed(2).padStart(6)} GB/s  ${r.ms.toFixed(0).padStart(5)} ms (wall ${r.wall.toFixed(0)} ms)  peak RSS ${row.peakRssMB.toFixed(0)} MB`);
+}
+
+// Start-up bound: a diff of two small files, wall time of the whole command.
+{
+  const small = [join(here, '..', 'fixtures', 'core', 'digits_mlp.safetensors'), join(here, '..', 'fixtures', 'core', 'digits_mlp_finetuned.safetensors')];
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    spawnSync(process.execPath, [join(here, '..', 'bin', 'diffai.js'), ...small], { stdio: 'ignore' });
+    best = Math.min(best, performance.now() - t);
+  }
+  e2e.push({ name: 'diff of two small files (wall)', bytes: small.reduce((s, f) => s + statSync(f).size, 0), ms: best, wallMs: best, gbPerSec: null, peakRssMB: null });
+  console.log(`  ${'diff of two small files'.padEnd(28)} wall ${best.toFixed(0)} ms (node start-up included)`);
+}
+
+// Peers: the same four statistics by a NumPy script and by torch.load + torch ops.
+console.log('\nPeers (same files, page cache warm, best of 2):');
+const python = findPython();
+const peers = [];
+function runPython(args) {
+  let best;
+  for (let i = 0; i < 2; i++) {
+    const t = performance.now();
+    const r = spawnSync(python.exe, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' }, maxBuffer: 64 << 20 });
+    const wall = performance.now() - t;
+    if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+    const out = JSON.parse(r.stdout);
+    if (!best || out.seconds < best.seconds) best = { ...out, wall };
+  }
+  return best;
+}
+const ours = (name) => e2e.find((row) => row.name === name);
+if (!python.numpy) {
+  console.log('  NumPy reference skipped: no python3 with numpy found (Debian: apt-get install python3-numpy)');
+} else {
+  warm(inputs.f32);
+  const r = runPython([join(here, 'reference_numpy.py'), inputs.f32]);
+  const gbs = r.bytes / r.seconds / 1e9;
+  peers.push({ name: 'numpy stats f32', gbPerSec: gbs, ms: r.seconds * 1000, oursGbPerSec: ours(`inspect f32 ${N} threads`).gbPerSec });
+  console.log(`  numpy memmap + mean/std/min/max   ${gbs.toFixed(2).padStart(6)} GB/s  → diffai inspect is ${(ours(`inspect f32 ${N} threads`).gbPerSec / gbs).toFixed(1)}× faster`);
+}
+if (!python.torch) {
+  console.log('  PyTorch reference skipped: no python3 with torch found (Debian: apt-get install python3-torch)');
+} else {
+  const pt = join(data, 'f32_a.pt');
+  if (!existsSync(pt) || statSync(pt).mtimeMs < statSync(inputs.f32).mtimeMs) {
+    const made = spawnSync(python.exe, [join(here, 'reference_torch.py'), 'make', inputs.f32, pt], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(made.stderr);
+  }
+  warm(pt);
+  const bytes = statSync(pt).size;
+  const r0 = runCli(['inspect', pt, '-o', 'json']);
+  const row = { name: 'inspect f32 .pt', bytes, ms: r0.ms, wallMs: r0.wall, gbPerSec: bytes / r0.ms / 1e6, peakRssMB: r0.maxRssKB / 1024 };
+  e2e.push(row);
+  console.log(`  diffai inspect of the same .pt    ${row.gbPerSec.toFixed(2).padStart(6)} GB/s  peak RSS ${row.peakRssMB.toFixed(0)} MB`);
+  const r = runPython([join(here, 'reference_torch.py'), 'stats', pt]);
+  const gbs = r.bytes / r.seconds / 1e9;
+  peers.push({ name: 'torch.load + stats f32', gbPerSec: gbs, ms: r.seconds * 1000, oursGbPerSec: row.gbPerSec });
+  console.log(`  torch.load + mean/std/min/max     ${gbs.toFixed(2).padStart(6)} GB/s  → diffai inspect is ${(row.gbPerSec / gbs).toFixed(1)}× faster`);
 }
 
 const out = join(here, 'results', 'latest.json');
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, quick, kernels, e2e }, null, 2) + '\n');
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, quick, kernels, e2e, peers }, null, 2) + '\n');
 console.log(`\nwritten ${out}`);
