@@ -17,6 +17,7 @@ function decodeMinifloat(bits: u32, expBits: u32, manBits: u32, bias: i32, ieeeS
 }
 
 export function buildTables(): void {
+  f16Constants(); // allocate now: memory must not grow after init (the host holds views on it)
   for (let b: u32 = 0; b < 65536; b++) store<f32>(f16Table + (<usize>b << 2), decodeMinifloat(b, 5, 10, 15, true, false));
   for (let b: u32 = 0; b < 256; b++) {
     store<f32>(e4m3Table + (<usize>b << 2), decodeMinifloat(b, 4, 3, 7, false, true));   // float8_e4m3fn: no infinities
@@ -24,12 +25,63 @@ export function buildTables(): void {
   }
 }
 
-export function f16_to_f32(src: usize, dst: usize, n: i32): void {
+/**
+ * f16 → f32 by table: one load per element. Kept beside the SIMD version below; the
+ * benchmark measures both (DESIGN §4: each won a different measurement).
+ */
+export function f16_to_f32_table(src: usize, dst: usize, n: i32): void {
   const t = f16Table;
   for (let i = 0; i < n; i++) {
     const bits = <usize>load<u16>(src + (<usize>i << 1));
     store<f32>(dst + (<usize>i << 2), load<f32>(t + (bits << 2)));
   }
+}
+
+// f16 → f32 in SIMD (the exponent-rebias trick): normals get the exponent moved from
+// bias 15 to 127; Inf/NaN get the exponent forced to all ones; subnormals are rebuilt
+// exactly by a float subtraction of the "magic" 2^-14.
+// SIMD constants live in a small table in memory and are loaded into locals once before
+// the loop: V8 re-materializes v128.const on every iteration (DESIGN §4).
+let f16Consts: usize = 0;
+
+function f16Constants(): usize {
+  if (f16Consts == 0) {
+    f16Consts = heap.alloc(7 * 16 + 16);
+    f16Consts = (f16Consts + 15) & ~(<usize>15);
+    v128.store(f16Consts, i32x4.splat(0x7fff));
+    v128.store(f16Consts, i32x4.splat(0x0f800000), 16);
+    v128.store(f16Consts, i32x4.splat(112 << 23), 32);
+    v128.store(f16Consts, i32x4.splat(1 << 23), 48);
+    v128.store(f16Consts, i32x4.splat(113 << 23), 64);
+    v128.store(f16Consts, i32x4.splat(0x8000), 80);
+    v128.store(f16Consts, i32x4.splat(0), 96);
+  }
+  return f16Consts;
+}
+
+@inline function f16x4_to_f32x4(h: v128, low15: v128, expMask: v128, rebias: v128, one: v128, magic: v128, signBit: v128, zero: v128): v128 {
+  const o0 = i32x4.shl(v128.and(h, low15), 13);
+  const e = v128.and(o0, expMask);
+  let o = i32x4.add(o0, rebias);
+  o = i32x4.add(o, v128.and(i32x4.eq(e, expMask), rebias));
+  const sub = f32x4.sub(i32x4.add(o, one), magic);
+  o = v128.bitselect(sub, o, i32x4.eq(e, zero));
+  return v128.or(o, i32x4.shl(v128.and(h, signBit), 16));
+}
+
+export function f16_to_f32(src: usize, dst: usize, n: i32): void {
+  const c = f16Constants();
+  const low15 = v128.load(c), expMask = v128.load(c, 16), rebias = v128.load(c, 32), one = v128.load(c, 48);
+  const magic = v128.load(c, 64), signBit = v128.load(c, 80), zero = v128.load(c, 96);
+  let i = 0;
+  const n8 = n & ~7;
+  for (; i < n8; i += 8) {
+    const v = v128.load(src + (<usize>i << 1));
+    v128.store(dst + (<usize>i << 2), f16x4_to_f32x4(i32x4.extend_low_i16x8_u(v), low15, expMask, rebias, one, magic, signBit, zero));
+    v128.store(dst + (<usize>i << 2), f16x4_to_f32x4(i32x4.extend_high_i16x8_u(v), low15, expMask, rebias, one, magic, signBit, zero), 16);
+  }
+  const t = f16Table;
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(t + (<usize>load<u16>(src + (<usize>i << 1)) << 2)));
 }
 
 export function bf16_to_f32(src: usize, dst: usize, n: i32): void {
