@@ -10,8 +10,14 @@ import { statsOut } from './layout';
 // Re-run with the mean as pivot when Q/M2 shows more than this cancellation (4 bits).
 const CANCELLATION_LIMIT: f64 = 16.0;
 
-@inline function writeStats(n: f64, mean: f64, m2: f64, mn: f64, mx: f64, nan: f64, pinf: f64, ninf: f64, zeros: f64): void {
+// Magnitudes whose squares could leave the f64 range take a path that scales the
+// values by a power of two (exact) and reports the scale: true M2 = m2 · 4^exp.
+const SCALE_HIGH: f64 = 3.1217485503159922e+144; // 2^480: a chunk of 2^20 squares stays below f64 max
+const SCALE_LOW: f64 = 1.0 / SCALE_HIGH;
+
+@inline function writeStats(n: f64, mean: f64, m2: f64, mn: f64, mx: f64, nan: f64, pinf: f64, ninf: f64, zeros: f64, exp: f64 = 0): void {
   const o = statsOut;
+  store<f64>(o + 72, exp);
   store<f64>(o, n);
   store<f64>(o + 8, mean);
   store<f64>(o + 16, m2);
@@ -170,8 +176,11 @@ export function stats_f64(ptr: usize, n: i32): void {
     hi = x > hi ? x : hi;
     if (x == 0) zeros++;
   }
+  if (!isFinite(lo) || !isFinite(hi)) { statsMaskedF64(ptr, n); return; }
+  const mag = max(abs(lo), abs(hi));
+  if (mag > SCALE_HIGH || (mag < SCALE_LOW && (lo != 0 || hi != 0))) { statsMaskedF64(ptr, n); return; }
   shiftedSumsF64(ptr, n, p);
-  if (!isFinite(sumD) || !isFinite(sumQ) || !isFinite(lo) || !isFinite(hi)) { statsMaskedF64(ptr, n); return; }
+  if (!isFinite(sumD) || !isFinite(sumQ)) { statsMaskedF64(ptr, n); return; }
   const fn = <f64>n;
   let mean = p + sumD / fn;
   let m2 = sumQ - sumD * sumD / fn;
@@ -187,29 +196,38 @@ export function stats_f64(ptr: usize, n: i32): void {
 // The masking path: classifies every element. Used only for chunks holding NaN/±Inf (or
 // whose squares overflow), so its speed matters little.
 @inline function statsMasked<T>(ptr: usize, n: i32): void {
-  let nan: f64 = 0, pinf: f64 = 0, ninf: f64 = 0, zeros: f64 = 0;
-  let count: f64 = 0, p: f64 = 0, S: f64 = 0, Q: f64 = 0;
+  let nan: f64 = 0, pinf: f64 = 0, ninf: f64 = 0, zeros: f64 = 0, count: f64 = 0;
   let lo: f64 = Infinity, hi: f64 = -Infinity;
   for (let i = 0; i < n; i++) {
     const x = <f64>load<T>(ptr + (<usize>i << alignof<T>()));
     if (isNaN(x)) { nan++; continue; }
     if (x == Infinity) { pinf++; continue; }
     if (x == -Infinity) { ninf++; continue; }
-    if (count == 0) p = x;
     count++;
-    const d = x - p;
-    S += d;
-    Q += d * d;
     lo = x < lo ? x : lo;
     hi = x > hi ? x : hi;
     if (x == 0) zeros++;
   }
-  let mean = count > 0 ? p + S / count : 0;
-  let m2 = count > 0 ? Q - S * S / count : 0;
-  if (count > 0 && Q > CANCELLATION_LIMIT * m2) {
+  if (count == 0) { writeStats(0, 0, 0, lo, hi, nan, pinf, ninf, zeros); return; }
+  // Scale by 2^-e so the largest magnitude is near 1 when squares would over/underflow.
+  const mag = max(abs(lo), abs(hi));
+  let e: i32 = 0;
+  if (mag > SCALE_HIGH || (mag < SCALE_LOW && mag != 0)) e = <i32>Math.floor(Math.log2(mag));
+  let p: f64 = 0, S: f64 = 0, Q: f64 = 0, seen = false;
+  for (let i = 0; i < n; i++) {
+    const x = NativeMath.scalbn(<f64>load<T>(ptr + (<usize>i << alignof<T>())), -e);
+    if (!isFinite(x)) continue;
+    if (!seen) { p = x; seen = true; }
+    const d = x - p;
+    S += d;
+    Q += d * d;
+  }
+  let mean = p + S / count;
+  let m2 = Q - S * S / count;
+  if (Q > CANCELLATION_LIMIT * m2) {
     S = 0; Q = 0;
     for (let i = 0; i < n; i++) {
-      const x = <f64>load<T>(ptr + (<usize>i << alignof<T>()));
+      const x = NativeMath.scalbn(<f64>load<T>(ptr + (<usize>i << alignof<T>())), -e);
       if (!isFinite(x)) continue;
       const d = x - mean;
       S += d;
@@ -218,7 +236,7 @@ export function stats_f64(ptr: usize, n: i32): void {
     mean = mean + S / count;
     m2 = Q - S * S / count;
   }
-  writeStats(count, mean, max(m2, 0), lo, hi, nan, pinf, ninf, zeros);
+  writeStats(count, NativeMath.scalbn(mean, e), max(m2, 0), lo, hi, nan, pinf, ninf, zeros, <f64>e);
 }
 
 function statsMaskedF32(ptr: usize, n: i32): void { statsMasked<f32>(ptr, n); }

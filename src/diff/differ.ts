@@ -3,7 +3,8 @@
  * reshaped or re-typed from descriptors alone, and asks the engine to compare the values
  * of common tensors (one streaming pass per pair).
  */
-import type { Executor } from '../engine/executor.js';
+import type { Executor, TensorPartials } from '../engine/executor.js';
+import type { ComparePartial } from '../engine/partials.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { tensorBytes } from '../engine/executor.js';
 import { comparison, tensorStats } from './stats.js';
@@ -20,6 +21,18 @@ export interface DiffOptions {
   shapeOnly?: boolean;
   /** Order value changes by relative L2 change, largest first. */
   sortByChangeMagnitude?: boolean;
+  /** Called with the partials of every tensor read (analyses reuse them; the diff does not change). */
+  onTensor?: (event: TensorEvent) => void;
+}
+
+/** What the diff pass learned about one tensor: stats of A and/or B, and their comparison when both were read. */
+export interface TensorEvent {
+  name: string;
+  a?: TensorDescriptor;
+  b?: TensorDescriptor;
+  partialsA?: TensorPartials;
+  partialsB?: TensorPartials;
+  comparison?: ComparePartial;
 }
 
 export function nameFilter(options: DiffOptions): (name: string) => boolean {
@@ -35,19 +48,29 @@ export async function diffModels(a: ModelDescription, b: ModelDescription, execu
   // Every job is submitted at once, so the executor can schedule the largest first.
   const results = await Promise.all(plan.map(async (step): Promise<DiffResult[]> => {
     switch (step.kind) {
-      case 'removed':
-        return [{ kind: 'TensorRemoved', name: step.a.name, stats: tensorStats(step.a, read ? await executor.stats(step.a) : undefined) }];
-      case 'added':
-        return [{ kind: 'TensorAdded', name: step.b.name, stats: tensorStats(step.b, read ? await executor.stats(step.b) : undefined) }];
+      case 'removed': {
+        const p = read ? await executor.stats(step.a) : undefined;
+        options.onTensor?.({ name: step.a.name, a: step.a, partialsA: p });
+        return [{ kind: 'TensorRemoved', name: step.a.name, stats: tensorStats(step.a, p) }];
+      }
+      case 'added': {
+        const p = read ? await executor.stats(step.b) : undefined;
+        options.onTensor?.({ name: step.b.name, b: step.b, partialsB: p });
+        return [{ kind: 'TensorAdded', name: step.b.name, stats: tensorStats(step.b, p) }];
+      }
       case 'common': {
         const { a: ta, b: tb } = step;
         const out: DiffResult[] = [];
         const sameShape = sameDims(ta.shape, tb.shape);
         if (!sameShape) out.push({ kind: 'TensorShapeChanged', name: ta.name, a: ta.shape, b: tb.shape });
         if (ta.dtype !== tb.dtype) out.push({ kind: 'TensorDtypeChanged', name: ta.name, a: ta.dtype, b: tb.dtype });
-        if (!sameShape || !read) return out;
+        if (!sameShape || !read) {
+          options.onTensor?.({ name: ta.name, a: ta, b: tb });
+          return out;
+        }
         // Values are compared even across dtypes (f32 → f16 rounding is a real change).
         const r = await executor.compare(ta, tb, epsilon);
+        options.onTensor?.({ name: ta.name, a: ta, b: tb, partialsA: r.a, partialsB: r.b, comparison: r.comparison });
         if (r.comparison.changed > 0) {
           out.push({ kind: 'TensorStatsChanged', name: ta.name, a: tensorStats(ta, r.a), b: tensorStats(tb, r.b), comparison: comparison(r.comparison) });
         }

@@ -1,12 +1,12 @@
 /** Turns engine partials into the contract's stats and comparison objects. */
-import type { ComparePartial, StatsPartial } from '../engine/partials.js';
+import { type ComparePartial, type StatsPartial, partialL2, partialStd } from '../engine/partials.js';
 import type { TensorPartials } from '../engine/executor.js';
 import type { TensorDescriptor } from '../formats/types.js';
 import type { Comparison, PartStats, TensorStats } from './types.js';
 
 function partStats(p: StatsPartial): PartStats {
   if (p.count === 0) return { mean: null, std: null, min: null, max: null };
-  return { mean: p.mean, std: Math.sqrt(p.m2 / p.count), min: p.min, max: p.max };
+  return { mean: p.mean, std: partialStd(p), min: p.min, max: p.max };
 }
 
 export function tensorStats(desc: TensorDescriptor, partials: TensorPartials | undefined): TensorStats {
@@ -23,7 +23,7 @@ export function tensorStats(desc: TensorDescriptor, partials: TensorPartials | u
     neginf_count: p?.neginf ?? null,
     zero_count: p?.zeros ?? null,
     // Σx² = M2 + n·mean² over finite elements (no partials: nothing was read).
-    l2_norm: p ? Math.sqrt(p.m2 + p.count * p.mean * p.mean) : null,
+    l2_norm: p ? partialL2(p) : null,
   };
   if (partials?.real && partials.imag) {
     stats.real = partStats(partials.real);

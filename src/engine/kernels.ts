@@ -46,7 +46,7 @@ export class Kernels {
   readonly scratchB: number;
   readonly rawBytes: number;
   readonly scratchBytes: number;
-  /** The stats record: [count, mean, M2, min, max, nan, +inf, −inf, zeros]. */
+  /** The stats record: [count, mean, M2, min, max, nan, +inf, −inf, zeros, exp]. */
   readonly statsOut: Float64Array;
   /** The compare record: [pairs, maxAbs, sumAbs, changed, sumSqDiff, sumAB, sumAA, sumBB, mismatched]. */
   readonly compareOut: Float64Array;
@@ -71,7 +71,7 @@ export class Kernels {
     this.scratchB = this.k.ptrScratchB();
     this.rawBytes = this.k.rawBytes();
     this.scratchBytes = this.k.scratchBytes();
-    this.statsOut = new Float64Array(buffer, this.k.ptrStatsOut(), 9);
+    this.statsOut = new Float64Array(buffer, this.k.ptrStatsOut(), 10);
     this.compareOut = new Float64Array(buffer, this.k.ptrCompareOut(), 9);
   }
 

@@ -7,8 +7,9 @@ export interface StatsPartial {
   /** Finite elements. */
   count: number;
   mean: number;
-  /** Σ(x − mean)² over finite elements. */
+  /** Σ(x − mean)² over finite elements is m2 · 4^exp (exp ≠ 0 only for magnitudes whose squares leave the f64 range). */
   m2: number;
+  exp: number;
   min: number;
   max: number;
   nan: number;
@@ -18,11 +19,11 @@ export interface StatsPartial {
 }
 
 export function emptyStats(): StatsPartial {
-  return { count: 0, mean: 0, m2: 0, min: Infinity, max: -Infinity, nan: 0, posinf: 0, neginf: 0, zeros: 0 };
+  return { count: 0, mean: 0, m2: 0, exp: 0, min: Infinity, max: -Infinity, nan: 0, posinf: 0, neginf: 0, zeros: 0 };
 }
 
 export function statsFromRecord(r: Float64Array): StatsPartial {
-  return { count: r[0]!, mean: r[1]!, m2: r[2]!, min: r[3]!, max: r[4]!, nan: r[5]!, posinf: r[6]!, neginf: r[7]!, zeros: r[8]! };
+  return { count: r[0]!, mean: r[1]!, m2: r[2]!, exp: r[9]!, min: r[3]!, max: r[4]!, nan: r[5]!, posinf: r[6]!, neginf: r[7]!, zeros: r[8]! };
 }
 
 export function mergeStats(a: StatsPartial, b: StatsPartial): StatsPartial {
@@ -30,16 +31,26 @@ export function mergeStats(a: StatsPartial, b: StatsPartial): StatsPartial {
   const count = a.count + b.count;
   let mean = a.mean;
   let m2 = a.m2;
+  let exp = a.exp;
   if (a.count === 0) {
     mean = b.mean;
     m2 = b.m2;
+    exp = b.exp;
   } else if (b.count > 0) {
     const delta = b.mean - a.mean;
     mean = a.mean + (delta * b.count) / count;
-    m2 = a.m2 + b.m2 + (delta * delta * a.count * b.count) / count;
+    const deltaExp = Math.abs(delta) > 2 ** 500 ? Math.floor(Math.log2(Math.abs(delta))) : 0;
+    exp = Math.max(a.exp, b.exp, deltaExp);
+    if (a.exp === 0 && b.exp === 0 && exp === 0) {
+      m2 = a.m2 + b.m2 + (delta * delta * a.count * b.count) / count;
+    } else {
+      // Align every term to 4^exp (power-of-two scaling is exact until it underflows, where it no longer matters).
+      const d = ldexp(delta, -exp);
+      m2 = ldexp(a.m2, 2 * (a.exp - exp)) + ldexp(b.m2, 2 * (b.exp - exp)) + (d * d * a.count * b.count) / count;
+    }
   }
   return {
-    count, mean, m2,
+    count, mean, m2, exp,
     min: Math.min(a.min, b.min),
     max: Math.max(a.max, b.max),
     nan: a.nan + b.nan,
@@ -47,6 +58,27 @@ export function mergeStats(a: StatsPartial, b: StatsPartial): StatsPartial {
     neginf: a.neginf + b.neginf,
     zeros: a.zeros + b.zeros,
   };
+}
+
+/** x · 2^k without overflow of the factor (2^k alone leaves the f64 range for |k| > 1023). */
+export function ldexp(x: number, k: number): number {
+  while (k > 1000) { x *= 2 ** 1000; k -= 1000; }
+  while (k < -1000) { x *= 2 ** -1000; k += 1000; }
+  return x * 2 ** k;
+}
+
+/** Population standard deviation: sqrt(M2 / count). */
+export function partialStd(p: StatsPartial): number {
+  return ldexp(Math.sqrt(p.m2 / p.count), p.exp);
+}
+
+/** ‖x‖₂ over finite elements: sqrt(M2 + count · mean²), scaled so neither term over/underflows. */
+export function partialL2(p: StatsPartial): number {
+  if (p.count === 0) return 0;
+  const s = Math.max(p.exp, p.mean === 0 ? -Infinity : Math.floor(Math.log2(Math.abs(p.mean))));
+  const scale = Number.isFinite(s) && Math.abs(s) > 500 ? s : 0;
+  const m = ldexp(p.mean, -scale);
+  return ldexp(Math.sqrt(ldexp(p.m2, 2 * (p.exp - scale)) + p.count * m * m), scale);
 }
 
 export interface ComparePartial {
