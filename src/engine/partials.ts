@@ -39,8 +39,10 @@ export function mergeStats(a: StatsPartial, b: StatsPartial): StatsPartial {
   } else if (b.count > 0) {
     const delta = b.mean - a.mean;
     mean = a.mean + (delta * b.count) / count;
-    const deltaExp = Math.abs(delta) > 2 ** 500 ? Math.floor(Math.log2(Math.abs(delta))) : 0;
-    exp = Math.max(a.exp, b.exp, deltaExp);
+    // Square-root magnitudes (log2) of the three terms; scale only when one is extreme.
+    const half = (m2: number, e: number) => (m2 > 0 ? e + Math.log2(m2) / 2 : -Infinity);
+    const top = Math.max(half(a.m2, a.exp), half(b.m2, b.exp), delta !== 0 ? Math.log2(Math.abs(delta)) : -Infinity);
+    exp = Number.isFinite(top) && Math.abs(top) > 480 ? Math.floor(top) : 0;
     if (a.exp === 0 && b.exp === 0 && exp === 0) {
       m2 = a.m2 + b.m2 + (delta * delta * a.count * b.count) / count;
     } else {
