@@ -26,11 +26,13 @@ export interface Flattened {
 export interface FlattenLimits {
   maxDepth: number;
   maxNodes: number;
+  /** Most values reached again through shared (memoized) containers. */
+  maxSharedNodes: number;
 }
 
 export class FlattenError extends Error {}
 
-const DEFAULT_FLATTEN: FlattenLimits = { maxDepth: 200, maxNodes: 20_000_000 };
+const DEFAULT_FLATTEN: FlattenLimits = { maxDepth: 200, maxNodes: 2_000_000, maxSharedNodes: 100_000 };
 
 function keyString(k: PyKey): string {
   if (k === null) return 'None';
@@ -65,8 +67,12 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
   const L = { ...DEFAULT_FLATTEN, ...limits };
   const out: Flattened = { tensors: [], leaves: {}, warnings: [], placeholders: new Set(), topKind: kindOf(root) };
   const seenNames = new Set<string>();
+  const leaves = new Map<string, LeafValue>();
   const onPath = new Set<object>();
+  /** Values under each container already walked once (to bound DAG re-expansion). */
+  const subtree = new Map<object, number>();
   let nodes = 0;
+  let shared = 0;
 
   const addTensor = (name: string, ref: TensorRef | NumpyArray): void => {
     if (seenNames.has(name)) {
@@ -83,7 +89,7 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
       return;
     }
     seenNames.add(key);
-    out.leaves[key] = v;
+    leaves.set(key, v);
   };
 
   const walk = (v: PyValue, name: string, depth: number, tensorsOnly: boolean): void => {
@@ -106,6 +112,14 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
       out.warnings.push(`${name}: self-referencing value skipped`);
       return;
     }
+    const known = subtree.get(obj);
+    if (known !== undefined) {
+      shared += known;
+      if (shared > L.maxSharedNodes) {
+        throw new FlattenError(`checkpoint re-uses shared containers for more than ${L.maxSharedNodes} values`);
+      }
+    }
+    const before = nodes;
     onPath.add(obj);
     try {
       if (Array.isArray(v)) {
@@ -133,6 +147,7 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
     } finally {
       onPath.delete(obj);
     }
+    if (known === undefined) subtree.set(obj, nodes - before);
   };
 
   const walkModule = (state: PyDict, name: string, depth: number): void => {
@@ -195,6 +210,10 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
   };
 
   walk(root, '', 0, false);
+  // a prototype-less record: a leaf named `__proto__` stays an ordinary key
+  const record = Object.create(null) as Record<string, LeafValue>;
+  for (const [k, v] of leaves) record[k] = v;
+  out.leaves = record;
   return out;
 }
 

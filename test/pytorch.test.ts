@@ -1,0 +1,402 @@
+/**
+ * PyTorch reader: descriptors (names, dtypes, shapes, sources, views), leaves, and refusal of
+ * hostile files. Tensor bytes are decoded here straight from the byte ranges the descriptors
+ * point at (node fs + zlib), so offsets, strides and byte order are really checked against the
+ * float64 reference statistics torch recorded (fixtures/generate_pytorch.py).
+ */
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DiffaiError } from '../src/errors.js';
+import { describePytorch, pytorchReader } from '../src/formats/pytorch/reader.js';
+import type { ModelDescription, TensorDescriptor } from '../src/formats/types.js';
+
+const FIX = join(import.meta.dirname, '..', 'fixtures', 'pytorch');
+const REAL = '/work/shared/reference/diffai-fixtures';
+
+interface RefStats {
+  mean: number | null; std: number | null; min: number | null; max: number | null;
+  nan_count: number; posinf_count: number; neginf_count: number; zero_count: number;
+  l2_norm: number; count: number;
+}
+interface RefTensor {
+  dtype: string; shape: number[];
+  stats: RefStats | { real: RefStats; imag: RefStats; l2_norm: number };
+  values?: unknown[];
+  quantization?: { scheme: string; scale: number; zeroPoint: number };
+}
+interface RefFile {
+  format: string;
+  tensors?: Record<string, RefTensor>;
+  leaves?: Record<string, unknown>;
+  views?: string[];
+  error?: string;
+  byteOrder?: string;
+  notes?: { skipped?: string[] };
+}
+const REFERENCE = JSON.parse(readFileSync(join(FIX, 'reference.json'), 'utf8')) as Record<string, RefFile>;
+
+// ------------------------------------------------------------------ decoding helpers
+
+function readSource(d: TensorDescriptor): Buffer {
+  const s = d.source;
+  if (s.kind === 'file') {
+    const fd = openSync(s.path, 'r');
+    try {
+      const b = Buffer.alloc(s.length);
+      if (s.length > 0) expect(readSync(fd, b, 0, s.length, s.offset)).toBe(s.length);
+      return b;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const fd = openSync(s.path, 'r');
+  try {
+    const c = Buffer.alloc(s.compressedLength);
+    readSync(fd, c, 0, s.compressedLength, s.offset);
+    const all = s.format === 'raw' ? inflateRawSync(c) : inflateRawSync(c.subarray(2));
+    expect(all.length).toBeGreaterThanOrEqual(s.skip + s.length);
+    return all.subarray(s.skip, s.skip + s.length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function half(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+const SIZES: Record<string, number> = {
+  f64: 8, f32: 4, f16: 2, bf16: 2, i64: 8, i32: 4, i16: 2, i8: 1, u8: 1, bool: 1, c64: 8, c128: 16,
+  u16: 2, u32: 4, u64: 8,
+};
+
+/** Element `i` of a storage buffer as numbers ([re, im] for complex). */
+function element(buf: Buffer, dtype: string, i: number, le: boolean): number | [number, number] {
+  const o = i * SIZES[dtype]!;
+  switch (dtype) {
+    case 'f64': return le ? buf.readDoubleLE(o) : buf.readDoubleBE(o);
+    case 'f32': return le ? buf.readFloatLE(o) : buf.readFloatBE(o);
+    case 'f16': return half(le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+    case 'bf16': {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE((le ? buf.readUInt16LE(o) : buf.readUInt16BE(o)) << 16 >>> 0);
+      return b.readFloatBE(0);
+    }
+    case 'i64': return Number(le ? buf.readBigInt64LE(o) : buf.readBigInt64BE(o));
+    case 'i32': return le ? buf.readInt32LE(o) : buf.readInt32BE(o);
+    case 'i16': return le ? buf.readInt16LE(o) : buf.readInt16BE(o);
+    case 'i8': return buf.readInt8(o);
+    case 'u8': return buf.readUInt8(o);
+    case 'bool': return buf.readUInt8(o) ? 1 : 0;
+    case 'c64': return le ? [buf.readFloatLE(o), buf.readFloatLE(o + 4)] : [buf.readFloatBE(o), buf.readFloatBE(o + 4)];
+    case 'c128': return le ? [buf.readDoubleLE(o), buf.readDoubleLE(o + 8)] : [buf.readDoubleBE(o), buf.readDoubleBE(o + 8)];
+    default: throw new Error(`no decoder for ${dtype}`);
+  }
+}
+
+/** The logical tensor in C order, following the view when there is one. */
+function logical(d: TensorDescriptor): (number | [number, number])[] {
+  const buf = readSource(d);
+  const le = d.byteOrder === 'little';
+  const out: (number | [number, number])[] = [];
+  if (!d.view) {
+    expect(buf.length).toBe(d.numel * SIZES[d.dtype]!);
+    for (let i = 0; i < d.numel; i++) out.push(element(buf, d.dtype, i, le));
+    return out;
+  }
+  const { offset, strides } = d.view;
+  const idx = new Array<number>(d.shape.length).fill(0);
+  for (let n = 0; n < d.numel; n++) {
+    let e = offset;
+    for (let k = 0; k < idx.length; k++) e += idx[k]! * strides[k]!;
+    out.push(element(buf, d.dtype, e, le));
+    for (let k = idx.length - 1; k >= 0; k--) {
+      if (++idx[k]! < d.shape[k]!) break;
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
+
+function stats(xs: number[]): RefStats {
+  const fin = xs.filter((x) => Number.isFinite(x));
+  const n = fin.length;
+  let mean = 0;
+  for (const x of fin) mean += x;
+  mean /= n || 1;
+  let m2 = 0;
+  let l2 = 0;
+  for (const x of fin) {
+    m2 += (x - mean) ** 2;
+    l2 += x * x;
+  }
+  return {
+    mean: n ? mean : null, std: n ? Math.sqrt(m2 / n) : null,
+    min: n ? fin.reduce((a, b) => Math.min(a, b)) : null, max: n ? fin.reduce((a, b) => Math.max(a, b)) : null,
+    nan_count: xs.filter((x) => Number.isNaN(x)).length,
+    posinf_count: xs.filter((x) => x === Infinity).length,
+    neginf_count: xs.filter((x) => x === -Infinity).length,
+    zero_count: xs.filter((x) => x === 0).length,
+    l2_norm: Math.sqrt(l2), count: n,
+  };
+}
+
+function close(a: number | null, b: number | null, tol = 1e-9): void {
+  if (a === null || b === null) {
+    expect(a).toBe(b);
+    return;
+  }
+  expect(Math.abs(a - b)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b)));
+}
+
+function expectStats(actual: RefStats, ref: RefStats): void {
+  for (const k of ['nan_count', 'posinf_count', 'neginf_count', 'zero_count', 'count'] as const) expect(actual[k]).toBe(ref[k]);
+  for (const k of ['mean', 'std', 'min', 'max', 'l2_norm'] as const) close(actual[k], ref[k]);
+}
+
+function encodeValue(v: number | [number, number]): unknown {
+  if (Array.isArray(v)) return v.map((x) => encodeValue(x));
+  if (Number.isNaN(v)) return 'nan';
+  if (v === Infinity) return 'inf';
+  if (v === -Infinity) return '-inf';
+  return v;
+}
+
+async function rejection(path: string): Promise<DiffaiError> {
+  try {
+    await describePytorch(path);
+  } catch (e) {
+    expect(e).toBeInstanceOf(DiffaiError);
+    return e as DiffaiError;
+  }
+  throw new Error(`${path} was accepted`);
+}
+
+function sniffFile(path: string): boolean {
+  const head = readFileSync(path).subarray(0, 64);
+  return pytorchReader.sniff(head, path);
+}
+
+// ------------------------------------------------------------------ valid fixtures
+
+const valid = Object.entries(REFERENCE).filter(([, r]) => !r.error);
+const hostile = Object.entries(REFERENCE).filter(([, r]) => r.error);
+
+describe('pytorch fixtures: descriptors match torch', () => {
+  it('has fixtures', () => {
+    expect(valid.length).toBeGreaterThan(15);
+    expect(hostile.length).toBeGreaterThan(20);
+  });
+
+  for (const [file, ref] of valid) {
+    it(file, async () => {
+      const path = join(FIX, file);
+      expect(sniffFile(path)).toBe(true);
+      const desc: ModelDescription = await describePytorch(path);
+      expect(desc.format).toBe('pytorch');
+      const names = desc.tensors.map((t) => t.name).sort();
+      expect(names).toEqual(Object.keys(ref.tensors!).sort());
+      for (const t of desc.tensors) {
+        const r = ref.tensors![t.name]!;
+        expect(t.dtype, t.name).toBe(r.dtype);
+        expect(t.shape, t.name).toEqual(r.shape);
+        expect(t.numel).toBe(r.shape.reduce((a, b) => a * b, 1));
+        if (ref.byteOrder === 'big' && SIZES[t.dtype]! > 1) expect(t.byteOrder).toBe('big');
+        else expect(t.byteOrder).toBe('little');
+        // views: exactly the strided tensors carry one; contiguous slices are narrowed sources
+        if (ref.views) expect(t.view !== undefined, `${t.name} view`).toBe(ref.views.includes(t.name));
+        const vals = logical(t);
+        expect(vals.length).toBe(t.numel);
+        if (r.quantization) {
+          expect(t.quantization).toEqual(r.quantization);
+          expect(vals).toEqual(r.values);
+          const deq = (vals as number[]).map((v) => (v - r.quantization!.zeroPoint) * r.quantization!.scale);
+          expectStats(stats(deq), r.stats as RefStats);
+          continue;
+        }
+        if (r.values) expect(vals.map(encodeValue), t.name).toEqual(r.values);
+        if ('real' in r.stats) {
+          const c = vals as [number, number][];
+          expectStats(stats(c.map((z) => z[0])), r.stats.real);
+          expectStats(stats(c.map((z) => z[1])), r.stats.imag);
+        } else {
+          expectStats(stats(vals as number[]), r.stats);
+        }
+      }
+      for (const [k, v] of Object.entries(ref.leaves ?? {})) expect(desc.leaves[k], k).toEqual(v);
+      if (ref.format !== 'torchscript') expect(Object.keys(desc.leaves).sort()).toEqual(Object.keys(ref.leaves ?? {}).sort());
+    });
+  }
+
+  it('checkpoint: nested names, optimizer state, Namespace fields', async () => {
+    const d = await describePytorch(join(FIX, 'checkpoint_zip.pt'));
+    const names = d.tensors.map((t) => t.name);
+    expect(names).toContain('model_state_dict.fc1.weight');
+    expect(names).toContain('optimizer_state_dict.state.0.exp_avg');
+    expect(names).toContain('optimizer_state_dict.state.3.exp_avg_sq');
+    expect(d.leaves['epoch']).toBe(7);
+    expect(d.leaves['args.lr']).toBe(0.001);
+    expect(d.leaves['args.name']).toBe('run-1');
+    expect(d.leaves['args.betas']).toEqual([0.9, 0.999]);
+    expect(d.leaves['optimizer_state_dict.param_groups.0.params']).toEqual([0, 1, 2, 3]);
+    // the OrderedDict's BUILD state (_metadata) must not leak in as items
+    expect(names.some((n) => n.includes('_metadata'))).toBe(false);
+    expect(Object.keys(d.leaves).some((n) => n.includes('_metadata'))).toBe(false);
+  });
+
+  it('zip, legacy and protocol-4 checkpoints describe the same tensors and leaves', async () => {
+    const a = await describePytorch(join(FIX, 'checkpoint_zip.pt'));
+    const b = await describePytorch(join(FIX, 'checkpoint_legacy.pt'));
+    const c = await describePytorch(join(FIX, 'checkpoint_protocol4.pt'));
+    const shape = (d: ModelDescription) => d.tensors.map((t) => `${t.name} ${t.dtype} ${t.shape.join('x')}`).sort();
+    expect(shape(b)).toEqual(shape(a));
+    expect(shape(c)).toEqual(shape(a));
+    expect(b.leaves).toEqual(a.leaves);
+    expect(c.leaves).toEqual(a.leaves);
+  });
+
+  it('views: one storage, right offsets and strides', async () => {
+    for (const f of ['views_zip.pt', 'views_legacy.pt']) {
+      const d = await describePytorch(join(FIX, f));
+      const by = new Map(d.tensors.map((t) => [t.name, t]));
+      const base = by.get('base')!;
+      expect(base.view).toBeUndefined();
+      const src = base.source as { offset: number; length: number };
+      expect(by.get('transposed')!.view).toEqual({ offset: 0, strides: [1, 10] });
+      expect(by.get('strided')!.view).toEqual({ offset: 0, strides: [10, 3] });
+      expect(by.get('col_7')!.view).toEqual({ offset: 7, strides: [10] });
+      expect(by.get('block')!.view).toEqual({ offset: 12, strides: [10, 1] });
+      // strided views point at the whole storage; contiguous slices at their own bytes
+      expect(by.get('transposed')!.source).toEqual(base.source);
+      expect(by.get('rows_2_4')!.source).toMatchObject({ offset: src.offset + 20 * 4, length: 20 * 4 });
+      expect(by.get('tail')!.source).toMatchObject({ offset: src.offset + 50 * 4, length: 10 * 4 });
+      expect(by.get('elem_3_4')!.source).toMatchObject({ offset: src.offset + 34 * 4, length: 4 });
+      expect(by.get('elem_3_4')!.shape).toEqual([]);
+    }
+  });
+
+  it('special: 0-dim, empty and tied tensors', async () => {
+    for (const f of ['special_zip.pt', 'special_legacy.pt']) {
+      const d = await describePytorch(join(FIX, f));
+      const by = new Map(d.tensors.map((t) => [t.name, t]));
+      expect(by.get('scalar')).toMatchObject({ shape: [], numel: 1, dtype: 'f32' });
+      expect(by.get('empty')).toMatchObject({ shape: [0, 4], numel: 0 });
+      expect(by.get('empty')!.source).toMatchObject({ length: 0 });
+      expect(by.get('lm_head.weight')!.source).toEqual(by.get('embed.weight')!.source);
+    }
+  });
+
+  it('quantized: per-tensor described with scale/zero point, per-channel skipped with a warning', async () => {
+    const d = await describePytorch(join(FIX, 'quantized.pt'));
+    const q = d.tensors.find((t) => t.name === 'q_int8')!;
+    expect(q.dtype).toBe('i8');
+    expect(q.quantization).toEqual({ scheme: 'qint8', scale: 0.05, zeroPoint: 3 });
+    expect(q.notes?.join(' ')).toMatch(/qint8/);
+    expect(d.tensors.find((t) => t.name === 'q_per_channel')).toBeUndefined();
+    expect(d.warnings.join('\n')).toMatch(/q_per_channel.*per_channel_affine/);
+  });
+
+  it('TorchScript archive and pickled nn.Module yield state_dict names', async () => {
+    const ts = await describePytorch(join(FIX, 'torchscript.pt'));
+    expect(ts.warnings.join('\n')).toMatch(/TorchScript/);
+    const mod = await describePytorch(join(FIX, 'module_pickled.pt'));
+    expect(mod.tensors.map((t) => t.name)).toContain('1.running_mean');
+    expect(mod.tensors.find((t) => t.name === '1.num_batches_tracked')!.dtype).toBe('i64');
+  });
+
+  it('deflated entries under another root folder become deflate sources', async () => {
+    const d = await describePytorch(join(FIX, 'state_dict_deflated.pt'));
+    for (const t of d.tensors) expect(t.source.kind).toBe('deflate');
+  });
+
+  it('numpy values inside a protocol-4 checkpoint', async () => {
+    const d = await describePytorch(join(FIX, 'numpy_values.pt'));
+    const a = d.tensors.find((t) => t.name === 'np_array')!;
+    expect(a).toMatchObject({ dtype: 'f64', shape: [3, 4] });
+    expect(d.leaves['np_scalar']).toBe(2.5);
+    expect(d.leaves['np_int']).toBe(-3);
+  });
+});
+
+// ------------------------------------------------------------------ hostile fixtures
+
+describe('pytorch: hostile and broken files are refused quickly and clearly', () => {
+  for (const [file, ref] of hostile) {
+    it(file, async () => {
+      const t0 = performance.now();
+      const err = await rejection(join(FIX, file));
+      const ms = performance.now() - t0;
+      expect(err.message.toLowerCase()).toContain(ref.error!.toLowerCase());
+      expect(err.message).not.toMatch(/\n/);
+      expect(err.file).toBe(join(FIX, file));
+      expect(ms).toBeLessThan(3000);
+    });
+  }
+});
+
+// ------------------------------------------------------------------ the original's files
+
+describe('pytorch: reference files of the original diffai', () => {
+  const pairs = ['simple_base', 'simple_modified', 'normal_model', 'anomalous_model', 'checkpoint_epoch_0',
+    'checkpoint_epoch_10', 'checkpoint_epoch_50', 'model_fp32', 'model_quantized', 'small_model', 'large_model', 'transformer'];
+  for (const base of pairs) {
+    it(`${base}.pt has the bytes of ${base}.safetensors`, async () => {
+      const pt = join(REAL, `${base}.pt`);
+      expect(sniffFile(pt)).toBe(true);
+      const d = await describePytorch(pt);
+      const st = readFileSync(join(REAL, `${base}.safetensors`));
+      const n = Number(st.readBigUInt64LE(0));
+      const header = JSON.parse(st.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+      delete (header as Record<string, unknown>)['__metadata__'];
+      expect(d.tensors.map((t) => t.name).sort()).toEqual(Object.keys(header).sort());
+      for (const t of d.tensors) {
+        const h = header[t.name]!;
+        expect(t.dtype).toBe(h.dtype.toLowerCase());
+        expect(t.shape).toEqual(h.shape);
+        expect(t.view).toBeUndefined();
+        const bytes = st.subarray(8 + n + h.data_offsets[0], 8 + n + h.data_offsets[1]);
+        expect(readSource(t).equals(bytes), t.name).toBe(true);
+      }
+    });
+  }
+
+  it('tiny_gpt2_real.bin (legacy format) matches torch.load', async () => {
+    const path = join(REAL, 'tiny_gpt2_real.bin');
+    expect(sniffFile(path)).toBe(true);
+    const d = await describePytorch(path);
+    expect(d.tensors.length).toBe(33);
+    const by = new Map(d.tensors.map((t) => [t.name, t]));
+    const wte = by.get('transformer.wte.weight')!;
+    expect(wte).toMatchObject({ dtype: 'f32', shape: [50257, 2] });
+    const s = stats(logical(wte) as number[]);
+    close(s.mean, -0.00014844650306936356, 1e-9);
+    close(s.std, 0.019961165577055223, 1e-9);
+    const mask = by.get('transformer.h.0.attn.bias')!;
+    expect(mask).toMatchObject({ dtype: 'u8', shape: [1, 1, 1024, 1024] });
+    close(stats(logical(mask) as number[]).mean, 0.50048828125, 1e-12);
+    const mb = by.get('transformer.h.1.attn.masked_bias')!;
+    expect(mb.shape).toEqual([]);
+    expect(logical(mb)).toEqual([-10000]);
+    expect(by.get('lm_head.weight')!.source).toEqual(wte.source);
+  });
+
+  it('model1.pt and model2.pt (not torch files) fail clearly', async () => {
+    for (const f of ['model1.pt', 'model2.pt']) {
+      const path = join(REAL, f);
+      expect(sniffFile(path)).toBe(false);
+      const err = await rejection(path);
+      expect(err.message).toMatch(/not a PyTorch checkpoint/);
+    }
+  });
+
+  it('does not claim .npz or safetensors files', () => {
+    expect(sniffFile(join(REAL, 'small_model.safetensors'))).toBe(false);
+  });
+});
