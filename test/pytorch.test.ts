@@ -307,6 +307,7 @@ describe('pytorch fixtures: descriptors match torch', () => {
     const ts = await describePytorch(join(FIX, 'torchscript.pt'));
     expect(ts.warnings.join('\n')).toMatch(/TorchScript/);
     const mod = await describePytorch(join(FIX, 'module_pickled.pt'));
+    expect(mod.warnings.join('\n')).toMatch(/nn\.Module torch\.nn\.modules\.container\.Sequential/);
     expect(mod.tensors.map((t) => t.name)).toContain('1.running_mean');
     expect(mod.tensors.find((t) => t.name === '1.num_batches_tracked')!.dtype).toBe('i64');
   });
@@ -396,7 +397,12 @@ describe('pytorch: reference files of the original diffai', () => {
     }
   });
 
-  it('does not claim .npz or safetensors files', () => {
+  it('does not claim .npz or safetensors files', async () => {
     expect(sniffFile(join(REAL, 'small_model.safetensors'))).toBe(false);
+    const { readdirSync } = await import('node:fs');
+    const npzDir = join(import.meta.dirname, '..', 'fixtures', 'numpy');
+    const npz = readdirSync(npzDir).filter((f) => f.endsWith('.npz') && !f.startsWith('bad'));
+    expect(npz.length).toBeGreaterThan(0);
+    for (const f of npz) expect(sniffFile(join(npzDir, f)), f).toBe(false);
   });
 });

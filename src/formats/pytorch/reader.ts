@@ -173,6 +173,9 @@ async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
 
   const tensors = buildDescriptors(path, flat, locate, byteOrder, pklInFile, warnings);
   if (isTorchScript) warnings.push('TorchScript archive: tensors read from data.pkl; code and constants are ignored');
+  if (flat.topKind.startsWith('pickled nn.Module')) {
+    warnings.push(`${flat.topKind}: its parameters and persistent buffers are read as a state_dict`);
+  }
   checkSomethingDecoded(path, flat, tensors);
   warnings.push(...flat.warnings);
   return { path, format: 'pytorch', tensors, leaves: flat.leaves, warnings };
