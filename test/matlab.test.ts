@@ -72,7 +72,8 @@ describe('MAT-file details', () => {
     expect(le.tensors.find((t) => t.name === 'm')!.byteOrder).toBe('little');
     for (const d of [be, le]) {
       const narrow = d.tensors.find((t) => t.name === 'narrow')!;
-      expect(narrow.dtype).toBe('u8');
+      expect(narrow.dtype).toBe('f64');
+      expect(narrow.storedAs).toBe('u8');
       expect(narrow.notes).toEqual(['MATLAB class double stored as u8']);
       const small = d.tensors.find((t) => t.name === 'small')!;
       expect(small.source.length).toBe(2);

@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { DTYPE_SIZE, isComplex, type DType } from '../dtypes.js';
-import type { TensorDescriptor } from '../formats/types.js';
+import { storedDtype, type TensorDescriptor } from '../formats/types.js';
 import type { CompareRangeResult, EngineOptions } from './engine.js';
 import type { Job } from './jobs.js';
 import { type ComparePartial, type StatsPartial, emptyCompare, emptyStats, mergeCompare, mergeStats } from './partials.js';
@@ -80,7 +80,7 @@ export class Executor {
   }
 
   private async realStats(desc: TensorDescriptor): Promise<StatsPartial> {
-    const size = DTYPE_SIZE[desc.dtype];
+    const size = DTYPE_SIZE[storedDtype(desc)];
     const ranges = splitRanges(desc.numel, splittable(desc) ? size : 0);
     const parts = await Promise.all(ranges.map(([first, end]) =>
       this.backend.run({ op: 'stats', desc, first, end } satisfies Job, (end - first) * size) as Promise<StatsPartial>));
@@ -88,8 +88,10 @@ export class Executor {
   }
 
   private async realCompare(a: TensorDescriptor, b: TensorDescriptor, epsilon: number): Promise<CompareRangeResult> {
-    const size = DTYPE_SIZE[a.dtype] + DTYPE_SIZE[b.dtype];
-    const ranges = splitRanges(a.numel, splittable(a) && splittable(b) ? Math.max(DTYPE_SIZE[a.dtype], DTYPE_SIZE[b.dtype]) : 0);
+    const sizeA = DTYPE_SIZE[storedDtype(a)];
+    const sizeB = DTYPE_SIZE[storedDtype(b)];
+    const size = sizeA + sizeB;
+    const ranges = splitRanges(a.numel, splittable(a) && splittable(b) ? Math.max(sizeA, sizeB) : 0);
     const parts = await Promise.all(ranges.map(([first, end]) =>
       this.backend.run({ op: 'compare', a, b, epsilon, first, end } satisfies Job, (end - first) * size) as Promise<CompareRangeResult>));
     return parts.reduce(
@@ -139,5 +141,5 @@ export function contiguousStrides(shape: number[]): number[] {
 
 /** Stored bytes of tensors (for deciding on workers and for progress totals). */
 export function tensorBytes(tensors: TensorDescriptor[]): number {
-  return tensors.reduce((sum, t) => sum + t.numel * DTYPE_SIZE[t.dtype], 0);
+  return tensors.reduce((sum, t) => sum + t.numel * DTYPE_SIZE[storedDtype(t)], 0);
 }

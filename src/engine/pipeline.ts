@@ -5,7 +5,7 @@
  * dequantize. Each step runs in WASM on memory already there.
  */
 import { DTYPE_SIZE, type DType } from '../dtypes.js';
-import type { TensorDescriptor } from '../formats/types.js';
+import { storedDtype, type TensorDescriptor } from '../formats/types.js';
 import type { KernelExports, Kernels } from './kernels.js';
 
 export type Kind = 'f32' | 'f64';
@@ -39,11 +39,13 @@ export interface Pipeline {
 }
 
 /** The natural pipeline of a (real-valued) descriptor. */
-export function pipelineFor(desc: Pick<TensorDescriptor, 'dtype' | 'byteOrder' | 'quantization'>): Pipeline {
-  const elementSize = DTYPE_SIZE[desc.dtype];
+export function pipelineFor(desc: Pick<TensorDescriptor, 'dtype' | 'storedAs' | 'byteOrder' | 'quantization'>): Pipeline {
+  const stored = storedDtype(desc);
+  const elementSize = DTYPE_SIZE[stored];
   const swap = desc.byteOrder === 'big' && elementSize > 1;
-  const widen = WIDEN[desc.dtype];
-  const kind: Kind = desc.quantization || desc.dtype === 'f64' ? 'f64' : (widen?.kind ?? 'f32');
+  const widen = WIDEN[stored];
+  // Values wider than what is stored (MATLAB doubles kept as u8) are computed as the wider kind.
+  const kind: Kind = desc.quantization || stored === 'f64' || desc.dtype === 'f64' ? 'f64' : (widen?.kind ?? 'f32');
   return {
     elementSize, kind, swap, widen: widen?.fn,
     quantization: desc.quantization ? { scale: desc.quantization.scale, zeroPoint: desc.quantization.zeroPoint } : undefined,

@@ -9,7 +9,7 @@ import { createInflate, createInflateRaw } from 'node:zlib';
 import { DTYPE_SIZE } from '../dtypes.js';
 import { DiffaiError } from '../errors.js';
 import { RandomAccessFile } from '../io/file.js';
-import type { ByteSource, TensorDescriptor, TensorView } from '../formats/types.js';
+import { storedDtype, type ByteSource, type TensorDescriptor, type TensorView } from '../formats/types.js';
 
 /** Largest storage span a non-contiguous view may gather from memory. */
 export const MAX_GATHER_BYTES = 256 * 1024 * 1024;
@@ -22,7 +22,7 @@ export interface ElementReader {
 
 /** The element size of a tensor's storage as the reader sees it. */
 export function storageElementSize(desc: TensorDescriptor): number {
-  return DTYPE_SIZE[desc.dtype];
+  return DTYPE_SIZE[storedDtype(desc)];
 }
 
 /** A reader of the tensor's logical elements from element `first` on. */

@@ -37,6 +37,11 @@ export interface TensorDescriptor {
   /** Dotted path of the tensor (`fc1.weight`, `optimizer_state_dict.state.0.exp_avg`). */
   name: string;
   dtype: DType;
+  /**
+   * The element type in the file when it differs from `dtype` (MATLAB writes integer-valued
+   * doubles as u8/i16 …): the engine reads `storedAs` and the values are `dtype`'s.
+   */
+  storedAs?: DType;
   shape: number[];
   /** Product of shape (1 for 0-d tensors). */
   numel: number;
@@ -51,6 +56,11 @@ export interface TensorDescriptor {
   quantization?: { scheme: string; scale: number; zeroPoint: number };
   /** Free-form facts a reader wants `inspect` to show (e.g. `quantized: qint8`). */
   notes?: string[];
+}
+
+/** The element type as stored in the file. */
+export function storedDtype(desc: Pick<TensorDescriptor, 'dtype' | 'storedAs'>): DType {
+  return desc.storedAs ?? desc.dtype;
 }
 
 /** A non-tensor value in a file (metadata, epoch, loss, lr, args fields …). JSON-like. */

@@ -275,9 +275,11 @@ class MatParser {
     if (numel * size !== t.nbytes) {
       this.fail(`${full}: dimensions [${dims.join(', ')}] need ${numel * size} bytes of ${stored} but the data element holds ${t.nbytes}`);
     }
-    const dtype: DType = logical && stored === 'u8' ? 'bool' : stored;
+    // The tensor has its MATLAB class's dtype; a narrower storage type is read and widened.
+    const dtype: DType = logical ? 'bool' : cinfo.dtype;
     const desc: TensorDescriptor = {
       name, dtype, shape: dims, numel,
+      ...(stored !== dtype && !(logical && stored === 'u8') ? { storedAs: stored } : {}),
       source: r.source(t.dataPos, t.nbytes),
       byteOrder: size === 1 ? 'little' : this.le ? 'little' : 'big',
     };

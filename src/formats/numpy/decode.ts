@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { inflateRawSync, inflateSync } from 'node:zlib';
 import { DTYPE_SIZE } from '../../dtypes.js';
-import type { ByteSource, ModelDescription, TensorDescriptor } from '../types.js';
+import { storedDtype, type ByteSource, type ModelDescription, type TensorDescriptor } from '../types.js';
 
 /** The bytes a ByteSource points at (reads the whole file: small test files only). */
 export function readSourceBytes(src: ByteSource): Buffer {
@@ -62,7 +62,8 @@ export function decodeTensor(t: TensorDescriptor, maxElements = 1 << 20): Array<
   if (t.numel > maxElements) throw new Error(`${t.name}: ${t.numel} elements is over the ${maxElements} limit`);
   const buf = readSourceBytes(t.source);
   const le = t.byteOrder === 'little';
-  const size = DTYPE_SIZE[t.dtype];
+  const stored = storedDtype(t);
+  const size = DTYPE_SIZE[stored];
   const out: Array<number | [number, number]> = [];
   if (t.numel === 0) return out;
   const strides = t.view?.strides ?? cStrides(t.shape);
@@ -72,7 +73,7 @@ export function decodeTensor(t: TensorDescriptor, maxElements = 1 << 20): Array<
     let s = offset;
     for (let k = 0; k < idx.length; k++) s += idx[k]! * strides[k]!;
     if ((s + 1) * size > buf.length) throw new Error(`${t.name}: storage element ${s} is outside the ${buf.length}-byte source`);
-    out.push(element(buf, t.dtype, le, s));
+    out.push(element(buf, stored, le, s));
     for (let k = idx.length - 1; k >= 0; k--) {
       if (++idx[k]! < t.shape[k]!) break;
       idx[k] = 0;
