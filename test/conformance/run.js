@@ -3,7 +3,7 @@
 // simple_modified from ../shared/reference/diffai-fixtures (beside this repository) and
 // checks the lines printed in that folder's README. Not part of `npm test`: it needs shared/.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,5 +30,16 @@ for (const ext of ['safetensors', 'pt']) {
     console.log('  expected:\n' + expected.join('\n') + '\n  actual:\n' + actual.join('\n') + (run.stderr ? '\n  stderr: ' + run.stderr : ''));
   }
 }
-console.log(`${2 - failed} passed, ${failed} failed`);
+// Every original .pt holds the same tensors as its .safetensors conversion.
+let total = 2;
+for (const pt of readdirSync(dir).filter((f) => f.endsWith('.pt'))) {
+  const st = pt.replace(/\.pt$/, '.safetensors');
+  if (!existsSync(join(dir, st))) continue;
+  total++;
+  const run = spawnSync(process.execPath, [join(root, 'bin', 'diffai.js'), join(dir, pt), join(dir, st)], { encoding: 'utf8' });
+  const ok = run.status === 0 && run.stdout.trim() === 'No differences found.';
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${pt} = ${st} (exit ${run.status})`);
+  if (!ok) { failed++; console.log(run.stdout + run.stderr); }
+}
+console.log(`${total - failed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
