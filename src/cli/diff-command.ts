@@ -5,6 +5,8 @@ import { toContract } from '../render/contract.js';
 import { renderJson } from '../render/json.js';
 import { renderText } from '../render/text.js';
 import { renderYaml } from '../render/yaml.js';
+import type { AnalysisArgs } from './analysis-options.js';
+import { runAnalysisDiff, wantsAnalysis } from './analysis-run.js';
 import { verboseLine, write } from './output.js';
 import { createProgress } from './progress.js';
 
@@ -39,6 +41,8 @@ export async function runDiff(args: DiffArgs): Promise<number> {
     shapeOnly: args.shapeOnly,
     sortByChangeMagnitude: args.sortByChangeMagnitude,
   };
+  const analysisArgs = args as DiffArgs & AnalysisArgs;
+  if (wantsAnalysis(analysisArgs)) return runAnalysisDiff(analysisArgs, options, () => progress.stop());
   const dirA = isModelDirectory(args.fileA);
   const dirB = isModelDirectory(args.fileB);
   if (dirA !== dirB) {

@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DiffaiError } from '../errors.js';
+import { addAnalysisOptions } from './analysis-options.js';
 import { runDiff, type DiffArgs } from './diff-command.js';
 import { runInspect, type InspectArgs } from './inspect-command.js';
 
@@ -33,9 +34,9 @@ export async function main(argv: string[]): Promise<number> {
         async (args) => { code = await runInspect(args as unknown as InspectArgs); },
       )
       .command(
-        '$0 <fileA> <fileB>',
-        'Compare two model files',
-        (y) => y
+        '$0 <fileA> <fileB> [more..]',
+        'Compare two model files (or a sequence of checkpoints, pair by pair)',
+        (y) => addAnalysisOptions(y)
           .positional('fileA', { type: 'string', demandOption: true })
           .positional('fileB', { type: 'string', demandOption: true })
           .option('epsilon', { type: 'number', default: 0, describe: 'Values within this absolute difference count as equal' })
