@@ -80,7 +80,8 @@ export class WorkerPoolBackend implements Backend {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(workerPath(), { workerData: { chunkElements: this.options.chunkElements } });
+    // No inherited execArgv: flags such as --input-type or --eval of the parent break a worker.
+    const worker = new Worker(workerPath(), { workerData: { chunkElements: this.options.chunkElements }, execArgv: [] });
     worker.on('message', (message: { id: number; result?: JobResult; error?: { diffai: boolean; file?: string; message: string; stack?: string } }) => {
       const task = this.running.get(message.id);
       if (!task) return;
