@@ -4,6 +4,7 @@
  */
 import type { Argv } from 'yargs';
 import type { AnalysisName } from '../analysis/collect.js';
+import { DiffaiError } from '../errors.js';
 
 export const ANALYSIS_FLAGS: Array<[flag: string, name: AnalysisName, describe: string]> = [
   ['quantization-analysis', 'quantization', 'Tensors whose dtype or quantization changed: bytes, compression, error (max abs, RMSE, SQNR, cosine)'],
@@ -27,7 +28,7 @@ export interface AnalysisArgs {
 export function addAnalysisOptions<T>(y: Argv<T>): Argv<T> {
   let out = y as Argv<unknown>;
   for (const [flag, , describe] of ANALYSIS_FLAGS) out = out.option(flag, { type: 'boolean', default: false, describe });
-  out = out.option('fail-on', { type: 'string', array: true, choices: ['anomalies'], describe: 'Exit 1 when anomaly detection finds anything (for CI gates)' });
+  out = out.option('fail-on', { type: 'string', array: true, describe: 'anomalies: exit 1 when anomaly detection finds anything (for CI gates)' });
   return out as Argv<T>;
 }
 
@@ -42,6 +43,12 @@ export function selectedAnalyses(args: AnalysisArgs): Set<AnalysisName> {
   return out;
 }
 
+export const FAIL_ON = ['anomalies'];
+
+/** True for `--fail-on anomalies`; any other value is a usage error (exit 2). */
 export function failOnAnomalies(args: AnalysisArgs): boolean {
-  return (args.failOn ?? []).includes('anomalies');
+  const values = (args.failOn ?? []).map(String);
+  const bad = values.find((v) => !FAIL_ON.includes(v));
+  if (bad !== undefined) throw new DiffaiError(undefined, `--fail-on: unknown value ${JSON.stringify(bad)} (expected: ${FAIL_ON.join(', ')})`);
+  return values.includes('anomalies');
 }
