@@ -128,6 +128,20 @@ describe('layer impact and change summary', () => {
   });
 });
 
+describe('--shape-only: nothing read, nothing invented', () => {
+  it('value-based numbers are null; structure-based ones still come from the headers', async () => {
+    const { analyses } = await analyzeFiles([BASE, core('digits_mlp_reshaped.safetensors')], ['layerImpact', 'anomalies', 'gradients', 'architecture'], { shapeOnly: true });
+    const [li] = only(analyses, 'LayerImpactAnalysis');
+    expect(li.model_rel_l2_change).toBeNull();
+    expect(li.layers.every((l: Data) => l.rel_l2_change === null && l.share === null)).toBe(true);
+    expect(li.layers.filter((l: Data) => l.not_compared.length > 0).map((l: Data) => l.layer).sort()).toEqual(['fc2', 'fc3']);
+    const [an] = only(analyses, 'AnomalyDetection');
+    expect([an.tensors_checked, an.findings_total]).toEqual([0, 0]);
+    expect(only(analyses, 'GradientAnalysis')[0].update_norm).toBeNull();
+    expect(only(analyses, 'ArchitectureComparison')[0].model_b.params).toBe(3122);
+  });
+});
+
 describe('architecture and memory', () => {
   it('layer added / removed / reshaped and parameter counts from shapes', async () => {
     const added = await analyzeFiles([BASE, core('digits_mlp_layer_added.safetensors')], ['architecture', 'memory']);

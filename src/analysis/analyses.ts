@@ -156,15 +156,17 @@ export function quantizationAnalysis(c: Collected, p: PairData): AnalysisEntry {
 
 export function layerImpact(c: Collected, p: PairData): AnalysisEntry {
   const groups = groupBy(p.tensors.filter((t) => isParameter(t.a ?? t.b)), (t) => layerOf(t.name));
-  const total = sumCompare(p.tensors.filter((t) => t.cmp && isParameter(t.a)).map((t) => t.cmp!));
+  const comparedAll = p.tensors.filter((t) => t.cmp && isParameter(t.a));
+  const total = sumCompare(comparedAll.map((t) => t.cmp!));
   const layers = [...groups].map(([layer, ts]) => {
-    const cmp = sumCompare(ts.filter((t) => t.cmp).map((t) => t.cmp!));
-    const structural = ts.filter((t) => !t.cmp).map((t) => t.name);
+    const compared = ts.filter((t) => t.cmp);
+    const cmp = sumCompare(compared.map((t) => t.cmp!));
+    const structural = ts.filter((t) => !t.a || !t.b || JSON.stringify(t.a.shape) !== JSON.stringify(t.b.shape)).map((t) => t.name);
     return {
       layer,
-      rel_l2_change: ts.some((t) => t.cmp) ? relChange(cmp) : null,
-      share: total.sumSqDiff > 0 ? cmp.sumSqDiff / total.sumSqDiff : null,
-      l2_change: Math.sqrt(cmp.sumSqDiff),
+      rel_l2_change: compared.length > 0 ? relChange(cmp) : null,
+      share: total.sumSqDiff > 0 && compared.length > 0 ? cmp.sumSqDiff / total.sumSqDiff : null,
+      l2_change: compared.length > 0 ? Math.sqrt(cmp.sumSqDiff) : null,
       params: ts.reduce((s, t) => s + (t.b ?? t.a)!.numel, 0),
       changed_elements: cmp.changed,
       tensors: ts.map((t) => t.name),
@@ -173,8 +175,9 @@ export function layerImpact(c: Collected, p: PairData): AnalysisEntry {
   });
   const ranked = layers.sort((x, y) => (y.share ?? -1) - (x.share ?? -1) || (y.rel_l2_change ?? -1) - (x.rel_l2_change ?? -1) || (x.layer < y.layer ? -1 : 1));
   const changed = ranked.filter((l) => l.changed_elements > 0 || l.not_compared.length > 0);
-  const data = { ...pairData(p), layers_total: ranked.length, layers_changed: changed.length, model_rel_l2_change: relChange(total), layers: ranked };
-  const summary = `layers=${ranked.length}, changed=${changed.length}, model_rel_l2_change=${fmt(relChange(total))}, most_affected=${changed[0]?.layer ?? 'none'}${pairLabel(c, p)}`;
+  const modelRel = comparedAll.length > 0 ? relChange(total) : null;
+  const data = { ...pairData(p), layers_total: ranked.length, layers_changed: changed.length, model_rel_l2_change: modelRel, layers: ranked };
+  const summary = `layers=${ranked.length}, changed=${changed.length}, model_rel_l2_change=${fmt(modelRel)}, most_affected=${changed[0]?.layer ?? 'none'}${pairLabel(c, p)}`;
   const details = ranked.map((l) => `${l.layer}: rel_l2_change=${fmt(l.rel_l2_change)}, share=${fmt(l.share)}, params=${l.params}, changed_elements=${l.changed_elements}${l.not_compared.length > 0 ? `, not compared (added/removed/reshaped): ${l.not_compared.join(', ')}` : ''}`);
   return { key: 'LayerImpactAnalysis', label: 'layer_impact', summary, details, data };
 }
@@ -401,10 +404,10 @@ export function anomalyDetection(c: Collected, p: PairData): AnalysisEntry {
   const order = { critical: 0, warning: 1, info: 2 };
   findings.sort((x, y) => order[x.severity] - order[y.severity] || (x.tensors[0]! < y.tensors[0]! ? -1 : x.tensors[0]! > y.tensors[0]! ? 1 : 0));
   const count = (s: Finding['severity']) => findings.filter((f) => f.severity === s).length;
-  const checked = statsA.length + statsB.length;
+  const checked = [...statsA, ...statsB].filter((t) => t.stats.nan_count !== null).length;
   const data = { ...pairData(p), tensors_checked: checked, findings_total: findings.length, critical: count('critical'), warning: count('warning'), info: count('info'), findings };
   const summary = findings.length === 0
-    ? `no anomalies found (${checked} tensors checked)${pairLabel(c, p)}`
+    ? `no anomalies found (${checked} tensors checked${checked === 0 ? ': values not read' : ''})${pairLabel(c, p)}`
     : `findings=${findings.length} (critical=${data.critical}, warning=${data.warning}, info=${data.info})${pairLabel(c, p)}`;
   const details = findings.map((f) => `[${f.severity}] ${f.type}: ${f.tensors.join(', ')} in ${f.model}: ${f.detail}`);
   return { key: 'AnomalyDetection', label: 'anomaly_detection', summary, details, data };
@@ -552,7 +555,7 @@ export function gradientAnalysis(c: Collected, p: PairData): AnalysisEntry {
     return { layer, update_norm: Math.sqrt(cmp.sumSqDiff), rel_update: relChange(cmp), max_abs_update: cmp.pairs > 0 ? cmp.maxAbs : null };
   });
   const total = sumCompare(compared.map((t) => t.cmp!));
-  const data = { ...pairData(p), source: 'parameter_update', update_norm: Math.sqrt(total.sumSqDiff), rel_update: relChange(total), layers };
+  const data = { ...pairData(p), source: 'parameter_update', update_norm: compared.length > 0 ? Math.sqrt(total.sumSqDiff) : null, rel_update: compared.length > 0 ? relChange(total) : null, layers };
   const summary = `source=parameter_update (no optimizer state in either file; these are dW = B - A, not gradients), update_norm=${fmt(data.update_norm)}, rel_update=${fmt(data.rel_update)}${pairLabel(c, p)}`;
   const details = layers.map((l) => `${l.layer}: update_norm=${fmt(l.update_norm)}, rel_update=${fmt(l.rel_update)}, max_abs_update=${fmt(l.max_abs_update)}`);
   return { key: 'GradientAnalysis', label: 'gradient_analysis', summary, details, data };
