@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
       })
       .fail((message, error) => {
         if (error instanceof DiffaiError) throw error;
-        if (message) throw new DiffaiError(undefined, `${message} (see diffai --help)`);
+        if (message) throw new DiffaiError(undefined, `${message.replace(/\s*\n\s*/g, ' ')} (see diffai --help)`);
         throw error;
       })
       .parseAsync();
