@@ -4,6 +4,7 @@ export type { DiffReport, DirectoryDiffReport, FileDiff, InspectReport, Inspecte
 export type { DiffResult, DiffKind, TensorStats, Comparison, PartStats } from './diff/types.js';
 export type { DiffOptions } from './diff/differ.js';
 export type { ModelDescription, TensorDescriptor, LeafValue, FormatName } from './formats/types.js';
+export { analyzeFiles, type AnalysisReport, type AnalysisEntry, type AnalysisName } from './analysis/index.js';
 export { toContract } from './render/contract.js';
 export { renderText } from './render/text.js';
 export { DiffaiError } from './errors.js';
