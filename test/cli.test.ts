@@ -214,7 +214,7 @@ describe.concurrent('diff: JSON and YAML', () => {
         { mean: null, std: null, min: null, max: null, shape: [3], dtype: 'f32', total_params: 3, nan_count: 3, posinf_count: 0, neginf_count: 0, zero_count: 0, l2_norm: 0 },
         { mean: 1, std: 0, min: 1, max: 1, shape: [3], dtype: 'f32', total_params: 3, nan_count: 1, posinf_count: 1, neginf_count: 0, zero_count: 0, l2_norm: 1 },
         // Two positions changed (NaN→1, NaN→Inf); no position is finite on both sides.
-        { max_abs_diff: null, mean_abs_diff: null, rel_l2_change: 0, cosine_similarity: null, changed_elements: 2 }] },
+        { max_abs_diff: null, mean_abs_diff: null, rel_l2_change: null, cosine_similarity: null, changed_elements: 2 }] },
       { TensorAdded: ['y', { mean: null, std: null, min: null, max: null, shape: [2], dtype: 'f32', total_params: 2, nan_count: 1, posinf_count: 0, neginf_count: 1, zero_count: 0, l2_norm: 0 }] },
     ]);
     expect(yaml.load(y.stdout)).toEqual(out);

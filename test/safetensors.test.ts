@@ -87,6 +87,16 @@ const CASES: Case[] = [
     problem: /tensors a and b overlap/,
   },
   {
+    name: 'a gap between tensors',
+    make: write(rawSafetensors(header({ a: t('F32', [1], [0, 4]), b: t('F32', [1], [8, 12]) }), new Uint8Array(12))),
+    problem: /data bytes 4\.\.8 belong to no tensor \(gap before b\)/,
+  },
+  {
+    name: 'trailing bytes after the last tensor',
+    make: write(rawSafetensors(header({ a: t('F32', [1], [0, 4]) }), new Uint8Array(7))),
+    problem: /3 bytes after the last tensor's data belong to no tensor/,
+  },
+  {
     name: 'one tensor inside another',
     make: write(rawSafetensors(header({ big: t('F32', [4], [0, 16]), small: t('U8', [4], [4, 8]) }), new Uint8Array(16))),
     problem: /tensors big and small overlap/,

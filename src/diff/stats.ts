@@ -42,7 +42,8 @@ export function comparison(c: ComparePartial): Comparison {
   return {
     max_abs_diff: c.pairs > 0 ? c.maxAbs : null,
     mean_abs_diff: c.pairs > 0 ? c.sumAbs / c.pairs : null,
-    rel_l2_change: normA > 0 ? normDiff / normA : normDiff === 0 ? 0 : null,
+    // No finite pair: nothing was measured. Both sides all zeros: no change.
+    rel_l2_change: c.pairs === 0 ? null : normA > 0 ? normDiff / normA : normDiff === 0 ? 0 : null,
     cosine_similarity: normA > 0 && normB > 0 ? clamp(c.sumAB / (normA * normB), -1, 1) : null,
     changed_elements: c.changed,
   };

@@ -192,7 +192,9 @@ export function exactCompare(a: Exact[], b: Exact[], eps = 0): RefCompare {
     sbb += y * y;
   }
   let relL2: number | null;
-  if (saa > 0n) relL2 = sqrtRatio(sdd, saa);
+  // Undefined when no position is finite on both sides; 0 when both are all zeros.
+  if (pairs === 0) relL2 = null;
+  else if (saa > 0n) relL2 = sqrtRatio(sdd, saa);
   else relL2 = sdd === 0n ? 0 : null;
   let cosine: number | null = null;
   if (saa > 0n && sbb > 0n) {

@@ -100,16 +100,21 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
     });
   }
 
-  // Ranges must not overlap (empty tensors take no room and cannot collide).
+  // As the reference implementation checks: sorted ranges tile the data exactly, with no
+  // overlap, no gap and nothing after the last tensor (empty tensors take no room).
   ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let previous: [number, number, string] | undefined;
+  let covered = 0;
   for (const range of ranges) {
     if (range[0] === range[1]) continue;
     if (previous && range[0] < previous[1]) {
       throw new DiffaiError(path, `tensors ${previous[2]} and ${range[2]} overlap (data_offsets [${previous[0]}, ${previous[1]}] and [${range[0]}, ${range[1]}])`);
     }
+    if (range[0] > covered) throw new DiffaiError(path, `data bytes ${covered}..${range[0]} belong to no tensor (gap before ${range[2]})`);
+    covered = range[1];
     previous = range;
   }
+  if (covered !== dataLength) throw new DiffaiError(path, `${dataLength - covered} bytes after the last tensor's data belong to no tensor`);
 
   return { path, format: 'safetensors', tensors, leaves, warnings: [] };
 }
