@@ -4,9 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { DiffaiError } from '../src/errors.js';
 import { matlabReader } from '../src/formats/matlab/reader.js';
 import { decodeTensor, descriptionProblems, type RefFile } from '../src/formats/numpy/decode.js';
+import { REFERENCE_FIXTURES } from './helpers/reference.js';
 
 const DIR = join(__dirname, '..', 'fixtures', 'matlab');
-const ORIGINAL = join(__dirname, '..', '..', 'shared', 'reference', 'diffai-fixtures');
+const ORIGINAL = REFERENCE_FIXTURES;
 const REF = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as Record<string, RefFile>;
 
 async function failure(path: string): Promise<DiffaiError> {

@@ -10,9 +10,10 @@ import { decodeTensor, descriptionProblems, tensorProblems, type RefFile } from 
 import { parseDescr, parsePyLiteral } from '../src/formats/numpy/header.js';
 import { npzReader, numpyReader } from '../src/formats/numpy/reader.js';
 import type { FormatReader } from '../src/formats/types.js';
+import { REFERENCE_FIXTURES } from './helpers/reference.js';
 
 const DIR = join(__dirname, '..', 'fixtures', 'numpy');
-const ORIGINAL = join(__dirname, '..', '..', 'shared', 'reference', 'diffai-fixtures');
+const ORIGINAL = REFERENCE_FIXTURES;
 
 const REF = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as Record<string, RefFile>;
 

@@ -11,9 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { DiffaiError } from '../src/errors.js';
 import { describePytorch, pytorchReader } from '../src/formats/pytorch/reader.js';
 import type { ModelDescription, TensorDescriptor } from '../src/formats/types.js';
+import { REFERENCE_FIXTURES } from './helpers/reference.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'pytorch');
-const REAL = '/work/shared/reference/diffai-fixtures';
+const REAL = REFERENCE_FIXTURES;
 
 interface RefStats {
   mean: number | null; std: number | null; min: number | null; max: number | null;
