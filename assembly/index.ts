@@ -1,6 +1,6 @@
 // Entry point of the kernel module: layout and tables are set up once by init(); the host
 // then reads chunks into rawA/rawB and calls one kernel per chunk.
-import { allocateLayout, rawA, rawB, scratchA, scratchB, statsOut, compareOut, RAW_BYTES, SCRATCH_BYTES } from './layout';
+import { allocateLayout, rawA, rawB, rawA2, rawB2, scratchA, scratchB, statsOut, compareOut, RAW_BYTES, SCRATCH_BYTES } from './layout';
 import { buildTables } from './convert';
 
 export { stats_f32, stats_f64 } from './stats';
@@ -17,6 +17,8 @@ export function init(): void {
 
 export function ptrRawA(): usize { return rawA; }
 export function ptrRawB(): usize { return rawB; }
+export function ptrRawA2(): usize { return rawA2; }
+export function ptrRawB2(): usize { return rawB2; }
 export function ptrScratchA(): usize { return scratchA; }
 export function ptrScratchB(): usize { return scratchB; }
 export function ptrStatsOut(): usize { return statsOut; }

@@ -7,8 +7,11 @@ export const RAW_BYTES: usize = 1 << 20;       // ~1 MiB chunks fit L2 (DESIGN �
 export const SCRATCH_BYTES: usize = 4 << 20;   // u8 → f32 widens 4×
 export const OUT_SLOTS: usize = 16;
 
+// Two chunks per side, so the host can read the next chunk while the kernels run on this one.
 export let rawA: usize = 0;
 export let rawB: usize = 0;
+export let rawA2: usize = 0;
+export let rawB2: usize = 0;
 export let scratchA: usize = 0;
 export let scratchB: usize = 0;
 export let statsOut: usize = 0;
@@ -26,6 +29,8 @@ function alignedAlloc(bytes: usize): usize {
 export function allocateLayout(): void {
   rawA = alignedAlloc(RAW_BYTES);
   rawB = alignedAlloc(RAW_BYTES);
+  rawA2 = alignedAlloc(RAW_BYTES);
+  rawB2 = alignedAlloc(RAW_BYTES);
   scratchA = alignedAlloc(SCRATCH_BYTES);
   scratchB = alignedAlloc(SCRATCH_BYTES);
   statsOut = alignedAlloc(OUT_SLOTS * 8);

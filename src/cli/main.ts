@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
       .option('ignore-keys-regex', { type: 'string', describe: 'Skip tensors and keys whose name matches this regular expression' })
       .option('shape-only', { type: 'boolean', default: false, describe: 'Compare headers only (names, shapes, dtypes); read no tensor data' })
       .option('color', { type: 'boolean', describe: 'Colour text output (default: only on a terminal; NO_COLOR and FORCE_COLOR honoured)' })
-      .option('threads', { type: 'number', describe: 'Worker threads (default: available cores)' })
+      .option('threads', { type: 'number', describe: 'Engine threads (default: half the available cores; each also keeps a core busy reading)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Timing and file details on stderr; stack traces on errors' })
       .command(
         'inspect <file>',

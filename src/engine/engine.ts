@@ -43,16 +43,24 @@ export class Engine {
     const p = pipelineFor(desc);
     const step = chunkElements(k, [p], this.options.chunkElements);
     const reader = openElementReader(desc, this.files, first);
+    const buffers = [k.rawA, k.rawA2] as const;
     let acc = emptyStats();
+    // Double buffering: chunk i+1 is being read while the kernels run on chunk i.
+    let pending: Promise<void> | undefined;
     try {
-      for (let done = first; done < end; done += step) {
+      pending = first < end ? reader.read(k.view(buffers[0], Math.min(step, end - first) * p.elementSize)) : undefined;
+      for (let done = first, i = 0; done < end; done += step, i++) {
         this.options.signal?.throwIfAborted();
         const n = Math.min(step, end - done);
-        await reader.read(k.view(k.rawA, n * p.elementSize));
-        acc = mergeStats(acc, this.runStats(p, k.rawA, k.scratchA, n));
+        await pending;
+        pending = undefined;
+        const next = done + step;
+        if (next < end) pending = reader.read(k.view(buffers[(i + 1) % 2]!, Math.min(step, end - next) * p.elementSize));
+        acc = mergeStats(acc, this.runStats(p, buffers[i % 2]!, k.scratchA, n));
         this.options.onBytes?.(n * p.elementSize);
       }
     } finally {
+      await pending?.catch(() => undefined); // never leave a read writing into WASM memory
       reader.close();
     }
     return acc;
@@ -74,14 +82,27 @@ export class Engine {
     let sa = emptyStats();
     let sb = emptyStats();
     let cmp = emptyCompare();
+    const buffersA = [k.rawA, k.rawA2] as const;
+    const buffersB = [k.rawB, k.rawB2] as const;
+    const readBoth = (at: number, i: number) => {
+      const n = Math.min(step, end - at);
+      return Promise.all([
+        readerA.read(k.view(buffersA[i % 2]!, n * pa.elementSize)),
+        readerB.read(k.view(buffersB[i % 2]!, n * pb.elementSize)),
+      ]);
+    };
+    // Double buffering: chunk i+1 of both sides is being read while the kernels run on chunk i.
+    let pending: Promise<unknown> | undefined;
     try {
-      for (let done = first; done < end; done += step) {
+      pending = first < end ? readBoth(first, 0) : undefined;
+      for (let done = first, i = 0; done < end; done += step, i++) {
         this.options.signal?.throwIfAborted();
         const n = Math.min(step, end - done);
-        await readerA.read(k.view(k.rawA, n * pa.elementSize));
-        await readerB.read(k.view(k.rawB, n * pb.elementSize));
-        const ptrA = prepare(k, pa, k.rawA, k.scratchA, n);
-        const ptrB = prepare(k, pb, k.rawB, k.scratchB, n);
+        await pending;
+        pending = undefined;
+        if (done + step < end) pending = readBoth(done + step, i + 1);
+        const ptrA = prepare(k, pa, buffersA[i % 2]!, k.scratchA, n);
+        const ptrB = prepare(k, pb, buffersB[i % 2]!, k.scratchB, n);
         if (f64) k.k.stats_f64(ptrA, n); else k.k.stats_f32(ptrA, n);
         sa = mergeStats(sa, statsFromRecord(k.statsOut));
         if (f64) k.k.stats_f64(ptrB, n); else k.k.stats_f32(ptrB, n);
@@ -91,6 +112,7 @@ export class Engine {
         this.options.onBytes?.(n * (pa.elementSize + pb.elementSize));
       }
     } finally {
+      await pending?.catch(() => undefined); // never leave a read writing into WASM memory
       readerA.close();
       readerB.close();
     }

@@ -21,7 +21,7 @@ export interface KernelExports {
   i32_to_f64: Convert; u32_to_f64: Convert; i64_to_f64: Convert; u64_to_f64: Convert; f32_to_f64: Convert;
   byteswap(ptr: number, n: number, size: number): void;
   affine_f64(ptr: number, n: number, scale: number, zeroPoint: number): void;
-  ptrRawA(): number; ptrRawB(): number; ptrScratchA(): number; ptrScratchB(): number;
+  ptrRawA(): number; ptrRawB(): number; ptrRawA2(): number; ptrRawB2(): number; ptrScratchA(): number; ptrScratchB(): number;
   ptrStatsOut(): number; ptrCompareOut(): number; rawBytes(): number; scratchBytes(): number;
 }
 
@@ -40,8 +40,11 @@ export function kernelsPath(): string {
 
 export class Kernels {
   readonly k: KernelExports;
+  /** Raw chunk buffers: [current, next] for side A and side B (double buffering). */
   readonly rawA: number;
   readonly rawB: number;
+  readonly rawA2: number;
+  readonly rawB2: number;
   readonly scratchA: number;
   readonly scratchB: number;
   readonly rawBytes: number;
@@ -67,6 +70,8 @@ export class Kernels {
     this.bytes = new Uint8Array(buffer);
     this.rawA = this.k.ptrRawA();
     this.rawB = this.k.ptrRawB();
+    this.rawA2 = this.k.ptrRawA2();
+    this.rawB2 = this.k.ptrRawB2();
     this.scratchA = this.k.ptrScratchA();
     this.scratchB = this.k.ptrScratchB();
     this.rawBytes = this.k.rawBytes();

@@ -45,7 +45,14 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+/**
+ * The main thread's engine plus threads − 1 workers, all taking from one queue. The main
+ * thread starts at once; workers need ~50–100 ms to boot and join when ready, so short
+ * runs lose nothing to start-up.
+ */
 export class WorkerPoolBackend implements Backend {
+  private local: Engine;
+  private localBusy = false;
   private idle: Worker[] = [];
   private workers: Worker[] = [];
   private queue: Pending[] = [];
@@ -53,7 +60,9 @@ export class WorkerPoolBackend implements Backend {
   private nextId = 0;
   private closed = false;
 
-  constructor(private threads: number, private options: EngineOptions) {}
+  constructor(private threads: number, private options: EngineOptions) {
+    this.local = new Engine(options);
+  }
 
   run(job: Job, weight: number): Promise<JobResult> {
     return new Promise((resolve, reject) => {
@@ -67,16 +76,34 @@ export class WorkerPoolBackend implements Backend {
   }
 
   private dispatch(): void {
+    while (this.workers.length < this.threads - 1 && this.queue.length > this.workers.length + 1) this.spawn();
     while (this.queue.length > 0) {
       this.options.signal?.throwIfAborted();
-      let worker = this.idle.pop();
-      if (!worker && this.workers.length < this.threads) worker = this.spawn();
+      if (!this.localBusy) {
+        this.runLocally(this.queue.shift()!);
+        continue;
+      }
+      const worker = this.idle.pop();
       if (!worker) return;
       const task = this.queue.shift()!;
       const id = this.nextId++;
       this.running.set(id, { ...task, worker });
       worker.postMessage({ id, job: task.job });
     }
+  }
+
+  private runLocally(task: Pending): void {
+    this.localBusy = true;
+    // Yield first so that queued submissions and worker messages are seen between jobs.
+    setImmediate(() => {
+      runJob(this.local, task.job).then(
+        (result) => task.resolve(result), // the local engine reports progress per chunk itself
+        (err) => task.reject(err),
+      ).finally(() => {
+        this.localBusy = false;
+        try { this.dispatch(); } catch (err) { this.failAll(err); }
+      });
+    });
   }
 
   private spawn(): Worker {
@@ -97,6 +124,11 @@ export class WorkerPoolBackend implements Backend {
       try { this.dispatch(); } catch (err) { this.failAll(err); }
     });
     worker.on('error', (err) => this.failAll(err));
+    // A worker is idle once it has booted; until then the queue waits for the others.
+    worker.once('online', () => {
+      this.idle.push(worker);
+      try { this.dispatch(); } catch (err) { this.failAll(err); }
+    });
     this.workers.push(worker);
     return worker;
   }
@@ -114,6 +146,7 @@ export class WorkerPoolBackend implements Backend {
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers = [];
     this.idle = [];
+    this.local.close();
   }
 }
 

@@ -4,7 +4,7 @@
  * ranges are read in place with positional reads; compressed sources are inflated as a
  * stream; strided views gather from a bounded window of their storage.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, read } from 'node:fs';
 import { createInflate, createInflateRaw } from 'node:zlib';
 import { DTYPE_SIZE } from '../dtypes.js';
 import { DiffaiError } from '../errors.js';
@@ -74,12 +74,33 @@ export class FileCache {
   }
 }
 
+/**
+ * Positional reads on libuv's thread pool, so the engine can have the next chunk read into
+ * one buffer while the kernels run on the other.
+ */
 class FileRangeReader implements ElementReader {
   constructor(private file: RandomAccessFile, private position: number) {}
-  async read(target: Uint8Array): Promise<void> {
-    this.file.readInto(target, this.position);
+
+  read(target: Uint8Array): Promise<void> {
+    const position = this.position;
     this.position += target.length;
+    const { file } = this;
+    if (position + target.length > file.size) {
+      return Promise.reject(new DiffaiError(file.path, `truncated: needs bytes ${position}..${position + target.length} but the file has ${file.size}`));
+    }
+    return new Promise((resolve, reject) => {
+      const step = (done: number): void => {
+        if (done === target.length) return resolve();
+        read(file.descriptor, target, done, target.length - done, position + done, (err, n) => {
+          if (err) reject(new DiffaiError(file.path, err.message));
+          else if (n === 0) reject(new DiffaiError(file.path, `unexpected end of file at byte ${position + done}`));
+          else step(done + n);
+        });
+      };
+      step(0);
+    });
   }
+
   close(): void {}
 }
 

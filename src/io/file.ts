@@ -29,6 +29,11 @@ export class RandomAccessFile {
     return new RandomAccessFile(path, fd);
   }
 
+  /** The open descriptor, for asynchronous reads by the engine. */
+  get descriptor(): number {
+    return this.fd;
+  }
+
   /** Reads exactly `target.length` bytes at `position` into `target` (which may view WASM memory). */
   readInto(target: Uint8Array, position: number): void {
     if (position < 0 || position + target.length > this.size) {
