@@ -44,6 +44,9 @@ export function f16_to_f32_table(src: usize, dst: usize, n: i32): void {
 // the loop: V8 re-materializes v128.const on every iteration (DESIGN §4).
 let f16Consts: usize = 0;
 
+/** The constant table (allocated by init). */
+export function f16ConstantsPtr(): usize { return f16Consts; }
+
 function f16Constants(): usize {
   if (f16Consts == 0) {
     f16Consts = heap.alloc(7 * 16 + 16);
@@ -59,7 +62,7 @@ function f16Constants(): usize {
   return f16Consts;
 }
 
-@inline function f16x4_to_f32x4(h: v128, low15: v128, expMask: v128, rebias: v128, one: v128, magic: v128, signBit: v128, zero: v128): v128 {
+@inline export function f16x4_to_f32x4(h: v128, low15: v128, expMask: v128, rebias: v128, one: v128, magic: v128, signBit: v128, zero: v128): v128 {
   const o0 = i32x4.shl(v128.and(h, low15), 13);
   const e = v128.and(o0, expMask);
   let o = i32x4.add(o0, rebias);
@@ -104,17 +107,53 @@ export function f8e5m2_to_f32(src: usize, dst: usize, n: i32): void { byTable(e5
 @inline function widen<S, D>(src: usize, dst: usize, n: i32): void {
   for (let i = 0; i < n; i++) store<D>(dst + (<usize>i << alignof<D>()), <D>load<S>(src + (<usize>i << alignof<S>())));
 }
-export function i8_to_f32(src: usize, dst: usize, n: i32): void { widen<i8, f32>(src, dst, n); }
-export function u8_to_f32(src: usize, dst: usize, n: i32): void { widen<u8, f32>(src, dst, n); }
-export function i16_to_f32(src: usize, dst: usize, n: i32): void { widen<i16, f32>(src, dst, n); }
-export function u16_to_f32(src: usize, dst: usize, n: i32): void { widen<u16, f32>(src, dst, n); }
+// 8- and 16-bit integers widen exactly to f32 in SIMD: sign/zero-extend to i32 lanes, convert.
+@inline function bytesToF32(src: usize, dst: usize, n: i32, signed: bool, asBool: bool): void {
+  let i = 0;
+  const n16 = n & ~15;
+  const zero = i8x16.splat(0);
+  const one = i8x16.splat(1);
+  for (; i < n16; i += 16) {
+    let v = v128.load(src + <usize>i);
+    if (asBool) v = v128.and(i8x16.ne(v, zero), one);
+    const lo = signed ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_low_i8x16_u(v);
+    const hi = signed ? i16x8.extend_high_i8x16_s(v) : i16x8.extend_high_i8x16_u(v);
+    const out = dst + (<usize>i << 2);
+    v128.store(out, f32x4.convert_i32x4_s(signed ? i32x4.extend_low_i16x8_s(lo) : i32x4.extend_low_i16x8_u(lo)));
+    v128.store(out, f32x4.convert_i32x4_s(signed ? i32x4.extend_high_i16x8_s(lo) : i32x4.extend_high_i16x8_u(lo)), 16);
+    v128.store(out, f32x4.convert_i32x4_s(signed ? i32x4.extend_low_i16x8_s(hi) : i32x4.extend_low_i16x8_u(hi)), 32);
+    v128.store(out, f32x4.convert_i32x4_s(signed ? i32x4.extend_high_i16x8_s(hi) : i32x4.extend_high_i16x8_u(hi)), 48);
+  }
+  for (; i < n; i++) {
+    const b = load<u8>(src + <usize>i);
+    store<f32>(dst + (<usize>i << 2), asBool ? (b != 0 ? 1 : 0) : signed ? <f32><i8>b : <f32>b);
+  }
+}
+
+@inline function shortsToF32(src: usize, dst: usize, n: i32, signed: bool): void {
+  let i = 0;
+  const n8 = n & ~7;
+  for (; i < n8; i += 8) {
+    const v = v128.load(src + (<usize>i << 1));
+    const out = dst + (<usize>i << 2);
+    v128.store(out, f32x4.convert_i32x4_s(signed ? i32x4.extend_low_i16x8_s(v) : i32x4.extend_low_i16x8_u(v)));
+    v128.store(out, f32x4.convert_i32x4_s(signed ? i32x4.extend_high_i16x8_s(v) : i32x4.extend_high_i16x8_u(v)), 16);
+  }
+  for (; i < n; i++) {
+    const x = load<u16>(src + (<usize>i << 1));
+    store<f32>(dst + (<usize>i << 2), signed ? <f32><i16>x : <f32>x);
+  }
+}
+
+export function i8_to_f32(src: usize, dst: usize, n: i32): void { bytesToF32(src, dst, n, true, false); }
+export function u8_to_f32(src: usize, dst: usize, n: i32): void { bytesToF32(src, dst, n, false, false); }
+export function bool_to_f32(src: usize, dst: usize, n: i32): void { bytesToF32(src, dst, n, false, true); }
+export function i16_to_f32(src: usize, dst: usize, n: i32): void { shortsToF32(src, dst, n, true); }
+export function u16_to_f32(src: usize, dst: usize, n: i32): void { shortsToF32(src, dst, n, false); }
 export function i32_to_f64(src: usize, dst: usize, n: i32): void { widen<i32, f64>(src, dst, n); }
 export function u32_to_f64(src: usize, dst: usize, n: i32): void { widen<u32, f64>(src, dst, n); }
 export function i64_to_f64(src: usize, dst: usize, n: i32): void { widen<i64, f64>(src, dst, n); }
 export function u64_to_f64(src: usize, dst: usize, n: i32): void { widen<u64, f64>(src, dst, n); }
-export function bool_to_f32(src: usize, dst: usize, n: i32): void {
-  for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), load<u8>(src + i) != 0 ? 1 : 0);
-}
 
 /** Reverses the bytes of each of n elements of `size` bytes (2, 4 or 8) in place. */
 export function byteswap(ptr: usize, n: i32, size: i32): void {

@@ -3,7 +3,7 @@
 import { allocateLayout, rawA, rawB, rawA2, rawB2, scratchA, scratchB, statsOut, compareOut, RAW_BYTES, SCRATCH_BYTES } from './layout';
 import { buildTables } from './convert';
 
-export { stats_f32, stats_f64 } from './stats';
+export { stats_f32, stats_f64, stats_bf16, stats_f16 } from './stats';
 export { compare_f32, compare_f64 } from './compare';
 export {
   f16_to_f32, f16_to_f32_table, bf16_to_f32, f8e4m3_to_f32, f8e5m2_to_f32, i8_to_f32, u8_to_f32, i16_to_f32, u16_to_f32,

@@ -5,7 +5,8 @@
 // Chan's formula. The SIMD path assumes every element is finite and checks that its sums
 // stayed finite; if not, the chunk is re-run by the masking scalar path.
 
-import { statsOut } from './layout';
+import { statsOut, f16Table } from './layout';
+import { bf16_to_f32, f16_to_f32, f16x4_to_f32x4, f16ConstantsPtr } from './convert';
 
 // Re-run with the mean as pivot when Q/M2 shows more than this cancellation (4 bits).
 const CANCELLATION_LIMIT: f64 = 16.0;
@@ -29,40 +30,9 @@ const SCALE_LOW: f64 = 1.0 / SCALE_HIGH;
   store<f64>(o + 64, zeros);
 }
 
-/** Σ(x−p) and Σ(x−p)² over n f32 values; returns them through the two globals below. */
+/** Σ(x−p) and Σ(x−p)² over n f64 values; shiftedSumsF64 returns them through these globals. */
 let sumD: f64 = 0;
 let sumQ: f64 = 0;
-
-function shiftedSumsF32(ptr: usize, n: i32, p: f64): void {
-  const P = f64x2.splat(p);
-  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
-  let q0 = f64x2.splat(0), q1 = f64x2.splat(0);
-  let i = 0;
-  const n8 = n & ~7;
-  for (; i < n8; i += 8) {
-    const v0 = v128.load(ptr + (<usize>i << 2));
-    const v1 = v128.load(ptr + (<usize>i << 2), 16);
-    const a = f64x2.sub(f64x2.promote_low_f32x4(v0), P);
-    const b = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v0, v0, 2, 3, 0, 1)), P);
-    const c = f64x2.sub(f64x2.promote_low_f32x4(v1), P);
-    const d = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v1, v1, 2, 3, 0, 1)), P);
-    s0 = f64x2.add(s0, f64x2.add(a, b));
-    s1 = f64x2.add(s1, f64x2.add(c, d));
-    q0 = f64x2.add(q0, f64x2.add(f64x2.mul(a, a), f64x2.mul(b, b)));
-    q1 = f64x2.add(q1, f64x2.add(f64x2.mul(c, c), f64x2.mul(d, d)));
-  }
-  const s = f64x2.add(s0, s1);
-  const q = f64x2.add(q0, q1);
-  let S = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-  let Q = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
-  for (; i < n; i++) {
-    const d = <f64>load<f32>(ptr + (<usize>i << 2)) - p;
-    S += d;
-    Q += d * d;
-  }
-  sumD = S;
-  sumQ = Q;
-}
 
 function shiftedSumsF64(ptr: usize, n: i32, p: f64): void {
   const P = f64x2.splat(p);
@@ -91,34 +61,68 @@ function shiftedSumsF64(ptr: usize, n: i32, p: f64): void {
   sumQ = Q;
 }
 
-/** Statistics of n f32 values at ptr. */
-export function stats_f32(ptr: usize, n: i32): void {
-  if (n == 0) { writeStats(0, 0, 0, Infinity, -Infinity, 0, 0, 0, 0); return; }
-  const p = <f64>load<f32>(ptr);
-  if (!isFinite(p)) { statsMaskedF32(ptr, n); return; }
-  // One pass: min, max and zero count in f32 lanes; sums in f64 around the pivot.
+// Sources the one-pass f32 kernel reads directly: f32, and bf16/f16 widened in registers
+// (no scratch round trip). Constants so each inlined copy folds to one straight loop.
+const SRC_F32: i32 = 0;
+const SRC_BF16: i32 = 1;
+const SRC_F16: i32 = 2;
+
+@inline function shiftOf(src: i32): usize { return src == SRC_F32 ? 2 : 1; }
+
+@inline function scalarAt(ptr: usize, i: i32, src: i32): f64 {
+  if (src == SRC_F32) return <f64>load<f32>(ptr + (<usize>i << 2));
+  const bits = <u32>load<u16>(ptr + (<usize>i << 1));
+  if (src == SRC_BF16) return <f64>reinterpret<f32>(bits << 16);
+  return <f64>load<f32>(f16Table + (<usize>bits << 2));
+}
+
+/** Elements i..i+3 as f32x4 (`half` 0) or i+4..i+7 (`half` 1). */
+@inline function vecAt(ptr: usize, i: i32, half: i32, src: i32, c: usize): v128 {
+  if (src == SRC_F32) return v128.load(ptr + (<usize>(i + half * 4) << 2));
+  const v = v128.load(ptr + (<usize>i << 1));
+  const h = half == 0 ? i32x4.extend_low_i16x8_u(v) : i32x4.extend_high_i16x8_u(v);
+  if (src == SRC_BF16) return i32x4.shl(h, 16);
+  return f16x4_to_f32x4(h, v128.load(c), v128.load(c, 16), v128.load(c, 32), v128.load(c, 48), v128.load(c, 64), v128.load(c, 80), v128.load(c, 96));
+}
+
+const FAST_DONE: i32 = 0;
+const FAST_NONFINITE: i32 = 1;
+const FAST_CANCELLED: i32 = 2;
+
+/**
+ * One pass: min, max and zero count in f32 lanes; sums in f64 around the pivot (the first
+ * element). Writes the record and returns FAST_DONE, or says why the caller must take a
+ * slower path (non-finite values, or cancellation that needs the mean as pivot).
+ */
+let cancelledMean: f64 = 0;
+
+@inline function fastStats(ptr: usize, n: i32, src: i32, pivot: f64 = NaN): i32 {
+  const first = scalarAt(ptr, 0, src);
+  if (!isFinite(first)) return FAST_NONFINITE;
+  const p = isNaN(pivot) ? first : pivot;
+  const c = f16ConstantsPtr();
   const P = f64x2.splat(p);
   const zero = f32x4.splat(0);
-  let mn = f32x4.splat(<f32>p), mx = mn;
+  let mn = f32x4.splat(<f32>first), mx = mn;
   let z = i32x4.splat(0);
   let s0 = f64x2.splat(0), q0 = f64x2.splat(0);
   let s1 = f64x2.splat(0), q1 = f64x2.splat(0);
   let i = 0;
   const n8 = n & ~7;
   for (; i < n8; i += 8) {
-    const v0 = v128.load(ptr + (<usize>i << 2));
-    const v1 = v128.load(ptr + (<usize>i << 2), 16);
+    const v0 = vecAt(ptr, i, 0, src, c);
+    const v1 = vecAt(ptr, i, 1, src, c);
     mn = f32x4.pmin(mn, f32x4.pmin(v0, v1));
     mx = f32x4.pmax(mx, f32x4.pmax(v0, v1));
     z = i32x4.add(z, i32x4.add(f32x4.eq(v0, zero), f32x4.eq(v1, zero)));
     const a = f64x2.sub(f64x2.promote_low_f32x4(v0), P);
     const b = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v0, v0, 2, 3, 0, 1)), P);
-    const c = f64x2.sub(f64x2.promote_low_f32x4(v1), P);
-    const d = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v1, v1, 2, 3, 0, 1)), P);
+    const d0 = f64x2.sub(f64x2.promote_low_f32x4(v1), P);
+    const d1 = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v1, v1, 2, 3, 0, 1)), P);
     s0 = f64x2.add(s0, f64x2.add(a, b));
-    s1 = f64x2.add(s1, f64x2.add(c, d));
+    s1 = f64x2.add(s1, f64x2.add(d0, d1));
     q0 = f64x2.add(q0, f64x2.add(f64x2.mul(a, a), f64x2.mul(b, b)));
-    q1 = f64x2.add(q1, f64x2.add(f64x2.mul(c, c), f64x2.mul(d, d)));
+    q1 = f64x2.add(q1, f64x2.add(f64x2.mul(d0, d0), f64x2.mul(d1, d1)));
   }
   let lo = <f64>min(min(f32x4.extract_lane(mn, 0), f32x4.extract_lane(mn, 1)), min(f32x4.extract_lane(mn, 2), f32x4.extract_lane(mn, 3)));
   let hi = <f64>max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
@@ -129,7 +133,7 @@ export function stats_f32(ptr: usize, n: i32): void {
   let S = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
   let Q = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
   for (; i < n; i++) {
-    const x = <f64>load<f32>(ptr + (<usize>i << 2));
+    const x = scalarAt(ptr, i, src);
     lo = x < lo ? x : lo;
     hi = x > hi ? x : hi;
     if (x == 0) zeros++;
@@ -137,18 +141,41 @@ export function stats_f32(ptr: usize, n: i32): void {
     S += dx;
     Q += dx * dx;
   }
-  // Any NaN or infinity makes the sums non-finite: take the masking path.
-  if (!isFinite(S) || !isFinite(Q)) { statsMaskedF32(ptr, n); return; }
+  // Any NaN or infinity makes the sums non-finite.
+  if (!isFinite(S) || !isFinite(Q)) return FAST_NONFINITE;
   const fn = <f64>n;
-  let mean = p + S / fn;
-  let m2 = Q - S * S / fn;
-  if (Q > CANCELLATION_LIMIT * m2) {
-    shiftedSumsF32(ptr, n, mean);
-    const m = mean;
-    mean = m + sumD / fn;
-    m2 = sumQ - sumD * sumD / fn;
+  const m2 = Q - S * S / fn;
+  if (Q > CANCELLATION_LIMIT * m2 && isNaN(pivot)) {
+    cancelledMean = p + S / fn;
+    return FAST_CANCELLED;
   }
-  writeStats(fn, mean, max(m2, 0), lo, hi, 0, 0, 0, <f64>zeros);
+  writeStats(fn, p + S / fn, max(m2, 0), lo, hi, 0, 0, 0, <f64>zeros);
+  return FAST_DONE;
+}
+
+/** Statistics of n f32 values at ptr. */
+export function stats_f32(ptr: usize, n: i32): void {
+  if (n == 0) { writeStats(0, 0, 0, Infinity, -Infinity, 0, 0, 0, 0); return; }
+  const r = fastStats(ptr, n, SRC_F32);
+  // Cancellation: a second pass around the first pass's mean (finite data, so it completes).
+  if (r == FAST_CANCELLED) fastStats(ptr, n, SRC_F32, cancelledMean);
+  else if (r == FAST_NONFINITE) statsMaskedF32(ptr, n);
+}
+
+/** Statistics of n bf16 values at ptr; `scratch` (4n bytes) is used only on the slow path. */
+export function stats_bf16(ptr: usize, n: i32, scratch: usize): void {
+  if (n == 0) { writeStats(0, 0, 0, Infinity, -Infinity, 0, 0, 0, 0); return; }
+  const r = fastStats(ptr, n, SRC_BF16);
+  if (r == FAST_CANCELLED) fastStats(ptr, n, SRC_BF16, cancelledMean);
+  else if (r == FAST_NONFINITE) { bf16_to_f32(ptr, scratch, n); statsMaskedF32(scratch, n); }
+}
+
+/** Statistics of n f16 values at ptr; `scratch` (4n bytes) is used only on the slow path. */
+export function stats_f16(ptr: usize, n: i32, scratch: usize): void {
+  if (n == 0) { writeStats(0, 0, 0, Infinity, -Infinity, 0, 0, 0, 0); return; }
+  const r = fastStats(ptr, n, SRC_F16);
+  if (r == FAST_CANCELLED) fastStats(ptr, n, SRC_F16, cancelledMean);
+  else if (r == FAST_NONFINITE) { f16_to_f32(ptr, scratch, n); statsMaskedF32(scratch, n); }
 }
 
 /** Statistics of n f64 values at ptr. */

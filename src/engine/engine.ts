@@ -136,8 +136,13 @@ export class Engine {
 
   private runStats(p: Pipeline, raw: number, scratch: number, n: number): StatsPartial {
     const k = this.kernels;
-    const ptr = prepare(k, p, raw, scratch, n);
-    if (p.kind === 'f64') k.k.stats_f64(ptr, n); else k.k.stats_f32(ptr, n);
+    if (p.fusedStats) {
+      if (p.swap) k.k.byteswap(raw, n, p.elementSize);
+      k.k[p.fusedStats](raw, n, scratch);
+    } else {
+      const ptr = prepare(k, p, raw, scratch, n);
+      if (p.kind === 'f64') k.k.stats_f64(ptr, n); else k.k.stats_f32(ptr, n);
+    }
     return statsFromRecord(k.statsOut);
   }
 }

@@ -14,6 +14,8 @@ export interface KernelExports {
   init(): void;
   stats_f32(ptr: number, n: number): void;
   stats_f64(ptr: number, n: number): void;
+  stats_bf16(ptr: number, n: number, scratch: number): void;
+  stats_f16(ptr: number, n: number, scratch: number): void;
   compare_f32(pa: number, pb: number, n: number, eps: number): void;
   compare_f64(pa: number, pb: number, n: number, eps: number): void;
   f16_to_f32: Convert; bf16_to_f32: Convert; f8e4m3_to_f32: Convert; f8e5m2_to_f32: Convert;

@@ -28,6 +28,8 @@ const WIDEN: Partial<Record<DType, { fn: ConvertName; kind: Kind }>> = {
   u64: { fn: 'u64_to_f64', kind: 'f64' },
 };
 
+const FUSED_STATS: Partial<Record<DType, 'stats_bf16' | 'stats_f16'>> = { bf16: 'stats_bf16', f16: 'stats_f16' };
+
 export interface Pipeline {
   /** Bytes per stored element. */
   elementSize: number;
@@ -36,6 +38,8 @@ export interface Pipeline {
   swap: boolean;
   widen?: ConvertName;
   quantization?: { scale: number; zeroPoint: number };
+  /** A stats kernel that reads the stored elements directly (bf16/f16 widened in registers). */
+  fusedStats?: 'stats_bf16' | 'stats_f16';
 }
 
 /** The natural pipeline of a (real-valued) descriptor. */
@@ -46,8 +50,9 @@ export function pipelineFor(desc: Pick<TensorDescriptor, 'dtype' | 'storedAs' | 
   const widen = WIDEN[stored];
   // Values wider than what is stored (MATLAB doubles kept as u8) are computed as the wider kind.
   const kind: Kind = desc.quantization || stored === 'f64' || desc.dtype === 'f64' ? 'f64' : (widen?.kind ?? 'f32');
+  const fusedStats = kind === 'f32' && !desc.quantization ? FUSED_STATS[stored] : undefined;
   return {
-    elementSize, kind, swap, widen: widen?.fn,
+    elementSize, kind, swap, widen: widen?.fn, fusedStats,
     quantization: desc.quantization ? { scale: desc.quantization.scale, zeroPoint: desc.quantization.zeroPoint } : undefined,
   };
 }
