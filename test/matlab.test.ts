@@ -1,48 +1,20 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DiffaiError } from '../src/errors.js';
+import type { DiffaiError } from '../src/errors.js';
 import { matlabReader } from '../src/formats/matlab/reader.js';
-import { decodeTensor, descriptionProblems, type RefFile } from '../src/formats/numpy/decode.js';
+import { decodeTensor, itMatchesReference, type RefFile } from './helpers/decode.js';
+import { expectDescribeFailure } from './helpers/failure.js';
 import { REFERENCE_FIXTURES } from './helpers/reference.js';
 
 const DIR = join(__dirname, '..', 'fixtures', 'matlab');
 const ORIGINAL = REFERENCE_FIXTURES;
 const REF = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as Record<string, RefFile>;
 
-async function failure(path: string): Promise<DiffaiError> {
-  let err: unknown;
-  try {
-    await matlabReader.describe(path);
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `${path} should fail`).toBeInstanceOf(DiffaiError);
-  const e = err as DiffaiError;
-  expect(e.file).toBe(path);
-  expect(e.message).not.toContain('\n');
-  return e;
-}
+const failure = (path: string): Promise<DiffaiError> => expectDescribeFailure(matlabReader, path);
 
 describe('MAT-file fixtures against the generator reference', () => {
-  const files = Object.keys(REF).sort();
-  it('covers every fixture file', () => {
-    expect(readdirSync(DIR).filter((f) => f !== 'reference.json').sort()).toEqual(files);
-  });
-  for (const file of files) {
-    const ref = REF[file]!;
-    const path = join(DIR, file);
-    it(ref.error !== undefined ? `${file} fails with a clear DiffaiError` : `${file} describes as the reference says`, async () => {
-      expect(matlabReader.sniff(readFileSync(path).subarray(0, 64), path)).toBe(true);
-      if (ref.error !== undefined) {
-        expect((await failure(path)).message).toContain(ref.error);
-      } else {
-        const d = await matlabReader.describe(path);
-        expect(d.format).toBe('matlab');
-        expect(descriptionProblems(d, ref, file)).toEqual([]);
-      }
-    });
-  }
+  itMatchesReference(DIR, REF, () => matlabReader, () => 'matlab');
 });
 
 describe('MAT-file details', () => {

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { describe } from 'vitest';
 import { matlabReader } from '../src/formats/matlab/reader.js';
-import { itFailsCleanly } from './helpers/fuzz.js';
+import { itFailsCleanly } from './helpers/failure.js';
 
 const DIR = join(__dirname, '..', 'fixtures', 'matlab');
 

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { deflateRawSync, deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DiffaiError } from '../src/errors.js';
 import { RandomAccessFile } from '../src/io/file.js';
 import { InflateReader } from '../src/formats/numpy/bytes.js';
-import { decodeTensor, descriptionProblems, tensorProblems, type RefFile } from '../src/formats/numpy/decode.js';
 import { parseDescr, parsePyLiteral } from '../src/formats/numpy/header.js';
 import { npzReader, numpyReader } from '../src/formats/numpy/reader.js';
 import type { FormatReader } from '../src/formats/types.js';
+import { decodeTensor, itMatchesReference, tensorProblems, type RefFile } from './helpers/decode.js';
+import { expectDescribeFailure } from './helpers/failure.js';
 import { REFERENCE_FIXTURES } from './helpers/reference.js';
 
 const DIR = join(__dirname, '..', 'fixtures', 'numpy');
@@ -21,47 +21,8 @@ function readerFor(file: string): FormatReader {
   return file.endsWith('.npz') ? npzReader : numpyReader;
 }
 
-async function expectFailure(reader: FormatReader, path: string, fragment?: string): Promise<DiffaiError> {
-  let err: unknown;
-  try {
-    await reader.describe(path);
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `${path} should fail`).toBeInstanceOf(DiffaiError);
-  const e = err as DiffaiError;
-  expect(e.file).toBe(path);
-  expect(e.message).not.toContain('\n');
-  if (fragment) expect(e.message).toContain(fragment);
-  return e;
-}
-
 describe('npy/npz fixtures against the generator reference', () => {
-  const files = Object.keys(REF).sort();
-  it('covers every fixture file', () => {
-    const onDisk = readdirSync(DIR).filter((f) => f !== 'reference.json').sort();
-    expect(onDisk).toEqual(files);
-  });
-  for (const file of files) {
-    const ref = REF[file]!;
-    const path = join(DIR, file);
-    if (ref.error !== undefined) {
-      it(`${file} fails with a clear DiffaiError`, async () => {
-        const head = readFileSync(path).subarray(0, 64);
-        expect(readerFor(file).sniff(head, path)).toBe(true);
-        await expectFailure(readerFor(file), path, ref.error);
-      });
-    } else {
-      it(`${file} describes as the reference says`, async () => {
-        const reader = readerFor(file);
-        expect(reader.sniff(readFileSync(path).subarray(0, 64), path)).toBe(true);
-        const d = await reader.describe(path);
-        expect(d.format).toBe(file.endsWith('.npz') ? 'npz' : 'numpy');
-        expect(d.path).toBe(path);
-        expect(descriptionProblems(d, ref, file)).toEqual([]);
-      });
-    }
-  }
+  itMatchesReference(DIR, REF, readerFor, (file) => (file.endsWith('.npz') ? 'npz' : 'numpy'));
 });
 
 describe('npy details', () => {
@@ -175,7 +136,7 @@ describe("the original's fake numpy files fail with one clear line", () => {
       const path = join(ORIGINAL, f);
       const reader = readerFor(f);
       expect(reader.sniff(readFileSync(path).subarray(0, 64), path)).toBe(true);
-      const e = await expectFailure(reader, path);
+      const e = await expectDescribeFailure(reader, path);
       expect(e.line.startsWith(`diffai: ${path}: `)).toBe(true);
     });
   }

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { describe } from 'vitest';
 import { npzReader, numpyReader } from '../src/formats/numpy/reader.js';
-import { itFailsCleanly } from './helpers/fuzz.js';
+import { itFailsCleanly } from './helpers/failure.js';
 
 const DIR = join(__dirname, '..', 'fixtures', 'numpy');
 

@@ -1,5 +1,6 @@
 /**
- * Fuzzing of a format reader: seeded corruptions (a few random bytes, mostly in the header;
+ * Readers failing cleanly. `expectDescribeFailure`: describing a file must reject with a
+ * one-line DiffaiError. Fuzzing: seeded corruptions (a few random bytes, mostly in the header;
  * truncation; a random 32-bit word near the start) of a valid file must each either describe
  * or fail with a one-line DiffaiError — never crash with another error, or hang.
  */
@@ -9,6 +10,27 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { DiffaiError } from '../../src/errors.js';
 import type { FormatReader } from '../../src/formats/types.js';
+
+/**
+ * `reader.describe(path)` must reject with a DiffaiError whose message is one line (and
+ * contains `fragment` when given) and, unless `namesFile` is false, whose file is `path`.
+ */
+export async function expectDescribeFailure(
+  reader: { describe(path: string): Promise<unknown> }, path: string, fragment?: string, namesFile = true,
+): Promise<DiffaiError> {
+  let err: unknown;
+  try {
+    await reader.describe(path);
+  } catch (e) {
+    err = e;
+  }
+  expect(err, `${path} should fail`).toBeInstanceOf(DiffaiError);
+  const e = err as DiffaiError;
+  if (namesFile) expect(e.file).toBe(path);
+  expect(e.message).not.toContain('\n');
+  if (fragment) expect(e.message).toContain(fragment);
+  return e;
+}
 
 export async function fuzz(reader: FormatReader, source: string, ext: string, cases: number, seed: number): Promise<{ ok: number; failed: number; bad: string[] }> {
   const tmp = mkdtempSync(join(tmpdir(), 'diffai-fuzz-'));

@@ -4,10 +4,14 @@
  * reference path the format tests use to check offsets, strides, byte order and
  * compressed-stream skips, and a debugging aid.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { inflateRawSync, inflateSync } from 'node:zlib';
-import { DTYPE_SIZE } from '../../dtypes.js';
-import { storedDtype, type ByteSource, type ModelDescription, type TensorDescriptor } from '../types.js';
+import { expect, it } from 'vitest';
+import { DTYPE_SIZE } from '../../src/dtypes.js';
+import { storedDtype, type ByteSource, type FormatReader, type ModelDescription, type TensorDescriptor } from '../../src/formats/types.js';
+import { f16FromBits } from './dtypes.js';
+import { expectDescribeFailure } from './failure.js';
 
 /** The bytes a ByteSource points at (reads the whole file: small test files only). */
 export function readSourceBytes(src: ByteSource): Buffer {
@@ -22,15 +26,6 @@ export function readSourceBytes(src: ByteSource): Buffer {
   return out.subarray(src.skip, src.skip + src.length);
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
 /** Decodes the storage element `i` of `buf`; complex gives [re, im]. */
 function element(buf: Buffer, dtype: TensorDescriptor['dtype'], le: boolean, i: number): number | [number, number] {
   const size = DTYPE_SIZE[dtype];
@@ -38,7 +33,7 @@ function element(buf: Buffer, dtype: TensorDescriptor['dtype'], le: boolean, i: 
   switch (dtype) {
     case 'f64': return le ? buf.readDoubleLE(o) : buf.readDoubleBE(o);
     case 'f32': return le ? buf.readFloatLE(o) : buf.readFloatBE(o);
-    case 'f16': return halfToFloat(le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+    case 'f16': return f16FromBits(le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
     case 'bf16': {
       const b = Buffer.alloc(4);
       b.writeUInt16BE(le ? buf.readUInt16LE(o) : buf.readUInt16BE(o), 0);
@@ -203,4 +198,35 @@ export function descriptionProblems(d: ModelDescription, ref: RefFile, what: str
     out.push(`${what}: ${d.warnings.length} warnings (${d.warnings.join(' | ')}), expected ${ref.warnings ?? 0}`);
   }
   return out;
+}
+
+/**
+ * The tests of a fixture folder against its generator's reference.json (`ref`): the folder
+ * holds exactly the files listed (and reference.json); each is sniffed by its reader, then a
+ * file with an `error` fails with a one-line DiffaiError naming it and containing the error,
+ * and any other describes with `format(file)`, its own path, and no `descriptionProblems`.
+ */
+export function itMatchesReference(
+  dir: string, ref: Record<string, RefFile>, readerFor: (file: string) => FormatReader, format: (file: string) => string,
+): void {
+  const files = Object.keys(ref).sort();
+  it('covers every fixture file', () => {
+    expect(readdirSync(dir).filter((f) => f !== 'reference.json').sort()).toEqual(files);
+  });
+  for (const file of files) {
+    const r = ref[file]!;
+    const path = join(dir, file);
+    const reader = readerFor(file);
+    it(r.error !== undefined ? `${file} fails with a clear DiffaiError` : `${file} describes as the reference says`, async () => {
+      expect(reader.sniff(readFileSync(path).subarray(0, 64), path)).toBe(true);
+      if (r.error !== undefined) {
+        await expectDescribeFailure(reader, path, r.error);
+      } else {
+        const d = await reader.describe(path);
+        expect(d.format).toBe(format(file));
+        expect(d.path).toBe(path);
+        expect(descriptionProblems(d, r, file)).toEqual([]);
+      }
+    });
+  }
 }
