@@ -1,16 +1,18 @@
 /**
  * PyTorch reader: descriptors (names, dtypes, shapes, sources, views), leaves, and refusal of
- * hostile files. Tensor bytes are decoded here straight from the byte ranges the descriptors
- * point at (node fs + zlib), so offsets, strides and byte order are really checked against the
- * float64 reference statistics torch recorded (fixtures/generate_pytorch.py).
+ * hostile files. Tensor bytes are decoded (test/helpers/decode.ts) straight from the byte
+ * ranges the descriptors point at (node fs + zlib), so offsets, strides and byte order are
+ * really checked against the float64 reference statistics torch recorded
+ * (fixtures/generate_pytorch.py).
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { inflateRawSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DTYPE_SIZE } from '../src/dtypes.js';
 import { DiffaiError } from '../src/errors.js';
 import { describePytorch, pytorchReader } from '../src/formats/pytorch/reader.js';
-import type { ModelDescription, TensorDescriptor } from '../src/formats/types.js';
+import type { ModelDescription } from '../src/formats/types.js';
+import { decodeTensor, readSourceBytes, referenceStats } from './helpers/decode.js';
 import { REFERENCE_FIXTURES } from './helpers/reference.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'pytorch');
@@ -38,116 +40,9 @@ interface RefFile {
 }
 const REFERENCE = JSON.parse(readFileSync(join(FIX, 'reference.json'), 'utf8')) as Record<string, RefFile>;
 
-// ------------------------------------------------------------------ decoding helpers
-
-function readSource(d: TensorDescriptor): Buffer {
-  const s = d.source;
-  if (s.kind === 'file') {
-    const fd = openSync(s.path, 'r');
-    try {
-      const b = Buffer.alloc(s.length);
-      if (s.length > 0) expect(readSync(fd, b, 0, s.length, s.offset)).toBe(s.length);
-      return b;
-    } finally {
-      closeSync(fd);
-    }
-  }
-  const fd = openSync(s.path, 'r');
-  try {
-    const c = Buffer.alloc(s.compressedLength);
-    readSync(fd, c, 0, s.compressedLength, s.offset);
-    const all = s.format === 'raw' ? inflateRawSync(c) : inflateRawSync(c.subarray(2));
-    expect(all.length).toBeGreaterThanOrEqual(s.skip + s.length);
-    return all.subarray(s.skip, s.skip + s.length);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function half(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
-const SIZES: Record<string, number> = {
-  f64: 8, f32: 4, f16: 2, bf16: 2, i64: 8, i32: 4, i16: 2, i8: 1, u8: 1, bool: 1, c64: 8, c128: 16,
-  u16: 2, u32: 4, u64: 8,
-};
-
-/** Element `i` of a storage buffer as numbers ([re, im] for complex). */
-function element(buf: Buffer, dtype: string, i: number, le: boolean): number | [number, number] {
-  const o = i * SIZES[dtype]!;
-  switch (dtype) {
-    case 'f64': return le ? buf.readDoubleLE(o) : buf.readDoubleBE(o);
-    case 'f32': return le ? buf.readFloatLE(o) : buf.readFloatBE(o);
-    case 'f16': return half(le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
-    case 'bf16': {
-      const b = Buffer.alloc(4);
-      b.writeUInt32BE((le ? buf.readUInt16LE(o) : buf.readUInt16BE(o)) << 16 >>> 0);
-      return b.readFloatBE(0);
-    }
-    case 'i64': return Number(le ? buf.readBigInt64LE(o) : buf.readBigInt64BE(o));
-    case 'i32': return le ? buf.readInt32LE(o) : buf.readInt32BE(o);
-    case 'i16': return le ? buf.readInt16LE(o) : buf.readInt16BE(o);
-    case 'i8': return buf.readInt8(o);
-    case 'u8': return buf.readUInt8(o);
-    case 'bool': return buf.readUInt8(o) ? 1 : 0;
-    case 'c64': return le ? [buf.readFloatLE(o), buf.readFloatLE(o + 4)] : [buf.readFloatBE(o), buf.readFloatBE(o + 4)];
-    case 'c128': return le ? [buf.readDoubleLE(o), buf.readDoubleLE(o + 8)] : [buf.readDoubleBE(o), buf.readDoubleBE(o + 8)];
-    default: throw new Error(`no decoder for ${dtype}`);
-  }
-}
-
-/** The logical tensor in C order, following the view when there is one. */
-function logical(d: TensorDescriptor): (number | [number, number])[] {
-  const buf = readSource(d);
-  const le = d.byteOrder === 'little';
-  const out: (number | [number, number])[] = [];
-  if (!d.view) {
-    expect(buf.length).toBe(d.numel * SIZES[d.dtype]!);
-    for (let i = 0; i < d.numel; i++) out.push(element(buf, d.dtype, i, le));
-    return out;
-  }
-  const { offset, strides } = d.view;
-  const idx = new Array<number>(d.shape.length).fill(0);
-  for (let n = 0; n < d.numel; n++) {
-    let e = offset;
-    for (let k = 0; k < idx.length; k++) e += idx[k]! * strides[k]!;
-    out.push(element(buf, d.dtype, e, le));
-    for (let k = idx.length - 1; k >= 0; k--) {
-      if (++idx[k]! < d.shape[k]!) break;
-      idx[k] = 0;
-    }
-  }
-  return out;
-}
-
-function stats(xs: number[]): RefStats {
-  const fin = xs.filter((x) => Number.isFinite(x));
-  const n = fin.length;
-  let mean = 0;
-  for (const x of fin) mean += x;
-  mean /= n || 1;
-  let m2 = 0;
-  let l2 = 0;
-  for (const x of fin) {
-    m2 += (x - mean) ** 2;
-    l2 += x * x;
-  }
-  return {
-    mean: n ? mean : null, std: n ? Math.sqrt(m2 / n) : null,
-    min: n ? fin.reduce((a, b) => Math.min(a, b)) : null, max: n ? fin.reduce((a, b) => Math.max(a, b)) : null,
-    nan_count: xs.filter((x) => Number.isNaN(x)).length,
-    posinf_count: xs.filter((x) => x === Infinity).length,
-    neginf_count: xs.filter((x) => x === -Infinity).length,
-    zero_count: xs.filter((x) => x === 0).length,
-    l2_norm: Math.sqrt(l2), count: n,
-  };
-}
+// ------------------------------------------------------------------ checking helpers
+// (decoding: test/helpers/decode.ts — the bytes a source points at, the logical tensor in C
+// order following the view, the generators' float64 statistics)
 
 function close(a: number | null, b: number | null, tol = 1e-9): void {
   if (a === null || b === null) {
@@ -209,26 +104,26 @@ describe('pytorch fixtures: descriptors match torch', () => {
         expect(t.dtype, t.name).toBe(r.dtype);
         expect(t.shape, t.name).toEqual(r.shape);
         expect(t.numel).toBe(r.shape.reduce((a, b) => a * b, 1));
-        if (ref.byteOrder === 'big' && SIZES[t.dtype]! > 1) expect(t.byteOrder).toBe('big');
+        if (ref.byteOrder === 'big' && DTYPE_SIZE[t.dtype] > 1) expect(t.byteOrder).toBe('big');
         else expect(t.byteOrder).toBe('little');
         // views: exactly the strided tensors carry one; contiguous slices are narrowed sources
         if (ref.views) expect(t.view !== undefined, `${t.name} view`).toBe(ref.views.includes(t.name));
-        const vals = logical(t);
+        const vals = decodeTensor(t);
         expect(vals.length).toBe(t.numel);
         if (r.quantization) {
           expect(t.quantization).toEqual(r.quantization);
           expect(vals).toEqual(r.values);
           const deq = (vals as number[]).map((v) => (v - r.quantization!.zeroPoint) * r.quantization!.scale);
-          expectStats(stats(deq), r.stats as RefStats);
+          expectStats(referenceStats(deq), r.stats as RefStats);
           continue;
         }
         if (r.values) expect(vals.map(encodeValue), t.name).toEqual(r.values);
         if ('real' in r.stats) {
           const c = vals as [number, number][];
-          expectStats(stats(c.map((z) => z[0])), r.stats.real);
-          expectStats(stats(c.map((z) => z[1])), r.stats.imag);
+          expectStats(referenceStats(c.map((z) => z[0])), r.stats.real);
+          expectStats(referenceStats(c.map((z) => z[1])), r.stats.imag);
         } else {
-          expectStats(stats(vals as number[]), r.stats);
+          expectStats(referenceStats(vals as number[]), r.stats);
         }
       }
       for (const [k, v] of Object.entries(ref.leaves ?? {})) expect(desc.leaves[k], k).toEqual(v);
@@ -364,7 +259,7 @@ describe('pytorch: reference files of the original diffai', () => {
         expect(t.shape).toEqual(h.shape);
         expect(t.view).toBeUndefined();
         const bytes = st.subarray(8 + n + h.data_offsets[0], 8 + n + h.data_offsets[1]);
-        expect(readSource(t).equals(bytes), t.name).toBe(true);
+        expect(readSourceBytes(t.source).equals(bytes), t.name).toBe(true);
       }
     });
   }
@@ -377,15 +272,15 @@ describe('pytorch: reference files of the original diffai', () => {
     const by = new Map(d.tensors.map((t) => [t.name, t]));
     const wte = by.get('transformer.wte.weight')!;
     expect(wte).toMatchObject({ dtype: 'f32', shape: [50257, 2] });
-    const s = stats(logical(wte) as number[]);
+    const s = referenceStats(decodeTensor(wte) as number[]);
     close(s.mean, -0.00014844650306936356, 1e-9);
     close(s.std, 0.019961165577055223, 1e-9);
     const mask = by.get('transformer.h.0.attn.bias')!;
     expect(mask).toMatchObject({ dtype: 'u8', shape: [1, 1, 1024, 1024] });
-    close(stats(logical(mask) as number[]).mean, 0.50048828125, 1e-12);
+    close(referenceStats(decodeTensor(mask) as number[]).mean, 0.50048828125, 1e-12);
     const mb = by.get('transformer.h.1.attn.masked_bias')!;
     expect(mb.shape).toEqual([]);
-    expect(logical(mb)).toEqual([-10000]);
+    expect(decodeTensor(mb)).toEqual([-10000]);
     expect(by.get('lm_head.weight')!.source).toEqual(wte.source);
   });
 

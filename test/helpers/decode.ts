@@ -46,13 +46,17 @@ function element(buf: Buffer, dtype: TensorDescriptor['dtype'], le: boolean, i: 
     case 'i16': return le ? buf.readInt16LE(o) : buf.readInt16BE(o);
     case 'u16': return le ? buf.readUInt16LE(o) : buf.readUInt16BE(o);
     case 'i8': return buf.readInt8(o);
-    case 'u8': case 'bool': case 'f8_e4m3': case 'f8_e5m2': return buf.readUInt8(o);
+    case 'u8': case 'f8_e4m3': case 'f8_e5m2': return buf.readUInt8(o);
+    case 'bool': return buf.readUInt8(o) ? 1 : 0;
     case 'c64': return [le ? buf.readFloatLE(o) : buf.readFloatBE(o), le ? buf.readFloatLE(o + 4) : buf.readFloatBE(o + 4)];
     case 'c128': return [le ? buf.readDoubleLE(o) : buf.readDoubleBE(o), le ? buf.readDoubleLE(o + 8) : buf.readDoubleBE(o + 8)];
   }
 }
 
-/** The tensor's elements in logical C order (applies `view`), at most `maxElements`. */
+/**
+ * The tensor's elements in logical C order (applies `view`), at most `maxElements`. Without a
+ * view the source must hold exactly the tensor; bool elements are 0 or 1.
+ */
 export function decodeTensor(t: TensorDescriptor, maxElements = 1 << 20): Array<number | [number, number]> {
   if (t.numel > maxElements) throw new Error(`${t.name}: ${t.numel} elements is over the ${maxElements} limit`);
   const buf = readSourceBytes(t.source);
@@ -60,6 +64,7 @@ export function decodeTensor(t: TensorDescriptor, maxElements = 1 << 20): Array<
   const stored = storedDtype(t);
   const size = DTYPE_SIZE[stored];
   const out: Array<number | [number, number]> = [];
+  if (!t.view && buf.length !== t.numel * size) throw new Error(`${t.name}: a ${buf.length}-byte source for ${t.numel} contiguous elements of ${size} bytes`);
   if (t.numel === 0) return out;
   const strides = t.view?.strides ?? cStrides(t.shape);
   const offset = t.view?.offset ?? 0;
@@ -106,8 +111,8 @@ function refNumber(v: RefValue): number | [number, number] {
   return v as number;
 }
 
-/** float64 statistics over finite values (two-pass, population std), as the generator computes them. */
-export function referenceStats(xs: number[]): RefStats {
+/** float64 statistics over finite values (two-pass, population std; `count` of them), as the generators compute them. */
+export function referenceStats(xs: number[]): RefStats & { count: number } {
   let n = 0, sum = 0, min = Infinity, max = -Infinity, nan = 0, pinf = 0, ninf = 0, zero = 0, sq = 0;
   for (const x of xs) {
     if (Number.isNaN(x)) nan++;
@@ -127,7 +132,7 @@ export function referenceStats(xs: number[]): RefStats {
   if (mean !== null) for (const x of xs) if (Number.isFinite(x)) m2 += (x - mean) ** 2;
   return {
     mean, std: n ? Math.sqrt(m2 / n) : null, min: n ? min : null, max: n ? max : null,
-    nan_count: nan, posinf_count: pinf, neginf_count: ninf, zero_count: zero, l2_norm: Math.sqrt(sq),
+    nan_count: nan, posinf_count: pinf, neginf_count: ninf, zero_count: zero, l2_norm: Math.sqrt(sq), count: n,
   };
 }
 
