@@ -10,7 +10,7 @@ import { inflateRawSync, inflateSync } from 'node:zlib';
 import { expect, it } from 'vitest';
 import { DTYPE_SIZE } from '../../src/dtypes.js';
 import { storedDtype, type ByteSource, type FormatReader, type ModelDescription, type TensorDescriptor } from '../../src/formats/types.js';
-import { f16FromBits } from './dtypes.js';
+import { bf16FromBits, e4m3FromBits, e5m2FromBits, f16FromBits } from './dtypes.js';
 import { expectDescribeFailure } from './failure.js';
 
 /** The bytes a ByteSource points at (reads the whole file: small test files only). */
@@ -34,11 +34,7 @@ function element(buf: Buffer, dtype: TensorDescriptor['dtype'], le: boolean, i: 
     case 'f64': return le ? buf.readDoubleLE(o) : buf.readDoubleBE(o);
     case 'f32': return le ? buf.readFloatLE(o) : buf.readFloatBE(o);
     case 'f16': return f16FromBits(le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
-    case 'bf16': {
-      const b = Buffer.alloc(4);
-      b.writeUInt16BE(le ? buf.readUInt16LE(o) : buf.readUInt16BE(o), 0);
-      return b.readFloatBE(0);
-    }
+    case 'bf16': return bf16FromBits(le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
     case 'i64': return Number(le ? buf.readBigInt64LE(o) : buf.readBigInt64BE(o));
     case 'u64': return Number(le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o));
     case 'i32': return le ? buf.readInt32LE(o) : buf.readInt32BE(o);
@@ -46,7 +42,9 @@ function element(buf: Buffer, dtype: TensorDescriptor['dtype'], le: boolean, i: 
     case 'i16': return le ? buf.readInt16LE(o) : buf.readInt16BE(o);
     case 'u16': return le ? buf.readUInt16LE(o) : buf.readUInt16BE(o);
     case 'i8': return buf.readInt8(o);
-    case 'u8': case 'f8_e4m3': case 'f8_e5m2': return buf.readUInt8(o);
+    case 'f8_e4m3': return e4m3FromBits(buf.readUInt8(o));
+    case 'f8_e5m2': return e5m2FromBits(buf.readUInt8(o));
+    case 'u8': return buf.readUInt8(o);
     case 'bool': return buf.readUInt8(o) ? 1 : 0;
     case 'c64': return [le ? buf.readFloatLE(o) : buf.readFloatBE(o), le ? buf.readFloatLE(o + 4) : buf.readFloatBE(o + 4)];
     case 'c128': return [le ? buf.readDoubleLE(o) : buf.readDoubleBE(o), le ? buf.readDoubleLE(o + 8) : buf.readDoubleBE(o + 8)];
