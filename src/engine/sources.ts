@@ -12,7 +12,7 @@ import { RandomAccessFile } from '../io/file.js';
 import { storedDtype, type ByteSource, type TensorDescriptor, type TensorView } from '../formats/types.js';
 
 /** Largest storage span a non-contiguous view may gather from memory. */
-export const MAX_GATHER_BYTES = 256 * 1024 * 1024;
+export const MAX_GATHER_BYTES = 128 * 1024 * 1024; // with the rest of the process, peak RSS stays under 200 MB
 
 export interface ElementReader {
   /** Fills `target` with the next `target.length` bytes of logical elements. */
