@@ -20,6 +20,7 @@ export interface Backend {
 export class InThreadBackend implements Backend {
   private engine: Engine;
   private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   constructor(options: EngineOptions) {
     this.engine = new Engine(options);
@@ -27,12 +28,14 @@ export class InThreadBackend implements Backend {
 
   run(job: Job): Promise<JobResult> {
     // The engine has one set of WASM buffers: jobs must not interleave across awaits.
-    const result = this.tail.then(() => runJob(this.engine, job));
+    // After close (e.g. another job failed), queued jobs are dropped instead of read.
+    const result = this.tail.then(() => (this.closed ? Promise.reject(new Error('engine closed')) : runJob(this.engine, job)));
     this.tail = result.catch(() => undefined);
     return result;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.tail;
     this.engine.close();
   }
