@@ -52,3 +52,8 @@ export function failOnAnomalies(args: AnalysisArgs): boolean {
   if (bad !== undefined) throw new DiffaiError(undefined, `--fail-on: unknown value ${JSON.stringify(bad)} (expected: ${FAIL_ON.join(', ')})`);
   return values.includes('anomalies');
 }
+
+/** True when the arguments need this path (an analysis, --fail-on, or a third file). */
+export function wantsAnalysis(args: AnalysisArgs): boolean {
+  return selectedAnalyses(args).size > 0 || failOnAnomalies(args) || (args.more?.length ?? 0) > 0;
+}

@@ -18,11 +18,6 @@ import { failOnAnomalies, selectedAnalyses, type AnalysisArgs } from './analysis
 import type { DiffArgs } from './diff-command.js';
 import { verboseLine, write } from './output.js';
 
-/** True when the arguments need this path (an analysis, --fail-on, or a third file). */
-export function wantsAnalysis(args: DiffArgs & AnalysisArgs): boolean {
-  return selectedAnalyses(args).size > 0 || failOnAnomalies(args) || (args.more?.length ?? 0) > 0;
-}
-
 export async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, options: LibraryOptions, stopProgress: () => void): Promise<number> {
   const started = performance.now();
   const paths = [args.fileA, args.fileB, ...(args.more ?? []).map(String)];
@@ -51,7 +46,7 @@ export async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, options: Li
         ? collected.pairs.map((p) => ({ Diff: { a: p.a.path, b: p.b.path, differences: toContract(p.results) } }))
         : toContract(collected.pairs[0]!.results);
       const value = [...diffs, ...analysesContract(shown)];
-      await write(args.output === 'json' ? renderJson(value) : renderYaml(value));
+      await write(args.output === 'json' ? renderJson(value) : await renderYaml(value));
     } else {
       const palette = choosePalette(args.color, process.stdout.isTTY === true);
       const parts: string[] = [];

@@ -5,8 +5,7 @@ import { toContract } from '../render/contract.js';
 import { renderJson } from '../render/json.js';
 import { renderText } from '../render/text.js';
 import { renderYaml } from '../render/yaml.js';
-import type { AnalysisArgs } from './analysis-options.js';
-import { runAnalysisDiff, wantsAnalysis } from './analysis-run.js';
+import { wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
 import { verboseLine, write } from './output.js';
 import { createProgress } from './progress.js';
 
@@ -42,7 +41,11 @@ export async function runDiff(args: DiffArgs): Promise<number> {
     sortByChangeMagnitude: args.sortByChangeMagnitude,
   };
   const analysisArgs = args as DiffArgs & AnalysisArgs;
-  if (wantsAnalysis(analysisArgs)) return runAnalysisDiff(analysisArgs, options, () => progress.stop());
+  if (wantsAnalysis(analysisArgs)) {
+    // Loaded only when asked for, to keep plain diffs quick to start.
+    const { runAnalysisDiff } = await import('./analysis-run.js');
+    return runAnalysisDiff(analysisArgs, options, () => progress.stop());
+  }
   const dirA = isModelDirectory(args.fileA);
   const dirB = isModelDirectory(args.fileB);
   if (dirA !== dirB) {
@@ -66,7 +69,7 @@ export async function runDiff(args: DiffArgs): Promise<number> {
     } else if (args.output === 'json') {
       await write(renderJson(toContract(report.results)));
     } else if (args.output === 'yaml') {
-      await write(renderYaml(toContract(report.results)));
+      await write(await renderYaml(toContract(report.results)));
     } else {
       await write(renderText(report.results, { stats: args.stats, palette: choosePalette(args.color, process.stdout.isTTY === true) }));
     }
@@ -81,7 +84,7 @@ async function printDirectoryDiff(args: DiffArgs, report: DirectoryDiffReport): 
     if (differ) await write(`Directories ${args.fileA} and ${args.fileB} differ\n`);
   } else if (args.output === 'json' || args.output === 'yaml') {
     const value = report.files.map((f) => ({ file: f.file, status: f.status, differences: toContract(f.results) }));
-    await write(args.output === 'json' ? renderJson(value) : renderYaml(value));
+    await write(args.output === 'json' ? renderJson(value) : await renderYaml(value));
   } else {
     const palette = choosePalette(args.color, process.stdout.isTTY === true);
     const lines: string[] = [];

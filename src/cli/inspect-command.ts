@@ -33,7 +33,7 @@ export async function runInspect(args: InspectArgs): Promise<number> {
   if (args.output === 'json' || args.output === 'yaml') {
     const { warnings, ...body } = report;
     const value = warnings.length > 0 ? { ...body, warnings } : body;
-    await write(args.output === 'json' ? renderJson(value) : renderYaml(value));
+    await write(args.output === 'json' ? renderJson(value) : await renderYaml(value));
   } else {
     await write(renderInspectText(report, choosePalette(args.color, process.stdout.isTTY === true)));
   }

@@ -1,6 +1,7 @@
-import yaml from 'js-yaml';
 import { finiteOnly } from './contract.js';
 
-export function renderYaml(value: unknown): string {
+/** YAML text of a value; js-yaml is loaded only when YAML is asked for (start-up time). */
+export async function renderYaml(value: unknown): Promise<string> {
+  const { default: yaml } = await import('js-yaml');
   return yaml.dump(finiteOnly(value), { noRefs: true, lineWidth: -1 });
 }
