@@ -79,7 +79,10 @@ export class Executor {
     };
   }
 
-  private async realStats(desc: TensorDescriptor): Promise<StatsPartial> {
+  private async realStats(view: TensorDescriptor): Promise<StatsPartial> {
+    // Statistics do not depend on element order: a permuted dense block (transpose, Fortran
+    // order) is read as the contiguous block it occupies, in place and split like any other.
+    const desc = asStorageBlock(view) ?? view;
     const size = DTYPE_SIZE[storedDtype(desc)];
     const ranges = splitRanges(desc.numel, splittable(desc) ? size : 0);
     const parts = await Promise.all(ranges.map(([first, end]) =>
@@ -87,7 +90,13 @@ export class Executor {
     return parts.reduce(mergeStats, emptyStats());
   }
 
-  private async realCompare(a: TensorDescriptor, b: TensorDescriptor, epsilon: number): Promise<CompareRangeResult> {
+  private async realCompare(viewA: TensorDescriptor, viewB: TensorDescriptor, epsilon: number): Promise<CompareRangeResult> {
+    // Two views with the same permutation pair up element for element in storage order too.
+    const blockA = asStorageBlock(viewA);
+    const blockB = asStorageBlock(viewB);
+    const samePermutation = blockA && blockB && sameLayout(viewA, viewB);
+    const a = samePermutation ? blockA : viewA;
+    const b = samePermutation ? blockB : viewB;
     const sizeA = DTYPE_SIZE[storedDtype(a)];
     const sizeB = DTYPE_SIZE[storedDtype(b)];
     const size = sizeA + sizeB;
@@ -108,6 +117,30 @@ export class Executor {
  */
 export function defaultThreads(): number {
   return Math.max(1, Math.floor(availableParallelism() / 2));
+}
+
+/**
+ * A non-contiguous view whose elements exactly fill a contiguous block of its storage (a
+ * transpose or other permutation of a dense tensor, e.g. Fortran order), as a 1-d tensor
+ * over that block; undefined for anything else (strided slices, broadcasts, dense views).
+ */
+export function asStorageBlock(desc: TensorDescriptor): TensorDescriptor | undefined {
+  const view = desc.view;
+  if (!view || isDense(desc) || desc.numel === 0) return undefined;
+  // Sort dimensions by stride; a dense block has strides 1, d0, d0·d1, … in that order.
+  const dims = desc.shape.map((size, k) => ({ size, stride: view.strides[k]! })).filter((d) => d.size !== 1);
+  dims.sort((x, y) => x.stride - y.stride);
+  let expected = 1;
+  for (const d of dims) {
+    if (d.stride !== expected) return undefined;
+    expected *= d.size;
+  }
+  return { ...desc, shape: [desc.numel], view: { offset: view.offset, strides: [1] } };
+}
+
+function sameLayout(a: TensorDescriptor, b: TensorDescriptor): boolean {
+  const same = (x: number[], y: number[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return same(a.shape, b.shape) && same(a.view!.strides, b.view!.strides);
 }
 
 /** Dense tensors read in place can start anywhere; streams and gathers run whole. */

@@ -1,0 +1,91 @@
+/**
+ * Non-contiguous views that are permutations of a dense block (transposes, Fortran order)
+ * are read in place as that block — no gathering, so no gather limit — while views that are
+ * not (strided slices) still gather. Comparisons pair elements in logical order either way.
+ */
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Executor, asStorageBlock } from '../src/engine/executor.js';
+import { MAX_GATHER_BYTES } from '../src/engine/sources.js';
+import type { TensorDescriptor } from '../src/formats/types.js';
+
+const desc = (shape: number[], strides: number[] | undefined, path = '/nowhere', offset = 0): TensorDescriptor => ({
+  name: 't', dtype: 'f32', shape, numel: shape.reduce((a, b) => a * b, 1), byteOrder: 'little',
+  source: { kind: 'file', path, offset: 0, length: 1 << 40 },
+  ...(strides ? { view: { offset, strides } } : {}),
+});
+
+describe('asStorageBlock', () => {
+  it('recognises permutations of a dense block and nothing else', () => {
+    expect(asStorageBlock(desc([3, 4], [1, 3]))?.shape).toEqual([12]);            // transpose
+    expect(asStorageBlock(desc([2, 3, 4], [1, 2, 6]))?.shape).toEqual([24]);      // Fortran order
+    expect(asStorageBlock(desc([2, 3, 4], [1, 2, 6], '/x', 5))?.view).toEqual({ offset: 5, strides: [1] });
+    expect(asStorageBlock(desc([4, 1, 3], [1, 99, 4]))?.shape).toEqual([12]);     // size-1 dims ignored
+    expect(asStorageBlock(desc([3, 4], [4, 1]))).toBeUndefined();                 // already dense
+    expect(asStorageBlock(desc([3, 4], undefined))).toBeUndefined();
+    expect(asStorageBlock(desc([2, 2], [8, 2]))).toBeUndefined();                 // strided slice
+    expect(asStorageBlock(desc([3, 4], [1, 4]))).toBeUndefined();                 // gaps between columns
+    expect(asStorageBlock(desc([3, 4], [0, 1]))).toBeUndefined();                 // broadcast
+  });
+});
+
+describe('a transposed view larger than the gather limit', () => {
+  let dir: string;
+  let path: string;
+  const ROWS = 4096;
+  const COLS = Math.ceil((MAX_GATHER_BYTES / 4 + 1) / ROWS); // storage just over the limit
+  // storage[k] = (k % 1000) − 499.5, so row sums are known exactly.
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'diffai-views-'));
+    path = join(dir, 'storage.bin');
+    const fd = openSync(path, 'w');
+    const chunk = new Float32Array(1 << 20);
+    for (let done = 0; done < ROWS * COLS; done += chunk.length) {
+      const n = Math.min(chunk.length, ROWS * COLS - done);
+      for (let i = 0; i < n; i++) chunk[i] = ((done + i) % 1000) - 499.5;
+      writeSync(fd, new Uint8Array(chunk.buffer, 0, n * 4));
+    }
+    closeSync(fd);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const transposed = (): TensorDescriptor => ({
+    name: 'w.T', dtype: 'f32', shape: [COLS, ROWS], numel: ROWS * COLS, byteOrder: 'little',
+    source: { kind: 'file', path, offset: 0, length: ROWS * COLS * 4 },
+    view: { offset: 0, strides: [1, COLS] },
+  });
+
+  it('statistics come from the block in place, exactly as the float64 reference', async () => {
+    const executor = new Executor({ threads: 1 });
+    try {
+      const { stats } = await executor.stats(transposed());
+      // Reference in float64 over k = 0..N−1 of (k mod 1000) − 499.5.
+      const n = ROWS * COLS;
+      let sum = 0, sq = 0, lo = Infinity, hi = -Infinity;
+      for (let k = 0; k < n; k++) { const x = (k % 1000) - 499.5; sum += x; lo = Math.min(lo, x); hi = Math.max(hi, x); }
+      const mean = sum / n;
+      for (let k = 0; k < n; k++) { const d = (k % 1000) - 499.5 - mean; sq += d * d; }
+      expect(stats.count).toBe(n);
+      expect([stats.min, stats.max]).toEqual([lo, hi]);
+      expect(Math.abs(stats.mean - mean)).toBeLessThanOrEqual(1e-9);
+      expect(Math.abs(Math.sqrt(stats.m2 / n) - Math.sqrt(sq / n))).toBeLessThanOrEqual(1e-9 * Math.sqrt(sq / n));
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('two tensors with the same permutation compare in place; against a dense tensor they must gather (and refuse past the limit)', async () => {
+    const executor = new Executor({ threads: 1 });
+    try {
+      const same = await executor.compare(transposed(), transposed(), 0);
+      expect(same.comparison.changed).toBe(0);
+      expect(same.comparison.pairs).toBe(ROWS * COLS);
+      const dense: TensorDescriptor = { ...transposed(), view: undefined };
+      await expect(executor.compare(transposed(), dense, 0)).rejects.toThrow(/gather limit/);
+    } finally {
+      await executor.close();
+    }
+  });
+});
