@@ -7,7 +7,7 @@
  * engine's kernels; nothing here loops over tensor bytes.
  */
 import { DTYPE_SIZE, isFloat } from '../dtypes.js';
-import { Executor, contiguousStrides, tensorBytes } from '../engine/executor.js';
+import { Executor, tensorBytes } from '../engine/executor.js';
 import { emptyCompare, mergeCompare, type ComparePartial } from '../engine/partials.js';
 import { diffModels, nameFilter, planBytes, planDiff, type TensorEvent } from '../diff/differ.js';
 import { tensorStats } from '../diff/stats.js';
@@ -149,26 +149,15 @@ export function statsOfModel(pairs: PairData[], m: number): Array<{ desc: Tensor
 
 /**
  * All-zero rows (dim 0 slices) of matrices and higher tensors. A row is all zero only if the
- * tensor holds at least one row's worth of zeros, so only such tensors are read again,
- * row by row through the stats kernel (a row is dead when its zero count equals its length).
+ * tensor holds at least one row's worth of zeros, so only such tensors are read again, in
+ * one streaming pass that counts each row's zeros with the stats kernel.
  */
 async function findZeroRows(executor: Executor, tensors: Array<{ desc: TensorDescriptor; stats: TensorStats }>): Promise<Map<string, number[]>> {
   const found = new Map<string, number[]>();
   for (const { desc, stats } of tensors) {
     if (desc.shape.length < 2 || !isFloat(desc.dtype) || desc.numel === 0) continue;
-    const rows = desc.shape[0]!;
-    const rowLength = desc.numel / rows;
-    if ((stats.zero_count ?? 0) < rowLength) continue;
-    const strides = desc.view?.strides ?? contiguousStrides(desc.shape);
-    const offset = desc.view?.offset ?? 0;
-    const rowStats = await Promise.all(Array.from({ length: rows }, (_, r) => executor.stats({
-      ...desc,
-      name: `${desc.name}[${r}]`,
-      shape: desc.shape.slice(1),
-      numel: rowLength,
-      view: { offset: offset + r * strides[0]!, strides: strides.slice(1) },
-    })));
-    const zero = rowStats.flatMap((p, r) => (p.stats.zeros === rowLength ? [r] : []));
+    if ((stats.zero_count ?? 0) < desc.numel / desc.shape[0]!) continue;
+    const zero = await executor.zeroRows(desc);
     if (zero.length > 0) found.set(desc.name, zero);
   }
   return found;

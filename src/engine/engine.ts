@@ -119,6 +119,49 @@ export class Engine {
     return { a: sa, b: sb, comparison: cmp };
   }
 
+  /**
+   * Indexes of the all-zero rows (consecutive runs of `rowLength` logical elements) of a
+   * real-valued tensor, in one streaming pass: each row's zero count comes from the stats
+   * kernel run on its slice of the chunk already in WASM memory.
+   */
+  async zeroRows(desc: TensorDescriptor, rowLength: number): Promise<number[]> {
+    const k = this.kernels;
+    const p = pipelineFor(desc);
+    const step = chunkElements(k, [p], this.options.chunkElements);
+    // Chunks hold whole rows when rows fit; longer rows are followed across chunks.
+    const chunk = rowLength <= step ? Math.floor(step / rowLength) * rowLength : step;
+    const width = p.kind === 'f64' ? 8 : 4;
+    const reader = openElementReader(desc, this.files, 0);
+    const rows: number[] = [];
+    let row = 0;
+    let inRow = 0;
+    let zerosInRow = 0;
+    try {
+      for (let done = 0; done < desc.numel; done += chunk) {
+        this.options.signal?.throwIfAborted();
+        const n = Math.min(chunk, desc.numel - done);
+        await reader.read(k.view(k.rawA, n * p.elementSize));
+        const ptr = prepare(k, p, k.rawA, k.scratchA, n);
+        for (let at = 0; at < n; ) {
+          const length = Math.min(rowLength - inRow, n - at);
+          if (p.kind === 'f64') k.k.stats_f64(ptr + at * width, length); else k.k.stats_f32(ptr + at * width, length);
+          zerosInRow += k.statsOut[8]!;
+          inRow += length;
+          at += length;
+          if (inRow === rowLength) {
+            if (zerosInRow === rowLength) rows.push(row);
+            row++;
+            inRow = 0;
+            zerosInRow = 0;
+          }
+        }
+      }
+    } finally {
+      reader.close();
+    }
+    return rows;
+  }
+
   /** Statistics of elements already in memory (library use). */
   statsOfBytes(bytes: Uint8Array, dtype: DType): StatsPartial {
     const p = pipelineFor({ dtype, byteOrder: 'little' });

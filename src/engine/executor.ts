@@ -40,7 +40,7 @@ export class Executor {
   private backend: Backend;
 
   /** `expectedBytes`: how much tensor data the caller will read (to decide on workers). */
-  constructor(private options: ExecutorOptions = {}, expectedBytes = Infinity) {
+  constructor(options: ExecutorOptions = {}, expectedBytes = Infinity) {
     const threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
     this.backend = threads > 1 && expectedBytes >= POOL_MIN_BYTES
       ? new WorkerPoolBackend(threads, options)
@@ -77,6 +77,13 @@ export class Executor {
       b: { stats: mergeStats(real.b, imag.b), real: real.b, imag: imag.b },
       comparison: mergeCompare(real.comparison, imag.comparison),
     };
+  }
+
+  /** Indexes of the all-zero rows (dim-0 slices) of a real-valued tensor, in one pass. */
+  async zeroRows(desc: TensorDescriptor): Promise<number[]> {
+    if (isComplex(desc.dtype) || desc.shape.length === 0 || desc.numel === 0) return [];
+    const rowLength = desc.numel / desc.shape[0]!;
+    return this.backend.run({ op: 'zeroRows', desc, rowLength } satisfies Job, desc.numel * DTYPE_SIZE[storedDtype(desc)]) as Promise<number[]>;
   }
 
   private async realStats(view: TensorDescriptor): Promise<StatsPartial> {

@@ -8,18 +8,22 @@ import type { StatsPartial } from './partials.js';
 
 export type Job =
   | { op: 'stats'; desc: TensorDescriptor; first: number; end: number }
-  | { op: 'compare'; a: TensorDescriptor; b: TensorDescriptor; epsilon: number; first: number; end: number };
+  | { op: 'compare'; a: TensorDescriptor; b: TensorDescriptor; epsilon: number; first: number; end: number }
+  | { op: 'zeroRows'; desc: TensorDescriptor; rowLength: number };
 
-export type JobResult = StatsPartial | CompareRangeResult;
+export type JobResult = StatsPartial | CompareRangeResult | number[];
 
 export function runJob(engine: Engine, job: Job): Promise<JobResult> {
-  return job.op === 'stats'
-    ? engine.statsRange(job.desc, job.first, job.end)
-    : engine.compareRange(job.a, job.b, job.epsilon, job.first, job.end);
+  switch (job.op) {
+    case 'stats': return engine.statsRange(job.desc, job.first, job.end);
+    case 'compare': return engine.compareRange(job.a, job.b, job.epsilon, job.first, job.end);
+    case 'zeroRows': return engine.zeroRows(job.desc, job.rowLength);
+  }
 }
 
 /** Bytes a job reads (its scheduling weight). */
 export function jobBytes(job: Job, elementSize: (d: TensorDescriptor) => number): number {
+  if (job.op === 'zeroRows') return job.desc.numel * elementSize(job.desc);
   const n = job.end - job.first;
   return job.op === 'stats' ? n * elementSize(job.desc) : n * (elementSize(job.a) + elementSize(job.b));
 }

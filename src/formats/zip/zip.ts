@@ -99,7 +99,7 @@ export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions
   const tail = file.read(tailStart, tailLen);
   let eocdRel = -1;
   for (let i = tailLen - EOCD_SIZE; i >= 0; i--) {
-    if (tail[i] === 0x50 && tail[i + 1] === 0x4b && tail[i + 2] === 0x05 && tail[i + 3] === 0x06) {
+    if (tail.readUInt32LE(i) === SIG_EOCD) {
       const commentLen = tail.readUInt16LE(i + 20);
       if (i + EOCD_SIZE + commentLen <= tailLen) {
         eocdRel = i;
