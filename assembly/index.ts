@@ -5,6 +5,7 @@ import { buildTables } from './convert';
 
 export { stats_f32, stats_f64, stats_bf16, stats_f16 } from './stats';
 export { compare_f32, compare_f64 } from './compare';
+export { grid_residual_f32, grid_residual_f64 } from './grid';
 export {
   f16_to_f32, f16_to_f32_table, bf16_to_f32, f8e4m3_to_f32, f8e5m2_to_f32, i8_to_f32, u8_to_f32, i16_to_f32, u16_to_f32,
   bool_to_f32, i32_to_f64, u32_to_f64, i64_to_f64, u64_to_f64, byteswap, f32_to_f64, affine_f64,

@@ -90,7 +90,8 @@ function sqnrOf(c: ComparePartial): number | null {
 }
 
 export function quantizationAnalysis(c: Collected, p: PairData): AnalysisEntry {
-  const requantized = p.tensors.filter((t) => t.a && t.b && (t.a.dtype !== t.b.dtype || JSON.stringify(t.a.quantization ?? null) !== JSON.stringify(t.b.quantization ?? null)));
+  // Re-typed or re-quantized tensors, and tensors whose values were snapped to a grid in place.
+  const requantized = p.tensors.filter((t) => t.a && t.b && (t.grid !== undefined || t.a.dtype !== t.b.dtype || JSON.stringify(t.a.quantization ?? null) !== JSON.stringify(t.b.quantization ?? null)));
   const tensors = requantized.map((t) => {
     const a = t.a!;
     const b = t.b!;
@@ -100,8 +101,12 @@ export function quantizationAnalysis(c: Collected, p: PairData): AnalysisEntry {
     return {
       name: t.name,
       dtype_a: a.dtype, dtype_b: b.dtype,
-      scheme_a: a.quantization?.scheme ?? null, scheme_b: b.quantization?.scheme ?? null,
+      scheme_a: a.quantization?.scheme ?? null,
+      scheme_b: b.quantization?.scheme ?? (t.grid ? `${t.grid.scheme}_int${t.grid.bits}_grid` : null),
       bits_a: dtypeBits(a.dtype), bits_b: dtypeBits(b.dtype),
+      /** Bits of information per value when B was snapped to a grid (its storage is unchanged). */
+      effective_bits_b: t.grid ? t.grid.bits : dtypeBits(b.dtype),
+      grid: t.grid ? { bits: t.grid.bits, scheme: t.grid.scheme, step: t.grid.step, residual_steps: t.grid.residual } : null,
       bytes_a: bytesOf(a), bytes_b: bytesOf(b),
       max_abs_error: cmp && cmp.pairs > 0 ? cmp.maxAbs : null,
       rmse: cmp && cmp.pairs > 0 ? Math.sqrt(cmp.sumSqDiff / cmp.pairs) : null,
@@ -140,13 +145,13 @@ export function quantizationAnalysis(c: Collected, p: PairData): AnalysisEntry {
     tensors: tensors.map(({ _cmp, ...rest }) => rest),
   };
   if (tensors.length === 0) {
-    return { key: 'QuantizationAnalysis', label: 'quantization_analysis', summary: `no tensor changed dtype or quantization${pairLabel(c, p)}`, details: [], data };
+    return { key: 'QuantizationAnalysis', label: 'quantization_analysis', summary: `no tensor changed dtype or quantization, and none was snapped to a grid${pairLabel(c, p)}`, details: [], data };
   }
   const summary = `compression=${fmt(data.compression_ratio)}x, size_ratio=${fmt(data.size_ratio)}, bytes=${bytesA}->${bytesB}, sqnr=${sqnr === null ? 'none' : sqnr.toFixed(2) + 'dB'}, precision_loss=${data.precision_loss}, tensors=${tensors.length}${pairLabel(c, p)}`;
   const details = [
     `transitions: ${Object.entries(transitions).map(([k, v]) => `${k} (${v})`).join(', ')}`,
     ...[...data.tensors].sort((x, y) => (x.sqnr_db ?? Infinity) - (y.sqnr_db ?? Infinity)).map((t) =>
-      `${t.name}: ${t.dtype_a}->${t.dtype_b} (${t.bits_a}->${t.bits_b} bits), bytes=${t.bytes_a}->${t.bytes_b}, max_abs_error=${fmt(t.max_abs_error)}, rmse=${fmt(t.rmse)}, sqnr=${t.sqnr_db === null ? 'none' : t.sqnr_db.toFixed(2) + 'dB'}, cosine=${fmt(t.cosine_similarity)}, precision_loss=${t.precision_loss}`),
+      `${t.name}: ${t.dtype_a}->${t.dtype_b} (${t.bits_a}->${t.grid ? `${t.grid.bits} effective bits, ${t.grid.scheme} grid step=${fmt(t.grid.step)}` : `${t.bits_b} bits`}), bytes=${t.bytes_a}->${t.bytes_b}, max_abs_error=${fmt(t.max_abs_error)}, rmse=${fmt(t.rmse)}, sqnr=${t.sqnr_db === null ? 'none' : t.sqnr_db.toFixed(2) + 'dB'}, cosine=${fmt(t.cosine_similarity)}, precision_loss=${t.precision_loss}`),
     `worst: ${worst.join(', ') || 'none'}`,
   ];
   return { key: 'QuantizationAnalysis', label: 'quantization_analysis', summary, details, data };

@@ -25,7 +25,26 @@ export interface PairTensor {
   statsB?: TensorStats;
   /** Present when both tensors were read and compared (same shape). */
   cmp?: ComparePartial;
+  /** Quantization analysis: B's values were snapped to this uniform grid (A's were not), dtype unchanged. */
+  grid?: SnapGrid;
 }
+
+/** A uniform grid of 2^bits levels: symmetric (through 0, step max|x|/(2^(bits−1)−1)) or affine (from min, step (max−min)/(2^bits−1)). */
+export interface SnapGrid {
+  bits: number;
+  scheme: 'symmetric' | 'affine';
+  origin: number;
+  step: number;
+  /** Largest distance of B's values from the grid, in steps. */
+  residual: number;
+}
+
+/** Values within this many steps of a grid point count as on the grid (f32 rounding of x = q·step). */
+export const GRID_TOLERANCE = 1e-3;
+/** Grids tried, coarsest first. */
+export const GRID_BITS = [4, 8];
+/** Tensors smaller than this are not tested (a handful of values fits many grids). */
+export const GRID_MIN_ELEMENTS = 64;
 
 export interface PairData {
   /** Indexes of the two models in the list given. */
@@ -105,6 +124,9 @@ export async function collect(paths: string[], options: CollectOptions): Promise
       const tensors = [...seen.values()].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
       pairs.push({ ia: k, ib: k + 1, a, b, results, tensors });
     }
+    if (options.analyses.has('quantization') && !options.shapeOnly) {
+      for (const p of pairs) await findSnappedGrids(executor, p.tensors);
+    }
     const zeroRows = new Map<number, Map<string, number[]>>();
     if (options.analyses.has('anomalies') && !options.shapeOnly) {
       for (let m = 0; m < models.length; m++) zeroRows.set(m, await findZeroRows(executor, statsOfModel(pairs, m)));
@@ -145,6 +167,39 @@ export function statsOfModel(pairs: PairData[], m: number): Array<{ desc: Tensor
     }
   }
   return [...out.values()];
+}
+
+/** Candidate grids for a tensor with the given range, coarsest first. */
+export function candidateGrids(min: number, max: number): Array<Omit<SnapGrid, 'residual'>> {
+  const grids: Array<Omit<SnapGrid, 'residual'>> = [];
+  const maxAbs = Math.max(Math.abs(min), Math.abs(max));
+  for (const bits of GRID_BITS) {
+    if (maxAbs > 0) grids.push({ bits, scheme: 'symmetric', origin: 0, step: maxAbs / (2 ** (bits - 1) - 1) });
+    if (max > min) grids.push({ bits, scheme: 'affine', origin: min, step: (max - min) / (2 ** bits - 1) });
+  }
+  return grids;
+}
+
+/**
+ * Quantization that keeps the dtype (values rounded to an int grid, stored as f32): for
+ * changed float tensors of unchanged dtype, one pass over B measures its distance from each
+ * candidate grid; the coarsest grid B sits on is then checked against A, and the tensor
+ * counts as snapped only when A was not on it.
+ */
+async function findSnappedGrids(executor: Executor, tensors: PairTensor[]): Promise<void> {
+  for (const t of tensors) {
+    const { a, b, statsB } = t;
+    if (!a || !b || !t.cmp || t.cmp.changed === 0 || a.dtype !== b.dtype || !isFloat(b.dtype) || a.quantization || b.quantization) continue;
+    if (b.numel < GRID_MIN_ELEMENTS || statsB?.min === null || statsB?.max === null || statsB === undefined) continue;
+    const grids = candidateGrids(statsB.min, statsB.max);
+    if (grids.length === 0) continue;
+    const residualsB = await executor.gridResiduals(b, grids);
+    const hit = grids.findIndex((_, i) => residualsB[i]! <= GRID_TOLERANCE);
+    if (hit < 0) continue;
+    const grid = grids[hit]!;
+    const [residualA] = await executor.gridResiduals(a, [grid]);
+    if (residualA! > GRID_TOLERANCE) t.grid = { ...grid, residual: residualsB[hit]! };
+  }
 }
 
 /**

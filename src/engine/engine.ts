@@ -162,6 +162,33 @@ export class Engine {
     return rows;
   }
 
+  /**
+   * For each grid (origin, step), the largest distance of the tensor's finite values from
+   * it, in steps: 0 when every value sits on the grid. One streaming pass for all grids.
+   */
+  async gridResiduals(desc: TensorDescriptor, grids: Array<{ origin: number; step: number }>): Promise<number[]> {
+    const k = this.kernels;
+    const p = pipelineFor(desc);
+    const step = chunkElements(k, [p], this.options.chunkElements);
+    const reader = openElementReader(desc, this.files, 0);
+    const worst = grids.map(() => 0);
+    try {
+      for (let done = 0; done < desc.numel; done += step) {
+        this.options.signal?.throwIfAborted();
+        const n = Math.min(step, desc.numel - done);
+        await reader.read(k.view(k.rawA, n * p.elementSize));
+        const ptr = prepare(k, p, k.rawA, k.scratchA, n);
+        grids.forEach((g, i) => {
+          const r = p.kind === 'f64' ? k.k.grid_residual_f64(ptr, n, g.origin, 1 / g.step) : k.k.grid_residual_f32(ptr, n, g.origin, 1 / g.step);
+          worst[i] = Math.max(worst[i]!, r);
+        });
+      }
+    } finally {
+      reader.close();
+    }
+    return worst;
+  }
+
   /** Statistics of elements already in memory (library use). */
   statsOfBytes(bytes: Uint8Array, dtype: DType): StatsPartial {
     const p = pipelineFor({ dtype, byteOrder: 'little' });

@@ -86,6 +86,12 @@ export class Executor {
     return this.backend.run({ op: 'zeroRows', desc, rowLength } satisfies Job, desc.numel * DTYPE_SIZE[storedDtype(desc)]) as Promise<number[]>;
   }
 
+  /** Largest distance (in steps) of a real-valued tensor's finite values from each grid. */
+  async gridResiduals(desc: TensorDescriptor, grids: Array<{ origin: number; step: number }>): Promise<number[]> {
+    if (isComplex(desc.dtype) || desc.numel === 0) return grids.map(() => 0);
+    return this.backend.run({ op: 'grid', desc, grids } satisfies Job, desc.numel * DTYPE_SIZE[storedDtype(desc)]) as Promise<number[]>;
+  }
+
   private async realStats(view: TensorDescriptor): Promise<StatsPartial> {
     // Statistics do not depend on element order: a permuted dense block (transpose, Fortran
     // order) is read as the contiguous block it occupies, in place and split like any other.

@@ -9,7 +9,8 @@ import type { StatsPartial } from './partials.js';
 export type Job =
   | { op: 'stats'; desc: TensorDescriptor; first: number; end: number }
   | { op: 'compare'; a: TensorDescriptor; b: TensorDescriptor; epsilon: number; first: number; end: number }
-  | { op: 'zeroRows'; desc: TensorDescriptor; rowLength: number };
+  | { op: 'zeroRows'; desc: TensorDescriptor; rowLength: number }
+  | { op: 'grid'; desc: TensorDescriptor; grids: Array<{ origin: number; step: number }> };
 
 export type JobResult = StatsPartial | CompareRangeResult | number[];
 
@@ -18,12 +19,13 @@ export function runJob(engine: Engine, job: Job): Promise<JobResult> {
     case 'stats': return engine.statsRange(job.desc, job.first, job.end);
     case 'compare': return engine.compareRange(job.a, job.b, job.epsilon, job.first, job.end);
     case 'zeroRows': return engine.zeroRows(job.desc, job.rowLength);
+    case 'grid': return engine.gridResiduals(job.desc, job.grids);
   }
 }
 
 /** Bytes a job reads (its scheduling weight). */
 export function jobBytes(job: Job, elementSize: (d: TensorDescriptor) => number): number {
-  if (job.op === 'zeroRows') return job.desc.numel * elementSize(job.desc);
+  if (job.op === 'zeroRows' || job.op === 'grid') return job.desc.numel * elementSize(job.desc);
   const n = job.end - job.first;
   return job.op === 'stats' ? n * elementSize(job.desc) : n * (elementSize(job.a) + elementSize(job.b));
 }
