@@ -20,8 +20,32 @@ import { compareOut } from './layout';
   store<f64>(o + 64, mismatched);
 }
 
-// Accumulates one f64x2 pair of inputs into the running sums (all passed by the caller's
-// locals via the macro-like inline below).
+@inline function hsum(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+/**
+ * Shared end of both SIMD kernels: folds the lane accumulators, runs the scalar tail from
+ * element i, and writes the record, or re-runs the chunk with the masking kernel when any
+ * sum is non-finite (a NaN or infinity somewhere).
+ */
+@inline function finish<T>(pa: usize, pb: usize, i: i32, n: i32, eps: f64, mx: v128, sabs: v128, cnt: v128, sdd: v128, sab: v128, saa: v128, sbb: v128): void {
+  let M = max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1));
+  let SABS = hsum(sabs), SDD = hsum(sdd), SAB = hsum(sab), SAA = hsum(saa), SBB = hsum(sbb);
+  let C = <f64>(i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1));
+  for (; i < n; i++) {
+    const a = <f64>load<T>(pa + (<usize>i << alignof<T>()));
+    const b = <f64>load<T>(pb + (<usize>i << alignof<T>()));
+    const d = a - b, e = abs(d);
+    M = e > M ? e : M;
+    SABS += e;
+    if (e > eps) C++;
+    SDD += d * d; SAB += a * b; SAA += a * a; SBB += b * b;
+  }
+  if (!isFinite(SABS + SDD + SAB + SAA + SBB)) { compareMasked<T>(pa, pb, n, eps); return; }
+  writeCompare(<f64>n, M, SABS, C, SDD, SAB, SAA, SBB, 0);
+}
+
 export function compare_f32(pa: usize, pb: usize, n: i32, eps: f64): void {
   const E = f64x2.splat(eps);
   let mx = f64x2.splat(0), sabs = f64x2.splat(0), sdd = f64x2.splat(0);
@@ -49,25 +73,7 @@ export function compare_f32(pa: usize, pb: usize, n: i32, eps: f64): void {
     saa = f64x2.add(saa, f64x2.add(f64x2.mul(a0, a0), f64x2.mul(a1, a1)));
     sbb = f64x2.add(sbb, f64x2.add(f64x2.mul(b0, b0), f64x2.mul(b1, b1)));
   }
-  let M = max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1));
-  let SABS = f64x2.extract_lane(sabs, 0) + f64x2.extract_lane(sabs, 1);
-  let C = <f64>(i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1));
-  let SDD = f64x2.extract_lane(sdd, 0) + f64x2.extract_lane(sdd, 1);
-  let SAB = f64x2.extract_lane(sab, 0) + f64x2.extract_lane(sab, 1);
-  let SAA = f64x2.extract_lane(saa, 0) + f64x2.extract_lane(saa, 1);
-  let SBB = f64x2.extract_lane(sbb, 0) + f64x2.extract_lane(sbb, 1);
-  for (; i < n; i++) {
-    const a = <f64>load<f32>(pa + (<usize>i << 2));
-    const b = <f64>load<f32>(pb + (<usize>i << 2));
-    const d = a - b, e = abs(d);
-    M = e > M ? e : M;
-    SABS += e;
-    if (e > eps) C++;
-    SDD += d * d; SAB += a * b; SAA += a * a; SBB += b * b;
-  }
-  // Any NaN or infinity makes some sum non-finite; such chunks take the masking path.
-  if (!isFinite(SABS + SDD + SAB + SAA + SBB)) { compareMasked<f32>(pa, pb, n, eps); return; }
-  writeCompare(<f64>n, M, SABS, C, SDD, SAB, SAA, SBB, 0);
+  finish<f32>(pa, pb, i, n, eps, mx, sabs, cnt, sdd, sab, saa, sbb);
 }
 
 export function compare_f64(pa: usize, pb: usize, n: i32, eps: f64): void {
@@ -90,24 +96,7 @@ export function compare_f64(pa: usize, pb: usize, n: i32, eps: f64): void {
     saa = f64x2.add(saa, f64x2.mul(a, a));
     sbb = f64x2.add(sbb, f64x2.mul(b, b));
   }
-  let M = max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1));
-  let SABS = f64x2.extract_lane(sabs, 0) + f64x2.extract_lane(sabs, 1);
-  let C = <f64>(i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1));
-  let SDD = f64x2.extract_lane(sdd, 0) + f64x2.extract_lane(sdd, 1);
-  let SAB = f64x2.extract_lane(sab, 0) + f64x2.extract_lane(sab, 1);
-  let SAA = f64x2.extract_lane(saa, 0) + f64x2.extract_lane(saa, 1);
-  let SBB = f64x2.extract_lane(sbb, 0) + f64x2.extract_lane(sbb, 1);
-  for (; i < n; i++) {
-    const a = load<f64>(pa + (<usize>i << 3));
-    const b = load<f64>(pb + (<usize>i << 3));
-    const d = a - b, e = abs(d);
-    M = e > M ? e : M;
-    SABS += e;
-    if (e > eps) C++;
-    SDD += d * d; SAB += a * b; SAA += a * a; SBB += b * b;
-  }
-  if (!isFinite(SABS + SDD + SAB + SAA + SBB)) { compareMasked<f64>(pa, pb, n, eps); return; }
-  writeCompare(<f64>n, M, SABS, C, SDD, SAB, SAA, SBB, 0);
+  finish<f64>(pa, pb, i, n, eps, mx, sabs, cnt, sdd, sab, saa, sbb);
 }
 
 @inline function compareMasked<T>(pa: usize, pb: usize, n: i32, eps: f64): void {
