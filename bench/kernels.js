@@ -62,6 +62,9 @@ export function runKernelBenchmarks({ quick = false } = {}) {
       }
     }, { onStart: () => fill(k, dtype), minSamples: quick ? 5 : 20, maxTime: quick ? 0.5 : 2 });
   }
+  // DESIGN §4: the SIMD bit trick and the 65,536-entry table each won a measurement; measure both.
+  suite.add('f16 → f32 widen, SIMD', () => k.k.f16_to_f32(k.rawA, k.scratchA, CHUNK / 2), { onStart: () => fill(k, 'f16'), minSamples: quick ? 5 : 20, maxTime: quick ? 0.5 : 2 });
+  suite.add('f16 → f32 widen, table', () => k.k.f16_to_f32_table(k.rawA, k.scratchA, CHUNK / 2), { onStart: () => fill(k, 'f16'), minSamples: quick ? 5 : 20, maxTime: quick ? 0.5 : 2 });
   const js = new Float32Array(CHUNK / 4).map((_, i) => Math.sin(i) * 0.03);
   suite.add('plain JS f32', () => jsStatsF32(js), { minSamples: quick ? 5 : 20, maxTime: quick ? 0.5 : 2 });
   suite.add('wasm compare f32 (both sides)', () => k.k.compare_f32(k.rawA, k.rawB, CHUNK / 4, 0), {

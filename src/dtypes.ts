@@ -18,10 +18,6 @@ export function dtypeBits(dtype: DType): number {
   return DTYPE_SIZE[dtype] * 8;
 }
 
-export function isDType(name: string): name is DType {
-  return (DTYPES as readonly string[]).includes(name);
-}
-
 export function isComplex(dtype: DType): boolean {
   return dtype === 'c64' || dtype === 'c128';
 }

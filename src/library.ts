@@ -29,11 +29,12 @@ export interface DiffReport {
 /** Compares two model files; `results` is empty when they do not differ. */
 export async function diffFiles(pathA: string, pathB: string, options: LibraryOptions = {}): Promise<DiffReport> {
   const [a, b] = await Promise.all([describeModel(pathA), describeModel(pathB)]);
-  const total = planBytes(planDiff(a, b, options), options);
+  const plan = planDiff(a, b, options);
+  const total = planBytes(plan, options);
   options.onTotalBytes?.(total);
   const executor = new Executor(options, total);
   try {
-    return { a, b, results: await diffModels(a, b, executor, options) };
+    return { a, b, results: await diffModels(a, b, executor, options, plan) };
   } finally {
     await executor.close();
   }

@@ -120,7 +120,7 @@ export async function collect(paths: string[], options: CollectOptions): Promise
           cmp: e.comparison,
         });
       };
-      const results = await diffModels(a, b, executor, { ...options, onTensor });
+      const results = await diffModels(a, b, executor, { ...options, onTensor }, plans[k]);
       const tensors = [...seen.values()].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
       pairs.push({ ia: k, ib: k + 1, a, b, results, tensors });
     }

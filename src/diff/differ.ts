@@ -41,8 +41,10 @@ export function nameFilter(options: DiffOptions): (name: string) => boolean {
     !(options.ignoreKeysRegex && options.ignoreKeysRegex.test(name));
 }
 
-export async function diffModels(a: ModelDescription, b: ModelDescription, executor: Executor, options: DiffOptions = {}): Promise<DiffResult[]> {
-  const plan = planDiff(a, b, options);
+/** `plan` defaults to planDiff(a, b, options); callers that sized the work from it pass it in. */
+export async function diffModels(
+  a: ModelDescription, b: ModelDescription, executor: Executor, options: DiffOptions = {}, plan: PlanStep[] = planDiff(a, b, options),
+): Promise<DiffResult[]> {
   const epsilon = options.epsilon ?? 0;
   const read = !options.shapeOnly;
   // Every job is submitted at once, so the executor can schedule the largest first.

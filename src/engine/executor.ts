@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { DTYPE_SIZE, isComplex, type DType } from '../dtypes.js';
-import { storedDtype, type TensorDescriptor } from '../formats/types.js';
+import { contiguousStrides, storedDtype, type TensorDescriptor } from '../formats/types.js';
 import type { CompareRangeResult, EngineOptions } from './engine.js';
 import type { Job } from './jobs.js';
 import { type ComparePartial, type StatsPartial, emptyCompare, emptyStats, mergeCompare, mergeStats } from './partials.js';
@@ -184,15 +184,6 @@ function complexParts(desc: TensorDescriptor): [TensorDescriptor, TensorDescript
   return [make(0, 'real'), make(1, 'imag')];
 }
 
-export function contiguousStrides(shape: number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let k = shape.length - 1; k >= 0; k--) {
-    strides[k] = s;
-    s *= shape[k]!;
-  }
-  return strides;
-}
 
 /** Stored bytes of tensors (for deciding on workers and for progress totals). */
 export function tensorBytes(tensors: TensorDescriptor[]): number {

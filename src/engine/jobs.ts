@@ -22,10 +22,3 @@ export function runJob(engine: Engine, job: Job): Promise<JobResult> {
     case 'grid': return engine.gridResiduals(job.desc, job.grids);
   }
 }
-
-/** Bytes a job reads (its scheduling weight). */
-export function jobBytes(job: Job, elementSize: (d: TensorDescriptor) => number): number {
-  if (job.op === 'zeroRows' || job.op === 'grid') return job.desc.numel * elementSize(job.desc);
-  const n = job.end - job.first;
-  return job.op === 'stats' ? n * elementSize(job.desc) : n * (elementSize(job.a) + elementSize(job.b));
-}

@@ -20,7 +20,7 @@ export interface KernelExports {
   compare_f64(pa: number, pb: number, n: number, eps: number): void;
   grid_residual_f32(ptr: number, n: number, origin: number, inv: number): number;
   grid_residual_f64(ptr: number, n: number, origin: number, inv: number): number;
-  f16_to_f32: Convert; bf16_to_f32: Convert; f8e4m3_to_f32: Convert; f8e5m2_to_f32: Convert;
+  f16_to_f32: Convert; f16_to_f32_table: Convert; bf16_to_f32: Convert; f8e4m3_to_f32: Convert; f8e5m2_to_f32: Convert;
   i8_to_f32: Convert; u8_to_f32: Convert; i16_to_f32: Convert; u16_to_f32: Convert; bool_to_f32: Convert;
   i32_to_f64: Convert; u32_to_f64: Convert; i64_to_f64: Convert; u64_to_f64: Convert; f32_to_f64: Convert;
   byteswap(ptr: number, n: number, size: number): void;

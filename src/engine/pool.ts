@@ -121,7 +121,7 @@ export class WorkerPoolBackend implements Backend {
         const e = message.error;
         task.reject(e.diffai ? new DiffaiError(e.file, e.message) : Object.assign(new Error(e.message), { stack: e.stack }));
       } else {
-        this.options.onBytes?.(jobWeight(task));
+        this.options.onBytes?.(task.weight);
         task.resolve(message.result!);
       }
       try { this.dispatch(); } catch (err) { this.failAll(err); }
@@ -153,9 +153,6 @@ export class WorkerPoolBackend implements Backend {
   }
 }
 
-function jobWeight(task: Pending): number {
-  return task.weight;
-}
 
 /** dist/src/engine/worker.js, from either the built package or the sources (tests). */
 export function workerPath(): string {

@@ -9,7 +9,7 @@ import { createInflate, createInflateRaw } from 'node:zlib';
 import { DTYPE_SIZE } from '../dtypes.js';
 import { DiffaiError } from '../errors.js';
 import { RandomAccessFile } from '../io/file.js';
-import { storedDtype, type ByteSource, type TensorDescriptor, type TensorView } from '../formats/types.js';
+import { isContiguousLayout, storedDtype, type ByteSource, type TensorDescriptor, type TensorView } from '../formats/types.js';
 
 /** Largest storage span a non-contiguous view may gather from memory. */
 export const MAX_GATHER_BYTES = 128 * 1024 * 1024; // with the rest of the process, peak RSS stays under 200 MB
@@ -44,18 +44,9 @@ export function openElementReader(desc: TensorDescriptor, files: FileCache, firs
 
 /** True when the logical elements lie one after another in storage (no gathering needed). */
 export function isDense(desc: TensorDescriptor): boolean {
-  return !desc.view || isContiguous(desc.view, desc.shape);
+  return !desc.view || isContiguousLayout(desc.shape, desc.view.strides);
 }
 
-function isContiguous(view: TensorView, shape: number[]): boolean {
-  let expected = 1;
-  for (let k = shape.length - 1; k >= 0; k--) {
-    const dim = shape[k]!;
-    if (dim !== 1 && view.strides[k] !== expected) return false;
-    expected *= dim;
-  }
-  return true;
-}
 
 /** Keeps one open handle per path for the life of a diff. */
 export class FileCache {

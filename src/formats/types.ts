@@ -33,6 +33,23 @@ export interface TensorView {
   strides: number[];
 }
 
+/** Strides (in elements) of a C-contiguous tensor of this shape. */
+export function contiguousStrides(shape: number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let k = shape.length - 1; k >= 0; k--) {
+    strides[k] = s;
+    s *= shape[k]!;
+  }
+  return strides;
+}
+
+/** True when these strides lay the shape out C-contiguously (size-1 dimensions may have any stride). */
+export function isContiguousLayout(shape: number[], strides: number[]): boolean {
+  const c = contiguousStrides(shape);
+  return shape.every((d, k) => d === 1 || strides[k] === c[k]);
+}
+
 export interface TensorDescriptor {
   /** Dotted path of the tensor (`fc1.weight`, `optimizer_state_dict.state.0.exp_avg`). */
   name: string;

@@ -68,15 +68,6 @@ export class RandomAccessFile {
   }
 }
 
-/** Opens `path`, runs `fn`, and always closes the file. */
-export function withFile<T>(path: string, fn: (file: RandomAccessFile) => T): T {
-  const file = RandomAccessFile.open(path);
-  try {
-    return fn(file);
-  } finally {
-    file.close();
-  }
-}
 
 function describeFsError(e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;

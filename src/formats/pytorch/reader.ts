@@ -6,7 +6,7 @@
 import { DTYPE_SIZE, type DType } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
-import type { ByteSource, FormatReader, ModelDescription, TensorDescriptor } from '../types.js';
+import { isContiguousLayout, type ByteSource, type FormatReader, type ModelDescription, type TensorDescriptor } from '../types.js';
 import {
   ZIP_METHOD_DEFLATE, ZIP_METHOD_STORED, firstLocalName, looksLikeZip, readSmallEntry,
   readZipDirectory, type ZipEntry,
@@ -271,21 +271,6 @@ function shapeNumel(path: string, name: string, shape: number[]): number {
   return n;
 }
 
-function contiguousStrides(shape: number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
-
-function isContiguous(shape: number[], strides: number[]): boolean {
-  const c = contiguousStrides(shape);
-  return shape.every((d, i) => d === 1 || strides[i] === c[i]);
-}
-
 /** The byte range [start, start+length) of a storage source, keeping its kind. */
 function subSource(src: ByteSource, start: number, length: number): ByteSource {
   if (src.kind === 'file') return { ...src, offset: src.offset + start, length };
@@ -332,7 +317,7 @@ function torchDescriptor(path: string, name: string, t: TensorRef, loc: StorageL
     if (!Number.isSafeInteger(last) || last >= storageNumel) {
       throw new DiffaiError(path, `tensor ${name}: shape [${t.shape.join(', ')}] with strides [${t.strides.join(', ')}] at offset ${t.offset} runs past its storage of ${storageNumel} elements`);
     }
-    if (isContiguous(t.shape, t.strides)) {
+    if (isContiguousLayout(t.shape, t.strides)) {
       // a contiguous slice: narrow the source to exactly its bytes
       desc.source = subSource(loc.source, t.offset * el, numel * el);
     } else {
