@@ -5,8 +5,8 @@
  * so results are identical for any number of threads.
  */
 import { availableParallelism } from 'node:os';
-import { DTYPE_SIZE, isComplex, type DType } from '../dtypes.js';
-import { contiguousStrides, storedDtype, type TensorDescriptor } from '../formats/types.js';
+import { byteLength, dtypeInfo, isComplex } from '../dtypes.js';
+import { contiguousStrides, storedByteLength, storedDtype, type TensorDescriptor } from '../formats/types.js';
 import type { CompareRangeResult, EngineOptions } from './engine.js';
 import type { Job } from './jobs.js';
 import { type ComparePartial, type StatsPartial, emptyCompare, emptyStats, mergeCompare, mergeStats } from './partials.js';
@@ -83,20 +83,20 @@ export class Executor {
   async zeroRows(desc: TensorDescriptor): Promise<number[]> {
     if (isComplex(desc.dtype) || desc.shape.length === 0 || desc.numel === 0) return [];
     const rowLength = desc.numel / desc.shape[0]!;
-    return this.backend.run({ op: 'zeroRows', desc, rowLength } satisfies Job, desc.numel * DTYPE_SIZE[storedDtype(desc)]) as Promise<number[]>;
+    return this.backend.run({ op: 'zeroRows', desc, rowLength } satisfies Job, storedByteLength(desc)) as Promise<number[]>;
   }
 
   /** Largest distance (in steps) of a real-valued tensor's finite values from each grid. */
   async gridResiduals(desc: TensorDescriptor, grids: Array<{ origin: number; step: number }>): Promise<number[]> {
     if (isComplex(desc.dtype) || desc.numel === 0) return grids.map(() => 0);
-    return this.backend.run({ op: 'grid', desc, grids } satisfies Job, desc.numel * DTYPE_SIZE[storedDtype(desc)]) as Promise<number[]>;
+    return this.backend.run({ op: 'grid', desc, grids } satisfies Job, storedByteLength(desc)) as Promise<number[]>;
   }
 
   private async realStats(view: TensorDescriptor): Promise<StatsPartial> {
     // Statistics do not depend on element order: a permuted dense block (transpose, Fortran
     // order) is read as the contiguous block it occupies, in place and split like any other.
     const desc = asStorageBlock(view) ?? view;
-    const size = DTYPE_SIZE[storedDtype(desc)];
+    const size = byteLength(storedDtype(desc), 1);
     const ranges = splitRanges(desc.numel, splittable(desc) ? size : 0);
     const parts = await Promise.all(ranges.map(([first, end]) =>
       this.backend.run({ op: 'stats', desc, first, end } satisfies Job, (end - first) * size) as Promise<StatsPartial>));
@@ -110,8 +110,8 @@ export class Executor {
     const samePermutation = blockA && blockB && sameLayout(viewA, viewB);
     const a = samePermutation ? blockA : viewA;
     const b = samePermutation ? blockB : viewB;
-    const sizeA = DTYPE_SIZE[storedDtype(a)];
-    const sizeB = DTYPE_SIZE[storedDtype(b)];
+    const sizeA = byteLength(storedDtype(a), 1);
+    const sizeB = byteLength(storedDtype(b), 1);
     const size = sizeA + sizeB;
     const ranges = splitRanges(a.numel, splittable(a) && splittable(b) ? Math.max(sizeA, sizeB) : 0);
     const parts = await Promise.all(ranges.map(([first, end]) =>
@@ -172,7 +172,7 @@ export function splitRanges(numel: number, elementSize: number): Array<[number, 
 
 /** A complex tensor as two real views (real and imaginary parts) of its interleaved storage. */
 function complexParts(desc: TensorDescriptor): [TensorDescriptor, TensorDescriptor] {
-  const part: DType = desc.dtype === 'c64' ? 'f32' : 'f64';
+  const part = dtypeInfo(desc.dtype).complexPart!;
   const strides = desc.view?.strides ?? contiguousStrides(desc.shape);
   const offset = desc.view?.offset ?? 0;
   const make = (which: 0 | 1, suffix: string): TensorDescriptor => ({
@@ -187,5 +187,5 @@ function complexParts(desc: TensorDescriptor): [TensorDescriptor, TensorDescript
 
 /** Stored bytes of tensors (for deciding on workers and for progress totals). */
 export function tensorBytes(tensors: TensorDescriptor[]): number {
-  return tensors.reduce((sum, t) => sum + t.numel * DTYPE_SIZE[storedDtype(t)], 0);
+  return tensors.reduce((sum, t) => sum + storedByteLength(t), 0);
 }

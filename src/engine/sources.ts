@@ -6,7 +6,7 @@
  */
 import { createReadStream, read } from 'node:fs';
 import { createInflate, createInflateRaw } from 'node:zlib';
-import { DTYPE_SIZE } from '../dtypes.js';
+import { byteLength } from '../dtypes.js';
 import { DiffaiError } from '../errors.js';
 import { RandomAccessFile } from '../io/file.js';
 import { isContiguousLayout, storedDtype, type ByteSource, type TensorDescriptor, type TensorView } from '../formats/types.js';
@@ -22,7 +22,7 @@ export interface ElementReader {
 
 /** The element size of a tensor's storage as the reader sees it. */
 export function storageElementSize(desc: TensorDescriptor): number {
-  return DTYPE_SIZE[storedDtype(desc)];
+  return byteLength(storedDtype(desc), 1);
 }
 
 /** A reader of the tensor's logical elements from element `first` on. */
