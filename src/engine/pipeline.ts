@@ -62,8 +62,13 @@ export function chunkElements(k: Kernels, pipelines: Pipeline[], limit?: number)
  * the kernel-ready data (raw itself when nothing needed widening).
  */
 export function prepare(k: Kernels, p: Pipeline, raw: number, scratch: number, n: number): number {
+  if (p.swap) k.k.byteswap(raw, n, p.elementSize);
+  return convert(k, p, raw, scratch, n);
+}
+
+/** prepare() on elements already in native byte order. */
+export function convert(k: Kernels, p: Pipeline, raw: number, scratch: number, n: number): number {
   const x = k.k;
-  if (p.swap) x.byteswap(raw, n, p.elementSize);
   let ptr = raw;
   let kind: Kind = p.elementSize === 8 && !p.widen ? 'f64' : 'f32';
   if (p.widen) {
