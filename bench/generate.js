@@ -6,8 +6,11 @@ import { dirname } from 'node:path';
 const ST_DTYPE = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
 const SIZE = { f32: 4, f16: 2, bf16: 2 };
 
-/** A safetensors file of `bytes` tensor bytes split into `tensors` tensors; `seed` varies the values. */
-export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors = 8, seed = 1, perturb = 0 } = {}) {
+/**
+ * A safetensors file of `bytes` tensor bytes split into `tensors` tensors; `seed` varies the
+ * values; `perturb` is added to every 7th element of every `changeEvery`-th tensor.
+ */
+export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors = 8, seed = 1, perturb = 0, changeEvery = 1 } = {}) {
   const elemSize = SIZE[dtype];
   const per = Math.floor(bytes / elemSize / tensors);
   const header = {};
@@ -26,6 +29,12 @@ export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors 
   lengthBytes.writeBigUInt64LE(BigInt(json.length));
   writeSync(fd, lengthBytes);
   writeSync(fd, Buffer.from(json));
+  const out = new Uint8Array(8 << 20);
+  let held = 0;
+  const write = (bytes) => {
+    if (held + bytes.length > out.length) { writeSync(fd, out.subarray(0, held)); held = 0; }
+    if (bytes.length > out.length) writeSync(fd, bytes); else { out.set(bytes, held); held += bytes.length; }
+  };
   const f32 = new Float32Array(1 << 20);
   const u32 = new Uint32Array(f32.buffer);
   const u16 = new Uint16Array(1 << 20);
@@ -37,16 +46,17 @@ export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors 
         // xorshift32 → roughly N(0, 0.02)-sized weights
         state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0;
         f32[i] = ((state / 4294967296) - 0.5) * 0.07;
-        if (perturb && i % 7 === 0) f32[i] += perturb;
+        if (perturb && i % 7 === 0 && t % changeEvery === 0) f32[i] += perturb;
       }
-      if (dtype === 'f32') writeSync(fd, new Uint8Array(f32.buffer, 0, n * 4));
+      if (dtype === 'f32') write(new Uint8Array(f32.buffer, 0, n * 4));
       else {
         for (let i = 0; i < n; i++) u16[i] = dtype === 'bf16' ? u32[i] >>> 16 : toF16(f32[i]);
-        writeSync(fd, new Uint8Array(u16.buffer, 0, n * 2));
+        write(new Uint8Array(u16.buffer, 0, n * 2));
       }
       done += n;
     }
   }
+  writeSync(fd, out.subarray(0, held));
   closeSync(fd);
   return path;
 }

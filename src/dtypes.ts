@@ -1,4 +1,14 @@
-/** Element types diffai understands, with the names the output contract uses (DESIGN §5). */
+/**
+ * The dtype registry: every per-dtype fact lives in one record here (DESIGN §5 names).
+ * Storage is described as blocks of `blockElements` elements in `blockBytes` bytes — 1 and
+ * N for ordinary dtypes — so a block-quantized type (GGUF Q4_0: 32 elements in 18 bytes)
+ * is one more record, not a special case. Every byte count goes through byteLength().
+ *
+ * Adding a dtype: add its name to DTYPES and its record to DTYPE_INFO; if the kernels need
+ * it widened, name the WASM conversion export in `widen` (and export it from assembly/).
+ */
+import { DiffaiError } from './errors.js';
+
 export const DTYPES = [
   'f64', 'f32', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2',
   'i64', 'i32', 'i16', 'i8', 'u64', 'u32', 'u16', 'u8', 'bool',
@@ -6,22 +16,95 @@ export const DTYPES = [
 ] as const;
 export type DType = (typeof DTYPES)[number];
 
-/** Bytes per element. */
-export const DTYPE_SIZE: Readonly<Record<DType, number>> = {
-  f64: 8, f32: 4, f16: 2, bf16: 2, f8_e4m3: 1, f8_e5m2: 1,
-  i64: 8, i32: 4, i16: 2, i8: 1, u64: 8, u32: 4, u16: 2, u8: 1, bool: 1,
-  c64: 8, c128: 16,
+export type ElementClass = 'float' | 'int' | 'bool' | 'complex';
+/** The two element kinds the kernels compute in. */
+export type KernelFamily = 'f32' | 'f64';
+
+/** WASM exports that widen n stored elements at src into the kernel family at dst. */
+export type WidenKernel =
+  | 'f16_to_f32' | 'bf16_to_f32' | 'f8e4m3_to_f32' | 'f8e5m2_to_f32'
+  | 'i8_to_f32' | 'u8_to_f32' | 'i16_to_f32' | 'u16_to_f32' | 'bool_to_f32'
+  | 'i32_to_f64' | 'u32_to_f64' | 'i64_to_f64' | 'u64_to_f64';
+
+/** Stats kernels that read the stored elements directly (widening in registers). */
+export type FusedStatsKernel = 'stats_bf16' | 'stats_f16';
+
+export interface DTypeInfo {
+  /** The name in JSON output and the library API. */
+  name: DType;
+  class: ElementClass;
+  /** Elements per storage block (1 unless block-quantized). */
+  blockElements: number;
+  /** Bytes per storage block. */
+  blockBytes: number;
+  /** Bits of one element: blockBytes·8 / blockElements (fractional for block types). */
+  bits: number;
+  /** The kind the kernels compute this dtype in (complex: of each part). */
+  family: KernelFamily;
+  /** The conversion the pipeline runs first, when the kernels cannot read it as stored. */
+  widen?: { kernel: WidenKernel; to: KernelFamily };
+  fusedStats?: FusedStatsKernel;
+  /** Complex dtypes: the real dtype of each interleaved part. */
+  complexPart?: DType;
+}
+
+type Spec = Omit<DTypeInfo, 'name' | 'bits' | 'blockElements'> & { blockElements?: number };
+
+const SPECS: Record<DType, Spec> = {
+  f64: { class: 'float', blockBytes: 8, family: 'f64' },
+  f32: { class: 'float', blockBytes: 4, family: 'f32' },
+  f16: { class: 'float', blockBytes: 2, family: 'f32', widen: { kernel: 'f16_to_f32', to: 'f32' }, fusedStats: 'stats_f16' },
+  bf16: { class: 'float', blockBytes: 2, family: 'f32', widen: { kernel: 'bf16_to_f32', to: 'f32' }, fusedStats: 'stats_bf16' },
+  f8_e4m3: { class: 'float', blockBytes: 1, family: 'f32', widen: { kernel: 'f8e4m3_to_f32', to: 'f32' } },
+  f8_e5m2: { class: 'float', blockBytes: 1, family: 'f32', widen: { kernel: 'f8e5m2_to_f32', to: 'f32' } },
+  i64: { class: 'int', blockBytes: 8, family: 'f64', widen: { kernel: 'i64_to_f64', to: 'f64' } },
+  i32: { class: 'int', blockBytes: 4, family: 'f64', widen: { kernel: 'i32_to_f64', to: 'f64' } },
+  i16: { class: 'int', blockBytes: 2, family: 'f32', widen: { kernel: 'i16_to_f32', to: 'f32' } },
+  i8: { class: 'int', blockBytes: 1, family: 'f32', widen: { kernel: 'i8_to_f32', to: 'f32' } },
+  u64: { class: 'int', blockBytes: 8, family: 'f64', widen: { kernel: 'u64_to_f64', to: 'f64' } },
+  u32: { class: 'int', blockBytes: 4, family: 'f64', widen: { kernel: 'u32_to_f64', to: 'f64' } },
+  u16: { class: 'int', blockBytes: 2, family: 'f32', widen: { kernel: 'u16_to_f32', to: 'f32' } },
+  u8: { class: 'int', blockBytes: 1, family: 'f32', widen: { kernel: 'u8_to_f32', to: 'f32' } },
+  bool: { class: 'bool', blockBytes: 1, family: 'f32', widen: { kernel: 'bool_to_f32', to: 'f32' } },
+  c64: { class: 'complex', blockBytes: 8, family: 'f32', complexPart: 'f32' },
+  c128: { class: 'complex', blockBytes: 16, family: 'f64', complexPart: 'f64' },
 };
 
-/** Bits of one element (for quantization and memory analyses). */
-export function dtypeBits(dtype: DType): number {
-  return DTYPE_SIZE[dtype] * 8;
+export const DTYPE_INFO: Readonly<Record<DType, Readonly<DTypeInfo>>> = Object.fromEntries(
+  DTYPES.map((name) => {
+    const spec = SPECS[name];
+    const blockElements = spec.blockElements ?? 1;
+    return [name, Object.freeze({ ...spec, name, blockElements, bits: (spec.blockBytes * 8) / blockElements })];
+  }),
+) as Record<DType, DTypeInfo>;
+
+export function dtypeInfo(dtype: DType): Readonly<DTypeInfo> {
+  return DTYPE_INFO[dtype];
+}
+
+/**
+ * Bytes that `numel` elements of `dtype` occupy in storage: the one byte count in diffai.
+ * Refuses counts that are not whole storage blocks.
+ */
+export function byteLength(dtype: DType, numel: number): number {
+  const { blockElements, blockBytes } = DTYPE_INFO[dtype];
+  if (blockElements === 1) return numel * blockBytes;
+  if (numel % blockElements !== 0) {
+    throw new DiffaiError(undefined, `${numel} elements of ${dtype} is not a whole number of ${blockElements}-element blocks`);
+  }
+  return (numel / blockElements) * blockBytes;
+}
+
+/** Whether a byte count holds whole elements (blocks) of `dtype`; the element count when so. */
+export function elementsIn(dtype: DType, bytes: number): number | undefined {
+  const { blockElements, blockBytes } = DTYPE_INFO[dtype];
+  return bytes % blockBytes === 0 ? (bytes / blockBytes) * blockElements : undefined;
 }
 
 export function isComplex(dtype: DType): boolean {
-  return dtype === 'c64' || dtype === 'c128';
+  return DTYPE_INFO[dtype].class === 'complex';
 }
 
 export function isFloat(dtype: DType): boolean {
-  return dtype === 'f64' || dtype === 'f32' || dtype === 'f16' || dtype === 'bf16' || dtype === 'f8_e4m3' || dtype === 'f8_e5m2';
+  return DTYPE_INFO[dtype].class === 'float';
 }

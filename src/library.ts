@@ -3,7 +3,7 @@
  * its files before returning.
  */
 import { DiffaiError } from './errors.js';
-import { DTYPE_SIZE, type DType } from './dtypes.js';
+import { byteLength, type DType } from './dtypes.js';
 import { Engine } from './engine/engine.js';
 import { Executor, tensorBytes, type ExecutorOptions } from './engine/executor.js';
 import { diffModels, nameFilter, planBytes, planDiff, type DiffOptions } from './diff/differ.js';
@@ -122,7 +122,7 @@ export function tensorStats(data: ArrayBufferView, dtype?: DType): TensorStats {
   const resolved = dtype ?? TYPED_DTYPES.find(([ctor]) => data instanceof ctor && !Buffer.isBuffer(data))?.[1];
   if (!resolved) throw new DiffaiError(undefined, 'tensorStats: pass a dtype for this kind of buffer');
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const size = DTYPE_SIZE[resolved];
+  const size = byteLength(resolved, 1);
   if (bytes.length % size !== 0) throw new DiffaiError(undefined, `tensorStats: ${bytes.length} bytes is not a whole number of ${resolved} elements (${size} bytes each)`);
   const engine = new Engine();
   try {

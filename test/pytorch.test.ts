@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DTYPE_SIZE } from '../src/dtypes.js';
+import { byteLength } from '../src/dtypes.js';
 import { DiffaiError } from '../src/errors.js';
 import { describePytorch, pytorchReader } from '../src/formats/pytorch/reader.js';
 import type { ModelDescription } from '../src/formats/types.js';
@@ -104,7 +104,7 @@ describe('pytorch fixtures: descriptors match torch', () => {
         expect(t.dtype, t.name).toBe(r.dtype);
         expect(t.shape, t.name).toEqual(r.shape);
         expect(t.numel).toBe(r.shape.reduce((a, b) => a * b, 1));
-        if (ref.byteOrder === 'big' && DTYPE_SIZE[t.dtype] > 1) expect(t.byteOrder).toBe('big');
+        if (ref.byteOrder === 'big' && byteLength(t.dtype, 1) > 1) expect(t.byteOrder).toBe('big');
         else expect(t.byteOrder).toBe('little');
         // views: exactly the strided tensors carry one; contiguous slices are narrowed sources
         if (ref.views) expect(t.view !== undefined, `${t.name} view`).toBe(ref.views.includes(t.name));

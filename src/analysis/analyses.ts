@@ -3,7 +3,7 @@
  * entry with a summary line, detail lines and a JSON object. Definitions and thresholds
  * are the documented ones; no number here is a constant or comes from a file name.
  */
-import { dtypeBits, isFloat } from '../dtypes.js';
+import { dtypeInfo, isFloat } from '../dtypes.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { TensorDescriptor } from '../formats/types.js';
 import type { TensorStats } from '../diff/types.js';
@@ -103,9 +103,9 @@ export function quantizationAnalysis(c: Collected, p: PairData): AnalysisEntry {
       dtype_a: a.dtype, dtype_b: b.dtype,
       scheme_a: a.quantization?.scheme ?? null,
       scheme_b: b.quantization?.scheme ?? (t.grid ? `${t.grid.scheme}_int${t.grid.bits}_grid` : null),
-      bits_a: dtypeBits(a.dtype), bits_b: dtypeBits(b.dtype),
+      bits_a: dtypeInfo(a.dtype).bits, bits_b: dtypeInfo(b.dtype).bits,
       /** Bits of information per value when B was snapped to a grid (its storage is unchanged). */
-      effective_bits_b: t.grid ? t.grid.bits : dtypeBits(b.dtype),
+      effective_bits_b: t.grid ? t.grid.bits : dtypeInfo(b.dtype).bits,
       grid: t.grid ? { bits: t.grid.bits, scheme: t.grid.scheme, step: t.grid.step, residual_steps: t.grid.residual } : null,
       bytes_a: bytesOf(a), bytes_b: bytesOf(b),
       max_abs_error: cmp && cmp.pairs > 0 ? cmp.maxAbs : null,

@@ -6,14 +6,14 @@
  * comparison of non-consecutive models for the similarity matrix. All numbers come from the
  * engine's kernels; nothing here loops over tensor bytes.
  */
-import { DTYPE_SIZE, isFloat } from '../dtypes.js';
+import { isFloat } from '../dtypes.js';
 import { Executor, tensorBytes } from '../engine/executor.js';
 import { emptyCompare, mergeCompare, type ComparePartial } from '../engine/partials.js';
 import { diffModels, nameFilter, planBytes, planDiff, type TensorEvent } from '../diff/differ.js';
 import { tensorStats } from '../diff/stats.js';
 import type { DiffResult, TensorStats } from '../diff/types.js';
 import { describeModel } from '../formats/registry.js';
-import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
+import { storedByteLength, type ModelDescription, type TensorDescriptor } from '../formats/types.js';
 import type { LibraryOptions } from '../library.js';
 
 /** One tensor of a pair of models, as the diff pass saw it. */
@@ -93,7 +93,7 @@ export function layerOf(name: string): string {
 }
 
 export function bytesOf(desc: TensorDescriptor): number {
-  return desc.numel * DTYPE_SIZE[desc.dtype];
+  return storedByteLength(desc);
 }
 
 function sameDims(a: number[], b: number[]): boolean {

@@ -1,17 +1,18 @@
 /**
  * The per-thread engine: streams element ranges of tensors chunk by chunk into its own
- * WASM memory and runs the kernels. It is the only code that touches WASM memory; one
- * lives in the main thread and one in each worker. Orchestration (splitting, complex
- * parts, threads) is the executor's job.
+ * WASM memory and runs an op's kernels on them (ops.ts). It is the only code that touches
+ * WASM memory; one lives in the main thread and one in each worker. Orchestration
+ * (splitting, complex parts, threads) is the executor's job.
  */
 import type { DType } from '../dtypes.js';
 import type { TensorDescriptor } from '../formats/types.js';
 import { Kernels } from './kernels.js';
-import {
-  type ComparePartial, type StatsPartial, compareFromRecord, emptyCompare, emptyStats, mergeCompare, mergeStats, statsFromRecord,
-} from './partials.js';
-import { type Pipeline, asF64, chunkElements, pipelineFor, prepare } from './pipeline.js';
-import { FileCache, openElementReader } from './sources.js';
+import type { Chunk, EngineOp } from './op.js';
+import { type Job, type JobItem, type OpName, type OpResult, opOf } from './ops.js';
+import { statsOp } from './ops/stats.js';
+import type { StatsPartial } from './partials.js';
+import { type Kind, type Pipeline, asF64, chunkElements, convert, pipelineFor } from './pipeline.js';
+import { FileCache, isDense, openElementReader, readAt, storageElementSize } from './sources.js';
 
 export interface EngineOptions {
   /** Upper bound on elements per chunk (tests use small values to exercise merging). */
@@ -21,11 +22,48 @@ export interface EngineOptions {
   onBytes?: (bytes: number) => void;
 }
 
-export interface CompareRangeResult {
-  a: StatsPartial;
-  b: StatsPartial;
-  comparison: ComparePartial;
+type AnyOp = EngineOp<unknown, unknown, unknown>;
+
+/** The chunk handed to ops: the sides' stored bytes in WASM memory, prepared on demand. */
+class ChunkView implements Chunk {
+  n = 0;
+  first = 0;
+  private raws: number[] = [];
+  private prepared: Array<number | undefined> = [];
+
+  constructor(readonly k: Kernels, private pipelines: Pipeline[], readonly kind: Kind) {}
+
+  /** Points the view at n elements per side at `raws` (byte-swapping them in place). */
+  set(first: number, n: number, raws: number[]): void {
+    this.first = first;
+    this.n = n;
+    this.raws = raws;
+    this.prepared = raws.map(() => undefined);
+    this.pipelines.forEach((p, side) => {
+      if (p.swap) this.k.k.byteswap(raws[side]!, n, p.elementSize);
+    });
+  }
+
+  pipeline(side: number): Pipeline {
+    return this.pipelines[side]!;
+  }
+
+  raw(side: number): number {
+    return this.raws[side]!;
+  }
+
+  ptr(side: number): number {
+    let ptr = this.prepared[side];
+    if (ptr === undefined) {
+      ptr = convert(this.k, this.pipelines[side]!, this.raws[side]!, side === 0 ? this.k.scratchA : this.k.scratchB, this.n);
+      this.prepared[side] = ptr;
+    }
+    return ptr;
+  }
 }
+
+/** Where one side of an item lies in its file, when it can be read as part of a span. */
+interface Placement { path: string; start: number; end: number }
 
 export class Engine {
   private kernels = new Kernels();
@@ -37,156 +75,134 @@ export class Engine {
     this.files.close();
   }
 
-  /** Statistics of logical elements [first, end) of a real-valued tensor. */
-  async statsRange(desc: TensorDescriptor, first = 0, end = desc.numel): Promise<StatsPartial> {
-    const k = this.kernels;
-    const p = pipelineFor(desc);
-    const step = chunkElements(k, [p], this.options.chunkElements);
-    const reader = openElementReader(desc, this.files, first);
-    const buffers = [k.rawA, k.rawA2] as const;
-    let acc = emptyStats();
-    // Double buffering: chunk i+1 is being read while the kernels run on chunk i.
-    let pending: Promise<void> | undefined;
-    try {
-      pending = first < end ? reader.read(k.view(buffers[0], Math.min(step, end - first) * p.elementSize)) : undefined;
-      for (let done = first, i = 0; done < end; done += step, i++) {
-        this.options.signal?.throwIfAborted();
-        const n = Math.min(step, end - done);
-        await pending;
-        pending = undefined;
-        const next = done + step;
-        if (next < end) pending = reader.read(k.view(buffers[(i + 1) % 2]!, Math.min(step, end - next) * p.elementSize));
-        acc = mergeStats(acc, this.runStats(p, buffers[i % 2]!, k.scratchA, n));
-        this.options.onBytes?.(n * p.elementSize);
+  /** Runs a job: one result per item, in item order. */
+  async run<K extends OpName>(job: Job<K>): Promise<Array<OpResult<K>>> {
+    const op = opOf(job.op) as AnyOp;
+    const items = job.items as JobItem[];
+    const results: unknown[] = [];
+    for (let i = 0; i < items.length; ) {
+      const count = this.spanLength(op, items, i);
+      if (count > 1) {
+        results.push(...(await this.runSpan(op, items.slice(i, i + count))));
+        i += count;
+      } else {
+        results.push(await this.stream(op, items[i]!));
+        i++;
       }
-    } finally {
-      await pending?.catch(() => undefined); // never leave a read writing into WASM memory
-      reader.close();
     }
-    return acc;
+    return results as Array<OpResult<K>>;
   }
 
-  /** Statistics of both tensors and their element-wise comparison over [first, end), in one pass. */
-  async compareRange(a: TensorDescriptor, b: TensorDescriptor, epsilon: number, first = 0, end = a.numel): Promise<CompareRangeResult> {
+  /** The sides' pipelines: both compute as f64 when their kinds differ. */
+  private pipelines(tensors: TensorDescriptor[]): Pipeline[] {
+    const ps = tensors.map(pipelineFor);
+    return ps.some((p) => p.kind !== ps[0]!.kind) ? ps.map(asF64) : ps;
+  }
+
+  private step(op: AnyOp, item: JobItem, ps: Pipeline[]): number {
+    const step = chunkElements(this.kernels, ps, this.options.chunkElements);
+    return op.chunkElements ? op.chunkElements(item.params, item.tensors, step) : step;
+  }
+
+  /**
+   * The streaming loop every op runs on: elements [first, end) of each side are read chunk
+   * by chunk, double-buffered — chunk i+1 of every side is being read while the op's kernels
+   * run on chunk i.
+   */
+  private async stream(op: AnyOp, item: JobItem): Promise<unknown> {
     const k = this.kernels;
-    let pa = pipelineFor(a);
-    let pb = pipelineFor(b);
-    if (pa.kind !== pb.kind) {
-      pa = asF64(pa);
-      pb = asF64(pb);
-    }
-    const f64 = pa.kind === 'f64';
-    const step = chunkElements(k, [pa, pb], this.options.chunkElements);
-    const readerA = openElementReader(a, this.files, first);
-    const readerB = openElementReader(b, this.files, first);
-    let sa = emptyStats();
-    let sb = emptyStats();
-    let cmp = emptyCompare();
-    const buffersA = [k.rawA, k.rawA2] as const;
-    const buffersB = [k.rawB, k.rawB2] as const;
-    const readBoth = (at: number, i: number) => {
-      const n = Math.min(step, end - at);
-      return Promise.all([
-        readerA.read(k.view(buffersA[i % 2]!, n * pa.elementSize)),
-        readerB.read(k.view(buffersB[i % 2]!, n * pb.elementSize)),
-      ]);
-    };
-    // Double buffering: chunk i+1 of both sides is being read while the kernels run on chunk i.
+    const { first, end, tensors, params } = item;
+    const ps = this.pipelines(tensors);
+    const step = this.step(op, item, ps);
+    const view = new ChunkView(k, ps, ps[0]!.kind);
+    const buffers = [[k.rawA, k.rawA2], [k.rawB, k.rawB2]] as const;
+    const bytesPerElement = ps.reduce((s, p) => s + p.elementSize, 0);
+    let acc = op.empty(params, tensors);
+    const readers: Array<ReturnType<typeof openElementReader>> = [];
     let pending: Promise<unknown> | undefined;
     try {
-      pending = first < end ? readBoth(first, 0) : undefined;
+      for (const t of tensors) readers.push(openElementReader(t, this.files, first));
+      const readAll = (at: number, i: number) => {
+        const n = Math.min(step, end - at);
+        return Promise.all(readers.map((r, side) => r.read(k.view(buffers[side]![i % 2]!, n * ps[side]!.elementSize))));
+      };
+      pending = first < end ? readAll(first, 0) : undefined;
       for (let done = first, i = 0; done < end; done += step, i++) {
         this.options.signal?.throwIfAborted();
         const n = Math.min(step, end - done);
         await pending;
         pending = undefined;
-        if (done + step < end) pending = readBoth(done + step, i + 1);
-        const ptrA = prepare(k, pa, buffersA[i % 2]!, k.scratchA, n);
-        const ptrB = prepare(k, pb, buffersB[i % 2]!, k.scratchB, n);
-        if (f64) k.k.stats_f64(ptrA, n); else k.k.stats_f32(ptrA, n);
-        sa = mergeStats(sa, statsFromRecord(k.statsOut));
-        if (f64) k.k.stats_f64(ptrB, n); else k.k.stats_f32(ptrB, n);
-        sb = mergeStats(sb, statsFromRecord(k.statsOut));
-        if (f64) k.k.compare_f64(ptrA, ptrB, n, epsilon); else k.k.compare_f32(ptrA, ptrB, n, epsilon);
-        cmp = mergeCompare(cmp, compareFromRecord(k.compareOut));
-        this.options.onBytes?.(n * (pa.elementSize + pb.elementSize));
+        if (done + step < end) pending = readAll(done + step, i + 1);
+        view.set(done, n, buffers.slice(0, tensors.length).map((b) => b[i % 2]!));
+        acc = op.chunk(acc, view, params);
+        this.options.onBytes?.(n * bytesPerElement);
       }
     } finally {
       await pending?.catch(() => undefined); // never leave a read writing into WASM memory
-      readerA.close();
-      readerB.close();
+      for (const r of readers) r.close();
     }
-    return { a: sa, b: sb, comparison: cmp };
+    return op.result(acc, params);
+  }
+
+  private placement(t: TensorDescriptor, first: number, end: number): Placement | undefined {
+    if (t.source.kind !== 'file' || !isDense(t)) return undefined;
+    const size = storageElementSize(t);
+    const start = (t.view?.offset ?? 0) * size;
+    // Anything a streamed read would reject (elements past the storage or the file) streams, for its error.
+    if (start + t.numel * size > t.source.length) return undefined;
+    const at = t.source.offset + start;
+    const placed = { path: t.source.path, start: at + first * size, end: at + end * size };
+    return placed.end <= this.files.get(t.source.path).size ? placed : undefined;
   }
 
   /**
-   * Indexes of the all-zero rows (consecutive runs of `rowLength` logical elements) of a
-   * real-valued tensor, in one streaming pass: each row's zero count comes from the stats
-   * kernel run on its slice of the chunk already in WASM memory.
+   * How many items from `i` on lie, side by side, in ascending non-overlapping byte ranges
+   * of the same files within one raw buffer, so one positional read per side fetches them all.
    */
-  async zeroRows(desc: TensorDescriptor, rowLength: number): Promise<number[]> {
-    const k = this.kernels;
-    const p = pipelineFor(desc);
-    const step = chunkElements(k, [p], this.options.chunkElements);
-    // Chunks hold whole rows when rows fit; longer rows are followed across chunks.
-    const chunk = rowLength <= step ? Math.floor(step / rowLength) * rowLength : step;
-    const width = p.kind === 'f64' ? 8 : 4;
-    const reader = openElementReader(desc, this.files, 0);
-    const rows: number[] = [];
-    let row = 0;
-    let inRow = 0;
-    let zerosInRow = 0;
-    try {
-      for (let done = 0; done < desc.numel; done += chunk) {
-        this.options.signal?.throwIfAborted();
-        const n = Math.min(chunk, desc.numel - done);
-        await reader.read(k.view(k.rawA, n * p.elementSize));
-        const ptr = prepare(k, p, k.rawA, k.scratchA, n);
-        for (let at = 0; at < n; ) {
-          const length = Math.min(rowLength - inRow, n - at);
-          if (p.kind === 'f64') k.k.stats_f64(ptr + at * width, length); else k.k.stats_f32(ptr + at * width, length);
-          zerosInRow += k.statsOut[8]!;
-          inRow += length;
-          at += length;
-          if (inRow === rowLength) {
-            if (zerosInRow === rowLength) rows.push(row);
-            row++;
-            inRow = 0;
-            zerosInRow = 0;
-          }
-        }
-      }
-    } finally {
-      reader.close();
+  private spanLength(op: AnyOp, items: JobItem[], i: number): number {
+    const first = items[i]!.tensors.map((t) => this.placement(t, items[i]!.first, items[i]!.end));
+    if (first.some((p) => !p)) return 1;
+    const last = [...first] as Placement[];
+    let count = 1;
+    for (let j = i + 1; j < items.length; j++, count++) {
+      const item = items[j]!;
+      if (item.tensors.length !== op.sides) break;
+      const places = item.tensors.map((t) => this.placement(t, item.first, item.end));
+      const fits = places.every((p, side) => p && p.path === last[side]!.path && p.start >= last[side]!.end
+        && p.end - first[side]!.start <= this.kernels.rawBytes);
+      if (!fits) break;
+      places.forEach((p, side) => { last[side] = p!; });
     }
-    return rows;
+    return count;
   }
 
-  /**
-   * For each grid (origin, step), the largest distance of the tensor's finite values from
-   * it, in steps: 0 when every value sits on the grid. One streaming pass for all grids.
-   */
-  async gridResiduals(desc: TensorDescriptor, grids: Array<{ origin: number; step: number }>): Promise<number[]> {
+  /** Items read with one positional read per side; the op runs on each item's sub-range. */
+  private async runSpan(op: AnyOp, items: JobItem[]): Promise<unknown[]> {
     const k = this.kernels;
-    const p = pipelineFor(desc);
-    const step = chunkElements(k, [p], this.options.chunkElements);
-    const reader = openElementReader(desc, this.files, 0);
-    const worst = grids.map(() => 0);
-    try {
-      for (let done = 0; done < desc.numel; done += step) {
-        this.options.signal?.throwIfAborted();
-        const n = Math.min(step, desc.numel - done);
-        await reader.read(k.view(k.rawA, n * p.elementSize));
-        const ptr = prepare(k, p, k.rawA, k.scratchA, n);
-        grids.forEach((g, i) => {
-          const r = p.kind === 'f64' ? k.k.grid_residual_f64(ptr, n, g.origin, 1 / g.step) : k.k.grid_residual_f32(ptr, n, g.origin, 1 / g.step);
-          worst[i] = Math.max(worst[i]!, r);
-        });
+    const sides = items[0]!.tensors.length;
+    const places = items.map((item) => item.tensors.map((t) => this.placement(t, item.first, item.end)!));
+    const bases = [k.rawA, k.rawB];
+    await Promise.all(Array.from({ length: sides }, (_, side) => {
+      const start = places[0]![side]!.start;
+      const length = places[places.length - 1]![side]!.end - start;
+      return readAt(this.files.get(places[0]![side]!.path), k.view(bases[side]!, length), start);
+    }));
+    return items.map((item, index) => {
+      this.options.signal?.throwIfAborted();
+      const { first, end, tensors, params } = item;
+      const ps = this.pipelines(tensors);
+      const step = this.step(op, item, ps);
+      const view = new ChunkView(k, ps, ps[0]!.kind);
+      let acc = op.empty(params, tensors);
+      for (let done = first; done < end; done += step) {
+        const n = Math.min(step, end - done);
+        const raws = ps.map((p, side) => bases[side]! + places[index]![side]!.start - places[0]![side]!.start + (done - first) * p.elementSize);
+        view.set(done, n, raws);
+        acc = op.chunk(acc, view, params);
+        this.options.onBytes?.(n * ps.reduce((s, p) => s + p.elementSize, 0));
       }
-    } finally {
-      reader.close();
-    }
-    return worst;
+      return op.result(acc, params);
+    });
   }
 
   /** Statistics of elements already in memory (library use). */
@@ -195,24 +211,14 @@ export class Engine {
     const k = this.kernels;
     const total = Math.floor(bytes.length / p.elementSize);
     const step = chunkElements(k, [p], this.options.chunkElements);
-    let acc = emptyStats();
+    const view = new ChunkView(k, [p], p.kind);
+    let acc = statsOp.empty({}, []);
     for (let done = 0; done < total; done += step) {
       const n = Math.min(step, total - done);
       k.bytes.set(bytes.subarray(done * p.elementSize, (done + n) * p.elementSize), k.rawA);
-      acc = mergeStats(acc, this.runStats(p, k.rawA, k.scratchA, n));
+      view.set(done, n, [k.rawA]);
+      acc = statsOp.chunk(acc, view, {});
     }
     return acc;
-  }
-
-  private runStats(p: Pipeline, raw: number, scratch: number, n: number): StatsPartial {
-    const k = this.kernels;
-    if (p.fusedStats) {
-      if (p.swap) k.k.byteswap(raw, n, p.elementSize);
-      k.k[p.fusedStats](raw, n, scratch);
-    } else {
-      const ptr = prepare(k, p, raw, scratch, n);
-      if (p.kind === 'f64') k.k.stats_f64(ptr, n); else k.k.stats_f32(ptr, n);
-    }
-    return statsFromRecord(k.statsOut);
   }
 }

@@ -5,16 +5,20 @@
  * so results are identical for any number of threads.
  */
 import { availableParallelism } from 'node:os';
-import { DTYPE_SIZE, isComplex, type DType } from '../dtypes.js';
-import { contiguousStrides, storedDtype, type TensorDescriptor } from '../formats/types.js';
-import type { CompareRangeResult, EngineOptions } from './engine.js';
-import type { Job } from './jobs.js';
-import { type ComparePartial, type StatsPartial, emptyCompare, emptyStats, mergeCompare, mergeStats } from './partials.js';
+import { byteLength, dtypeInfo, isComplex } from '../dtypes.js';
+import { contiguousStrides, storedByteLength, storedDtype, type TensorDescriptor } from '../formats/types.js';
+import type { EngineOptions } from './engine.js';
+import { type JobItem, type OpName, type OpParams, type OpResult, opOf } from './ops.js';
+import type { CompareResult } from './ops/compare.js';
+import type { Grid } from './ops/grid.js';
+import { type ComparePartial, type StatsPartial, mergeCompare, mergeStats } from './partials.js';
 import { type Backend, InThreadBackend, WorkerPoolBackend } from './pool.js';
 import { isDense } from './sources.js';
 
 /** Range size for splitting: a few chunks, so one huge tensor keeps every thread busy. */
 export const RANGE_BYTES = 16 << 20;
+/** Jobs this small are batched with their neighbours: one job, one read per file for many tensors. */
+export const SMALL_JOB_BYTES = 64 << 10;
 /** Below this much data, worker start-up costs more than it saves. */
 export const POOL_MIN_BYTES = 64 << 20;
 
@@ -38,6 +42,8 @@ export interface ComparedTensors {
 
 export class Executor {
   private backend: Backend;
+  /** Small items waiting to go out as one job, by op. */
+  private batches = new Map<OpName, Waiting[]>();
 
   /** `expectedBytes`: how much tensor data the caller will read (to decide on workers). */
   constructor(options: ExecutorOptions = {}, expectedBytes = Infinity) {
@@ -82,45 +88,91 @@ export class Executor {
   /** Indexes of the all-zero rows (dim-0 slices) of a real-valued tensor, in one pass. */
   async zeroRows(desc: TensorDescriptor): Promise<number[]> {
     if (isComplex(desc.dtype) || desc.shape.length === 0 || desc.numel === 0) return [];
-    const rowLength = desc.numel / desc.shape[0]!;
-    return this.backend.run({ op: 'zeroRows', desc, rowLength } satisfies Job, desc.numel * DTYPE_SIZE[storedDtype(desc)]) as Promise<number[]>;
+    return this.run('zeroRows', [desc], { rowLength: desc.numel / desc.shape[0]! });
   }
 
   /** Largest distance (in steps) of a real-valued tensor's finite values from each grid. */
-  async gridResiduals(desc: TensorDescriptor, grids: Array<{ origin: number; step: number }>): Promise<number[]> {
+  async gridResiduals(desc: TensorDescriptor, grids: Grid[]): Promise<number[]> {
     if (isComplex(desc.dtype) || desc.numel === 0) return grids.map(() => 0);
-    return this.backend.run({ op: 'grid', desc, grids } satisfies Job, desc.numel * DTYPE_SIZE[storedDtype(desc)]) as Promise<number[]>;
+    return this.run('grid', [desc], { grids });
   }
 
-  private async realStats(view: TensorDescriptor): Promise<StatsPartial> {
+  /**
+   * Any registered op over whole real-valued tensors (one per side, equal element counts):
+   * split into ranges when the op allows and the tensors are read in place, results merged
+   * in range order.
+   */
+  async run<K extends OpName>(name: K, tensors: TensorDescriptor[], params: OpParams<K>): Promise<OpResult<K>> {
+    const op = opOf(name);
+    const numel = tensors[0]!.numel;
+    const sizes = tensors.map((t) => byteLength(storedDtype(t), 1));
+    const bytesPerElement = sizes.reduce((x, y) => x + y, 0);
+    const ranges = op.split === 'ranges' && op.merge && tensors.every(splittable) ? splitRanges(numel, Math.max(...sizes)) : [[0, numel] as [number, number]];
+    const parts = await Promise.all(ranges.map(([first, end]) => this.submit(name, { tensors, params, first, end }, (end - first) * bytesPerElement)));
+    if (!op.merge) return parts[0]!;
+    // Merging from the empty result keeps even a single range's result what a merge makes of it.
+    return parts.reduce(op.merge, op.result(op.empty(params, tensors), params));
+  }
+
+  private realStats(view: TensorDescriptor): Promise<StatsPartial> {
     // Statistics do not depend on element order: a permuted dense block (transpose, Fortran
     // order) is read as the contiguous block it occupies, in place and split like any other.
-    const desc = asStorageBlock(view) ?? view;
-    const size = DTYPE_SIZE[storedDtype(desc)];
-    const ranges = splitRanges(desc.numel, splittable(desc) ? size : 0);
-    const parts = await Promise.all(ranges.map(([first, end]) =>
-      this.backend.run({ op: 'stats', desc, first, end } satisfies Job, (end - first) * size) as Promise<StatsPartial>));
-    return parts.reduce(mergeStats, emptyStats());
+    return this.run('stats', [asStorageBlock(view) ?? view], {});
   }
 
-  private async realCompare(viewA: TensorDescriptor, viewB: TensorDescriptor, epsilon: number): Promise<CompareRangeResult> {
+  private realCompare(viewA: TensorDescriptor, viewB: TensorDescriptor, epsilon: number): Promise<CompareResult> {
     // Two views with the same permutation pair up element for element in storage order too.
     const blockA = asStorageBlock(viewA);
     const blockB = asStorageBlock(viewB);
     const samePermutation = blockA && blockB && sameLayout(viewA, viewB);
-    const a = samePermutation ? blockA : viewA;
-    const b = samePermutation ? blockB : viewB;
-    const sizeA = DTYPE_SIZE[storedDtype(a)];
-    const sizeB = DTYPE_SIZE[storedDtype(b)];
-    const size = sizeA + sizeB;
-    const ranges = splitRanges(a.numel, splittable(a) && splittable(b) ? Math.max(sizeA, sizeB) : 0);
-    const parts = await Promise.all(ranges.map(([first, end]) =>
-      this.backend.run({ op: 'compare', a, b, epsilon, first, end } satisfies Job, (end - first) * size) as Promise<CompareRangeResult>));
-    return parts.reduce(
-      (acc, p) => ({ a: mergeStats(acc.a, p.a), b: mergeStats(acc.b, p.b), comparison: mergeCompare(acc.comparison, p.comparison) }),
-      { a: emptyStats(), b: emptyStats(), comparison: emptyCompare() },
-    );
+    return this.run('compare', samePermutation ? [blockA, blockB] : [viewA, viewB], { epsilon });
   }
+
+  /**
+   * Sends one item to the backend. Small items read in place wait for the current turn of
+   * the event loop to end and go as batches (in file order), so many small tensors cost a
+   * few jobs and a few reads instead of one of each per tensor.
+   */
+  private submit<K extends OpName>(name: K, item: JobItem<K>, weight: number): Promise<OpResult<K>> {
+    if (weight > SMALL_JOB_BYTES || !item.tensors.every(splittable)) {
+      return this.backend.run({ op: name, items: [item] }, weight).then((r) => r[0]!);
+    }
+    return new Promise((resolve, reject) => {
+      let batch = this.batches.get(name);
+      if (!batch) {
+        batch = [];
+        this.batches.set(name, batch);
+        queueMicrotask(() => this.flush(name));
+      }
+      batch.push({ item, weight, resolve: resolve as (r: unknown) => void, reject });
+    });
+  }
+
+  private flush(name: OpName): void {
+    const batch = this.batches.get(name) ?? [];
+    this.batches.delete(name);
+    const key = (w: Waiting) => w.item.tensors.map((t) => t.source.path).join('\0');
+    const start = (w: Waiting) => w.item.tensors[0]!.source.offset + w.item.first;
+    batch.sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : start(x) - start(y)));
+    for (let i = 0; i < batch.length; ) {
+      let weight = 0;
+      let j = i;
+      while (j < batch.length && (j === i || weight + batch[j]!.weight <= RANGE_BYTES)) weight += batch[j++]!.weight;
+      const group = batch.slice(i, j);
+      this.backend.run({ op: name, items: group.map((w) => w.item) }, weight).then(
+        (results) => group.forEach((w, k) => w.resolve(results[k])),
+        (err) => group.forEach((w) => w.reject(err)),
+      );
+      i = j;
+    }
+  }
+}
+
+interface Waiting {
+  item: JobItem;
+  weight: number;
+  resolve(result: unknown): void;
+  reject(error: unknown): void;
 }
 
 /**
@@ -172,7 +224,7 @@ export function splitRanges(numel: number, elementSize: number): Array<[number, 
 
 /** A complex tensor as two real views (real and imaginary parts) of its interleaved storage. */
 function complexParts(desc: TensorDescriptor): [TensorDescriptor, TensorDescriptor] {
-  const part: DType = desc.dtype === 'c64' ? 'f32' : 'f64';
+  const part = dtypeInfo(desc.dtype).complexPart!;
   const strides = desc.view?.strides ?? contiguousStrides(desc.shape);
   const offset = desc.view?.offset ?? 0;
   const make = (which: 0 | 1, suffix: string): TensorDescriptor => ({
@@ -187,5 +239,5 @@ function complexParts(desc: TensorDescriptor): [TensorDescriptor, TensorDescript
 
 /** Stored bytes of tensors (for deciding on workers and for progress totals). */
 export function tensorBytes(tensors: TensorDescriptor[]): number {
-  return tensors.reduce((sum, t) => sum + t.numel * DTYPE_SIZE[storedDtype(t)], 0);
+  return tensors.reduce((sum, t) => sum + storedByteLength(t), 0);
 }

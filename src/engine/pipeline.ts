@@ -4,31 +4,16 @@
  * ints → f64), widen f32 → f64 when the other side of a comparison is f64, and
  * dequantize. Each step runs in WASM on memory already there.
  */
-import { DTYPE_SIZE, type DType } from '../dtypes.js';
+import { byteLength, dtypeInfo, type FusedStatsKernel, type KernelFamily, type WidenKernel } from '../dtypes.js';
 import { storedDtype, type TensorDescriptor } from '../formats/types.js';
 import type { KernelExports, Kernels } from './kernels.js';
 
-export type Kind = 'f32' | 'f64';
+export type Kind = KernelFamily;
 
 type ConvertName = { [K in keyof KernelExports]: KernelExports[K] extends (s: number, d: number, n: number) => void ? K : never }[keyof KernelExports];
-
-const WIDEN: Partial<Record<DType, { fn: ConvertName; kind: Kind }>> = {
-  f16: { fn: 'f16_to_f32', kind: 'f32' },
-  bf16: { fn: 'bf16_to_f32', kind: 'f32' },
-  f8_e4m3: { fn: 'f8e4m3_to_f32', kind: 'f32' },
-  f8_e5m2: { fn: 'f8e5m2_to_f32', kind: 'f32' },
-  i8: { fn: 'i8_to_f32', kind: 'f32' },
-  u8: { fn: 'u8_to_f32', kind: 'f32' },
-  i16: { fn: 'i16_to_f32', kind: 'f32' },
-  u16: { fn: 'u16_to_f32', kind: 'f32' },
-  bool: { fn: 'bool_to_f32', kind: 'f32' },
-  i32: { fn: 'i32_to_f64', kind: 'f64' },
-  u32: { fn: 'u32_to_f64', kind: 'f64' },
-  i64: { fn: 'i64_to_f64', kind: 'f64' },
-  u64: { fn: 'u64_to_f64', kind: 'f64' },
-};
-
-const FUSED_STATS: Partial<Record<DType, 'stats_bf16' | 'stats_f16'>> = { bf16: 'stats_bf16', f16: 'stats_f16' };
+// Every widening the registry names must be a conversion export of the kernels.
+type Assert<T extends true> = T;
+export type WidenKernelsExist = Assert<WidenKernel extends ConvertName ? true : false>;
 
 export interface Pipeline {
   /** Bytes per stored element. */
@@ -36,23 +21,25 @@ export interface Pipeline {
   /** The kind the kernels see. */
   kind: Kind;
   swap: boolean;
-  widen?: ConvertName;
+  /** The conversion into scratch that runs first, and the kind it yields. */
+  widen?: { kernel: WidenKernel; to: Kind };
   quantization?: { scale: number; zeroPoint: number };
   /** A stats kernel that reads the stored elements directly (bf16/f16 widened in registers). */
-  fusedStats?: 'stats_bf16' | 'stats_f16';
+  fusedStats?: FusedStatsKernel;
 }
 
 /** The natural pipeline of a (real-valued) descriptor. */
 export function pipelineFor(desc: Pick<TensorDescriptor, 'dtype' | 'storedAs' | 'byteOrder' | 'quantization'>): Pipeline {
   const stored = storedDtype(desc);
-  const elementSize = DTYPE_SIZE[stored];
+  const info = dtypeInfo(stored);
+  const elementSize = byteLength(stored, 1);
   const swap = desc.byteOrder === 'big' && elementSize > 1;
-  const widen = WIDEN[stored];
+  const widen = info.widen;
   // Values wider than what is stored (MATLAB doubles kept as u8) are computed as the wider kind.
-  const kind: Kind = desc.quantization || stored === 'f64' || desc.dtype === 'f64' ? 'f64' : (widen?.kind ?? 'f32');
-  const fusedStats = kind === 'f32' && !desc.quantization ? FUSED_STATS[stored] : undefined;
+  const kind: Kind = desc.quantization || stored === 'f64' || desc.dtype === 'f64' ? 'f64' : (widen?.to ?? 'f32');
+  const fusedStats = kind === 'f32' && !desc.quantization ? info.fusedStats : undefined;
   return {
-    elementSize, kind, swap, widen: widen?.fn, fusedStats,
+    elementSize, kind, swap, widen, fusedStats,
     quantization: desc.quantization ? { scale: desc.quantization.scale, zeroPoint: desc.quantization.zeroPoint } : undefined,
   };
 }
@@ -75,14 +62,19 @@ export function chunkElements(k: Kernels, pipelines: Pipeline[], limit?: number)
  * the kernel-ready data (raw itself when nothing needed widening).
  */
 export function prepare(k: Kernels, p: Pipeline, raw: number, scratch: number, n: number): number {
+  if (p.swap) k.k.byteswap(raw, n, p.elementSize);
+  return convert(k, p, raw, scratch, n);
+}
+
+/** prepare() on elements already in native byte order. */
+export function convert(k: Kernels, p: Pipeline, raw: number, scratch: number, n: number): number {
   const x = k.k;
-  if (p.swap) x.byteswap(raw, n, p.elementSize);
   let ptr = raw;
   let kind: Kind = p.elementSize === 8 && !p.widen ? 'f64' : 'f32';
   if (p.widen) {
-    x[p.widen](raw, scratch, n);
+    x[p.widen.kernel](raw, scratch, n);
     ptr = scratch;
-    kind = WIDEN_KIND[p.widen];
+    kind = p.widen.to;
   }
   if (p.kind === 'f64' && kind === 'f32') {
     x.f32_to_f64(ptr, scratch, n);
@@ -91,5 +83,3 @@ export function prepare(k: Kernels, p: Pipeline, raw: number, scratch: number, n
   if (p.quantization) x.affine_f64(ptr, n, p.quantization.scale, p.quantization.zeroPoint);
   return ptr;
 }
-
-const WIDEN_KIND = Object.fromEntries(Object.values(WIDEN).map((w) => [w.fn, w.kind])) as Record<ConvertName, Kind>;

@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DiffaiError } from '../errors.js';
 import { Engine, type EngineOptions } from './engine.js';
-import { type Job, type JobResult, runJob } from './jobs.js';
+import type { Job, OpName, OpResult } from './ops.js';
 
 export interface Backend {
-  run(job: Job, weight: number): Promise<JobResult>;
+  /** Runs any registered op's job; one result per item. */
+  run<K extends OpName>(job: Job<K>, weight: number): Promise<Array<OpResult<K>>>;
   close(): Promise<void>;
 }
 
@@ -26,10 +27,10 @@ export class InThreadBackend implements Backend {
     this.engine = new Engine(options);
   }
 
-  run(job: Job): Promise<JobResult> {
+  run<K extends OpName>(job: Job<K>): Promise<Array<OpResult<K>>> {
     // The engine has one set of WASM buffers: jobs must not interleave across awaits.
     // After close (e.g. another job failed), queued jobs are dropped instead of read.
-    const result = this.tail.then(() => (this.closed ? Promise.reject(new Error('engine closed')) : runJob(this.engine, job)));
+    const result = this.tail.then(() => (this.closed ? Promise.reject(new Error('engine closed')) : this.engine.run(job)));
     this.tail = result.catch(() => undefined);
     return result;
   }
@@ -44,7 +45,7 @@ export class InThreadBackend implements Backend {
 interface Pending {
   job: Job;
   weight: number;
-  resolve(result: JobResult): void;
+  resolve(results: unknown[]): void;
   reject(error: unknown): void;
 }
 
@@ -67,15 +68,15 @@ export class WorkerPoolBackend implements Backend {
     this.local = new Engine(options);
   }
 
-  run(job: Job, weight: number): Promise<JobResult> {
-    return new Promise((resolve, reject) => {
+  run<K extends OpName>(job: Job<K>, weight: number): Promise<Array<OpResult<K>>> {
+    return new Promise((resolve: (results: unknown[]) => void, reject) => {
       if (this.closed) return reject(new Error('worker pool is closed'));
       // Insert keeping the queue sorted by weight, largest first (stable for equal weights).
       let i = this.queue.length;
       while (i > 0 && this.queue[i - 1]!.weight < weight) i--;
       this.queue.splice(i, 0, { job, weight, resolve, reject });
       this.dispatch();
-    });
+    }) as Promise<Array<OpResult<K>>>; // workers run the job by its op name, so results match it
   }
 
   private dispatch(): void {
@@ -99,7 +100,7 @@ export class WorkerPoolBackend implements Backend {
     this.localBusy = true;
     // Yield first so that queued submissions and worker messages are seen between jobs.
     setImmediate(() => {
-      runJob(this.local, task.job).then(
+      this.local.run(task.job).then(
         (result) => task.resolve(result), // the local engine reports progress per chunk itself
         (err) => task.reject(err),
       ).finally(() => {
@@ -112,7 +113,7 @@ export class WorkerPoolBackend implements Backend {
   private spawn(): Worker {
     // No inherited execArgv: flags such as --input-type or --eval of the parent break a worker.
     const worker = new Worker(workerPath(), { workerData: { chunkElements: this.options.chunkElements }, execArgv: [] });
-    worker.on('message', (message: { id: number; result?: JobResult; error?: { diffai: boolean; file?: string; message: string; stack?: string } }) => {
+    worker.on('message', (message: { id: number; result?: unknown[]; error?: { diffai: boolean; file?: string; message: string; stack?: string } }) => {
       const task = this.running.get(message.id);
       if (!task) return;
       this.running.delete(message.id);

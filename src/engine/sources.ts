@@ -6,7 +6,7 @@
  */
 import { createReadStream, read } from 'node:fs';
 import { createInflate, createInflateRaw } from 'node:zlib';
-import { DTYPE_SIZE } from '../dtypes.js';
+import { byteLength } from '../dtypes.js';
 import { DiffaiError } from '../errors.js';
 import { RandomAccessFile } from '../io/file.js';
 import { isContiguousLayout, storedDtype, type ByteSource, type TensorDescriptor, type TensorView } from '../formats/types.js';
@@ -22,7 +22,7 @@ export interface ElementReader {
 
 /** The element size of a tensor's storage as the reader sees it. */
 export function storageElementSize(desc: TensorDescriptor): number {
-  return DTYPE_SIZE[storedDtype(desc)];
+  return byteLength(storedDtype(desc), 1);
 }
 
 /** A reader of the tensor's logical elements from element `first` on. */
@@ -75,24 +75,28 @@ class FileRangeReader implements ElementReader {
   read(target: Uint8Array): Promise<void> {
     const position = this.position;
     this.position += target.length;
-    const { file } = this;
-    if (position + target.length > file.size) {
-      return Promise.reject(new DiffaiError(file.path, `truncated: needs bytes ${position}..${position + target.length} but the file has ${file.size}`));
-    }
-    return new Promise((resolve, reject) => {
-      const step = (done: number): void => {
-        if (done === target.length) return resolve();
-        read(file.descriptor, target, done, target.length - done, position + done, (err, n) => {
-          if (err) reject(new DiffaiError(file.path, err.message));
-          else if (n === 0) reject(new DiffaiError(file.path, `unexpected end of file at byte ${position + done}`));
-          else step(done + n);
-        });
-      };
-      step(0);
-    });
+    return readAt(this.file, target, position);
   }
 
   close(): void {}
+}
+
+/** Fills `target` from byte `position` of the file with positional reads on libuv's pool. */
+export function readAt(file: RandomAccessFile, target: Uint8Array, position: number): Promise<void> {
+  if (position + target.length > file.size) {
+    return Promise.reject(new DiffaiError(file.path, `truncated: needs bytes ${position}..${position + target.length} but the file has ${file.size}`));
+  }
+  return new Promise((resolve, reject) => {
+    const step = (done: number): void => {
+      if (done === target.length) return resolve();
+      read(file.descriptor, target, done, target.length - done, position + done, (err, n) => {
+        if (err) reject(new DiffaiError(file.path, err.message));
+        else if (n === 0) reject(new DiffaiError(file.path, `unexpected end of file at byte ${position + done}`));
+        else step(done + n);
+      });
+    };
+    step(0);
+  });
 }
 
 /** Inflates a compressed source as a stream, skipping to `start` bytes past its `skip`. */

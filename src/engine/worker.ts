@@ -1,14 +1,14 @@
 /** A pool worker: its own WASM instance and file handles; runs jobs posted by the pool. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Engine } from './engine.js';
-import { type Job, runJob } from './jobs.js';
+import type { Job } from './ops.js';
 import { DiffaiError } from '../errors.js';
 
 const engine = new Engine({ chunkElements: (workerData as { chunkElements?: number } | undefined)?.chunkElements });
 
 parentPort!.on('message', async (message: { id: number; job: Job }) => {
   try {
-    const result = await runJob(engine, message.job);
+    const result = await engine.run(message.job);
     parentPort!.postMessage({ id: message.id, result });
   } catch (e) {
     const error = e instanceof DiffaiError

@@ -2,7 +2,7 @@
  * What a format reader returns: a description of the tensors in a file and where their
  * bytes are. Readers never compute statistics and never read tensor data; the engine does.
  */
-import type { DType } from '../dtypes.js';
+import { byteLength, type DType } from '../dtypes.js';
 
 /** Where the bytes of a tensor's storage are. */
 export type ByteSource =
@@ -78,6 +78,11 @@ export interface TensorDescriptor {
 /** The element type as stored in the file. */
 export function storedDtype(desc: Pick<TensorDescriptor, 'dtype' | 'storedAs'>): DType {
   return desc.storedAs ?? desc.dtype;
+}
+
+/** The bytes the file holds for the tensor's elements (by its stored dtype). */
+export function storedByteLength(desc: Pick<TensorDescriptor, 'dtype' | 'storedAs' | 'numel'>): number {
+  return byteLength(storedDtype(desc), desc.numel);
 }
 
 /** A non-tensor value in a file (metadata, epoch, loss, lr, args fields …). JSON-like. */

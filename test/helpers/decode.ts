@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync, inflateSync } from 'node:zlib';
 import { expect, it } from 'vitest';
-import { DTYPE_SIZE } from '../../src/dtypes.js';
+import { byteLength } from '../../src/dtypes.js';
 import { storedDtype, type ByteSource, type FormatReader, type ModelDescription, type TensorDescriptor } from '../../src/formats/types.js';
 import { bf16FromBits, e4m3FromBits, e5m2FromBits, f16FromBits } from './dtypes.js';
 import { expectDescribeFailure } from './failure.js';
@@ -28,7 +28,7 @@ export function readSourceBytes(src: ByteSource): Buffer {
 
 /** Decodes the storage element `i` of `buf`; complex gives [re, im]. */
 function element(buf: Buffer, dtype: TensorDescriptor['dtype'], le: boolean, i: number): number | [number, number] {
-  const size = DTYPE_SIZE[dtype];
+  const size = byteLength(dtype, 1);
   const o = i * size;
   switch (dtype) {
     case 'f64': return le ? buf.readDoubleLE(o) : buf.readDoubleBE(o);
@@ -60,7 +60,7 @@ export function decodeTensor(t: TensorDescriptor, maxElements = 1 << 20): Array<
   const buf = readSourceBytes(t.source);
   const le = t.byteOrder === 'little';
   const stored = storedDtype(t);
-  const size = DTYPE_SIZE[stored];
+  const size = byteLength(stored, 1);
   const out: Array<number | [number, number]> = [];
   if (!t.view && buf.length !== t.numel * size) throw new Error(`${t.name}: a ${buf.length}-byte source for ${t.numel} contiguous elements of ${size} bytes`);
   if (t.numel === 0) return out;

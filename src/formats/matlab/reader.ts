@@ -12,7 +12,7 @@
  * (i, j, …) is MATLAB's A(i+1, j+1, …).
  * Version 7.3 files are HDF5 and are refused with a message that says so.
  */
-import { DTYPE_SIZE, type DType } from '../../dtypes.js';
+import { byteLength, type DType } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
 import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
@@ -239,7 +239,7 @@ class MatParser {
         const sparseTensor = (t: Tag, nm: string, what: string): TensorDescriptor => {
           const dtype = MI_DTYPE[t.type];
           if (!dtype) this.fail(`${full}: sparse ${what} have data type ${t.type}`);
-          const size = DTYPE_SIZE[dtype];
+          const size = byteLength(dtype, 1);
           if (t.nbytes % size !== 0) this.fail(`${full}: sparse ${what} hold ${t.nbytes} bytes, not a multiple of ${size}`);
           const n = t.nbytes / size;
           return {
@@ -271,7 +271,7 @@ class MatParser {
   ): TensorDescriptor {
     const stored = MI_DTYPE[t.type];
     if (!stored) this.fail(`${full}: ${cinfo.cls} array data has unexpected element type ${t.type}`);
-    const size = DTYPE_SIZE[stored];
+    const size = byteLength(stored, 1);
     if (numel * size !== t.nbytes) {
       this.fail(`${full}: dimensions [${dims.join(', ')}] need ${numel * size} bytes of ${stored} but the data element holds ${t.nbytes}`);
     }

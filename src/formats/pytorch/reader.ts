@@ -3,7 +3,7 @@
  * legacy pickle stream (torch < 1.6, many `pytorch_model.bin`). Describes tensors in place:
  * the central directory / the pickles are read, tensor bytes are not.
  */
-import { DTYPE_SIZE, type DType } from '../../dtypes.js';
+import { byteLength, type DType } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { isContiguousLayout, type ByteSource, type FormatReader, type ModelDescription, type TensorDescriptor } from '../types.js';
@@ -229,7 +229,7 @@ function describeLegacy(file: RandomAccessFile): ModelDescription {
     if (pos + 8 > file.size) throw new DiffaiError(path, `truncated: legacy storage ${key} header at byte ${pos} is past the end of the file`);
     const hdr = file.read(pos, 8);
     const count = byteOrder === 'little' ? hdr.readBigUInt64LE(0) : hdr.readBigUInt64BE(0);
-    const elsize = BigInt(DTYPE_SIZE[st.dtype]);
+    const elsize = BigInt(byteLength(st.dtype, 1));
     const bytes = count * elsize;
     if (BigInt(pos) + 8n + bytes > BigInt(file.size)) {
       throw new DiffaiError(path, `truncated: legacy storage ${key} declares ${count} elements (${bytes} bytes) at byte ${pos + 8} but the file has ${file.size}`);
@@ -298,10 +298,10 @@ function buildDescriptors(
 }
 
 function torchDescriptor(path: string, name: string, t: TensorRef, loc: StorageLocation, byteOrder: 'little' | 'big'): TensorDescriptor {
-  const el = DTYPE_SIZE[t.dtype];
+  const el = byteLength(t.dtype, 1);
   const numel = shapeNumel(path, name, t.shape);
   const st = t.storage;
-  const storageClassSize = st.dtype ? DTYPE_SIZE[st.dtype] : 1;
+  const storageClassSize = st.dtype ? byteLength(st.dtype, 1) : 1;
   const declaredBytes = st.declaredNumel * storageClassSize;
   if (declaredBytes > loc.byteLength) {
     throw new DiffaiError(path, `storage ${st.key} declares ${st.declaredNumel} elements (${declaredBytes} bytes) but holds ${loc.byteLength} bytes`);
@@ -344,7 +344,7 @@ function numpyDescriptor(path: string, name: string, a: NumpyArray, pickleInFile
     return undefined;
   }
   const numel = shapeNumel(path, name, a.shape);
-  const el = DTYPE_SIZE[dtype];
+  const el = byteLength(dtype, 1);
   if (numel * el !== a.data.length) {
     throw new DiffaiError(path, `numpy array ${name}: shape [${a.shape.join(', ')}] needs ${numel * el} bytes but has ${a.data.length}`);
   }

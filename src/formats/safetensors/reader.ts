@@ -4,7 +4,7 @@
  * the file, known dtypes, each tensor's byte range exactly numel × dtype size, ranges in
  * bounds and non-overlapping.
  */
-import { DTYPE_SIZE, type DType } from '../../dtypes.js';
+import { byteLength, type DType } from '../../dtypes.js';
 import { DiffaiError, check } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
 import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
@@ -83,11 +83,11 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
     check(begin <= end, path, `tensor ${name}: data_offsets [${begin}, ${end}] are reversed`);
     check(end <= dataLength, path, `tensor ${name}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes)`);
     const numel = (shape as number[]).reduce((a, b) => a * b, 1);
-    check(Number.isSafeInteger(numel * DTYPE_SIZE[dtype]), path, `tensor ${name}: shape ${JSON.stringify(shape)} is too large`);
+    check(Number.isSafeInteger(byteLength(dtype, numel)), path, `tensor ${name}: shape ${JSON.stringify(shape)} is too large`);
     check(
-      end - begin === numel * DTYPE_SIZE[dtype],
+      end - begin === byteLength(dtype, numel),
       path,
-      `tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${JSON.stringify(shape)} × ${rawDtype} needs ${numel * DTYPE_SIZE[dtype]}`,
+      `tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${JSON.stringify(shape)} × ${rawDtype} needs ${byteLength(dtype, numel)}`,
     );
     ranges.push([begin, end, name]);
     tensors.push({

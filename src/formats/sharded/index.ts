@@ -8,7 +8,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
-import { DTYPE_SIZE } from '../../dtypes.js';
+import { byteLength } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
@@ -173,7 +173,7 @@ export async function describeSharded(
   // total_size is the sum of the tensors' byte sizes as the writers compute it.
   const total = metadata?.total_size;
   if (typeof total === 'number') {
-    const sum = tensors.reduce((a, t) => a + t.numel * DTYPE_SIZE[t.dtype], 0);
+    const sum = tensors.reduce((a, t) => a + byteLength(t.dtype, t.numel), 0);
     if (sum !== total) warnings.push(`index metadata total_size is ${total} bytes but the shards' tensors hold ${sum}`);
   }
 

@@ -1,0 +1,45 @@
+/**
+ * The shape of an engine op (see ops.ts for the registry). An op is a pure description:
+ * the engine's one streaming loop reads the tensors' elements chunk by chunk into WASM
+ * memory, runs each side's pipeline (byte swap, widen, dequantize) and hands the op a
+ * Chunk; the op calls its kernel(s) on the chunk's pointers and folds the kernel output
+ * into its accumulator.
+ */
+import type { TensorDescriptor } from '../formats/types.js';
+import type { Kernels } from './kernels.js';
+import type { Kind, Pipeline } from './pipeline.js';
+
+/** One chunk of elements of every side, already in WASM memory. */
+export interface Chunk {
+  k: Kernels;
+  /** Elements in the chunk, and the logical index of the first of them in the tensor. */
+  n: number;
+  first: number;
+  /** The kind every side's kernel-ready data has (both f64 when the sides' kinds differ). */
+  kind: Kind;
+  pipeline(side: number): Pipeline;
+  /** The side's stored bytes (byte-swapped when big-endian), for kernels that widen themselves. */
+  raw(side: number): number;
+  /** The side's kernel-ready elements (widened/dequantized on first use). */
+  ptr(side: number): number;
+}
+
+export interface EngineOp<Params, Acc, Result> {
+  /** Tensors the op reads together, element for element (1, or 2 for comparisons). */
+  sides: 1 | 2;
+  /**
+   * 'ranges': a tensor may be cut into element ranges run separately (on any thread) and
+   * their results merged in range order; 'whole': one job streams the whole tensor.
+   */
+  split: 'ranges' | 'whole';
+  /** The accumulator before any chunk. */
+  empty(params: Params, tensors: TensorDescriptor[]): Acc;
+  /** Elements per chunk given the engine's largest chunk `step` (e.g. whole rows); default step. */
+  chunkElements?(params: Params, tensors: TensorDescriptor[], step: number): number;
+  /** Runs the kernel(s) on one chunk and folds their output into the accumulator. */
+  chunk(acc: Acc, c: Chunk, params: Params): Acc;
+  /** The job's result (plain data: it crosses from workers by structured clone). */
+  result(acc: Acc, params: Params): Result;
+  /** Combines results of consecutive ranges (required for split: 'ranges'). */
+  merge?(a: Result, b: Result): Result;
+}
