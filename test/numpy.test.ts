@@ -4,7 +4,7 @@ import { deflateRawSync, deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RandomAccessFile } from '../src/io/file.js';
-import { InflateReader } from '../src/formats/numpy/bytes.js';
+import { InflatedRegion } from '../src/io/inflate.js';
 import { parseDescr, parsePyLiteral } from '../src/formats/numpy/header.js';
 import { npzReader, numpyReader } from '../src/formats/numpy/reader.js';
 import type { FormatReader } from '../src/formats/types.js';
@@ -155,7 +155,7 @@ describe('the reference check itself', () => {
   });
 });
 
-describe('InflateReader', () => {
+describe('InflatedRegion', () => {
   it('reads forward at scattered positions across many chunks, in raw and zlib streams', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'diffai-inflate-'));
     try {
@@ -170,7 +170,7 @@ describe('InflateReader', () => {
         const path = join(tmp, `s.${format}`);
         writeFileSync(path, Buffer.concat([Buffer.from('prefix'), comp, Buffer.from('suffix')]));
         const file = RandomAccessFile.open(path);
-        const r = new InflateReader(file, 6, comp.length, format, '');
+        const r = new InflatedRegion(file, 6, comp.length, format, '');
         try {
           let pos = 0;
           for (const step of [0, 10, 5000, 70_000, 3, 200_000, 1, 100_000, 150_000]) {

@@ -134,8 +134,8 @@ describe('zip central directory', () => {
   it('sniff helpers', () => {
     const z = buildZip(entries);
     expect(looksLikeZip(z)).toBe(true);
-    expect(firstLocalName(z.subarray(0, 64))).toEqual({ name: 'root/data.pkl', complete: true });
-    expect(firstLocalName(z.subarray(0, 35))).toEqual({ name: 'root/', complete: false });
+    expect(firstLocalName(z.subarray(0, 64))).toEqual({ name: 'root/data.pkl', complete: true, nameLength: 13 });
+    expect(firstLocalName(z.subarray(0, 35))).toEqual({ name: 'root/', complete: false, nameLength: 13 });
   });
 
   it('refuses truncated and inconsistent archives', () => {

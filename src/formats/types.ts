@@ -44,6 +44,30 @@ export function contiguousStrides(shape: number[]): number[] {
   return strides;
 }
 
+/** Strides (in elements) of a column-major (Fortran-order: NumPy `fortran_order`, MATLAB) tensor of this shape. */
+export function fortranStrides(shape: number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let k = 0; k < shape.length; k++) {
+    strides[k] = s;
+    s *= shape[k]!;
+  }
+  return strides;
+}
+
+/** The view of a column-major tensor of this shape; undefined when that layout is also C order (at most one dimension > 1). */
+export function fortranView(shape: number[]): TensorView | undefined {
+  if (shape.filter((d) => d > 1).length <= 1) return undefined;
+  return { offset: 0, strides: fortranStrides(shape) };
+}
+
+/** The linear element offset of index `idx` under `strides`. */
+export function stridedOffset(idx: number[], strides: number[]): number {
+  let off = 0;
+  for (let k = 0; k < idx.length; k++) off += idx[k]! * strides[k]!;
+  return off;
+}
+
 /** True when these strides lay the shape out C-contiguously (size-1 dimensions may have any stride). */
 export function isContiguousLayout(shape: number[], strides: number[]): boolean {
   const c = contiguousStrides(shape);

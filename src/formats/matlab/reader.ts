@@ -14,10 +14,14 @@
  */
 import { byteLength, type DType } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
+import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
-import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
-import { FileRangeReader, InflateReader, type ByteReader } from '../numpy/bytes.js';
-import { fortranView, nest } from '../numpy/header.js';
+import { InflatedRegion } from '../../io/inflate.js';
+import { FileRegion, readRange, type ByteRegion } from '../../io/range.js';
+import {
+  fortranStrides, fortranView, stridedOffset, type FormatReader, type LeafValue, type ModelDescription, type TensorDescriptor,
+} from '../types.js';
+import { nest } from '../numpy/header.js';
 
 const miINT8 = 1, miUINT8 = 2, miINT16 = 3, miUINT16 = 4, miINT32 = 5, miUINT32 = 6;
 const miMATRIX = 14, miCOMPRESSED = 15, miUTF8 = 16, miUTF16 = 17, miUTF32 = 18;
@@ -73,26 +77,24 @@ class MatParser {
     throw new DiffaiError(this.path, msg);
   }
 
-  u32(b: Buffer, at: number): number {
-    return this.le ? b.readUInt32LE(at) : b.readUInt32BE(at);
+  /** A bounded cursor in the file's byte order over bytes read from an element. */
+  cursor(b: Uint8Array, what: string): ByteCursor {
+    return new ByteCursor(b, this.path, { littleEndian: this.le, what });
   }
 
-  i32(b: Buffer, at: number): number {
-    return this.le ? b.readInt32LE(at) : b.readInt32BE(at);
-  }
-
-  async tag(r: ByteReader, pos: number, end: number, what: string, pad = true): Promise<Tag> {
+  async tag(r: ByteRegion, pos: number, end: number, what: string, pad = true): Promise<Tag> {
     const w = what === '' ? '' : `${what}: `;
     if (pos + 8 > end) this.fail(`${w}element at byte ${pos} runs past the end of its container (${end}); truncated?`);
     const b = await r.read(pos, 8);
-    const first = this.u32(b, 0);
+    const c = this.cursor(b, w === '' ? 'element tag' : `${what} element tag`);
+    const first = c.u32('type');
     if (first >>> 16 !== 0) {
       // Small data element: type in the low 16 bits, byte count in the high 16, data inline.
       const nbytes = first >>> 16;
       if (nbytes > 4) this.fail(`${w}small data element at byte ${pos} claims ${nbytes} bytes (at most 4)`);
       return { type: first & 0xffff, nbytes, pos, dataPos: pos + 4, next: pos + 8, inline: b.subarray(4, 4 + nbytes) };
     }
-    const nbytes = this.u32(b, 4);
+    const nbytes = c.u32('byte count');
     const dataPos = pos + 8;
     if (dataPos + nbytes > end) {
       this.fail(`${w}element at byte ${pos} holds ${nbytes} bytes but only ${end - dataPos} remain (truncated?)`);
@@ -101,21 +103,21 @@ class MatParser {
     return { type: first, nbytes, pos, dataPos, next };
   }
 
-  async data(r: ByteReader, t: Tag, max: number, what: string): Promise<Buffer> {
+  async data(r: ByteRegion, t: Tag, max: number, what: string): Promise<Buffer> {
     if (t.inline) return t.inline;
     if (t.nbytes > max) this.fail(`${what}: element of ${t.nbytes} bytes is over the ${max}-byte limit`);
     return r.read(t.dataPos, t.nbytes);
   }
 
   /** Parses one miMATRIX whose contents are bytes [start, end) of `r`. `name` is set for cell/struct children. */
-  async matrix(r: ByteReader, start: number, end: number, name: string | undefined, depth: number): Promise<void> {
+  async matrix(r: ByteRegion, start: number, end: number, name: string | undefined, depth: number): Promise<void> {
     if (depth > MAX_DEPTH) this.fail(`cells/structs nested more than ${MAX_DEPTH} deep`);
     if (end === start) return; // an empty placeholder (e.g. an unset cell element)
     const where = name ?? `variable at byte ${start}`;
     const ft = await this.tag(r, start, end, where);
     if (ft.type !== miUINT32 || ft.nbytes !== 8) this.fail(`${where}: array flags sub-element is missing or malformed (type ${ft.type}, ${ft.nbytes} bytes)`);
     const fb = await this.data(r, ft, 8, where);
-    const flags = this.u32(fb, 0);
+    const flags = this.cursor(fb, `${where} array flags`).u32('flags');
     const cls = flags & 0xff;
     const isComplex = (flags & 0x800) !== 0;
     const isLogical = (flags & 0x200) !== 0;
@@ -142,8 +144,9 @@ class MatParser {
     if (dt.nbytes / 4 > MAX_DIMS) this.fail(`${where}: ${dt.nbytes / 4} dimensions (at most ${MAX_DIMS})`);
     const db = await this.data(r, dt, MAX_DIMS * 4, where);
     const dims: number[] = [];
+    const dc = this.cursor(db, `${where} dimensions`);
     for (let i = 0; i < dt.nbytes / 4; i++) {
-      const d = this.i32(db, i * 4);
+      const d = dc.i32('dimension');
       if (d < 0) this.fail(`${where}: negative dimension ${d}`);
       dims.push(d);
     }
@@ -206,7 +209,7 @@ class MatParser {
         }
         const lt = await this.tag(r, pos, end, full);
         if (lt.type !== miINT32 || lt.nbytes !== 4) this.fail(`${full}: struct field name length sub-element is malformed`);
-        const fieldLen = this.i32(await this.data(r, lt, 4, full), 0);
+        const fieldLen = this.cursor(await this.data(r, lt, 4, full), `${full} field name length`).i32('length');
         const ft2 = await this.tag(r, lt.next, end, full);
         if (fieldLen <= 0 || ft2.nbytes % fieldLen !== 0) this.fail(`${full}: struct field names (${ft2.nbytes} bytes) do not split into ${fieldLen}-byte names`);
         const fb2 = await this.data(r, ft2, 1 << 20, full);
@@ -266,7 +269,7 @@ class MatParser {
   }
 
   numericTensor(
-    r: ByteReader, t: Tag, dims: number[], numel: number, cinfo: { cls: string; dtype: DType },
+    r: ByteRegion, t: Tag, dims: number[], numel: number, cinfo: { cls: string; dtype: DType },
     logical: boolean, full: string, name: string,
   ): TensorDescriptor {
     const stored = MI_DTYPE[t.type];
@@ -300,14 +303,16 @@ class MatParser {
       case miUINT16:
       case miINT16: {
         units = [];
-        for (let o = 0; o + 2 <= b.length; o += 2) units.push(String.fromCharCode(this.le ? b.readUInt16LE(o) : b.readUInt16BE(o)));
+        const c = this.cursor(b, `${full} characters`);
+        while (c.remaining >= 2) units.push(String.fromCharCode(c.u16('UTF-16 unit')));
         break;
       }
       case miUTF32:
       case miUINT32: {
         units = [];
-        for (let o = 0; o + 4 <= b.length; o += 4) {
-          const cp = this.le ? b.readUInt32LE(o) : b.readUInt32BE(o);
+        const c = this.cursor(b, `${full} characters`);
+        while (c.remaining >= 4) {
+          const cp = c.u32('code point');
           units.push(cp <= 0x10ffff ? String.fromCodePoint(cp) : '\ufffd');
         }
         break;
@@ -333,15 +338,8 @@ class MatParser {
       return d0 === 1 ? rows[0]! : rows;
     };
     if (rest.every((d) => d === 1)) return page(0);
-    return nest(rest, (idx) => {
-      let p = 0;
-      let st = 1;
-      for (let k = 0; k < idx.length; k++) {
-        p += idx[k]! * st;
-        st *= rest[k]!;
-      }
-      return page(p);
-    });
+    const pageStrides = fortranStrides(rest);
+    return nest(rest, (idx) => page(stridedOffset(idx, pageStrides)));
   }
 }
 
@@ -358,29 +356,32 @@ export const matlabReader: FormatReader = {
     try {
       const size = file.size;
       if (size < HEADER) throw new DiffaiError(path, `not a MAT-file: ${size} bytes is shorter than the 128-byte header`);
-      const hdr = file.read(0, HEADER);
-      const text = hdr.toString('latin1', 0, 116);
-      const hdf5At512 = size >= 520 && file.read(512, 8).equals(HDF5_SIGNATURE);
-      if (text.startsWith('MATLAB 7.3') || hdf5At512 || (hdr.readUInt16LE(124) === 0x0200 && text.startsWith('MATLAB'))) {
+      const hdr = readRange(file, 0, HEADER, { what: 'MAT-file header' });
+      const hc = new ByteCursor(hdr, path, { what: 'MAT-file header' });
+      const text = hc.latin1(116, 'descriptive text');
+      const hdf5At512 = size >= 520 && readRange(file, 512, 8, { what: 'HDF5 signature' }).equals(HDF5_SIGNATURE);
+      const versionLE = hc.seek(124).u16('version');
+      if (text.startsWith('MATLAB 7.3') || hdf5At512 || (versionLE === 0x0200 && text.startsWith('MATLAB'))) {
         throw new DiffaiError(path, 'MATLAB 7.3 MAT-file (HDF5-based) is not supported; re-save it with save(..., \'-v7\') or read it with h5py');
       }
       if (!looksLikeMatHeader(hdr)) {
         throw new DiffaiError(path, `not a MATLAB v5 MAT-file: the header does not start with 'MATLAB 5.0 MAT-file' (MAT v4 files are not supported)`);
       }
-      const ind = hdr.toString('latin1', 126, 128);
+      const ind = hc.seek(126).latin1(2, 'endian indicator');
       if (ind !== 'IM' && ind !== 'MI') {
         throw new DiffaiError(path, `bad endian indicator ${JSON.stringify(ind)} at bytes 126-127 (expected 'IM' or 'MI'); not a valid MAT-file`);
       }
       const le = ind === 'IM';
       const desc: ModelDescription = { path, format: 'matlab', tensors: [], leaves: {}, warnings: [] };
-      const version = le ? hdr.readUInt16LE(124) : hdr.readUInt16BE(124);
+      hc.littleEndian = le;
+      const version = hc.seek(124).u16('version');
       if (version !== 0x0100) desc.warnings.push(`unexpected MAT-file version 0x${version.toString(16)} (expected 0x0100)`);
       const p = new MatParser(path, le, desc);
-      const whole = new FileRangeReader(file, 0, size, '');
+      const whole = new FileRegion(file, 0, size, '');
       let pos = HEADER;
       while (pos < size) {
         if (size - pos < 8) {
-          const rest = file.read(pos, size - pos);
+          const rest = readRange(file, pos, size - pos, { what: 'trailing bytes' });
           if (rest.some((x) => x !== 0)) desc.warnings.push(`${size - pos} trailing bytes after the last element ignored`);
           break;
         }
@@ -389,7 +390,7 @@ export const matlabReader: FormatReader = {
           await p.matrix(whole, t.dataPos, t.dataPos + t.nbytes, undefined, 0);
         } else if (t.type === miCOMPRESSED) {
           const what = `compressed element at byte ${pos}: `;
-          const inf = new InflateReader(file, t.dataPos, t.nbytes, 'zlib', what);
+          const inf = new InflatedRegion(file, t.dataPos, t.nbytes, 'zlib', what);
           try {
             const it = await p.tag(inf, 0, Infinity, `compressed element at byte ${pos}`);
             if (it.type !== miMATRIX) {

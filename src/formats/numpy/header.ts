@@ -5,8 +5,9 @@
  */
 import type { DType } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
-import type { LeafValue } from '../types.js';
-import type { ByteReader } from './bytes.js';
+import { ByteCursor } from '../../io/cursor.js';
+import type { ByteRegion } from '../../io/range.js';
+import { contiguousStrides, fortranStrides, stridedOffset, type LeafValue } from '../types.js';
 
 export const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
@@ -47,25 +48,25 @@ export function isNpyMagic(head: Uint8Array): boolean {
  * (e.g. `entry 'w.npy': `). Checks that the data the header promises fits in `r.size`
  * (`dataSize` overrides it, e.g. an npz entry's declared size for a compressed stream).
  */
-export async function parseNpyHeader(r: ByteReader, file: string, what: string, dataSize = r.size): Promise<NpyHeader> {
+export async function parseNpyHeader(r: ByteRegion, file: string, what: string, dataSize = r.size): Promise<NpyHeader> {
   const fail = (msg: string): never => {
     throw new DiffaiError(file, `${what}${msg}`);
   };
   if (dataSize < 10) fail(`not a .npy array: ${dataSize} bytes is too short for a header`);
-  const pre = await r.read(0, 10);
-  if (!isNpyMagic(pre)) fail('not a .npy array: missing the \\x93NUMPY magic');
-  const major = pre[6]!;
-  const minor = pre[7]!;
+  const pre = new ByteCursor(await r.read(0, 10), file, { what: `${what}.npy preamble` });
+  if (!isNpyMagic(pre.bytesView(6, 'magic'))) fail('not a .npy array: missing the \\x93NUMPY magic');
+  const major = pre.u8('major version');
+  const minor = pre.u8('minor version');
   const version = `${major}.${minor}`;
   if (!((major === 1 || major === 2 || major === 3) && minor === 0)) fail(`unsupported .npy format version ${version}`);
   let headerLen: number;
   let start: number;
   if (major === 1) {
-    headerLen = pre.readUInt16LE(8);
+    headerLen = pre.u16('header length');
     start = 10;
   } else {
     if (dataSize < 12) fail(`.npy version ${version} header truncated`);
-    headerLen = (await r.read(8, 4)).readUInt32LE(0);
+    headerLen = new ByteCursor(await r.read(8, 4), file, { what: `${what}.npy preamble`, base: 8 }).u32('header length');
     start = 12;
   }
   if (start + headerLen > dataSize) {
@@ -186,51 +187,28 @@ export function parseDescr(descr: string): DescrInfo | undefined {
   }
 }
 
-/** Element strides (in elements) of a column-major array of `shape`; undefined when it equals C order. */
-export function fortranView(shape: number[]): { offset: number; strides: number[] } | undefined {
-  if (shape.filter((d) => d > 1).length <= 1) return undefined;
-  const strides: number[] = [];
-  let s = 1;
-  for (const d of shape) {
-    strides.push(s);
-    s *= d;
-  }
-  return { offset: 0, strides };
-}
-
 /**
  * Decodes a string array (kind 'unicode' or 'bytes') into a JSON-like leaf in logical order:
  * a string for 0-d, nested lists otherwise. Trailing NULs are stripped, as numpy does.
  */
 export function decodeStringArray(h: NpyHeader, data: Buffer): LeafValue {
   const items: string[] = [];
+  const c = new ByteCursor(data, '', { littleEndian: h.byteOrder !== 'big', what: 'string array' });
   for (let i = 0; i < h.numel; i++) {
-    const b = data.subarray(i * h.itemsize, (i + 1) * h.itemsize);
     let s = '';
     if (h.kind === 'unicode') {
-      for (let k = 0; k + 4 <= b.length; k += 4) {
-        const cp = h.byteOrder === 'big' ? b.readUInt32BE(k) : b.readUInt32LE(k);
+      for (let k = 0; k + 4 <= h.itemsize; k += 4) {
+        const cp = c.u32('code point');
         if (cp > 0x10ffff) throw new Error('invalid code point');
         s += String.fromCodePoint(cp);
       }
     } else {
-      s = b.toString('latin1');
+      s = c.latin1(h.itemsize, 'string', Infinity);
     }
     items.push(s.replace(/\0+$/, ''));
   }
-  return nest(h.shape, (idx) => {
-    let off = 0;
-    if (h.fortran) {
-      let st = 1;
-      for (let k = 0; k < idx.length; k++) {
-        off += idx[k]! * st;
-        st *= h.shape[k]!;
-      }
-    } else {
-      for (let k = 0; k < idx.length; k++) off = off * h.shape[k]! + idx[k]!;
-    }
-    return items[off]!;
-  });
+  const strides = h.fortran ? fortranStrides(h.shape) : contiguousStrides(h.shape);
+  return nest(h.shape, (idx) => items[stridedOffset(idx, strides)]!);
 }
 
 /** Builds nested lists over `shape` (C order) calling `at` for each index; a 0-d shape gives `at([])`. */

@@ -7,10 +7,11 @@
  */
 import { DiffaiError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
-import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
+import { InflatedRegion } from '../../io/inflate.js';
+import { FileRegion, type ByteRegion } from '../../io/range.js';
+import { fortranView, type FormatReader, type LeafValue, type ModelDescription, type TensorDescriptor } from '../types.js';
 import { firstLocalName, readZipDirectory, ZIP_METHOD_DEFLATE, ZIP_METHOD_STORED } from '../zip/zip.js';
-import { FileRangeReader, InflateReader, type ByteReader } from './bytes.js';
-import { decodeStringArray, fortranView, isNpyMagic, parseNpyHeader, type NpyHeader } from './header.js';
+import { decodeStringArray, isNpyMagic, parseNpyHeader, type NpyHeader } from './header.js';
 
 /** String arrays larger than this are not turned into leaves. */
 const MAX_STRING_LEAF_BYTES = 1024 * 1024;
@@ -22,7 +23,7 @@ interface ArrayResult {
 }
 
 /** Describes the array behind `r` (whose header is already parsed) as a tensor, a leaf or a warning. */
-async function describeArray(r: ByteReader, h: NpyHeader, name: string, what: string): Promise<ArrayResult> {
+async function describeArray(r: ByteRegion, h: NpyHeader, name: string, what: string): Promise<ArrayResult> {
   switch (h.kind) {
     case 'numeric': {
       const view = h.fortran ? fortranView(h.shape) : undefined;
@@ -64,7 +65,7 @@ export const numpyReader: FormatReader = {
   async describe(path: string): Promise<ModelDescription> {
     const file = RandomAccessFile.open(path);
     try {
-      const r = new FileRangeReader(file, 0, file.size, '');
+      const r = new FileRegion(file, 0, file.size, '');
       const h = await parseNpyHeader(r, path, '');
       const desc: ModelDescription = { path, format: 'numpy', tensors: [], leaves: {}, warnings: [] };
       const res = await describeArray(r, h, 'array', '');
@@ -95,11 +96,11 @@ export const npzReader: FormatReader = {
     if (first && first.complete) return first.name.endsWith('.npy');
     if (first && !first.complete) {
       // The name runs past the sniffed head: read it.
-      const nameLen = Buffer.from(head.buffer, head.byteOffset, head.length).readUInt16LE(26);
       try {
         const f = RandomAccessFile.open(path);
         try {
-          if (30 + nameLen <= f.size) return f.read(30, nameLen).toString('latin1').endsWith('.npy');
+          const whole = firstLocalName(f.readUpTo(0, 30 + first.nameLength));
+          if (whole?.complete) return whole.name.endsWith('.npy');
         } finally {
           f.close();
         }
@@ -126,14 +127,14 @@ export const npzReader: FormatReader = {
         const what = `npz entry '${e.name}': `;
         if (seen.has(name)) throw new DiffaiError(path, `${what}duplicate entry name`);
         seen.add(name);
-        let r: ByteReader;
+        let r: ByteRegion;
         if (e.method === ZIP_METHOD_STORED) {
           if (e.compressedSize !== e.uncompressedSize) {
             throw new DiffaiError(path, `${what}stored entry has compressed size ${e.compressedSize} but uncompressed size ${e.uncompressedSize}`);
           }
-          r = new FileRangeReader(file, e.dataOffset, e.uncompressedSize, what);
+          r = new FileRegion(file, e.dataOffset, e.uncompressedSize, what);
         } else if (e.method === ZIP_METHOD_DEFLATE) {
-          r = new InflateReader(file, e.dataOffset, e.compressedSize, 'raw', what);
+          r = new InflatedRegion(file, e.dataOffset, e.compressedSize, 'raw', what);
         } else {
           desc.warnings.push(`${what}unsupported compression method ${e.method}; skipped`);
           continue;

@@ -5,11 +5,13 @@
  */
 import { byteLength, type DType } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
+import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
-import { isContiguousLayout, type ByteSource, type FormatReader, type ModelDescription, type TensorDescriptor } from '../types.js';
+import { readRange } from '../../io/range.js';
+import { fortranView, isContiguousLayout, type ByteSource, type FormatReader, type ModelDescription, type TensorDescriptor } from '../types.js';
 import {
   ZIP_METHOD_DEFLATE, ZIP_METHOD_STORED, firstLocalName, looksLikeZip, readSmallEntry,
-  readZipDirectory, type ZipEntry,
+  readZipDirectory, resolveDataOffset, type ZipEntry,
 } from '../zip/zip.js';
 import { FlattenError, flatten, type Flattened } from './flatten.js';
 import {
@@ -138,7 +140,7 @@ async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
 
   const pklData = await readSmallEntry(file, pkl, MAX_PICKLE_BYTES);
   const pklInFile = pkl.method === ZIP_METHOD_STORED;
-  const pklBase = pklInFile ? resolveOffset(file, pkl, dir.centralDirectoryOffset) : 0;
+  const pklBase = pklInFile ? resolveDataOffset(file, pkl, dir.centralDirectoryOffset) : 0;
   const ctx: TorchContext = { storages: new Map(), warnings };
   const value = guard(path, 'data.pkl', () => unpickle(new BufferInput(pklData, pklBase), torchHooks(ctx)).value);
   const flat = guard(path, 'data.pkl', () => flatten(value));
@@ -149,7 +151,7 @@ async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
     if (hit) return hit;
     const entry = byName.get(`data/${st.key}`);
     if (!entry) throw new DiffaiError(path, `storage data/${st.key} is missing from the archive`);
-    const dataOffset = resolveOffset(file, entry, dir.centralDirectoryOffset);
+    const dataOffset = resolveDataOffset(file, entry, dir.centralDirectoryOffset);
     let loc: StorageLocation;
     if (entry.method === ZIP_METHOD_STORED) {
       if (entry.compressedSize !== entry.uncompressedSize) {
@@ -181,22 +183,11 @@ async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
   return { path, format: 'pytorch', tensors, leaves: flat.leaves, warnings };
 }
 
-function resolveOffset(file: RandomAccessFile, e: ZipEntry, limit: number): number {
-  const h = file.read(e.localHeaderOffset, 30);
-  if (h.readUInt32LE(0) !== 0x04034b50) throw new DiffaiError(file.path, `zip: bad local header for ${e.name}`);
-  const data = e.localHeaderOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
-  if (data + e.compressedSize > limit) {
-    throw new DiffaiError(file.path, `zip: data of ${e.name} runs past the archive data (truncated?)`);
-  }
-  e.dataOffset = data;
-  return data;
-}
-
 // ------------------------------------------------------------------------------- legacy
 
 function describeLegacy(file: RandomAccessFile): ModelDescription {
   const path = file.path;
-  const readAt = (pos: number, len: number): Uint8Array => file.read(pos, len);
+  const readAt = (pos: number, len: number): Uint8Array => readRange(file, pos, len, { what: 'legacy pickle' });
   const input = (start: number): PickleInput => new FileInput(readAt, start, Math.min(file.size, start + MAX_PICKLE_BYTES));
   const warnings: string[] = [];
 
@@ -227,8 +218,8 @@ function describeLegacy(file: RandomAccessFile): ModelDescription {
     if (!st) throw new DiffaiError(path, `legacy storage ${key} is listed but never used`);
     if (!st.dtype) throw new DiffaiError(path, `legacy storage ${key} has an unsupported type (${st.unsupported ?? st.storageClass})`);
     if (pos + 8 > file.size) throw new DiffaiError(path, `truncated: legacy storage ${key} header at byte ${pos} is past the end of the file`);
-    const hdr = file.read(pos, 8);
-    const count = byteOrder === 'little' ? hdr.readBigUInt64LE(0) : hdr.readBigUInt64BE(0);
+    const count = new ByteCursor(readRange(file, pos, 8), path, { littleEndian: byteOrder === 'little', what: `legacy storage ${key}` })
+      .u64n('element count');
     const elsize = BigInt(byteLength(st.dtype, 1));
     const bytes = count * elsize;
     if (BigInt(pos) + 8n + bytes > BigInt(file.size)) {
@@ -354,15 +345,8 @@ function numpyDescriptor(path: string, name: string, a: NumpyArray, pickleInFile
     byteOrder: a.dtype!.byteOrder === 'big' ? 'big' : 'little',
     notes: ['numpy array'],
   };
-  if (a.fortran && a.shape.filter((d) => d !== 1).length > 1) {
-    const strides: number[] = [];
-    let acc = 1;
-    for (const d of a.shape) {
-      strides.push(acc);
-      acc *= d;
-    }
-    desc.view = { offset: 0, strides };
-  }
+  const view = a.fortran ? fortranView(a.shape) : undefined;
+  if (view) desc.view = view;
   return desc;
 }
 

@@ -4,6 +4,7 @@
  * arrays/scalars/dtypes. Everything here only builds descriptions; nothing reads tensor data.
  */
 import type { DType } from '../../dtypes.js';
+import { ByteCursor } from '../../io/cursor.js';
 import {
   PyBytes, PyDict, PyGlobal, PyObject, PySet, TUPLES, isHost,
   type HostValue, type PyValue, type UnpicklerHooks,
@@ -390,23 +391,22 @@ function numpyScalar(dtype: PyValue | undefined, data: PyValue | undefined): PyV
   if (!isHost(dtype) || dtype.hostKind !== 'np-dtype' || !(data instanceof PyBytes) || !data.data) return undefined;
   const d = dtype as NumpyDtype;
   const b = data.data;
-  const view = new DataView(b.buffer, b.byteOffset, b.length);
-  const le = d.byteOrder !== 'big';
   const need: Record<string, number> = { f8: 8, f4: 4, f2: 2, i8: 8, i4: 4, i2: 2, i1: 1, u8: 8, u4: 4, u2: 2, u1: 1, b1: 1 };
   if (need[d.code] === undefined || b.length < need[d.code]!) return undefined;
+  const c = new ByteCursor(b, '', { littleEndian: d.byteOrder !== 'big', what: 'numpy scalar' });
   switch (d.code) {
-    case 'f8': return view.getFloat64(0, le);
-    case 'f4': return view.getFloat32(0, le);
-    case 'f2': return halfToNumber(view.getUint16(0, le));
-    case 'i8': { const v = view.getBigInt64(0, le); return Number.isSafeInteger(Number(v)) ? Number(v) : v; }
-    case 'u8': { const v = view.getBigUint64(0, le); return Number.isSafeInteger(Number(v)) ? Number(v) : v; }
-    case 'i4': return view.getInt32(0, le);
-    case 'u4': return view.getUint32(0, le);
-    case 'i2': return view.getInt16(0, le);
-    case 'u2': return view.getUint16(0, le);
-    case 'i1': return view.getInt8(0);
-    case 'u1': return view.getUint8(0);
-    case 'b1': return view.getUint8(0) !== 0;
+    case 'f8': return c.f64();
+    case 'f4': return c.f32();
+    case 'f2': return halfToNumber(c.u16());
+    case 'i8': { const v = c.i64n(); return Number.isSafeInteger(Number(v)) ? Number(v) : v; }
+    case 'u8': { const v = c.u64n(); return Number.isSafeInteger(Number(v)) ? Number(v) : v; }
+    case 'i4': return c.i32();
+    case 'u4': return c.u32();
+    case 'i2': return c.i16();
+    case 'u2': return c.u16();
+    case 'i1': return c.i8();
+    case 'u1': return c.u8();
+    case 'b1': return c.u8() !== 0;
     default: return undefined;
   }
 }

@@ -11,6 +11,7 @@
  * keys such as `__proto__` cannot leak into prototypes, and BUILD state on a dict goes to
  * `attrs`, never into its items. Integers stay exact (bigint beyond 2^53, signed LONG1/LONG4).
  */
+import { ByteCursor } from '../../io/cursor.js';
 
 export class PickleError extends Error {
   constructor(message: string, readonly position?: number) {
@@ -432,7 +433,7 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
       }
       case 0x47: { // BINFLOAT (big-endian f64)
         const b = input.take(8);
-        push(new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, false));
+        push(new ByteCursor(b, '', { littleEndian: false, what: 'BINFLOAT' }).f64());
         break;
       }
       case 0x49: { // INT (text)

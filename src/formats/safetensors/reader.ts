@@ -6,7 +6,9 @@
  */
 import { byteLength, type DType } from '../../dtypes.js';
 import { DiffaiError, check } from '../../errors.js';
+import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
+import { readRange } from '../../io/range.js';
 import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
 
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -21,8 +23,7 @@ export const safetensorsReader: FormatReader = {
   name: 'safetensors',
   sniff(head: Uint8Array): boolean {
     if (head.length < 10) return false;
-    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-    const n = view.getBigUint64(0, true);
+    const n = new ByteCursor(head, '').u64n('header length');
     // The JSON header starts with '{'. Absurd lengths are still claimed, so that describe()
     // can say what is wrong with them.
     return n >= 2n && head[8] === 0x7b;
@@ -40,14 +41,14 @@ export const safetensorsReader: FormatReader = {
 function describeSafetensors(file: RandomAccessFile): ModelDescription {
   const path = file.path;
   check(file.size >= 8, path, `truncated: ${file.size} bytes, too short for a safetensors header length`);
-  const rawLength = file.read(0, 8).readBigUInt64LE(0);
+  const rawLength = new ByteCursor(readRange(file, 0, 8), path, { what: 'safetensors header length' }).u64n('header length');
   check(rawLength <= BigInt(MAX_HEADER_BYTES), path, `safetensors header length ${rawLength} exceeds the 100 MB limit`);
   const headerLength = Number(rawLength);
   check(8 + headerLength <= file.size, path, `truncated: header length ${headerLength} exceeds the file size ${file.size}`);
 
   let header: unknown;
   try {
-    header = JSON.parse(file.read(8, headerLength).toString('utf8'));
+    header = JSON.parse(readRange(file, 8, headerLength, { what: 'safetensors header', budget: MAX_HEADER_BYTES }).toString('utf8'));
   } catch (e) {
     throw new DiffaiError(path, `invalid safetensors header JSON: ${(e as Error).message}`);
   }

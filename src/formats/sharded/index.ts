@@ -11,6 +11,7 @@ import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { byteLength } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
+import { readRange } from '../../io/range.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
 
 /** Index file names, in order of preference when a directory holds several. */
@@ -92,8 +93,7 @@ export async function describeSharded(
   const file = RandomAccessFile.open(indexPath);
   let text: string;
   try {
-    if (file.size > MAX_INDEX_BYTES) throw new DiffaiError(indexPath, `shard index of ${file.size} bytes exceeds the ${MAX_INDEX_BYTES}-byte limit`);
-    text = file.read(0, file.size).toString('utf8');
+    text = readRange(file, 0, file.size, { what: 'shard index', budget: MAX_INDEX_BYTES }).toString('utf8');
   } finally {
     file.close();
   }

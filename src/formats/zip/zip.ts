@@ -8,7 +8,10 @@
  * so the zip64 record is preferred whenever it is present and valid.
  */
 import { DiffaiError } from '../../errors.js';
+import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
+import { inflateRangeSync } from '../../io/inflate.js';
+import { cursorAt, readRange } from '../../io/range.js';
 
 export const ZIP_METHOD_STORED = 0;
 export const ZIP_METHOD_DEFLATE = 8;
@@ -54,6 +57,8 @@ const SIG_EOCD = 0x06054b50;
 const SIG_ZIP64_EOCD = 0x06064b50;
 const SIG_ZIP64_LOCATOR = 0x07064b50;
 const EOCD_SIZE = 22;
+const LOCAL_HEADER_SIZE = 30;
+const CENTRAL_HEADER_SIZE = 46;
 const MAX_COMMENT = 0xffff;
 
 /** True when `head` starts with a zip local file header (or an empty archive's end record). */
@@ -70,19 +75,14 @@ export function looksLikeZip(head: Uint8Array): boolean {
  * The name of the first local file header in `head`, and whether it was cut off by the end of
  * `head`. Undefined when `head` is not a local file header.
  */
-export function firstLocalName(head: Uint8Array): { name: string; complete: boolean } | undefined {
-  if (head.length < 30) return undefined;
-  const b = Buffer.from(head.buffer, head.byteOffset, head.length);
-  if (b.readUInt32LE(0) !== SIG_LOCAL) return undefined;
-  const nameLen = b.readUInt16LE(26);
-  const end = Math.min(b.length, 30 + nameLen);
-  return { name: b.toString('latin1', 30, end), complete: end === 30 + nameLen };
-}
-
-function u64(b: Buffer, at: number, file: string, what: string): number {
-  const v = b.readBigUInt64LE(at);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new DiffaiError(file, `zip: ${what} ${v} is out of range`);
-  return Number(v);
+export function firstLocalName(head: Uint8Array): { name: string; complete: boolean; nameLength: number } | undefined {
+  if (head.length < LOCAL_HEADER_SIZE) return undefined;
+  const c = new ByteCursor(head, '', { what: 'zip local header' });
+  if (c.u32('signature') !== SIG_LOCAL) return undefined;
+  const nameLength = c.seek(26).u16('name length');
+  c.seek(LOCAL_HEADER_SIZE);
+  const n = Math.min(c.remaining, nameLength);
+  return { name: c.latin1(n, 'name', Infinity), complete: n === nameLength, nameLength };
 }
 
 /** Reads the central directory of the zip archive open in `file`. */
@@ -96,11 +96,11 @@ export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions
   // Find the end-of-central-directory record in the last 64 KiB + 22 bytes.
   const tailLen = Math.min(size, EOCD_SIZE + MAX_COMMENT);
   const tailStart = size - tailLen;
-  const tail = file.read(tailStart, tailLen);
+  const tail = cursorAt(file, tailStart, tailLen, { what: 'zip end records' });
   let eocdRel = -1;
   for (let i = tailLen - EOCD_SIZE; i >= 0; i--) {
-    if (tail.readUInt32LE(i) === SIG_EOCD) {
-      const commentLen = tail.readUInt16LE(i + 20);
+    if (tail.seek(i).u32('end record signature') === SIG_EOCD) {
+      const commentLen = tail.seek(i + 20).u16('comment length');
       if (i + EOCD_SIZE + commentLen <= tailLen) {
         eocdRel = i;
         break;
@@ -111,26 +111,29 @@ export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions
     throw new DiffaiError(path, 'zip: no end-of-central-directory record (truncated or not a zip archive)');
   }
   const eocdPos = tailStart + eocdRel;
-  const diskNo = tail.readUInt16LE(eocdRel + 4);
-  const cdDisk = tail.readUInt16LE(eocdRel + 6);
-  let count = tail.readUInt16LE(eocdRel + 10);
-  let cdSize = tail.readUInt32LE(eocdRel + 12);
-  let cdOffset = tail.readUInt32LE(eocdRel + 16);
+  const eocd = tail.seek(eocdRel + 4);
+  const diskNo = eocd.u16('disk number');
+  const cdDisk = eocd.u16('central directory disk');
+  let count = eocd.skip(2).u16('entry count');
+  let cdSize = eocd.u32('central directory size');
+  let cdOffset = eocd.u32('central directory offset');
   let zip64 = false;
 
   // zip64 locator: 20 bytes right before the EOCD.
   if (eocdPos >= 20) {
-    const loc = file.read(eocdPos - 20, 20);
-    if (loc.readUInt32LE(0) === SIG_ZIP64_LOCATOR) {
-      const recPos = u64(loc, 8, path, 'zip64 end record offset');
+    const loc = cursorAt(file, eocdPos - 20, 20, { what: 'zip64 locator' });
+    if (loc.u32('signature') === SIG_ZIP64_LOCATOR) {
+      const recPos = loc.skip(4).u64('zip64 end record offset');
       if (recPos + 56 > eocdPos - 20) throw new DiffaiError(path, 'zip: zip64 end record offset points outside the archive');
-      const rec = file.read(recPos, 56);
-      if (rec.readUInt32LE(0) !== SIG_ZIP64_EOCD) throw new DiffaiError(path, 'zip: bad zip64 end-of-central-directory signature');
+      const rec = cursorAt(file, recPos, 56, { what: 'zip64 end record' });
+      if (rec.u32('signature') !== SIG_ZIP64_EOCD) throw new DiffaiError(path, 'zip: bad zip64 end-of-central-directory signature');
       zip64 = true;
-      count = u64(rec, 32, path, 'zip64 entry count');
-      cdSize = u64(rec, 40, path, 'zip64 central directory size');
-      cdOffset = u64(rec, 48, path, 'zip64 central directory offset');
-      if (rec.readUInt32LE(16) !== 0 || rec.readUInt32LE(20) !== 0) {
+      const recDisk = rec.seek(16).u32('disk number');
+      const recCdDisk = rec.u32('central directory disk');
+      count = rec.seek(32).u64('zip64 entry count');
+      cdSize = rec.u64('zip64 central directory size');
+      cdOffset = rec.u64('zip64 central directory offset');
+      if (recDisk !== 0 || recCdDisk !== 0) {
         throw new DiffaiError(path, 'zip: multi-disk (split) archives are not supported');
       }
     } else if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
@@ -143,44 +146,43 @@ export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions
   }
   if (cdSize > maxCd) throw new DiffaiError(path, `zip: central directory of ${cdSize} bytes exceeds the ${maxCd}-byte limit`);
   if (count > maxEntries) throw new DiffaiError(path, `zip: ${count} entries exceed the limit of ${maxEntries}`);
-  if (count * 46 > cdSize) throw new DiffaiError(path, `zip: ${count} entries cannot fit a ${cdSize}-byte central directory`);
+  if (count * CENTRAL_HEADER_SIZE > cdSize) throw new DiffaiError(path, `zip: ${count} entries cannot fit a ${cdSize}-byte central directory`);
 
-  const cd = file.read(cdOffset, cdSize);
+  const cd = cursorAt(file, cdOffset, cdSize, { what: 'zip central directory', budget: maxCd });
   const entries: ZipEntry[] = [];
-  let p = 0;
   for (let i = 0; i < count; i++) {
-    if (p + 46 > cd.length || cd.readUInt32LE(p) !== SIG_CENTRAL) {
+    const p = cd.pos;
+    if (cd.remaining < CENTRAL_HEADER_SIZE || cd.u32('entry signature') !== SIG_CENTRAL) {
       throw new DiffaiError(path, `zip: central directory entry ${i} is malformed`);
     }
-    const flags = cd.readUInt16LE(p + 8);
-    const method = cd.readUInt16LE(p + 10);
-    const crc32 = cd.readUInt32LE(p + 16);
-    let csize = cd.readUInt32LE(p + 20);
-    let usize = cd.readUInt32LE(p + 24);
-    const nameLen = cd.readUInt16LE(p + 28);
-    const extraLen = cd.readUInt16LE(p + 30);
-    const commentLen = cd.readUInt16LE(p + 32);
-    let localOff = cd.readUInt32LE(p + 42);
-    const end = p + 46 + nameLen + extraLen + commentLen;
-    if (end > cd.length) throw new DiffaiError(path, `zip: central directory entry ${i} runs past the directory`);
-    const name = cd.toString(flags & 0x800 ? 'utf8' : 'latin1', p + 46, p + 46 + nameLen);
+    const flags = cd.seek(p + 8).u16('flags');
+    const method = cd.u16('method');
+    const crc32 = cd.skip(4).u32('crc32');
+    let csize = cd.u32('compressed size');
+    let usize = cd.u32('uncompressed size');
+    const nameLen = cd.u16('name length');
+    const extraLen = cd.u16('extra length');
+    const commentLen = cd.u16('comment length');
+    let localOff = cd.skip(8).u32('local header offset');
+    if (nameLen + extraLen + commentLen > cd.remaining) throw new DiffaiError(path, `zip: central directory entry ${i} runs past the directory`);
+    const name = cd.buffer(nameLen, 'entry name').toString(flags & 0x800 ? 'utf8' : 'latin1');
+    const extra = cd.sub(extraLen, 'extra field', 'zip extra field');
+    cd.skip(commentLen, 'entry comment');
     let entryZip64 = false;
     if (usize === 0xffffffff || csize === 0xffffffff || localOff === 0xffffffff) {
       // zip64 extended information: only the saturated fields, in order usize, csize, offset.
-      let q = p + 46 + nameLen;
-      const extraEnd = q + extraLen;
       let found = false;
-      while (q + 4 <= extraEnd) {
-        const id = cd.readUInt16LE(q);
-        const len = cd.readUInt16LE(q + 2);
-        if (q + 4 + len > extraEnd) break;
+      while (extra.remaining >= 4) {
+        const id = extra.u16('extra id');
+        const len = extra.u16('extra length');
+        if (len > extra.remaining) break;
+        const field = extra.sub(len, 'extra data', 'zip64 extra field');
         if (id === 0x0001) {
-          let r = q + 4;
           const take = (what: string): number => {
-            if (r + 8 > q + 4 + len) throw new DiffaiError(path, `zip: zip64 extra field of "${name}" is too short for ${what}`);
-            const v = u64(cd, r, path, `${what} of "${name}"`);
-            r += 8;
-            return v;
+            if (field.remaining < 8) throw new DiffaiError(path, `zip: zip64 extra field of "${name}" is too short for ${what}`);
+            const v = field.u64n(what);
+            if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new DiffaiError(path, `zip: ${what} of "${name}" ${v} is out of range`);
+            return Number(v);
           };
           if (usize === 0xffffffff) usize = take('uncompressed size');
           if (csize === 0xffffffff) csize = take('compressed size');
@@ -188,18 +190,16 @@ export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions
           found = true;
           break;
         }
-        q += 4 + len;
       }
       if (!found) throw new DiffaiError(path, `zip: entry "${name}" needs a zip64 extra field but has none`);
       entryZip64 = true;
     }
     if (flags & 0x1) throw new DiffaiError(path, `zip: entry "${name}" is encrypted`);
-    if (localOff + 30 > cdOffset) throw new DiffaiError(path, `zip: entry "${name}" starts outside the archive data`);
+    if (localOff + LOCAL_HEADER_SIZE > cdOffset) throw new DiffaiError(path, `zip: entry "${name}" starts outside the archive data`);
     entries.push({
       name, method, flags, crc32, compressedSize: csize, uncompressedSize: usize,
       localHeaderOffset: localOff, dataOffset: -1, zip64: entryZip64,
     });
-    p = end;
   }
 
   if (options.resolveDataOffsets !== false) {
@@ -208,15 +208,26 @@ export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions
   return { entries, zip64, centralDirectoryOffset: cdOffset, centralDirectorySize: cdSize };
 }
 
-/** Parses an entry's local header and returns the absolute offset of its data (checked against the archive). */
+/**
+ * The one place a zip entry's data offset is computed: parses its local header (whose name
+ * and extra lengths may differ from the central directory's) and checks that the data ends
+ * before `limit` (the central directory, or the file end), even when already cached in
+ * `entry.dataOffset`.
+ */
 export function resolveDataOffset(file: RandomAccessFile, entry: ZipEntry, limit = file.size): number {
   const path = file.path;
-  const h = file.read(entry.localHeaderOffset, 30);
-  if (h.readUInt32LE(0) !== SIG_LOCAL) throw new DiffaiError(path, `zip: bad local header signature for "${entry.name}"`);
-  const data = entry.localHeaderOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
+  let data = entry.dataOffset;
+  if (data < 0) {
+    const h = cursorAt(file, entry.localHeaderOffset, LOCAL_HEADER_SIZE, { what: `zip local header of "${entry.name}"` });
+    if (h.u32('signature') !== SIG_LOCAL) throw new DiffaiError(path, `zip: bad local header signature for "${entry.name}"`);
+    const nameLen = h.seek(26).u16('name length');
+    const extraLen = h.u16('extra length');
+    data = entry.localHeaderOffset + LOCAL_HEADER_SIZE + nameLen + extraLen;
+  }
   if (data + entry.compressedSize > limit) {
     throw new DiffaiError(path, `zip: data of "${entry.name}" (${entry.compressedSize} bytes at ${data}) runs past the archive data (truncated?)`);
   }
+  entry.dataOffset = data;
   return data;
 }
 
@@ -239,25 +250,21 @@ export async function readSmallEntry(file: RandomAccessFile, entry: ZipEntry, ma
   if (entry.uncompressedSize > maxBytes) {
     throw new DiffaiError(path, `zip: entry "${entry.name}" is ${entry.uncompressedSize} bytes, over the ${maxBytes}-byte limit`);
   }
-  const dataOffset = entry.dataOffset >= 0 ? entry.dataOffset : resolveDataOffset(file, entry);
+  const dataOffset = resolveDataOffset(file, entry);
   if (entry.method === ZIP_METHOD_STORED) {
     if (entry.compressedSize !== entry.uncompressedSize) {
       throw new DiffaiError(path, `zip: stored entry "${entry.name}" has different compressed and uncompressed sizes`);
     }
-    return file.read(dataOffset, entry.compressedSize);
+    return readRange(file, dataOffset, entry.compressedSize, { what: `zip entry "${entry.name}"` });
   }
   if (entry.method === ZIP_METHOD_DEFLATE) {
     if (entry.compressedSize > maxBytes) {
       throw new DiffaiError(path, `zip: entry "${entry.name}" is ${entry.compressedSize} compressed bytes, over the ${maxBytes}-byte limit`);
     }
-    const { inflateRawSync } = await import('node:zlib');
-    const raw = file.read(dataOffset, entry.compressedSize);
-    let out: Buffer;
-    try {
-      out = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
-    } catch (e) {
-      throw new DiffaiError(path, `zip: cannot inflate "${entry.name}": ${(e as Error).message}`);
-    }
+    // Capped at the declared size: a stream that inflates to more is refused before it fills memory.
+    const out = inflateRangeSync(file, dataOffset, entry.compressedSize, 'raw', {
+      what: `zip entry "${entry.name}"`, maxOutput: entry.uncompressedSize,
+    });
     if (out.length !== entry.uncompressedSize) {
       throw new DiffaiError(path, `zip: "${entry.name}" inflates to ${out.length} bytes, not the declared ${entry.uncompressedSize}`);
     }
