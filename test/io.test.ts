@@ -134,6 +134,8 @@ describe('range reads', () => {
       expect(failure(() => readRange(f, 90, 11, { what: 'header' })).message).toBe('truncated: header needs bytes 90..101 but the file has 100');
       // A length from a corrupt size field: refused by the budget, never allocated.
       expect(failure(() => readRange(f, 0, 2 ** 52, { what: 'header', budget: 1024 })).message).toBe('header of 4503599627370496 bytes exceeds the 1024-byte limit');
+      // RandomAccessFile itself checks before allocating, too.
+      expect(failure(() => f.read(0, 2 ** 52)).message).toBe('truncated: needs bytes 0..4503599627370496 but the file has 100');
       expect(() => checkRange(f, -1, 2)).toThrow(DiffaiError);
       expect(() => checkRange(f, 0, 1.5)).toThrow(DiffaiError);
       expect(() => checkRange(f, 0, Number.NaN)).toThrow(DiffaiError);

@@ -131,6 +131,22 @@ describe('zip central directory', () => {
     for (const e of dir.entries.filter((x) => x.name.includes('/data/'))) expect(e.dataOffset % 64).toBe(0);
   });
 
+  it('stops a small entry that inflates to more than its declared size (a decompression bomb)', async () => {
+    // 8 MiB of zeros deflate to a few KiB; the directory claims 1000 bytes.
+    const z = buildZip([{ name: 'bomb/data.pkl', data: Buffer.alloc(8 << 20), method: 8 }]);
+    const cd = z.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    z.writeUInt32LE(1000, cd + 24);
+    const p = write('bomb.zip', z);
+    const f = RandomAccessFile.open(p);
+    try {
+      const entry = readZipDirectory(f).entries[0]!;
+      expect(entry.uncompressedSize).toBe(1000);
+      await expect(readSmallEntry(f, entry, 1 << 20)).rejects.toThrow('zip entry "bomb/data.pkl" inflates to more than the 1000-byte limit');
+    } finally {
+      f.close();
+    }
+  });
+
   it('sniff helpers', () => {
     const z = buildZip(entries);
     expect(looksLikeZip(z)).toBe(true);

@@ -34,11 +34,16 @@ export class RandomAccessFile {
     return this.fd;
   }
 
+  /** Throws unless `length` bytes at `position` lie inside the file. */
+  private checkBounds(position: number, length: number): void {
+    if (!(position >= 0) || !(length >= 0) || position + length > this.size) {
+      throw new DiffaiError(this.path, `truncated: needs bytes ${position}..${position + length} but the file has ${this.size}`);
+    }
+  }
+
   /** Reads exactly `target.length` bytes at `position` into `target` (which may view WASM memory). */
   readInto(target: Uint8Array, position: number): void {
-    if (position < 0 || position + target.length > this.size) {
-      throw new DiffaiError(this.path, `truncated: needs bytes ${position}..${position + target.length} but the file has ${this.size}`);
-    }
+    this.checkBounds(position, target.length);
     let done = 0;
     while (done < target.length) {
       const n = readSync(this.fd, target, done, target.length - done, position + done);
@@ -47,8 +52,9 @@ export class RandomAccessFile {
     }
   }
 
-  /** Reads `length` bytes at `position` into a new buffer; `length` must be checked by the caller's format limits. */
+  /** Reads `length` bytes at `position` into a new buffer; a caller budget belongs in range.ts's `readRange`. */
   read(position: number, length: number): Buffer {
+    this.checkBounds(position, length); // before allocating: `length` may come from a corrupt field
     const buf = Buffer.allocUnsafe(length);
     this.readInto(buf, position);
     return buf;
