@@ -1,9 +1,11 @@
 /** diffai as a library: compare model files and compute tensor statistics with SIMD WASM kernels. */
 export { diffFiles, diffDirectories, inspectFile, tensorStats } from './library.js';
 export type { DiffReport, DirectoryDiffReport, FileDiff, InspectReport, InspectedTensor, LibraryOptions } from './library.js';
-export type { DiffResult, DiffKind, TensorStats, Comparison, PartStats } from './diff/types.js';
+export type { DiffResult, DiffKind, TensorStats, Comparison, PartStats, TieState } from './diff/types.js';
 export type { DiffOptions } from './diff/differ.js';
 export type { ModelDescription, TensorDescriptor, LeafValue, FormatName } from './formats/types.js';
+export { buildModelView, buildModelViewWithConfig, readHuggingFaceConfig } from './model/index.js';
+export type { ModelView, ModelEntry, Role, RoleTotals, TieGroup, Hyperparameters, OptimizerHyperparameters, ParamGroup, ParameterStep, HuggingFaceConfig } from './model/index.js';
 export { analyzeFiles, type AnalysisReport, type AnalysisEntry, type AnalysisName } from './analysis/index.js';
 export { toContract } from './render/contract.js';
 export { renderText } from './render/text.js';

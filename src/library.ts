@@ -13,7 +13,9 @@ import { describeModel } from './formats/registry.js';
 import { listModels, pairModels } from './diff/directory.js';
 import { findShardIndex } from './formats/sharded/index.js';
 import { statSync } from 'node:fs';
-import type { FormatName, LeafValue, ModelDescription } from './formats/types.js';
+import type { FormatName, LeafValue, ModelDescription, TensorDescriptor } from './formats/types.js';
+import { buildModelView } from './model/view.js';
+import type { Role } from './model/roles.js';
 
 export interface LibraryOptions extends DiffOptions, Pick<ExecutorOptions, 'signal' | 'onBytes' | 'chunkElements' | 'threads'> {
   /** Called once with the total tensor bytes the call will read (for progress display). */
@@ -77,6 +79,11 @@ export async function diffDirectories(dirA: string, dirB: string, options: Libra
 
 export interface InspectedTensor extends TensorStats {
   name: string;
+  role: Role;
+  /** Tied tensors other than their group's representative: the representative. */
+  tied_to?: string;
+  /** Quantized stand-ins (dynamic-quantization packed params): the float parameter they replace. */
+  linked_to?: string;
 }
 
 export interface InspectReport {
@@ -90,17 +97,28 @@ export interface InspectReport {
 /** Statistics of every tensor in one file (and its metadata); throws DiffaiError on an invalid file. */
 export async function inspectFile(path: string, options: LibraryOptions = {}): Promise<InspectReport> {
   const model = await describeModel(path);
+  const view = buildModelView(model);
   const keep = nameFilter(options);
-  const selected = model.tensors.filter((t) => keep(t.name)).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
-  const total = options.shapeOnly ? 0 : tensorBytes(selected);
+  // A tied name's values are its representative's: read each group once.
+  const selected = [...view.entries.values()].filter((e) => keep(e.name));
+  const toRead = new Map<string, TensorDescriptor>();
+  for (const e of selected) {
+    const source = e.tiedTo ?? e.name;
+    if (!toRead.has(source)) toRead.set(source, view.entries.get(source)!.descriptor);
+  }
+  const total = options.shapeOnly ? 0 : tensorBytes([...toRead.values()]);
   options.onTotalBytes?.(total);
   const executor = new Executor(options, total);
   try {
     // All tensors are submitted at once so the executor can schedule the largest first.
-    const tensors: InspectedTensor[] = await Promise.all(selected.map(async (desc) => ({
-      name: desc.name,
-      ...toTensorStats(desc, options.shapeOnly ? undefined : await executor.stats(desc)),
-    })));
+    const partials = new Map(await Promise.all([...toRead].map(async ([name, desc]) => [name, options.shapeOnly ? undefined : await executor.stats(desc)] as const)));
+    const tensors: InspectedTensor[] = selected.map((e) => ({
+      name: e.name,
+      role: e.role,
+      ...(e.tiedTo !== undefined ? { tied_to: e.tiedTo } : {}),
+      ...(e.linkedTo !== undefined ? { linked_to: e.linkedTo } : {}),
+      ...toTensorStats(e.descriptor, partials.get(e.tiedTo ?? e.name)),
+    }));
     const metadata = Object.fromEntries(Object.entries(model.leaves).filter(([k]) => keep(k)));
     return { file: path, format: model.format, tensors, metadata, warnings: model.warnings };
   } finally {

@@ -304,7 +304,9 @@ describe.concurrent('inspect', () => {
       const ref = REFERENCE.files[file]!;
       expect(out.tensors.map((t) => t.name)).toEqual(Object.keys(ref.tensors).sort());
       for (const t of out.tensors) {
-        const { name, ...stats } = t;
+        const { name, role, ...stats } = t;
+        // the model view's role: these files hold only float weights and integer/bool data tensors
+        expect(role, `${file} ${String(name)}`).toBe(['f64', 'f32', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2', 'c64'].includes(stats.dtype as string) ? 'parameter' : 'buffer');
         // JSON cannot hold integers above 2^53 exactly; u64/i64 extremes are compared as doubles.
         const r = ref.tensors[name as string]!;
         expectStatsObject(stats, r, `${file} ${String(name)}`);

@@ -15,6 +15,9 @@ import type { DiffResult, TensorStats } from '../diff/types.js';
 import { describeModel } from '../formats/registry.js';
 import { storedByteLength, type ModelDescription, type TensorDescriptor } from '../formats/types.js';
 import type { LibraryOptions } from '../library.js';
+import { isOptimizerState } from '../model/roles.js';
+
+export { isOptimizerState };
 
 /** One tensor of a pair of models, as the diff pass saw it. */
 export interface PairTensor {
@@ -73,12 +76,6 @@ export interface Collected {
   zeroRows: Map<number, Map<string, number[]>>;
   /** Similarity matrix: comparison partials per tensor for every pair i < j, keyed `i,j`. */
   pairCompare: Map<string, Map<string, ComparePartial>>;
-}
-
-/** Optimizer state and step counters: not model parameters. */
-export function isOptimizerState(name: string): boolean {
-  return /(^|\.)(optimizer|optim|optimizer_state_dict|opt_state)(\.|$)/i.test(name) ||
-    /(^|\.)(exp_avg|exp_avg_sq|max_exp_avg_sq|momentum_buffer|square_avg|acc_delta|grad_avg)$/.test(name);
 }
 
 /** A tensor that counts as a model parameter for similarity and impact: floating point, not optimizer state. */

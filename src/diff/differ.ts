@@ -7,6 +7,7 @@ import type { Executor, TensorPartials } from '../engine/executor.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { tensorBytes } from '../engine/executor.js';
+import { holdsSafetensorsMetadata, modelViewOf, type ModelView } from '../model/view.js';
 import { comparison, tensorStats } from './stats.js';
 import type { DiffResult } from './types.js';
 
@@ -81,7 +82,10 @@ export async function diffModels(
     }
   }));
   const keep = nameFilter(options);
-  return sortResults([...results.flat(), ...diffLeaves(a.leaves, b.leaves, keep)], options.sortByChangeMagnitude ?? false);
+  const va = modelViewOf(a);
+  const vb = modelViewOf(b);
+  const [leavesA, leavesB] = comparableLeaves(va, vb);
+  return sortResults([...results.flat(), ...tieChanges(va, vb, keep), ...diffLeaves(leavesA, leavesB, keep)], options.sortByChangeMagnitude ?? false);
 }
 
 export type PlanStep =
@@ -89,18 +93,78 @@ export type PlanStep =
   | { kind: 'added'; b: TensorDescriptor }
   | { kind: 'common'; a: TensorDescriptor; b: TensorDescriptor };
 
-/** Joins the tensors of A and B by name (after the name filters); reads nothing. */
+/**
+ * Joins the tensors of A and B by name (after the name filters); reads nothing. The join is
+ * tie-aware: a name tied to the same representative on both sides is compared once, through
+ * the representative; a name missing on one side whose tie partner is on both sides is not a
+ * removal or addition; a name the writer dropped for a tie compares its representative's values.
+ */
 export function planDiff(a: ModelDescription, b: ModelDescription, options: DiffOptions = {}): PlanStep[] {
   const keep = nameFilter(options);
-  const tensorsA = byName(a.tensors.filter((t) => keep(t.name)));
-  const tensorsB = byName(b.tensors.filter((t) => keep(t.name)));
+  const va = modelViewOf(a);
+  const vb = modelViewOf(b);
   const plan: PlanStep[] = [];
-  for (const [name, ta] of tensorsA) {
-    const tb = tensorsB.get(name);
-    plan.push(tb ? { kind: 'common', a: ta, b: tb } : { kind: 'removed', a: ta });
+  for (const [name, ea] of va.entries) {
+    if (!keep(name)) continue;
+    const eb = vb.entries.get(name);
+    if (eb) {
+      if (ea.tiedTo !== undefined && ea.tiedTo === eb.tiedTo && keep(ea.tiedTo)) continue;
+      plan.push({ kind: 'common', a: ea.descriptor, b: eb.descriptor });
+    } else if (!partnerOnBothSides(va, vb, name)) {
+      plan.push({ kind: 'removed', a: ea.descriptor });
+    }
   }
-  for (const [name, tb] of tensorsB) if (!tensorsA.has(name)) plan.push({ kind: 'added', b: tb });
+  for (const [name, eb] of vb.entries) {
+    if (keep(name) && !va.entries.has(name) && !partnerOnBothSides(vb, va, name)) plan.push({ kind: 'added', b: eb.descriptor });
+  }
   return plan;
+}
+
+/** True when `name` (present in `own` only) is tied there to a name present in both views. */
+function partnerOnBothSides(own: ModelView, other: ModelView, name: string): boolean {
+  const group = own.tieGroups.find((g) => g.members.includes(name));
+  return group !== undefined && group.members.some((m) => m !== name && other.entries.has(m));
+}
+
+/**
+ * Ties present on one side only, between names present on both sides: one result per name
+ * that is not its group's representative, naming that side's representative as the partner.
+ */
+export function tieChanges(va: ModelView, vb: ModelView, keep: (name: string) => boolean): DiffResult[] {
+  const out: DiffResult[] = [];
+  const representative = (v: ModelView, name: string) => v.entries.get(name)?.tiedTo ?? name;
+  const oneSided = (tied: ModelView, other: ModelView, state: 'a' | 'b') => {
+    for (const g of tied.tieGroups) {
+      for (const m of g.members) {
+        if (m === g.representative || !keep(m) || !other.entries.has(m) || !other.entries.has(g.representative)) continue;
+        if (representative(other, m) === representative(other, g.representative)) continue;
+        out.push(state === 'a'
+          ? { kind: 'TieChanged', name: m, partner: g.representative, a: 'tied', b: 'untied' }
+          : { kind: 'TieChanged', name: m, partner: g.representative, a: 'untied', b: 'tied' });
+      }
+    }
+  };
+  oneSided(va, vb, 'a');
+  oneSided(vb, va, 'b');
+  return out;
+}
+
+/**
+ * The leaves to compare: tie aliases are compared as ties (tieChanges), and metadata only one
+ * side's format can hold (safetensors `__metadata__`) is left out when the other side's format
+ * has no place for it. Between two files of the same kind, metadata changes stay differences.
+ */
+export function comparableLeaves(va: ModelView, vb: ModelView): [Record<string, LeafValue>, Record<string, LeafValue>] {
+  const filter = (own: ModelView, other: ModelView): Record<string, LeafValue> => {
+    const dropFormat = !holdsSafetensorsMetadata(other.description.format);
+    const out = Object.create(null) as Record<string, LeafValue>;
+    for (const [k, v] of Object.entries(own.description.leaves)) {
+      if (own.aliasLeaves.has(k) || (dropFormat && own.formatLeaves.has(k))) continue;
+      out[k] = v;
+    }
+    return out;
+  };
+  return [filter(va, vb), filter(vb, va)];
 }
 
 /** Tensor bytes a plan will read (0 with --shape-only). */
@@ -128,10 +192,6 @@ export function sortResults(results: DiffResult[], byMagnitude: boolean): DiffRe
   if (!byMagnitude) return results.sort(byName);
   const magnitude = (r: DiffResult) => (r.kind === 'TensorStatsChanged' ? (r.comparison.rel_l2_change ?? Infinity) : -1);
   return results.sort((x, y) => magnitude(y) - magnitude(x) || byName(x, y));
-}
-
-function byName(tensors: TensorDescriptor[]): Map<string, TensorDescriptor> {
-  return new Map(tensors.map((t) => [t.name, t]));
 }
 
 function sameDims(a: number[], b: number[]): boolean {

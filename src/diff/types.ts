@@ -46,6 +46,10 @@ export type DiffResult =
   | { kind: 'TensorRemoved'; name: string; stats: TensorStats }
   | { kind: 'Added'; name: string; value: LeafValue }
   | { kind: 'Removed'; name: string; value: LeafValue }
-  | { kind: 'Modified'; name: string; a: LeafValue; b: LeafValue };
+  | { kind: 'Modified'; name: string; a: LeafValue; b: LeafValue }
+  /** `name` shares its partner's storage on one side only (`partner` is that side's tie-group representative). */
+  | { kind: 'TieChanged'; name: string; partner: string; a: TieState; b: TieState };
+
+export type TieState = 'tied' | 'untied';
 
 export type DiffKind = DiffResult['kind'];

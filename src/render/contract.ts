@@ -17,6 +17,7 @@ export function toContract(results: DiffResult[]): ContractEntry[] {
       case 'TensorRemoved': return { [r.kind]: [r.name, r.stats] };
       case 'Added':
       case 'Removed': return { [r.kind]: [r.name, r.value] };
+      case 'TieChanged': return { [r.kind]: [r.name, r.partner, r.a, r.b] };
     }
   });
 }

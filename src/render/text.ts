@@ -51,6 +51,10 @@ export function renderResultLine(r: DiffResult, options: TextOptions = {}): stri
     case 'Modified': return p.changed(`  ~ ${r.name}: ${leaf(r.a)} -> ${leaf(r.b)}`);
     case 'Added': return p.added(`  + ${r.name}: ${leaf(r.value)}`);
     case 'Removed': return p.removed(`  - ${r.name}: ${leaf(r.value)}`);
+    case 'TieChanged': {
+      const side = (state: 'tied' | 'untied') => (state === 'tied' ? `tied to ${r.partner}` : 'own storage');
+      return p.changed(`  ~ ${r.name}: ${side(r.a)} -> ${side(r.b)}`);
+    }
   }
 }
 

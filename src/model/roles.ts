@@ -1,0 +1,116 @@
+/**
+ * What a tensor *is* in its model: a learnable parameter, a non-learnable buffer, optimizer
+ * state, a checkpoint scalar or a quantized stand-in for a float parameter. Decided from the
+ * descriptor alone (name, shape, dtype), by the module conventions torch and Hugging Face use;
+ * the list is documented in docs/model-view.md.
+ */
+import { isComplex, isFloat } from '../dtypes.js';
+import type { TensorDescriptor } from '../formats/types.js';
+
+export type Role = 'parameter' | 'buffer' | 'optimizer_state' | 'scalar' | 'quantized';
+
+export const ROLES: readonly Role[] = ['parameter', 'buffer', 'optimizer_state', 'scalar', 'quantized'];
+
+/** Optimizer state and step counters: not model parameters. */
+export function isOptimizerState(name: string): boolean {
+  return /(^|\.)(optimizer|optim|optimizer_state_dict|opt_state)(\.|$)/i.test(name) ||
+    /(^|\.)(exp_avg|exp_avg_sq|max_exp_avg_sq|momentum_buffer|square_avg|acc_delta|grad_avg)$/.test(name);
+}
+
+/** `fc1._packed_params._packed_params.0` (weight) / `.1` (bias) of torch dynamic quantization. */
+const PACKED_PARAMS = /^(.*)\._packed_params\._packed_params\.([01])$/;
+
+/** The float parameter a dynamic-quantization packed entry replaces (`fc1.weight`, `fc1.bias`). */
+export function packedParamTarget(name: string): string | undefined {
+  const m = PACKED_PARAMS.exec(name);
+  if (!m) return undefined;
+  return `${m[1]!}.${m[2] === '0' ? 'weight' : 'bias'}`;
+}
+
+function lastComponent(name: string): string {
+  return name.slice(name.lastIndexOf('.') + 1);
+}
+
+function parentOf(name: string): string {
+  const i = name.lastIndexOf('.');
+  return i < 0 ? '' : name.slice(0, i);
+}
+
+function isInteger(desc: TensorDescriptor): boolean {
+  return !isFloat(desc.dtype) && !isComplex(desc.dtype) && desc.dtype !== 'bool';
+}
+
+/** GPT-2's causal mask `attn.bias`: [1, 1, n, n] (bool, u8 or 0/1 floats), where a learnable bias is 1-D. */
+function isCausalMask(desc: TensorDescriptor): boolean {
+  const s = desc.shape;
+  return s.length === 4 && s[0] === 1 && s[1] === 1 && s[2] === s[3] && /(^|\.)(attn|attention|self_attn)(\.|$)/.test(parentOf(desc.name));
+}
+
+/**
+ * Non-learnable buffers by name and, where a name alone is ambiguous, by shape/dtype.
+ * Any non-float tensor also counts: torch parameters can only be floating point or complex.
+ */
+export function isBuffer(desc: TensorDescriptor): boolean {
+  const last = lastComponent(desc.name);
+  switch (last) {
+    case 'running_mean':
+    case 'running_var':
+    case 'num_batches_tracked':
+    case '_float_tensor':
+      return true;
+    case 'position_ids':
+    case 'token_type_ids':
+    case 'relative_position_index':
+      return isInteger(desc);
+    case 'inv_freq':
+      return desc.shape.length === 1;
+    case 'masked_bias':
+      return desc.numel <= 1;
+    case 'bias':
+      if (isCausalMask(desc)) return true;
+  }
+  return !isFloat(desc.dtype) && !isComplex(desc.dtype);
+}
+
+/** Top-level keys under which training checkpoints keep a model's state_dict. */
+const MODEL_CONTAINERS = new Set(['model_state_dict', 'state_dict', 'model', 'model_state', 'net', 'network', 'module', 'ema', 'model_ema']);
+
+/** Facts about the whole file that some roles depend on. */
+export interface RoleContext {
+  /** The file is a training checkpoint (model state nested beside optimizer state, epoch, loss …). */
+  trainingCheckpoint: boolean;
+  /** Modules with dynamic-quantization packed params (`fc1` for `fc1._packed_params._packed_params.0`). */
+  packedModules: Set<string>;
+}
+
+export function roleContext(tensors: TensorDescriptor[], leafNames: string[]): RoleContext {
+  const packedModules = new Set<string>();
+  let training = leafNames.some((k) => !k.includes('.'));
+  for (const t of tensors) {
+    const m = PACKED_PARAMS.exec(t.name);
+    if (m) packedModules.add(m[1]!);
+    if (isOptimizerState(t.name)) training = true;
+    const dot = t.name.indexOf('.');
+    if (dot > 0 && MODEL_CONTAINERS.has(t.name.slice(0, dot))) training = true;
+  }
+  return { trainingCheckpoint: training, packedModules };
+}
+
+export interface RoleOf {
+  role: Role;
+  /** Quantized entries: the float parameter they replace. */
+  linkedTo?: string;
+}
+
+/** The role of one tensor; the first rule that applies wins (optimizer, quantized, scalar, buffer, parameter). */
+export function roleOf(desc: TensorDescriptor, ctx: RoleContext): RoleOf {
+  if (isOptimizerState(desc.name)) return { role: 'optimizer_state' };
+  const target = packedParamTarget(desc.name);
+  if (target) return { role: 'quantized', linkedTo: target };
+  if (desc.quantization) return { role: 'quantized' };
+  const last = lastComponent(desc.name);
+  if ((last === 'scale' || last === 'zero_point') && ctx.packedModules.has(parentOf(desc.name))) return { role: 'quantized' };
+  if (ctx.trainingCheckpoint && !desc.name.includes('.') && desc.numel === 1 && desc.shape.length <= 1) return { role: 'scalar' };
+  if (isBuffer(desc)) return { role: 'buffer' };
+  return { role: 'parameter' };
+}

@@ -1,0 +1,132 @@
+/**
+ * The model view: what each entry of a described file is (role), which names hold the same
+ * values (tie groups) and the hyperparameters stored beside the weights. Built from a
+ * ModelDescription alone; reads no tensor data.
+ */
+import { DTYPE_SIZE } from '../dtypes.js';
+import { storedDtype, type FormatName, type ModelDescription, type TensorDescriptor } from '../formats/types.js';
+import { readHuggingFaceConfig, readHyperparameters, type HuggingFaceConfig, type Hyperparameters } from './hyperparameters.js';
+import { ROLES, roleContext, roleOf, type Role } from './roles.js';
+import { SAFETENSORS_METADATA_PREFIX, findTieGroups, metadataAliases, type TieGroup } from './ties.js';
+
+export interface ModelEntry {
+  name: string;
+  role: Role;
+  /** Tied names other than the representative: the group's representative. */
+  tiedTo?: string;
+  /** Quantized entries: the float parameter name they replace (`fc1.weight`). */
+  linkedTo?: string;
+  /** False for a name the writer dropped for a tie (its values are the representative's). */
+  stored: boolean;
+  /** Where its values are; for a dropped name, the representative's tensor under this name. */
+  descriptor: TensorDescriptor;
+}
+
+export interface RoleTotals {
+  /** Tensors (names) with this role. */
+  tensors: number;
+  /** Elements, each tie group once. */
+  elements: number;
+  /** Bytes as stored, each tie group once. */
+  bytes: number;
+}
+
+export interface ModelView {
+  description: ModelDescription;
+  /** Every tensor name and every dropped tied name, in code-point order. */
+  entries: Map<string, ModelEntry>;
+  tieGroups: TieGroup[];
+  hyperparameters: Hyperparameters;
+  /** Leaves that are tie aliases (`__metadata__.tok_emb.weight`): shown as ties, not metadata. */
+  aliasLeaves: Set<string>;
+  /** Leaves only this file's format has a place for (safetensors `__metadata__` entries). */
+  formatLeaves: Set<string>;
+  /** Learnable parameter elements, each tie group counted once. */
+  parameterCount(): number;
+  /** Elements and bytes per role, each tie group counted once. */
+  totals(): Record<Role, RoleTotals>;
+  warnings: string[];
+}
+
+export interface ModelViewOptions {
+  /** A Hugging Face config.json to attach (see readHuggingFaceConfig). */
+  config?: HuggingFaceConfig;
+}
+
+/** Formats whose files carry a safetensors `__metadata__` table (a sharded model of safetensors shards). */
+export function holdsSafetensorsMetadata(format: FormatName): boolean {
+  return format === 'safetensors' || format === 'sharded';
+}
+
+function byCodePoint(x: string, y: string): number {
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+export function buildModelView(desc: ModelDescription, options: ModelViewOptions = {}): ModelView {
+  const aliases = metadataAliases(desc.tensors, desc.leaves);
+  const tieGroups = findTieGroups(desc.tensors, aliases);
+  const tiedTo = new Map<string, string>();
+  for (const g of tieGroups) for (const m of g.members) if (m !== g.representative) tiedTo.set(m, g.representative);
+
+  const ctx = roleContext(desc.tensors, Object.keys(desc.leaves));
+  const byName = new Map(desc.tensors.map((t) => [t.name, t]));
+  const list: ModelEntry[] = [];
+  for (const t of desc.tensors) {
+    const { role, linkedTo } = roleOf(t, ctx);
+    const e: ModelEntry = { name: t.name, role, stored: true, descriptor: t };
+    if (tiedTo.has(t.name)) e.tiedTo = tiedTo.get(t.name);
+    if (linkedTo !== undefined) e.linkedTo = linkedTo;
+    list.push(e);
+  }
+  for (const [dropped, kept] of aliases) {
+    const rep = byName.get(kept)!;
+    const { role, linkedTo } = roleOf({ ...rep, name: dropped }, ctx);
+    const e: ModelEntry = { name: dropped, role, stored: false, tiedTo: kept, descriptor: { ...rep, name: dropped } };
+    if (linkedTo !== undefined) e.linkedTo = linkedTo;
+    list.push(e);
+  }
+  list.sort((x, y) => byCodePoint(x.name, y.name));
+  const entries = new Map(list.map((e) => [e.name, e]));
+
+  const aliasLeaves = new Set([...aliases.keys()].map((k) => SAFETENSORS_METADATA_PREFIX + k));
+  const formatLeaves = new Set(holdsSafetensorsMetadata(desc.format) ? Object.keys(desc.leaves).filter((k) => k.startsWith(SAFETENSORS_METADATA_PREFIX)) : []);
+  const hyperparameters = readHyperparameters(desc.leaves, desc.tensors);
+  if (options.config) hyperparameters.config = options.config;
+
+  const totals = (): Record<Role, RoleTotals> => {
+    const out = {} as Record<Role, RoleTotals>;
+    for (const r of ROLES) out[r] = { tensors: 0, elements: 0, bytes: 0 };
+    for (const e of entries.values()) {
+      const t = out[e.role];
+      t.tensors++;
+      if (e.tiedTo !== undefined) continue; // the representative counts for the group
+      t.elements += e.descriptor.numel;
+      t.bytes += e.descriptor.numel * DTYPE_SIZE[storedDtype(e.descriptor)];
+    }
+    return out;
+  };
+  return {
+    description: desc, entries, tieGroups, hyperparameters, aliasLeaves, formatLeaves,
+    parameterCount: () => totals().parameter.elements,
+    totals,
+    warnings: [],
+  };
+}
+
+/** The model view of the file at `desc.path`, with its Hugging Face config.json when there is one. */
+export function buildModelViewWithConfig(desc: ModelDescription): ModelView {
+  const warnings: string[] = [];
+  const config = readHuggingFaceConfig(desc.path, warnings);
+  const view = buildModelView(desc, { config });
+  view.warnings.push(...warnings);
+  return view;
+}
+
+const cache = new WeakMap<ModelDescription, ModelView>();
+
+/** buildModelView, once per description object (the differ and its callers share it). */
+export function modelViewOf(desc: ModelDescription): ModelView {
+  let view = cache.get(desc);
+  if (!view) cache.set(desc, (view = buildModelView(desc)));
+  return view;
+}
