@@ -3,8 +3,7 @@
  * values (tie groups) and the hyperparameters stored beside the weights. Built from a
  * ModelDescription alone; reads no tensor data.
  */
-import { DTYPE_SIZE } from '../dtypes.js';
-import { storedDtype, type FormatName, type ModelDescription, type TensorDescriptor } from '../formats/types.js';
+import { storedByteLength, type FormatName, type ModelDescription, type TensorDescriptor } from '../formats/types.js';
 import { readHuggingFaceConfig, readHyperparameters, type HuggingFaceConfig, type Hyperparameters } from './hyperparameters.js';
 import { ROLES, roleContext, roleOf, type Role } from './roles.js';
 import { SAFETENSORS_METADATA_PREFIX, findTieGroups, metadataAliases, type TieGroup } from './ties.js';
@@ -101,7 +100,7 @@ export function buildModelView(desc: ModelDescription, options: ModelViewOptions
       t.tensors++;
       if (e.tiedTo !== undefined) continue; // the representative counts for the group
       t.elements += e.descriptor.numel;
-      t.bytes += e.descriptor.numel * DTYPE_SIZE[storedDtype(e.descriptor)];
+      t.bytes += storedByteLength(e.descriptor);
     }
     return out;
   };
