@@ -5,6 +5,7 @@ import {
   histOut, rowsOut, vecX, vecY, HIST_MAX_BINS, ROWS_OUT_BYTES, VEC_BYTES,
 } from './layout';
 import { buildTables } from './convert';
+import { ROW_STATS_SLOTS, ROW_PAIR_SLOTS } from './rows';
 
 export { stats_f32, stats_f64, stats_bf16, stats_f16 } from './stats';
 export { compare_f32, compare_f64 } from './compare';
@@ -39,3 +40,5 @@ export function rowsOutBytes(): usize { return ROWS_OUT_BYTES; }
 export function ptrVecX(): usize { return vecX; }
 export function ptrVecY(): usize { return vecY; }
 export function vecBytes(): usize { return VEC_BYTES; }
+export function rowStatsSlots(): i32 { return ROW_STATS_SLOTS; }
+export function rowPairSlots(): i32 { return ROW_PAIR_SLOTS; }

@@ -214,13 +214,17 @@ function foldStats(rec: usize): void {
   let r = 0;
   for (let i = 0; i < n; r++) {
     const rec = out + <usize>r * STATS_BYTES;
-    if (off == 0) resetStats(rec);
     const len = min(n - i, rowLen - off);
     const p = ptr + (<usize>i << alignof<T>());
-    memory.copy(rowsTemp, rec, STATS_BYTES);
+    // The fast path works on a trial record: a fresh one for a row starting here.
+    if (off == 0) resetStats(rowsTemp);
+    else memory.copy(rowsTemp, rec, STATS_BYTES);
     const ok = sizeof<T>() == 4 ? fastStatsF32(p, len, off, rowsTemp) : fastStatsF64(p, len, off, rowsTemp);
     if (ok) memory.copy(rec, rowsTemp, STATS_BYTES);
-    else maskedStats<T>(p, len, off, rec);
+    else {
+      if (off == 0) resetStats(rec);
+      maskedStats<T>(p, len, off, rec);
+    }
     add(rec + R_FED, <f64>len);
     foldStats(rec);
     i += len;
@@ -338,13 +342,16 @@ function foldPair(rec: usize): void {
   let r = 0;
   for (let i = 0; i < n; r++) {
     const rec = out + <usize>r * PAIR_BYTES;
-    if (off == 0) memory.fill(rec, 0, PAIR_BYTES);
     const len = min(n - i, rowLen - off);
     const q = <usize>i << alignof<T>();
-    memory.copy(rowsTemp, rec, PAIR_BYTES);
+    if (off == 0) memory.fill(rowsTemp, 0, PAIR_BYTES);
+    else memory.copy(rowsTemp, rec, PAIR_BYTES);
     const ok = sizeof<T>() == 4 ? fastPairF32(pa + q, pb + q, len, off, rowsTemp) : fastPairF64(pa + q, pb + q, len, off, rowsTemp);
     if (ok) memory.copy(rec, rowsTemp, PAIR_BYTES);
-    else maskedPair<T>(pa + q, pb + q, len, off, rec);
+    else {
+      if (off == 0) memory.fill(rec, 0, PAIR_BYTES);
+      maskedPair<T>(pa + q, pb + q, len, off, rec);
+    }
     add(rec + P_FED, <f64>len);
     foldPair(rec);
     i += len;

@@ -10,8 +10,8 @@ import { Rng } from './helpers/dtypes.js';
 import { decompose, exactCompare, isqrt, ldexp } from './helpers/exact.js';
 
 const k = new Kernels();
-const STATS_SLOTS = 36;
-const PAIR_SLOTS = 16;
+const STATS_SLOTS = k.k.rowStatsSlots();
+const PAIR_SLOTS = k.k.rowPairSlots();
 
 type Kind = 'f32' | 'f64';
 
@@ -104,6 +104,8 @@ const SHAPES: [number, number][] = [[7, 1], [5, 3], [6, 4], [4, 5], [5, 17], [3,
 const PIECES = [1, 2, 3, 5, 64, 333, 4096];
 
 describe('rows kernels: one tensor', () => {
+  it('record sizes are the documented ones', () => expect([STATS_SLOTS, PAIR_SLOTS]).toEqual([36, 16]));
+
   for (const kind of ['f32', 'f64'] as const) {
     it(`${kind}: each row matches the exact reference`, () => {
       const rng = new Rng(kind === 'f32' ? 31 : 32);

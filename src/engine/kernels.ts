@@ -41,7 +41,7 @@ export interface KernelExports {
   matvec_t_f32(w: number, rows: number, cols: number, ldw: number, y: number, k: number, z: number): void;
   matvec_t_f64(w: number, rows: number, cols: number, ldw: number, y: number, k: number, z: number): void;
   ptrHistOut(): number; histMaxBins(): number; ptrRowsOut(): number; rowsOutBytes(): number;
-  ptrVecX(): number; ptrVecY(): number; vecBytes(): number;
+  ptrVecX(): number; ptrVecY(): number; vecBytes(): number; rowStatsSlots(): number; rowPairSlots(): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
