@@ -1,11 +1,18 @@
 // Entry point of the kernel module: layout and tables are set up once by init(); the host
 // then reads chunks into rawA/rawB and calls one kernel per chunk.
-import { allocateLayout, rawA, rawB, rawA2, rawB2, scratchA, scratchB, statsOut, compareOut, RAW_BYTES, SCRATCH_BYTES } from './layout';
+import {
+  allocateLayout, rawA, rawB, rawA2, rawB2, scratchA, scratchB, statsOut, compareOut, RAW_BYTES, SCRATCH_BYTES,
+  histOut, rowsOut, vecX, vecY, HIST_MAX_BINS, ROWS_OUT_BYTES, VEC_BYTES,
+} from './layout';
 import { buildTables } from './convert';
+import { ROW_STATS_SLOTS, ROW_PAIR_SLOTS } from './rows';
 
 export { stats_f32, stats_f64, stats_bf16, stats_f16 } from './stats';
 export { compare_f32, compare_f64 } from './compare';
 export { grid_residual_f32, grid_residual_f64 } from './grid';
+export { histogram_f32, histogram_f64 } from './histogram';
+export { rows_f32, rows_f64, rows2_f32, rows2_f64 } from './rows';
+export { matvec_f32, matvec_f64, matvec_t_f32, matvec_t_f64 } from './matvec';
 export {
   f16_to_f32, f16_to_f32_table, bf16_to_f32, f8e4m3_to_f32, f8e5m2_to_f32, i8_to_f32, u8_to_f32, i16_to_f32, u16_to_f32,
   bool_to_f32, i32_to_f64, u32_to_f64, i64_to_f64, u64_to_f64, byteswap, f32_to_f64, affine_f64,
@@ -26,3 +33,12 @@ export function ptrStatsOut(): usize { return statsOut; }
 export function ptrCompareOut(): usize { return compareOut; }
 export function rawBytes(): usize { return RAW_BYTES; }
 export function scratchBytes(): usize { return SCRATCH_BYTES; }
+export function ptrHistOut(): usize { return histOut; }
+export function histMaxBins(): usize { return HIST_MAX_BINS; }
+export function ptrRowsOut(): usize { return rowsOut; }
+export function rowsOutBytes(): usize { return ROWS_OUT_BYTES; }
+export function ptrVecX(): usize { return vecX; }
+export function ptrVecY(): usize { return vecY; }
+export function vecBytes(): usize { return VEC_BYTES; }
+export function rowStatsSlots(): i32 { return ROW_STATS_SLOTS; }
+export function rowPairSlots(): i32 { return ROW_PAIR_SLOTS; }

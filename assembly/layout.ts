@@ -6,6 +6,12 @@
 export const RAW_BYTES: usize = 1 << 20;       // ~1 MiB chunks fit L2 (DESIGN §4)
 export const SCRATCH_BYTES: usize = 4 << 20;   // u8 → f32 widens 4×
 export const OUT_SLOTS: usize = 16;
+// Regions of the histogram, per-row and matrix–vector kernels (assembly/histogram.ts,
+// rows.ts, matvec.ts): ≈ 9.1 MiB more per instance, reserved here so memory never grows.
+export const HIST_MAX_BINS: usize = 1024;
+export const HIST_HEADER_SLOTS: usize = 8;      // underflow, overflow, nan, +inf, −inf, 3 spare
+export const ROWS_OUT_BYTES: usize = 1 << 20;   // per-row records (rows.ts gives record sizes)
+export const VEC_BYTES: usize = 4 << 20;        // one n×k f64 vector block: n·k ≤ 524,288
 
 // Two chunks per side, so the host can read the next chunk while the kernels run on this one.
 export let rawA: usize = 0;
@@ -19,6 +25,12 @@ export let compareOut: usize = 0;
 export let f16Table: usize = 0;     // 65,536 f32: f16 bits → f32
 export let e4m3Table: usize = 0;    // 256 f32
 export let e5m2Table: usize = 0;    // 256 f32
+export let histOut: usize = 0;      // (HIST_HEADER_SLOTS + HIST_MAX_BINS) f64
+export let histWork: usize = 0;     // 4 × HIST_MAX_BINS u32: one sub-histogram per lane
+export let rowsOut: usize = 0;
+export let rowsTemp: usize = 0;     // one per-row record: the fast path's trial copy
+export let vecX: usize = 0;
+export let vecY: usize = 0;
 
 function alignedAlloc(bytes: usize): usize {
   // Over-allocate so the block can start on a 64-byte boundary.
@@ -38,4 +50,10 @@ export function allocateLayout(): void {
   f16Table = alignedAlloc(65536 * 4);
   e4m3Table = alignedAlloc(256 * 4);
   e5m2Table = alignedAlloc(256 * 4);
+  histOut = alignedAlloc((HIST_HEADER_SLOTS + HIST_MAX_BINS) * 8);
+  histWork = alignedAlloc(4 * HIST_MAX_BINS * 4);
+  rowsOut = alignedAlloc(ROWS_OUT_BYTES);
+  rowsTemp = alignedAlloc(512);
+  vecX = alignedAlloc(VEC_BYTES);
+  vecY = alignedAlloc(VEC_BYTES);
 }

@@ -27,6 +27,21 @@ export interface KernelExports {
   affine_f64(ptr: number, n: number, scale: number, zeroPoint: number): void;
   ptrRawA(): number; ptrRawB(): number; ptrRawA2(): number; ptrRawB2(): number; ptrScratchA(): number; ptrScratchB(): number;
   ptrStatsOut(): number; ptrCompareOut(): number; rawBytes(): number; scratchBytes(): number;
+  /** Adds counts into `out`: [under, over, nan, +inf, −inf, 3 spare, bins…] (assembly/histogram.ts). */
+  histogram_f32(ptr: number, n: number, lo: number, hi: number, bins: number, out: number): void;
+  histogram_f64(ptr: number, n: number, lo: number, hi: number, bins: number, out: number): void;
+  /** Per-row records at `out` (assembly/rows.ts); returns the number of records touched. */
+  rows_f32(ptr: number, n: number, rowLen: number, off: number, out: number): number;
+  rows_f64(ptr: number, n: number, rowLen: number, off: number, out: number): number;
+  rows2_f32(pa: number, pb: number, n: number, rowLen: number, off: number, out: number): number;
+  rows2_f64(pa: number, pb: number, n: number, rowLen: number, off: number, out: number): number;
+  /** Y (+)= W·X and Z += Wᵀ·Y with f64 n×k / m×k blocks (assembly/matvec.ts). */
+  matvec_f32(w: number, rows: number, cols: number, ldw: number, x: number, k: number, y: number, accumulate: number): void;
+  matvec_f64(w: number, rows: number, cols: number, ldw: number, x: number, k: number, y: number, accumulate: number): void;
+  matvec_t_f32(w: number, rows: number, cols: number, ldw: number, y: number, k: number, z: number): void;
+  matvec_t_f64(w: number, rows: number, cols: number, ldw: number, y: number, k: number, z: number): void;
+  ptrHistOut(): number; histMaxBins(): number; ptrRowsOut(): number; rowsOutBytes(): number;
+  ptrVecX(): number; ptrVecY(): number; vecBytes(): number; rowStatsSlots(): number; rowPairSlots(): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
