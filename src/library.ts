@@ -5,7 +5,7 @@
 import { DiffaiError } from './errors.js';
 import { byteLength, type DType } from './dtypes.js';
 import { Engine } from './engine/engine.js';
-import { Executor, tensorBytes, type ExecutorOptions } from './engine/executor.js';
+import { Executor, runAll, tensorBytes, type ExecutorOptions } from './engine/executor.js';
 import { diffModels, nameFilter, planBytes, planDiff, type DiffOptions } from './diff/differ.js';
 import { tensorStats as toTensorStats } from './diff/stats.js';
 import type { DiffResult, TensorStats } from './diff/types.js';
@@ -96,11 +96,11 @@ export async function inspectFile(path: string, options: LibraryOptions = {}): P
   options.onTotalBytes?.(total);
   const executor = new Executor(options, total);
   try {
-    // All tensors are submitted at once so the executor can schedule the largest first.
-    const tensors: InspectedTensor[] = await Promise.all(selected.map(async (desc) => ({
+    // Large tensors are submitted at once so the executor can schedule the largest first; small ones in windows.
+    const tensors: InspectedTensor[] = await runAll(selected, (desc) => (options.shapeOnly ? 0 : tensorBytes([desc])), async (desc) => ({
       name: desc.name,
       ...toTensorStats(desc, options.shapeOnly ? undefined : await executor.stats(desc)),
-    })));
+    }));
     const metadata = Object.fromEntries(Object.entries(model.leaves).filter(([k]) => keep(k)));
     return { file: path, format: model.format, tensors, metadata, warnings: model.warnings };
   } finally {
