@@ -6,7 +6,7 @@
 import type { Executor, TensorPartials } from '../engine/executor.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
-import { tensorBytes } from '../engine/executor.js';
+import { runAll, tensorBytes } from '../engine/executor.js';
 import { holdsSafetensorsMetadata, modelViewOf, type ModelView } from '../model/view.js';
 import { comparison, tensorStats } from './stats.js';
 import type { DiffResult } from './types.js';
@@ -48,8 +48,8 @@ export async function diffModels(
 ): Promise<DiffResult[]> {
   const epsilon = options.epsilon ?? 0;
   const read = !options.shapeOnly;
-  // Every job is submitted at once, so the executor can schedule the largest first.
-  const results = await Promise.all(plan.map(async (step): Promise<DiffResult[]> => {
+  // Large jobs are submitted at once, so the executor can schedule the largest first; small ones in windows.
+  const results = await runAll(plan, (step) => (read ? stepBytes(step) : 0), async (step): Promise<DiffResult[]> => {
     switch (step.kind) {
       case 'removed': {
         const p = read ? await executor.stats(step.a) : undefined;
@@ -80,7 +80,7 @@ export async function diffModels(
         return out;
       }
     }
-  }));
+  });
   const keep = nameFilter(options);
   const va = modelViewOf(a);
   const vb = modelViewOf(b);
@@ -165,6 +165,11 @@ export function comparableLeaves(va: ModelView, vb: ModelView): [Record<string, 
     return out;
   };
   return [filter(va, vb), filter(vb, va)];
+}
+
+/** Tensor bytes one plan step reads. */
+function stepBytes(s: PlanStep): number {
+  return tensorBytes(s.kind === 'common' ? [s.a, s.b] : s.kind === 'added' ? [s.b] : [s.a]);
 }
 
 /** Tensor bytes a plan will read (0 with --shape-only). */

@@ -237,6 +237,35 @@ function complexParts(desc: TensorDescriptor): [TensorDescriptor, TensorDescript
 }
 
 
+/** Small tasks in flight at once: enough to fill batches and threads, few enough to keep memory flat. */
+export const TASK_WINDOW = 128;
+
+/**
+ * Runs `task` on every item, results in item order. Large items (over SMALL_JOB_BYTES by
+ * `bytesOf`) start at once, so the executor can schedule the largest first; small ones run
+ * in windows of TASK_WINDOW, so 100,000 small tensors never hold 100,000 pending promises
+ * (and a window's items go to the engine together, in batches).
+ */
+export async function runAll<T, R>(items: T[], bytesOf: (item: T) => number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  const small: number[] = [];
+  const large: Array<Promise<void>> = [];
+  items.forEach((item, i) => {
+    if (bytesOf(item) > SMALL_JOB_BYTES) large.push(task(item).then((r) => { results[i] = r; }));
+    else small.push(i);
+  });
+  const rest = Promise.all(large);
+  try {
+    for (let w = 0; w < small.length; w += TASK_WINDOW) {
+      await Promise.all(small.slice(w, w + TASK_WINDOW).map(async (i) => { results[i] = await task(items[i]!); }));
+    }
+  } finally {
+    await rest.catch(() => undefined); // when a window fails, still wait for the large tasks before reporting it
+  }
+  await rest;
+  return results;
+}
+
 /** Stored bytes of tensors (for deciding on workers and for progress totals). */
 export function tensorBytes(tensors: TensorDescriptor[]): number {
   return tensors.reduce((sum, t) => sum + storedByteLength(t), 0);

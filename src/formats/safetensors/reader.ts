@@ -62,34 +62,27 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
 
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
-      check(isPlainObject(entry), path, '__metadata__ is not a JSON object');
+      if (!isPlainObject(entry)) throw new DiffaiError(path, '__metadata__ is not a JSON object');
       for (const [key, value] of Object.entries(entry)) {
-        check(typeof value === 'string', path, `__metadata__.${key} is not a string`);
+        if (typeof value !== 'string') throw new DiffaiError(path, `__metadata__.${key} is not a string`);
         leaves[`__metadata__.${key}`] = value;
       }
       continue;
     }
-    check(isPlainObject(entry), path, `tensor ${name}: entry is not a JSON object`);
+    if (!isPlainObject(entry)) throw new DiffaiError(path, `tensor ${name}: entry is not a JSON object`);
     const { dtype: rawDtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-    check(typeof rawDtype === 'string', path, `tensor ${name}: missing dtype`);
+    if (typeof rawDtype !== 'string') throw new DiffaiError(path, `tensor ${name}: missing dtype`);
     const dtype = SAFETENSORS_DTYPES[rawDtype];
-    check(dtype !== undefined, path, `tensor ${name}: unknown dtype ${JSON.stringify(rawDtype)}`);
-    check(Array.isArray(shape) && shape.every(isDimension), path, `tensor ${name}: shape must be a list of non-negative integers`);
-    check(
-      Array.isArray(offsets) && offsets.length === 2 && offsets.every(isDimension),
-      path,
-      `tensor ${name}: data_offsets must be two non-negative integers`,
-    );
+    if (dtype === undefined) throw new DiffaiError(path, `tensor ${name}: unknown dtype ${JSON.stringify(rawDtype)}`);
+    if (!(Array.isArray(shape) && shape.every(isDimension))) throw new DiffaiError(path, `tensor ${name}: shape must be a list of non-negative integers`);
+    if (!(Array.isArray(offsets) && offsets.length === 2 && offsets.every(isDimension))) throw new DiffaiError(path, `tensor ${name}: data_offsets must be two non-negative integers`);
     const [begin, end] = offsets as [number, number];
-    check(begin <= end, path, `tensor ${name}: data_offsets [${begin}, ${end}] are reversed`);
-    check(end <= dataLength, path, `tensor ${name}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes)`);
+    if (begin > end) throw new DiffaiError(path, `tensor ${name}: data_offsets [${begin}, ${end}] are reversed`);
+    if (end > dataLength) throw new DiffaiError(path, `tensor ${name}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes)`);
     const numel = (shape as number[]).reduce((a, b) => a * b, 1);
-    check(Number.isSafeInteger(byteLength(dtype, numel)), path, `tensor ${name}: shape ${JSON.stringify(shape)} is too large`);
-    check(
-      end - begin === byteLength(dtype, numel),
-      path,
-      `tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${JSON.stringify(shape)} × ${rawDtype} needs ${byteLength(dtype, numel)}`,
-    );
+    // Checks throw directly: a message built per tensor is garbage for 100,000-tensor files.
+    if (!Number.isSafeInteger(byteLength(dtype, numel))) throw new DiffaiError(path, `tensor ${name}: shape ${JSON.stringify(shape)} is too large`);
+    if (end - begin !== byteLength(dtype, numel)) throw new DiffaiError(path, `tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${JSON.stringify(shape)} × ${rawDtype} needs ${byteLength(dtype, numel)}`);
     ranges.push([begin, end, name]);
     tensors.push({
       name,
