@@ -310,6 +310,15 @@ describe('diff is tie-aware', () => {
     expect(sameFormat.stdout).toBe('  ~ __metadata__.format: "pt" -> "tf"\n');
   });
 
+  it('a tie group is read once: the bytes a diff reads count the shared matrix once per side', async () => {
+    let total = -1;
+    const report = await diffFiles(fx('gpt.pt'), fx('gpt.safetensors'), { onTotalBytes: (n) => { total = n; } });
+    expect(report.results).toEqual([]);
+    // f32 parameters (tied matrix once) + per block a [1, 1, 16, 16] bool mask and a 0-d f32 masked_bias
+    const perSide = EXPECTED.gpt.parameters * 4 + EXPECTED.gpt.buffer_names.length / 2 * (16 * 16 + 4);
+    expect(total).toBe(2 * perSide);
+  });
+
   it('safetensors metadata is not a difference against a .pt (which has no place for it)', async () => {
     const report = await diffFiles(fx('gpt_untied.safetensors'), fx('gpt_untied.pt'));
     expect(report.results.map((r) => [r.kind, r.name])).toEqual([['TensorStatsChanged', 'lm_head.weight']]);

@@ -122,7 +122,7 @@ export function planDiff(a: ModelDescription, b: ModelDescription, options: Diff
 
 /** True when `name` (present in `own` only) is tied there to a name present in both views. */
 function partnerOnBothSides(own: ModelView, other: ModelView, name: string): boolean {
-  const group = own.tieGroups.find((g) => g.members.includes(name));
+  const group = own.tieGroupOf(name);
   return group !== undefined && group.members.some((m) => m !== name && other.entries.has(m));
 }
 

@@ -47,13 +47,29 @@ function byCodePoint(x: string, y: string): number {
 }
 
 export function findTieGroups(tensors: TensorDescriptor[], aliases: Map<string, string>): TieGroup[] {
-  const shared = new Map<string, string[]>();
+  // Bucket by (path, first byte) with numbers first: building a string key for every tensor
+  // of a 100,000-tensor file costs a second; only tensors that start at the same byte need one.
+  const byStart = new Map<string, Map<number, TensorDescriptor | TensorDescriptor[]>>();
   for (const t of tensors) {
-    const key = storageKey(t);
-    if (key === undefined) continue;
-    const list = shared.get(key);
-    if (list) list.push(t.name);
-    else shared.set(key, [t.name]);
+    if (t.numel === 0) continue;
+    let inFile = byStart.get(t.source.path);
+    if (!inFile) byStart.set(t.source.path, (inFile = new Map()));
+    const hit = inFile.get(t.source.offset);
+    if (hit === undefined) inFile.set(t.source.offset, t);
+    else if (Array.isArray(hit)) hit.push(t);
+    else inFile.set(t.source.offset, [hit, t]);
+  }
+  const shared = new Map<string, string[]>();
+  for (const inFile of byStart.values()) {
+    for (const hit of inFile.values()) {
+      if (!Array.isArray(hit)) continue;
+      for (const t of hit) {
+        const key = storageKey(t)!;
+        const names = shared.get(key);
+        if (names) names.push(t.name);
+        else shared.set(key, [t.name]);
+      }
+    }
   }
   // representative → group; a metadata alias joins the group of the tensor it names
   const groups = new Map<string, TieGroup>();

@@ -40,6 +40,8 @@ export interface ModelView {
   aliasLeaves: Set<string>;
   /** Leaves only this file's format has a place for (safetensors `__metadata__` entries). */
   formatLeaves: Set<string>;
+  /** The tie group `name` belongs to, if any. */
+  tieGroupOf(name: string): TieGroup | undefined;
   /** Learnable parameter elements, each tie group counted once. */
   parameterCount(): number;
   /** Elements and bytes per role, each tie group counted once. */
@@ -84,7 +86,9 @@ export function buildModelView(desc: ModelDescription, options: ModelViewOptions
     if (linkedTo !== undefined) e.linkedTo = linkedTo;
     list.push(e);
   }
-  list.sort((x, y) => byCodePoint(x.name, y.name));
+  let sorted = true;
+  for (let i = 1; i < list.length && sorted; i++) sorted = list[i - 1]!.name < list[i]!.name;
+  if (!sorted) list.sort((x, y) => byCodePoint(x.name, y.name));
   const entries = new Map(list.map((e) => [e.name, e]));
 
   const aliasLeaves = new Set([...aliases.keys()].map((k) => SAFETENSORS_METADATA_PREFIX + k));
@@ -104,8 +108,10 @@ export function buildModelView(desc: ModelDescription, options: ModelViewOptions
     }
     return out;
   };
+  const groupByRepresentative = new Map(tieGroups.map((g) => [g.representative, g]));
   return {
     description: desc, entries, tieGroups, hyperparameters, aliasLeaves, formatLeaves,
+    tieGroupOf: (name) => groupByRepresentative.get(tiedTo.get(name) ?? name),
     parameterCount: () => totals().parameter.elements,
     totals,
     warnings: [],
