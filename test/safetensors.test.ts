@@ -42,7 +42,6 @@ interface Case {
 /** What format detection says about bytes no reader recognises. */
 const DETECTION = /(not a valid safetensors file: .*|unrecognised file format )\(first bytes: [0-9a-f ]+\)/;
 const write = (bytes: Uint8Array) => (path: string) => writeFileSync(path, bytes);
-const eight = new Uint8Array(8);
 
 const CASES: Case[] = [
   { name: 'shorter than 8 bytes', make: write(new Uint8Array([16, 0, 0, 0])), problem: /too short|truncated/, unrecognisable: true },

@@ -15,6 +15,10 @@ if (!existsSync(join(dir, 'README.md'))) {
 }
 const readme = readFileSync(join(dir, 'README.md'), 'utf8');
 const block = readme.split('```').find((part) => part.includes('~ fc1.bias'));
+if (!block) {
+  console.error(`conformance: ${join(dir, 'README.md')} has no expected diff block`);
+  process.exit(2);
+}
 const expected = block.split('\n').filter((line) => line.startsWith('  ~ '));
 
 let failed = 0;
