@@ -109,7 +109,11 @@ export function anomalyDetection(c: Collected, p: PairData) {
     ? `no anomalies found (${checked} tensors checked${checked === 0 ? ': values not read' : ''})${pairLabel(c, p)}`
     : `findings=${findings.length} (critical=${data.critical}, warning=${data.warning}, info=${data.info})${pairLabel(c, p)}`;
   const details = findings.map((f) => `[${f.severity}] ${f.type}: ${f.tensors.join(', ')} in ${f.model}: ${f.detail}`);
-  return { summary, details, data };
+  const table = {
+    columns: ['severity', 'type', 'tensors', 'model', 'detail'],
+    rows: findings.map((f) => [f.severity, f.type, f.tensors.join(', '), f.model, f.detail]),
+  };
+  return { summary, details, data, table };
 }
 
 export type AnomalyData = ReturnType<typeof anomalyDetection>['data'];

@@ -92,7 +92,9 @@ export function architectureComparison(c: Collected, p: PairData) {
     `layers removed: ${removed.join(', ') || 'none'}`,
     `layers reshaped: ${reshaped.join(', ') || 'none'}`,
   ];
-  return { summary, details, data };
+  const metrics = ['family', 'params', 'param_bytes', 'tensors', 'optimizer_state_tensors', 'layers', 'weight_layers', 'blocks', 'depth'] as const;
+  const table = { columns: ['metric', 'a', 'b'], rows: metrics.map((k) => [k, a[k], b[k]]) };
+  return { summary, details, data, table };
 }
 
 export type ArchitectureData = ReturnType<typeof architectureComparison>['data'];

@@ -37,7 +37,11 @@ export function changeSummary(c: Collected, p: PairData) {
     `params: ${paramsA} -> ${paramsB}; in changed, added or reshaped tensors: ${paramsInChanged}`,
     ...top.map((t, i) => `top ${i + 1}: ${t.name}: rel_l2_change=${fmt(t.rel_l2_change)}, changed_elements=${t.changed_elements}/${t.total_params}`),
   ];
-  return { summary, details, data };
+  const table = {
+    columns: ['tensor', 'rel_l2_change', 'changed_elements', 'total_params'],
+    rows: top.map((t) => [t.name, t.rel_l2_change, t.changed_elements, t.total_params]),
+  };
+  return { summary, details, data, table };
 }
 
 export type ChangeSummaryData = ReturnType<typeof changeSummary>['data'];

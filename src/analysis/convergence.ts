@@ -44,7 +44,10 @@ export function convergenceAnalysis(c: Collected) {
   const seqText = (xs: Array<number | null>) => xs.map(fmt).join(' -> ');
   const summary = `checkpoints=${c.models.length}, trend=${data.trend}, rel_updates=${seqText(overall)}, layers=${Object.entries(trends).map(([t, n]) => `${t}:${n}`).join(' ')}`;
   const details = perLayer.map((l) => `${l.layer}: ${l.trend}, ${seqText(l.rel_updates)}`);
-  return { summary, details, data };
+  // One point per consecutive pair, labelled by checkpoint numbers (1-based).
+  const x = c.pairs.map((_, k) => `${k + 1}->${k + 2}`);
+  const series = [{ name: 'model', x, values: overall }, ...perLayer.map((l) => ({ name: l.layer, x, values: l.rel_updates }))];
+  return { summary, details, data, series };
 }
 
 export type ConvergenceData = ReturnType<typeof convergenceAnalysis>['data'];

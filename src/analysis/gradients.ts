@@ -57,7 +57,11 @@ export function gradientAnalysis(c: Collected, p: PairData) {
     const data = { ...pairData(p), source: 'optimizer_state', buffers, state_a: stateA, state_b: stateB, layers };
     const summary = `source=optimizer_state (${buffers.join(', ')}), layers=${names.length}, mapped_to_parameters=${stateB.filter((e) => e.param).length || stateA.filter((e) => e.param).length}/${Math.max(stateA.length, stateB.length)}${pairLabel(c, p)}`;
     const details = layers.map((l) => `${l.layer}: ${buffers.map((k) => `${k}_norm=${fmt(l.a?.[k])}->${fmt(l.b?.[k])}`).join(', ')}`);
-    return { summary, details, data };
+    const table = {
+      columns: ['layer', ...buffers.flatMap((k) => [`${k}_norm_a`, `${k}_norm_b`])],
+      rows: layers.map((l) => [l.layer, ...buffers.flatMap((k) => [l.a?.[k] ?? null, l.b?.[k] ?? null])]),
+    };
+    return { summary, details, data, table };
   }
   // No optimizer state: the update ΔW = B − A per layer, labelled as such.
   const compared = p.tensors.filter((t) => t.cmp && isParameter(t.a));
@@ -69,7 +73,11 @@ export function gradientAnalysis(c: Collected, p: PairData) {
   const data = { ...pairData(p), source: 'parameter_update', update_norm: compared.length > 0 ? Math.sqrt(total.sumSqDiff) : null, rel_update: compared.length > 0 ? relChange(total) : null, layers };
   const summary = `source=parameter_update (no optimizer state in either file; these are dW = B - A, not gradients), update_norm=${fmt(data.update_norm)}, rel_update=${fmt(data.rel_update)}${pairLabel(c, p)}`;
   const details = layers.map((l) => `${l.layer}: update_norm=${fmt(l.update_norm)}, rel_update=${fmt(l.rel_update)}, max_abs_update=${fmt(l.max_abs_update)}`);
-  return { summary, details, data };
+  const table = {
+    columns: ['layer', 'update_norm', 'rel_update', 'max_abs_update'],
+    rows: layers.map((l) => [l.layer, l.update_norm, l.rel_update, l.max_abs_update]),
+  };
+  return { summary, details, data, table };
 }
 
 export type GradientData = ReturnType<typeof gradientAnalysis>['data'];

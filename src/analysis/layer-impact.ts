@@ -30,7 +30,11 @@ export function layerImpact(c: Collected, p: PairData) {
   const data = { ...pairData(p), layers_total: ranked.length, layers_changed: changed.length, model_rel_l2_change: modelRel, layers: ranked };
   const summary = `layers=${ranked.length}, changed=${changed.length}, model_rel_l2_change=${fmt(modelRel)}, most_affected=${changed[0]?.layer ?? 'none'}${pairLabel(c, p)}`;
   const details = ranked.map((l) => `${l.layer}: rel_l2_change=${fmt(l.rel_l2_change)}, share=${fmt(l.share)}, params=${l.params}, changed_elements=${l.changed_elements}${l.not_compared.length > 0 ? `, not compared (added/removed/reshaped): ${l.not_compared.join(', ')}` : ''}`);
-  return { summary, details, data };
+  const table = {
+    columns: ['layer', 'rel_l2_change', 'share', 'params', 'changed_elements'],
+    rows: ranked.map((l) => [l.layer, l.rel_l2_change, l.share, l.params, l.changed_elements]),
+  };
+  return { summary, details, data, table };
 }
 
 export type LayerImpactData = ReturnType<typeof layerImpact>['data'];

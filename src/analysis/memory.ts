@@ -35,7 +35,12 @@ export function memoryAnalysis(c: Collected, p: PairData) {
     `largest in a: ${largest(a) || 'none'}`,
     `largest in b: ${largest(b) || 'none'}`,
   ];
-  return { summary, details, data };
+  const dtypes = [...new Set([...Object.keys(a.bytes_by_dtype), ...Object.keys(b.bytes_by_dtype)])].sort();
+  const table = {
+    columns: ['dtype', 'bytes_a', 'bytes_b'],
+    rows: dtypes.map((k) => [k, a.bytes_by_dtype[k] ?? 0, b.bytes_by_dtype[k] ?? 0]),
+  };
+  return { summary, details, data, table };
 }
 
 export type MemoryData = ReturnType<typeof memoryAnalysis>['data'];

@@ -76,7 +76,7 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
     tensors: tensors.map(({ _cmp, ...rest }) => rest),
   };
   if (tensors.length === 0) {
-    return { key: 'QuantizationAnalysis', label: 'quantization_analysis', summary: `no tensor changed dtype or quantization, and none was snapped to a grid${pairLabel(c, p)}`, details: [], data };
+    return { summary: `no tensor changed dtype or quantization, and none was snapped to a grid${pairLabel(c, p)}`, details: [], data };
   }
   const summary = `compression=${fmt(data.compression_ratio)}x, size_ratio=${fmt(data.size_ratio)}, bytes=${bytesA}->${bytesB}, sqnr=${sqnr === null ? 'none' : sqnr.toFixed(2) + 'dB'}, precision_loss=${data.precision_loss}, tensors=${tensors.length}${pairLabel(c, p)}`;
   const details = [
@@ -85,7 +85,11 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
       `${t.name}: ${t.dtype_a}->${t.dtype_b} (${t.bits_a}->${t.grid ? `${t.grid.bits} effective bits, ${t.grid.scheme} grid step=${fmt(t.grid.step)}` : `${t.bits_b} bits`}), bytes=${t.bytes_a}->${t.bytes_b}, max_abs_error=${fmt(t.max_abs_error)}, rmse=${fmt(t.rmse)}, sqnr=${t.sqnr_db === null ? 'none' : t.sqnr_db.toFixed(2) + 'dB'}, cosine=${fmt(t.cosine_similarity)}, precision_loss=${t.precision_loss}`),
     `worst: ${worst.join(', ') || 'none'}`,
   ];
-  return { summary, details, data };
+  const table = {
+    columns: ['tensor', 'dtype_a', 'dtype_b', 'effective_bits_b', 'bytes_a', 'bytes_b', 'max_abs_error', 'rmse', 'sqnr_db', 'cosine_similarity', 'precision_loss'],
+    rows: data.tensors.map((t) => [t.name, t.dtype_a, t.dtype_b, t.effective_bits_b, t.bytes_a, t.bytes_b, t.max_abs_error, t.rmse, t.sqnr_db, t.cosine_similarity, t.precision_loss]),
+  };
+  return { summary, details, data, table };
 }
 
 export type QuantizationData = ReturnType<typeof quantizationAnalysis>['data'];

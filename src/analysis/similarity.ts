@@ -53,7 +53,8 @@ export function similarityMatrix(c: Collected) {
     'overall:', ...table(overall),
     ...Object.entries(layers).flatMap(([layer, m]) => [`${layer}:`, ...table(m)]),
   ];
-  return { summary, details, data };
+  const matrix = { labels: data.models, values: overall };
+  return { summary, details, data, matrix };
 }
 
 export type SimilarityData = ReturnType<typeof similarityMatrix>['data'];
