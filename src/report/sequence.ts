@@ -2,7 +2,7 @@
  * Diffs a run of model files pair by pair and runs the named analyses on what was read:
  * two files give a `pair` report with `analyses`, three or more a `sequence` report.
  */
-import { collectAndAnalyze } from '../analysis/index.js';
+import { collectAndAnalyze } from '../analysis/run.js';
 import type { AnalysisName } from '../analysis/registry.js';
 import { DiffaiError } from '../errors.js';
 import { isModelDirectory, type LibraryOptions } from '../library.js';
