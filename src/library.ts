@@ -16,16 +16,21 @@ import { statSync } from 'node:fs';
 import type { FormatName, LeafValue, ModelDescription, TensorDescriptor } from './formats/types.js';
 import { buildModelView } from './model/view.js';
 import type { Role } from './model/roles.js';
+import type { AnalysisEntry } from './analysis/types.js';
 
 export interface LibraryOptions extends DiffOptions, Pick<ExecutorOptions, 'signal' | 'onBytes' | 'chunkElements' | 'threads'> {
   /** Called once with the total tensor bytes the call will read (for progress display). */
   onTotalBytes?: (bytes: number) => void;
 }
 
+/** The diff of two model files (with analyses when asked for); `render(report)` prints it. */
 export interface DiffReport {
+  kind: 'pair';
   a: ModelDescription;
   b: ModelDescription;
   results: DiffResult[];
+  /** Present when analyses were run (`diffSequence` with two files). */
+  analyses?: AnalysisEntry[];
 }
 
 /** Compares two model files; `results` is empty when they do not differ. */
@@ -36,7 +41,7 @@ export async function diffFiles(pathA: string, pathB: string, options: LibraryOp
   options.onTotalBytes?.(total);
   const executor = new Executor(options, total);
   try {
-    return { a, b, results: await diffModels(a, b, executor, options, plan) };
+    return { kind: 'pair', a, b, results: await diffModels(a, b, executor, options, plan) };
   } finally {
     await executor.close();
   }
@@ -50,6 +55,10 @@ export interface FileDiff {
 }
 
 export interface DirectoryDiffReport {
+  kind: 'directory';
+  /** The two directories as given. */
+  a: string;
+  b: string;
   files: FileDiff[];
 }
 
@@ -74,7 +83,7 @@ export async function diffDirectories(dirA: string, dirB: string, options: Libra
       files.push({ file: pair.relative, status: results.length > 0 ? 'modified' : 'identical', results });
     }
   }
-  return { files };
+  return { kind: 'directory', a: dirA, b: dirB, files };
 }
 
 export interface InspectedTensor extends TensorStats {
@@ -87,6 +96,7 @@ export interface InspectedTensor extends TensorStats {
 }
 
 export interface InspectReport {
+  kind: 'inspect';
   file: string;
   format: FormatName;
   tensors: InspectedTensor[];
@@ -122,7 +132,7 @@ export async function inspectFile(path: string, options: LibraryOptions = {}): P
       ...toTensorStats(e.descriptor, partials.get(e.tiedTo ?? e.name)),
     }));
     const metadata = Object.fromEntries(Object.entries(model.leaves).filter(([k]) => keep(k)));
-    return { file: path, format: model.format, tensors, metadata, warnings: model.warnings };
+    return { kind: 'inspect', file: path, format: model.format, tensors, metadata, warnings: model.warnings };
   } finally {
     await executor.close();
   }

@@ -1,7 +1,8 @@
 /** Library entry of the analyses: `analyzeFiles(paths, ['quantization', …], options)`. */
 import type { LibraryOptions } from '../library.js';
-import { runAnalyses, type AnalysisEntry } from './analyses.js';
-import { collect, type AnalysisName, type PairData } from './collect.js';
+import type { AnalysisName } from './registry.js';
+import { collectAndAnalyze, runAnalyses } from './run.js';
+import type { AnalysisEntry, PairData } from './types.js';
 
 export interface AnalysisReport {
   /** The diff of each consecutive pair of files. */
@@ -11,10 +12,14 @@ export interface AnalysisReport {
 
 export async function analyzeFiles(paths: string[], analyses: AnalysisName[], options: LibraryOptions = {}): Promise<AnalysisReport> {
   if (paths.length < 2) throw new Error('analyzeFiles: give at least two files');
-  const wanted = new Set(analyses);
-  const collected = await collect(paths, { ...options, analyses: wanted });
-  return { pairs: collected.pairs, analyses: runAnalyses(collected, wanted) };
+  const { collected, analyses: entries } = await collectAndAnalyze(paths, analyses, options);
+  return { pairs: collected.pairs, analyses: entries };
 }
 
 export type { AnalysisEntry, AnalysisName };
-export { ANOMALY_THRESHOLDS, PRECISION_LOSS, STEP_RATIO, trendOf } from './analyses.js';
+export { collectAndAnalyze, runAnalyses };
+export type { AnalysisPlugin, AnalysisSeries, AnalysisTable, AnalysisView, PairAnalysis, SequenceAnalysis, PassName } from './types.js';
+export { ANALYSES, ANALYSIS_NAMES } from './registry.js';
+export { ANOMALY_THRESHOLDS } from './anomalies.js';
+export { PRECISION_LOSS } from './quantization.js';
+export { STEP_RATIO, trendOf } from './convergence.js';

@@ -1,22 +1,10 @@
 /**
- * The analysis options of the diff command (docs/analyses.md) and the extra positional
- * files of multi-checkpoint runs (`diffai A B C …`).
+ * The analysis options of the diff command (docs/analyses.md), one per registered analysis,
+ * and the extra positional files of multi-checkpoint runs (`diffai A B C …`).
  */
 import type { Argv } from 'yargs';
-import type { AnalysisName } from '../analysis/collect.js';
+import { ANALYSES, ANALYSIS_NAMES, type AnalysisName } from '../analysis/registry.js';
 import { DiffaiError } from '../errors.js';
-
-export const ANALYSIS_FLAGS: Array<[flag: string, name: AnalysisName, describe: string]> = [
-  ['quantization-analysis', 'quantization', 'Tensors whose dtype or quantization changed: bytes, compression, error (max abs, RMSE, SQNR, cosine)'],
-  ['show-layer-impact', 'layerImpact', 'Per layer: relative L2 change and share of the total change, ranked'],
-  ['architecture-comparison', 'architecture', 'Parameter counts, layers, depth, family inferred from names, layers added/removed/reshaped'],
-  ['memory-analysis', 'memory', 'Bytes by dtype, delta, inference weight memory, largest tensors'],
-  ['anomaly-detection', 'anomalies', 'NaN/Inf, all-zero tensors and rows, exploding/vanishing tensors, sudden changes'],
-  ['change-summary', 'changeSummary', 'Counts by kind, elements changed, top tensors by relative change'],
-  ['convergence-analysis', 'convergence', 'Per layer update size ||dW||/||W|| along the checkpoints, and its trend'],
-  ['gradient-analysis', 'gradients', 'Per layer norms of optimizer state (exp_avg, exp_avg_sq, momentum); else the update dW'],
-  ['similarity-matrix', 'similarity', 'Cosine similarity of parameters (overall and per layer) between every pair of models'],
-];
 
 export interface AnalysisArgs {
   more?: string[];
@@ -27,7 +15,7 @@ export interface AnalysisArgs {
 /** Adds the analysis options to the diff command's builder. */
 export function addAnalysisOptions<T>(y: Argv<T>): Argv<T> {
   let out = y as Argv<unknown>;
-  for (const [flag, , describe] of ANALYSIS_FLAGS) out = out.option(flag, { type: 'boolean', default: false, describe });
+  for (const name of ANALYSIS_NAMES) out = out.option(ANALYSES[name].flag, { type: 'boolean', default: false, describe: ANALYSES[name].describe });
   out = out.option('fail-on', { type: 'string', array: true, describe: 'anomalies: exit 1 when anomaly detection finds anything (for CI gates)' });
   return out as Argv<T>;
 }
@@ -36,11 +24,9 @@ function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
-/** The analyses the arguments ask for (`--fail-on anomalies` runs anomaly detection). */
+/** The analyses the arguments ask for to be shown. */
 export function selectedAnalyses(args: AnalysisArgs): Set<AnalysisName> {
-  const out = new Set<AnalysisName>();
-  for (const [flag, name] of ANALYSIS_FLAGS) if (args[camel(flag)] === true) out.add(name);
-  return out;
+  return new Set(ANALYSIS_NAMES.filter((name) => args[camel(ANALYSES[name].flag)] === true));
 }
 
 export const FAIL_ON = ['anomalies'];

@@ -1,30 +1,19 @@
+/**
+ * `diffai A B [C …]`: builds the report in the library (a pair, a directory or a sequence
+ * with analyses), prints warnings and verbose lines on stderr, then the report in the
+ * `--output` format (or the `--brief` line), and returns the exit code.
+ */
+import type { AnalysisName } from '../analysis/registry.js';
 import { DiffaiError } from '../errors.js';
-import { diffDirectories, diffFiles, isModelDirectory, type DirectoryDiffReport, type LibraryOptions } from '../library.js';
+import { diffDirectories, diffFiles, isModelDirectory, type LibraryOptions } from '../library.js';
+import type { ModelDescription } from '../formats/types.js';
 import { choosePalette } from '../render/color.js';
-import { toContract } from '../render/contract.js';
-import { renderJson } from '../render/json.js';
-import { renderText } from '../render/text.js';
-import { renderYaml } from '../render/yaml.js';
-import { wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
+import { render } from '../render/registry.js';
+import { reportDiffers, reportModels, type Report } from '../report/types.js';
+import { failOnAnomalies, selectedAnalyses, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
+import { compileRegex, type DiffArgs } from './args.js';
 import { verboseLine, write } from './output.js';
 import { createProgress } from './progress.js';
-
-export interface DiffArgs {
-  fileA: string;
-  fileB: string;
-  output: 'text' | 'json' | 'yaml';
-  epsilon: number;
-  path?: string;
-  ignoreKeysRegex?: string;
-  shapeOnly: boolean;
-  stats: boolean;
-  sortByChangeMagnitude: boolean;
-  quiet: boolean;
-  brief: boolean;
-  color?: boolean;
-  verbose: boolean;
-  threads?: number;
-}
 
 export async function runDiff(args: DiffArgs): Promise<number> {
   if (!Number.isFinite(args.epsilon) || args.epsilon < 0) throw new DiffaiError(undefined, `--epsilon must be a non-negative number, got ${args.epsilon}`);
@@ -40,12 +29,9 @@ export async function runDiff(args: DiffArgs): Promise<number> {
     shapeOnly: args.shapeOnly,
     sortByChangeMagnitude: args.sortByChangeMagnitude,
   };
+  const stop = () => progress.stop();
   const analysisArgs = args as DiffArgs & AnalysisArgs;
-  if (wantsAnalysis(analysisArgs)) {
-    // Loaded only when asked for, to keep plain diffs quick to start.
-    const { runAnalysisDiff } = await import('./analysis-run.js');
-    return runAnalysisDiff(analysisArgs, options, () => progress.stop());
-  }
+  if (wantsAnalysis(analysisArgs)) return runAnalysisDiff(analysisArgs, options, stop, started);
   const dirA = isModelDirectory(args.fileA);
   const dirB = isModelDirectory(args.fileB);
   if (dirA !== dirB) {
@@ -53,56 +39,59 @@ export async function runDiff(args: DiffArgs): Promise<number> {
     throw new DiffaiError(dir, 'is a directory but the other argument is a file (give two directories or two model files)');
   }
   if (dirA) {
-    const dirs = await diffDirectories(args.fileA, args.fileB, options).finally(() => progress.stop());
-    return printDirectoryDiff(args, dirs);
+    const report = await diffDirectories(args.fileA, args.fileB, options).finally(stop);
+    if (!args.quiet) await print(args, report, reportDiffers(report) ? [`Directories ${args.fileA} and ${args.fileB} differ`] : []);
+    return reportDiffers(report) ? 1 : 0;
   }
-  const report = await diffFiles(args.fileA, args.fileB, options).finally(() => progress.stop());
-  const differ = report.results.length > 0;
-  if (!args.quiet) for (const m of [report.a, report.b]) for (const w of m.warnings) process.stderr.write(`diffai: ${m.path}: warning: ${w}\n`);
-  if (args.verbose) {
-    for (const m of [report.a, report.b]) verboseLine(true, `${m.path}: ${m.format}, ${m.tensors.length} tensors, ${Object.keys(m.leaves).length} other entries`);
-    verboseLine(true, `${report.results.length} differences in ${(performance.now() - started).toFixed(1)} ms`);
-  }
-  if (!args.quiet) {
-    if (args.brief) {
-      if (differ) await write(`Files ${args.fileA} and ${args.fileB} differ\n`);
-    } else if (args.output === 'json') {
-      await write(renderJson(toContract(report.results)));
-    } else if (args.output === 'yaml') {
-      await write(await renderYaml(toContract(report.results)));
-    } else {
-      await write(renderText(report.results, { stats: args.stats, palette: choosePalette(args.color, process.stdout.isTTY === true) }));
-    }
-  }
+  const report = await diffFiles(args.fileA, args.fileB, options).finally(stop);
+  const differ = reportDiffers(report);
+  describeRun(args, reportModels(report), `${report.results.length} differences in ${elapsed(started)} ms`);
+  if (!args.quiet) await print(args, report, differ ? [`Files ${args.fileA} and ${args.fileB} differ`] : []);
   return differ ? 1 : 0;
 }
 
-async function printDirectoryDiff(args: DiffArgs, report: DirectoryDiffReport): Promise<number> {
-  const differ = report.files.some((f) => f.status !== 'identical');
-  if (args.quiet) return differ ? 1 : 0;
+/**
+ * Two or more files with analyses, or three or more files: the report carries every
+ * analysis shown; `--fail-on anomalies` runs anomaly detection even when it is not shown.
+ */
+async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, options: LibraryOptions, stop: () => void, started: number): Promise<number> {
+  const paths = [args.fileA, args.fileB, ...(args.more ?? []).map(String)];
+  const wanted = selectedAnalyses(args);
+  const failOn = failOnAnomalies(args);
+  const run = new Set<AnalysisName>(wanted);
+  if (failOn) run.add('anomalies');
+  // Loaded only when asked for, to keep plain diffs quick to start.
+  const { diffSequence } = await import('../report/sequence.js');
+  const full = await diffSequence(paths, run, options).finally(stop);
+  const anomalies = full.analyses.filter((e) => e.name === 'anomalies').reduce((s, e) => s + (typeof e.data.findings_total === 'number' ? e.data.findings_total : 0), 0);
+  const report = { ...full, analyses: full.analyses.filter((e) => e.name !== 'anomalies' || wanted.has('anomalies')) };
+  const pairs = report.kind === 'sequence' ? report.pairs : [report];
+  const differences = pairs.reduce((s, p) => s + p.results.length, 0);
+  describeRun(args, reportModels(report), `${differences} differences, ${report.analyses.length} analyses in ${elapsed(started)} ms`);
+  const brief = pairs.filter((p) => p.results.length > 0).map((p) => `Files ${p.a.path} and ${p.b.path} differ`);
+  if (failOn && anomalies > 0) brief.push(`${anomalies} anomalies found`);
+  if (!args.quiet) await print(args, report, brief);
+  return reportDiffers(report) || (failOn && anomalies > 0) ? 1 : 0;
+}
+
+/** The report in the chosen format, or with `--brief` only the given lines. */
+async function print(args: DiffArgs, report: Report, briefLines: string[]): Promise<void> {
   if (args.brief) {
-    if (differ) await write(`Directories ${args.fileA} and ${args.fileB} differ\n`);
-  } else if (args.output === 'json' || args.output === 'yaml') {
-    const value = report.files.map((f) => ({ file: f.file, status: f.status, differences: toContract(f.results) }));
-    await write(args.output === 'json' ? renderJson(value) : await renderYaml(value));
-  } else {
-    const palette = choosePalette(args.color, process.stdout.isTTY === true);
-    const lines: string[] = [];
-    for (const f of report.files) {
-      if (f.status === 'only_in_a') lines.push(palette.removed(`Only in ${args.fileA}: ${f.file}`));
-      else if (f.status === 'only_in_b') lines.push(palette.added(`Only in ${args.fileB}: ${f.file}`));
-      else if (f.status === 'modified') lines.push(`--- ${f.file}`, renderText(f.results, { stats: args.stats, palette }).trimEnd());
-    }
-    await write(lines.length > 0 ? lines.join('\n') + '\n' : renderText([]));
+    if (briefLines.length > 0) await write(briefLines.map((l) => l + '\n').join(''));
+    return;
   }
-  return differ ? 1 : 0;
+  await write(await render(report, args.output, { stats: args.stats, palette: choosePalette(args.color, process.stdout.isTTY === true) }));
 }
 
-export function compileRegex(source: string | undefined): RegExp | undefined {
-  if (source === undefined) return undefined;
-  try {
-    return new RegExp(source);
-  } catch (e) {
-    throw new DiffaiError(undefined, `--ignore-keys-regex: ${(e as Error).message}`);
+/** Reader warnings (unless quiet) and, with --verbose, one line per model and a closing line. */
+function describeRun(args: DiffArgs, models: ModelDescription[], closing: string): void {
+  if (!args.quiet) for (const m of models) for (const w of m.warnings) process.stderr.write(`diffai: ${m.path}: warning: ${w}\n`);
+  if (args.verbose) {
+    for (const m of models) verboseLine(true, `${m.path}: ${m.format}, ${m.tensors.length} tensors, ${Object.keys(m.leaves).length} other entries`);
+    verboseLine(true, closing);
   }
+}
+
+function elapsed(started: number): string {
+  return (performance.now() - started).toFixed(1);
 }

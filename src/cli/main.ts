@@ -6,8 +6,10 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DiffaiError } from '../errors.js';
 import { addAnalysisOptions } from './analysis-options.js';
-import { runDiff, type DiffArgs } from './diff-command.js';
-import { runInspect, type InspectArgs } from './inspect-command.js';
+import { OUTPUT_FORMATS } from '../render/registry.js';
+import type { DiffArgs, InspectArgs } from './args.js';
+import { runDiff } from './diff-command.js';
+import { runInspect } from './inspect-command.js';
 
 export const EXIT_SAME = 0;
 export const EXIT_DIFFERENT = 1;
@@ -20,7 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     await yargs(argv)
       .scriptName('diffai')
       .usage('$0 A B [options]        (files, sharded checkpoints, or directories)\n$0 inspect FILE [options]\n\nCompare machine-learning model files tensor by tensor.')
-      .option('output', { alias: 'o', choices: ['text', 'json', 'yaml'] as const, default: 'text' as const, describe: 'Output format' })
+      .option('output', { alias: 'o', choices: OUTPUT_FORMATS, default: 'text' as const, describe: 'Output format' })
       .option('path', { type: 'string', describe: 'Only tensors and keys whose name contains this substring' })
       .option('ignore-keys-regex', { type: 'string', describe: 'Skip tensors and keys whose name matches this regular expression' })
       .option('shape-only', { type: 'boolean', default: false, describe: 'Compare headers only (names, shapes, dtypes); read no tensor data' })

@@ -1,0 +1,48 @@
+/**
+ * Layer impact (--show-layer-impact): per layer, the relative L2 change and its share of the
+ * model's total change, ranked.
+ */
+import { fmt, groupBy, isParameter, layerOf, pairData, pairLabel, relChange, sumCompare } from './helpers.js';
+import type { Collected, PairAnalysis, PairData } from './types.js';
+
+export function layerImpact(c: Collected, p: PairData) {
+  const groups = groupBy(p.tensors.filter((t) => isParameter(t.a ?? t.b)), (t) => layerOf(t.name));
+  const comparedAll = p.tensors.filter((t) => t.cmp && isParameter(t.a));
+  const total = sumCompare(comparedAll.map((t) => t.cmp!));
+  const layers = [...groups].map(([layer, ts]) => {
+    const compared = ts.filter((t) => t.cmp);
+    const cmp = sumCompare(compared.map((t) => t.cmp!));
+    const structural = ts.filter((t) => !t.a || !t.b || JSON.stringify(t.a.shape) !== JSON.stringify(t.b.shape)).map((t) => t.name);
+    return {
+      layer,
+      rel_l2_change: compared.length > 0 ? relChange(cmp) : null,
+      share: total.sumSqDiff > 0 && compared.length > 0 ? cmp.sumSqDiff / total.sumSqDiff : null,
+      l2_change: compared.length > 0 ? Math.sqrt(cmp.sumSqDiff) : null,
+      params: ts.reduce((s, t) => s + (t.b ?? t.a)!.numel, 0),
+      changed_elements: cmp.changed,
+      tensors: ts.map((t) => t.name),
+      not_compared: structural,
+    };
+  });
+  const ranked = layers.sort((x, y) => (y.share ?? -1) - (x.share ?? -1) || (y.rel_l2_change ?? -1) - (x.rel_l2_change ?? -1) || (x.layer < y.layer ? -1 : 1));
+  const changed = ranked.filter((l) => l.changed_elements > 0 || l.not_compared.length > 0);
+  const modelRel = comparedAll.length > 0 ? relChange(total) : null;
+  const data = { ...pairData(p), layers_total: ranked.length, layers_changed: changed.length, model_rel_l2_change: modelRel, layers: ranked };
+  const summary = `layers=${ranked.length}, changed=${changed.length}, model_rel_l2_change=${fmt(modelRel)}, most_affected=${changed[0]?.layer ?? 'none'}${pairLabel(c, p)}`;
+  const details = ranked.map((l) => `${l.layer}: rel_l2_change=${fmt(l.rel_l2_change)}, share=${fmt(l.share)}, params=${l.params}, changed_elements=${l.changed_elements}${l.not_compared.length > 0 ? `, not compared (added/removed/reshaped): ${l.not_compared.join(', ')}` : ''}`);
+  const table = {
+    columns: ['layer', 'rel_l2_change', 'share', 'params', 'changed_elements'],
+    rows: ranked.map((l) => [l.layer, l.rel_l2_change, l.share, l.params, l.changed_elements]),
+  };
+  return { summary, details, data, table };
+}
+
+export type LayerImpactData = ReturnType<typeof layerImpact>['data'];
+
+const plugin: PairAnalysis<LayerImpactData> = {
+  key: 'LayerImpactAnalysis',
+  label: 'layer_impact',
+  scope: 'pair',
+  analyze: layerImpact,
+};
+export default plugin;

@@ -1,0 +1,125 @@
+/**
+ * The extra engine passes analyses can ask for (`needs` in their plug-in). Each runs after
+ * the diff pass of every pair, on the same executor, and only reads tensors the diff pass
+ * could not answer for. All numbers come from the engine's kernels.
+ */
+import { isFloat } from '../dtypes.js';
+import type { Executor } from '../engine/executor.js';
+import type { ComparePartial } from '../engine/partials.js';
+import { nameFilter, type DiffOptions } from '../diff/differ.js';
+import type { TensorStats } from '../diff/types.js';
+import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
+import { isParameter, statsOfModel } from './helpers.js';
+import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid } from './types.js';
+
+/** Values within this many steps of a grid point count as on the grid (f32 rounding of x = q·step). */
+export const GRID_TOLERANCE = 1e-3;
+/** Grids tried, coarsest first. */
+export const GRID_BITS = [4, 8];
+/** Tensors smaller than this are not tested (a handful of values fits many grids). */
+export const GRID_MIN_ELEMENTS = 64;
+
+export interface PassContext {
+  models: ModelDescription[];
+  pairs: PairData[];
+  executor: Executor;
+  options: DiffOptions;
+}
+
+type Passes = { [K in PassName]: (ctx: PassContext) => Promise<PassOutputs[K]> };
+
+/** In the order they run. */
+export const PASSES: Passes = {
+  snappedGrids: async ({ pairs, executor }) => {
+    let marked = 0;
+    for (const p of pairs) marked += await findSnappedGrids(executor, p.tensors);
+    return marked;
+  },
+  zeroRows: async ({ models, pairs, executor }) => {
+    const out = new Map<number, Map<string, number[]>>();
+    for (let m = 0; m < models.length; m++) out.set(m, await findZeroRows(executor, statsOfModel(pairs, m)));
+    return out;
+  },
+  pairCompare: ({ models, pairs, executor, options }) => compareAllPairs(models, pairs, executor, options),
+};
+
+/** Candidate grids for a tensor with the given range, coarsest first. */
+export function candidateGrids(min: number, max: number): Array<Omit<SnapGrid, 'residual'>> {
+  const grids: Array<Omit<SnapGrid, 'residual'>> = [];
+  const maxAbs = Math.max(Math.abs(min), Math.abs(max));
+  for (const bits of GRID_BITS) {
+    if (maxAbs > 0) grids.push({ bits, scheme: 'symmetric', origin: 0, step: maxAbs / (2 ** (bits - 1) - 1) });
+    if (max > min) grids.push({ bits, scheme: 'affine', origin: min, step: (max - min) / (2 ** bits - 1) });
+  }
+  return grids;
+}
+
+/**
+ * Quantization that keeps the dtype (values rounded to an int grid, stored as f32): for
+ * changed float tensors of unchanged dtype, one pass over B measures its distance from each
+ * candidate grid; the coarsest grid B sits on is then checked against A, and the tensor
+ * counts as snapped only when A was not on it.
+ */
+async function findSnappedGrids(executor: Executor, tensors: PairTensor[]): Promise<number> {
+  let marked = 0;
+  for (const t of tensors) {
+    const { a, b, statsB } = t;
+    if (!a || !b || !t.cmp || t.cmp.changed === 0 || a.dtype !== b.dtype || !isFloat(b.dtype) || a.quantization || b.quantization) continue;
+    if (b.numel < GRID_MIN_ELEMENTS || statsB?.min === null || statsB?.max === null || statsB === undefined) continue;
+    const grids = candidateGrids(statsB.min, statsB.max);
+    if (grids.length === 0) continue;
+    const residualsB = await executor.gridResiduals(b, grids);
+    const hit = grids.findIndex((_, i) => residualsB[i]! <= GRID_TOLERANCE);
+    if (hit < 0) continue;
+    const grid = grids[hit]!;
+    const [residualA] = await executor.gridResiduals(a, [grid]);
+    if (residualA! > GRID_TOLERANCE) {
+      t.grid = { ...grid, residual: residualsB[hit]! };
+      marked++;
+    }
+  }
+  return marked;
+}
+
+/**
+ * All-zero rows (dim 0 slices) of matrices and higher tensors. A row is all zero only if the
+ * tensor holds at least one row's worth of zeros, so only such tensors are read again, in
+ * one streaming pass that counts each row's zeros with the stats kernel.
+ */
+async function findZeroRows(executor: Executor, tensors: Array<{ desc: TensorDescriptor; stats: TensorStats }>): Promise<Map<string, number[]>> {
+  const found = new Map<string, number[]>();
+  for (const { desc, stats } of tensors) {
+    if (desc.shape.length < 2 || !isFloat(desc.dtype) || desc.numel === 0) continue;
+    if ((stats.zero_count ?? 0) < desc.numel / desc.shape[0]!) continue;
+    const zero = await executor.zeroRows(desc);
+    if (zero.length > 0) found.set(desc.name, zero);
+  }
+  return found;
+}
+
+function sameDims(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Consecutive pairs reuse the diff pass's comparisons; every other pair i < j is compared now. */
+async function compareAllPairs(models: ModelDescription[], pairs: PairData[], executor: Executor, options: DiffOptions): Promise<Map<string, Map<string, ComparePartial>>> {
+  const out = new Map<string, Map<string, ComparePartial>>();
+  for (const p of pairs) {
+    const per = new Map<string, ComparePartial>();
+    for (const t of p.tensors) if (t.cmp && isParameter(t.a) && isParameter(t.b)) per.set(t.name, t.cmp);
+    out.set(`${p.ia},${p.ib}`, per);
+  }
+  const keep = nameFilter(options);
+  for (let i = 0; i < models.length; i++) {
+    for (let j = i + 2; j < models.length; j++) {
+      const bTensors = new Map(models[j]!.tensors.map((t) => [t.name, t]));
+      const jobs = models[i]!.tensors
+        .filter((ta) => keep(ta.name) && isParameter(ta))
+        .map((ta) => [ta, bTensors.get(ta.name)] as const)
+        .filter((x): x is readonly [TensorDescriptor, TensorDescriptor] => x[1] !== undefined && isParameter(x[1]) && sameDims(x[0].shape, x[1].shape));
+      const compared = await Promise.all(jobs.map(async ([ta, tb]) => [ta.name, (await executor.compare(ta, tb, 0)).comparison] as const));
+      out.set(`${i},${j}`, new Map(compared));
+    }
+  }
+  return out;
+}

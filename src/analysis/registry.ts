@@ -1,0 +1,54 @@
+/**
+ * Every analysis, in the order results are reported (pairwise ones pair by pair, then the
+ * sequence ones). A line names the option, its help text and the module that implements
+ * it; modules load only when their analysis is asked for, so a plain diff starts light.
+ * Adding an analysis: one module exporting an AnalysisPlugin as default, plus one line here.
+ */
+import type { AnalysisPlugin, PassName } from './types.js';
+
+export interface AnalysisRegistration {
+  /** Command-line option (`--<flag>`). */
+  flag: string;
+  /** Help text of the option. */
+  describe: string;
+  load(): Promise<AnalysisPlugin>;
+}
+
+/** Loads a module whose default export is the plug-in (typed as the common plug-in type). */
+function lazy(load: () => Promise<{ default: AnalysisPlugin }>): () => Promise<AnalysisPlugin> {
+  return () => load().then((m) => m.default);
+}
+
+export const ANALYSES = {
+  changeSummary: { flag: 'change-summary', describe: 'Counts by kind, elements changed, top tensors by relative change', load: lazy(() => import('./change-summary.js')) },
+  layerImpact: { flag: 'show-layer-impact', describe: 'Per layer: relative L2 change and share of the total change, ranked', load: lazy(() => import('./layer-impact.js')) },
+  quantization: { flag: 'quantization-analysis', describe: 'Tensors whose dtype or quantization changed: bytes, compression, error (max abs, RMSE, SQNR, cosine)', load: lazy(() => import('./quantization.js')) },
+  architecture: { flag: 'architecture-comparison', describe: 'Parameter counts, layers, depth, family inferred from names, layers added/removed/reshaped', load: lazy(() => import('./architecture.js')) },
+  memory: { flag: 'memory-analysis', describe: 'Bytes by dtype, delta, inference weight memory, largest tensors', load: lazy(() => import('./memory.js')) },
+  anomalies: { flag: 'anomaly-detection', describe: 'NaN/Inf, all-zero tensors and rows, exploding/vanishing tensors, sudden changes', load: lazy(() => import('./anomalies.js')) },
+  gradients: { flag: 'gradient-analysis', describe: 'Per layer norms of optimizer state (exp_avg, exp_avg_sq, momentum); else the update dW', load: lazy(() => import('./gradients.js')) },
+  convergence: { flag: 'convergence-analysis', describe: 'Per layer update size ||dW||/||W|| along the checkpoints, and its trend', load: lazy(() => import('./convergence.js')) },
+  similarity: { flag: 'similarity-matrix', describe: 'Cosine similarity of parameters (overall and per layer) between every pair of models', load: lazy(() => import('./similarity.js')) },
+} satisfies Record<string, AnalysisRegistration>;
+
+export type AnalysisName = keyof typeof ANALYSES;
+
+export const ANALYSIS_NAMES = Object.keys(ANALYSES) as AnalysisName[];
+
+export interface LoadedAnalysis {
+  name: AnalysisName;
+  plugin: AnalysisPlugin;
+}
+
+/** The plug-ins of the named analyses, in registry order (unknown names are an error). */
+export async function loadAnalyses(names: Iterable<string>): Promise<LoadedAnalysis[]> {
+  const wanted = new Set(names);
+  for (const n of wanted) if (!(n in ANALYSES)) throw new Error(`unknown analysis ${JSON.stringify(n)} (known: ${ANALYSIS_NAMES.join(', ')})`);
+  const selected = ANALYSIS_NAMES.filter((n) => wanted.has(n));
+  return Promise.all(selected.map(async (name) => ({ name, plugin: await ANALYSES[name].load() })));
+}
+
+/** The extra data passes the given analyses declared. */
+export function neededPasses(loaded: LoadedAnalysis[]): Set<PassName> {
+  return new Set(loaded.flatMap((l) => l.plugin.needs ?? []));
+}

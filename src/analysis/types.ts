@@ -1,0 +1,119 @@
+/**
+ * The shapes analyses work with: what the diff pass gathered (Collected, PairData), the
+ * entry each analysis returns, and the plug-in contract an analysis module fulfils.
+ */
+import type { DiffResult, TensorStats } from '../diff/types.js';
+import type { ComparePartial } from '../engine/partials.js';
+import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
+
+/** One tensor of a pair of models, as the diff pass saw it. */
+export interface PairTensor {
+  name: string;
+  a?: TensorDescriptor;
+  b?: TensorDescriptor;
+  statsA?: TensorStats;
+  statsB?: TensorStats;
+  /** Present when both tensors were read and compared (same shape). */
+  cmp?: ComparePartial;
+  /** Set by the `snappedGrids` pass: B's values were snapped to this uniform grid (A's were not), dtype unchanged. */
+  grid?: SnapGrid;
+}
+
+/** A uniform grid of 2^bits levels: symmetric (through 0, step max|x|/(2^(bits−1)−1)) or affine (from min, step (max−min)/(2^bits−1)). */
+export interface SnapGrid {
+  bits: number;
+  scheme: 'symmetric' | 'affine';
+  origin: number;
+  step: number;
+  /** Largest distance of B's values from the grid, in steps. */
+  residual: number;
+}
+
+export interface PairData {
+  /** Indexes of the two models in the list given. */
+  ia: number;
+  ib: number;
+  a: ModelDescription;
+  b: ModelDescription;
+  results: DiffResult[];
+  /** Every tensor seen (after name filters), sorted by name. */
+  tensors: PairTensor[];
+}
+
+/** What the extra data passes (src/analysis/passes.ts) produce; each is present when an analysis that needs it was selected. */
+export interface PassOutputs {
+  /** Per model index, tensor name → indexes of all-zero rows. */
+  zeroRows: Map<number, Map<string, number[]>>;
+  /** Comparison partials per parameter tensor for every pair i < j, keyed `i,j`. */
+  pairCompare: Map<string, Map<string, ComparePartial>>;
+  /** Marks `PairTensor.grid` on grid-snapped tensors; the value is the number of tensors marked. */
+  snappedGrids: number;
+}
+
+export type PassName = keyof PassOutputs;
+
+export interface Collected {
+  models: ModelDescription[];
+  /** Consecutive pairs: (0,1), (1,2), … */
+  pairs: PairData[];
+  /** Outputs of the passes the selected analyses declared in `needs`. */
+  passes: Partial<PassOutputs>;
+}
+
+/** A table an analysis offers to renderers that draw tables (Markdown, HTML): cells are plain values. */
+export interface AnalysisTable {
+  columns: string[];
+  rows: Array<Array<string | number | null>>;
+}
+
+/** A numeric series (one line of a chart): values along `x` (checkpoint indexes unless given). */
+export interface AnalysisSeries {
+  name: string;
+  x?: Array<string | number>;
+  values: Array<number | null>;
+}
+
+/** How an analysis presents one result: a summary line, detail lines, and data for tables and charts. */
+export interface AnalysisView<D> {
+  summary: string;
+  details: string[];
+  /** The JSON/YAML object (`{"Key": data}`). */
+  data: D;
+  table?: AnalysisTable;
+  series?: AnalysisSeries[];
+  /** A square matrix with row/column labels (heat maps), e.g. similarity. */
+  matrix?: { labels: string[]; values: Array<Array<number | null>> };
+}
+
+/** One result of one analysis, as reports carry it. */
+export interface AnalysisEntry<D = Record<string, unknown>> extends AnalysisView<D> {
+  /** Registry name, e.g. `quantization`. */
+  name: string;
+  /** JSON/YAML key, e.g. `QuantizationAnalysis`. */
+  key: string;
+  /** Text label, e.g. `quantization_analysis`. */
+  label: string;
+}
+
+interface PluginBase {
+  /** JSON/YAML key, e.g. `QuantizationAnalysis`. */
+  key: string;
+  /** Text label, e.g. `quantization_analysis`. */
+  label: string;
+  /** Extra data passes this analysis reads from `Collected.passes` (run only when the values were read). */
+  needs?: PassName[];
+}
+
+/** An analysis of each consecutive pair of models. */
+export interface PairAnalysis<D extends Record<string, unknown>> extends PluginBase {
+  scope: 'pair';
+  analyze(c: Collected, p: PairData): AnalysisView<D>;
+}
+
+/** An analysis of the whole sequence of models (one entry per run). */
+export interface SequenceAnalysis<D extends Record<string, unknown>> extends PluginBase {
+  scope: 'sequence';
+  analyze(c: Collected): AnalysisView<D>;
+}
+
+export type AnalysisPlugin<D extends Record<string, unknown> = Record<string, unknown>> = PairAnalysis<D> | SequenceAnalysis<D>;

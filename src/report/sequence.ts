@@ -1,0 +1,18 @@
+/**
+ * Diffs a run of model files pair by pair and runs the named analyses on what was read:
+ * two files give a `pair` report with `analyses`, three or more a `sequence` report.
+ */
+import { collectAndAnalyze } from '../analysis/run.js';
+import type { AnalysisName } from '../analysis/registry.js';
+import { DiffaiError } from '../errors.js';
+import { isModelDirectory, type LibraryOptions } from '../library.js';
+import type { AnalyzedReport, PairReport } from './types.js';
+
+export async function diffSequence(paths: string[], analyses: Iterable<AnalysisName>, options: LibraryOptions = {}): Promise<AnalyzedReport> {
+  if (paths.length < 2) throw new DiffaiError(undefined, 'diffSequence: give at least two files');
+  for (const p of paths) if (isModelDirectory(p)) throw new DiffaiError(p, 'analyses and multi-checkpoint runs need model files, not directories');
+  const { collected, analyses: entries } = await collectAndAnalyze(paths, analyses, options);
+  const pairs: PairReport[] = collected.pairs.map((p) => ({ kind: 'pair', a: p.a, b: p.b, results: p.results }));
+  if (pairs.length === 1) return { ...pairs[0]!, analyses: entries };
+  return { kind: 'sequence', models: collected.models, pairs, analyses: entries };
+}
