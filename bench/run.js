@@ -72,6 +72,13 @@ for (const [label, file] of [['f32', inputs.f32], ['bf16', inputs.bf16], ['f16',
 cases.push(['diff f32 pair 1 thread', [inputs.f32, inputs.f32b, '-o', 'json', '--threads', '1'], [inputs.f32, inputs.f32b]]);
 cases.push([`diff f32 pair ${N} threads`, [inputs.f32, inputs.f32b, '-o', 'json', '--threads', String(N)], [inputs.f32, inputs.f32b]]);
 cases.push(['diff --shape-only f32 pair', [inputs.f32, inputs.f32b, '--shape-only'], [inputs.f32, inputs.f32b]]);
+// Many small tensors (issue 9 item 5): 100,000 tensors of 64 f32 each, every 10th changed in B.
+const many = {
+  a: makeSafetensors(join(data, 'many_a.safetensors'), { dtype: 'f32', bytes: 100_000 * 64 * 4, tensors: 100_000, seed: 5 }),
+  b: makeSafetensors(join(data, 'many_b.safetensors'), { dtype: 'f32', bytes: 100_000 * 64 * 4, tensors: 100_000, seed: 5, perturb: 1e-3, changeEvery: 10 }),
+};
+cases.push(['diff 100k small tensors', [many.a, many.b, '-o', 'json'], [many.a, many.b]]);
+cases.push(['inspect 100k small tensors', ['inspect', many.a, '-o', 'json'], [many.a]]);
 const e2e = [];
 for (const [name, args, files] of cases) {
   files.forEach(warm);

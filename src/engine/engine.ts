@@ -38,10 +38,11 @@ class ChunkView implements Chunk {
     this.first = first;
     this.n = n;
     this.raws = raws;
-    this.prepared = raws.map(() => undefined);
-    this.pipelines.forEach((p, side) => {
+    for (let side = 0; side < raws.length; side++) {
+      this.prepared[side] = undefined;
+      const p = this.pipelines[side]!;
       if (p.swap) this.k.k.byteswap(raws[side]!, n, p.elementSize);
-    });
+    }
   }
 
   pipeline(side: number): Pipeline {
@@ -115,16 +116,19 @@ export class Engine {
     const ps = this.pipelines(tensors);
     const step = this.step(op, item, ps);
     const view = new ChunkView(k, ps, ps[0]!.kind);
-    const buffers = [[k.rawA, k.rawA2], [k.rawB, k.rawB2]] as const;
+    // Raw buffers by chunk parity, one per side.
+    const buffers = [[k.rawA, k.rawB], [k.rawA2, k.rawB2]].map((b) => b.slice(0, tensors.length));
     const bytesPerElement = ps.reduce((s, p) => s + p.elementSize, 0);
     let acc = op.empty(params, tensors);
     const readers: Array<ReturnType<typeof openElementReader>> = [];
     let pending: Promise<unknown> | undefined;
     try {
       for (const t of tensors) readers.push(openElementReader(t, this.files, first));
-      const readAll = (at: number, i: number) => {
+      const readAll = (at: number, i: number): Promise<unknown> => {
         const n = Math.min(step, end - at);
-        return Promise.all(readers.map((r, side) => r.read(k.view(buffers[side]![i % 2]!, n * ps[side]!.elementSize))));
+        const raws = buffers[i % 2]!;
+        if (readers.length === 1) return readers[0]!.read(k.view(raws[0]!, n * ps[0]!.elementSize));
+        return Promise.all(readers.map((r, side) => r.read(k.view(raws[side]!, n * ps[side]!.elementSize))));
       };
       pending = first < end ? readAll(first, 0) : undefined;
       for (let done = first, i = 0; done < end; done += step, i++) {
@@ -133,7 +137,7 @@ export class Engine {
         await pending;
         pending = undefined;
         if (done + step < end) pending = readAll(done + step, i + 1);
-        view.set(done, n, buffers.slice(0, tensors.length).map((b) => b[i % 2]!));
+        view.set(done, n, buffers[i % 2]!);
         acc = op.chunk(acc, view, params);
         this.options.onBytes?.(n * bytesPerElement);
       }

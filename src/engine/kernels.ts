@@ -2,8 +2,7 @@
  * Loads the WASM kernels (build/kernels.wasm) and gives typed access to their exports and
  * working memory. One Kernels object per thread: each has its own instance and buffers.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 
@@ -46,16 +45,12 @@ export interface KernelExports {
 
 let compiled: WebAssembly.Module | undefined;
 
-/** Finds build/kernels.wasm from src/engine (tests) or dist/src/engine (built package). */
-export function kernelsPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'build', 'kernels.wasm');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error('build/kernels.wasm not found: run `npm run build:wasm`');
-}
+/**
+ * build/kernels.wasm, two directories up from this module: src/engine → <repo>/build when
+ * run from the sources (tests), dist/src/engine → dist/build in the built package (the
+ * build copies the wasm there, see package.json build:ts).
+ */
+export const KERNELS_URL = new URL('../../build/kernels.wasm', import.meta.url);
 
 export class Kernels {
   readonly k: KernelExports;
@@ -79,7 +74,7 @@ export class Kernels {
       // Compile straight to optimized code: with the baseline tier first, a ~1 GB pass runs
       // mostly in unoptimized code (≈3× slower), since tier-up happens between calls.
       setFlagsFromString('--no-liftoff');
-      compiled = new WebAssembly.Module(readFileSync(kernelsPath()));
+      compiled = new WebAssembly.Module(readKernels());
     }
     const instance = new WebAssembly.Instance(compiled, { env: { abort: kernelAbort } });
     this.k = instance.exports as unknown as KernelExports;
@@ -102,6 +97,14 @@ export class Kernels {
   /** A view of WASM memory for `length` bytes at `ptr`, for reading file bytes straight in. */
   view(ptr: number, length: number): Uint8Array {
     return this.bytes.subarray(ptr, ptr + length);
+  }
+}
+
+function readKernels(): Buffer<ArrayBuffer> {
+  try {
+    return readFileSync(KERNELS_URL) as Buffer<ArrayBuffer>; // a fresh, unshared buffer
+  } catch {
+    throw new Error(`${fileURLToPath(KERNELS_URL)} not found: run \`npm run build\``);
   }
 }
 

@@ -3,9 +3,6 @@
  * worker threads, each with its own engine. The pool keeps its queue ordered largest job
  * first, so big tensors start early and small ones fill the gaps.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DiffaiError } from '../errors.js';
 import { Engine, type EngineOptions } from './engine.js';
@@ -112,7 +109,7 @@ export class WorkerPoolBackend implements Backend {
 
   private spawn(): Worker {
     // No inherited execArgv: flags such as --input-type or --eval of the parent break a worker.
-    const worker = new Worker(workerPath(), { workerData: { chunkElements: this.options.chunkElements }, execArgv: [] });
+    const worker = new Worker(WORKER_URL, { workerData: { chunkElements: this.options.chunkElements }, execArgv: [] });
     worker.on('message', (message: { id: number; result?: unknown[]; error?: { diffai: boolean; file?: string; message: string; stack?: string } }) => {
       const task = this.running.get(message.id);
       if (!task) return;
@@ -155,16 +152,10 @@ export class WorkerPoolBackend implements Backend {
 }
 
 
-/** dist/src/engine/worker.js, from either the built package or the sources (tests). */
-export function workerPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const beside = join(here, 'worker.js');
-  if (existsSync(beside)) return beside;
-  let dir = here;
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'dist', 'src', 'engine', 'worker.js');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error('dist/src/engine/worker.js not found: run `npm run build`');
-}
+/**
+ * The compiled worker: beside this module in the built package; from the sources (tests
+ * run src/*.ts, and a worker cannot load TypeScript) it is the build's dist/src/engine/worker.js.
+ */
+export const WORKER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('../../dist/src/engine/worker.js', import.meta.url)
+  : new URL('./worker.js', import.meta.url);
