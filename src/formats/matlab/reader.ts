@@ -372,7 +372,7 @@ export const matlabReader: FormatReader = {
         throw new DiffaiError(path, `bad endian indicator ${JSON.stringify(ind)} at bytes 126-127 (expected 'IM' or 'MI'); not a valid MAT-file`);
       }
       const le = ind === 'IM';
-      const desc: ModelDescription = { path, format: 'matlab', tensors: [], leaves: {}, warnings: [] };
+      const desc: ModelDescription = { path, format: 'matlab', tensors: [], leaves: Object.create(null), warnings: [] };
       hc.littleEndian = le;
       const version = hc.seek(124).u16('version');
       if (version !== 0x0100) desc.warnings.push(`unexpected MAT-file version 0x${version.toString(16)} (expected 0x0100)`);

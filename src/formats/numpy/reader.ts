@@ -67,7 +67,7 @@ export const numpyReader: FormatReader = {
     try {
       const r = new FileRegion(file, 0, file.size, '');
       const h = await parseNpyHeader(r, path, '');
-      const desc: ModelDescription = { path, format: 'numpy', tensors: [], leaves: {}, warnings: [] };
+      const desc: ModelDescription = { path, format: 'numpy', tensors: [], leaves: Object.create(null), warnings: [] };
       const res = await describeArray(r, h, 'array', '');
       if (res.tensor) desc.tensors.push(res.tensor);
       if (res.leaf !== undefined) desc.leaves['array'] = res.leaf;
@@ -115,7 +115,7 @@ export const npzReader: FormatReader = {
     const file = RandomAccessFile.open(path);
     try {
       const dir = readZipDirectory(file);
-      const desc: ModelDescription = { path, format: 'npz', tensors: [], leaves: {}, warnings: [] };
+      const desc: ModelDescription = { path, format: 'npz', tensors: [], leaves: Object.create(null), warnings: [] };
       const seen = new Set<string>();
       for (const e of dir.entries) {
         if (e.name.endsWith('/')) continue; // a directory entry

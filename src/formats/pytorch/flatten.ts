@@ -65,7 +65,7 @@ function isModuleState(state: PyValue | undefined): state is PyDict {
 
 export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Flattened {
   const L = { ...DEFAULT_FLATTEN, ...limits };
-  const out: Flattened = { tensors: [], leaves: {}, warnings: [], placeholders: new Set(), topKind: kindOf(root) };
+  const out: Flattened = { tensors: [], leaves: Object.create(null), warnings: [], placeholders: new Set(), topKind: kindOf(root) };
   const seenNames = new Set<string>();
   const leaves = new Map<string, LeafValue>();
   const onPath = new Set<object>();

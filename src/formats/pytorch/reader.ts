@@ -112,6 +112,10 @@ function guard<T>(path: string, what: string, fn: () => T): T {
 
 // ---------------------------------------------------------------------------------- zip
 
+function rangesOverlap(start: number, length: number, [from, to]: [number, number]): boolean {
+  return start < to && start + Math.max(length, 1) > from;
+}
+
 async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
   const path = file.path;
   const dir = readZipDirectory(file, { resolveDataOffsets: false });
@@ -145,6 +149,8 @@ async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
   const value = guard(path, 'data.pkl', () => unpickle(new BufferInput(pklData, pklBase), torchHooks(ctx)).value);
   const flat = guard(path, 'data.pkl', () => flatten(value));
 
+  let pklSpan: [number, number] | undefined;
+  const pklRange = (): [number, number] => (pklSpan ??= [pkl.localHeaderOffset, resolveDataOffset(file, pkl, dir.centralDirectoryOffset) + pkl.compressedSize]);
   const locations = new Map<string, StorageLocation>();
   const locate = (st: StorageRef): StorageLocation => {
     const hit = locations.get(st.key);
@@ -152,6 +158,11 @@ async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
     const entry = byName.get(`data/${st.key}`);
     if (!entry) throw new DiffaiError(path, `storage data/${st.key} is missing from the archive`);
     const dataOffset = resolveDataOffset(file, entry, dir.centralDirectoryOffset);
+    // A storage record may not alias the pickle's own bytes (a second central-directory name
+    // for data.pkl's record, or a range inside it): those bytes are code, not tensor data.
+    if (entry.localHeaderOffset === pkl.localHeaderOffset || rangesOverlap(dataOffset, entry.compressedSize, pklRange())) {
+      throw new DiffaiError(path, `storage ${entry.name} overlaps the archive's ${pkl.name} record`);
+    }
     let loc: StorageLocation;
     if (entry.method === ZIP_METHOD_STORED) {
       if (entry.compressedSize !== entry.uncompressedSize) {

@@ -321,6 +321,9 @@ export function torchHooks(ctx: TorchContext): UnpicklerHooks {
   return {
     persistentLoad: (pid) => storageFromPid(ctx, pid),
     construct,
+    unknownClass(qualname) {
+      ctx.warnings.push(`pickle holds instances of ${qualname}, which is not on the allow-list; kept as inert leaves (nothing of it is run)`);
+    },
     build(obj, state) {
       if (isHost(obj) && obj.hostKind === 'np-dtype' && Array.isArray(state)) {
         const bo = state[1];

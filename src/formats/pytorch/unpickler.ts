@@ -2,16 +2,23 @@
  * A small, bounded, safe unpickler for pickle protocols 0–5.
  *
  * Nothing in a pickle is ever executed. GLOBAL/STACK_GLOBAL produce inert `PyGlobal` values;
- * REDUCE/NEWOBJ/BUILD ask the caller's hooks what a known constructor means and otherwise
- * build inert `PyObject` placeholders that name their class. Globals that can only mean code
- * execution (os.system, builtins.eval, subprocess.*, …) are refused outright.
+ * REDUCE/NEWOBJ/BUILD ask the caller's hooks what a known constructor means. Safety is by
+ * allow-list (allowlist.ts, as torch's weights_only loader): a pickle that *calls*
+ * (REDUCE/INST/OBJ) a global outside the list, or passes a non-listed global to a listed call,
+ * is refused; NEWOBJ of an unlisted plain class (which calls no code of ours or theirs here)
+ * becomes an inert `PyObject` leaf that names its class. Globals that can only mean code
+ * execution (os.system, builtins.eval, subprocess.*, …) are refused even as references.
  *
  * Bounds: every length is checked against the remaining input before anything is allocated;
- * memo indices, stack size, MARK depth and operation count are capped. Dicts are `Map`s, so
+ * memo indices, stack size, MARK depth and operation count are capped, and objects created,
+ * values pushed and memo entries are budgeted in proportion to the pickle's size (a deflated
+ * data.pkl is small on disk but may be large inflated: the budget follows the inflated size,
+ * at a rate no real checkpoint comes near, under an absolute ceiling). Dicts are `Map`s, so
  * keys such as `__proto__` cannot leak into prototypes, and BUILD state on a dict goes to
  * `attrs`, never into its items. Integers stay exact (bigint beyond 2^53, signed LONG1/LONG4).
  */
 import { ByteCursor } from '../../io/cursor.js';
+import { isAllowedCall, isAllowedValue, isKnownClass } from './allowlist.js';
 
 export class PickleError extends Error {
   constructor(message: string, readonly position?: number) {
@@ -56,14 +63,18 @@ export class PyObject {
 
 /** A Python dict (insertion-ordered). Keys are primitives; others are keyed by a repr string. */
 export class PyDict {
-  readonly map = new Map<PyKey, PyValue>();
+  // Created on first use: a hostile pickle may hold a million empty dicts, and V8 Maps are costly
+  private items: Map<PyKey, PyValue> | undefined = undefined;
+  get map(): Map<PyKey, PyValue> {
+    return (this.items ??= new Map());
+  }
   /** State set by BUILD (attributes, e.g. an OrderedDict's `_metadata`); never dict items. */
   attrs: PyValue | undefined = undefined;
   set(key: PyValue, value: PyValue): void {
     this.map.set(toKey(key), value);
   }
   get(key: PyKey): PyValue | undefined {
-    return this.map.get(key);
+    return this.items?.get(key);
   }
 }
 
@@ -209,16 +220,44 @@ export interface PickleLimits {
   maxStringBytes: number;
   /** Bytes payloads above this keep only their position. */
   keepBytesUpTo: number;
+  /** Most objects created (containers, strings, bytes, globals, constructed values). */
+  maxObjects: number;
+  /** Most values pushed in total (every opcode that pushes counts once). */
+  maxPushes: number;
+  /** Most memo entries. */
+  maxMemoEntries: number;
+  /** Longest LONG1/LONG4 payload, and longest text INT/LONG literal (torch needs ≤ 16 bytes). */
+  maxLongBytes: number;
 }
 
 export const DEFAULT_LIMITS: PickleLimits = {
   maxOps: 200_000_000,
   maxMemoIndex: 1 << 26,
-  maxStack: 50_000_000,
+  // CPython's pickler batches APPENDS/SETITEMS by 1000, so real stacks stay small
+  maxStack: 1_000_000,
   maxMarkDepth: 10_000,
   maxStringBytes: 256 * 1024 * 1024,
   keepBytesUpTo: 1 << 20,
+  maxObjects: 4_000_000,
+  maxPushes: 10_000_000,
+  maxMemoEntries: 4_000_000,
+  maxLongBytes: 1024,
 };
+
+/**
+ * Budgets for a pickle of `size` bytes. A real state_dict spends ~100 pickle bytes per tensor
+ * on ~8 objects and ~20 pushes (≈1 object per 12 bytes, 1 push per 5 bytes); hostile pickles
+ * spend 1 byte per object (EMPTY_DICT, MEMOIZE, NONE). The budgets allow a generous constant
+ * plus 1 object per 8 bytes and 1 push per 4 bytes, under the absolute DEFAULT_LIMITS ceilings.
+ */
+export function budgetFor(size: number): Pick<PickleLimits, 'maxObjects' | 'maxPushes' | 'maxMemoEntries'> {
+  const objects = Math.min(DEFAULT_LIMITS.maxObjects, 250_000 + Math.floor(size / 8));
+  return {
+    maxObjects: objects,
+    maxPushes: Math.min(DEFAULT_LIMITS.maxPushes, 2_000_000 + Math.floor(size / 4)),
+    maxMemoEntries: objects,
+  };
+}
 
 export interface UnpicklerHooks {
   /** Resolves a persistent id (BINPERSID/PERSID). Required when the pickle uses them. */
@@ -227,6 +266,8 @@ export interface UnpicklerHooks {
   construct?(cls: PyGlobal, args: PyValue[], how: 'reduce' | 'newobj' | 'inst'): PyValue | undefined;
   /** Called for BUILD; return true when handled. */
   build?(obj: PyValue, state: PyValue): boolean;
+  /** Called once per unlisted class kept as an inert placeholder (NEWOBJ of a plain class). */
+  unknownClass?(qualname: string): void;
 }
 
 /** Modules whose every global is refused (and their submodules). */
@@ -273,20 +314,30 @@ export interface UnpickleResult {
 
 /** Unpickles one pickle from `input`. Throws PickleError for anything malformed or refused. */
 export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits: Partial<PickleLimits> = {}): UnpickleResult {
-  const L: PickleLimits = { ...DEFAULT_LIMITS, ...limits };
+  const L: PickleLimits = { ...DEFAULT_LIMITS, ...budgetFor(input.end - input.pos), ...limits };
   let stack: (PyValue | typeof MARK)[] = [];
   const marks: (PyValue | typeof MARK)[][] = [];
   const memo = new Map<number, PyValue>();
   let protocol = 0;
   let ops = 0;
   let total = 0; // values across all stacks (approximate bound)
+  let pushes = 0;
+  let objects = 0;
+  const unknownClasses = new Set<string>();
 
+  const start = input.pos;
   const fail = (msg: string): never => {
     throw new PickleError(msg, input.pos);
   };
   const push = (v: PyValue): void => {
     if (++total > L.maxStack) fail(`pickle stack exceeds ${L.maxStack} values`);
+    if (++pushes > L.maxPushes) fail(`pickle pushes more than ${L.maxPushes} values, beyond the budget for its ${input.end - start} bytes`);
     stack.push(v);
+  };
+  /** Pushes a value the pickle just created (counted against the object budget). */
+  const pushNew = (v: PyValue): void => {
+    if (++objects > L.maxObjects) fail(`pickle creates more than ${L.maxObjects} objects, beyond the budget for its ${input.end - start} bytes`);
+    push(v);
   };
   const pop = (): PyValue => {
     if (stack.length === 0) fail('pickle stack underflow');
@@ -305,6 +356,7 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
     const items = stack as PyValue[];
     if (marks.length === 0) fail('pickle MARK stack underflow');
     stack = marks.pop()!;
+    total -= items.length;
     return items;
   };
   const u8 = (): number => input.byte();
@@ -343,6 +395,9 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
   };
   const memoPut = (idx: number, v: PyValue): void => {
     if (idx < 0 || idx > L.maxMemoIndex) fail(`pickle memo index ${idx} exceeds the limit of ${L.maxMemoIndex}`);
+    if (memo.size >= L.maxMemoEntries && !memo.has(idx)) {
+      fail(`pickle memo exceeds ${L.maxMemoEntries} entries, beyond the budget for its ${input.end - start} bytes`);
+    }
     memo.set(idx, v);
   };
   const memoGet = (idx: number): PyValue => {
@@ -355,9 +410,50 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
     if (why) fail(`refusing to load: the pickle references ${module}.${name} (${why})`);
     return new PyGlobal(module, name);
   };
+  const refuseArgs = (cls: PyGlobal, argv: PyValue[]): void => {
+    // A listed call may iterate or inspect its arguments under CPython: no unlisted global
+    // (a module, a function) may reach it, directly or one container down.
+    const check = (v: PyValue, depth: number): void => {
+      if (v instanceof PyGlobal) {
+        if (!isAllowedValue(v.module, v.name)) {
+          fail(`refusing to load: the pickle passes ${v.qualname} to ${cls.qualname}; ${v.qualname} is not on the allow-list (see docs/pytorch-safety.md)`);
+        }
+      } else if (depth < 2 && Array.isArray(v)) {
+        for (let i = 0; i < v.length && i < 4096; i++) check(v[i]!, depth + 1);
+      }
+    };
+    for (const a of argv) check(a, 0);
+  };
   const construct = (cls: PyValue, args: PyValue, how: 'reduce' | 'newobj' | 'inst'): PyValue => {
     const argv: PyValue[] = Array.isArray(args) ? args : [args];
-    if (cls instanceof PyGlobal && hooks.construct) {
+    if (!(cls instanceof PyGlobal)) {
+      return fail(`refusing to load: the pickle ${how === 'newobj' ? 'instantiates' : 'calls'} a computed value (${reprKey(cls, 0)}), not a named global`);
+    }
+    const known = how === 'newobj' ? isKnownClass(cls.module, cls.name) : isAllowedCall(cls.module, cls.name);
+    if (!known) {
+      if (how !== 'newobj') {
+        return fail(`refusing to load: the pickle calls ${cls.qualname}, which is not on the allow-list of torch/numpy constructors (see docs/pytorch-safety.md)`);
+      }
+      // NEWOBJ of a plain class: an inert leaf; nothing of the class is called here
+      if (!unknownClasses.has(cls.qualname)) {
+        unknownClasses.add(cls.qualname);
+        hooks.unknownClass?.(cls.qualname);
+      }
+      return new PyObject(cls, argv, how);
+    }
+    refuseArgs(cls, argv);
+    if ((cls.name === '_reconstructor' || cls.name === '__newobj__') && (cls.module === 'copyreg' || cls.module === 'copy_reg')) {
+      // _reconstructor(cls, object, None) and __newobj__(cls, *args) are object.__new__(cls)
+      const target = argv[0] ?? null;
+      if (cls.name === '_reconstructor') {
+        const base = argv[1];
+        if (!(base instanceof PyGlobal) || base.qualname !== 'builtins.object' && base.qualname !== '__builtin__.object' || (argv[2] ?? null) !== null) {
+          return fail(`refusing to load: copyreg._reconstructor with a base other than object`);
+        }
+      }
+      return construct(target, tuple(argv.slice(cls.name === '__newobj__' ? 1 : 3)), 'newobj');
+    }
+    if (hooks.construct) {
       const v = hooks.construct(cls, argv, how);
       if (v !== undefined) return v;
     }
@@ -379,6 +475,7 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
   };
   const parseIntText = (s: string): number | bigint => {
     const t = s.trim().replace(/L$/, '');
+    if (t.length > L.maxLongBytes * 3) fail(`pickle integer literal of ${t.length} digits exceeds the ${L.maxLongBytes * 3}-digit limit`);
     if (!/^[-+]?\d+$/.test(t)) fail(`bad integer literal in pickle: ${JSON.stringify(s.slice(0, 40))}`);
     const v = BigInt(t);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
@@ -428,6 +525,7 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
       case 0x8b: { // LONG4
         const n = i32();
         if (n < 0) fail('negative LONG4 length');
+        if (n > L.maxLongBytes) fail(`pickle long integer of ${n} bytes exceeds the ${L.maxLongBytes}-byte limit`);
         push(decodeLong(input.take(checkLen(n, 'long'))));
         break;
       }
@@ -452,59 +550,59 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
         break;
       }
       // --- strings and bytes
-      case 0x58: push(text(u32())); break; // BINUNICODE
-      case 0x8c: push(text(u8())); break; // SHORT_BINUNICODE
-      case 0x8d: push(text(u64())); break; // BINUNICODE8
+      case 0x58: pushNew(text(u32())); break; // BINUNICODE
+      case 0x8c: pushNew(text(u8())); break; // SHORT_BINUNICODE
+      case 0x8d: pushNew(text(u64())); break; // BINUNICODE8
       case 0x56: { // UNICODE (raw-unicode-escape text)
         const s = line();
-        push(s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a: string, b: string) => String.fromCodePoint(parseInt(a ?? b, 16))));
+        pushNew(s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a: string, b: string) => String.fromCodePoint(parseInt(a ?? b, 16))));
         break;
       }
       case 0x54: { // BINSTRING (py2 str)
         const n = i32();
         if (n < 0) fail('negative BINSTRING length');
-        push(LATIN1.decode(input.take(checkLen(n, 'string'))));
+        pushNew(LATIN1.decode(input.take(checkLen(n, 'string'))));
         break;
       }
-      case 0x55: push(LATIN1.decode(input.take(checkLen(u8(), 'string')))); break; // SHORT_BINSTRING
+      case 0x55: pushNew(LATIN1.decode(input.take(checkLen(u8(), 'string')))); break; // SHORT_BINSTRING
       case 0x53: { // STRING (quoted repr)
         const s = line().trim();
         const q = s[0];
         if ((q !== "'" && q !== '"') || s[s.length - 1] !== q || s.length < 2) fail('bad STRING literal in pickle');
-        push(s.slice(1, -1).replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_m, h: string, c: string) =>
+        pushNew(s.slice(1, -1).replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_m, h: string, c: string) =>
           h ? String.fromCharCode(parseInt(h, 16)) : c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c));
         break;
       }
-      case 0x42: push(bytes(u32())); break; // BINBYTES
-      case 0x43: push(bytes(u8())); break; // SHORT_BINBYTES
-      case 0x8e: push(bytes(u64())); break; // BINBYTES8
-      case 0x96: push(bytes(u64())); break; // BYTEARRAY8
+      case 0x42: pushNew(bytes(u32())); break; // BINBYTES
+      case 0x43: pushNew(bytes(u8())); break; // SHORT_BINBYTES
+      case 0x8e: pushNew(bytes(u64())); break; // BINBYTES8
+      case 0x96: pushNew(bytes(u64())); break; // BYTEARRAY8
       case 0x97: fail('pickle uses out-of-band buffers (NEXT_BUFFER), which a file cannot provide'); break;
       case 0x98: break; // READONLY_BUFFER: no-op on our values
       // --- containers
-      case 0x7d: push(new PyDict()); break; // EMPTY_DICT
-      case 0x5d: push([]); break; // EMPTY_LIST
-      case 0x29: push(tuple([])); break; // EMPTY_TUPLE
-      case 0x8f: push(new PySet([], false)); break; // EMPTY_SET
-      case 0x85: { const a = pop(); push(tuple([a])); break; } // TUPLE1
-      case 0x86: { const b = pop(); const a = pop(); push(tuple([a, b])); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); push(tuple([a, b, c])); break; } // TUPLE3
+      case 0x7d: pushNew(new PyDict()); break; // EMPTY_DICT
+      case 0x5d: pushNew([]); break; // EMPTY_LIST
+      case 0x29: pushNew(tuple([])); break; // EMPTY_TUPLE
+      case 0x8f: pushNew(new PySet([], false)); break; // EMPTY_SET
+      case 0x85: { const a = pop(); pushNew(tuple([a])); break; } // TUPLE1
+      case 0x86: { const b = pop(); const a = pop(); pushNew(tuple([a, b])); break; } // TUPLE2
+      case 0x87: { const c = pop(); const b = pop(); const a = pop(); pushNew(tuple([a, b, c])); break; } // TUPLE3
       case 0x28: { // MARK
         if (marks.length >= L.maxMarkDepth) fail(`pickle nesting exceeds ${L.maxMarkDepth} levels`);
         marks.push(stack);
         stack = [];
         break;
       }
-      case 0x74: push(tuple(popMark())); break; // TUPLE
-      case 0x6c: push(popMark()); break; // LIST
+      case 0x74: pushNew(tuple(popMark())); break; // TUPLE
+      case 0x6c: pushNew(popMark()); break; // LIST
       case 0x64: { // DICT
         const items = popMark();
         const d = new PyDict();
         setItems(d, items);
-        push(d);
+        pushNew(d);
         break;
       }
-      case 0x91: push(new PySet(popMark(), true)); break; // FROZENSET
+      case 0x91: pushNew(new PySet(popMark(), true)); break; // FROZENSET
       case 0x90: { // ADDITEMS
         const items = popMark();
         const s = top();
@@ -532,14 +630,14 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
       case 0x63: { // GLOBAL
         const module = line();
         const name = line();
-        push(makeGlobal(module, name));
+        pushNew(makeGlobal(module, name));
         break;
       }
       case 0x93: { // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
-        push(makeGlobal(module as string, name as string));
+        pushNew(makeGlobal(module as string, name as string));
         break;
       }
       case 0x82: case 0x83: case 0x84: // EXT1/2/4
@@ -548,33 +646,33 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
       case 0x52: { // REDUCE
         const args = pop();
         const cls = pop();
-        push(construct(cls, args, 'reduce'));
+        pushNew(construct(cls, args, 'reduce'));
         break;
       }
       case 0x81: { // NEWOBJ
         const args = pop();
         const cls = pop();
-        push(construct(cls, args, 'newobj'));
+        pushNew(construct(cls, args, 'newobj'));
         break;
       }
       case 0x92: { // NEWOBJ_EX
         pop(); // kwargs
         const args = pop();
         const cls = pop();
-        push(construct(cls, args, 'newobj'));
+        pushNew(construct(cls, args, 'newobj'));
         break;
       }
       case 0x69: { // INST
         const module = line();
         const name = line();
         const cls = makeGlobal(module, name);
-        push(construct(cls, tuple(popMark()), 'inst'));
+        pushNew(construct(cls, tuple(popMark()), 'inst'));
         break;
       }
       case 0x6f: { // OBJ
         const items = popMark();
         if (items.length === 0) fail('OBJ without a class');
-        push(construct(items[0]!, tuple(items.slice(1)), 'inst'));
+        pushNew(construct(items[0]!, tuple(items.slice(1)), 'inst'));
         break;
       }
       case 0x62: { // BUILD
@@ -589,13 +687,13 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
       case 0x51: { // BINPERSID
         const pid = pop();
         if (!hooks.persistentLoad) fail('pickle has persistent ids but no resolver');
-        push(hooks.persistentLoad!(pid));
+        pushNew(hooks.persistentLoad!(pid));
         break;
       }
       case 0x50: { // PERSID
         const pid = line();
         if (!hooks.persistentLoad) fail('pickle has persistent ids but no resolver');
-        push(hooks.persistentLoad!(pid));
+        pushNew(hooks.persistentLoad!(pid));
         break;
       }
       default:

@@ -57,7 +57,7 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
   const dataStart = 8 + headerLength;
   const dataLength = file.size - dataStart;
   const tensors: TensorDescriptor[] = [];
-  const leaves: Record<string, LeafValue> = {};
+  const leaves: Record<string, LeafValue> = Object.create(null);
   const ranges: Array<[number, number, string]> = [];
 
   for (const [name, entry] of Object.entries(header)) {

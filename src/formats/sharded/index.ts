@@ -122,7 +122,7 @@ export async function describeSharded(
   // Describe every shard once.
   const shards = [...new Set(weightMap.values())].sort();
   const occurrences = new Map<string, Array<{ shard: string; tensor: TensorDescriptor }>>();
-  const leaves: Record<string, LeafValue> = {};
+  const leaves: Record<string, LeafValue> = Object.create(null);
   const metadata = isPlainObject(index.metadata) ? index.metadata : undefined;
   if (metadata) {
     for (const [k, v] of Object.entries(metadata)) if (k !== 'total_size') leaves[`metadata.${k}`] = toLeaf(v);

@@ -1,0 +1,161 @@
+/**
+ * Hostile pickles and torch-style zip archives, built byte by byte at test time (nothing large
+ * is committed). Each builder returns the raw data.pkl bytes; `torchZip` wraps them (deflated,
+ * as an attacker would, so that a small file inflates to a large pickle).
+ */
+import { deflateRawSync } from 'node:zlib';
+
+export const op = {
+  PROTO: 0x80, STOP: 0x2e, NONE: 0x4e, EMPTY_DICT: 0x7d, EMPTY_LIST: 0x5d, EMPTY_TUPLE: 0x29,
+  MARK: 0x28, APPENDS: 0x65, APPEND: 0x61, TUPLE: 0x74, TUPLE1: 0x85, TUPLE2: 0x86, TUPLE3: 0x87,
+  MEMOIZE: 0x94, BINPUT: 0x71, BINGET: 0x68, REDUCE: 0x52, NEWOBJ: 0x81, BUILD: 0x62, SETITEM: 0x73,
+  SETITEMS: 0x75, LONG4: 0x8b, BININT1: 0x4b, NEWTRUE: 0x88, BINPERSID: 0x51, POP: 0x30,
+} as const;
+
+/** Concatenates opcodes, byte arrays and latin1 text. */
+export function P(...parts: (Buffer | number[] | number | string)[]): Buffer {
+  return Buffer.concat(parts.map((p) =>
+    typeof p === 'number' ? Buffer.from([p]) : typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p)));
+}
+
+/** SHORT_BINUNICODE / BINUNICODE. */
+export function str(s: string): Buffer {
+  const b = Buffer.from(s, 'utf8');
+  if (b.length < 256) return Buffer.concat([Buffer.from([0x8c, b.length]), b]);
+  const h = Buffer.alloc(5);
+  h[0] = 0x58;
+  h.writeUInt32LE(b.length, 1);
+  return Buffer.concat([h, b]);
+}
+
+/** GLOBAL opcode (protocol 0 style, as attackers often write). */
+export function global(module: string, name: string): Buffer {
+  return P('c', module, '\n', name, '\n');
+}
+
+/** `module.name(*args)` where args are already-encoded values. */
+export function call(module: string, name: string, ...args: Buffer[]): Buffer {
+  return P(global(module, name), op.MARK, ...args, op.TUPLE, op.REDUCE);
+}
+
+export function pickle(body: Buffer): Buffer {
+  return P(op.PROTO, 2, body, op.STOP);
+}
+
+/** n copies of one opcode byte, then STOP (the value left is the last one pushed). */
+export function repeated(opcode: number, n: number, prefix: Buffer = Buffer.alloc(0)): Buffer {
+  return P(op.PROTO, 2, prefix, Buffer.alloc(n, opcode), op.STOP);
+}
+
+/** A list of n Nones, appended in one batch. */
+export function noneList(n: number): Buffer {
+  return P(op.PROTO, 2, op.EMPTY_LIST, op.MARK, Buffer.alloc(n, op.NONE), op.APPENDS, op.STOP);
+}
+
+/** A list of n empty dicts. */
+export function dictList(n: number): Buffer {
+  return P(op.PROTO, 2, op.EMPTY_LIST, op.MARK, Buffer.alloc(n, op.EMPTY_DICT), op.APPENDS, op.STOP);
+}
+
+/** LONG4 with an n-byte payload. */
+export function long4(n: number): Buffer {
+  const h = Buffer.alloc(5);
+  h[0] = op.LONG4;
+  h.writeInt32LE(n, 1);
+  return P(op.PROTO, 2, h, Buffer.alloc(n, 0x11), op.STOP);
+}
+
+/** The pickles that run code under CPython's unpickler but avoid a deny-list. */
+export const CODE_RUNNING: Record<string, { pkl: Buffer; names: string }> = {
+  torch_load: { pkl: pickle(call('torch', 'load', str('/tmp/attacker.pt'))), names: 'torch.load' },
+  torch_serialization_load: { pkl: pickle(call('torch.serialization', 'load', str('/tmp/attacker.pt'))), names: 'torch.serialization.load' },
+  numpy_load_allow_pickle: {
+    pkl: pickle(call('numpy', 'load', str('/tmp/attacker.npy'), P(op.NONE), P(op.NEWTRUE))), names: 'numpy.load',
+  },
+  profile_run: { pkl: pickle(call('profile', 'run', str('import os; os.system("id")'))), names: 'profile.run' },
+  posixpath_chain: { pkl: pickle(call('posixpath', 'os.execv', str('/bin/sh'), P(op.EMPTY_TUPLE))), names: 'posixpath.os.execv' },
+  numpy_runstring: {
+    pkl: pickle(call('numpy.testing._private.utils', 'runstring', str('__import__("os").system("id")'), P(op.EMPTY_DICT))),
+    names: 'numpy.testing._private.utils.runstring',
+  },
+  attrgetter_execv: {
+    // _operator.attrgetter('execv')(posixpath.os)(...) — the first call is already refused
+    pkl: pickle(P(call('_operator', 'attrgetter', str('os.execv')), op.MARK, global('posixpath', 'os'), op.TUPLE, op.REDUCE)),
+    names: '_operator.attrgetter',
+  },
+  ordered_dict_module_arg: {
+    pkl: pickle(call('collections', 'OrderedDict', global('posixpath', 'os'))), names: 'posixpath.os',
+  },
+  computed_callable: {
+    // pkgutil.resolve_name is refused by name; a call on the result of a call is refused too
+    pkl: pickle(P(call('pkgutil', 'resolve_name', str('os:system')), op.MARK, str('id'), op.TUPLE, op.REDUCE)),
+    names: 'pkgutil.resolve_name',
+  },
+};
+
+interface ZipSpec { name: string; data: Buffer; deflate?: boolean; aliasOf?: string }
+
+/** A zip whose entries may alias an earlier entry's local record (central-directory only). */
+export function buildZip(entries: ZipSpec[]): Buffer {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  const records = new Map<string, { offset: number; method: number; csize: number; usize: number }>();
+  let pos = 0;
+  for (const e of entries) {
+    const name = Buffer.from(e.name);
+    let rec = e.aliasOf ? records.get(e.aliasOf) : undefined;
+    if (!rec) {
+      const method = e.deflate ? 8 : 0;
+      const payload = e.deflate ? deflateRawSync(e.data, { level: 9 }) : e.data;
+      const lh = Buffer.alloc(30);
+      lh.writeUInt32LE(0x04034b50, 0);
+      lh.writeUInt16LE(method, 8);
+      lh.writeUInt32LE(payload.length, 18);
+      lh.writeUInt32LE(e.data.length, 22);
+      lh.writeUInt16LE(name.length, 26);
+      rec = { offset: pos, method, csize: payload.length, usize: e.data.length };
+      parts.push(lh, name, payload);
+      pos += 30 + name.length + payload.length;
+      records.set(e.name, rec);
+    }
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0);
+    ch.writeUInt16LE(rec.method, 10);
+    ch.writeUInt32LE(rec.csize, 20);
+    ch.writeUInt32LE(rec.usize, 24);
+    ch.writeUInt16LE(name.length, 28);
+    ch.writeUInt32LE(rec.offset, 42);
+    central.push(ch, name);
+  }
+  const cd = Buffer.concat(central);
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0);
+  eocd.writeUInt16LE(central.length / 2, 8);
+  eocd.writeUInt16LE(central.length / 2, 10);
+  eocd.writeUInt32LE(cd.length, 12);
+  eocd.writeUInt32LE(pos, 16);
+  return Buffer.concat([...parts, cd, eocd]);
+}
+
+/** A torch-style archive holding `pkl` as archive/data.pkl (deflated) plus storages. */
+export function torchZip(pkl: Buffer, storages: Record<string, Buffer> = {}, deflate = true): Buffer {
+  return buildZip([
+    { name: 'archive/data.pkl', data: pkl, deflate },
+    ...Object.entries(storages).map(([k, data]) => ({ name: `archive/data/${k}`, data })),
+    { name: 'archive/version', data: Buffer.from('3\n') },
+  ]);
+}
+
+/** `{name: tensor}` state_dict pickle with one float32 tensor per name (storage key = index). */
+export function stateDictPickle(names: string[], numel: number): Buffer {
+  const items = names.map((n, i) => P(
+    str(n),
+    global('torch._utils', '_rebuild_tensor_v2'),
+    op.MARK,
+    op.MARK, str('storage'), global('torch', 'FloatStorage'), str(String(i)), str('cpu'), op.BININT1, numel, op.TUPLE, op.BINPERSID,
+    op.BININT1, 0, op.BININT1, numel, op.TUPLE1, op.BININT1, 1, op.TUPLE1, 0x89,
+    global('collections', 'OrderedDict'), op.EMPTY_TUPLE, op.REDUCE,
+    op.TUPLE, op.REDUCE,
+  ));
+  return pickle(P(global('collections', 'OrderedDict'), op.EMPTY_TUPLE, op.REDUCE, op.MARK, ...items, op.SETITEMS));
+}
