@@ -7,7 +7,8 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Executor, RANGE_BYTES, splitRanges } from '../src/engine/executor.js';
+import { Executor, HIST_MAX_BINS, RANGE_BYTES, VEC_VALUES, splitRanges } from '../src/engine/executor.js';
+import { Kernels } from '../src/engine/kernels.js';
 import { describeModel } from '../src/formats/registry.js';
 import type { TensorDescriptor } from '../src/formats/types.js';
 import { expectClose } from './helpers/assert.js';
@@ -287,6 +288,30 @@ describe('matvec and matvecT', () => {
       expectClose(sigma, 10, name === 'w64' ? 1e-12 : 1e-5, 0, `${name} σ₁ vs 10`);
     }
   }, 120_000);
+
+  it('a transposed view (read by gathering) multiplies in logical order', async () => {
+    const w = t('w64'); // stored [24, 10]; the view is its transpose [10, 24]
+    const view: TensorDescriptor = { ...w, shape: [10, 24], view: { offset: 0, strides: [1, 10] } };
+    const W = rowsOf('w64', 24);
+    const x = normals(24 * 2);
+    const Y = await everywhere((e) => e.matvec(view, x, 2));
+    const rows = await everywhere((e) => e.rowStats(view));
+    for (let i = 0; i < 10; i++) {
+      const col = W.map((row) => row[i]!);
+      for (let c = 0; c < 2; c++) {
+        const xs = Array.from({ length: 24 }, (_, j) => x[j * 2 + c]!);
+        expectClose(Y[i * 2 + c], dotValue(col, xs), 0, 1e-14 * col.reduce((s, v, j) => s + Math.abs(v * xs[j]!), 0), `Yᵀ[${i},${c}]`);
+      }
+      expect(rows.max[i]).toBe(Math.max(...col));
+      expectClose(rows.norm[i], normValue(col), 1e-13, 0, `column ${i} norm`);
+    }
+  });
+
+  it('the host-side limits match the kernels', () => {
+    const k = new Kernels();
+    expect(HIST_MAX_BINS).toBe(k.k.histMaxBins());
+    expect(VEC_VALUES).toBe(k.k.vecBytes() / 8);
+  });
 
   it('refuses k outside 1..16, wrong block sizes, scalars and complex tensors', async () => {
     const e = new Executor({ threads: 1 });
