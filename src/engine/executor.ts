@@ -11,6 +11,10 @@ import type { EngineOptions } from './engine.js';
 import { type JobItem, type OpName, type OpParams, type OpResult, opOf } from './ops.js';
 import type { CompareResult } from './ops/compare.js';
 import type { Grid } from './ops/grid.js';
+import { checkHistogramParams, type Histogram, type HistogramParams } from './ops/histogram.js';
+import type { RowComparison } from './ops/row-compare.js';
+import { emptyRowStats, type RowStats } from './ops/row-stats.js';
+import { rowLengthOf } from './ops/rows.js';
 import { type ComparePartial, type StatsPartial, mergeCompare, mergeStats } from './partials.js';
 import { type Backend, InThreadBackend, WorkerPoolBackend } from './pool.js';
 import { isDense } from './sources.js';
@@ -97,6 +101,54 @@ export class Executor {
     return this.run('grid', [desc], { grids });
   }
 
+  /** Per-row (dim-0 slice) statistics of a real-valued tensor; a 0-d tensor is one row. */
+  async rowStats(desc: TensorDescriptor): Promise<RowStats> {
+    refuseComplex('rowStats', desc);
+    const rowLength = rowLengthOf(desc.shape, desc.numel);
+    if (rowLength === 0) return emptyRowStats(desc.shape[0] ?? 0);
+    return this.run('rowStats', [desc], { rowLength });
+  }
+
+  /** Row-by-row comparison of two real-valued tensors with equal shapes. */
+  async rowCompare(a: TensorDescriptor, b: TensorDescriptor): Promise<RowComparison> {
+    refuseComplex('rowCompare', a);
+    refuseComplex('rowCompare', b);
+    if (a.numel !== b.numel || (a.shape[0] ?? 1) !== (b.shape[0] ?? 1)) {
+      throw new Error(`rowCompare: ${a.name} [${a.shape}] and ${b.name} [${b.shape}] do not have the same rows`);
+    }
+    const rowLength = rowLengthOf(a.shape, a.numel);
+    if (rowLength === 0) {
+      const rows = a.shape[0] ?? 0;
+      const zero = () => new Float64Array(rows);
+      return { pairs: zero(), dot: zero(), normA: zero(), normB: zero(), cosine: zero().fill(NaN), diffNorm: zero(), relChange: zero(), maxAbs: zero(), mismatched: zero() };
+    }
+    return this.run('rowCompare', [a, b], { rowLength });
+  }
+
+  /** A fixed-bin histogram of a real-valued tensor's values over [lo, hi] (1 ≤ bins ≤ 1024). */
+  async histogram(desc: TensorDescriptor, params: HistogramParams): Promise<Histogram> {
+    refuseComplex('histogram', desc);
+    checkHistogramParams(params, HIST_MAX_BINS);
+    return this.run('histogram', [desc], { lo: params.lo, hi: params.hi, bins: params.bins });
+  }
+
+  /** Y = W·X for W = `desc` as [m, n] (shape [d0, rest…]) and X n×k (row-major f64, 1 ≤ k ≤ 16); Y is m×k. */
+  async matvec(desc: TensorDescriptor, x: ArrayLike<number>, k: number): Promise<Float64Array> {
+    const [m, n] = matrixShape('matvec', desc, k);
+    if (x.length !== n * k) throw new RangeError(`matvec: x has ${x.length} values, ${desc.name} needs n·k = ${n}·${k}`);
+    if (m === 0) return new Float64Array(0);
+    if (n === 0) return new Float64Array(m * k);
+    return this.run('matvec', [desc], { x: Float64Array.from(x), k, cols: n });
+  }
+
+  /** Z = Wᵀ·Y for W = `desc` as [m, n] and Y m×k (row-major f64, 1 ≤ k ≤ 16); Z is n×k. */
+  async matvecT(desc: TensorDescriptor, y: ArrayLike<number>, k: number): Promise<Float64Array> {
+    const [m, n] = matrixShape('matvecT', desc, k);
+    if (y.length !== m * k) throw new RangeError(`matvecT: y has ${y.length} values, ${desc.name} needs m·k = ${m}·${k}`);
+    if (m === 0 || n === 0) return new Float64Array(n * k);
+    return this.run('matvecT', [desc], { y: Float64Array.from(y), k, cols: n });
+  }
+
   /**
    * Any registered op over whole real-valued tensors (one per side, equal element counts):
    * split into ranges when the op allows and the tensors are read in place, results merged
@@ -107,7 +159,8 @@ export class Executor {
     const numel = tensors[0]!.numel;
     const sizes = tensors.map((t) => byteLength(storedDtype(t), 1));
     const bytesPerElement = sizes.reduce((x, y) => x + y, 0);
-    const ranges = op.split === 'ranges' && op.merge && tensors.every(splittable) ? splitRanges(numel, Math.max(...sizes)) : [[0, numel] as [number, number]];
+    const align = op.rangeAlign?.(params, tensors) ?? 1;
+    const ranges = op.split === 'ranges' && op.merge && tensors.every(splittable) ? splitRanges(numel, Math.max(...sizes), align) : [[0, numel] as [number, number]];
     const parts = await Promise.all(ranges.map(([first, end]) => this.submit(name, { tensors, params, first, end }, (end - first) * bytesPerElement)));
     if (!op.merge) return parts[0]!;
     // Merging from the empty result keeps even a single range's result what a merge makes of it.
@@ -208,15 +261,39 @@ function sameLayout(a: TensorDescriptor, b: TensorDescriptor): boolean {
   return same(a.shape, b.shape) && same(a.view!.strides, b.view!.strides);
 }
 
+/** Largest histogram bin count (assembly/layout.ts HIST_MAX_BINS). */
+export const HIST_MAX_BINS = 1024;
+/** Most f64 values in one vector block (assembly/layout.ts VEC_BYTES / 8): n·k for X and Z. */
+export const VEC_VALUES = (4 << 20) / 8;
+
+/** The new ops compute on real values: complex tensors are refused rather than silently reduced to a part. */
+function refuseComplex(op: string, desc: TensorDescriptor): void {
+  if (isComplex(desc.dtype)) throw new Error(`${op}: ${desc.name} is complex (${desc.dtype}); pass a real view of its real or imaginary part`);
+}
+
+/** [m, n] of a tensor taken as a matrix ([d0, product of the rest]; a 1-d tensor is [d0, 1]). */
+function matrixShape(op: string, desc: TensorDescriptor, k: number): [number, number] {
+  refuseComplex(op, desc);
+  if (!Number.isInteger(k) || k < 1 || k > 16) throw new RangeError(`${op}: k must be an integer in 1..16, got ${k}`);
+  if (desc.shape.length === 0) throw new RangeError(`${op}: ${desc.name} is a scalar, not a matrix`);
+  const m = desc.shape[0]!;
+  const n = m === 0 ? desc.shape.slice(1).reduce((a, b) => a * b, 1) : desc.numel / m;
+  if (n * k > VEC_VALUES) throw new RangeError(`${op}: ${desc.name} has rows of ${n} elements; n·k = ${n * k} exceeds the ${VEC_VALUES} values a vector block holds`);
+  return [m, n];
+}
+
 /** Dense tensors read in place can start anywhere; streams and gathers run whole. */
 function splittable(desc: TensorDescriptor): boolean {
   return desc.source.kind === 'file' && isDense(desc);
 }
 
-/** [first, end) element ranges of about RANGE_BYTES each; one range when elementSize is 0 (not splittable). */
-export function splitRanges(numel: number, elementSize: number): Array<[number, number]> {
+/**
+ * [first, end) element ranges of about RANGE_BYTES each, starting on multiples of `align`
+ * elements (at least one `align` each); one range when elementSize is 0 (not splittable).
+ */
+export function splitRanges(numel: number, elementSize: number, align = 1): Array<[number, number]> {
   if (elementSize === 0 || numel * elementSize <= RANGE_BYTES) return [[0, numel]];
-  const per = Math.floor(RANGE_BYTES / elementSize);
+  const per = Math.max(1, Math.floor(RANGE_BYTES / elementSize / align)) * align;
   const ranges: Array<[number, number]> = [];
   for (let first = 0; first < numel; first += per) ranges.push([first, Math.min(numel, first + per)]);
   return ranges;

@@ -34,6 +34,11 @@ export interface EngineOp<Params, Acc, Result> {
   split: 'ranges' | 'whole';
   /** The accumulator before any chunk. */
   empty(params: Params, tensors: TensorDescriptor[]): Acc;
+  /**
+   * With split 'ranges': ranges start and end on multiples of this many elements (e.g. a
+   * row length, so a row is never cut between two ranges); default 1.
+   */
+  rangeAlign?(params: Params, tensors: TensorDescriptor[]): number;
   /** Elements per chunk given the engine's largest chunk `step` (e.g. whole rows); default step. */
   chunkElements?(params: Params, tensors: TensorDescriptor[], step: number): number;
   /** Runs the kernel(s) on one chunk and folds their output into the accumulator. */

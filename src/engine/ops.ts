@@ -11,7 +11,8 @@
  *  - `chunk(acc, chunk, params)`: its kernel call(s) on the chunk's pointers — `chunk.ptr(side)`
  *    is kernel-ready data (after swap/widen/dequantize, of kind `chunk.kind`), `chunk.raw(side)`
  *    the stored bytes; `chunk.first` is the logical index of the chunk's first element;
- *  - optionally `chunkElements(params, tensors, step)` to align chunks (e.g. to whole rows);
+ *  - optionally `chunkElements(params, tensors, step)` to align chunks (e.g. to whole rows),
+ *    and `rangeAlign(params, tensors)` to start split ranges on row boundaries;
  *  - `result(acc, params)`: plain data (it crosses threads by structured clone).
  * Run it with `executor.run('name', tensors, params)`; the result is typed as OpResult<'name'>.
  */
@@ -19,6 +20,10 @@ import type { TensorDescriptor } from '../formats/types.js';
 import type { EngineOp } from './op.js';
 import { compareOp } from './ops/compare.js';
 import { gridOp } from './ops/grid.js';
+import { histogramOp } from './ops/histogram.js';
+import { matvecOp, matvecTOp } from './ops/matvec.js';
+import { rowCompareOp } from './ops/row-compare.js';
+import { rowStatsOp } from './ops/row-stats.js';
 import { statsOp } from './ops/stats.js';
 import { zeroRowsOp } from './ops/zero-rows.js';
 
@@ -27,6 +32,11 @@ export const OPS = {
   compare: compareOp,
   zeroRows: zeroRowsOp,
   grid: gridOp,
+  rowStats: rowStatsOp,
+  rowCompare: rowCompareOp,
+  histogram: histogramOp,
+  matvec: matvecOp,
+  matvecT: matvecTOp,
 };
 
 type Ops = typeof OPS;

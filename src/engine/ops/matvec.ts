@@ -1,0 +1,149 @@
+/**
+ * Products of a streamed 2-D tensor W [m, n] (more dimensions: [shape0, rest]) with a small
+ * block of k ≤ 16 vectors, in bounded memory (power iteration, randomized SVD):
+ *  - matvec:  Y = W·X, X n×k → Y m×k;
+ *  - matvecT: Z = Wᵀ·Y, Y m×k → Z n×k.
+ * Blocks are f64, row-major (X[j·k + c]). Every output element is one f64 accumulator fed
+ * in a fixed order (assembly/matvec.ts), and ranges start on row boundaries: Y does not
+ * depend on chunks, ranges or threads at all; Z is a sum over ranges (fixed by the tensor's
+ * size alone) added in range order, so it is bit-identical at any chunk size and thread count.
+ */
+import type { Kernels } from '../kernels.js';
+import type { EngineOp } from '../op.js';
+
+export interface MatvecParams {
+  /** X, n·k values (row-major, k per row). */
+  x: Float64Array;
+  k: number;
+  /** n: the row length of W. */
+  cols: number;
+}
+
+export interface MatvecTParams {
+  /** Y, m·k values (row-major, k per row). */
+  y: Float64Array;
+  k: number;
+  cols: number;
+}
+
+export interface MatvecAcc {
+  /** Finished rows of Y, in order. */
+  pieces: Float64Array[];
+  /** The running sums of a row the previous chunk left unfinished. */
+  pending?: Float64Array;
+  loaded: boolean;
+}
+
+export const matvecOp: EngineOp<MatvecParams, MatvecAcc, Float64Array> = {
+  sides: 1,
+  split: 'ranges',
+  rangeAlign: ({ cols }) => Math.max(1, cols),
+  // Whole rows per chunk when a row fits (one kernel call per chunk).
+  chunkElements: ({ cols }, _tensors, step) => (cols <= step ? Math.floor(step / cols) * cols : step),
+  empty: () => ({ pieces: [], loaded: false }),
+  chunk(acc, c, { x, k, cols }) {
+    const kk = c.k.k;
+    const X = kk.ptrVecX();
+    const Y = kk.ptrVecY();
+    // X stays in WASM memory for the whole stream: an engine runs one job at a time.
+    if (!acc.loaded) {
+      new Float64Array(kk.memory.buffer, X, cols * k).set(x);
+      acc.loaded = true;
+    }
+    const maxRows = Math.floor(kk.vecBytes() / 8 / k);
+    const y = new Float64Array(kk.memory.buffer, Y, maxRows * k);
+    const ptr = c.ptr(0);
+    const width = c.kind === 'f64' ? 8 : 4;
+    const run = c.kind === 'f64' ? kk.matvec_f64 : kk.matvec_f32;
+    for (let at = 0; at < c.n; ) {
+      const off = (c.first + at) % cols;
+      if (off > 0 || c.n - at < cols) {
+        // A piece of a row: continue its sums (stored and reloaded exactly) over columns off…off+len.
+        const len = Math.min(cols - off, c.n - at);
+        if (off > 0) {
+          if (!acc.pending) throw new Error('matvec: a row continued without its sums');
+          y.set(acc.pending, 0);
+        }
+        run(ptr + at * width, 1, len, len, X + off * k * 8, k, Y, off > 0 ? 1 : 0);
+        if (off + len === cols) {
+          acc.pieces.push(y.slice(0, k));
+          acc.pending = undefined;
+        } else {
+          acc.pending = y.slice(0, k);
+        }
+        at += len;
+      } else {
+        const rows = Math.min(Math.floor((c.n - at) / cols), maxRows);
+        run(ptr + at * width, rows, cols, cols, X, k, Y, 0);
+        acc.pieces.push(y.slice(0, rows * k));
+        at += rows * cols;
+      }
+    }
+    return acc;
+  },
+  result: (acc) => concat(acc.pieces),
+  merge: (a, b) => concat([a, b]),
+};
+
+export interface MatvecTAcc {
+  /** The engine whose WASM memory holds Z (at its vecX region) while this item streams. */
+  kernels?: Kernels;
+  cols: number;
+  k: number;
+}
+
+export const matvecTOp: EngineOp<MatvecTParams, MatvecTAcc, Float64Array> = {
+  sides: 1,
+  split: 'ranges',
+  rangeAlign: ({ cols }) => Math.max(1, cols),
+  chunkElements: ({ cols }, _tensors, step) => (cols <= step ? Math.floor(step / cols) * cols : step),
+  empty: ({ cols, k }) => ({ cols, k }),
+  chunk(acc, c, { y, k, cols }) {
+    const kk = c.k.k;
+    const Z = kk.ptrVecX();
+    const Y = kk.ptrVecY();
+    // Z accumulates in WASM memory for the whole stream and result() reads it right after the
+    // last chunk (the engine runs one job at a time, and result follows an item's last chunk).
+    if (!acc.kernels) {
+      new Float64Array(kk.memory.buffer, Z, cols * k).fill(0);
+      acc.kernels = c.k;
+    }
+    const maxRows = Math.floor(kk.vecBytes() / 8 / k);
+    const yv = new Float64Array(kk.memory.buffer, Y, maxRows * k);
+    const ptr = c.ptr(0);
+    const width = c.kind === 'f64' ? 8 : 4;
+    const run = c.kind === 'f64' ? kk.matvec_t_f64 : kk.matvec_t_f32;
+    for (let at = 0; at < c.n; ) {
+      const position = c.first + at;
+      const row = Math.floor(position / cols);
+      const off = position % cols;
+      if (off > 0 || c.n - at < cols) {
+        // A piece of one row adds into Z's columns off…off+len; every Z element still sees rows in order.
+        const len = Math.min(cols - off, c.n - at);
+        yv.set(y.subarray(row * k, (row + 1) * k), 0);
+        run(ptr + at * width, 1, len, len, Y, k, Z + off * k * 8);
+        at += len;
+      } else {
+        const rows = Math.min(Math.floor((c.n - at) / cols), maxRows);
+        yv.set(y.subarray(row * k, (row + rows) * k), 0);
+        run(ptr + at * width, rows, cols, cols, Y, k, Z);
+        at += rows * cols;
+      }
+    }
+    return acc;
+  },
+  result: (acc) => (acc.kernels
+    ? new Float64Array(acc.kernels.k.memory.buffer, acc.kernels.k.ptrVecX(), acc.cols * acc.k).slice()
+    : new Float64Array(acc.cols * acc.k)),
+  merge: (a, b) => a.map((z, i) => z + b[i]!),
+};
+
+function concat(parts: Float64Array[]): Float64Array {
+  const out = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
