@@ -395,8 +395,10 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
   };
   const memoPut = (idx: number, v: PyValue): void => {
     if (idx < 0 || idx > L.maxMemoIndex) fail(`pickle memo index ${idx} exceeds the limit of ${L.maxMemoIndex}`);
-    if (memo.size >= L.maxMemoEntries && !memo.has(idx)) {
-      fail(`pickle memo exceeds ${L.maxMemoEntries} entries, beyond the budget for its ${input.end - start} bytes`);
+    // CPython's pickler memoizes each object it writes once: never more entries than objects made
+    const cap = Math.min(L.maxMemoEntries, objects + 1024);
+    if (memo.size >= cap && !memo.has(idx)) {
+      fail(`pickle memo exceeds ${cap} entries, more than the objects it created`);
     }
     memo.set(idx, v);
   };
