@@ -3,16 +3,22 @@
 import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+/** @typedef {'f32' | 'f16' | 'bf16'} GenDtype */
+
 const ST_DTYPE = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
 const SIZE = { f32: 4, f16: 2, bf16: 2 };
 
 /**
  * A safetensors file of `bytes` tensor bytes split into `tensors` tensors; `seed` varies the
  * values; `perturb` is added to every 7th element of every `changeEvery`-th tensor.
+ * @param {string} path
+ * @param {{ dtype?: GenDtype, bytes?: number, tensors?: number, seed?: number, perturb?: number, changeEvery?: number }} [options]
+ * @returns {string} `path`
  */
 export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors = 8, seed = 1, perturb = 0, changeEvery = 1 } = {}) {
   const elemSize = SIZE[dtype];
   const per = Math.floor(bytes / elemSize / tensors);
+  /** @type {Record<string, { dtype: string, shape: number[], data_offsets: [number, number] }>} */
   const header = {};
   let offset = 0;
   for (let t = 0; t < tensors; t++) {
@@ -31,6 +37,7 @@ export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors 
   writeSync(fd, Buffer.from(json));
   const out = new Uint8Array(8 << 20);
   let held = 0;
+  /** @param {Uint8Array} bytes */
   const write = (bytes) => {
     if (held + bytes.length > out.length) { writeSync(fd, out.subarray(0, held)); held = 0; }
     if (bytes.length > out.length) writeSync(fd, bytes); else { out.set(bytes, held); held += bytes.length; }
@@ -61,6 +68,10 @@ export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors 
   return path;
 }
 
+/**
+ * @param {number} x
+ * @returns {number} the f16 bits
+ */
 function toF16(x) {
   // Round-to-nearest f32 → f16 for the generator (values here are small and normal).
   const f = new Float32Array([x]);

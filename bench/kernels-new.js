@@ -13,12 +13,20 @@ const mem = () => k.k.memory.buffer;
 let state = 7;
 const next = () => { state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0; return state / 4294967296 - 0.5; };
 
-/** Realistic weights (uniform ±0.035) in f32 or f64 at ptr; B = A nudged at every 7th element. */
+/** @typedef {'f32' | 'f64'} Kind */
+
+/**
+ * Realistic weights (uniform ±0.035) in f32 or f64 at ptr; B = A nudged at every 7th element.
+ * @param {number} ptr
+ * @param {Kind} kind
+ * @param {number} [bytes]
+ */
 function fill(ptr, kind, bytes = CHUNK) {
   const v = kind === 'f32' ? new Float32Array(mem(), ptr, bytes / 4) : new Float64Array(mem(), ptr, bytes / 8);
   for (let i = 0; i < v.length; i++) v[i] = next() * 0.07;
   return v;
 }
+/** @param {Kind} kind */
 function fillPair(kind) {
   const a = fill(k.rawA, kind);
   const b = kind === 'f32' ? new Float32Array(mem(), k.rawB, a.length) : new Float64Array(mem(), k.rawB, a.length);
@@ -26,11 +34,13 @@ function fillPair(kind) {
   for (let i = 0; i < b.length; i += 7) b[i] += 1e-3;
 }
 
+/** @type {Array<{ name: string, bytes: number, setup: () => void, fn: () => void }>} */
 const cases = [];
+/** @param {string} name @param {number} bytes @param {() => void} setup @param {() => void} fn */
 const add = (name, bytes, setup, fn) => cases.push({ name, bytes, setup, fn });
 const hist = k.k.ptrHistOut(), rows = k.k.ptrRowsOut(), X = k.k.ptrVecX(), Y = k.k.ptrVecY();
 
-for (const kind of ['f32', 'f64']) {
+for (const kind of /** @type {Kind[]} */ (['f32', 'f64'])) {
   const n = CHUNK / (kind === 'f32' ? 4 : 8);
   add(`histogram_${kind} 256 bins`, CHUNK, () => fill(k.rawA, kind), () => k.k[`histogram_${kind}`](k.rawA, n, -0.05, 0.05, 256, hist));
   add(`histogram_${kind} 1024 bins`, CHUNK, () => fill(k.rawA, kind), () => k.k[`histogram_${kind}`](k.rawA, n, -0.05, 0.05, 1024, hist));
@@ -54,9 +64,10 @@ add('stats_f32 (for scale)', CHUNK, () => fill(k.rawA, 'f32'), () => k.k.stats_f
 
 const suite = new Benchmark.Suite();
 for (const c of cases.filter((x) => !only || x.name.includes(only))) suite.add(c.name, c.fn, { onStart: c.setup, minSamples: quick ? 5 : 20, maxTime: quick ? 0.5 : 2 });
-suite.on('cycle', (event) => {
+suite.on('cycle', /** @param {{ target: Benchmark & { name: string } }} event */ (event) => {
   const b = event.target;
-  const c = cases.find((x) => x.name === b.name);
+  // Every suite entry was added from `cases`, so the find always succeeds.
+  const c = /** @type {(typeof cases)[number]} */ (cases.find((x) => x.name === b.name));
   console.log(`${b.name.padEnd(40)} ${((b.hz * c.bytes) / 1e9).toFixed(2).padStart(6)} GB/s  ±${b.stats.rme.toFixed(1)}%`);
 });
 suite.run();

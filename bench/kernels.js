@@ -7,6 +7,10 @@ import { pipelineFor, prepare } from '../dist/src/engine/pipeline.js';
 
 const CHUNK = 1 << 20;
 
+/** @typedef {'f32' | 'f64' | 'bf16' | 'f16' | 'i8' | 'u8' | 'i32' | 'i64'} BenchDtype */
+/** @typedef {{ name: string, gbPerSec: number, rme: number }} KernelResult */
+
+/** @param {Float32Array} x */
 function jsStatsF32(x) {
   // Same quantities as the kernel: pivot-shifted sums in f64, min, max, zero count.
   const p = x[0];
@@ -22,7 +26,11 @@ function jsStatsF32(x) {
   return s + q + lo + hi + zeros;
 }
 
-/** Realistic weights (uniform ±0.035) in the dtype's own encoding; integers span their range. */
+/**
+ * Realistic weights (uniform ±0.035) in the dtype's own encoding; integers span their range.
+ * @param {Kernels} k
+ * @param {BenchDtype} dtype
+ */
 function fill(k, dtype) {
   const bytes = k.view(k.rawA, CHUNK);
   const view = new DataView(bytes.buffer, bytes.byteOffset, CHUNK);
@@ -46,9 +54,15 @@ function fill(k, dtype) {
   }
 }
 
+/**
+ * @param {{ quick?: boolean }} [options]
+ * @returns {KernelResult[]}
+ */
 export function runKernelBenchmarks({ quick = false } = {}) {
   const k = new Kernels();
+  /** @type {KernelResult[]} */
   const results = [];
+  /** @type {BenchDtype[]} */
   const dtypes = ['f32', 'f64', 'bf16', 'f16', 'i8', 'u8', 'i32', 'i64'];
   const suite = new Benchmark.Suite();
   for (const dtype of dtypes) {
@@ -72,7 +86,7 @@ export function runKernelBenchmarks({ quick = false } = {}) {
     onStart: () => { fill(k, 'f32'); const a = new Float32Array(k.k.memory.buffer, k.rawA, CHUNK / 4); const b = new Float32Array(k.k.memory.buffer, k.rawB, CHUNK / 4); b.set(a); for (let i = 0; i < b.length; i += 7) b[i] += 1e-3; },
     minSamples: quick ? 5 : 20, maxTime: quick ? 0.5 : 2,
   });
-  suite.on('cycle', (event) => {
+  suite.on('cycle', /** @param {{ target: Benchmark & { name: string } }} event */ (event) => {
     const b = event.target;
     const bytes = b.name.startsWith('wasm compare') ? 2 * CHUNK : CHUNK;
     results.push({ name: b.name, gbPerSec: (b.hz * bytes) / 1e9, rme: b.stats.rme });

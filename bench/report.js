@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const r = JSON.parse(readFileSync(join(here, 'results', 'latest.json'), 'utf8'));
+/** @param {number | null | undefined} x @param {number} [d] */
 const f = (x, d = 2) => (x === null || x === undefined ? '–' : x.toFixed(d));
 const out = [];
 out.push(`Measured ${r.date.slice(0, 10)} on a ${r.cores}-core ${r.cpu} VM (24 GiB), Node ${r.node}, page cache warm${r.quick ? ' (quick mode)' : ''}.`);

@@ -27,6 +27,7 @@ function findPython() {
   return { exe: 'python3', numpy: false, torch: false };
 }
 
+/** @param {string} path */
 function warm(path) {
   const fd = openSync(path, 'r');
   const buf = Buffer.allocUnsafe(8 << 20);
@@ -35,6 +36,7 @@ function warm(path) {
   closeSync(fd);
 }
 
+/** @param {string[]} args @param {number} [repeats] */
 function runCli(args, repeats = 3) {
   let best;
   for (let i = 0; i < repeats; i++) {
@@ -42,7 +44,8 @@ function runCli(args, repeats = 3) {
     const child = spawnSync(process.execPath, [join(here, 'child.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
     const wall = performance.now() - t;
     const last = child.stderr.trim().split('\n').pop();
-    const r = JSON.parse(last);
+    // split() never returns an empty array, so pop() always yields a string.
+    const r = JSON.parse(/** @type {string} */ (last));
     if (r.code > 1) throw new Error(`diffai ${args.join(' ')} failed: ${child.stderr}`);
     const run = { ...r, wall };
     if (!best || run.ms < best.ms) best = run;
@@ -64,6 +67,7 @@ const inputs = {
   f16: makeSafetensors(join(data, 'f16.safetensors'), { dtype: 'f16', bytes: size / 2, seed: 3 }),
 };
 const N = cpus().length;
+/** @type {Array<[name: string, args: string[], files: string[]]>} */
 const cases = [];
 for (const [label, file] of [['f32', inputs.f32], ['bf16', inputs.bf16], ['f16', inputs.f16]]) {
   cases.push([`inspect ${label} 1 thread`, ['inspect', file, '-o', 'json', '--threads', '1'], [file]]);
@@ -79,6 +83,8 @@ const many = {
 };
 cases.push(['diff 100k small tensors', [many.a, many.b, '-o', 'json'], [many.a, many.b]]);
 cases.push(['inspect 100k small tensors', ['inspect', many.a, '-o', 'json'], [many.a]]);
+/** @typedef {{ name: string, bytes: number, ms: number, wallMs: number, gbPerSec: number | null, peakRssMB: number | null }} E2eRow */
+/** @type {E2eRow[]} */
 const e2e = [];
 for (const [name, args, files] of cases) {
   files.forEach(warm);
@@ -106,6 +112,7 @@ for (const [name, args, files] of cases) {
 console.log('\nPeers (same files, page cache warm, best of 2):');
 const python = findPython();
 const peers = [];
+/** @param {string[]} args */
 function runPython(args) {
   let best;
   for (let i = 0; i < 2; i++) {
@@ -119,7 +126,9 @@ function runPython(args) {
   return best;
 }
 // Our side of each ratio: the faster of the 1- and N-thread runs of the same command.
-const ours = (prefix) => e2e.filter((row) => row.name.startsWith(prefix)).reduce((a, b) => (b.gbPerSec > a.gbPerSec ? b : a));
+// Only the start-up row has gbPerSec null, and no prefix passed here matches it.
+/** @param {string} prefix */
+const ours = (prefix) => /** @type {Array<E2eRow & { gbPerSec: number }>} */ (e2e.filter((row) => row.name.startsWith(prefix))).reduce((a, b) => (b.gbPerSec > a.gbPerSec ? b : a));
 if (!python.numpy) {
   console.log('  NumPy reference skipped: no python3 with numpy found (Debian: apt-get install python3-numpy)');
 } else {
