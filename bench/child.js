@@ -5,4 +5,4 @@ import { main } from '../dist/src/cli/main.js';
 const started = performance.now();
 const code = await main(process.argv.slice(2));
 const ms = performance.now() - started;
-process.stderr.write(JSON.stringify({ code, ms, maxRssKB: process.resourceUsage().maxRSS }) + '\n');
+process.stderr.write(`${JSON.stringify({ code, ms, maxRssKB: process.resourceUsage().maxRSS })}\n`);

@@ -160,5 +160,5 @@ if (!python.torch) {
 
 const out = join(here, 'results', 'latest.json');
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, quick, kernels, e2e, peers }, null, 2) + '\n');
+writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, quick, kernels, e2e, peers }, null, 2)}\n`);
 console.log(`\nwritten ${out}`);

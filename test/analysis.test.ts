@@ -14,11 +14,11 @@ vi.setConfig({ testTimeout: 60_000 });
 
 const ANALYSIS = join(ROOT, 'fixtures', 'analysis');
 const fx = (name: string) => join(ANALYSIS, name);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON, shaped as the generator wrote it
 const REF: any = JSON.parse(readFileSync(fx('reference.json'), 'utf8'));
 const BASE = core('digits_mlp.safetensors');
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON, shaped as the generator wrote it
 type Data = any;
 const only = (entries: AnalysisEntry[], key: string): Data[] => entries.filter((e) => e.key === key).map((e) => e.data);
 

@@ -16,7 +16,7 @@ beforeAll(requireBuild);
 // Paths relative to the repository root (the CLI runs there), as users type them.
 const core = (f: string) => `fixtures/core/${f}`;
 const fx = (f: string) => `fixtures/analysis/${f}`;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON, shaped as the generator wrote it
 const REF: any = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'analysis', 'reference.json'), 'utf8'));
 const BASE = core('digits_mlp.safetensors');
 const ALL_FLAGS = ['--quantization-analysis', '--show-layer-impact', '--architecture-comparison', '--memory-analysis', '--anomaly-detection', '--change-summary', '--convergence-analysis', '--gradient-analysis', '--similarity-matrix'];
@@ -56,10 +56,10 @@ describe('analysis options on the command line', () => {
       ['AnomalyDetection'], ['GradientAnalysis'], ['ConvergenceAnalysis'], ['SimilarityMatrix'],
     ]);
     expect(yaml.load(yml.stdout)).toEqual(value);
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, shaped as the generator wrote it
     const sim = (value.at(-1) as any).SimilarityMatrix;
     const impact = REF.layer_impact['digits_mlp.safetensors|digits_mlp_finetuned.safetensors'];
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, shaped as the generator wrote it
     const li = (value.find((e) => 'LayerImpactAnalysis' in e) as any).LayerImpactAnalysis;
     for (const l of li.layers) expect(Math.abs(l.share - impact[l.layer].share)).toBeLessThan(1e-9);
     expect(sim.overall[0][1]).toBeGreaterThan(0.9);
@@ -82,7 +82,7 @@ describe('analysis options on the command line', () => {
     expect(noGate.status).toBe(0);
     const nan = await cli([BASE, core('digits_mlp_nan_inf.safetensors'), '--anomaly-detection', '--fail-on', 'anomalies', '-o', 'json']);
     expect(nan.status).toBe(1);
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, shaped as the generator wrote it
     const an = (JSON.parse(nan.stdout) as any[]).find((e) => 'AnomalyDetection' in e).AnomalyDetection;
     expect(an.findings.map((f: { type: string; tensors: string[] }) => `${f.type}:${f.tensors}`)).toEqual(['nan_inf:fc1.weight']);
   });
@@ -101,7 +101,7 @@ describe('analysis options on the command line', () => {
     expect(conv).toBe(`convergence_analysis: checkpoints=5, trend=shrinking, rel_updates=${overall}, layers=shrinking:3`);
     const value = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     expect(value.map((e) => Object.keys(e)[0])).toEqual(['Diff', 'Diff', 'Diff', 'Diff', 'ConvergenceAnalysis', 'SimilarityMatrix']);
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, shaped as the generator wrote it
     const sim = (value[5] as any).SimilarityMatrix;
     expect(sim.models).toEqual(files);
     for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) expect(Math.abs(sim.overall[i][j] - REF.sgd_similarity.overall[i][j])).toBeLessThan(1e-12);
@@ -111,7 +111,7 @@ describe('analysis options on the command line', () => {
     const files = REF.adam_optimizer_state.files.map(fx) as string[];
     const r = await cli([files[0]!, files[1]!, '--gradient-analysis', '-o', 'yaml']);
     expect(r.status, r.stderr).toBe(1);
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, shaped as the generator wrote it
     const g = (yaml.load(r.stdout) as any[]).find((e) => 'GradientAnalysis' in e).GradientAnalysis;
     expect(g.source).toBe('optimizer_state');
     const ref = REF.adam_optimizer_state.per_checkpoint[1]['model_state_dict.fc1.weight'];

@@ -32,7 +32,7 @@ const valueLine = (name: string, a: RefTensor, b: RefTensor, stats = false) =>
   `  ~ ${name}: mean=${f4(a.mean)}->${f4(b.mean)}, std=${f4(a.std)}->${f4(b.std)}` +
   (stats ? `, min=${f4(a.min)}->${f4(b.min)}, max=${f4(a.max)}->${f4(b.max)}` : '');
 const EPOCH = '  ~ __metadata__.epoch: "5" -> "8"';
-const lines = (...ls: string[]) => ls.map((l) => l + '\n').join('');
+const lines = (...ls: string[]) => ls.map((l) => `${l}\n`).join('');
 
 const STATS_KEYS = ['dtype', 'l2_norm', 'max', 'mean', 'min', 'nan_count', 'neginf_count', 'posinf_count', 'shape', 'std', 'total_params', 'zero_count'];
 const COMPARISON_KEYS = ['changed_elements', 'cosine_similarity', 'max_abs_diff', 'mean_abs_diff', 'rel_l2_change'];
@@ -64,7 +64,9 @@ describe.concurrent('diff: text output', () => {
   it('a file against itself: "No differences found.", exit 0 (also with NaN/Inf and every dtype)', async () => {
     const files = [BASE, 'adversarial.safetensors', 'dtypes.safetensors'];
     const runs = await Promise.all(files.map((f) => cli([core(f), core(f)])));
-    runs.forEach((r, i) => expect([r.status, r.stdout, r.stderr], files[i]).toEqual([0, 'No differences found.\n', '']));
+    runs.forEach((r, i) => {
+      expect([r.status, r.stdout, r.stderr], files[i]).toEqual([0, 'No differences found.\n', '']);
+    });
   });
 
   it('--quiet prints nothing; the exit code tells', async () => {

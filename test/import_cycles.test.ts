@@ -16,7 +16,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Relative specifiers a file imports, resolved to .ts paths. */
-export function importsOf(file: string, text: string): string[] {
+function importsOf(file: string, text: string): string[] {
   const specs = [
     ...text.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]/g),
     ...text.matchAll(/(?:^|[\s;])import\s*['"]([^'"]+)['"]/g),
@@ -25,7 +25,7 @@ export function importsOf(file: string, text: string): string[] {
   return specs.filter((s) => s.startsWith('.')).map((s) => resolve(dirname(file), s.replace(/\.js$/, '.ts')));
 }
 
-export function findCycle(graph: Map<string, string[]>): string[] | undefined {
+function findCycle(graph: Map<string, string[]>): string[] | undefined {
   const state = new Map<string, 'open' | 'done'>();
   const stack: string[] = [];
   const visit = (node: string): string[] | undefined => {

@@ -224,11 +224,13 @@ describe('stats kernels: adversarial data', () => {
   it('all zeros (+0 and −0) and a constant: std exactly 0', () => {
     const zeros = Array.from({ length: 1000 }, (_, i) => (i % 3 === 0 ? -0 : 0));
     checkAllChunks(f32Bytes(zeros), 'f32', 'f32 zeros');
+    // biome-ignore lint/suspicious/noApproximativeNumericConstant: any constant not exact in f32 will do
     const constant = Array(777).fill(3.14159);
     checkAllChunks(f32Bytes(constant), 'f32', 'f32 constant');
     for (const chunk of CHUNKS) {
       const got = statsOfBytes(engineFor(chunk), f32Bytes(constant), 'f32');
       expect(got.std, `constant std chunk=${chunk}`).toBe(0);
+      // biome-ignore lint/suspicious/noApproximativeNumericConstant: the same constant as above
       expect(got.mean).toBe(Math.fround(3.14159));
       const z = statsOfBytes(engineFor(chunk), f32Bytes(zeros), 'f32');
       expect([z.mean, z.std, z.l2_norm, z.zero_count]).toEqual([0, 0, 0, 1000]);

@@ -56,7 +56,9 @@ describe('tensorStats', () => {
     const rng = new Rng(4);
     const bits = Array.from({ length: 777 }, () => rng.int(65536));
     const buf = Buffer.alloc(bits.length * 2);
-    bits.forEach((b, i) => buf.writeUInt16LE(b, i * 2));
+    bits.forEach((b, i) => {
+      buf.writeUInt16LE(b, i * 2);
+    });
     expectStats(tensorStats(buf, 'f16'), exactStats(bits.map(f16FromBits)), 'Buffer f16');
     expectStats(tensorStats(buf, 'bf16'), exactStats(bits.map(bf16FromBits)), 'Buffer bf16');
     // The same bits held in a Uint16Array need the dtype too; without it they are u16.

@@ -33,6 +33,7 @@ describe('unpickler', () => {
     expect(d.attrs).toBeInstanceOf(PyDict);
     const flat = flatten(v);
     expect(Object.keys(flat.leaves)).toEqual(['__proto__']);
+    // biome-ignore lint/suspicious/noProto: the test is that a leaf named __proto__ is an own entry
     expect(flat.leaves['__proto__']).toBe(1);
     expect(Object.getPrototypeOf({})).toBe(Object.prototype);
   });

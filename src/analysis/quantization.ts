@@ -78,11 +78,11 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
   if (tensors.length === 0) {
     return { summary: `no tensor changed dtype or quantization, and none was snapped to a grid${pairLabel(c, p)}`, details: [], data };
   }
-  const summary = `compression=${fmt(data.compression_ratio)}x, size_ratio=${fmt(data.size_ratio)}, bytes=${bytesA}->${bytesB}, sqnr=${sqnr === null ? 'none' : sqnr.toFixed(2) + 'dB'}, precision_loss=${data.precision_loss}, tensors=${tensors.length}${pairLabel(c, p)}`;
+  const summary = `compression=${fmt(data.compression_ratio)}x, size_ratio=${fmt(data.size_ratio)}, bytes=${bytesA}->${bytesB}, sqnr=${sqnr === null ? 'none' : `${sqnr.toFixed(2)}dB`}, precision_loss=${data.precision_loss}, tensors=${tensors.length}${pairLabel(c, p)}`;
   const details = [
     `transitions: ${Object.entries(transitions).map(([k, v]) => `${k} (${v})`).join(', ')}`,
     ...[...data.tensors].sort((x, y) => (x.sqnr_db ?? Infinity) - (y.sqnr_db ?? Infinity)).map((t) =>
-      `${t.name}: ${t.dtype_a}->${t.dtype_b} (${t.bits_a}->${t.grid ? `${t.grid.bits} effective bits, ${t.grid.scheme} grid step=${fmt(t.grid.step)}` : `${t.bits_b} bits`}), bytes=${t.bytes_a}->${t.bytes_b}, max_abs_error=${fmt(t.max_abs_error)}, rmse=${fmt(t.rmse)}, sqnr=${t.sqnr_db === null ? 'none' : t.sqnr_db.toFixed(2) + 'dB'}, cosine=${fmt(t.cosine_similarity)}, precision_loss=${t.precision_loss}`),
+      `${t.name}: ${t.dtype_a}->${t.dtype_b} (${t.bits_a}->${t.grid ? `${t.grid.bits} effective bits, ${t.grid.scheme} grid step=${fmt(t.grid.step)}` : `${t.bits_b} bits`}), bytes=${t.bytes_a}->${t.bytes_b}, max_abs_error=${fmt(t.max_abs_error)}, rmse=${fmt(t.rmse)}, sqnr=${t.sqnr_db === null ? 'none' : `${t.sqnr_db.toFixed(2)}dB`}, cosine=${fmt(t.cosine_similarity)}, precision_loss=${t.precision_loss}`),
     `worst: ${worst.join(', ') || 'none'}`,
   ];
   const table = {

@@ -44,8 +44,8 @@ export function similarityMatrix(c: Collected) {
   }
   const data = { models: c.models.map((m) => m.path), overall, per_layer: layers, lowest: low ? { a: low[0], b: low[1], cosine_similarity: low[2] } : null };
   const table = (m: Array<Array<number | null>>) => [
-    '      ' + c.models.map((_, j) => `[${j + 1}]`.padStart(9)).join(''),
-    ...m.map((row, i) => `  [${i + 1}] ` + row.map((v) => fmt(v).padStart(9)).join('')),
+    `      ${c.models.map((_, j) => `[${j + 1}]`.padStart(9)).join('')}`,
+    ...m.map((row, i) => `  [${i + 1}] ${row.map((v) => fmt(v).padStart(9)).join('')}`),
   ];
   const summary = `models=${n}, overall cosine similarity of parameters, lowest=${low ? `${fmt(low[2])} ([${low[0] + 1}] vs [${low[1] + 1}])` : 'none'}`;
   const details = [

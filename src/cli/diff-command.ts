@@ -77,7 +77,7 @@ async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, options: LibraryOp
 /** The report in the chosen format, or with `--brief` only the given lines. */
 async function print(args: DiffArgs, report: Report, briefLines: string[]): Promise<void> {
   if (args.brief) {
-    if (briefLines.length > 0) await write(briefLines.map((l) => l + '\n').join(''));
+    if (briefLines.length > 0) await write(briefLines.map((l) => `${l}\n`).join(''));
     return;
   }
   await write(await render(report, args.output, { stats: args.stats, palette: choosePalette(args.color, process.stdout.isTTY === true) }));

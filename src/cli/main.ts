@@ -16,7 +16,7 @@ export const EXIT_DIFFERENT = 1;
 export const EXIT_TROUBLE = 2;
 
 export async function main(argv: string[]): Promise<number> {
-  let verbose = argv.includes('-v') || argv.includes('--verbose');
+  const verbose = argv.includes('-v') || argv.includes('--verbose');
   try {
     let code = EXIT_SAME;
     await yargs(argv)
@@ -68,13 +68,13 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } catch (e) {
     if (e instanceof DiffaiError) {
-      process.stderr.write(e.line + '\n');
-      if (verbose && e.stack) process.stderr.write(e.stack + '\n');
+      process.stderr.write(`${e.line}\n`);
+      if (verbose && e.stack) process.stderr.write(`${e.stack}\n`);
       return EXIT_TROUBLE;
     }
     const err = e as Error;
     process.stderr.write(`diffai: internal error: ${err?.message ?? String(e)}\n`);
-    if (verbose && err?.stack) process.stderr.write(err.stack + '\n');
+    if (verbose && err?.stack) process.stderr.write(`${err.stack}\n`);
     return EXIT_TROUBLE;
   }
 }

@@ -31,7 +31,7 @@ for (const ext of ['safetensors', 'pt']) {
   console.log(`${ok ? 'ok  ' : 'FAIL'} simple_base.${ext} vs simple_modified.${ext} (exit ${run.status})`);
   if (!ok) {
     failed++;
-    console.log('  expected:\n' + expected.join('\n') + '\n  actual:\n' + actual.join('\n') + (run.stderr ? '\n  stderr: ' + run.stderr : ''));
+    console.log(`  expected:\n${expected.join('\n')}\n  actual:\n${actual.join('\n')}${run.stderr ? `\n  stderr: ${run.stderr}` : ''}`);
   }
 }
 // Every original .pt holds the same tensors as its .safetensors conversion.

@@ -109,7 +109,7 @@ export function isqrt(n: bigint): bigint {
 export function sqrtRatio(num: bigint, den: bigint, exp2 = 0): number {
   if (num === 0n) return 0;
   // sqrt(num/den) = isqrt(num·4^k / den) / 2^k with enough bits in the root.
-  let k = Math.max(0, Math.ceil((140 + bitLength(den) - bitLength(num)) / 2));
+  const k = Math.max(0, Math.ceil((140 + bitLength(den) - bitLength(num)) / 2));
   const root = isqrt((num << BigInt(2 * k)) / den);
   return ldexp(Number(root), exp2 - k);
 }
@@ -140,6 +140,7 @@ export function exactStats(values: Exact[]): RefStats {
     if (x > hi) hi = x;
   }
   const n = BigInt(count);
+  // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
   const maxAbsInt = -lo > hi ? -lo : hi;
   return {
     count,

@@ -93,7 +93,7 @@ export const npzReader: FormatReader = {
     const isEmptyZip = head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x05 && head[3] === 0x06;
     if (!isZipLocal(head) && !isEmptyZip) return false;
     const first = isZipLocal(head) ? firstLocalName(head) : undefined;
-    if (first && first.complete) return first.name.endsWith('.npy');
+    if (first?.complete) return first.name.endsWith('.npy');
     if (first && !first.complete) {
       // The name runs past the sniffed head: read it.
       try {

@@ -126,13 +126,17 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
         if (v.every(isScalar)) {
           if (!tensorsOnly) addLeaf(name, v.map(scalarLeaf));
         } else {
-          v.forEach((x, i) => walk(x, join(name, String(i)), depth + 1, tensorsOnly));
+          v.forEach((x, i) => {
+            walk(x, join(name, String(i)), depth + 1, tensorsOnly);
+          });
         }
       } else if (v instanceof PySet) {
         if (v.items.every(isScalar)) {
           if (!tensorsOnly) addLeaf(name, v.items.map(scalarLeaf));
         } else {
-          v.items.forEach((x, i) => walk(x, join(name, String(i)), depth + 1, tensorsOnly));
+          v.items.forEach((x, i) => {
+            walk(x, join(name, String(i)), depth + 1, tensorsOnly);
+          });
         }
       } else if (v instanceof PyDict) {
         if (v.map.size === 0) {
@@ -200,7 +204,9 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
       used = true;
     }
     if (o.listItems) {
-      o.listItems.forEach((x, i) => walk(x, join(name, String(i)), depth + 1, tensorsOnly));
+      o.listItems.forEach((x, i) => {
+        walk(x, join(name, String(i)), depth + 1, tensorsOnly);
+      });
       used = true;
     }
     if (!used) {

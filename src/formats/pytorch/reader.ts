@@ -58,7 +58,7 @@ function sniff(head: Uint8Array, path: string): boolean {
   if (isLegacyHead(head)) return true;
   if (!looksLikeZip(head)) return false;
   const first = firstLocalName(head);
-  if (first && first.complete) return isTorchZipEntryName(first.name);
+  if (first?.complete) return isTorchZipEntryName(first.name);
   // The first name is cut off by the 64-byte head: look at the central directory.
   try {
     const file = RandomAccessFile.open(path);

@@ -471,7 +471,7 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
     }
     let hex = '';
     for (let i = b.length - 1; i >= 0; i--) hex += b[i]!.toString(16).padStart(2, '0');
-    let v = BigInt('0x' + hex);
+    let v = BigInt(`0x${hex}`);
     if (b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
@@ -487,14 +487,20 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
     let dict: PyDict;
     if (target instanceof PyDict) dict = target;
     else if (target instanceof PyObject) dict = target.dictItems ??= new PyDict();
-    else return fail('SETITEM on a value that is not a dict');
+    else {
+      fail('SETITEM on a value that is not a dict');
+      return;
+    }
     for (let i = 0; i < items.length; i += 2) dict.set(items[i]!, items[i + 1]!);
   };
   const appendItems = (target: PyValue, items: PyValue[]): void => {
     let list: PyValue[];
     if (Array.isArray(target) && !TUPLES.has(target)) list = target;
     else if (target instanceof PyObject) list = target.listItems ??= [];
-    else return fail('APPEND on a value that is not a list');
+    else {
+      fail('APPEND on a value that is not a list');
+      return;
+    }
     for (const x of items) list.push(x); // never spread: batches can be large
   };
 

@@ -130,7 +130,7 @@ export async function describeSharded(
   for (const shard of shards) {
     const shardPath = join(dir, shard);
     const sst = statSync(shardPath, { throwIfNoEntry: false });
-    if (!sst || !sst.isFile()) {
+    if (!sst?.isFile()) {
       throw new DiffaiError(indexPath, `shard '${shard}' listed in the index is missing`);
     }
     const d = await describeFile(shardPath);
