@@ -70,17 +70,19 @@ export function buildModelView(desc: ModelDescription, options: ModelViewOptions
   for (const g of tieGroups) for (const m of g.members) if (m !== g.representative) tiedTo.set(m, g.representative);
 
   const ctx = roleContext(desc.tensors, Object.keys(desc.leaves));
-  const byName = new Map(desc.tensors.map((t) => [t.name, t]));
   const list: ModelEntry[] = [];
   for (const t of desc.tensors) {
     const { role, linkedTo } = roleOf(t, ctx);
     const e: ModelEntry = { name: t.name, role, stored: true, descriptor: t };
-    if (tiedTo.has(t.name)) e.tiedTo = tiedTo.get(t.name);
+    const tie = tiedTo.size === 0 ? undefined : tiedTo.get(t.name);
+    if (tie !== undefined) e.tiedTo = tie;
     if (linkedTo !== undefined) e.linkedTo = linkedTo;
     list.push(e);
   }
+  // Only files with dropped tied names need the name index (none of a 100,000-tensor plain file).
+  const byName = aliases.size === 0 ? undefined : new Map(desc.tensors.map((t) => [t.name, t]));
   for (const [dropped, kept] of aliases) {
-    const rep = byName.get(kept)!;
+    const rep = byName!.get(kept)!;
     const { role, linkedTo } = roleOf({ ...rep, name: dropped }, ctx);
     const e: ModelEntry = { name: dropped, role, stored: false, tiedTo: kept, descriptor: { ...rep, name: dropped } };
     if (linkedTo !== undefined) e.linkedTo = linkedTo;
@@ -89,7 +91,8 @@ export function buildModelView(desc: ModelDescription, options: ModelViewOptions
   let sorted = true;
   for (let i = 1; i < list.length && sorted; i++) sorted = list[i - 1]!.name < list[i]!.name;
   if (!sorted) list.sort((x, y) => byCodePoint(x.name, y.name));
-  const entries = new Map(list.map((e) => [e.name, e]));
+  const entries = new Map<string, ModelEntry>();
+  for (const e of list) entries.set(e.name, e);
 
   const aliasLeaves = new Set([...aliases.keys()].map((k) => SAFETENSORS_METADATA_PREFIX + k));
   const formatLeaves = new Set(holdsSafetensorsMetadata(desc.format) ? Object.keys(desc.leaves).filter((k) => k.startsWith(SAFETENSORS_METADATA_PREFIX)) : []);
