@@ -39,8 +39,15 @@ export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors 
   let held = 0;
   /** @param {Uint8Array} bytes */
   const write = (bytes) => {
-    if (held + bytes.length > out.length) { writeSync(fd, out.subarray(0, held)); held = 0; }
-    if (bytes.length > out.length) writeSync(fd, bytes); else { out.set(bytes, held); held += bytes.length; }
+    if (held + bytes.length > out.length) {
+      writeSync(fd, out.subarray(0, held));
+      held = 0;
+    }
+    if (bytes.length > out.length) writeSync(fd, bytes);
+    else {
+      out.set(bytes, held);
+      held += bytes.length;
+    }
   };
   const f32 = new Float32Array(1 << 20);
   const u32 = new Uint32Array(f32.buffer);
@@ -51,8 +58,12 @@ export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors 
       const n = Math.min(f32.length, per - done);
       for (let i = 0; i < n; i++) {
         // xorshift32 → roughly N(0, 0.02)-sized weights
-        state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0;
-        f32[i] = ((state / 4294967296) - 0.5) * 0.07;
+        state ^= state << 13;
+        state >>>= 0;
+        state ^= state >>> 17;
+        state ^= state << 5;
+        state >>>= 0;
+        f32[i] = (state / 4294967296 - 0.5) * 0.07;
         if (perturb && i % 7 === 0 && t % changeEvery === 0) f32[i] += perturb;
       }
       if (dtype === 'f32') write(new Uint8Array(f32.buffer, 0, n * 4));

@@ -14,11 +14,16 @@ const CHUNK = 1 << 20;
 function jsStatsF32(x) {
   // Same quantities as the kernel: pivot-shifted sums in f64, min, max, zero count.
   const p = x[0];
-  let s = 0, q = 0, lo = Infinity, hi = -Infinity, zeros = 0;
+  let s = 0,
+    q = 0,
+    lo = Infinity,
+    hi = -Infinity,
+    zeros = 0;
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     const d = v - p;
-    s += d; q += d * d;
+    s += d;
+    q += d * d;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
     if (v === 0) zeros++;
@@ -37,19 +42,43 @@ function fill(k, dtype) {
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
   let state = 7;
-  const next = () => { state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0; return state / 4294967296 - 0.5; };
+  const next = () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state / 4294967296 - 0.5;
+  };
   const size = { f32: 4, f64: 8, bf16: 2, f16: 2, i8: 1, u8: 1, i32: 4, i64: 8 }[dtype];
   for (let o = 0; o < CHUNK; o += size) {
     const x = next();
     switch (dtype) {
-      case 'f32': view.setFloat32(o, x * 0.07, true); break;
-      case 'f64': view.setFloat64(o, x * 0.07, true); break;
-      case 'bf16': f32[0] = x * 0.07; view.setUint16(o, u32[0] >>> 16, true); break;
-      case 'f16': view.setUint16(o, (x < 0 ? 0x8000 : 0) | (0x2000 + Math.floor(Math.abs(x) * 0x1000)), true); break; // |v| in [2^-7, 2^-6)
-      case 'i8': view.setInt8(o, Math.round(x * 254)); break;
-      case 'u8': view.setUint8(o, Math.round((x + 0.5) * 255)); break;
-      case 'i32': view.setInt32(o, Math.round(x * 2 ** 31), true); break;
-      case 'i64': view.setBigInt64(o, BigInt(Math.round(x * 2 ** 52)), true); break;
+      case 'f32':
+        view.setFloat32(o, x * 0.07, true);
+        break;
+      case 'f64':
+        view.setFloat64(o, x * 0.07, true);
+        break;
+      case 'bf16':
+        f32[0] = x * 0.07;
+        view.setUint16(o, u32[0] >>> 16, true);
+        break;
+      case 'f16':
+        view.setUint16(o, (x < 0 ? 0x8000 : 0) | (0x2000 + Math.floor(Math.abs(x) * 0x1000)), true);
+        break; // |v| in [2^-7, 2^-6)
+      case 'i8':
+        view.setInt8(o, Math.round(x * 254));
+        break;
+      case 'u8':
+        view.setUint8(o, Math.round((x + 0.5) * 255));
+        break;
+      case 'i32':
+        view.setInt32(o, Math.round(x * 2 ** 31), true);
+        break;
+      case 'i64':
+        view.setBigInt64(o, BigInt(Math.round(x * 2 ** 52)), true);
+        break;
     }
   }
 }
@@ -66,31 +95,54 @@ export function runKernelBenchmarks({ quick = false } = {}) {
   const dtypes = ['f32', 'f64', 'bf16', 'f16', 'i8', 'u8', 'i32', 'i64'];
   const suite = new Benchmark.Suite();
   for (const dtype of dtypes) {
-    suite.add(`wasm ${dtype}`, () => {
-      const p = pipelineFor({ dtype, byteOrder: 'little' });
-      const n = CHUNK / p.elementSize;
-      if (p.fusedStats) k.k[p.fusedStats](k.rawA, n, k.scratchA);
-      else {
-        const ptr = prepare(k, p, k.rawA, k.scratchA, n);
-        if (p.kind === 'f64') k.k.stats_f64(ptr, n); else k.k.stats_f32(ptr, n);
-      }
-    }, { onStart: () => fill(k, dtype), minSamples: quick ? 5 : 20, maxTime: quick ? 0.5 : 2 });
+    suite.add(
+      `wasm ${dtype}`,
+      () => {
+        const p = pipelineFor({ dtype, byteOrder: 'little' });
+        const n = CHUNK / p.elementSize;
+        if (p.fusedStats) k.k[p.fusedStats](k.rawA, n, k.scratchA);
+        else {
+          const ptr = prepare(k, p, k.rawA, k.scratchA, n);
+          if (p.kind === 'f64') k.k.stats_f64(ptr, n);
+          else k.k.stats_f32(ptr, n);
+        }
+      },
+      { onStart: () => fill(k, dtype), minSamples: quick ? 5 : 20, maxTime: quick ? 0.5 : 2 },
+    );
   }
   // DESIGN §4: the SIMD bit trick and the 65,536-entry table each won a measurement; measure both.
-  suite.add('f16 → f32 widen, SIMD', () => k.k.f16_to_f32(k.rawA, k.scratchA, CHUNK / 2), { onStart: () => fill(k, 'f16'), minSamples: quick ? 5 : 20, maxTime: quick ? 0.5 : 2 });
-  suite.add('f16 → f32 widen, table', () => k.k.f16_to_f32_table(k.rawA, k.scratchA, CHUNK / 2), { onStart: () => fill(k, 'f16'), minSamples: quick ? 5 : 20, maxTime: quick ? 0.5 : 2 });
+  suite.add('f16 → f32 widen, SIMD', () => k.k.f16_to_f32(k.rawA, k.scratchA, CHUNK / 2), {
+    onStart: () => fill(k, 'f16'),
+    minSamples: quick ? 5 : 20,
+    maxTime: quick ? 0.5 : 2,
+  });
+  suite.add('f16 → f32 widen, table', () => k.k.f16_to_f32_table(k.rawA, k.scratchA, CHUNK / 2), {
+    onStart: () => fill(k, 'f16'),
+    minSamples: quick ? 5 : 20,
+    maxTime: quick ? 0.5 : 2,
+  });
   const js = new Float32Array(CHUNK / 4).map((_, i) => Math.sin(i) * 0.03);
   suite.add('plain JS f32', () => jsStatsF32(js), { minSamples: quick ? 5 : 20, maxTime: quick ? 0.5 : 2 });
   suite.add('wasm compare f32 (both sides)', () => k.k.compare_f32(k.rawA, k.rawB, CHUNK / 4, 0), {
     // B is A with every 7th element nudged: a realistic fine-tune.
-    onStart: () => { fill(k, 'f32'); const a = new Float32Array(k.k.memory.buffer, k.rawA, CHUNK / 4); const b = new Float32Array(k.k.memory.buffer, k.rawB, CHUNK / 4); b.set(a); for (let i = 0; i < b.length; i += 7) b[i] += 1e-3; },
-    minSamples: quick ? 5 : 20, maxTime: quick ? 0.5 : 2,
+    onStart: () => {
+      fill(k, 'f32');
+      const a = new Float32Array(k.k.memory.buffer, k.rawA, CHUNK / 4);
+      const b = new Float32Array(k.k.memory.buffer, k.rawB, CHUNK / 4);
+      b.set(a);
+      for (let i = 0; i < b.length; i += 7) b[i] += 1e-3;
+    },
+    minSamples: quick ? 5 : 20,
+    maxTime: quick ? 0.5 : 2,
   });
-  suite.on('cycle', /** @param {{ target: Benchmark & { name: string } }} event */ (event) => {
-    const b = event.target;
-    const bytes = b.name.startsWith('wasm compare') ? 2 * CHUNK : CHUNK;
-    results.push({ name: b.name, gbPerSec: (b.hz * bytes) / 1e9, rme: b.stats.rme });
-  });
+  suite.on(
+    'cycle',
+    /** @param {{ target: Benchmark & { name: string } }} event */ (event) => {
+      const b = event.target;
+      const bytes = b.name.startsWith('wasm compare') ? 2 * CHUNK : CHUNK;
+      results.push({ name: b.name, gbPerSec: (b.hz * bytes) / 1e9, rme: b.stats.rme });
+    },
+  );
   suite.run();
   return results;
 }

@@ -21,7 +21,10 @@ function findPython() {
   for (const exe of ['/usr/bin/python3', 'python3']) {
     const probe = spawnSync(exe, ['-c', 'import importlib.util as u; print(bool(u.find_spec("numpy")), bool(u.find_spec("torch")))'], { encoding: 'utf8' });
     if (probe.status !== 0) continue;
-    const [numpy, torch] = probe.stdout.trim().split(' ').map((x) => x === 'True');
+    const [numpy, torch] = probe.stdout
+      .trim()
+      .split(' ')
+      .map((x) => x === 'True');
     if (numpy) return { exe, numpy, torch };
   }
   return { exe: 'python3', numpy: false, torch: false };
@@ -53,7 +56,9 @@ function runCli(args, repeats = 3) {
   return best;
 }
 
-console.log(`diffai bench — ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'cpu'} ×${cpus().length}, ${(totalmem() / GiB).toFixed(0)} GiB RAM, node ${process.version}${quick ? ' (quick)' : ''}`);
+console.log(
+  `diffai bench — ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'cpu'} ×${cpus().length}, ${(totalmem() / GiB).toFixed(0)} GiB RAM, node ${process.version}${quick ? ' (quick)' : ''}`,
+);
 
 console.log('\nKernels (1 MiB chunks, hot cache), GB/s of stored bytes:');
 const kernels = runKernelBenchmarks({ quick });
@@ -69,7 +74,11 @@ const inputs = {
 const N = cpus().length;
 /** @type {Array<[name: string, args: string[], files: string[]]>} */
 const cases = [];
-for (const [label, file] of [['f32', inputs.f32], ['bf16', inputs.bf16], ['f16', inputs.f16]]) {
+for (const [label, file] of [
+  ['f32', inputs.f32],
+  ['bf16', inputs.bf16],
+  ['f16', inputs.f16],
+]) {
   cases.push([`inspect ${label} 1 thread`, ['inspect', file, '-o', 'json', '--threads', '1'], [file]]);
   cases.push([`inspect ${label} ${N} threads`, ['inspect', file, '-o', 'json', '--threads', String(N)], [file]]);
 }
@@ -92,7 +101,9 @@ for (const [name, args, files] of cases) {
   const r = runCli(args);
   const row = { name, bytes, ms: r.ms, wallMs: r.wall, gbPerSec: bytes / r.ms / 1e6, peakRssMB: r.maxRssKB / 1024 };
   e2e.push(row);
-  console.log(`  ${name.padEnd(30)} ${(bytes / 1e9).toFixed(2)} GB  ${row.gbPerSec.toFixed(2).padStart(6)} GB/s  ${r.ms.toFixed(0).padStart(5)} ms (wall ${r.wall.toFixed(0)} ms)  peak RSS ${row.peakRssMB.toFixed(0)} MB`);
+  console.log(
+    `  ${name.padEnd(30)} ${(bytes / 1e9).toFixed(2)} GB  ${row.gbPerSec.toFixed(2).padStart(6)} GB/s  ${r.ms.toFixed(0).padStart(5)} ms (wall ${r.wall.toFixed(0)} ms)  peak RSS ${row.peakRssMB.toFixed(0)} MB`,
+  );
 }
 
 // Start-up bound: a diff of two small files, wall time of the whole command.
@@ -104,7 +115,14 @@ for (const [name, args, files] of cases) {
     spawnSync(process.execPath, [join(here, '..', 'bin', 'diffai.js'), ...small], { stdio: 'ignore' });
     best = Math.min(best, performance.now() - t);
   }
-  e2e.push({ name: 'diff of two small files (wall)', bytes: small.reduce((s, f) => s + statSync(f).size, 0), ms: best, wallMs: best, gbPerSec: null, peakRssMB: null });
+  e2e.push({
+    name: 'diff of two small files (wall)',
+    bytes: small.reduce((s, f) => s + statSync(f).size, 0),
+    ms: best,
+    wallMs: best,
+    gbPerSec: null,
+    peakRssMB: null,
+  });
   console.log(`  ${'diff of two small files'.padEnd(28)} wall ${best.toFixed(0)} ms (node start-up included)`);
 }
 
@@ -128,7 +146,8 @@ function runPython(args) {
 // Our side of each ratio: the faster of the 1- and N-thread runs of the same command.
 // Only the start-up row has gbPerSec null, and no prefix passed here matches it.
 /** @param {string} prefix */
-const ours = (prefix) => /** @type {Array<E2eRow & { gbPerSec: number }>} */ (e2e.filter((row) => row.name.startsWith(prefix))).reduce((a, b) => (b.gbPerSec > a.gbPerSec ? b : a));
+const ours = (prefix) =>
+  /** @type {Array<E2eRow & { gbPerSec: number }>} */ (e2e.filter((row) => row.name.startsWith(prefix))).reduce((a, b) => (b.gbPerSec > a.gbPerSec ? b : a));
 if (!python.numpy) {
   console.log('  NumPy reference skipped: no python3 with numpy found (Debian: apt-get install python3-numpy)');
 } else {
@@ -136,7 +155,9 @@ if (!python.numpy) {
   const r = runPython([join(here, 'reference_numpy.py'), inputs.f32]);
   const gbs = r.bytes / r.seconds / 1e9;
   peers.push({ name: 'numpy stats f32', gbPerSec: gbs, ms: r.seconds * 1000, oursGbPerSec: ours('inspect f32 ').gbPerSec });
-  console.log(`  numpy memmap + mean/std/min/max   ${gbs.toFixed(2).padStart(6)} GB/s  → diffai inspect is ${(ours('inspect f32 ').gbPerSec / gbs).toFixed(1)}× faster`);
+  console.log(
+    `  numpy memmap + mean/std/min/max   ${gbs.toFixed(2).padStart(6)} GB/s  → diffai inspect is ${(ours('inspect f32 ').gbPerSec / gbs).toFixed(1)}× faster`,
+  );
 }
 if (!python.torch) {
   console.log('  PyTorch reference skipped: no python3 with torch found (Debian: apt-get install python3-torch)');
@@ -160,5 +181,8 @@ if (!python.torch) {
 
 const out = join(here, 'results', 'latest.json');
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, quick, kernels, e2e, peers }, null, 2)}\n`);
+writeFileSync(
+  out,
+  `${JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, quick, kernels, e2e, peers }, null, 2)}\n`,
+);
 console.log(`\nwritten ${out}`);

@@ -9,11 +9,7 @@
  */
 import { DiffaiError } from './errors.js';
 
-export const DTYPES = [
-  'f64', 'f32', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2',
-  'i64', 'i32', 'i16', 'i8', 'u64', 'u32', 'u16', 'u8', 'bool',
-  'c64', 'c128',
-] as const;
+export const DTYPES = ['f64', 'f32', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2', 'i64', 'i32', 'i16', 'i8', 'u64', 'u32', 'u16', 'u8', 'bool', 'c64', 'c128'] as const;
 export type DType = (typeof DTYPES)[number];
 
 export type ElementClass = 'float' | 'int' | 'bool' | 'complex';
@@ -22,9 +18,19 @@ export type KernelFamily = 'f32' | 'f64';
 
 /** WASM exports that widen n stored elements at src into the kernel family at dst. */
 export type WidenKernel =
-  | 'f16_to_f32' | 'bf16_to_f32' | 'f8e4m3_to_f32' | 'f8e5m2_to_f32'
-  | 'i8_to_f32' | 'u8_to_f32' | 'i16_to_f32' | 'u16_to_f32' | 'bool_to_f32'
-  | 'i32_to_f64' | 'u32_to_f64' | 'i64_to_f64' | 'u64_to_f64';
+  | 'f16_to_f32'
+  | 'bf16_to_f32'
+  | 'f8e4m3_to_f32'
+  | 'f8e5m2_to_f32'
+  | 'i8_to_f32'
+  | 'u8_to_f32'
+  | 'i16_to_f32'
+  | 'u16_to_f32'
+  | 'bool_to_f32'
+  | 'i32_to_f64'
+  | 'u32_to_f64'
+  | 'i64_to_f64'
+  | 'u64_to_f64';
 
 /** Stats kernels that read the stored elements directly (widening in registers). */
 export type FusedStatsKernel = 'stats_bf16' | 'stats_f16';

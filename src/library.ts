@@ -122,7 +122,11 @@ export async function inspectFile(path: string, options: LibraryOptions = {}): P
   try {
     // Large tensors are submitted at once so the executor can schedule the largest first; small ones in windows.
     const reads = [...toRead];
-    const read = await runAll(reads, ([, desc]) => (options.shapeOnly ? 0 : tensorBytes([desc])), async ([, desc]) => (options.shapeOnly ? undefined : await executor.stats(desc)));
+    const read = await runAll(
+      reads,
+      ([, desc]) => (options.shapeOnly ? 0 : tensorBytes([desc])),
+      async ([, desc]) => (options.shapeOnly ? undefined : await executor.stats(desc)),
+    );
     const partials = new Map(reads.map(([name], i) => [name, read[i]] as const));
     const tensors: InspectedTensor[] = selected.map((e) => ({
       name: e.name,
@@ -139,9 +143,16 @@ export async function inspectFile(path: string, options: LibraryOptions = {}): P
 }
 
 const TYPED_DTYPES: Array<[abstract new (...args: never[]) => ArrayBufferView, DType]> = [
-  [Float64Array, 'f64'], [Float32Array, 'f32'], [BigInt64Array, 'i64'], [BigUint64Array, 'u64'],
-  [Int32Array, 'i32'], [Uint32Array, 'u32'], [Int16Array, 'i16'], [Uint16Array, 'u16'],
-  [Int8Array, 'i8'], [Uint8Array, 'u8'],
+  [Float64Array, 'f64'],
+  [Float32Array, 'f32'],
+  [BigInt64Array, 'i64'],
+  [BigUint64Array, 'u64'],
+  [Int32Array, 'i32'],
+  [Uint32Array, 'u32'],
+  [Int16Array, 'i16'],
+  [Uint16Array, 'u16'],
+  [Int8Array, 'i8'],
+  [Uint8Array, 'u8'],
 ];
 
 /**
@@ -153,13 +164,21 @@ export function tensorStats(data: ArrayBufferView, dtype?: DType): TensorStats {
   if (!resolved) throw new DiffaiError(undefined, 'tensorStats: pass a dtype for this kind of buffer');
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const size = byteLength(resolved, 1);
-  if (bytes.length % size !== 0) throw new DiffaiError(undefined, `tensorStats: ${bytes.length} bytes is not a whole number of ${resolved} elements (${size} bytes each)`);
+  if (bytes.length % size !== 0)
+    throw new DiffaiError(undefined, `tensorStats: ${bytes.length} bytes is not a whole number of ${resolved} elements (${size} bytes each)`);
   const engine = new Engine();
   try {
     const partial = engine.statsOfBytes(bytes, resolved);
     const numel = partial.count + partial.nan + partial.posinf + partial.neginf;
     return toTensorStats(
-      { name: 'array', dtype: resolved, shape: [numel], numel, byteOrder: 'little', source: { kind: 'file', path: '<memory>', offset: 0, length: bytes.length } },
+      {
+        name: 'array',
+        dtype: resolved,
+        shape: [numel],
+        numel,
+        byteOrder: 'little',
+        source: { kind: 'file', path: '<memory>', offset: 0, length: bytes.length },
+      },
       { stats: partial },
     );
   } finally {

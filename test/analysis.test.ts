@@ -23,7 +23,10 @@ type Data = any;
 const only = (entries: AnalysisEntry[], key: string): Data[] => entries.filter((e) => e.key === key).map((e) => e.data);
 
 describe('quantization analysis', () => {
-  for (const [file, lo, hi] of [['digits_mlp_f16.safetensors', 60, 80], ['digits_mlp_bf16.safetensors', 40, 60]] as const) {
+  for (const [file, lo, hi] of [
+    ['digits_mlp_f16.safetensors', 60, 80],
+    ['digits_mlp_bf16.safetensors', 40, 60],
+  ] as const) {
     it(`${file}: 2x compression by bytes, SQNR and errors as the float64 reference`, async () => {
       const ref = REF.quantization[`digits_mlp.safetensors|${file}`];
       const { analyses } = await analyzeFiles([BASE, core(file)], ['quantization']);
@@ -98,7 +101,8 @@ describe('anomaly detection', () => {
     const [a] = only(analyses, 'AnomalyDetection');
     const dead = a.findings.filter((f: Data) => f.type === 'dead_units');
     expect(Object.fromEntries(dead.map((f: Data) => [f.tensors[0], f.value]))).toEqual(
-      Object.fromEntries(Object.entries(REF.dead_units.zero_rows as Record<string, number[]>).map(([k, v]) => [k, v.length])));
+      Object.fromEntries(Object.entries(REF.dead_units.zero_rows as Record<string, number[]>).map(([k, v]) => [k, v.length])),
+    );
     for (const f of dead) expect(f.detail).toContain(`rows ${REF.dead_units.zero_rows[f.tensors[0]].join(', ')}`);
     expect(a.findings.filter((f: Data) => f.type !== 'dead_units')).toEqual([]);
   });
@@ -123,18 +127,28 @@ describe('layer impact and change summary', () => {
     const pair = REFERENCE.pairs['digits_mlp.safetensors|digits_mlp_finetuned.safetensors']!;
     expect(cs.counts_by_kind).toEqual({ TensorStatsChanged: 6, Modified: 1 });
     expect(cs.elements_changed).toBe(Object.values(pair).reduce((s, p) => s + p.changed_elements, 0));
-    const top = Object.entries(pair).sort((x, y) => y[1].rel_l2_change! - x[1].rel_l2_change!).slice(0, 5).map(([n]) => n);
+    const top = Object.entries(pair)
+      .sort((x, y) => y[1].rel_l2_change! - x[1].rel_l2_change!)
+      .slice(0, 5)
+      .map(([n]) => n);
     expect(cs.top_changes.map((t: Data) => t.name)).toEqual(top);
   });
 });
 
 describe('--shape-only: nothing read, nothing invented', () => {
   it('value-based numbers are null; structure-based ones still come from the headers', async () => {
-    const { analyses } = await analyzeFiles([BASE, core('digits_mlp_reshaped.safetensors')], ['layerImpact', 'anomalies', 'gradients', 'architecture'], { shapeOnly: true });
+    const { analyses } = await analyzeFiles([BASE, core('digits_mlp_reshaped.safetensors')], ['layerImpact', 'anomalies', 'gradients', 'architecture'], {
+      shapeOnly: true,
+    });
     const [li] = only(analyses, 'LayerImpactAnalysis');
     expect(li.model_rel_l2_change).toBeNull();
     expect(li.layers.every((l: Data) => l.rel_l2_change === null && l.share === null)).toBe(true);
-    expect(li.layers.filter((l: Data) => l.not_compared.length > 0).map((l: Data) => l.layer).sort()).toEqual(['fc2', 'fc3']);
+    expect(
+      li.layers
+        .filter((l: Data) => l.not_compared.length > 0)
+        .map((l: Data) => l.layer)
+        .sort(),
+    ).toEqual(['fc2', 'fc3']);
     const [an] = only(analyses, 'AnomalyDetection');
     expect([an.tensors_checked, an.findings_total]).toEqual([0, 0]);
     expect(only(analyses, 'GradientAnalysis')[0].update_norm).toBeNull();
@@ -178,7 +192,8 @@ describe('training trajectories', () => {
     for (const [k, v] of (c.rel_updates as number[]).entries()) expectClose(v, REF.sgd_trajectory.rel_update_overall[k], 1e-9, 0, `overall ${k}`);
     for (const l of c.layers) {
       expect(l.trend, l.layer).toBe('shrinking');
-      for (const [k, v] of (l.rel_updates as number[]).entries()) expectClose(v, REF.sgd_trajectory.rel_update_per_layer[l.layer][k], 1e-9, 0, `${l.layer} ${k}`);
+      for (const [k, v] of (l.rel_updates as number[]).entries())
+        expectClose(v, REF.sgd_trajectory.rel_update_per_layer[l.layer][k], 1e-9, 0, `${l.layer} ${k}`);
     }
   });
 
@@ -186,10 +201,11 @@ describe('training trajectories', () => {
     const { analyses } = await analyzeFiles(sgd, ['similarity']);
     const [s] = only(analyses, 'SimilarityMatrix');
     const ref = REF.sgd_similarity;
-    for (let i = 0; i < sgd.length; i++) for (let j = 0; j < sgd.length; j++) {
-      expectClose(s.overall[i][j], ref.overall[i][j], 1e-12, 0, `overall ${i},${j}`);
-      for (const layer of Object.keys(ref.per_layer)) expectClose(s.per_layer[layer][i][j], ref.per_layer[layer][i][j], 1e-12, 0, `${layer} ${i},${j}`);
-    }
+    for (let i = 0; i < sgd.length; i++)
+      for (let j = 0; j < sgd.length; j++) {
+        expectClose(s.overall[i][j], ref.overall[i][j], 1e-12, 0, `overall ${i},${j}`);
+        for (const layer of Object.keys(ref.per_layer)) expectClose(s.per_layer[layer][i][j], ref.per_layer[layer][i][j], 1e-12, 0, `${layer} ${i},${j}`);
+      }
   });
 
   it('Adam torch checkpoints: convergence on model_state_dict, optimizer-state norms mapped to parameters', async () => {
@@ -198,13 +214,17 @@ describe('training trajectories', () => {
     const [c] = only(analyses, 'ConvergenceAnalysis');
     expect(c.trend).toBe('shrinking');
     for (const l of c.layers) {
-      for (const [k, v] of (l.rel_updates as number[]).entries()) expectClose(v, REF.adam_trajectory.rel_update_per_layer[l.layer][k], 1e-9, 0, `${l.layer} ${k}`);
+      for (const [k, v] of (l.rel_updates as number[]).entries())
+        expectClose(v, REF.adam_trajectory.rel_update_per_layer[l.layer][k], 1e-9, 0, `${l.layer} ${k}`);
     }
     const grads = only(analyses, 'GradientAnalysis');
     expect(grads).toHaveLength(2);
     for (const [k, g] of grads.entries()) {
       expect(g.source).toBe('optimizer_state');
-      for (const [which, idx] of [['state_a', k], ['state_b', k + 1]] as const) {
+      for (const [which, idx] of [
+        ['state_a', k],
+        ['state_b', k + 1],
+      ] as const) {
         const ref = REF.adam_optimizer_state.per_checkpoint[idx];
         for (const e of g[which]) {
           const r = ref[e.param];
@@ -216,7 +236,8 @@ describe('training trajectories', () => {
       }
     }
     const [s] = only(analyses, 'SimilarityMatrix');
-    for (let i = 0; i < adam.length; i++) for (let j = 0; j < adam.length; j++) expectClose(s.overall[i][j], REF.adam_similarity.overall[i][j], 1e-12, 0, `adam ${i},${j}`);
+    for (let i = 0; i < adam.length; i++)
+      for (let j = 0; j < adam.length; j++) expectClose(s.overall[i][j], REF.adam_similarity.overall[i][j], 1e-12, 0, `adam ${i},${j}`);
   });
 
   it('without optimizer state, gradient analysis reports the update dW, labelled as such', async () => {

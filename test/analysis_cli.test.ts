@@ -19,7 +19,17 @@ const fx = (f: string) => `fixtures/analysis/${f}`;
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, shaped as the generator wrote it
 const REF: any = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'analysis', 'reference.json'), 'utf8'));
 const BASE = core('digits_mlp.safetensors');
-const ALL_FLAGS = ['--quantization-analysis', '--show-layer-impact', '--architecture-comparison', '--memory-analysis', '--anomaly-detection', '--change-summary', '--convergence-analysis', '--gradient-analysis', '--similarity-matrix'];
+const ALL_FLAGS = [
+  '--quantization-analysis',
+  '--show-layer-impact',
+  '--architecture-comparison',
+  '--memory-analysis',
+  '--anomaly-detection',
+  '--change-summary',
+  '--convergence-analysis',
+  '--gradient-analysis',
+  '--similarity-matrix',
+];
 
 describe('analysis options on the command line', () => {
   it('text: the plain diff unchanged, then the analysis lines', async () => {
@@ -31,7 +41,9 @@ describe('analysis options on the command line', () => {
     expect(q.stdout.startsWith(plain.stdout)).toBe(true);
     const rest = q.stdout.slice(plain.stdout.length).split('\n').filter(Boolean);
     const ref = REF.quantization['digits_mlp.safetensors|digits_mlp_bf16.safetensors'];
-    expect(rest[0]).toBe(`quantization_analysis: compression=2.0000x, size_ratio=0.5000, bytes=${ref.bytes_a}->${ref.bytes_b}, sqnr=${ref.sqnr_db.toFixed(2)}dB, precision_loss=minimal, tensors=6`);
+    expect(rest[0]).toBe(
+      `quantization_analysis: compression=2.0000x, size_ratio=0.5000, bytes=${ref.bytes_a}->${ref.bytes_b}, sqnr=${ref.sqnr_db.toFixed(2)}dB, precision_loss=minimal, tensors=6`,
+    );
     expect(rest.slice(1).every((l) => l.startsWith('  '))).toBe(true);
     expect(rest).toHaveLength(1 + 1 + 6 + 1);
   });
@@ -46,14 +58,34 @@ describe('analysis options on the command line', () => {
       cli([a, b, ...ALL_FLAGS, '-o', 'yaml']),
     ]);
     for (const r of [text, json, yml]) expect(r.status, r.stderr).toBe(1);
-    const labels = text.stdout.split('\n').filter((l) => /^[a-z_]+: /.test(l)).map((l) => l.split(':')[0]);
-    expect(labels).toEqual(['change_summary', 'layer_impact', 'quantization_analysis', 'architecture_comparison', 'memory_analysis', 'anomaly_detection', 'gradient_analysis', 'convergence_analysis', 'similarity_matrix']);
+    const labels = text.stdout
+      .split('\n')
+      .filter((l) => /^[a-z_]+: /.test(l))
+      .map((l) => l.split(':')[0]);
+    expect(labels).toEqual([
+      'change_summary',
+      'layer_impact',
+      'quantization_analysis',
+      'architecture_comparison',
+      'memory_analysis',
+      'anomaly_detection',
+      'gradient_analysis',
+      'convergence_analysis',
+      'similarity_matrix',
+    ]);
     const value = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     const base = JSON.parse(plain.stdout) as unknown[];
     expect(value.slice(0, base.length)).toEqual(base);
     expect(value.slice(base.length).map((e) => Object.keys(e))).toEqual([
-      ['ChangeSummary'], ['LayerImpactAnalysis'], ['QuantizationAnalysis'], ['ArchitectureComparison'], ['MemoryAnalysis'],
-      ['AnomalyDetection'], ['GradientAnalysis'], ['ConvergenceAnalysis'], ['SimilarityMatrix'],
+      ['ChangeSummary'],
+      ['LayerImpactAnalysis'],
+      ['QuantizationAnalysis'],
+      ['ArchitectureComparison'],
+      ['MemoryAnalysis'],
+      ['AnomalyDetection'],
+      ['GradientAnalysis'],
+      ['ConvergenceAnalysis'],
+      ['SimilarityMatrix'],
     ]);
     expect(yaml.load(yml.stdout)).toEqual(value);
     // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, shaped as the generator wrote it
@@ -120,10 +152,7 @@ describe('analysis options on the command line', () => {
   });
 
   it('directories with an analysis, and a bad --fail-on value, exit 2 with one line', async () => {
-    const [dir, bad] = await Promise.all([
-      cli(['fixtures/core', 'fixtures/core', '--change-summary']),
-      cli([BASE, BASE, '--fail-on', 'everything']),
-    ]);
+    const [dir, bad] = await Promise.all([cli(['fixtures/core', 'fixtures/core', '--change-summary']), cli([BASE, BASE, '--fail-on', 'everything'])]);
     for (const r of [dir, bad]) {
       expect(r.status).toBe(2);
       expect(r.stdout).toBe('');

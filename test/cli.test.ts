@@ -39,8 +39,15 @@ const COMPARISON_KEYS = ['changed_elements', 'cosine_similarity', 'max_abs_diff'
 
 function expectStatsObject(got: Record<string, unknown>, ref: RefTensor, label: string): void {
   expect(Object.keys(got).sort(), `${label}: stats keys`).toEqual(STATS_KEYS);
-  expect([got.dtype, got.shape, got.total_params, got.nan_count, got.posinf_count, got.neginf_count, got.zero_count], label)
-    .toEqual([ref.dtype, ref.shape, ref.total_params, ref.nan_count, ref.posinf_count, ref.neginf_count, ref.zero_count]);
+  expect([got.dtype, got.shape, got.total_params, got.nan_count, got.posinf_count, got.neginf_count, got.zero_count], label).toEqual([
+    ref.dtype,
+    ref.shape,
+    ref.total_params,
+    ref.nan_count,
+    ref.posinf_count,
+    ref.neginf_count,
+    ref.zero_count,
+  ]);
   const scale = ref.min === null ? 0 : Math.max(Math.abs(ref.min), Math.abs(ref.max!));
   expectClose(got.mean as number | null, ref.mean, 1e-6, 1e-9 * scale, `${label}: mean`);
   expectClose(got.std as number | null, ref.std, 1e-6, 0, `${label}: std`);
@@ -82,7 +89,9 @@ describe.concurrent('diff: text output', () => {
   });
 
   it('--epsilon: above every max |a−b| only the metadata differs; in between, only tensors moving more', async () => {
-    const maxima = Object.values(pairTuned).map((p) => p.max_abs_diff).sort((x, y) => x - y);
+    const maxima = Object.values(pairTuned)
+      .map((p) => p.max_abs_diff)
+      .sort((x, y) => x - y);
     const big = maxima[maxima.length - 1]! * 1.5;
     const mid = (maxima[2]! + maxima[3]!) / 2;
     const [above, between] = await Promise.all([cli([base, tuned, '--epsilon', String(big)]), cli([base, tuned, '--epsilon', String(mid)])]);
@@ -93,10 +102,7 @@ describe.concurrent('diff: text output', () => {
   });
 
   it('--path and --ignore-keys-regex', async () => {
-    const [path, ignore] = await Promise.all([
-      cli([base, tuned, '--path', 'fc1']),
-      cli([base, tuned, '--ignore-keys-regex', '^fc[12]\\.|metadata']),
-    ]);
+    const [path, ignore] = await Promise.all([cli([base, tuned, '--path', 'fc1']), cli([base, tuned, '--ignore-keys-regex', '^fc[12]\\.|metadata'])]);
     expect(path.stdout).toBe(lines(...['fc1.bias', 'fc1.weight'].map((n) => valueLine(n, refBase[n]!, refTuned[n]!))));
     expect(ignore.stdout).toBe(lines(...['fc3.bias', 'fc3.weight'].map((n) => valueLine(n, refBase[n]!, refTuned[n]!))));
     expect([path.status, ignore.status]).toEqual([1, 1]);
@@ -123,12 +129,21 @@ describe.concurrent('diff: text output', () => {
     expect([a.status, a.stdout]).toEqual([1, lines(...plus)]);
     // Without --shape-only: the same (the common tensors are identical).
     expect([aValues.status, aValues.stdout]).toEqual([1, lines(...plus)]);
-    expect([rm.status, rm.stdout]).toEqual([1, lines(...['fc2.bias', 'fc2.weight'].map((n) => `  - ${n}: shape=${dims(refBase[n]!.shape)}, dtype=f32, params=${refBase[n]!.total_params}`))]);
-    expect([rs.status, rs.stdout]).toEqual([1, lines(...['fc2.bias', 'fc2.weight', 'fc3.weight'].map((n) => `  ~ ${n}: shape=${dims(refBase[n]!.shape)} -> ${dims(reshaped[n]!.shape)}`))]);
+    expect([rm.status, rm.stdout]).toEqual([
+      1,
+      lines(...['fc2.bias', 'fc2.weight'].map((n) => `  - ${n}: shape=${dims(refBase[n]!.shape)}, dtype=f32, params=${refBase[n]!.total_params}`)),
+    ]);
+    expect([rs.status, rs.stdout]).toEqual([
+      1,
+      lines(...['fc2.bias', 'fc2.weight', 'fc3.weight'].map((n) => `  ~ ${n}: shape=${dims(refBase[n]!.shape)} -> ${dims(reshaped[n]!.shape)}`)),
+    ]);
   });
 
   it('f16 and bf16 copies: a dtype line, then the values line (rounding moved the statistics)', async () => {
-    const copies = [['digits_mlp_f16.safetensors', 'f16'], ['digits_mlp_bf16.safetensors', 'bf16']] as const;
+    const copies = [
+      ['digits_mlp_f16.safetensors', 'f16'],
+      ['digits_mlp_bf16.safetensors', 'bf16'],
+    ] as const;
     const runs = await Promise.all(copies.map(([file]) => cli([base, core(file)])));
     for (const [i, [file, dtype]] of copies.entries()) {
       const copy = REFERENCE.files[file]!.tensors;
@@ -142,7 +157,12 @@ describe.concurrent('diff: text output', () => {
     const r = await cli([base, tuned, '-v']);
     expect(r.stdout).toBe(lines(EPOCH, ...NAMES.map((n) => valueLine(n, refBase[n]!, refTuned[n]!))));
     expect(r.stderr).toMatch(/^diffai: .*\d+ differences in [\d.]+ ms$/m);
-    expect(r.stderr.split('\n').filter(Boolean).every((l) => l.startsWith('diffai: '))).toBe(true);
+    expect(
+      r.stderr
+        .split('\n')
+        .filter(Boolean)
+        .every((l) => l.startsWith('diffai: ')),
+    ).toBe(true);
   });
 });
 
@@ -188,7 +208,9 @@ describe.concurrent('diff: JSON and YAML', () => {
       cli([base, base, '-o', 'json']),
     ]);
     const shapes = REFERENCE.files['digits_mlp_reshaped.safetensors']!.tensors;
-    expect(JSON.parse(reshaped.stdout)).toEqual(['fc2.bias', 'fc2.weight', 'fc3.weight'].map((n) => ({ TensorShapeChanged: [n, refBase[n]!.shape, shapes[n]!.shape] })));
+    expect(JSON.parse(reshaped.stdout)).toEqual(
+      ['fc2.bias', 'fc2.weight', 'fc3.weight'].map((n) => ({ TensorShapeChanged: [n, refBase[n]!.shape, shapes[n]!.shape] })),
+    );
     expect(JSON.parse(f16.stdout)).toEqual(NAMES.map((n) => ({ TensorDtypeChanged: [n, 'f32', 'f16'] })));
     const addedRef = REFERENCE.files['digits_mlp_layer_added.safetensors']!.tensors;
     const addedOut = JSON.parse(added.stdout) as Array<{ TensorAdded: [string, Record<string, unknown>] }>;
@@ -204,20 +226,71 @@ describe.concurrent('diff: JSON and YAML', () => {
     const a = tmp.path('nan-a.safetensors');
     const b = tmp.path('nan-b.safetensors');
     writeFileSync(a, safetensorsBytes([{ name: 'x', dtype: 'f32', shape: [3], bytes: f32Bytes([NaN, NaN, NaN]) }]));
-    writeFileSync(b, safetensorsBytes([
-      { name: 'x', dtype: 'f32', shape: [3], bytes: f32Bytes([NaN, 1, Infinity]) },
-      { name: 'y', dtype: 'f32', shape: [2], bytes: f32Bytes([NaN, -Infinity]) },
-    ]));
+    writeFileSync(
+      b,
+      safetensorsBytes([
+        { name: 'x', dtype: 'f32', shape: [3], bytes: f32Bytes([NaN, 1, Infinity]) },
+        { name: 'y', dtype: 'f32', shape: [2], bytes: f32Bytes([NaN, -Infinity]) },
+      ]),
+    );
     const [j, y, t] = await Promise.all([cli([a, b, '-o', 'json']), cli([a, b, '-o', 'yaml']), cli([a, b])]);
     expect(j.stdout).not.toMatch(/NaN|Infinity/);
     const out = JSON.parse(j.stdout);
     expect(out).toEqual([
-      { TensorStatsChanged: ['x',
-        { mean: null, std: null, min: null, max: null, shape: [3], dtype: 'f32', total_params: 3, nan_count: 3, posinf_count: 0, neginf_count: 0, zero_count: 0, l2_norm: 0 },
-        { mean: 1, std: 0, min: 1, max: 1, shape: [3], dtype: 'f32', total_params: 3, nan_count: 1, posinf_count: 1, neginf_count: 0, zero_count: 0, l2_norm: 1 },
-        // Two positions changed (NaN→1, NaN→Inf); no position is finite on both sides.
-        { max_abs_diff: null, mean_abs_diff: null, rel_l2_change: null, cosine_similarity: null, changed_elements: 2 }] },
-      { TensorAdded: ['y', { mean: null, std: null, min: null, max: null, shape: [2], dtype: 'f32', total_params: 2, nan_count: 1, posinf_count: 0, neginf_count: 1, zero_count: 0, l2_norm: 0 }] },
+      {
+        TensorStatsChanged: [
+          'x',
+          {
+            mean: null,
+            std: null,
+            min: null,
+            max: null,
+            shape: [3],
+            dtype: 'f32',
+            total_params: 3,
+            nan_count: 3,
+            posinf_count: 0,
+            neginf_count: 0,
+            zero_count: 0,
+            l2_norm: 0,
+          },
+          {
+            mean: 1,
+            std: 0,
+            min: 1,
+            max: 1,
+            shape: [3],
+            dtype: 'f32',
+            total_params: 3,
+            nan_count: 1,
+            posinf_count: 1,
+            neginf_count: 0,
+            zero_count: 0,
+            l2_norm: 1,
+          },
+          // Two positions changed (NaN→1, NaN→Inf); no position is finite on both sides.
+          { max_abs_diff: null, mean_abs_diff: null, rel_l2_change: null, cosine_similarity: null, changed_elements: 2 },
+        ],
+      },
+      {
+        TensorAdded: [
+          'y',
+          {
+            mean: null,
+            std: null,
+            min: null,
+            max: null,
+            shape: [2],
+            dtype: 'f32',
+            total_params: 2,
+            nan_count: 1,
+            posinf_count: 0,
+            neginf_count: 1,
+            zero_count: 0,
+            l2_norm: 0,
+          },
+        ],
+      },
     ]);
     expect(yaml.load(y.stdout)).toEqual(out);
     expect(y.stdout).not.toMatch(/\.nan|\.inf/i);
@@ -285,8 +358,15 @@ describe.concurrent('inspect', () => {
     const tensorLine = (n: string) => {
       const t = refBase[n]!;
       const extra = [t.zero_count ? `zeros=${t.zero_count}` : '', t.nan_count ? `nan=${t.nan_count}` : ''].filter(Boolean);
-      return [`  ${n}: dtype=${t.dtype}, shape=[${t.shape.join(', ')}], params=${t.total_params}`,
-        `mean=${f4(t.mean)}`, `std=${f4(t.std)}`, `min=${f4(t.min)}`, `max=${f4(t.max)}`, `l2=${f4(t.l2_norm)}`, ...extra].join(', ');
+      return [
+        `  ${n}: dtype=${t.dtype}, shape=[${t.shape.join(', ')}], params=${t.total_params}`,
+        `mean=${f4(t.mean)}`,
+        `std=${f4(t.std)}`,
+        `min=${f4(t.min)}`,
+        `max=${f4(t.max)}`,
+        `l2=${f4(t.l2_norm)}`,
+        ...extra,
+      ].join(', ');
     };
     const meta = Object.entries(REFERENCE.files[BASE]!.metadata!).map(([k, v]) => `  __metadata__.${k}: ${JSON.stringify(v)}`);
     expect(r.stdout).toBe(lines(`${base}: safetensors, 6 tensors, ${params} parameters`, ...NAMES.map(tensorLine), 'metadata:', ...meta));
@@ -308,7 +388,9 @@ describe.concurrent('inspect', () => {
       for (const t of out.tensors) {
         const { name, role, ...stats } = t;
         // the model view's role: these files hold only float weights and integer/bool data tensors
-        expect(role, `${file} ${String(name)}`).toBe(['f64', 'f32', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2', 'c64'].includes(stats.dtype as string) ? 'parameter' : 'buffer');
+        expect(role, `${file} ${String(name)}`).toBe(
+          ['f64', 'f32', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2', 'c64'].includes(stats.dtype as string) ? 'parameter' : 'buffer',
+        );
         // JSON cannot hold integers above 2^53 exactly; u64/i64 extremes are compared as doubles.
         const r = ref.tensors[name as string]!;
         expectStatsObject(stats, r, `${file} ${String(name)}`);

@@ -3,8 +3,23 @@ import { DTYPES, byteLength, dtypeInfo, elementsIn, isComplex, isFloat } from '.
 
 // Item sizes as numpy/torch report them (np.dtype(x).itemsize), written out independently.
 const ITEMSIZE: Record<string, number> = {
-  f64: 8, f32: 4, f16: 2, bf16: 2, f8_e4m3: 1, f8_e5m2: 1, i64: 8, i32: 4, i16: 2, i8: 1,
-  u64: 8, u32: 4, u16: 2, u8: 1, bool: 1, c64: 8, c128: 16,
+  f64: 8,
+  f32: 4,
+  f16: 2,
+  bf16: 2,
+  f8_e4m3: 1,
+  f8_e5m2: 1,
+  i64: 8,
+  i32: 4,
+  i16: 2,
+  i8: 1,
+  u64: 8,
+  u32: 4,
+  u16: 2,
+  u8: 1,
+  bool: 1,
+  c64: 8,
+  c128: 16,
 };
 
 describe('dtype registry', () => {

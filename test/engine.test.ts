@@ -15,21 +15,34 @@ import { makeRunner } from './helpers/engine.js';
 import { exactCompare, exactStats, type RefStats } from './helpers/exact.js';
 import { CORE, REFERENCE, core, readSafetensorsValues, type RefPair, type RefTensor } from './helpers/files.js';
 
-const FIXTURES = readdirSync(CORE).filter((f) => f.endsWith('.safetensors')).sort();
+const FIXTURES = readdirSync(CORE)
+  .filter((f) => f.endsWith('.safetensors'))
+  .sort();
 
 /** A reference_stats.json tensor entry in the shape expectStats takes. */
 function refStats(t: RefTensor): RefStats {
   const count = t.total_params - t.nan_count - t.posinf_count - t.neginf_count;
   return {
-    count, mean: t.mean, std: t.std, min: t.min, max: t.max,
-    nan: t.nan_count, posinf: t.posinf_count, neginf: t.neginf_count, zeros: t.zero_count,
-    l2: t.l2_norm, maxAbs: t.min === null ? 0 : Math.max(Math.abs(t.min), Math.abs(t.max!)),
+    count,
+    mean: t.mean,
+    std: t.std,
+    min: t.min,
+    max: t.max,
+    nan: t.nan_count,
+    posinf: t.posinf_count,
+    neginf: t.neginf_count,
+    zeros: t.zero_count,
+    l2: t.l2_norm,
+    maxAbs: t.min === null ? 0 : Math.max(Math.abs(t.min), Math.abs(t.max!)),
   };
 }
 
 function expectTensorStats(got: TensorStats, ref: RefTensor, label: string): void {
-  expect({ dtype: got.dtype, shape: got.shape, total_params: got.total_params }, `${label}: dtype/shape/params`)
-    .toEqual({ dtype: ref.dtype, shape: ref.shape, total_params: ref.total_params });
+  expect({ dtype: got.dtype, shape: got.shape, total_params: got.total_params }, `${label}: dtype/shape/params`).toEqual({
+    dtype: ref.dtype,
+    shape: ref.shape,
+    total_params: ref.total_params,
+  });
   expectStats(got, refStats(ref), label);
 }
 
@@ -114,7 +127,8 @@ describe('diffFiles on the recorded pairs matches reference_stats.json', () => {
   for (const [pair, tensors] of Object.entries(REFERENCE.pairs)) {
     const [fa, fb] = pair.split('|') as [string, string];
     it(pair, async () => {
-      const refA = REFERENCE.files[fa]!, refB = REFERENCE.files[fb]!;
+      const refA = REFERENCE.files[fa]!,
+        refB = REFERENCE.files[fb]!;
       const report = await diffFiles(core(fa), core(fb));
       const byName = (kind: string, name: string) => report.results.find((r) => r.kind === kind && r.name === name);
       for (const [name, ref] of Object.entries(tensors)) {
@@ -147,18 +161,20 @@ describe('diffFiles on the recorded pairs matches reference_stats.json', () => {
           if (r?.kind === 'TensorAdded') expectTensorStats(r.stats, refB.tensors[name]!, `${pair} added ${name}`);
         }
       }
-      const metaA = refA.metadata ?? {}, metaB = refB.metadata ?? {};
+      const metaA = refA.metadata ?? {},
+        metaB = refB.metadata ?? {};
       for (const key of new Set([...Object.keys(metaA), ...Object.keys(metaB)])) {
         const r = report.results.find((x) => x.name === `__metadata__.${key}`);
         if (metaA[key] === metaB[key]) expect(r, `${pair} metadata ${key}`).toBeUndefined();
         else expect(r).toEqual({ kind: 'Modified', name: `__metadata__.${key}`, a: metaA[key], b: metaB[key] });
       }
       // Nothing else is reported.
-      const expected = Object.values(tensors).filter((t) => t.changed_elements > 0).length
-        + Object.keys(refA.tensors).filter((n) => !(n in refB.tensors)).length
-        + Object.keys(refB.tensors).filter((n) => !(n in refA.tensors)).length
-        + Object.keys(refA.tensors).filter((n) => n in refB.tensors && JSON.stringify(refA.tensors[n]!.shape) !== JSON.stringify(refB.tensors[n]!.shape)).length
-        + Object.keys(metaA).filter((k) => metaA[k] !== metaB[k]).length;
+      const expected =
+        Object.values(tensors).filter((t) => t.changed_elements > 0).length +
+        Object.keys(refA.tensors).filter((n) => !(n in refB.tensors)).length +
+        Object.keys(refB.tensors).filter((n) => !(n in refA.tensors)).length +
+        Object.keys(refA.tensors).filter((n) => n in refB.tensors && JSON.stringify(refA.tensors[n]!.shape) !== JSON.stringify(refB.tensors[n]!.shape)).length +
+        Object.keys(metaA).filter((k) => metaA[k] !== metaB[k]).length;
       expect(report.results.length, kindsOf(report.results).join('; ')).toBe(expected);
       // Sorted by name (code-point order).
       const names = report.results.map((r) => r.name);
@@ -228,13 +244,18 @@ describe('diffFiles: other cases, checked against exact comparisons of the decod
     const pair = REFERENCE.pairs['digits_mlp.safetensors|digits_mlp_finetuned.safetensors']!;
     const a = readSafetensorsValues(core('digits_mlp.safetensors'));
     const b = readSafetensorsValues(core('digits_mlp_finetuned.safetensors'));
-    const maxima = Object.values(pair).map((t) => t.max_abs_diff).sort((x, y) => x - y);
+    const maxima = Object.values(pair)
+      .map((t) => t.max_abs_diff)
+      .sort((x, y) => x - y);
     // Thresholds between and around the reference maxima.
     const thresholds = [0, 1e-4, (maxima[0]! + maxima[1]!) / 2, (maxima[2]! + maxima[3]!) / 2, maxima[5]!, maxima[5]! * 1.01, 1];
     for (const epsilon of thresholds) {
       const report = await diffFiles(core('digits_mlp.safetensors'), core('digits_mlp_finetuned.safetensors'), { epsilon });
       const reported = report.results.filter((r) => r.kind === 'TensorStatsChanged').map((r) => r.name);
-      const expected = Object.entries(pair).filter(([, t]) => t.max_abs_diff > epsilon).map(([n]) => n).sort();
+      const expected = Object.entries(pair)
+        .filter(([, t]) => t.max_abs_diff > epsilon)
+        .map(([n]) => n)
+        .sort();
       expect(reported, `epsilon=${epsilon}`).toEqual(expected);
       for (const r of report.results) {
         if (r.kind !== 'TensorStatsChanged') continue;
@@ -249,7 +270,9 @@ describe('diffFiles: other cases, checked against exact comparisons of the decod
   it('sortByChangeMagnitude orders value changes by rel_l2_change, largest first, then the rest by name', async () => {
     const pair = REFERENCE.pairs['digits_mlp.safetensors|digits_mlp_finetuned.safetensors']!;
     const report = await diffFiles(core('digits_mlp.safetensors'), core('digits_mlp_finetuned.safetensors'), { sortByChangeMagnitude: true });
-    const expected = Object.entries(pair).sort(([, x], [, y]) => y.rel_l2_change! - x.rel_l2_change!).map(([n]) => `TensorStatsChanged ${n}`);
+    const expected = Object.entries(pair)
+      .sort(([, x], [, y]) => y.rel_l2_change! - x.rel_l2_change!)
+      .map(([n]) => `TensorStatsChanged ${n}`);
     expect(kindsOf(report.results)).toEqual([...expected, 'Modified __metadata__.epoch']);
   });
 
@@ -266,16 +289,20 @@ describe('diffFiles: other cases, checked against exact comparisons of the decod
   });
 
   it('path and ignoreKeysRegex restrict tensors and metadata alike', async () => {
-    const base = core('digits_mlp.safetensors'), tuned = core('digits_mlp_finetuned.safetensors');
+    const base = core('digits_mlp.safetensors'),
+      tuned = core('digits_mlp_finetuned.safetensors');
     expect(kindsOf((await diffFiles(base, tuned, { path: 'fc1' })).results)).toEqual(['TensorStatsChanged fc1.bias', 'TensorStatsChanged fc1.weight']);
     expect(kindsOf((await diffFiles(base, tuned, { path: 'epoch' })).results)).toEqual(['Modified __metadata__.epoch']);
-    expect(kindsOf((await diffFiles(base, tuned, { ignoreKeysRegex: /^fc[12]\.|metadata/ })).results))
-      .toEqual(['TensorStatsChanged fc3.bias', 'TensorStatsChanged fc3.weight']);
+    expect(kindsOf((await diffFiles(base, tuned, { ignoreKeysRegex: /^fc[12]\.|metadata/ })).results)).toEqual([
+      'TensorStatsChanged fc3.bias',
+      'TensorStatsChanged fc3.weight',
+    ]);
   });
 
   it('dtypes.safetensors against adversarial.safetensors: all tensors removed/added, metadata added', async () => {
     const report = await diffFiles(core('dtypes.safetensors'), core('adversarial.safetensors'));
-    const dt = REFERENCE.files['dtypes.safetensors']!, adv = REFERENCE.files['adversarial.safetensors']!;
+    const dt = REFERENCE.files['dtypes.safetensors']!,
+      adv = REFERENCE.files['adversarial.safetensors']!;
     expect(report.results.filter((r) => r.kind === 'TensorRemoved').map((r) => r.name)).toEqual(Object.keys(dt.tensors).sort());
     expect(report.results.filter((r) => r.kind === 'TensorAdded').map((r) => r.name)).toEqual(Object.keys(adv.tensors).sort());
     expect(report.results.filter((r) => r.kind === 'Added')).toEqual([{ kind: 'Added', name: '__metadata__.description', value: adv.metadata!.description }]);
@@ -285,4 +312,3 @@ describe('diffFiles: other cases, checked against exact comparisons of the decod
     }
   });
 });
-

@@ -46,7 +46,8 @@ function orthonormal(rows: number, count: number): number[][] {
 /** W = Σ s_i u_i v_iᵀ, [m, n] row-major, top singular value 10 with a clear gap. */
 function planted(m: number, n: number): number[] {
   const s = [10, 6, 3, 1, 0.5];
-  const u = orthonormal(m, s.length), v = orthonormal(n, s.length);
+  const u = orthonormal(m, s.length),
+    v = orthonormal(n, s.length);
   const w: number[] = [];
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) w.push(s.reduce((acc, si, t) => acc + si * u[t]![i]! * v[t]![j]!, 0));
   return w;
@@ -55,8 +56,14 @@ function planted(m: number, n: number): number[] {
 beforeAll(async () => {
   const a = normals(13 * 29, 2, 0.25);
   // Specials in a few rows, an all-zero row (with −0), and a row of only NaN.
-  a[5] = NaN; a[31] = Infinity; a[60] = -Infinity; a[61] = 0;
-  for (let j = 0; j < 29; j++) { a[4 * 29 + j] = j % 2 ? -0 : 0; a[7 * 29 + j] = NaN; }
+  a[5] = NaN;
+  a[31] = Infinity;
+  a[60] = -Infinity;
+  a[61] = 0;
+  for (let j = 0; j < 29; j++) {
+    a[4 * 29 + j] = j % 2 ? -0 : 0;
+    a[7 * 29 + j] = NaN;
+  }
   const b = a.map((x, i) => (i % 5 === 0 ? x + rng.normal() * 1e-3 : x));
   b[3 * 29 + 2] = NaN; // a mismatch
   const long = normals(5 * 300, 1, 3); // rows longer than small chunks
@@ -93,10 +100,24 @@ async function everywhere<T>(task: (e: Executor) => Promise<T>): Promise<T> {
 }
 
 function expectSameBits(got: unknown, want: unknown, label: string): void {
-  const flat = (x: unknown): number[] => (typeof x === 'number' ? [x] : ArrayBuffer.isView(x) ? [...(x as Float64Array)] : Array.isArray(x) ? x.flatMap(flat) : x && typeof x === 'object' ? Object.keys(x).sort().flatMap((k) => flat((x as Record<string, unknown>)[k])) : []);
-  const g = flat(got), w = flat(want);
+  const flat = (x: unknown): number[] =>
+    typeof x === 'number'
+      ? [x]
+      : ArrayBuffer.isView(x)
+        ? [...(x as Float64Array)]
+        : Array.isArray(x)
+          ? x.flatMap(flat)
+          : x && typeof x === 'object'
+            ? Object.keys(x)
+                .sort()
+                .flatMap((k) => flat((x as Record<string, unknown>)[k]))
+            : [];
+  const g = flat(got),
+    w = flat(want);
   expect(g.length, label).toBe(w.length);
-  g.forEach((v, i) => { if (!Object.is(v, w[i])) expect.fail(`${label}: value ${i} is ${v}, expected ${w[i]} bit for bit`); });
+  g.forEach((v, i) => {
+    if (!Object.is(v, w[i])) expect.fail(`${label}: value ${i} is ${v}, expected ${w[i]} bit for bit`);
+  });
 }
 
 const rowsOf = (name: string, rows: number): number[][] => {
@@ -109,24 +130,56 @@ const t = (name: string) => tensors.get(name)!;
 /** Σ x_i·y_i exactly, as [integer, exponent of 2]. */
 function exactDot(x: number[], y: number[]): [bigint, number] {
   // Zeros decompose with exponent −1074: leaving them out keeps the scaled integers small.
-  const terms = x.map((xi, i) => { const [ma, ea] = decompose(xi); const [mb, eb] = decompose(y[i]!); return [ma * mb, ea + eb] as [bigint, number]; }).filter(([m]) => m !== 0n);
+  const terms = x
+    .map((xi, i) => {
+      const [ma, ea] = decompose(xi);
+      const [mb, eb] = decompose(y[i]!);
+      return [ma * mb, ea + eb] as [bigint, number];
+    })
+    .filter(([m]) => m !== 0n);
   const emin = Math.min(0, ...terms.map(([, e]) => e));
   return [terms.reduce((s, [m, e]) => s + (m << BigInt(e - emin)), 0n), emin];
 }
-const dotValue = (x: number[], y: number[]) => { const [m, e] = exactDot(x, y); return ratio(m, 1n, e); };
-const normValue = (x: number[], y = x) => { let [m, e] = exactDot(x, y); if (e % 2) { m <<= 1n; e -= 1; } return sqrtRatio(m, 1n, e / 2); };
+const dotValue = (x: number[], y: number[]) => {
+  const [m, e] = exactDot(x, y);
+  return ratio(m, 1n, e);
+};
+const normValue = (x: number[], y = x) => {
+  let [m, e] = exactDot(x, y);
+  if (e % 2) {
+    m <<= 1n;
+    e -= 1;
+  }
+  return sqrtRatio(m, 1n, e / 2);
+};
 /** a − b exactly (an f64 holds the difference of two f32 values), then its norm. */
 function diffNorm(a: number[], b: number[]): number {
-  const d = a.map((x, i) => { const [ma, ea] = decompose(x); const [mb, eb] = decompose(b[i]!); const e = Math.min(ea, eb); return [(ma << BigInt(ea - e)) - (mb << BigInt(eb - e)), e] as [bigint, number]; }).filter(([m]) => m !== 0n);
+  const d = a
+    .map((x, i) => {
+      const [ma, ea] = decompose(x);
+      const [mb, eb] = decompose(b[i]!);
+      const e = Math.min(ea, eb);
+      return [(ma << BigInt(ea - e)) - (mb << BigInt(eb - e)), e] as [bigint, number];
+    })
+    .filter(([m]) => m !== 0n);
   const emin = Math.min(0, ...d.map(([, e]) => e));
   let s = d.reduce((acc, [m, e]) => acc + ((m * m) << BigInt(2 * (e - emin))), 0n);
   let e2 = 2 * emin;
-  if (e2 % 2) { s <<= 1n; e2 -= 1; }
+  if (e2 % 2) {
+    s <<= 1n;
+    e2 -= 1;
+  }
   return sqrtRatio(s, 1n, e2 / 2);
 }
 
 describe('rowStats', () => {
-  for (const [name, rows] of [['a', 13], ['long', 5], ['cube', 6], ['h', 9], ['bh', 9]] as const) {
+  for (const [name, rows] of [
+    ['a', 13],
+    ['long', 5],
+    ['cube', 6],
+    ['h', 9],
+    ['bh', 9],
+  ] as const) {
     it(`${name}: per-row statistics equal exact references, bit-identical at any chunk size and thread count`, async () => {
       const r = await everywhere((e) => e.rowStats(t(name)));
       expect(r.count.length).toBe(rows);
@@ -151,13 +204,19 @@ describe('rowStats', () => {
 });
 
 describe('rowCompare', () => {
-  for (const [na, nb, rows] of [['a', 'b', 13], ['long', 'long_b', 5], ['h', 'bh', 9]] as const) {
+  for (const [na, nb, rows] of [
+    ['a', 'b', 13],
+    ['long', 'long_b', 5],
+    ['h', 'bh', 9],
+  ] as const) {
     it(`${na} vs ${nb}: per-row dot, norms, cosine, ‖a−b‖, relative change, max|a−b|`, async () => {
       const r = await everywhere((e) => e.rowCompare(t(na), t(nb)));
-      const A = rowsOf(na, rows), B = rowsOf(nb, rows);
+      const A = rowsOf(na, rows),
+        B = rowsOf(nb, rows);
       for (let i = 0; i < rows; i++) {
         const both = A[i]!.map((x, j) => Number.isFinite(x) && Number.isFinite(B[i]![j]!));
-        const a = A[i]!.filter((_, j) => both[j]), b = B[i]!.filter((_, j) => both[j]);
+        const a = A[i]!.filter((_, j) => both[j]),
+          b = B[i]!.filter((_, j) => both[j]);
         const ref = exactCompare(A[i]! as Exact[], B[i]! as Exact[]);
         const l = `${na}/${nb} row ${i}`;
         expect(r.pairs[i], l).toBe(ref.pairs);
@@ -197,7 +256,11 @@ describe('histogram', () => {
   /** The documented bin formula, evaluated here on the decoded values. */
   function reference(v: number[], lo: number, hi: number, bins: number) {
     const counts = new Array<number>(bins).fill(0);
-    let underflow = 0, overflow = 0, nan = 0, posinf = 0, neginf = 0;
+    let underflow = 0,
+      overflow = 0,
+      nan = 0,
+      posinf = 0,
+      neginf = 0;
     for (const x of v) {
       if (Number.isNaN(x)) nan++;
       else if (x === Infinity) posinf++;
@@ -209,7 +272,12 @@ describe('histogram', () => {
     return { counts, underflow, overflow, nan, posinf, neginf };
   }
 
-  for (const [name, lo, hi, bins] of [['a', -3, 3, 10], ['long', 0, 6, 1024], ['bh', -1, 1, 7], ['h', -100, 100, 1]] as const) {
+  for (const [name, lo, hi, bins] of [
+    ['a', -3, 3, 10],
+    ['long', 0, 6, 1024],
+    ['bh', -1, 1, 7],
+    ['h', -100, 100, 1],
+  ] as const) {
     it(`${name}: counts per bin over [${lo}, ${hi}] with ${bins} bins, under/overflow and non-finite counts`, async () => {
       const h = await everywhere((e) => e.histogram(t(name), { lo, hi, bins }));
       const ref = reference(values.get(name)!, lo, hi, bins);
@@ -223,7 +291,8 @@ describe('histogram', () => {
     const e = new Executor({ threads: 1 });
     try {
       const v = values.get('a')!.filter(Number.isFinite);
-      const hi = Math.max(...v), lo = Math.min(...v);
+      const hi = Math.max(...v),
+        lo = Math.min(...v);
       const h = await e.histogram(t('a'), { lo, hi, bins: 4 });
       expect(h.underflow + h.overflow).toBe(0);
       expect(h.counts.reduce((s, x) => s + x, 0)).toBe(v.length);
@@ -237,29 +306,42 @@ describe('histogram', () => {
 });
 
 describe('matvec and matvecT', () => {
-  for (const [name, m, n, k] of [['w64', 24, 10, 3], ['w32', 30, 15, 5], ['long', 5, 300, 1], ['h', 9, 17, 16], ['cube', 6, 20, 2]] as const) {
+  for (const [name, m, n, k] of [
+    ['w64', 24, 10, 3],
+    ['w32', 30, 15, 5],
+    ['long', 5, 300, 1],
+    ['h', 9, 17, 16],
+    ['cube', 6, 20, 2],
+  ] as const) {
     it(`${name} [${m}, ${n}] with k = ${k}: Y = W·X and Z = Wᵀ·Y equal exact sums`, async () => {
-      const x = normals(n * k), y = normals(m * k);
+      const x = normals(n * k),
+        y = normals(m * k);
       const Y = await everywhere((e) => e.matvec(t(name), x, k));
       const Z = await everywhere((e) => e.matvecT(t(name), y, k));
       const W = rowsOf(name, m);
       expect(Y.length).toBe(m * k);
       expect(Z.length).toBe(n * k);
-      for (let i = 0; i < m; i++) for (let c = 0; c < k; c++) {
-        const xs = Array.from({ length: n }, (_, j) => x[j * k + c]!);
-        const scale = W[i]!.reduce((s, w, j) => s + Math.abs(w * xs[j]!), 0);
-        expectClose(Y[i * k + c], dotValue(W[i]!, xs), 0, 1e-14 * scale, `Y[${i},${c}]`);
-      }
-      for (let j = 0; j < n; j++) for (let c = 0; c < k; c++) {
-        const col = W.map((row) => row[j]!), ys = Array.from({ length: m }, (_, i) => y[i * k + c]!);
-        const scale = col.reduce((s, w, i) => s + Math.abs(w * ys[i]!), 0);
-        expectClose(Z[j * k + c], dotValue(col, ys), 0, 1e-14 * scale, `Z[${j},${c}]`);
-      }
+      for (let i = 0; i < m; i++)
+        for (let c = 0; c < k; c++) {
+          const xs = Array.from({ length: n }, (_, j) => x[j * k + c]!);
+          const scale = W[i]!.reduce((s, w, j) => s + Math.abs(w * xs[j]!), 0);
+          expectClose(Y[i * k + c], dotValue(W[i]!, xs), 0, 1e-14 * scale, `Y[${i},${c}]`);
+        }
+      for (let j = 0; j < n; j++)
+        for (let c = 0; c < k; c++) {
+          const col = W.map((row) => row[j]!),
+            ys = Array.from({ length: m }, (_, i) => y[i * k + c]!);
+          const scale = col.reduce((s, w, i) => s + Math.abs(w * ys[i]!), 0);
+          expectClose(Z[j * k + c], dotValue(col, ys), 0, 1e-14 * scale, `Z[${j},${c}]`);
+        }
     });
   }
 
   it('power iteration with matvec/matvecT finds the top singular value computed in JS', async () => {
-    for (const [name, m, n] of [['w64', 24, 10], ['w32', 30, 15]] as const) {
+    for (const [name, m, n] of [
+      ['w64', 24, 10],
+      ['w32', 30, 15],
+    ] as const) {
       const W = rowsOf(name, m);
       // Reference: power iteration on the stored values in plain JS float64.
       let v = Array.from({ length: n }, (_, j) => 1 + j / n);
@@ -343,7 +425,8 @@ describe('ranges on row boundaries', () => {
   });
 
   it('a tensor of several ranges: rows, histogram, W·X and Wᵀ·Y identical at 1 and 2 threads', async () => {
-    const rows = 1100, cols = 4001;
+    const rows = 1100,
+      cols = 4001;
     const path = tmp.path('big.safetensors');
     // Values i·7 mod 13 − 6 (small integers: every sum is exact, so references are exact too).
     const data = new Float32Array(rows * cols);
@@ -385,7 +468,8 @@ describe('ranges on row boundaries', () => {
       expect(r.stats.norm[i]).toBe(Math.sqrt(row.reduce((s, v) => s + v * v, 0)));
       expect(r.y[i * 2 + 1]).toBe(row.reduce((s, v, j) => s + v * x[j * 2 + 1]!, 0));
     }
-    for (let j = 0; j < cols; j += 331) expect(r.z[j * 2]).toBe(Array.from({ length: rows }, (_, i) => data[i * cols + j]! * yIn[i * 2]!).reduce((s, v) => s + v, 0));
+    for (let j = 0; j < cols; j += 331)
+      expect(r.z[j * 2]).toBe(Array.from({ length: rows }, (_, i) => data[i * cols + j]! * yIn[i * 2]!).reduce((s, v) => s + v, 0));
     expect(r.hist.counts.reduce((s, v) => s + v, 0)).toBe(rows * cols);
     expect(r.hist.counts[0]).toBe([...data].filter((v) => v === -6).length);
   }, 120_000);

@@ -13,9 +13,27 @@ import type { InspectedTensor, PartStats } from '../src/index.js';
 
 const ROOT = join(import.meta.dirname, '..', 'fixtures');
 
-interface RefStats { count?: number; mean: number | null; std: number | null; min: number | null; max: number | null; l2_norm?: number; nan_count?: number; posinf_count?: number; neginf_count?: number; zero_count?: number }
-interface RefTensor { dtype: string; shape: number[]; stats?: RefStats & { real?: RefStats; imag?: RefStats } }
-interface RefFile { tensors?: Record<string, RefTensor>; error?: string }
+interface RefStats {
+  count?: number;
+  mean: number | null;
+  std: number | null;
+  min: number | null;
+  max: number | null;
+  l2_norm?: number;
+  nan_count?: number;
+  posinf_count?: number;
+  neginf_count?: number;
+  zero_count?: number;
+}
+interface RefTensor {
+  dtype: string;
+  shape: number[];
+  stats?: RefStats & { real?: RefStats; imag?: RefStats };
+}
+interface RefFile {
+  tensors?: Record<string, RefTensor>;
+  error?: string;
+}
 
 function load(format: string): Record<string, RefFile> {
   return JSON.parse(readFileSync(join(ROOT, format, 'reference.json'), 'utf8'));
@@ -61,7 +79,10 @@ for (const format of ['pytorch', 'numpy', 'matlab', 'sharded']) {
     for (const [file, ref] of Object.entries(reference)) {
       if (ref.error !== undefined) {
         it(`${file} is refused: ${ref.error}`, async () => {
-          const failure = await inspectFile(join(ROOT, format, file)).then(() => undefined, (e: unknown) => e);
+          const failure = await inspectFile(join(ROOT, format, file)).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
           expect(failure).toBeInstanceOf(DiffaiError);
           expect((failure as DiffaiError).message.toLowerCase()).toContain(ref.error!.toLowerCase());
           expect((failure as DiffaiError).message).not.toContain('\n');

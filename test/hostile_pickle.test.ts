@@ -12,7 +12,20 @@ import { budgetFor, BufferInput, PickleError, PyDict, PyObject, unpickle, type P
 import { isAllowedCall } from '../src/formats/pytorch/allowlist.js';
 import { torchHooks } from '../src/formats/pytorch/torch.js';
 import {
-  CODE_RUNNING, P, buildZip, call, dictList, global, long4, noneList, op, pickle, repeated, stateDictPickle, str, torchZip,
+  CODE_RUNNING,
+  P,
+  buildZip,
+  call,
+  dictList,
+  global,
+  long4,
+  noneList,
+  op,
+  pickle,
+  repeated,
+  stateDictPickle,
+  str,
+  torchZip,
 } from './helpers/hostile_pickle.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'diffai-hostile-pickle-'));
@@ -90,9 +103,17 @@ describe('pickle resource budgets', () => {
   it('a small deflated data.pkl asking for millions of objects is refused by the reader, naming the file', async () => {
     for (const [name, pkl, problem] of [
       ['dicts.pt', repeated(op.EMPTY_DICT, 20_000_000), /stack exceeds \d+ values/],
-      ['dict_list.pt', P(op.PROTO, 2, op.EMPTY_LIST, Buffer.alloc(2 * 5_000_000, Buffer.from([op.EMPTY_DICT, op.APPEND])), op.STOP), /creates more than \d+ objects/],
+      [
+        'dict_list.pt',
+        P(op.PROTO, 2, op.EMPTY_LIST, Buffer.alloc(2 * 5_000_000, Buffer.from([op.EMPTY_DICT, op.APPEND])), op.STOP),
+        /creates more than \d+ objects/,
+      ],
       ['nones.pt', noneList(40_000_000), /stack exceeds \d+ values/],
-      ['appended_nones.pt', P(op.PROTO, 2, op.EMPTY_LIST, Buffer.alloc(2 * 20_000_000, Buffer.from([op.NONE, op.APPEND])), op.STOP), /pushes more than \d+ values/],
+      [
+        'appended_nones.pt',
+        P(op.PROTO, 2, op.EMPTY_LIST, Buffer.alloc(2 * 20_000_000, Buffer.from([op.NONE, op.APPEND])), op.STOP),
+        /pushes more than \d+ values/,
+      ],
       ['memo.pt', repeated(op.MEMOIZE, 20_000_000, P(op.NONE)), /memo exceeds \d+ entries/],
       ['long4.pt', long4(32 << 20), /1024-byte limit/],
     ] as const) {
@@ -120,12 +141,26 @@ describe('pickle allow-list', () => {
   }
 
   it('the list holds torch rebuild functions and containers, not loaders', () => {
-    for (const [m, n] of [['torch._utils', '_rebuild_tensor_v2'], ['torch._utils', '_rebuild_qtensor'], ['collections', 'OrderedDict'],
-      ['torch', 'FloatStorage'], ['torch', 'Size'], ['numpy.core.multiarray', '_reconstruct'], ['builtins', 'set']]) {
+    for (const [m, n] of [
+      ['torch._utils', '_rebuild_tensor_v2'],
+      ['torch._utils', '_rebuild_qtensor'],
+      ['collections', 'OrderedDict'],
+      ['torch', 'FloatStorage'],
+      ['torch', 'Size'],
+      ['numpy.core.multiarray', '_reconstruct'],
+      ['builtins', 'set'],
+    ]) {
       expect(isAllowedCall(m!, n!), `${m}.${n}`).toBe(true);
     }
-    for (const [m, n] of [['torch', 'load'], ['numpy', 'load'], ['builtins', 'getattr'], ['argparse', 'Namespace'], ['mylib', 'Net'],
-      ['torch._utils', '_import_dotted_name'], ['torch', 'FloatStorage.__init__']]) {
+    for (const [m, n] of [
+      ['torch', 'load'],
+      ['numpy', 'load'],
+      ['builtins', 'getattr'],
+      ['argparse', 'Namespace'],
+      ['mylib', 'Net'],
+      ['torch._utils', '_import_dotted_name'],
+      ['torch', 'FloatStorage.__init__'],
+    ]) {
       expect(isAllowedCall(m!, n!), `${m}.${n}`).toBe(false);
     }
   });
@@ -133,15 +168,15 @@ describe('pickle allow-list', () => {
   it('REDUCE of an unlisted class is refused; NEWOBJ of it is an inert leaf with a warning', async () => {
     expect(() => run(pickle(call('mylib', 'Thing')))).toThrow(/calls mylib\.Thing, which is not on the allow-list/);
     const seen: string[] = [];
-    const v = run(pickle(P(global('mylib', 'Thing'), op.EMPTY_TUPLE, op.NEWOBJ, op.EMPTY_DICT, str('x'), op.BININT1, 1, op.SETITEM, op.BUILD)),
-      { unknownClass: (q: string) => seen.push(q) });
+    const v = run(pickle(P(global('mylib', 'Thing'), op.EMPTY_TUPLE, op.NEWOBJ, op.EMPTY_DICT, str('x'), op.BININT1, 1, op.SETITEM, op.BUILD)), {
+      unknownClass: (q: string) => seen.push(q),
+    });
     expect(v).toBeInstanceOf(PyObject);
     expect((v as PyObject).className).toBe('mylib.Thing');
     expect(seen).toEqual(['mylib.Thing']);
 
     // inside a real checkpoint: the tensor loads, the object is reported by name
-    const pkl = pickle(P(op.EMPTY_DICT, str('cfg'), global('mylib', 'Config'), op.EMPTY_TUPLE, op.NEWOBJ, op.SETITEM,
-      str('w'), stateDictTensor(), op.SETITEM));
+    const pkl = pickle(P(op.EMPTY_DICT, str('cfg'), global('mylib', 'Config'), op.EMPTY_TUPLE, op.NEWOBJ, op.SETITEM, str('w'), stateDictTensor(), op.SETITEM));
     const path = write('unknown_class.pt', torchZip(pkl, { 0: Buffer.from(new Float32Array([1, 2, 3, 4]).buffer) }));
     const rep = await inspectFile(path);
     expect(rep.tensors.map((t) => t.name)).toEqual(['w']);
@@ -169,9 +204,13 @@ describe('pickle allow-list', () => {
 
 describe('names that are object keys', () => {
   it('a checkpoint leaf and tensor named __proto__ / constructor diff as changed', async () => {
-    const ckpt = (n: number, w: number) => torchZip(pickle(P(op.EMPTY_DICT, op.MARK,
-      str('__proto__'), op.BININT1, n, str('constructor'), op.BININT1, n,
-      str('__proto__.w'), stateDictTensor(), op.SETITEMS)), { 0: Buffer.from(new Float32Array([w, 2, 3, 4]).buffer) });
+    const ckpt = (n: number, w: number) =>
+      torchZip(
+        pickle(
+          P(op.EMPTY_DICT, op.MARK, str('__proto__'), op.BININT1, n, str('constructor'), op.BININT1, n, str('__proto__.w'), stateDictTensor(), op.SETITEMS),
+        ),
+        { 0: Buffer.from(new Float32Array([w, 2, 3, 4]).buffer) },
+      );
     const a = write('proto_a.pt', ckpt(1, 1));
     const b = write('proto_b.pt', ckpt(2, 5));
     const rep = await diffFiles(a, b);
@@ -183,14 +222,18 @@ describe('names that are object keys', () => {
   });
 
   it('a .npz entry named __proto__ diffs as changed', async () => {
-    const npz = (x: number) => buildZip([
-      { name: '__proto__.npy', data: npy([x, 2]) },
-      { name: 'constructor.npy', data: npy([x, 3]) },
-    ]);
+    const npz = (x: number) =>
+      buildZip([
+        { name: '__proto__.npy', data: npy([x, 2]) },
+        { name: 'constructor.npy', data: npy([x, 3]) },
+      ]);
     const a = write('proto_a.npz', npz(1));
     const b = write('proto_b.npz', npz(7));
     const rep = await diffFiles(a, b);
-    const names = rep.results.filter((r) => r.kind === 'TensorStatsChanged').map((r) => r.name).sort();
+    const names = rep.results
+      .filter((r) => r.kind === 'TensorStatsChanged')
+      .map((r) => r.name)
+      .sort();
     expect(names).toEqual(['__proto__', 'constructor']);
   });
 });
@@ -198,11 +241,31 @@ describe('names that are object keys', () => {
 /** `_rebuild_tensor_v2(storage '0' FloatStorage of 4, 0, (4,), (1,), False, OrderedDict())`. */
 function stateDictTensor(): Buffer {
   return P(
-    global('torch._utils', '_rebuild_tensor_v2'), op.MARK,
-    op.MARK, str('storage'), global('torch', 'FloatStorage'), str('0'), str('cpu'), op.BININT1, 4, op.TUPLE, op.BINPERSID,
-    op.BININT1, 0, op.BININT1, 4, op.TUPLE1, op.BININT1, 1, op.TUPLE1, 0x89,
-    global('collections', 'OrderedDict'), op.EMPTY_TUPLE, op.REDUCE,
-    op.TUPLE, op.REDUCE,
+    global('torch._utils', '_rebuild_tensor_v2'),
+    op.MARK,
+    op.MARK,
+    str('storage'),
+    global('torch', 'FloatStorage'),
+    str('0'),
+    str('cpu'),
+    op.BININT1,
+    4,
+    op.TUPLE,
+    op.BINPERSID,
+    op.BININT1,
+    0,
+    op.BININT1,
+    4,
+    op.TUPLE1,
+    op.BININT1,
+    1,
+    op.TUPLE1,
+    0x89,
+    global('collections', 'OrderedDict'),
+    op.EMPTY_TUPLE,
+    op.REDUCE,
+    op.TUPLE,
+    op.REDUCE,
   );
 }
 

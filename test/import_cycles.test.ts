@@ -12,7 +12,8 @@ const SRC = join(ROOT, 'src');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Relative specifiers a file imports, resolved to .ts paths. */
@@ -52,9 +53,26 @@ function findCycle(graph: Map<string, string[]>): string[] | undefined {
 
 describe('import graph of src/', () => {
   it('the cycle finder finds a planted cycle and accepts a DAG', () => {
-    expect(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]]))).toEqual(['a', 'b', 'c', 'a']);
-    expect(findCycle(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]]))).toBeUndefined();
-    const text = "import { x } from './x.js';\nimport type { Y } from '../y.js';\nexport { z } from './z.js';\nconst m = await import('./m.js');\nimport 'node:fs';";
+    expect(
+      findCycle(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+        ]),
+      ),
+    ).toEqual(['a', 'b', 'c', 'a']);
+    expect(
+      findCycle(
+        new Map([
+          ['a', ['b', 'c']],
+          ['b', ['c']],
+          ['c', []],
+        ]),
+      ),
+    ).toBeUndefined();
+    const text =
+      "import { x } from './x.js';\nimport type { Y } from '../y.js';\nexport { z } from './z.js';\nconst m = await import('./m.js');\nimport 'node:fs';";
     expect(importsOf('/r/src/a.ts', text)).toEqual(['/r/src/x.ts', '/r/y.ts', '/r/src/z.ts', '/r/src/m.ts']);
   });
 

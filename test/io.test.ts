@@ -133,7 +133,9 @@ describe('range reads', () => {
     try {
       expect(failure(() => readRange(f, 90, 11, { what: 'header' })).message).toBe('truncated: header needs bytes 90..101 but the file has 100');
       // A length from a corrupt size field: refused by the budget, never allocated.
-      expect(failure(() => readRange(f, 0, 2 ** 52, { what: 'header', budget: 1024 })).message).toBe('header of 4503599627370496 bytes exceeds the 1024-byte limit');
+      expect(failure(() => readRange(f, 0, 2 ** 52, { what: 'header', budget: 1024 })).message).toBe(
+        'header of 4503599627370496 bytes exceeds the 1024-byte limit',
+      );
       // RandomAccessFile itself checks before allocating, too.
       expect(failure(() => f.read(0, 2 ** 52)).message).toBe('truncated: needs bytes 0..4503599627370496 but the file has 100');
       expect(() => checkRange(f, -1, 2)).toThrow(DiffaiError);
@@ -175,8 +177,9 @@ describe('inflate', () => {
       try {
         expect(inflateRangeSync(f, 3, comp.length, format, { maxOutput: data.length }).equals(data)).toBe(true);
         expect(() => inflateRangeSync(f, 3, comp.length + 5, format, { maxOutput: data.length })).toThrow(/truncated/);
-        expect(failure(() => inflateRangeSync(f, 3, comp.length, format, { maxOutput: 1000, maxInput: 100, what: 'x' })).message)
-          .toMatch(/^x \(compressed\) of \d+ bytes exceeds the 100-byte limit$/);
+        expect(failure(() => inflateRangeSync(f, 3, comp.length, format, { maxOutput: 1000, maxInput: 100, what: 'x' })).message).toMatch(
+          /^x \(compressed\) of \d+ bytes exceeds the 100-byte limit$/,
+        );
       } finally {
         f.close();
       }

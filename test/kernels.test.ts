@@ -7,8 +7,20 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectClose, expectComparison, expectStats } from './helpers/assert.js';
 import {
-  ALL_DTYPES, Rng, SIZE, bf16FromBits, decode, e4m3FromBits, e5m2FromBits, f16FromBits, f32Bytes, f64Bytes,
-  integerExtremes, randomBytes, u16Bytes, type TestDType,
+  ALL_DTYPES,
+  Rng,
+  SIZE,
+  bf16FromBits,
+  decode,
+  e4m3FromBits,
+  e5m2FromBits,
+  f16FromBits,
+  f32Bytes,
+  f64Bytes,
+  integerExtremes,
+  randomBytes,
+  u16Bytes,
+  type TestDType,
 } from './helpers/dtypes.js';
 import { CHUNKS, closeEngines, compareDescs, engineFor, statsOfBytes, statsOfDesc, writeTensors } from './helpers/engine.js';
 import { exactCompare, exactStats, type Exact } from './helpers/exact.js';
@@ -39,8 +51,15 @@ function checkChunkInvariance(bytes: Uint8Array, dtype: TestDType, label: string
   for (const chunk of [1, 3, 1000]) {
     const got = statsOfBytes(engineFor(chunk), bytes, dtype);
     const l = `${label} chunk=${chunk} vs default`;
-    expect([got.count, got.nan_count, got.posinf_count, got.neginf_count, got.zero_count, got.min, got.max], l)
-      .toEqual([base.count, base.nan_count, base.posinf_count, base.neginf_count, base.zero_count, base.min, base.max]);
+    expect([got.count, got.nan_count, got.posinf_count, got.neginf_count, got.zero_count, got.min, got.max], l).toEqual([
+      base.count,
+      base.nan_count,
+      base.posinf_count,
+      base.neginf_count,
+      base.zero_count,
+      base.min,
+      base.max,
+    ]);
     expectClose(got.mean, base.mean, 1e-12, 1e-15 * scale, `${l}: mean`);
     expectClose(got.std, base.std, 1e-12, 1e-15 * scale, `${l}: std`);
     expectClose(got.l2_norm, base.l2_norm, 1e-12, 1e-15 * scale, `${l}: l2`);
@@ -132,7 +151,10 @@ describe('stats kernels: every bit pattern of the 16- and 8-bit floats', () => {
     expect(got.max).toBe(1023 * 2 ** -24);
   });
 
-  for (const [dtype, fromBits] of [['f8_e4m3', e4m3FromBits], ['f8_e5m2', e5m2FromBits]] as const) {
+  for (const [dtype, fromBits] of [
+    ['f8_e4m3', e4m3FromBits],
+    ['f8_e5m2', e5m2FromBits],
+  ] as const) {
     it(`${dtype}: all 256 codes, and the specials 00 80 7F/7C FF/FC …`, () => {
       const all = Uint8Array.from({ length: 256 }, (_, i) => i);
       checkAllChunks(all, dtype, `${dtype} all codes`, Array.from(all, fromBits));
@@ -264,8 +286,16 @@ describe('stats kernels: adversarial data', () => {
     for (const dtype of ALL_DTYPES) {
       for (const chunk of CHUNKS) {
         const got = statsOfBytes(engineFor(chunk), new Uint8Array(0), dtype);
-        expect([got.count, got.mean, got.std, got.min, got.max, got.nan_count, got.zero_count, got.l2_norm], `${dtype} chunk=${chunk}`)
-          .toEqual([0, null, null, null, null, 0, 0, 0]);
+        expect([got.count, got.mean, got.std, got.min, got.max, got.nan_count, got.zero_count, got.l2_norm], `${dtype} chunk=${chunk}`).toEqual([
+          0,
+          null,
+          null,
+          null,
+          null,
+          0,
+          0,
+          0,
+        ]);
       }
     }
   });
@@ -327,10 +357,14 @@ describe('engine.stats(descriptor): file ranges, byte order, views', () => {
 
   it('a transposed (strided) view compares equal to the explicitly transposed data', async () => {
     const rng = new Rng(19);
-    const rows = 7, cols = 13;
+    const rows = 7,
+      cols = 13;
     const m = normals(rows * cols, rng, 0, 1);
     const t = Array.from({ length: rows * cols }, (_, k) => m[(k % rows) * cols + Math.floor(k / rows)]!);
-    const [dm, dt] = writeTensors(tmp.path('transpose.bin'), [{ dtype: 'f32', bytes: f32Bytes(m) }, { dtype: 'f32', bytes: f32Bytes(t) }]);
+    const [dm, dt] = writeTensors(tmp.path('transpose.bin'), [
+      { dtype: 'f32', bytes: f32Bytes(m) },
+      { dtype: 'f32', bytes: f32Bytes(t) },
+    ]);
     const view = { ...dm!, shape: [cols, rows], view: { offset: 0, strides: [1, cols] } };
     const plain = { ...dt!, shape: [cols, rows] };
     const asStored = { ...dm!, shape: [cols, rows] };
@@ -344,13 +378,15 @@ describe('engine.stats(descriptor): file ranges, byte order, views', () => {
 
   it('c64: real and imaginary parts get their own statistics', async () => {
     const rng = new Rng(20);
-    const re = normals(101, rng, 2, 0.5), im = normals(101, rng, -1, 3);
+    const re = normals(101, rng, 2, 0.5),
+      im = normals(101, rng, -1, 3);
     const inter = re.flatMap((x, i) => [x, im[i]!]);
     const [d] = writeTensors(tmp.path('c64.bin'), [{ dtype: 'f32', bytes: f32Bytes(inter) }]);
     const desc = { ...d!, dtype: 'c64' as const, shape: [101], numel: 101 };
     for (const chunk of CHUNKS) {
       const got = await statsOfDesc(engineFor(chunk), desc);
-      const refRe = exactStats(re.map(Math.fround)), refIm = exactStats(im.map(Math.fround));
+      const refRe = exactStats(re.map(Math.fround)),
+        refIm = exactStats(im.map(Math.fround));
       expectClose(got.real!.mean, refRe.mean, 1e-6, 0, 'real mean');
       expectClose(got.real!.std, refRe.std, 1e-6, 0, 'real std');
       expectClose(got.imag!.mean, refIm.mean, 1e-6, 0, 'imag mean');
@@ -362,9 +398,13 @@ describe('engine.stats(descriptor): file ranges, byte order, views', () => {
 
 describe('compare kernel', () => {
   async function checkCompare(a: Uint8Array, da: TestDType, b: Uint8Array, db: TestDType, eps: number, label: string): Promise<void> {
-    const va = decode(a, da), vb = decode(b, db);
+    const va = decode(a, da),
+      vb = decode(b, db);
     const ref = exactCompare(va, vb, eps);
-    const [descA, descB] = writeTensors(tmp.path(`cmp-${da}-${db}.bin`), [{ dtype: da, bytes: a }, { dtype: db, bytes: b }]);
+    const [descA, descB] = writeTensors(tmp.path(`cmp-${da}-${db}.bin`), [
+      { dtype: da, bytes: a },
+      { dtype: db, bytes: b },
+    ]);
     for (const chunk of CHUNKS) {
       const got = await compareDescs(engineFor(chunk), descA!, descB!, eps);
       expectComparison(got.c, ref, `${label} chunk=${chunk}`);
@@ -402,8 +442,17 @@ describe('compare kernel', () => {
   it('eps is a strict threshold: |a−b| = eps is unchanged, > eps is changed', async () => {
     const a = [1, 2, 3, 4, 5];
     const b = [1.5, 2.25, 3, 3.5, 5.75];
-    for (const [eps, changed] of [[0, 4], [0.25, 3], [0.5, 1], [0.75, 0], [10, 0]] as const) {
-      const [da, db] = writeTensors(tmp.path('eps.bin'), [{ dtype: 'f32', bytes: f32Bytes(a) }, { dtype: 'f32', bytes: f32Bytes(b) }]);
+    for (const [eps, changed] of [
+      [0, 4],
+      [0.25, 3],
+      [0.5, 1],
+      [0.75, 0],
+      [10, 0],
+    ] as const) {
+      const [da, db] = writeTensors(tmp.path('eps.bin'), [
+        { dtype: 'f32', bytes: f32Bytes(a) },
+        { dtype: 'f32', bytes: f32Bytes(b) },
+      ]);
       const got = await compareDescs(engineFor(undefined), da!, db!, eps);
       expect(got.c.changed_elements, `eps=${eps}`).toBe(changed);
       expect(got.c.max_abs_diff).toBe(0.75);
@@ -417,7 +466,10 @@ describe('compare kernel', () => {
     // changed: [1] NaN vs 1, [3] +Inf vs −Inf, [5] Inf vs 7, [8] 2 vs 2.5, [11] 5 vs NaN, [15] 9 vs 9.5, [16] NaN vs 4.
     for (const dtype of ['f32', 'f64'] as const) {
       const enc = dtype === 'f32' ? f32Bytes : f64Bytes;
-      const [da, db] = writeTensors(tmp.path(`nonfinite-${dtype}.bin`), [{ dtype, bytes: enc(a) }, { dtype, bytes: enc(b) }]);
+      const [da, db] = writeTensors(tmp.path(`nonfinite-${dtype}.bin`), [
+        { dtype, bytes: enc(a) },
+        { dtype, bytes: enc(b) },
+      ]);
       for (const chunk of CHUNKS) {
         const got = await compareDescs(engineFor(chunk), da!, db!, 0);
         expect(got.c.changed_elements, `${dtype} chunk=${chunk}`).toBe(7);
@@ -445,7 +497,9 @@ describe('compare kernel', () => {
     const zeros = f32Bytes([0, -0, 0, 0, 0]);
     const some = f32Bytes([0, 1, 0, -2, 0]);
     const [dz, ds, de] = writeTensors(tmp.path('zeros.bin'), [
-      { dtype: 'f32', bytes: zeros }, { dtype: 'f32', bytes: some }, { dtype: 'f32', bytes: new Uint8Array(0) },
+      { dtype: 'f32', bytes: zeros },
+      { dtype: 'f32', bytes: some },
+      { dtype: 'f32', bytes: new Uint8Array(0) },
     ]);
     const zz = await compareDescs(engineFor(undefined), dz!, dz!, 0);
     expect([zz.c.rel_l2_change, zz.c.cosine_similarity, zz.c.changed_elements]).toEqual([0, null, 0]);
@@ -472,7 +526,8 @@ describe('compare kernel', () => {
     // b: f16 bit patterns; a: the same values as f32, except every 7th nudged by a few f32 ulps.
     const h = Array.from({ length: n }, () => {
       let x: number;
-      do x = rng.int(65536); while (!Number.isFinite(f16FromBits(x)));
+      do x = rng.int(65536);
+      while (!Number.isFinite(f16FromBits(x)));
       return x;
     });
     const exactA = h.map((bits, i) => {

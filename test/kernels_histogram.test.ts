@@ -60,7 +60,13 @@ describe('histogram kernels', () => {
     it(`${kind}: exact counts for every length 0..17, 31, 1001, 4099 with specials`, () => {
       const rng = new Rng(kind === 'f32' ? 11 : 12);
       const lengths = [...Array.from({ length: 18 }, (_, i) => i), 31, 1001, 4099];
-      for (const [lo, hi, bins] of [[-2, 2, 64], [-1, 3, 1], [0, 0.1, 7], [-3.5, 2.25, 256], [-4, 4, 1024]] as const) {
+      for (const [lo, hi, bins] of [
+        [-2, 2, 64],
+        [-1, 3, 1],
+        [0, 0.1, 7],
+        [-3.5, 2.25, 256],
+        [-4, 4, 1024],
+      ] as const) {
         for (const n of lengths) {
           const values = sample(n, rng, kind, lo, hi);
           const got = histogram(kind, values, lo, hi, bins);

@@ -23,7 +23,8 @@ function putW(kind: Kind, w: number[]): void {
 /** Σ x_i·y_i exactly, rounded to float64 once. */
 function exactDot(xs: number[], ys: number[]): number {
   const terms = xs.map((x, i) => {
-    const [a, e] = decompose(x), [b, f] = decompose(ys[i]!);
+    const [a, e] = decompose(x),
+      [b, f] = decompose(ys[i]!);
     return [a * b, e + f] as const;
   });
   let emin = Infinity;
@@ -31,7 +32,8 @@ function exactDot(xs: number[], ys: number[]): number {
   if (emin === Infinity) return 0;
   let s = 0n;
   for (const [m, e] of terms) s += m << BigInt(e - emin);
-  const neg = s < 0n, n = neg ? -s : s;
+  const neg = s < 0n,
+    n = neg ? -s : s;
   const shift = Math.max(0, n.toString(2).length - 60);
   return (neg ? -1 : 1) * ldexp(Number(n >> BigInt(shift)), emin + shift);
 }
@@ -46,21 +48,27 @@ const vectors = (len: number, rng: Rng): number[] => Array.from({ length: len },
 
 function matvec(kind: Kind, rows: number, cols: number, ldw: number, wOff: number, x: number, kk: number, y: number, acc: number): void {
   const w = k.rawA + wOff * (kind === 'f32' ? 4 : 8);
-  if (kind === 'f32') k.k.matvec_f32(w, rows, cols, ldw, x, kk, y, acc); else k.k.matvec_f64(w, rows, cols, ldw, x, kk, y, acc);
+  if (kind === 'f32') k.k.matvec_f32(w, rows, cols, ldw, x, kk, y, acc);
+  else k.k.matvec_f64(w, rows, cols, ldw, x, kk, y, acc);
 }
 
 function matvecT(kind: Kind, rows: number, cols: number, ldw: number, wOff: number, y: number, kk: number, z: number): void {
   const w = k.rawA + wOff * (kind === 'f32' ? 4 : 8);
-  if (kind === 'f32') k.k.matvec_t_f32(w, rows, cols, ldw, y, kk, z); else k.k.matvec_t_f64(w, rows, cols, ldw, y, kk, z);
+  if (kind === 'f32') k.k.matvec_t_f32(w, rows, cols, ldw, y, kk, z);
+  else k.k.matvec_t_f64(w, rows, cols, ldw, y, kk, z);
 }
 
 /** Y = W·X with rows in groups of `rowsPer` and each row in column pieces of `colsPer`. */
 function forward(kind: Kind, m: number, n: number, kk: number, rowsPer: number, colsPer: number): Float64Array {
-  const X = k.k.ptrVecX(), Y = k.k.ptrVecY();
+  const X = k.k.ptrVecX(),
+    Y = k.k.ptrVecY();
   f64At(Y, m * kk).fill(NaN);
   for (let r = 0; r < m; r += rowsPer) {
     const rows = Math.min(rowsPer, m - r);
-    if (colsPer >= n) { matvec(kind, rows, n, n, r * n, X, kk, Y + r * kk * 8, 0); continue; }
+    if (colsPer >= n) {
+      matvec(kind, rows, n, n, r * n, X, kk, Y + r * kk * 8, 0);
+      continue;
+    }
     for (let i = r; i < r + rows; i++) {
       for (let c = 0; c < n; c += colsPer) matvec(kind, 1, Math.min(colsPer, n - c), n, i * n + c, X + c * kk * 8, kk, Y + i * kk * 8, c === 0 ? 0 : 1);
     }
@@ -70,7 +78,8 @@ function forward(kind: Kind, m: number, n: number, kk: number, rowsPer: number, 
 
 /** Z = Wᵀ·Y fed in row chunks of `rowsPer`. */
 function backward(kind: Kind, m: number, n: number, kk: number, rowsPer: number): Float64Array {
-  const Y = k.k.ptrVecY(), Z = k.k.ptrVecX();
+  const Y = k.k.ptrVecY(),
+    Z = k.k.ptrVecX();
   f64At(Z, n * kk).fill(0);
   for (let r = 0; r < m; r += rowsPer) matvecT(kind, Math.min(rowsPer, m - r), n, n, r * n, Y + r * kk * 8, kk, Z);
   return f64At(Z, n * kk).slice();
@@ -97,10 +106,22 @@ describe('matvec kernels', () => {
         const y = forward(kind, m, n, kk, m, n);
         for (let i = 0; i < m; i++) {
           for (let c = 0; c < kk; c++) {
-            expectDot(y[i * kk + c]!, w.slice(i * n, (i + 1) * n), Array.from({ length: n }, (_, j) => x[j * kk + c]!), `${kind} k=${kk} Y[${i},${c}]`);
+            expectDot(
+              y[i * kk + c]!,
+              w.slice(i * n, (i + 1) * n),
+              Array.from({ length: n }, (_, j) => x[j * kk + c]!),
+              `${kind} k=${kk} Y[${i},${c}]`,
+            );
           }
         }
-        for (const [rowsPer, colsPer] of [[1, n], [4, n], [1, 1], [2, 3], [3, 8], [1, 36]]) {
+        for (const [rowsPer, colsPer] of [
+          [1, n],
+          [4, n],
+          [1, 1],
+          [2, 3],
+          [3, 8],
+          [1, 36],
+        ]) {
           expect(bitsOf(forward(kind, m, n, kk, rowsPer!, colsPer!)), `${kind} k=${kk} rows=${rowsPer} cols=${colsPer}`).toEqual(bitsOf(y));
         }
       }
@@ -117,7 +138,12 @@ describe('matvec kernels', () => {
         const z = backward(kind, m, n, kk, m);
         for (let j = 0; j < n; j++) {
           for (let c = 0; c < kk; c++) {
-            expectDot(z[j * kk + c]!, Array.from({ length: m }, (_, i) => w[i * n + j]!), Array.from({ length: m }, (_, i) => yv[i * kk + c]!), `${kind} k=${kk} Z[${j},${c}]`);
+            expectDot(
+              z[j * kk + c]!,
+              Array.from({ length: m }, (_, i) => w[i * n + j]!),
+              Array.from({ length: m }, (_, i) => yv[i * kk + c]!),
+              `${kind} k=${kk} Z[${j},${c}]`,
+            );
           }
         }
         for (const rowsPer of [1, 2, 5, 22]) expect(bitsOf(backward(kind, m, n, kk, rowsPer)), `${kind} k=${kk} rows=${rowsPer}`).toEqual(bitsOf(z));
@@ -136,7 +162,13 @@ describe('matvec kernels', () => {
     matvec('f64', m, 8, n, 1, k.k.ptrVecX(), kk, k.k.ptrVecY(), 0);
     const y = f64At(k.k.ptrVecY(), m * kk).slice();
     for (let i = 0; i < m; i++) {
-      for (let c = 0; c < kk; c++) expectDot(y[i * kk + c]!, w.slice(i * n + 1, i * n + 9), Array.from({ length: 8 }, (_, j) => x[j * kk + c]!), `Y[${i},${c}]`);
+      for (let c = 0; c < kk; c++)
+        expectDot(
+          y[i * kk + c]!,
+          w.slice(i * n + 1, i * n + 9),
+          Array.from({ length: 8 }, (_, j) => x[j * kk + c]!),
+          `Y[${i},${c}]`,
+        );
     }
     const Z = k.k.ptrVecX();
     f64At(Z, 8 * kk).fill(1);
@@ -144,7 +176,12 @@ describe('matvec kernels', () => {
     const z = f64At(Z, 8 * kk);
     for (let j = 0; j < 8; j++) {
       for (let c = 0; c < kk; c++) {
-        expectDot(z[j * kk + c]!, [1, ...Array.from({ length: m }, (_, i) => w[i * n + 1 + j]!)], [1, ...Array.from({ length: m }, (_, i) => y[i * kk + c]!)], `Z[${j},${c}]`);
+        expectDot(
+          z[j * kk + c]!,
+          [1, ...Array.from({ length: m }, (_, i) => w[i * n + 1 + j]!)],
+          [1, ...Array.from({ length: m }, (_, i) => y[i * kk + c]!)],
+          `Z[${j},${c}]`,
+        );
       }
     }
   });

@@ -29,14 +29,19 @@ function feed(kind: Kind, len: number, piece: number, a: number[], b?: number[])
   const bytes = slots * 8;
   const out = k.k.ptrRowsOut();
   const rows: Float64Array[] = [];
-  for (let pos = 0; pos < a.length;) {
+  for (let pos = 0; pos < a.length; ) {
     const n = Math.min(piece, a.length - pos);
-    const row = Math.floor(pos / len), off = pos % len;
+    const row = Math.floor(pos / len),
+      off = pos % len;
     put(kind, k.rawA, a.slice(pos, pos + n));
     if (b) put(kind, k.rawB, b.slice(pos, pos + n));
     const touched = b
-      ? (kind === 'f32' ? k.k.rows2_f32(k.rawA, k.rawB, n, len, off, out) : k.k.rows2_f64(k.rawA, k.rawB, n, len, off, out))
-      : (kind === 'f32' ? k.k.rows_f32(k.rawA, n, len, off, out) : k.k.rows_f64(k.rawA, n, len, off, out));
+      ? kind === 'f32'
+        ? k.k.rows2_f32(k.rawA, k.rawB, n, len, off, out)
+        : k.k.rows2_f64(k.rawA, k.rawB, n, len, off, out)
+      : kind === 'f32'
+        ? k.k.rows_f32(k.rawA, n, len, off, out)
+        : k.k.rows_f64(k.rawA, n, len, off, out);
     expect(touched).toBe(Math.floor((pos + n - 1) / len) - row + 1);
     for (let t = 0; t < touched; t++) rows[row + t] = new Float64Array(k.k.memory.buffer.slice(out + t * bytes, out + (t + 1) * bytes));
     k.bytes.copyWithin(out, out + (touched - 1) * bytes, out + touched * bytes);
@@ -49,7 +54,8 @@ const bitLength = (x: bigint): number => (x === 0n ? 0 : (x < 0n ? -x : x).toStr
 
 /** num/den·2^exp2 in float64 from ~66-bit quotients (also when num is thousands of bits long). */
 function ratio(num: bigint, den: bigint, exp2: number): number {
-  const neg = num < 0n, n = neg ? -num : num;
+  const neg = num < 0n,
+    n = neg ? -num : num;
   const k = 66 + bitLength(den) - bitLength(n);
   const q = k >= 0 ? (n << BigInt(k)) / den : n / (den << BigInt(-k));
   return (neg ? -1 : 1) * ldexp(Number(q), exp2 - k);
@@ -68,8 +74,13 @@ function exactRow(values: number[]) {
   let emin = Infinity;
   for (const [m, e] of parts) if (m !== 0n && e < emin) emin = e;
   if (emin === Infinity) emin = 0;
-  let s = 0n, q = 0n;
-  for (const [m, e] of parts) { const x = m << BigInt(e - emin); s += x; q += x * x; }
+  let s = 0n,
+    q = 0n;
+  for (const [m, e] of parts) {
+    const x = m << BigInt(e - emin);
+    s += x;
+    q += x * x;
+  }
   const n = BigInt(finite.length);
   return {
     count: finite.length,
@@ -77,7 +88,8 @@ function exactRow(values: number[]) {
     posinf: values.filter((x) => x === Infinity).length,
     neginf: values.filter((x) => x === -Infinity).length,
     zeros: finite.filter((x) => x === 0).length,
-    min: Math.min(...finite), max: Math.max(...finite),
+    min: Math.min(...finite),
+    max: Math.max(...finite),
     mean: finite.length ? (s === 0n ? 0 : ratio(s, n, emin)) : 0,
     std: finite.length && n * q - s * s > 0n ? sqrtRatio(n * q - s * s, n * n, emin) : 0,
     l2: q > 0n ? sqrtRatio(q, 1n, emin) : 0,
@@ -100,7 +112,16 @@ function matrix(kind: Kind, m: number, len: number, rng: Rng, specials: boolean)
   return kind === 'f32' ? v.map(Math.fround) : v;
 }
 
-const SHAPES: [number, number][] = [[7, 1], [5, 3], [6, 4], [4, 5], [5, 17], [3, 64], [4, 100], [3, 1001]];
+const SHAPES: [number, number][] = [
+  [7, 1],
+  [5, 3],
+  [6, 4],
+  [4, 5],
+  [5, 17],
+  [3, 64],
+  [4, 100],
+  [3, 1001],
+];
 const PIECES = [1, 2, 3, 5, 64, 333, 4096];
 
 describe('rows kernels: one tensor', () => {
@@ -156,7 +177,8 @@ describe('rows kernels: two tensors', () => {
         const b = kind === 'f32' ? b0.map(Math.fround) : b0;
         const recs = feed(kind, len, m * len, a, b);
         for (let r = 0; r < m; r++) {
-          const ra = a.slice(r * len, (r + 1) * len), rb = b.slice(r * len, (r + 1) * len);
+          const ra = a.slice(r * len, (r + 1) * len),
+            rb = b.slice(r * len, (r + 1) * len);
           const ref = exactCompare(ra, rb);
           const g = recs[r]!;
           const l = `${kind} [${m}, ${len}] row ${r}`;

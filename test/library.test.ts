@@ -17,7 +17,12 @@ function normals(n: number, rng: Rng, mean: number, sd: number): number[] {
 describe('tensorStats', () => {
   it('Float32Array (dtype inferred): random, |mean| ≫ std, more than one chunk', () => {
     const rng = new Rng(1);
-    for (const [n, mean, sd] of [[1, 0, 1], [17, 0.5, 2], [1001, 1000, 1e-3], [300_001, -3, 0.25]] as const) {
+    for (const [n, mean, sd] of [
+      [1, 0, 1],
+      [17, 0.5, 2],
+      [1001, 1000, 1e-3],
+      [300_001, -3, 0.25],
+    ] as const) {
       const a = new Float32Array(normals(n, rng, mean, sd));
       const got = tensorStats(a);
       expect([got.dtype, got.shape, got.total_params]).toEqual(['f32', [n], n]);
@@ -28,7 +33,15 @@ describe('tensorStats', () => {
   it('Float64Array with NaN, ±Inf, ±0', () => {
     const rng = new Rng(2);
     const v = normals(333, rng, 1e6, 1);
-    for (const [i, x] of [[0, NaN], [5, Infinity], [6, -Infinity], [7, 0], [8, -0], [332, NaN]] as const) v[i] = x;
+    for (const [i, x] of [
+      [0, NaN],
+      [5, Infinity],
+      [6, -Infinity],
+      [7, 0],
+      [8, -0],
+      [332, NaN],
+    ] as const)
+      v[i] = x;
     const got = tensorStats(new Float64Array(v));
     expect([got.dtype, got.total_params, got.nan_count, got.posinf_count, got.neginf_count, got.zero_count]).toEqual(['f64', 333, 2, 1, 1, 2]);
     expectStats(got, exactStats(v), 'Float64Array');
@@ -37,8 +50,14 @@ describe('tensorStats', () => {
   it('integer typed arrays: Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array', () => {
     const rng = new Rng(3);
     const cases = [
-      ['i8', Int8Array], ['u8', Uint8Array], ['i16', Int16Array], ['u16', Uint16Array],
-      ['i32', Int32Array], ['u32', Uint32Array], ['i64', BigInt64Array], ['u64', BigUint64Array],
+      ['i8', Int8Array],
+      ['u8', Uint8Array],
+      ['i16', Int16Array],
+      ['u16', Uint16Array],
+      ['i32', Int32Array],
+      ['u32', Uint32Array],
+      ['i64', BigInt64Array],
+      ['u64', BigUint64Array],
     ] as const;
     for (const [dtype, Ctor] of cases) {
       const bytes = randomBytes(dtype, 1001, rng);
@@ -102,8 +121,12 @@ describe('diffFiles and inspectFile from the package entry point', () => {
   it('diffFiles: the finetuned pair differs in every tensor and the epoch; a file equals itself', async () => {
     const pair = REFERENCE.pairs['digits_mlp.safetensors|digits_mlp_finetuned.safetensors']!;
     const report = await diffFiles(core('digits_mlp.safetensors'), core('digits_mlp_finetuned.safetensors'));
-    expect(report.results.map((r) => r.kind === 'TensorStatsChanged' ? [r.name, r.comparison.changed_elements] : [r.name, r.kind]))
-      .toEqual([['__metadata__.epoch', 'Modified'], ...Object.keys(pair).sort().map((n) => [n, pair[n]!.changed_elements])]);
+    expect(report.results.map((r) => (r.kind === 'TensorStatsChanged' ? [r.name, r.comparison.changed_elements] : [r.name, r.kind]))).toEqual([
+      ['__metadata__.epoch', 'Modified'],
+      ...Object.keys(pair)
+        .sort()
+        .map((n) => [n, pair[n]!.changed_elements]),
+    ]);
     expect([report.a.format, report.b.format]).toEqual(['safetensors', 'safetensors']);
     expect((await diffFiles(core('digits_mlp.safetensors'), core('digits_mlp.safetensors'))).results).toEqual([]);
   });
@@ -113,10 +136,23 @@ describe('diffFiles and inspectFile from the package entry point', () => {
     const report = await inspectFile(core('digits_mlp_scaled.safetensors'));
     for (const t of report.tensors) {
       const r = ref.tensors[t.name]!;
-      expectStats(t, {
-        count: r.total_params, mean: r.mean, std: r.std, min: r.min, max: r.max, nan: 0, posinf: 0, neginf: 0,
-        zeros: r.zero_count, l2: r.l2_norm, maxAbs: Math.max(Math.abs(r.min!), Math.abs(r.max!)),
-      }, `scaled ${t.name}`);
+      expectStats(
+        t,
+        {
+          count: r.total_params,
+          mean: r.mean,
+          std: r.std,
+          min: r.min,
+          max: r.max,
+          nan: 0,
+          posinf: 0,
+          neginf: 0,
+          zeros: r.zero_count,
+          l2: r.l2_norm,
+          maxAbs: Math.max(Math.abs(r.min!), Math.abs(r.max!)),
+        },
+        `scaled ${t.name}`,
+      );
     }
     await expect(inspectFile(core('does-not-exist.safetensors'))).rejects.toThrow(DiffaiError);
     await expect(inspectFile(core('does-not-exist.safetensors'))).rejects.toMatchObject({ file: core('does-not-exist.safetensors') });

@@ -14,7 +14,12 @@ const REF = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as Rec
 const failure = (path: string): Promise<DiffaiError> => expectDescribeFailure(matlabReader, path);
 
 describe('MAT-file fixtures against the generator reference', () => {
-  itMatchesReference(DIR, REF, () => matlabReader, () => 'matlab');
+  itMatchesReference(
+    DIR,
+    REF,
+    () => matlabReader,
+    () => 'matlab',
+  );
 });
 
 describe('MAT-file details', () => {

@@ -8,6 +8,8 @@ const DIR = join(__dirname, '..', 'fixtures', 'matlab');
 
 describe('corrupted MAT-files fail cleanly', () => {
   itFailsCleanly(DIR, [
-    ['vars.mat', matlabReader], ['vars_compressed.mat', matlabReader], ['handmade_be.mat', matlabReader],
+    ['vars.mat', matlabReader],
+    ['vars_compressed.mat', matlabReader],
+    ['handmade_be.mat', matlabReader],
   ]);
 });

@@ -19,18 +19,33 @@ const fx = (name: string) => join(DIR, name);
 
 interface Expected {
   gpt: {
-    parameters: number; parameter_names: string[]; buffer_names: string[]; state_dict_names: string[];
-    tied: Record<string, string>; safetensors_metadata: Record<string, string>; untied_lm_head_max_abs_diff: number;
+    parameters: number;
+    parameter_names: string[];
+    buffer_names: string[];
+    state_dict_names: string[];
+    tied: Record<string, string>;
+    safetensors_metadata: Record<string, string>;
+    untied_lm_head_max_abs_diff: number;
   };
   bn_cnn: { parameters: number; parameter_names: string[]; buffer_names: string[]; num_batches_tracked: number };
   resnet18: { parameters: number; parameter_names: string[]; buffer_names: string[]; tensors: number };
   quantized_dynamic: {
-    parameters: number; parameter_names: string[]; links: Record<string, string>;
-    fc1_weight_scale: number; fc1_weight_zero_point: number; state_dict: Record<string, unknown>;
+    parameters: number;
+    parameter_names: string[];
+    links: Record<string, string>;
+    fc1_weight_scale: number;
+    fc1_weight_zero_point: number;
+    state_dict: Record<string, unknown>;
   };
   checkpoint: {
-    parameters: number; epoch: number; loss: number; args: Record<string, unknown>;
-    param_groups: Array<Record<string, unknown>>; state_ids: number[]; steps: Record<string, number>; step_is_tensor: boolean;
+    parameters: number;
+    epoch: number;
+    loss: number;
+    args: Record<string, unknown>;
+    param_groups: Array<Record<string, unknown>>;
+    state_ids: number[];
+    steps: Record<string, number>;
+    step_is_tensor: boolean;
   };
 }
 const EXPECTED = JSON.parse(readFileSync(fx('expected.json'), 'utf8')) as Expected;
@@ -40,7 +55,10 @@ async function view(name: string): Promise<ModelView> {
 }
 
 function namesWithRole(v: ModelView, role: string): string[] {
-  return [...v.entries.values()].filter((e) => e.role === role).map((e) => e.name).sort();
+  return [...v.entries.values()]
+    .filter((e) => e.role === role)
+    .map((e) => e.name)
+    .sort();
 }
 
 /** Sum of total_params over role parameter, each tie counted once: the number torch's model.parameters() gives. */
@@ -112,16 +130,26 @@ describe('model view: roles and tie groups on files made by torch', () => {
     expect(namesWithRole(v, 'parameter')).toEqual(EXPECTED.quantized_dynamic.parameter_names);
     expect(v.parameterCount()).toBe(EXPECTED.quantized_dynamic.parameters);
     const w = v.entries.get('fc1._packed_params._packed_params.0')!.descriptor;
-    expect(w.quantization).toEqual({ scheme: 'qint8', scale: EXPECTED.quantized_dynamic.fc1_weight_scale, zeroPoint: EXPECTED.quantized_dynamic.fc1_weight_zero_point });
+    expect(w.quantization).toEqual({
+      scheme: 'qint8',
+      scale: EXPECTED.quantized_dynamic.fc1_weight_scale,
+      zeroPoint: EXPECTED.quantized_dynamic.fc1_weight_zero_point,
+    });
   });
 
   it('training checkpoint: model weights are parameters, Adam moments optimizer state, loss a scalar', async () => {
     const v = await view('checkpoint.pt');
-    expect(namesWithRole(v, 'parameter')).toEqual(['model_state_dict.0.bias', 'model_state_dict.0.weight', 'model_state_dict.2.bias', 'model_state_dict.2.weight']);
+    expect(namesWithRole(v, 'parameter')).toEqual([
+      'model_state_dict.0.bias',
+      'model_state_dict.0.weight',
+      'model_state_dict.2.bias',
+      'model_state_dict.2.weight',
+    ]);
     expect(v.parameterCount()).toBe(EXPECTED.checkpoint.parameters);
     expect(namesWithRole(v, 'scalar')).toEqual(['loss']);
-    expect(namesWithRole(v, 'optimizer_state')).toEqual(EXPECTED.checkpoint.state_ids.flatMap((i) =>
-      ['exp_avg', 'exp_avg_sq', 'step'].map((k) => `optimizer_state_dict.state.${i}.${k}`)));
+    expect(namesWithRole(v, 'optimizer_state')).toEqual(
+      EXPECTED.checkpoint.state_ids.flatMap((i) => ['exp_avg', 'exp_avg_sq', 'step'].map((k) => `optimizer_state_dict.state.${i}.${k}`)),
+    );
   });
 });
 
@@ -135,7 +163,15 @@ describe('model view: stored hyperparameters as typed data', () => {
     expect(o.path).toBe('optimizer_state_dict');
     expect(o.paramGroups.length).toBe(EXPECTED.checkpoint.param_groups.length);
     const g = o.paramGroups[0]!;
-    expect([g.index, g.lr, g.betas, g.eps, g.weight_decay, g.momentum, g.params]).toEqual([0, ref.lr, ref.betas, ref.eps, ref.weight_decay, undefined, ref.params]);
+    expect([g.index, g.lr, g.betas, g.eps, g.weight_decay, g.momentum, g.params]).toEqual([
+      0,
+      ref.lr,
+      ref.betas,
+      ref.eps,
+      ref.weight_decay,
+      undefined,
+      ref.params,
+    ]);
     expect(g.other).toMatchObject({ amsgrad: ref.amsgrad, maximize: ref.maximize, foreach: ref.foreach });
     expect(EXPECTED.checkpoint.step_is_tensor).toBe(true);
     expect(o.steps).toEqual(EXPECTED.checkpoint.state_ids.map((i) => ({ param: i, tensor: `optimizer_state_dict.state.${i}.step` })));
@@ -156,7 +192,10 @@ describe('model view: stored hyperparameters as typed data', () => {
       expect(buildModelViewWithConfig(desc).hyperparameters.config).toBeUndefined();
       writeFileSync(tmp.path('config.json'), JSON.stringify({ model_type: 'gpt2', n_embd: 32, tie_word_embeddings: true }));
       const withConfig = buildModelViewWithConfig(desc);
-      expect(withConfig.hyperparameters.config).toEqual({ path: tmp.path('config.json'), values: { model_type: 'gpt2', n_embd: 32, tie_word_embeddings: true } });
+      expect(withConfig.hyperparameters.config).toEqual({
+        path: tmp.path('config.json'),
+        values: { model_type: 'gpt2', n_embd: 32, tie_word_embeddings: true },
+      });
       writeFileSync(tmp.path('config.json'), '[1, 2]');
       const notObject = buildModelViewWithConfig(desc);
       expect([notObject.hyperparameters.config, notObject.warnings.length]).toEqual([undefined, 1]);
@@ -172,7 +211,12 @@ describe('model view: stored hyperparameters as typed data', () => {
 
 describe('roles by module convention (name, shape and dtype)', () => {
   const t = (name: string, dtype: TensorDescriptor['dtype'], shape: number[]): TensorDescriptor => ({
-    name, dtype, shape, numel: shape.reduce((a, b) => a * b, 1), byteOrder: 'little', source: { kind: 'file', path: 'x', offset: 0, length: 0 },
+    name,
+    dtype,
+    shape,
+    numel: shape.reduce((a, b) => a * b, 1),
+    byteOrder: 'little',
+    source: { kind: 'file', path: 'x', offset: 0, length: 0 },
   });
   it('decides GPT-2 attn.bias by shape: a [1, 1, n, n] mask is a buffer, a 1-D bias a parameter', () => {
     expect(isBuffer(t('h.0.attn.bias', 'f32', [1, 1, 8, 8]))).toBe(true);
@@ -200,7 +244,7 @@ describe('roles by module convention (name, shape and dtype)', () => {
 describe('inspect shows roles and ties', () => {
   requireBuild();
 
-  it('JSON: role on every tensor, tied_to on the tied name; the sum over parameters with ties once is torch\'s count', async () => {
+  it("JSON: role on every tensor, tied_to on the tied name; the sum over parameters with ties once is torch's count", async () => {
     const runs = await Promise.all(['gpt.pt', 'gpt.safetensors', 'bn_cnn.pt'].map((f) => cli(['inspect', fx(f), '-o', 'json'])));
     for (const [i, r] of runs.entries()) {
       expect(r.status).toBe(0);
@@ -228,7 +272,9 @@ describe('inspect shows roles and ties', () => {
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n');
     const buffers = 2 * (16 * 16 + 1);
-    expect(lines[0]).toBe(`${fx('gpt.pt')}: pytorch, ${EXPECTED.gpt.state_dict_names.length} tensors, ${EXPECTED.gpt.parameters} parameters, ${buffers} in buffers`);
+    expect(lines[0]).toBe(
+      `${fx('gpt.pt')}: pytorch, ${EXPECTED.gpt.state_dict_names.length} tensors, ${EXPECTED.gpt.parameters} parameters, ${buffers} in buffers`,
+    );
     expect(lines).toContain('  tok_emb.weight: dtype=f32, shape=[64, 32], params=2048, tied_to=lm_head.weight');
     expect(lines).toContain('  blocks.0.attn.bias: dtype=bool, shape=[1, 1, 16, 16], params=256, role=buffer');
     expect(lines).toContain('  lm_head.weight: dtype=f32, shape=[64, 32], params=2048');
@@ -243,7 +289,9 @@ describe('inspect shows roles and ties', () => {
     ]);
     for (const r of [shape, full]) {
       expect(r.status).toBe(0);
-      const out = JSON.parse(r.stdout) as { tensors: Array<{ name: string; role: string; tied_to?: string; total_params: number; zero_count: number | null; l2_norm: number | null }> };
+      const out = JSON.parse(r.stdout) as {
+        tensors: Array<{ name: string; role: string; tied_to?: string; total_params: number; zero_count: number | null; l2_norm: number | null }>;
+      };
       expect(out.tensors.length).toBe(EXPECTED.resnet18.tensors);
       expect(inspectedParameters(out.tensors)).toBe(11_689_512);
       expect(out.tensors.filter((t) => t.role === 'buffer').map((t) => t.name)).toEqual(EXPECTED.resnet18.buffer_names);
@@ -260,11 +308,14 @@ describe('diff is tie-aware', () => {
 
   it('gpt.pt and gpt.safetensors (same weights, tie kept by storage vs by metadata alias) do not differ, either way', async () => {
     const runs = await Promise.all([
-      cli([fx('gpt.pt'), fx('gpt.safetensors')]), cli([fx('gpt.safetensors'), fx('gpt.pt')]),
+      cli([fx('gpt.pt'), fx('gpt.safetensors')]),
+      cli([fx('gpt.safetensors'), fx('gpt.pt')]),
       cli([fx('gpt.pt'), fx('gpt.safetensors'), '-o', 'json']),
     ]);
     expect(runs.map((r) => [r.status, r.stdout, r.stderr])).toEqual([
-      [0, 'No differences found.\n', ''], [0, 'No differences found.\n', ''], [0, '[]\n', ''],
+      [0, 'No differences found.\n', ''],
+      [0, 'No differences found.\n', ''],
+      [0, '[]\n', ''],
     ]);
   });
 
@@ -312,10 +363,14 @@ describe('diff is tie-aware', () => {
 
   it('a tie group is read once: the bytes a diff reads count the shared matrix once per side', async () => {
     let total = -1;
-    const report = await diffFiles(fx('gpt.pt'), fx('gpt.safetensors'), { onTotalBytes: (n) => { total = n; } });
+    const report = await diffFiles(fx('gpt.pt'), fx('gpt.safetensors'), {
+      onTotalBytes: (n) => {
+        total = n;
+      },
+    });
     expect(report.results).toEqual([]);
     // f32 parameters (tied matrix once) + per block a [1, 1, 16, 16] bool mask and a 0-d f32 masked_bias
-    const perSide = EXPECTED.gpt.parameters * 4 + EXPECTED.gpt.buffer_names.length / 2 * (16 * 16 + 4);
+    const perSide = EXPECTED.gpt.parameters * 4 + (EXPECTED.gpt.buffer_names.length / 2) * (16 * 16 + 4);
     expect(total).toBe(2 * perSide);
   });
 

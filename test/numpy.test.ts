@@ -60,7 +60,11 @@ describe('npy details', () => {
   });
 
   it('parses header versions 1.0, 2.0 and 3.0 with data offsets aligned as numpy writes them', async () => {
-    for (const [file, version] of [['v1_f32.npy', 1], ['v2_f64.npy', 2], ['v3_f32.npy', 3]] as const) {
+    for (const [file, version] of [
+      ['v1_f32.npy', 1],
+      ['v2_f64.npy', 2],
+      ['v3_f32.npy', 3],
+    ] as const) {
       const buf = readFileSync(join(DIR, file));
       expect(buf[6]).toBe(version);
       const t = (await numpyReader.describe(join(DIR, file))).tensors[0]!;

@@ -8,7 +8,10 @@ const DIR = join(__dirname, '..', 'fixtures', 'numpy');
 
 describe('corrupted numpy files fail cleanly', () => {
   itFailsCleanly(DIR, [
-    ['v1_f32.npy', numpyReader], ['v3_f32.npy', numpyReader], ['strings_U.npy', numpyReader],
-    ['model_stored.npz', npzReader], ['model_compressed.npz', npzReader],
+    ['v1_f32.npy', numpyReader],
+    ['v3_f32.npy', numpyReader],
+    ['strings_U.npy', numpyReader],
+    ['model_stored.npz', npzReader],
+    ['model_compressed.npz', npzReader],
   ]);
 });

@@ -19,12 +19,20 @@ const FIX = join(import.meta.dirname, '..', 'fixtures', 'pytorch');
 const REAL = REFERENCE_FIXTURES;
 
 interface RefStats {
-  mean: number | null; std: number | null; min: number | null; max: number | null;
-  nan_count: number; posinf_count: number; neginf_count: number; zero_count: number;
-  l2_norm: number; count: number;
+  mean: number | null;
+  std: number | null;
+  min: number | null;
+  max: number | null;
+  nan_count: number;
+  posinf_count: number;
+  neginf_count: number;
+  zero_count: number;
+  l2_norm: number;
+  count: number;
 }
 interface RefTensor {
-  dtype: string; shape: number[];
+  dtype: string;
+  shape: number[];
   stats: RefStats | { real: RefStats; imag: RefStats; l2_norm: number };
   values?: unknown[];
   quantization?: { scheme: string; scale: number; zeroPoint: number };
@@ -241,8 +249,20 @@ describe('pytorch: hostile and broken files are refused quickly and clearly', ()
 // ------------------------------------------------------------------ the original's files
 
 describe('pytorch: reference files of the original diffai', () => {
-  const pairs = ['simple_base', 'simple_modified', 'normal_model', 'anomalous_model', 'checkpoint_epoch_0',
-    'checkpoint_epoch_10', 'checkpoint_epoch_50', 'model_fp32', 'model_quantized', 'small_model', 'large_model', 'transformer'];
+  const pairs = [
+    'simple_base',
+    'simple_modified',
+    'normal_model',
+    'anomalous_model',
+    'checkpoint_epoch_0',
+    'checkpoint_epoch_10',
+    'checkpoint_epoch_50',
+    'model_fp32',
+    'model_quantized',
+    'small_model',
+    'large_model',
+    'transformer',
+  ];
   for (const base of pairs) {
     it(`${base}.pt has the bytes of ${base}.safetensors`, async () => {
       const pt = join(REAL, `${base}.pt`);

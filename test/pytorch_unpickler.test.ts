@@ -55,12 +55,26 @@ describe('unpickler', () => {
   });
 
   it('refuses dangerous globals by name, keeps others inert', () => {
-    for (const [m, n] of [['os', 'system'], ['posix', 'system'], ['nt', 'system'], ['builtins', 'eval'], ['__builtin__', 'exec'],
-      ['subprocess', 'Popen'], ['os.path', 'join'], ['builtins', 'getattr'], ['torch.hub', 'load']]) {
+    for (const [m, n] of [
+      ['os', 'system'],
+      ['posix', 'system'],
+      ['nt', 'system'],
+      ['builtins', 'eval'],
+      ['__builtin__', 'exec'],
+      ['subprocess', 'Popen'],
+      ['os.path', 'join'],
+      ['builtins', 'getattr'],
+      ['torch.hub', 'load'],
+    ]) {
       expect(forbiddenGlobal(m!, n!), `${m}.${n}`).toBeDefined();
       expect(() => run(P([0x80, 2], `c${m}\n${n}\n`, [0x29, 0x52, 0x2e]))).toThrow(new RegExp(`${m!.replace('.', '\\.')}\\.${n}`));
     }
-    for (const [m, n] of [['collections', 'OrderedDict'], ['torch', 'FloatStorage'], ['argparse', 'Namespace'], ['mylib', 'Thing']]) {
+    for (const [m, n] of [
+      ['collections', 'OrderedDict'],
+      ['torch', 'FloatStorage'],
+      ['argparse', 'Namespace'],
+      ['mylib', 'Thing'],
+    ]) {
       expect(forbiddenGlobal(m!, n!)).toBeUndefined();
     }
     const v = run(P([0x80, 2], 'cmylib\nThing\n', [0x29, 0x81, 0x2e]));

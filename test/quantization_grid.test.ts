@@ -20,14 +20,18 @@ function weights(n: number, seed: number): Float32Array {
   let s = seed;
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = ((s / 2 ** 32) - 0.5) * 0.1;
+    out[i] = (s / 2 ** 32 - 0.5) * 0.1;
   }
   return out;
 }
 
 function snap(x: Float32Array, bits: number, scheme: 'symmetric' | 'affine'): { values: Float32Array; step: number } {
-  let lo = Infinity, hi = -Infinity;
-  for (const v of x) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const v of x) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
   const maxAbs = Math.max(Math.abs(lo), Math.abs(hi));
   const step = scheme === 'symmetric' ? maxAbs / (2 ** (bits - 1) - 1) : (hi - lo) / (2 ** bits - 1);
   const origin = scheme === 'symmetric' ? 0 : lo;
@@ -46,18 +50,27 @@ describe('grid-snapped tensors', () => {
     const w3b = w3.map((v, i) => (i % 5 === 0 ? v * 1.01 : v)); // a plain change: not on any grid
     const a = join(dir, 'a.safetensors');
     const b = join(dir, 'b.safetensors');
-    writeFileSync(a, safetensorsBytes([
-      { name: 'l1.weight', dtype: 'f32', shape: [64, 64], bytes: f32(w1) },
-      { name: 'l2.weight', dtype: 'f32', shape: [32, 32], bytes: f32(w2) },
-      { name: 'l3.weight', dtype: 'f32', shape: [2048], bytes: f32(w3) },
-    ]));
-    writeFileSync(b, safetensorsBytes([
-      { name: 'l1.weight', dtype: 'f32', shape: [64, 64], bytes: f32(s1.values) },
-      { name: 'l2.weight', dtype: 'f32', shape: [32, 32], bytes: f32(s2.values) },
-      { name: 'l3.weight', dtype: 'f32', shape: [2048], bytes: f32(w3b) },
-    ]));
+    writeFileSync(
+      a,
+      safetensorsBytes([
+        { name: 'l1.weight', dtype: 'f32', shape: [64, 64], bytes: f32(w1) },
+        { name: 'l2.weight', dtype: 'f32', shape: [32, 32], bytes: f32(w2) },
+        { name: 'l3.weight', dtype: 'f32', shape: [2048], bytes: f32(w3) },
+      ]),
+    );
+    writeFileSync(
+      b,
+      safetensorsBytes([
+        { name: 'l1.weight', dtype: 'f32', shape: [64, 64], bytes: f32(s1.values) },
+        { name: 'l2.weight', dtype: 'f32', shape: [32, 32], bytes: f32(s2.values) },
+        { name: 'l3.weight', dtype: 'f32', shape: [2048], bytes: f32(w3b) },
+      ]),
+    );
     const { analyses } = await analyzeFiles([a, b], ['quantization']);
-    const q = analyses.find((e) => e.key === 'QuantizationAnalysis')!.data as { tensors: Array<{ name: string; effective_bits_b: number; grid: { bits: number; scheme: string; step: number } | null; bytes_a: number; bytes_b: number }>; compression_ratio: number };
+    const q = analyses.find((e) => e.key === 'QuantizationAnalysis')!.data as {
+      tensors: Array<{ name: string; effective_bits_b: number; grid: { bits: number; scheme: string; step: number } | null; bytes_a: number; bytes_b: number }>;
+      compression_ratio: number;
+    };
     expect(q.tensors.map((t) => t.name).sort()).toEqual(['l1.weight', 'l2.weight']);
     const t1 = q.tensors.find((t) => t.name === 'l1.weight')!;
     expect(t1.grid).toMatchObject({ bits: 8, scheme: 'symmetric' });
@@ -72,7 +85,10 @@ describe('grid-snapped tensors', () => {
 
   it('a real fine-tune is not mistaken for quantization', async () => {
     const { analyses } = await analyzeFiles(
-      [join(import.meta.dirname, '..', 'fixtures', 'core', 'digits_mlp.safetensors'), join(import.meta.dirname, '..', 'fixtures', 'core', 'digits_mlp_finetuned.safetensors')],
+      [
+        join(import.meta.dirname, '..', 'fixtures', 'core', 'digits_mlp.safetensors'),
+        join(import.meta.dirname, '..', 'fixtures', 'core', 'digits_mlp_finetuned.safetensors'),
+      ],
       ['quantization'],
     );
     expect((analyses.find((e) => e.key === 'QuantizationAnalysis')!.data as { tensors_requantized: number }).tensors_requantized).toBe(0);
@@ -82,6 +98,11 @@ describe('grid-snapped tensors', () => {
     const { analyses } = await analyzeFiles([referenceFile('model_fp32.safetensors'), referenceFile('model_quantized.safetensors')], ['quantization']);
     const q = analyses.find((e) => e.key === 'QuantizationAnalysis')!.data as { tensors: Array<{ name: string; grid: { bits: number } | null }> };
     // Every tensor with at least 64 elements (the three weights and fc1.bias) sits on an int8 grid.
-    expect(q.tensors.map((t) => [t.name, t.grid?.bits]).sort()).toEqual([['fc1.bias', 8], ['fc1.weight', 8], ['fc2.weight', 8], ['fc3.weight', 8]]);
+    expect(q.tensors.map((t) => [t.name, t.grid?.bits]).sort()).toEqual([
+      ['fc1.bias', 8],
+      ['fc1.weight', 8],
+      ['fc2.weight', 8],
+      ['fc3.weight', 8],
+    ]);
   });
 });

@@ -38,7 +38,17 @@ describe('analysis registry', () => {
 
   it('declares the extra passes it needs: only quantization, anomalies and similarity read more', async () => {
     const needs = Object.fromEntries(await Promise.all(ANALYSIS_NAMES.map(async (n) => [n, (await ANALYSES[n].load()).needs ?? []] as const)));
-    expect(needs).toEqual({ changeSummary: [], layerImpact: [], quantization: ['snappedGrids'], architecture: [], memory: [], anomalies: ['zeroRows'], gradients: [], convergence: [], similarity: ['pairCompare'] });
+    expect(needs).toEqual({
+      changeSummary: [],
+      layerImpact: [],
+      quantization: ['snappedGrids'],
+      architecture: [],
+      memory: [],
+      anomalies: ['zeroRows'],
+      gradients: [],
+      convergence: [],
+      similarity: ['pairCompare'],
+    });
   });
 
   it('tables, series and matrices carry the same numbers as the JSON objects', async () => {
@@ -63,7 +73,7 @@ describe('analysis registry', () => {
   });
 });
 
-const model = (path: string): ModelDescription => ({ path, format: 'safetensors', tensors: [], leaves: {}, warnings: [] } as unknown as ModelDescription);
+const model = (path: string): ModelDescription => ({ path, format: 'safetensors', tensors: [], leaves: {}, warnings: [] }) as unknown as ModelDescription;
 
 describe('renderer registry', () => {
   it('offers text, json and yaml', () => {
@@ -75,12 +85,34 @@ describe('renderer registry', () => {
     expect(await render(pair, 'text')).toBe('  + epoch: 3\n');
     expect(JSON.parse(await render(pair, 'json'))).toEqual([{ Added: ['epoch', 3] }]);
     expect(yaml.load(await render(pair, 'yaml'))).toEqual([{ Added: ['epoch', 3] }]);
-    const seq: Report = { kind: 'sequence', models: [model('a'), model('b'), model('c')], pairs: [{ ...pair, a: model('a'), b: model('b') }, { kind: 'pair', a: model('b'), b: model('c'), results: [] }], analyses: [] };
+    const seq: Report = {
+      kind: 'sequence',
+      models: [model('a'), model('b'), model('c')],
+      pairs: [
+        { ...pair, a: model('a'), b: model('b') },
+        { kind: 'pair', a: model('b'), b: model('c'), results: [] },
+      ],
+      analyses: [],
+    };
     expect(await render(seq, 'text')).toBe('--- a -> b\n  + epoch: 3\n--- b -> c\nNo differences found.\n');
-    expect(JSON.parse(await render(seq, 'json'))).toEqual([{ Diff: { a: 'a', b: 'b', differences: [{ Added: ['epoch', 3] }] } }, { Diff: { a: 'b', b: 'c', differences: [] } }]);
-    const dir: Report = { kind: 'directory', a: 'x', b: 'y', files: [{ file: 'm.st', status: 'only_in_b', results: [] }, { file: 'n.st', status: 'identical', results: [] }] };
+    expect(JSON.parse(await render(seq, 'json'))).toEqual([
+      { Diff: { a: 'a', b: 'b', differences: [{ Added: ['epoch', 3] }] } },
+      { Diff: { a: 'b', b: 'c', differences: [] } },
+    ]);
+    const dir: Report = {
+      kind: 'directory',
+      a: 'x',
+      b: 'y',
+      files: [
+        { file: 'm.st', status: 'only_in_b', results: [] },
+        { file: 'n.st', status: 'identical', results: [] },
+      ],
+    };
     expect(await render(dir, 'text')).toBe('Only in y: m.st\n');
-    expect(JSON.parse(await render(dir, 'json'))).toEqual([{ file: 'm.st', status: 'only_in_b', differences: [] }, { file: 'n.st', status: 'identical', differences: [] }]);
+    expect(JSON.parse(await render(dir, 'json'))).toEqual([
+      { file: 'm.st', status: 'only_in_b', differences: [] },
+      { file: 'n.st', status: 'identical', differences: [] },
+    ]);
     const inspect: Report = { kind: 'inspect', file: 'f.st', format: 'safetensors', tensors: [], metadata: { step: 7 }, warnings: [] };
     expect(JSON.parse(await render(inspect, 'json'))).toEqual({ file: 'f.st', format: 'safetensors', tensors: [], metadata: { step: 7 } });
     expect(await render(inspect, 'text')).toBe('f.st: safetensors, 0 tensors, 0 parameters\nmetadata:\n  step: 7\n');
@@ -94,7 +126,11 @@ describe('diffSequence', () => {
     expect(two.analyses.map((e) => e.key)).toEqual(['ChangeSummary']);
     const three = await diffSequence(SGD, []);
     expect(three.kind).toBe('sequence');
-    if (three.kind === 'sequence') expect(three.pairs.map((p) => [p.a.path, p.b.path])).toEqual([[SGD[0], SGD[1]], [SGD[1], SGD[2]]]);
+    if (three.kind === 'sequence')
+      expect(three.pairs.map((p) => [p.a.path, p.b.path])).toEqual([
+        [SGD[0], SGD[1]],
+        [SGD[1], SGD[2]],
+      ]);
     await expect(diffSequence([join(ROOT, 'fixtures', 'core'), SGD[0]!], [])).rejects.toThrow(DiffaiError);
   });
 });

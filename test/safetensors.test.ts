@@ -66,20 +66,72 @@ const CASES: Case[] = [
   { name: 'JSON array, not an object', make: write(rawSafetensors('[1, 2, 3]')), problem: /not a JSON object/, unrecognisable: true },
   { name: 'JSON string, not an object', make: write(rawSafetensors('"hello"')), problem: /not a JSON object/, unrecognisable: true },
   { name: 'unknown dtype', make: write(rawSafetensors(header({ w: t('F128', [1], [0, 16]) }), new Uint8Array(16))), problem: /tensor w: unknown dtype "F128"/ },
-  { name: 'missing dtype', make: write(rawSafetensors(header({ w: { shape: [1], data_offsets: [0, 4] } }), new Uint8Array(4))), problem: /tensor w: missing dtype/ },
+  {
+    name: 'missing dtype',
+    make: write(rawSafetensors(header({ w: { shape: [1], data_offsets: [0, 4] } }), new Uint8Array(4))),
+    problem: /tensor w: missing dtype/,
+  },
   { name: 'tensor entry not an object', make: write(rawSafetensors(header({ w: 5 }))), problem: /tensor w: entry is not a JSON object/ },
-  { name: 'negative dimension', make: write(rawSafetensors(header({ w: t('F32', [-1], [0, 4]) }), new Uint8Array(4))), problem: /tensor w: shape must be a list of non-negative integers/ },
-  { name: 'fractional dimension', make: write(rawSafetensors(header({ w: t('F32', [1.5], [0, 4]) }), new Uint8Array(4))), problem: /tensor w: shape must be a list/ },
-  { name: 'shape not a list', make: write(rawSafetensors(header({ w: t('F32', '4', [0, 16]) }), new Uint8Array(16))), problem: /tensor w: shape must be a list/ },
-  { name: 'string dimension', make: write(rawSafetensors(header({ w: t('F32', ['4'], [0, 16]) }), new Uint8Array(16))), problem: /tensor w: shape must be a list/ },
-  { name: 'shape overflowing numel × size', make: write(rawSafetensors(header({ w: t('F32', [2 ** 40, 2 ** 40], [0, 4]) }), new Uint8Array(4))), problem: /tensor w: shape \[1099511627776,1099511627776\] is too large/ },
-  { name: 'data_offsets reversed', make: write(rawSafetensors(header({ w: t('F32', [1], [8, 4]) }), new Uint8Array(8))), problem: /tensor w: data_offsets \[8, 4\] are reversed/ },
-  { name: 'data_offsets out of bounds', make: write(rawSafetensors(header({ w: t('F32', [4], [0, 16]) }), new Uint8Array(8))), problem: /tensor w: data_offsets \[0, 16\] run past the end of the data \(8 bytes\)/ },
-  { name: 'data_offsets wrong size for numel × dtype', make: write(rawSafetensors(header({ w: t('F32', [3], [0, 8]) }), new Uint8Array(8))), problem: /tensor w: data_offsets \[0, 8\] hold 8 bytes but shape \[3\] × F32 needs 12/ },
-  { name: 'data_offsets wrong size (bf16 counted as 4 bytes)', make: write(rawSafetensors(header({ w: t('BF16', [2], [0, 8]) }), new Uint8Array(8))), problem: /hold 8 bytes but shape \[2\] × BF16 needs 4/ },
-  { name: 'data_offsets with one number', make: write(rawSafetensors(header({ w: t('F32', [1], [4]) }), new Uint8Array(4))), problem: /tensor w: data_offsets must be two non-negative integers/ },
-  { name: 'negative data_offsets', make: write(rawSafetensors(header({ w: t('F32', [1], [-4, 0]) }), new Uint8Array(4))), problem: /tensor w: data_offsets must be two non-negative integers/ },
-  { name: 'string data_offsets', make: write(rawSafetensors(header({ w: t('F32', [1], ['0', '4']) }), new Uint8Array(4))), problem: /tensor w: data_offsets must be two non-negative integers/ },
+  {
+    name: 'negative dimension',
+    make: write(rawSafetensors(header({ w: t('F32', [-1], [0, 4]) }), new Uint8Array(4))),
+    problem: /tensor w: shape must be a list of non-negative integers/,
+  },
+  {
+    name: 'fractional dimension',
+    make: write(rawSafetensors(header({ w: t('F32', [1.5], [0, 4]) }), new Uint8Array(4))),
+    problem: /tensor w: shape must be a list/,
+  },
+  {
+    name: 'shape not a list',
+    make: write(rawSafetensors(header({ w: t('F32', '4', [0, 16]) }), new Uint8Array(16))),
+    problem: /tensor w: shape must be a list/,
+  },
+  {
+    name: 'string dimension',
+    make: write(rawSafetensors(header({ w: t('F32', ['4'], [0, 16]) }), new Uint8Array(16))),
+    problem: /tensor w: shape must be a list/,
+  },
+  {
+    name: 'shape overflowing numel × size',
+    make: write(rawSafetensors(header({ w: t('F32', [2 ** 40, 2 ** 40], [0, 4]) }), new Uint8Array(4))),
+    problem: /tensor w: shape \[1099511627776,1099511627776\] is too large/,
+  },
+  {
+    name: 'data_offsets reversed',
+    make: write(rawSafetensors(header({ w: t('F32', [1], [8, 4]) }), new Uint8Array(8))),
+    problem: /tensor w: data_offsets \[8, 4\] are reversed/,
+  },
+  {
+    name: 'data_offsets out of bounds',
+    make: write(rawSafetensors(header({ w: t('F32', [4], [0, 16]) }), new Uint8Array(8))),
+    problem: /tensor w: data_offsets \[0, 16\] run past the end of the data \(8 bytes\)/,
+  },
+  {
+    name: 'data_offsets wrong size for numel × dtype',
+    make: write(rawSafetensors(header({ w: t('F32', [3], [0, 8]) }), new Uint8Array(8))),
+    problem: /tensor w: data_offsets \[0, 8\] hold 8 bytes but shape \[3\] × F32 needs 12/,
+  },
+  {
+    name: 'data_offsets wrong size (bf16 counted as 4 bytes)',
+    make: write(rawSafetensors(header({ w: t('BF16', [2], [0, 8]) }), new Uint8Array(8))),
+    problem: /hold 8 bytes but shape \[2\] × BF16 needs 4/,
+  },
+  {
+    name: 'data_offsets with one number',
+    make: write(rawSafetensors(header({ w: t('F32', [1], [4]) }), new Uint8Array(4))),
+    problem: /tensor w: data_offsets must be two non-negative integers/,
+  },
+  {
+    name: 'negative data_offsets',
+    make: write(rawSafetensors(header({ w: t('F32', [1], [-4, 0]) }), new Uint8Array(4))),
+    problem: /tensor w: data_offsets must be two non-negative integers/,
+  },
+  {
+    name: 'string data_offsets',
+    make: write(rawSafetensors(header({ w: t('F32', [1], ['0', '4']) }), new Uint8Array(4))),
+    problem: /tensor w: data_offsets must be two non-negative integers/,
+  },
   {
     name: 'overlapping tensors',
     make: write(rawSafetensors(header({ a: t('F32', [2], [0, 8]), b: t('F32', [2], [4, 12]) }), new Uint8Array(12))),
@@ -140,7 +192,10 @@ describe('malformed safetensors files are rejected with a DiffaiError that names
         expect(e.file).toBe(path);
         expect(e.message).toMatch(c.problem);
       }
-      for (const [label, run] of [['describeModel', () => describeModel(path)], ['inspectFile', () => inspectFile(path)]] as const) {
+      for (const [label, run] of [
+        ['describeModel', () => describeModel(path)],
+        ['inspectFile', () => inspectFile(path)],
+      ] as const) {
         const e = await rejection(run());
         expect(e.file, label).toBe(path);
         const allowed = c.unrecognisable ? new RegExp(`${c.problem.source}|${DETECTION.source}`) : c.problem;
@@ -161,12 +216,13 @@ describe('malformed safetensors files are rejected with a DiffaiError that names
 async function mainInProcess(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const capture = (sink: string[]) => ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-    cb?.();
-    return true;
-  }) as typeof process.stdout.write;
+  const capture = (sink: string[]) =>
+    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      cb?.();
+      return true;
+    }) as typeof process.stdout.write;
   const so = vi.spyOn(process.stdout, 'write').mockImplementation(capture(out));
   const se = vi.spyOn(process.stderr, 'write').mockImplementation(capture(err));
   try {
@@ -178,7 +234,11 @@ async function mainInProcess(args: string[]): Promise<{ status: number; stdout: 
   }
 }
 
-const FORMS = (path: string) => [['inspect', path], [core('digits_mlp.safetensors'), path], [path, core('digits_mlp.safetensors'), '-o', 'json']];
+const FORMS = (path: string) => [
+  ['inspect', path],
+  [core('digits_mlp.safetensors'), path],
+  [path, core('digits_mlp.safetensors'), '-o', 'json'],
+];
 
 describe('malformed files through the CLI main(): exit 2, one stderr line, nothing on stdout', () => {
   for (const c of CASES) {
@@ -192,17 +252,34 @@ describe('malformed files through the CLI main(): exit 2, one stderr line, nothi
 
 /** One case of each kind of problem, as real processes (`node bin/diffai.js`). */
 const PROCESS_CASES = [
-  'shorter than 8 bytes', 'header length > file size', 'header length > 100 MB', 'invalid JSON', 'JSON array, not an object',
-  'unknown dtype', 'negative dimension', 'data_offsets reversed', 'data_offsets out of bounds', 'data_offsets wrong size for numel × dtype',
-  'overlapping tensors', 'metadata value not a string', 'truncated real file (last 100 bytes missing)', 'empty file', 'a directory',
-  'a missing file', 'random bytes',
+  'shorter than 8 bytes',
+  'header length > file size',
+  'header length > 100 MB',
+  'invalid JSON',
+  'JSON array, not an object',
+  'unknown dtype',
+  'negative dimension',
+  'data_offsets reversed',
+  'data_offsets out of bounds',
+  'data_offsets wrong size for numel × dtype',
+  'overlapping tensors',
+  'metadata value not a string',
+  'truncated real file (last 100 bytes missing)',
+  'empty file',
+  'a directory',
+  'a missing file',
+  'random bytes',
 ];
 
 describe.concurrent('malformed files through the CLI process: exit 2, one stderr line, nothing on stdout', () => {
   beforeAll(requireBuild);
 
   it('the subset covers every case kind that exists', () => {
-    for (const name of PROCESS_CASES) expect(CASES.some((c) => c.name === name), name).toBe(true);
+    for (const name of PROCESS_CASES)
+      expect(
+        CASES.some((c) => c.name === name),
+        name,
+      ).toBe(true);
   });
 
   // One process per case (start-up dominates), taking turns at `inspect F`, `diffai good F`
@@ -230,14 +307,22 @@ describe.concurrent('malformed files through the CLI process: exit 2, one stderr
 describe('valid edge cases are accepted', () => {
   it('no tensors, only metadata, empty and 0-d tensors, data at the very end', async () => {
     const path = tmp.path('edge-valid.safetensors');
-    writeFileSync(path, safetensorsBytes([
-      { name: 'scalar', dtype: 'f32', shape: [], bytes: f32Bytes([2.5]) },
-      { name: 'empty', dtype: 'f32', shape: [0, 4], bytes: new Uint8Array(0) },
-      { name: 'v', dtype: 'f32', shape: [2], bytes: f32Bytes([1, -3]) },
-    ], { note: 'x' }));
+    writeFileSync(
+      path,
+      safetensorsBytes(
+        [
+          { name: 'scalar', dtype: 'f32', shape: [], bytes: f32Bytes([2.5]) },
+          { name: 'empty', dtype: 'f32', shape: [0, 4], bytes: new Uint8Array(0) },
+          { name: 'v', dtype: 'f32', shape: [2], bytes: f32Bytes([1, -3]) },
+        ],
+        { note: 'x' },
+      ),
+    );
     const report = await inspectFile(path);
     expect(report.tensors.map((x) => [x.name, x.shape, x.total_params, x.mean])).toEqual([
-      ['empty', [0, 4], 0, null], ['scalar', [], 1, 2.5], ['v', [2], 2, -1],
+      ['empty', [0, 4], 0, null],
+      ['scalar', [], 1, 2.5],
+      ['v', [2], 2, -1],
     ]);
     expect(report.metadata).toEqual({ '__metadata__.note': 'x' });
 
@@ -257,7 +342,9 @@ describe('valid edge cases are accepted', () => {
       const report = await inspectFile(path);
       expect(report.format).toBe('safetensors');
       expect(report.tensors.map((x) => [x.name, x.mean, x.std])).toEqual(
-        Object.keys(ref.tensors).sort().map((n) => [n, expect.closeTo(ref.tensors[n]!.mean!, 9), expect.closeTo(ref.tensors[n]!.std!, 9)]),
+        Object.keys(ref.tensors)
+          .sort()
+          .map((n) => [n, expect.closeTo(ref.tensors[n]!.mean!, 9), expect.closeTo(ref.tensors[n]!.std!, 9)]),
       );
     }
   });
@@ -266,10 +353,7 @@ describe('valid edge cases are accepted', () => {
     requireBuild();
     const path = tmp.path('model.pt');
     copyFileSync(core('digits_mlp.safetensors'), path);
-    const [same, tuned] = await Promise.all([
-      cli([path, core('digits_mlp.safetensors')]),
-      cli([path, core('digits_mlp_finetuned.safetensors')]),
-    ]);
+    const [same, tuned] = await Promise.all([cli([path, core('digits_mlp.safetensors')]), cli([path, core('digits_mlp_finetuned.safetensors')])]);
     expect([same.status, same.stdout, same.stderr]).toEqual([0, 'No differences found.\n', '']);
     expect(tuned.status).toBe(1);
     expect(tuned.stdout).toContain('  ~ __metadata__.epoch: "5" -> "8"\n');

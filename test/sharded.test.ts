@@ -10,13 +10,17 @@ import { decodeTensor, tensorProblems, type RefTensor } from './helpers/decode.j
 import { expectDescribeFailure } from './helpers/failure.js';
 
 const DIR = join(__dirname, '..', 'fixtures', 'sharded');
-interface ShardRef { tensors?: Record<string, RefTensor>; shards?: number; warnings?: string[]; error?: string }
+interface ShardRef {
+  tensors?: Record<string, RefTensor>;
+  shards?: number;
+  warnings?: string[];
+  error?: string;
+}
 const REF = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as Record<string, ShardRef>;
 const describeFile = (p: string): Promise<ModelDescription> => safetensorsReader.describe(p);
 
 /** A sharded failure may name the index or a shard, so its file is not checked. */
-const failure = (path: string): Promise<DiffaiError> =>
-  expectDescribeFailure({ describe: (p) => describeSharded(p, describeFile) }, path, undefined, false);
+const failure = (path: string): Promise<DiffaiError> => expectDescribeFailure({ describe: (p) => describeSharded(p, describeFile) }, path, undefined, false);
 
 describe('sharded safetensors checkpoints', () => {
   for (const layout of ['a', 'b']) {
@@ -56,7 +60,10 @@ describe('sharded safetensors checkpoints', () => {
   it('reports index inconsistencies as warnings', async () => {
     const d = await describeSharded(join(DIR, 'inconsistent'), describeFile);
     for (const w of REF['inconsistent']!.warnings!) {
-      expect(d.warnings.some((x) => x.includes(w)), `a warning about ${w} in ${JSON.stringify(d.warnings)}`).toBe(true);
+      expect(
+        d.warnings.some((x) => x.includes(w)),
+        `a warning about ${w} in ${JSON.stringify(d.warnings)}`,
+      ).toBe(true);
     }
     expect(d.warnings.length).toBe(4);
     // tensors present in shards are still described, once each
@@ -94,7 +101,10 @@ describe('pytorch_model.bin.index.json', () => {
     const fake = async (p: string): Promise<ModelDescription> => {
       seen.push(p);
       return {
-        path: p, format: 'pytorch', leaves: {}, warnings: [],
+        path: p,
+        format: 'pytorch',
+        leaves: {},
+        warnings: [],
         tensors: [{ name: 'w', dtype: 'f32', shape: [2], numel: 2, byteOrder: 'little', source: { kind: 'file', path: p, offset: 0, length: 8 } }],
       };
     };

@@ -12,7 +12,10 @@ import { ROOT, core } from './helpers/files.js';
 function loaded(args: string[]): string[] {
   const r = spawnSync(process.execPath, ['--import', join(ROOT, 'test', 'helpers', 'load-register.mjs'), BIN, ...args], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBeLessThanOrEqual(1);
-  return r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7));
+  return r.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('LOADED '))
+    .map((l) => l.slice(7));
 }
 
 const PLUGIN = /\/analysis\/(quantization|layer-impact|architecture|memory|anomalies|change-summary|convergence|gradients|similarity|collect|passes)\.js$/;
@@ -29,7 +32,12 @@ describe('start-up', () => {
 
   it('an analysis loads its own module only; YAML loads js-yaml', () => {
     const urls = loaded([...pair, '--change-summary', '-o', 'yaml']);
-    expect(urls.filter((u) => PLUGIN.test(u)).map((u) => u.slice(u.lastIndexOf('/') + 1)).sort()).toEqual(['change-summary.js', 'collect.js', 'passes.js']);
+    expect(
+      urls
+        .filter((u) => PLUGIN.test(u))
+        .map((u) => u.slice(u.lastIndexOf('/') + 1))
+        .sort(),
+    ).toEqual(['change-summary.js', 'collect.js', 'passes.js']);
     expect(urls.some((u) => u.includes('js-yaml'))).toBe(true);
   });
 });

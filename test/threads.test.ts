@@ -39,7 +39,10 @@ function writeModel(path: string, seed: number, perturbEvery: number): { sums: n
         state = (Math.imul(state, 1103515245) + 12345) >>> 0;
         chunk[i] = 1000 + (state / 2 ** 32 - 0.5) * 1e-3 + (perturbEvery && (done + i) % perturbEvery === 0 ? seed : 0);
       }
-      if (t === 1 && done === 0) { chunk[5] = NaN; chunk[6] = Infinity; }
+      if (t === 1 && done === 0) {
+        chunk[5] = NaN;
+        chunk[6] = Infinity;
+      }
       for (let i = 0; i < n; i++) if (Number.isFinite(chunk[i]!)) sum += chunk[i]!;
       writeSync(fd, new Uint8Array(chunk.buffer, 0, n * 4));
       done += n;

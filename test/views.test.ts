@@ -12,22 +12,26 @@ import { MAX_GATHER_BYTES } from '../src/engine/sources.js';
 import type { TensorDescriptor } from '../src/formats/types.js';
 
 const desc = (shape: number[], strides: number[] | undefined, path = '/nowhere', offset = 0): TensorDescriptor => ({
-  name: 't', dtype: 'f32', shape, numel: shape.reduce((a, b) => a * b, 1), byteOrder: 'little',
+  name: 't',
+  dtype: 'f32',
+  shape,
+  numel: shape.reduce((a, b) => a * b, 1),
+  byteOrder: 'little',
   source: { kind: 'file', path, offset: 0, length: 1 << 40 },
   ...(strides ? { view: { offset, strides } } : {}),
 });
 
 describe('asStorageBlock', () => {
   it('recognises permutations of a dense block and nothing else', () => {
-    expect(asStorageBlock(desc([3, 4], [1, 3]))?.shape).toEqual([12]);            // transpose
-    expect(asStorageBlock(desc([2, 3, 4], [1, 2, 6]))?.shape).toEqual([24]);      // Fortran order
+    expect(asStorageBlock(desc([3, 4], [1, 3]))?.shape).toEqual([12]); // transpose
+    expect(asStorageBlock(desc([2, 3, 4], [1, 2, 6]))?.shape).toEqual([24]); // Fortran order
     expect(asStorageBlock(desc([2, 3, 4], [1, 2, 6], '/x', 5))?.view).toEqual({ offset: 5, strides: [1] });
-    expect(asStorageBlock(desc([4, 1, 3], [1, 99, 4]))?.shape).toEqual([12]);     // size-1 dims ignored
-    expect(asStorageBlock(desc([3, 4], [4, 1]))).toBeUndefined();                 // already dense
+    expect(asStorageBlock(desc([4, 1, 3], [1, 99, 4]))?.shape).toEqual([12]); // size-1 dims ignored
+    expect(asStorageBlock(desc([3, 4], [4, 1]))).toBeUndefined(); // already dense
     expect(asStorageBlock(desc([3, 4], undefined))).toBeUndefined();
-    expect(asStorageBlock(desc([2, 2], [8, 2]))).toBeUndefined();                 // strided slice
-    expect(asStorageBlock(desc([3, 4], [1, 4]))).toBeUndefined();                 // gaps between columns
-    expect(asStorageBlock(desc([3, 4], [0, 1]))).toBeUndefined();                 // broadcast
+    expect(asStorageBlock(desc([2, 2], [8, 2]))).toBeUndefined(); // strided slice
+    expect(asStorageBlock(desc([3, 4], [1, 4]))).toBeUndefined(); // gaps between columns
+    expect(asStorageBlock(desc([3, 4], [0, 1]))).toBeUndefined(); // broadcast
   });
 });
 
@@ -52,7 +56,11 @@ describe('a transposed view larger than the gather limit', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   const transposed = (): TensorDescriptor => ({
-    name: 'w.T', dtype: 'f32', shape: [COLS, ROWS], numel: ROWS * COLS, byteOrder: 'little',
+    name: 'w.T',
+    dtype: 'f32',
+    shape: [COLS, ROWS],
+    numel: ROWS * COLS,
+    byteOrder: 'little',
     source: { kind: 'file', path, offset: 0, length: ROWS * COLS * 4 },
     view: { offset: 0, strides: [1, COLS] },
   });
@@ -63,10 +71,21 @@ describe('a transposed view larger than the gather limit', () => {
       const { stats } = await executor.stats(transposed());
       // Reference in float64 over k = 0..N−1 of (k mod 1000) − 499.5.
       const n = ROWS * COLS;
-      let sum = 0, sq = 0, lo = Infinity, hi = -Infinity;
-      for (let k = 0; k < n; k++) { const x = (k % 1000) - 499.5; sum += x; lo = Math.min(lo, x); hi = Math.max(hi, x); }
+      let sum = 0,
+        sq = 0,
+        lo = Infinity,
+        hi = -Infinity;
+      for (let k = 0; k < n; k++) {
+        const x = (k % 1000) - 499.5;
+        sum += x;
+        lo = Math.min(lo, x);
+        hi = Math.max(hi, x);
+      }
       const mean = sum / n;
-      for (let k = 0; k < n; k++) { const d = (k % 1000) - 499.5 - mean; sq += d * d; }
+      for (let k = 0; k < n; k++) {
+        const d = (k % 1000) - 499.5 - mean;
+        sq += d * d;
+      }
       expect(stats.count).toBe(n);
       expect([stats.min, stats.max]).toEqual([lo, hi]);
       expect(Math.abs(stats.mean - mean)).toBeLessThanOrEqual(1e-9);

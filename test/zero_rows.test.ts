@@ -15,7 +15,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function tensor(name: string, values: Float32Array | Uint16Array, dtype: 'f32' | 'bf16', shape: number[]): TensorDescriptor {
   const path = join(dir, `${name}.bin`);
   writeFileSync(path, new Uint8Array(values.buffer));
-  return { name, dtype, shape, numel: shape.reduce((a, b) => a * b, 1), byteOrder: 'little', source: { kind: 'file', path, offset: 0, length: values.byteLength } };
+  return {
+    name,
+    dtype,
+    shape,
+    numel: shape.reduce((a, b) => a * b, 1),
+    byteOrder: 'little',
+    source: { kind: 'file', path, offset: 0, length: values.byteLength },
+  };
 }
 
 /** Rows listed in `zero` are all zero (alternating +0/−0); the others have one non-zero element (or NaN). */
@@ -30,7 +37,11 @@ function matrix(rows: number, cols: number, zero: number[], nanRow?: number): Fl
 
 describe('zeroRows', () => {
   const zero = [0, 3, 4, 9];
-  for (const [label, chunk] of [['default chunks', undefined], ['rows split across chunks', 7], ['rows longer than a chunk', 3]] as const) {
+  for (const [label, chunk] of [
+    ['default chunks', undefined],
+    ['rows split across chunks', 7],
+    ['rows longer than a chunk', 3],
+  ] as const) {
     it(`finds exactly the all-zero rows (${label})`, async () => {
       const executor = new Executor({ threads: 1, chunkElements: chunk });
       try {

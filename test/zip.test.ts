@@ -11,7 +11,12 @@ import { firstLocalName, listZip, looksLikeZip, readSmallEntry, readZipDirectory
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'pytorch');
 const TMP = mkdtempSync(join(tmpdir(), 'diffai-zip-'));
 
-interface Spec { name: string; data: Buffer; method?: 0 | 8; extraLocal?: Buffer }
+interface Spec {
+  name: string;
+  data: Buffer;
+  method?: 0 | 8;
+  extraLocal?: Buffer;
+}
 
 /** Builds a zip by hand; `zip64` saturates the classic fields and writes zip64 extras and end records. */
 function buildZip(entries: Spec[], opts: { zip64?: boolean; comment?: string } = {}): Buffer {
@@ -109,7 +114,9 @@ describe('zip central directory', () => {
       const dir = listZip(p);
       expect(dir.zip64).toBe(zip64);
       expect(dir.entries.map((e) => [e.name, e.method, e.uncompressedSize, e.zip64])).toEqual([
-        ['root/data.pkl', 0, 12, zip64], ['root/data/0', 0, 100, zip64], ['root/big.txt', 8, 5000, zip64],
+        ['root/data.pkl', 0, 12, zip64],
+        ['root/data/0', 0, 100, zip64],
+        ['root/big.txt', 8, 5000, zip64],
       ]);
       const f = RandomAccessFile.open(p);
       try {

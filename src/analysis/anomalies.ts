@@ -47,27 +47,57 @@ function modelFindings(path: string, tensors: Array<{ desc: TensorDescriptor; st
     const pinf = stats.posinf_count ?? 0;
     const ninf = stats.neginf_count ?? 0;
     if (nan + pinf + ninf > 0) {
-      out.push({ type: 'nan_inf', severity: 'critical', model: path, tensors: [desc.name], detail: `nan=${nan}, posinf=${pinf}, neginf=${ninf} of ${desc.numel} elements`, value: nan + pinf + ninf });
+      out.push({
+        type: 'nan_inf',
+        severity: 'critical',
+        model: path,
+        tensors: [desc.name],
+        detail: `nan=${nan}, posinf=${pinf}, neginf=${ninf} of ${desc.numel} elements`,
+        value: nan + pinf + ninf,
+      });
     }
     if (!isParameter(desc) || desc.numel === 0) continue;
     if (stats.zero_count === desc.numel) {
-      out.push({ type: 'all_zero_tensor', severity: desc.shape.length >= 2 ? 'warning' : 'info', model: path, tensors: [desc.name], detail: `all ${desc.numel} elements are zero${desc.shape.length < 2 ? ' (a zero vector, e.g. a freshly initialised bias, is often intended)' : ''}` });
+      out.push({
+        type: 'all_zero_tensor',
+        severity: desc.shape.length >= 2 ? 'warning' : 'info',
+        model: path,
+        tensors: [desc.name],
+        detail: `all ${desc.numel} elements are zero${desc.shape.length < 2 ? ' (a zero vector, e.g. a freshly initialised bias, is often intended)' : ''}`,
+      });
     } else {
       const rows = zeroRows?.get(desc.name);
       if (rows && rows.length > 0) {
-        out.push({ type: 'dead_units', severity: 'warning', model: path, tensors: [desc.name], detail: `${rows.length} of ${desc.shape[0]} rows all zero (rows ${rows.slice(0, 10).join(', ')}${rows.length > 10 ? ', …' : ''})`, value: rows.length });
+        out.push({
+          type: 'dead_units',
+          severity: 'warning',
+          model: path,
+          tensors: [desc.name],
+          detail: `${rows.length} of ${desc.shape[0]} rows all zero (rows ${rows.slice(0, 10).join(', ')}${rows.length > 10 ? ', …' : ''})`,
+          value: rows.length,
+        });
       }
     }
   }
   // Scale against comparable tensors of the same model: same last name component and rank.
-  const peers = groupBy(tensors.filter((t) => isParameter(t.desc) && rms(t.stats)), (t) => `${t.desc.name.slice(t.desc.name.lastIndexOf('.') + 1)}/${t.desc.shape.length}`);
+  const peers = groupBy(
+    tensors.filter((t) => isParameter(t.desc) && rms(t.stats)),
+    (t) => `${t.desc.name.slice(t.desc.name.lastIndexOf('.') + 1)}/${t.desc.shape.length}`,
+  );
   for (const group of peers.values()) {
     if (group.length < T.peerMinGroup) continue;
     const med = median(group.map((t) => rms(t.stats)!));
     for (const t of group) {
       const ratio = rms(t.stats)! / med;
       if (ratio >= T.peerRatio || ratio <= 1 / T.peerRatio) {
-        out.push({ type: ratio > 1 ? 'exploding' : 'vanishing', severity: 'warning', model: path, tensors: [t.desc.name], detail: `rms ${fmt(rms(t.stats))} is ${fmt(ratio)}x the median rms ${fmt(med)} of ${group.length} comparable tensors in this model`, value: ratio });
+        out.push({
+          type: ratio > 1 ? 'exploding' : 'vanishing',
+          severity: 'warning',
+          model: path,
+          tensors: [t.desc.name],
+          detail: `rms ${fmt(rms(t.stats))} is ${fmt(ratio)}x the median rms ${fmt(med)} of ${group.length} comparable tensors in this model`,
+          value: ratio,
+        });
       }
     }
   }
@@ -92,22 +122,45 @@ export function anomalyDetection(c: Collected, p: PairData) {
       const down = ratio <= 1 / T.normRatioWarning;
       if (up || down) {
         const critical = up ? ratio >= T.normRatioCritical : ratio <= 1 / T.normRatioCritical;
-        findings.push({ type: up ? 'exploding' : 'vanishing', severity: critical ? 'critical' : 'warning', model: p.b.path, tensors: [t.name], detail: `l2 norm ${fmt(na)} -> ${fmt(nb)} (x${fmt(ratio)}) relative to the same tensor in ${p.a.path}`, value: ratio });
+        findings.push({
+          type: up ? 'exploding' : 'vanishing',
+          severity: critical ? 'critical' : 'warning',
+          model: p.b.path,
+          tensors: [t.name],
+          detail: `l2 norm ${fmt(na)} -> ${fmt(nb)} (x${fmt(ratio)}) relative to the same tensor in ${p.a.path}`,
+          value: ratio,
+        });
       }
     }
     const rel = relChange(t.cmp);
     if (rel !== null && rel > T.suddenWarning) {
-      findings.push({ type: 'sudden_change', severity: rel > T.suddenCritical ? 'critical' : 'warning', model: p.b.path, tensors: [t.name], detail: `relative L2 change ${fmt(rel)} (threshold ${T.suddenWarning})`, value: rel });
+      findings.push({
+        type: 'sudden_change',
+        severity: rel > T.suddenCritical ? 'critical' : 'warning',
+        model: p.b.path,
+        tensors: [t.name],
+        detail: `relative L2 change ${fmt(rel)} (threshold ${T.suddenWarning})`,
+        value: rel,
+      });
     }
   }
   const order = { critical: 0, warning: 1, info: 2 };
   findings.sort((x, y) => order[x.severity] - order[y.severity] || (x.tensors[0]! < y.tensors[0]! ? -1 : x.tensors[0]! > y.tensors[0]! ? 1 : 0));
   const count = (s: Finding['severity']) => findings.filter((f) => f.severity === s).length;
   const checked = [...statsA, ...statsB].filter((t) => t.stats.nan_count !== null).length;
-  const data = { ...pairData(p), tensors_checked: checked, findings_total: findings.length, critical: count('critical'), warning: count('warning'), info: count('info'), findings };
-  const summary = findings.length === 0
-    ? `no anomalies found (${checked} tensors checked${checked === 0 ? ': values not read' : ''})${pairLabel(c, p)}`
-    : `findings=${findings.length} (critical=${data.critical}, warning=${data.warning}, info=${data.info})${pairLabel(c, p)}`;
+  const data = {
+    ...pairData(p),
+    tensors_checked: checked,
+    findings_total: findings.length,
+    critical: count('critical'),
+    warning: count('warning'),
+    info: count('info'),
+    findings,
+  };
+  const summary =
+    findings.length === 0
+      ? `no anomalies found (${checked} tensors checked${checked === 0 ? ': values not read' : ''})${pairLabel(c, p)}`
+      : `findings=${findings.length} (critical=${data.critical}, warning=${data.warning}, info=${data.info})${pairLabel(c, p)}`;
   const details = findings.map((f) => `[${f.severity}] ${f.type}: ${f.tensors.join(', ')} in ${f.model}: ${f.detail}`);
   const table = {
     columns: ['severity', 'type', 'tensors', 'model', 'detail'],

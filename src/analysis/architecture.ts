@@ -7,7 +7,11 @@ import { bytesOf, groupBy, isOptimizerState, isParameter, layerOf, pairData, pai
 import type { Collected, PairAnalysis, PairData } from './types.js';
 
 const FAMILY_PATTERNS: Array<[string, RegExp, string]> = [
-  ['transformer', /(^|\.)(attn|attention|self_attn|cross_attn|q_proj|k_proj|v_proj|o_proj|c_attn|query|key|value|wte|wpe|embed_positions|position_embeddings|ln_\d|layernorm|layer_norm)(\.|$)/i, 'attention/embedding/layer-norm names'],
+  [
+    'transformer',
+    /(^|\.)(attn|attention|self_attn|cross_attn|q_proj|k_proj|v_proj|o_proj|c_attn|query|key|value|wte|wpe|embed_positions|position_embeddings|ln_\d|layernorm|layer_norm)(\.|$)/i,
+    'attention/embedding/layer-norm names',
+  ],
   ['rnn', /(^|\.)(lstm|gru|rnn|weight_ih_l\d+|weight_hh_l\d+|bias_ih_l\d+|bias_hh_l\d+)/i, 'recurrent names (lstm/gru/weight_ih/weight_hh)'],
   ['cnn', /(^|\.)(conv\w*|downsample|bn\d*)(\.|$)/i, 'convolution names'],
 ];
@@ -40,10 +44,15 @@ function describeArchitecture(tensors: TensorDescriptor[]) {
   const convKernels = params.filter((t) => t.shape.length >= 3 && /weight$/.test(t.name));
   if (convKernels.length > 0) {
     scores.cnn = (scores.cnn ?? 0) + convKernels.length;
-    evidence.push(`cnn: ${convKernels.length} weight tensors with 3+ dimensions (convolution kernels, e.g. ${convKernels[0]!.name} ${JSON.stringify(convKernels[0]!.shape)})`);
+    evidence.push(
+      `cnn: ${convKernels.length} weight tensors with 3+ dimensions (convolution kernels, e.g. ${convKernels[0]!.name} ${JSON.stringify(convKernels[0]!.shape)})`,
+    );
   }
   const matrices = params.filter((t) => t.shape.length === 2);
-  let family = (['transformer', 'rnn', 'cnn'] as const).reduce<string | undefined>((best, f) => ((scores[f] ?? 0) > 0 && (best === undefined || (scores[f] ?? 0) > (scores[best] ?? 0)) ? f : best), undefined);
+  let family = (['transformer', 'rnn', 'cnn'] as const).reduce<string | undefined>(
+    (best, f) => ((scores[f] ?? 0) > 0 && (best === undefined || (scores[f] ?? 0) > (scores[best] ?? 0)) ? f : best),
+    undefined,
+  );
   if (family === undefined) {
     if (matrices.length > 0) {
       family = 'mlp';
@@ -72,22 +81,41 @@ export function architectureComparison(c: Collected, p: PairData) {
   const tensorsB = p.tensors.filter((t) => t.b).map((t) => t.b!);
   const a = describeArchitecture(tensorsA);
   const b = describeArchitecture(tensorsB);
-  const layersA = groupBy(tensorsA.filter((t) => isParameter(t)), (t) => layerOf(t.name));
-  const layersB = groupBy(tensorsB.filter((t) => isParameter(t)), (t) => layerOf(t.name));
+  const layersA = groupBy(
+    tensorsA.filter((t) => isParameter(t)),
+    (t) => layerOf(t.name),
+  );
+  const layersB = groupBy(
+    tensorsB.filter((t) => isParameter(t)),
+    (t) => layerOf(t.name),
+  );
   const added = [...layersB.keys()].filter((l) => !layersA.has(l)).sort();
   const removed = [...layersA.keys()].filter((l) => !layersB.has(l)).sort();
-  const reshaped = [...layersA.keys()].filter((l) => {
-    const tb = layersB.get(l);
-    if (!tb) return false;
-    const shapes = (ts: TensorDescriptor[]) => JSON.stringify(ts.map((t) => [t.name, t.shape]).sort());
-    return shapes(layersA.get(l)!) !== shapes(tb);
-  }).sort();
-  const data = { ...pairData(p), model_a: a, model_b: b, params_delta: b.params - a.params, layers_added: added, layers_removed: removed, layers_reshaped: reshaped };
+  const reshaped = [...layersA.keys()]
+    .filter((l) => {
+      const tb = layersB.get(l);
+      if (!tb) return false;
+      const shapes = (ts: TensorDescriptor[]) => JSON.stringify(ts.map((t) => [t.name, t.shape]).sort());
+      return shapes(layersA.get(l)!) !== shapes(tb);
+    })
+    .sort();
+  const data = {
+    ...pairData(p),
+    model_a: a,
+    model_b: b,
+    params_delta: b.params - a.params,
+    layers_added: added,
+    layers_removed: removed,
+    layers_reshaped: reshaped,
+  };
   const summary = `family=${a.family}->${b.family}, params=${a.params}->${b.params} (${b.params - a.params >= 0 ? '+' : ''}${b.params - a.params}), layers=${a.layers}->${b.layers}, depth=${a.depth}->${b.depth}${pairLabel(c, p)}`;
-  const line = (which: string, m: typeof a) => `${which}: ${m.family}, params=${m.params}, param_bytes=${m.param_bytes}, tensors=${m.tensors} (optimizer state ${m.optimizer_state_tensors}), layers=${m.layers}, weight_layers=${m.weight_layers}, blocks=${m.blocks}${m.block_container ? ` in ${m.block_container}` : ''}, depth=${m.depth}`;
+  const line = (which: string, m: typeof a) =>
+    `${which}: ${m.family}, params=${m.params}, param_bytes=${m.param_bytes}, tensors=${m.tensors} (optimizer state ${m.optimizer_state_tensors}), layers=${m.layers}, weight_layers=${m.weight_layers}, blocks=${m.blocks}${m.block_container ? ` in ${m.block_container}` : ''}, depth=${m.depth}`;
   const details = [
-    line('a', a), ...a.evidence.map((e) => `  evidence: ${e}`),
-    line('b', b), ...b.evidence.map((e) => `  evidence: ${e}`),
+    line('a', a),
+    ...a.evidence.map((e) => `  evidence: ${e}`),
+    line('b', b),
+    ...b.evidence.map((e) => `  evidence: ${e}`),
     `layers added: ${added.join(', ') || 'none'}`,
     `layers removed: ${removed.join(', ') || 'none'}`,
     `layers reshaped: ${reshaped.join(', ') || 'none'}`,

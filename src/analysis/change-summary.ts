@@ -16,7 +16,11 @@ export function changeSummary(c: Collected, p: PairData) {
   const paramsB = p.tensors.reduce((s, t) => s + (isParameter(t.b) ? t.b!.numel : 0), 0);
   // Parameters of B in tensors that changed values, or were added, reshaped (not compared).
   const paramsInChanged = p.tensors.filter((t) => isParameter(t.b) && (t.cmp ? t.cmp.changed > 0 : true)).reduce((s, t) => s + t.b!.numel, 0);
-  const top = sorted(compared.filter((t) => t.cmp!.changed > 0), (t) => relChange(t.cmp!) ?? Infinity).slice(0, 5)
+  const top = sorted(
+    compared.filter((t) => t.cmp!.changed > 0),
+    (t) => relChange(t.cmp!) ?? Infinity,
+  )
+    .slice(0, 5)
     .map((t) => ({ name: t.name, rel_l2_change: relChange(t.cmp!), changed_elements: t.cmp!.changed, total_params: t.a!.numel }));
   const data = {
     ...pairData(p),

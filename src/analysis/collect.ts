@@ -31,7 +31,9 @@ export async function collect(paths: string[], options: CollectOptions): Promise
       const seen = new Map<string, PairTensor>();
       const onTensor = (e: TensorEvent) => {
         seen.set(e.name, {
-          name: e.name, a: e.a, b: e.b,
+          name: e.name,
+          a: e.a,
+          b: e.b,
           statsA: e.a ? tensorStats(e.a, e.partialsA) : undefined,
           statsB: e.b ? tensorStats(e.b, e.partialsB) : undefined,
           cmp: e.comparison,

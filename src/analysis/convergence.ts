@@ -40,9 +40,18 @@ export function convergenceAnalysis(c: Collected) {
   const perLayer = [...layers].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map(([layer, seq]) => ({ layer, rel_updates: seq, trend: trendOf(seq) }));
   const trends: Record<string, number> = {};
   for (const l of perLayer) trends[l.trend] = (trends[l.trend] ?? 0) + 1;
-  const data = { models: c.models.map((m) => m.path), step_ratio: STEP_RATIO, rel_updates: overall, trend: trendOf(overall), layer_trends: trends, layers: perLayer };
+  const data = {
+    models: c.models.map((m) => m.path),
+    step_ratio: STEP_RATIO,
+    rel_updates: overall,
+    trend: trendOf(overall),
+    layer_trends: trends,
+    layers: perLayer,
+  };
   const seqText = (xs: Array<number | null>) => xs.map(fmt).join(' -> ');
-  const summary = `checkpoints=${c.models.length}, trend=${data.trend}, rel_updates=${seqText(overall)}, layers=${Object.entries(trends).map(([t, n]) => `${t}:${n}`).join(' ')}`;
+  const summary = `checkpoints=${c.models.length}, trend=${data.trend}, rel_updates=${seqText(overall)}, layers=${Object.entries(trends)
+    .map(([t, n]) => `${t}:${n}`)
+    .join(' ')}`;
   const details = perLayer.map((l) => `${l.layer}: ${l.trend}, ${seqText(l.rel_updates)}`);
   // One point per consecutive pair, labelled by checkpoint numbers (1-based).
   const x = c.pairs.map((_, k) => `${k + 1}->${k + 2}`);

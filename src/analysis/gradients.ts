@@ -9,7 +9,11 @@ import type { Collected, PairAnalysis, PairData } from './types.js';
 
 const BUFFER = /^(.*)\.(\d+)\.(exp_avg|exp_avg_sq|max_exp_avg_sq|momentum_buffer|square_avg|acc_delta|sum)$/;
 
-export interface StateEntry { index: number; param: string | null; norms: Record<string, number | null> }
+export interface StateEntry {
+  index: number;
+  param: string | null;
+  norms: Record<string, number | null>;
+}
 
 /** Optimizer buffers of one model by state index, mapped to parameters by order and shape. */
 function optimizerState(tensors: Array<{ desc: TensorDescriptor; stats: TensorStats }>, order: TensorDescriptor[]): StateEntry[] {
@@ -65,12 +69,20 @@ export function gradientAnalysis(c: Collected, p: PairData) {
   }
   // No optimizer state: the update ΔW = B − A per layer, labelled as such.
   const compared = p.tensors.filter((t) => t.cmp && isParameter(t.a));
-  const layers = [...groupBy(compared, (t) => layerOf(t.name))].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map(([layer, ts]) => {
-    const cmp = sumCompare(ts.map((t) => t.cmp!));
-    return { layer, update_norm: Math.sqrt(cmp.sumSqDiff), rel_update: relChange(cmp), max_abs_update: cmp.pairs > 0 ? cmp.maxAbs : null };
-  });
+  const layers = [...groupBy(compared, (t) => layerOf(t.name))]
+    .sort((x, y) => (x[0] < y[0] ? -1 : 1))
+    .map(([layer, ts]) => {
+      const cmp = sumCompare(ts.map((t) => t.cmp!));
+      return { layer, update_norm: Math.sqrt(cmp.sumSqDiff), rel_update: relChange(cmp), max_abs_update: cmp.pairs > 0 ? cmp.maxAbs : null };
+    });
   const total = sumCompare(compared.map((t) => t.cmp!));
-  const data = { ...pairData(p), source: 'parameter_update', update_norm: compared.length > 0 ? Math.sqrt(total.sumSqDiff) : null, rel_update: compared.length > 0 ? relChange(total) : null, layers };
+  const data = {
+    ...pairData(p),
+    source: 'parameter_update',
+    update_norm: compared.length > 0 ? Math.sqrt(total.sumSqDiff) : null,
+    rel_update: compared.length > 0 ? relChange(total) : null,
+    layers,
+  };
   const summary = `source=parameter_update (no optimizer state in either file; these are dW = B - A, not gradients), update_norm=${fmt(data.update_norm)}, rel_update=${fmt(data.rel_update)}${pairLabel(c, p)}`;
   const details = layers.map((l) => `${l.layer}: update_norm=${fmt(l.update_norm)}, rel_update=${fmt(l.rel_update)}, max_abs_update=${fmt(l.max_abs_update)}`);
   const table = {

@@ -23,7 +23,10 @@ export function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let u = 0;
-  while (Math.abs(v) >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
   return u === 0 ? `${n} B` : `${v.toFixed(2)} ${units[u]}`;
 }
 
@@ -48,7 +51,8 @@ export function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> 
   for (const it of items) {
     const k = key(it);
     const list = m.get(k);
-    if (list) list.push(it); else m.set(k, [it]);
+    if (list) list.push(it);
+    else m.set(k, [it]);
   }
   return m;
 }

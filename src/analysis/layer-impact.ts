@@ -6,7 +6,10 @@ import { fmt, groupBy, isParameter, layerOf, pairData, pairLabel, relChange, sum
 import type { Collected, PairAnalysis, PairData } from './types.js';
 
 export function layerImpact(c: Collected, p: PairData) {
-  const groups = groupBy(p.tensors.filter((t) => isParameter(t.a ?? t.b)), (t) => layerOf(t.name));
+  const groups = groupBy(
+    p.tensors.filter((t) => isParameter(t.a ?? t.b)),
+    (t) => layerOf(t.name),
+  );
   const comparedAll = p.tensors.filter((t) => t.cmp && isParameter(t.a));
   const total = sumCompare(comparedAll.map((t) => t.cmp!));
   const layers = [...groups].map(([layer, ts]) => {
@@ -29,7 +32,10 @@ export function layerImpact(c: Collected, p: PairData) {
   const modelRel = comparedAll.length > 0 ? relChange(total) : null;
   const data = { ...pairData(p), layers_total: ranked.length, layers_changed: changed.length, model_rel_l2_change: modelRel, layers: ranked };
   const summary = `layers=${ranked.length}, changed=${changed.length}, model_rel_l2_change=${fmt(modelRel)}, most_affected=${changed[0]?.layer ?? 'none'}${pairLabel(c, p)}`;
-  const details = ranked.map((l) => `${l.layer}: rel_l2_change=${fmt(l.rel_l2_change)}, share=${fmt(l.share)}, params=${l.params}, changed_elements=${l.changed_elements}${l.not_compared.length > 0 ? `, not compared (added/removed/reshaped): ${l.not_compared.join(', ')}` : ''}`);
+  const details = ranked.map(
+    (l) =>
+      `${l.layer}: rel_l2_change=${fmt(l.rel_l2_change)}, share=${fmt(l.share)}, params=${l.params}, changed_elements=${l.changed_elements}${l.not_compared.length > 0 ? `, not compared (added/removed/reshaped): ${l.not_compared.join(', ')}` : ''}`,
+  );
   const table = {
     columns: ['layer', 'rel_l2_change', 'share', 'params', 'changed_elements'],
     rows: ranked.map((l) => [l.layer, l.rel_l2_change, l.share, l.params, l.changed_elements]),

@@ -16,7 +16,9 @@ function memoryOf(tensors: TensorDescriptor[]) {
     bytes_by_dtype: Object.fromEntries(Object.entries(byDtype).sort()),
     inference_weight_bytes: params.reduce((s, t) => s + bytesOf(t), 0),
     optimizer_state_bytes: tensors.filter((t) => isOptimizerState(t.name)).reduce((s, t) => s + bytesOf(t), 0),
-    largest_tensors: sorted(tensors, bytesOf).slice(0, 5).map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: bytesOf(t) })),
+    largest_tensors: sorted(tensors, bytesOf)
+      .slice(0, 5)
+      .map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: bytesOf(t) })),
   };
 }
 
@@ -27,7 +29,10 @@ export function memoryAnalysis(c: Collected, p: PairData) {
   const data = { ...pairData(p), model_a: a, model_b: b, delta_bytes: delta, delta_ratio: a.total_bytes > 0 ? delta / a.total_bytes : null };
   const sign = (n: number) => (n >= 0 ? `+${n}` : `${n}`);
   const summary = `total=${a.total_bytes}->${b.total_bytes} bytes (${sign(delta)}, ${data.delta_ratio === null ? 'none' : (data.delta_ratio >= 0 ? '+' : '') + pct(data.delta_ratio)}), inference_weights=${humanBytes(a.inference_weight_bytes)}->${humanBytes(b.inference_weight_bytes)}${pairLabel(c, p)}`;
-  const dt = (m: typeof a) => Object.entries(m.bytes_by_dtype).map(([k, v]) => `${k}=${v}`).join(', ');
+  const dt = (m: typeof a) =>
+    Object.entries(m.bytes_by_dtype)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ');
   const largest = (m: typeof a) => m.largest_tensors.map((t) => `${t.name} (${t.dtype} ${JSON.stringify(t.shape)}, ${t.bytes})`).join(', ');
   const details = [
     `a: ${dt(a)}; inference weights ${a.inference_weight_bytes} bytes, optimizer state ${a.optimizer_state_bytes} bytes`,

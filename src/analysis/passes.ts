@@ -102,7 +102,12 @@ function sameDims(a: number[], b: number[]): boolean {
 }
 
 /** Consecutive pairs reuse the diff pass's comparisons; every other pair i < j is compared now. */
-async function compareAllPairs(models: ModelDescription[], pairs: PairData[], executor: Executor, options: DiffOptions): Promise<Map<string, Map<string, ComparePartial>>> {
+async function compareAllPairs(
+  models: ModelDescription[],
+  pairs: PairData[],
+  executor: Executor,
+  options: DiffOptions,
+): Promise<Map<string, Map<string, ComparePartial>>> {
   const out = new Map<string, Map<string, ComparePartial>>();
   for (const p of pairs) {
     const per = new Map<string, ComparePartial>();
@@ -113,8 +118,7 @@ async function compareAllPairs(models: ModelDescription[], pairs: PairData[], ex
   for (let i = 0; i < models.length; i++) {
     for (let j = i + 2; j < models.length; j++) {
       const bTensors = new Map(models[j]!.tensors.map((t) => [t.name, t]));
-      const jobs = models[i]!.tensors
-        .filter((ta) => keep(ta.name) && isParameter(ta))
+      const jobs = models[i]!.tensors.filter((ta) => keep(ta.name) && isParameter(ta))
         .map((ta) => [ta, bTensors.get(ta.name)] as const)
         .filter((x): x is readonly [TensorDescriptor, TensorDescriptor] => x[1] !== undefined && isParameter(x[1]) && sameDims(x[0].shape, x[1].shape));
       const compared = await Promise.all(jobs.map(async ([ta, tb]) => [ta.name, (await executor.compare(ta, tb, 0)).comparison] as const));

@@ -8,7 +8,13 @@ import { bytesOf, cosine, fmt, pairData, pairLabel, sumCompare } from './helpers
 import type { Collected, PairAnalysis, PairData } from './types.js';
 
 /** SQNR thresholds (dB), highest first: the precision-loss category of an SQNR. */
-export const PRECISION_LOSS: Array<[number, string]> = [[60, 'negligible'], [40, 'minimal'], [25, 'moderate'], [10, 'significant'], [-Infinity, 'severe']];
+export const PRECISION_LOSS: Array<[number, string]> = [
+  [60, 'negligible'],
+  [40, 'minimal'],
+  [25, 'moderate'],
+  [10, 'significant'],
+  [-Infinity, 'severe'],
+];
 
 export function precisionLoss(sqnr: number | null, lossless: boolean): string {
   if (lossless) return 'lossless';
@@ -22,7 +28,10 @@ function sqnrOf(c: ComparePartial): number | null {
 
 export function quantizationAnalysis(c: Collected, p: PairData) {
   // Re-typed or re-quantized tensors, and tensors whose values were snapped to a grid in place.
-  const requantized = p.tensors.filter((t) => t.a && t.b && (t.grid !== undefined || t.a.dtype !== t.b.dtype || JSON.stringify(t.a.quantization ?? null) !== JSON.stringify(t.b.quantization ?? null)));
+  const requantized = p.tensors.filter(
+    (t) =>
+      t.a && t.b && (t.grid !== undefined || t.a.dtype !== t.b.dtype || JSON.stringify(t.a.quantization ?? null) !== JSON.stringify(t.b.quantization ?? null)),
+  );
   const tensors = requantized.map((t) => {
     const a = t.a!;
     const b = t.b!;
@@ -31,14 +40,17 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
     const sqnr = cmp ? sqnrOf(cmp) : null;
     return {
       name: t.name,
-      dtype_a: a.dtype, dtype_b: b.dtype,
+      dtype_a: a.dtype,
+      dtype_b: b.dtype,
       scheme_a: a.quantization?.scheme ?? null,
       scheme_b: b.quantization?.scheme ?? (t.grid ? `${t.grid.scheme}_int${t.grid.bits}_grid` : null),
-      bits_a: dtypeInfo(a.dtype).bits, bits_b: dtypeInfo(b.dtype).bits,
+      bits_a: dtypeInfo(a.dtype).bits,
+      bits_b: dtypeInfo(b.dtype).bits,
       /** Bits of information per value when B was snapped to a grid (its storage is unchanged). */
       effective_bits_b: t.grid ? t.grid.bits : dtypeInfo(b.dtype).bits,
       grid: t.grid ? { bits: t.grid.bits, scheme: t.grid.scheme, step: t.grid.step, residual_steps: t.grid.residual } : null,
-      bytes_a: bytesOf(a), bytes_b: bytesOf(b),
+      bytes_a: bytesOf(a),
+      bytes_b: bytesOf(b),
       max_abs_error: cmp && cmp.pairs > 0 ? cmp.maxAbs : null,
       rmse: cmp && cmp.pairs > 0 ? Math.sqrt(cmp.sumSqDiff / cmp.pairs) : null,
       sqnr_db: sqnr,
@@ -54,7 +66,11 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
   const all = sumCompare(compared);
   const lossless = compared.length > 0 && all.sumSqDiff === 0 && all.mismatched === 0;
   const sqnr = compared.length > 0 ? sqnrOf(all) : null;
-  const worst = [...tensors].filter((t) => t._cmp).sort((x, y) => (x.sqnr_db ?? Infinity) - (y.sqnr_db ?? Infinity)).slice(0, 3).map((t) => t.name);
+  const worst = [...tensors]
+    .filter((t) => t._cmp)
+    .sort((x, y) => (x.sqnr_db ?? Infinity) - (y.sqnr_db ?? Infinity))
+    .slice(0, 3)
+    .map((t) => t.name);
   const transitions: Record<string, number> = {};
   for (const t of tensors) {
     const k = `${t.scheme_a ?? t.dtype_a}->${t.scheme_b ?? t.dtype_b}`;
@@ -64,7 +80,8 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
     ...pairData(p),
     tensors_requantized: tensors.length,
     transitions,
-    bytes_a: bytesA, bytes_b: bytesB,
+    bytes_a: bytesA,
+    bytes_b: bytesB,
     compression_ratio: bytesB > 0 ? bytesA / bytesB : null,
     size_ratio: bytesA > 0 ? bytesB / bytesA : null,
     max_abs_error: compared.length > 0 && all.pairs > 0 ? all.maxAbs : null,
@@ -80,14 +97,44 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
   }
   const summary = `compression=${fmt(data.compression_ratio)}x, size_ratio=${fmt(data.size_ratio)}, bytes=${bytesA}->${bytesB}, sqnr=${sqnr === null ? 'none' : `${sqnr.toFixed(2)}dB`}, precision_loss=${data.precision_loss}, tensors=${tensors.length}${pairLabel(c, p)}`;
   const details = [
-    `transitions: ${Object.entries(transitions).map(([k, v]) => `${k} (${v})`).join(', ')}`,
-    ...[...data.tensors].sort((x, y) => (x.sqnr_db ?? Infinity) - (y.sqnr_db ?? Infinity)).map((t) =>
-      `${t.name}: ${t.dtype_a}->${t.dtype_b} (${t.bits_a}->${t.grid ? `${t.grid.bits} effective bits, ${t.grid.scheme} grid step=${fmt(t.grid.step)}` : `${t.bits_b} bits`}), bytes=${t.bytes_a}->${t.bytes_b}, max_abs_error=${fmt(t.max_abs_error)}, rmse=${fmt(t.rmse)}, sqnr=${t.sqnr_db === null ? 'none' : `${t.sqnr_db.toFixed(2)}dB`}, cosine=${fmt(t.cosine_similarity)}, precision_loss=${t.precision_loss}`),
+    `transitions: ${Object.entries(transitions)
+      .map(([k, v]) => `${k} (${v})`)
+      .join(', ')}`,
+    ...[...data.tensors]
+      .sort((x, y) => (x.sqnr_db ?? Infinity) - (y.sqnr_db ?? Infinity))
+      .map(
+        (t) =>
+          `${t.name}: ${t.dtype_a}->${t.dtype_b} (${t.bits_a}->${t.grid ? `${t.grid.bits} effective bits, ${t.grid.scheme} grid step=${fmt(t.grid.step)}` : `${t.bits_b} bits`}), bytes=${t.bytes_a}->${t.bytes_b}, max_abs_error=${fmt(t.max_abs_error)}, rmse=${fmt(t.rmse)}, sqnr=${t.sqnr_db === null ? 'none' : `${t.sqnr_db.toFixed(2)}dB`}, cosine=${fmt(t.cosine_similarity)}, precision_loss=${t.precision_loss}`,
+      ),
     `worst: ${worst.join(', ') || 'none'}`,
   ];
   const table = {
-    columns: ['tensor', 'dtype_a', 'dtype_b', 'effective_bits_b', 'bytes_a', 'bytes_b', 'max_abs_error', 'rmse', 'sqnr_db', 'cosine_similarity', 'precision_loss'],
-    rows: data.tensors.map((t) => [t.name, t.dtype_a, t.dtype_b, t.effective_bits_b, t.bytes_a, t.bytes_b, t.max_abs_error, t.rmse, t.sqnr_db, t.cosine_similarity, t.precision_loss]),
+    columns: [
+      'tensor',
+      'dtype_a',
+      'dtype_b',
+      'effective_bits_b',
+      'bytes_a',
+      'bytes_b',
+      'max_abs_error',
+      'rmse',
+      'sqnr_db',
+      'cosine_similarity',
+      'precision_loss',
+    ],
+    rows: data.tensors.map((t) => [
+      t.name,
+      t.dtype_a,
+      t.dtype_b,
+      t.effective_bits_b,
+      t.bytes_a,
+      t.bytes_b,
+      t.max_abs_error,
+      t.rmse,
+      t.sqnr_db,
+      t.cosine_similarity,
+      t.precision_loss,
+    ]),
   };
   return { summary, details, data, table };
 }

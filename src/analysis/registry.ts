@@ -20,15 +20,47 @@ function lazy(load: () => Promise<{ default: AnalysisPlugin }>): () => Promise<A
 }
 
 export const ANALYSES = {
-  changeSummary: { flag: 'change-summary', describe: 'Counts by kind, elements changed, top tensors by relative change', load: lazy(() => import('./change-summary.js')) },
-  layerImpact: { flag: 'show-layer-impact', describe: 'Per layer: relative L2 change and share of the total change, ranked', load: lazy(() => import('./layer-impact.js')) },
-  quantization: { flag: 'quantization-analysis', describe: 'Tensors whose dtype or quantization changed: bytes, compression, error (max abs, RMSE, SQNR, cosine)', load: lazy(() => import('./quantization.js')) },
-  architecture: { flag: 'architecture-comparison', describe: 'Parameter counts, layers, depth, family inferred from names, layers added/removed/reshaped', load: lazy(() => import('./architecture.js')) },
+  changeSummary: {
+    flag: 'change-summary',
+    describe: 'Counts by kind, elements changed, top tensors by relative change',
+    load: lazy(() => import('./change-summary.js')),
+  },
+  layerImpact: {
+    flag: 'show-layer-impact',
+    describe: 'Per layer: relative L2 change and share of the total change, ranked',
+    load: lazy(() => import('./layer-impact.js')),
+  },
+  quantization: {
+    flag: 'quantization-analysis',
+    describe: 'Tensors whose dtype or quantization changed: bytes, compression, error (max abs, RMSE, SQNR, cosine)',
+    load: lazy(() => import('./quantization.js')),
+  },
+  architecture: {
+    flag: 'architecture-comparison',
+    describe: 'Parameter counts, layers, depth, family inferred from names, layers added/removed/reshaped',
+    load: lazy(() => import('./architecture.js')),
+  },
   memory: { flag: 'memory-analysis', describe: 'Bytes by dtype, delta, inference weight memory, largest tensors', load: lazy(() => import('./memory.js')) },
-  anomalies: { flag: 'anomaly-detection', describe: 'NaN/Inf, all-zero tensors and rows, exploding/vanishing tensors, sudden changes', load: lazy(() => import('./anomalies.js')) },
-  gradients: { flag: 'gradient-analysis', describe: 'Per layer norms of optimizer state (exp_avg, exp_avg_sq, momentum); else the update dW', load: lazy(() => import('./gradients.js')) },
-  convergence: { flag: 'convergence-analysis', describe: 'Per layer update size ||dW||/||W|| along the checkpoints, and its trend', load: lazy(() => import('./convergence.js')) },
-  similarity: { flag: 'similarity-matrix', describe: 'Cosine similarity of parameters (overall and per layer) between every pair of models', load: lazy(() => import('./similarity.js')) },
+  anomalies: {
+    flag: 'anomaly-detection',
+    describe: 'NaN/Inf, all-zero tensors and rows, exploding/vanishing tensors, sudden changes',
+    load: lazy(() => import('./anomalies.js')),
+  },
+  gradients: {
+    flag: 'gradient-analysis',
+    describe: 'Per layer norms of optimizer state (exp_avg, exp_avg_sq, momentum); else the update dW',
+    load: lazy(() => import('./gradients.js')),
+  },
+  convergence: {
+    flag: 'convergence-analysis',
+    describe: 'Per layer update size ||dW||/||W|| along the checkpoints, and its trend',
+    load: lazy(() => import('./convergence.js')),
+  },
+  similarity: {
+    flag: 'similarity-matrix',
+    describe: 'Cosine similarity of parameters (overall and per layer) between every pair of models',
+    load: lazy(() => import('./similarity.js')),
+  },
 } satisfies Record<string, AnalysisRegistration>;
 
 export type AnalysisName = keyof typeof ANALYSES;

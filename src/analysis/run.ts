@@ -20,7 +20,11 @@ export function runAnalyses(c: Collected, loaded: LoadedAnalysis[]): AnalysisEnt
 }
 
 /** Diffs each consecutive pair of files and runs the named analyses on what was read. */
-export async function collectAndAnalyze(paths: string[], analyses: Iterable<AnalysisName>, options: LibraryOptions = {}): Promise<{ collected: Collected; analyses: AnalysisEntry[] }> {
+export async function collectAndAnalyze(
+  paths: string[],
+  analyses: Iterable<AnalysisName>,
+  options: LibraryOptions = {},
+): Promise<{ collected: Collected; analyses: AnalysisEntry[] }> {
   const loaded = await loadAnalyses(analyses);
   const collected = await collect(paths, { ...options, needs: neededPasses(loaded) });
   return { collected, analyses: runAnalyses(collected, loaded) };

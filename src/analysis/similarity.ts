@@ -18,7 +18,10 @@ export function similarityMatrix(c: Collected) {
   }
   const layerMatrix = (layer: string) => {
     let mtx = perLayer.get(layer);
-    if (!mtx) { mtx = Array.from({ length: n }, () => new Array<number | null>(n).fill(null)); perLayer.set(layer, mtx); }
+    if (!mtx) {
+      mtx = Array.from({ length: n }, () => new Array<number | null>(n).fill(null));
+      perLayer.set(layer, mtx);
+    }
     return mtx;
   };
   for (const [key, per] of c.passes.pairCompare ?? []) {
@@ -31,17 +34,20 @@ export function similarityMatrix(c: Collected) {
       const mtx = layerMatrix(layer);
       mtx[i]![j] = cosine(cmp);
       mtx[j]![i] = cosine(cmp);
-      const self = (m: number, sumSq: number) => { mtx[m]![m] = sumSq > 0 ? sumSq / (Math.sqrt(sumSq) * Math.sqrt(sumSq)) : null; };
+      const self = (m: number, sumSq: number) => {
+        mtx[m]![m] = sumSq > 0 ? sumSq / (Math.sqrt(sumSq) * Math.sqrt(sumSq)) : null;
+      };
       self(i, cmp.sumAA);
       self(j, cmp.sumBB);
     }
   }
   const layers = Object.fromEntries([...perLayer].sort((x, y) => (x[0] < y[0] ? -1 : 1)));
   let low: [number, number, number] | undefined;
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
-    const v = overall[i]![j];
-    if (v !== null && v !== undefined && (!low || v < low[2])) low = [i, j, v];
-  }
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++) {
+      const v = overall[i]![j];
+      if (v !== null && v !== undefined && (!low || v < low[2])) low = [i, j, v];
+    }
   const data = { models: c.models.map((m) => m.path), overall, per_layer: layers, lowest: low ? { a: low[0], b: low[1], cosine_similarity: low[2] } : null };
   const table = (m: Array<Array<number | null>>) => [
     `      ${c.models.map((_, j) => `[${j + 1}]`.padStart(9)).join('')}`,
@@ -50,7 +56,8 @@ export function similarityMatrix(c: Collected) {
   const summary = `models=${n}, overall cosine similarity of parameters, lowest=${low ? `${fmt(low[2])} ([${low[0] + 1}] vs [${low[1] + 1}])` : 'none'}`;
   const details = [
     ...c.models.map((m, i) => `[${i + 1}] ${m.path}`),
-    'overall:', ...table(overall),
+    'overall:',
+    ...table(overall),
     ...Object.entries(layers).flatMap(([layer, m]) => [`${layer}:`, ...table(m)]),
   ];
   const matrix = { labels: data.models, values: overall };

@@ -21,7 +21,9 @@ export async function main(argv: string[]): Promise<number> {
     let code = EXIT_SAME;
     await yargs(argv)
       .scriptName('diffai')
-      .usage('$0 A B [options]        (files, sharded checkpoints, or directories)\n$0 inspect FILE [options]\n\nCompare machine-learning model files tensor by tensor.')
+      .usage(
+        '$0 A B [options]        (files, sharded checkpoints, or directories)\n$0 inspect FILE [options]\n\nCompare machine-learning model files tensor by tensor.',
+      )
       .option('output', { alias: 'o', choices: OUTPUT_FORMATS, default: 'text' as const, describe: 'Output format' })
       .option('path', { type: 'string', describe: 'Only tensors and keys whose name contains this substring' })
       .option('ignore-keys-regex', { type: 'string', describe: 'Skip tensors and keys whose name matches this regular expression' })
@@ -33,21 +35,31 @@ export async function main(argv: string[]): Promise<number> {
         'inspect <file>',
         'Statistics of every tensor in one file (exit 2 if the file is invalid)',
         (y) => y.positional('file', { type: 'string', demandOption: true }),
-        async (args) => { code = await runInspect(args as unknown as InspectArgs); },
+        async (args) => {
+          code = await runInspect(args as unknown as InspectArgs);
+        },
       )
       .command(
         '$0 <fileA> <fileB> [more..]',
         'Compare two model files (or a sequence of checkpoints, pair by pair)',
-        (y) => addAnalysisOptions(y)
-          .positional('fileA', { type: 'string', demandOption: true })
-          .positional('fileB', { type: 'string', demandOption: true })
-          .option('epsilon', { type: 'number', default: 0, describe: 'Values within this absolute difference count as equal' })
-          .option('stats', { type: 'boolean', default: false, describe: 'Also show min and max on changed-value lines' })
-          .option('sort-by-change-magnitude', { type: 'boolean', default: false, describe: 'Order changed tensors by relative L2 change, largest first' })
-          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing; only the exit code tells' })
-          .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'Directories are always compared recursively (accepted for compatibility)' })
-          .option('brief', { type: 'boolean', default: false, describe: 'Only say whether the files differ' }),
-        async (args) => { code = await runDiff(args as unknown as DiffArgs); },
+        (y) =>
+          addAnalysisOptions(y)
+            .positional('fileA', { type: 'string', demandOption: true })
+            .positional('fileB', { type: 'string', demandOption: true })
+            .option('epsilon', { type: 'number', default: 0, describe: 'Values within this absolute difference count as equal' })
+            .option('stats', { type: 'boolean', default: false, describe: 'Also show min and max on changed-value lines' })
+            .option('sort-by-change-magnitude', { type: 'boolean', default: false, describe: 'Order changed tensors by relative L2 change, largest first' })
+            .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing; only the exit code tells' })
+            .option('recursive', {
+              alias: 'r',
+              type: 'boolean',
+              default: false,
+              describe: 'Directories are always compared recursively (accepted for compatibility)',
+            })
+            .option('brief', { type: 'boolean', default: false, describe: 'Only say whether the files differ' }),
+        async (args) => {
+          code = await runDiff(args as unknown as DiffArgs);
+        },
       )
       .strict()
       .help()
@@ -56,7 +68,8 @@ export async function main(argv: string[]): Promise<number> {
       .wrap(Math.min(100, process.stdout.columns || 100))
       .check((argv) => {
         const threads = argv.threads as number | undefined;
-        if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new DiffaiError(undefined, `--threads must be a positive integer, got ${threads}`);
+        if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1))
+          throw new DiffaiError(undefined, `--threads must be a positive integer, got ${threads}`);
         return true;
       })
       .fail((message, error) => {

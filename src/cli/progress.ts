@@ -31,12 +31,21 @@ export function createProgress(enabled: boolean, stream: NodeJS.WriteStream = pr
     const width = 24;
     const filled = Math.round(fraction * width);
     const eta = rate > 0 && total > done ? (total - done) / rate : 0;
-    stream.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${gb(done)}/${gb(total)} GB  ${(rate / 1e9).toFixed(2)} GB/s  ETA ${eta.toFixed(0)}s \x1b[K`);
+    stream.write(
+      `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${gb(done)}/${gb(total)} GB  ${(rate / 1e9).toFixed(2)} GB/s  ETA ${eta.toFixed(0)}s \x1b[K`,
+    );
   };
   return {
-    setTotal(bytes) { total = bytes; },
-    add(bytes) { done += bytes; draw(); },
-    stop() { if (drawn) stream.write('\r\x1b[K'); },
+    setTotal(bytes) {
+      total = bytes;
+    },
+    add(bytes) {
+      done += bytes;
+      draw();
+    },
+    stop() {
+      if (drawn) stream.write('\r\x1b[K');
+    },
   };
 }
 

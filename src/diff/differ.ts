@@ -37,50 +37,56 @@ export interface TensorEvent {
 }
 
 export function nameFilter(options: DiffOptions): (name: string) => boolean {
-  return (name) =>
-    (options.path === undefined || name.includes(options.path)) &&
-    !(options.ignoreKeysRegex && options.ignoreKeysRegex.test(name));
+  return (name) => (options.path === undefined || name.includes(options.path)) && !options.ignoreKeysRegex?.test(name);
 }
 
 /** `plan` defaults to planDiff(a, b, options); callers that sized the work from it pass it in. */
 export async function diffModels(
-  a: ModelDescription, b: ModelDescription, executor: Executor, options: DiffOptions = {}, plan: PlanStep[] = planDiff(a, b, options),
+  a: ModelDescription,
+  b: ModelDescription,
+  executor: Executor,
+  options: DiffOptions = {},
+  plan: PlanStep[] = planDiff(a, b, options),
 ): Promise<DiffResult[]> {
   const epsilon = options.epsilon ?? 0;
   const read = !options.shapeOnly;
   // Large jobs are submitted at once, so the executor can schedule the largest first; small ones in windows.
-  const results = await runAll(plan, (step) => (read ? stepBytes(step) : 0), async (step): Promise<DiffResult[]> => {
-    switch (step.kind) {
-      case 'removed': {
-        const p = read ? await executor.stats(step.a) : undefined;
-        options.onTensor?.({ name: step.a.name, a: step.a, partialsA: p });
-        return [{ kind: 'TensorRemoved', name: step.a.name, stats: tensorStats(step.a, p) }];
-      }
-      case 'added': {
-        const p = read ? await executor.stats(step.b) : undefined;
-        options.onTensor?.({ name: step.b.name, b: step.b, partialsB: p });
-        return [{ kind: 'TensorAdded', name: step.b.name, stats: tensorStats(step.b, p) }];
-      }
-      case 'common': {
-        const { a: ta, b: tb } = step;
-        const out: DiffResult[] = [];
-        const sameShape = sameDims(ta.shape, tb.shape);
-        if (!sameShape) out.push({ kind: 'TensorShapeChanged', name: ta.name, a: ta.shape, b: tb.shape });
-        if (ta.dtype !== tb.dtype) out.push({ kind: 'TensorDtypeChanged', name: ta.name, a: ta.dtype, b: tb.dtype });
-        if (!sameShape || !read) {
-          options.onTensor?.({ name: ta.name, a: ta, b: tb });
+  const results = await runAll(
+    plan,
+    (step) => (read ? stepBytes(step) : 0),
+    async (step): Promise<DiffResult[]> => {
+      switch (step.kind) {
+        case 'removed': {
+          const p = read ? await executor.stats(step.a) : undefined;
+          options.onTensor?.({ name: step.a.name, a: step.a, partialsA: p });
+          return [{ kind: 'TensorRemoved', name: step.a.name, stats: tensorStats(step.a, p) }];
+        }
+        case 'added': {
+          const p = read ? await executor.stats(step.b) : undefined;
+          options.onTensor?.({ name: step.b.name, b: step.b, partialsB: p });
+          return [{ kind: 'TensorAdded', name: step.b.name, stats: tensorStats(step.b, p) }];
+        }
+        case 'common': {
+          const { a: ta, b: tb } = step;
+          const out: DiffResult[] = [];
+          const sameShape = sameDims(ta.shape, tb.shape);
+          if (!sameShape) out.push({ kind: 'TensorShapeChanged', name: ta.name, a: ta.shape, b: tb.shape });
+          if (ta.dtype !== tb.dtype) out.push({ kind: 'TensorDtypeChanged', name: ta.name, a: ta.dtype, b: tb.dtype });
+          if (!sameShape || !read) {
+            options.onTensor?.({ name: ta.name, a: ta, b: tb });
+            return out;
+          }
+          // Values are compared even across dtypes (f32 → f16 rounding is a real change).
+          const r = await executor.compare(ta, tb, epsilon);
+          options.onTensor?.({ name: ta.name, a: ta, b: tb, partialsA: r.a, partialsB: r.b, comparison: r.comparison });
+          if (r.comparison.changed > 0) {
+            out.push({ kind: 'TensorStatsChanged', name: ta.name, a: tensorStats(ta, r.a), b: tensorStats(tb, r.b), comparison: comparison(r.comparison) });
+          }
           return out;
         }
-        // Values are compared even across dtypes (f32 → f16 rounding is a real change).
-        const r = await executor.compare(ta, tb, epsilon);
-        options.onTensor?.({ name: ta.name, a: ta, b: tb, partialsA: r.a, partialsB: r.b, comparison: r.comparison });
-        if (r.comparison.changed > 0) {
-          out.push({ kind: 'TensorStatsChanged', name: ta.name, a: tensorStats(ta, r.a), b: tensorStats(tb, r.b), comparison: comparison(r.comparison) });
-        }
-        return out;
       }
-    }
-  });
+    },
+  );
   const keep = nameFilter(options);
   const va = modelViewOf(a);
   const vb = modelViewOf(b);
@@ -123,7 +129,7 @@ export function planDiff(a: ModelDescription, b: ModelDescription, options: Diff
 /** True when `name` (present in `own` only) is tied there to a name present in both views. */
 function partnerOnBothSides(own: ModelView, other: ModelView, name: string): boolean {
   const group = own.tieGroupOf(name);
-  return group !== undefined && group.members.some((m) => m !== name && other.entries.has(m));
+  return group?.members.some((m) => m !== name && other.entries.has(m)) === true;
 }
 
 /**
@@ -138,9 +144,11 @@ export function tieChanges(va: ModelView, vb: ModelView, keep: (name: string) =>
       for (const m of g.members) {
         if (m === g.representative || !keep(m) || !other.entries.has(m) || !other.entries.has(g.representative)) continue;
         if (representative(other, m) === representative(other, g.representative)) continue;
-        out.push(state === 'a'
-          ? { kind: 'TieChanged', name: m, partner: g.representative, a: 'tied', b: 'untied' }
-          : { kind: 'TieChanged', name: m, partner: g.representative, a: 'untied', b: 'tied' });
+        out.push(
+          state === 'a'
+            ? { kind: 'TieChanged', name: m, partner: g.representative, a: 'tied', b: 'untied' }
+            : { kind: 'TieChanged', name: m, partner: g.representative, a: 'untied', b: 'tied' },
+        );
       }
     }
   };

@@ -31,7 +31,11 @@ class ChunkView implements Chunk {
   private raws: number[] = [];
   private prepared: Array<number | undefined> = [];
 
-  constructor(readonly k: Kernels, private pipelines: Pipeline[], readonly kind: Kind) {}
+  constructor(
+    readonly k: Kernels,
+    private pipelines: Pipeline[],
+    readonly kind: Kind,
+  ) {}
 
   /** Points the view at n elements per side at `raws` (byte-swapping them in place). */
   set(first: number, n: number, raws: number[]): void {
@@ -64,7 +68,11 @@ class ChunkView implements Chunk {
 }
 
 /** Where one side of an item lies in its file, when it can be read as part of a span. */
-interface Placement { path: string; start: number; end: number }
+interface Placement {
+  path: string;
+  start: number;
+  end: number;
+}
 
 export class Engine {
   private kernels = new Kernels();
@@ -117,7 +125,10 @@ export class Engine {
     const step = this.step(op, item, ps);
     const view = new ChunkView(k, ps, ps[0]!.kind);
     // Raw buffers by chunk parity, one per side.
-    const buffers = [[k.rawA, k.rawB], [k.rawA2, k.rawB2]].map((b) => b.slice(0, tensors.length));
+    const buffers = [
+      [k.rawA, k.rawB],
+      [k.rawA2, k.rawB2],
+    ].map((b) => b.slice(0, tensors.length));
     const bytesPerElement = ps.reduce((s, p) => s + p.elementSize, 0);
     let acc = op.empty(params, tensors);
     const readers: Array<ReturnType<typeof openElementReader>> = [];
@@ -172,10 +183,13 @@ export class Engine {
       const item = items[j]!;
       if (item.tensors.length !== op.sides) break;
       const places = item.tensors.map((t) => this.placement(t, item.first, item.end));
-      const fits = places.every((p, side) => p && p.path === last[side]!.path && p.start >= last[side]!.end
-        && p.end - first[side]!.start <= this.kernels.rawBytes);
+      const fits = places.every(
+        (p, side) => p && p.path === last[side]!.path && p.start >= last[side]!.end && p.end - first[side]!.start <= this.kernels.rawBytes,
+      );
       if (!fits) break;
-      places.forEach((p, side) => { last[side] = p!; });
+      places.forEach((p, side) => {
+        last[side] = p!;
+      });
     }
     return count;
   }
@@ -186,11 +200,13 @@ export class Engine {
     const sides = items[0]!.tensors.length;
     const places = items.map((item) => item.tensors.map((t) => this.placement(t, item.first, item.end)!));
     const bases = [k.rawA, k.rawB];
-    await Promise.all(Array.from({ length: sides }, (_, side) => {
-      const start = places[0]![side]!.start;
-      const length = places[places.length - 1]![side]!.end - start;
-      return readAt(this.files.get(places[0]![side]!.path), k.view(bases[side]!, length), start);
-    }));
+    await Promise.all(
+      Array.from({ length: sides }, (_, side) => {
+        const start = places[0]![side]!.start;
+        const length = places[places.length - 1]![side]!.end - start;
+        return readAt(this.files.get(places[0]![side]!.path), k.view(bases[side]!, length), start);
+      }),
+    );
     return items.map((item, index) => {
       this.options.signal?.throwIfAborted();
       const { first, end, tensors, params } = item;

@@ -52,9 +52,7 @@ export class Executor {
   /** `expectedBytes`: how much tensor data the caller will read (to decide on workers). */
   constructor(options: ExecutorOptions = {}, expectedBytes = Infinity) {
     const threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
-    this.backend = threads > 1 && expectedBytes >= POOL_MIN_BYTES
-      ? new WorkerPoolBackend(threads, options)
-      : new InThreadBackend(options);
+    this.backend = threads > 1 && expectedBytes >= POOL_MIN_BYTES ? new WorkerPoolBackend(threads, options) : new InThreadBackend(options);
   }
 
   async close(): Promise<void> {
@@ -120,7 +118,17 @@ export class Executor {
     if (rowLength === 0) {
       const rows = a.shape[0] ?? 0;
       const zero = () => new Float64Array(rows);
-      return { pairs: zero(), dot: zero(), normA: zero(), normB: zero(), cosine: zero().fill(NaN), diffNorm: zero(), relChange: zero(), maxAbs: zero(), mismatched: zero() };
+      return {
+        pairs: zero(),
+        dot: zero(),
+        normA: zero(),
+        normB: zero(),
+        cosine: zero().fill(NaN),
+        diffNorm: zero(),
+        relChange: zero(),
+        maxAbs: zero(),
+        mismatched: zero(),
+      };
     }
     return this.run('rowCompare', [a, b], { rowLength });
   }
@@ -160,7 +168,8 @@ export class Executor {
     const sizes = tensors.map((t) => byteLength(storedDtype(t), 1));
     const bytesPerElement = sizes.reduce((x, y) => x + y, 0);
     const align = op.rangeAlign?.(params, tensors) ?? 1;
-    const ranges = op.split === 'ranges' && op.merge && tensors.every(splittable) ? splitRanges(numel, Math.max(...sizes), align) : [[0, numel] as [number, number]];
+    const ranges =
+      op.split === 'ranges' && op.merge && tensors.every(splittable) ? splitRanges(numel, Math.max(...sizes), align) : [[0, numel] as [number, number]];
     const parts = await Promise.all(ranges.map(([first, end]) => this.submit(name, { tensors, params, first, end }, (end - first) * bytesPerElement)));
     if (!op.merge) return parts[0]!;
     // Merging from the empty result keeps even a single range's result what a merge makes of it.
@@ -213,8 +222,14 @@ export class Executor {
       while (j < batch.length && (j === i || weight + batch[j]!.weight <= RANGE_BYTES)) weight += batch[j++]!.weight;
       const group = batch.slice(i, j);
       this.backend.run({ op: name, items: group.map((w) => w.item) }, weight).then(
-        (results) => group.forEach((w, k) => w.resolve(results[k])),
-        (err) => group.forEach((w) => w.reject(err)),
+        (results) => {
+          group.forEach((w, k) => {
+            w.resolve(results[k]);
+          });
+        },
+        (err) => {
+          for (const w of group) w.reject(err);
+        },
       );
       i = j;
     }
@@ -278,7 +293,8 @@ function matrixShape(op: string, desc: TensorDescriptor, k: number): [number, nu
   if (desc.shape.length === 0) throw new RangeError(`${op}: ${desc.name} is a scalar, not a matrix`);
   const m = desc.shape[0]!;
   const n = m === 0 ? desc.shape.slice(1).reduce((a, b) => a * b, 1) : desc.numel / m;
-  if (n * k > VEC_VALUES) throw new RangeError(`${op}: ${desc.name} has rows of ${n} elements; n·k = ${n * k} exceeds the ${VEC_VALUES} values a vector block holds`);
+  if (n * k > VEC_VALUES)
+    throw new RangeError(`${op}: ${desc.name} has rows of ${n} elements; n·k = ${n * k} exceeds the ${VEC_VALUES} values a vector block holds`);
   return [m, n];
 }
 
@@ -313,7 +329,6 @@ function complexParts(desc: TensorDescriptor): [TensorDescriptor, TensorDescript
   return [make(0, 'real'), make(1, 'imag')];
 }
 
-
 /** Small tasks in flight at once: enough to fill batches and threads, few enough to keep memory flat. */
 export const TASK_WINDOW = 128;
 
@@ -328,13 +343,22 @@ export async function runAll<T, R>(items: T[], bytesOf: (item: T) => number, tas
   const small: number[] = [];
   const large: Array<Promise<void>> = [];
   items.forEach((item, i) => {
-    if (bytesOf(item) > SMALL_JOB_BYTES) large.push(task(item).then((r) => { results[i] = r; }));
+    if (bytesOf(item) > SMALL_JOB_BYTES)
+      large.push(
+        task(item).then((r) => {
+          results[i] = r;
+        }),
+      );
     else small.push(i);
   });
   const rest = Promise.all(large);
   try {
     for (let w = 0; w < small.length; w += TASK_WINDOW) {
-      await Promise.all(small.slice(w, w + TASK_WINDOW).map(async (i) => { results[i] = await task(items[i]!); }));
+      await Promise.all(
+        small.slice(w, w + TASK_WINDOW).map(async (i) => {
+          results[i] = await task(items[i]!);
+        }),
+      );
     }
   } finally {
     await rest.catch(() => undefined); // when a window fails, still wait for the large tasks before reporting it

@@ -19,13 +19,33 @@ export interface KernelExports {
   compare_f64(pa: number, pb: number, n: number, eps: number): void;
   grid_residual_f32(ptr: number, n: number, origin: number, inv: number): number;
   grid_residual_f64(ptr: number, n: number, origin: number, inv: number): number;
-  f16_to_f32: Convert; f16_to_f32_table: Convert; bf16_to_f32: Convert; f8e4m3_to_f32: Convert; f8e5m2_to_f32: Convert;
-  i8_to_f32: Convert; u8_to_f32: Convert; i16_to_f32: Convert; u16_to_f32: Convert; bool_to_f32: Convert;
-  i32_to_f64: Convert; u32_to_f64: Convert; i64_to_f64: Convert; u64_to_f64: Convert; f32_to_f64: Convert;
+  f16_to_f32: Convert;
+  f16_to_f32_table: Convert;
+  bf16_to_f32: Convert;
+  f8e4m3_to_f32: Convert;
+  f8e5m2_to_f32: Convert;
+  i8_to_f32: Convert;
+  u8_to_f32: Convert;
+  i16_to_f32: Convert;
+  u16_to_f32: Convert;
+  bool_to_f32: Convert;
+  i32_to_f64: Convert;
+  u32_to_f64: Convert;
+  i64_to_f64: Convert;
+  u64_to_f64: Convert;
+  f32_to_f64: Convert;
   byteswap(ptr: number, n: number, size: number): void;
   affine_f64(ptr: number, n: number, scale: number, zeroPoint: number): void;
-  ptrRawA(): number; ptrRawB(): number; ptrRawA2(): number; ptrRawB2(): number; ptrScratchA(): number; ptrScratchB(): number;
-  ptrStatsOut(): number; ptrCompareOut(): number; rawBytes(): number; scratchBytes(): number;
+  ptrRawA(): number;
+  ptrRawB(): number;
+  ptrRawA2(): number;
+  ptrRawB2(): number;
+  ptrScratchA(): number;
+  ptrScratchB(): number;
+  ptrStatsOut(): number;
+  ptrCompareOut(): number;
+  rawBytes(): number;
+  scratchBytes(): number;
   /** Adds counts into `out`: [under, over, nan, +inf, −inf, 3 spare, bins…] (assembly/histogram.ts). */
   histogram_f32(ptr: number, n: number, lo: number, hi: number, bins: number, out: number): void;
   histogram_f64(ptr: number, n: number, lo: number, hi: number, bins: number, out: number): void;
@@ -39,8 +59,15 @@ export interface KernelExports {
   matvec_f64(w: number, rows: number, cols: number, ldw: number, x: number, k: number, y: number, accumulate: number): void;
   matvec_t_f32(w: number, rows: number, cols: number, ldw: number, y: number, k: number, z: number): void;
   matvec_t_f64(w: number, rows: number, cols: number, ldw: number, y: number, k: number, z: number): void;
-  ptrHistOut(): number; histMaxBins(): number; ptrRowsOut(): number; rowsOutBytes(): number;
-  ptrVecX(): number; ptrVecY(): number; vecBytes(): number; rowStatsSlots(): number; rowPairSlots(): number;
+  ptrHistOut(): number;
+  histMaxBins(): number;
+  ptrRowsOut(): number;
+  rowsOutBytes(): number;
+  ptrVecX(): number;
+  ptrVecY(): number;
+  vecBytes(): number;
+  rowStatsSlots(): number;
+  rowPairSlots(): number;
 }
 
 let compiled: WebAssembly.Module | undefined;

@@ -52,7 +52,10 @@ export function mergeStats(a: StatsPartial, b: StatsPartial): StatsPartial {
     }
   }
   return {
-    count, mean, m2, exp,
+    count,
+    mean,
+    m2,
+    exp,
     min: Math.min(a.min, b.min),
     max: Math.max(a.max, b.max),
     nan: a.nan + b.nan,
@@ -64,8 +67,14 @@ export function mergeStats(a: StatsPartial, b: StatsPartial): StatsPartial {
 
 /** x · 2^k without overflow of the factor (2^k alone leaves the f64 range for |k| > 1023). */
 export function ldexp(x: number, k: number): number {
-  while (k > 1000) { x *= 2 ** 1000; k -= 1000; }
-  while (k < -1000) { x *= 2 ** -1000; k += 1000; }
+  while (k > 1000) {
+    x *= 2 ** 1000;
+    k -= 1000;
+  }
+  while (k < -1000) {
+    x *= 2 ** -1000;
+    k += 1000;
+  }
   return x * 2 ** k;
 }
 

@@ -39,7 +39,11 @@ export function pipelineFor(desc: Pick<TensorDescriptor, 'dtype' | 'storedAs' | 
   const kind: Kind = desc.quantization || stored === 'f64' || desc.dtype === 'f64' ? 'f64' : (widen?.to ?? 'f32');
   const fusedStats = kind === 'f32' && !desc.quantization ? info.fusedStats : undefined;
   return {
-    elementSize, kind, swap, widen, fusedStats,
+    elementSize,
+    kind,
+    swap,
+    widen,
+    fusedStats,
     quantization: desc.quantization ? { scale: desc.quantization.scale, zeroPoint: desc.quantization.zeroPoint } : undefined,
   };
 }

@@ -61,7 +61,10 @@ export class WorkerPoolBackend implements Backend {
   private nextId = 0;
   private closed = false;
 
-  constructor(private threads: number, private options: EngineOptions) {
+  constructor(
+    private threads: number,
+    private options: EngineOptions,
+  ) {
     this.local = new Engine(options);
   }
 
@@ -97,13 +100,20 @@ export class WorkerPoolBackend implements Backend {
     this.localBusy = true;
     // Yield first so that queued submissions and worker messages are seen between jobs.
     setImmediate(() => {
-      this.local.run(task.job).then(
-        (result) => task.resolve(result), // the local engine reports progress per chunk itself
-        (err) => task.reject(err),
-      ).finally(() => {
-        this.localBusy = false;
-        try { this.dispatch(); } catch (err) { this.failAll(err); }
-      });
+      this.local
+        .run(task.job)
+        .then(
+          (result) => task.resolve(result), // the local engine reports progress per chunk itself
+          (err) => task.reject(err),
+        )
+        .finally(() => {
+          this.localBusy = false;
+          try {
+            this.dispatch();
+          } catch (err) {
+            this.failAll(err);
+          }
+        });
     });
   }
 
@@ -122,13 +132,21 @@ export class WorkerPoolBackend implements Backend {
         this.options.onBytes?.(task.weight);
         task.resolve(message.result!);
       }
-      try { this.dispatch(); } catch (err) { this.failAll(err); }
+      try {
+        this.dispatch();
+      } catch (err) {
+        this.failAll(err);
+      }
     });
     worker.on('error', (err) => this.failAll(err));
     // A worker is idle once it has booted; until then the queue waits for the others.
     worker.once('online', () => {
       this.idle.push(worker);
-      try { this.dispatch(); } catch (err) { this.failAll(err); }
+      try {
+        this.dispatch();
+      } catch (err) {
+        this.failAll(err);
+      }
     });
     this.workers.push(worker);
     return worker;
@@ -150,7 +168,6 @@ export class WorkerPoolBackend implements Backend {
     this.local.close();
   }
 }
-
 
 /**
  * The compiled worker: beside this module in the built package; from the sources (tests

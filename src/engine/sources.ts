@@ -4,8 +4,8 @@
  * ranges are read in place with positional reads; compressed sources are inflated as a
  * stream; strided views gather from a bounded window of their storage.
  */
-import { createReadStream, read } from 'node:fs';
-import { createInflate, createInflateRaw } from 'node:zlib';
+import { read } from 'node:fs';
+import { InflateStream } from '../io/inflate.js';
 import { byteLength } from '../dtypes.js';
 import { DiffaiError } from '../errors.js';
 import { RandomAccessFile } from '../io/file.js';
@@ -37,7 +37,7 @@ export function openElementReader(desc: TensorDescriptor, files: FileCache, firs
     }
     return desc.source.kind === 'file'
       ? new FileRangeReader(files.get(desc.source.path), desc.source.offset + start + first * size)
-      : new InflateReader(desc.source, start + first * size);
+      : inflatedElements(desc.source, start + first * size);
   }
   return new GatherReader(desc, view!, size, files, first);
 }
@@ -46,7 +46,6 @@ export function openElementReader(desc: TensorDescriptor, files: FileCache, firs
 export function isDense(desc: TensorDescriptor): boolean {
   return !desc.view || isContiguousLayout(desc.shape, desc.view.strides);
 }
-
 
 /** Keeps one open handle per path for the life of a diff. */
 export class FileCache {
@@ -70,7 +69,10 @@ export class FileCache {
  * one buffer while the kernels run on the other.
  */
 class FileRangeReader implements ElementReader {
-  constructor(private file: RandomAccessFile, private position: number) {}
+  constructor(
+    private file: RandomAccessFile,
+    private position: number,
+  ) {}
 
   read(target: Uint8Array): Promise<void> {
     const position = this.position;
@@ -88,7 +90,10 @@ export function readAt(file: RandomAccessFile, target: Uint8Array, position: num
   }
   return new Promise((resolve, reject) => {
     const step = (done: number): void => {
-      if (done === target.length) return resolve();
+      if (done === target.length) {
+        resolve();
+        return;
+      }
       read(file.descriptor, target, done, target.length - done, position + done, (err, n) => {
         if (err) reject(new DiffaiError(file.path, err.message));
         else if (n === 0) reject(new DiffaiError(file.path, `unexpected end of file at byte ${position + done}`));
@@ -99,54 +104,10 @@ export function readAt(file: RandomAccessFile, target: Uint8Array, position: num
   });
 }
 
-/** Inflates a compressed source as a stream, skipping to `start` bytes past its `skip`. */
-class InflateReader implements ElementReader {
-  private iterator: AsyncIterator<Buffer>;
-  private pending: Buffer = Buffer.alloc(0);
-  private toSkip: number;
-  private stream: ReturnType<typeof createReadStream>;
-
-  constructor(private source: Extract<ByteSource, { kind: 'deflate' }>, start: number) {
-    this.toSkip = source.skip + start;
-    this.stream = createReadStream(source.path, {
-      start: source.offset,
-      end: source.offset + source.compressedLength - 1,
-      highWaterMark: 1 << 20,
-    });
-    const inflate = source.format === 'raw' ? createInflateRaw() : createInflate();
-    this.stream.on('error', (e) => inflate.destroy(e));
-    this.iterator = this.stream.pipe(inflate)[Symbol.asyncIterator]();
-  }
-
-  async read(target: Uint8Array): Promise<void> {
-    let filled = 0;
-    while (filled < target.length) {
-      if (this.pending.length === 0) {
-        let next: IteratorResult<Buffer>;
-        try {
-          next = await this.iterator.next();
-        } catch (e) {
-          throw new DiffaiError(this.source.path, `corrupt compressed data: ${(e as Error).message}`);
-        }
-        if (next.done) throw new DiffaiError(this.source.path, 'compressed data ends before the tensor does');
-        this.pending = next.value;
-      }
-      if (this.toSkip > 0) {
-        const n = Math.min(this.toSkip, this.pending.length);
-        this.pending = this.pending.subarray(n);
-        this.toSkip -= n;
-        continue;
-      }
-      const n = Math.min(target.length - filled, this.pending.length);
-      target.set(this.pending.subarray(0, n), filled);
-      this.pending = this.pending.subarray(n);
-      filled += n;
-    }
-  }
-
-  close(): void {
-    this.stream.destroy();
-  }
+/** A compressed source's elements, inflated as a stream by the io layer. */
+function inflatedElements(source: Extract<ByteSource, { kind: 'deflate' }>, start: number): ElementReader {
+  const stream = new InflateStream(source, start);
+  return { read: (target) => stream.readInto(target), close: () => stream.close() };
 }
 
 /**
@@ -158,7 +119,13 @@ class GatherReader implements ElementReader {
   private base = 0;
   private index: number[];
 
-  constructor(private desc: TensorDescriptor, private view: TensorView, private size: number, private files: FileCache, first: number) {
+  constructor(
+    private desc: TensorDescriptor,
+    private view: TensorView,
+    private size: number,
+    private files: FileCache,
+    first: number,
+  ) {
     // The logical index of element `first`, in C order.
     this.index = desc.shape.map(() => 0);
     for (let k = desc.shape.length - 1, rest = first; k >= 0; k--) {
@@ -176,7 +143,8 @@ class GatherReader implements ElementReader {
     for (let k = 0; k < shape.length; k++) {
       if (shape[k] === 0) continue;
       const reach = (shape[k]! - 1) * strides[k]!;
-      if (reach < 0) lo += reach; else hi += reach;
+      if (reach < 0) lo += reach;
+      else hi += reach;
     }
     const path = this.desc.source.path;
     if (lo < 0 || (hi + 1) * this.size > this.desc.source.length) {
@@ -184,7 +152,10 @@ class GatherReader implements ElementReader {
     }
     const bytes = (hi - lo + 1) * this.size;
     if (bytes > MAX_GATHER_BYTES) {
-      throw new DiffaiError(path, `tensor ${this.desc.name}: non-contiguous view over ${bytes} bytes of storage is larger than the ${MAX_GATHER_BYTES}-byte gather limit`);
+      throw new DiffaiError(
+        path,
+        `tensor ${this.desc.name}: non-contiguous view over ${bytes} bytes of storage is larger than the ${MAX_GATHER_BYTES}-byte gather limit`,
+      );
     }
     this.base = lo;
     const span = new Uint8Array(bytes);
@@ -192,8 +163,12 @@ class GatherReader implements ElementReader {
     if (source.kind === 'file') {
       this.files.get(source.path).readInto(span, source.offset + lo * this.size);
     } else {
-      const reader = new InflateReader(source, lo * this.size);
-      try { await reader.read(span); } finally { reader.close(); }
+      const reader = inflatedElements(source, lo * this.size);
+      try {
+        await reader.read(span);
+      } finally {
+        reader.close();
+      }
     }
     return span;
   }

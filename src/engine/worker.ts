@@ -11,9 +11,10 @@ parentPort!.on('message', async (message: { id: number; job: Job }) => {
     const result = await engine.run(message.job);
     parentPort!.postMessage({ id: message.id, result });
   } catch (e) {
-    const error = e instanceof DiffaiError
-      ? { diffai: true, file: e.file, message: e.message }
-      : { diffai: false, message: (e as Error)?.message ?? String(e), stack: (e as Error)?.stack };
+    const error =
+      e instanceof DiffaiError
+        ? { diffai: true, file: e.file, message: e.message }
+        : { diffai: false, message: (e as Error)?.message ?? String(e), stack: (e as Error)?.stack };
     parentPort!.postMessage({ id: message.id, error });
   }
 });

@@ -35,9 +35,7 @@ export function detectFormat(path: string): FormatReader {
   if (reader) return reader;
   if (looksLikeZip(head)) throw new DiffaiError(path, 'a zip archive that is neither a PyTorch checkpoint (no data.pkl) nor a NumPy .npz (no .npy entries)');
   const expected = EXPECTED_BY_EXTENSION.find(([re]) => re.test(path))?.[1];
-  throw new DiffaiError(path, expected
-    ? `not a valid ${expected} (${describeMagic(head)})`
-    : `unrecognised file format (${describeMagic(head)})`);
+  throw new DiffaiError(path, expected ? `not a valid ${expected} (${describeMagic(head)})` : `unrecognised file format (${describeMagic(head)})`);
 }
 
 /** What a file's extension promises, for a clearer message when its bytes say otherwise. */
@@ -56,7 +54,8 @@ const EXPECTED_BY_EXTENSION: Array<[RegExp, string]> = [
 export async function describeModel(path: string): Promise<ModelDescription> {
   const st = statSync(path, { throwIfNoEntry: false });
   if (st?.isDirectory()) {
-    if (findShardIndex(path) === undefined) throw new DiffaiError(path, 'is a directory without a shard index (to compare two directories, give two directories)');
+    if (findShardIndex(path) === undefined)
+      throw new DiffaiError(path, 'is a directory without a shard index (to compare two directories, give two directories)');
     return describeSharded(path, describeModel);
   }
   if (st?.isFile() && isShardIndexName(path)) return describeSharded(path, describeModel);

@@ -23,7 +23,11 @@ export class ByteCursor {
   readonly what: string;
   readonly base: number;
 
-  constructor(private readonly bytes: Uint8Array, readonly file: string, options: CursorOptions = {}) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    readonly file: string,
+    options: CursorOptions = {},
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.littleEndian = options.littleEndian ?? true;
     this.what = options.what ?? 'data';

@@ -9,7 +9,10 @@ export class RandomAccessFile {
   readonly size: number;
   private fd: number;
 
-  private constructor(readonly path: string, fd: number) {
+  private constructor(
+    readonly path: string,
+    fd: number,
+  ) {
     this.fd = fd;
     const stat = fstatSync(fd);
     if (!stat.isFile()) {
@@ -74,13 +77,16 @@ export class RandomAccessFile {
   }
 }
 
-
 function describeFsError(e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
   switch (code) {
-    case 'ENOENT': return 'no such file';
-    case 'EACCES': return 'permission denied';
-    case 'EISDIR': return 'is a directory';
-    default: return (e as Error)?.message ?? String(e);
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return (e as Error)?.message ?? String(e);
   }
 }

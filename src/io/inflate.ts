@@ -30,13 +30,7 @@ export interface InflateOptions {
  * Inflates `compressedLength` bytes at `offset` whole. The range is checked against the file
  * and `maxInput` before it is read, and inflation stops after `maxOutput` bytes.
  */
-export function inflateRangeSync(
-  file: RandomAccessFile,
-  offset: number,
-  compressedLength: number,
-  format: CompressionFormat,
-  options: InflateOptions,
-): Buffer {
+export function inflateRangeSync(file: RandomAccessFile, offset: number, compressedLength: number, format: CompressionFormat, options: InflateOptions): Buffer {
   const what = options.what ?? 'compressed data';
   checkRange(file, offset, compressedLength, { what: `${what} (compressed)`, budget: options.maxInput });
   return inflateBytesSync(file.path, file.read(offset, compressedLength), format, options);

@@ -36,12 +36,7 @@ export function readRange(file: RandomAccessFile, offset: number, length: number
 }
 
 /** A bounded cursor over `length` bytes at `offset` of the file (messages give file offsets). */
-export function cursorAt(
-  file: RandomAccessFile,
-  offset: number,
-  length: number,
-  options: RangeOptions & Omit<CursorOptions, 'base'> = {},
-): ByteCursor {
+export function cursorAt(file: RandomAccessFile, offset: number, length: number, options: RangeOptions & Omit<CursorOptions, 'base'> = {}): ByteCursor {
   const bytes = readRange(file, offset, length, options);
   return new ByteCursor(bytes, file.path, { littleEndian: options.littleEndian, what: options.what, base: offset });
 }

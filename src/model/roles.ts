@@ -13,8 +13,10 @@ export const ROLES: readonly Role[] = ['parameter', 'buffer', 'optimizer_state',
 
 /** Optimizer state and step counters: not model parameters. */
 export function isOptimizerState(name: string): boolean {
-  return /(^|\.)(optimizer|optim|optimizer_state_dict|opt_state)(\.|$)/i.test(name) ||
-    /(^|\.)(exp_avg|exp_avg_sq|max_exp_avg_sq|momentum_buffer|square_avg|acc_delta|grad_avg)$/.test(name);
+  return (
+    /(^|\.)(optimizer|optim|optimizer_state_dict|opt_state)(\.|$)/i.test(name) ||
+    /(^|\.)(exp_avg|exp_avg_sq|max_exp_avg_sq|momentum_buffer|square_avg|acc_delta|grad_avg)$/.test(name)
+  );
 }
 
 /** `fc1._packed_params._packed_params.0` (weight) / `.1` (bias) of torch dynamic quantization. */

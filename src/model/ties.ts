@@ -34,7 +34,11 @@ function storageKey(t: TensorDescriptor): string | undefined {
 export function metadataAliases(tensors: TensorDescriptor[], leaves: Record<string, LeafValue>): Map<string, string> {
   const aliases = new Map<string, string>();
   let candidates = false;
-  for (const key in leaves) if (key.startsWith(SAFETENSORS_METADATA_PREFIX) && typeof leaves[key] === 'string') { candidates = true; break; }
+  for (const key in leaves)
+    if (key.startsWith(SAFETENSORS_METADATA_PREFIX) && typeof leaves[key] === 'string') {
+      candidates = true;
+      break;
+    }
   if (!candidates) return aliases; // no name set for a file without string metadata
   const names = new Set(tensors.map((t) => t.name));
   for (const [key, value] of Object.entries(leaves)) {

@@ -113,7 +113,12 @@ export function buildModelView(desc: ModelDescription, options: ModelViewOptions
   };
   const groupByRepresentative = new Map(tieGroups.map((g) => [g.representative, g]));
   return {
-    description: desc, entries, tieGroups, hyperparameters, aliasLeaves, formatLeaves,
+    description: desc,
+    entries,
+    tieGroups,
+    hyperparameters,
+    aliasLeaves,
+    formatLeaves,
     tieGroupOf: (name) => groupByRepresentative.get(tiedTo.get(name) ?? name),
     parameterCount: () => totals().parameter.elements,
     totals,

@@ -7,5 +7,5 @@ export function renderAnalysesText(entries: AnalysisEntry[]): string {
     lines.push(`${e.label}: ${e.summary}`);
     for (const d of e.details) lines.push(`  ${d}`);
   }
-  return lines.length > 0 ? lines.join('\n') + '\n' : '';
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }

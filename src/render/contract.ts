@@ -11,16 +11,22 @@ export type ContractEntry = Record<string, unknown[]>;
 export function toContract(results: DiffResult[]): ContractEntry[] {
   return results.map((r): ContractEntry => {
     switch (r.kind) {
-      case 'TensorStatsChanged': return { [r.kind]: [r.name, r.a, r.b, r.comparison] };
+      case 'TensorStatsChanged':
+        return { [r.kind]: [r.name, r.a, r.b, r.comparison] };
       case 'TensorShapeChanged':
       case 'TensorDtypeChanged':
-      case 'Modified': return { [r.kind]: [r.name, r.a, r.b] };
+      case 'Modified':
+        return { [r.kind]: [r.name, r.a, r.b] };
       case 'TensorAdded':
-      case 'TensorRemoved': return { [r.kind]: [r.name, r.stats] };
+      case 'TensorRemoved':
+        return { [r.kind]: [r.name, r.stats] };
       case 'Added':
-      case 'Removed': return { [r.kind]: [r.name, r.value] };
-      case 'TieChanged': return { [r.kind]: [r.name, r.partner, r.a, r.b] };
+      case 'Removed':
+        return { [r.kind]: [r.name, r.value] };
+      case 'TieChanged':
+        return { [r.kind]: [r.name, r.partner, r.a, r.b] };
     }
+    throw new Error(`unknown result kind ${(r as DiffResult).kind}`);
   });
 }
 
@@ -41,12 +47,12 @@ export function analysesContract(entries: AnalysisEntry[]): Array<Record<string,
  */
 export function reportContract(report: Report): unknown {
   switch (report.kind) {
-    case 'pair': return report.analyses ? [...toContract(report.results), ...analysesContract(report.analyses)] : toContract(report.results);
-    case 'sequence': return [
-      ...report.pairs.map((p) => ({ Diff: { a: p.a.path, b: p.b.path, differences: toContract(p.results) } })),
-      ...analysesContract(report.analyses),
-    ];
-    case 'directory': return report.files.map((f) => ({ file: f.file, status: f.status, differences: toContract(f.results) }));
+    case 'pair':
+      return report.analyses ? [...toContract(report.results), ...analysesContract(report.analyses)] : toContract(report.results);
+    case 'sequence':
+      return [...report.pairs.map((p) => ({ Diff: { a: p.a.path, b: p.b.path, differences: toContract(p.results) } })), ...analysesContract(report.analyses)];
+    case 'directory':
+      return report.files.map((f) => ({ file: f.file, status: f.status, differences: toContract(f.results) }));
     case 'inspect': {
       const { kind: _kind, warnings, ...body } = report;
       return warnings.length > 0 ? { ...body, warnings } : body;

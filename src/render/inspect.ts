@@ -8,7 +8,10 @@ export function renderInspectText(report: InspectReport, palette: Palette = PLAI
   for (const t of report.tensors) {
     const fields = [`dtype=${t.dtype}`, `shape=${dims(t.shape)}`, `params=${t.total_params}`];
     if (t.real && t.imag) {
-      for (const [part, s] of [['real', t.real], ['imag', t.imag]] as const) {
+      for (const [part, s] of [
+        ['real', t.real],
+        ['imag', t.imag],
+      ] as const) {
         fields.push(`${part}.mean=${num(s.mean)}`, `${part}.std=${num(s.std)}`, `${part}.min=${num(s.min)}`, `${part}.max=${num(s.max)}`);
       }
     } else if (t.nan_count !== null) {
@@ -30,7 +33,7 @@ export function renderInspectText(report: InspectReport, palette: Palette = PLAI
     for (const [k, v] of meta) lines.push(`  ${k}: ${leaf(v)}`);
   }
   for (const w of report.warnings) lines.push(palette.dim(`warning: ${w}`));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** `N parameters` (each tie group once), then the elements of the other roles present. */
@@ -41,7 +44,12 @@ function roleCounts(report: InspectReport): string {
     elements.set(t.role, (elements.get(t.role) ?? 0) + t.total_params);
   }
   const parts = [`${elements.get('parameter') ?? 0} parameters`];
-  const others: Array<[string, string]> = [['buffer', 'in buffers'], ['quantized', 'quantized'], ['optimizer_state', 'in optimizer state'], ['scalar', 'in scalars']];
+  const others: Array<[string, string]> = [
+    ['buffer', 'in buffers'],
+    ['quantized', 'quantized'],
+    ['optimizer_state', 'in optimizer state'],
+    ['scalar', 'in scalars'],
+  ];
   for (const [role, label] of others) if (elements.has(role)) parts.push(`${elements.get(role)} ${label}`);
   return parts.join(', ');
 }

@@ -13,20 +13,21 @@ function directoryText(report: DirectoryReport, palette: Palette, stats: boolean
     else if (f.status === 'only_in_b') lines.push(palette.added(`Only in ${report.b}: ${f.file}`));
     else if (f.status === 'modified') lines.push(`--- ${f.file}`, renderText(f.results, { stats, palette }).trimEnd());
   }
-  return lines.length > 0 ? lines.join('\n') + '\n' : renderText([]);
+  return lines.length > 0 ? `${lines.join('\n')}\n` : renderText([]);
 }
 
 export function renderReportText(report: Report, options: RenderOptions = {}): string {
   const palette = options.palette ?? PLAIN;
   const text = { stats: options.stats, palette };
   switch (report.kind) {
-    case 'pair': return renderText(report.results, text) + renderAnalysesText(report.analyses ?? []);
-    case 'sequence': return [
-      ...report.pairs.map((p) => `--- ${p.a.path} -> ${p.b.path}\n` + renderText(p.results, text)),
-      renderAnalysesText(report.analyses),
-    ].join('');
-    case 'directory': return directoryText(report, palette, options.stats);
-    case 'inspect': return renderInspectText(report, palette);
+    case 'pair':
+      return renderText(report.results, text) + renderAnalysesText(report.analyses ?? []);
+    case 'sequence':
+      return [...report.pairs.map((p) => `--- ${p.a.path} -> ${p.b.path}\n${renderText(p.results, text)}`), renderAnalysesText(report.analyses)].join('');
+    case 'directory':
+      return directoryText(report, palette, options.stats);
+    case 'inspect':
+      return renderInspectText(report, palette);
   }
 }
 

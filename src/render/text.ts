@@ -43,14 +43,22 @@ function valueLine(a: TensorStats, b: TensorStats, withMinMax: boolean): string 
 export function renderResultLine(r: DiffResult, options: TextOptions = {}): string {
   const p = options.palette ?? PLAIN;
   switch (r.kind) {
-    case 'TensorStatsChanged': return p.changed(`  ~ ${r.name}: ${valueLine(r.a, r.b, options.stats ?? false)}`);
-    case 'TensorShapeChanged': return p.changed(`  ~ ${r.name}: shape=${dims(r.a)} -> ${dims(r.b)}`);
-    case 'TensorDtypeChanged': return p.changed(`  ~ ${r.name}: dtype=${r.a} -> ${r.b}`);
-    case 'TensorAdded': return p.added(`  + ${r.name}: shape=${dims(r.stats.shape)}, dtype=${r.stats.dtype}, params=${r.stats.total_params}`);
-    case 'TensorRemoved': return p.removed(`  - ${r.name}: shape=${dims(r.stats.shape)}, dtype=${r.stats.dtype}, params=${r.stats.total_params}`);
-    case 'Modified': return p.changed(`  ~ ${r.name}: ${leaf(r.a)} -> ${leaf(r.b)}`);
-    case 'Added': return p.added(`  + ${r.name}: ${leaf(r.value)}`);
-    case 'Removed': return p.removed(`  - ${r.name}: ${leaf(r.value)}`);
+    case 'TensorStatsChanged':
+      return p.changed(`  ~ ${r.name}: ${valueLine(r.a, r.b, options.stats ?? false)}`);
+    case 'TensorShapeChanged':
+      return p.changed(`  ~ ${r.name}: shape=${dims(r.a)} -> ${dims(r.b)}`);
+    case 'TensorDtypeChanged':
+      return p.changed(`  ~ ${r.name}: dtype=${r.a} -> ${r.b}`);
+    case 'TensorAdded':
+      return p.added(`  + ${r.name}: shape=${dims(r.stats.shape)}, dtype=${r.stats.dtype}, params=${r.stats.total_params}`);
+    case 'TensorRemoved':
+      return p.removed(`  - ${r.name}: shape=${dims(r.stats.shape)}, dtype=${r.stats.dtype}, params=${r.stats.total_params}`);
+    case 'Modified':
+      return p.changed(`  ~ ${r.name}: ${leaf(r.a)} -> ${leaf(r.b)}`);
+    case 'Added':
+      return p.added(`  + ${r.name}: ${leaf(r.value)}`);
+    case 'Removed':
+      return p.removed(`  - ${r.name}: ${leaf(r.value)}`);
     case 'TieChanged': {
       const side = (state: 'tied' | 'untied') => (state === 'tied' ? `tied to ${r.partner}` : 'own storage');
       return p.changed(`  ~ ${r.name}: ${side(r.a)} -> ${side(r.b)}`);
@@ -59,6 +67,6 @@ export function renderResultLine(r: DiffResult, options: TextOptions = {}): stri
 }
 
 export function renderText(results: DiffResult[], options: TextOptions = {}): string {
-  if (results.length === 0) return NO_DIFFERENCES + '\n';
-  return results.map((r) => renderResultLine(r, options)).join('\n') + '\n';
+  if (results.length === 0) return `${NO_DIFFERENCES}\n`;
+  return `${results.map((r) => renderResultLine(r, options)).join('\n')}\n`;
 }

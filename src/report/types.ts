@@ -28,10 +28,14 @@ export type ReportKind = Report['kind'];
 /** True when a diff report found differences (exit code 1); an inspection never differs. */
 export function reportDiffers(report: Report): boolean {
   switch (report.kind) {
-    case 'pair': return report.results.length > 0;
-    case 'directory': return report.files.some((f) => f.status !== 'identical');
-    case 'sequence': return report.pairs.some((p) => p.results.length > 0);
-    case 'inspect': return false;
+    case 'pair':
+      return report.results.length > 0;
+    case 'directory':
+      return report.files.some((f) => f.status !== 'identical');
+    case 'sequence':
+      return report.pairs.some((p) => p.results.length > 0);
+    case 'inspect':
+      return false;
   }
 }
 

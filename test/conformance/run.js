@@ -43,7 +43,10 @@ for (const pt of readdirSync(dir).filter((f) => f.endsWith('.pt'))) {
   const run = spawnSync(process.execPath, [join(root, 'bin', 'diffai.js'), join(dir, pt), join(dir, st)], { encoding: 'utf8' });
   const ok = run.status === 0 && run.stdout.trim() === 'No differences found.';
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${pt} = ${st} (exit ${run.status})`);
-  if (!ok) { failed++; console.log(run.stdout + run.stderr); }
+  if (!ok) {
+    failed++;
+    console.log(run.stdout + run.stderr);
+  }
 }
 console.log(`${total - failed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -43,10 +43,12 @@ export interface StatsLike {
 }
 
 export function expectStats(got: StatsLike, ref: RefStats, label: string, rel = REL): void {
-  expect(
-    { nan: got.nan_count, posinf: got.posinf_count, neginf: got.neginf_count, zeros: got.zero_count },
-    `${label}: special counts`,
-  ).toEqual({ nan: ref.nan, posinf: ref.posinf, neginf: ref.neginf, zeros: ref.zeros });
+  expect({ nan: got.nan_count, posinf: got.posinf_count, neginf: got.neginf_count, zeros: got.zero_count }, `${label}: special counts`).toEqual({
+    nan: ref.nan,
+    posinf: ref.posinf,
+    neginf: ref.neginf,
+    zeros: ref.zeros,
+  });
   expectClose(got.mean, ref.mean, rel, 1e-9 * ref.maxAbs, `${label}: mean`);
   expectClose(got.std, ref.std, rel, 1e-15 * ref.maxAbs, `${label}: std`);
   expectClose(got.l2_norm, ref.l2, rel, 1e-15 * ref.maxAbs, `${label}: l2_norm`);

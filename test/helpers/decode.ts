@@ -31,23 +31,40 @@ function element(buf: Buffer, dtype: TensorDescriptor['dtype'], le: boolean, i: 
   const size = byteLength(dtype, 1);
   const o = i * size;
   switch (dtype) {
-    case 'f64': return le ? buf.readDoubleLE(o) : buf.readDoubleBE(o);
-    case 'f32': return le ? buf.readFloatLE(o) : buf.readFloatBE(o);
-    case 'f16': return f16FromBits(le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
-    case 'bf16': return bf16FromBits(le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
-    case 'i64': return Number(le ? buf.readBigInt64LE(o) : buf.readBigInt64BE(o));
-    case 'u64': return Number(le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o));
-    case 'i32': return le ? buf.readInt32LE(o) : buf.readInt32BE(o);
-    case 'u32': return le ? buf.readUInt32LE(o) : buf.readUInt32BE(o);
-    case 'i16': return le ? buf.readInt16LE(o) : buf.readInt16BE(o);
-    case 'u16': return le ? buf.readUInt16LE(o) : buf.readUInt16BE(o);
-    case 'i8': return buf.readInt8(o);
-    case 'f8_e4m3': return e4m3FromBits(buf.readUInt8(o));
-    case 'f8_e5m2': return e5m2FromBits(buf.readUInt8(o));
-    case 'u8': return buf.readUInt8(o);
-    case 'bool': return buf.readUInt8(o) ? 1 : 0;
-    case 'c64': return [le ? buf.readFloatLE(o) : buf.readFloatBE(o), le ? buf.readFloatLE(o + 4) : buf.readFloatBE(o + 4)];
-    case 'c128': return [le ? buf.readDoubleLE(o) : buf.readDoubleBE(o), le ? buf.readDoubleLE(o + 8) : buf.readDoubleBE(o + 8)];
+    case 'f64':
+      return le ? buf.readDoubleLE(o) : buf.readDoubleBE(o);
+    case 'f32':
+      return le ? buf.readFloatLE(o) : buf.readFloatBE(o);
+    case 'f16':
+      return f16FromBits(le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+    case 'bf16':
+      return bf16FromBits(le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+    case 'i64':
+      return Number(le ? buf.readBigInt64LE(o) : buf.readBigInt64BE(o));
+    case 'u64':
+      return Number(le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o));
+    case 'i32':
+      return le ? buf.readInt32LE(o) : buf.readInt32BE(o);
+    case 'u32':
+      return le ? buf.readUInt32LE(o) : buf.readUInt32BE(o);
+    case 'i16':
+      return le ? buf.readInt16LE(o) : buf.readInt16BE(o);
+    case 'u16':
+      return le ? buf.readUInt16LE(o) : buf.readUInt16BE(o);
+    case 'i8':
+      return buf.readInt8(o);
+    case 'f8_e4m3':
+      return e4m3FromBits(buf.readUInt8(o));
+    case 'f8_e5m2':
+      return e5m2FromBits(buf.readUInt8(o));
+    case 'u8':
+      return buf.readUInt8(o);
+    case 'bool':
+      return buf.readUInt8(o) ? 1 : 0;
+    case 'c64':
+      return [le ? buf.readFloatLE(o) : buf.readFloatBE(o), le ? buf.readFloatLE(o + 4) : buf.readFloatBE(o + 4)];
+    case 'c128':
+      return [le ? buf.readDoubleLE(o) : buf.readDoubleBE(o), le ? buf.readDoubleLE(o + 8) : buf.readDoubleBE(o + 8)];
   }
 }
 
@@ -94,12 +111,29 @@ export function cStrides(shape: number[]): number[] {
 // Checking a description against a generator's reference.json (see fixtures/generate_numpy_matlab.py).
 
 export interface RefStats {
-  mean: number | null; std: number | null; min: number | null; max: number | null;
-  nan_count: number; posinf_count: number; neginf_count: number; zero_count: number; l2_norm: number;
+  mean: number | null;
+  std: number | null;
+  min: number | null;
+  max: number | null;
+  nan_count: number;
+  posinf_count: number;
+  neginf_count: number;
+  zero_count: number;
+  l2_norm: number;
 }
 export type RefValue = number | string | [RefValue, RefValue];
-export interface RefTensor { dtype: string; shape: number[]; stats: RefStats | { real: RefStats; imag: RefStats }; values?: RefValue[] }
-export interface RefFile { tensors?: Record<string, RefTensor>; leaves?: Record<string, unknown>; warnings?: number | string[]; error?: string }
+export interface RefTensor {
+  dtype: string;
+  shape: number[];
+  stats: RefStats | { real: RefStats; imag: RefStats };
+  values?: RefValue[];
+}
+export interface RefFile {
+  tensors?: Record<string, RefTensor>;
+  leaves?: Record<string, unknown>;
+  warnings?: number | string[];
+  error?: string;
+}
 
 function refNumber(v: RefValue): number | [number, number] {
   if (Array.isArray(v)) return [refNumber(v[0]) as number, refNumber(v[1]) as number];
@@ -111,7 +145,15 @@ function refNumber(v: RefValue): number | [number, number] {
 
 /** float64 statistics over finite values (two-pass, population std; `count` of them), as the generators compute them. */
 export function referenceStats(xs: number[]): RefStats & { count: number } {
-  let n = 0, sum = 0, min = Infinity, max = -Infinity, nan = 0, pinf = 0, ninf = 0, zero = 0, sq = 0;
+  let n = 0,
+    sum = 0,
+    min = Infinity,
+    max = -Infinity,
+    nan = 0,
+    pinf = 0,
+    ninf = 0,
+    zero = 0,
+    sq = 0;
   for (const x of xs) {
     if (Number.isNaN(x)) nan++;
     else if (x === Infinity) pinf++;
@@ -129,8 +171,16 @@ export function referenceStats(xs: number[]): RefStats & { count: number } {
   let m2 = 0;
   if (mean !== null) for (const x of xs) if (Number.isFinite(x)) m2 += (x - mean) ** 2;
   return {
-    mean, std: n ? Math.sqrt(m2 / n) : null, min: n ? min : null, max: n ? max : null,
-    nan_count: nan, posinf_count: pinf, neginf_count: ninf, zero_count: zero, l2_norm: Math.sqrt(sq), count: n,
+    mean,
+    std: n ? Math.sqrt(m2 / n) : null,
+    min: n ? min : null,
+    max: n ? max : null,
+    nan_count: nan,
+    posinf_count: pinf,
+    neginf_count: ninf,
+    zero_count: zero,
+    l2_norm: Math.sqrt(sq),
+    count: n,
   };
 }
 
@@ -168,9 +218,7 @@ export function tensorProblems(t: TensorDescriptor, ref: RefTensor, what: string
       const w = refNumber(rv);
       const g = vals[i]!;
       const same = (a: number, b: number): boolean => (Number.isNaN(a) ? Number.isNaN(b) : a === b);
-      const ok = Array.isArray(w)
-        ? Array.isArray(g) && same(w[0], g[0]) && same(w[1], g[1])
-        : !Array.isArray(g) && same(w, g);
+      const ok = Array.isArray(w) ? Array.isArray(g) && same(w[0], g[0]) && same(w[1], g[1]) : !Array.isArray(g) && same(w, g);
       if (!ok) out.push(`${what}[${i}]: ${JSON.stringify(g)} != ${JSON.stringify(rv)}`);
     });
   }
@@ -210,11 +258,18 @@ export function descriptionProblems(d: ModelDescription, ref: RefFile, what: str
  * and any other describes with `format(file)`, its own path, and no `descriptionProblems`.
  */
 export function itMatchesReference(
-  dir: string, ref: Record<string, RefFile>, readerFor: (file: string) => FormatReader, format: (file: string) => string,
+  dir: string,
+  ref: Record<string, RefFile>,
+  readerFor: (file: string) => FormatReader,
+  format: (file: string) => string,
 ): void {
   const files = Object.keys(ref).sort();
   it('covers every fixture file', () => {
-    expect(readdirSync(dir).filter((f) => f !== 'reference.json').sort()).toEqual(files);
+    expect(
+      readdirSync(dir)
+        .filter((f) => f !== 'reference.json')
+        .sort(),
+    ).toEqual(files);
   });
   for (const file of files) {
     const r = ref[file]!;

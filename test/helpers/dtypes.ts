@@ -5,21 +5,44 @@
  */
 import type { Exact } from './exact.js';
 
-export const ALL_DTYPES = [
-  'f64', 'f32', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2',
-  'i64', 'i32', 'i16', 'i8', 'u64', 'u32', 'u16', 'u8', 'bool',
-] as const;
+export const ALL_DTYPES = ['f64', 'f32', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2', 'i64', 'i32', 'i16', 'i8', 'u64', 'u32', 'u16', 'u8', 'bool'] as const;
 export type TestDType = (typeof ALL_DTYPES)[number];
 
 export const SIZE: Record<TestDType, number> = {
-  f64: 8, f32: 4, f16: 2, bf16: 2, f8_e4m3: 1, f8_e5m2: 1,
-  i64: 8, i32: 4, i16: 2, i8: 1, u64: 8, u32: 4, u16: 2, u8: 1, bool: 1,
+  f64: 8,
+  f32: 4,
+  f16: 2,
+  bf16: 2,
+  f8_e4m3: 1,
+  f8_e5m2: 1,
+  i64: 8,
+  i32: 4,
+  i16: 2,
+  i8: 1,
+  u64: 8,
+  u32: 4,
+  u16: 2,
+  u8: 1,
+  bool: 1,
 };
 
 /** safetensors header names. */
 export const ST_NAME: Record<TestDType, string> = {
-  f64: 'F64', f32: 'F32', f16: 'F16', bf16: 'BF16', f8_e4m3: 'F8_E4M3', f8_e5m2: 'F8_E5M2',
-  i64: 'I64', i32: 'I32', i16: 'I16', i8: 'I8', u64: 'U64', u32: 'U32', u16: 'U16', u8: 'U8', bool: 'BOOL',
+  f64: 'F64',
+  f32: 'F32',
+  f16: 'F16',
+  bf16: 'BF16',
+  f8_e4m3: 'F8_E4M3',
+  f8_e5m2: 'F8_E5M2',
+  i64: 'I64',
+  i32: 'I32',
+  i16: 'I16',
+  i8: 'I8',
+  u64: 'U64',
+  u32: 'U32',
+  u16: 'U16',
+  u8: 'U8',
+  bool: 'BOOL',
 };
 
 /** IEEE binary16 from its bits, by the formula (not a table, not src's decoder). */
@@ -69,21 +92,51 @@ export function decode(bytes: Uint8Array, dtype: TestDType): Exact[] {
   const out: Exact[] = new Array(n);
   for (let i = 0; i < n; i++) {
     switch (dtype) {
-      case 'f64': out[i] = dv.getFloat64(i * 8, true); break;
-      case 'f32': out[i] = dv.getFloat32(i * 4, true); break;
-      case 'f16': out[i] = f16FromBits(dv.getUint16(i * 2, true)); break;
-      case 'bf16': out[i] = bf16FromBits(dv.getUint16(i * 2, true)); break;
-      case 'f8_e4m3': out[i] = e4m3FromBits(bytes[i]!); break;
-      case 'f8_e5m2': out[i] = e5m2FromBits(bytes[i]!); break;
-      case 'i64': out[i] = dv.getBigInt64(i * 8, true); break;
-      case 'u64': out[i] = dv.getBigUint64(i * 8, true); break;
-      case 'i32': out[i] = dv.getInt32(i * 4, true); break;
-      case 'u32': out[i] = dv.getUint32(i * 4, true); break;
-      case 'i16': out[i] = dv.getInt16(i * 2, true); break;
-      case 'u16': out[i] = dv.getUint16(i * 2, true); break;
-      case 'i8': out[i] = dv.getInt8(i); break;
-      case 'u8': out[i] = bytes[i]!; break;
-      case 'bool': out[i] = bytes[i]! !== 0 ? 1 : 0; break;
+      case 'f64':
+        out[i] = dv.getFloat64(i * 8, true);
+        break;
+      case 'f32':
+        out[i] = dv.getFloat32(i * 4, true);
+        break;
+      case 'f16':
+        out[i] = f16FromBits(dv.getUint16(i * 2, true));
+        break;
+      case 'bf16':
+        out[i] = bf16FromBits(dv.getUint16(i * 2, true));
+        break;
+      case 'f8_e4m3':
+        out[i] = e4m3FromBits(bytes[i]!);
+        break;
+      case 'f8_e5m2':
+        out[i] = e5m2FromBits(bytes[i]!);
+        break;
+      case 'i64':
+        out[i] = dv.getBigInt64(i * 8, true);
+        break;
+      case 'u64':
+        out[i] = dv.getBigUint64(i * 8, true);
+        break;
+      case 'i32':
+        out[i] = dv.getInt32(i * 4, true);
+        break;
+      case 'u32':
+        out[i] = dv.getUint32(i * 4, true);
+        break;
+      case 'i16':
+        out[i] = dv.getInt16(i * 2, true);
+        break;
+      case 'u16':
+        out[i] = dv.getUint16(i * 2, true);
+        break;
+      case 'i8':
+        out[i] = dv.getInt8(i);
+        break;
+      case 'u8':
+        out[i] = bytes[i]!;
+        break;
+      case 'bool':
+        out[i] = bytes[i]! !== 0 ? 1 : 0;
+        break;
     }
   }
   return out;
@@ -132,9 +185,14 @@ export function randomBytes(dtype: TestDType, n: number, rng: Rng, specials = fa
   const dv = new DataView(bytes.buffer);
   for (let i = 0; i < n; i++) {
     switch (dtype) {
-      case 'f64': dv.setFloat64(i * 8, rng.normal() * 3 + 0.5, true); break;
-      case 'f32': dv.setFloat32(i * 4, rng.normal() * 2 - 0.25, true); break;
-      case 'f16': case 'bf16': {
+      case 'f64':
+        dv.setFloat64(i * 8, rng.normal() * 3 + 0.5, true);
+        break;
+      case 'f32':
+        dv.setFloat32(i * 4, rng.normal() * 2 - 0.25, true);
+        break;
+      case 'f16':
+      case 'bf16': {
         // Random bit patterns, keeping exponents moderate (and finite unless specials).
         let h: number;
         const decodeBits = dtype === 'f16' ? f16FromBits : bf16FromBits;
@@ -144,22 +202,42 @@ export function randomBytes(dtype: TestDType, n: number, rng: Rng, specials = fa
         dv.setUint16(i * 2, h, true);
         break;
       }
-      case 'f8_e4m3': case 'f8_e5m2': {
+      case 'f8_e4m3':
+      case 'f8_e5m2': {
         const decodeBits = dtype === 'f8_e4m3' ? e4m3FromBits : e5m2FromBits;
         let c: number;
-        do c = rng.int(256); while (!specials && !Number.isFinite(decodeBits(c)));
+        do c = rng.int(256);
+        while (!specials && !Number.isFinite(decodeBits(c)));
         bytes[i] = c;
         break;
       }
-      case 'i64': dv.setBigInt64(i * 8, BigInt.asIntN(64, rng.bits(64)), true); break;
-      case 'u64': dv.setBigUint64(i * 8, rng.bits(64), true); break;
-      case 'i32': dv.setInt32(i * 4, rng.int(2 ** 32) - 2 ** 31, true); break;
-      case 'u32': dv.setUint32(i * 4, rng.int(2 ** 32), true); break;
-      case 'i16': dv.setInt16(i * 2, rng.int(65536) - 32768, true); break;
-      case 'u16': dv.setUint16(i * 2, rng.int(65536), true); break;
-      case 'i8': dv.setInt8(i, rng.int(256) - 128); break;
-      case 'u8': bytes[i] = rng.int(256); break;
-      case 'bool': bytes[i] = rng.next() < 0.3 ? 1 : 0; break;
+      case 'i64':
+        dv.setBigInt64(i * 8, BigInt.asIntN(64, rng.bits(64)), true);
+        break;
+      case 'u64':
+        dv.setBigUint64(i * 8, rng.bits(64), true);
+        break;
+      case 'i32':
+        dv.setInt32(i * 4, rng.int(2 ** 32) - 2 ** 31, true);
+        break;
+      case 'u32':
+        dv.setUint32(i * 4, rng.int(2 ** 32), true);
+        break;
+      case 'i16':
+        dv.setInt16(i * 2, rng.int(65536) - 32768, true);
+        break;
+      case 'u16':
+        dv.setUint16(i * 2, rng.int(65536), true);
+        break;
+      case 'i8':
+        dv.setInt8(i, rng.int(256) - 128);
+        break;
+      case 'u8':
+        bytes[i] = rng.int(256);
+        break;
+      case 'bool':
+        bytes[i] = rng.next() < 0.3 ? 1 : 0;
+        break;
     }
   }
   return bytes;

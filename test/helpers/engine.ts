@@ -18,7 +18,11 @@ import { SIZE, type TestDType } from './dtypes.js';
 /** Chunk sizes every kernel test runs with: merging every element, odd chunks, big chunks, default. */
 export const CHUNKS: Array<number | undefined> = [1, 3, 1000, undefined];
 
-export interface Partials { stats: StatsPartial; real?: StatsPartial; imag?: StatsPartial }
+export interface Partials {
+  stats: StatsPartial;
+  real?: StatsPartial;
+  imag?: StatsPartial;
+}
 export interface Runner {
   statsOfBytes(bytes: Uint8Array, dtype: DType): StatsPartial;
   stats(desc: TensorDescriptor): Promise<Partials>;
@@ -63,7 +67,11 @@ export async function closeEngines(): Promise<void> {
 
 export function memoryDesc(dtype: TestDType, n: number): TensorDescriptor {
   return {
-    name: 'array', dtype: dtype as DType, shape: [n], numel: n, byteOrder: 'little',
+    name: 'array',
+    dtype: dtype as DType,
+    shape: [n],
+    numel: n,
+    byteOrder: 'little',
     source: { kind: 'file', path: '<memory>', offset: 0, length: n * SIZE[dtype] },
   };
 }
@@ -92,7 +100,11 @@ export function writeTensors(base: string, parts: Array<{ dtype: TestDType; byte
     buf.set(p.bytes, offset);
     const n = p.bytes.length / SIZE[p.dtype];
     descs.push({
-      name: p.name ?? `t${i}`, dtype: p.dtype as DType, shape: [n], numel: n, byteOrder: 'little',
+      name: p.name ?? `t${i}`,
+      dtype: p.dtype as DType,
+      shape: [n],
+      numel: n,
+      byteOrder: 'little',
       source: { kind: 'file', path, offset, length: p.bytes.length },
     });
     offset += p.bytes.length;
@@ -105,7 +117,12 @@ export async function statsOfDesc(engine: Runner, desc: TensorDescriptor): Promi
   return tensorStats(desc, await engine.stats(desc));
 }
 
-export async function compareDescs(engine: Runner, a: TensorDescriptor, b: TensorDescriptor, eps: number): Promise<{ a: TensorStats; b: TensorStats; c: Comparison }> {
+export async function compareDescs(
+  engine: Runner,
+  a: TensorDescriptor,
+  b: TensorDescriptor,
+  eps: number,
+): Promise<{ a: TensorStats; b: TensorStats; c: Comparison }> {
   const r = await engine.compare(a, b, eps);
   return { a: tensorStats(a, r.a), b: tensorStats(b, r.b), c: comparison(r.comparison) };
 }

@@ -78,8 +78,14 @@ function bitLength(x: bigint): number {
 
 /** x·2^e without overflow or underflow of the power itself. */
 export function ldexp(x: number, e: number): number {
-  while (e > 1000) { x *= 2 ** 1000; e -= 1000; }
-  while (e < -1000) { x *= 2 ** -1000; e += 1000; }
+  while (e > 1000) {
+    x *= 2 ** 1000;
+    e -= 1000;
+  }
+  while (e < -1000) {
+    x *= 2 ** -1000;
+    e += 1000;
+  }
   return x * 2 ** e;
 }
 
@@ -115,7 +121,10 @@ export function sqrtRatio(num: bigint, den: bigint, exp2 = 0): number {
 }
 
 export function exactStats(values: Exact[]): RefStats {
-  let nan = 0, posinf = 0, neginf = 0, zeros = 0;
+  let nan = 0,
+    posinf = 0,
+    neginf = 0,
+    zeros = 0;
   const finite: Exact[] = [];
   for (const v of values) {
     if (typeof v === 'number' && Number.isNaN(v)) nan++;
@@ -131,8 +140,10 @@ export function exactStats(values: Exact[]): RefStats {
     return { count, mean: null, std: null, min: null, max: null, nan, posinf, neginf, zeros, l2: 0, maxAbs: 0 };
   }
   const { ints, emin } = toIntegers(finite);
-  let s = 0n, q = 0n;
-  let lo = ints[0]!, hi = ints[0]!;
+  let s = 0n,
+    q = 0n;
+  let lo = ints[0]!,
+    hi = ints[0]!;
   for (const x of ints) {
     s += x;
     q += x * x;
@@ -149,7 +160,10 @@ export function exactStats(values: Exact[]): RefStats {
     std: sqrtRatio(n * q - s * s, n * n, emin),
     min: ratio(lo, 1n, emin),
     max: ratio(hi, 1n, emin),
-    nan, posinf, neginf, zeros,
+    nan,
+    posinf,
+    neginf,
+    zeros,
     l2: sqrtRatio(q, 1n, emin),
     maxAbs: ratio(maxAbsInt, 1n, emin),
   };
@@ -166,7 +180,8 @@ export function exactCompare(a: Exact[], b: Exact[], eps = 0): RefCompare {
   const fb: Exact[] = [];
   let changed = 0;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i]!, y = b[i]!;
+    const x = a[i]!,
+      y = b[i]!;
     if (isFiniteExact(x) && isFiniteExact(y)) {
       fa.push(x);
       fb.push(y);
@@ -179,9 +194,15 @@ export function exactCompare(a: Exact[], b: Exact[], eps = 0): RefCompare {
   const A = ints.slice(0, pairs);
   const B = ints.slice(pairs, 2 * pairs);
   const E = ints[2 * pairs]!;
-  let maxAbs = 0n, sumAbs = 0n, sdd = 0n, sab = 0n, saa = 0n, sbb = 0n;
+  let maxAbs = 0n,
+    sumAbs = 0n,
+    sdd = 0n,
+    sab = 0n,
+    saa = 0n,
+    sbb = 0n;
   for (let i = 0; i < pairs; i++) {
-    const x = A[i]!, y = B[i]!;
+    const x = A[i]!,
+      y = B[i]!;
     const d = y - x;
     const ad = d < 0n ? -d : d;
     if (ad > maxAbs) maxAbs = ad;

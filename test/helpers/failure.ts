@@ -16,7 +16,10 @@ import type { FormatReader } from '../../src/formats/types.js';
  * contains `fragment` when given) and, unless `namesFile` is false, whose file is `path`.
  */
 export async function expectDescribeFailure(
-  reader: { describe(path: string): Promise<unknown> }, path: string, fragment?: string, namesFile = true,
+  reader: { describe(path: string): Promise<unknown> },
+  path: string,
+  fragment?: string,
+  namesFile = true,
 ): Promise<DiffaiError> {
   let err: unknown;
   try {
@@ -32,7 +35,13 @@ export async function expectDescribeFailure(
   return e;
 }
 
-export async function fuzz(reader: FormatReader, source: string, ext: string, cases: number, seed: number): Promise<{ ok: number; failed: number; bad: string[] }> {
+export async function fuzz(
+  reader: FormatReader,
+  source: string,
+  ext: string,
+  cases: number,
+  seed: number,
+): Promise<{ ok: number; failed: number; bad: string[] }> {
   const tmp = mkdtempSync(join(tmpdir(), 'diffai-fuzz-'));
   let s = seed;
   const rnd = (): number => {

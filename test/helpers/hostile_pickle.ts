@@ -6,16 +6,37 @@
 import { deflateRawSync } from 'node:zlib';
 
 export const op = {
-  PROTO: 0x80, STOP: 0x2e, NONE: 0x4e, EMPTY_DICT: 0x7d, EMPTY_LIST: 0x5d, EMPTY_TUPLE: 0x29,
-  MARK: 0x28, APPENDS: 0x65, APPEND: 0x61, TUPLE: 0x74, TUPLE1: 0x85, TUPLE2: 0x86, TUPLE3: 0x87,
-  MEMOIZE: 0x94, BINPUT: 0x71, BINGET: 0x68, REDUCE: 0x52, NEWOBJ: 0x81, BUILD: 0x62, SETITEM: 0x73,
-  SETITEMS: 0x75, LONG4: 0x8b, BININT1: 0x4b, NEWTRUE: 0x88, BINPERSID: 0x51, POP: 0x30,
+  PROTO: 0x80,
+  STOP: 0x2e,
+  NONE: 0x4e,
+  EMPTY_DICT: 0x7d,
+  EMPTY_LIST: 0x5d,
+  EMPTY_TUPLE: 0x29,
+  MARK: 0x28,
+  APPENDS: 0x65,
+  APPEND: 0x61,
+  TUPLE: 0x74,
+  TUPLE1: 0x85,
+  TUPLE2: 0x86,
+  TUPLE3: 0x87,
+  MEMOIZE: 0x94,
+  BINPUT: 0x71,
+  BINGET: 0x68,
+  REDUCE: 0x52,
+  NEWOBJ: 0x81,
+  BUILD: 0x62,
+  SETITEM: 0x73,
+  SETITEMS: 0x75,
+  LONG4: 0x8b,
+  BININT1: 0x4b,
+  NEWTRUE: 0x88,
+  BINPERSID: 0x51,
+  POP: 0x30,
 } as const;
 
 /** Concatenates opcodes, byte arrays and latin1 text. */
 export function P(...parts: (Buffer | number[] | number | string)[]): Buffer {
-  return Buffer.concat(parts.map((p) =>
-    typeof p === 'number' ? Buffer.from([p]) : typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p)));
+  return Buffer.concat(parts.map((p) => (typeof p === 'number' ? Buffer.from([p]) : typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
 }
 
 /** SHORT_BINUNICODE / BINUNICODE. */
@@ -70,7 +91,8 @@ export const CODE_RUNNING: Record<string, { pkl: Buffer; names: string }> = {
   torch_load: { pkl: pickle(call('torch', 'load', str('/tmp/attacker.pt'))), names: 'torch.load' },
   torch_serialization_load: { pkl: pickle(call('torch.serialization', 'load', str('/tmp/attacker.pt'))), names: 'torch.serialization.load' },
   numpy_load_allow_pickle: {
-    pkl: pickle(call('numpy', 'load', str('/tmp/attacker.npy'), P(op.NONE), P(op.NEWTRUE))), names: 'numpy.load',
+    pkl: pickle(call('numpy', 'load', str('/tmp/attacker.npy'), P(op.NONE), P(op.NEWTRUE))),
+    names: 'numpy.load',
   },
   profile_run: { pkl: pickle(call('profile', 'run', str('import os; os.system("id")'))), names: 'profile.run' },
   posixpath_chain: { pkl: pickle(call('posixpath', 'os.execv', str('/bin/sh'), P(op.EMPTY_TUPLE))), names: 'posixpath.os.execv' },
@@ -84,7 +106,8 @@ export const CODE_RUNNING: Record<string, { pkl: Buffer; names: string }> = {
     names: '_operator.attrgetter',
   },
   ordered_dict_module_arg: {
-    pkl: pickle(call('collections', 'OrderedDict', global('posixpath', 'os'))), names: 'posixpath.os',
+    pkl: pickle(call('collections', 'OrderedDict', global('posixpath', 'os'))),
+    names: 'posixpath.os',
   },
   computed_callable: {
     // pkgutil.resolve_name is refused by name; a call on the result of a call is refused too
@@ -93,7 +116,12 @@ export const CODE_RUNNING: Record<string, { pkl: Buffer; names: string }> = {
   },
 };
 
-interface ZipSpec { name: string; data: Buffer; deflate?: boolean; aliasOf?: string }
+interface ZipSpec {
+  name: string;
+  data: Buffer;
+  deflate?: boolean;
+  aliasOf?: string;
+}
 
 /** A zip whose entries may alias an earlier entry's local record (central-directory only). */
 export function buildZip(entries: ZipSpec[]): Buffer {
@@ -148,14 +176,35 @@ export function torchZip(pkl: Buffer, storages: Record<string, Buffer> = {}, def
 
 /** `{name: tensor}` state_dict pickle with one float32 tensor per name (storage key = index). */
 export function stateDictPickle(names: string[], numel: number): Buffer {
-  const items = names.map((n, i) => P(
-    str(n),
-    global('torch._utils', '_rebuild_tensor_v2'),
-    op.MARK,
-    op.MARK, str('storage'), global('torch', 'FloatStorage'), str(String(i)), str('cpu'), op.BININT1, numel, op.TUPLE, op.BINPERSID,
-    op.BININT1, 0, op.BININT1, numel, op.TUPLE1, op.BININT1, 1, op.TUPLE1, 0x89,
-    global('collections', 'OrderedDict'), op.EMPTY_TUPLE, op.REDUCE,
-    op.TUPLE, op.REDUCE,
-  ));
+  const items = names.map((n, i) =>
+    P(
+      str(n),
+      global('torch._utils', '_rebuild_tensor_v2'),
+      op.MARK,
+      op.MARK,
+      str('storage'),
+      global('torch', 'FloatStorage'),
+      str(String(i)),
+      str('cpu'),
+      op.BININT1,
+      numel,
+      op.TUPLE,
+      op.BINPERSID,
+      op.BININT1,
+      0,
+      op.BININT1,
+      numel,
+      op.TUPLE1,
+      op.BININT1,
+      1,
+      op.TUPLE1,
+      0x89,
+      global('collections', 'OrderedDict'),
+      op.EMPTY_TUPLE,
+      op.REDUCE,
+      op.TUPLE,
+      op.REDUCE,
+    ),
+  );
   return pickle(P(global('collections', 'OrderedDict'), op.EMPTY_TUPLE, op.REDUCE, op.MARK, ...items, op.SETITEMS));
 }

@@ -13,8 +13,8 @@ const CANDIDATES = [
   '/work/shared/reference/diffai-fixtures',
 ].filter((p): p is string => p !== undefined && p !== '');
 
-export const REFERENCE_FIXTURES: string = CANDIDATES.find((p) => existsSync(join(p, 'README.md')))
-  ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'reference', 'diffai-fixtures');
+export const REFERENCE_FIXTURES: string =
+  CANDIDATES.find((p) => existsSync(join(p, 'README.md'))) ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'reference', 'diffai-fixtures');
 
 export function referenceFile(name: string): string {
   const path = join(REFERENCE_FIXTURES, name);

@@ -4,7 +4,10 @@
  */
 import type { EngineOp } from '../op.js';
 
-export interface Grid { origin: number; step: number }
+export interface Grid {
+  origin: number;
+  step: number;
+}
 
 export const gridOp: EngineOp<{ grids: Grid[] }, number[], number[]> = {
   sides: 1,

@@ -5,7 +5,11 @@
  */
 import type { EngineOp } from '../op.js';
 
-export interface HistogramParams { lo: number; hi: number; bins: number }
+export interface HistogramParams {
+  lo: number;
+  hi: number;
+  bins: number;
+}
 
 export interface Histogram {
   lo: number;
@@ -37,13 +41,24 @@ export const histogramOp: EngineOp<HistogramParams, Float64Array, Histogram> = {
     return acc;
   },
   result: (acc, { lo, hi }) => ({
-    lo, hi, counts: acc.slice(HEADER), underflow: acc[0]!, overflow: acc[1]!, nan: acc[2]!, posinf: acc[3]!, neginf: acc[4]!,
+    lo,
+    hi,
+    counts: acc.slice(HEADER),
+    underflow: acc[0]!,
+    overflow: acc[1]!,
+    nan: acc[2]!,
+    posinf: acc[3]!,
+    neginf: acc[4]!,
   }),
   merge: (a, b) => ({
-    lo: a.lo, hi: a.hi,
+    lo: a.lo,
+    hi: a.hi,
     counts: a.counts.map((x, i) => x + b.counts[i]!),
-    underflow: a.underflow + b.underflow, overflow: a.overflow + b.overflow,
-    nan: a.nan + b.nan, posinf: a.posinf + b.posinf, neginf: a.neginf + b.neginf,
+    underflow: a.underflow + b.underflow,
+    overflow: a.overflow + b.overflow,
+    nan: a.nan + b.nan,
+    posinf: a.posinf + b.posinf,
+    neginf: a.neginf + b.neginf,
   }),
 };
 

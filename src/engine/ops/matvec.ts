@@ -132,9 +132,8 @@ export const matvecTOp: EngineOp<MatvecTParams, MatvecTAcc, Float64Array> = {
     }
     return acc;
   },
-  result: (acc) => (acc.kernels
-    ? new Float64Array(acc.kernels.k.memory.buffer, acc.kernels.k.ptrVecX(), acc.cols * acc.k).slice()
-    : new Float64Array(acc.cols * acc.k)),
+  result: (acc) =>
+    acc.kernels ? new Float64Array(acc.kernels.k.memory.buffer, acc.kernels.k.ptrVecX(), acc.cols * acc.k).slice() : new Float64Array(acc.cols * acc.k),
   merge: (a, b) => a.map((z, i) => z + b[i]!),
 };
 

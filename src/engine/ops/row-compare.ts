@@ -29,7 +29,9 @@ export interface RowComparison {
 
 const COLUMNS = ['pairs', 'dot', 'normA', 'normB', 'cosine', 'diffNorm', 'relChange', 'maxAbs', 'mismatched'] as const;
 
-export interface RowCompareAcc extends RowCarry { columns: Record<(typeof COLUMNS)[number], number[]> }
+export interface RowCompareAcc extends RowCarry {
+  columns: Record<(typeof COLUMNS)[number], number[]>;
+}
 
 export const rowCompareOp: EngineOp<RowParams, RowCompareAcc, RowComparison> = {
   sides: 2,
@@ -42,11 +44,17 @@ export const rowCompareOp: EngineOp<RowParams, RowCompareAcc, RowComparison> = {
     const width = c.kind === 'f64' ? 8 : 4;
     const k = c.k.k;
     const col = acc.columns;
-    feedRows(c, rowLength, k.rowPairSlots(), acc,
+    feedRows(
+      c,
+      rowLength,
+      k.rowPairSlots(),
+      acc,
       (at, n, off, out) => (c.kind === 'f64' ? k.rows2_f64 : k.rows2_f32)(pa + at * width, pb + at * width, n, rowLength, off, out),
       (r) => {
         // Record: 0 pairs, 1 max|a−b|, 2 Σ(a−b)², 3 Σab, 4 Σa², 5 Σb², 6 mismatched.
-        const normA = Math.sqrt(r[4]!), normB = Math.sqrt(r[5]!), diffNorm = Math.sqrt(r[2]!);
+        const normA = Math.sqrt(r[4]!),
+          normB = Math.sqrt(r[5]!),
+          diffNorm = Math.sqrt(r[2]!);
         col.pairs.push(r[0]!);
         col.dot.push(r[3]!);
         col.normA.push(normA);
@@ -56,7 +64,8 @@ export const rowCompareOp: EngineOp<RowParams, RowCompareAcc, RowComparison> = {
         col.relChange.push(r[0] === 0 ? NaN : normA > 0 ? diffNorm / normA : diffNorm === 0 ? 0 : NaN);
         col.maxAbs.push(r[1]!);
         col.mismatched.push(r[6]!);
-      });
+      },
+    );
     return acc;
   },
   result: (acc) => Object.fromEntries(COLUMNS.map((name) => [name, Float64Array.from(acc.columns[name])])) as RowComparison,

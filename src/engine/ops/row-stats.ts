@@ -25,9 +25,13 @@ export interface RowStats {
 
 const COLUMNS = ['count', 'mean', 'std', 'min', 'max', 'zeros', 'norm', 'nan', 'posinf', 'neginf'] as const;
 
-export interface RowStatsAcc extends RowCarry { columns: Record<(typeof COLUMNS)[number], number[]> }
+export interface RowStatsAcc extends RowCarry {
+  columns: Record<(typeof COLUMNS)[number], number[]>;
+}
 
-export interface RowParams { rowLength: number }
+export interface RowParams {
+  rowLength: number;
+}
 
 export const rowStatsOp: EngineOp<RowParams, RowStatsAcc, RowStats> = {
   sides: 1,
@@ -39,7 +43,11 @@ export const rowStatsOp: EngineOp<RowParams, RowStatsAcc, RowStats> = {
     const width = c.kind === 'f64' ? 8 : 4;
     const k = c.k.k;
     const col = acc.columns;
-    feedRows(c, rowLength, k.rowStatsSlots(), acc,
+    feedRows(
+      c,
+      rowLength,
+      k.rowStatsSlots(),
+      acc,
       (at, n, off, out) => (c.kind === 'f64' ? k.rows_f64 : k.rows_f32)(ptr + at * width, n, rowLength, off, out),
       (r) => {
         // Record: 0 count, 1 mean, 2 M2, 3 min, 4 max, 5 nan, 6 +inf, 7 −inf, 8 zeros, 9 Σx².
@@ -54,7 +62,8 @@ export const rowStatsOp: EngineOp<RowParams, RowStatsAcc, RowStats> = {
         col.nan.push(r[5]!);
         col.posinf.push(r[6]!);
         col.neginf.push(r[7]!);
-      });
+      },
+    );
     return acc;
   },
   result: (acc) => Object.fromEntries(COLUMNS.map((name) => [name, Float64Array.from(acc.columns[name])])) as RowStats,
@@ -67,4 +76,3 @@ export function emptyRowStats(rows: number): RowStats {
   const zero = () => new Float64Array(rows);
   return { count: zero(), mean: nan(), std: nan(), min: nan(), max: nan(), zeros: zero(), norm: zero(), nan: zero(), posinf: zero(), neginf: zero() };
 }
-

@@ -12,7 +12,9 @@ export function rowLengthOf(shape: number[], numel: number): number {
 }
 
 /** The record of the row that the previous chunk left unfinished (copied out of WASM memory). */
-export interface RowCarry { pending?: Float64Array }
+export interface RowCarry {
+  pending?: Float64Array;
+}
 
 /**
  * Runs `call(at, n, off, out)` on elements [at, at + n) of the chunk (`off`: their position
@@ -20,7 +22,10 @@ export interface RowCarry { pending?: Float64Array }
  * `emit`, in row order. The record view is only valid during `emit`.
  */
 export function feedRows(
-  c: Chunk, rowLength: number, slots: number, carry: RowCarry,
+  c: Chunk,
+  rowLength: number,
+  slots: number,
+  carry: RowCarry,
   call: (at: number, n: number, off: number, out: number) => number,
   emit: (record: Float64Array) => void,
 ): void {
@@ -50,7 +55,8 @@ export function feedRows(
 export function concatColumns<T extends Record<string, Float64Array>>(a: T, b: T): T {
   const out: Record<string, Float64Array> = {};
   for (const key of Object.keys(a)) {
-    const x = a[key]!, y = b[key]!;
+    const x = a[key]!,
+      y = b[key]!;
     const joined = new Float64Array(x.length + y.length);
     joined.set(x, 0);
     joined.set(y, x.length);

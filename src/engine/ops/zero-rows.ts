@@ -4,7 +4,12 @@
  */
 import type { EngineOp } from '../op.js';
 
-export interface RowScan { rows: number[]; row: number; inRow: number; zerosInRow: number }
+export interface RowScan {
+  rows: number[];
+  row: number;
+  inRow: number;
+  zerosInRow: number;
+}
 
 export const zeroRowsOp: EngineOp<{ rowLength: number }, RowScan, number[]> = {
   sides: 1,
@@ -18,7 +23,8 @@ export const zeroRowsOp: EngineOp<{ rowLength: number }, RowScan, number[]> = {
     const width = c.kind === 'f64' ? 8 : 4;
     for (let at = 0; at < n; ) {
       const length = Math.min(rowLength - s.inRow, n - at);
-      if (c.kind === 'f64') k.k.stats_f64(ptr + at * width, length); else k.k.stats_f32(ptr + at * width, length);
+      if (c.kind === 'f64') k.k.stats_f64(ptr + at * width, length);
+      else k.k.stats_f32(ptr + at * width, length);
       s.zerosInRow += k.statsOut[8]!;
       s.inRow += length;
       at += length;

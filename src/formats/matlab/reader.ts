@@ -18,25 +18,52 @@ import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { InflatedRegion } from '../../io/inflate.js';
 import { FileRegion, readRange, type ByteRegion } from '../../io/range.js';
-import {
-  fortranStrides, fortranView, stridedOffset, type FormatReader, type LeafValue, type ModelDescription, type TensorDescriptor,
-} from '../types.js';
+import { fortranStrides, fortranView, stridedOffset, type FormatReader, type LeafValue, type ModelDescription, type TensorDescriptor } from '../types.js';
 import { nest } from '../numpy/header.js';
 
-const miINT8 = 1, miUINT8 = 2, miINT16 = 3, miUINT16 = 4, miINT32 = 5, miUINT32 = 6;
-const miMATRIX = 14, miCOMPRESSED = 15, miUTF8 = 16, miUTF16 = 17, miUTF32 = 18;
+const miINT8 = 1,
+  miUINT8 = 2,
+  miINT16 = 3,
+  miUINT16 = 4,
+  miINT32 = 5,
+  miUINT32 = 6;
+const miMATRIX = 14,
+  miCOMPRESSED = 15,
+  miUTF8 = 16,
+  miUTF16 = 17,
+  miUTF32 = 18;
 
 const MI_DTYPE: Record<number, DType> = {
-  1: 'i8', 2: 'u8', 3: 'i16', 4: 'u16', 5: 'i32', 6: 'u32', 7: 'f32', 9: 'f64', 12: 'i64', 13: 'u64',
+  1: 'i8',
+  2: 'u8',
+  3: 'i16',
+  4: 'u16',
+  5: 'i32',
+  6: 'u32',
+  7: 'f32',
+  9: 'f64',
+  12: 'i64',
+  13: 'u64',
 };
 
-const mxCELL = 1, mxSTRUCT = 2, mxOBJECT = 3, mxCHAR = 4, mxSPARSE = 5, mxFUNCTION = 16, mxOPAQUE = 17;
+const mxCELL = 1,
+  mxSTRUCT = 2,
+  mxOBJECT = 3,
+  mxCHAR = 4,
+  mxSPARSE = 5,
+  mxFUNCTION = 16,
+  mxOPAQUE = 17;
 const MX_NUMERIC: Record<number, { cls: string; dtype: DType }> = {
-  6: { cls: 'double', dtype: 'f64' }, 7: { cls: 'single', dtype: 'f32' },
-  8: { cls: 'int8', dtype: 'i8' }, 9: { cls: 'uint8', dtype: 'u8' },
-  10: { cls: 'int16', dtype: 'i16' }, 11: { cls: 'uint16', dtype: 'u16' },
-  12: { cls: 'int32', dtype: 'i32' }, 13: { cls: 'uint32', dtype: 'u32' },
-  14: { cls: 'int64', dtype: 'i64' }, 15: { cls: 'uint64', dtype: 'u64' },
+  6: { cls: 'double', dtype: 'f64' },
+  7: { cls: 'single', dtype: 'f32' },
+  8: { cls: 'int8', dtype: 'i8' },
+  9: { cls: 'uint8', dtype: 'u8' },
+  10: { cls: 'int16', dtype: 'i16' },
+  11: { cls: 'uint16', dtype: 'u16' },
+  12: { cls: 'int32', dtype: 'i32' },
+  13: { cls: 'uint32', dtype: 'u32' },
+  14: { cls: 'int64', dtype: 'i64' },
+  15: { cls: 'uint64', dtype: 'u64' },
 };
 
 const HEADER = 128;
@@ -68,7 +95,11 @@ class MatParser {
   private readonly le: boolean;
   readonly desc: ModelDescription;
 
-  constructor(readonly path: string, littleEndian: boolean, desc: ModelDescription) {
+  constructor(
+    readonly path: string,
+    littleEndian: boolean,
+    desc: ModelDescription,
+  ) {
     this.le = littleEndian;
     this.desc = desc;
   }
@@ -140,7 +171,8 @@ class MatParser {
     }
 
     const dt = await this.tag(r, ft.next, end, where);
-    if (dt.type !== miINT32 || dt.nbytes % 4 !== 0 || dt.nbytes === 0) this.fail(`${where}: dimensions sub-element is malformed (type ${dt.type}, ${dt.nbytes} bytes)`);
+    if (dt.type !== miINT32 || dt.nbytes % 4 !== 0 || dt.nbytes === 0)
+      this.fail(`${where}: dimensions sub-element is malformed (type ${dt.type}, ${dt.nbytes} bytes)`);
     if (dt.nbytes / 4 > MAX_DIMS) this.fail(`${where}: ${dt.nbytes / 4} dimensions (at most ${MAX_DIMS})`);
     const db = await this.data(r, dt, MAX_DIMS * 4, where);
     const dims: number[] = [];
@@ -211,7 +243,8 @@ class MatParser {
         if (lt.type !== miINT32 || lt.nbytes !== 4) this.fail(`${full}: struct field name length sub-element is malformed`);
         const fieldLen = this.cursor(await this.data(r, lt, 4, full), `${full} field name length`).i32('length');
         const ft2 = await this.tag(r, lt.next, end, full);
-        if (fieldLen <= 0 || ft2.nbytes % fieldLen !== 0) this.fail(`${full}: struct field names (${ft2.nbytes} bytes) do not split into ${fieldLen}-byte names`);
+        if (fieldLen <= 0 || ft2.nbytes % fieldLen !== 0)
+          this.fail(`${full}: struct field names (${ft2.nbytes} bytes) do not split into ${fieldLen}-byte names`);
         const fb2 = await this.data(r, ft2, 1 << 20, full);
         const fields: string[] = [];
         for (let o = 0; o < ft2.nbytes; o += fieldLen) fields.push(fb2.toString('utf8', o, o + fieldLen).replace(/\0[\s\S]*$/, ''));
@@ -234,7 +267,10 @@ class MatParser {
         const ir = await this.tag(r, pos, end, full);
         const jc = await this.tag(r, ir.next, end, full);
         const pr = await this.tag(r, jc.next, end, full);
-        for (const [t, what] of [[ir, 'row indices (ir)'], [jc, 'column starts (jc)']] as const) {
+        for (const [t, what] of [
+          [ir, 'row indices (ir)'],
+          [jc, 'column starts (jc)'],
+        ] as const) {
           if (t.type !== miINT32 && t.type !== miUINT32) this.fail(`${full}: sparse ${what} have type ${t.type}, expected 32-bit integers`);
         }
         if (jc.nbytes !== 4 * (dims[1]! + 1)) this.fail(`${full}: sparse column starts hold ${jc.nbytes / 4} entries, expected ${dims[1]! + 1}`);
@@ -246,8 +282,12 @@ class MatParser {
           if (t.nbytes % size !== 0) this.fail(`${full}: sparse ${what} hold ${t.nbytes} bytes, not a multiple of ${size}`);
           const n = t.nbytes / size;
           return {
-            name: nm, dtype: isLogical && what === 'values' && dtype === 'u8' ? 'bool' : dtype, shape: [n], numel: n,
-            source: r.source(t.dataPos, t.nbytes), byteOrder: size === 1 ? 'little' : this.le ? 'little' : 'big',
+            name: nm,
+            dtype: isLogical && what === 'values' && dtype === 'u8' ? 'bool' : dtype,
+            shape: [n],
+            numel: n,
+            source: r.source(t.dataPos, t.nbytes),
+            byteOrder: size === 1 ? 'little' : this.le ? 'little' : 'big',
             notes: [`${note}: ${what}`],
           };
         };
@@ -269,8 +309,14 @@ class MatParser {
   }
 
   numericTensor(
-    r: ByteRegion, t: Tag, dims: number[], numel: number, cinfo: { cls: string; dtype: DType },
-    logical: boolean, full: string, name: string,
+    r: ByteRegion,
+    t: Tag,
+    dims: number[],
+    numel: number,
+    cinfo: { cls: string; dtype: DType },
+    logical: boolean,
+    full: string,
+    name: string,
   ): TensorDescriptor {
     const stored = MI_DTYPE[t.type];
     if (!stored) this.fail(`${full}: ${cinfo.cls} array data has unexpected element type ${t.type}`);
@@ -281,7 +327,10 @@ class MatParser {
     // The tensor has its MATLAB class's dtype; a narrower storage type is read and widened.
     const dtype: DType = logical ? 'bool' : cinfo.dtype;
     const desc: TensorDescriptor = {
-      name, dtype, shape: dims, numel,
+      name,
+      dtype,
+      shape: dims,
+      numel,
       ...(stored !== dtype && !(logical && stored === 'u8') ? { storedAs: stored } : {}),
       source: r.source(t.dataPos, t.nbytes),
       byteOrder: size === 1 ? 'little' : this.le ? 'little' : 'big',
@@ -362,7 +411,7 @@ export const matlabReader: FormatReader = {
       const hdf5At512 = size >= 520 && readRange(file, 512, 8, { what: 'HDF5 signature' }).equals(HDF5_SIGNATURE);
       const versionLE = hc.seek(124).u16('version');
       if (text.startsWith('MATLAB 7.3') || hdf5At512 || (versionLE === 0x0200 && text.startsWith('MATLAB'))) {
-        throw new DiffaiError(path, 'MATLAB 7.3 MAT-file (HDF5-based) is not supported; re-save it with save(..., \'-v7\') or read it with h5py');
+        throw new DiffaiError(path, "MATLAB 7.3 MAT-file (HDF5-based) is not supported; re-save it with save(..., '-v7') or read it with h5py");
       }
       if (!looksLikeMatHeader(hdr)) {
         throw new DiffaiError(path, `not a MATLAB v5 MAT-file: the header does not start with 'MATLAB 5.0 MAT-file' (MAT v4 files are not supported)`);

@@ -152,10 +152,20 @@ interface DescrInfo {
 }
 
 const NUMERIC: Record<string, DType> = {
-  f2: 'f16', f4: 'f32', f8: 'f64',
-  i1: 'i8', i2: 'i16', i4: 'i32', i8: 'i64',
-  u1: 'u8', u2: 'u16', u4: 'u32', u8: 'u64',
-  b1: 'bool', c8: 'c64', c16: 'c128',
+  f2: 'f16',
+  f4: 'f32',
+  f8: 'f64',
+  i1: 'i8',
+  i2: 'i16',
+  i4: 'i32',
+  i8: 'i64',
+  u1: 'u8',
+  u2: 'u16',
+  u4: 'u32',
+  u8: 'u64',
+  b1: 'bool',
+  c8: 'c64',
+  c16: 'c128',
 };
 
 /** The numpy `dtype.str` grammar: byte order, kind letter, item size (`<f4`, `|b1`, `>c16`, `<U5`, `|O`). */
@@ -174,16 +184,24 @@ export function parseDescr(descr: string): DescrInfo | undefined {
     return { kind: 'numeric', dtype, byteOrder: size === 1 ? 'little' : order, itemsize: size };
   }
   switch (letter) {
-    case 'U': return { kind: 'unicode', byteOrder: order, itemsize: 4 * size };
-    case 'S': case 'a': return { kind: 'bytes', byteOrder: 'little', itemsize: size };
-    case 'V': return { kind: 'unsupported', byteOrder: order, itemsize: size, reason: 'a void (raw bytes) dtype' };
-    case 'M': case 'm': return { kind: 'unsupported', byteOrder: order, itemsize: size, reason: `a datetime/timedelta dtype (${descr})` };
-    case 'f': case 'c':
+    case 'U':
+      return { kind: 'unicode', byteOrder: order, itemsize: 4 * size };
+    case 'S':
+    case 'a':
+      return { kind: 'bytes', byteOrder: 'little', itemsize: size };
+    case 'V':
+      return { kind: 'unsupported', byteOrder: order, itemsize: size, reason: 'a void (raw bytes) dtype' };
+    case 'M':
+    case 'm':
+      return { kind: 'unsupported', byteOrder: order, itemsize: size, reason: `a datetime/timedelta dtype (${descr})` };
+    case 'f':
+    case 'c':
       if (size === 10 || size === 12 || size === 16 || size === 20 || size === 24 || size === 32) {
         return { kind: 'unsupported', byteOrder: order, itemsize: size, reason: `an extended-precision dtype (${descr})` };
       }
       return undefined;
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 

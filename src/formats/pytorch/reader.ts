@@ -10,14 +10,17 @@ import { RandomAccessFile } from '../../io/file.js';
 import { readRange } from '../../io/range.js';
 import { fortranView, isContiguousLayout, type ByteSource, type FormatReader, type ModelDescription, type TensorDescriptor } from '../types.js';
 import {
-  ZIP_METHOD_DEFLATE, ZIP_METHOD_STORED, firstLocalName, looksLikeZip, readSmallEntry,
-  readZipDirectory, resolveDataOffset, type ZipEntry,
+  ZIP_METHOD_DEFLATE,
+  ZIP_METHOD_STORED,
+  firstLocalName,
+  looksLikeZip,
+  readSmallEntry,
+  readZipDirectory,
+  resolveDataOffset,
+  type ZipEntry,
 } from '../zip/zip.js';
 import { FlattenError, flatten, type Flattened } from './flatten.js';
-import {
-  TorchFormatError, numpyDtype, torchHooks, type NumpyArray, type StorageRef, type TorchContext,
-  type TensorRef,
-} from './torch.js';
+import { TorchFormatError, numpyDtype, torchHooks, type NumpyArray, type StorageRef, type TorchContext, type TensorRef } from './torch.js';
 import { BufferInput, FileInput, PickleError, PyDict, unpickle, type PickleInput, type PyValue } from './unpickler.js';
 
 /** Largest pickle accepted (data.pkl, or the legacy main pickle). */
@@ -172,8 +175,13 @@ async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
     } else if (entry.method === ZIP_METHOD_DEFLATE) {
       loc = {
         source: {
-          kind: 'deflate', path, offset: dataOffset, compressedLength: entry.compressedSize, format: 'raw',
-          skip: 0, length: entry.uncompressedSize,
+          kind: 'deflate',
+          path,
+          offset: dataOffset,
+          compressedLength: entry.compressedSize,
+          format: 'raw',
+          skip: 0,
+          length: entry.uncompressedSize,
         },
         byteLength: entry.uncompressedSize,
       };
@@ -229,12 +237,14 @@ function describeLegacy(file: RandomAccessFile): ModelDescription {
     if (!st) throw new DiffaiError(path, `legacy storage ${key} is listed but never used`);
     if (!st.dtype) throw new DiffaiError(path, `legacy storage ${key} has an unsupported type (${st.unsupported ?? st.storageClass})`);
     if (pos + 8 > file.size) throw new DiffaiError(path, `truncated: legacy storage ${key} header at byte ${pos} is past the end of the file`);
-    const count = new ByteCursor(readRange(file, pos, 8), path, { littleEndian: byteOrder === 'little', what: `legacy storage ${key}` })
-      .u64n('element count');
+    const count = new ByteCursor(readRange(file, pos, 8), path, { littleEndian: byteOrder === 'little', what: `legacy storage ${key}` }).u64n('element count');
     const elsize = BigInt(byteLength(st.dtype, 1));
     const bytes = count * elsize;
     if (BigInt(pos) + 8n + bytes > BigInt(file.size)) {
-      throw new DiffaiError(path, `truncated: legacy storage ${key} declares ${count} elements (${bytes} bytes) at byte ${pos + 8} but the file has ${file.size}`);
+      throw new DiffaiError(
+        path,
+        `truncated: legacy storage ${key} declares ${count} elements (${bytes} bytes) at byte ${pos + 8} but the file has ${file.size}`,
+      );
     }
     const length = Number(bytes);
     locations.set(key, { source: { kind: 'file', path, offset: pos + 8, length }, byteLength: length });
@@ -310,14 +320,21 @@ function torchDescriptor(path: string, name: string, t: TensorRef, loc: StorageL
   }
   const storageNumel = Math.floor(loc.byteLength / el);
   const desc: TensorDescriptor = {
-    name, dtype: t.dtype, shape: t.shape, numel,
-    source: subSource(loc.source, 0, 0), byteOrder: el === 1 ? 'little' : byteOrder,
+    name,
+    dtype: t.dtype,
+    shape: t.shape,
+    numel,
+    source: subSource(loc.source, 0, 0),
+    byteOrder: el === 1 ? 'little' : byteOrder,
   };
   if (numel > 0) {
     let last = t.offset;
     for (let i = 0; i < t.shape.length; i++) last += (t.shape[i]! - 1) * t.strides[i]!;
     if (!Number.isSafeInteger(last) || last >= storageNumel) {
-      throw new DiffaiError(path, `tensor ${name}: shape [${t.shape.join(', ')}] with strides [${t.strides.join(', ')}] at offset ${t.offset} runs past its storage of ${storageNumel} elements`);
+      throw new DiffaiError(
+        path,
+        `tensor ${name}: shape [${t.shape.join(', ')}] with strides [${t.strides.join(', ')}] at offset ${t.offset} runs past its storage of ${storageNumel} elements`,
+      );
     }
     if (isContiguousLayout(t.shape, t.strides)) {
       // a contiguous slice: narrow the source to exactly its bytes
@@ -351,7 +368,10 @@ function numpyDescriptor(path: string, name: string, a: NumpyArray, pickleInFile
     throw new DiffaiError(path, `numpy array ${name}: shape [${a.shape.join(', ')}] needs ${numel * el} bytes but has ${a.data.length}`);
   }
   const desc: TensorDescriptor = {
-    name, dtype, shape: a.shape, numel,
+    name,
+    dtype,
+    shape: a.shape,
+    numel,
     source: { kind: 'file', path, offset: a.data.offset, length: a.data.length },
     byteOrder: a.dtype!.byteOrder === 'big' ? 'big' : 'little',
     notes: ['numpy array'],

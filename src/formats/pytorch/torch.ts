@@ -5,10 +5,7 @@
  */
 import type { DType } from '../../dtypes.js';
 import { ByteCursor } from '../../io/cursor.js';
-import {
-  PyBytes, PyDict, PyGlobal, PyObject, PySet, TUPLES, isHost,
-  type HostValue, type PyValue, type UnpicklerHooks,
-} from './unpickler.js';
+import { PyBytes, PyDict, PyGlobal, PyObject, PySet, TUPLES, isHost, type HostValue, type PyValue, type UnpicklerHooks } from './unpickler.js';
 
 /** torch storage class name → element dtype (and quantized scheme). */
 const STORAGE_DTYPES: Record<string, { dtype: DType; quantized?: string } | { unsupported: string }> = {
@@ -42,11 +39,34 @@ const STORAGE_DTYPES: Record<string, { dtype: DType; quantized?: string } | { un
 
 /** torch dtype attribute name (GLOBAL 'torch <name>') → dtype. */
 const TORCH_DTYPES: Record<string, DType> = {
-  float32: 'f32', float: 'f32', float64: 'f64', double: 'f64', float16: 'f16', half: 'f16',
-  bfloat16: 'bf16', int64: 'i64', long: 'i64', int32: 'i32', int: 'i32', int16: 'i16',
-  short: 'i16', int8: 'i8', uint8: 'u8', bool: 'bool', complex64: 'c64', cfloat: 'c64',
-  complex128: 'c128', cdouble: 'c128', uint16: 'u16', uint32: 'u32', uint64: 'u64',
-  float8_e4m3fn: 'f8_e4m3', float8_e5m2: 'f8_e5m2', qint8: 'i8', quint8: 'u8', qint32: 'i32',
+  float32: 'f32',
+  float: 'f32',
+  float64: 'f64',
+  double: 'f64',
+  float16: 'f16',
+  half: 'f16',
+  bfloat16: 'bf16',
+  int64: 'i64',
+  long: 'i64',
+  int32: 'i32',
+  int: 'i32',
+  int16: 'i16',
+  short: 'i16',
+  int8: 'i8',
+  uint8: 'u8',
+  bool: 'bool',
+  complex64: 'c64',
+  cfloat: 'c64',
+  complex128: 'c128',
+  cdouble: 'c128',
+  uint16: 'u16',
+  uint32: 'u32',
+  uint64: 'u64',
+  float8_e4m3fn: 'f8_e4m3',
+  float8_e5m2: 'f8_e5m2',
+  qint8: 'i8',
+  quint8: 'u8',
+  qint32: 'i32',
 };
 const TORCH_QDTYPES: Record<string, string> = { qint8: 'qint8', quint8: 'quint8', qint32: 'qint32' };
 
@@ -195,8 +215,11 @@ export function storageFromPid(ctx: TorchContext, pid: PyValue): StorageRef {
 }
 
 function tensorFrom(
-  storage: PyValue | undefined, offset: PyValue | undefined, size: PyValue | undefined,
-  stride: PyValue | undefined, dtypeOverride?: PyValue,
+  storage: PyValue | undefined,
+  offset: PyValue | undefined,
+  size: PyValue | undefined,
+  stride: PyValue | undefined,
+  dtypeOverride?: PyValue,
 ): TensorRef | UnsupportedTensor {
   if (!isHost(storage) || storage.hostKind !== 'storage') fail(`tensor storage is not a storage (${describe(storage)})`);
   const st = storage as StorageRef;
@@ -270,7 +293,11 @@ export function torchHooks(ctx: TorchContext): UnpicklerHooks {
       return undefined;
     }
     if (m === 'torch' && n === 'Size') return Array.isArray(args[0]) ? seqTuple(args[0]) : seqTuple([]);
-    if (m === 'torch' && n === 'device') return args.filter((a) => a !== null).map(String).join(':');
+    if (m === 'torch' && n === 'device')
+      return args
+        .filter((a) => a !== null)
+        .map(String)
+        .join(':');
     if ((m === 'collections' && (n === 'OrderedDict' || n === 'defaultdict')) || ((m === 'builtins' || m === '__builtin__') && n === 'dict')) {
       const d = new PyDict();
       const src = n === 'defaultdict' ? undefined : args[0];
@@ -381,8 +408,20 @@ function qtensor(args: PyValue[]): TensorRef | UnsupportedTensor {
 }
 
 const NP_CODES: Record<string, DType> = {
-  f8: 'f64', f4: 'f32', f2: 'f16', i8: 'i64', i4: 'i32', i2: 'i16', i1: 'i8',
-  u8: 'u64', u4: 'u32', u2: 'u16', u1: 'u8', b1: 'bool', c8: 'c64', c16: 'c128',
+  f8: 'f64',
+  f4: 'f32',
+  f2: 'f16',
+  i8: 'i64',
+  i4: 'i32',
+  i2: 'i16',
+  i1: 'i8',
+  u8: 'u64',
+  u4: 'u32',
+  u2: 'u16',
+  u1: 'u8',
+  b1: 'bool',
+  c8: 'c64',
+  c16: 'c128',
 };
 
 export function numpyDtype(d: NumpyDtype | undefined): DType | undefined {
@@ -398,19 +437,36 @@ function numpyScalar(dtype: PyValue | undefined, data: PyValue | undefined): PyV
   if (need[d.code] === undefined || b.length < need[d.code]!) return undefined;
   const c = new ByteCursor(b, '', { littleEndian: d.byteOrder !== 'big', what: 'numpy scalar' });
   switch (d.code) {
-    case 'f8': return c.f64();
-    case 'f4': return c.f32();
-    case 'f2': return halfToNumber(c.u16());
-    case 'i8': { const v = c.i64n(); return Number.isSafeInteger(Number(v)) ? Number(v) : v; }
-    case 'u8': { const v = c.u64n(); return Number.isSafeInteger(Number(v)) ? Number(v) : v; }
-    case 'i4': return c.i32();
-    case 'u4': return c.u32();
-    case 'i2': return c.i16();
-    case 'u2': return c.u16();
-    case 'i1': return c.i8();
-    case 'u1': return c.u8();
-    case 'b1': return c.u8() !== 0;
-    default: return undefined;
+    case 'f8':
+      return c.f64();
+    case 'f4':
+      return c.f32();
+    case 'f2':
+      return halfToNumber(c.u16());
+    case 'i8': {
+      const v = c.i64n();
+      return Number.isSafeInteger(Number(v)) ? Number(v) : v;
+    }
+    case 'u8': {
+      const v = c.u64n();
+      return Number.isSafeInteger(Number(v)) ? Number(v) : v;
+    }
+    case 'i4':
+      return c.i32();
+    case 'u4':
+      return c.u32();
+    case 'i2':
+      return c.i16();
+    case 'u2':
+      return c.u16();
+    case 'i1':
+      return c.i8();
+    case 'u1':
+      return c.u8();
+    case 'b1':
+      return c.u8() !== 0;
+    default:
+      return undefined;
   }
 }
 

@@ -21,7 +21,10 @@ import { ByteCursor } from '../../io/cursor.js';
 import { isAllowedCall, isAllowedValue, isKnownClass } from './allowlist.js';
 
 export class PickleError extends Error {
-  constructor(message: string, readonly position?: number) {
+  constructor(
+    message: string,
+    readonly position?: number,
+  ) {
     super(message);
     this.name = 'PickleError';
   }
@@ -40,7 +43,10 @@ export class PyBytes {
 
 /** A global reference (module, name). Inert. */
 export class PyGlobal {
-  constructor(readonly module: string, readonly name: string) {}
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
   get qualname(): string {
     return `${this.module}.${this.name}`;
   }
@@ -79,7 +85,10 @@ export class PyDict {
 }
 
 export class PySet {
-  constructor(readonly items: PyValue[], readonly frozen: boolean) {}
+  constructor(
+    readonly items: PyValue[],
+    readonly frozen: boolean,
+  ) {}
 }
 
 /** Values a hook can return that the unpickler carries around untouched. */
@@ -89,19 +98,7 @@ export interface HostValue {
 
 export type PyKey = string | number | bigint | boolean | null;
 
-export type PyValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | PyBytes
-  | PyValue[]
-  | PyDict
-  | PySet
-  | PyObject
-  | PyGlobal
-  | HostValue;
+export type PyValue = null | boolean | number | bigint | string | PyBytes | PyValue[] | PyDict | PySet | PyObject | PyGlobal | HostValue;
 
 /** Tuples are plain arrays, marked here so that callers can tell them from lists. */
 export const TUPLES = new WeakSet<PyValue[]>();
@@ -129,7 +126,10 @@ function reprKey(v: PyValue, depth: number): string {
   if (typeof v === 'number' || typeof v === 'bigint') return String(v);
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (Array.isArray(v)) {
-    const inner = v.slice(0, 16).map((x) => reprKey(x, depth + 1)).join(', ');
+    const inner = v
+      .slice(0, 16)
+      .map((x) => reprKey(x, depth + 1))
+      .join(', ');
     return TUPLES.has(v) ? `(${inner}${v.length === 1 ? ',' : ''})` : `[${inner}]`;
   }
   if (v instanceof PyGlobal) return v.qualname;
@@ -151,9 +151,16 @@ export interface PickleInput {
 /** A pickle held in memory; `base` is its absolute position in the file. */
 export class BufferInput implements PickleInput {
   private p = 0;
-  constructor(private readonly buf: Uint8Array, private readonly base = 0) {}
-  get pos(): number { return this.base + this.p; }
-  get end(): number { return this.base + this.buf.length; }
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly base = 0,
+  ) {}
+  get pos(): number {
+    return this.base + this.p;
+  }
+  get end(): number {
+    return this.base + this.buf.length;
+  }
   byte(): number {
     if (this.p >= this.buf.length) throw new PickleError('unexpected end of pickle data', this.pos);
     return this.buf[this.p++]!;
@@ -183,7 +190,9 @@ export class FileInput implements PickleInput {
   ) {
     this.p = start;
   }
-  get pos(): number { return this.p; }
+  get pos(): number {
+    return this.p;
+  }
   private fill(n: number): void {
     if (this.p + n > this.end) throw new PickleError('unexpected end of pickle data', this.p);
     if (this.p >= this.chunkStart && this.p + n <= this.chunkStart + this.chunk.length) return;
@@ -272,17 +281,71 @@ export interface UnpicklerHooks {
 
 /** Modules whose every global is refused (and their submodules). */
 const FORBIDDEN_MODULES = new Set([
-  'os', 'posix', 'nt', 'subprocess', 'sys', 'shutil', 'socket', 'pty', 'importlib', 'runpy',
-  'code', 'codeop', 'pickle', '_pickle', 'cPickle', 'marshal', 'ctypes', 'webbrowser', 'commands',
-  'pdb', 'bdb', 'timeit', 'multiprocessing', 'popen2', 'pydoc', 'tempfile', 'io', '_io',
-  'urllib', 'urllib2', 'http', 'ftplib', 'telnetlib', 'smtplib', 'requests', 'operator',
-  'torch.hub', 'torch.distributed', 'torch.ops', 'torch._ops', 'torch.classes',
+  'os',
+  'posix',
+  'nt',
+  'subprocess',
+  'sys',
+  'shutil',
+  'socket',
+  'pty',
+  'importlib',
+  'runpy',
+  'code',
+  'codeop',
+  'pickle',
+  '_pickle',
+  'cPickle',
+  'marshal',
+  'ctypes',
+  'webbrowser',
+  'commands',
+  'pdb',
+  'bdb',
+  'timeit',
+  'multiprocessing',
+  'popen2',
+  'pydoc',
+  'tempfile',
+  'io',
+  '_io',
+  'urllib',
+  'urllib2',
+  'http',
+  'ftplib',
+  'telnetlib',
+  'smtplib',
+  'requests',
+  'operator',
+  'torch.hub',
+  'torch.distributed',
+  'torch.ops',
+  'torch._ops',
+  'torch.classes',
 ]);
 /** Names refused in builtins/__builtin__. */
 const FORBIDDEN_BUILTINS = new Set([
-  'eval', 'exec', 'execfile', 'compile', 'open', 'file', '__import__', 'getattr', 'setattr',
-  'delattr', 'globals', 'locals', 'vars', 'input', 'raw_input', 'breakpoint', 'exit', 'quit',
-  'reload', 'apply', 'help',
+  'eval',
+  'exec',
+  'execfile',
+  'compile',
+  'open',
+  'file',
+  '__import__',
+  'getattr',
+  'setattr',
+  'delattr',
+  'globals',
+  'locals',
+  'vars',
+  'input',
+  'raw_input',
+  'breakpoint',
+  'exit',
+  'quit',
+  'reload',
+  'apply',
+  'help',
 ]);
 
 /** The reason a global is refused, or undefined when it is allowed (as an inert reference). */
@@ -360,9 +423,18 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
     return items;
   };
   const u8 = (): number => input.byte();
-  const u16 = (): number => { const b = input.take(2); return b[0]! | (b[1]! << 8); };
-  const u32 = (): number => { const b = input.take(4); return (b[0]! | (b[1]! << 8) | (b[2]! << 16)) + b[3]! * 0x1000000; };
-  const i32 = (): number => { const b = input.take(4); return b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24); };
+  const u16 = (): number => {
+    const b = input.take(2);
+    return b[0]! | (b[1]! << 8);
+  };
+  const u32 = (): number => {
+    const b = input.take(4);
+    return (b[0]! | (b[1]! << 8) | (b[2]! << 16)) + b[3]! * 0x1000000;
+  };
+  const i32 = (): number => {
+    const b = input.take(4);
+    return b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24);
+  };
   const u64 = (): number => {
     const b = input.take(8);
     const lo = (b[0]! | (b[1]! << 8) | (b[2]! << 16)) + b[3]! * 0x1000000;
@@ -434,7 +506,9 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
     const known = how === 'newobj' ? isKnownClass(cls.module, cls.name) : isAllowedCall(cls.module, cls.name);
     if (!known) {
       if (how !== 'newobj') {
-        return fail(`refusing to load: the pickle calls ${cls.qualname}, which is not on the allow-list of torch/numpy constructors (see docs/pytorch-safety.md)`);
+        return fail(
+          `refusing to load: the pickle calls ${cls.qualname}, which is not on the allow-list of torch/numpy constructors (see docs/pytorch-safety.md)`,
+        );
       }
       // NEWOBJ of a plain class: an inert leaf; nothing of the class is called here
       if (!unknownClasses.has(cls.qualname)) {
@@ -449,7 +523,7 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
       const target = argv[0] ?? null;
       if (cls.name === '_reconstructor') {
         const base = argv[1];
-        if (!(base instanceof PyGlobal) || base.qualname !== 'builtins.object' && base.qualname !== '__builtin__.object' || (argv[2] ?? null) !== null) {
+        if (!(base instanceof PyGlobal) || (base.qualname !== 'builtins.object' && base.qualname !== '__builtin__.object') || (argv[2] ?? null) !== null) {
           return fail(`refusing to load: copyreg._reconstructor with a base other than object`);
         }
       }
@@ -508,49 +582,72 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
     if (++ops > L.maxOps) fail(`pickle exceeds ${L.maxOps} operations`);
     const op = u8();
     switch (op) {
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         protocol = u8();
         if (protocol > 5) fail(`unsupported pickle protocol ${protocol}`);
         break;
       }
-      case 0x95: { // FRAME
+      case 0x95: {
+        // FRAME
         const n = u64();
         if (input.pos + n > input.end) fail('pickle frame runs past the end of the data');
         break;
       }
-      case 0x2e: { // STOP
+      case 0x2e: {
+        // STOP
         const v = pop();
         return { value: v, end: input.pos, protocol };
       }
       // --- ints, floats, constants
-      case 0x4e: push(null); break; // NONE
-      case 0x88: push(true); break; // NEWTRUE
-      case 0x89: push(false); break; // NEWFALSE
-      case 0x4b: push(u8()); break; // BININT1
-      case 0x4d: push(u16()); break; // BININT2
-      case 0x4a: push(i32()); break; // BININT
-      case 0x8a: push(decodeLong(input.take(checkLen(u8(), 'long')))); break; // LONG1
-      case 0x8b: { // LONG4
+      case 0x4e:
+        push(null);
+        break; // NONE
+      case 0x88:
+        push(true);
+        break; // NEWTRUE
+      case 0x89:
+        push(false);
+        break; // NEWFALSE
+      case 0x4b:
+        push(u8());
+        break; // BININT1
+      case 0x4d:
+        push(u16());
+        break; // BININT2
+      case 0x4a:
+        push(i32());
+        break; // BININT
+      case 0x8a:
+        push(decodeLong(input.take(checkLen(u8(), 'long'))));
+        break; // LONG1
+      case 0x8b: {
+        // LONG4
         const n = i32();
         if (n < 0) fail('negative LONG4 length');
         if (n > L.maxLongBytes) fail(`pickle long integer of ${n} bytes exceeds the ${L.maxLongBytes}-byte limit`);
         push(decodeLong(input.take(checkLen(n, 'long'))));
         break;
       }
-      case 0x47: { // BINFLOAT (big-endian f64)
+      case 0x47: {
+        // BINFLOAT (big-endian f64)
         const b = input.take(8);
         push(new ByteCursor(b, '', { littleEndian: false, what: 'BINFLOAT' }).f64());
         break;
       }
-      case 0x49: { // INT (text)
+      case 0x49: {
+        // INT (text)
         const s = line();
         if (s === '00') push(false);
         else if (s === '01') push(true);
         else push(parseIntText(s));
         break;
       }
-      case 0x4c: push(parseIntText(line())); break; // LONG (text)
-      case 0x46: { // FLOAT (text)
+      case 0x4c:
+        push(parseIntText(line()));
+        break; // LONG (text)
+      case 0x46: {
+        // FLOAT (text)
         const s = line().trim();
         const v = Number(s);
         if (Number.isNaN(v) && !/^[-+]?nan$/i.test(s)) fail(`bad float literal in pickle: ${JSON.stringify(s.slice(0, 40))}`);
@@ -558,132 +655,238 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
         break;
       }
       // --- strings and bytes
-      case 0x58: pushNew(text(u32())); break; // BINUNICODE
-      case 0x8c: pushNew(text(u8())); break; // SHORT_BINUNICODE
-      case 0x8d: pushNew(text(u64())); break; // BINUNICODE8
-      case 0x56: { // UNICODE (raw-unicode-escape text)
+      case 0x58:
+        pushNew(text(u32()));
+        break; // BINUNICODE
+      case 0x8c:
+        pushNew(text(u8()));
+        break; // SHORT_BINUNICODE
+      case 0x8d:
+        pushNew(text(u64()));
+        break; // BINUNICODE8
+      case 0x56: {
+        // UNICODE (raw-unicode-escape text)
         const s = line();
         pushNew(s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a: string, b: string) => String.fromCodePoint(parseInt(a ?? b, 16))));
         break;
       }
-      case 0x54: { // BINSTRING (py2 str)
+      case 0x54: {
+        // BINSTRING (py2 str)
         const n = i32();
         if (n < 0) fail('negative BINSTRING length');
         pushNew(LATIN1.decode(input.take(checkLen(n, 'string'))));
         break;
       }
-      case 0x55: pushNew(LATIN1.decode(input.take(checkLen(u8(), 'string')))); break; // SHORT_BINSTRING
-      case 0x53: { // STRING (quoted repr)
+      case 0x55:
+        pushNew(LATIN1.decode(input.take(checkLen(u8(), 'string'))));
+        break; // SHORT_BINSTRING
+      case 0x53: {
+        // STRING (quoted repr)
         const s = line().trim();
         const q = s[0];
         if ((q !== "'" && q !== '"') || s[s.length - 1] !== q || s.length < 2) fail('bad STRING literal in pickle');
-        pushNew(s.slice(1, -1).replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_m, h: string, c: string) =>
-          h ? String.fromCharCode(parseInt(h, 16)) : c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c));
+        pushNew(
+          s
+            .slice(1, -1)
+            .replace(/\\x([0-9a-fA-F]{2})|\\(.)/g, (_m, h: string, c: string) =>
+              h ? String.fromCharCode(parseInt(h, 16)) : c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : c,
+            ),
+        );
         break;
       }
-      case 0x42: pushNew(bytes(u32())); break; // BINBYTES
-      case 0x43: pushNew(bytes(u8())); break; // SHORT_BINBYTES
-      case 0x8e: pushNew(bytes(u64())); break; // BINBYTES8
-      case 0x96: pushNew(bytes(u64())); break; // BYTEARRAY8
-      case 0x97: fail('pickle uses out-of-band buffers (NEXT_BUFFER), which a file cannot provide'); break;
-      case 0x98: break; // READONLY_BUFFER: no-op on our values
+      case 0x42:
+        pushNew(bytes(u32()));
+        break; // BINBYTES
+      case 0x43:
+        pushNew(bytes(u8()));
+        break; // SHORT_BINBYTES
+      case 0x8e:
+        pushNew(bytes(u64()));
+        break; // BINBYTES8
+      case 0x96:
+        pushNew(bytes(u64()));
+        break; // BYTEARRAY8
+      case 0x97:
+        fail('pickle uses out-of-band buffers (NEXT_BUFFER), which a file cannot provide');
+        break;
+      case 0x98:
+        break; // READONLY_BUFFER: no-op on our values
       // --- containers
-      case 0x7d: pushNew(new PyDict()); break; // EMPTY_DICT
-      case 0x5d: pushNew([]); break; // EMPTY_LIST
-      case 0x29: pushNew(tuple([])); break; // EMPTY_TUPLE
-      case 0x8f: pushNew(new PySet([], false)); break; // EMPTY_SET
-      case 0x85: { const a = pop(); pushNew(tuple([a])); break; } // TUPLE1
-      case 0x86: { const b = pop(); const a = pop(); pushNew(tuple([a, b])); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); pushNew(tuple([a, b, c])); break; } // TUPLE3
-      case 0x28: { // MARK
+      case 0x7d:
+        pushNew(new PyDict());
+        break; // EMPTY_DICT
+      case 0x5d:
+        pushNew([]);
+        break; // EMPTY_LIST
+      case 0x29:
+        pushNew(tuple([]));
+        break; // EMPTY_TUPLE
+      case 0x8f:
+        pushNew(new PySet([], false));
+        break; // EMPTY_SET
+      case 0x85: {
+        const a = pop();
+        pushNew(tuple([a]));
+        break;
+      } // TUPLE1
+      case 0x86: {
+        const b = pop();
+        const a = pop();
+        pushNew(tuple([a, b]));
+        break;
+      } // TUPLE2
+      case 0x87: {
+        const c = pop();
+        const b = pop();
+        const a = pop();
+        pushNew(tuple([a, b, c]));
+        break;
+      } // TUPLE3
+      case 0x28: {
+        // MARK
         if (marks.length >= L.maxMarkDepth) fail(`pickle nesting exceeds ${L.maxMarkDepth} levels`);
         marks.push(stack);
         stack = [];
         break;
       }
-      case 0x74: pushNew(tuple(popMark())); break; // TUPLE
-      case 0x6c: pushNew(popMark()); break; // LIST
-      case 0x64: { // DICT
+      case 0x74:
+        pushNew(tuple(popMark()));
+        break; // TUPLE
+      case 0x6c:
+        pushNew(popMark());
+        break; // LIST
+      case 0x64: {
+        // DICT
         const items = popMark();
         const d = new PyDict();
         setItems(d, items);
         pushNew(d);
         break;
       }
-      case 0x91: pushNew(new PySet(popMark(), true)); break; // FROZENSET
-      case 0x90: { // ADDITEMS
+      case 0x91:
+        pushNew(new PySet(popMark(), true));
+        break; // FROZENSET
+      case 0x90: {
+        // ADDITEMS
         const items = popMark();
         const s = top();
         if (!(s instanceof PySet)) fail('ADDITEMS on a value that is not a set');
         for (const x of items) (s as PySet).items.push(x);
         break;
       }
-      case 0x61: { const v = pop(); appendItems(top(), [v]); break; } // APPEND
-      case 0x65: { const items = popMark(); appendItems(top(), items); break; } // APPENDS
-      case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
-      case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
+      case 0x61: {
+        const v = pop();
+        appendItems(top(), [v]);
+        break;
+      } // APPEND
+      case 0x65: {
+        const items = popMark();
+        appendItems(top(), items);
+        break;
+      } // APPENDS
+      case 0x73: {
+        const v = pop();
+        const k = pop();
+        setItems(top(), [k, v]);
+        break;
+      } // SETITEM
+      case 0x75: {
+        const items = popMark();
+        setItems(top(), items);
+        break;
+      } // SETITEMS
       // --- stack manipulation
-      case 0x30: pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: push(top()); break; // DUP
+      case 0x30:
+        pop();
+        break; // POP
+      case 0x31:
+        popMark();
+        break; // POP_MARK
+      case 0x32:
+        push(top());
+        break; // DUP
       // --- memo
-      case 0x70: memoPut(Number(parseIntText(line())), top()); break; // PUT
-      case 0x71: memoPut(u8(), top()); break; // BINPUT
-      case 0x72: memoPut(u32(), top()); break; // LONG_BINPUT
-      case 0x94: memoPut(memo.size, top()); break; // MEMOIZE
-      case 0x67: push(memoGet(Number(parseIntText(line())))); break; // GET
-      case 0x68: push(memoGet(u8())); break; // BINGET
-      case 0x6a: push(memoGet(u32())); break; // LONG_BINGET
+      case 0x70:
+        memoPut(Number(parseIntText(line())), top());
+        break; // PUT
+      case 0x71:
+        memoPut(u8(), top());
+        break; // BINPUT
+      case 0x72:
+        memoPut(u32(), top());
+        break; // LONG_BINPUT
+      case 0x94:
+        memoPut(memo.size, top());
+        break; // MEMOIZE
+      case 0x67:
+        push(memoGet(Number(parseIntText(line()))));
+        break; // GET
+      case 0x68:
+        push(memoGet(u8()));
+        break; // BINGET
+      case 0x6a:
+        push(memoGet(u32()));
+        break; // LONG_BINGET
       // --- globals and objects
-      case 0x63: { // GLOBAL
+      case 0x63: {
+        // GLOBAL
         const module = line();
         const name = line();
         pushNew(makeGlobal(module, name));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
         pushNew(makeGlobal(module as string, name as string));
         break;
       }
-      case 0x82: case 0x83: case 0x84: // EXT1/2/4
+      case 0x82:
+      case 0x83:
+      case 0x84: // EXT1/2/4
         fail('pickle uses the copyreg extension registry (EXT opcodes), which is not supported');
         break;
-      case 0x52: { // REDUCE
+      case 0x52: {
+        // REDUCE
         const args = pop();
         const cls = pop();
         pushNew(construct(cls, args, 'reduce'));
         break;
       }
-      case 0x81: { // NEWOBJ
+      case 0x81: {
+        // NEWOBJ
         const args = pop();
         const cls = pop();
         pushNew(construct(cls, args, 'newobj'));
         break;
       }
-      case 0x92: { // NEWOBJ_EX
+      case 0x92: {
+        // NEWOBJ_EX
         pop(); // kwargs
         const args = pop();
         const cls = pop();
         pushNew(construct(cls, args, 'newobj'));
         break;
       }
-      case 0x69: { // INST
+      case 0x69: {
+        // INST
         const module = line();
         const name = line();
         const cls = makeGlobal(module, name);
         pushNew(construct(cls, tuple(popMark()), 'inst'));
         break;
       }
-      case 0x6f: { // OBJ
+      case 0x6f: {
+        // OBJ
         const items = popMark();
         if (items.length === 0) fail('OBJ without a class');
         pushNew(construct(items[0]!, tuple(items.slice(1)), 'inst'));
         break;
       }
-      case 0x62: { // BUILD
+      case 0x62: {
+        // BUILD
         const state = pop();
         const obj = top();
         if (hooks.build?.(obj, state)) break;
@@ -692,13 +895,15 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
         // BUILD on anything else (host values, lists) carries no data we use
         break;
       }
-      case 0x51: { // BINPERSID
+      case 0x51: {
+        // BINPERSID
         const pid = pop();
         if (!hooks.persistentLoad) fail('pickle has persistent ids but no resolver');
         pushNew(hooks.persistentLoad!(pid));
         break;
       }
-      case 0x50: { // PERSID
+      case 0x50: {
+        // PERSID
         const pid = line();
         if (!hooks.persistentLoad) fail('pickle has persistent ids but no resolver');
         pushNew(hooks.persistentLoad!(pid));

@@ -14,9 +14,22 @@ import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from
 export const MAX_HEADER_BYTES = 100_000_000;
 
 const SAFETENSORS_DTYPES: Record<string, DType> = {
-  F64: 'f64', F32: 'f32', F16: 'f16', BF16: 'bf16', F8_E4M3: 'f8_e4m3', F8_E5M2: 'f8_e5m2',
-  I64: 'i64', I32: 'i32', I16: 'i16', I8: 'i8', U64: 'u64', U32: 'u32', U16: 'u16', U8: 'u8',
-  BOOL: 'bool', C64: 'c64',
+  F64: 'f64',
+  F32: 'f32',
+  F16: 'f16',
+  BF16: 'bf16',
+  F8_E4M3: 'f8_e4m3',
+  F8_E5M2: 'f8_e5m2',
+  I64: 'i64',
+  I32: 'i32',
+  I16: 'i16',
+  I8: 'i8',
+  U64: 'u64',
+  U32: 'u32',
+  U16: 'u16',
+  U8: 'u8',
+  BOOL: 'bool',
+  C64: 'c64',
 };
 
 export const safetensorsReader: FormatReader = {
@@ -75,14 +88,19 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
     const dtype = SAFETENSORS_DTYPES[rawDtype];
     if (dtype === undefined) throw new DiffaiError(path, `tensor ${name}: unknown dtype ${JSON.stringify(rawDtype)}`);
     if (!(Array.isArray(shape) && shape.every(isDimension))) throw new DiffaiError(path, `tensor ${name}: shape must be a list of non-negative integers`);
-    if (!(Array.isArray(offsets) && offsets.length === 2 && offsets.every(isDimension))) throw new DiffaiError(path, `tensor ${name}: data_offsets must be two non-negative integers`);
+    if (!(Array.isArray(offsets) && offsets.length === 2 && offsets.every(isDimension)))
+      throw new DiffaiError(path, `tensor ${name}: data_offsets must be two non-negative integers`);
     const [begin, end] = offsets as [number, number];
     if (begin > end) throw new DiffaiError(path, `tensor ${name}: data_offsets [${begin}, ${end}] are reversed`);
     if (end > dataLength) throw new DiffaiError(path, `tensor ${name}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes)`);
     const numel = (shape as number[]).reduce((a, b) => a * b, 1);
     // Checks throw directly: a message built per tensor is garbage for 100,000-tensor files.
     if (!Number.isSafeInteger(byteLength(dtype, numel))) throw new DiffaiError(path, `tensor ${name}: shape ${JSON.stringify(shape)} is too large`);
-    if (end - begin !== byteLength(dtype, numel)) throw new DiffaiError(path, `tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${JSON.stringify(shape)} × ${rawDtype} needs ${byteLength(dtype, numel)}`);
+    if (end - begin !== byteLength(dtype, numel))
+      throw new DiffaiError(
+        path,
+        `tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${JSON.stringify(shape)} × ${rawDtype} needs ${byteLength(dtype, numel)}`,
+      );
     ranges.push([begin, end, name]);
     tensors.push({
       name,
@@ -102,7 +120,10 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
   for (const range of ranges) {
     if (range[0] === range[1]) continue;
     if (previous && range[0] < previous[1]) {
-      throw new DiffaiError(path, `tensors ${previous[2]} and ${range[2]} overlap (data_offsets [${previous[0]}, ${previous[1]}] and [${range[0]}, ${range[1]}])`);
+      throw new DiffaiError(
+        path,
+        `tensors ${previous[2]} and ${range[2]} overlap (data_offsets [${previous[0]}, ${previous[1]}] and [${range[0]}, ${range[1]}])`,
+      );
     }
     if (range[0] > covered) throw new DiffaiError(path, `data bytes ${covered}..${range[0]} belong to no tensor (gap before ${range[2]})`);
     covered = range[1];

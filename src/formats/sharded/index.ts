@@ -37,11 +37,13 @@ function findShardIndexes(dir: string): string[] {
   } catch {
     return [];
   }
-  const found = names.filter((n) => INDEX_PATTERN.test(n)).sort((a, b) => {
-    const ra = SHARD_INDEX_NAMES.indexOf(a as (typeof SHARD_INDEX_NAMES)[number]);
-    const rb = SHARD_INDEX_NAMES.indexOf(b as (typeof SHARD_INDEX_NAMES)[number]);
-    return (ra < 0 ? 99 : ra) - (rb < 0 ? 99 : rb) || (a < b ? -1 : a > b ? 1 : 0);
-  });
+  const found = names
+    .filter((n) => INDEX_PATTERN.test(n))
+    .sort((a, b) => {
+      const ra = SHARD_INDEX_NAMES.indexOf(a as (typeof SHARD_INDEX_NAMES)[number]);
+      const rb = SHARD_INDEX_NAMES.indexOf(b as (typeof SHARD_INDEX_NAMES)[number]);
+      return (ra < 0 ? 99 : ra) - (rb < 0 ? 99 : rb) || (a < b ? -1 : a > b ? 1 : 0);
+    });
   return found.filter((n) => statSync(join(dir, n), { throwIfNoEntry: false })?.isFile()).map((n) => join(dir, n));
 }
 
@@ -69,10 +71,7 @@ function toLeaf(v: unknown): LeafValue {
  * Describes a sharded checkpoint as one model. `indexPathOrDir` is an index file or a
  * directory holding one; `describeFile` describes one shard (any format the registry reads).
  */
-export async function describeSharded(
-  indexPathOrDir: string,
-  describeFile: (path: string) => Promise<ModelDescription>,
-): Promise<ModelDescription> {
+export async function describeSharded(indexPathOrDir: string, describeFile: (path: string) => Promise<ModelDescription>): Promise<ModelDescription> {
   const warnings: string[] = [];
   let indexPath = indexPathOrDir;
   const st = statSync(indexPathOrDir, { throwIfNoEntry: false });

@@ -63,12 +63,7 @@ const MAX_COMMENT = 0xffff;
 
 /** True when `head` starts with a zip local file header (or an empty archive's end record). */
 export function looksLikeZip(head: Uint8Array): boolean {
-  return (
-    head.length >= 4 &&
-    head[0] === 0x50 &&
-    head[1] === 0x4b &&
-    ((head[2] === 0x03 && head[3] === 0x04) || (head[2] === 0x05 && head[3] === 0x06))
-  );
+  return head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 0x03 && head[3] === 0x04) || (head[2] === 0x05 && head[3] === 0x06));
 }
 
 /**
@@ -197,8 +192,15 @@ export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions
     if (flags & 0x1) throw new DiffaiError(path, `zip: entry "${name}" is encrypted`);
     if (localOff + LOCAL_HEADER_SIZE > cdOffset) throw new DiffaiError(path, `zip: entry "${name}" starts outside the archive data`);
     entries.push({
-      name, method, flags, crc32, compressedSize: csize, uncompressedSize: usize,
-      localHeaderOffset: localOff, dataOffset: -1, zip64: entryZip64,
+      name,
+      method,
+      flags,
+      crc32,
+      compressedSize: csize,
+      uncompressedSize: usize,
+      localHeaderOffset: localOff,
+      dataOffset: -1,
+      zip64: entryZip64,
     });
   }
 
@@ -263,7 +265,8 @@ export async function readSmallEntry(file: RandomAccessFile, entry: ZipEntry, ma
     }
     // Capped at the declared size: a stream that inflates to more is refused before it fills memory.
     const out = inflateRangeSync(file, dataOffset, entry.compressedSize, 'raw', {
-      what: `zip entry "${entry.name}"`, maxOutput: entry.uncompressedSize,
+      what: `zip entry "${entry.name}"`,
+      maxOutput: entry.uncompressedSize,
     });
     if (out.length !== entry.uncompressedSize) {
       throw new DiffaiError(path, `zip: "${entry.name}" inflates to ${out.length} bytes, not the declared ${entry.uncompressedSize}`);
