@@ -1,26 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DTYPES, byteLength, dtypeInfo, elementsIn, isComplex, isFloat } from '../src/dtypes.js';
+import { SIZE } from './helpers/dtypes.js';
 
-// Item sizes as numpy/torch report them (np.dtype(x).itemsize), written out independently.
-const ITEMSIZE: Record<string, number> = {
-  f64: 8,
-  f32: 4,
-  f16: 2,
-  bf16: 2,
-  f8_e4m3: 1,
-  f8_e5m2: 1,
-  i64: 8,
-  i32: 4,
-  i16: 2,
-  i8: 1,
-  u64: 8,
-  u32: 4,
-  u16: 2,
-  u8: 1,
-  bool: 1,
-  c64: 8,
-  c128: 16,
-};
+// Item sizes as numpy/torch report them (np.dtype(x).itemsize), written out independently in
+// the test helpers; complex ones added here.
+const ITEMSIZE: Record<string, number> = { ...SIZE, c64: 8, c128: 16 };
 
 describe('dtype registry', () => {
   it('sizes every dtype as numpy does', () => {

@@ -22,6 +22,7 @@ import {
   noneList,
   op,
   pickle,
+  rebuiltTensor,
   repeated,
   stateDictPickle,
   str,
@@ -176,7 +177,9 @@ describe('pickle allow-list', () => {
     expect(seen).toEqual(['mylib.Thing']);
 
     // inside a real checkpoint: the tensor loads, the object is reported by name
-    const pkl = pickle(P(op.EMPTY_DICT, str('cfg'), global('mylib', 'Config'), op.EMPTY_TUPLE, op.NEWOBJ, op.SETITEM, str('w'), stateDictTensor(), op.SETITEM));
+    const pkl = pickle(
+      P(op.EMPTY_DICT, str('cfg'), global('mylib', 'Config'), op.EMPTY_TUPLE, op.NEWOBJ, op.SETITEM, str('w'), rebuiltTensor('0', 4), op.SETITEM),
+    );
     const path = write('unknown_class.pt', torchZip(pkl, { 0: Buffer.from(new Float32Array([1, 2, 3, 4]).buffer) }));
     const rep = await inspectFile(path);
     expect(rep.tensors.map((t) => t.name)).toEqual(['w']);
@@ -190,7 +193,7 @@ describe('pickle allow-list', () => {
   });
 
   it('a zip entry aliasing data.pkl is not read as a storage', async () => {
-    const pkl = pickle(P(op.EMPTY_DICT, str('w'), stateDictTensor(), op.SETITEM));
+    const pkl = pickle(P(op.EMPTY_DICT, str('w'), rebuiltTensor('0', 4), op.SETITEM));
     const zip = buildZip([
       { name: 'archive/data.pkl', data: pkl },
       { name: 'archive/data/0', data: Buffer.alloc(0), aliasOf: 'archive/data.pkl' },
@@ -207,7 +210,7 @@ describe('names that are object keys', () => {
     const ckpt = (n: number, w: number) =>
       torchZip(
         pickle(
-          P(op.EMPTY_DICT, op.MARK, str('__proto__'), op.BININT1, n, str('constructor'), op.BININT1, n, str('__proto__.w'), stateDictTensor(), op.SETITEMS),
+          P(op.EMPTY_DICT, op.MARK, str('__proto__'), op.BININT1, n, str('constructor'), op.BININT1, n, str('__proto__.w'), rebuiltTensor('0', 4), op.SETITEMS),
         ),
         { 0: Buffer.from(new Float32Array([w, 2, 3, 4]).buffer) },
       );
@@ -237,37 +240,6 @@ describe('names that are object keys', () => {
     expect(names).toEqual(['__proto__', 'constructor']);
   });
 });
-
-/** `_rebuild_tensor_v2(storage '0' FloatStorage of 4, 0, (4,), (1,), False, OrderedDict())`. */
-function stateDictTensor(): Buffer {
-  return P(
-    global('torch._utils', '_rebuild_tensor_v2'),
-    op.MARK,
-    op.MARK,
-    str('storage'),
-    global('torch', 'FloatStorage'),
-    str('0'),
-    str('cpu'),
-    op.BININT1,
-    4,
-    op.TUPLE,
-    op.BINPERSID,
-    op.BININT1,
-    0,
-    op.BININT1,
-    4,
-    op.TUPLE1,
-    op.BININT1,
-    1,
-    op.TUPLE1,
-    0x89,
-    global('collections', 'OrderedDict'),
-    op.EMPTY_TUPLE,
-    op.REDUCE,
-    op.TUPLE,
-    op.REDUCE,
-  );
-}
 
 /** A little-endian float64 .npy (format 1.0). */
 function npy(values: number[]): Buffer {

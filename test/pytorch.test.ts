@@ -12,22 +12,14 @@ import { byteLength } from '../src/dtypes.js';
 import { DiffaiError } from '../src/errors.js';
 import { describePytorch, pytorchReader } from '../src/formats/pytorch/reader.js';
 import type { ModelDescription } from '../src/formats/types.js';
-import { decodeTensor, readSourceBytes, referenceStats } from './helpers/decode.js';
+import { type RefStats as BaseRefStats, decodeTensor, readSourceBytes, referenceStats } from './helpers/decode.js';
 import { REFERENCE_FIXTURES } from './helpers/reference.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'pytorch');
 const REAL = REFERENCE_FIXTURES;
 
-interface RefStats {
-  mean: number | null;
-  std: number | null;
-  min: number | null;
-  max: number | null;
-  nan_count: number;
-  posinf_count: number;
-  neginf_count: number;
-  zero_count: number;
-  l2_norm: number;
+/** The generator's statistics, with the element count it also records. */
+interface RefStats extends BaseRefStats {
   count: number;
 }
 interface RefTensor {

@@ -174,37 +174,39 @@ export function torchZip(pkl: Buffer, storages: Record<string, Buffer> = {}, def
   ]);
 }
 
+/** `_rebuild_tensor_v2(storage <key> FloatStorage of numel, 0, (numel,), (1,), False, OrderedDict())`. */
+export function rebuiltTensor(storageKey: string, numel: number): Buffer {
+  return P(
+    global('torch._utils', '_rebuild_tensor_v2'),
+    op.MARK,
+    op.MARK,
+    str('storage'),
+    global('torch', 'FloatStorage'),
+    str(storageKey),
+    str('cpu'),
+    op.BININT1,
+    numel,
+    op.TUPLE,
+    op.BINPERSID,
+    op.BININT1,
+    0,
+    op.BININT1,
+    numel,
+    op.TUPLE1,
+    op.BININT1,
+    1,
+    op.TUPLE1,
+    0x89,
+    global('collections', 'OrderedDict'),
+    op.EMPTY_TUPLE,
+    op.REDUCE,
+    op.TUPLE,
+    op.REDUCE,
+  );
+}
+
 /** `{name: tensor}` state_dict pickle with one float32 tensor per name (storage key = index). */
 export function stateDictPickle(names: string[], numel: number): Buffer {
-  const items = names.map((n, i) =>
-    P(
-      str(n),
-      global('torch._utils', '_rebuild_tensor_v2'),
-      op.MARK,
-      op.MARK,
-      str('storage'),
-      global('torch', 'FloatStorage'),
-      str(String(i)),
-      str('cpu'),
-      op.BININT1,
-      numel,
-      op.TUPLE,
-      op.BINPERSID,
-      op.BININT1,
-      0,
-      op.BININT1,
-      numel,
-      op.TUPLE1,
-      op.BININT1,
-      1,
-      op.TUPLE1,
-      0x89,
-      global('collections', 'OrderedDict'),
-      op.EMPTY_TUPLE,
-      op.REDUCE,
-      op.TUPLE,
-      op.REDUCE,
-    ),
-  );
+  const items = names.map((n, i) => P(str(n), rebuiltTensor(String(i), numel)));
   return pickle(P(global('collections', 'OrderedDict'), op.EMPTY_TUPLE, op.REDUCE, op.MARK, ...items, op.SETITEMS));
 }
