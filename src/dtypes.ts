@@ -9,9 +9,39 @@
  */
 import { DiffaiError } from './errors.js';
 
-export const DTYPES = ['f64', 'f32', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2', 'i64', 'i32', 'i16', 'i8', 'u64', 'u32', 'u16', 'u8', 'bool', 'c64', 'c128',
+export const DTYPES = [
+  'f64',
+  'f32',
+  'f16',
+  'bf16',
+  'f8_e4m3',
+  'f8_e5m2',
+  'i64',
+  'i32',
+  'i16',
+  'i8',
+  'u64',
+  'u32',
+  'u16',
+  'u8',
+  'bool',
+  'c64',
+  'c128',
   // ggml's block-quantized types (GGUF), dequantized to f32 by assembly/dequant.ts.
-  'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q8_0', 'q2_k', 'q3_k', 'q4_k', 'q5_k', 'q6_k', 'q8_k', 'iq4_nl', 'iq4_xs'] as const;
+  'q4_0',
+  'q4_1',
+  'q5_0',
+  'q5_1',
+  'q8_0',
+  'q2_k',
+  'q3_k',
+  'q4_k',
+  'q5_k',
+  'q6_k',
+  'q8_k',
+  'iq4_nl',
+  'iq4_xs',
+] as const;
 export type DType = (typeof DTYPES)[number];
 
 export type ElementClass = 'float' | 'int' | 'bool' | 'complex';

@@ -30,7 +30,15 @@ export type ByteSource =
  */
 export interface TensorView {
   offset: number;
+  /** One stride per dimension of `dims` (or of the shape when `dims` is absent). */
   strides: number[];
+  /**
+   * The index space the strides walk, when it is finer than the shape: the logical
+   * elements in C order are those of `dims` in C order (product = numel). Undoing a row
+   * permutation (GGUF's Q/K rows: [heads, 2, half, cols] walked as [heads, half, 2, cols])
+   * needs more dimensions than the tensor's shape has.
+   */
+  dims?: number[];
 }
 
 /** Strides (in elements) of a C-contiguous tensor of this shape. */
