@@ -120,7 +120,7 @@ export function storedByteLength(desc: Pick<TensorDescriptor, 'dtype' | 'storedA
 /** A non-tensor value in a file (metadata, epoch, loss, lr, args fields …). JSON-like. */
 export type LeafValue = null | boolean | number | string | LeafValue[] | { [key: string]: LeafValue };
 
-export type FormatName = 'safetensors' | 'pytorch' | 'numpy' | 'npz' | 'matlab' | 'sharded';
+export type FormatName = 'safetensors' | 'pytorch' | 'numpy' | 'npz' | 'matlab' | 'gguf' | 'sharded';
 
 export interface ModelDescription {
   path: string;
