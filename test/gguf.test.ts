@@ -86,7 +86,11 @@ describe('GGUF reader', () => {
         else if (typeof value === 'number' && !Number.isInteger(value)) expect(v as number, key).toBeCloseTo(value, 12);
         else expect(v, key).toEqual(value);
       }
-      expect(Object.keys(ours.leaves).sort()).toEqual(Object.keys(meta).filter((k) => !['version', 'tensor_count', 'kv_count'].includes(k)).sort());
+      expect(Object.keys(ours.leaves).sort()).toEqual(
+        Object.keys(meta)
+          .filter((k) => !['version', 'tensor_count', 'kv_count'].includes(k))
+          .sort(),
+      );
       expect(ours.tensors.length).toBe(theirs.tensorInfos.length);
       theirs.tensorInfos.forEach((info, i) => {
         const t = ours.tensors[i]!;

@@ -80,7 +80,9 @@ function toHuggingFace(model: ModelDescription): ModelDescription {
     const groups = kind === 'q' ? heads : kvHeads;
     const view = groups === undefined ? undefined : unpermuteView(t, groups);
     if (!view) {
-      warnings.push(`${t.name}: cannot undo llama.cpp's Q/K row permutation (head count ${groups ?? 'missing'} for ${t.shape[0] ?? 0} rows); compared as stored`);
+      warnings.push(
+        `${t.name}: cannot undo llama.cpp's Q/K row permutation (head count ${groups ?? 'missing'} for ${t.shape[0] ?? 0} rows); compared as stored`,
+      );
       return renamed;
     }
     return { ...renamed, view, notes: [...renamed.notes!, "rows un-permuted (llama.cpp's Q/K order)"] };

@@ -31,7 +31,7 @@ export const MAX_KEPT_STRING = 1 << 16;
 /** Items kept across all metadata arrays, so hostile metadata cannot grow the leaves without bound. */
 export const MAX_KEPT_TOTAL = 1 << 18;
 
-const enum VT {
+enum VT {
   U8 = 0,
   I8 = 1,
   U16 = 2,
@@ -85,8 +85,8 @@ export function describeGguf(file: RandomAccessFile): ModelDescription {
   s.what = 'GGUF metadata';
   for (let i = 0; i < keyCount; i++) {
     const key = s.string(`key ${i}`, MAX_KEY_BYTES);
-    if (key in leaves) s.fail(`key ${JSON.stringify(key)} appears twice`);
-    const type = s.u32(`type of ${key}`);
+    if (key in leaves) s.fail(`key ${shown(key)} appears twice`);
+    const type = s.u32(`type of ${shown(key)}`);
     if (key === 'general.alignment') {
       if (type !== VT.U32) s.fail(`general.alignment has type ${valueTypeName(type)}, not u32`);
       alignment = s.u32('general.alignment');
@@ -94,7 +94,7 @@ export function describeGguf(file: RandomAccessFile): ModelDescription {
       leaves[key] = alignment;
       continue;
     }
-    leaves[key] = readValue(s, type, key, 0, budget);
+    leaves[key] = readValue(s, type, shown(key), 0, budget);
   }
 
   s.what = 'GGUF tensor info';
@@ -103,33 +103,34 @@ export function describeGguf(file: RandomAccessFile): ModelDescription {
   const ranges: Array<{ offset: number; bytes: number; name: string }> = [];
   for (let i = 0; i < tensorCount; i++) {
     const name = s.string(`tensor ${i} name`, MAX_NAME_BYTES);
-    if (names.has(name)) s.fail(`tensor ${JSON.stringify(name)} appears twice`);
+    const label = shown(name);
+    if (names.has(name)) s.fail(`tensor ${label} appears twice`);
     names.add(name);
-    const nDims = s.u32(`tensor ${name} dimension count`);
-    if (nDims > MAX_DIMS) s.fail(`tensor ${name} has ${nDims} dimensions (ggml allows at most ${MAX_DIMS})`);
+    const nDims = s.u32(`tensor ${label} dimension count`);
+    if (nDims > MAX_DIMS) s.fail(`tensor ${label} has ${nDims} dimensions (ggml allows at most ${MAX_DIMS})`);
     const ne: number[] = [];
     let numel = 1;
     for (let d = 0; d < nDims; d++) {
-      const n = s.u64n(`tensor ${name} dimension ${d}`);
-      if (n > BigInt(Number.MAX_SAFE_INTEGER)) s.fail(`tensor ${name} dimension ${d} (${n}) is too large`);
+      const n = s.u64n(`tensor ${label} dimension ${d}`);
+      if (n > BigInt(Number.MAX_SAFE_INTEGER)) s.fail(`tensor ${label} dimension ${d} (${n}) is too large`);
       ne.push(Number(n));
       numel *= Number(n);
-      if (!Number.isSafeInteger(numel)) s.fail(`tensor ${name} has too many elements (dimensions ${ne.join(' × ')} …)`);
+      if (!Number.isSafeInteger(numel)) s.fail(`tensor ${label} has too many elements (dimensions ${ne.join(' × ')} …)`);
     }
-    const typeId = s.u32(`tensor ${name} type`);
+    const typeId = s.u32(`tensor ${label} type`);
     const ggml = GGML_TYPES.get(typeId);
-    if (!ggml) s.fail(`tensor ${name} has unknown ggml type ${typeId}`);
-    if (!ggml.dtype) s.fail(`tensor ${name} has ggml type ${ggml.name}, which diffai does not read (it reads ${SUPPORTED_GGML_TYPES.join(', ')})`);
+    if (!ggml) s.fail(`tensor ${label} has unknown ggml type ${typeId}`);
+    if (!ggml.dtype) s.fail(`tensor ${label} has ggml type ${ggml.name}, which diffai does not read (it reads ${SUPPORTED_GGML_TYPES.join(', ')})`);
     const dtype = ggml.dtype;
     const { blockElements } = dtypeInfo(dtype);
     // ggml rows (dimension 0) hold whole blocks.
     if ((ne[0] ?? 1) % blockElements !== 0)
-      s.fail(`tensor ${name}: dimension 0 (${ne[0] ?? 1}) is not a multiple of the ${blockElements}-element ${ggml.name} block`);
+      s.fail(`tensor ${label}: dimension 0 (${ne[0] ?? 1}) is not a multiple of the ${blockElements}-element ${ggml.name} block`);
     const bytes = byteLength(dtype, numel);
-    if (!Number.isSafeInteger(bytes)) s.fail(`tensor ${name} is too large`);
-    const offset = s.u64n(`tensor ${name} offset`);
-    if (offset > BigInt(file.size)) s.fail(`tensor ${name} offset ${offset} is past the end of the file (${file.size} bytes)`);
-    if (Number(offset) % alignment !== 0) s.fail(`tensor ${name} offset ${offset} is not a multiple of the alignment ${alignment}`);
+    if (!Number.isSafeInteger(bytes)) s.fail(`tensor ${label} is too large`);
+    const offset = s.u64n(`tensor ${label} offset`);
+    if (offset > BigInt(file.size)) s.fail(`tensor ${label} offset ${offset} is past the end of the file (${file.size} bytes)`);
+    if (Number(offset) % alignment !== 0) s.fail(`tensor ${label} offset ${offset} is not a multiple of the alignment ${alignment}`);
     ranges.push({ offset: Number(offset), bytes, name });
     tensors.push({
       name,
@@ -149,11 +150,11 @@ export function describeGguf(file: RandomAccessFile): ModelDescription {
   let end = 0;
   let previous = '';
   for (const r of ranges) {
-    if (r.offset < end) throw new DiffaiError(path, `GGUF tensors ${previous} and ${r.name} overlap`);
+    if (r.offset < end) throw new DiffaiError(path, `GGUF tensors ${shown(previous)} and ${shown(r.name)} overlap`);
     if (r.offset + r.bytes > dataLength)
       throw new DiffaiError(
         path,
-        `truncated: GGUF tensor ${r.name} needs data bytes ${r.offset}..${r.offset + r.bytes} but the data section has ${dataLength} (file of ${file.size} bytes)`,
+        `truncated: GGUF tensor ${shown(r.name)} needs data bytes ${r.offset}..${r.offset + r.bytes} but the data section has ${dataLength} (file of ${file.size} bytes)`,
       );
     if (r.bytes > 0) {
       end = r.offset + r.bytes;
@@ -162,6 +163,12 @@ export function describeGguf(file: RandomAccessFile): ModelDescription {
   }
   for (const t of tensors) if (t.source.kind === 'file') t.source.offset += dataStart;
   return { path, format: 'gguf', tensors, leaves, warnings: [] };
+}
+
+/** A name from the file as messages show it: quoted, escaped (no control characters), at most 80 characters. */
+export function shown(name: string): string {
+  const quoted = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  return quoted.replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function valueTypeName(type: number): string {
