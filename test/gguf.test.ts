@@ -166,6 +166,12 @@ describe('GGUF against Hugging Face names', () => {
     expect(huggingFaceName('blk.0.ffn_gate_exps.weight')).toBeUndefined();
   });
 
+  it('GGUF metadata is compared between two GGUF files', async () => {
+    const { results } = await diffFiles(fx('llama-f16.gguf'), fx('types_v3.gguf'), { shapeOnly: true });
+    expect(results).toContainEqual({ kind: 'Modified', name: 'general.name', a: 'tiny llama', b: 'diffai type fixture ✓' });
+    expect(results.find((r) => r.name === 'tokenizer.ggml.tokens')?.kind).toBe('Added');
+  });
+
   it('renames only against a model with Hugging Face names; two GGUF files keep theirs', async () => {
     const [f16, q4] = await Promise.all([describeModel(fx('llama-f16.gguf')), describeModel(fx('llama-q4_k_m.gguf'))]);
     const [a, b] = alignGgufNames([f16, q4]);
@@ -178,7 +184,9 @@ describe('GGUF against Hugging Face names', () => {
 
   it('an f16 GGUF of a safetensors model diffs as identical tensors: names mapped, Q/K rows un-permuted exactly', async () => {
     const { results } = await diffFiles(fx('llama.safetensors'), fx('llama-f16.gguf'));
-    const tensorKinds = results.filter((r) => r.kind.startsWith('Tensor'));
+    // Format-level metadata (safetensors __metadata__, GGUF key/value pairs) is not compared across formats.
+    expect(results.filter((r) => !r.kind.startsWith('Tensor'))).toEqual([]);
+    const tensorKinds = results;
     // Only the norms differ, by dtype (written as F32 as llama.cpp does), never by value or name.
     expect(tensorKinds.map((r) => `${r.kind} ${r.name}`).sort()).toEqual(
       [

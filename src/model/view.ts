@@ -59,6 +59,16 @@ export function holdsSafetensorsMetadata(format: FormatName): boolean {
   return format === 'safetensors' || format === 'sharded';
 }
 
+/**
+ * The kind of format-level metadata a format holds (safetensors `__metadata__`, GGUF's
+ * key/value pairs: tokenizer, hyperparameters, quantization version); undefined for formats
+ * whose leaves are the checkpoint's own values. Such metadata is compared only between files
+ * that hold the same kind.
+ */
+export function metadataKind(format: FormatName): 'safetensors' | 'gguf' | undefined {
+  return holdsSafetensorsMetadata(format) ? 'safetensors' : format === 'gguf' ? 'gguf' : undefined;
+}
+
 function byCodePoint(x: string, y: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
@@ -95,7 +105,10 @@ export function buildModelView(desc: ModelDescription, options: ModelViewOptions
   for (const e of list) entries.set(e.name, e);
 
   const aliasLeaves = new Set([...aliases.keys()].map((k) => SAFETENSORS_METADATA_PREFIX + k));
-  const formatLeaves = new Set(holdsSafetensorsMetadata(desc.format) ? Object.keys(desc.leaves).filter((k) => k.startsWith(SAFETENSORS_METADATA_PREFIX)) : []);
+  const kind = metadataKind(desc.format);
+  const formatLeaves = new Set(
+    kind === 'gguf' ? Object.keys(desc.leaves) : kind === 'safetensors' ? Object.keys(desc.leaves).filter((k) => k.startsWith(SAFETENSORS_METADATA_PREFIX)) : [],
+  );
   const hyperparameters = readHyperparameters(desc.leaves, desc.tensors);
   if (options.config) hyperparameters.config = options.config;
 
