@@ -107,7 +107,11 @@ export function buildModelView(desc: ModelDescription, options: ModelViewOptions
   const aliasLeaves = new Set([...aliases.keys()].map((k) => SAFETENSORS_METADATA_PREFIX + k));
   const kind = metadataKind(desc.format);
   const formatLeaves = new Set(
-    kind === 'gguf' ? Object.keys(desc.leaves) : kind === 'safetensors' ? Object.keys(desc.leaves).filter((k) => k.startsWith(SAFETENSORS_METADATA_PREFIX)) : [],
+    kind === 'gguf'
+      ? Object.keys(desc.leaves)
+      : kind === 'safetensors'
+        ? Object.keys(desc.leaves).filter((k) => k.startsWith(SAFETENSORS_METADATA_PREFIX))
+        : [],
   );
   const hyperparameters = readHyperparameters(desc.leaves, desc.tensors);
   if (options.config) hyperparameters.config = options.config;
