@@ -233,6 +233,37 @@ describe('GGUF against Hugging Face names', () => {
   });
 });
 
+describe('GGUF splits (gguf-split)', () => {
+  it('the first split reads the whole model: it diffs as identical to the unsplit file', async () => {
+    const split = await describeModel(fx('llama-q4_k_m-00001-of-00002.gguf'));
+    const whole = await describeModel(fx('llama-q4_k_m.gguf'));
+    expect(split.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual(whole.tensors.map((t) => [t.name, t.dtype, t.shape]));
+    expect(split.leaves).toEqual(whole.leaves);
+    const { results } = await diffFiles(fx('llama-q4_k_m-00001-of-00002.gguf'), fx('llama-q4_k_m.gguf'));
+    expect(results).toEqual([]);
+  });
+
+  it('a later split alone is read alone, with a warning; a missing split fails with one line', async () => {
+    const second = await describeModel(fx('llama-q4_k_m-00002-of-00002.gguf'));
+    expect(second.tensors.length).toBe(7);
+    expect(second.warnings.join('\n')).toContain('split 2 of 2');
+    const dir = tempDir();
+    try {
+      copyFileSync(fx('llama-q4_k_m-00001-of-00002.gguf'), dir.path('m-00001-of-00002.gguf'));
+      const err = await describeModel(dir.path('m-00001-of-00002.gguf')).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).not.toContain('\n');
+      expect((err as Error).message).toMatch(/no such file|ENOENT|not found/i);
+      // In a directory, only the first split is a model.
+      copyFileSync(fx('llama-q4_k_m-00002-of-00002.gguf'), dir.path('m-00002-of-00002.gguf'));
+      const report = await diffDirectories(dir.dir, dir.dir);
+      expect(report.files.map((f) => [f.file, f.status])).toEqual([['m-00001-of-00002.gguf', 'identical']]);
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
+
 describe('GGUF types diffai does not read', () => {
   it('are refused by name, exit 2 with one line', () => {
     requireBuild();

@@ -56,14 +56,63 @@ export const ggufReader: FormatReader = {
     return head.length >= 4 && head[0] === 0x47 && head[1] === 0x47 && head[2] === 0x55 && head[3] === 0x46;
   },
   async describe(path: string): Promise<ModelDescription> {
-    const file = RandomAccessFile.open(path);
-    try {
-      return describeGguf(file);
-    } finally {
-      file.close();
-    }
+    return joinSplits(describeGgufFile(path));
   },
 };
+
+function describeGgufFile(path: string): ModelDescription {
+  const file = RandomAccessFile.open(path);
+  try {
+    return describeGguf(file);
+  } finally {
+    file.close();
+  }
+}
+
+/** gguf-split's file names: `<prefix>-00001-of-00003.gguf` (llama.cpp's llama_split_path). */
+export const SPLIT_NAME = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/;
+const SPLIT_KEYS = ['split.no', 'split.count', 'split.tensors.count'];
+
+/**
+ * A model split by gguf-split: its first split names the others (`split.count`); their
+ * tensors are joined into one model, and the `split.*` keys left out, so that a split model
+ * compares with the same model in one file. Any other split alone is read alone, with a warning.
+ */
+function joinSplits(first: ModelDescription): ModelDescription {
+  const count = first.leaves['split.count'];
+  if (typeof count !== 'number' || count <= 1) return first;
+  const path = first.path;
+  const no = first.leaves['split.no'];
+  const name = SPLIT_NAME.exec(path);
+  if (no !== 0 || !name) {
+    return {
+      ...first,
+      warnings: [
+        ...first.warnings,
+        `split ${typeof no === 'number' ? no + 1 : '?'} of ${count} (gguf-split): read alone; give the first split to read the whole model`,
+      ],
+    };
+  }
+  const tensors = [...first.tensors];
+  const names = new Set(tensors.map((t) => t.name));
+  for (let k = 2; k <= count; k++) {
+    const part = describeGgufFile(`${name[1]}-${String(k).padStart(5, '0')}-of-${name[3]}.gguf`);
+    if (part.leaves['split.no'] !== k - 1 || part.leaves['split.count'] !== count)
+      throw new DiffaiError(part.path, `not split ${k} of ${count} of ${path} (its split.no is ${JSON.stringify(part.leaves['split.no'] ?? null)})`);
+    for (const t of part.tensors) {
+      if (names.has(t.name)) throw new DiffaiError(part.path, `GGUF tensor ${shown(t.name)} is also in an earlier split`);
+      names.add(t.name);
+      tensors.push(t);
+    }
+  }
+  const warnings = [...first.warnings];
+  const expected = first.leaves['split.tensors.count'];
+  if (typeof expected === 'number' && expected !== tensors.length)
+    warnings.push(`split.tensors.count is ${expected} but the ${count} splits hold ${tensors.length} tensors`);
+  const leaves: Record<string, LeafValue> = Object.create(null);
+  for (const [k, v] of Object.entries(first.leaves)) if (!SPLIT_KEYS.includes(k)) leaves[k] = v;
+  return { ...first, tensors, leaves, warnings };
+}
 
 export function describeGguf(file: RandomAccessFile): ModelDescription {
   const path = file.path;
