@@ -11,7 +11,7 @@ import type { Chunk, EngineOp } from './op.js';
 import { type Job, type JobItem, type OpName, type OpResult, opOf } from './ops.js';
 import { statsOp } from './ops/stats.js';
 import type { StatsPartial } from './partials.js';
-import { type Kind, type Pipeline, asF64, blockAlign, bytesOf, chunkElements, convert, pipelineFor } from './pipeline.js';
+import { type Kind, type Pipeline, asF64, blockAlign, bytesOf, chunkElements, convert, kernelLimit, pipelineFor } from './pipeline.js';
 import { FileCache, isDense, openElementReader, readAt, storageBytes } from './sources.js';
 
 export interface EngineOptions {
@@ -108,8 +108,8 @@ export class Engine {
     return ps.some((p) => p.kind !== ps[0]!.kind) ? ps.map(asF64) : ps;
   }
 
-  private step(op: AnyOp, item: JobItem, ps: Pipeline[]): number {
-    const step = chunkElements(this.kernels, ps, this.options.chunkElements);
+  private step(op: AnyOp, item: JobItem, ps: Pipeline[], limit = this.options.chunkElements): number {
+    const step = chunkElements(this.kernels, ps, limit);
     if (!op.chunkElements) return step;
     // An op's own step (whole rows) is kept on whole blocks too; rows of block data are whole blocks.
     const own = op.chunkElements(item.params, item.tensors, step);
@@ -126,7 +126,10 @@ export class Engine {
     const k = this.kernels;
     const { first, end, tensors, params } = item;
     const ps = this.pipelines(tensors);
-    const step = this.step(op, item, ps);
+    // Kernels run on sub-chunks of `sub` elements (small enough for dequantized data to stay
+    // in cache); reads stay as large as the raw buffers allow, a whole number of sub-chunks.
+    const sub = this.step(op, item, ps, kernelLimit(ps, this.options.chunkElements));
+    const step = Math.max(1, Math.floor(this.step(op, item, ps) / sub)) * sub;
     const view = new ChunkView(k, ps, ps[0]!.kind);
     // Raw buffers by chunk parity, one per side.
     const buffers = [
@@ -152,8 +155,15 @@ export class Engine {
         await pending;
         pending = undefined;
         if (done + step < end) pending = readAll(done + step, i + 1);
-        view.set(done, n, buffers[i % 2]!);
-        acc = op.chunk(acc, view, params);
+        const raws = buffers[i % 2]!;
+        for (let s = 0; s < n; s += sub) {
+          view.set(
+            done + s,
+            Math.min(sub, n - s),
+            raws.map((r, side) => r + bytesOf(ps[side]!, s)),
+          );
+          acc = op.chunk(acc, view, params);
+        }
         this.options.onBytes?.(bytesOfAll(n));
       }
     } finally {
@@ -214,7 +224,7 @@ export class Engine {
       this.options.signal?.throwIfAborted();
       const { first, end, tensors, params } = item;
       const ps = this.pipelines(tensors);
-      const step = this.step(op, item, ps);
+      const step = this.step(op, item, ps, kernelLimit(ps, this.options.chunkElements));
       const view = new ChunkView(k, ps, ps[0]!.kind);
       let acc = op.empty(params, tensors);
       for (let done = first; done < end; done += step) {
