@@ -5,14 +5,21 @@
 import { dtypeInfo } from '../dtypes.js';
 import type { ComparePartial } from '../engine/partials.js';
 import { bytesOf, cosine, fmt, pairData, pairLabel, sumCompare } from './helpers.js';
+import { summaryFields } from './summary.js';
 import type { Collected, PairAnalysis, PairData } from './types.js';
 
-/** SQNR thresholds (dB), highest first: the precision-loss category of an SQNR. */
+/**
+ * SQNR thresholds (dB), highest first: the precision-loss category of an SQNR. Each bin is
+ * a precision class measured on real weights (the trained GPT of fixtures/analysis_real,
+ * expected.json calibration.sqnr_db: f16 73.7, bf16 55.6, int8 per tensor 44.5, int4 19.4,
+ * int2 2.8 dB), with bounds on the 6.02 dB-per-bit rule: ≥ 60 dB (≥ 10 bits, the f16 class),
+ * ≥ 30 dB (≥ 5 bits: bf16 and int8), ≥ 15 dB (int4-class), ≥ 5 dB, below.
+ */
 export const PRECISION_LOSS: Array<[number, string]> = [
   [60, 'negligible'],
-  [40, 'minimal'],
-  [25, 'moderate'],
-  [10, 'significant'],
+  [30, 'minimal'],
+  [15, 'moderate'],
+  [5, 'significant'],
   [-Infinity, 'severe'],
 ];
 
@@ -28,10 +35,14 @@ function sqnrOf(c: ComparePartial): number | null {
 
 export function quantizationAnalysis(c: Collected, p: PairData) {
   // Re-typed or re-quantized tensors, and tensors whose values were snapped to a grid in place.
-  const requantized = p.tensors.filter(
-    (t) =>
-      t.a && t.b && (t.grid !== undefined || t.a.dtype !== t.b.dtype || JSON.stringify(t.a.quantization ?? null) !== JSON.stringify(t.b.quantization ?? null)),
-  );
+  const requantized = [
+    ...p.tensors.filter(
+      (t) =>
+        t.a && t.b && (t.grid !== undefined || t.a.dtype !== t.b.dtype || JSON.stringify(t.a.quantization ?? null) !== JSON.stringify(t.b.quantization ?? null)),
+    ),
+    // Dynamic quantization: float parameters and the packed weights that replace them.
+    ...(c.passes.quantizedLinks?.get(c.pairs.indexOf(p)) ?? []),
+  ];
   const tensors = requantized.map((t) => {
     const a = t.a!;
     const b = t.b!;
@@ -82,6 +93,7 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
     transitions,
     bytes_a: bytesA,
     bytes_b: bytesB,
+    compression: bytesA > 0 ? bytesB / bytesA : null,
     compression_ratio: bytesB > 0 ? bytesA / bytesB : null,
     size_ratio: bytesA > 0 ? bytesB / bytesA : null,
     max_abs_error: compared.length > 0 && all.pairs > 0 ? all.maxAbs : null,
@@ -92,11 +104,15 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
     worst_tensors: worst,
     tensors: tensors.map(({ _cmp, ...rest }) => rest),
   };
+  const summary = `${summaryFields([
+    ['compression', data.compression],
+    ['precision_loss', tensors.length === 0 ? 'none' : data.precision_loss],
+  ])}${pairLabel(c, p)}`;
   if (tensors.length === 0) {
-    return { summary: `no tensor changed dtype or quantization, and none was snapped to a grid${pairLabel(c, p)}`, details: [], data };
+    return { summary, details: ['no tensor changed dtype or quantization, and none was snapped to a grid'], data };
   }
-  const summary = `compression=${fmt(data.compression_ratio)}x, size_ratio=${fmt(data.size_ratio)}, bytes=${bytesA}->${bytesB}, sqnr=${sqnr === null ? 'none' : `${sqnr.toFixed(2)}dB`}, precision_loss=${data.precision_loss}, tensors=${tensors.length}${pairLabel(c, p)}`;
   const details = [
+    `compression_ratio=${fmt(data.compression_ratio)}x, size_ratio=${fmt(data.size_ratio)}, bytes=${bytesA}->${bytesB}, sqnr=${sqnr === null ? 'none' : `${sqnr.toFixed(2)}dB`}, tensors=${tensors.length}`,
     `transitions: ${Object.entries(transitions)
       .map(([k, v]) => `${k} (${v})`)
       .join(', ')}`,
@@ -145,7 +161,7 @@ const plugin: PairAnalysis<QuantizationData> = {
   key: 'QuantizationAnalysis',
   label: 'quantization_analysis',
   scope: 'pair',
-  needs: ['snappedGrids'],
+  needs: ['snappedGrids', 'quantizedLinks'],
   analyze: quantizationAnalysis,
 };
 export default plugin;
