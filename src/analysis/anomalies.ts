@@ -76,7 +76,11 @@ function exemptTensor(name: string): string | undefined {
 /** An embedding table: an embedding name, or tied to one (an LM head tied to the token embedding). */
 function isEmbedding(model: ModelDescription, name: string): boolean {
   if (EMBEDDING.test(name)) return true;
-  return modelViewOf(model).tieGroupOf(name)?.members.some((m) => EMBEDDING.test(m)) === true;
+  return (
+    modelViewOf(model)
+      .tieGroupOf(name)
+      ?.members.some((m) => EMBEDDING.test(m)) === true
+  );
 }
 
 function rms(t: ModelTensor): number | null {
@@ -93,12 +97,7 @@ function median(xs: number[]): number {
 
 type Draft = Omit<Finding, 'kind' | 'models'>;
 
-function modelFindings(
-  model: ModelDescription,
-  tensors: ModelTensor[],
-  zeroRows: Map<string, number[]> | undefined,
-  exempt: Exemption[],
-): Draft[] {
+function modelFindings(model: ModelDescription, tensors: ModelTensor[], zeroRows: Map<string, number[]> | undefined, exempt: Exemption[]): Draft[] {
   const out: Draft[] = [];
   const T = ANOMALY_THRESHOLDS;
   const path = model.path;
@@ -138,7 +137,12 @@ function modelFindings(
     const rows = zeroRows?.get(desc.name);
     if (!rows || rows.length === 0) continue;
     if (rows.length === 1 && desc.shape.length === 2 && isEmbedding(model, desc.name)) {
-      exempt.push({ model: path, tensor: desc.name, rows, reason: 'one all-zero row of an embedding table: the padding_idx row nn.Embedding zeroes and never updates' });
+      exempt.push({
+        model: path,
+        tensor: desc.name,
+        rows,
+        reason: 'one all-zero row of an embedding table: the padding_idx row nn.Embedding zeroes and never updates',
+      });
       continue;
     }
     out.push({
@@ -198,8 +202,7 @@ export function anomalyDetection(c: Collected, p: PairData) {
     const twin = unchanged.has(f.tensors[0]!) ? drafts.find((d) => sameFinding(d, f)) : undefined;
     if (twin) {
       if (!twin.models.includes(p.b.path)) twin.models.push(p.b.path);
-    }
-    else drafts.push({ ...f, models: [p.b.path] });
+    } else drafts.push({ ...f, models: [p.b.path] });
   }
   for (const e of exemptB) if (!exempt.some((x) => x.tensor === e.tensor && unchanged.has(e.tensor))) exempt.push(e);
   const parameter = (t: PairData['tensors'][number]) => t.a !== undefined && statsA.some((s) => s.desc === t.a && s.role === 'parameter');

@@ -43,7 +43,10 @@ function byRole(model: ModelDescription, tensors: TensorDescriptor[]) {
   const entry = (t: TensorDescriptor) => view.entries.get(t.name);
   const params = tensors.filter((t) => entry(t)?.role === 'parameter');
   const quantized = tensors.filter((t) => entry(t)?.role === 'quantized' && entry(t)?.linkedTo !== undefined);
-  const weights: Weight[] = [...params.map((t) => ({ name: t.name, shape: t.shape })), ...quantized.map((t) => ({ name: entry(t)!.linkedTo!, shape: t.shape }))];
+  const weights: Weight[] = [
+    ...params.map((t) => ({ name: t.name, shape: t.shape })),
+    ...quantized.map((t) => ({ name: entry(t)!.linkedTo!, shape: t.shape })),
+  ];
   return {
     params,
     quantized,
@@ -154,7 +157,13 @@ export function architectureComparison(c: Collected, p: PairData) {
     ['differences', `${data.differences}`],
   ])}${pairLabel(c, p)}`;
   const line = (which: string, m: typeof a) =>
-    `${which}: ${m.family}, params=${m.params}${m.quantized_params > 0 ? ` (+${m.quantized_params} quantized)` : ''}${m.buffer_elements > 0 ? `, buffer_elements=${m.buffer_elements}` : ''}, param_bytes=${m.param_bytes}, tensors=${m.tensors} (optimizer state ${m.optimizer_state_tensors}), layers=${m.layers}, weight_layers=${m.weight_layers}, blocks=${m.blocks}${m.blocks > 0 ? ` (${Object.entries(m.block_containers).map(([k, n]) => `${k}: ${n}`).join(', ')})` : ''}, depth=${m.depth}`;
+    `${which}: ${m.family}, params=${m.params}${m.quantized_params > 0 ? ` (+${m.quantized_params} quantized)` : ''}${m.buffer_elements > 0 ? `, buffer_elements=${m.buffer_elements}` : ''}, param_bytes=${m.param_bytes}, tensors=${m.tensors} (optimizer state ${m.optimizer_state_tensors}), layers=${m.layers}, weight_layers=${m.weight_layers}, blocks=${m.blocks}${
+      m.blocks > 0
+        ? ` (${Object.entries(m.block_containers)
+            .map(([k, n]) => `${k}: ${n}`)
+            .join(', ')})`
+        : ''
+    }, depth=${m.depth}`;
   const details = [
     `params=${a.params}->${b.params} (${b.params - a.params >= 0 ? '+' : ''}${b.params - a.params}), layers=${a.layers}->${b.layers}, depth=${a.depth}->${b.depth}`,
     line('a', a),

@@ -51,7 +51,8 @@ function optimizerState(model: ModelDescription, tensors: ModelTensor[]): Optimi
   if (list.length === 0) return result(null);
   const view = modelViewOf(model);
   const optimizer = view.hyperparameters.optimizers.find((o) => o.path === prefix);
-  if (!optimizer || optimizer.paramGroups.length === 0) return result(`no param_groups beside ${prefix}.state: the parameter each state index belongs to is not recorded`);
+  if (!optimizer || optimizer.paramGroups.length === 0)
+    return result(`no param_groups beside ${prefix}.state: the parameter each state index belongs to is not recorded`);
   if (model.format !== 'pytorch') return result(`a ${model.format} file does not keep the state_dict order of the parameters`);
   const order = optimizer.paramGroups.flatMap((g) => g.params);
   const params = model.tensors.filter((t) => view.entries.get(t.name)?.role === 'parameter' && view.entries.get(t.name)?.tiedTo === undefined);
@@ -65,7 +66,8 @@ function optimizerState(model: ModelDescription, tensors: ModelTensor[]): Optimi
     const k = position.get(e.index);
     const p = k === undefined ? undefined : params[k];
     if (!p) return result(`state index ${e.index} is not listed in param_groups`);
-    if (p.shape.join() !== e.shape.join()) return result(`state index ${e.index} has shape [${e.shape.join(', ')}] but parameter ${p.name} has [${p.shape.join(', ')}]`);
+    if (p.shape.join() !== e.shape.join())
+      return result(`state index ${e.index} has shape [${e.shape.join(', ')}] but parameter ${p.name} has [${p.shape.join(', ')}]`);
     e.param = p.name;
   }
   return result(null);

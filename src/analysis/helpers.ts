@@ -171,7 +171,8 @@ export function bufferChanges(p: PairData): BufferChange[] {
     const role = t.a ? roleIn(p.a, t.name) : roleIn(p.b, t.name);
     if (role !== 'buffer') continue;
     if (t.cmp) {
-      if (t.cmp.changed > 0 || t.cmp.mismatched > 0) out.push({ name: t.name, rel_l2_change: relChange(t.cmp), changed_elements: t.cmp.changed, change: 'changed' });
+      if (t.cmp.changed > 0 || t.cmp.mismatched > 0)
+        out.push({ name: t.name, rel_l2_change: relChange(t.cmp), changed_elements: t.cmp.changed, change: 'changed' });
     } else if (!t.a || !t.b || t.a.shape.join() !== t.b.shape.join()) {
       out.push({ name: t.name, rel_l2_change: null, changed_elements: null, change: !t.a ? 'added' : !t.b ? 'removed' : 'reshaped' });
     }

@@ -50,7 +50,8 @@ export function layerImpact(c: Collected, p: PairData) {
     (l) =>
       `${l.layer}: rel_l2_change=${fmt(l.rel_l2_change)}, share=${fmt(l.share)}, params=${l.params}, changed_elements=${l.changed_elements}${l.not_compared.length > 0 ? `, not compared (added/removed/reshaped): ${l.not_compared.join(', ')}` : ''}`,
   );
-  for (const b of buffers) details.push(`buffer ${b.name}: ${b.change}${b.rel_l2_change === null ? '' : `, rel_l2_change=${fmt(b.rel_l2_change)}`} (not a weight)`);
+  for (const b of buffers)
+    details.push(`buffer ${b.name}: ${b.change}${b.rel_l2_change === null ? '' : `, rel_l2_change=${fmt(b.rel_l2_change)}`} (not a weight)`);
   const table = {
     columns: ['layer', 'rel_l2_change', 'share', 'params', 'changed_elements'],
     rows: ranked.map((l) => [l.layer, l.rel_l2_change, l.share, l.params, l.changed_elements]),

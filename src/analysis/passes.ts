@@ -64,7 +64,7 @@ async function compareQuantizedLinks(p: PairData, executor: Executor, options: D
     for (const q of vq.entries.values()) {
       if (q.role !== 'quantized' || q.linkedTo === undefined || !keep(q.linkedTo) || vq.entries.has(q.linkedTo)) continue;
       const f = vf.entries.get(q.linkedTo);
-      if (!f || f.role !== 'parameter' || !sameDims(f.descriptor.shape, q.descriptor.shape)) continue;
+      if (f?.role !== 'parameter' || !sameDims(f.descriptor.shape, q.descriptor.shape)) continue;
       if (f.descriptor.dtype === q.descriptor.dtype && !q.descriptor.quantization) continue;
       const [ta, tb] = floatSide === 'a' ? [f.descriptor, q.descriptor] : [q.descriptor, f.descriptor];
       const r = await executor.compare(ta, tb, options.epsilon ?? 0);
@@ -160,7 +160,9 @@ async function compareAllPairs(
       const jobs = uniqueTensors(models[i]!)
         .filter((ta) => keep(ta.name) && isParameter(models[i]!, ta))
         .map((ta) => [ta, bTensors.get(ta.name)] as const)
-        .filter((x): x is readonly [TensorDescriptor, TensorDescriptor] => x[1] !== undefined && isParameter(models[j]!, x[1]) && sameDims(x[0].shape, x[1].shape));
+        .filter(
+          (x): x is readonly [TensorDescriptor, TensorDescriptor] => x[1] !== undefined && isParameter(models[j]!, x[1]) && sameDims(x[0].shape, x[1].shape),
+        );
       const compared = await Promise.all(jobs.map(async ([ta, tb]) => [ta.name, (await executor.compare(ta, tb, 0)).comparison] as const));
       out.set(`${i},${j}`, new Map(compared));
     }

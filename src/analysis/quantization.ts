@@ -38,7 +38,9 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
   const requantized = [
     ...p.tensors.filter(
       (t) =>
-        t.a && t.b && (t.grid !== undefined || t.a.dtype !== t.b.dtype || JSON.stringify(t.a.quantization ?? null) !== JSON.stringify(t.b.quantization ?? null)),
+        t.a &&
+        t.b &&
+        (t.grid !== undefined || t.a.dtype !== t.b.dtype || JSON.stringify(t.a.quantization ?? null) !== JSON.stringify(t.b.quantization ?? null)),
     ),
     // Dynamic quantization: float parameters and the packed weights that replace them.
     ...(c.passes.quantizedLinks?.get(c.pairs.indexOf(p)) ?? []),
