@@ -43,9 +43,7 @@ describe('analysis options on the command line', () => {
     const ref = REF.quantization['digits_mlp.safetensors|digits_mlp_bf16.safetensors'];
     // The documents' summary shape: compression is size B / size A (f32 -> bf16: 0.5).
     expect(rest[0]).toBe('quantization_analysis: compression=0.5000, precision_loss=minimal');
-    expect(rest[1]).toBe(
-      `  compression_ratio=2.0000x, size_ratio=0.5000, bytes=${ref.bytes_a}->${ref.bytes_b}, sqnr=${ref.sqnr_db.toFixed(2)}dB, tensors=6`,
-    );
+    expect(rest[1]).toBe(`  compression_ratio=2.0000x, size_ratio=0.5000, bytes=${ref.bytes_a}->${ref.bytes_b}, sqnr=${ref.sqnr_db.toFixed(2)}dB, tensors=6`);
     expect(rest.slice(1).every((l) => l.startsWith('  '))).toBe(true);
     expect(rest).toHaveLength(1 + 1 + 1 + 6 + 1);
   });

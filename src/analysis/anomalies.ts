@@ -19,7 +19,7 @@ export const ANOMALY_THRESHOLDS = {
    */
   normRatioWarning: 100,
   normRatioCritical: 1000,
-  /** RMS against the median RMS of comparable weights in the same model (≥ 3 of them); healthy models stay within 0.109–8.4. */
+  /** RMS against the median RMS of comparable weights in the same model (≥ 3 of them); healthy models stay within 0.109–4.26. */
   peerRatio: 100,
   peerMinGroup: 3,
   /** Relative L2 change ‖B − A‖/‖A‖ of a weight: warning above 100, critical above 1000; healthy training from initialisation reached 9.8. */
