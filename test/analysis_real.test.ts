@@ -202,8 +202,8 @@ describe('convergence uses the stored epochs', () => {
           'convergence',
         );
         expect([data.spacing, data.positions]).toEqual(['epoch', ref.epochs]);
-        ref.rel_updates.forEach((r: number, k: number) => expectClose(data.rel_updates[k], r, 1e-6, 0, `update ${k}`));
-        ref.rel_updates_per_epoch.forEach((r: number, k: number) => expectClose(data.rel_updates_per_unit[k], r, 1e-6, 0, `per epoch ${k}`));
+        for (const [k, r] of (ref.rel_updates as number[]).entries()) expectClose(data.rel_updates[k], r, 1e-6, 0, `update ${k}`);
+        for (const [k, r] of (ref.rel_updates_per_epoch as number[]).entries()) expectClose(data.rel_updates_per_unit[k], r, 1e-6, 0, `per epoch ${k}`);
         expect([data.trend, data.status, data.action]).toEqual(['shrinking', 'converging', 'Continue training']);
         expect(summaryLine(entry)).toBe(
           `+ convergence_analysis: status=converging, stability=${(ref.rel_updates_per_epoch.at(-1) as number).toFixed(4)}, action="Continue training"`,
