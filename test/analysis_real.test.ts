@@ -192,6 +192,18 @@ describe('dynamic quantization', () => {
   });
 });
 
+describe('quantization pools weights only', () => {
+  it('resnet18 f32 -> f16: the pooled SQNR is over the parameters, as torch; BatchNorm statistics listed apart', async () => {
+    const r = EXP.models.resnet18;
+    const { data } = await analysis(['resnet18.pt', 'resnet18_f16.safetensors'], 'quantization');
+    expectClose(data.sqnr_db, r.f16_parameter_sqnr_db, 1e-6, 0, 'pooled sqnr');
+    expect(data.tensors.every((t: Data) => t.role === 'parameter')).toBe(true);
+    expect(data.other_tensors.map((t: Data) => t.name).sort()).toEqual(r.f16_retyped_buffers);
+    expect(data.bytes_a).toBe(r.parameters * 4);
+    expect(data.compression).toBe(0.5);
+  });
+});
+
 describe('convergence uses the stored epochs', () => {
   for (const kind of ['sgd', 'adam']) {
     for (const seq of ['0/1/5/10/30', '0/10/50']) {

@@ -4,7 +4,7 @@
  */
 import { dtypeInfo } from '../dtypes.js';
 import type { ComparePartial } from '../engine/partials.js';
-import { bytesOf, cosine, fmt, pairData, pairLabel, sumCompare } from './helpers.js';
+import { bytesOf, cosine, fmt, pairData, pairLabel, roleIn, sumCompare } from './helpers.js';
 import { summaryFields } from './summary.js';
 import type { Collected, PairAnalysis, PairData } from './types.js';
 
@@ -45,14 +45,16 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
     // Dynamic quantization: float parameters and the packed weights that replace them.
     ...(c.passes.quantizedLinks?.get(c.pairs.indexOf(p)) ?? []),
   ];
-  const tensors = requantized.map((t) => {
+  const records = requantized.map((t) => {
     const a = t.a!;
     const b = t.b!;
     const cmp = t.cmp;
     const lossless = cmp !== undefined && cmp.sumSqDiff === 0 && cmp.mismatched === 0;
     const sqnr = cmp ? sqnrOf(cmp) : null;
+    const roleA = p.a.tensors.some((d) => d === a) ? roleIn(p.a, t.name) : 'quantized';
     return {
       name: t.name,
+      role: roleA,
       dtype_a: a.dtype,
       dtype_b: b.dtype,
       scheme_a: a.quantization?.scheme ?? null,
@@ -73,6 +75,11 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
       _cmp: cmp,
     };
   });
+  // Weights (parameters and quantized weights) make the overall numbers; re-typed buffers,
+  // optimizer state and scalars are listed apart and never pooled with them.
+  const isWeight = (r: (typeof records)[number]) => r.role === 'parameter' || r.role === 'quantized';
+  const tensors = records.filter(isWeight);
+  const others = records.filter((r) => !isWeight(r));
   const bytesA = tensors.reduce((s, t) => s + t.bytes_a, 0);
   const bytesB = tensors.reduce((s, t) => s + t.bytes_b, 0);
   const compared = tensors.filter((t) => t._cmp).map((t) => t._cmp!);
@@ -105,13 +112,18 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
     precision_loss: compared.length > 0 ? precisionLoss(sqnr, lossless) : 'unknown',
     worst_tensors: worst,
     tensors: tensors.map(({ _cmp, ...rest }) => rest),
+    other_tensors: others.map(({ _cmp, ...rest }) => rest),
   };
   const summary = `${summaryFields([
     ['compression', data.compression],
     ['precision_loss', tensors.length === 0 ? 'none' : data.precision_loss],
   ])}${pairLabel(c, p)}`;
+  const otherLines = others.map(
+    (t) =>
+      `${t.role} ${t.name}: ${t.dtype_a}->${t.dtype_b}, sqnr=${t.sqnr_db === null ? 'none' : `${t.sqnr_db.toFixed(2)}dB`} (not a weight: not in the totals)`,
+  );
   if (tensors.length === 0) {
-    return { summary, details: ['no tensor changed dtype or quantization, and none was snapped to a grid'], data };
+    return { summary, details: ['no weight changed dtype or quantization, and none was snapped to a grid', ...otherLines], data };
   }
   const details = [
     `compression_ratio=${fmt(data.compression_ratio)}x, size_ratio=${fmt(data.size_ratio)}, bytes=${bytesA}->${bytesB}, sqnr=${sqnr === null ? 'none' : `${sqnr.toFixed(2)}dB`}, tensors=${tensors.length}`,
@@ -125,6 +137,7 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
           `${t.name}: ${t.dtype_a}->${t.dtype_b} (${t.bits_a}->${t.grid ? `${t.grid.bits} effective bits, ${t.grid.scheme} grid step=${fmt(t.grid.step)}` : `${t.bits_b} bits`}), bytes=${t.bytes_a}->${t.bytes_b}, max_abs_error=${fmt(t.max_abs_error)}, rmse=${fmt(t.rmse)}, sqnr=${t.sqnr_db === null ? 'none' : `${t.sqnr_db.toFixed(2)}dB`}, cosine=${fmt(t.cosine_similarity)}, precision_loss=${t.precision_loss}`,
       ),
     `worst: ${worst.join(', ') || 'none'}`,
+    ...otherLines,
   ];
   const table = {
     columns: [
