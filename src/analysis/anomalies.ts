@@ -205,7 +205,8 @@ export function anomalyDetection(c: Collected, p: PairData) {
     } else drafts.push({ ...f, models: [p.b.path] });
   }
   for (const e of exemptB) if (!exempt.some((x) => x.tensor === e.tensor && unchanged.has(e.tensor))) exempt.push(e);
-  const parameter = (t: PairData['tensors'][number]) => t.a !== undefined && statsA.some((s) => s.desc === t.a && s.role === 'parameter');
+  const parametersA = new Set(statsA.filter((s) => s.role === 'parameter').map((s) => s.desc));
+  const parameter = (t: PairData['tensors'][number]) => t.a !== undefined && parametersA.has(t.a);
   for (const t of p.tensors) {
     if (!t.cmp || !t.statsA || !t.statsB || !parameter(t) || exemptTensor(t.name) || t.a!.shape.length < T.minScaleRank) continue;
     const na = t.statsA.l2_norm ?? 0;

@@ -17,8 +17,9 @@ export function changeSummary(c: Collected, p: PairData) {
   const paramsA = sideTensors(p, 'a').reduce((s, t) => s + (isParameter(p.a, t) ? t.numel : 0), 0);
   const paramsB = sideTensors(p, 'b').reduce((s, t) => s + (isParameter(p.b, t) ? t.numel : 0), 0);
   // Parameters of B in tensors that changed values, or were added, reshaped (not compared).
+  const changedB = new Set(p.tensors.filter((t) => t.b && (t.cmp ? t.cmp.changed > 0 : true)).map((t) => t.b));
   const paramsInChanged = sideTensors(p, 'b')
-    .filter((d) => isParameter(p.b, d) && p.tensors.some((t) => t.b === d && (t.cmp ? t.cmp.changed > 0 : true)))
+    .filter((d) => isParameter(p.b, d) && changedB.has(d))
     .reduce((s, t) => s + t.numel, 0);
   const top = rankByChange(compared.filter((t) => t.cmp!.changed > 0 && isParameter(p.a, t.a)))
     .slice(0, 5)

@@ -51,7 +51,8 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
     const cmp = t.cmp;
     const lossless = cmp !== undefined && cmp.sumSqDiff === 0 && cmp.mismatched === 0;
     const sqnr = cmp ? sqnrOf(cmp) : null;
-    const roleA = p.a.tensors.some((d) => d === a) ? roleIn(p.a, t.name) : 'quantized';
+    // A linked pair is named after its float parameter; A's tensor is the packed stand-in when its name differs.
+    const roleA = a.name === t.name ? roleIn(p.a, t.name) : 'quantized';
     return {
       name: t.name,
       role: roleA,
