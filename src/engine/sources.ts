@@ -6,6 +6,7 @@
  */
 import { read } from 'node:fs';
 import { InflateStream } from '../io/inflate.js';
+import { VarintStream } from '../io/varint.js';
 import { byteLength } from '../dtypes.js';
 import { DiffaiError } from '../errors.js';
 import { RandomAccessFile } from '../io/file.js';
@@ -29,6 +30,11 @@ export function storageElementSize(desc: TensorDescriptor): number {
 export function openElementReader(desc: TensorDescriptor, files: FileCache, first = 0): ElementReader {
   const size = storageElementSize(desc);
   const view = desc.view;
+  if (desc.source.kind === 'varint') {
+    if (view || desc.source.count !== desc.numel) throw new DiffaiError(desc.source.path, `tensor ${desc.name}: packed values do not match its shape`);
+    const stream = new VarintStream(files.get(desc.source.path), desc.source, size, first);
+    return { read: (target) => stream.readInto(target), close: () => {} };
+  }
   if (isDense(desc)) {
     const start = (view?.offset ?? 0) * size;
     const length = desc.numel * size;
@@ -162,6 +168,8 @@ class GatherReader implements ElementReader {
     const source = this.desc.source;
     if (source.kind === 'file') {
       this.files.get(source.path).readInto(span, source.offset + lo * this.size);
+    } else if (source.kind === 'varint') {
+      throw new DiffaiError(path, `tensor ${this.desc.name}: a view over packed values is not supported`);
     } else {
       const reader = inflatedElements(source, lo * this.size);
       try {

@@ -8,13 +8,14 @@ import type { FormatReader, ModelDescription } from './types.js';
 import { statSync } from 'node:fs';
 import { matlabReader } from './matlab/reader.js';
 import { npzReader, numpyReader } from './numpy/reader.js';
+import { onnxReader } from './onnx/reader.js';
 import { pytorchReader } from './pytorch/reader.js';
 import { safetensorsReader } from './safetensors/reader.js';
 import { describeSharded, findShardIndex, isShardIndexName } from './sharded/index.js';
 import { looksLikeZip } from './zip/zip.js';
 
 /** Readers in sniffing order: PyTorch claims zips holding data.pkl, npz zips of .npy entries. */
-export const READERS: FormatReader[] = [safetensorsReader, pytorchReader, npzReader, numpyReader, matlabReader];
+export const READERS: FormatReader[] = [safetensorsReader, pytorchReader, npzReader, numpyReader, matlabReader, onnxReader];
 
 /** Bytes of the file head handed to `sniff`. */
 export const SNIFF_BYTES = 64;
@@ -45,6 +46,7 @@ const EXPECTED_BY_EXTENSION: Array<[RegExp, string]> = [
   [/\.npy$/i, 'NumPy .npy file: no \\x93NUMPY magic'],
   [/\.npz$/i, 'NumPy .npz file: not a zip archive'],
   [/\.mat$/i, 'MATLAB .mat file: no MAT-file header'],
+  [/\.onnx$/i, 'ONNX model: not a protocol-buffers ModelProto'],
 ];
 
 /**

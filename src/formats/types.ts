@@ -21,7 +21,12 @@ export type ByteSource =
       format: 'raw' | 'zlib';
       skip: number;
       length: number;
-    };
+    }
+  /**
+   * Protocol-buffers packed varints (`length` bytes at `offset`, `count` values), each value
+   * standing for one stored element as its low bytes (ONNX `int32_data`, TensorFlow `int_val`).
+   */
+  | { kind: 'varint'; path: string; offset: number; length: number; count: number };
 
 /**
  * A view of a storage: the logical tensor's element (i0, i1, …) is the storage element
@@ -95,6 +100,11 @@ export interface TensorDescriptor {
    * real = (stored - zeroPoint) * scale. Statistics are over the real values.
    */
   quantization?: { scheme: string; scale: number; zeroPoint: number };
+  /**
+   * A quantized stand-in's float counterpart, when the file says so (ONNX DequantizeLinear):
+   * the model view gives it the `quantized` role linked to this name.
+   */
+  linkedTo?: string;
   /** Free-form facts a reader wants `inspect` to show (e.g. `quantized: qint8`). */
   notes?: string[];
 }
@@ -112,7 +122,7 @@ export function storedByteLength(desc: Pick<TensorDescriptor, 'dtype' | 'storedA
 /** A non-tensor value in a file (metadata, epoch, loss, lr, args fields …). JSON-like. */
 export type LeafValue = null | boolean | number | string | LeafValue[] | { [key: string]: LeafValue };
 
-export type FormatName = 'safetensors' | 'pytorch' | 'numpy' | 'npz' | 'matlab' | 'sharded';
+export type FormatName = 'safetensors' | 'pytorch' | 'numpy' | 'npz' | 'matlab' | 'onnx' | 'sharded';
 
 export interface ModelDescription {
   path: string;

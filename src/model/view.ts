@@ -59,6 +59,27 @@ export function holdsSafetensorsMetadata(format: FormatName): boolean {
   return format === 'safetensors' || format === 'sharded';
 }
 
+/**
+ * Which kind of file-level metadata a format holds: safetensors `__metadata__`, or ONNX's
+ * model fields (ir_version, producer, opsets, metadata_props — every ONNX entry). Entries of
+ * a kind the other side's format cannot hold are not differences between the two formats.
+ */
+export function metadataKind(format: FormatName): 'safetensors' | 'onnx' | undefined {
+  if (holdsSafetensorsMetadata(format)) return 'safetensors';
+  return format === 'onnx' ? 'onnx' : undefined;
+}
+
+function formatLeafNames(desc: ModelDescription): string[] {
+  switch (metadataKind(desc.format)) {
+    case 'safetensors':
+      return Object.keys(desc.leaves).filter((k) => k.startsWith(SAFETENSORS_METADATA_PREFIX));
+    case 'onnx':
+      return Object.keys(desc.leaves);
+    default:
+      return [];
+  }
+}
+
 function byCodePoint(x: string, y: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
@@ -95,7 +116,7 @@ export function buildModelView(desc: ModelDescription, options: ModelViewOptions
   for (const e of list) entries.set(e.name, e);
 
   const aliasLeaves = new Set([...aliases.keys()].map((k) => SAFETENSORS_METADATA_PREFIX + k));
-  const formatLeaves = new Set(holdsSafetensorsMetadata(desc.format) ? Object.keys(desc.leaves).filter((k) => k.startsWith(SAFETENSORS_METADATA_PREFIX)) : []);
+  const formatLeaves = new Set(formatLeafNames(desc));
   const hyperparameters = readHyperparameters(desc.leaves, desc.tensors);
   if (options.config) hyperparameters.config = options.config;
 

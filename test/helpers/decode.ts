@@ -20,6 +20,7 @@ export function readSourceBytes(src: ByteSource): Buffer {
     if (src.offset + src.length > file.length) throw new Error(`source ${src.offset}+${src.length} beyond file of ${file.length}`);
     return file.subarray(src.offset, src.offset + src.length);
   }
+  if (src.kind === 'varint') throw new Error('packed varints: use decodeVarintSource');
   const comp = file.subarray(src.offset, src.offset + src.compressedLength);
   const out = src.format === 'raw' ? inflateRawSync(comp) : inflateSync(comp);
   if (src.skip + src.length > out.length) throw new Error(`inflated stream of ${out.length} bytes too short for ${src.skip}+${src.length}`);
