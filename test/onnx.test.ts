@@ -13,66 +13,19 @@ import { onnxReader } from '../src/formats/onnx/reader.js';
 import { diffFiles, inspectFile } from '../src/index.js';
 import { runCli } from './helpers/cli.js';
 import { expectDescribeFailure, itFailsCleanly } from './helpers/failure.js';
+import { itMatchesStatsReference, type RefTensor } from './helpers/proto_reference.js';
+import { key, len, str, varint, vint } from './helpers/protobuf_writer.js';
 
 const DIR = join(__dirname, '..', 'fixtures', 'onnx');
 const CORE = join(__dirname, '..', 'fixtures', 'core');
 
-interface RefTensor {
-  numel: number;
-  shape: number[];
-  mean?: number;
-  std?: number;
-  min?: number;
-  max?: number;
-  nan_count: number;
-  zero_count: number;
-  real?: RefTensor;
-  imag?: RefTensor;
-}
 const REF = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as Record<string, Record<string, RefTensor>>;
-
-function close(actual: number | null | undefined, expected: number | undefined, what: string): void {
-  if (expected === undefined) {
-    expect(actual ?? null, what).toBeNull();
-    return;
-  }
-  const tol = 1e-6 * Math.max(1, Math.abs(expected));
-  expect(Math.abs((actual as number) - expected), `${what}: ${actual} vs ${expected}`).toBeLessThanOrEqual(tol);
-}
 
 const tmp = mkdtempSync(join(tmpdir(), 'diffai-onnx-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('ONNX fixtures against the generator reference', () => {
-  for (const [file, tensors] of Object.entries(REF)) {
-    it(file, async () => {
-      const report = await inspectFile(join(DIR, file), { threads: 1 });
-      expect(report.format).toBe('onnx');
-      const byName = new Map(report.tensors.map((t) => [t.name, t]));
-      expect([...byName.keys()].sort()).toEqual(Object.keys(tensors).sort());
-      for (const [name, ref] of Object.entries(tensors)) {
-        const t = byName.get(name)!;
-        expect(t.shape, name).toEqual(ref.shape);
-        expect(t.total_params, name).toBe(ref.numel);
-        const parts: Array<[string, RefTensor, { mean: number | null; std: number | null; min: number | null; max: number | null }]> = ref.real
-          ? [
-              ['real', ref.real, t.real!],
-              ['imag', ref.imag!, t.imag!],
-            ]
-          : [['', ref, t]];
-        for (const [part, r, s] of parts) {
-          close(s.mean, r.mean, `${name}${part} mean`);
-          close(s.std, r.std, `${name}${part} std`);
-          close(s.min, r.min, `${name}${part} min`);
-          close(s.max, r.max, `${name}${part} max`);
-        }
-        if (!ref.real) {
-          expect(t.nan_count, name).toBe(ref.nan_count);
-          expect(t.zero_count, name).toBe(ref.zero_count);
-        }
-      }
-    });
-  }
+  itMatchesStatsReference(DIR, REF, 'onnx');
 });
 
 const tensorKinds = new Set(['TensorStatsChanged', 'TensorShapeChanged', 'TensorDtypeChanged', 'TensorAdded', 'TensorRemoved']);
@@ -140,21 +93,6 @@ describe('ONNX across storage and formats', () => {
 
 // ---- hostile files, built with a small protobuf writer ----
 
-function varint(n: number | bigint): number[] {
-  let v = BigInt(n);
-  if (v < 0n) v += 1n << 64n;
-  const out: number[] = [];
-  do {
-    const b = Number(v & 0x7fn);
-    v >>= 7n;
-    out.push(v > 0n ? b | 0x80 : b);
-  } while (v > 0n);
-  return out;
-}
-const key = (field: number, wire: number): number[] => varint(field * 8 + wire);
-const len = (field: number, payload: number[]): number[] => [...key(field, 2), ...varint(payload.length), ...payload];
-const vint = (field: number, value: number | bigint): number[] => [...key(field, 0), ...varint(value)];
-const str = (field: number, s: string): number[] => len(field, [...Buffer.from(s)]);
 const model = (graph: number[]): number[] => [...vint(1, 8), ...str(2, 'test'), ...len(7, graph)];
 function tensor(name: string, dataType: number, dims: Array<number | bigint>, extra: number[] = []): number[] {
   return [...dims.flatMap((d) => vint(1, d)), ...vint(2, dataType), ...str(8, name), ...extra];

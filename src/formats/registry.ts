@@ -9,13 +9,17 @@ import { statSync } from 'node:fs';
 import { matlabReader } from './matlab/reader.js';
 import { npzReader, numpyReader } from './numpy/reader.js';
 import { onnxReader } from './onnx/reader.js';
+import { tensorflowReader } from './tensorflow/reader.js';
 import { pytorchReader } from './pytorch/reader.js';
 import { safetensorsReader } from './safetensors/reader.js';
 import { describeSharded, findShardIndex, isShardIndexName } from './sharded/index.js';
 import { looksLikeZip } from './zip/zip.js';
 
-/** Readers in sniffing order: PyTorch claims zips holding data.pkl, npz zips of .npy entries. */
-export const READERS: FormatReader[] = [safetensorsReader, pytorchReader, npzReader, numpyReader, matlabReader, onnxReader];
+/**
+ * Readers in sniffing order: PyTorch claims zips holding data.pkl, npz zips of .npy entries;
+ * protocol buffers have no magic, so TensorFlow claims `.pb` files before ONNX looks.
+ */
+export const READERS: FormatReader[] = [safetensorsReader, pytorchReader, npzReader, numpyReader, matlabReader, tensorflowReader, onnxReader];
 
 /** Bytes of the file head handed to `sniff`. */
 export const SNIFF_BYTES = 64;
@@ -47,6 +51,7 @@ const EXPECTED_BY_EXTENSION: Array<[RegExp, string]> = [
   [/\.npz$/i, 'NumPy .npz file: not a zip archive'],
   [/\.mat$/i, 'MATLAB .mat file: no MAT-file header'],
   [/\.onnx$/i, 'ONNX model: not a protocol-buffers ModelProto'],
+  [/\.pb$/i, 'TensorFlow graph: neither a GraphDef nor a SavedModel protocol buffer'],
 ];
 
 /**

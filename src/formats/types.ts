@@ -122,7 +122,7 @@ export function storedByteLength(desc: Pick<TensorDescriptor, 'dtype' | 'storedA
 /** A non-tensor value in a file (metadata, epoch, loss, lr, args fields …). JSON-like. */
 export type LeafValue = null | boolean | number | string | LeafValue[] | { [key: string]: LeafValue };
 
-export type FormatName = 'safetensors' | 'pytorch' | 'numpy' | 'npz' | 'matlab' | 'onnx' | 'sharded';
+export type FormatName = 'safetensors' | 'pytorch' | 'numpy' | 'npz' | 'matlab' | 'onnx' | 'tensorflow' | 'sharded';
 
 export interface ModelDescription {
   path: string;

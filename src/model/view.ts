@@ -60,13 +60,14 @@ export function holdsSafetensorsMetadata(format: FormatName): boolean {
 }
 
 /**
- * Which kind of file-level metadata a format holds: safetensors `__metadata__`, or ONNX's
- * model fields (ir_version, producer, opsets, metadata_props — every ONNX entry). Entries of
+ * Which kind of file-level metadata a format holds: safetensors `__metadata__`, ONNX's model
+ * fields (ir_version, producer, opsets, metadata_props — every ONNX entry) or TensorFlow's
+ * graph versions. Entries of
  * a kind the other side's format cannot hold are not differences between the two formats.
  */
-export function metadataKind(format: FormatName): 'safetensors' | 'onnx' | undefined {
+export function metadataKind(format: FormatName): 'safetensors' | 'onnx' | 'tensorflow' | undefined {
   if (holdsSafetensorsMetadata(format)) return 'safetensors';
-  return format === 'onnx' ? 'onnx' : undefined;
+  return format === 'onnx' || format === 'tensorflow' ? format : undefined;
 }
 
 function formatLeafNames(desc: ModelDescription): string[] {
@@ -74,6 +75,7 @@ function formatLeafNames(desc: ModelDescription): string[] {
     case 'safetensors':
       return Object.keys(desc.leaves).filter((k) => k.startsWith(SAFETENSORS_METADATA_PREFIX));
     case 'onnx':
+    case 'tensorflow':
       return Object.keys(desc.leaves);
     default:
       return [];

@@ -166,7 +166,7 @@ function readGraph(w: Walk, f: ProtoField, depth: number): void {
 
 function readNode(w: Walk, f: ProtoField, depth: number): void {
   if (++w.nodes > MAX_NODES) w.proto.fail(`more than ${MAX_NODES} nodes`);
-  const proto = w.proto;
+  const proto: ProtoReader = w.proto;
   const inputs: string[] = [];
   const outputs: string[] = [];
   const attributes: ProtoField[] = [];
@@ -205,7 +205,7 @@ function readNode(w: Walk, f: ProtoField, depth: number): void {
 
 /** Attributes: a Constant's `value` tensor (named after the node's output) and subgraphs. */
 function readAttribute(w: Walk, f: ProtoField, depth: number, constantOutput: string | undefined): void {
-  const proto = w.proto;
+  const proto: ProtoReader = w.proto;
   let name = '';
   const tensors: ProtoField[] = [];
   const graphs: ProtoField[] = [];
