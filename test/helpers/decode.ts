@@ -20,7 +20,7 @@ export function readSourceBytes(src: ByteSource): Buffer {
     if (src.offset + src.length > file.length) throw new Error(`source ${src.offset}+${src.length} beyond file of ${file.length}`);
     return file.subarray(src.offset, src.offset + src.length);
   }
-  if (src.kind === 'varint') throw new Error('packed varints: use decodeVarintSource');
+  if (src.kind === 'varint' || src.kind === 'chunked') throw new Error(`${src.kind} sources are not decoded here`);
   const comp = file.subarray(src.offset, src.offset + src.compressedLength);
   const out = src.format === 'raw' ? inflateRawSync(comp) : inflateSync(comp);
   if (src.skip + src.length > out.length) throw new Error(`inflated stream of ${out.length} bytes too short for ${src.skip}+${src.length}`);
@@ -75,6 +75,14 @@ function element(buf: Buffer, dtype: TensorDescriptor['dtype'], le: boolean, i: 
  */
 export function decodeTensor(t: TensorDescriptor, maxElements = 1 << 20): Array<number | [number, number]> {
   if (t.numel > maxElements) throw new Error(`${t.name}: ${t.numel} elements is over the ${maxElements} limit`);
+  if (t.imagSource) {
+    // Planar complex: decode each part as a real tensor and pair them up.
+    const part = t.dtype === 'c64' ? 'f32' : 'f64';
+    const { imagSource, ...rest } = t;
+    const re = decodeTensor({ ...rest, dtype: part }, maxElements) as number[];
+    const im = decodeTensor({ ...rest, dtype: part, source: imagSource }, maxElements) as number[];
+    return re.map((r, i) => [r, im[i]!]);
+  }
   const buf = readSourceBytes(t.source);
   const le = t.byteOrder === 'little';
   const stored = storedDtype(t);

@@ -60,6 +60,8 @@ const TYPED_FIELDS: Record<number, { packing: 'fixed' | 'varint'; types: DType[]
 };
 
 const MAX_RANK = 64;
+/** Most elements one repeated value may fill. */
+const MAX_FILLED = 1 << 28;
 const MAX_TENSORS = 1_000_000;
 const MAX_NODES = 2_000_000;
 
@@ -246,7 +248,8 @@ function readTensor(w: Walk, at: ProtoField, name: string): TensorDescriptor | u
   if (count === numel) {
     desc.source = source;
   } else if (count === 1) {
-    // TensorFlow's rule: one value stands for every element.
+    // TensorFlow's rule: one value stands for every element (bounded: each is visited).
+    if (numel > MAX_FILLED) proto.fail(`${label}: one value filling ${numel} elements is over the ${MAX_FILLED}-element limit`);
     desc.source = source;
     desc.view = { offset: 0, strides: dims.map(() => 0) };
     if (source.kind === 'varint') proto.fail(`${label}: one packed ${dtype} value for ${numel} elements is not supported`);
