@@ -14,6 +14,7 @@ import { diffFiles, inspectFile } from '../src/index.js';
 import { runCli } from './helpers/cli.js';
 import { expectDescribeFailure, itFailsCleanly } from './helpers/failure.js';
 import { itMatchesStatsReference, type RefTensor } from './helpers/proto_reference.js';
+import { e4m3fnuzFromBits, e5m2fnuzFromBits } from './helpers/dtypes.js';
 import { key, len, str, varint, vint } from './helpers/protobuf_writer.js';
 
 const DIR = join(__dirname, '..', 'fixtures', 'onnx');
@@ -179,6 +180,29 @@ describe('malformed and hostile ONNX files fail with one line', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('raw_data holds 4 bytes');
   });
+});
+
+describe('ONNX float8 FNUZ types', () => {
+  for (const [type, name, fromBits] of [
+    [18, 'f8_e4m3fnuz', e4m3fnuzFromBits],
+    [20, 'f8_e5m2fnuz', e5m2fnuzFromBits],
+  ] as const) {
+    it(`${name}: all 256 codes through the engine equal an independent decoding`, async () => {
+      const codes = Array.from({ length: 256 }, (_, i) => i);
+      const path = write(`${name}.onnx`, model(len(5, tensor('w', type, [256], len(9, codes)))));
+      const t = (await inspectFile(path, { threads: 1 })).tensors[0]!;
+      const values = codes.map(fromBits);
+      const finite = values.filter(Number.isFinite);
+      const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
+      const std = Math.sqrt(finite.reduce((a, b) => a + (b - mean) ** 2, 0) / finite.length);
+      expect(t.dtype).toBe(name);
+      expect([t.nan_count, t.posinf_count, t.neginf_count, t.zero_count]).toEqual([1, 0, 0, 1]);
+      expect([t.min, t.max]).toEqual([Math.min(...finite), Math.max(...finite)]);
+      expect(t.max).toBe(name === 'f8_e4m3fnuz' ? 240 : 57344);
+      expect(Math.abs(t.mean! - mean)).toBeLessThan(1e-12 * Math.max(1, Math.abs(t.max!)));
+      expect(Math.abs(t.std! - std) / std).toBeLessThan(1e-12);
+    });
+  }
 });
 
 describe('corrupted ONNX files fail cleanly', () => {

@@ -10,7 +10,7 @@ import { inflateRawSync, inflateSync } from 'node:zlib';
 import { expect, it } from 'vitest';
 import { byteLength } from '../../src/dtypes.js';
 import { storedDtype, type ByteSource, type FormatReader, type ModelDescription, type TensorDescriptor } from '../../src/formats/types.js';
-import { bf16FromBits, e4m3FromBits, e5m2FromBits, f16FromBits } from './dtypes.js';
+import { bf16FromBits, e4m3FromBits, e4m3fnuzFromBits, e5m2FromBits, e5m2fnuzFromBits, f16FromBits } from './dtypes.js';
 import { expectDescribeFailure } from './failure.js';
 
 /** The bytes a ByteSource points at (reads the whole file: small test files only). */
@@ -58,6 +58,10 @@ function element(buf: Buffer, dtype: TensorDescriptor['dtype'], le: boolean, i: 
       return e4m3FromBits(buf.readUInt8(o));
     case 'f8_e5m2':
       return e5m2FromBits(buf.readUInt8(o));
+    case 'f8_e4m3fnuz':
+      return e4m3fnuzFromBits(buf.readUInt8(o));
+    case 'f8_e5m2fnuz':
+      return e5m2fnuzFromBits(buf.readUInt8(o));
     case 'u8':
       return buf.readUInt8(o);
     case 'bool':

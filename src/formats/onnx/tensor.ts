@@ -30,15 +30,15 @@ const ONNX_DTYPES: Record<number, DType | undefined> = {
   15: 'c128',
   16: 'bf16',
   17: 'f8_e4m3',
+  18: 'f8_e4m3fnuz',
   19: 'f8_e5m2',
+  20: 'f8_e5m2fnuz',
 };
 
 /** Names of ONNX element types, for messages about the ones we do not read. */
 export const ONNX_TYPE_NAMES: Record<number, string> = {
   0: 'UNDEFINED',
   8: 'STRING',
-  18: 'FLOAT8E4M3FNUZ',
-  20: 'FLOAT8E5M2FNUZ',
   21: 'UINT4',
   22: 'INT4',
   23: 'FLOAT4E2M1',
@@ -52,7 +52,7 @@ export const STRING_TYPE = 8;
 /** Which typed field holds which element types, and how (ONNX's onnx.proto comments). */
 const TYPED_FIELDS: Record<number, { packing: 'fixed' | 'varint'; types: DType[] }> = {
   4: { packing: 'fixed', types: ['f32', 'c64'] }, // float_data
-  5: { packing: 'varint', types: ['i32', 'i16', 'i8', 'u16', 'u8', 'bool', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2'] }, // int32_data
+  5: { packing: 'varint', types: ['i32', 'i16', 'i8', 'u16', 'u8', 'bool', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2', 'f8_e4m3fnuz', 'f8_e5m2fnuz'] }, // int32_data
   7: { packing: 'varint', types: ['i64'] }, // int64_data
   10: { packing: 'fixed', types: ['f64', 'c128'] }, // double_data
   11: { packing: 'varint', types: ['u32', 'u64'] }, // uint64_data
