@@ -42,3 +42,7 @@ export function ptrVecY(): usize { return vecY; }
 export function vecBytes(): usize { return VEC_BYTES; }
 export function rowStatsSlots(): i32 { return ROW_STATS_SLOTS; }
 export function rowPairSlots(): i32 { return ROW_PAIR_SLOTS; }
+export {
+  q4_0_to_f32, q4_1_to_f32, q5_0_to_f32, q5_1_to_f32, q8_0_to_f32, q2_k_to_f32, q3_k_to_f32, q4_k_to_f32, q5_k_to_f32,
+  q6_k_to_f32, q8_k_to_f32, iq4_nl_to_f32, iq4_xs_to_f32,
+} from './dequant';
