@@ -21,7 +21,17 @@ import { looksLikeZip } from './zip/zip.js';
  * Readers in sniffing order: PyTorch claims zips holding data.pkl, npz zips of .npy entries;
  * protocol buffers have no magic, so TensorFlow claims `.pb` files before ONNX looks.
  */
-export const READERS: FormatReader[] = [safetensorsReader, pytorchReader, npzReader, numpyReader, matlabReader, ggufReader, hdf5Reader, tensorflowReader, onnxReader];
+export const READERS: FormatReader[] = [
+  safetensorsReader,
+  pytorchReader,
+  npzReader,
+  numpyReader,
+  matlabReader,
+  ggufReader,
+  hdf5Reader,
+  tensorflowReader,
+  onnxReader,
+];
 
 /** Bytes of the file head handed to `sniff`. */
 export const SNIFF_BYTES = 64;
