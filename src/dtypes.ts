@@ -16,6 +16,8 @@ export const DTYPES = [
   'bf16',
   'f8_e4m3',
   'f8_e5m2',
+  'f8_e4m3fnuz',
+  'f8_e5m2fnuz',
   'i64',
   'i32',
   'i16',
@@ -54,6 +56,8 @@ export type WidenKernel =
   | 'bf16_to_f32'
   | 'f8e4m3_to_f32'
   | 'f8e5m2_to_f32'
+  | 'f8e4m3fnuz_to_f32'
+  | 'f8e5m2fnuz_to_f32'
   | 'i8_to_f32'
   | 'u8_to_f32'
   | 'i16_to_f32'
@@ -108,6 +112,8 @@ const SPECS: Record<DType, Spec> = {
   bf16: { class: 'float', blockBytes: 2, family: 'f32', widen: { kernel: 'bf16_to_f32', to: 'f32' }, fusedStats: 'stats_bf16' },
   f8_e4m3: { class: 'float', blockBytes: 1, family: 'f32', widen: { kernel: 'f8e4m3_to_f32', to: 'f32' } },
   f8_e5m2: { class: 'float', blockBytes: 1, family: 'f32', widen: { kernel: 'f8e5m2_to_f32', to: 'f32' } },
+  f8_e4m3fnuz: { class: 'float', blockBytes: 1, family: 'f32', widen: { kernel: 'f8e4m3fnuz_to_f32', to: 'f32' } },
+  f8_e5m2fnuz: { class: 'float', blockBytes: 1, family: 'f32', widen: { kernel: 'f8e5m2fnuz_to_f32', to: 'f32' } },
   i64: { class: 'int', blockBytes: 8, family: 'f64', widen: { kernel: 'i64_to_f64', to: 'f64' } },
   i32: { class: 'int', blockBytes: 4, family: 'f64', widen: { kernel: 'i32_to_f64', to: 'f64' } },
   i16: { class: 'int', blockBytes: 2, family: 'f32', widen: { kernel: 'i16_to_f32', to: 'f32' } },
