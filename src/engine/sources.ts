@@ -40,8 +40,9 @@ export function openElementReader(desc: TensorDescriptor, files: FileCache, firs
   const view = desc.view;
   const src = desc.source;
   if (src.kind === 'varint') {
-    if (view || src.count !== desc.numel) throw new DiffaiError(src.path, `tensor ${desc.name}: packed values do not match its shape`);
-    const stream = new VarintStream(files.get(src.path), src, storageBytes(desc, 1), first);
+    const { blockElements, blockBytes } = dtypeInfo(storedDtype(desc));
+    if (view || src.count * blockElements !== desc.numel) throw new DiffaiError(src.path, `tensor ${desc.name}: packed values do not match its shape`);
+    const stream = new VarintStream(files.get(src.path), src, blockBytes, first / blockElements);
     return { read: (target) => stream.readInto(target), close: () => {} };
   }
   if (isDense(desc)) {
