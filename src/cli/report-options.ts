@@ -24,8 +24,9 @@ export interface ReportArgs {
   argv?: string[];
 }
 
-/** Where `--generate-report` writes when given no file name. */
+/** Where `--generate-report` writes when given no file name (Markdown with --markdown-output / -o markdown). */
 export const DEFAULT_REPORT = 'diffai-report.html';
+export const DEFAULT_MARKDOWN_REPORT = 'diffai-report.md';
 
 const REPORT_FORMATS: Record<string, OutputFormat> = {
   '.html': 'html',
@@ -43,7 +44,7 @@ export function addReportOptions<T>(y: Argv<T>): Argv<T> {
     .option('markdown-output', { type: 'boolean', default: false, describe: 'Markdown output (same as --output markdown)' })
     .option('generate-report', {
       type: 'string',
-      describe: `Also write the whole report to FILE: .html a self-contained page, .md Markdown (default ${DEFAULT_REPORT})`,
+      describe: `Also write the whole report to FILE: .html a self-contained page, .md Markdown (default ${DEFAULT_REPORT}, or ${DEFAULT_MARKDOWN_REPORT} with Markdown output)`,
     })
     .option('include-charts', {
       type: 'boolean',
@@ -65,7 +66,7 @@ export function outputFormat(args: ReportArgs): OutputFormat {
 /** The report file and its format, checked before any work is done. */
 export function reportTarget(args: ReportArgs): { file: string; format: OutputFormat } | undefined {
   if (args.generateReport === undefined) return undefined;
-  const file = args.generateReport === '' ? DEFAULT_REPORT : args.generateReport;
+  const file = args.generateReport !== '' ? args.generateReport : outputFormat(args) === 'markdown' ? DEFAULT_MARKDOWN_REPORT : DEFAULT_REPORT;
   const format = REPORT_FORMATS[extname(file).toLowerCase()];
   if (!format) throw new DiffaiError(file, `--generate-report: cannot tell the format from the extension (use .html or .md; also .json, .yaml, .txt)`);
   return { file, format };
