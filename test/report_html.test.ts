@@ -317,7 +317,9 @@ describe.skipIf(!launched.browser)('HTML reports in Chromium', () => {
       const rows = await tableRows(page, 'tensors');
       expect(rows.map((r) => r[0]!.text)).toEqual(json.tensors.map((t: Json) => t.name));
       const header = await tableHeader(page, 'tensors');
-      rows.forEach((r, i) => expectCell(r[header.indexOf('mean')]!, json.tensors[i].mean, `${json.tensors[i].name} mean`));
+      rows.forEach((r, i) => {
+        expectCell(r[header.indexOf('mean')]!, json.tensors[i].mean, `${json.tensors[i].name} mean`);
+      });
       const png = await page.screenshot({ fullPage: true });
       const { ink, colours } = await screenshotContent(page, png);
       expect(ink, `dark=${dark}`).toBeGreaterThan(0.03);
