@@ -13,7 +13,7 @@ import { reportDiffers, reportModels, type Report } from '../report/types.js';
 import { failOnAnomalies, selectedAnalyses, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
 import { compileRegex, type DiffArgs } from './args.js';
 import { verboseLine, write } from './output.js';
-import { outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
+import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
 import { createProgress } from './progress.js';
 
 export async function runDiff(args: DiffArgs): Promise<number> {
@@ -85,10 +85,12 @@ async function print(args: DiffArgs, report: Report, briefLines: string[]): Prom
   const options = reportRenderOptions(args, inputs, choosePalette(args.color, process.stdout.isTTY === true), args.stats);
   const target = reportTarget(args);
   if (target) {
-    const note = await writeReport(target, report, options);
-    if (!args.quiet) process.stderr.write(`diffai: ${note}\n`);
+    const written = await writeReport(target, report, options);
+    if (!args.quiet) process.stderr.write(`diffai: ${written}\n`);
   }
   if (args.quiet) return;
+  const note = chartsNote(args);
+  if (note && !args.brief) process.stderr.write(`diffai: ${note}\n`);
   if (args.brief) {
     if (briefLines.length > 0) await write(briefLines.map((l) => `${l}\n`).join(''));
     return;

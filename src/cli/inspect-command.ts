@@ -2,7 +2,7 @@ import { inspectFile } from '../library.js';
 import { choosePalette } from '../render/color.js';
 import { render } from '../render/registry.js';
 import { compileRegex, type InspectArgs } from './args.js';
-import { outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
+import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
 import { verboseLine, write } from './output.js';
 import { createProgress } from './progress.js';
 
@@ -21,6 +21,8 @@ export async function runInspect(args: InspectArgs): Promise<number> {
   verboseLine(args.verbose, `${args.file}: ${report.tensors.length} tensors in ${(performance.now() - started).toFixed(1)} ms`);
   const options = reportRenderOptions(args, [args.file], choosePalette(args.color, process.stdout.isTTY === true));
   if (target) process.stderr.write(`diffai: ${await writeReport(target, report, options)}\n`);
+  const note = chartsNote(args);
+  if (note) process.stderr.write(`diffai: ${note}\n`);
   await write(await render(report, outputFormat(args), options));
   return 0;
 }

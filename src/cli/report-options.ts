@@ -63,6 +63,13 @@ export function outputFormat(args: ReportArgs): OutputFormat {
   return args.markdownOutput ? 'markdown' : args.output;
 }
 
+/** Why charts asked for will not appear on stdout (Markdown charts are files beside a report file). */
+export function chartsNote(args: ReportArgs): string | undefined {
+  return args.includeCharts && outputFormat(args) === 'markdown' && args.generateReport === undefined
+    ? 'charts in Markdown are SVG files beside the report: add --generate-report FILE.md to write them'
+    : undefined;
+}
+
 /** The report file and its format, checked before any work is done. */
 export function reportTarget(args: ReportArgs): { file: string; format: OutputFormat } | undefined {
   if (args.generateReport === undefined) return undefined;
