@@ -22,7 +22,7 @@ body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.5 -apple-system,B
 main,header.top,footer{max-width:1280px;margin:0 auto;padding:0 28px}
 header.top{padding-top:28px;padding-bottom:8px;border-bottom:1px solid var(--border)}
 header.top .kicker{font-size:12px;letter-spacing:.08em;text-transform:uppercase;color:var(--muted);font-weight:600}
-h1{font-size:24px;font-weight:600;margin:4px 0 12px;word-break:break-all}
+h1{font-size:24px;font-weight:600;margin:4px 0 12px;overflow-wrap:anywhere}
 h2,h3,h4,h5,h6{display:inline;font-weight:600;margin:0}
 h2{font-size:19px}h3{font-size:16px}h4,h5,h6{font-size:14px}
 details.section{margin:18px 0 6px}
@@ -31,7 +31,7 @@ details.section.depth-2{border-top:1px solid var(--border);padding-top:10px}
 details.section>.body{padding-left:2px}
 code,.mono,td.text{font-family:ui-monospace,SFMono-Regular,"SF Mono",Menlo,Consolas,monospace;font-size:12.5px}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 18px;margin:14px 0}
-dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;word-break:break-all}
+dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
 dl.facts code{background:var(--soft);border:1px solid var(--border);border-radius:6px;padding:1px 6px}
 p.text{margin:10px 0}
 .tools{display:flex;gap:10px;align-items:center;margin:10px 0 6px}

@@ -38,11 +38,14 @@ function rampColor(t: number): string {
 }
 
 function legend(x: number, y: number, names: string[]): string {
+  let at = x;
   return names
-    .map(
-      (n, i) =>
-        `<rect x="${x + i * 140}" y="${y - 9}" width="10" height="10" rx="2" fill="${SERIES_COLORS[i % SERIES_COLORS.length]}"/><text class="dx-t" x="${x + i * 140 + 14}" y="${y}">${escapeXml(truncate(n, 18))}</text>`,
-    )
+    .map((n, i) => {
+      const label = truncate(n, 18);
+      const item = `<rect x="${at}" y="${y - 9}" width="10" height="10" rx="2" fill="${SERIES_COLORS[i % SERIES_COLORS.length]}"/><text class="dx-t" x="${at + 14}" y="${y}">${escapeXml(label)}</text>`;
+      at += 14 + label.length * CHAR_WIDTH + 16;
+      return item;
+    })
     .join('');
 }
 
@@ -50,8 +53,8 @@ function legend(x: number, y: number, names: string[]): string {
 function bars(chart: Extract<Chart, { kind: 'bars' }>): string {
   const labelChars = Math.min(40, Math.max(6, ...chart.labels.map((l) => l.length)));
   const left = Math.round(labelChars * CHAR_WIDTH) + 12;
-  const plot = 420;
-  const valueRoom = 90;
+  const plot = 320;
+  const valueRoom = 80;
   const barH = 14;
   const group = chart.series.length * barH + 6;
   const top = chart.series.length > 1 ? 26 : 8;
@@ -140,8 +143,8 @@ function heatmap(chart: Extract<Chart, { kind: 'heatmap' }>): string {
 
 /** A's and B's counts per bin, side by side, over the common range. */
 function histogram(chart: Extract<Chart, { kind: 'histogram' }>): string {
-  const plotW = 520;
-  const plotH = 120;
+  const plotW = 400;
+  const plotH = 110;
   const left = 44;
   const top = 26;
   const bins = chart.a.length;
