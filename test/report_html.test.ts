@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type CliResult, cli, requireBuild } from './helpers/cli.js';
+import { cli, requireBuild } from './helpers/cli.js';
 import { ROOT, readSafetensorsValues, tempDir, writeSafetensors } from './helpers/files.js';
 import { launchBrowser } from './helpers/browser.js';
-import { expectShows } from './helpers/report-cells.js';
+import { changedValueColumns, entries, expectShows, type Json, ran } from './helpers/report-cells.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
@@ -27,15 +27,6 @@ const BASE = core('digits_mlp.safetensors');
 const TUNED = core('digits_mlp_finetuned.safetensors');
 const BINS = 40;
 const tmp = tempDir('diffai-html-');
-
-// biome-ignore lint/suspicious/noExplicitAny: parsed JSON output, shaped by the contract (DESIGN §5)
-type Json = any;
-
-function ran(r: CliResult): CliResult {
-  expect(r.status, r.stderr).not.toBe(2);
-  expect(r.status, r.stderr).not.toBeNull();
-  return r;
-}
 
 /** Writes `name.html` with the given arguments and returns it with the JSON output of the same run. */
 async function report(name: string, args: string[]): Promise<{ file: string; json: Json }> {
@@ -90,10 +81,6 @@ function tableHeader(page: Page, name: string): Promise<string[]> {
 function expectCell(cell: DomCell, value: number | null, label: string): void {
   expect(cell.value, label).toBe(value === null ? '' : String(value));
   expectShows(cell.text, value, label);
-}
-
-function entries(list: Json[], key: string): Json[] {
-  return list.filter((e) => key in e).map((e) => e[key]);
 }
 
 /** Counts per bin by the histogram op's documented rule, in float64 over exact values. */
@@ -153,19 +140,8 @@ describe.skipIf(!launched.browser)('HTML reports in Chromium', () => {
     expect(rows.map((r) => r[0]!.text)).toEqual(changed.map((c) => c[0]));
     const at = (row: DomCell[], c: string) => row[header.indexOf(c)]!;
     rows.forEach((row, i) => {
-      const [name, a, b, cmp] = changed[i];
-      for (const [c, v] of [
-        ['mean A', a.mean],
-        ['mean B', b.mean],
-        ['std A', a.std],
-        ['std B', b.std],
-        ['max |Δ|', cmp.max_abs_diff],
-        ['mean |Δ|', cmp.mean_abs_diff],
-        ['rel. L2 change', cmp.rel_l2_change],
-        ['cosine', cmp.cosine_similarity],
-        ['changed elements', cmp.changed_elements],
-      ] as const)
-        expectCell(at(row, c), v, `${name} ${c}`);
+      const name = changed[i][0];
+      for (const [c, v] of changedValueColumns(changed[i])) expectCell(at(row, c), v, `${name} ${c}`);
     });
     // Analysis table (rendered generically from its declared table).
     const layers = entries(json, 'LayerImpactAnalysis')[0].layers;

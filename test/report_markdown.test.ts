@@ -9,9 +9,19 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { BIN, type CliResult, cli, requireBuild } from './helpers/cli.js';
+import { BIN, cli, requireBuild } from './helpers/cli.js';
 import { ROOT, readSafetensorsValues, tempDir } from './helpers/files.js';
-import { col, expectShows, markdownTables, type ParsedTable, tablesStartingWith } from './helpers/report-cells.js';
+import {
+  changedValueColumns,
+  col,
+  entries,
+  expectShows,
+  type Json,
+  markdownTables,
+  type ParsedTable,
+  ran,
+  tablesStartingWith,
+} from './helpers/report-cells.js';
 
 vi.setConfig({ testTimeout: 90_000 });
 beforeAll(requireBuild);
@@ -23,22 +33,9 @@ const TUNED = core('digits_mlp_finetuned.safetensors');
 const tmp = tempDir('diffai-md-');
 afterAll(() => tmp.cleanup());
 
-// biome-ignore lint/suspicious/noExplicitAny: parsed JSON output, shaped by the contract (DESIGN §5)
-type Json = any;
-
-function ran(r: CliResult): CliResult {
-  expect(r.status, r.stderr).not.toBe(2);
-  expect(r.status, r.stderr).not.toBeNull();
-  return r;
-}
-
 async function both(args: string[]): Promise<{ md: string; json: Json }> {
   const [md, json] = await Promise.all([cli([...args, '-o', 'markdown']), cli([...args, '-o', 'json'])]);
   return { md: ran(md).stdout, json: JSON.parse(ran(json).stdout) };
-}
-
-function entries(list: Json[], key: string): Json[] {
-  return list.filter((e) => key in e).map((e) => e[key]);
 }
 
 /** The changed-values table against the TensorStatsChanged entries, cell by cell. */
@@ -49,18 +46,7 @@ function expectValueTable(t: ParsedTable, changed: Json[], label: string): void 
     const at = (c: string) => row[col(t, c)]!;
     expect(at('shape'), name).toBe(`[${b.shape.join(', ')}]`);
     expect(at('dtype'), name).toBe(b.dtype);
-    const numbers: Array<[string, number | null]> = [
-      ['mean A', a.mean],
-      ['mean B', b.mean],
-      ['std A', a.std],
-      ['std B', b.std],
-      ['max |Δ|', cmp.max_abs_diff],
-      ['mean |Δ|', cmp.mean_abs_diff],
-      ['rel. L2 change', cmp.rel_l2_change],
-      ['cosine', cmp.cosine_similarity],
-      ['changed elements', cmp.changed_elements],
-    ];
-    for (const [c, v] of numbers) expectShows(at(c), v, `${label} ${name} ${c}`);
+    for (const [c, v] of changedValueColumns([name, a, b, cmp])) expectShows(at(c), v, `${label} ${name} ${c}`);
   }
 }
 

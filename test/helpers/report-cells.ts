@@ -71,3 +71,33 @@ export function expectShows(text: string, value: number | null, label: string): 
   expect(Number.isFinite(shown), `${label}: ${text}`).toBe(true);
   expect(Math.abs(shown - value), `${label}: ${text} vs ${value}`).toBeLessThanOrEqual(displayTolerance(text));
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON output, shaped by the contract (DESIGN §5)
+export type Json = any;
+
+/** The command ran (exit 0 or 1: whether differing models exit 1 is not what these tests check). */
+export function ran<R extends { status: number | null; stderr: string }>(r: R): R {
+  expect(r.status, r.stderr).not.toBe(2);
+  expect(r.status, r.stderr).not.toBeNull();
+  return r;
+}
+
+/** The payloads of the one-key objects named `key` in a JSON array. */
+export function entries(list: Json[], key: string): Json[] {
+  return list.filter((e) => key in e).map((e) => e[key]);
+}
+
+/** The numeric columns of the changed-values table and their JSON values, from a TensorStatsChanged entry. */
+export function changedValueColumns([, a, b, cmp]: Json): Array<[string, number | null]> {
+  return [
+    ['mean A', a.mean],
+    ['mean B', b.mean],
+    ['std A', a.std],
+    ['std B', b.std],
+    ['max |Δ|', cmp.max_abs_diff],
+    ['mean |Δ|', cmp.mean_abs_diff],
+    ['rel. L2 change', cmp.rel_l2_change],
+    ['cosine', cmp.cosine_similarity],
+    ['changed elements', cmp.changed_elements],
+  ];
+}
