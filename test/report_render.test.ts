@@ -142,4 +142,34 @@ describe('Markdown and HTML renderers', () => {
     expect(view.structural.map((r) => r.kind)).toEqual(['TensorShapeChanged']);
     expect(view.scope).toBe(`3 of 5 tensors changed, all in blocks.3, ${blockOf(HOSTILE)} and lm_head; 1 metadata entry changed`);
   });
+
+  it('review: optimizer state changes are counted but not part of the model change shares', () => {
+    const opt = 'optimizer_state_dict.state.0.step';
+    const report: Report = {
+      kind: 'pair',
+      a: model('a', ['fc.weight', opt]),
+      b: model('b', ['fc.weight', opt]),
+      results: [
+        {
+          kind: 'TensorStatsChanged',
+          name: 'fc.weight',
+          a: stats(0.1, 1),
+          b: stats(0.2, 1),
+          comparison: { max_abs_diff: 0.1, mean_abs_diff: 0.1, rel_l2_change: 0.1, cosine_similarity: 0.99, changed_elements: 2 },
+        },
+        {
+          kind: 'TensorStatsChanged',
+          name: opt,
+          a: stats(45, 45),
+          b: stats(90, 90),
+          comparison: { max_abs_diff: 45, mean_abs_diff: 45, rel_l2_change: 1, cosine_similarity: 1, changed_elements: 1 },
+        },
+      ],
+    };
+    if (report.kind !== 'pair') throw new Error('pair');
+    const view = reviewPair(report);
+    expect(view.top.map((t) => [t.name, t.share])).toEqual([['fc.weight', 1]]);
+    expect(view.blocks.find((b) => b.block === 'optimizer_state_dict.state.0')?.share).toBeNull();
+    expect(view.scope).toBe('2 of 2 tensors changed (1 optimizer state), all in fc and optimizer_state_dict.state.0');
+  });
 });

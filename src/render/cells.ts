@@ -5,18 +5,30 @@ import type { Cell } from '../report/document.js';
 /** What a missing value reads as in tables. */
 export const NONE = '—';
 
-/** Integers exactly; other numbers as the text output prints them (4 decimals, or exponent form). */
-export function formatNumber(v: number | null | undefined): string {
+/** Integers exactly (counts, bytes); other numbers as the text output prints them (4 decimals, or exponent form). */
+export function formatNumber(v: number | null | undefined, integers = true): string {
   if (v === null || v === undefined || Number.isNaN(v)) return NONE;
-  if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
+  if (integers && Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
   return fmt(v);
 }
 
-export function formatCell(c: Cell): string {
-  return typeof c === 'number' || c === null ? formatNumber(c) : c;
+/** A cell as text; `integerColumn` when every number of its column is an integer (a count), else 1 reads `1.0000`. */
+export function formatCell(c: Cell, integerColumn = true): string {
+  return typeof c === 'number' || c === null ? formatNumber(c, integerColumn) : c;
 }
 
-/** A column is numeric when every present cell is a number (right-aligned, sorted as numbers). */
-export function numericColumns(rows: Cell[][], width: number): boolean[] {
-  return Array.from({ length: width }, (_, j) => rows.some((r) => typeof r[j] === 'number') && rows.every((r) => r[j] === null || typeof r[j] === 'number'));
+export interface ColumnKinds {
+  /** Every present cell is a number: right-aligned, sorted as numbers. */
+  numeric: boolean[];
+  /** Every number is an integer: printed exactly. */
+  integer: boolean[];
+}
+
+export function columnKinds(rows: Cell[][], width: number): ColumnKinds {
+  const numeric = Array.from(
+    { length: width },
+    (_, j) => rows.some((r) => typeof r[j] === 'number') && rows.every((r) => r[j] === null || typeof r[j] === 'number'),
+  );
+  const integer = Array.from({ length: width }, (_, j) => rows.every((r) => typeof r[j] !== 'number' || Number.isInteger(r[j])));
+  return { numeric, integer };
 }

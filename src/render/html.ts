@@ -5,7 +5,7 @@
  * `data-value` (what sorting uses and what JSON prints) and show the text output's format.
  */
 import { type Block, buildDocument, type Cell, type TableBlock } from '../report/document.js';
-import { formatCell, numericColumns } from './cells.js';
+import { columnKinds, formatCell } from './cells.js';
 import { escapeXml, renderChart } from './svg.js';
 import type { Renderer, RenderOptions } from './types.js';
 
@@ -97,8 +97,8 @@ const SCRIPT = `
 })();
 `;
 
-function cell(c: Cell, numeric: boolean): string {
-  const text = esc(formatCell(c));
+function cell(c: Cell, numeric: boolean, integer: boolean): string {
+  const text = esc(formatCell(c, integer));
   if (numeric) {
     const value = typeof c === 'number' && Number.isFinite(c) ? String(c) : '';
     return `<td class="num${c === null ? ' none' : ''}" data-value="${value}"${value !== '' && value !== text ? ` title="${value}"` : ''}>${text}</td>`;
@@ -108,12 +108,12 @@ function cell(c: Cell, numeric: boolean): string {
 }
 
 function table(t: TableBlock): string {
-  const numeric = numericColumns(t.rows, t.columns.length);
+  const { numeric, integer } = columnKinds(t.rows, t.columns.length);
   const long = t.rows.length > HTML_TABLE_PREVIEW;
   const head = t.columns
     .map((c, j) => `<th scope="col" class="${numeric[j] ? 'num' : 'text'}" aria-sort="none"><button type="button">${esc(c)}</button></th>`)
     .join('');
-  const body = t.rows.map((r) => `<tr>${r.map((c, j) => cell(c, numeric[j]!)).join('')}</tr>`).join('\n');
+  const body = t.rows.map((r) => `<tr>${r.map((c, j) => cell(c, numeric[j]!, integer[j]!)).join('')}</tr>`).join('\n');
   const tools =
     t.rows.length > 5
       ? `<div class="tools"><input type="search" placeholder="Filter ${t.rows.length} rows…" aria-label="Filter rows"><span class="count"></span></div>`

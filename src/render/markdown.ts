@@ -4,7 +4,7 @@
  * `<details>`), its tables as GFM tables, charts as SVG files linked beside the report.
  */
 import { type Block, buildDocument, type TableBlock } from '../report/document.js';
-import { formatCell, numericColumns } from './cells.js';
+import { columnKinds, formatCell } from './cells.js';
 import { renderChart } from './svg.js';
 import type { Renderer, RenderOptions } from './types.js';
 
@@ -17,12 +17,12 @@ export function escapeMarkdown(s: string): string {
 }
 
 function table(t: TableBlock): string {
-  const numeric = numericColumns(t.rows, t.columns.length);
+  const { numeric, integer } = columnKinds(t.rows, t.columns.length);
   const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const lines = [
     row(t.columns.map((c) => escapeMarkdown(c) || ' ')),
     row(numeric.map((n) => (n ? '---:' : '---'))),
-    ...t.rows.map((r) => row(r.map((c) => escapeMarkdown(formatCell(c))))),
+    ...t.rows.map((r) => row(r.map((c, j) => escapeMarkdown(formatCell(c, integer[j]))))),
   ];
   const body = lines.join('\n');
   return t.rows.length > MD_TABLE_FOLD ? `<details><summary>${t.rows.length} rows</summary>\n\n${body}\n\n</details>` : body;

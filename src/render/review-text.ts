@@ -1,6 +1,6 @@
 /** Text form of the review view (`--review-friendly`): scope, structural changes, largest changes, blocks. */
 import type { ReviewView } from '../report/review.js';
-import { formatNumber } from './cells.js';
+import { fmt } from '../analysis/helpers.js';
 import type { Palette } from './color.js';
 import { renderText } from './text.js';
 
@@ -13,7 +13,7 @@ export function renderReviewText(view: ReviewView, palette: Palette): string {
     lines.push('largest changes (share of the total change):');
     for (const t of view.top)
       lines.push(
-        `  ${palette.changed('~')} ${t.name}: share=${pct(t.share)}, rel_l2_change=${formatNumber(t.rel_l2_change)}, max_abs_diff=${formatNumber(t.max_abs_diff)}, cosine=${formatNumber(t.cosine_similarity)}`,
+        `  ${palette.changed('~')} ${t.name}: share=${pct(t.share)}, rel_l2_change=${fmt(t.rel_l2_change)}, max_abs_diff=${fmt(t.max_abs_diff)}, cosine=${fmt(t.cosine_similarity)}`,
       );
   }
   if (view.blocks.length > 0) {

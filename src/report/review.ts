@@ -2,9 +2,11 @@
  * The review view of a pair diff (`--review-friendly`): what a human reviewer reads first.
  * Structural and tie changes, the changes that carry most of the total change, changed
  * tensors grouped by block, identical tensors as a count and a one-line scope. Derived only
- * from the report's numbers (a tensor's change ‖B − A‖ is its rel_l2_change × ‖A‖).
+ * from the report's numbers (a tensor's change ‖B − A‖ is its rel_l2_change × ‖A‖); shares
+ * are of the model tensors' total ‖B − A‖², optimizer state apart.
  */
 import type { DiffResult } from '../diff/types.js';
+import { isOptimizerState } from '../model/roles.js';
 import type { PairReport } from './types.js';
 
 /** How many of the largest changes the review lists. */
@@ -38,7 +40,7 @@ export interface ReviewView {
   changedTensors: number;
   identicalTensors: number | null;
   structural: DiffResult[];
-  /** Largest value changes by share of the total, at most REVIEW_TOP. */
+  /** Largest value changes of model tensors (not optimizer state) by share of the total, at most REVIEW_TOP. */
   top: ReviewChange[];
   /** Blocks with changes, largest share first. */
   blocks: ReviewBlock[];
@@ -78,13 +80,15 @@ export function reviewResults(results: DiffResult[], totalTensors: number | null
   const tensorResults = results.filter((r) => !METADATA.has(r.kind));
   const changedNames = [...new Set(tensorResults.map((r) => r.name))];
   const values = tensorResults.filter((r): r is Extract<DiffResult, { kind: 'TensorStatsChanged' }> => r.kind === 'TensorStatsChanged');
-  const squares = new Map(values.map((r) => [r.name, changeNorm(r)] as const));
+  // Shares are of the model's change: optimizer state (Adam's step counts, moments) moves on its own scale.
+  const squares = new Map(values.filter((r) => !isOptimizerState(r.name)).map((r) => [r.name, changeNorm(r)] as const));
   const total = [...squares.values()].reduce((s: number, n) => s + (n === null ? 0 : n * n), 0);
   const shareOf = (name: string) => {
     const n = squares.get(name);
     return n === undefined || n === null || !(total > 0) ? null : (n * n) / total;
   };
   const top: ReviewChange[] = values
+    .filter((r) => squares.has(r.name))
     .map((r) => ({
       name: r.name,
       block: blockOf(r.name),
@@ -109,7 +113,7 @@ export function reviewResults(results: DiffResult[], totalTensors: number | null
   const metadata = results.filter((r) => METADATA.has(r.kind));
   const changed = changedNames.length;
   return {
-    scope: scopeLine(totalTensors, changed, blocks, metadata.length),
+    scope: scopeLine(totalTensors, changed, changedNames.filter(isOptimizerState).length, blocks, metadata.length),
     totalTensors,
     changedTensors: changed,
     identicalTensors: totalTensors === null ? null : totalTensors - changed,
@@ -120,12 +124,13 @@ export function reviewResults(results: DiffResult[], totalTensors: number | null
   };
 }
 
-function scopeLine(total: number | null, changed: number, blocks: ReviewBlock[], metadata: number): string {
+function scopeLine(total: number | null, changed: number, optimizer: number, blocks: ReviewBlock[], metadata: number): string {
   const meta = metadata > 0 ? `; ${metadata} metadata ${metadata === 1 ? 'entry' : 'entries'} changed` : '';
   if (changed === 0) return `no tensor changed${total !== null ? ` (${total} tensors)` : ''}${meta}`;
   const where =
     blocks.length <= 3
       ? `all in ${andList(blocks.map((b) => b.block))}`
       : `in ${blocks.length} blocks, most in ${blocks[0]!.block}${blocks[0]!.share !== null ? ` (${(blocks[0]!.share * 100).toFixed(1)}% of the change)` : ''}`;
-  return `${changed}${total !== null ? ` of ${total}` : ''} tensor${changed === 1 && total === null ? '' : 's'} changed, ${where}${meta}`;
+  const opt = optimizer > 0 ? ` (${optimizer} optimizer state)` : '';
+  return `${changed}${total !== null ? ` of ${total}` : ''} tensor${changed === 1 && total === null ? '' : 's'} changed${opt}, ${where}${meta}`;
 }
