@@ -172,4 +172,37 @@ describe('Markdown and HTML renderers', () => {
     expect(view.blocks.find((b) => b.block === 'optimizer_state_dict.state.0')?.share).toBeNull();
     expect(view.scope).toBe('2 of 2 tensors changed (1 optimizer state), all in fc and optimizer_state_dict.state.0');
   });
+
+  it('analysis charts stay readable: the first 40 ranked rows as bars, the 40 series with the highest peaks as heat-map rows', async () => {
+    const rows = Array.from({ length: 100 }, (_, i) => [`layer${i}`, 100 - i]);
+    const series = Array.from({ length: 100 }, (_, i) => ({ name: `s${i}`, values: [i % 10, (i * 7) % 100] }));
+    const many: Report = {
+      kind: 'pair',
+      a: model('a', []),
+      b: model('b', []),
+      results: [],
+      analyses: [
+        {
+          name: 'big',
+          key: 'Big',
+          label: 'big',
+          summary: '',
+          details: [],
+          data: {},
+          table: { columns: ['layer', 'v'], rows, chart: { columns: ['v'] } },
+          series,
+        },
+      ],
+    };
+    const html = await render(many, 'html', { charts: true });
+    const bars = [...html.matchAll(/class="dx-bar" data-label="([^"]*)"/g)].map((m) => m[1]);
+    expect(bars).toEqual(rows.slice(0, 40).map((r) => r[0]));
+    const heat = [...new Set([...html.matchAll(/class="dx-cell" data-row="([^"]*)"/g)].map((m) => m[1]))];
+    const peaks = series.map((s) => ({ name: s.name, peak: Math.max(...s.values) })).sort((x, y) => y.peak - x.peak);
+    const cut = peaks[39]!.peak;
+    expect(heat).toHaveLength(40);
+    for (const name of heat) expect(Math.max(...series.find((s) => s.name === name)!.values)).toBeGreaterThanOrEqual(cut);
+    expect(heat).toEqual(series.map((s) => s.name).filter((n) => heat.includes(n))); // declared order kept
+    expect(html).toContain('(40 of 100 rows, as ranked)');
+  });
 });

@@ -37,6 +37,7 @@ p.text{margin:10px 0}
 .tools{display:flex;gap:10px;align-items:center;margin:10px 0 6px}
 .tools input{font:inherit;padding:5px 10px;border:1px solid var(--border);border-radius:6px;background:var(--bg);color:var(--fg);min-width:260px}
 .tools .count{color:var(--muted);font-size:12px}
+.table{margin:12px 0}
 .scroll{overflow-x:auto;border:1px solid var(--border);border-radius:8px}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 th,td{padding:5px 10px;border-bottom:1px solid var(--border);text-align:left;vertical-align:top;white-space:nowrap}

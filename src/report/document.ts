@@ -58,6 +58,8 @@ export interface DocumentOptions {
 
 /** Changed tensors drawn in the relative-change bar chart. */
 export const CHART_TOP_TENSORS = 30;
+/** Rows (bars or heat-map rows) an analysis chart draws at most. */
+export const CHART_MAX_ROWS = 40;
 /** Sections with more differences than this start collapsed. */
 const COLLAPSE_AFTER = 40;
 
@@ -237,42 +239,51 @@ function pairBody(p: PairReport, options: DocumentOptions): Block[] {
 
 // ── Analyses ─────────────────────────────────────────────────────────────────
 
+/** The largest value of a series (−∞ when it has none), for picking the rows of a heat map. */
+function peak(values: Array<number | null>): number {
+  return Math.max(-Infinity, ...values.filter((v): v is number => v !== null && Number.isFinite(v)));
+}
+
+/**
+ * An analysis' declared charts: its table's chart columns as bars (the table's first rows,
+ * as the analysis ranked them), its series as a heat map (the series with the highest peaks,
+ * in their order), its matrix as a heat map. Long ones are cut to CHART_MAX_ROWS rows.
+ */
+function analysisCharts(e: AnalysisEntry): Block[] {
+  const charts: Block[] = [];
+  const of = (shown: number, total: number, what: string) => (total > shown ? ` (${shown} of ${total} ${what})` : '');
+  if (e.table?.chart && e.table.rows.length > 0) {
+    const { columns } = e.table;
+    const rows = e.table.rows.slice(0, CHART_MAX_ROWS);
+    const cols = e.table.chart.columns.map((c) => columns.indexOf(c)).filter((j) => j >= 0);
+    const numbers = (j: number) => rows.map((r) => (typeof r[j] === 'number' ? (r[j] as number) : null));
+    const title = `${e.table.chart.title ?? `${e.label}: ${cols.map((j) => columns[j]).join(', ')}`}${of(rows.length, e.table.rows.length, 'rows, as ranked')}`;
+    if (cols.length > 0)
+      charts.push({
+        kind: 'chart',
+        chart: { kind: 'bars', title, labels: rows.map((r) => String(r[0])), series: cols.map((j) => ({ name: columns[j]!, values: numbers(j) })) },
+      });
+  }
+  if (e.series && e.series.length > 0) {
+    const keep = new Set([...e.series].sort((a, b) => peak(b.values) - peak(a.values)).slice(0, CHART_MAX_ROWS));
+    const series = e.series.filter((s) => keep.has(s));
+    const x = e.series[0]!.x ?? e.series[0]!.values.map((_, k) => String(k));
+    const title = `${e.label} along the sequence${of(series.length, e.series.length, 'series with the highest values')}`;
+    charts.push({
+      kind: 'chart',
+      chart: { kind: 'heatmap', title, rows: series.map((s) => s.name), columns: x.map(String), values: series.map((s) => s.values) },
+    });
+  }
+  if (e.matrix)
+    charts.push({ kind: 'chart', chart: { kind: 'heatmap', title: e.label, rows: e.matrix.labels, columns: e.matrix.labels, values: e.matrix.values } });
+  return charts;
+}
+
 function analysisBlocks(entries: AnalysisEntry[], options: DocumentOptions): Block[] {
   return entries.map((e, i) => {
     const blocks: Block[] = [{ kind: 'text', text: e.summary }];
     if (e.table) blocks.push({ kind: 'table', name: `analysis-${e.label}-${i}`, columns: e.table.columns, rows: e.table.rows });
-    if (options.charts) {
-      if (e.table?.chart) {
-        const { columns, rows } = e.table;
-        const cols = e.table.chart.columns.map((c) => columns.indexOf(c)).filter((j) => j >= 0);
-        const numbers = (j: number) => rows.map((r) => (typeof r[j] === 'number' ? (r[j] as number) : null));
-        if (cols.length > 0 && rows.length > 0)
-          blocks.push({
-            kind: 'chart',
-            chart: {
-              kind: 'bars',
-              title: e.table.chart.title ?? `${e.label}: ${cols.map((j) => columns[j]).join(', ')}`,
-              labels: rows.map((r) => String(r[0])),
-              series: cols.map((j) => ({ name: columns[j]!, values: numbers(j) })),
-            },
-          });
-      }
-      if (e.series && e.series.length > 0) {
-        const x = e.series[0]!.x ?? e.series[0]!.values.map((_, k) => String(k));
-        blocks.push({
-          kind: 'chart',
-          chart: {
-            kind: 'heatmap',
-            title: `${e.label} along the sequence`,
-            rows: e.series.map((s) => s.name),
-            columns: x.map(String),
-            values: e.series.map((s) => s.values),
-          },
-        });
-      }
-      if (e.matrix)
-        blocks.push({ kind: 'chart', chart: { kind: 'heatmap', title: e.label, rows: e.matrix.labels, columns: e.matrix.labels, values: e.matrix.values } });
-    }
+    if (options.charts) blocks.push(...analysisCharts(e));
     if (e.details.length > 0) blocks.push(section(`Details (${e.details.length} lines)`, [{ kind: 'list', items: e.details }], true));
     return section(e.label, blocks);
   });
