@@ -205,4 +205,20 @@ describe('Markdown and HTML renderers', () => {
     expect(heat).toEqual(series.map((s) => s.name).filter((n) => heat.includes(n))); // declared order kept
     expect(html).toContain('(40 of 100 rows, as ranked)');
   });
+
+  it('text with charts: histograms and series as sparklines on one scale, empty bins blank', async () => {
+    const withHist: Report = {
+      kind: 'pair',
+      a: model('a', []),
+      b: model('b', []),
+      results: [],
+      histograms: [{ name: 'w', lo: -1, hi: 1, a: [0, 8, 4, 0], b: [1, 0, 8, 8] }],
+      analyses: [{ name: 's', key: 'S', label: 'seq', summary: 'x', details: [], data: {}, series: [{ name: 'model', values: [0, 0.5, 1, null] }] }],
+    };
+    const text = await render(withHist, 'text', { charts: true });
+    expect(text).toContain('  w A | █▅ | [-1.0000, 1.0000]\n');
+    expect(text).toContain('    B |▂ ██|\n');
+    expect(text).toContain('  model ▁▅█·\n');
+    expect(await render(withHist, 'text')).not.toMatch(/[▁-█]/);
+  });
 });

@@ -10,14 +10,17 @@ export interface AnalysesTextOptions {
 
 const TICKS = '▁▂▃▄▅▆▇█';
 
-/** One character per value, scaled between the series' smallest and largest finite value ('·' where a value is missing). */
-export function sparkline(values: Array<number | null>): string {
+/**
+ * One character per value, scaled between the series' smallest and largest finite value, or
+ * over `range` ('·' where a value is missing; with `blankZero`, a space for 0, as for empty bins).
+ */
+export function sparkline(values: Array<number | null>, range?: [number, number], blankZero = false): string {
   const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
-  const lo = Math.min(...finite);
-  const hi = Math.max(...finite);
+  const [lo, hi] = range ?? [Math.min(...finite), Math.max(...finite)];
   return values
     .map((v) => {
       if (v === null || !Number.isFinite(v)) return '·';
+      if (blankZero && v === 0) return ' ';
       const t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
       return TICKS[Math.min(TICKS.length - 1, Math.floor(t * TICKS.length))];
     })

@@ -2,7 +2,9 @@
 import type { DiffResult } from '../diff/types.js';
 import { reviewPair, reviewResults } from '../report/review.js';
 import type { DirectoryReport, PairReport, Report } from '../report/types.js';
-import { renderAnalysesText } from './analysis-text.js';
+import { fmt } from '../analysis/helpers.js';
+import type { ValueHistogram } from '../analysis/types.js';
+import { renderAnalysesText, sparkline } from './analysis-text.js';
 import { PLAIN, type Palette } from './color.js';
 import { renderInspectText } from './inspect.js';
 import { renderReviewText } from './review-text.js';
@@ -19,10 +21,26 @@ function directoryText(report: DirectoryReport, palette: Palette, body: (results
   return lines.length > 0 ? `${lines.join('\n')}\n` : renderText([]);
 }
 
+/** Value histograms as sparklines of A and B over the same bins. */
+function histogramsText(histograms: ValueHistogram[]): string {
+  if (histograms.length === 0) return '';
+  const width = Math.min(40, Math.max(...histograms.map((h) => h.name.length)));
+  const lines = ['value histograms of the most changed tensors (A, B; same bins and scale):'];
+  for (const h of histograms) {
+    const range: [number, number] = [0, Math.max(...h.a, ...h.b)];
+    lines.push(
+      `  ${h.name.padEnd(width)} A |${sparkline(h.a, range, true)}| [${fmt(h.lo)}, ${fmt(h.hi)}]`,
+      `  ${''.padEnd(width)} B |${sparkline(h.b, range, true)}|`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 export function renderReportText(report: Report, options: RenderOptions = {}): string {
   const palette = options.palette ?? PLAIN;
   const text = { stats: options.stats, palette };
-  const pair = (p: PairReport) => (options.review ? renderReviewText(reviewPair(p), palette) : renderText(p.results, text));
+  const pair = (p: PairReport) =>
+    (options.review ? renderReviewText(reviewPair(p), palette) : renderText(p.results, text)) + (options.charts ? histogramsText(p.histograms ?? []) : '');
   const analyses = { summaryOnly: options.review, charts: options.charts };
   switch (report.kind) {
     case 'pair':
