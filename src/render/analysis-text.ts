@@ -1,4 +1,5 @@
-/** Text form of the analyses: a summary line `label: …`, then detail lines indented by two spaces. */
+/** Text form of the analyses: a summary line `[marker ]label: …`, then detail lines indented by two spaces. */
+import { summaryLine } from '../analysis/summary.js';
 import type { AnalysisEntry, AnalysisSeries } from '../analysis/types.js';
 
 export interface AnalysesTextOptions {
@@ -35,7 +36,7 @@ function seriesLines(series: AnalysisSeries[]): string[] {
 export function renderAnalysesText(entries: AnalysisEntry[], options: AnalysesTextOptions = {}): string {
   const lines: string[] = [];
   for (const e of entries) {
-    lines.push(`${e.label}: ${e.summary}`);
+    lines.push(summaryLine(e));
     if (options.charts && e.series && e.series.length > 0) lines.push(...seriesLines(e.series));
     if (!options.summaryOnly) for (const d of e.details) lines.push(`  ${d}`);
   }

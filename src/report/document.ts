@@ -281,7 +281,7 @@ function analysisCharts(e: AnalysisEntry): Block[] {
 
 function analysisBlocks(entries: AnalysisEntry[], options: DocumentOptions): Block[] {
   return entries.map((e, i) => {
-    const blocks: Block[] = [{ kind: 'text', text: e.summary }];
+    const blocks: Block[] = [{ kind: 'text', text: `${e.marker ? `${e.marker} ` : ''}${e.summary}` }];
     if (e.table) blocks.push({ kind: 'table', name: `analysis-${e.label}-${i}`, columns: e.table.columns, rows: e.table.rows });
     if (options.charts) blocks.push(...analysisCharts(e));
     if (e.details.length > 0) blocks.push(section(`Details (${e.details.length} lines)`, [{ kind: 'list', items: e.details }], true));
