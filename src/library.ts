@@ -17,7 +17,7 @@ import { statSync } from 'node:fs';
 import type { FormatName, LeafValue, ModelDescription, TensorDescriptor } from './formats/types.js';
 import { buildModelView } from './model/view.js';
 import type { Role } from './model/roles.js';
-import type { AnalysisEntry } from './analysis/types.js';
+import type { AnalysisEntry, ValueHistogram } from './analysis/types.js';
 
 export interface LibraryOptions extends DiffOptions, Pick<ExecutorOptions, 'signal' | 'onBytes' | 'chunkElements' | 'threads'> {
   /** Called once with the total tensor bytes the call will read (for progress display). */
@@ -32,6 +32,8 @@ export interface DiffReport {
   results: DiffResult[];
   /** Present when analyses were run (`diffSequence` with two files). */
   analyses?: AnalysisEntry[];
+  /** Value histograms of the most changed tensors, when a report asked for charts (`diffSequence` with `histograms`). */
+  histograms?: ValueHistogram[];
 }
 
 /** Compares two model files; `results` is empty when they do not differ. */

@@ -76,8 +76,8 @@ describe('analysis registry', () => {
 const model = (path: string): ModelDescription => ({ path, format: 'safetensors', tensors: [], leaves: {}, warnings: [] }) as unknown as ModelDescription;
 
 describe('renderer registry', () => {
-  it('offers text, json and yaml', () => {
-    expect(OUTPUT_FORMATS).toEqual(['text', 'json', 'yaml']);
+  it('offers text, json, yaml, markdown and html', () => {
+    expect(OUTPUT_FORMATS).toEqual(['text', 'json', 'yaml', 'markdown', 'html']);
   });
 
   it('renders every report kind', async () => {

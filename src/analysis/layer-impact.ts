@@ -55,6 +55,7 @@ export function layerImpact(c: Collected, p: PairData) {
   const table = {
     columns: ['layer', 'rel_l2_change', 'share', 'params', 'changed_elements'],
     rows: ranked.map((l) => [l.layer, l.rel_l2_change, l.share, l.params, l.changed_elements]),
+    chart: { columns: ['rel_l2_change'], title: 'Relative L2 change by layer' },
   };
   return { summary, details, data, table };
 }

@@ -79,6 +79,7 @@ export function memoryAnalysis(c: Collected, p: PairData) {
   const table = {
     columns: ['dtype', 'bytes_a', 'bytes_b'],
     rows: dtypes.map((k) => [k, a.bytes_by_dtype[k] ?? 0, b.bytes_by_dtype[k] ?? 0]),
+    chart: { columns: ['bytes_a', 'bytes_b'], title: 'Memory by dtype (bytes)' },
   };
   return { summary, details, data, table };
 }

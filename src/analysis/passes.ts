@@ -10,8 +10,8 @@ import { nameFilter, type DiffOptions } from '../diff/differ.js';
 import { tensorStats } from '../diff/stats.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
-import { isParameter, statsOfModel, type ModelTensor } from './helpers.js';
-import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid } from './types.js';
+import { isParameter, relChange, statsOfModel, type ModelTensor } from './helpers.js';
+import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid, ValueHistogram } from './types.js';
 
 /** Values within this many steps of a grid point count as on the grid (f32 rounding of x = q·step). */
 export const GRID_TOLERANCE = 1e-3;
@@ -47,6 +47,11 @@ export const PASSES: Passes = {
     for (let k = 0; k < pairs.length; k++) out.set(k, await compareQuantizedLinks(pairs[k]!, executor, options));
     return out;
   },
+  histograms: async ({ pairs, executor }) => {
+    const out = new Map<string, ValueHistogram[]>();
+    for (const p of pairs) out.set(`${p.ia},${p.ib}`, await mostChangedHistograms(executor, p));
+    return out;
+  },
 };
 
 /**
@@ -74,6 +79,34 @@ async function compareQuantizedLinks(p: PairData, executor: Executor, options: D
   await link('a');
   await link('b');
   return out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+}
+
+/** Tensors per pair whose value histograms reports draw, and their bins. */
+export const HISTOGRAM_TENSORS = 4;
+export const HISTOGRAM_BINS = 40;
+
+/**
+ * A and B histograms of the pair's most changed real float tensors (by relative L2 change),
+ * both over A's and B's common value range so the bars line up.
+ */
+async function mostChangedHistograms(executor: Executor, p: PairData): Promise<ValueHistogram[]> {
+  const candidates = p.tensors
+    .filter((t) => t.a && t.b && t.cmp && t.cmp.changed > 0 && isFloat(t.a.dtype) && isFloat(t.b.dtype))
+    .map((t) => ({ t, rel: relChange(t.cmp!) ?? -1 }))
+    .sort((x, y) => y.rel - x.rel || (x.t.name < y.t.name ? -1 : 1));
+  const out: ValueHistogram[] = [];
+  for (const { t } of candidates) {
+    if (out.length >= HISTOGRAM_TENSORS) break;
+    const { statsA, statsB } = t;
+    if (statsA?.min == null || statsA.max == null || statsB?.min == null || statsB.max == null) continue;
+    const lo = Math.min(statsA.min, statsB.min);
+    const hi = Math.max(statsA.max, statsB.max);
+    if (!(lo < hi) || !Number.isFinite(hi - lo)) continue;
+    const params = { lo, hi, bins: HISTOGRAM_BINS };
+    const [ha, hb] = [await executor.histogram(t.a!, params), await executor.histogram(t.b!, params)];
+    out.push({ name: t.name, lo, hi, a: [...ha.counts], b: [...hb.counts] });
+  }
+  return out;
 }
 
 /** Candidate grids for a tensor with the given range, coarsest first. */

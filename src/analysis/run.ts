@@ -6,7 +6,7 @@
 import type { LibraryOptions } from '../library.js';
 import { collect } from './collect.js';
 import { loadAnalyses, neededPasses, type AnalysisName, type LoadedAnalysis } from './registry.js';
-import type { AnalysisEntry, Collected } from './types.js';
+import type { AnalysisEntry, Collected, PassName } from './types.js';
 
 /** Every loaded analysis, in registry order: a pairwise one once per consecutive pair, a sequence one once. */
 export function runAnalyses(c: Collected, loaded: LoadedAnalysis[]): AnalysisEntry[] {
@@ -20,13 +20,14 @@ export function runAnalyses(c: Collected, loaded: LoadedAnalysis[]): AnalysisEnt
   return out;
 }
 
-/** Diffs each consecutive pair of files and runs the named analyses on what was read. */
+/** Diffs each consecutive pair of files and runs the named analyses on what was read (plus passes a report asks for). */
 export async function collectAndAnalyze(
   paths: string[],
   analyses: Iterable<AnalysisName>,
   options: LibraryOptions = {},
+  extraPasses: Iterable<PassName> = [],
 ): Promise<{ collected: Collected; analyses: AnalysisEntry[] }> {
   const loaded = await loadAnalyses(analyses);
-  const collected = await collect(paths, { ...options, needs: neededPasses(loaded) });
+  const collected = await collect(paths, { ...options, needs: new Set([...neededPasses(loaded), ...extraPasses]) });
   return { collected, analyses: runAnalyses(collected, loaded) };
 }

@@ -54,6 +54,18 @@ export interface PassOutputs {
    * the model view), dequantized. `name` is the float parameter's name.
    */
   quantizedLinks: Map<number, PairTensor[]>;
+  /** Value histograms of A and B for the most changed tensors of each pair, keyed `ia,ib` (charts in reports). */
+  histograms: Map<string, ValueHistogram[]>;
+}
+
+/** Histograms of one tensor in A and in B over the same bins (counts from the engine's histogram op). */
+export interface ValueHistogram {
+  name: string;
+  /** The common range: the smaller minimum and the larger maximum of A and B. */
+  lo: number;
+  hi: number;
+  a: number[];
+  b: number[];
 }
 
 export type PassName = keyof PassOutputs;
@@ -70,6 +82,8 @@ export interface Collected {
 export interface AnalysisTable {
   columns: string[];
   rows: Array<Array<string | number | null>>;
+  /** Columns worth drawing as bars against the first column (`--include-charts`), e.g. bytes per dtype. */
+  chart?: { columns: string[]; title?: string };
 }
 
 /** A numeric series (one line of a chart): values along `x` (checkpoint indexes unless given). */

@@ -1,8 +1,9 @@
 /** Parsed arguments of the two commands, and the option checks both share. */
 import { DiffaiError } from '../errors.js';
 import type { OutputFormat } from '../render/registry.js';
+import type { ReportArgs } from './report-options.js';
 
-export interface DiffArgs {
+export interface DiffArgs extends ReportArgs {
   fileA: string;
   fileB: string;
   output: OutputFormat;
@@ -19,7 +20,7 @@ export interface DiffArgs {
   threads?: number;
 }
 
-export interface InspectArgs {
+export interface InspectArgs extends ReportArgs {
   file: string;
   output: OutputFormat;
   path?: string;

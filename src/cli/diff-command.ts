@@ -13,10 +13,12 @@ import { reportDiffers, reportModels, type Report } from '../report/types.js';
 import { failOnAnomalies, selectedAnalyses, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
 import { compileRegex, type DiffArgs } from './args.js';
 import { verboseLine, write } from './output.js';
+import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
 import { createProgress } from './progress.js';
 
 export async function runDiff(args: DiffArgs): Promise<number> {
   if (!Number.isFinite(args.epsilon) || args.epsilon < 0) throw new DiffaiError(undefined, `--epsilon must be a non-negative number, got ${args.epsilon}`);
+  reportTarget(args); // a bad report file name fails before any work
   const started = performance.now();
   const progress = createProgress(!args.quiet);
   const options: LibraryOptions = {
@@ -31,22 +33,23 @@ export async function runDiff(args: DiffArgs): Promise<number> {
   };
   const stop = () => progress.stop();
   const analysisArgs = args as DiffArgs & AnalysisArgs;
-  if (wantsAnalysis(analysisArgs)) return runAnalysisDiff(analysisArgs, options, stop, started);
   const dirA = isModelDirectory(args.fileA);
   const dirB = isModelDirectory(args.fileB);
+  // Charts of two files need the value histograms the analysis path's passes provide.
+  if (wantsAnalysis(analysisArgs) || (args.includeCharts && !dirA && !dirB)) return runAnalysisDiff(analysisArgs, options, stop, started);
   if (dirA !== dirB) {
     const dir = dirA ? args.fileA : args.fileB;
     throw new DiffaiError(dir, 'is a directory but the other argument is a file (give two directories or two model files)');
   }
   if (dirA) {
     const report = await diffDirectories(args.fileA, args.fileB, options).finally(stop);
-    if (!args.quiet) await print(args, report, reportDiffers(report) ? [`Directories ${args.fileA} and ${args.fileB} differ`] : []);
+    await print(args, report, reportDiffers(report) ? [`Directories ${args.fileA} and ${args.fileB} differ`] : []);
     return reportDiffers(report) ? 1 : 0;
   }
   const report = await diffFiles(args.fileA, args.fileB, options).finally(stop);
   const differ = reportDiffers(report);
   describeRun(args, reportModels(report), `${report.results.length} differences in ${elapsed(started)} ms`);
-  if (!args.quiet) await print(args, report, differ ? [`Files ${args.fileA} and ${args.fileB} differ`] : []);
+  await print(args, report, differ ? [`Files ${args.fileA} and ${args.fileB} differ`] : []);
   return differ ? 1 : 0;
 }
 
@@ -62,7 +65,7 @@ async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, options: LibraryOp
   if (failOn) run.add('anomalies');
   // Loaded only when asked for, to keep plain diffs quick to start.
   const { diffSequence } = await import('../report/sequence.js');
-  const full = await diffSequence(paths, run, options).finally(stop);
+  const full = await diffSequence(paths, run, options, { histograms: args.includeCharts === true }).finally(stop);
   // The gate counts warning and critical findings; info notes (a zero bias) do not fail it.
   const anomalies = full.analyses.filter((e) => e.name === 'anomalies').reduce((s, e) => s + (Number(e.data.critical) || 0) + (Number(e.data.warning) || 0), 0);
   const report = { ...full, analyses: full.analyses.filter((e) => e.name !== 'anomalies' || wanted.has('anomalies')) };
@@ -71,17 +74,27 @@ async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, options: LibraryOp
   describeRun(args, reportModels(report), `${differences} differences, ${report.analyses.length} analyses in ${elapsed(started)} ms`);
   const brief = pairs.filter((p) => p.results.length > 0).map((p) => `Files ${p.a.path} and ${p.b.path} differ`);
   if (failOn && anomalies > 0) brief.push(`${anomalies} anomalies found`);
-  if (!args.quiet) await print(args, report, brief);
+  await print(args, report, brief);
   return reportDiffers(report) || (failOn && anomalies > 0) ? 1 : 0;
 }
 
-/** The report in the chosen format, or with `--brief` only the given lines. */
+/** The report file when asked for, then the report in the chosen format, or with `--brief` only the given lines. */
 async function print(args: DiffArgs, report: Report, briefLines: string[]): Promise<void> {
+  const inputs = [args.fileA, args.fileB, ...((args as DiffArgs & AnalysisArgs).more ?? []).map(String)];
+  const options = reportRenderOptions(args, inputs, choosePalette(args.color, process.stdout.isTTY === true), args.stats);
+  const target = reportTarget(args);
+  if (target) {
+    const written = await writeReport(target, report, options);
+    if (!args.quiet) process.stderr.write(`diffai: ${written}\n`);
+  }
+  if (args.quiet) return;
+  const note = chartsNote(args);
+  if (note && !args.brief) process.stderr.write(`diffai: ${note}\n`);
   if (args.brief) {
     if (briefLines.length > 0) await write(briefLines.map((l) => `${l}\n`).join(''));
     return;
   }
-  await write(await render(report, args.output, { stats: args.stats, palette: choosePalette(args.color, process.stdout.isTTY === true) }));
+  await write(await render(report, outputFormat(args), options));
 }
 
 /** Reader warnings (unless quiet) and, with --verbose, one line per model and a closing line. */

@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DiffaiError } from '../errors.js';
 import { addAnalysisOptions } from './analysis-options.js';
+import { addReportOptions } from './report-options.js';
 import { OUTPUT_FORMATS } from '../render/registry.js';
 import type { DiffArgs, InspectArgs } from './args.js';
 import { runDiff } from './diff-command.js';
@@ -19,8 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   try {
     let code = EXIT_SAME;
-    await yargs(argv)
-      .scriptName('diffai')
+    await addReportOptions(yargs(argv).scriptName('diffai'))
       .usage(
         '$0 A B [options]        (files, sharded checkpoints, or directories)\n$0 inspect FILE [options]\n\nCompare machine-learning model files tensor by tensor.',
       )
@@ -36,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
         'Statistics of every tensor in one file (exit 2 if the file is invalid)',
         (y) => y.positional('file', { type: 'string', demandOption: true }),
         async (args) => {
-          code = await runInspect(args as unknown as InspectArgs);
+          code = await runInspect({ ...(args as unknown as InspectArgs), argv });
         },
       )
       .command(
@@ -58,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
             })
             .option('brief', { type: 'boolean', default: false, describe: 'Only say whether the files differ' }),
         async (args) => {
-          code = await runDiff(args as unknown as DiffArgs);
+          code = await runDiff({ ...(args as unknown as DiffArgs), argv });
         },
       )
       .strict()

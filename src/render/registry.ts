@@ -12,6 +12,8 @@ export const RENDERERS = {
   text: () => import('./text-report.js').then((m) => m.default),
   json: () => import('./json.js').then((m) => m.default),
   yaml: () => import('./yaml.js').then((m) => m.default),
+  markdown: () => import('./markdown.js').then((m) => m.default),
+  html: () => import('./html.js').then((m) => m.default),
 } satisfies Record<string, () => Promise<Renderer>>;
 
 export type OutputFormat = keyof typeof RENDERERS;

@@ -1,31 +1,54 @@
-/** The text renderer: the original's diff lines, directory listings, sequences, analyses and inspections. */
-import type { DirectoryReport, Report } from '../report/types.js';
-import { renderAnalysesText } from './analysis-text.js';
+/** The text renderer: the original's diff lines, directory listings, sequences, analyses and inspections (or the review view). */
+import type { DiffResult } from '../diff/types.js';
+import { reviewPair, reviewResults } from '../report/review.js';
+import type { DirectoryReport, PairReport, Report } from '../report/types.js';
+import { fmt } from '../analysis/helpers.js';
+import type { ValueHistogram } from '../analysis/types.js';
+import { renderAnalysesText, sparkline } from './analysis-text.js';
 import { PLAIN, type Palette } from './color.js';
 import { renderInspectText } from './inspect.js';
+import { renderReviewText } from './review-text.js';
 import type { Renderer, RenderOptions } from './types.js';
 import { renderText } from './text.js';
 
-function directoryText(report: DirectoryReport, palette: Palette, stats: boolean | undefined): string {
+function directoryText(report: DirectoryReport, palette: Palette, body: (results: DiffResult[]) => string): string {
   const lines: string[] = [];
   for (const f of report.files) {
     if (f.status === 'only_in_a') lines.push(palette.removed(`Only in ${report.a}: ${f.file}`));
     else if (f.status === 'only_in_b') lines.push(palette.added(`Only in ${report.b}: ${f.file}`));
-    else if (f.status === 'modified') lines.push(`--- ${f.file}`, renderText(f.results, { stats, palette }).trimEnd());
+    else if (f.status === 'modified') lines.push(`--- ${f.file}`, body(f.results).trimEnd());
   }
   return lines.length > 0 ? `${lines.join('\n')}\n` : renderText([]);
+}
+
+/** Value histograms as sparklines of A and B over the same bins. */
+function histogramsText(histograms: ValueHistogram[]): string {
+  if (histograms.length === 0) return '';
+  const width = Math.min(40, Math.max(...histograms.map((h) => h.name.length)));
+  const lines = ['value histograms of the most changed tensors (A, B; same bins and scale):'];
+  for (const h of histograms) {
+    const range: [number, number] = [0, Math.max(...h.a, ...h.b)];
+    lines.push(
+      `  ${h.name.padEnd(width)} A |${sparkline(h.a, range, true)}| [${fmt(h.lo)}, ${fmt(h.hi)}]`,
+      `  ${''.padEnd(width)} B |${sparkline(h.b, range, true)}|`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 export function renderReportText(report: Report, options: RenderOptions = {}): string {
   const palette = options.palette ?? PLAIN;
   const text = { stats: options.stats, palette };
+  const pair = (p: PairReport) =>
+    (options.review ? renderReviewText(reviewPair(p), palette) : renderText(p.results, text)) + (options.charts ? histogramsText(p.histograms ?? []) : '');
+  const analyses = { summaryOnly: options.review, charts: options.charts };
   switch (report.kind) {
     case 'pair':
-      return renderText(report.results, text) + renderAnalysesText(report.analyses ?? []);
+      return pair(report) + renderAnalysesText(report.analyses ?? [], analyses);
     case 'sequence':
-      return [...report.pairs.map((p) => `--- ${p.a.path} -> ${p.b.path}\n${renderText(p.results, text)}`), renderAnalysesText(report.analyses)].join('');
+      return [...report.pairs.map((p) => `--- ${p.a.path} -> ${p.b.path}\n${pair(p)}`), renderAnalysesText(report.analyses, analyses)].join('');
     case 'directory':
-      return directoryText(report, palette, options.stats);
+      return directoryText(report, palette, (results) => (options.review ? renderReviewText(reviewResults(results), palette) : renderText(results, text)));
     case 'inspect':
       return renderInspectText(report, palette);
   }

@@ -1,4 +1,5 @@
 /** What every output format implements (src/render/registry.ts lists them). */
+import type { ReportMeta } from '../report/document.js';
 import type { Report } from '../report/types.js';
 import type { Palette } from './color.js';
 
@@ -7,6 +8,17 @@ export interface RenderOptions {
   palette?: Palette;
   /** Text: append min/max to each changed-values line. */
   stats?: boolean;
+  /** Charts: inline SVG in HTML, linked SVG files in Markdown (needs `asset`), sparklines in text. */
+  charts?: boolean;
+  /** The review view (`--review-friendly`): changed items only, grouped by block, largest changes first. */
+  review?: boolean;
+  /** Command line, version and file sizes for report headers (Markdown, HTML). */
+  meta?: ReportMeta;
+  /**
+   * Stores a file that belongs to the report (a chart's SVG for Markdown) and returns the
+   * link to it. Without it, Markdown leaves charts out.
+   */
+  asset?: (name: string, content: string) => string;
 }
 
 export interface Renderer {

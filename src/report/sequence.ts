@@ -8,11 +8,25 @@ import { DiffaiError } from '../errors.js';
 import { isModelDirectory, type LibraryOptions } from '../library.js';
 import type { AnalyzedReport, PairReport } from './types.js';
 
-export async function diffSequence(paths: string[], analyses: Iterable<AnalysisName>, options: LibraryOptions = {}): Promise<AnalyzedReport> {
+export interface SequenceOptions {
+  /** Value histograms of the most changed tensors of each pair (report charts), from the engine's histogram op. */
+  histograms?: boolean;
+}
+
+export async function diffSequence(
+  paths: string[],
+  analyses: Iterable<AnalysisName>,
+  options: LibraryOptions = {},
+  extras: SequenceOptions = {},
+): Promise<AnalyzedReport> {
   if (paths.length < 2) throw new DiffaiError(undefined, 'diffSequence: give at least two files');
   for (const p of paths) if (isModelDirectory(p)) throw new DiffaiError(p, 'analyses and multi-checkpoint runs need model files, not directories');
-  const { collected, analyses: entries } = await collectAndAnalyze(paths, analyses, options);
-  const pairs: PairReport[] = collected.pairs.map((p) => ({ kind: 'pair', a: p.a, b: p.b, results: p.results }));
+  const { collected, analyses: entries } = await collectAndAnalyze(paths, analyses, options, extras.histograms ? ['histograms'] : []);
+  const histograms = collected.passes.histograms;
+  const pairs: PairReport[] = collected.pairs.map((p) => {
+    const values = histograms?.get(`${p.ia},${p.ib}`);
+    return { kind: 'pair', a: p.a, b: p.b, results: p.results, ...(values ? { histograms: values } : {}) };
+  });
   if (pairs.length === 1) return { ...pairs[0]!, analyses: entries };
   return { kind: 'sequence', models: collected.models, pairs, analyses: entries };
 }
