@@ -53,8 +53,15 @@ export function openElementReader(desc: TensorDescriptor, files: FileCache, firs
     }
     if (src.kind === 'file') return new FileRangeReader(files.get(src.path), src.offset + start + storageBytes(desc, first));
     if (src.kind === 'chunked') {
-      const stream = new ChunkedStream(files.get(src.path), src, (view?.offset ?? 0) + first);
-      return { read: async (target) => stream.readIntoSync(target), close: () => {} };
+      // Opened on the first read, so that its errors arrive as the read's rejection.
+      let stream: ChunkedStream | undefined;
+      return {
+        read: async (target) => {
+          stream ??= new ChunkedStream(files.get(src.path), src, (view?.offset ?? 0) + first);
+          stream.readIntoSync(target);
+        },
+        close: () => {},
+      };
     }
     return inflatedElements(src, start + storageBytes(desc, first));
   }

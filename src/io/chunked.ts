@@ -42,10 +42,15 @@ export class ChunkedStream {
     this.bandStarts = new Array<number>(bands + 1).fill(source.chunks.length);
     for (let i = source.chunks.length - 1; i >= 0; i--) this.bandStarts[source.chunks[i]!.coords[0]! / this.bandRows] = i;
     for (let b = bands - 1; b >= 0; b--) this.bandStarts[b] = Math.min(this.bandStarts[b]!, this.bandStarts[b + 1]!);
+    // The first band is loaded on the first read, so that a corrupt chunk is reported
+    // through the read, as every other element reader reports its errors.
     const perBand = this.bandRows * this.rowElems;
-    this.load(Math.floor(first / perBand));
-    this.pos = (first % perBand) * elementSize;
+    this.startBand = Math.floor(first / perBand);
+    this.startPos = (first % perBand) * elementSize;
   }
+
+  private readonly startBand: number;
+  private readonly startPos: number;
 
   private fail(message: string): never {
     throw new DiffaiError(this.source.path, `HDF5 chunked dataset: ${message}`);
@@ -118,6 +123,10 @@ export class ChunkedStream {
   }
 
   readIntoSync(target: Uint8Array): void {
+    if (this.band < 0) {
+      this.load(this.startBand);
+      this.pos = this.startPos;
+    }
     let filled = 0;
     while (filled < target.length) {
       if (this.pos === this.buf.length) this.load(this.band + 1);
