@@ -150,8 +150,8 @@ export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions
   if (cdOffset + cdSize > eocdPos) {
     throw new DiffaiError(path, `zip: central directory (${cdOffset}+${cdSize}) overlaps the end record at ${eocdPos} (truncated?)`);
   }
-  if (cdSize > maxCd) throw new DiffaiError(path, `zip: central directory of ${cdSize} bytes exceeds the ${maxCd}-byte limit`);
   if (count > maxEntries) throw new DiffaiError(path, `zip: ${count} entries exceed the limit of ${maxEntries} (model archives have a few thousand)`);
+  if (cdSize > maxCd) throw new DiffaiError(path, `zip: central directory of ${cdSize} bytes exceeds the ${maxCd}-byte limit`);
   if (count * CENTRAL_HEADER_SIZE > cdSize) throw new DiffaiError(path, `zip: ${count} entries cannot fit a ${cdSize}-byte central directory`);
 
   const cd = cursorAt(file, cdOffset, cdSize, { what: 'zip central directory', budget: maxCd });
