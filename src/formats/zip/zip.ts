@@ -243,7 +243,10 @@ function refuseOverlaps(path: string, entries: ZipEntry[], ends: number[]): void
     const previous = order === undefined ? k - 1 : order[k - 1]!;
     const i = order === undefined ? k : order[k]!;
     if (start(i) < ends[previous]!) {
-      throw new DiffaiError(path, `zip: entries "${entries[previous]!.name}" and "${entries[i]!.name}" overlap (records at ${start(previous)} and ${start(i)})`);
+      throw new DiffaiError(
+        path,
+        `zip: entries "${entries[previous]!.name}" and "${entries[i]!.name}" overlap (records at ${start(previous)} and ${start(i)})`,
+      );
     }
   }
 }
