@@ -199,7 +199,9 @@ function stepTensors(s: PlanStep): TensorDescriptor[] {
 /** Tensor bytes a plan will read (0 with --shape-only). */
 export function planBytes(plan: PlanStep[], options: DiffOptions = {}): number {
   if (options.shapeOnly) return 0;
-  return tensorBytes(plan.flatMap((s) => (s.kind === 'common' ? (sameDims(s.a.shape, s.b.shape) ? [s.a, s.b] : []) : s.kind === 'added' ? [s.b] : [s.a])));
+  let bytes = 0;
+  for (const s of plan) if (s.kind !== 'common' || sameDims(s.a.shape, s.b.shape)) bytes += tensorBytes(stepTensors(s));
+  return bytes;
 }
 
 export function diffLeaves(a: Record<string, LeafValue>, b: Record<string, LeafValue>, keep: (name: string) => boolean): DiffResult[] {
