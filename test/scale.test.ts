@@ -4,7 +4,9 @@
  * give exactly the results of exact references and of the one-tensor-at-a-time path; hostile
  * archives (overlapping entries, too many entries) are refused with one clear line.
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { makeZip, npyF32 } from '../bench/generate-zip.js';
 import { DiffaiError } from '../src/errors.js';
@@ -16,7 +18,7 @@ import { expectComparison, expectStats } from './helpers/assert.js';
 import { cli, expectTrouble, requireBuild } from './helpers/cli.js';
 import { type TestDType, Rng, SIZE, decode, randomBytes } from './helpers/dtypes.js';
 import { exactCompare, exactStats } from './helpers/exact.js';
-import { type TensorSpec, rawSafetensors, tempDir, writeSafetensors } from './helpers/files.js';
+import { ROOT, type TensorSpec, rawSafetensors, tempDir, writeSafetensors } from './helpers/files.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 const tmp = tempDir('diffai-scale-');
@@ -199,5 +201,17 @@ describe('zip archives with many or overlapping entries', () => {
     );
     expect(() => listZip(path)).toThrow(new RegExp(`zip: ${MAX_ZIP_ENTRIES + 1} entries exceed the limit of ${MAX_ZIP_ENTRIES}`));
     expectTrouble(await cli(['inspect', path]), path, /entries exceed the limit/);
+  });
+});
+
+describe('large outputs', () => {
+  it('are written in pieces without splitting a surrogate pair at a piece boundary', () => {
+    requireBuild();
+    // 1 + 2·2^20 UTF-16 units: every piece boundary (2^20) falls inside an emoji's pair.
+    const script = `import { write } from ${JSON.stringify(join(ROOT, 'dist', 'src', 'cli', 'output.js'))}; await write('a' + '\u{1F600}'.repeat(1 << 20));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.length).toBe(1 + 2 * (1 << 20));
+    expect(r.stdout === `a${'\u{1F600}'.repeat(1 << 20)}`).toBe(true);
   });
 });
