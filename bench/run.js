@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeGguf, makeOnnxExternal, makeSafetensors } from './generate.js';
+import { makeZip, npyF32 } from './generate-zip.js';
 import { runKernelBenchmarks } from './kernels.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,8 +40,8 @@ function warm(path) {
   closeSync(fd);
 }
 
-/** @param {string[]} args @param {number} [repeats] */
-function runCli(args, repeats = 3) {
+/** @param {string[]} args @param {number} [repeats] @param {number} [expectCode] exit code the case must end with (2: a refusal) */
+function runCli(args, repeats = 3, expectCode) {
   let best;
   for (let i = 0; i < repeats; i++) {
     const t = performance.now();
@@ -49,7 +50,7 @@ function runCli(args, repeats = 3) {
     const last = child.stderr.trim().split('\n').pop();
     // split() never returns an empty array, so pop() always yields a string.
     const r = JSON.parse(/** @type {string} */ (last));
-    if (r.code > 1) throw new Error(`diffai ${args.join(' ')} failed: ${child.stderr}`);
+    if (expectCode !== undefined ? r.code !== expectCode : r.code > 1) throw new Error(`diffai ${args.join(' ')} ended with ${r.code}: ${child.stderr}`);
     const run = { ...r, wall };
     if (!best || run.ms < best.ms) best = run;
   }
@@ -101,13 +102,51 @@ const many = {
 };
 cases.push(['diff 100k small tensors', [many.a, many.b, '-o', 'json'], [many.a, many.b]]);
 cases.push(['inspect 100k small tensors', ['inspect', many.a, '-o', 'json'], [many.a]]);
-/** @typedef {{ name: string, bytes: number, ms: number, wallMs: number, gbPerSec: number | null, peakRssMB: number | null }} E2eRow */
+// Scale (issue 15 items 4–5, issue 17): a 1,000,000-tensor header (16 f32 each), a
+// 100,000-entry .npz, and archives refused by budget: a 1.2-million-entry torch-style zip and
+// 64 names for one deflated record.
+const million = makeSafetensors(join(data, 'million.safetensors'), { dtype: 'f32', bytes: 1_000_000 * 16 * 4, tensors: 1_000_000, seed: 7 });
+const manyNpz = join(data, 'many_entries.npz');
+if (!existsSync(manyNpz)) {
+  makeZip(
+    manyNpz,
+    (function* () {
+      for (let i = 0; i < 100_000; i++) yield { name: `a${i}.npy`, data: npyF32(Float32Array.from({ length: 16 }, (_, j) => Math.sin(i * 16 + j))) };
+    })(),
+  );
+}
+const manyPt = join(data, 'many_entries.pt');
+if (!existsSync(manyPt)) {
+  makeZip(
+    manyPt,
+    (function* () {
+      yield { name: 'archive/data.pkl', data: Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e]) }; // {} (protocol 2)
+      for (let i = 0; i < 1_200_000; i++) yield { name: `archive/data/${i}`, data: new Uint8Array(4) };
+    })(),
+  );
+}
+const overlapping = join(data, 'overlapping.npz');
+if (!existsSync(overlapping)) {
+  const values = new Float32Array(64 << 20); // 256 MiB of zeros: ~256 KB deflated
+  makeZip(overlapping, [{ name: 'a.npy', data: npyF32(values), deflate: true }], {
+    aliases: Array.from({ length: 63 }, (_, i) => ({ name: `b${i}.npy`, of: 0 })),
+  });
+}
+/** @type {Array<[name: string, args: string[], files: string[], repeats: number, expectCode?: number]>} */
+const scaleCases = [
+  ['diff --shape-only 1M tensors', [million, million, '--shape-only'], [million], 1],
+  ['diff 1M tensors with itself', [million, million, '-o', 'json'], [million], 1],
+  ['inspect 100k-entry .npz', ['inspect', manyNpz, '-o', 'json'], [manyNpz], 1],
+  ['1.2M-entry .pt refused', ['inspect', manyPt], [manyPt], 1, 2],
+  ['64 overlapping zip entries refused', ['inspect', overlapping], [overlapping], 1, 2],
+];
+/** @typedef {{ name: string, bytes: number, ms: number, wallMs: number, gbPerSec: number | null, peakRssMB: number | null, code?: number }} E2eRow */
 /** @type {E2eRow[]} */
 const e2e = [];
-for (const [name, args, files] of cases) {
+for (const [name, args, files, repeats, expectCode] of [...cases.map((c) => /** @type {const} */ ([...c, 3, undefined])), ...scaleCases]) {
   files.forEach(warm);
   const bytes = files.reduce((s, f) => s + statSync(f).size, 0);
-  const r = runCli(args);
+  const r = runCli(args, repeats, expectCode);
   const row = { name, bytes, ms: r.ms, wallMs: r.wall, gbPerSec: bytes / r.ms / 1e6, peakRssMB: r.maxRssKB / 1024 };
   e2e.push(row);
   console.log(

@@ -201,7 +201,8 @@ describe('pickle allow-list', () => {
     ]);
     const path = write('alias.pt', zip);
     const err = await rejection(inspectFile(path));
-    expect(err.message).toMatch(/storage archive\/data\/0 overlaps the archive's archive\/data\.pkl record/);
+    // Refused by the zip reader's general rule (no two entries share bytes) before the pickle is read.
+    expect(err.message).toMatch(/zip: entries "archive\/data\.pkl" and "archive\/data\/0" overlap/);
   });
 });
 

@@ -3,10 +3,10 @@
  * reshaped or re-typed from descriptors alone, and asks the engine to compare the values
  * of common tensors (one streaming pass per pair).
  */
-import type { Executor, TensorPartials } from '../engine/executor.js';
+import type { ComparedTensors, Executor, TensorPartials } from '../engine/executor.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
-import { runAll, tensorBytes } from '../engine/executor.js';
+import { batchable, runAll, tensorBytes } from '../engine/executor.js';
 import { metadataKind, modelViewOf, type ModelView } from '../model/view.js';
 import { comparison, tensorStats } from './stats.js';
 import type { DiffResult } from './types.js';
@@ -50,41 +50,54 @@ export async function diffModels(
 ): Promise<DiffResult[]> {
   const epsilon = options.epsilon ?? 0;
   const read = !options.shapeOnly;
-  // Large jobs are submitted at once, so the executor can schedule the largest first; small ones in windows.
+  const removed = (step: { a: TensorDescriptor }, p: TensorPartials | undefined): DiffResult[] => {
+    options.onTensor?.({ name: step.a.name, a: step.a, partialsA: p });
+    return [{ kind: 'TensorRemoved', name: step.a.name, stats: tensorStats(step.a, p) }];
+  };
+  const added = (step: { b: TensorDescriptor }, p: TensorPartials | undefined): DiffResult[] => {
+    options.onTensor?.({ name: step.b.name, b: step.b, partialsB: p });
+    return [{ kind: 'TensorAdded', name: step.b.name, stats: tensorStats(step.b, p) }];
+  };
+  /** The header-level results of a common tensor; `r` when its values were compared. */
+  const common = (ta: TensorDescriptor, tb: TensorDescriptor, r: ComparedTensors | undefined): DiffResult[] => {
+    const out: DiffResult[] = [];
+    const unchanged = (): DiffResult[] => (out.length === 0 ? NOTHING : out);
+    if (!sameDims(ta.shape, tb.shape)) out.push({ kind: 'TensorShapeChanged', name: ta.name, a: ta.shape, b: tb.shape });
+    if (ta.dtype !== tb.dtype) out.push({ kind: 'TensorDtypeChanged', name: ta.name, a: ta.dtype, b: tb.dtype });
+    if (!r) {
+      options.onTensor?.({ name: ta.name, a: ta, b: tb });
+      return unchanged();
+    }
+    options.onTensor?.({ name: ta.name, a: ta, b: tb, partialsA: r.a, partialsB: r.b, comparison: r.comparison });
+    if (r.comparison.changed > 0) {
+      out.push({ kind: 'TensorStatsChanged', name: ta.name, a: tensorStats(ta, r.a), b: tensorStats(tb, r.b), comparison: comparison(r.comparison) });
+    }
+    return unchanged();
+  };
+  // Values are compared even across dtypes (f32 → f16 rounding is a real change); not across shapes.
+  const compares = (step: PlanStep) => read && (step.kind !== 'common' || sameDims(step.a.shape, step.b.shape));
   const results = await runAll(
     plan,
-    (step) => (read ? stepBytes(step) : 0),
+    // Steps that read nothing, and small plain tensors, are done in windows without a promise each.
+    (step) => !compares(step) || stepTensors(step).every(batchable),
     async (step): Promise<DiffResult[]> => {
-      switch (step.kind) {
-        case 'removed': {
-          const p = read ? await executor.stats(step.a) : undefined;
-          options.onTensor?.({ name: step.a.name, a: step.a, partialsA: p });
-          return [{ kind: 'TensorRemoved', name: step.a.name, stats: tensorStats(step.a, p) }];
-        }
-        case 'added': {
-          const p = read ? await executor.stats(step.b) : undefined;
-          options.onTensor?.({ name: step.b.name, b: step.b, partialsB: p });
-          return [{ kind: 'TensorAdded', name: step.b.name, stats: tensorStats(step.b, p) }];
-        }
-        case 'common': {
-          const { a: ta, b: tb } = step;
-          const out: DiffResult[] = [];
-          const sameShape = sameDims(ta.shape, tb.shape);
-          if (!sameShape) out.push({ kind: 'TensorShapeChanged', name: ta.name, a: ta.shape, b: tb.shape });
-          if (ta.dtype !== tb.dtype) out.push({ kind: 'TensorDtypeChanged', name: ta.name, a: ta.dtype, b: tb.dtype });
-          if (!sameShape || !read) {
-            options.onTensor?.({ name: ta.name, a: ta, b: tb });
-            return out;
-          }
-          // Values are compared even across dtypes (f32 → f16 rounding is a real change).
-          const r = await executor.compare(ta, tb, epsilon);
-          options.onTensor?.({ name: ta.name, a: ta, b: tb, partialsA: r.a, partialsB: r.b, comparison: r.comparison });
-          if (r.comparison.changed > 0) {
-            out.push({ kind: 'TensorStatsChanged', name: ta.name, a: tensorStats(ta, r.a), b: tensorStats(tb, r.b), comparison: comparison(r.comparison) });
-          }
-          return out;
-        }
-      }
+      if (step.kind === 'removed') return removed(step, await executor.stats(step.a));
+      if (step.kind === 'added') return added(step, await executor.stats(step.b));
+      return common(step.a, step.b, await executor.compare(step.a, step.b, epsilon));
+    },
+    async (steps): Promise<DiffResult[][]> => {
+      const reads = steps.filter(compares);
+      const pairs = reads.filter((s) => s.kind === 'common').map((s) => [s.a, s.b] as [TensorDescriptor, TensorDescriptor]);
+      const singles = reads.filter((s) => s.kind !== 'common').map((s) => (s.kind === 'removed' ? s.a : s.b));
+      const [compared, stats] = await Promise.all([executor.compareMany(pairs, epsilon), executor.statsMany(singles)]);
+      let c = 0;
+      let t = 0;
+      return steps.map((step) => {
+        const reads = compares(step);
+        if (step.kind === 'common') return common(step.a, step.b, reads ? compared[c++] : undefined);
+        const p = reads ? stats[t++] : undefined;
+        return step.kind === 'removed' ? removed(step, p) : added(step, p);
+      });
     },
   );
   const keep = nameFilter(options);
@@ -93,6 +106,9 @@ export async function diffModels(
   const [leavesA, leavesB] = comparableLeaves(va, vb);
   return sortResults([...results.flat(), ...tieChanges(va, vb, keep), ...diffLeaves(leavesA, leavesB, keep)], options.sortByChangeMagnitude ?? false);
 }
+
+/** The results of an unchanged tensor: one shared empty list (a million tensors keep no million arrays). */
+const NOTHING: DiffResult[] = Object.freeze([]) as unknown as DiffResult[];
 
 export type PlanStep =
   | { kind: 'removed'; a: TensorDescriptor }
@@ -175,15 +191,17 @@ export function comparableLeaves(va: ModelView, vb: ModelView): [Record<string, 
   return [filter(va, vb), filter(vb, va)];
 }
 
-/** Tensor bytes one plan step reads. */
-function stepBytes(s: PlanStep): number {
-  return tensorBytes(s.kind === 'common' ? [s.a, s.b] : s.kind === 'added' ? [s.b] : [s.a]);
+/** The tensors one plan step reads. */
+function stepTensors(s: PlanStep): TensorDescriptor[] {
+  return s.kind === 'common' ? [s.a, s.b] : s.kind === 'added' ? [s.b] : [s.a];
 }
 
 /** Tensor bytes a plan will read (0 with --shape-only). */
 export function planBytes(plan: PlanStep[], options: DiffOptions = {}): number {
   if (options.shapeOnly) return 0;
-  return tensorBytes(plan.flatMap((s) => (s.kind === 'common' ? (sameDims(s.a.shape, s.b.shape) ? [s.a, s.b] : []) : s.kind === 'added' ? [s.b] : [s.a])));
+  let bytes = 0;
+  for (const s of plan) if (s.kind !== 'common' || sameDims(s.a.shape, s.b.shape)) bytes += tensorBytes(stepTensors(s));
+  return bytes;
 }
 
 export function diffLeaves(a: Record<string, LeafValue>, b: Record<string, LeafValue>, keep: (name: string) => boolean): DiffResult[] {

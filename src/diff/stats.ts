@@ -14,7 +14,10 @@ export function tensorStats(desc: TensorDescriptor, partials: TensorPartials | u
   const complex = partials?.real !== undefined;
   const base: PartStats = p && !complex ? partStats(p) : { mean: null, std: null, min: null, max: null };
   const stats: TensorStats = {
-    ...base,
+    mean: base.mean,
+    std: base.std,
+    min: base.min,
+    max: base.max,
     shape: desc.shape,
     dtype: desc.dtype,
     total_params: desc.numel,

@@ -90,10 +90,10 @@ export class Engine {
     const items = job.items as JobItem[];
     const results: unknown[] = [];
     for (let i = 0; i < items.length; ) {
-      const count = this.spanLength(op, items, i);
-      if (count > 1) {
-        results.push(...(await this.runSpan(op, items.slice(i, i + count))));
-        i += count;
+      const span = this.span(op, items, i);
+      if (span.length > 1) {
+        for (const r of await this.runSpan(op, items.slice(i, i + span.length), span)) results.push(r);
+        i += span.length;
       } else {
         results.push(await this.stream(op, items[i]!));
         i++;
@@ -184,15 +184,16 @@ export class Engine {
   }
 
   /**
-   * How many items from `i` on lie, side by side, in ascending non-overlapping byte ranges
-   * of the same files within one raw buffer, so one positional read per side fetches them all.
+   * The items from `i` on that lie, side by side, in ascending non-overlapping byte ranges
+   * of the same files within one raw buffer, so one positional read per side fetches them
+   * all: their placements (one item, possibly unplaced, when no span starts at `i`).
    */
-  private spanLength(op: AnyOp, items: JobItem[], i: number): number {
+  private span(op: AnyOp, items: JobItem[], i: number): Placement[][] {
     const first = items[i]!.tensors.map((t) => this.placement(t, items[i]!.first, items[i]!.end));
-    if (first.some((p) => !p)) return 1;
-    const last = [...first] as Placement[];
-    let count = 1;
-    for (let j = i + 1; j < items.length; j++, count++) {
+    if (first.some((p) => !p)) return [[]];
+    const span = [first as Placement[]];
+    let last = span[0]!;
+    for (let j = i + 1; j < items.length; j++) {
       const item = items[j]!;
       if (item.tensors.length !== op.sides) break;
       const places = item.tensors.map((t) => this.placement(t, item.first, item.end));
@@ -200,18 +201,16 @@ export class Engine {
         (p, side) => p && p.path === last[side]!.path && p.start >= last[side]!.end && p.end - first[side]!.start <= this.kernels.rawBytes,
       );
       if (!fits) break;
-      places.forEach((p, side) => {
-        last[side] = p!;
-      });
+      last = places as Placement[];
+      span.push(last);
     }
-    return count;
+    return span;
   }
 
   /** Items read with one positional read per side; the op runs on each item's sub-range. */
-  private async runSpan(op: AnyOp, items: JobItem[]): Promise<unknown[]> {
+  private async runSpan(op: AnyOp, items: JobItem[], places: Placement[][]): Promise<unknown[]> {
     const k = this.kernels;
     const sides = items[0]!.tensors.length;
-    const places = items.map((item) => item.tensors.map((t) => this.placement(t, item.first, item.end)!));
     const bases = [k.rawA, k.rawB];
     await Promise.all(
       Array.from({ length: sides }, (_, side) => {
@@ -220,18 +219,25 @@ export class Engine {
         return readAt(this.files.get(places[0]![side]!.path), k.view(bases[side]!, length), start);
       }),
     );
+    // Neighbours usually share dtypes: their pipelines and chunk view are made once.
+    let ps: Pipeline[] = [];
+    let view: ChunkView | undefined;
+    let previous: TensorDescriptor[] | undefined;
     return items.map((item, index) => {
       this.options.signal?.throwIfAborted();
       const { first, end, tensors, params } = item;
-      const ps = this.pipelines(tensors);
+      if (!previous || !samePipelines(previous, tensors)) {
+        ps = this.pipelines(tensors);
+        view = new ChunkView(k, ps, ps[0]!.kind);
+        previous = tensors;
+      }
       const step = this.step(op, item, ps, kernelLimit(ps, this.options.chunkElements));
-      const view = new ChunkView(k, ps, ps[0]!.kind);
       let acc = op.empty(params, tensors);
       for (let done = first; done < end; done += step) {
         const n = Math.min(step, end - done);
         const raws = ps.map((p, side) => bases[side]! + places[index]![side]!.start - places[0]![side]!.start + bytesOf(p, done - first));
-        view.set(done, n, raws);
-        acc = op.chunk(acc, view, params);
+        view!.set(done, n, raws);
+        acc = op.chunk(acc, view!, params);
         this.options.onBytes?.(ps.reduce((s, p) => s + bytesOf(p, n), 0));
       }
       return op.result(acc, params);
@@ -254,4 +260,15 @@ export class Engine {
     }
     return acc;
   }
+}
+
+/** True when two items' tensors get the same pipelines (what pipelineFor reads is equal, side by side). */
+function samePipelines(x: TensorDescriptor[], y: TensorDescriptor[]): boolean {
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) {
+    const a = x[i]!;
+    const b = y[i]!;
+    if (a.dtype !== b.dtype || a.storedAs !== b.storedAs || a.byteOrder !== b.byteOrder || a.quantization || b.quantization) return false;
+  }
+  return true;
 }

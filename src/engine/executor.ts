@@ -180,6 +180,65 @@ export class Executor {
     return parts.reduce(op.merge, op.result(op.empty(params, tensors), params));
   }
 
+  /**
+   * A registered op over many whole small tensors (each `batchable`), results in item order
+   * and equal to `run`'s: items go out in file order as a few jobs of up to RANGE_BYTES, so
+   * the engine reads runs of adjacent tensors with one positional read per side.
+   */
+  async runMany<K extends OpName>(name: K, items: Array<{ tensors: TensorDescriptor[]; params: OpParams<K> }>): Promise<Array<OpResult<K>>> {
+    const paths = new Map<string, number>();
+    const fileOf = (t: TensorDescriptor) => {
+      let id = paths.get(t.source.path);
+      if (id === undefined) paths.set(t.source.path, (id = paths.size));
+      return id;
+    };
+    // Order: by the file of each side, then by offset in the first side's file.
+    const files = items.map((item) => item.tensors.reduce((key, t) => key * 2 ** 20 + fileOf(t), 0));
+    const order = Array.from(items.keys()).sort((x, y) => files[x]! - files[y]! || items[x]!.tensors[0]!.source.offset - items[y]!.tensors[0]!.source.offset);
+    const jobs: Array<Promise<void>> = [];
+    const results = new Array<OpResult<K>>(items.length);
+    for (let i = 0; i < order.length; ) {
+      let weight = 0;
+      const group: number[] = [];
+      while (i < order.length && (group.length === 0 || weight + tensorBytes(items[order[i]!]!.tensors) <= RANGE_BYTES)) {
+        weight += tensorBytes(items[order[i]!]!.tensors);
+        group.push(order[i++]!);
+      }
+      const job = group.map((k) => ({ tensors: items[k]!.tensors, params: items[k]!.params, first: 0, end: items[k]!.tensors[0]!.numel }));
+      jobs.push(
+        this.backend.run({ op: name, items: job }, weight).then((parts) => {
+          // Each part is already folded from the op's empty accumulator: what run() returns for one range.
+          group.forEach((k, g) => {
+            results[k] = parts[g]!;
+          });
+        }),
+      );
+    }
+    const settled = await Promise.allSettled(jobs);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results;
+  }
+
+  /** Statistics of many batchable tensors (see runMany). */
+  async statsMany(descs: TensorDescriptor[]): Promise<TensorPartials[]> {
+    const parts = await this.runMany(
+      'stats',
+      descs.map((d) => ({ tensors: [d], params: {} })),
+    );
+    return parts.map((stats) => ({ stats }));
+  }
+
+  /** Comparisons of many pairs of batchable tensors with equal element counts (see runMany). */
+  async compareMany(pairs: Array<[TensorDescriptor, TensorDescriptor]>, epsilon: number): Promise<ComparedTensors[]> {
+    for (const [a, b] of pairs) if (a.numel !== b.numel) throw new Error(`compare: ${a.name} has ${a.numel} elements, ${b.name} ${b.numel}`);
+    const parts = await this.runMany(
+      'compare',
+      pairs.map((tensors) => ({ tensors, params: { epsilon } })),
+    );
+    return parts.map((r) => ({ a: { stats: r.a }, b: { stats: r.b }, comparison: r.comparison }));
+  }
+
   private realStats(view: TensorDescriptor): Promise<StatsPartial> {
     // Statistics do not depend on element order: a permuted dense block (transpose, Fortran
     // order) is read as the contiguous block it occupies, in place and split like any other.
@@ -343,42 +402,52 @@ function complexParts(desc: TensorDescriptor): [TensorDescriptor, TensorDescript
   return [make(0, 'real'), make(1, 'imag')];
 }
 
-/** Small tasks in flight at once: enough to fill batches and threads, few enough to keep memory flat. */
-export const TASK_WINDOW = 128;
+/** Small items handed to one batch call: enough for long spans and full jobs, few enough to keep memory flat. */
+export const BATCH_WINDOW = 1024;
 
 /**
- * Runs `task` on every item, results in item order. Large items (over SMALL_JOB_BYTES by
- * `bytesOf`) start at once, so the executor can schedule the largest first; small ones run
- * in windows of TASK_WINDOW, so 100,000 small tensors never hold 100,000 pending promises
- * (and a window's items go to the engine together, in batches).
+ * Runs every item, results in item order. Items that `isSmall` accepts go to `batch` in
+ * windows of BATCH_WINDOW (one call per window: no promise, key or job per tensor, so a
+ * million small tensors cost a few hundred calls); the others each get `task`, started at
+ * once so the executor can schedule the largest first.
  */
-export async function runAll<T, R>(items: T[], bytesOf: (item: T) => number, task: (item: T) => Promise<R>): Promise<R[]> {
+export async function runAll<T, R>(
+  items: T[],
+  isSmall: (item: T) => boolean,
+  task: (item: T) => Promise<R>,
+  batch: (items: T[]) => Promise<R[]>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   const small: number[] = [];
   const large: Array<Promise<void>> = [];
   items.forEach((item, i) => {
-    if (bytesOf(item) > SMALL_JOB_BYTES)
+    if (isSmall(item)) small.push(i);
+    else
       large.push(
         task(item).then((r) => {
           results[i] = r;
         }),
       );
-    else small.push(i);
   });
   const rest = Promise.all(large);
   try {
-    for (let w = 0; w < small.length; w += TASK_WINDOW) {
-      await Promise.all(
-        small.slice(w, w + TASK_WINDOW).map(async (i) => {
-          results[i] = await task(items[i]!);
-        }),
-      );
+    for (let w = 0; w < small.length; w += BATCH_WINDOW) {
+      const window = small.slice(w, w + BATCH_WINDOW);
+      const out = await batch(window.map((i) => items[i]!));
+      window.forEach((i, k) => {
+        results[i] = out[k]!;
+      });
     }
   } finally {
     await rest.catch(() => undefined); // when a window fails, still wait for the large tasks before reporting it
   }
   await rest;
   return results;
+}
+
+/** A tensor small and plain enough to be read in one span with its neighbours (see Executor.runMany). */
+export function batchable(desc: TensorDescriptor): boolean {
+  return !isComplex(desc.dtype) && splittable(desc) && storedByteLength(desc) <= SMALL_JOB_BYTES;
 }
 
 /** Stored bytes of tensors (for deciding on workers and for progress totals). */

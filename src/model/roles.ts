@@ -13,17 +13,23 @@ export const ROLES: readonly Role[] = ['parameter', 'buffer', 'optimizer_state',
 
 /** Optimizer state and step counters: not model parameters. */
 export function isOptimizerState(name: string): boolean {
+  // Cheap tests first: this runs for every tensor of a million-tensor file.
   return (
-    /(^|\.)(optimizer|optim|optimizer_state_dict|opt_state)(\.|$)/i.test(name) ||
-    /(^|\.)(exp_avg|exp_avg_sq|max_exp_avg_sq|momentum_buffer|square_avg|acc_delta|grad_avg)$/.test(name)
+    (name.toLowerCase().includes('opt') && /(^|\.)(optimizer|optim|optimizer_state_dict|opt_state)(\.|$)/i.test(name)) ||
+    OPTIMIZER_STATE_LEAVES.has(lastComponent(name))
   );
 }
 
+/** Last name components of per-parameter optimizer state. */
+const OPTIMIZER_STATE_LEAVES = new Set(['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'momentum_buffer', 'square_avg', 'acc_delta', 'grad_avg']);
+
 /** `fc1._packed_params._packed_params.0` (weight) / `.1` (bias) of torch dynamic quantization. */
 const PACKED_PARAMS = /^(.*)\._packed_params\._packed_params\.([01])$/;
+const PACKED_MARK = '._packed_params._packed_params.';
 
 /** The float parameter a dynamic-quantization packed entry replaces (`fc1.weight`, `fc1.bias`). */
 export function packedParamTarget(name: string): string | undefined {
+  if (!name.includes(PACKED_MARK)) return undefined;
   const m = PACKED_PARAMS.exec(name);
   if (!m) return undefined;
   return `${m[1]!}.${m[2] === '0' ? 'weight' : 'bias'}`;
@@ -89,7 +95,7 @@ export function roleContext(tensors: TensorDescriptor[], leafNames: string[]): R
   const packedModules = new Set<string>();
   let training = leafNames.some((k) => !k.includes('.'));
   for (const t of tensors) {
-    const m = PACKED_PARAMS.exec(t.name);
+    const m = t.name.includes(PACKED_MARK) ? PACKED_PARAMS.exec(t.name) : null;
     if (m) packedModules.add(m[1]!);
     if (isOptimizerState(t.name)) training = true;
     const dot = t.name.indexOf('.');
@@ -106,14 +112,17 @@ export interface RoleOf {
 
 /** The role of one tensor; the first rule that applies wins (optimizer, quantized, scalar, buffer, parameter). */
 export function roleOf(desc: TensorDescriptor, ctx: RoleContext): RoleOf {
-  if (isOptimizerState(desc.name)) return { role: 'optimizer_state' };
+  if (isOptimizerState(desc.name)) return PLAIN.optimizer_state;
   const target = packedParamTarget(desc.name);
   if (target) return { role: 'quantized', linkedTo: target };
   if (desc.linkedTo !== undefined) return { role: 'quantized', linkedTo: desc.linkedTo };
-  if (desc.quantization) return { role: 'quantized' };
+  if (desc.quantization) return PLAIN.quantized;
   const last = lastComponent(desc.name);
-  if ((last === 'scale' || last === 'zero_point') && ctx.packedModules.has(parentOf(desc.name))) return { role: 'quantized' };
-  if (ctx.trainingCheckpoint && !desc.name.includes('.') && desc.numel === 1 && desc.shape.length <= 1) return { role: 'scalar' };
-  if (isBuffer(desc)) return { role: 'buffer' };
-  return { role: 'parameter' };
+  if ((last === 'scale' || last === 'zero_point') && ctx.packedModules.has(parentOf(desc.name))) return PLAIN.quantized;
+  if (ctx.trainingCheckpoint && !desc.name.includes('.') && desc.numel === 1 && desc.shape.length <= 1) return PLAIN.scalar;
+  if (isBuffer(desc)) return PLAIN.buffer;
+  return PLAIN.parameter;
 }
+
+/** One shared answer per role without a link (no object per tensor). */
+const PLAIN = Object.fromEntries(ROLES.map((role) => [role, Object.freeze({ role })])) as Record<Role, RoleOf>;

@@ -53,11 +53,28 @@ function byCodePoint(x: string, y: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/**
+ * Tensors that may share their first byte with another: none when the (non-empty) tensors of
+ * one file come in strictly ascending offsets (a safetensors file, most zips), so such a file
+ * needs no per-tensor bucket at all.
+ */
+function startsAtSharedBytes(tensors: TensorDescriptor[]): TensorDescriptor[] {
+  let path: string | undefined;
+  let last = -1;
+  for (const t of tensors) {
+    if (t.numel === 0) continue;
+    if (path === undefined) path = t.source.path;
+    if (t.source.path !== path || t.source.offset <= last) return tensors;
+    last = t.source.offset;
+  }
+  return [];
+}
+
 export function findTieGroups(tensors: TensorDescriptor[], aliases: Map<string, string>): TieGroup[] {
   // Bucket by (path, first byte) with numbers first: building a string key for every tensor
   // of a 100,000-tensor file costs a second; only tensors that start at the same byte need one.
   const byStart = new Map<string, Map<number, TensorDescriptor | TensorDescriptor[]>>();
-  for (const t of tensors) {
+  for (const t of startsAtSharedBytes(tensors)) {
     if (t.numel === 0) continue;
     let inFile = byStart.get(t.source.path);
     if (!inFile) byStart.set(t.source.path, (inFile = new Map()));

@@ -66,7 +66,7 @@ function sniff(head: Uint8Array, path: string): boolean {
   try {
     const file = RandomAccessFile.open(path);
     try {
-      const dir = readZipDirectory(file, { resolveDataOffsets: false, maxEntries: 1_000_000 });
+      const dir = readZipDirectory(file, { resolveDataOffsets: false });
       return dir.entries.some((e) => /(^|\/)data\.pkl$/.test(e.name));
     } finally {
       file.close();

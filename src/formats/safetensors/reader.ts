@@ -8,29 +8,32 @@ import { byteLength, type DType } from '../../dtypes.js';
 import { DiffaiError, check } from '../../errors.js';
 import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
+import { JsonScanner, JsonSyntaxError } from '../../io/json-scanner.js';
 import { readRange } from '../../io/range.js';
 import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
 
 export const MAX_HEADER_BYTES = 100_000_000;
 
-const SAFETENSORS_DTYPES: Record<string, DType> = {
-  F64: 'f64',
-  F32: 'f32',
-  F16: 'f16',
-  BF16: 'bf16',
-  F8_E4M3: 'f8_e4m3',
-  F8_E5M2: 'f8_e5m2',
-  I64: 'i64',
-  I32: 'i32',
-  I16: 'i16',
-  I8: 'i8',
-  U64: 'u64',
-  U32: 'u32',
-  U16: 'u16',
-  U8: 'u8',
-  BOOL: 'bool',
-  C64: 'c64',
-};
+const SAFETENSORS_DTYPES = new Map<string, DType>(
+  Object.entries({
+    F64: 'f64',
+    F32: 'f32',
+    F16: 'f16',
+    BF16: 'bf16',
+    F8_E4M3: 'f8_e4m3',
+    F8_E5M2: 'f8_e5m2',
+    I64: 'i64',
+    I32: 'i32',
+    I16: 'i16',
+    I8: 'i8',
+    U64: 'u64',
+    U32: 'u32',
+    U16: 'u16',
+    U8: 'u8',
+    BOOL: 'bool',
+    C64: 'c64',
+  } satisfies Record<string, DType>),
+);
 
 export const safetensorsReader: FormatReader = {
   name: 'safetensors',
@@ -59,41 +62,119 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
   const headerLength = Number(rawLength);
   check(8 + headerLength <= file.size, path, `truncated: header length ${headerLength} exceeds the file size ${file.size}`);
 
-  let header: unknown;
+  const header = new HeaderScan(path, 8 + headerLength, file.size - 8 - headerLength);
   try {
-    header = JSON.parse(readRange(file, 8, headerLength, { what: 'safetensors header', budget: MAX_HEADER_BYTES }).toString('utf8'));
+    header.scan(new JsonScanner(readRange(file, 8, headerLength, { what: 'safetensors header', budget: MAX_HEADER_BYTES })));
   } catch (e) {
-    throw new DiffaiError(path, `invalid safetensors header JSON: ${(e as Error).message}`);
+    if (e instanceof JsonSyntaxError) throw new DiffaiError(path, `invalid safetensors header JSON: ${e.message}`);
+    throw e;
   }
-  check(isPlainObject(header), path, 'safetensors header is not a JSON object');
+  checkTiling(path, header.tensors, header.dataStart, header.dataLength);
+  checkUniqueNames(path, header.tensors);
+  return { path, format: 'safetensors', tensors: header.tensors, leaves: header.leaves, warnings: [] };
+}
 
-  const dataStart = 8 + headerLength;
-  const dataLength = file.size - dataStart;
-  const tensors: TensorDescriptor[] = [];
-  const leaves: Record<string, LeafValue> = Object.create(null);
-  const ranges: Array<[number, number, string]> = [];
+const ENTRY_KEYS = ['dtype', 'shape', 'data_offsets'] as const;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_LIST = 0x5b;
+const CLOSE_LIST = 0x5d;
+const QUOTE = 0x22;
 
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      if (!isPlainObject(entry)) throw new DiffaiError(path, '__metadata__ is not a JSON object');
-      for (const [key, value] of Object.entries(entry)) {
-        if (typeof value !== 'string') throw new DiffaiError(path, `__metadata__.${key} is not a string`);
-        leaves[`__metadata__.${key}`] = value;
-      }
-      continue;
+/**
+ * The header scanned straight into descriptors (no intermediate JSON objects: a 1,000,000-
+ * tensor header is ~70 MB of JSON). Each entry is checked as it is read; duplicate keys
+ * inside an entry keep the last value, as JSON.parse would.
+ */
+class HeaderScan {
+  tensors: TensorDescriptor[] = [];
+  leaves: Record<string, LeafValue> = Object.create(null);
+  /** Files of many tensors repeat a few shapes: one frozen array per distinct shape. */
+  private shapes = new Map<string, number[]>();
+
+  constructor(
+    readonly path: string,
+    readonly dataStart: number,
+    readonly dataLength: number,
+  ) {}
+
+  scan(json: JsonScanner): void {
+    if (json.peek() !== OPEN_OBJECT) {
+      json.skipValue();
+      if (!json.atEnd()) json.fail('unexpected data after the JSON value');
+      throw new DiffaiError(this.path, 'safetensors header is not a JSON object');
     }
-    if (!isPlainObject(entry)) throw new DiffaiError(path, `tensor ${name}: entry is not a JSON object`);
-    const { dtype: rawDtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-    if (typeof rawDtype !== 'string') throw new DiffaiError(path, `tensor ${name}: missing dtype`);
-    const dtype = SAFETENSORS_DTYPES[rawDtype];
+    json.pos++;
+    let metadata = false;
+    if (!json.empty(CLOSE_OBJECT)) {
+      do {
+        const name = json.string();
+        json.expect(0x3a);
+        if (name !== '__metadata__') this.tensors.push(this.entry(json, name));
+        else if (metadata) throw new DiffaiError(this.path, 'duplicate __metadata__ entry in the header');
+        else {
+          metadata = true;
+          this.metadata(json);
+        }
+      } while (json.more(CLOSE_OBJECT));
+    }
+    if (!json.atEnd()) json.fail('unexpected data after the JSON object');
+  }
+
+  private metadata(json: JsonScanner): void {
+    if (json.peek() !== OPEN_OBJECT) {
+      json.skipValue();
+      throw new DiffaiError(this.path, '__metadata__ is not a JSON object');
+    }
+    json.pos++;
+    if (json.empty(CLOSE_OBJECT)) return;
+    do {
+      const key = json.string();
+      json.expect(0x3a);
+      if (json.peek() !== QUOTE) {
+        json.skipValue();
+        throw new DiffaiError(this.path, `__metadata__.${key} is not a string`);
+      }
+      this.leaves[`__metadata__.${key}`] = json.string();
+    } while (json.more(CLOSE_OBJECT));
+  }
+
+  private entry(json: JsonScanner, name: string): TensorDescriptor {
+    const path = this.path;
+    if (json.peek() !== OPEN_OBJECT) {
+      json.skipValue();
+      throw new DiffaiError(path, `tensor ${name}: entry is not a JSON object`);
+    }
+    json.pos++;
+    let rawDtype: string | undefined;
+    let shape: number[] | undefined;
+    let offsets: number[] | undefined;
+    if (!json.empty(CLOSE_OBJECT)) {
+      do {
+        const key = json.stringOf(ENTRY_KEYS);
+        json.expect(0x3a);
+        if (key === 0) {
+          if (json.peek() === QUOTE) rawDtype = json.string();
+          else {
+            json.skipValue();
+            rawDtype = undefined;
+          }
+        } else if (key === 1) shape = dimensions(json);
+        else if (key === 2) offsets = dimensions(json);
+        else json.skipValue();
+      } while (json.more(CLOSE_OBJECT));
+    }
+    if (rawDtype === undefined) throw new DiffaiError(path, `tensor ${name}: missing dtype`);
+    const dtype = SAFETENSORS_DTYPES.get(rawDtype);
     if (dtype === undefined) throw new DiffaiError(path, `tensor ${name}: unknown dtype ${JSON.stringify(rawDtype)}`);
-    if (!(Array.isArray(shape) && shape.every(isDimension))) throw new DiffaiError(path, `tensor ${name}: shape must be a list of non-negative integers`);
-    if (!(Array.isArray(offsets) && offsets.length === 2 && offsets.every(isDimension)))
-      throw new DiffaiError(path, `tensor ${name}: data_offsets must be two non-negative integers`);
+    if (shape === undefined) throw new DiffaiError(path, `tensor ${name}: shape must be a list of non-negative integers`);
+    if (offsets?.length !== 2) throw new DiffaiError(path, `tensor ${name}: data_offsets must be two non-negative integers`);
     const [begin, end] = offsets as [number, number];
     if (begin > end) throw new DiffaiError(path, `tensor ${name}: data_offsets [${begin}, ${end}] are reversed`);
-    if (end > dataLength) throw new DiffaiError(path, `tensor ${name}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes)`);
-    const numel = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (end > this.dataLength)
+      throw new DiffaiError(path, `tensor ${name}: data_offsets [${begin}, ${end}] run past the end of the data (${this.dataLength} bytes)`);
+    let numel = 1;
+    for (const d of shape) numel *= d;
     // Checks throw directly: a message built per tensor is garbage for 100,000-tensor files.
     if (!Number.isSafeInteger(byteLength(dtype, numel))) throw new DiffaiError(path, `tensor ${name}: shape ${JSON.stringify(shape)} is too large`);
     if (end - begin !== byteLength(dtype, numel))
@@ -101,43 +182,91 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
         path,
         `tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${JSON.stringify(shape)} × ${rawDtype} needs ${byteLength(dtype, numel)}`,
       );
-    ranges.push([begin, end, name]);
-    tensors.push({
+    return {
       name,
       dtype,
-      shape: shape as number[],
+      shape: this.intern(shape),
       numel,
       byteOrder: 'little',
-      source: { kind: 'file', path, offset: dataStart + begin, length: end - begin },
-    });
+      source: { kind: 'file', path, offset: this.dataStart + begin, length: end - begin },
+    };
   }
 
-  // As the reference implementation checks: sorted ranges tile the data exactly, with no
-  // overlap, no gap and nothing after the last tensor (empty tensors take no room).
-  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let previous: [number, number, string] | undefined;
-  let covered = 0;
-  for (const range of ranges) {
-    if (range[0] === range[1]) continue;
-    if (previous && range[0] < previous[1]) {
-      throw new DiffaiError(
-        path,
-        `tensors ${previous[2]} and ${range[2]} overlap (data_offsets [${previous[0]}, ${previous[1]}] and [${range[0]}, ${range[1]}])`,
-      );
+  private intern(shape: number[]): number[] {
+    if (shape.length > 8) return shape;
+    const key = shape.join(',');
+    let shared = this.shapes.get(key);
+    if (shared === undefined) {
+      if (this.shapes.size >= MAX_INTERNED_SHAPES) return shape;
+      shared = Object.freeze(shape) as number[];
+      this.shapes.set(key, shared);
     }
-    if (range[0] > covered) throw new DiffaiError(path, `data bytes ${covered}..${range[0]} belong to no tensor (gap before ${range[2]})`);
-    covered = range[1];
-    previous = range;
+    return shared;
+  }
+}
+
+/** Distinct shapes shared between descriptors (beyond this, each keeps its own array). */
+const MAX_INTERNED_SHAPES = 4096;
+
+/** A list of non-negative safe integers; undefined for any other value (consumed either way). */
+function dimensions(json: JsonScanner): number[] | undefined {
+  if (json.peek() !== OPEN_LIST) {
+    json.skipValue();
+    return undefined;
+  }
+  json.pos++;
+  const out: number[] = [];
+  let ok = true;
+  if (json.empty(CLOSE_LIST)) return out;
+  do {
+    if (json.atNumber()) {
+      const v = json.number();
+      if (!(Number.isSafeInteger(v) && v >= 0)) ok = false;
+      out.push(v === 0 ? 0 : v); // JSON's -0 is the dimension 0
+    } else {
+      json.skipValue();
+      ok = false;
+    }
+  } while (json.more(CLOSE_LIST));
+  return ok ? out : undefined;
+}
+
+/**
+ * As the reference implementation checks: sorted ranges tile the data exactly, with no
+ * overlap, no gap and nothing after the last tensor (empty tensors take no room).
+ */
+function checkTiling(path: string, tensors: TensorDescriptor[], dataStart: number, dataLength: number): void {
+  const begin = (i: number) => tensors[i]!.source.offset - dataStart;
+  const end = (i: number) => begin(i) + tensors[i]!.source.length;
+  let order: ArrayLike<number> | undefined;
+  for (let i = 1; i < tensors.length && order === undefined; i++) {
+    if (begin(i) < begin(i - 1) || (begin(i) === begin(i - 1) && end(i) < end(i - 1))) {
+      // Writers usually store tensors in offset order; only others pay for a sort.
+      order = Uint32Array.from({ length: tensors.length }, (_, k) => k).sort((x, y) => begin(x) - begin(y) || end(x) - end(y));
+    }
+  }
+  let previous = -1;
+  let covered = 0;
+  for (let k = 0; k < tensors.length; k++) {
+    const i = order === undefined ? k : order[k]!;
+    const [b, e] = [begin(i), end(i)];
+    if (b === e) continue;
+    if (previous >= 0 && b < end(previous)) {
+      const [pb, pe] = [begin(previous), end(previous)];
+      throw new DiffaiError(path, `tensors ${tensors[previous]!.name} and ${tensors[i]!.name} overlap (data_offsets [${pb}, ${pe}] and [${b}, ${e}])`);
+    }
+    if (b > covered) throw new DiffaiError(path, `data bytes ${covered}..${b} belong to no tensor (gap before ${tensors[i]!.name})`);
+    covered = e;
+    previous = i;
   }
   if (covered !== dataLength) throw new DiffaiError(path, `${dataLength - covered} bytes after the last tensor's data belong to no tensor`);
-
-  return { path, format: 'safetensors', tensors, leaves, warnings: [] };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isDimension(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+/** A name given twice (JSON.parse and the reference crate would silently keep the last entry) is refused. */
+function checkUniqueNames(path: string, tensors: TensorDescriptor[]): void {
+  const seen = new Set<string>();
+  for (const t of tensors) {
+    if (seen.has(t.name)) throw new DiffaiError(path, `tensor ${t.name} appears twice in the header`);
+    seen.add(t.name);
+  }
 }

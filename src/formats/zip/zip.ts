@@ -42,10 +42,21 @@ export interface ZipDirectory {
   centralDirectorySize: number;
 }
 
+/**
+ * Most entries a zip may have. Real torch archives hold one entry per storage plus a few
+ * records (a few thousand at most for the largest single-file checkpoints); real .npz files
+ * one per array. 131,072 is 30× that and keeps a full diff of two such archives within the
+ * tool's memory budget; more is refused by name (a 1.2-million-entry archive is a denial of
+ * service, not a model).
+ */
+export const MAX_ZIP_ENTRIES = 131_072;
+/** Largest central directory read (bytes): 512 bytes per entry of the budget. */
+export const MAX_CENTRAL_DIRECTORY_BYTES = MAX_ZIP_ENTRIES * 512;
+
 export interface ZipReadOptions {
-  /** Largest central directory accepted (bytes); default 256 MiB. */
+  /** Largest central directory accepted (bytes); default MAX_CENTRAL_DIRECTORY_BYTES. */
   maxCentralDirectoryBytes?: number;
-  /** Most entries accepted; default 10,000,000. */
+  /** Most entries accepted; default MAX_ZIP_ENTRIES. */
   maxEntries?: number;
   /** Parse local headers to find data offsets (default true). */
   resolveDataOffsets?: boolean;
@@ -83,8 +94,8 @@ export function firstLocalName(head: Uint8Array): { name: string; complete: bool
 /** Reads the central directory of the zip archive open in `file`. */
 export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions = {}): ZipDirectory {
   const path = file.path;
-  const maxCd = options.maxCentralDirectoryBytes ?? 256 * 1024 * 1024;
-  const maxEntries = options.maxEntries ?? 10_000_000;
+  const maxCd = options.maxCentralDirectoryBytes ?? MAX_CENTRAL_DIRECTORY_BYTES;
+  const maxEntries = options.maxEntries ?? MAX_ZIP_ENTRIES;
   const size = file.size;
   if (size < EOCD_SIZE) throw new DiffaiError(path, `zip: file too small to be a zip archive (${size} bytes)`);
 
@@ -139,12 +150,14 @@ export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions
   if (cdOffset + cdSize > eocdPos) {
     throw new DiffaiError(path, `zip: central directory (${cdOffset}+${cdSize}) overlaps the end record at ${eocdPos} (truncated?)`);
   }
+  if (count > maxEntries) throw new DiffaiError(path, `zip: ${count} entries exceed the limit of ${maxEntries} (model archives have a few thousand)`);
   if (cdSize > maxCd) throw new DiffaiError(path, `zip: central directory of ${cdSize} bytes exceeds the ${maxCd}-byte limit`);
-  if (count > maxEntries) throw new DiffaiError(path, `zip: ${count} entries exceed the limit of ${maxEntries}`);
   if (count * CENTRAL_HEADER_SIZE > cdSize) throw new DiffaiError(path, `zip: ${count} entries cannot fit a ${cdSize}-byte central directory`);
 
   const cd = cursorAt(file, cdOffset, cdSize, { what: 'zip central directory', budget: maxCd });
   const entries: ZipEntry[] = [];
+  /** Where each entry's record ends at the least: local header, its name and the data (extra fields unknown yet). */
+  const minimalEnds: number[] = [];
   for (let i = 0; i < count; i++) {
     const p = cd.pos;
     if (cd.remaining < CENTRAL_HEADER_SIZE || cd.u32('entry signature') !== SIG_CENTRAL) {
@@ -191,6 +204,7 @@ export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions
     }
     if (flags & 0x1) throw new DiffaiError(path, `zip: entry "${name}" is encrypted`);
     if (localOff + LOCAL_HEADER_SIZE > cdOffset) throw new DiffaiError(path, `zip: entry "${name}" starts outside the archive data`);
+    minimalEnds.push(localOff + LOCAL_HEADER_SIZE + nameLen + csize);
     entries.push({
       name,
       method,
@@ -205,9 +219,36 @@ export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions
   }
 
   if (options.resolveDataOffsets !== false) {
-    for (const e of entries) e.dataOffset = resolveDataOffset(file, e, cdOffset);
+    entries.forEach((e, i) => {
+      e.dataOffset = resolveDataOffset(file, e, cdOffset);
+      minimalEnds[i] = e.dataOffset + e.compressedSize;
+    });
   }
+  refuseOverlaps(path, entries, minimalEnds);
   return { entries, zip64, centralDirectoryOffset: cdOffset, centralDirectorySize: cdSize };
+}
+
+/**
+ * Entries whose records share bytes are refused: a real archive never has them, and a
+ * crafted one uses them to make many names inflate the same huge stream (a zip bomb). An
+ * entry spans at least [local header, `ends[i]`).
+ */
+function refuseOverlaps(path: string, entries: ZipEntry[], ends: number[]): void {
+  const start = (i: number) => entries[i]!.localHeaderOffset;
+  let order: ArrayLike<number> | undefined;
+  for (let i = 1; i < entries.length && order === undefined; i++) {
+    if (start(i) < start(i - 1)) order = Uint32Array.from(entries.keys()).sort((x, y) => start(x) - start(y));
+  }
+  for (let k = 1; k < entries.length; k++) {
+    const previous = order === undefined ? k - 1 : order[k - 1]!;
+    const i = order === undefined ? k : order[k]!;
+    if (start(i) < ends[previous]!) {
+      throw new DiffaiError(
+        path,
+        `zip: entries "${entries[previous]!.name}" and "${entries[i]!.name}" overlap (records at ${start(previous)} and ${start(i)})`,
+      );
+    }
+  }
 }
 
 /**
