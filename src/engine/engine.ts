@@ -145,8 +145,13 @@ export class Engine {
       const readAll = (at: number, i: number): Promise<unknown> => {
         const n = Math.min(step, end - at);
         const raws = buffers[i % 2]!;
-        if (readers.length === 1) return readers[0]!.read(k.view(raws[0]!, bytesOf(ps[0]!, n)));
-        return Promise.all(readers.map((r, side) => r.read(k.view(raws[side]!, bytesOf(ps[side]!, n)))));
+        const read =
+          readers.length === 1
+            ? readers[0]!.read(k.view(raws[0]!, bytesOf(ps[0]!, n)))
+            : Promise.all(readers.map((r, side) => r.read(k.view(raws[side]!, bytesOf(ps[side]!, n)))));
+        // A read in flight is awaited later (or in `finally`); until then its failure is not unhandled.
+        read.catch(() => undefined);
+        return read;
       };
       pending = first < end ? readAll(first, 0) : undefined;
       for (let done = first, i = 0; done < end; done += step, i++) {

@@ -430,6 +430,7 @@ export async function runAll<T, R>(
       );
   });
   const rest = Promise.all(large);
+  rest.catch(() => undefined); // awaited below, after the windows; a failure meanwhile is not unhandled
   try {
     for (let w = 0; w < small.length; w += BATCH_WINDOW) {
       const window = small.slice(w, w + BATCH_WINDOW);
