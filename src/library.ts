@@ -12,7 +12,7 @@ import type { DiffResult, TensorStats } from './diff/types.js';
 import { describeModel } from './formats/registry.js';
 import { listModels, pairModels } from './diff/directory.js';
 import { findShardIndex } from './formats/sharded/index.js';
-import { statSync } from 'node:fs';
+import { statPath } from './io/file.js';
 import type { FormatName, LeafValue, ModelDescription, TensorDescriptor } from './formats/types.js';
 import { buildModelView } from './model/view.js';
 import type { Role } from './model/roles.js';
@@ -64,7 +64,7 @@ export interface DirectoryDiffReport {
 
 /** True when `path` is a directory to be diffed file by file (not a sharded model). */
 export function isModelDirectory(path: string): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true && findShardIndex(path) === undefined;
+  return statPath(path)?.isDirectory() === true && findShardIndex(path) === undefined;
 }
 
 /**

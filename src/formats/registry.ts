@@ -3,9 +3,8 @@
  * tie-breaker for messages. New formats register here.
  */
 import { DiffaiError } from '../errors.js';
-import { RandomAccessFile } from '../io/file.js';
+import { notRegular, RandomAccessFile, statPath } from '../io/file.js';
 import type { FormatReader, ModelDescription } from './types.js';
-import { statSync } from 'node:fs';
 import { matlabReader } from './matlab/reader.js';
 import { npzReader, numpyReader } from './numpy/reader.js';
 import { pytorchReader } from './pytorch/reader.js';
@@ -52,13 +51,15 @@ const EXPECTED_BY_EXTENSION: Array<[RegExp, string]> = [
  * a directory holding one (the shards joined into one model).
  */
 export async function describeModel(path: string): Promise<ModelDescription> {
-  const st = statSync(path, { throwIfNoEntry: false });
-  if (st?.isDirectory()) {
+  const st = statPath(path);
+  if (!st) throw new DiffaiError(path, 'no such file');
+  if (!st.isFile() && !st.isDirectory()) throw new DiffaiError(path, notRegular(st)); // a FIFO would block the first read
+  if (st.isDirectory()) {
     if (findShardIndex(path) === undefined)
       throw new DiffaiError(path, 'is a directory without a shard index (to compare two directories, give two directories)');
     return describeSharded(path, describeModel);
   }
-  if (st?.isFile() && isShardIndexName(path)) return describeSharded(path, describeModel);
+  if (isShardIndexName(path)) return describeSharded(path, describeModel);
   return detectFormat(path).describe(path);
 }
 

@@ -5,6 +5,7 @@ import { PLAIN, type Palette } from './color.js';
 import { renderInspectText } from './inspect.js';
 import type { Renderer, RenderOptions } from './types.js';
 import { renderText } from './text.js';
+import { termSafeDeep } from '../terminal.js';
 
 function directoryText(report: DirectoryReport, palette: Palette, stats: boolean | undefined): string {
   const lines: string[] = [];
@@ -16,7 +17,9 @@ function directoryText(report: DirectoryReport, palette: Palette, stats: boolean
   return lines.length > 0 ? `${lines.join('\n')}\n` : renderText([]);
 }
 
-export function renderReportText(report: Report, options: RenderOptions = {}): string {
+export function renderReportText(raw: Report, options: RenderOptions = {}): string {
+  // Names, paths and values come from files: shown with control characters escaped.
+  const report = termSafeDeep(raw);
   const palette = options.palette ?? PLAIN;
   const text = { stats: options.stats, palette };
   switch (report.kind) {

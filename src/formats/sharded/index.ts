@@ -6,11 +6,10 @@
  * still pair tensor by tensor. The index is checked against the shard headers; every
  * inconsistency is a warning, a missing shard or a shard path leaving the directory an error.
  */
-import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { byteLength } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
-import { RandomAccessFile } from '../../io/file.js';
+import { listDirectory, RandomAccessFile, statPath } from '../../io/file.js';
 import { readRange } from '../../io/range.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
 
@@ -31,12 +30,7 @@ export function findShardIndex(dir: string): string | undefined {
 }
 
 function findShardIndexes(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
+  const names = listDirectory(dir).map((e) => e.name);
   const found = names
     .filter((n) => INDEX_PATTERN.test(n))
     .sort((a, b) => {
@@ -44,12 +38,12 @@ function findShardIndexes(dir: string): string[] {
       const rb = SHARD_INDEX_NAMES.indexOf(b as (typeof SHARD_INDEX_NAMES)[number]);
       return (ra < 0 ? 99 : ra) - (rb < 0 ? 99 : rb) || (a < b ? -1 : a > b ? 1 : 0);
     });
-  return found.filter((n) => statSync(join(dir, n), { throwIfNoEntry: false })?.isFile()).map((n) => join(dir, n));
+  return found.filter((n) => statPath(join(dir, n))?.isFile()).map((n) => join(dir, n));
 }
 
 /** True when `path` is a shard index file, or a directory holding one (a sharded model). */
 export function isShardIndex(path: string): boolean {
-  const st = statSync(path, { throwIfNoEntry: false });
+  const st = statPath(path);
   if (!st) return false;
   if (st.isDirectory()) return findShardIndex(path) !== undefined;
   return st.isFile() && isShardIndexName(path);
@@ -74,7 +68,7 @@ function toLeaf(v: unknown): LeafValue {
 export async function describeSharded(indexPathOrDir: string, describeFile: (path: string) => Promise<ModelDescription>): Promise<ModelDescription> {
   const warnings: string[] = [];
   let indexPath = indexPathOrDir;
-  const st = statSync(indexPathOrDir, { throwIfNoEntry: false });
+  const st = statPath(indexPathOrDir);
   if (!st) throw new DiffaiError(indexPathOrDir, 'no such file');
   if (st.isDirectory()) {
     const found = findShardIndexes(indexPathOrDir);
@@ -128,7 +122,7 @@ export async function describeSharded(indexPathOrDir: string, describeFile: (pat
   }
   for (const shard of shards) {
     const shardPath = join(dir, shard);
-    const sst = statSync(shardPath, { throwIfNoEntry: false });
+    const sst = statPath(shardPath);
     if (!sst?.isFile()) {
       throw new DiffaiError(indexPath, `shard '${shard}' listed in the index is missing`);
     }
