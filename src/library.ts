@@ -2,8 +2,9 @@
  * The public library API: what Node tools import. Each call owns its engine and closes
  * its files before returning.
  */
+import { checkOptions, checkPath } from './arguments.js';
 import { DiffaiError } from './errors.js';
-import { byteLength, type DType } from './dtypes.js';
+import { byteLength, DTYPES, type DType } from './dtypes.js';
 import { Engine } from './engine/engine.js';
 import { Executor, runAll, tensorBytes, type ExecutorOptions } from './engine/executor.js';
 import { diffModels, nameFilter, planBytes, planDiff, type DiffOptions } from './diff/differ.js';
@@ -34,7 +35,10 @@ export interface DiffReport {
 }
 
 /** Compares two model files; `results` is empty when they do not differ. */
-export async function diffFiles(pathA: string, pathB: string, options: LibraryOptions = {}): Promise<DiffReport> {
+export async function diffFiles(pathA: string, pathB: string, options?: LibraryOptions): Promise<DiffReport> {
+  checkPath('diffFiles', 'pathA', pathA);
+  checkPath('diffFiles', 'pathB', pathB);
+  options = checkOptions('diffFiles', options);
   const [a, b] = await Promise.all([describeModel(pathA), describeModel(pathB)]);
   const plan = planDiff(a, b, options);
   const total = planBytes(plan, options);
@@ -71,7 +75,10 @@ export function isModelDirectory(path: string): boolean {
  * Compares the model files under two directories, paired by relative path; a sharded model
  * inside counts as one. Files on one side only are reported, not read.
  */
-export async function diffDirectories(dirA: string, dirB: string, options: LibraryOptions = {}): Promise<DirectoryDiffReport> {
+export async function diffDirectories(dirA: string, dirB: string, options?: LibraryOptions): Promise<DirectoryDiffReport> {
+  checkPath('diffDirectories', 'dirA', dirA);
+  checkPath('diffDirectories', 'dirB', dirB);
+  options = checkOptions('diffDirectories', options);
   const pairs = pairModels(listModels(dirA), listModels(dirB));
   const files: FileDiff[] = [];
   for (const pair of pairs) {
@@ -105,7 +112,9 @@ export interface InspectReport {
 }
 
 /** Statistics of every tensor in one file (and its metadata); throws DiffaiError on an invalid file. */
-export async function inspectFile(path: string, options: LibraryOptions = {}): Promise<InspectReport> {
+export async function inspectFile(path: string, options?: LibraryOptions): Promise<InspectReport> {
+  checkPath('inspectFile', 'path', path);
+  options = checkOptions('inspectFile', options);
   const model = await describeModel(path);
   const view = buildModelView(model);
   const keep = nameFilter(options);
@@ -160,6 +169,9 @@ const TYPED_DTYPES: Array<[abstract new (...args: never[]) => ArrayBufferView, D
  * from the typed array unless given (required for Buffers and for f16/bf16 held in Uint16Array).
  */
 export function tensorStats(data: ArrayBufferView, dtype?: DType): TensorStats {
+  if (!ArrayBuffer.isView(data)) throw new DiffaiError(undefined, 'tensorStats: data must be a typed array, DataView or Buffer');
+  if (dtype !== undefined && !(DTYPES as readonly string[]).includes(dtype))
+    throw new DiffaiError(undefined, `tensorStats: unknown dtype ${JSON.stringify(String(dtype))} (known: ${DTYPES.join(', ')})`);
   const resolved = dtype ?? TYPED_DTYPES.find(([ctor]) => data instanceof ctor && !Buffer.isBuffer(data))?.[1];
   if (!resolved) throw new DiffaiError(undefined, 'tensorStats: pass a dtype for this kind of buffer');
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

@@ -3,13 +3,16 @@
  * two files give a `pair` report with `analyses`, three or more a `sequence` report.
  */
 import { collectAndAnalyze } from '../analysis/run.js';
-import type { AnalysisName } from '../analysis/registry.js';
+import { ANALYSIS_NAMES, type AnalysisName } from '../analysis/registry.js';
+import { checkAnalysisNames, checkOptions, checkPaths } from '../arguments.js';
 import { DiffaiError } from '../errors.js';
 import { isModelDirectory, type LibraryOptions } from '../library.js';
 import type { AnalyzedReport, PairReport } from './types.js';
 
-export async function diffSequence(paths: string[], analyses: Iterable<AnalysisName>, options: LibraryOptions = {}): Promise<AnalyzedReport> {
-  if (paths.length < 2) throw new DiffaiError(undefined, 'diffSequence: give at least two files');
+export async function diffSequence(paths: string[], analyses: Iterable<AnalysisName>, options?: LibraryOptions): Promise<AnalyzedReport> {
+  checkPaths('diffSequence', paths, 2);
+  analyses = checkAnalysisNames('diffSequence', analyses, ANALYSIS_NAMES) as AnalysisName[];
+  options = checkOptions('diffSequence', options);
   for (const p of paths) if (isModelDirectory(p)) throw new DiffaiError(p, 'analyses and multi-checkpoint runs need model files, not directories');
   const { collected, analyses: entries } = await collectAndAnalyze(paths, analyses, options);
   const pairs: PairReport[] = collected.pairs.map((p) => ({ kind: 'pair', a: p.a, b: p.b, results: p.results }));
