@@ -5,6 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { listDirectory } from '../io/file.js';
+import { parseJson } from '../io/json.js';
 import { join, relative, sep } from 'node:path';
 import { findShardIndex } from '../formats/sharded/index.js';
 
@@ -42,7 +43,7 @@ function walk(root: string, dir: string, depth: number, units: ModelUnit[]): voi
 function shardNames(indexPath: string): Set<string> {
   try {
     if (statSync(indexPath).size > MAX_INDEX_BYTES) return new Set();
-    const index = JSON.parse(readFileSync(indexPath, 'utf8')) as { weight_map?: Record<string, unknown> };
+    const index = parseJson(readFileSync(indexPath, 'utf8'), indexPath, 'shard index') as { weight_map?: Record<string, unknown> };
     return new Set(Object.values(index.weight_map ?? {}).filter((v): v is string => typeof v === 'string'));
   } catch {
     return new Set(); // the index itself is reported when it is described

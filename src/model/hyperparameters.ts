@@ -5,6 +5,7 @@
  */
 import { DiffaiError } from '../errors.js';
 import { RandomAccessFile, statPath } from '../io/file.js';
+import { parseJson } from '../io/json.js';
 import { dirname, join } from 'node:path';
 import type { LeafValue, TensorDescriptor } from '../formats/types.js';
 
@@ -156,9 +157,9 @@ export function readHuggingFaceConfig(modelPath: string, warnings: string[] = []
   }
   let values: unknown;
   try {
-    values = JSON.parse(buffer.toString('utf8'));
+    values = parseJson(buffer.toString('utf8'), path, 'not valid JSON');
   } catch (e) {
-    warnings.push(`${path}: not valid JSON (${(e as Error).message}); not read`);
+    warnings.push(`${path}: ${(e as Error).message}; not read`);
     return undefined;
   }
   if (typeof values !== 'object' || values === null || Array.isArray(values)) {

@@ -4,6 +4,7 @@
  * the file, known dtypes, each tensor's byte range exactly numel × dtype size, ranges in
  * bounds and non-overlapping.
  */
+import { parseJson } from '../../io/json.js';
 import { byteLength, type DType } from '../../dtypes.js';
 import { DiffaiError, check } from '../../errors.js';
 import { ByteCursor } from '../../io/cursor.js';
@@ -59,12 +60,8 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
   const headerLength = Number(rawLength);
   check(8 + headerLength <= file.size, path, `truncated: header length ${headerLength} exceeds the file size ${file.size}`);
 
-  let header: unknown;
-  try {
-    header = JSON.parse(readRange(file, 8, headerLength, { what: 'safetensors header', budget: MAX_HEADER_BYTES }).toString('utf8'));
-  } catch (e) {
-    throw new DiffaiError(path, `invalid safetensors header JSON: ${(e as Error).message}`);
-  }
+  const text = readRange(file, 8, headerLength, { what: 'safetensors header', budget: MAX_HEADER_BYTES }).toString('utf8');
+  const header = parseJson(text, path, 'invalid safetensors header JSON');
   check(isPlainObject(header), path, 'safetensors header is not a JSON object');
 
   const dataStart = 8 + headerLength;

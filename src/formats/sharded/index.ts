@@ -9,7 +9,9 @@
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { byteLength } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
-import { listDirectory, RandomAccessFile, statPath } from '../../io/file.js';
+import { realpathSync } from 'node:fs';
+import { describeFsError, listDirectory, RandomAccessFile, statPath } from '../../io/file.js';
+import { parseJson } from '../../io/json.js';
 import { readRange } from '../../io/range.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
 
@@ -47,6 +49,15 @@ export function isShardIndex(path: string): boolean {
   if (!st) return false;
   if (st.isDirectory()) return findShardIndex(path) !== undefined;
   return st.isFile() && isShardIndexName(path);
+}
+
+/** The canonical path (symlinks resolved); failures are a DiffaiError for `file`. */
+function realPath(path: string, file: string): string {
+  try {
+    return realpathSync(path);
+  } catch (e) {
+    throw new DiffaiError(file, `${path === file ? '' : `${path}: `}${describeFsError(e)}`);
+  }
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -90,12 +101,7 @@ export async function describeSharded(indexPathOrDir: string, describeFile: (pat
   } finally {
     file.close();
   }
-  let index: unknown;
-  try {
-    index = JSON.parse(text);
-  } catch (e) {
-    throw new DiffaiError(indexPath, `shard index is not valid JSON (${(e as Error).message})`);
-  }
+  const index = parseJson(text, indexPath, 'shard index is not valid JSON');
   if (!isPlainObject(index) || !isPlainObject(index.weight_map)) {
     throw new DiffaiError(indexPath, 'shard index has no "weight_map" object');
   }
@@ -120,12 +126,19 @@ export async function describeSharded(indexPathOrDir: string, describeFile: (pat
   if (metadata) {
     for (const [k, v] of Object.entries(metadata)) if (k !== 'total_size') leaves[`metadata.${k}`] = toLeaf(v);
   }
+  const realDir = realPath(dir, dir);
   for (const shard of shards) {
     const shardPath = join(dir, shard);
     const sst = statPath(shardPath);
     if (!sst?.isFile()) {
-      throw new DiffaiError(indexPath, `shard '${shard}' listed in the index is missing`);
+      throw new DiffaiError(indexPath, sst ? `shard '${shard}' listed in the index is not a regular file` : `shard '${shard}' listed in the index is missing`);
     }
+    // Through symlinks too, a shard must stay inside the index's directory.
+    const real = realPath(shardPath, indexPath);
+    if (!real.startsWith(realDir.endsWith(sep) ? realDir : realDir + sep)) {
+      throw new DiffaiError(indexPath, `shard '${shard}' resolves outside the index's directory (through a symbolic link); refused`);
+    }
+    if (real === realPath(indexPath, indexPath)) throw new DiffaiError(indexPath, `shard '${shard}' is the index itself`);
     const d = await describeFile(shardPath);
     for (const w of d.warnings) warnings.push(`${shard}: ${w}`);
     for (const [k, v] of Object.entries(d.leaves)) {
