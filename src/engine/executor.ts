@@ -16,7 +16,7 @@ import type { RowComparison } from './ops/row-compare.js';
 import { emptyRowStats, type RowStats } from './ops/row-stats.js';
 import { rowLengthOf } from './ops/rows.js';
 import { checkGatherWork, viewMultiset } from './multiplicity.js';
-import { type ComparePartial, type StatsPartial, emptyStats, ldexp, mergeCompare, mergeStats } from './partials.js';
+import { type ComparePartial, type StatsPartial, ldexp, mergeCompare, mergeStats } from './partials.js';
 import { type Backend, InThreadBackend, WorkerPoolBackend } from './pool.js';
 import { isDense } from './sources.js';
 
@@ -204,45 +204,10 @@ export class Executor {
     return this.run('compare', samePermutation ? [blockA, blockB] : [viewA, viewB], { epsilon });
   }
 
-  /**
-   * Statistics of storage elements [offset, offset + weights.length), element i counted
-   * weights[i] times. The engine decodes the elements (any dtype, byte order, quantization)
-   * as one-element rows of a rowStats pass, a piece at a time; the weighted sums are taken
-   * here around a pivot (West's weighted update), so |mean| ≫ std keeps its digits.
-   */
-  private async weightedStats(view: TensorDescriptor, offset: number, weights: Float64Array): Promise<StatsPartial> {
-    const out = emptyStats();
-    let pivot = Number.NaN;
-    let mean = 0; // of (x − pivot)
-    const PIECE = 1 << 16;
-    for (let start = 0; start < weights.length; start += PIECE) {
-      const n = Math.min(PIECE, weights.length - start);
-      let used = false;
-      for (let i = start; i < start + n && !used; i++) used = weights[i]! > 0;
-      if (!used) continue;
-      const piece: TensorDescriptor = { ...view, shape: [n, 1], numel: n, view: { offset: offset + start, strides: [1, 1] } };
-      const rows = await this.run('rowStats', [piece], { rowLength: 1 });
-      for (let i = 0; i < n; i++) {
-        const w = weights[start + i]!;
-        if (w === 0) continue;
-        out.nan += rows.nan[i]! * w;
-        out.posinf += rows.posinf[i]! * w;
-        out.neginf += rows.neginf[i]! * w;
-        if (rows.count[i] === 0) continue;
-        const x = rows.mean[i]!;
-        if (x === 0) out.zeros += w;
-        if (x < out.min) out.min = x;
-        if (x > out.max) out.max = x;
-        if (Number.isNaN(pivot)) pivot = x;
-        const y = x - pivot;
-        out.count += w;
-        const d = y - mean;
-        mean += (d * w) / out.count;
-        out.m2 += w * d * (y - mean);
-      }
-    }
-    out.mean = out.count > 0 ? pivot + mean : 0;
-    return out;
+  /** Statistics of storage elements [offset, offset + weights.length), element i counted weights[i] times. */
+  private weightedStats(view: TensorDescriptor, offset: number, weights: Float64Array): Promise<StatsPartial> {
+    const block: TensorDescriptor = { ...view, shape: [weights.length], numel: weights.length, view: { offset, strides: [1] } };
+    return this.run('weightedStats', [block], { weights });
   }
 
   /**
