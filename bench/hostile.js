@@ -14,10 +14,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const binArg = process.argv.indexOf('--bin');
 const bin = binArg > 0 ? process.argv[binArg + 1] : join(root, 'bin', 'diffai.js');
 const tmp = mkdtempSync(join(tmpdir(), 'diffai-bench-hostile-'));
-const hostile = (f) => join(root, 'fixtures', 'hostile', f);
+const hostile = (/** @type {string} */ f) => join(root, 'fixtures', 'hostile', f);
 
-/** A safetensors file of small f32 tensors by name (names may hold anything). */
+/**
+ * A safetensors file of small f32 tensors by name (names may hold anything).
+ * @param {string} path
+ * @param {Record<string, number[]>} tensors
+ */
 function safetensors(path, tensors) {
+  /** @type {Record<string, unknown>} */
   const header = {};
   const parts = [];
   let offset = 0;
@@ -34,6 +39,11 @@ function safetensors(path, tensors) {
   return path;
 }
 
+/**
+ * @param {string} name
+ * @param {Record<string, string>} weightMap
+ * @param {string} [extra]
+ */
 function shardDir(name, weightMap, extra = '') {
   const dir = join(tmp, name);
   mkdirSync(dir, { recursive: true });
@@ -41,7 +51,11 @@ function shardDir(name, weightMap, extra = '') {
   return dir;
 }
 
-/** One measured run: `shell` is a bash command line with $BIN for the CLI. */
+/**
+ * One measured run: `shell` is the rest of a bash command line after `node BIN`.
+ * @param {string} label
+ * @param {string} shell
+ */
 function measure(label, shell) {
   const script = `TIMEFORMAT='%R'; /usr/bin/time -f '__rss %M' -o ${tmp}/rss timeout 15 node ${bin} ${shell}`;
   const start = performance.now();
@@ -52,6 +66,7 @@ function measure(label, shell) {
     rss = `${Math.round(Number(/__rss (\d+)/.exec(execFileSync('cat', [`${tmp}/rss`], { encoding: 'utf8' }))?.[1]) / 1024)} MB`;
   } catch {}
   const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('Command exited') && !l.startsWith('Command terminated'));
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: shown escaped in the table
   const first = (lines[0] ?? '').replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   console.log(`| ${label} | ${seconds.toFixed(2)} s | ${rss} | ${r.status} | ${lines.length} | ${first.slice(0, 110)} |`);
 }
@@ -59,7 +74,7 @@ function measure(label, shell) {
 const evil = ['ansi\u001b[31mred', 'osc\u001b]0;pwned\u0007', 'cr\rover', 'new\nline'];
 const escA = safetensors(join(tmp, 'esc_a.safetensors'), Object.fromEntries(evil.map((n, i) => [n, [i, 1]])));
 const escB = safetensors(join(tmp, 'esc_b.safetensors'), Object.fromEntries(evil.map((n, i) => [n, [i, 2]])));
-const many = (shift) => Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`layer.${i}.weight`, [i, shift]]));
+const many = (/** @type {number} */ shift) => Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`layer.${i}.weight`, [i, shift]]));
 const manyA = safetensors(join(tmp, 'many_a.safetensors'), many(1));
 const manyB = safetensors(join(tmp, 'many_b.safetensors'), many(2));
 const circ = shardDir('circ', { w: 'b.safetensors.index.json' });

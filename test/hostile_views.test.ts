@@ -119,6 +119,28 @@ describe('views built at test time', () => {
     expect([t.min, t.max]).toEqual([values.reduce((m, x) => Math.min(m, x)), values.reduce((m, x) => Math.max(m, x))]);
   });
 
+  it('an overlapping view too wide to count but near the data in size is walked, exactly', async () => {
+    const n = (1 << 22) + 1000; // span past the 4 Mi elements counted per element
+    const values = new Float32Array(n);
+    for (let i = 0; i < n; i++) values[i] = (i % 13) - 6.25;
+    const path = viewFile('pairs.pt', values, 0, [n - 1, 2], [1, 1]);
+    // Pairs (x[i], x[i+1]): the first and last stored elements once, every other one twice.
+    let count = 0;
+    let sum = 0;
+    const w = (i: number) => (i === 0 || i === n - 1 ? 1 : 2);
+    for (let i = 0; i < n; i++) {
+      count += w(i);
+      sum += w(i) * values[i]!;
+    }
+    const mean = sum / count;
+    let sq = 0;
+    for (let i = 0; i < n; i++) sq += w(i) * (values[i]! - mean) ** 2;
+    const t = (await inspectFile(path, { threads: 1 })).tensors[0]!;
+    expect(t.total_params).toBe(count);
+    close(t.mean, mean, 1e-12);
+    close(t.std, Math.sqrt(sq / count), 1e-12);
+  }, 60_000);
+
   it('an overlapping view over more storage than can be counted is refused with one line', async () => {
     const side = 1 << 17;
     const values = new Float32Array((side - 1) * 49 + 1);

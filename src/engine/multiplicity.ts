@@ -12,7 +12,8 @@
  * - views too irregular for that are refused with a message, never walked for hours.
  */
 import { DiffaiError } from '../errors.js';
-import { isContiguousLayout, type TensorDescriptor } from '../formats/types.js';
+import { byteLength } from '../dtypes.js';
+import { isContiguousLayout, storedDtype, type TensorDescriptor } from '../formats/types.js';
 
 /** Largest storage span (elements) whose per-element counts are computed. */
 export const MAX_WEIGHTED_SPAN = 1 << 22;
@@ -71,6 +72,8 @@ export function viewMultiset(desc: TensorDescriptor): ViewMultiset | undefined {
   }
   const span = kept.reduce((s, d) => s + (d.size - 1) * d.stride, 0) + 1;
   if (span > MAX_WEIGHTED_SPAN) {
+    // Too wide to count per element: a walk is still fine when it stays near the data's size.
+    if (desc.numel <= gatherBudget(desc)) return undefined;
     throw new DiffaiError(
       desc.source.path,
       `tensor ${desc.name}: overlapping view (shape [${desc.shape.join(', ')}], strides [${view.strides.join(', ')}]) names ${desc.numel} elements over ${span} stored ones; more than the ${MAX_WEIGHTED_SPAN} whose repetitions diffai counts exactly`,
@@ -99,13 +102,18 @@ function multiplicities(dims: Dim[], span: number, weight: number): Float64Array
   return w;
 }
 
+/** Logical elements a walk over `desc` may take: `stored` defaults to the tensor's own storage. */
+function gatherBudget(desc: TensorDescriptor, stored = desc.source.length / byteLength(storedDtype(desc), 1)): number {
+  return Math.max(MIN_GATHER_BUDGET, GATHER_PER_STORED * stored);
+}
+
 /**
  * Refuses a non-dense view whose element-by-element walk would cost far more than reading
  * the files: `stored` is the count of stored elements the operation reads anyway.
  */
 export function checkGatherWork(desc: TensorDescriptor, stored: number, what: string): void {
   if (!desc.view || isContiguousLayout(desc.shape, desc.view.strides)) return;
-  if (desc.numel <= Math.max(MIN_GATHER_BUDGET, GATHER_PER_STORED * stored)) return;
+  if (desc.numel <= gatherBudget(desc, stored)) return;
   throw new DiffaiError(
     desc.source.path,
     `tensor ${desc.name}: ${what} would walk its ${desc.numel} elements one by one, but the view (shape [${desc.shape.join(', ')}], strides [${desc.view.strides.join(', ')}]) repeats its ${stored} stored elements; refused`,
