@@ -5,7 +5,7 @@
  * so results are identical for any number of threads.
  */
 import { availableParallelism } from 'node:os';
-import { byteLength, dtypeInfo, isComplex } from '../dtypes.js';
+import { dtypeInfo, isComplex } from '../dtypes.js';
 import { contiguousStrides, storedByteLength, storedDtype, type TensorDescriptor } from '../formats/types.js';
 import type { EngineOptions } from './engine.js';
 import { type JobItem, type OpName, type OpParams, type OpResult, opOf } from './ops.js';
@@ -17,8 +17,9 @@ import { emptyRowStats, type RowStats } from './ops/row-stats.js';
 import { rowLengthOf } from './ops/rows.js';
 import { checkGatherWork, viewMultiset } from './multiplicity.js';
 import { type ComparePartial, type StatsPartial, ldexp, mergeCompare, mergeStats } from './partials.js';
+import { lcm } from './pipeline.js';
 import { type Backend, InThreadBackend, WorkerPoolBackend } from './pool.js';
-import { isDense } from './sources.js';
+import { isDense, viewDims } from './sources.js';
 
 /** Range size for splitting: a few chunks, so one huge tensor keeps every thread busy. */
 export const RANGE_BYTES = 16 << 20;
@@ -165,15 +166,18 @@ export class Executor {
    */
   async run<K extends OpName>(name: K, tensors: TensorDescriptor[], params: OpParams<K>): Promise<OpResult<K>> {
     const op = opOf(name);
-    const stored = tensors.reduce((s, t) => s + t.source.length / byteLength(storedDtype(t), 1), 0);
+    const stored = tensors.reduce((s, t) => s + t.source.length / (dtypeInfo(storedDtype(t)).bits / 8), 0);
     for (const t of tensors) checkGatherWork(t, stored, name === 'compare' ? 'comparing it' : `the ${name} pass`);
     const numel = tensors[0]!.numel;
-    const sizes = tensors.map((t) => byteLength(storedDtype(t), 1));
+    // Bytes per element (fractional for block-quantized data); ranges start on whole blocks.
+    const sizes = tensors.map((t) => dtypeInfo(storedDtype(t)).bits / 8);
     const bytesPerElement = sizes.reduce((x, y) => x + y, 0);
-    const align = op.rangeAlign?.(params, tensors) ?? 1;
+    const align = tensors.reduce((a, t) => lcm(a, dtypeInfo(storedDtype(t)).blockElements), op.rangeAlign?.(params, tensors) ?? 1);
     const ranges =
       op.split === 'ranges' && op.merge && tensors.every(splittable) ? splitRanges(numel, Math.max(...sizes), align) : [[0, numel] as [number, number]];
-    const parts = await Promise.all(ranges.map(([first, end]) => this.submit(name, { tensors, params, first, end }, (end - first) * bytesPerElement)));
+    const parts = await Promise.all(
+      ranges.map(([first, end]) => this.submit(name, { tensors, params, first, end }, Math.ceil((end - first) * bytesPerElement))),
+    );
     if (!op.merge) return parts[0]!;
     // Merging from the empty result keeps even a single range's result what a merge makes of it.
     return parts.reduce(op.merge, op.result(op.empty(params, tensors), params));
@@ -281,7 +285,9 @@ export function asStorageBlock(desc: TensorDescriptor): TensorDescriptor | undef
   const view = desc.view;
   if (!view || isDense(desc) || desc.numel === 0) return undefined;
   // Sort dimensions by stride; a dense block has strides 1, d0, d0·d1, … in that order.
-  const dims = desc.shape.map((size, k) => ({ size, stride: view.strides[k]! })).filter((d) => d.size !== 1);
+  const dims = viewDims(desc)
+    .map((size, k) => ({ size, stride: view.strides[k]! }))
+    .filter((d) => d.size !== 1);
   dims.sort((x, y) => x.stride - y.stride);
   let expected = 1;
   for (const d of dims) {
@@ -324,22 +330,26 @@ function scaleCompare(c: ComparePartial, weight: number): ComparePartial {
  * same views without those dimensions, and how often each of their pairs repeats.
  */
 function sharedBroadcast(a: TensorDescriptor, b: TensorDescriptor): { a: TensorDescriptor; b: TensorDescriptor; weight: number } | undefined {
-  if (!a.view || !b.view || a.shape.length !== b.shape.length || a.shape.some((d, k) => d !== b.shape[k])) return undefined;
+  if (!a.view || !b.view) return undefined;
+  const da = viewDims(a);
+  const db = viewDims(b);
+  if (da.length !== db.length || da.some((d, k) => d !== db[k])) return undefined;
+  if (dtypeInfo(storedDtype(a)).blockElements > 1 || dtypeInfo(storedDtype(b)).blockElements > 1) return undefined;
   const sa = a.view.strides;
   const sb = b.view.strides;
-  const broadcast = a.shape.map((d, k) => d > 1 && sa[k] === 0 && sb[k] === 0);
+  const broadcast = da.map((d, k) => d > 1 && sa[k] === 0 && sb[k] === 0);
   if (!broadcast.includes(true)) return undefined;
   const keep = (d: TensorDescriptor, s: number[]): TensorDescriptor => {
-    const shape = d.shape.filter((_, k) => !broadcast[k]);
+    const shape = da.filter((_, k) => !broadcast[k]);
     return { ...d, shape, numel: shape.reduce((x, y) => x * y, 1), view: { offset: d.view!.offset, strides: s.filter((_, k) => !broadcast[k]) } };
   };
-  const weight = a.shape.reduce((m, d, k) => (broadcast[k] ? m * d : m), 1);
+  const weight = da.reduce((m, d, k) => (broadcast[k] ? m * d : m), 1);
   return { a: keep(a, sa), b: keep(b, sb), weight };
 }
 
 function sameLayout(a: TensorDescriptor, b: TensorDescriptor): boolean {
   const same = (x: number[], y: number[]) => x.length === y.length && x.every((v, i) => v === y[i]);
-  return same(a.shape, b.shape) && same(a.view!.strides, b.view!.strides);
+  return same(a.shape, b.shape) && same(viewDims(a), viewDims(b)) && same(a.view!.strides, b.view!.strides);
 }
 
 /** Largest histogram bin count (assembly/layout.ts HIST_MAX_BINS). */
@@ -384,6 +394,14 @@ export function splitRanges(numel: number, elementSize: number, align = 1): Arra
 /** A complex tensor as two real views (real and imaginary parts) of its interleaved storage. */
 function complexParts(desc: TensorDescriptor): [TensorDescriptor, TensorDescriptor] {
   const part = dtypeInfo(desc.dtype).complexPart!;
+  if (desc.imagSource) {
+    // Planar: each part is a tensor of its own over its own storage.
+    const { imagSource, ...rest } = desc;
+    return [
+      { ...rest, name: `${desc.name}.real`, dtype: part },
+      { ...rest, name: `${desc.name}.imag`, dtype: part, source: imagSource },
+    ];
+  }
   const strides = desc.view?.strides ?? contiguousStrides(desc.shape);
   const offset = desc.view?.offset ?? 0;
   const make = (which: 0 | 1, suffix: string): TensorDescriptor => ({

@@ -12,8 +12,9 @@
  * - views too irregular for that are refused with a message, never walked for hours.
  */
 import { DiffaiError } from '../errors.js';
-import { byteLength } from '../dtypes.js';
+import { dtypeInfo } from '../dtypes.js';
 import { isContiguousLayout, storedDtype, type TensorDescriptor } from '../formats/types.js';
+import { viewDims } from './sources.js';
 
 /** Largest storage span (elements) whose per-element counts are computed. */
 export const MAX_WEIGHTED_SPAN = 1 << 22;
@@ -36,7 +37,9 @@ interface Dim {
 /** The view's non-trivial dimensions (size > 1). */
 function dimsOf(desc: TensorDescriptor): Dim[] {
   const strides = desc.view!.strides;
-  return desc.shape.map((size, k) => ({ size, stride: strides[k]! })).filter((d) => d.size > 1);
+  return viewDims(desc)
+    .map((size, k) => ({ size, stride: strides[k]! }))
+    .filter((d) => d.size > 1);
 }
 
 /** True when no two logical indices of these dimensions share a storage element (sufficient test). */
@@ -56,7 +59,8 @@ function injective(dims: Dim[]): boolean {
  */
 export function viewMultiset(desc: TensorDescriptor): ViewMultiset | undefined {
   const view = desc.view;
-  if (!view || desc.numel === 0 || isContiguousLayout(desc.shape, view.strides)) return undefined;
+  if (!view || desc.numel === 0 || isContiguousLayout(viewDims(desc), view.strides)) return undefined;
+  if (dtypeInfo(storedDtype(desc)).blockElements > 1) return undefined; // block-quantized: views keep blocks whole
   const dims = dimsOf(desc);
   if (dims.some((d) => d.stride < 0)) return undefined; // no format writes these; a gather handles them
   const kept = dims.filter((d) => d.stride !== 0);
@@ -103,7 +107,7 @@ function multiplicities(dims: Dim[], span: number, weight: number): Float64Array
 }
 
 /** Logical elements a walk over `desc` may take: `stored` defaults to the tensor's own storage. */
-function gatherBudget(desc: TensorDescriptor, stored = desc.source.length / byteLength(storedDtype(desc), 1)): number {
+function gatherBudget(desc: TensorDescriptor, stored = desc.source.length / (dtypeInfo(storedDtype(desc)).bits / 8)): number {
   return Math.max(MIN_GATHER_BUDGET, GATHER_PER_STORED * stored);
 }
 
@@ -112,7 +116,7 @@ function gatherBudget(desc: TensorDescriptor, stored = desc.source.length / byte
  * the files: `stored` is the count of stored elements the operation reads anyway.
  */
 export function checkGatherWork(desc: TensorDescriptor, stored: number, what: string): void {
-  if (!desc.view || isContiguousLayout(desc.shape, desc.view.strides)) return;
+  if (!desc.view || isContiguousLayout(viewDims(desc), desc.view.strides)) return;
   if (desc.numel <= gatherBudget(desc, stored)) return;
   throw new DiffaiError(
     desc.source.path,
