@@ -1,5 +1,6 @@
 /**
- * Fuzzing every reader (issue 15): small valid files of each format truncated at every byte
+ * Fuzzing every reader (issue 15; safetensors, NumPy, MATLAB, PyTorch zip and legacy, HDF5,
+ * ONNX, TensorFlow, GGUF): small valid files of each format truncated at every byte
  * (sampled for the larger ones) and with random byte flips and extreme 32-bit words, each
  * described and fully read (statistics of every tensor). Every case must either work or be
  * refused with a one-line DiffaiError naming the file; nothing else may escape — no
@@ -31,6 +32,10 @@ const SEEDS: Array<[string, () => Buffer]> = [
   ['state_dict_legacy.pt', () => fixture('pytorch', 'state_dict_legacy.pt')],
   ['views_zip.pt', () => fixture('pytorch', 'views_zip.pt')],
   ['broadcast_mixed.pt', () => fixture('hostile', 'broadcast_mixed.pt')],
+  ['latest.h5', () => fixture('hdf5', 'latest.h5')],
+  ['digits_mlp.onnx', () => fixture('onnx', 'digits_mlp.onnx')],
+  ['digits_mlp.pb', () => fixture('tensorflow', 'digits_mlp.pb')],
+  ['types_v2.gguf', () => fixture('gguf', 'types_v2.gguf')],
 ];
 
 /** Truncation lengths: every byte of small files; for larger ones every byte of the head and tail and an even sample between. */
