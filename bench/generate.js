@@ -1,7 +1,7 @@
 // Writes benchmark inputs into bench/data (git-ignored): safetensors files of a given
 // dtype and size, filled with a fast deterministic generator. Existing files are reused.
-import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 
 /** @typedef {'f32' | 'f16' | 'bf16'} GenDtype */
 
@@ -167,5 +167,68 @@ export function makeGguf(path, { type = 'Q8_0', bytes = 1 << 30, tensors = 8, se
     if (i < tensors - 1) writeSync(fd, Buffer.alloc(padded - tensorBytes));
   }
   closeSync(fd);
+  return path;
+}
+
+/**
+ * An ONNX model whose initializers are the tensors of a safetensors file, kept as external
+ * data (`location` = that file, with the byte offsets of its data section): the same bytes
+ * read through the ONNX reader, so the two can be timed against each other without a second
+ * gigabyte on disk. The file must sit in the model's directory.
+ * @param {string} path
+ * @param {string} safetensorsPath
+ * @returns {string} `path`
+ */
+export function makeOnnxExternal(path, safetensorsPath) {
+  const fd = openSync(safetensorsPath, 'r');
+  const lenBuf = Buffer.alloc(8);
+  readSync(fd, lenBuf, 0, 8, 0);
+  const n = Number(lenBuf.readBigUInt64LE());
+  const json = Buffer.alloc(n);
+  readSync(fd, json, 0, n, 8);
+  closeSync(fd);
+  /** @type {Record<string, { dtype: string, shape: number[], data_offsets: [number, number] }>} */
+  const header = JSON.parse(json.toString('utf8'));
+  const ONNX_TYPES = { F32: 1, F16: 10, BF16: 16 };
+  /** @param {number} v */
+  const varint = (v) => {
+    const out = [];
+    let x = BigInt(v);
+    do {
+      const b = Number(x & 0x7fn);
+      x >>= 7n;
+      out.push(x > 0n ? b | 0x80 : b);
+    } while (x > 0n);
+    return Buffer.from(out);
+  };
+  /** @param {number} field @param {Buffer} payload */
+  const len = (field, payload) => Buffer.concat([varint(field * 8 + 2), varint(payload.length), payload]);
+  /** @param {number} field @param {number} v */
+  const vint = (field, v) => Buffer.concat([varint(field * 8), varint(v)]);
+  /** @param {number} field @param {string} s */
+  const str = (field, s) => len(field, Buffer.from(s));
+  /** @param {string} key @param {string} value */
+  const entry = (key, value) => len(13, Buffer.concat([str(1, key), str(2, value)]));
+  const inits = Object.entries(header)
+    .filter(([name]) => name !== '__metadata__')
+    .map(([name, info]) =>
+      len(
+        5,
+        Buffer.concat([
+          ...info.shape.map((d) => vint(1, d)),
+          vint(2, ONNX_TYPES[/** @type {'F32' | 'F16' | 'BF16'} */ (info.dtype)]),
+          str(8, name),
+          entry('location', basename(safetensorsPath)),
+          entry('offset', String(8 + n + info.data_offsets[0])),
+          entry('length', String(info.data_offsets[1] - info.data_offsets[0])),
+          vint(14, 1),
+        ]),
+      ),
+    );
+  const model = Buffer.concat([vint(1, 8), str(2, 'diffai-bench'), len(7, Buffer.concat([str(2, 'bench'), ...inits])), len(8, vint(2, 17))]);
+  mkdirSync(dirname(path), { recursive: true });
+  const out = openSync(path, 'w');
+  writeSync(out, model);
+  closeSync(out);
   return path;
 }

@@ -27,6 +27,9 @@ export const DTYPES = [
   'u16',
   'u8',
   'bool',
+  // 4-bit integers packed two to a byte (ONNX INT4/UINT4): a block of 2 elements in 1 byte.
+  'i4',
+  'u4',
   'c64',
   'c128',
   // ggml's block-quantized types (GGUF), dequantized to f32 by assembly/dequant.ts.
@@ -58,6 +61,8 @@ export type WidenKernel =
   | 'f8e5m2_to_f32'
   | 'f8e4m3fnuz_to_f32'
   | 'f8e5m2fnuz_to_f32'
+  | 'i4_to_f32'
+  | 'u4_to_f32'
   | 'i8_to_f32'
   | 'u8_to_f32'
   | 'i16_to_f32'
@@ -123,6 +128,8 @@ const SPECS: Record<DType, Spec> = {
   u16: { class: 'int', blockBytes: 2, family: 'f32', widen: { kernel: 'u16_to_f32', to: 'f32' } },
   u8: { class: 'int', blockBytes: 1, family: 'f32', widen: { kernel: 'u8_to_f32', to: 'f32' } },
   bool: { class: 'bool', blockBytes: 1, family: 'f32', widen: { kernel: 'bool_to_f32', to: 'f32' } },
+  i4: { class: 'int', blockElements: 2, blockBytes: 1, family: 'f32', widen: { kernel: 'i4_to_f32', to: 'f32' } },
+  u4: { class: 'int', blockElements: 2, blockBytes: 1, family: 'f32', widen: { kernel: 'u4_to_f32', to: 'f32' } },
   c64: { class: 'complex', blockBytes: 8, family: 'f32', complexPart: 'f32' },
   c128: { class: 'complex', blockBytes: 16, family: 'f64', complexPart: 'f64' },
   q4_0: ggml(32, 18, 'q4_0_to_f32'),

@@ -22,9 +22,12 @@ const GGML_BLOCKS: Record<string, [number, number]> = {
   iq4_xs: [256, 136],
 };
 
+// Packed 4-bit integers (ONNX INT4/UINT4): two elements in one byte.
+const BLOCKS: Record<string, [number, number]> = { ...GGML_BLOCKS, i4: [2, 1], u4: [2, 1] };
+
 describe('dtype registry', () => {
   it('sizes every dtype as numpy does', () => {
-    for (const d of DTYPES.filter((x) => !(x in GGML_BLOCKS))) {
+    for (const d of DTYPES.filter((x) => !(x in BLOCKS))) {
       expect(byteLength(d, 7)).toBe(7 * ITEMSIZE[d]!);
       expect(dtypeInfo(d).bits).toBe(8 * ITEMSIZE[d]!);
       expect(elementsIn(d, 5 * ITEMSIZE[d]!)).toBe(5);
@@ -32,13 +35,13 @@ describe('dtype registry', () => {
     expect(elementsIn('f32', 6)).toBeUndefined();
   });
 
-  it('sizes ggml block types in whole blocks and refuses partial blocks', () => {
-    expect(DTYPES.filter((d) => dtypeInfo(d).blockElements > 1).sort()).toEqual(Object.keys(GGML_BLOCKS).sort());
-    for (const [d, [elements, bytes]] of Object.entries(GGML_BLOCKS) as Array<[(typeof DTYPES)[number], [number, number]]>) {
+  it('sizes block types (ggml, packed 4-bit) in whole blocks and refuses partial blocks', () => {
+    expect(DTYPES.filter((d) => dtypeInfo(d).blockElements > 1).sort()).toEqual(Object.keys(BLOCKS).sort());
+    for (const [d, [elements, bytes]] of Object.entries(BLOCKS) as Array<[(typeof DTYPES)[number], [number, number]]>) {
       expect(byteLength(d, 3 * elements)).toBe(3 * bytes);
       expect(dtypeInfo(d).bits).toBe((8 * bytes) / elements);
       expect(elementsIn(d, 5 * bytes)).toBe(5 * elements);
-      expect(elementsIn(d, 5 * bytes + 1)).toBeUndefined();
+      if (bytes > 1) expect(elementsIn(d, 5 * bytes + 1)).toBeUndefined();
       expect(() => byteLength(d, elements + 1)).toThrow(/whole number/);
       expect(dtypeInfo(d).widen?.to).toBe('f32');
     }

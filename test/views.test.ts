@@ -122,6 +122,40 @@ describe('a transposed view larger than the gather limit', () => {
       await executor.close();
     }
   });
+
+  it('a row permutation over more storage than the gather limit is gathered window by window', async () => {
+    // llama.cpp's Q/K un-permutation as a view: rows [heads, 2, half] walked as stored [heads, half, 2].
+    const heads = 64;
+    const half = ROWS / heads / 2;
+    const dense: TensorDescriptor = { ...transposed(), shape: [ROWS, COLS], view: undefined };
+    const permuted: TensorDescriptor = {
+      ...dense,
+      view: { offset: 0, dims: [heads, 2, half, COLS], strides: [2 * half * COLS, COLS, 2 * COLS, 1] },
+    };
+    const executor = new Executor({ threads: 1 });
+    try {
+      const { comparison } = await executor.compare(permuted, dense, 0);
+      // Logical row r = (h, j, i) reads stored row (h·half + i)·2 + j; reference in float64.
+      let sumSq = 0;
+      let changed = 0;
+      for (let r = 0; r < ROWS; r++) {
+        const h = Math.floor(r / (2 * half));
+        const j = Math.floor(r / half) % 2;
+        const i = r % half;
+        const stored = (h * half + i) * 2 + j;
+        for (let c = 0; c < COLS; c++) {
+          const d = ((stored * COLS + c) % 1000) - ((r * COLS + c) % 1000);
+          sumSq += d * d;
+          if (d !== 0) changed++;
+        }
+      }
+      expect(comparison.pairs).toBe(ROWS * COLS);
+      expect(comparison.changed).toBe(changed);
+      expect(Math.abs(comparison.sumSqDiff - sumSq)).toBeLessThanOrEqual(1e-6 * sumSq);
+    } finally {
+      await executor.close();
+    }
+  });
 });
 
 describe('strided views over more storage than one gather read', () => {

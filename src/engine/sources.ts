@@ -22,6 +22,8 @@ export const MAX_GATHER_BYTES = 128 * 1024 * 1024;
 export const GATHER_BLOCK_BYTES = 8 << 20;
 /** Storage bytes one positional read of a gathered file view covers, at most. */
 export const GATHER_SPAN_BYTES = 16 << 20;
+/** A windowed gather of a non-file source may read this much, or 8× its chunk, per chunk. */
+const MIN_WINDOW_BYTES = 16 << 20;
 
 export interface ElementReader {
   /** Fills `target` with the next `target.length` bytes of logical elements. */
@@ -44,8 +46,9 @@ export function openElementReader(desc: TensorDescriptor, files: FileCache, firs
   const view = desc.view;
   const src = desc.source;
   if (src.kind === 'varint') {
-    if (view || src.count !== desc.numel) throw new DiffaiError(src.path, `tensor ${desc.name}: packed values do not match its shape`);
-    const stream = new VarintStream(files.get(src.path), src, storageBytes(desc, 1), first);
+    const { blockElements, blockBytes } = dtypeInfo(storedDtype(desc));
+    if (view || src.count * blockElements !== desc.numel) throw new DiffaiError(src.path, `tensor ${desc.name}: packed values do not match its shape`);
+    const stream = new VarintStream(files.get(src.path), src, blockBytes, first / blockElements);
     return { read: (target) => stream.readInto(target), close: () => {} };
   }
   if (isDense(desc)) {
@@ -173,7 +176,10 @@ function inflatedElements(source: Extract<ByteSource, { kind: 'deflate' }>, star
  */
 class GatherReader implements ElementReader {
   private span: Uint8Array | undefined;
+  /** Storage unit at span[0]. */
   private base = 0;
+  /** Views over more than MAX_GATHER_BYTES of a file: each read loads only the window it touches. */
+  private windowed = false;
   private index: number[];
 
   constructor(
@@ -192,7 +198,14 @@ class GatherReader implements ElementReader {
     }
   }
 
-  private async load(): Promise<Uint8Array> {
+  private tooLarge(bytes: number, what: string): DiffaiError {
+    return new DiffaiError(
+      this.desc.source.path,
+      `tensor ${this.desc.name}: non-contiguous view over ${bytes} bytes of storage${what} is larger than the ${MAX_GATHER_BYTES}-byte gather limit`,
+    );
+  }
+
+  private async load(): Promise<Uint8Array | undefined> {
     const { dims, strides, offset, size } = this.units;
     let lo = offset;
     let hi = offset;
@@ -207,15 +220,17 @@ class GatherReader implements ElementReader {
       throw new DiffaiError(path, `tensor ${this.desc.name}: view reaches outside its storage`);
     }
     const bytes = (hi - lo + 1) * size;
+    const source = this.desc.source;
     if (bytes > MAX_GATHER_BYTES) {
-      throw new DiffaiError(
-        path,
-        `tensor ${this.desc.name}: non-contiguous view over ${bytes} bytes of storage is larger than the ${MAX_GATHER_BYTES}-byte gather limit`,
-      );
+      // A file can be read where each chunk needs it (a row permutation touches a few rows).
+      if (source.kind === 'file') {
+        this.windowed = true;
+        return undefined;
+      }
+      throw this.tooLarge(bytes, '');
     }
     this.base = lo;
     const span = new Uint8Array(bytes);
-    const source = this.desc.source;
     if (source.kind === 'file') {
       this.files.get(source.path).readInto(span, source.offset + lo * size);
     } else if (source.kind === 'varint') {
@@ -233,30 +248,63 @@ class GatherReader implements ElementReader {
     return span;
   }
 
-  async read(target: Uint8Array): Promise<void> {
-    this.span ??= await this.load();
-    const span = this.span;
-    const { dims, strides, offset, size } = this.units;
+  /**
+   * Walks `count` logical units from `index` (advancing it): `visit(e, unit, run)` for each run
+   * of `run` units stored one after another from storage unit `unit`, logical position `e`.
+   */
+  private walk(index: number[], count: number, visit: (e: number, unit: number, run: number) => void): void {
+    const { dims, strides, offset } = this.units;
     const rank = dims.length;
-    const count = target.length / size;
     const last = rank - 1;
     // Units along the innermost dimension with stride 1 are one contiguous run.
     const runs = last >= 0 && strides[last] === 1;
     for (let e = 0; e < count; ) {
-      let unit = offset - this.base;
-      for (let k = 0; k < rank; k++) unit += this.index[k]! * strides[k]!;
-      const run = runs ? Math.min(count - e, dims[last]! - this.index[last]!) : 1;
-      if (run === 1) for (let b = 0; b < size; b++) target[e * size + b] = span[unit * size + b]!;
-      else target.set(span.subarray(unit * size, (unit + run) * size), e * size);
+      let unit = offset;
+      for (let k = 0; k < rank; k++) unit += index[k]! * strides[k]!;
+      const run = runs ? Math.min(count - e, dims[last]! - index[last]!) : 1;
+      visit(e, unit, run);
       e += run;
       // Advance the odometer over logical indices by `run` units (a run never passes its row).
       if (rank === 0) continue;
-      this.index[last]! += run;
-      for (let k = last; k > 0 && this.index[k]! >= dims[k]!; k--) {
-        this.index[k] = 0;
-        this.index[k - 1]!++;
+      index[last]! += run;
+      for (let k = last; k > 0 && index[k]! >= dims[k]!; k--) {
+        index[k] = 0;
+        index[k - 1]!++;
       }
     }
+  }
+
+  /** Windowed mode: reads the storage the next `count` units touch (bounded by MAX_GATHER_BYTES). */
+  private loadWindow(count: number): void {
+    let lo = Infinity;
+    let hi = -Infinity;
+    this.walk([...this.index], count, (_e, unit, run) => {
+      lo = Math.min(lo, unit);
+      hi = Math.max(hi, unit + run - 1);
+    });
+    const size = this.units.size;
+    const bytes = (hi - lo + 1) * size;
+    // Each chunk reads its window: a window far larger than the chunk (a transpose) would read
+    // the storage over and over, so such views stay refused.
+    if (bytes > Math.min(MAX_GATHER_BYTES, Math.max(MIN_WINDOW_BYTES, 8 * count * size))) throw this.tooLarge(bytes, ' for one chunk');
+    if (!this.span || this.span.length < bytes) this.span = new Uint8Array(bytes);
+    const source = this.desc.source as Extract<ByteSource, { kind: 'file' }>;
+    this.files.get(source.path).readInto(this.span.subarray(0, bytes), source.offset + lo * size);
+    this.base = lo;
+  }
+
+  async read(target: Uint8Array): Promise<void> {
+    const size = this.units.size;
+    const count = target.length / size;
+    if (!this.span && !this.windowed) this.span = await this.load();
+    if (this.windowed) this.loadWindow(count);
+    const span = this.span!;
+    const base = this.base;
+    this.walk(this.index, count, (e, unit, run) => {
+      const from = (unit - base) * size;
+      if (run === 1) for (let b = 0; b < size; b++) target[e * size + b] = span[from + b]!;
+      else target.set(span.subarray(from, from + run * size), e * size);
+    });
   }
 
   close(): void {

@@ -24,7 +24,8 @@ export type ByteSource =
     }
   /**
    * Protocol-buffers packed varints (`length` bytes at `offset`, `count` values), each value
-   * standing for one stored element as its low bytes (ONNX `int32_data`, TensorFlow `int_val`).
+   * standing for one storage block — an element, or a byte of packed 4-bit elements — as its
+   * low bytes (ONNX `int32_data`, TensorFlow `int_val`).
    */
   | { kind: 'varint'; path: string; offset: number; length: number; count: number }
   /**

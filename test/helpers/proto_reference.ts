@@ -15,6 +15,8 @@ export interface RefTensor {
   min?: number;
   max?: number;
   nan_count: number;
+  posinf_count: number;
+  neginf_count: number;
   zero_count: number;
   real?: RefTensor;
   imag?: RefTensor;
@@ -55,6 +57,7 @@ export function itMatchesStatsReference(dir: string, ref: Record<string, Record<
         }
         if (!r.real) {
           expect(t.nan_count, name).toBe(r.nan_count);
+          expect([t.posinf_count, t.neginf_count], name).toEqual([r.posinf_count, r.neginf_count]);
           expect(t.zero_count, name).toBe(r.zero_count);
         }
       }

@@ -8,6 +8,7 @@
  */
 import { RandomAccessFile } from '../../io/file.js';
 import { VarintStream } from '../../io/varint.js';
+import { halfToNumber } from '../../io/half.js';
 import { byteLength } from '../../dtypes.js';
 import type { TensorDescriptor } from '../types.js';
 
@@ -91,13 +92,4 @@ function scalarValue(file: RandomAccessFile, t: TensorDescriptor): number | unde
     default:
       return undefined;
   }
-}
-
-function halfToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
