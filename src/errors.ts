@@ -1,3 +1,5 @@
+import { termSafe } from './terminal.js';
+
 /**
  * The one error type the CLI turns into `diffai: <file>: <problem>` and exit code 2.
  * Readers throw it for anything wrong with a file; nothing else should reach the user.
@@ -12,9 +14,9 @@ export class DiffaiError extends Error {
     this.name = 'DiffaiError';
   }
 
-  /** The single line printed on stderr. */
+  /** The single line printed on stderr (control characters in names and paths escaped). */
   get line(): string {
-    return this.file === undefined ? `diffai: ${this.message}` : `diffai: ${this.file}: ${this.message}`;
+    return termSafe(this.file === undefined ? `diffai: ${this.message}` : `diffai: ${this.file}: ${this.message}`);
   }
 }
 

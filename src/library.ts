@@ -2,8 +2,9 @@
  * The public library API: what Node tools import. Each call owns its engine and closes
  * its files before returning.
  */
+import { checkOptions, checkPath } from './arguments.js';
 import { DiffaiError } from './errors.js';
-import { byteLength, type DType } from './dtypes.js';
+import { byteLength, DTYPES, type DType } from './dtypes.js';
 import { Engine } from './engine/engine.js';
 import { Executor, batchable, runAll, tensorBytes, type ExecutorOptions } from './engine/executor.js';
 import { diffModels, nameFilter, planBytes, planDiff, type DiffOptions } from './diff/differ.js';
@@ -13,7 +14,7 @@ import { alignGgufNames } from './formats/gguf/hf-names.js';
 import { describeModel } from './formats/registry.js';
 import { listModels, pairModels } from './diff/directory.js';
 import { findShardIndex } from './formats/sharded/index.js';
-import { statSync } from 'node:fs';
+import { statPath } from './io/file.js';
 import type { FormatName, LeafValue, ModelDescription, TensorDescriptor } from './formats/types.js';
 import { buildModelView } from './model/view.js';
 import type { Role } from './model/roles.js';
@@ -37,7 +38,10 @@ export interface DiffReport {
 }
 
 /** Compares two model files; `results` is empty when they do not differ. */
-export async function diffFiles(pathA: string, pathB: string, options: LibraryOptions = {}): Promise<DiffReport> {
+export async function diffFiles(pathA: string, pathB: string, options?: LibraryOptions): Promise<DiffReport> {
+  checkPath('diffFiles', 'pathA', pathA);
+  checkPath('diffFiles', 'pathB', pathB);
+  options = checkOptions('diffFiles', options);
   const [a, b] = alignGgufNames(await Promise.all([describeModel(pathA), describeModel(pathB)])) as [ModelDescription, ModelDescription];
   const plan = planDiff(a, b, options);
   const total = planBytes(plan, options);
@@ -67,14 +71,17 @@ export interface DirectoryDiffReport {
 
 /** True when `path` is a directory to be diffed file by file (not a sharded model). */
 export function isModelDirectory(path: string): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true && findShardIndex(path) === undefined;
+  return statPath(path)?.isDirectory() === true && findShardIndex(path) === undefined;
 }
 
 /**
  * Compares the model files under two directories, paired by relative path; a sharded model
  * inside counts as one. Files on one side only are reported, not read.
  */
-export async function diffDirectories(dirA: string, dirB: string, options: LibraryOptions = {}): Promise<DirectoryDiffReport> {
+export async function diffDirectories(dirA: string, dirB: string, options?: LibraryOptions): Promise<DirectoryDiffReport> {
+  checkPath('diffDirectories', 'dirA', dirA);
+  checkPath('diffDirectories', 'dirB', dirB);
+  options = checkOptions('diffDirectories', options);
   const pairs = pairModels(listModels(dirA), listModels(dirB));
   const files: FileDiff[] = [];
   for (const pair of pairs) {
@@ -108,7 +115,9 @@ export interface InspectReport {
 }
 
 /** Statistics of every tensor in one file (and its metadata); throws DiffaiError on an invalid file. */
-export async function inspectFile(path: string, options: LibraryOptions = {}): Promise<InspectReport> {
+export async function inspectFile(path: string, options?: LibraryOptions): Promise<InspectReport> {
+  checkPath('inspectFile', 'path', path);
+  options = checkOptions('inspectFile', options);
   const model = await describeModel(path);
   const view = buildModelView(model);
   const keep = nameFilter(options);
@@ -166,6 +175,9 @@ const TYPED_DTYPES: Array<[abstract new (...args: never[]) => ArrayBufferView, D
  * from the typed array unless given (required for Buffers and for f16/bf16 held in Uint16Array).
  */
 export function tensorStats(data: ArrayBufferView, dtype?: DType): TensorStats {
+  if (!ArrayBuffer.isView(data)) throw new DiffaiError(undefined, 'tensorStats: data must be a typed array, DataView or Buffer');
+  if (dtype !== undefined && !(DTYPES as readonly string[]).includes(dtype))
+    throw new DiffaiError(undefined, `tensorStats: unknown dtype ${JSON.stringify(String(dtype))} (known: ${DTYPES.join(', ')})`);
   const resolved = dtype ?? TYPED_DTYPES.find(([ctor]) => data instanceof ctor && !Buffer.isBuffer(data))?.[1];
   if (!resolved) throw new DiffaiError(undefined, 'tensorStats: pass a dtype for this kind of buffer');
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Executor, asStorageBlock } from '../src/engine/executor.js';
-import { MAX_GATHER_BYTES } from '../src/engine/sources.js';
+import { GATHER_SPAN_BYTES, MAX_GATHER_BYTES } from '../src/engine/sources.js';
 import type { TensorDescriptor } from '../src/formats/types.js';
 
 const desc = (shape: number[], strides: number[] | undefined, path = '/nowhere', offset = 0): TensorDescriptor => ({
@@ -95,14 +95,29 @@ describe('a transposed view larger than the gather limit', () => {
     }
   });
 
-  it('two tensors with the same permutation compare in place; against a dense tensor they must gather (and refuse past the limit)', async () => {
+  it('two tensors with the same permutation compare in place; against a dense tensor they gather in bounded blocks', async () => {
     const executor = new Executor({ threads: 1 });
     try {
       const same = await executor.compare(transposed(), transposed(), 0);
       expect(same.comparison.changed).toBe(0);
       expect(same.comparison.pairs).toBe(ROWS * COLS);
+      // The same storage read densely as [COLS, ROWS]: logical element (i, j) is storage
+      // i·ROWS + j there and j·COLS + i in the transpose; count the positions that differ.
       const dense: TensorDescriptor = { ...transposed(), view: undefined };
-      await expect(executor.compare(transposed(), dense, 0)).rejects.toThrow(/gather limit/);
+      const value = (k: number) => (k % 1000) - 499.5;
+      let changed = 0;
+      let sumAbs = 0;
+      for (let i = 0; i < COLS; i++) {
+        for (let j = 0; j < ROWS; j++) {
+          const d = Math.abs(value(j * COLS + i) - value(i * ROWS + j));
+          if (d > 0) changed++;
+          sumAbs += d;
+        }
+      }
+      const cross = await executor.compare(transposed(), dense, 0);
+      expect(cross.comparison.pairs).toBe(ROWS * COLS);
+      expect(cross.comparison.changed).toBe(changed);
+      expect(cross.comparison.sumAbs).toBe(sumAbs);
     } finally {
       await executor.close();
     }
@@ -141,4 +156,68 @@ describe('a transposed view larger than the gather limit', () => {
       await executor.close();
     }
   });
+});
+
+describe('strided views over more storage than one gather read', () => {
+  // Storage of [R, C] f32, larger than GATHER_SPAN_BYTES, so blocks are read as runs.
+  const R = 2048;
+  const C = Math.ceil((GATHER_SPAN_BYTES / 4 + 12345) / R);
+  let dir: string;
+  let path: string;
+  const storage = new Float32Array(R * C);
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'diffai-views-'));
+    path = join(dir, 'storage.bin');
+    for (let k = 0; k < storage.length; k++) storage[k] = ((k * 7919) % 10007) - 5003.25;
+    const fd = openSync(path, 'w');
+    writeSync(fd, new Uint8Array(storage.buffer));
+    closeSync(fd);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const cases: Array<[string, number[], number[], number]> = [
+    ['rows ::3, columns 1::2', [Math.ceil(R / 3), Math.floor(C / 2)], [3 * C, 2], 1],
+    ['transpose of rows ::2', [C, R / 2], [1, 2 * C], 0],
+    ['3-d permutation with an offset', [Math.floor(C / 2) - 1, 2, R / 4], [2, 1, 4 * C], 3],
+    ['column 5, every row', [R], [C], 5],
+  ];
+  for (const [label, shape, strides, offset] of cases) {
+    it(`${label}: compares equal, element for element, to its logical elements written densely`, async () => {
+      // Reference: the logical elements, walked here in C order, written to a second file.
+      const numel = shape.reduce((a, b) => a * b, 1);
+      const logical = new Float32Array(numel);
+      const idx = shape.map(() => 0);
+      for (let e = 0; e < numel; e++) {
+        logical[e] = storage[offset + idx.reduce((s, i, d) => s + i * strides[d]!, 0)]!;
+        for (let d = shape.length - 1; d >= 0; d--) {
+          if (++idx[d]! < shape[d]!) break;
+          idx[d] = 0;
+        }
+      }
+      const refPath = join(dir, `ref-${offset}.bin`);
+      const fd = openSync(refPath, 'w');
+      writeSync(fd, new Uint8Array(logical.buffer));
+      closeSync(fd);
+      const view: TensorDescriptor = {
+        name: 'v',
+        dtype: 'f32',
+        shape,
+        numel,
+        byteOrder: 'little',
+        source: { kind: 'file', path, offset: 0, length: storage.byteLength },
+        view: { offset, strides },
+      };
+      const dense: TensorDescriptor = { ...view, source: { kind: 'file', path: refPath, offset: 0, length: logical.byteLength }, view: undefined };
+      const executor = new Executor({ threads: 1 });
+      try {
+        const r = await executor.compare(view, dense, 0);
+        expect(r.comparison.pairs).toBe(numel);
+        expect(r.comparison.changed).toBe(0);
+        expect(r.a.stats.count).toBe(numel);
+        expect(r.a.stats.min).toBe(logical.reduce((m, x) => Math.min(m, x), Infinity));
+      } finally {
+        await executor.close();
+      }
+    }, 60_000);
+  }
 });

@@ -1,6 +1,7 @@
 /** Library entry of the analyses: `analyzeFiles(paths, ['quantization', …], options)`. */
 import type { LibraryOptions } from '../library.js';
-import type { AnalysisName } from './registry.js';
+import { checkAnalysisNames, checkOptions, checkPaths } from '../arguments.js';
+import { ANALYSIS_NAMES, type AnalysisName } from './registry.js';
 import { collectAndAnalyze, runAnalyses } from './run.js';
 import type { AnalysisEntry, PairData } from './types.js';
 
@@ -10,9 +11,10 @@ export interface AnalysisReport {
   analyses: AnalysisEntry[];
 }
 
-export async function analyzeFiles(paths: string[], analyses: AnalysisName[], options: LibraryOptions = {}): Promise<AnalysisReport> {
-  if (paths.length < 2) throw new Error('analyzeFiles: give at least two files');
-  const { collected, analyses: entries } = await collectAndAnalyze(paths, analyses, options);
+export async function analyzeFiles(paths: string[], analyses: AnalysisName[], options?: LibraryOptions): Promise<AnalysisReport> {
+  checkPaths('analyzeFiles', paths, 2);
+  const names = checkAnalysisNames('analyzeFiles', analyses, ANALYSIS_NAMES) as AnalysisName[];
+  const { collected, analyses: entries } = await collectAndAnalyze(paths, names, checkOptions('analyzeFiles', options));
   return { pairs: collected.pairs, analyses: entries };
 }
 

@@ -5,6 +5,7 @@
  * Adding an analysis: one module exporting an AnalysisPlugin as default, plus one line here.
  */
 import type { AnalysisPlugin, PassName } from './types.js';
+import { DiffaiError } from '../errors.js';
 
 export interface AnalysisRegistration {
   /** Command-line option (`--<flag>`). */
@@ -75,7 +76,7 @@ export interface LoadedAnalysis {
 /** The plug-ins of the named analyses, in registry order (unknown names are an error). */
 export async function loadAnalyses(names: Iterable<string>): Promise<LoadedAnalysis[]> {
   const wanted = new Set(names);
-  for (const n of wanted) if (!(n in ANALYSES)) throw new Error(`unknown analysis ${JSON.stringify(n)} (known: ${ANALYSIS_NAMES.join(', ')})`);
+  for (const n of wanted) if (!(n in ANALYSES)) throw new DiffaiError(undefined, `unknown analysis ${JSON.stringify(n)} (known: ${ANALYSIS_NAMES.join(', ')})`);
   const selected = ANALYSIS_NAMES.filter((n) => wanted.has(n));
   return Promise.all(selected.map(async (name) => ({ name, plugin: await ANALYSES[name].load() })));
 }

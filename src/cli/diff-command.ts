@@ -12,6 +12,7 @@ import { render } from '../render/registry.js';
 import { reportDiffers, reportModels, type Report } from '../report/types.js';
 import { failOnAnomalies, selectedAnalyses, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
 import { compileRegex, type DiffArgs } from './args.js';
+import { termSafe } from '../terminal.js';
 import { verboseLine, write } from './output.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
 import { createProgress } from './progress.js';
@@ -91,7 +92,7 @@ async function print(args: DiffArgs, report: Report, briefLines: string[]): Prom
   const note = chartsNote(args);
   if (note && !args.brief) process.stderr.write(`diffai: ${note}\n`);
   if (args.brief) {
-    if (briefLines.length > 0) await write(briefLines.map((l) => `${l}\n`).join(''));
+    if (briefLines.length > 0) await write(briefLines.map((l) => `${termSafe(l)}\n`).join(''));
     return;
   }
   await write(await render(report, outputFormat(args), options));
@@ -99,7 +100,7 @@ async function print(args: DiffArgs, report: Report, briefLines: string[]): Prom
 
 /** Reader warnings (unless quiet) and, with --verbose, one line per model and a closing line. */
 function describeRun(args: DiffArgs, models: ModelDescription[], closing: string): void {
-  if (!args.quiet) for (const m of models) for (const w of m.warnings) process.stderr.write(`diffai: ${m.path}: warning: ${w}\n`);
+  if (!args.quiet) for (const m of models) for (const w of m.warnings) process.stderr.write(`${termSafe(`diffai: ${m.path}: warning: ${w}`)}\n`);
   if (args.verbose) {
     for (const m of models) verboseLine(true, `${m.path}: ${m.format}, ${m.tensors.length} tensors, ${Object.keys(m.leaves).length} other entries`);
     verboseLine(true, closing);

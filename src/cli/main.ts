@@ -5,12 +5,14 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DiffaiError } from '../errors.js';
+import { termSafe } from '../terminal.js';
 import { addAnalysisOptions } from './analysis-options.js';
 import { addReportOptions } from './report-options.js';
 import { OUTPUT_FORMATS } from '../render/registry.js';
 import type { DiffArgs, InspectArgs } from './args.js';
 import { runDiff } from './diff-command.js';
 import { runInspect } from './inspect-command.js';
+import { guardStreams } from './output.js';
 
 export const EXIT_SAME = 0;
 export const EXIT_DIFFERENT = 1;
@@ -18,6 +20,7 @@ export const EXIT_TROUBLE = 2;
 
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('-v') || argv.includes('--verbose');
+  guardStreams();
   try {
     let code = EXIT_SAME;
     await addReportOptions(yargs(argv).scriptName('diffai'))
@@ -82,14 +85,19 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof DiffaiError) {
       process.stderr.write(`${e.line}\n`);
-      if (verbose && e.stack) process.stderr.write(`${e.stack}\n`);
+      if (verbose && e.stack) process.stderr.write(`${stackLines(e.stack)}\n`);
       return EXIT_TROUBLE;
     }
     const err = e as Error;
-    process.stderr.write(`diffai: internal error: ${err?.message ?? String(e)}\n`);
-    if (verbose && err?.stack) process.stderr.write(`${err.stack}\n`);
+    process.stderr.write(`${termSafe(`diffai: internal error: ${err?.message ?? String(e)}`)}\n`);
+    if (verbose && err?.stack) process.stderr.write(`${stackLines(err.stack)}\n`);
     return EXIT_TROUBLE;
   }
+}
+
+/** A stack trace (--verbose) with each of its lines escaped for the terminal. */
+function stackLines(stack: string): string {
+  return stack.split('\n').map(termSafe).join('\n');
 }
 
 export function parseArgs(): string[] {

@@ -3,7 +3,9 @@
  * directory holding a shard index counts as one model (its shards are not paired alone).
  * Other files are listed by extension; anything else (configs, tokenizers) is ignored.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { listDirectory } from '../io/file.js';
+import { parseJson } from '../io/json.js';
 import { join, relative, sep } from 'node:path';
 import { findShardIndex } from '../formats/sharded/index.js';
 
@@ -28,7 +30,7 @@ function walk(root: string, dir: string, depth: number, units: ModelUnit[]): voi
   const index = findShardIndex(dir);
   const shards = index ? shardNames(index) : new Set<string>();
   if (index) units.push({ relative: toRelative(root, index), path: index });
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const entry of listDirectory(dir).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) walk(root, path, depth + 1, units);
     else if (entry.isFile() && MODEL_EXTENSIONS.test(entry.name) && !shards.has(entry.name) && !isLaterGgufSplit(entry.name)) {
@@ -47,7 +49,7 @@ function isLaterGgufSplit(name: string): boolean {
 function shardNames(indexPath: string): Set<string> {
   try {
     if (statSync(indexPath).size > MAX_INDEX_BYTES) return new Set();
-    const index = JSON.parse(readFileSync(indexPath, 'utf8')) as { weight_map?: Record<string, unknown> };
+    const index = parseJson(readFileSync(indexPath, 'utf8'), indexPath, 'shard index') as { weight_map?: Record<string, unknown> };
     return new Set(Object.values(index.weight_map ?? {}).filter((v): v is string => typeof v === 'string'));
   } catch {
     return new Set(); // the index itself is reported when it is described

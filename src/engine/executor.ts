@@ -15,7 +15,8 @@ import { checkHistogramParams, type Histogram, type HistogramParams } from './op
 import type { RowComparison } from './ops/row-compare.js';
 import { emptyRowStats, type RowStats } from './ops/row-stats.js';
 import { rowLengthOf } from './ops/rows.js';
-import { type ComparePartial, type StatsPartial, mergeCompare, mergeStats } from './partials.js';
+import { checkGatherWork, viewMultiset } from './multiplicity.js';
+import { type ComparePartial, type StatsPartial, ldexp, mergeCompare, mergeStats } from './partials.js';
 import { lcm } from './pipeline.js';
 import { type Backend, InThreadBackend, WorkerPoolBackend } from './pool.js';
 import { isDense, viewDims } from './sources.js';
@@ -165,6 +166,8 @@ export class Executor {
    */
   async run<K extends OpName>(name: K, tensors: TensorDescriptor[], params: OpParams<K>): Promise<OpResult<K>> {
     const op = opOf(name);
+    const stored = tensors.reduce((s, t) => s + t.source.length / (dtypeInfo(storedDtype(t)).bits / 8), 0);
+    for (const t of tensors) checkGatherWork(t, stored, name === 'compare' ? 'comparing it' : `the ${name} pass`);
     const numel = tensors[0]!.numel;
     // Bytes per element (fractional for block-quantized data); ranges start on whole blocks.
     const sizes = tensors.map((t) => dtypeInfo(storedDtype(t)).bits / 8);
@@ -239,18 +242,35 @@ export class Executor {
     return parts.map((r) => ({ a: { stats: r.a }, b: { stats: r.b }, comparison: r.comparison }));
   }
 
-  private realStats(view: TensorDescriptor): Promise<StatsPartial> {
+  private async realStats(view: TensorDescriptor): Promise<StatsPartial> {
+    // Views that repeat stored elements (broadcasts, overlapping windows): exact from the
+    // stored elements and their multiplicities.
+    const multiset = viewMultiset(view);
+    if (multiset?.kind === 'scaled') return scaleStats(await this.realStats(multiset.base), multiset.weight);
+    if (multiset?.kind === 'weighted') return this.weightedStats(view, multiset.offset, multiset.weights);
     // Statistics do not depend on element order: a permuted dense block (transpose, Fortran
     // order) is read as the contiguous block it occupies, in place and split like any other.
     return this.run('stats', [asStorageBlock(view) ?? view], {});
   }
 
-  private realCompare(viewA: TensorDescriptor, viewB: TensorDescriptor, epsilon: number): Promise<CompareResult> {
+  private async realCompare(viewA: TensorDescriptor, viewB: TensorDescriptor, epsilon: number): Promise<CompareResult> {
+    // Broadcast the same way on both sides: compare what is stored, each pair counted as often as it repeats.
+    const shared = sharedBroadcast(viewA, viewB);
+    if (shared) {
+      const r = await this.realCompare(shared.a, shared.b, epsilon);
+      return { a: scaleStats(r.a, shared.weight), b: scaleStats(r.b, shared.weight), comparison: scaleCompare(r.comparison, shared.weight) };
+    }
     // Two views with the same permutation pair up element for element in storage order too.
     const blockA = asStorageBlock(viewA);
     const blockB = asStorageBlock(viewB);
     const samePermutation = blockA && blockB && sameLayout(viewA, viewB);
     return this.run('compare', samePermutation ? [blockA, blockB] : [viewA, viewB], { epsilon });
+  }
+
+  /** Statistics of storage elements [offset, offset + weights.length), element i counted weights[i] times. */
+  private weightedStats(view: TensorDescriptor, offset: number, weights: Float64Array): Promise<StatsPartial> {
+    const block: TensorDescriptor = { ...view, shape: [weights.length], numel: weights.length, view: { offset, strides: [1] } };
+    return this.run('weightedStats', [block], { weights });
   }
 
   /**
@@ -334,6 +354,56 @@ export function asStorageBlock(desc: TensorDescriptor): TensorDescriptor | undef
     expected *= d.size;
   }
   return { ...desc, shape: [desc.numel], view: { offset: view.offset, strides: [1] } };
+}
+
+/** Multiplies a partial's counts and sums by `weight` (each element counted that many times). */
+export function scaleStats(p: StatsPartial, weight: number): StatsPartial {
+  if (weight === 1) return p;
+  let m2 = p.m2 * weight;
+  let exp = p.exp;
+  if (!Number.isFinite(m2) && Number.isFinite(p.m2)) {
+    m2 = ldexp(p.m2, -54) * weight; // weight < 2^54: moved into the 4^exp scale
+    exp += 27;
+  }
+  const n = (x: number) => x * weight;
+  return { ...p, count: n(p.count), m2, exp, nan: n(p.nan), posinf: n(p.posinf), neginf: n(p.neginf), zeros: n(p.zeros) };
+}
+
+function scaleCompare(c: ComparePartial, weight: number): ComparePartial {
+  const n = (x: number) => x * weight;
+  return {
+    pairs: n(c.pairs),
+    maxAbs: c.maxAbs,
+    sumAbs: n(c.sumAbs),
+    changed: n(c.changed),
+    sumSqDiff: n(c.sumSqDiff),
+    sumAB: n(c.sumAB),
+    sumAA: n(c.sumAA),
+    sumBB: n(c.sumBB),
+    mismatched: n(c.mismatched),
+  };
+}
+
+/**
+ * Two views of one shape broadcast along the same dimensions (stride 0 on both sides): the
+ * same views without those dimensions, and how often each of their pairs repeats.
+ */
+function sharedBroadcast(a: TensorDescriptor, b: TensorDescriptor): { a: TensorDescriptor; b: TensorDescriptor; weight: number } | undefined {
+  if (!a.view || !b.view) return undefined;
+  const da = viewDims(a);
+  const db = viewDims(b);
+  if (da.length !== db.length || da.some((d, k) => d !== db[k])) return undefined;
+  if (dtypeInfo(storedDtype(a)).blockElements > 1 || dtypeInfo(storedDtype(b)).blockElements > 1) return undefined;
+  const sa = a.view.strides;
+  const sb = b.view.strides;
+  const broadcast = da.map((d, k) => d > 1 && sa[k] === 0 && sb[k] === 0);
+  if (!broadcast.includes(true)) return undefined;
+  const keep = (d: TensorDescriptor, s: number[]): TensorDescriptor => {
+    const shape = da.filter((_, k) => !broadcast[k]);
+    return { ...d, shape, numel: shape.reduce((x, y) => x * y, 1), view: { offset: d.view!.offset, strides: s.filter((_, k) => !broadcast[k]) } };
+  };
+  const weight = da.reduce((m, d, k) => (broadcast[k] ? m * d : m), 1);
+  return { a: keep(a, sa), b: keep(b, sb), weight };
 }
 
 function sameLayout(a: TensorDescriptor, b: TensorDescriptor): boolean {
@@ -451,7 +521,10 @@ export function batchable(desc: TensorDescriptor): boolean {
   return !isComplex(desc.dtype) && splittable(desc) && storedByteLength(desc) <= SMALL_JOB_BYTES;
 }
 
-/** Stored bytes of tensors (for deciding on workers and for progress totals). */
+/**
+ * Bytes the engine reads for tensors (for deciding on workers and for progress totals): a
+ * view that repeats its storage (a broadcast) reads no more than the storage holds.
+ */
 export function tensorBytes(tensors: TensorDescriptor[]): number {
-  return tensors.reduce((sum, t) => sum + storedByteLength(t), 0);
+  return tensors.reduce((sum, t) => sum + (t.view ? Math.min(storedByteLength(t), t.source.length) : storedByteLength(t)), 0);
 }

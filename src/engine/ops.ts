@@ -25,6 +25,7 @@ import { matvecOp, matvecTOp } from './ops/matvec.js';
 import { rowCompareOp } from './ops/row-compare.js';
 import { rowStatsOp } from './ops/row-stats.js';
 import { statsOp } from './ops/stats.js';
+import { weightedStatsOp } from './ops/weighted-stats.js';
 import { zeroRowsOp } from './ops/zero-rows.js';
 
 export const OPS = {
@@ -37,6 +38,7 @@ export const OPS = {
   histogram: histogramOp,
   matvec: matvecOp,
   matvecT: matvecTOp,
+  weightedStats: weightedStatsOp,
 };
 
 type Ops = typeof OPS;

@@ -11,13 +11,19 @@ import { ChunkedStream } from '../io/chunked.js';
 import { byteLength, dtypeInfo } from '../dtypes.js';
 import { DiffaiError } from '../errors.js';
 import { RandomAccessFile } from '../io/file.js';
-import { isContiguousLayout, storedDtype, type ByteSource, type TensorDescriptor, type TensorView } from '../formats/types.js';
+import { contiguousStrides, isContiguousLayout, storedDtype, type ByteSource, type TensorDescriptor, type TensorView } from '../formats/types.js';
 
-/** A windowed gather (views over more than MAX_GATHER_BYTES) may read this much, or 8× its chunk, per chunk. */
+/**
+ * Largest storage span a non-contiguous view of a compressed source may gather from memory
+ * (a stream cannot be read at random; views of files read bounded blocks instead).
+ */
+export const MAX_GATHER_BYTES = 128 * 1024 * 1024;
+/** Logical elements a block of a gathered file view holds, at most (in bytes). */
+export const GATHER_BLOCK_BYTES = 8 << 20;
+/** Storage bytes one positional read of a gathered file view covers, at most. */
+export const GATHER_SPAN_BYTES = 16 << 20;
+/** A windowed gather of a non-file source may read this much, or 8× its chunk, per chunk. */
 const MIN_WINDOW_BYTES = 16 << 20;
-
-/** Largest storage span a non-contiguous view may gather from memory. */
-export const MAX_GATHER_BYTES = 128 * 1024 * 1024; // with the rest of the process, peak RSS stays under 200 MB
 
 export interface ElementReader {
   /** Fills `target` with the next `target.length` bytes of logical elements. */
@@ -65,7 +71,9 @@ export function openElementReader(desc: TensorDescriptor, files: FileCache, firs
     }
     return inflatedElements(src, start + storageBytes(desc, first));
   }
-  return new GatherReader(desc, gatherUnits(desc, view!), files, first);
+  const units = gatherUnits(desc, view!);
+  if (src.kind === 'file') return new BlockGatherReader(desc, units, files.get(src.path), first);
+  return new GatherReader(desc, units, files, first);
 }
 
 /** True when the logical elements lie one after another in storage (no gathering needed). */
@@ -168,9 +176,10 @@ function inflatedElements(source: Extract<ByteSource, { kind: 'deflate' }>, star
 }
 
 /**
- * A non-contiguous view (transpose, strided slice, Fortran order, permuted rows): loads the
- * span of storage the view touches (bounded by MAX_GATHER_BYTES) and walks logical indices,
- * copying each contiguous run of the innermost dimension at once.
+ * A non-contiguous view of a compressed or chunked source (transpose, strided slice,
+ * Fortran order, permuted rows): loads the span of storage the view touches (bounded by
+ * MAX_GATHER_BYTES) and walks logical indices, copying each contiguous run of the innermost
+ * dimension at once.
  */
 class GatherReader implements ElementReader {
   private span: Uint8Array | undefined;
@@ -308,4 +317,217 @@ class GatherReader implements ElementReader {
   close(): void {
     this.span = undefined;
   }
+}
+
+/** Storage element range [lo, hi] a view (offset, shape, strides) touches. */
+function viewSpan(offset: number, shape: number[], strides: number[]): [number, number] {
+  let lo = offset;
+  let hi = offset;
+  for (let k = 0; k < shape.length; k++) {
+    if (shape[k] === 0) continue;
+    const reach = (shape[k]! - 1) * strides[k]!;
+    if (reach < 0) lo += reach;
+    else hi += reach;
+  }
+  return [lo, hi];
+}
+
+/**
+ * A non-contiguous view of a file (transpose against a dense tensor, strided slice, any
+ * permutation): logical elements are produced a block at a time, with bounded memory
+ * whatever the storage size. A block fixes the leading dimensions, takes a tile of one
+ * dimension and all of the dimensions after it, so its elements are consecutive in logical
+ * order; it is read in one positional read when its storage span is small, else as runs
+ * along its smallest-stride dimension (a transposed matrix: one short run per column).
+ * Working set: one block (GATHER_BLOCK_BYTES) and one read (GATHER_SPAN_BYTES).
+ */
+class BlockGatherReader implements ElementReader {
+  /** The tiled dimension; dimensions after it are whole in every block. */
+  private readonly k: number;
+  private readonly tile: number;
+  private readonly inner: number;
+  /** Next block: indices of dimensions before k, and the tile's start in dimension k. */
+  private readonly prefix: number[];
+  private tileStart = 0;
+  private block = new Uint8Array(0);
+  private blockLength = 0;
+  private blockPos = 0;
+  private scratch: Uint8Array | undefined;
+  /** Elements of the first block to drop (a reader started at an element inside it). */
+  private pendingSkip = 0;
+
+  private readonly shape: number[];
+  private readonly strides: number[];
+  private readonly size: number;
+
+  /** `units`: the view in storage units (elements, or whole blocks of block-quantized data). */
+  constructor(
+    private readonly desc: TensorDescriptor,
+    private readonly units: GatherUnits,
+    private readonly file: RandomAccessFile,
+    first: number,
+  ) {
+    const shape = units.dims;
+    const size = units.size;
+    this.shape = shape;
+    this.strides = units.strides;
+    this.size = size;
+    const [lo, hi] = viewSpan(units.offset, shape, units.strides);
+    if (desc.numel > 0 && (lo < 0 || (hi + 1) * size > desc.source.length)) {
+      throw new DiffaiError(desc.source.path, `tensor ${desc.name}: view reaches outside its storage`);
+    }
+    const maxElements = Math.max(1, Math.floor(GATHER_BLOCK_BYTES / size));
+    // The outermost dimension whose trailing dimensions fit in one block.
+    let k = shape.length - 1;
+    let inner = 1;
+    while (k > 0 && inner * shape[k]! <= maxElements) inner *= shape[k--]!;
+    if (shape.length === 0) k = -1;
+    this.k = k;
+    this.inner = inner;
+    this.tile = k < 0 ? 1 : Math.max(1, Math.min(shape[k]!, Math.floor(maxElements / inner)));
+    this.prefix = shape.slice(0, Math.max(0, k)).map(() => 0);
+    this.skip(first / units.elements);
+  }
+
+  /** Positions the block cursor at logical element `first`. */
+  private skip(first: number): void {
+    if (first === 0 || this.k < 0) {
+      this.pendingSkip = first;
+      return;
+    }
+    const dimK = this.shape[this.k]!;
+    const perPrefix = dimK * this.inner;
+    let rest = Math.floor(first / perPrefix);
+    for (let d = this.prefix.length - 1; d >= 0; d--) {
+      const n = this.shape[d]!;
+      this.prefix[d] = rest % n;
+      rest = Math.floor(rest / n);
+    }
+    const within = first % perPrefix;
+    this.tileStart = Math.floor(within / (this.tile * this.inner)) * this.tile;
+    this.pendingSkip = within - this.tileStart * this.inner;
+  }
+
+  async read(target: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < target.length) {
+      if (this.blockPos === this.blockLength) {
+        this.loadBlock();
+        if (this.pendingSkip > 0) {
+          this.blockPos = this.pendingSkip * this.size;
+          this.pendingSkip = 0;
+        }
+      }
+      const n = Math.min(target.length - done, this.blockLength - this.blockPos);
+      target.set(this.block.subarray(this.blockPos, this.blockPos + n), done);
+      this.blockPos += n;
+      done += n;
+    }
+  }
+
+  /** Reads the block at the cursor and advances the cursor. */
+  private loadBlock(): void {
+    const { shape, strides } = this;
+    const k = this.k;
+    let offset = this.units.offset;
+    for (let d = 0; d < this.prefix.length; d++) offset += this.prefix[d]! * strides[d]!;
+    let subShape: number[];
+    let subStrides: number[];
+    if (k < 0) {
+      subShape = [];
+      subStrides = [];
+    } else {
+      const length = Math.min(this.tile, shape[k]! - this.tileStart);
+      offset += this.tileStart * strides[k]!;
+      subShape = [length, ...shape.slice(k + 1)];
+      subStrides = strides.slice(k);
+      // Advance: next tile, or the next prefix (an odometer over the leading dimensions).
+      this.tileStart += length;
+      if (this.tileStart >= shape[k]!) {
+        this.tileStart = 0;
+        for (let d = this.prefix.length - 1; d >= 0; d--) {
+          if (++this.prefix[d]! < shape[d]!) break;
+          this.prefix[d] = 0;
+        }
+      }
+    }
+    const count = subShape.reduce((a, b) => a * b, 1);
+    const bytes = count * this.size;
+    if (this.block.length < bytes) this.block = new Uint8Array(bytes);
+    this.blockLength = bytes;
+    this.blockPos = 0;
+    this.gather(offset, subShape, subStrides);
+  }
+
+  private scratchOf(bytes: number): Uint8Array {
+    if (!this.scratch || this.scratch.length < bytes) this.scratch = new Uint8Array(Math.min(GATHER_SPAN_BYTES, Math.max(bytes, 1 << 16)));
+    return this.scratch.subarray(0, bytes);
+  }
+
+  /** Fills the block with the sub-view's elements in C order. */
+  private gather(offset: number, shape: number[], strides: number[]): void {
+    const size = this.size;
+    const base = this.desc.source.offset;
+    const [lo, hi] = viewSpan(offset, shape, strides);
+    if ((hi - lo + 1) * size <= GATHER_SPAN_BYTES) {
+      // One read of the whole span, then a walk over logical indices.
+      const span = this.scratchOf((hi - lo + 1) * size);
+      this.file.readInto(span, base + lo * size);
+      walk(shape, strides, contiguousStrides(shape), offset - lo, (at, e) => copyElement(span, at * size, this.block, e * size, size));
+      return;
+    }
+    // Runs along the smallest-stride dimension r, one per index of the other dimensions.
+    let r = 0;
+    for (let d = 1; d < shape.length; d++) if (Math.abs(strides[d]!) < Math.abs(strides[r]!) || shape[r] === 1) r = d;
+    const runLength = shape[r]!;
+    const runStride = strides[r]!;
+    const logical = contiguousStrides(shape);
+    const others = shape.map((n, d) => (d === r ? 1 : n));
+    const perRead = Math.max(1, Math.floor(GATHER_SPAN_BYTES / size / Math.max(1, Math.abs(runStride))));
+    walk(others, strides, logical, offset, (runStart, e) => {
+      for (let j0 = 0; j0 < runLength; j0 += perRead) {
+        const n = Math.min(perRead, runLength - j0);
+        const first = runStart + j0 * runStride;
+        const [from, to] = runStride >= 0 ? [first, first + (n - 1) * runStride] : [first + (n - 1) * runStride, first];
+        const span = this.scratchOf((to - from + 1) * size);
+        this.file.readInto(span, base + from * size);
+        for (let j = 0; j < n; j++) copyElement(span, (first + j * runStride - from) * size, this.block, (e + (j0 + j) * logical[r]!) * size, size);
+      }
+    });
+  }
+
+  close(): void {
+    this.block = new Uint8Array(0);
+    this.scratch = undefined;
+  }
+}
+
+/**
+ * Calls visit(storage element, logical position) for every index of shape, in C order;
+ * `cStrides` give the logical distance of a step in each dimension.
+ */
+function walk(shape: number[], strides: number[], cStrides: number[], offset: number, visit: (at: number, logical: number) => void): void {
+  const rank = shape.length;
+  const total = shape.reduce((a, b) => a * b, 1);
+  if (total === 0) return;
+  const index = new Array<number>(rank).fill(0);
+  let at = offset;
+  let logical = 0;
+  for (let e = 0; e < total; e++) {
+    visit(at, logical);
+    for (let d = rank - 1; d >= 0; d--) {
+      if (++index[d]! < shape[d]!) {
+        at += strides[d]!;
+        logical += cStrides[d]!;
+        break;
+      }
+      at -= (shape[d]! - 1) * strides[d]!;
+      logical -= (shape[d]! - 1) * cStrides[d]!;
+      index[d] = 0;
+    }
+  }
+}
+
+function copyElement(from: Uint8Array, at: number, to: Uint8Array, dest: number, size: number): void {
+  for (let b = 0; b < size; b++) to[dest + b] = from[at + b]!;
 }

@@ -3,9 +3,8 @@
  * tie-breaker for messages. New formats register here.
  */
 import { DiffaiError } from '../errors.js';
-import { RandomAccessFile } from '../io/file.js';
+import { notRegular, RandomAccessFile, statPath } from '../io/file.js';
 import type { FormatReader, ModelDescription } from './types.js';
-import { statSync } from 'node:fs';
 import { ggufReader } from './gguf/reader.js';
 import { matlabReader } from './matlab/reader.js';
 import { npzReader, numpyReader } from './numpy/reader.js';
@@ -45,14 +44,19 @@ export function readHead(path: string): Uint8Array {
   }
 }
 
-export function detectFormat(path: string): FormatReader {
+/**
+ * The reader for the file at `path`. `named`: the user named this file (messages may then
+ * quote its first bytes); a shard found through an index is not, and its bytes are not shown.
+ */
+export function detectFormat(path: string, named = true): FormatReader {
   const head = readHead(path);
   if (head.length === 0) throw new DiffaiError(path, 'empty file');
   const reader = READERS.find((r) => r.sniff(head, path));
   if (reader) return reader;
   if (looksLikeZip(head)) throw new DiffaiError(path, 'a zip archive that is neither a PyTorch checkpoint (no data.pkl) nor a NumPy .npz (no .npy entries)');
   const expected = EXPECTED_BY_EXTENSION.find(([re]) => re.test(path))?.[1];
-  throw new DiffaiError(path, expected ? `not a valid ${expected} (${describeMagic(head)})` : `unrecognised file format (${describeMagic(head)})`);
+  const magic = named ? ` (${describeMagic(head)})` : '';
+  throw new DiffaiError(path, expected ? `not a valid ${expected}${magic}` : `unrecognised file format${magic}`);
 }
 
 /** What a file's extension promises, for a clearer message when its bytes say otherwise. */
@@ -73,14 +77,22 @@ const EXPECTED_BY_EXTENSION: Array<[RegExp, string]> = [
  * a directory holding one (the shards joined into one model).
  */
 export async function describeModel(path: string): Promise<ModelDescription> {
-  const st = statSync(path, { throwIfNoEntry: false });
-  if (st?.isDirectory()) {
+  const st = statPath(path);
+  if (!st) throw new DiffaiError(path, 'no such file');
+  if (!st.isFile() && !st.isDirectory()) throw new DiffaiError(path, notRegular(st)); // a FIFO would block the first read
+  if (st.isDirectory()) {
     if (findShardIndex(path) === undefined)
       throw new DiffaiError(path, 'is a directory without a shard index (to compare two directories, give two directories)');
-    return describeSharded(path, describeModel);
+    return describeSharded(path, describeShard);
   }
-  if (st?.isFile() && isShardIndexName(path)) return describeSharded(path, describeModel);
+  if (isShardIndexName(path)) return describeSharded(path, describeShard);
   return detectFormat(path).describe(path);
+}
+
+/** One shard named by an index: a model file, never another index (no cycles) and never quoted. */
+function describeShard(path: string): Promise<ModelDescription> {
+  if (isShardIndexName(path)) throw new DiffaiError(path, 'a shard index cannot be a shard of another index');
+  return detectFormat(path, false).describe(path);
 }
 
 function describeMagic(head: Uint8Array): string {

@@ -2,7 +2,7 @@
  * Positional, bounded reads of a file. Nothing here ever reads a whole file: callers ask for
  * byte ranges, and every range is checked against the file size first.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, type Dirent, fstatSync, openSync, readdirSync, readSync, type Stats, statSync } from 'node:fs';
 import { DiffaiError } from '../errors.js';
 
 /** Reads up to this size go through the read-ahead block. */
@@ -25,7 +25,7 @@ export class RandomAccessFile {
     const stat = fstatSync(fd);
     if (!stat.isFile()) {
       closeSync(fd);
-      throw new DiffaiError(path, 'not a regular file');
+      throw new DiffaiError(path, notRegular(stat));
     }
     this.size = stat.size;
   }
@@ -33,7 +33,9 @@ export class RandomAccessFile {
   static open(path: string): RandomAccessFile {
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below);
+      // on a regular file the flag changes nothing.
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
     } catch (e) {
       throw new DiffaiError(path, describeFsError(e));
     }
@@ -103,16 +105,67 @@ export class RandomAccessFile {
   }
 }
 
-function describeFsError(e: unknown): string {
+/** What is wrong with a path, from a file system error (never the raw message: it repeats the path unescaped). */
+export function describeFsError(e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
   switch (code) {
     case 'ENOENT':
       return 'no such file';
     case 'EACCES':
+    case 'EPERM':
       return 'permission denied';
     case 'EISDIR':
       return 'is a directory';
+    case 'ENOTDIR':
+      return 'a component of the path is not a directory';
+    case 'ELOOP':
+      return 'too many levels of symbolic links (a symlink loop?)';
+    case 'ENAMETOOLONG':
+      return 'file name too long';
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'too many open files';
+    case 'ENXIO':
+      return 'not a regular file (a device or socket with nothing behind it)';
+    case 'EIO':
+      return 'input/output error';
     default:
-      return (e as Error)?.message ?? String(e);
+      return code ? `cannot be read (${code})` : 'cannot be read';
+  }
+}
+
+/** Why a path that is not a regular file cannot be a model. */
+export function notRegular(st: Stats): string {
+  const kind = st.isFIFO()
+    ? 'a FIFO (named pipe)'
+    : st.isSocket()
+      ? 'a socket'
+      : st.isCharacterDevice()
+        ? 'a character device'
+        : st.isBlockDevice()
+          ? 'a block device'
+          : st.isDirectory()
+            ? 'a directory'
+            : 'not a file';
+  return `not a regular file but ${kind}`;
+}
+
+/** The path's status (symlinks followed); undefined when nothing is there; other failures are a DiffaiError naming the path. */
+export function statPath(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new DiffaiError(path, describeFsError(e));
+  }
+}
+
+/** A directory's entries; failures are a DiffaiError naming the directory. */
+export function listDirectory(path: string): Dirent[] {
+  try {
+    return readdirSync(path, { withFileTypes: true });
+  } catch (e) {
+    throw new DiffaiError(path, describeFsError(e));
   }
 }

@@ -3,7 +3,9 @@
  * produced (optimizer param_groups, per-parameter step, epoch, argparse `args`) and from a
  * Hugging Face `config.json` beside the model file or inside the model directory.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { DiffaiError } from '../errors.js';
+import { RandomAccessFile, statPath } from '../io/file.js';
+import { parseJson } from '../io/json.js';
 import { dirname, join } from 'node:path';
 import type { LeafValue, TensorDescriptor } from '../formats/types.js';
 
@@ -130,31 +132,34 @@ export function readHyperparameters(leaves: Record<string, LeafValue>, tensors: 
  * object is skipped with a warning (it is not the file being compared).
  */
 export function readHuggingFaceConfig(modelPath: string, warnings: string[] = []): HuggingFaceConfig | undefined {
-  const dir = statSync(modelPath, { throwIfNoEntry: false })?.isDirectory() ? modelPath : dirname(modelPath);
-  const path = join(dir, 'config.json');
-  const st = statSync(path, { throwIfNoEntry: false });
-  if (!st?.isFile()) return undefined;
-  if (st.size > MAX_CONFIG_BYTES) {
-    warnings.push(`${path}: ${st.size} bytes, larger than the ${MAX_CONFIG_BYTES}-byte limit for config.json; not read`);
-    return undefined;
-  }
-  const buffer = Buffer.alloc(st.size);
-  const fd = openSync(path, 'r');
+  let path = '';
+  let buffer: Buffer;
   try {
-    let done = 0;
-    while (done < st.size) {
-      const n = readSync(fd, buffer, done, st.size - done, done);
-      if (n === 0) break;
-      done += n;
+    const dir = statPath(modelPath)?.isDirectory() ? modelPath : dirname(modelPath);
+    path = join(dir, 'config.json');
+    const st = statPath(path);
+    if (!st?.isFile()) return undefined;
+    if (st.size > MAX_CONFIG_BYTES) {
+      warnings.push(`${path}: ${st.size} bytes, larger than the ${MAX_CONFIG_BYTES}-byte limit for config.json; not read`);
+      return undefined;
     }
-  } finally {
-    closeSync(fd);
+    const file = RandomAccessFile.open(path);
+    try {
+      buffer = file.read(0, file.size);
+    } finally {
+      file.close();
+    }
+  } catch (e) {
+    // Not the file being compared: a config that cannot be read is a warning.
+    if (e instanceof DiffaiError) warnings.push(`${path || modelPath}: ${e.message}; config.json not read`);
+    else throw e;
+    return undefined;
   }
   let values: unknown;
   try {
-    values = JSON.parse(buffer.toString('utf8'));
+    values = parseJson(buffer.toString('utf8'), path, 'not valid JSON');
   } catch (e) {
-    warnings.push(`${path}: not valid JSON (${(e as Error).message}); not read`);
+    warnings.push(`${path}: ${(e as Error).message}; not read`);
     return undefined;
   }
   if (typeof values !== 'object' || values === null || Array.isArray(values)) {

@@ -10,6 +10,7 @@ import { renderInspectText } from './inspect.js';
 import { renderReviewText } from './review-text.js';
 import type { Renderer, RenderOptions } from './types.js';
 import { renderText } from './text.js';
+import { termSafeDeep } from '../terminal.js';
 
 function directoryText(report: DirectoryReport, palette: Palette, body: (results: DiffResult[]) => string): string {
   const lines: string[] = [];
@@ -36,7 +37,9 @@ function histogramsText(histograms: ValueHistogram[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function renderReportText(report: Report, options: RenderOptions = {}): string {
+export function renderReportText(raw: Report, options: RenderOptions = {}): string {
+  // Names, paths and values come from files: shown with control characters escaped.
+  const report = termSafeDeep(raw);
   const palette = options.palette ?? PLAIN;
   const text = { stats: options.stats, palette };
   const pair = (p: PairReport) =>

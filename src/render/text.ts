@@ -5,6 +5,7 @@
 import type { DiffResult, PartStats, TensorStats } from '../diff/types.js';
 import type { LeafValue } from '../formats/types.js';
 import { PLAIN, type Palette } from './color.js';
+import { termSafeDeep } from '../terminal.js';
 
 export interface TextOptions {
   /** Append min/max to each changed-values line. */
@@ -68,5 +69,5 @@ export function renderResultLine(r: DiffResult, options: TextOptions = {}): stri
 
 export function renderText(results: DiffResult[], options: TextOptions = {}): string {
   if (results.length === 0) return `${NO_DIFFERENCES}\n`;
-  return `${results.map((r) => renderResultLine(r, options)).join('\n')}\n`;
+  return `${results.map((r) => renderResultLine(termSafeDeep(r), options)).join('\n')}\n`;
 }

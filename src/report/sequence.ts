@@ -3,7 +3,8 @@
  * two files give a `pair` report with `analyses`, three or more a `sequence` report.
  */
 import { collectAndAnalyze } from '../analysis/run.js';
-import type { AnalysisName } from '../analysis/registry.js';
+import { ANALYSIS_NAMES, type AnalysisName } from '../analysis/registry.js';
+import { checkAnalysisNames, checkOptions, checkPaths } from '../arguments.js';
 import { DiffaiError } from '../errors.js';
 import { isModelDirectory, type LibraryOptions } from '../library.js';
 import type { AnalyzedReport, PairReport } from './types.js';
@@ -16,10 +17,12 @@ export interface SequenceOptions {
 export async function diffSequence(
   paths: string[],
   analyses: Iterable<AnalysisName>,
-  options: LibraryOptions = {},
+  options?: LibraryOptions,
   extras: SequenceOptions = {},
 ): Promise<AnalyzedReport> {
-  if (paths.length < 2) throw new DiffaiError(undefined, 'diffSequence: give at least two files');
+  checkPaths('diffSequence', paths, 2);
+  analyses = checkAnalysisNames('diffSequence', analyses, ANALYSIS_NAMES) as AnalysisName[];
+  options = checkOptions('diffSequence', options);
   for (const p of paths) if (isModelDirectory(p)) throw new DiffaiError(p, 'analyses and multi-checkpoint runs need model files, not directories');
   const { collected, analyses: entries } = await collectAndAnalyze(paths, analyses, options, extras.histograms ? ['histograms'] : []);
   const histograms = collected.passes.histograms;

@@ -210,3 +210,64 @@ export function stateDictPickle(names: string[], numel: number): Buffer {
   const items = names.map((n, i) => P(str(n), rebuiltTensor(String(i), numel)));
   return pickle(P(global('collections', 'OrderedDict'), op.EMPTY_TUPLE, op.REDUCE, op.MARK, ...items, op.SETITEMS));
 }
+
+/** A pickled integer of any size (BININT1, BININT, or LONG1 with 8 bytes, two's complement). */
+export function pyInt(n: number | bigint): Buffer {
+  const v = BigInt(n);
+  if (v >= 0n && v < 256n) return P(op.BININT1, Number(v));
+  if (v >= -(2n ** 31n) && v < 2n ** 31n) {
+    const b = Buffer.alloc(5);
+    b[0] = 0x4a;
+    b.writeInt32LE(Number(v), 1);
+    return b;
+  }
+  const b = Buffer.alloc(10);
+  b[0] = 0x8a;
+  b[1] = 8;
+  b.writeBigInt64LE(BigInt.asIntN(64, v), 2);
+  return b;
+}
+
+function pyTuple(items: Array<number | bigint>): Buffer {
+  return P(op.MARK, ...items.map(pyInt), op.TUPLE);
+}
+
+/**
+ * `_rebuild_tensor_v2` of a view: storage <key> of `storageNumel` elements of `storageClass`,
+ * then (offset, shape, strides) exactly as given (broadcasts, overlaps, hostile numbers).
+ */
+export function viewTensor(
+  storageKey: string,
+  storageNumel: number | bigint,
+  offset: number | bigint,
+  shape: Array<number | bigint>,
+  strides: Array<number | bigint>,
+  storageClass = 'FloatStorage',
+): Buffer {
+  return P(
+    global('torch._utils', '_rebuild_tensor_v2'),
+    op.MARK,
+    op.MARK,
+    str('storage'),
+    global('torch', storageClass),
+    str(storageKey),
+    str('cpu'),
+    pyInt(storageNumel),
+    op.TUPLE,
+    op.BINPERSID,
+    pyInt(offset),
+    pyTuple(shape),
+    pyTuple(strides),
+    0x89,
+    global('collections', 'OrderedDict'),
+    op.EMPTY_TUPLE,
+    op.REDUCE,
+    op.TUPLE,
+    op.REDUCE,
+  );
+}
+
+/** `{name: tensor}` from already-pickled tensors (storage keys chosen by the caller). */
+export function stateDictOf(entries: Array<[string, Buffer]>): Buffer {
+  return pickle(P(global('collections', 'OrderedDict'), op.EMPTY_TUPLE, op.REDUCE, op.MARK, ...entries.map(([n, t]) => P(str(n), t)), op.SETITEMS));
+}

@@ -6,11 +6,12 @@
  * still pair tensor by tensor. The index is checked against the shard headers; every
  * inconsistency is a warning, a missing shard or a shard path leaving the directory an error.
  */
-import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { byteLength } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
-import { RandomAccessFile } from '../../io/file.js';
+import { realpathSync } from 'node:fs';
+import { describeFsError, listDirectory, RandomAccessFile, statPath } from '../../io/file.js';
+import { parseJson } from '../../io/json.js';
 import { readRange } from '../../io/range.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
 
@@ -31,12 +32,7 @@ export function findShardIndex(dir: string): string | undefined {
 }
 
 function findShardIndexes(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
+  const names = listDirectory(dir).map((e) => e.name);
   const found = names
     .filter((n) => INDEX_PATTERN.test(n))
     .sort((a, b) => {
@@ -44,15 +40,24 @@ function findShardIndexes(dir: string): string[] {
       const rb = SHARD_INDEX_NAMES.indexOf(b as (typeof SHARD_INDEX_NAMES)[number]);
       return (ra < 0 ? 99 : ra) - (rb < 0 ? 99 : rb) || (a < b ? -1 : a > b ? 1 : 0);
     });
-  return found.filter((n) => statSync(join(dir, n), { throwIfNoEntry: false })?.isFile()).map((n) => join(dir, n));
+  return found.filter((n) => statPath(join(dir, n))?.isFile()).map((n) => join(dir, n));
 }
 
 /** True when `path` is a shard index file, or a directory holding one (a sharded model). */
 export function isShardIndex(path: string): boolean {
-  const st = statSync(path, { throwIfNoEntry: false });
+  const st = statPath(path);
   if (!st) return false;
   if (st.isDirectory()) return findShardIndex(path) !== undefined;
   return st.isFile() && isShardIndexName(path);
+}
+
+/** The canonical path (symlinks resolved); failures are a DiffaiError for `file`. */
+function realPath(path: string, file: string): string {
+  try {
+    return realpathSync(path);
+  } catch (e) {
+    throw new DiffaiError(file, `${path === file ? '' : `${path}: `}${describeFsError(e)}`);
+  }
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -74,7 +79,7 @@ function toLeaf(v: unknown): LeafValue {
 export async function describeSharded(indexPathOrDir: string, describeFile: (path: string) => Promise<ModelDescription>): Promise<ModelDescription> {
   const warnings: string[] = [];
   let indexPath = indexPathOrDir;
-  const st = statSync(indexPathOrDir, { throwIfNoEntry: false });
+  const st = statPath(indexPathOrDir);
   if (!st) throw new DiffaiError(indexPathOrDir, 'no such file');
   if (st.isDirectory()) {
     const found = findShardIndexes(indexPathOrDir);
@@ -96,12 +101,7 @@ export async function describeSharded(indexPathOrDir: string, describeFile: (pat
   } finally {
     file.close();
   }
-  let index: unknown;
-  try {
-    index = JSON.parse(text);
-  } catch (e) {
-    throw new DiffaiError(indexPath, `shard index is not valid JSON (${(e as Error).message})`);
-  }
+  const index = parseJson(text, indexPath, 'shard index is not valid JSON');
   if (!isPlainObject(index) || !isPlainObject(index.weight_map)) {
     throw new DiffaiError(indexPath, 'shard index has no "weight_map" object');
   }
@@ -126,12 +126,19 @@ export async function describeSharded(indexPathOrDir: string, describeFile: (pat
   if (metadata) {
     for (const [k, v] of Object.entries(metadata)) if (k !== 'total_size') leaves[`metadata.${k}`] = toLeaf(v);
   }
+  const realDir = realPath(dir, dir);
   for (const shard of shards) {
     const shardPath = join(dir, shard);
-    const sst = statSync(shardPath, { throwIfNoEntry: false });
+    const sst = statPath(shardPath);
     if (!sst?.isFile()) {
-      throw new DiffaiError(indexPath, `shard '${shard}' listed in the index is missing`);
+      throw new DiffaiError(indexPath, sst ? `shard '${shard}' listed in the index is not a regular file` : `shard '${shard}' listed in the index is missing`);
     }
+    // Through symlinks too, a shard must stay inside the index's directory.
+    const real = realPath(shardPath, indexPath);
+    if (!real.startsWith(realDir.endsWith(sep) ? realDir : realDir + sep)) {
+      throw new DiffaiError(indexPath, `shard '${shard}' resolves outside the index's directory (through a symbolic link); refused`);
+    }
+    if (real === realPath(indexPath, indexPath)) throw new DiffaiError(indexPath, `shard '${shard}' is the index itself`);
     const d = await describeFile(shardPath);
     for (const w of d.warnings) warnings.push(`${shard}: ${w}`);
     for (const [k, v] of Object.entries(d.leaves)) {

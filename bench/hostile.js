@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+// Hostile inputs, measured (issue 15): per class, the time, peak RSS, exit code and first
+// stderr line of the CLI on inputs built here (and the torch-written views in
+// fixtures/hostile/). `--bin PATH` measures another build (e.g. a baseline checkout's
+// bin/diffai.js) for before/after figures. Every run is cut off after 15 s (exit 124).
+// Needs GNU time (/usr/bin/time) for peak RSS; the item-11 inputs need Debian's python3-torch.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const binArg = process.argv.indexOf('--bin');
+const bin = binArg > 0 ? process.argv[binArg + 1] : join(root, 'bin', 'diffai.js');
+const tmp = mkdtempSync(join(tmpdir(), 'diffai-bench-hostile-'));
+const hostile = (/** @type {string} */ f) => join(root, 'fixtures', 'hostile', f);
+
+/**
+ * A safetensors file of small f32 tensors by name (names may hold anything).
+ * @param {string} path
+ * @param {Record<string, number[]>} tensors
+ */
+function safetensors(path, tensors) {
+  /** @type {Record<string, unknown>} */
+  const header = {};
+  const parts = [];
+  let offset = 0;
+  for (const [name, values] of Object.entries(tensors)) {
+    const b = Buffer.from(new Float32Array(values).buffer);
+    header[name] = { dtype: 'F32', shape: [values.length], data_offsets: [offset, offset + b.length] };
+    parts.push(b);
+    offset += b.length;
+  }
+  const h = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  writeFileSync(path, Buffer.concat([len, h, ...parts]));
+  return path;
+}
+
+/**
+ * @param {string} name
+ * @param {Record<string, string>} weightMap
+ * @param {string} [extra]
+ */
+function shardDir(name, weightMap, extra = '') {
+  const dir = join(tmp, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'model.safetensors.index.json'), `{${extra}"weight_map": ${JSON.stringify(weightMap)}}`);
+  return dir;
+}
+
+/**
+ * One measured run: `shell` is the rest of a bash command line after `node BIN`.
+ * @param {string} label
+ * @param {string} shell
+ */
+function measure(label, shell) {
+  const script = `TIMEFORMAT='%R'; /usr/bin/time -f '__rss %M' -o ${tmp}/rss timeout 15 node ${bin} ${shell}`;
+  const start = performance.now();
+  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 28 });
+  const seconds = (performance.now() - start) / 1000;
+  let rss = '?';
+  try {
+    rss = `${Math.round(Number(/__rss (\d+)/.exec(execFileSync('cat', [`${tmp}/rss`], { encoding: 'utf8' }))?.[1]) / 1024)} MB`;
+  } catch {}
+  const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('Command exited') && !l.startsWith('Command terminated'));
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: shown escaped in the table
+  const first = (lines[0] ?? '').replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  console.log(`| ${label} | ${seconds.toFixed(2)} s | ${rss} | ${r.status} | ${lines.length} | ${first.slice(0, 110)} |`);
+}
+
+const evil = ['ansi\u001b[31mred', 'osc\u001b]0;pwned\u0007', 'cr\rover', 'new\nline'];
+const escA = safetensors(join(tmp, 'esc_a.safetensors'), Object.fromEntries(evil.map((n, i) => [n, [i, 1]])));
+const escB = safetensors(join(tmp, 'esc_b.safetensors'), Object.fromEntries(evil.map((n, i) => [n, [i, 2]])));
+const many = (/** @type {number} */ shift) => Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`layer.${i}.weight`, [i, shift]]));
+const manyA = safetensors(join(tmp, 'many_a.safetensors'), many(1));
+const manyB = safetensors(join(tmp, 'many_b.safetensors'), many(2));
+const circ = shardDir('circ', { w: 'b.safetensors.index.json' });
+writeFileSync(join(circ, 'b.safetensors.index.json'), JSON.stringify({ weight_map: { w: 'model.safetensors.index.json' } }));
+const deep = shardDir('deep', { w: 'a.safetensors' }, `"metadata": {"x": ${'['.repeat(100000)}${']'.repeat(100000)}}, `);
+safetensors(join(deep, 'a.safetensors'), { w: [1] });
+mkdirSync(join(tmp, 'outside'));
+writeFileSync(join(tmp, 'outside', 'secret.txt'), 'SECRET-BYTES');
+const esc = shardDir('escape', { w: 'a.safetensors' });
+symlinkSync(join(tmp, 'outside', 'secret.txt'), join(esc, 'a.safetensors'));
+const fifo = join(tmp, 'fifo.pt');
+execFileSync('mkfifo', [fifo]);
+symlinkSync(join(tmp, 'loop2'), join(tmp, 'loop1'));
+symlinkSync(join(tmp, 'loop1'), join(tmp, 'loop2'));
+
+console.log(`bin: ${bin}\n`);
+console.log('| case | time | peak RSS | exit | stderr lines | first stderr line |\n|---|---|---|---|---|---|');
+measure('3 inspect zeros(1).expand(10**10) (torch)', `inspect ${hostile('broadcast_zeros.pt')}`);
+measure('3 inspect mixed broadcasts (torch)', `inspect ${hostile('broadcast_mixed.pt')}`);
+measure('3 inspect 2^26 overlapping windows (torch)', `inspect ${hostile('overlap_windows.pt')}`);
+measure('3 diff two 3e9-element broadcasts (torch)', `${hostile('broadcast_a.pt')} ${hostile('broadcast_b.pt')} >/dev/null`);
+measure('6 diff names with ESC/OSC/CR/LF: stdout lines holding a raw ESC', `${escA} ${escB} | grep -c $'\\x1b' >&2`);
+measure('6 error line for a path with LF+ESC', `inspect $'${tmp}/no\\nsuch\\x1b[31m.pt'`);
+measure('8 circular shard index', `inspect ${circ}`);
+measure('8 metadata nested 100,000 deep', `inspect ${deep}`);
+measure('8 shard symlinked outside the directory', `inspect ${esc}`);
+measure('9 FIFO as a model', `inspect ${fifo}`);
+measure('9 symlink loop', `inspect ${join(tmp, 'loop1')}`);
+measure('10 diff -o json | head -c 10', `${manyA} ${manyB} -o json | head -c 10 >/dev/null; exit \${PIPESTATUS[0]}`);
+measure('10 diff -o json > /dev/full', `${manyA} ${manyB} -o json > /dev/full`);
+
+// Item 11: gathers of non-contiguous views (torch-written, 115 MB each; built once).
+const big = join(root, 'bench', 'data', 'hostile');
+if (!existsSync(join(big, 'sB.pt'))) {
+  mkdirSync(big, { recursive: true });
+  const py = spawnSync(
+    '/usr/bin/python3',
+    [
+      '-c',
+      `import torch
+torch.manual_seed(0)
+w = torch.randn(4096, 7000)
+torch.save({'w': w.t()}, '${big}/tA.pt')
+torch.save({'w': (w.t() + 0.01).contiguous()}, '${big}/tB.pt')
+s = torch.randn(4096, 7000)
+torch.save({'w': s[:, ::2]}, '${big}/sA.pt')
+torch.save({'w': (s + 0.5)[:, ::2]}, '${big}/sB.pt')`,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (py.status !== 0) console.log(`\n(item 11 skipped: /usr/bin/python3 with torch is needed to write its inputs: ${py.stderr.trim().split('\n').pop()})`);
+}
+if (existsSync(join(big, 'sB.pt'))) {
+  measure('11 diff transposed 115 MB view vs dense', `${big}/tA.pt ${big}/tB.pt -o json >/dev/null`);
+  measure('11 diff two 115 MB strided views', `${big}/sA.pt ${big}/sB.pt -o json >/dev/null`);
+}
+rmSync(tmp, { recursive: true, force: true });

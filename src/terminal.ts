@@ -1,0 +1,73 @@
+/**
+ * Text meant for a terminal: names, paths and messages come from untrusted files and
+ * command lines, so control characters in them (ANSI/OSC escape sequences, carriage
+ * return, backspace, NUL, newline …) are shown escaped, never sent raw. JSON and YAML keep
+ * exact names (their own escaping is unambiguous); everything else goes through here.
+ */
+
+/**
+ * C0 controls, DEL, C1 controls (a lone U+009B is a CSI on some terminals), line and
+ * paragraph separators, bidirectional overrides and isolates (they reorder what is shown).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\u001b': '\\e', '\0': '\\0' };
+
+function escapeOne(c: string): string {
+  const named = NAMED[c];
+  if (named !== undefined) return named;
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** `text` with every control character escaped (`\e`, `\n`, `\x07`, `\u202e` …); one line, safe to print. */
+export function termSafe(text: string): string {
+  UNSAFE.lastIndex = 0;
+  return UNSAFE.test(text) ? text.replace(UNSAFE, escapeOne) : text;
+}
+
+/**
+ * A copy of `value` with termSafe applied to every string in it (object keys too); parts
+ * without anything to escape are shared, not copied, so a clean report costs one walk.
+ */
+export function termSafeDeep<T>(value: T): T {
+  return escapeValue(value, 0) as T;
+}
+
+/** Deeper than this, values are left as they are (readers bound nesting far below it). */
+const MAX_DEPTH = 2000;
+
+function escapeValue(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return termSafe(value);
+  if (typeof value !== 'object' || value === null || depth > MAX_DEPTH || ArrayBuffer.isView(value)) return value;
+  if (value instanceof Map) {
+    let changed = false;
+    const out = new Map();
+    for (const [k, v] of value) {
+      const k2 = escapeValue(k, depth + 1);
+      const v2 = escapeValue(v, depth + 1);
+      changed ||= k2 !== k || v2 !== v;
+      out.set(k2, v2);
+    }
+    return changed ? out : value;
+  }
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v2 = escapeValue(value[i], depth + 1);
+      if (v2 !== value[i]) {
+        out ??= value.slice();
+        out[i] = v2;
+      }
+    }
+    return out ?? value;
+  }
+  const src = value as Record<string, unknown>;
+  const keys = Object.keys(src);
+  const entries = keys.map((k) => [termSafe(k), escapeValue(src[k], depth + 1)] as const);
+  if (entries.every(([k, v], i) => k === keys[i] && v === src[keys[i]!])) return value;
+  // Rebuilt in the same key order, with the same prototype (null-prototype maps of names stay so).
+  const out: Record<string, unknown> = Object.create(Object.getPrototypeOf(src));
+  for (const [k, v] of entries) out[k] = v;
+  return out;
+}
