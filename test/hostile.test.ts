@@ -170,7 +170,7 @@ describe('sharded indexes (item 8)', () => {
   it('a shard safetensors header with a syntax error is named without quoting its text', async () => {
     const dir = index('sh_json', { w: 'a.safetensors' });
     writeFileSync(join(dir, 'a.safetensors'), safetensorsRaw('{"SECRET": oops}'));
-    const line = expectTrouble(await cli(['inspect', dir]), join(dir, 'a.safetensors'), /invalid safetensors header JSON: syntax error/);
+    const line = expectTrouble(await cli(['inspect', dir]), join(dir, 'a.safetensors'), /invalid safetensors header JSON: (syntax error|unexpected character)/);
     expect(line).not.toContain('SECRET');
   });
 });
@@ -314,7 +314,7 @@ describe('deep nesting, huge shapes and decompression bombs in every reader', ()
     [
       'safetensors header nested 100,000 deep',
       () => write('deep.safetensors', safetensorsRaw(`{"a": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`)),
-      /nested deeper/,
+      /nest(ed|ing) deeper/,
     ],
     [
       'safetensors shape past 2^53 elements',
