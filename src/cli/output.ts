@@ -5,6 +5,11 @@ export function write(text: string): Promise<void> {
   });
 }
 
-export function verboseLine(enabled: boolean, text: string): void {
+export function verboseLine(enabled: boolean | undefined, text: string): void {
   if (enabled) process.stderr.write(`diffai: ${text}\n`);
+}
+
+/** A `diffai: …` line on stderr, unless --quiet. */
+export function warn(quiet: boolean | undefined, text: string): void {
+  if (!quiet) process.stderr.write(`diffai: ${text}\n`);
 }
