@@ -20,10 +20,24 @@ export const EXIT_OK = 0;
 export const EXIT_DIFFERENT = 1;
 export const EXIT_TROUBLE = 2;
 
-/** diffai's own version, from the package.json beside dist/ (not the one of the current directory's project). */
+/**
+ * diffai's own version: from the nearest package.json named diffai above this module (dist/
+ * when installed, src/ in a checkout), never the one of the project it is used in.
+ */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  for (let url = new URL('.', import.meta.url); url.pathname !== '/'; url = new URL('..', url)) {
+    const pkg = readPackage(new URL('package.json', url));
+    if (pkg?.name === 'diffai' && typeof pkg.version === 'string') return pkg.version;
+  }
+  throw new DiffaiError(undefined, "cannot find diffai's package.json");
+}
+
+function readPackage(url: URL): { name?: string; version?: string } | undefined {
+  try {
+    return JSON.parse(readFileSync(url, 'utf8')) as { name?: string; version?: string };
+  } catch {
+    return undefined;
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -85,7 +99,13 @@ function withOptions<T>(y: Argv<T>, command: CommandName): Argv<T> {
   let out = y as Argv<unknown>;
   for (const o of optionsFor(command)) {
     if (o.name === 'help' || o.name === 'version') continue;
-    out = out.option(o.name, { alias: o.alias, type: o.type, array: o.array, choices: o.choices as string[] | undefined, ...(o.default !== undefined ? { default: o.default } : {}) });
+    out = out.option(o.name, {
+      alias: o.alias,
+      type: o.type,
+      array: o.array,
+      choices: o.choices as string[] | undefined,
+      ...(o.default !== undefined ? { default: o.default } : {}),
+    });
   }
   return out as Argv<T>;
 }

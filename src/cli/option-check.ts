@@ -39,7 +39,8 @@ function unknownOptions(unknown: string[], command: CommandName, specs: OptionSp
   const otherNames = new Set(optionsFor(other).map((s) => `--${s.name}`));
   const known = specs.flatMap((s) => [`--${s.name}`, ...(s.negatable ? [`--no-${s.name}`] : [])]);
   const described = unknown.map((u) => {
-    if (otherNames.has(u)) return `${u} (an option of ${other === 'diff' ? 'diffai A B' : 'diffai inspect'}, not of ${command === 'diff' ? 'diffai A B' : 'diffai inspect'})`;
+    if (otherNames.has(u))
+      return `${u} (an option of ${other === 'diff' ? 'diffai A B' : 'diffai inspect'}, not of ${command === 'diff' ? 'diffai A B' : 'diffai inspect'})`;
     const near = suggestion(u, known);
     return near ? `${u} (did you mean ${near}?)` : u;
   });
