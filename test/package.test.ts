@@ -1,0 +1,70 @@
+/**
+ * diffai as a dependency of another project (issue 14, item 7): `npm pack`, install the
+ * tarball into a fresh project (dependencies from npm's cache when it has them), then
+ * `npx diffai --version` prints diffai's version (not the project's), `npx diffai A B` diffs,
+ * and `import('diffai')` gives the library.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuild } from './helpers/cli.js';
+import { ROOT, core, tempDir } from './helpers/files.js';
+
+const tmp = tempDir('diffai-pack-');
+afterAll(() => tmp.cleanup());
+const OWN = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const NPX = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+
+/** The environment without the npm_* variables of an enclosing `npm test`. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_'))), NO_COLOR: '1' };
+}
+
+function run(cmd: string, args: string[], cwd: string) {
+  const r = spawnSync(cmd, args, { cwd, env: cleanEnv(), encoding: 'utf8', timeout: 240_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+const project = tmp.path('consumer');
+
+beforeAll(() => {
+  requireBuild();
+  // --ignore-scripts: the build is there already (requireBuild); pack what it made.
+  const pack = run(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp.dir], ROOT);
+  expect(pack.status, pack.stderr).toBe(0);
+  const [info] = JSON.parse(pack.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const files = info!.files.map((f) => f.path);
+  expect(files).toContain('bin/diffai.js');
+  expect(files).toContain('dist/build/kernels.wasm');
+  expect(files.some((f) => f.startsWith('test/') || f.startsWith('src/') || f.startsWith('fixtures/'))).toBe(false);
+  run('mkdir', ['-p', project], tmp.dir);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '9.9.9', private: true, type: 'module' }));
+  const install = run(NPM, ['install', '--prefer-offline', '--no-audit', '--no-fund', join(tmp.dir, info!.filename)], project);
+  expect(install.status, install.stderr).toBe(0);
+}, 300_000);
+
+describe('installed into another project', () => {
+  it("npx diffai --version prints diffai's version, not the project's", () => {
+    const r = run(NPX, ['--no-install', 'diffai', '--version'], project);
+    expect([r.status, r.stdout]).toEqual([0, `${OWN.version}\n`]);
+  });
+
+  it('npx diffai A B diffs (exit 0), --exit-code says they differ (exit 1)', () => {
+    const a = core('digits_mlp.safetensors');
+    const b = core('digits_mlp_finetuned.safetensors');
+    const r = run(NPX, ['--no-install', 'diffai', a, b], project);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(r.stdout.split('\n')[0]).toBe('  ~ __metadata__.epoch: "5" -> "8"');
+    expect(run(NPX, ['--no-install', 'diffai', a, b, '--exit-code'], project).status).toBe(1);
+  });
+
+  it("import('diffai') gives the library, with its kernels", () => {
+    const script = "const m = await import('diffai'); const s = m.tensorStats(new Float32Array([1, 2, 3, 4])); console.log(JSON.stringify([typeof m.diffFiles, s.mean, s.total_params]));";
+    const r = run(process.execPath, ['--input-type=module', '-e', script], project);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(['function', 2.5, 4]);
+  });
+});
