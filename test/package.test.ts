@@ -62,7 +62,8 @@ describe('installed into another project', () => {
   });
 
   it("import('diffai') gives the library, with its kernels", () => {
-    const script = "const m = await import('diffai'); const s = m.tensorStats(new Float32Array([1, 2, 3, 4])); console.log(JSON.stringify([typeof m.diffFiles, s.mean, s.total_params]));";
+    const script =
+      "const m = await import('diffai'); const s = m.tensorStats(new Float32Array([1, 2, 3, 4])); console.log(JSON.stringify([typeof m.diffFiles, s.mean, s.total_params]));";
     const r = run(process.execPath, ['--input-type=module', '-e', script], project);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual(['function', 2.5, 4]);
