@@ -72,7 +72,8 @@ describe('progress line', () => {
       c.advance(2000);
       p.add(1e9);
       p.stop();
-      const line = writes[0]!.replace(/^\r/, '').replace(/\x1b\[K$/, '');
+      const line = writes[0]!.slice(1, -'\x1b[K'.length);
+      expect(writes[0]!.endsWith('\x1b[K')).toBe(true);
       expect(line.length, `${columns} columns: ${line}`).toBeLessThan(columns);
       expect(line.startsWith('['), `${columns} columns`).toBe(columns === 70);
       expect(writes.at(-1)).toBe('\r\x1b[K');

@@ -42,7 +42,7 @@ export function createProgress(enabled: boolean, stream: ProgressStream = proces
     if (t - started < DELAY_MS || t - lastDraw < REDRAW_MS) return;
     lastDraw = t;
     drawn = true;
-    stream.write(`\r${fit(progressLine(done, total, (t - started) / 1000), (stream.columns ?? 80) - 1)}\x1b[K`);
+    stream.write(`\r${fitWidth(progressLine(done, total, (t - started) / 1000), (stream.columns ?? 80) - 1)}\x1b[K`);
   };
   return {
     setTotal(bytes) {
@@ -69,7 +69,7 @@ export function progressLine(done: number, total: number, seconds: number): stri
 }
 
 /** The line within `width` columns: the bar goes first, then the tail is cut. */
-function fit(line: string, width: number): string {
+function fitWidth(line: string, width: number): string {
   if (line.length <= width) return line;
   const withoutBar = line.slice(BAR_WIDTH + 3);
   return withoutBar.length <= width ? withoutBar : withoutBar.slice(0, Math.max(0, width));
