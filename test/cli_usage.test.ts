@@ -5,7 +5,7 @@
  * the cores; --path/--ignore-keys-regex that match nothing warned about; metadata keys
  * matched without their prefix. Child processes of the built CLI.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -195,6 +195,21 @@ describe.concurrent('name filters that match nothing', () => {
     expect([quiet.status, quiet.stderr]).toEqual([1, '']);
     expect(inspect.stderr).toBe('diffai: warning: --path "nothing" matches no tensor or key in the file\n');
     expect(inspect.status).toBe(0);
+  });
+
+  it('directories: a --path found in no file warns once; --exit-code and --brief as for files', async () => {
+    for (const [dir, file] of [
+      ['dir-a', base],
+      ['dir-b', tuned],
+    ] as const) {
+      mkdirSync(tmp.path(dir));
+      copyFileSync(file, join(tmp.path(dir), 'model.safetensors'));
+    }
+    const [a, b] = [tmp.path('dir-a'), tmp.path('dir-b')];
+    const [none, some, gated] = await Promise.all([cli([a, b, '--path', 'zzz']), cli([a, b, '--path', 'fc1']), cli([a, b, '--exit-code'])]);
+    expect([none.status, none.stdout, none.stderr]).toEqual([0, 'No differences found.\n', 'diffai: warning: --path "zzz" matches no tensor or key in any file\n']);
+    expect([some.status, some.stderr, some.stdout.split('\n')[0]]).toEqual([0, '', '--- model.safetensors']);
+    expect(gated.status).toBe(1);
   });
 
   it('the documents\' --ignore-keys-regex "^(timestamp|_metadata)" ignores a metadata key named timestamp', async () => {
