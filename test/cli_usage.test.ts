@@ -207,7 +207,11 @@ describe.concurrent('name filters that match nothing', () => {
     }
     const [a, b] = [tmp.path('dir-a'), tmp.path('dir-b')];
     const [none, some, gated] = await Promise.all([cli([a, b, '--path', 'zzz']), cli([a, b, '--path', 'fc1']), cli([a, b, '--exit-code'])]);
-    expect([none.status, none.stdout, none.stderr]).toEqual([0, 'No differences found.\n', 'diffai: warning: --path "zzz" matches no tensor or key in any file\n']);
+    expect([none.status, none.stdout, none.stderr]).toEqual([
+      0,
+      'No differences found.\n',
+      'diffai: warning: --path "zzz" matches no tensor or key in any file\n',
+    ]);
     expect([some.status, some.stderr, some.stdout.split('\n')[0]]).toEqual([0, '', '--- model.safetensors']);
     expect(gated.status).toBe(1);
   });
