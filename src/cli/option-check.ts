@@ -15,7 +15,14 @@ export interface ArgvSummary {
 }
 
 export function summarizeArgv(argv: string[]): ArgvSummary {
-  const command: CommandName = positionals(argv, optionsFor('diff'))[0] === 'inspect' ? 'inspect' : 'diff';
+  const positionals: string[] = [];
+  scan(
+    argv,
+    optionsFor('diff'),
+    () => {},
+    (p) => positionals.push(p),
+  );
+  const command: CommandName = positionals[0] === 'inspect' ? 'inspect' : 'diff';
   const specs = optionsFor(command);
   const unknown: string[] = [];
   let help = false;
@@ -33,7 +40,7 @@ export function summarizeArgv(argv: string[]): ArgvSummary {
   return { command, help, version };
 }
 
-/** `unknown option --stat: did you mean --stats?`, naming the other command's options as such. */
+/** `unknown option --stat (did you mean --stats?); see diffai --help`, naming the other command's options as such. */
 function unknownOptions(unknown: string[], command: CommandName, specs: OptionSpec[]): string {
   const other: CommandName = command === 'diff' ? 'inspect' : 'diff';
   const otherNames = new Set(optionsFor(other).map((s) => `--${s.name}`));
@@ -48,10 +55,15 @@ function unknownOptions(unknown: string[], command: CommandName, specs: OptionSp
 }
 
 /**
- * Calls `visit` for every option token with the spec it names (undefined when none), and
- * skips the values of options that take one.
+ * Calls `visit` for every option token with the spec it names (undefined when none), skips
+ * the values of options that take one, and passes every other argument to `positional`.
  */
-function scan(argv: string[], specs: OptionSpec[], visit: (typed: string, spec: OptionSpec | undefined) => void): void {
+function scan(
+  argv: string[],
+  specs: OptionSpec[],
+  visit: (typed: string, spec: OptionSpec | undefined) => void,
+  positional: (arg: string) => void = () => {},
+): void {
   const byName = new Map<string, OptionSpec>();
   for (const s of specs) {
     byName.set(s.name, s);
@@ -60,7 +72,10 @@ function scan(argv: string[], specs: OptionSpec[], visit: (typed: string, spec: 
   const byAlias = new Map(specs.filter((s) => s.alias).map((s) => [s.alias!, s]));
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
-    if (token === '--') return;
+    if (token === '--') {
+      argv.slice(i + 1).forEach(positional);
+      return;
+    }
     if (token.startsWith('--')) {
       const eq = token.indexOf('=');
       const name = token.slice(2, eq < 0 ? undefined : eq);
@@ -77,26 +92,10 @@ function scan(argv: string[], specs: OptionSpec[], visit: (typed: string, spec: 
           break;
         }
       }
+    } else {
+      positional(token);
     }
   }
-}
-
-/** The arguments that are not options or option values. */
-function positionals(argv: string[], specs: OptionSpec[]): string[] {
-  const values = new Set<number>();
-  const out: string[] = [];
-  const takesValue = (typed: string) => specs.some((s) => s.type === 'string' && (typed === `--${s.name}` || typed === `-${s.alias}`));
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    if (token === '--') return [...out, ...argv.slice(i + 1)];
-    if (values.has(i)) continue;
-    if (token.startsWith('-') && token.length > 1) {
-      if (!token.includes('=') && takesValue(token)) values.add(i + 1);
-      continue;
-    }
-    out.push(token);
-  }
-  return out;
 }
 
 /** The known option nearest to `typed`: a prefix of one, or within a few edits. */
