@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseThreads } from '../src/cli/args.js';
 import { suggestion } from '../src/cli/option-check.js';
 import { OPTION_GROUPS } from '../src/cli/options.js';
-import { diffFiles } from '../src/index.js';
+import { diffFiles, inspectFile, unmatchedFilters } from '../src/index.js';
 import { cli, expectTrouble, requireBuild } from './helpers/cli.js';
 import { ROOT, core, safetensorsBytes, tempDir } from './helpers/files.js';
 import { f32Bytes } from './helpers/dtypes.js';
@@ -224,5 +224,10 @@ describe.concurrent('name filters that match nothing', () => {
     expect((await diffFiles(ma, mb, { ignoreKeysRegex: /^(timestamp|_metadata)/ })).results).toEqual([]);
     expect((await diffFiles(ma, mb, { ignoreKeysRegex: /^__metadata__\.timestamp$/ })).results).toEqual([]);
     expect((await diffFiles(ma, mb, { ignoreKeysRegex: /^epoch$/ })).results.map((r) => r.name)).toEqual(['__metadata__.timestamp']);
+    // The library tells which filters matched nothing.
+    const { a, b } = await diffFiles(ma, mb);
+    expect(unmatchedFilters([a, b], { path: 'nothing', ignoreKeysRegex: /^timestamp$/ })).toEqual(['path']);
+    expect(unmatchedFilters([a, b], { path: 'w', ignoreKeysRegex: /^nothing$/ })).toEqual(['ignoreKeysRegex']);
+    expect((await inspectFile(ma, { path: 'zzz' })).unmatchedFilters).toEqual(['path']);
   });
 });
