@@ -9,7 +9,27 @@
  */
 import { DiffaiError } from './errors.js';
 
-export const DTYPES = ['f64', 'f32', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2', 'i64', 'i32', 'i16', 'i8', 'u64', 'u32', 'u16', 'u8', 'bool', 'c64', 'c128'] as const;
+export const DTYPES = [
+  'f64',
+  'f32',
+  'f16',
+  'bf16',
+  'f8_e4m3',
+  'f8_e5m2',
+  'f8_e4m3fnuz',
+  'f8_e5m2fnuz',
+  'i64',
+  'i32',
+  'i16',
+  'i8',
+  'u64',
+  'u32',
+  'u16',
+  'u8',
+  'bool',
+  'c64',
+  'c128',
+] as const;
 export type DType = (typeof DTYPES)[number];
 
 export type ElementClass = 'float' | 'int' | 'bool' | 'complex';
@@ -22,6 +42,8 @@ export type WidenKernel =
   | 'bf16_to_f32'
   | 'f8e4m3_to_f32'
   | 'f8e5m2_to_f32'
+  | 'f8e4m3fnuz_to_f32'
+  | 'f8e5m2fnuz_to_f32'
   | 'i8_to_f32'
   | 'u8_to_f32'
   | 'i16_to_f32'
@@ -63,6 +85,8 @@ const SPECS: Record<DType, Spec> = {
   bf16: { class: 'float', blockBytes: 2, family: 'f32', widen: { kernel: 'bf16_to_f32', to: 'f32' }, fusedStats: 'stats_bf16' },
   f8_e4m3: { class: 'float', blockBytes: 1, family: 'f32', widen: { kernel: 'f8e4m3_to_f32', to: 'f32' } },
   f8_e5m2: { class: 'float', blockBytes: 1, family: 'f32', widen: { kernel: 'f8e5m2_to_f32', to: 'f32' } },
+  f8_e4m3fnuz: { class: 'float', blockBytes: 1, family: 'f32', widen: { kernel: 'f8e4m3fnuz_to_f32', to: 'f32' } },
+  f8_e5m2fnuz: { class: 'float', blockBytes: 1, family: 'f32', widen: { kernel: 'f8e5m2fnuz_to_f32', to: 'f32' } },
   i64: { class: 'int', blockBytes: 8, family: 'f64', widen: { kernel: 'i64_to_f64', to: 'f64' } },
   i32: { class: 'int', blockBytes: 4, family: 'f64', widen: { kernel: 'i32_to_f64', to: 'f64' } },
   i16: { class: 'int', blockBytes: 2, family: 'f32', widen: { kernel: 'i16_to_f32', to: 'f32' } },

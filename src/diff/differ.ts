@@ -8,7 +8,7 @@ import type { ComparePartial } from '../engine/partials.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { runAll, tensorBytes } from '../engine/executor.js';
 import { SAFETENSORS_METADATA_PREFIX } from '../model/ties.js';
-import { holdsSafetensorsMetadata, modelViewOf, type ModelView } from '../model/view.js';
+import { metadataKind, modelViewOf, type ModelView } from '../model/view.js';
 import { compareNames } from '../names.js';
 import { comparison, tensorStats } from './stats.js';
 import type { DiffResult } from './types.js';
@@ -201,12 +201,12 @@ export function tieChanges(va: ModelView, vb: ModelView, keep: (name: string) =>
 
 /**
  * The leaves to compare: tie aliases are compared as ties (tieChanges), and metadata only one
- * side's format can hold (safetensors `__metadata__`) is left out when the other side's format
+ * side's format can hold (safetensors `__metadata__`, ONNX model fields) is left out when the other side's format
  * has no place for it. Between two files of the same kind, metadata changes stay differences.
  */
 export function comparableLeaves(va: ModelView, vb: ModelView): [Record<string, LeafValue>, Record<string, LeafValue>] {
   const filter = (own: ModelView, other: ModelView): Record<string, LeafValue> => {
-    const dropFormat = !holdsSafetensorsMetadata(other.description.format);
+    const dropFormat = metadataKind(own.description.format) !== metadataKind(other.description.format);
     const out = Object.create(null) as Record<string, LeafValue>;
     for (const [k, v] of Object.entries(own.description.leaves)) {
       if (own.aliasLeaves.has(k) || (dropFormat && own.formatLeaves.has(k))) continue;
@@ -241,12 +241,18 @@ export function diffLeaves(a: Record<string, LeafValue>, b: Record<string, LeafV
   return results;
 }
 
-/** Names in natural order (names.ts); with magnitude sorting, value changes first by rel. L2 change. */
+/**
+ * Names in natural order (names.ts: layers.2 before layers.10); with magnitude sorting, value
+ * changes first by relative L2 change, then value changes of tensors that were all zero in A
+ * (no relative change exists: ranking them first would hide the real changes) by mean
+ * |b − a|, then everything else.
+ */
 export function sortResults(results: DiffResult[], byMagnitude: boolean): DiffResult[] {
   const byName = (x: DiffResult, y: DiffResult) => compareNames(x.name, y.name);
   if (!byMagnitude) return results.sort(byName);
-  const magnitude = (r: DiffResult) => (r.kind === 'TensorStatsChanged' ? (r.comparison.rel_l2_change ?? Infinity) : -1);
-  return results.sort((x, y) => magnitude(y) - magnitude(x) || byName(x, y));
+  const tier = (r: DiffResult) => (r.kind !== 'TensorStatsChanged' ? 2 : r.comparison.rel_l2_change === null ? 1 : 0);
+  const magnitude = (r: DiffResult) => (r.kind !== 'TensorStatsChanged' ? 0 : (r.comparison.rel_l2_change ?? r.comparison.mean_abs_diff ?? 0));
+  return results.sort((x, y) => tier(x) - tier(y) || magnitude(y) - magnitude(x) || byName(x, y));
 }
 
 function sameDims(a: number[], b: number[]): boolean {

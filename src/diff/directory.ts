@@ -8,7 +8,7 @@ import { join, relative, sep } from 'node:path';
 import { findShardIndex } from '../formats/sharded/index.js';
 import { compareNames } from '../names.js';
 
-export const MODEL_EXTENSIONS = /\.(safetensors|pt|pth|bin|ckpt|npy|npz|mat)$/i;
+export const MODEL_EXTENSIONS = /\.(safetensors|pt|pth|bin|ckpt|npy|npz|mat|h5|hdf5|onnx)$/i;
 const MAX_DEPTH = 32;
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 

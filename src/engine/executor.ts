@@ -318,6 +318,14 @@ export function splitRanges(numel: number, elementSize: number, align = 1): Arra
 /** A complex tensor as two real views (real and imaginary parts) of its interleaved storage. */
 function complexParts(desc: TensorDescriptor): [TensorDescriptor, TensorDescriptor] {
   const part = dtypeInfo(desc.dtype).complexPart!;
+  if (desc.imagSource) {
+    // Planar: each part is a tensor of its own over its own storage.
+    const { imagSource, ...rest } = desc;
+    return [
+      { ...rest, name: `${desc.name}.real`, dtype: part },
+      { ...rest, name: `${desc.name}.imag`, dtype: part, source: imagSource },
+    ];
+  }
   const strides = desc.view?.strides ?? contiguousStrides(desc.shape);
   const offset = desc.view?.offset ?? 0;
   const make = (which: 0 | 1, suffix: string): TensorDescriptor => ({

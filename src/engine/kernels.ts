@@ -24,6 +24,8 @@ export interface KernelExports {
   bf16_to_f32: Convert;
   f8e4m3_to_f32: Convert;
   f8e5m2_to_f32: Convert;
+  f8e4m3fnuz_to_f32: Convert;
+  f8e5m2fnuz_to_f32: Convert;
   i8_to_f32: Convert;
   u8_to_f32: Convert;
   i16_to_f32: Convert;

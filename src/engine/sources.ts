@@ -6,6 +6,8 @@
  */
 import { read } from 'node:fs';
 import { InflateStream } from '../io/inflate.js';
+import { VarintStream } from '../io/varint.js';
+import { ChunkedStream } from '../io/chunked.js';
 import { byteLength } from '../dtypes.js';
 import { DiffaiError } from '../errors.js';
 import { RandomAccessFile } from '../io/file.js';
@@ -29,15 +31,24 @@ export function storageElementSize(desc: TensorDescriptor): number {
 export function openElementReader(desc: TensorDescriptor, files: FileCache, first = 0): ElementReader {
   const size = storageElementSize(desc);
   const view = desc.view;
+  const src = desc.source;
+  if (src.kind === 'varint') {
+    if (view || src.count !== desc.numel) throw new DiffaiError(src.path, `tensor ${desc.name}: packed values do not match its shape`);
+    const stream = new VarintStream(files.get(src.path), src, size, first);
+    return { read: (target) => stream.readInto(target), close: () => {} };
+  }
   if (isDense(desc)) {
     const start = (view?.offset ?? 0) * size;
     const length = desc.numel * size;
-    if (start + length > desc.source.length) {
-      throw new DiffaiError(desc.source.path, `tensor ${desc.name}: elements run past the end of its storage`);
+    if (start + length > src.length) {
+      throw new DiffaiError(src.path, `tensor ${desc.name}: elements run past the end of its storage`);
     }
-    return desc.source.kind === 'file'
-      ? new FileRangeReader(files.get(desc.source.path), desc.source.offset + start + first * size)
-      : inflatedElements(desc.source, start + first * size);
+    if (src.kind === 'file') return new FileRangeReader(files.get(src.path), src.offset + start + first * size);
+    if (src.kind === 'chunked') {
+      const stream = new ChunkedStream(files.get(src.path), src, (view?.offset ?? 0) + first);
+      return { read: async (target) => stream.readIntoSync(target), close: () => {} };
+    }
+    return inflatedElements(src, start + first * size);
   }
   return new GatherReader(desc, view!, size, files, first);
 }
@@ -162,6 +173,10 @@ class GatherReader implements ElementReader {
     const source = this.desc.source;
     if (source.kind === 'file') {
       this.files.get(source.path).readInto(span, source.offset + lo * this.size);
+    } else if (source.kind === 'varint') {
+      throw new DiffaiError(path, `tensor ${this.desc.name}: a view over packed values is not supported`);
+    } else if (source.kind === 'chunked') {
+      new ChunkedStream(this.files.get(source.path), source, lo).readIntoSync(span);
     } else {
       const reader = inflatedElements(source, lo * this.size);
       try {
