@@ -154,6 +154,47 @@ export function f8e5m2fnuz_to_f32(src: usize, dst: usize, n: i32): void { byTabl
 export function i8_to_f32(src: usize, dst: usize, n: i32): void { bytesToF32(src, dst, n, true, false); }
 export function u8_to_f32(src: usize, dst: usize, n: i32): void { bytesToF32(src, dst, n, false, false); }
 export function bool_to_f32(src: usize, dst: usize, n: i32): void { bytesToF32(src, dst, n, false, true); }
+
+// 4-bit integers packed two to a byte, the first element in the low nibble (ONNX INT4/UINT4).
+// n is a whole number of elements (even). Nibbles are split and interleaved back into element
+// order with one shuffle per 16 elements, then widened as bytes are.
+@inline function i8x16ToF32(out: usize, v: v128, signed: bool): void {
+  const lo = signed ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_low_i8x16_u(v);
+  const hi = signed ? i16x8.extend_high_i8x16_s(v) : i16x8.extend_high_i8x16_u(v);
+  v128.store(out, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)));
+  v128.store(out, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), 16);
+  v128.store(out, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), 32);
+  v128.store(out, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), 48);
+}
+
+@inline function nibblesToF32(src: usize, dst: usize, n: i32, signed: bool): void {
+  const bytes = n >> 1;
+  const mask = i8x16.splat(0x0f);
+  const eight = i8x16.splat(8);
+  let k = 0;
+  for (; k + 16 <= bytes; k += 16) {
+    const v = v128.load(src + <usize>k);
+    let lo = v128.and(v, mask);
+    let hi = i8x16.shr_u(v, 4);
+    if (signed) {
+      lo = i8x16.sub(v128.xor(lo, eight), eight); // sign-extend 4 bits: (x ^ 8) − 8
+      hi = i8x16.sub(v128.xor(hi, eight), eight);
+    }
+    const out = dst + (<usize>k << 3);
+    i8x16ToF32(out, i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), signed);
+    i8x16ToF32(out + 64, i8x16.shuffle(lo, hi, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), signed);
+  }
+  for (; k < bytes; k++) {
+    const b = <i32>load<u8>(src + <usize>k);
+    const l = b & 15;
+    const h = b >> 4;
+    store<f32>(dst + (<usize>k << 3), <f32>(signed ? (l ^ 8) - 8 : l));
+    store<f32>(dst + (<usize>k << 3) + 4, <f32>(signed ? (h ^ 8) - 8 : h));
+  }
+}
+
+export function i4_to_f32(src: usize, dst: usize, n: i32): void { nibblesToF32(src, dst, n, true); }
+export function u4_to_f32(src: usize, dst: usize, n: i32): void { nibblesToF32(src, dst, n, false); }
 export function i16_to_f32(src: usize, dst: usize, n: i32): void { shortsToF32(src, dst, n, true); }
 export function u16_to_f32(src: usize, dst: usize, n: i32): void { shortsToF32(src, dst, n, false); }
 export function i32_to_f64(src: usize, dst: usize, n: i32): void { widen<i32, f64>(src, dst, n); }

@@ -111,7 +111,7 @@ describe('malformed and hostile ONNX files fail with one line', () => {
     ['negative dimension', model(len(5, tensor('w', 1, [-3], len(9, [])))), 'bad dimension -3'],
     ['dimensions overflowing', model(len(5, tensor('w', 1, [2 ** 40, 2 ** 40], len(9, [])))), 'overflows'],
     ['unknown element type', model(len(5, tensor('w', 99, [1], len(9, [0])))), 'data type 99'],
-    ['INT4 refused by name', model(len(5, tensor('w', 22, [2], len(9, [0])))), 'INT4'],
+    ['FLOAT4E2M1 refused by name', model(len(5, tensor('w', 23, [2], len(9, [0])))), 'FLOAT4E2M1'],
     ['a length past its message', [...vint(1, 8), ...key(7, 2), ...varint(1000), 1, 2, 3], 'past the end'],
     ['a varint longer than 10 bytes', [...vint(1, 8), ...key(7, 0), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], 'varint'],
     ['a group wire type', [...vint(1, 8), ...key(7, 3)], 'wire type 3'],
@@ -203,6 +203,55 @@ describe('ONNX float8 FNUZ types', () => {
       expect(Math.abs(t.std! - std) / std).toBeLessThan(1e-12);
     });
   }
+});
+
+describe('ONNX INT4/UINT4 (two elements a byte, the first in the low nibble)', () => {
+  // 40 elements: 20 bytes, so the SIMD path (16 bytes) and the scalar tail both run.
+  const bytes = Array.from({ length: 20 }, (_, i) => (i * 37 + 11) & 0xff);
+  const nibbles = bytes.flatMap((b) => [b & 15, b >> 4]);
+  for (const [type, name, value] of [
+    [22, 'i4', (n: number) => (n ^ 8) - 8],
+    [21, 'u4', (n: number) => n],
+  ] as const) {
+    it(`${name}: raw_data and packed int32_data equal an independent decoding`, async () => {
+      const values = nibbles.map(value);
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+      const raw = write(`${name}_raw.onnx`, model(len(5, tensor('w', type, [4, 10], len(9, bytes)))));
+      const typed = write(
+        `${name}_typed.onnx`,
+        model(
+          len(
+            5,
+            tensor(
+              'w',
+              type,
+              [4, 10],
+              len(
+                5,
+                bytes.flatMap((b) => varint(b)),
+              ),
+            ),
+          ),
+        ),
+      );
+      for (const path of [raw, typed]) {
+        const t = (await inspectFile(path, { threads: 1 })).tensors[0]!;
+        expect(t.dtype).toBe(name);
+        expect([t.min, t.max, t.zero_count]).toEqual([Math.min(...values), Math.max(...values), values.filter((v) => v === 0).length]);
+        expect(Math.abs(t.mean! - mean)).toBeLessThan(1e-12);
+        expect(Math.abs(t.std! - std)).toBeLessThan(1e-12);
+      }
+    });
+  }
+
+  it('refuses an odd number of 4-bit elements by name', async () => {
+    await expectDescribeFailure(
+      onnxReader,
+      write('odd_int4.onnx', model(len(5, tensor('w', 22, [3], len(9, [0, 0]))))),
+      'INT4 tensors with an odd number of elements (3)',
+    );
+  });
 });
 
 describe('corrupted ONNX files fail cleanly', () => {

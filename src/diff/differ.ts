@@ -201,7 +201,7 @@ export function tieChanges(va: ModelView, vb: ModelView, keep: (name: string) =>
 
 /**
  * The leaves to compare: tie aliases are compared as ties (tieChanges), and metadata only one
- * side's format can hold (safetensors `__metadata__`, ONNX model fields) is left out when the other side's format
+ * side's format can hold (safetensors `__metadata__`, ONNX model fields, GGUF key/value pairs …) is left out when the other side's format
  * has no place for it. Between two files of the same kind, metadata changes stay differences.
  */
 export function comparableLeaves(va: ModelView, vb: ModelView): [Record<string, LeafValue>, Record<string, LeafValue>] {

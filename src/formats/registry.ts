@@ -6,6 +6,7 @@ import { DiffaiError } from '../errors.js';
 import { RandomAccessFile } from '../io/file.js';
 import type { FormatReader, ModelDescription } from './types.js';
 import { statSync } from 'node:fs';
+import { ggufReader } from './gguf/reader.js';
 import { matlabReader } from './matlab/reader.js';
 import { npzReader, numpyReader } from './numpy/reader.js';
 import { hdf5Reader } from './hdf5/reader.js';
@@ -20,7 +21,17 @@ import { looksLikeZip } from './zip/zip.js';
  * Readers in sniffing order: PyTorch claims zips holding data.pkl, npz zips of .npy entries;
  * protocol buffers have no magic, so TensorFlow claims `.pb` files before ONNX looks.
  */
-export const READERS: FormatReader[] = [safetensorsReader, pytorchReader, npzReader, numpyReader, matlabReader, hdf5Reader, tensorflowReader, onnxReader];
+export const READERS: FormatReader[] = [
+  safetensorsReader,
+  pytorchReader,
+  npzReader,
+  numpyReader,
+  matlabReader,
+  ggufReader,
+  hdf5Reader,
+  tensorflowReader,
+  onnxReader,
+];
 
 /** Bytes of the file head handed to `sniff`. */
 export const SNIFF_BYTES = 64;
@@ -54,6 +65,7 @@ const EXPECTED_BY_EXTENSION: Array<[RegExp, string]> = [
   [/\.(h5|hdf5)$/i, 'HDF5 file: no HDF5 signature'],
   [/\.onnx$/i, 'ONNX model: not a protocol-buffers ModelProto'],
   [/\.pb$/i, 'TensorFlow graph: neither a GraphDef nor a SavedModel protocol buffer'],
+  [/\.gguf$/i, 'GGUF file: no GGUF magic'],
 ];
 
 /**

@@ -24,7 +24,8 @@ export type ByteSource =
     }
   /**
    * Protocol-buffers packed varints (`length` bytes at `offset`, `count` values), each value
-   * standing for one stored element as its low bytes (ONNX `int32_data`, TensorFlow `int_val`).
+   * standing for one storage block — an element, or a byte of packed 4-bit elements — as its
+   * low bytes (ONNX `int32_data`, TensorFlow `int_val`).
    */
   | { kind: 'varint'; path: string; offset: number; length: number; count: number }
   /**
@@ -56,7 +57,15 @@ export type ChunkFilter = 'deflate' | 'shuffle' | 'fletcher32';
  */
 export interface TensorView {
   offset: number;
+  /** One stride per dimension of `dims` (or of the shape when `dims` is absent). */
   strides: number[];
+  /**
+   * The index space the strides walk, when it is finer than the shape: the logical
+   * elements in C order are those of `dims` in C order (product = numel). Undoing a row
+   * permutation (GGUF's Q/K rows: [heads, 2, half, cols] walked as [heads, half, 2, cols])
+   * needs more dimensions than the tensor's shape has.
+   */
+  dims?: number[];
 }
 
 /** Strides (in elements) of a C-contiguous tensor of this shape. */
@@ -148,7 +157,7 @@ export function storedByteLength(desc: Pick<TensorDescriptor, 'dtype' | 'storedA
 /** A non-tensor value in a file (metadata, epoch, loss, lr, args fields …). JSON-like. */
 export type LeafValue = null | boolean | number | string | LeafValue[] | { [key: string]: LeafValue };
 
-export type FormatName = 'safetensors' | 'pytorch' | 'numpy' | 'npz' | 'matlab' | 'hdf5' | 'onnx' | 'tensorflow' | 'sharded';
+export type FormatName = 'safetensors' | 'pytorch' | 'numpy' | 'npz' | 'matlab' | 'gguf' | 'hdf5' | 'onnx' | 'tensorflow' | 'sharded';
 
 export interface ModelDescription {
   path: string;

@@ -61,20 +61,22 @@ export function holdsSafetensorsMetadata(format: FormatName): boolean {
 }
 
 /**
- * Which kind of file-level metadata a format holds: safetensors `__metadata__`, ONNX's model
+ * Which kind of file-level metadata a format holds: safetensors `__metadata__`, GGUF's
+ * key/value pairs (tokenizer, hyperparameters, quantization version), ONNX's model
  * fields (ir_version, producer, opsets, metadata_props — every ONNX entry), TensorFlow's
  * graph versions, or an HDF5 file's root attributes (Keras version, backend, model config). Entries of
  * a kind the other side's format cannot hold are not differences between the two formats.
  */
-export function metadataKind(format: FormatName): 'safetensors' | 'onnx' | 'tensorflow' | 'hdf5' | undefined {
+export function metadataKind(format: FormatName): 'safetensors' | 'gguf' | 'onnx' | 'tensorflow' | 'hdf5' | undefined {
   if (holdsSafetensorsMetadata(format)) return 'safetensors';
-  return format === 'onnx' || format === 'tensorflow' || format === 'hdf5' ? format : undefined;
+  return format === 'gguf' || format === 'onnx' || format === 'tensorflow' || format === 'hdf5' ? format : undefined;
 }
 
 function formatLeafNames(desc: ModelDescription): string[] {
   switch (metadataKind(desc.format)) {
     case 'safetensors':
       return Object.keys(desc.leaves).filter((k) => k.startsWith(SAFETENSORS_METADATA_PREFIX));
+    case 'gguf':
     case 'onnx':
     case 'tensorflow':
     case 'hdf5':

@@ -70,6 +70,8 @@ function element(buf: Buffer, dtype: TensorDescriptor['dtype'], le: boolean, i: 
       return [le ? buf.readFloatLE(o) : buf.readFloatBE(o), le ? buf.readFloatLE(o + 4) : buf.readFloatBE(o + 4)];
     case 'c128':
       return [le ? buf.readDoubleLE(o) : buf.readDoubleBE(o), le ? buf.readDoubleLE(o + 8) : buf.readDoubleBE(o + 8)];
+    default:
+      throw new Error(`decodeTensor: ${dtype} is block-quantized; its values are checked against the GGUF generator's references`);
   }
 }
 

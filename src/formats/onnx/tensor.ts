@@ -7,7 +7,7 @@
  */
 import { realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { byteLength, type DType } from '../../dtypes.js';
+import { byteLength, dtypeInfo, type DType } from '../../dtypes.js';
 import { countVarints } from '../../io/varint.js';
 import { type ProtoField, type ProtoReader, WIRE_LEN, WIRE_VARINT } from '../../io/protobuf.js';
 import type { ByteSource, TensorDescriptor } from '../types.js';
@@ -33,14 +33,16 @@ const ONNX_DTYPES: Record<number, DType | undefined> = {
   18: 'f8_e4m3fnuz',
   19: 'f8_e5m2',
   20: 'f8_e5m2fnuz',
+  21: 'u4',
+  22: 'i4',
 };
 
 /** Names of ONNX element types, for messages about the ones we do not read. */
 export const ONNX_TYPE_NAMES: Record<number, string> = {
   0: 'UNDEFINED',
-  8: 'STRING',
   21: 'UINT4',
   22: 'INT4',
+  8: 'STRING',
   23: 'FLOAT4E2M1',
   24: 'FLOAT8E8M0',
   25: 'UINT2',
@@ -52,7 +54,7 @@ export const STRING_TYPE = 8;
 /** Which typed field holds which element types, and how (ONNX's onnx.proto comments). */
 const TYPED_FIELDS: Record<number, { packing: 'fixed' | 'varint'; types: DType[] }> = {
   4: { packing: 'fixed', types: ['f32', 'c64'] }, // float_data
-  5: { packing: 'varint', types: ['i32', 'i16', 'i8', 'u16', 'u8', 'bool', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2', 'f8_e4m3fnuz', 'f8_e5m2fnuz'] }, // int32_data
+  5: { packing: 'varint', types: ['i32', 'i16', 'i8', 'u16', 'u8', 'bool', 'f16', 'bf16', 'f8_e4m3', 'f8_e5m2', 'f8_e4m3fnuz', 'f8_e5m2fnuz', 'i4', 'u4'] }, // int32_data (INT4/UINT4: one packed byte per value)
   7: { packing: 'varint', types: ['i64'] }, // int64_data
   10: { packing: 'fixed', types: ['f64', 'c128'] }, // double_data
   11: { packing: 'varint', types: ['u32', 'u64'] }, // uint64_data
@@ -141,6 +143,9 @@ export function describeTensor(proto: ProtoReader, t: RawTensor, modelPath: stri
     numel *= d;
     if (!Number.isSafeInteger(numel)) proto.fail(`${label}: element count overflows`);
   }
+  const { blockElements } = dtypeInfo(dtype);
+  if (numel % blockElements !== 0)
+    proto.fail(`${label}: ${ONNX_TYPE_NAMES[t.dataType] ?? dtype} tensors with an odd number of elements (${numel}) are not supported`);
   const bytes = byteLength(dtype, numel);
   let source: ByteSource;
   if (t.external) {
@@ -161,8 +166,9 @@ export function describeTensor(proto: ProtoReader, t: RawTensor, modelPath: stri
       if (end - start !== bytes) proto.fail(`${label}: its packed values hold ${end - start} bytes, but the shape needs ${bytes}`);
       source = { kind: 'file', path, offset: start, length: bytes };
     } else {
+      // One value per storage block: an element, or a byte of two packed 4-bit elements.
       const count = countVarints(proto.file, start, end - start);
-      if (count !== numel) proto.fail(`${label}: ${count} packed values for ${numel} elements`);
+      if (count !== numel / blockElements) proto.fail(`${label}: ${count} packed values for ${numel} elements`);
       source = { kind: 'varint', path, offset: start, length: end - start, count };
     }
   }
