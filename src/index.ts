@@ -2,7 +2,7 @@
 export { diffFiles, diffDirectories, inspectFile, tensorStats } from './library.js';
 export type { DiffReport, DirectoryDiffReport, FileDiff, InspectReport, InspectedTensor, LibraryOptions } from './library.js';
 export type { DiffResult, DiffKind, TensorStats, Comparison, PartStats, TieState } from './diff/types.js';
-export type { DiffOptions } from './diff/differ.js';
+export { unmatchedFilters, type DiffOptions, type NameFilterName } from './diff/differ.js';
 export type { ModelDescription, TensorDescriptor, LeafValue, FormatName } from './formats/types.js';
 export { buildModelView, buildModelViewWithConfig, readHuggingFaceConfig } from './model/index.js';
 export type {

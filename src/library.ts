@@ -7,7 +7,7 @@ import { DiffaiError } from './errors.js';
 import { byteLength, DTYPES, type DType } from './dtypes.js';
 import { Engine } from './engine/engine.js';
 import { Executor, batchable, runAll, tensorBytes, type ExecutorOptions } from './engine/executor.js';
-import { diffModels, nameFilter, planBytes, planDiff, type DiffOptions } from './diff/differ.js';
+import { diffModels, nameFilter, planBytes, planDiff, unmatchedFilters, type DiffOptions, type NameFilterName } from './diff/differ.js';
 import { tensorStats as toTensorStats } from './diff/stats.js';
 import type { DiffResult, TensorStats } from './diff/types.js';
 import { alignGgufNames } from './formats/gguf/hf-names.js';
@@ -67,6 +67,8 @@ export interface DirectoryDiffReport {
   a: string;
   b: string;
   files: FileDiff[];
+  /** Name filters (`path`, `ignoreKeysRegex`) that matched no name in any file compared. */
+  unmatchedFilters?: NameFilterName[];
 }
 
 /** True when `path` is a directory to be diffed file by file (not a sharded model). */
@@ -84,16 +86,19 @@ export async function diffDirectories(dirA: string, dirB: string, options?: Libr
   options = checkOptions('diffDirectories', options);
   const pairs = pairModels(listModels(dirA), listModels(dirB));
   const files: FileDiff[] = [];
+  let unmatched: NameFilterName[] = unmatchedFilters([], options);
   for (const pair of pairs) {
     options.signal?.throwIfAborted();
     if (pair.kind === 'onlyA') files.push({ file: pair.relative, status: 'only_in_a', results: [] });
     else if (pair.kind === 'onlyB') files.push({ file: pair.relative, status: 'only_in_b', results: [] });
     else {
-      const { results } = await diffFiles(pair.a, pair.b, options);
+      const { a, b, results } = await diffFiles(pair.a, pair.b, options);
+      const here = unmatchedFilters([a, b], options);
+      unmatched = unmatched.filter((f) => here.includes(f));
       files.push({ file: pair.relative, status: results.length > 0 ? 'modified' : 'identical', results });
     }
   }
-  return { kind: 'directory', a: dirA, b: dirB, files };
+  return { kind: 'directory', a: dirA, b: dirB, files, unmatchedFilters: unmatched };
 }
 
 export interface InspectedTensor extends TensorStats {
@@ -112,6 +117,8 @@ export interface InspectReport {
   tensors: InspectedTensor[];
   metadata: Record<string, LeafValue>;
   warnings: string[];
+  /** Name filters (`path`, `ignoreKeysRegex`) that matched no name in the file. */
+  unmatchedFilters?: NameFilterName[];
 }
 
 /** Statistics of every tensor in one file (and its metadata); throws DiffaiError on an invalid file. */
@@ -151,7 +158,15 @@ export async function inspectFile(path: string, options?: LibraryOptions): Promi
       return Object.assign(t, toTensorStats(e.descriptor, partials.get(e.tiedTo ?? e.name)));
     });
     const metadata = Object.fromEntries(Object.entries(model.leaves).filter(([k]) => keep(k)));
-    return { kind: 'inspect', file: path, format: model.format, tensors, metadata, warnings: model.warnings };
+    return {
+      kind: 'inspect',
+      file: path,
+      format: model.format,
+      tensors,
+      metadata,
+      warnings: model.warnings,
+      unmatchedFilters: unmatchedFilters([model], options),
+    };
   } finally {
     await executor.close();
   }

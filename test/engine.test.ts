@@ -14,6 +14,7 @@ import { REL, expectClose, expectComparison, expectStats } from './helpers/asser
 import { makeRunner } from './helpers/engine.js';
 import { exactCompare, exactStats, type RefStats } from './helpers/exact.js';
 import { CORE, REFERENCE, core, readSafetensorsValues, type RefPair, type RefTensor } from './helpers/files.js';
+import { naturally } from './helpers/names.js';
 
 const FIXTURES = readdirSync(CORE)
   .filter((f) => f.endsWith('.safetensors'))
@@ -89,8 +90,8 @@ describe('inspectFile on every fixture matches reference_stats.json', () => {
         const report = await inspectFile(core(file), chunkElements ? { chunkElements } : {});
         expect(report.format).toBe('safetensors');
         expect(report.file).toBe(core(file));
-        // Tensors sorted by name, all of them.
-        expect(report.tensors.map((t) => t.name)).toEqual(Object.keys(ref.tensors).sort());
+        // Tensors in natural name order, all of them.
+        expect(report.tensors.map((t) => t.name)).toEqual(Object.keys(ref.tensors).sort(naturally));
         for (const t of report.tensors) expectTensorStats(t, ref.tensors[t.name]!, `${file} ${t.name} chunk=${chunkElements}`);
         const metadata = Object.fromEntries(Object.entries(ref.metadata ?? {}).map(([k, v]) => [`__metadata__.${k}`, v]));
         expect(report.metadata).toEqual(metadata);
@@ -176,9 +177,9 @@ describe('diffFiles on the recorded pairs matches reference_stats.json', () => {
         Object.keys(refA.tensors).filter((n) => n in refB.tensors && JSON.stringify(refA.tensors[n]!.shape) !== JSON.stringify(refB.tensors[n]!.shape)).length +
         Object.keys(metaA).filter((k) => metaA[k] !== metaB[k]).length;
       expect(report.results.length, kindsOf(report.results).join('; ')).toBe(expected);
-      // Sorted by name (code-point order).
+      // In natural name order.
       const names = report.results.map((r) => r.name);
-      expect(names).toEqual([...names].sort());
+      expect(names).toEqual([...names].sort(naturally));
     });
   }
 
@@ -303,8 +304,8 @@ describe('diffFiles: other cases, checked against exact comparisons of the decod
     const report = await diffFiles(core('dtypes.safetensors'), core('adversarial.safetensors'));
     const dt = REFERENCE.files['dtypes.safetensors']!,
       adv = REFERENCE.files['adversarial.safetensors']!;
-    expect(report.results.filter((r) => r.kind === 'TensorRemoved').map((r) => r.name)).toEqual(Object.keys(dt.tensors).sort());
-    expect(report.results.filter((r) => r.kind === 'TensorAdded').map((r) => r.name)).toEqual(Object.keys(adv.tensors).sort());
+    expect(report.results.filter((r) => r.kind === 'TensorRemoved').map((r) => r.name)).toEqual(Object.keys(dt.tensors).sort(naturally));
+    expect(report.results.filter((r) => r.kind === 'TensorAdded').map((r) => r.name)).toEqual(Object.keys(adv.tensors).sort(naturally));
     expect(report.results.filter((r) => r.kind === 'Added')).toEqual([{ kind: 'Added', name: '__metadata__.description', value: adv.metadata!.description }]);
     for (const r of report.results) {
       if (r.kind === 'TensorAdded') expectTensorStats(r.stats, adv.tensors[r.name]!, `added ${r.name}`);

@@ -1,14 +1,12 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DiffaiError } from '../src/errors.js';
 import { matlabReader } from '../src/formats/matlab/reader.js';
 import { decodeTensor, itMatchesReference, type RefFile } from './helpers/decode.js';
 import { expectDescribeFailure } from './helpers/failure.js';
-import { REFERENCE_FIXTURES } from './helpers/reference.js';
 
 const DIR = join(__dirname, '..', 'fixtures', 'matlab');
-const ORIGINAL = REFERENCE_FIXTURES;
 const REF = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as Record<string, RefFile>;
 
 const failure = (path: string): Promise<DiffaiError> => expectDescribeFailure(matlabReader, path);
@@ -74,17 +72,4 @@ describe('MAT-file details', () => {
     const e = await failure(join(DIR, 'v73.mat'));
     expect(e.message).toMatch(/7\.3.*HDF5/);
   });
-});
-
-describe("the original's fake MAT-files fail with one clear line", () => {
-  const files = readdirSync(ORIGINAL).filter((f) => /^matlab_.*\.mat$/.test(f));
-  it('finds them', () => expect(files.length).toBe(4));
-  for (const f of files) {
-    it(f, async () => {
-      const path = join(ORIGINAL, f);
-      expect(matlabReader.sniff(readFileSync(path).subarray(0, 64), path)).toBe(true);
-      const e = await failure(path);
-      expect(e.line.startsWith(`diffai: ${path}: `)).toBe(true);
-    });
-  }
 });

@@ -1,4 +1,5 @@
 /** Parsed arguments of the two commands, and the option checks both share. */
+import { availableParallelism } from 'node:os';
 import { DiffaiError } from '../errors.js';
 import type { OutputFormat } from '../render/registry.js';
 import type { ReportArgs } from './report-options.js';
@@ -7,17 +8,19 @@ export interface DiffArgs extends ReportArgs {
   fileA: string;
   fileB: string;
   output: OutputFormat;
-  epsilon: number;
+  /** As typed: parsed by parseEpsilon, so a bad value is reported as typed. */
+  epsilon?: string;
   path?: string;
   ignoreKeysRegex?: string;
-  shapeOnly: boolean;
-  stats: boolean;
-  sortByChangeMagnitude: boolean;
-  quiet: boolean;
-  brief: boolean;
+  shapeOnly?: boolean;
+  stats?: boolean;
+  sortByChangeMagnitude?: boolean;
+  exitCode?: boolean;
+  quiet?: boolean;
+  brief?: boolean;
   color?: boolean;
-  verbose: boolean;
-  threads?: number;
+  verbose?: boolean;
+  threads?: string;
 }
 
 export interface InspectArgs extends ReportArgs {
@@ -25,10 +28,10 @@ export interface InspectArgs extends ReportArgs {
   output: OutputFormat;
   path?: string;
   ignoreKeysRegex?: string;
-  shapeOnly: boolean;
+  shapeOnly?: boolean;
   color?: boolean;
-  verbose: boolean;
-  threads?: number;
+  verbose?: boolean;
+  threads?: string;
 }
 
 export function compileRegex(source: string | undefined): RegExp | undefined {
@@ -38,4 +41,27 @@ export function compileRegex(source: string | undefined): RegExp | undefined {
   } catch (e) {
     throw new DiffaiError(undefined, `--ignore-keys-regex: ${(e as Error).message}`);
   }
+}
+
+/** `--epsilon E`: a finite number ≥ 0 (default 0). */
+export function parseEpsilon(typed: string | undefined): number {
+  if (typed === undefined) return 0;
+  const value = typed.trim() === '' ? Number.NaN : Number(typed);
+  if (!Number.isFinite(value) || value < 0) throw new DiffaiError(undefined, `--epsilon must be a non-negative number, got ${JSON.stringify(typed)}`);
+  return value;
+}
+
+/**
+ * `--threads N`: a positive integer, capped at the available cores with a warning (more
+ * threads than cores only compete for them, and each costs memory).
+ */
+export function parseThreads(typed: string | undefined, warn: (line: string) => void, cores = availableParallelism()): number | undefined {
+  if (typed === undefined) return undefined;
+  const value = /^\s*\d+\s*$/.test(typed) ? Number(typed) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < 1) throw new DiffaiError(undefined, `--threads must be a positive integer, got ${JSON.stringify(typed)}`);
+  if (value > cores) {
+    warn(`warning: --threads ${value} is more than the ${cores} available cores; using ${cores}`);
+    return cores;
+  }
+  return value;
 }

@@ -1,9 +1,13 @@
 /**
  * `diffai A B [C …]`: builds the report in the library (a pair, a directory or a sequence
  * with analyses), prints warnings and verbose lines on stderr, then the report in the
- * `--output` format (or the `--brief` line), and returns the exit code.
+ * `--output` format (or the `--brief` line), and returns the exit code: as git diff, 0 when
+ * the comparison ran; 1 when the models differ under --exit-code (implied by --quiet and
+ * --brief) or when a gate (--fail-on) fails.
  */
+import { statSync } from 'node:fs';
 import type { AnalysisName } from '../analysis/registry.js';
+import { unmatchedFilters } from '../diff/differ.js';
 import { DiffaiError } from '../errors.js';
 import { diffDirectories, diffFiles, isModelDirectory, type LibraryOptions } from '../library.js';
 import type { ModelDescription } from '../formats/types.js';
@@ -11,55 +15,62 @@ import { choosePalette } from '../render/color.js';
 import { render } from '../render/registry.js';
 import { reportDiffers, reportModels, type Report } from '../report/types.js';
 import { failOnAnomalies, selectedAnalyses, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
-import { compileRegex, type DiffArgs } from './args.js';
+import { compileRegex, parseEpsilon, parseThreads, type DiffArgs } from './args.js';
 import { termSafe } from '../terminal.js';
-import { verboseLine, write } from './output.js';
+import { filterWarnings } from './filter-warnings.js';
+import { verboseLine, warn, write } from './output.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
 import { createProgress } from './progress.js';
 
 export async function runDiff(args: DiffArgs): Promise<number> {
-  if (!Number.isFinite(args.epsilon) || args.epsilon < 0) throw new DiffaiError(undefined, `--epsilon must be a non-negative number, got ${args.epsilon}`);
+  const epsilon = parseEpsilon(args.epsilon);
+  const threads = parseThreads(args.threads, (line) => warn(args.quiet, line));
+  const paths = [args.fileA, args.fileB, ...((args as DiffArgs & AnalysisArgs).more ?? []).map(String)];
+  reportMissing(paths);
   reportTarget(args); // a bad report file name fails before any work
   const started = performance.now();
   const progress = createProgress(!args.quiet);
   const options: LibraryOptions = {
-    threads: args.threads,
+    threads,
     onTotalBytes: (n) => progress.setTotal(n),
     onBytes: (n) => progress.add(n),
-    epsilon: args.epsilon,
+    epsilon,
     path: args.path,
     ignoreKeysRegex: compileRegex(args.ignoreKeysRegex),
     shapeOnly: args.shapeOnly,
     sortByChangeMagnitude: args.sortByChangeMagnitude,
   };
   const stop = () => progress.stop();
+  const exitOnDifference = args.exitCode || args.quiet || args.brief;
   const analysisArgs = args as DiffArgs & AnalysisArgs;
   const dirA = isModelDirectory(args.fileA);
   const dirB = isModelDirectory(args.fileB);
   // Charts of two files need the value histograms the analysis path's passes provide.
-  if (wantsAnalysis(analysisArgs) || (args.includeCharts && !dirA && !dirB)) return runAnalysisDiff(analysisArgs, options, stop, started);
+  if (wantsAnalysis(analysisArgs) || (args.includeCharts && !dirA && !dirB)) return runAnalysisDiff(analysisArgs, paths, options, stop, started);
   if (dirA !== dirB) {
     const dir = dirA ? args.fileA : args.fileB;
     throw new DiffaiError(dir, 'is a directory but the other argument is a file (give two directories or two model files)');
   }
   if (dirA) {
     const report = await diffDirectories(args.fileA, args.fileB, options).finally(stop);
-    await print(args, report, reportDiffers(report) ? [`Directories ${args.fileA} and ${args.fileB} differ`] : []);
-    return reportDiffers(report) ? 1 : 0;
+    const differ = reportDiffers(report);
+    for (const w of filterWarnings(report.unmatchedFilters ?? [], 3, args)) warn(args.quiet, w);
+    await print(args, report, differ ? [`Directories ${args.fileA} and ${args.fileB} differ`] : []);
+    return exitOnDifference && differ ? 1 : 0;
   }
   const report = await diffFiles(args.fileA, args.fileB, options).finally(stop);
   const differ = reportDiffers(report);
-  describeRun(args, reportModels(report), `${report.results.length} differences in ${elapsed(started)} ms`);
+  describeRun(args, reportModels(report), options, `${report.results.length} differences in ${elapsed(started)} ms`);
   await print(args, report, differ ? [`Files ${args.fileA} and ${args.fileB} differ`] : []);
-  return differ ? 1 : 0;
+  return exitOnDifference && differ ? 1 : 0;
 }
 
 /**
  * Two or more files with analyses, or three or more files: the report carries every
- * analysis shown; `--fail-on anomalies` runs anomaly detection even when it is not shown.
+ * analysis shown; `--fail-on anomalies` runs anomaly detection even when it is not shown,
+ * and exits 1 when it finds anything, with or without --exit-code.
  */
-async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, options: LibraryOptions, stop: () => void, started: number): Promise<number> {
-  const paths = [args.fileA, args.fileB, ...(args.more ?? []).map(String)];
+async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, paths: string[], options: LibraryOptions, stop: () => void, started: number): Promise<number> {
   const wanted = selectedAnalyses(args);
   const failOn = failOnAnomalies(args);
   const run = new Set<AnalysisName>(wanted);
@@ -72,11 +83,21 @@ async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, options: LibraryOp
   const report = { ...full, analyses: full.analyses.filter((e) => e.name !== 'anomalies' || wanted.has('anomalies')) };
   const pairs = report.kind === 'sequence' ? report.pairs : [report];
   const differences = pairs.reduce((s, p) => s + p.results.length, 0);
-  describeRun(args, reportModels(report), `${differences} differences, ${report.analyses.length} analyses in ${elapsed(started)} ms`);
+  describeRun(args, reportModels(report), options, `${differences} differences, ${report.analyses.length} analyses in ${elapsed(started)} ms`);
   const brief = pairs.filter((p) => p.results.length > 0).map((p) => `Files ${p.a.path} and ${p.b.path} differ`);
-  if (failOn && anomalies > 0) brief.push(`${anomalies} anomalies found`);
+  const gateFailed = failOn && anomalies > 0;
+  if (gateFailed) brief.push(`${anomalies} anomalies found`);
   await print(args, report, brief);
-  return reportDiffers(report) || (failOn && anomalies > 0) ? 1 : 0;
+  const exitOnDifference = args.exitCode || args.quiet || args.brief;
+  return gateFailed || (exitOnDifference && reportDiffers(report)) ? 1 : 0;
+}
+
+/** Every input that does not exist, one line each (all of them, not just the first); then exit 2. */
+function reportMissing(paths: string[]): void {
+  const missing = paths.filter((p) => statSync(p, { throwIfNoEntry: false }) === undefined);
+  if (missing.length === 0) return;
+  for (const p of missing.slice(0, -1)) process.stderr.write(`${new DiffaiError(p, 'no such file').line}\n`);
+  throw new DiffaiError(missing[missing.length - 1], 'no such file');
 }
 
 /** The report file when asked for, then the report in the chosen format, or with `--brief` only the given lines. */
@@ -98,9 +119,10 @@ async function print(args: DiffArgs, report: Report, briefLines: string[]): Prom
   await write(await render(report, outputFormat(args), options));
 }
 
-/** Reader warnings (unless quiet) and, with --verbose, one line per model and a closing line. */
-function describeRun(args: DiffArgs, models: ModelDescription[], closing: string): void {
-  if (!args.quiet) for (const m of models) for (const w of m.warnings) process.stderr.write(`${termSafe(`diffai: ${m.path}: warning: ${w}`)}\n`);
+/** Reader and filter warnings (unless quiet) and, with --verbose, one line per model, the threads and a closing line. */
+function describeRun(args: DiffArgs, models: ModelDescription[], options: LibraryOptions, closing: string): void {
+  for (const m of models) for (const w of m.warnings) warn(args.quiet, `${m.path}: warning: ${w}`);
+  for (const w of filterWarnings(unmatchedFilters(models, options), models.length, args)) warn(args.quiet, w);
   if (args.verbose) {
     for (const m of models) verboseLine(true, `${m.path}: ${m.format}, ${m.tensors.length} tensors, ${Object.keys(m.leaves).length} other entries`);
     verboseLine(true, closing);

@@ -1,23 +1,27 @@
+/** `diffai inspect FILE`: statistics of every tensor, in the `--output` format; exit 0, or 2 for an invalid file. */
 import { inspectFile } from '../library.js';
 import { choosePalette } from '../render/color.js';
 import { render } from '../render/registry.js';
-import { compileRegex, type InspectArgs } from './args.js';
+import { compileRegex, parseThreads, type InspectArgs } from './args.js';
+import { filterWarnings } from './filter-warnings.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
-import { verboseLine, write } from './output.js';
+import { verboseLine, warn, write } from './output.js';
 import { createProgress } from './progress.js';
 
 export async function runInspect(args: InspectArgs): Promise<number> {
   const target = reportTarget(args);
   const started = performance.now();
+  const threads = parseThreads(args.threads, (line) => warn(false, line));
   const progress = createProgress(true);
+  const filters = { path: args.path, ignoreKeysRegex: compileRegex(args.ignoreKeysRegex) };
   const report = await inspectFile(args.file, {
-    path: args.path,
-    ignoreKeysRegex: compileRegex(args.ignoreKeysRegex),
+    ...filters,
     shapeOnly: args.shapeOnly,
-    threads: args.threads,
+    threads,
     onTotalBytes: (n) => progress.setTotal(n),
     onBytes: (n) => progress.add(n),
   }).finally(() => progress.stop());
+  for (const w of filterWarnings(report.unmatchedFilters ?? [], 1, args)) warn(false, w);
   verboseLine(args.verbose, `${args.file}: ${report.tensors.length} tensors in ${(performance.now() - started).toFixed(1)} ms`);
   const options = reportRenderOptions(args, [args.file], choosePalette(args.color, process.stdout.isTTY === true));
   if (target) process.stderr.write(`diffai: ${await writeReport(target, report, options)}\n`);

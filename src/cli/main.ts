@@ -1,80 +1,81 @@
 /**
- * The command line: `diffai A B` and `diffai inspect FILE`. Parses arguments, runs the
- * library, prints, and maps outcomes to exit codes: 0 same, 1 different, 2 trouble.
+ * The command line: `diffai A B` and `diffai inspect FILE`. Checks the options (option-check),
+ * answers --help and --version, parses with yargs from the option table (options.ts), runs
+ * the command, and maps outcomes to exit codes as git diff does: 0 the comparison ran, 1 a
+ * difference under --exit-code (or a failed gate), 2 trouble.
  */
-import yargs from 'yargs';
+import { readFileSync } from 'node:fs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DiffaiError } from '../errors.js';
 import { termSafe } from '../terminal.js';
-import { addAnalysisOptions } from './analysis-options.js';
-import { addReportOptions } from './report-options.js';
-import { OUTPUT_FORMATS } from '../render/registry.js';
 import type { DiffArgs, InspectArgs } from './args.js';
 import { runDiff } from './diff-command.js';
+import { helpText, helpWidth } from './help.js';
 import { runInspect } from './inspect-command.js';
-import { guardStreams } from './output.js';
+import { summarizeArgv } from './option-check.js';
+import { type CommandName, optionsFor } from './options.js';
+import { guardStreams, write } from './output.js';
 
-export const EXIT_SAME = 0;
+export const EXIT_OK = 0;
 export const EXIT_DIFFERENT = 1;
 export const EXIT_TROUBLE = 2;
+
+/**
+ * diffai's own version: from the nearest package.json named diffai above this module (dist/
+ * when installed, src/ in a checkout), never the one of the project it is used in.
+ */
+export function version(): string {
+  for (let url = new URL('.', import.meta.url); url.pathname !== '/'; url = new URL('..', url)) {
+    const pkg = readPackage(new URL('package.json', url));
+    if (pkg?.name === 'diffai' && typeof pkg.version === 'string') return pkg.version;
+  }
+  throw new DiffaiError(undefined, "cannot find diffai's package.json");
+}
+
+function readPackage(url: URL): { name?: string; version?: string } | undefined {
+  try {
+    return JSON.parse(readFileSync(url, 'utf8')) as { name?: string; version?: string };
+  } catch {
+    return undefined;
+  }
+}
 
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   guardStreams();
   try {
-    let code = EXIT_SAME;
-    await addReportOptions(yargs(argv).scriptName('diffai'))
-      .usage(
-        '$0 A B [options]        (files, sharded checkpoints, or directories)\n$0 inspect FILE [options]\n\nCompare machine-learning model files tensor by tensor.',
-      )
-      .option('output', { alias: 'o', choices: OUTPUT_FORMATS, default: 'text' as const, describe: 'Output format' })
-      .option('path', { type: 'string', describe: 'Only tensors and keys whose name contains this substring' })
-      .option('ignore-keys-regex', { type: 'string', describe: 'Skip tensors and keys whose name matches this regular expression' })
-      .option('shape-only', { type: 'boolean', default: false, describe: 'Compare headers only (names, shapes, dtypes); read no tensor data' })
-      .option('color', { type: 'boolean', describe: 'Colour text output (default: only on a terminal; NO_COLOR and FORCE_COLOR honoured)' })
-      .option('threads', { type: 'number', describe: 'Engine threads (default: half the available cores; each also keeps a core busy reading)' })
-      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Timing and file details on stderr; stack traces on errors' })
+    const { command, help, version: wantsVersion } = summarizeArgv(argv);
+    if (help) {
+      await write(helpText(command, helpWidth()));
+      return EXIT_OK;
+    }
+    if (wantsVersion) {
+      await write(`${version()}\n`);
+      return EXIT_OK;
+    }
+    let code = EXIT_OK;
+    await yargs(argv)
+      .scriptName('diffai')
+      .help(false)
+      .version(false)
       .command(
         'inspect <file>',
-        'Statistics of every tensor in one file (exit 2 if the file is invalid)',
-        (y) => y.positional('file', { type: 'string', demandOption: true }),
+        false,
+        (y) => withOptions(y, 'inspect').positional('file', { type: 'string', demandOption: true }),
         async (args) => {
           code = await runInspect({ ...(args as unknown as InspectArgs), argv });
         },
       )
       .command(
         '$0 <fileA> <fileB> [more..]',
-        'Compare two model files (or a sequence of checkpoints, pair by pair)',
-        (y) =>
-          addAnalysisOptions(y)
-            .positional('fileA', { type: 'string', demandOption: true })
-            .positional('fileB', { type: 'string', demandOption: true })
-            .option('epsilon', { type: 'number', default: 0, describe: 'Values within this absolute difference count as equal' })
-            .option('stats', { type: 'boolean', default: false, describe: 'Also show min and max on changed-value lines' })
-            .option('sort-by-change-magnitude', { type: 'boolean', default: false, describe: 'Order changed tensors by relative L2 change, largest first' })
-            .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing; only the exit code tells' })
-            .option('recursive', {
-              alias: 'r',
-              type: 'boolean',
-              default: false,
-              describe: 'Directories are always compared recursively (accepted for compatibility)',
-            })
-            .option('brief', { type: 'boolean', default: false, describe: 'Only say whether the files differ' }),
+        false,
+        (y) => withOptions(y, 'diff').positional('fileA', { type: 'string', demandOption: true }).positional('fileB', { type: 'string', demandOption: true }),
         async (args) => {
           code = await runDiff({ ...(args as unknown as DiffArgs), argv });
         },
       )
       .strict()
-      .help()
-      .alias('h', 'help')
-      .version()
-      .wrap(Math.min(100, process.stdout.columns || 100))
-      .check((argv) => {
-        const threads = argv.threads as number | undefined;
-        if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1))
-          throw new DiffaiError(undefined, `--threads must be a positive integer, got ${threads}`);
-        return true;
-      })
       .fail((message, error) => {
         if (error instanceof DiffaiError) throw error;
         if (message) throw new DiffaiError(undefined, `${message.replace(/\s*\n\s*/g, ' ')} (see diffai --help)`);
@@ -98,6 +99,22 @@ export async function main(argv: string[]): Promise<number> {
 /** A stack trace (--verbose) with each of its lines escaped for the terminal. */
 function stackLines(stack: string): string {
   return stack.split('\n').map(termSafe).join('\n');
+}
+
+/** The command's options from the table; help and version were answered before parsing. */
+function withOptions<T>(y: Argv<T>, command: CommandName): Argv<T> {
+  let out = y as Argv<unknown>;
+  for (const o of optionsFor(command)) {
+    if (o.name === 'help' || o.name === 'version') continue;
+    out = out.option(o.name, {
+      alias: o.alias,
+      type: o.type,
+      array: o.array,
+      choices: o.choices as string[] | undefined,
+      ...(o.default !== undefined ? { default: o.default } : {}),
+    });
+  }
+  return out as Argv<T>;
 }
 
 export function parseArgs(): string[] {

@@ -64,7 +64,13 @@ function outputError(e: unknown): DiffaiError {
   return new DiffaiError(undefined, `cannot write the output: ${what}`);
 }
 
-export function verboseLine(enabled: boolean, text: string): void {
+export function verboseLine(enabled: boolean | undefined, text: string): void {
   guardStreams();
   if (enabled) process.stderr.write(`${termSafe(`diffai: ${text}`)}\n`);
+}
+
+/** A `diffai: …` line on stderr, unless --quiet. */
+export function warn(quiet: boolean | undefined, text: string): void {
+  guardStreams();
+  if (!quiet) process.stderr.write(`${termSafe(`diffai: ${text}`)}\n`);
 }

@@ -7,7 +7,9 @@ import type { ComparedTensors, Executor, TensorPartials } from '../engine/execut
 import type { ComparePartial } from '../engine/partials.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { batchable, runAll, tensorBytes } from '../engine/executor.js';
+import { SAFETENSORS_METADATA_PREFIX } from '../model/ties.js';
 import { metadataKind, modelViewOf, type ModelView } from '../model/view.js';
+import { compareNames } from '../names.js';
 import { comparison, tensorStats } from './stats.js';
 import type { DiffResult } from './types.js';
 
@@ -37,7 +39,47 @@ export interface TensorEvent {
 }
 
 export function nameFilter(options: DiffOptions): (name: string) => boolean {
-  return (name) => (options.path === undefined || name.includes(options.path)) && !options.ignoreKeysRegex?.test(name);
+  const { path, ignoreKeysRegex } = options;
+  return (name) => (path === undefined || name.includes(path)) && !(ignoreKeysRegex && matchesKey(ignoreKeysRegex, name));
+}
+
+/**
+ * A metadata entry matches under its full name (`__metadata__.timestamp`) or its key alone
+ * (`timestamp`), so the documents' `--ignore-keys-regex "^(timestamp|_metadata)"` works.
+ */
+function matchesKey(re: RegExp, name: string): boolean {
+  // A /g or /y pattern keeps lastIndex between test() calls; reset it for each name.
+  re.lastIndex = 0;
+  if (re.test(name)) return true;
+  if (!name.startsWith(SAFETENSORS_METADATA_PREFIX)) return false;
+  re.lastIndex = 0;
+  return re.test(name.slice(SAFETENSORS_METADATA_PREFIX.length));
+}
+
+export type NameFilterName = 'path' | 'ignoreKeysRegex';
+
+/**
+ * The name filters of `options` that match no name (tensor or other entry) of any of the
+ * models: a `path` nothing contains, an `ignoreKeysRegex` nothing matches. Either one is
+ * almost always a typo, and would otherwise look like "no differences".
+ */
+export function unmatchedFilters(models: ModelDescription[], options: DiffOptions): NameFilterName[] {
+  const { path, ignoreKeysRegex } = options;
+  let pathSeen = path === undefined;
+  let regexSeen = ignoreKeysRegex === undefined;
+  for (const m of models) {
+    for (const name of namesOf(m)) {
+      if (!pathSeen && name.includes(path!)) pathSeen = true;
+      if (!regexSeen && matchesKey(ignoreKeysRegex!, name)) regexSeen = true;
+      if (pathSeen && regexSeen) return [];
+    }
+  }
+  return [...(pathSeen ? [] : ['path' as const]), ...(regexSeen ? [] : ['ignoreKeysRegex' as const])];
+}
+
+function* namesOf(m: ModelDescription): Iterable<string> {
+  for (const t of m.tensors) yield t.name;
+  yield* Object.keys(m.leaves);
 }
 
 /** `plan` defaults to planDiff(a, b, options); callers that sized the work from it pass it in. */
@@ -218,12 +260,13 @@ export function diffLeaves(a: Record<string, LeafValue>, b: Record<string, LeafV
 }
 
 /**
- * Names in code-point order; with magnitude sorting, value changes first by relative L2
- * change, then value changes of tensors that were all zero in A (no relative change exists:
- * ranking them first would hide the real changes) by mean |b − a|, then everything else.
+ * Names in natural order (names.ts: layers.2 before layers.10); with magnitude sorting, value
+ * changes first by relative L2 change, then value changes of tensors that were all zero in A
+ * (no relative change exists: ranking them first would hide the real changes) by mean
+ * |b − a|, then everything else.
  */
 export function sortResults(results: DiffResult[], byMagnitude: boolean): DiffResult[] {
-  const byName = (x: DiffResult, y: DiffResult) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
+  const byName = (x: DiffResult, y: DiffResult) => compareNames(x.name, y.name);
   if (!byMagnitude) return results.sort(byName);
   const tier = (r: DiffResult) => (r.kind !== 'TensorStatsChanged' ? 2 : r.comparison.rel_l2_change === null ? 1 : 0);
   const magnitude = (r: DiffResult) => (r.kind !== 'TensorStatsChanged' ? 0 : (r.comparison.rel_l2_change ?? r.comparison.mean_abs_diff ?? 0));

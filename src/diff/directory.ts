@@ -8,6 +8,7 @@ import { listDirectory } from '../io/file.js';
 import { parseJson } from '../io/json.js';
 import { join, relative, sep } from 'node:path';
 import { findShardIndex } from '../formats/sharded/index.js';
+import { compareNames } from '../names.js';
 
 export const MODEL_EXTENSIONS = /\.(safetensors|pt|pth|bin|ckpt|npy|npz|mat|h5|hdf5|onnx|gguf)$/i;
 const MAX_DEPTH = 32;
@@ -74,5 +75,5 @@ export function pairModels(a: ModelUnit[], b: ModelUnit[]): FilePairing[] {
   }
   const inA = new Set(a.map((u) => u.relative));
   for (const u of b) if (!inA.has(u.relative)) pairs.push({ kind: 'onlyB', relative: u.relative, b: u.path });
-  return pairs.sort((x, y) => (x.relative < y.relative ? -1 : x.relative > y.relative ? 1 : 0));
+  return pairs.sort((x, y) => compareNames(x.relative, y.relative));
 }

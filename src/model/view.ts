@@ -3,6 +3,7 @@
  * values (tie groups) and the hyperparameters stored beside the weights. Built from a
  * ModelDescription alone; reads no tensor data.
  */
+import { compareNames } from '../names.js';
 import { storedByteLength, type FormatName, type ModelDescription, type TensorDescriptor } from '../formats/types.js';
 import { readHuggingFaceConfig, readHyperparameters, type HuggingFaceConfig, type Hyperparameters } from './hyperparameters.js';
 import { ROLES, roleContext, roleOf, type Role } from './roles.js';
@@ -85,10 +86,6 @@ function formatLeafNames(desc: ModelDescription): string[] {
   }
 }
 
-function byCodePoint(x: string, y: string): number {
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 export function buildModelView(desc: ModelDescription, options: ModelViewOptions = {}): ModelView {
   const aliases = metadataAliases(desc.tensors, desc.leaves);
   const tieGroups = findTieGroups(desc.tensors, aliases);
@@ -114,9 +111,10 @@ export function buildModelView(desc: ModelDescription, options: ModelViewOptions
     if (linkedTo !== undefined) e.linkedTo = linkedTo;
     list.push(e);
   }
+  // Entries in the order names are shown (natural: layers.2 before layers.10).
   let sorted = true;
-  for (let i = 1; i < list.length && sorted; i++) sorted = list[i - 1]!.name < list[i]!.name;
-  if (!sorted) list.sort((x, y) => byCodePoint(x.name, y.name));
+  for (let i = 1; i < list.length && sorted; i++) sorted = compareNames(list[i - 1]!.name, list[i]!.name) < 0;
+  if (!sorted) list.sort((x, y) => compareNames(x.name, y.name));
   const entries = new Map<string, ModelEntry>();
   for (const e of list) entries.set(e.name, e);
 

@@ -54,7 +54,7 @@ export function reportContract(report: Report): unknown {
     case 'directory':
       return report.files.map((f) => ({ file: f.file, status: f.status, differences: toContract(f.results) }));
     case 'inspect': {
-      const { kind: _kind, warnings, ...body } = report;
+      const { kind: _kind, warnings, unmatchedFilters: _unmatched, ...body } = report;
       return warnings.length > 0 ? { ...body, warnings } : body;
     }
   }

@@ -1,8 +1,8 @@
 /**
  * Text output, as the original prints it (DESIGN §5): one line per result, two-space
- * indent, a marker (~ + -), 4 decimals.
+ * indent, a marker (~ + -), 4 decimals (more where 4 would hide a change).
  */
-import type { DiffResult, PartStats, TensorStats } from '../diff/types.js';
+import type { Comparison, DiffResult, PartStats, TensorStats } from '../diff/types.js';
 import type { LeafValue } from '../formats/types.js';
 import { PLAIN, type Palette } from './color.js';
 import { termSafeDeep } from '../terminal.js';
@@ -27,25 +27,57 @@ export function leaf(value: LeafValue): string {
   return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
 }
 
-function moved(label: string, a: number | null, b: number | null): string {
-  return `${label}=${num(a)}->${num(b)}`;
+/**
+ * `label=a->b` with 4 decimals, as the original prints; where 4 decimals print the same
+ * text for different values, as many decimals as it takes to tell them apart (the shortest
+ * round-trip form when fixed notation cannot), so a change is never shown as no change.
+ * Equal values are shown once (`label=a`).
+ */
+export function moved(label: string, a: number | null, b: number | null): string {
+  if (a === b || (a !== null && b !== null && Number.isNaN(a) && Number.isNaN(b))) return `${label}=${num(a)}`;
+  if (a === null || b === null || num(a) !== num(b)) return `${label}=${num(a)}->${num(b)}`;
+  for (let decimals = 5; decimals <= 20; decimals++) {
+    const [x, y] = [a.toFixed(decimals), b.toFixed(decimals)];
+    if (x !== y) return `${label}=${x}->${y}`;
+  }
+  return `${label}=${String(a)}->${String(b)}`;
 }
 
-function valueLine(a: TensorStats, b: TensorStats, withMinMax: boolean): string {
+/** 4 decimals, or 4 significant digits for a non-zero value that 4 decimals would print as 0. */
+function significant(x: number | null): string {
+  return x !== null && x !== 0 && Math.abs(x) < 5e-5 ? x.toPrecision(4) : num(x);
+}
+
+/** `label=a->b` for counts that differ (NaN/±Inf), nothing when they agree. */
+function countMoved(label: string, a: number | null, b: number | null): string[] {
+  return a === b ? [] : [`${label}=${a ?? 'none'}->${b ?? 'none'}`];
+}
+
+function valueLine(a: TensorStats, b: TensorStats, comparison: Comparison, withMinMax: boolean): string {
   const parts = (prefix: string, x: PartStats, y: PartStats) => {
     const out = [moved(`${prefix}mean`, x.mean, y.mean), moved(`${prefix}std`, x.std, y.std)];
     if (withMinMax) out.push(moved(`${prefix}min`, x.min, y.min), moved(`${prefix}max`, x.max, y.max));
     return out;
   };
-  if (a.real && a.imag && b.real && b.imag) return [...parts('real.', a.real, b.real), ...parts('imag.', a.imag, b.imag)].join(', ');
-  return parts('', a, b).join(', ');
+  const complex = a.real && a.imag && b.real && b.imag;
+  const fields = complex ? [...parts('real.', a.real!, b.real!), ...parts('imag.', a.imag!, b.imag!)] : parts('', a, b);
+  fields.push(
+    ...countMoved('nan', a.nan_count, b.nan_count),
+    ...countMoved('+inf', a.posinf_count, b.posinf_count),
+    ...countMoved('-inf', a.neginf_count, b.neginf_count),
+  );
+  // Values moved but no statistic shows it (a permutation, a change too small for any
+  // statistic): say how many elements changed and by how much.
+  if (!fields.some((f) => f.includes('->')))
+    fields.push(`changed_elements=${comparison.changed_elements}`, `max_abs_diff=${significant(comparison.max_abs_diff)}`);
+  return fields.join(', ');
 }
 
 export function renderResultLine(r: DiffResult, options: TextOptions = {}): string {
   const p = options.palette ?? PLAIN;
   switch (r.kind) {
     case 'TensorStatsChanged':
-      return p.changed(`  ~ ${r.name}: ${valueLine(r.a, r.b, options.stats ?? false)}`);
+      return p.changed(`  ~ ${r.name}: ${valueLine(r.a, r.b, r.comparison, options.stats ?? false)}`);
     case 'TensorShapeChanged':
       return p.changed(`  ~ ${r.name}: shape=${dims(r.a)} -> ${dims(r.b)}`);
     case 'TensorDtypeChanged':

@@ -55,7 +55,8 @@ export function cli(args: string[], env: Record<string, string | undefined> = {}
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
     });
-    const timer = setTimeout(() => child.kill(), 30_000);
+    // Kills a hung child; generous, as a loaded 2-core machine runs many of these at once.
+    const timer = setTimeout(() => child.kill(), 90_000);
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(timer);

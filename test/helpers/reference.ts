@@ -1,23 +1,23 @@
 /**
- * The original tool's reference files (read-only, in the project's shared/ folder, which
- * sits beside the repository for developers and CI). Found by DIFFAI_REFERENCE_FIXTURES, then
- * ../shared beside the repository, then /work/shared. A missing folder is a test failure with
- * a clear message, never a silent skip.
+ * The original tool's reference files, used only by the conformance suite (`npm run
+ * conformance`, test/conformance/): DIFFAI_REFERENCE_FIXTURES, else
+ * ../shared/reference/diffai-fixtures beside the repository (where developers and CI keep
+ * the read-only shared/ folder). `npm test` never needs them.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
-const CANDIDATES = [
-  process.env.DIFFAI_REFERENCE_FIXTURES,
-  join(import.meta.dirname, '..', '..', '..', 'shared', 'reference', 'diffai-fixtures'),
-  '/work/shared/reference/diffai-fixtures',
-].filter((p): p is string => p !== undefined && p !== '');
+export const REFERENCE_FIXTURES: string = resolve(
+  process.env.DIFFAI_REFERENCE_FIXTURES || join(import.meta.dirname, '..', '..', '..', 'shared', 'reference', 'diffai-fixtures'),
+);
 
-export const REFERENCE_FIXTURES: string =
-  CANDIDATES.find((p) => existsSync(join(p, 'README.md'))) ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'reference', 'diffai-fixtures');
+/** True when the folder is there (its README.md names the expected outputs). */
+export function haveReferenceFixtures(): boolean {
+  return existsSync(join(REFERENCE_FIXTURES, 'README.md'));
+}
 
 export function referenceFile(name: string): string {
   const path = join(REFERENCE_FIXTURES, name);
-  if (!existsSync(path)) throw new Error(`reference fixture ${name} not found under ${CANDIDATES.join(' or ')} (set DIFFAI_REFERENCE_FIXTURES)`);
+  if (!existsSync(path)) throw new Error(`reference fixture ${name} not found under ${REFERENCE_FIXTURES} (set DIFFAI_REFERENCE_FIXTURES)`);
   return path;
 }
