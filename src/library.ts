@@ -9,7 +9,7 @@ import { Executor, runAll, tensorBytes, type ExecutorOptions } from './engine/ex
 import { diffModels, nameFilter, planBytes, planDiff, type DiffOptions } from './diff/differ.js';
 import { tensorStats as toTensorStats } from './diff/stats.js';
 import type { DiffResult, TensorStats } from './diff/types.js';
-import { describeModel } from './formats/registry.js';
+import { withModels, type LoadOptions } from './load.js';
 import { listModels, pairModels } from './diff/directory.js';
 import { findShardIndex } from './formats/sharded/index.js';
 import { statSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { buildModelView } from './model/view.js';
 import type { Role } from './model/roles.js';
 import type { AnalysisEntry } from './analysis/types.js';
 
-export interface LibraryOptions extends DiffOptions, Pick<ExecutorOptions, 'signal' | 'onBytes' | 'chunkElements' | 'threads'> {
+export interface LibraryOptions extends DiffOptions, LoadOptions, Pick<ExecutorOptions, 'signal' | 'onBytes' | 'chunkElements' | 'threads'> {
   /** Called once with the total tensor bytes the call will read (for progress display). */
   onTotalBytes?: (bytes: number) => void;
 }
@@ -35,7 +35,11 @@ export interface DiffReport {
 
 /** Compares two model files; `results` is empty when they do not differ. */
 export async function diffFiles(pathA: string, pathB: string, options: LibraryOptions = {}): Promise<DiffReport> {
-  const [a, b] = await Promise.all([describeModel(pathA), describeModel(pathB)]);
+  return withModels([pathA, pathB], options, ([a, b]) => diffDescribed(a!, b!, options));
+}
+
+/** The diff of two described models (read through the engine). */
+export async function diffDescribed(a: ModelDescription, b: ModelDescription, options: LibraryOptions = {}): Promise<DiffReport> {
   const plan = planDiff(a, b, options);
   const total = planBytes(plan, options);
   options.onTotalBytes?.(total);
@@ -106,7 +110,12 @@ export interface InspectReport {
 
 /** Statistics of every tensor in one file (and its metadata); throws DiffaiError on an invalid file. */
 export async function inspectFile(path: string, options: LibraryOptions = {}): Promise<InspectReport> {
-  const model = await describeModel(path);
+  return withModels([path], { format: options.format }, ([model]) => inspectDescribed(model!, options));
+}
+
+/** Statistics of every tensor of a described model (every byte of every tensor is read unless shapeOnly). */
+export async function inspectDescribed(model: ModelDescription, options: LibraryOptions = {}): Promise<InspectReport> {
+  const path = model.path;
   const view = buildModelView(model);
   const keep = nameFilter(options);
   // A tied name's values are its representative's: read each group once.

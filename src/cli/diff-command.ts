@@ -14,6 +14,8 @@ import { failOnAnomalies, selectedAnalyses, wantsAnalysis, type AnalysisArgs } f
 import { compileRegex, type DiffArgs } from './args.js';
 import { verboseLine, write } from './output.js';
 import { createProgress } from './progress.js';
+import { loadOptionsFrom, type InputArgs } from './input-options.js';
+import { describeKeyMaps } from './key-map-notes.js';
 
 export async function runDiff(args: DiffArgs): Promise<number> {
   if (!Number.isFinite(args.epsilon) || args.epsilon < 0) throw new DiffaiError(undefined, `--epsilon must be a non-negative number, got ${args.epsilon}`);
@@ -28,6 +30,7 @@ export async function runDiff(args: DiffArgs): Promise<number> {
     ignoreKeysRegex: compileRegex(args.ignoreKeysRegex),
     shapeOnly: args.shapeOnly,
     sortByChangeMagnitude: args.sortByChangeMagnitude,
+    ...loadOptionsFrom(args as DiffArgs & InputArgs),
   };
   const stop = () => progress.stop();
   const analysisArgs = args as DiffArgs & AnalysisArgs;
@@ -88,6 +91,7 @@ async function print(args: DiffArgs, report: Report, briefLines: string[]): Prom
 /** Reader warnings (unless quiet) and, with --verbose, one line per model and a closing line. */
 function describeRun(args: DiffArgs, models: ModelDescription[], closing: string): void {
   if (!args.quiet) for (const m of models) for (const w of m.warnings) process.stderr.write(`diffai: ${m.path}: warning: ${w}\n`);
+  describeKeyMaps(models, args.quiet, args.verbose);
   if (args.verbose) {
     for (const m of models) verboseLine(true, `${m.path}: ${m.format}, ${m.tensors.length} tensors, ${Object.keys(m.leaves).length} other entries`);
     verboseLine(true, closing);

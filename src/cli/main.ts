@@ -10,6 +10,10 @@ import { OUTPUT_FORMATS } from '../render/registry.js';
 import type { DiffArgs, InspectArgs } from './args.js';
 import { runDiff } from './diff-command.js';
 import { runInspect } from './inspect-command.js';
+import { runCheck, type CheckArgs } from './check-command.js';
+import { runGitDiff, runTextconv, type GitDiffArgs, type TextconvArgs } from './git-driver.js';
+import { addInputOptions } from './input-options.js';
+import { STDIN } from '../formats/input.js';
 
 export const EXIT_SAME = 0;
 export const EXIT_DIFFERENT = 1;
@@ -19,7 +23,9 @@ export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   try {
     let code = EXIT_SAME;
-    await yargs(argv)
+    argv = checkFlagAsCommand(argv).map((a) => (a === STDIN ? STDIN_ARG : a));
+    await addInputOptions(yargs(argv))
+      .middleware(restoreStdinArgs)
       .scriptName('diffai')
       .usage(
         '$0 A B [options]        (files, sharded checkpoints, or directories)\n$0 inspect FILE [options]\n\nCompare machine-learning model files tensor by tensor.',
@@ -31,6 +37,35 @@ export async function main(argv: string[]): Promise<number> {
       .option('color', { type: 'boolean', describe: 'Colour text output (default: only on a terminal; NO_COLOR and FORCE_COLOR honoured)' })
       .option('threads', { type: 'number', describe: 'Engine threads (default: half the available cores; each also keeps a core busy reading)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Timing and file details on stderr; stack traces on errors' })
+      .option('check', { type: 'boolean', describe: 'diffai --check FILE…: validate files fully and report pickles that would run code (as `diffai check`)' })
+      .command(
+        'check <files..>',
+        'Validate each file fully (every size, every tensor read) and say whether torch.load(weights_only=False) would run code; exit 0 when all are valid and safe, 2 otherwise',
+        (y) => y.positional('files', { type: 'string', array: true, demandOption: true }),
+        async (args) => {
+          code = await runCheck(args as unknown as CheckArgs);
+        },
+      )
+      .command(
+        'textconv <file>',
+        'One model as text, for git: diff.<driver>.textconv (README "Git")',
+        (y) => y.positional('file', { type: 'string', demandOption: true }),
+        async (args) => {
+          code = await runTextconv(args as unknown as TextconvArgs);
+        },
+      )
+      .command(
+        'git-diff <gitArgs..>',
+        "Git's external diff protocol (GIT_EXTERNAL_DIFF or diff.<driver>.command): path old-file old-hex old-mode new-file new-hex new-mode",
+        (y) =>
+          y
+            .positional('gitArgs', { type: 'string', array: true, demandOption: true })
+            .option('epsilon', { type: 'number', default: 0, describe: 'Values within this absolute difference count as equal' })
+            .option('stats', { type: 'boolean', default: false, describe: 'Also show min and max on changed-value lines' }),
+        async (args) => {
+          code = await runGitDiff(args as unknown as GitDiffArgs);
+        },
+      )
       .command(
         'inspect <file>',
         'Statistics of every tensor in one file (exit 2 if the file is invalid)',
@@ -90,6 +125,25 @@ export async function main(argv: string[]): Promise<number> {
     if (verbose && err?.stack) process.stderr.write(`${err.stack}\n`);
     return EXIT_TROUBLE;
   }
+}
+
+// yargs turns a lone `-` into an empty string: it is carried through parsing as a NUL-led
+// stand-in (no real argument can hold NUL) and restored before any command runs.
+const STDIN_ARG = '\0-';
+
+function restoreStdinArgs(args: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(args)) {
+    if (v === STDIN_ARG) args[k] = STDIN;
+    else if (Array.isArray(v)) args[k] = v.map((x) => (x === STDIN_ARG ? STDIN : x));
+  }
+}
+
+/** `diffai --check A B` is `diffai check A B` (the documents' spelling). */
+function checkFlagAsCommand(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  const at = argv.indexOf('--check');
+  if (at < 0 || (end >= 0 && at > end)) return argv;
+  return ['check', ...argv.slice(0, at), ...argv.slice(at + 1)];
 }
 
 export function parseArgs(): string[] {

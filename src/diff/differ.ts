@@ -9,6 +9,7 @@ import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/t
 import { runAll, tensorBytes } from '../engine/executor.js';
 import { holdsSafetensorsMetadata, modelViewOf, type ModelView } from '../model/view.js';
 import { comparison, tensorStats } from './stats.js';
+import { annotateOriginalNames } from './rename.js';
 import type { DiffResult } from './types.js';
 
 export interface DiffOptions {
@@ -91,7 +92,8 @@ export async function diffModels(
   const va = modelViewOf(a);
   const vb = modelViewOf(b);
   const [leavesA, leavesB] = comparableLeaves(va, vb);
-  return sortResults([...results.flat(), ...tieChanges(va, vb, keep), ...diffLeaves(leavesA, leavesB, keep)], options.sortByChangeMagnitude ?? false);
+  const all = [...results.flat(), ...tieChanges(va, vb, keep), ...diffLeaves(leavesA, leavesB, keep)];
+  return sortResults(annotateOriginalNames(all, a, b), options.sortByChangeMagnitude ?? false);
 }
 
 export type PlanStep =

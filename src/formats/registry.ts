@@ -28,10 +28,29 @@ export function readHead(path: string): Uint8Array {
   }
 }
 
-export function detectFormat(path: string): FormatReader {
+/** Formats `--format` can force: a reader name, or `numpy` for .npy and .npz alike. */
+export const FORCED_FORMATS = ['safetensors', 'pytorch', 'numpy', 'npz', 'matlab'] as const;
+export type ForcedFormat = (typeof FORCED_FORMATS)[number];
+
+export interface DescribeOptions {
+  /** Read the file with this reader only; bytes of another format are an error. */
+  format?: ForcedFormat;
+}
+
+export function detectFormat(path: string, options: DescribeOptions = {}): FormatReader {
   const head = readHead(path);
   if (head.length === 0) throw new DiffaiError(path, 'empty file');
   const reader = READERS.find((r) => r.sniff(head, path));
+  if (options.format !== undefined) {
+    const allowed = options.format === 'numpy' ? ['numpy', 'npz'] : [options.format];
+    const forced = READERS.find((r) => allowed.includes(r.name) && r.sniff(head, path));
+    if (forced) return forced;
+    const seen = reader ? `a ${reader.name} file` : looksLikeZip(head) ? 'a zip archive of neither kind' : `no supported format (${describeMagic(head)})`;
+    throw new DiffaiError(
+      path,
+      `--format ${options.format}: the bytes are not ${options.format === 'numpy' ? 'a NumPy .npy/.npz file' : `a ${options.format} file`}; they are ${seen}`,
+    );
+  }
   if (reader) return reader;
   if (looksLikeZip(head)) throw new DiffaiError(path, 'a zip archive that is neither a PyTorch checkpoint (no data.pkl) nor a NumPy .npz (no .npy entries)');
   const expected = EXPECTED_BY_EXTENSION.find(([re]) => re.test(path))?.[1];
@@ -51,15 +70,16 @@ const EXPECTED_BY_EXTENSION: Array<[RegExp, string]> = [
  * Describes a model: a file of any supported format, a sharded checkpoint's index.json, or
  * a directory holding one (the shards joined into one model).
  */
-export async function describeModel(path: string): Promise<ModelDescription> {
+export async function describeModel(path: string, options: DescribeOptions = {}): Promise<ModelDescription> {
   const st = statSync(path, { throwIfNoEntry: false });
+  const shard = (p: string) => describeModel(p, options);
   if (st?.isDirectory()) {
     if (findShardIndex(path) === undefined)
       throw new DiffaiError(path, 'is a directory without a shard index (to compare two directories, give two directories)');
-    return describeSharded(path, describeModel);
+    return describeSharded(path, shard);
   }
-  if (st?.isFile() && isShardIndexName(path)) return describeSharded(path, describeModel);
-  return detectFormat(path).describe(path);
+  if (st?.isFile() && isShardIndexName(path)) return describeSharded(path, shard);
+  return detectFormat(path, options).describe(path);
 }
 
 function describeMagic(head: Uint8Array): string {

@@ -1,0 +1,62 @@
+/**
+ * Turns the paths a user gives into files the readers can read by position: `-` (standard
+ * input) and gzip-compressed models are spooled to a temporary file (io/spool.ts) for the
+ * duration of one call; xz, zstd and bzip2 are refused with the command that decompresses
+ * them. Errors and descriptions name what the user gave, never the spool file.
+ */
+import { statSync } from 'node:fs';
+import { DiffaiError } from '../errors.js';
+import { decompressHint, detectCompression } from '../io/compression.js';
+import { Spool } from '../io/spool.js';
+import { READERS, readHead } from './registry.js';
+
+/** The path that names standard input. */
+export const STDIN = '-';
+
+export interface LocalInputs {
+  /** A readable local path for each given path (the same path when no spool was needed). */
+  local: string[];
+  /** The given path for a local one (the local path itself when it was not spooled). */
+  label(local: string): string;
+}
+
+/**
+ * Runs `fn` on local paths for `paths`, and removes every spool file afterwards (also when
+ * `fn` throws). A DiffaiError about a spool file is re-issued naming the given path.
+ */
+export async function withLocalInputs<T>(paths: string[], fn: (inputs: LocalInputs) => Promise<T>): Promise<T> {
+  if (paths.filter((p) => p === STDIN).length > 1) throw new DiffaiError(undefined, 'standard input (-) can be given only once');
+  let spool: Spool | undefined;
+  const labels = new Map<string, string>();
+  const spoolOf = () => (spool ??= new Spool());
+  try {
+    const local: string[] = [];
+    for (const p of paths) {
+      const l = await localPath(p, spoolOf);
+      if (l !== p) labels.set(l, p);
+      local.push(l);
+    }
+    return await fn({ local, label: (l) => labels.get(l) ?? l });
+  } catch (e) {
+    if (e instanceof DiffaiError && e.file !== undefined && labels.has(e.file)) throw new DiffaiError(labels.get(e.file), e.message);
+    throw e;
+  } finally {
+    spool?.release();
+  }
+}
+
+async function localPath(path: string, spoolOf: () => Spool): Promise<string> {
+  let local = path;
+  if (path === STDIN) {
+    if (process.stdin.isTTY)
+      throw new DiffaiError(STDIN, 'standard input is a terminal; pipe a model into it (git show HEAD:model.safetensors | diffai - model.safetensors)');
+    local = await spoolOf().add(process.stdin, STDIN, false);
+  }
+  if (!statSync(local, { throwIfNoEntry: false })?.isFile()) return local; // directories, missing files: the readers say what is wrong
+  const head = readHead(local);
+  if (READERS.some((r) => r.sniff(head, local))) return local;
+  const compression = detectCompression(head);
+  if (compression === undefined) return local;
+  if (compression.name === 'gzip') return spoolOf().addGunzipped(local, path);
+  throw new DiffaiError(path, `is ${compression.name}-compressed, which diffai does not decompress; ${decompressHint(compression, path, path === STDIN)}`);
+}
