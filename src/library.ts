@@ -64,6 +64,8 @@ export interface DirectoryDiffReport {
   a: string;
   b: string;
   files: FileDiff[];
+  /** Entries skipped while listing (broken symbolic links, link loops), each naming its path. */
+  warnings?: string[];
 }
 
 /** True when `path` is a directory to be diffed file by file (not a sharded model). */
@@ -76,7 +78,8 @@ export function isModelDirectory(path: string): boolean {
  * inside counts as one. Files on one side only are reported, not read.
  */
 export async function diffDirectories(dirA: string, dirB: string, options: LibraryOptions = {}): Promise<DirectoryDiffReport> {
-  const pairs = pairModels(listModels(dirA), listModels(dirB));
+  const [listA, listB] = [listModels(dirA), listModels(dirB)];
+  const pairs = pairModels(listA.units, listB.units);
   const files: FileDiff[] = [];
   for (const pair of pairs) {
     options.signal?.throwIfAborted();
@@ -87,7 +90,7 @@ export async function diffDirectories(dirA: string, dirB: string, options: Libra
       files.push({ file: pair.relative, status: results.length > 0 ? 'modified' : 'identical', results });
     }
   }
-  return { kind: 'directory', a: dirA, b: dirB, files };
+  return { kind: 'directory', a: dirA, b: dirB, files, warnings: [...listA.warnings, ...listB.warnings] };
 }
 
 export interface InspectedTensor extends TensorStats {

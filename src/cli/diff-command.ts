@@ -43,6 +43,7 @@ export async function runDiff(args: DiffArgs): Promise<number> {
   }
   if (dirA) {
     const report = await diffDirectories(args.fileA, args.fileB, options).finally(stop);
+    if (!args.quiet) for (const w of report.warnings ?? []) process.stderr.write(`diffai: warning: ${w}\n`);
     if (!args.quiet) await print(args, report, reportDiffers(report) ? [`Directories ${args.fileA} and ${args.fileB} differ`] : []);
     return reportDiffers(report) ? 1 : 0;
   }
