@@ -33,8 +33,8 @@ export function addInputOptions<T>(y: Argv<T>): Argv<T> {
       array: true,
       describe: "Rename on both sides before matching: 'REGEX=REPLACEMENT' (every match; $1 … groups; repeatable, in order)",
     })
-    .option('rename-a', { type: 'string', array: true, describe: 'Like --rename, for the first file only (applied after --rename)' })
-    .option('rename-b', { type: 'string', array: true, describe: 'Like --rename, for the second (and later) files only' }) as Argv<T>;
+    .option('rename-a', { type: 'string', array: true, describe: 'Like --rename, for the first file only (applied before --rename)' })
+    .option('rename-b', { type: 'string', array: true, describe: 'Like --rename, for the second (and later) files only (applied before --rename)' }) as Argv<T>;
 }
 
 /** The library's load options from parsed arguments (throws DiffaiError on a bad rule). */

@@ -2,8 +2,8 @@
  * Key remapping before the name join, for checkpoints of one model saved by different code:
  * `module.` of DistributedDataParallel, `model.` of a Lightning wrapper, renamed layers.
  * Rules apply to tensor names and other entries alike, in this order: every strip-prefix in
- * the order given (each removes its prefix once, where present), then the renames for both
- * sides, then the side's own renames. A description keeps each changed name's original in
+ * the order given (each removes its prefix once, where present), then the side's own renames
+ * (which bring each side to common names), then the renames for both sides. A description keeps each changed name's original in
  * `originalNames`, and results carry it (`original`), so output can show both.
  */
 import { DiffaiError } from '../errors.js';
@@ -19,11 +19,11 @@ export interface RenameRule {
 export interface KeyMapOptions {
   /** Prefixes removed from every name that starts with them, on both sides, in order. */
   stripPrefix?: string[];
-  /** Rules for both sides, in order (after stripPrefix). */
+  /** Rules for both sides, in order (after stripPrefix and the side rules). */
   rename?: RenameRule[];
-  /** Rules for side A only (after `rename`). */
+  /** Rules for side A only (after stripPrefix, before `rename`). */
   renameA?: RenameRule[];
-  /** Rules for side B only (after `rename`). */
+  /** Rules for side B (and later files of a sequence) only. */
   renameB?: RenameRule[];
 }
 
@@ -52,7 +52,7 @@ export function hasKeyMap(o: KeyMapOptions): boolean {
 /** The name-mapping function of one side. */
 export function keyMapper(o: KeyMapOptions, side: 'a' | 'b'): (name: string) => string {
   const prefixes = (o.stripPrefix ?? []).filter((p) => p.length > 0);
-  const rules = [...(o.rename ?? []), ...((side === 'a' ? o.renameA : o.renameB) ?? [])].map((r) => ({
+  const rules = [...((side === 'a' ? o.renameA : o.renameB) ?? []), ...(o.rename ?? [])].map((r) => ({
     pattern: globalPattern(r.pattern),
     replacement: r.replacement,
   }));
