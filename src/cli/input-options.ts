@@ -34,7 +34,9 @@ export function addInputOptions<T>(y: Argv<T>): Argv<T> {
       describe: "Rename on both sides before matching: 'REGEX=REPLACEMENT' (every match; $1 … groups; repeatable, in order)",
     })
     .option('rename-a', { type: 'string', array: true, describe: 'Like --rename, for the first file only (applied before --rename)' })
-    .option('rename-b', { type: 'string', array: true, describe: 'Like --rename, for the second (and later) files only (applied before --rename)' }) as Argv<T>;
+    .option('rename-b', { type: 'string', array: true, describe: 'Like --rename, for the second (and later) files only (applied before --rename)' })
+    .group(['format', 'stream'], 'Input (also: - reads standard input; gzip is decompressed):')
+    .group(['strip-prefix', 'rename', 'rename-a', 'rename-b'], 'Matching names:') as Argv<T>;
 }
 
 /** The library's load options from parsed arguments (throws DiffaiError on a bad rule). */
