@@ -113,7 +113,7 @@ export interface InspectReport {
 
 /** Statistics of every tensor in one file (and its metadata); throws DiffaiError on an invalid file. */
 export async function inspectFile(path: string, options: LibraryOptions = {}): Promise<InspectReport> {
-  return withModels([path], { format: options.format }, ([model]) => inspectDescribed(model!, options));
+  return withModels([path], options, ([model]) => inspectDescribed(model!, options));
 }
 
 /** Statistics of every tensor of a described model (every byte of every tensor is read unless shapeOnly). */

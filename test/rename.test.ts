@@ -79,6 +79,15 @@ describe('--strip-prefix', () => {
   });
 });
 
+describe('inspect', () => {
+  it('inspect takes the same options: the DDP file under the plain names', async () => {
+    const r = await cli(['inspect', DDP, '--strip-prefix', 'module.', '-o', 'json']);
+    expect(r.status, r.stderr).toBe(0);
+    const names = (JSON.parse(r.stdout) as { tensors: Array<{ name: string }> }).tensors.map((t) => t.name);
+    expect(names.sort()).toEqual(REF.plain_names);
+  });
+});
+
 describe('--rename', () => {
   it('per side: --rename-b strips the prefix by regex, then --rename applies to both', async () => {
     const r = await cli([PLAIN, TUNED, '--rename-b', '^module\\.=', '--rename', '^fc(\\d)\\.=dense$1.', '-o', 'json']);

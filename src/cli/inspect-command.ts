@@ -4,7 +4,7 @@ import { render } from '../render/registry.js';
 import { compileRegex, type InspectArgs } from './args.js';
 import { verboseLine, write } from './output.js';
 import { createProgress } from './progress.js';
-import type { InputArgs } from './input-options.js';
+import { loadOptionsFrom, type InputArgs } from './input-options.js';
 
 export async function runInspect(args: InspectArgs): Promise<number> {
   const started = performance.now();
@@ -13,7 +13,7 @@ export async function runInspect(args: InspectArgs): Promise<number> {
     path: args.path,
     ignoreKeysRegex: compileRegex(args.ignoreKeysRegex),
     shapeOnly: args.shapeOnly,
-    format: (args as InspectArgs & InputArgs).format,
+    ...loadOptionsFrom(args as InspectArgs & InputArgs),
     threads: args.threads,
     onTotalBytes: (n) => progress.setTotal(n),
     onBytes: (n) => progress.add(n),

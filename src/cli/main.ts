@@ -10,8 +10,8 @@ import { OUTPUT_FORMATS } from '../render/registry.js';
 import type { DiffArgs, InspectArgs } from './args.js';
 import { runDiff } from './diff-command.js';
 import { runInspect } from './inspect-command.js';
-import { runCheck, type CheckArgs } from './check-command.js';
-import { runGitDiff, runTextconv, type GitDiffArgs, type TextconvArgs } from './git-driver.js';
+import type { CheckArgs } from './check-command.js';
+import type { GitDiffArgs, TextconvArgs } from './git-driver.js';
 import { addInputOptions } from './input-options.js';
 import { STDIN } from '../formats/input.js';
 
@@ -43,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
         'Validate each file fully (every size, every tensor read) and say whether torch.load(weights_only=False) would run code; exit 0 when all are valid and safe, 2 otherwise',
         (y) => y.positional('files', { type: 'string', array: true, demandOption: true }),
         async (args) => {
-          code = await runCheck(args as unknown as CheckArgs);
+          code = await (await import('./check-command.js')).runCheck(args as unknown as CheckArgs);
         },
       )
       .command(
@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
         'One model as text, for git: diff.<driver>.textconv (README "Git")',
         (y) => y.positional('file', { type: 'string', demandOption: true }),
         async (args) => {
-          code = await runTextconv(args as unknown as TextconvArgs);
+          code = await (await import('./git-driver.js')).runTextconv(args as unknown as TextconvArgs);
         },
       )
       .command(
@@ -63,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
             .option('epsilon', { type: 'number', default: 0, describe: 'Values within this absolute difference count as equal' })
             .option('stats', { type: 'boolean', default: false, describe: 'Also show min and max on changed-value lines' }),
         async (args) => {
-          code = await runGitDiff(args as unknown as GitDiffArgs);
+          code = await (await import('./git-driver.js')).runGitDiff(args as unknown as GitDiffArgs);
         },
       )
       .command(

@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { DiffaiError } from '../errors.js';
 import { decompressHint, detectCompression } from '../io/compression.js';
-import { Spool } from '../io/spool.js';
+import type { Spool } from '../io/spool.js';
 import { READERS, readHead } from './registry.js';
 
 /** The path that names standard input. */
@@ -28,7 +28,8 @@ export async function withLocalInputs<T>(paths: string[], fn: (inputs: LocalInpu
   if (paths.filter((p) => p === STDIN).length > 1) throw new DiffaiError(undefined, 'standard input (-) can be given only once');
   let spool: Spool | undefined;
   const labels = new Map<string, string>();
-  const spoolOf = () => (spool ??= new Spool());
+  // Loaded only when an input needs it, to keep plain diffs quick to start.
+  const spoolOf = async () => (spool ??= new (await import('../io/spool.js')).Spool());
   try {
     const local: string[] = [];
     for (const p of paths) {
@@ -45,18 +46,18 @@ export async function withLocalInputs<T>(paths: string[], fn: (inputs: LocalInpu
   }
 }
 
-async function localPath(path: string, spoolOf: () => Spool): Promise<string> {
+async function localPath(path: string, spoolOf: () => Promise<Spool>): Promise<string> {
   let local = path;
   if (path === STDIN) {
     if (process.stdin.isTTY)
       throw new DiffaiError(STDIN, 'standard input is a terminal; pipe a model into it (git show HEAD:model.safetensors | diffai - model.safetensors)');
-    local = await spoolOf().add(process.stdin, STDIN, false);
+    local = await (await spoolOf()).add(process.stdin, STDIN, false);
   }
   if (!statSync(local, { throwIfNoEntry: false })?.isFile()) return local; // directories, missing files: the readers say what is wrong
   const head = readHead(local);
   if (READERS.some((r) => r.sniff(head, local))) return local;
   const compression = detectCompression(head);
   if (compression === undefined) return local;
-  if (compression.name === 'gzip') return spoolOf().addGunzipped(local, path);
+  if (compression.name === 'gzip') return (await spoolOf()).addGunzipped(local, path);
   throw new DiffaiError(path, `is ${compression.name}-compressed, which diffai does not decompress; ${decompressHint(compression, path, path === STDIN)}`);
 }
