@@ -146,3 +146,24 @@ describe('compressed models', () => {
     });
   }
 });
+
+describe('named pipes', () => {
+  const HAS_BASH = spawnSync('bash', ['-c', 'true']).status === 0;
+  if (!HAS_BASH) console.log('test/stdin_spool.test.ts: named-pipe case skipped, `bash` is not installed');
+  it.skipIf(!HAS_BASH)("bash's <(…) pipes, plain and gzip, read like files", async () => {
+    const gz = tmp.path('tuned.safetensors.gz');
+    writeFileSync(gz, gzipSync(readFileSync(TUNED)));
+    const direct = await cli([BASE, TUNED, '-o', 'json']);
+    const spoolDir = privateTmp('fifo');
+    const q = (p: string) => `'${p}'`;
+    const r = spawnSync('bash', ['-c', `${q(process.execPath)} ${q(BIN)} <(cat ${q(BASE)}) <(cat ${q(gz)}) -o json`], {
+      cwd: ROOT,
+      env: { ...process.env, TMPDIR: spoolDir },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(direct.stdout);
+    expect(readdirSync(spoolDir)).toEqual([]);
+  });
+});

@@ -1,10 +1,10 @@
 /**
  * Turns the paths a user gives into files the readers can read by position: `-` (standard
- * input) and gzip-compressed models are spooled to a temporary file (io/spool.ts) for the
+ * input), named pipes (`<(…)`) and gzip-compressed models are spooled to a temporary file (io/spool.ts) for the
  * duration of one call; xz, zstd and bzip2 are refused with the command that decompresses
  * them. Errors and descriptions name what the user gave, never the spool file.
  */
-import { statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { DiffaiError } from '../errors.js';
 import { decompressHint, detectCompression } from '../io/compression.js';
 import type { Spool } from '../io/spool.js';
@@ -53,11 +53,19 @@ async function localPath(path: string, spoolOf: () => Promise<Spool>): Promise<s
       throw new DiffaiError(STDIN, 'standard input is a terminal; pipe a model into it (git show HEAD:model.safetensors | diffai - model.safetensors)');
     local = await (await spoolOf()).add(process.stdin, STDIN, false);
   }
-  if (!statSync(local, { throwIfNoEntry: false })?.isFile()) return local; // directories, missing files: the readers say what is wrong
+  const st = statSync(local, { throwIfNoEntry: false });
+  // A pipe by name (bash's `<(git show HEAD:model.pt)`, a FIFO) is read once into the spool too.
+  if (path !== STDIN && (st?.isFIFO() || st?.isCharacterDevice())) local = await (await spoolOf()).add(createReadStream(path), path, false);
+  else if (!st?.isFile()) return local; // directories, missing files: the readers say what is wrong
   const head = readHead(local);
   if (READERS.some((r) => r.sniff(head, local))) return local;
   const compression = detectCompression(head);
   if (compression === undefined) return local;
-  if (compression.name === 'gzip') return (await spoolOf()).addGunzipped(local, path);
+  if (compression.name === 'gzip') {
+    const spool = await spoolOf();
+    const inflated = await spool.addGunzipped(local, path);
+    if (local !== path) spool.remove(local); // the compressed copy of a pipe is no longer needed
+    return inflated;
+  }
   throw new DiffaiError(path, `is ${compression.name}-compressed, which diffai does not decompress; ${decompressHint(compression, path, path === STDIN)}`);
 }

@@ -110,6 +110,11 @@ export class Spool {
     return this.add(createReadStream(path), label, true);
   }
 
+  /** Removes one spool file early (e.g. a compressed copy once it is decompressed). */
+  remove(file: string): void {
+    if (file.startsWith(this.dir)) rmSync(file, { force: true });
+  }
+
   release(): void {
     rmSync(this.dir, { recursive: true, force: true });
     if (live.delete(this.dir) && live.size === 0) unhook();
