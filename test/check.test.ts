@@ -6,7 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cli, expectTrouble, requireBuild } from './helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, cli, expectTrouble, requireBuild } from './helpers/cli.js';
 import { REFERENCE, ROOT, core, tempDir } from './helpers/files.js';
 import { SIZE, type TestDType } from './helpers/dtypes.js';
 
@@ -135,4 +136,14 @@ describe('--format', () => {
 it('the reference byte count agrees with the file: its data section after the header', () => {
   const bytes = readFileSync(core(BASE));
   expect(bytes.length - 8 - Number(bytes.readBigUInt64LE(0))).toBe(referenceBytes(refBase));
+});
+
+it('the verdict on standard input names `-` and keeps the globals', () => {
+  const r = spawnSync(process.execPath, [BIN, '--check', '-', '-o', 'json'], {
+    input: readFileSync(pt('evil_os_system.pt')),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  expect(r.status).toBe(2);
+  expect(JSON.parse(r.stdout)).toMatchObject([{ file: '-', safe: false, unsafe_globals: ['os.system'] }]);
 });

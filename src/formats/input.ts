@@ -1,11 +1,12 @@
 /**
  * Turns the paths a user gives into files the readers can read by position: `-` (standard
- * input), named pipes (`<(…)`) and gzip-compressed models are spooled to a temporary file (io/spool.ts) for the
- * duration of one call; xz, zstd and bzip2 are refused with the command that decompresses
- * them. Errors and descriptions name what the user gave, never the spool file.
+ * input), named pipes (`<(…)`) and gzip-compressed models are spooled to a temporary file
+ * (io/spool.ts) for the duration of one call; xz, zstd and bzip2 are refused with the
+ * command that decompresses them. Errors and descriptions name what the user gave, never
+ * the spool file.
  */
 import { createReadStream, statSync } from 'node:fs';
-import { DiffaiError } from '../errors.js';
+import { DiffaiError, UnsafePickleError } from '../errors.js';
 import { decompressHint, detectCompression } from '../io/compression.js';
 import type { Spool } from '../io/spool.js';
 import { READERS, readHead } from './registry.js';
@@ -39,8 +40,9 @@ export async function withLocalInputs<T>(paths: string[], fn: (inputs: LocalInpu
     }
     return await fn({ local, label: (l) => labels.get(l) ?? l });
   } catch (e) {
-    if (e instanceof DiffaiError && e.file !== undefined && labels.has(e.file)) throw new DiffaiError(labels.get(e.file), e.message);
-    throw e;
+    const label = e instanceof DiffaiError && e.file !== undefined ? labels.get(e.file) : undefined;
+    if (label === undefined) throw e;
+    throw e instanceof UnsafePickleError ? new UnsafePickleError(label, e.message, e.globals) : new DiffaiError(label, (e as DiffaiError).message);
   } finally {
     spool?.release();
   }
