@@ -41,11 +41,11 @@ describe('analysis options on the command line', () => {
     expect(q.stdout.startsWith(plain.stdout)).toBe(true);
     const rest = q.stdout.slice(plain.stdout.length).split('\n').filter(Boolean);
     const ref = REF.quantization['digits_mlp.safetensors|digits_mlp_bf16.safetensors'];
-    expect(rest[0]).toBe(
-      `quantization_analysis: compression=2.0000x, size_ratio=0.5000, bytes=${ref.bytes_a}->${ref.bytes_b}, sqnr=${ref.sqnr_db.toFixed(2)}dB, precision_loss=minimal, tensors=6`,
-    );
+    // The documents' summary shape: compression is size B / size A (f32 -> bf16: 0.5).
+    expect(rest[0]).toBe('quantization_analysis: compression=0.5000, precision_loss=minimal');
+    expect(rest[1]).toBe(`  compression_ratio=2.0000x, size_ratio=0.5000, bytes=${ref.bytes_a}->${ref.bytes_b}, sqnr=${ref.sqnr_db.toFixed(2)}dB, tensors=6`);
     expect(rest.slice(1).every((l) => l.startsWith('  '))).toBe(true);
-    expect(rest).toHaveLength(1 + 1 + 6 + 1);
+    expect(rest).toHaveLength(1 + 1 + 1 + 6 + 1);
   });
 
   it('every option together, in text, JSON and YAML; JSON is the plain array plus one-key objects', async () => {
@@ -60,8 +60,8 @@ describe('analysis options on the command line', () => {
     for (const r of [text, json, yml]) expect(r.status, r.stderr).toBe(1);
     const labels = text.stdout
       .split('\n')
-      .filter((l) => /^[a-z_]+: /.test(l))
-      .map((l) => l.split(':')[0]);
+      .map((l) => /^(?:(?:\+|🚨|🧠|🏗️) )?([a-z_]+): /.exec(l)?.[1])
+      .filter((l) => l !== undefined);
     expect(labels).toEqual([
       'change_summary',
       'layer_impact',
@@ -108,7 +108,8 @@ describe('analysis options on the command line', () => {
     ]);
     expect([gate.status, gate.stdout]).toEqual([1, 'No differences found.\n']);
     expect(shown.status).toBe(1);
-    expect(shown.stdout).toContain('anomaly_detection: findings=4 (critical=0, warning=4, info=0)');
+    // The same file twice: each finding once (fc1 and fc2 have dead rows).
+    expect(shown.stdout).toContain('🚨 anomaly_detection: type=dead_units, severity=warning, affected=2 layers\n  findings=2 (critical=0, warning=2, info=0)');
     expect(shown.stdout).toContain('dead_units: fc1.weight in fixtures/analysis/digits_mlp_dead_units.safetensors: 2 of 32 rows all zero (rows 3, 7)');
     expect([clean.status, clean.stdout]).toEqual([0, 'No differences found.\n']);
     expect(noGate.status).toBe(0);
@@ -128,9 +129,14 @@ describe('analysis options on the command line', () => {
     expect(text.status).toBe(1);
     const headers = text.stdout.split('\n').filter((l) => l.startsWith('--- '));
     expect(headers).toEqual(files.slice(1).map((f, k) => `--- ${files[k]} -> ${f}`));
-    const conv = text.stdout.split('\n').find((l) => l.startsWith('convergence_analysis: '))!;
-    const overall = (REF.sgd_trajectory.rel_update_overall as number[]).map((x) => x.toFixed(4)).join(' -> ');
-    expect(conv).toBe(`convergence_analysis: checkpoints=5, trend=shrinking, rel_updates=${overall}, layers=shrinking:3`);
+    const lines = text.stdout.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('+ convergence_analysis: '));
+    const rel = REF.sgd_trajectory.rel_update_overall as number[];
+    const overall = rel.map((x) => x.toFixed(4)).join(' -> ');
+    // No stored epochs in these safetensors: the trend is per checkpoint, and says so.
+    expect(lines[at]).toBe(`+ convergence_analysis: status=converging, stability=${rel.at(-1)!.toFixed(4)}, action="Continue training"`);
+    expect(lines[at + 1]).toMatch(/^ {2}checkpoints=5 at positions 1, 2, 3, 4, 5 \(no stored epoch or step: the trend is per checkpoint/);
+    expect(lines[at + 2]).toBe(`  trend=shrinking of the relative update per checkpoint: ${overall}; layers shrinking:3`);
     const value = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     expect(value.map((e) => Object.keys(e)[0])).toEqual(['Diff', 'Diff', 'Diff', 'Diff', 'ConvergenceAnalysis', 'SimilarityMatrix']);
     // biome-ignore lint/suspicious/noExplicitAny: parsed JSON, shaped as the generator wrote it

@@ -41,7 +41,7 @@ describe('analysis registry', () => {
     expect(needs).toEqual({
       changeSummary: [],
       layerImpact: [],
-      quantization: ['snappedGrids'],
+      quantization: ['snappedGrids', 'quantizedLinks'],
       architecture: [],
       memory: [],
       anomalies: ['zeroRows'],

@@ -2,12 +2,13 @@
  * Gradient analysis (--gradient-analysis): per layer norms of the optimizer state (exp_avg,
  * exp_avg_sq, momentum) when a checkpoint holds it; otherwise the update dW = B − A, labelled so.
  */
-import type { TensorStats } from '../diff/types.js';
-import type { TensorDescriptor } from '../formats/types.js';
-import { fmt, groupBy, isOptimizerState, isParameter, layerOf, pairData, pairLabel, relChange, statsOfModel, sumCompare } from './helpers.js';
+import type { ModelDescription } from '../formats/types.js';
+import { modelViewOf } from '../model/view.js';
+import { fmt, groupBy, layerOf, pairData, pairLabel, parameterTensors, relChange, statsOfModel, sumCompare, type ModelTensor } from './helpers.js';
+import { summaryFields } from './summary.js';
 import type { Collected, PairAnalysis, PairData } from './types.js';
 
-const BUFFER = /^(.*)\.(\d+)\.(exp_avg|exp_avg_sq|max_exp_avg_sq|momentum_buffer|square_avg|acc_delta|sum)$/;
+const BUFFER = /^(.*)\.state\.(\d+)\.(exp_avg|exp_avg_sq|max_exp_avg_sq|momentum_buffer|square_avg|acc_delta|sum)$/;
 
 export interface StateEntry {
   index: number;
@@ -15,25 +16,61 @@ export interface StateEntry {
   norms: Record<string, number | null>;
 }
 
-/** Optimizer buffers of one model by state index, mapped to parameters by order and shape. */
-function optimizerState(tensors: Array<{ desc: TensorDescriptor; stats: TensorStats }>, order: TensorDescriptor[]): StateEntry[] {
+/** The optimizer buffers of one model, and how (or why not) their indexes map to parameters. */
+export interface OptimizerState {
+  entries: StateEntry[];
+  /** Set when the indexes could not be mapped to parameters: why. */
+  refused: string | null;
+}
+
+/**
+ * Optimizer buffers by state index, mapped to parameter names. torch numbers the parameters
+ * an optimizer holds by their position in the concatenated `param_groups[].params`; the
+ * optimizer was built from `model.parameters()`, whose order is the state_dict's order of
+ * parameters (buffers left out, a shared parameter once). The mapping holds only when the
+ * optimizer lists exactly as many parameters as the model has, the file keeps the state_dict
+ * order (PyTorch pickles do; safetensors sorts), and every buffer's shape matches its
+ * parameter. Otherwise nothing is mapped and the reason is reported: an optimizer built over
+ * a subset (frozen layers left out) cannot be told apart from one built over other parameters.
+ */
+function optimizerState(model: ModelDescription, tensors: ModelTensor[]): OptimizerState {
   const entries = new Map<number, StateEntry & { shape: number[] }>();
-  for (const { desc, stats } of tensors) {
+  let prefix: string | undefined;
+  for (const { desc, stats, role } of tensors) {
     const m = BUFFER.exec(desc.name);
-    if (!m || !isOptimizerState(desc.name)) continue;
+    if (!m || role !== 'optimizer_state') continue;
+    prefix ??= m[1]!;
+    if (m[1] !== prefix) continue; // one optimizer per file is mapped; others stay by index
     const index = Number(m[2]);
     const e = entries.get(index) ?? { index, param: null, norms: {}, shape: desc.shape };
     e.norms[m[3]!] = stats.l2_norm;
     entries.set(index, e);
   }
-  // torch numbers parameters in model.parameters() order: the float tensors of the state
-  // dict that are not buffers (running statistics). A mapping is kept only if shapes agree.
-  const params = order.filter((t) => isParameter(t) && !/(running_mean|running_var)$/.test(t.name));
-  for (const e of entries.values()) {
-    const p = params[e.index];
-    if (p && JSON.stringify(p.shape) === JSON.stringify(e.shape)) e.param = p.name;
+  const list = [...entries.values()].sort((x, y) => x.index - y.index);
+  const result = (refused: string | null): OptimizerState => ({ entries: list.map(({ shape: _s, ...rest }) => rest), refused });
+  if (list.length === 0) return result(null);
+  const view = modelViewOf(model);
+  const optimizer = view.hyperparameters.optimizers.find((o) => o.path === prefix);
+  if (!optimizer || optimizer.paramGroups.length === 0)
+    return result(`no param_groups beside ${prefix}.state: the parameter each state index belongs to is not recorded`);
+  if (model.format !== 'pytorch') return result(`a ${model.format} file does not keep the state_dict order of the parameters`);
+  const order = optimizer.paramGroups.flatMap((g) => g.params);
+  const params = model.tensors.filter((t) => view.entries.get(t.name)?.role === 'parameter' && view.entries.get(t.name)?.tiedTo === undefined);
+  if (order.length !== params.length) {
+    return result(
+      `the optimizer holds ${order.length} parameters and the model ${params.length}: it was built over a subset (frozen layers left out?) and the file does not say which`,
+    );
   }
-  return [...entries.values()].sort((x, y) => x.index - y.index).map(({ shape: _s, ...rest }) => rest);
+  const position = new Map(order.map((id, k) => [id, k]));
+  for (const e of list) {
+    const k = position.get(e.index);
+    const p = k === undefined ? undefined : params[k];
+    if (!p) return result(`state index ${e.index} is not listed in param_groups`);
+    if (p.shape.join() !== e.shape.join())
+      return result(`state index ${e.index} has shape [${e.shape.join(', ')}] but parameter ${p.name} has [${p.shape.join(', ')}]`);
+    e.param = p.name;
+  }
+  return result(null);
 }
 
 function layerNorms(entries: StateEntry[]): Map<string, Record<string, number>> {
@@ -49,18 +86,39 @@ function layerNorms(entries: StateEntry[]): Map<string, Record<string, number>> 
 }
 
 export function gradientAnalysis(c: Collected, p: PairData) {
-  const order = (m: 'a' | 'b') => (m === 'a' ? p.a : p.b).tensors;
-  const stateA = optimizerState(statsOfModel([p], p.ia), order('a'));
-  const stateB = optimizerState(statsOfModel([p], p.ib), order('b'));
+  const optA = optimizerState(p.a, statsOfModel([p], p.ia));
+  const optB = optimizerState(p.b, statsOfModel([p], p.ib));
+  const stateA = optA.entries;
+  const stateB = optB.entries;
   if (stateA.length > 0 || stateB.length > 0) {
     const la = layerNorms(stateA);
     const lb = layerNorms(stateB);
     const names = [...new Set([...la.keys(), ...lb.keys()])].sort();
     const buffers = [...new Set([...stateA, ...stateB].flatMap((e) => Object.keys(e.norms)))].sort();
     const layers = names.map((layer) => ({ layer, a: la.get(layer) ?? null, b: lb.get(layer) ?? null }));
-    const data = { ...pairData(p), source: 'optimizer_state', buffers, state_a: stateA, state_b: stateB, layers };
-    const summary = `source=optimizer_state (${buffers.join(', ')}), layers=${names.length}, mapped_to_parameters=${stateB.filter((e) => e.param).length || stateA.filter((e) => e.param).length}/${Math.max(stateA.length, stateB.length)}${pairLabel(c, p)}`;
-    const details = layers.map((l) => `${l.layer}: ${buffers.map((k) => `${k}_norm=${fmt(l.a?.[k])}->${fmt(l.b?.[k])}`).join(', ')}`);
+    const mapped = Math.max(stateA.filter((e) => e.param).length, stateB.filter((e) => e.param).length);
+    const refused = optB.refused ?? optA.refused;
+    const data = {
+      ...pairData(p),
+      source: 'optimizer_state',
+      buffers,
+      mapped_to_parameters: mapped,
+      state_entries: Math.max(stateA.length, stateB.length),
+      mapping_refused: refused,
+      state_a: stateA,
+      state_b: stateB,
+      layers,
+    };
+    const summary = `${summaryFields([
+      ['source', 'optimizer_state'],
+      ['buffers', buffers.join('+')],
+      ['layers', `${names.length}`],
+      ['mapped_to_parameters', `${mapped}/${data.state_entries}`],
+    ])}${pairLabel(c, p)}`;
+    const details = [
+      ...(refused ? [`not mapped to parameters: ${refused}; reported by state index`] : []),
+      ...layers.map((l) => `${l.layer}: ${buffers.map((k) => `${k}_norm=${fmt(l.a?.[k])}->${fmt(l.b?.[k])}`).join(', ')}`),
+    ];
     const table = {
       columns: ['layer', ...buffers.flatMap((k) => [`${k}_norm_a`, `${k}_norm_b`])],
       rows: layers.map((l) => [l.layer, ...buffers.flatMap((k) => [l.a?.[k] ?? null, l.b?.[k] ?? null])]),
@@ -68,7 +126,7 @@ export function gradientAnalysis(c: Collected, p: PairData) {
     return { summary, details, data, table };
   }
   // No optimizer state: the update ΔW = B − A per layer, labelled as such.
-  const compared = p.tensors.filter((t) => t.cmp && isParameter(t.a));
+  const compared = parameterTensors(p).filter((t) => t.cmp);
   const layers = [...groupBy(compared, (t) => layerOf(t.name))]
     .sort((x, y) => (x[0] < y[0] ? -1 : 1))
     .map(([layer, ts]) => {
@@ -83,8 +141,13 @@ export function gradientAnalysis(c: Collected, p: PairData) {
     rel_update: compared.length > 0 ? relChange(total) : null,
     layers,
   };
-  const summary = `source=parameter_update (no optimizer state in either file; these are dW = B - A, not gradients), update_norm=${fmt(data.update_norm)}, rel_update=${fmt(data.rel_update)}${pairLabel(c, p)}`;
-  const details = layers.map((l) => `${l.layer}: update_norm=${fmt(l.update_norm)}, rel_update=${fmt(l.rel_update)}, max_abs_update=${fmt(l.max_abs_update)}`);
+  const summary = `${summaryFields([
+    ['source', 'parameter_update'],
+    ['update_norm', data.update_norm],
+    ['rel_update', data.rel_update],
+  ])}${pairLabel(c, p)}`;
+  const details = ['no optimizer state in either file: these are the updates dW = B - A, not gradients'];
+  details.push(...layers.map((l) => `${l.layer}: update_norm=${fmt(l.update_norm)}, rel_update=${fmt(l.rel_update)}, max_abs_update=${fmt(l.max_abs_update)}`));
   const table = {
     columns: ['layer', 'update_norm', 'rel_update', 'max_abs_update'],
     rows: layers.map((l) => [l.layer, l.update_norm, l.rel_update, l.max_abs_update]),

@@ -1,9 +1,9 @@
 /** Number formats, aggregates and model-entry tests the analyses share. */
-import { isFloat } from '../dtypes.js';
 import { emptyCompare, mergeCompare, type ComparePartial } from '../engine/partials.js';
 import type { TensorStats } from '../diff/types.js';
-import { storedByteLength, type TensorDescriptor } from '../formats/types.js';
-import { isOptimizerState } from '../model/roles.js';
+import { storedByteLength, type ModelDescription, type TensorDescriptor } from '../formats/types.js';
+import type { Role } from '../model/roles.js';
+import { modelViewOf } from '../model/view.js';
 import type { Collected, PairData } from './types.js';
 
 /** 4 decimals, or 4 significant digits in exponent form for small magnitudes. */
@@ -57,6 +57,23 @@ export function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> 
   return m;
 }
 
+/**
+ * Largest change first: tensors with a relative L2 change (A not all zero) by that change,
+ * then tensors that start from zero (no relative change exists) by ‖B − A‖, so a bias
+ * leaving zero never hides the real changes.
+ */
+export function rankByChange<T extends { cmp?: ComparePartial }>(xs: T[]): T[] {
+  const rel = (t: T) => (t.cmp && t.cmp.sumAA > 0 ? Math.sqrt(t.cmp.sumSqDiff / t.cmp.sumAA) : null);
+  return [...xs].sort((x, y) => {
+    const rx = rel(x);
+    const ry = rel(y);
+    if (rx !== null && ry !== null) return ry - rx;
+    if (rx !== null) return -1;
+    if (ry !== null) return 1;
+    return (y.cmp?.sumSqDiff ?? 0) - (x.cmp?.sumSqDiff ?? 0);
+  });
+}
+
 /** Largest first. */
 export function sorted<T>(xs: T[], by: (t: T) => number): T[] {
   return [...xs].sort((x, y) => by(y) - by(x));
@@ -71,11 +88,43 @@ export function pairData(p: PairData): { a: string; b: string } {
   return { a: p.a.path, b: p.b.path };
 }
 
-export { isOptimizerState };
+/** The role of a tensor of `model` in its model view (docs/model-view.md). */
+export function roleIn(model: ModelDescription, name: string): Role {
+  return modelViewOf(model).entries.get(name)?.role ?? 'parameter';
+}
 
-/** A tensor that counts as a model parameter for similarity and impact: floating point, not optimizer state. */
-export function isParameter(desc: TensorDescriptor | undefined): boolean {
-  return desc !== undefined && (isFloat(desc.dtype) || desc.dtype === 'c64' || desc.dtype === 'c128') && !isOptimizerState(desc.name);
+/**
+ * A learnable parameter of `model` (role `parameter`): what layer impact, convergence,
+ * similarity, parameter counts and anomaly detection work on. Buffers (BatchNorm running
+ * statistics, masks), optimizer state, checkpoint scalars and quantized stand-ins are not.
+ */
+export function isParameter(model: ModelDescription, desc: TensorDescriptor | undefined): desc is TensorDescriptor {
+  return desc !== undefined && roleIn(model, desc.name) === 'parameter';
+}
+
+/** Pair tensors that are parameters on side A (and, when compared, on side B). */
+export function parameterTensors(p: PairData): PairData['tensors'] {
+  return p.tensors.filter((t) => (t.a ? isParameter(p.a, t.a) : isParameter(p.b, t.b)));
+}
+
+/**
+ * The tensors of one side of a pair, each tie group once (a tie present on one side only
+ * puts both names in the pair; the group's representative stands for it).
+ */
+export function sideTensors(p: PairData, side: 'a' | 'b'): TensorDescriptor[] {
+  const model = side === 'a' ? p.a : p.b;
+  const view = modelViewOf(model);
+  const seen = new Set<string>();
+  const out: TensorDescriptor[] = [];
+  for (const t of p.tensors) {
+    const d = t[side];
+    if (!d) continue;
+    const key = view.entries.get(d.name)?.tiedTo ?? d.name;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(d);
+  }
+  return out;
 }
 
 /** The layer of a tensor: its name without the last component (`fc1.weight` → `fc1`). */
@@ -89,14 +138,44 @@ export function bytesOf(desc: TensorDescriptor): number {
   return storedByteLength(desc);
 }
 
-/** Descriptor and stats of every tensor of model `m` as read in the pair passes. */
-export function statsOfModel(pairs: PairData[], m: number): Array<{ desc: TensorDescriptor; stats: TensorStats }> {
-  const out = new Map<string, { desc: TensorDescriptor; stats: TensorStats }>();
+export interface ModelTensor {
+  desc: TensorDescriptor;
+  stats: TensorStats;
+  role: Role;
+}
+
+/** Descriptor, stats and role of every tensor of model `m` as read in the pair passes. */
+export function statsOfModel(pairs: PairData[], m: number): ModelTensor[] {
+  const out = new Map<string, ModelTensor>();
   for (const p of pairs) {
     for (const t of p.tensors) {
-      if (p.ia === m && t.a && t.statsA) out.set(t.name, { desc: t.a, stats: t.statsA });
-      if (p.ib === m && t.b && t.statsB) out.set(t.name, { desc: t.b, stats: t.statsB });
+      if (p.ia === m && t.a && t.statsA) out.set(t.name, { desc: t.a, stats: t.statsA, role: roleIn(p.a, t.name) });
+      if (p.ib === m && t.b && t.statsB) out.set(t.name, { desc: t.b, stats: t.statsB, role: roleIn(p.b, t.name) });
     }
   }
   return [...out.values()];
+}
+
+/** A buffer (running statistics, masks, counters) that changed between A and B: reported beside the weights, never counted as one. */
+export interface BufferChange {
+  name: string;
+  rel_l2_change: number | null;
+  changed_elements: number | null;
+  /** `changed`, `added`, `removed` or `reshaped`. */
+  change: string;
+}
+
+export function bufferChanges(p: PairData): BufferChange[] {
+  const out: BufferChange[] = [];
+  for (const t of p.tensors) {
+    const role = t.a ? roleIn(p.a, t.name) : roleIn(p.b, t.name);
+    if (role !== 'buffer') continue;
+    if (t.cmp) {
+      if (t.cmp.changed > 0 || t.cmp.mismatched > 0)
+        out.push({ name: t.name, rel_l2_change: relChange(t.cmp), changed_elements: t.cmp.changed, change: 'changed' });
+    } else if (!t.a || !t.b || t.a.shape.join() !== t.b.shape.join()) {
+      out.push({ name: t.name, rel_l2_change: null, changed_elements: null, change: !t.a ? 'added' : !t.b ? 'removed' : 'reshaped' });
+    }
+  }
+  return out;
 }

@@ -22,4 +22,6 @@ export type { AnalysisPlugin, AnalysisSeries, AnalysisTable, AnalysisView, PairA
 export { ANALYSES, ANALYSIS_NAMES } from './registry.js';
 export { ANOMALY_THRESHOLDS } from './anomalies.js';
 export { PRECISION_LOSS } from './quantization.js';
-export { STEP_RATIO, trendOf } from './convergence.js';
+export { CONVERGENCE_STATUS, STEP_RATIO, checkpointPositions, trendOf } from './convergence.js';
+export { ANOMALY_KINDS } from './anomalies.js';
+export { megabytes, summaryFields, summaryLine, type SummaryValue } from './summary.js';

@@ -2,15 +2,15 @@
  * Layer impact (--show-layer-impact): per layer, the relative L2 change and its share of the
  * model's total change, ranked.
  */
-import { fmt, groupBy, isParameter, layerOf, pairData, pairLabel, relChange, sumCompare } from './helpers.js';
+import { bufferChanges, fmt, groupBy, layerOf, pairData, pairLabel, parameterTensors, relChange, sumCompare } from './helpers.js';
+import { summaryFields } from './summary.js';
 import type { Collected, PairAnalysis, PairData } from './types.js';
 
 export function layerImpact(c: Collected, p: PairData) {
-  const groups = groupBy(
-    p.tensors.filter((t) => isParameter(t.a ?? t.b)),
-    (t) => layerOf(t.name),
-  );
-  const comparedAll = p.tensors.filter((t) => t.cmp && isParameter(t.a));
+  const params = parameterTensors(p);
+  const groups = groupBy(params, (t) => layerOf(t.name));
+  const comparedAll = params.filter((t) => t.cmp);
+  const buffers = bufferChanges(p);
   const total = sumCompare(comparedAll.map((t) => t.cmp!));
   const layers = [...groups].map(([layer, ts]) => {
     const compared = ts.filter((t) => t.cmp);
@@ -30,12 +30,28 @@ export function layerImpact(c: Collected, p: PairData) {
   const ranked = layers.sort((x, y) => (y.share ?? -1) - (x.share ?? -1) || (y.rel_l2_change ?? -1) - (x.rel_l2_change ?? -1) || (x.layer < y.layer ? -1 : 1));
   const changed = ranked.filter((l) => l.changed_elements > 0 || l.not_compared.length > 0);
   const modelRel = comparedAll.length > 0 ? relChange(total) : null;
-  const data = { ...pairData(p), layers_total: ranked.length, layers_changed: changed.length, model_rel_l2_change: modelRel, layers: ranked };
-  const summary = `layers=${ranked.length}, changed=${changed.length}, model_rel_l2_change=${fmt(modelRel)}, most_affected=${changed[0]?.layer ?? 'none'}${pairLabel(c, p)}`;
+  const data = {
+    ...pairData(p),
+    layers_total: ranked.length,
+    layers_changed: changed.length,
+    model_rel_l2_change: modelRel,
+    layers: ranked,
+    buffers_changed: buffers.length,
+    buffers,
+  };
+  const summary = `${summaryFields([
+    ['layers', `${ranked.length}`],
+    ['changed', `${changed.length}`],
+    ['model_rel_l2_change', modelRel],
+    ['most_affected', changed[0]?.layer ?? 'none'],
+    ['buffers_changed', `${buffers.length}`],
+  ])}${pairLabel(c, p)}`;
   const details = ranked.map(
     (l) =>
       `${l.layer}: rel_l2_change=${fmt(l.rel_l2_change)}, share=${fmt(l.share)}, params=${l.params}, changed_elements=${l.changed_elements}${l.not_compared.length > 0 ? `, not compared (added/removed/reshaped): ${l.not_compared.join(', ')}` : ''}`,
   );
+  for (const b of buffers)
+    details.push(`buffer ${b.name}: ${b.change}${b.rel_l2_change === null ? '' : `, rel_l2_change=${fmt(b.rel_l2_change)}`} (not a weight)`);
   const table = {
     columns: ['layer', 'rel_l2_change', 'share', 'params', 'changed_elements'],
     rows: ranked.map((l) => [l.layer, l.rel_l2_change, l.share, l.params, l.changed_elements]),

@@ -7,9 +7,10 @@ import { isFloat } from '../dtypes.js';
 import type { Executor } from '../engine/executor.js';
 import type { ComparePartial } from '../engine/partials.js';
 import { nameFilter, type DiffOptions } from '../diff/differ.js';
-import type { TensorStats } from '../diff/types.js';
+import { tensorStats } from '../diff/stats.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
-import { isParameter, statsOfModel } from './helpers.js';
+import { modelViewOf } from '../model/view.js';
+import { isParameter, statsOfModel, type ModelTensor } from './helpers.js';
 import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid } from './types.js';
 
 /** Values within this many steps of a grid point count as on the grid (f32 rounding of x = q·step). */
@@ -41,7 +42,39 @@ export const PASSES: Passes = {
     return out;
   },
   pairCompare: ({ models, pairs, executor, options }) => compareAllPairs(models, pairs, executor, options),
+  quantizedLinks: async ({ pairs, executor, options }) => {
+    const out = new Map<number, PairTensor[]>();
+    for (let k = 0; k < pairs.length; k++) out.set(k, await compareQuantizedLinks(pairs[k]!, executor, options));
+    return out;
+  },
 };
+
+/**
+ * A float parameter on one side and the quantized weight that replaces it on the other
+ * (`fc1.weight` ↔ `fc1._packed_params._packed_params.0`): the name join cannot pair them, the
+ * model view's links do. Each such pair is compared dequantized, like a re-typed tensor.
+ */
+async function compareQuantizedLinks(p: PairData, executor: Executor, options: DiffOptions): Promise<PairTensor[]> {
+  const keep = nameFilter(options);
+  const va = modelViewOf(p.a);
+  const vb = modelViewOf(p.b);
+  const out: PairTensor[] = [];
+  const link = async (floatSide: 'a' | 'b') => {
+    const [vf, vq] = floatSide === 'a' ? [va, vb] : [vb, va];
+    for (const q of vq.entries.values()) {
+      if (q.role !== 'quantized' || q.linkedTo === undefined || !keep(q.linkedTo) || vq.entries.has(q.linkedTo)) continue;
+      const f = vf.entries.get(q.linkedTo);
+      if (f?.role !== 'parameter' || !sameDims(f.descriptor.shape, q.descriptor.shape)) continue;
+      if (f.descriptor.dtype === q.descriptor.dtype && !q.descriptor.quantization) continue;
+      const [ta, tb] = floatSide === 'a' ? [f.descriptor, q.descriptor] : [q.descriptor, f.descriptor];
+      const r = await executor.compare(ta, tb, options.epsilon ?? 0);
+      out.push({ name: q.linkedTo, a: ta, b: tb, statsA: tensorStats(ta, r.a), statsB: tensorStats(tb, r.b), cmp: r.comparison });
+    }
+  };
+  await link('a');
+  await link('b');
+  return out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+}
 
 /** Candidate grids for a tensor with the given range, coarsest first. */
 export function candidateGrids(min: number, max: number): Array<Omit<SnapGrid, 'residual'>> {
@@ -86,15 +119,21 @@ async function findSnappedGrids(executor: Executor, tensors: PairTensor[]): Prom
  * tensor holds at least one row's worth of zeros, so only such tensors are read again, in
  * one streaming pass that counts each row's zeros with the stats kernel.
  */
-async function findZeroRows(executor: Executor, tensors: Array<{ desc: TensorDescriptor; stats: TensorStats }>): Promise<Map<string, number[]>> {
+async function findZeroRows(executor: Executor, tensors: ModelTensor[]): Promise<Map<string, number[]>> {
   const found = new Map<string, number[]>();
-  for (const { desc, stats } of tensors) {
-    if (desc.shape.length < 2 || !isFloat(desc.dtype) || desc.numel === 0) continue;
+  for (const { desc, stats, role } of tensors) {
+    if (role !== 'parameter' || desc.shape.length < 2 || !isFloat(desc.dtype) || desc.numel === 0) continue;
     if ((stats.zero_count ?? 0) < desc.numel / desc.shape[0]!) continue;
     const zero = await executor.zeroRows(desc);
     if (zero.length > 0) found.set(desc.name, zero);
   }
   return found;
+}
+
+/** The tensors of a model, each tie group once (through its representative). */
+function uniqueTensors(model: ModelDescription): TensorDescriptor[] {
+  const view = modelViewOf(model);
+  return model.tensors.filter((t) => view.entries.get(t.name)?.tiedTo === undefined);
 }
 
 function sameDims(a: number[], b: number[]): boolean {
@@ -111,16 +150,19 @@ async function compareAllPairs(
   const out = new Map<string, Map<string, ComparePartial>>();
   for (const p of pairs) {
     const per = new Map<string, ComparePartial>();
-    for (const t of p.tensors) if (t.cmp && isParameter(t.a) && isParameter(t.b)) per.set(t.name, t.cmp);
+    for (const t of p.tensors) if (t.cmp && isParameter(p.a, t.a) && isParameter(p.b, t.b)) per.set(t.name, t.cmp);
     out.set(`${p.ia},${p.ib}`, per);
   }
   const keep = nameFilter(options);
   for (let i = 0; i < models.length; i++) {
     for (let j = i + 2; j < models.length; j++) {
       const bTensors = new Map(models[j]!.tensors.map((t) => [t.name, t]));
-      const jobs = models[i]!.tensors.filter((ta) => keep(ta.name) && isParameter(ta))
+      const jobs = uniqueTensors(models[i]!)
+        .filter((ta) => keep(ta.name) && isParameter(models[i]!, ta))
         .map((ta) => [ta, bTensors.get(ta.name)] as const)
-        .filter((x): x is readonly [TensorDescriptor, TensorDescriptor] => x[1] !== undefined && isParameter(x[1]) && sameDims(x[0].shape, x[1].shape));
+        .filter(
+          (x): x is readonly [TensorDescriptor, TensorDescriptor] => x[1] !== undefined && isParameter(models[j]!, x[1]) && sameDims(x[0].shape, x[1].shape),
+        );
       const compared = await Promise.all(jobs.map(async ([ta, tb]) => [ta.name, (await executor.compare(ta, tb, 0)).comparison] as const));
       out.set(`${i},${j}`, new Map(compared));
     }

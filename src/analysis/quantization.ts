@@ -4,15 +4,22 @@
  */
 import { dtypeInfo } from '../dtypes.js';
 import type { ComparePartial } from '../engine/partials.js';
-import { bytesOf, cosine, fmt, pairData, pairLabel, sumCompare } from './helpers.js';
+import { bytesOf, cosine, fmt, pairData, pairLabel, roleIn, sumCompare } from './helpers.js';
+import { summaryFields } from './summary.js';
 import type { Collected, PairAnalysis, PairData } from './types.js';
 
-/** SQNR thresholds (dB), highest first: the precision-loss category of an SQNR. */
+/**
+ * SQNR thresholds (dB), highest first: the precision-loss category of an SQNR. Each bin is
+ * a precision class measured on real weights (the trained GPT of fixtures/analysis_real,
+ * expected.json calibration.sqnr_db: f16 73.7, bf16 55.6, int8 per tensor 44.5, int4 19.4,
+ * int2 2.8 dB), with bounds on the 6.02 dB-per-bit rule: ≥ 60 dB (≥ 10 bits, the f16 class),
+ * ≥ 30 dB (≥ 5 bits: bf16 and int8), ≥ 15 dB (int4-class), ≥ 5 dB, below.
+ */
 export const PRECISION_LOSS: Array<[number, string]> = [
   [60, 'negligible'],
-  [40, 'minimal'],
-  [25, 'moderate'],
-  [10, 'significant'],
+  [30, 'minimal'],
+  [15, 'moderate'],
+  [5, 'significant'],
   [-Infinity, 'severe'],
 ];
 
@@ -28,18 +35,27 @@ function sqnrOf(c: ComparePartial): number | null {
 
 export function quantizationAnalysis(c: Collected, p: PairData) {
   // Re-typed or re-quantized tensors, and tensors whose values were snapped to a grid in place.
-  const requantized = p.tensors.filter(
-    (t) =>
-      t.a && t.b && (t.grid !== undefined || t.a.dtype !== t.b.dtype || JSON.stringify(t.a.quantization ?? null) !== JSON.stringify(t.b.quantization ?? null)),
-  );
-  const tensors = requantized.map((t) => {
+  const requantized = [
+    ...p.tensors.filter(
+      (t) =>
+        t.a &&
+        t.b &&
+        (t.grid !== undefined || t.a.dtype !== t.b.dtype || JSON.stringify(t.a.quantization ?? null) !== JSON.stringify(t.b.quantization ?? null)),
+    ),
+    // Dynamic quantization: float parameters and the packed weights that replace them.
+    ...(c.passes.quantizedLinks?.get(c.pairs.indexOf(p)) ?? []),
+  ];
+  const records = requantized.map((t) => {
     const a = t.a!;
     const b = t.b!;
     const cmp = t.cmp;
     const lossless = cmp !== undefined && cmp.sumSqDiff === 0 && cmp.mismatched === 0;
     const sqnr = cmp ? sqnrOf(cmp) : null;
+    // A linked pair is named after its float parameter; A's tensor is the packed stand-in when its name differs.
+    const roleA = a.name === t.name ? roleIn(p.a, t.name) : 'quantized';
     return {
       name: t.name,
+      role: roleA,
       dtype_a: a.dtype,
       dtype_b: b.dtype,
       scheme_a: a.quantization?.scheme ?? null,
@@ -60,6 +76,11 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
       _cmp: cmp,
     };
   });
+  // Weights (parameters and quantized weights) make the overall numbers; re-typed buffers,
+  // optimizer state and scalars are listed apart and never pooled with them.
+  const isWeight = (r: (typeof records)[number]) => r.role === 'parameter' || r.role === 'quantized';
+  const tensors = records.filter(isWeight);
+  const others = records.filter((r) => !isWeight(r));
   const bytesA = tensors.reduce((s, t) => s + t.bytes_a, 0);
   const bytesB = tensors.reduce((s, t) => s + t.bytes_b, 0);
   const compared = tensors.filter((t) => t._cmp).map((t) => t._cmp!);
@@ -82,6 +103,7 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
     transitions,
     bytes_a: bytesA,
     bytes_b: bytesB,
+    compression: bytesA > 0 ? bytesB / bytesA : null,
     compression_ratio: bytesB > 0 ? bytesA / bytesB : null,
     size_ratio: bytesA > 0 ? bytesB / bytesA : null,
     max_abs_error: compared.length > 0 && all.pairs > 0 ? all.maxAbs : null,
@@ -91,12 +113,21 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
     precision_loss: compared.length > 0 ? precisionLoss(sqnr, lossless) : 'unknown',
     worst_tensors: worst,
     tensors: tensors.map(({ _cmp, ...rest }) => rest),
+    other_tensors: others.map(({ _cmp, ...rest }) => rest),
   };
+  const summary = `${summaryFields([
+    ['compression', data.compression],
+    ['precision_loss', tensors.length === 0 ? 'none' : data.precision_loss],
+  ])}${pairLabel(c, p)}`;
+  const otherLines = others.map(
+    (t) =>
+      `${t.role} ${t.name}: ${t.dtype_a}->${t.dtype_b}, sqnr=${t.sqnr_db === null ? 'none' : `${t.sqnr_db.toFixed(2)}dB`} (not a weight: not in the totals)`,
+  );
   if (tensors.length === 0) {
-    return { summary: `no tensor changed dtype or quantization, and none was snapped to a grid${pairLabel(c, p)}`, details: [], data };
+    return { summary, details: ['no weight changed dtype or quantization, and none was snapped to a grid', ...otherLines], data };
   }
-  const summary = `compression=${fmt(data.compression_ratio)}x, size_ratio=${fmt(data.size_ratio)}, bytes=${bytesA}->${bytesB}, sqnr=${sqnr === null ? 'none' : `${sqnr.toFixed(2)}dB`}, precision_loss=${data.precision_loss}, tensors=${tensors.length}${pairLabel(c, p)}`;
   const details = [
+    `compression_ratio=${fmt(data.compression_ratio)}x, size_ratio=${fmt(data.size_ratio)}, bytes=${bytesA}->${bytesB}, sqnr=${sqnr === null ? 'none' : `${sqnr.toFixed(2)}dB`}, tensors=${tensors.length}`,
     `transitions: ${Object.entries(transitions)
       .map(([k, v]) => `${k} (${v})`)
       .join(', ')}`,
@@ -107,6 +138,7 @@ export function quantizationAnalysis(c: Collected, p: PairData) {
           `${t.name}: ${t.dtype_a}->${t.dtype_b} (${t.bits_a}->${t.grid ? `${t.grid.bits} effective bits, ${t.grid.scheme} grid step=${fmt(t.grid.step)}` : `${t.bits_b} bits`}), bytes=${t.bytes_a}->${t.bytes_b}, max_abs_error=${fmt(t.max_abs_error)}, rmse=${fmt(t.rmse)}, sqnr=${t.sqnr_db === null ? 'none' : `${t.sqnr_db.toFixed(2)}dB`}, cosine=${fmt(t.cosine_similarity)}, precision_loss=${t.precision_loss}`,
       ),
     `worst: ${worst.join(', ') || 'none'}`,
+    ...otherLines,
   ];
   const table = {
     columns: [
@@ -145,7 +177,7 @@ const plugin: PairAnalysis<QuantizationData> = {
   key: 'QuantizationAnalysis',
   label: 'quantization_analysis',
   scope: 'pair',
-  needs: ['snappedGrids'],
+  needs: ['snappedGrids', 'quantizedLinks'],
   analyze: quantizationAnalysis,
 };
 export default plugin;

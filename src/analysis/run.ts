@@ -13,8 +13,9 @@ export function runAnalyses(c: Collected, loaded: LoadedAnalysis[]): AnalysisEnt
   const out: AnalysisEntry[] = [];
   for (const { name, plugin } of loaded) {
     const { key, label } = plugin;
-    if (plugin.scope === 'pair') for (const p of c.pairs) out.push({ name, key, label, ...plugin.analyze(c, p) });
-    else out.push({ name, key, label, ...plugin.analyze(c) });
+    const marker = plugin.marker === undefined ? {} : { marker: plugin.marker };
+    if (plugin.scope === 'pair') for (const p of c.pairs) out.push({ name, key, label, ...marker, ...plugin.analyze(c, p) });
+    else out.push({ name, key, label, ...marker, ...plugin.analyze(c) });
   }
   return out;
 }

@@ -2,18 +2,18 @@
  * Similarity matrix (--similarity-matrix): cosine similarity of the parameters, overall and per
  * layer, between every pair of models.
  */
-import { cosine, fmt, groupBy, isParameter, layerOf, statsOfModel, sumCompare } from './helpers.js';
+import { cosine, fmt, groupBy, layerOf, statsOfModel, sumCompare } from './helpers.js';
+import { summaryFields } from './summary.js';
 import type { Collected, SequenceAnalysis } from './types.js';
 
 export function similarityMatrix(c: Collected) {
   const n = c.models.length;
   const overall: Array<Array<number | null>> = Array.from({ length: n }, () => new Array<number | null>(n).fill(null));
   const perLayer = new Map<string, Array<Array<number | null>>>();
-  const norms = c.models.map((_, m) => new Map(statsOfModel(c.pairs, m).map((t) => [t.desc.name, t.stats.l2_norm])));
   for (let i = 0; i < n; i++) {
-    // A model against itself: Σa²/(‖a‖‖a‖), from its own stats.
-    const own = [...norms[i]!].filter(([name]) => isParameter(c.models[i]!.tensors.find((t) => t.name === name)));
-    const sq = own.reduce((s, [, v]) => s + (v ?? 0) ** 2, 0);
+    // A model against itself: Σa²/(‖a‖‖a‖), from the stats of its parameters.
+    const own = statsOfModel(c.pairs, i).filter((t) => t.role === 'parameter');
+    const sq = own.reduce((s, t) => s + (t.stats.l2_norm ?? 0) ** 2, 0);
     overall[i]![i] = sq > 0 ? sq / (Math.sqrt(sq) * Math.sqrt(sq)) : null;
   }
   const layerMatrix = (layer: string) => {
@@ -53,7 +53,11 @@ export function similarityMatrix(c: Collected) {
     `      ${c.models.map((_, j) => `[${j + 1}]`.padStart(9)).join('')}`,
     ...m.map((row, i) => `  [${i + 1}] ${row.map((v) => fmt(v).padStart(9)).join('')}`),
   ];
-  const summary = `models=${n}, overall cosine similarity of parameters, lowest=${low ? `${fmt(low[2])} ([${low[0] + 1}] vs [${low[1] + 1}])` : 'none'}`;
+  const summary = summaryFields([
+    ['models', `${n}`],
+    ['lowest', low ? low[2] : null],
+    ['lowest_pair', low ? `[${low[0] + 1}]-[${low[1] + 1}]` : 'none'],
+  ]);
   const details = [
     ...c.models.map((m, i) => `[${i + 1}] ${m.path}`),
     'overall:',

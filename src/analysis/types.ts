@@ -48,6 +48,12 @@ export interface PassOutputs {
   pairCompare: Map<string, Map<string, ComparePartial>>;
   /** Marks `PairTensor.grid` on grid-snapped tensors; the value is the number of tensors marked. */
   snappedGrids: number;
+  /**
+   * Per pair (index in `pairs`): float parameters of one side compared with the quantized
+   * weights that replace them on the other (dynamic quantization's packed params, linked by
+   * the model view), dequantized. `name` is the float parameter's name.
+   */
+  quantizedLinks: Map<number, PairTensor[]>;
 }
 
 export type PassName = keyof PassOutputs;
@@ -93,6 +99,8 @@ export interface AnalysisEntry<D = Record<string, unknown>> extends AnalysisView
   key: string;
   /** Text label, e.g. `quantization_analysis`. */
   label: string;
+  /** Printed before the label on the summary line (`+`, `🚨`, `🧠`, `🏗️`), as the documents show it. */
+  marker?: string;
 }
 
 interface PluginBase {
@@ -100,6 +108,8 @@ interface PluginBase {
   key: string;
   /** Text label, e.g. `quantization_analysis`. */
   label: string;
+  /** Printed before the label on the summary line (see src/analysis/summary.ts). */
+  marker?: string;
   /** Extra data passes this analysis reads from `Collected.passes` (run only when the values were read). */
   needs?: PassName[];
 }

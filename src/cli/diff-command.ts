@@ -67,9 +67,8 @@ async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, options: LibraryOp
   // Loaded only when asked for, to keep plain diffs quick to start.
   const { diffSequence } = await import('../report/sequence.js');
   const full = await diffSequence(paths, run, options).finally(stop);
-  const anomalies = full.analyses
-    .filter((e) => e.name === 'anomalies')
-    .reduce((s, e) => s + (typeof e.data.findings_total === 'number' ? e.data.findings_total : 0), 0);
+  // The gate counts warning and critical findings; info notes (a zero bias) do not fail it.
+  const anomalies = full.analyses.filter((e) => e.name === 'anomalies').reduce((s, e) => s + (Number(e.data.critical) || 0) + (Number(e.data.warning) || 0), 0);
   const report = { ...full, analyses: full.analyses.filter((e) => e.name !== 'anomalies' || wanted.has('anomalies')) };
   const pairs = report.kind === 'sequence' ? report.pairs : [report];
   const differences = pairs.reduce((s, p) => s + p.results.length, 0);

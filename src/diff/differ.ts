@@ -201,12 +201,17 @@ export function diffLeaves(a: Record<string, LeafValue>, b: Record<string, LeafV
   return results;
 }
 
-/** Names in code-point order; with magnitude sorting, value changes first by rel. L2 change. */
+/**
+ * Names in code-point order; with magnitude sorting, value changes first by relative L2
+ * change, then value changes of tensors that were all zero in A (no relative change exists:
+ * ranking them first would hide the real changes) by mean |b − a|, then everything else.
+ */
 export function sortResults(results: DiffResult[], byMagnitude: boolean): DiffResult[] {
   const byName = (x: DiffResult, y: DiffResult) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
   if (!byMagnitude) return results.sort(byName);
-  const magnitude = (r: DiffResult) => (r.kind === 'TensorStatsChanged' ? (r.comparison.rel_l2_change ?? Infinity) : -1);
-  return results.sort((x, y) => magnitude(y) - magnitude(x) || byName(x, y));
+  const tier = (r: DiffResult) => (r.kind !== 'TensorStatsChanged' ? 2 : r.comparison.rel_l2_change === null ? 1 : 0);
+  const magnitude = (r: DiffResult) => (r.kind !== 'TensorStatsChanged' ? 0 : (r.comparison.rel_l2_change ?? r.comparison.mean_abs_diff ?? 0));
+  return results.sort((x, y) => tier(x) - tier(y) || magnitude(y) - magnitude(x) || byName(x, y));
 }
 
 function sameDims(a: number[], b: number[]): boolean {
