@@ -142,7 +142,7 @@ describe.skipIf(!HAS_GIT)('git integration', () => {
     const r = spawnSync('git', ['commit', '-m', 'reshaped'], { cwd: dir, env: env(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('pre-commit: model.safetensors changes the model architecture:');
-    expect(r.stderr).toMatch(/  ~ \S+: shape=\[/);
+    expect(r.stderr).toMatch(/ {2}~ \S+: shape=\[/);
     expect(r.stderr).toContain('pre-commit: commit refused');
     expect(git(dir, ['log', '--format=%s', '-1']).trim()).toBe('fine-tuned');
 
