@@ -2,7 +2,7 @@
 // bool) or f64 (32/64-bit integers), so that the two fast stats/compare kernels serve every
 // dtype. Also in-place byte swapping for big-endian sources.
 
-import { f16Table, e4m3Table, e5m2Table } from './layout';
+import { f16Table, e4m3Table, e5m2Table, e4m3fnuzTable, e5m2fnuzTable } from './layout';
 
 /** Decodes a small float with the given exponent and mantissa widths. */
 function decodeMinifloat(bits: u32, expBits: u32, manBits: u32, bias: i32, ieeeSpecials: bool, nanAllOnes: bool): f32 {
@@ -22,6 +22,10 @@ export function buildTables(): void {
   for (let b: u32 = 0; b < 256; b++) {
     store<f32>(e4m3Table + (<usize>b << 2), decodeMinifloat(b, 4, 3, 7, false, true));   // float8_e4m3fn: no infinities
     store<f32>(e5m2Table + (<usize>b << 2), decodeMinifloat(b, 5, 2, 15, true, false));
+    // The FNUZ variants (ONNX FLOAT8E4M3FNUZ/E5M2FNUZ): bias one higher, no infinities and no
+    // negative zero; the one NaN is 0x80.
+    store<f32>(e4m3fnuzTable + (<usize>b << 2), b == 0x80 ? NaN : decodeMinifloat(b, 4, 3, 8, false, false));
+    store<f32>(e5m2fnuzTable + (<usize>b << 2), b == 0x80 ? NaN : decodeMinifloat(b, 5, 2, 16, false, false));
   }
 }
 
@@ -103,6 +107,8 @@ export function bf16_to_f32(src: usize, dst: usize, n: i32): void {
 }
 export function f8e4m3_to_f32(src: usize, dst: usize, n: i32): void { byTable(e4m3Table, src, dst, n); }
 export function f8e5m2_to_f32(src: usize, dst: usize, n: i32): void { byTable(e5m2Table, src, dst, n); }
+export function f8e4m3fnuz_to_f32(src: usize, dst: usize, n: i32): void { byTable(e4m3fnuzTable, src, dst, n); }
+export function f8e5m2fnuz_to_f32(src: usize, dst: usize, n: i32): void { byTable(e5m2fnuzTable, src, dst, n); }
 
 @inline function widen<S, D>(src: usize, dst: usize, n: i32): void {
   for (let i = 0; i < n; i++) store<D>(dst + (<usize>i << alignof<D>()), <D>load<S>(src + (<usize>i << alignof<S>())));

@@ -94,3 +94,78 @@ function toF16(x) {
   if (exp >= 31) return sign | 0x7c00;
   return sign | (exp << 10) | Math.round(man / 8192);
 }
+
+/** Block geometry of the GGUF types the bench writes: ggml type id, elements and bytes per block. */
+const GGUF_TYPES = { Q8_0: { id: 8, block: 32, bytes: 34 }, Q4_K: { id: 12, block: 256, bytes: 144 } };
+
+/**
+ * A GGUF v3 file of about `bytes` bytes of `type` blocks in `tensors` tensors of rows of 4096
+ * elements: random quants with small positive f16 scales (valid blocks, not a real model).
+ * @param {string} path
+ * @param {{ type?: 'Q8_0' | 'Q4_K', bytes?: number, tensors?: number, seed?: number }} [options]
+ * @returns {string} `path`
+ */
+export function makeGguf(path, { type = 'Q8_0', bytes = 1 << 30, tensors = 8, seed = 7 } = {}) {
+  const t = GGUF_TYPES[type];
+  const cols = 4096;
+  const rowBytes = (cols / t.block) * t.bytes;
+  const rows = Math.max(1, Math.floor(bytes / tensors / rowBytes));
+  const tensorBytes = rows * rowBytes;
+  const align = 32;
+  const str = (/** @type {string} */ s) => {
+    const b = Buffer.alloc(8 + Buffer.byteLength(s));
+    b.writeBigUInt64LE(BigInt(Buffer.byteLength(s)));
+    b.write(s, 8);
+    return b;
+  };
+  const u32 = (/** @type {number} */ v) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v);
+    return b;
+  };
+  const u64 = (/** @type {number} */ v) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(v));
+    return b;
+  };
+  const padded = Math.ceil(tensorBytes / align) * align;
+  /** @type {Buffer[]} */
+  const head = [Buffer.from('GGUF'), u32(3), u64(tensors), u64(1), str('general.architecture'), u32(8), str('llama')];
+  for (let i = 0; i < tensors; i++) head.push(str(`blk.${i}.ffn_up.weight`), u32(2), u64(cols), u64(rows), u32(t.id), u64(i * padded));
+  let header = Buffer.concat(head);
+  header = Buffer.concat([header, Buffer.alloc((align - (header.length % align)) % align)]);
+  const expected = header.length + padded * (tensors - 1) + tensorBytes;
+  if (existsSync(path) && statSync(path).size === expected) return path;
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, 'w');
+  writeSync(fd, header);
+  const chunkRows = Math.max(1, Math.floor((8 << 20) / rowBytes));
+  const buf = Buffer.alloc(chunkRows * rowBytes);
+  const words = new Uint32Array(buf.buffer, buf.byteOffset, Math.floor(buf.length / 4));
+  let state = seed >>> 0;
+  for (let i = 0; i < tensors; i++) {
+    for (let done = 0; done < rows; ) {
+      const n = Math.min(chunkRows, rows - done);
+      for (let w = 0; w < words.length; w++) {
+        state ^= state << 13;
+        state >>>= 0;
+        state ^= state >>> 17;
+        state ^= state << 5;
+        state >>>= 0;
+        words[w] = state;
+      }
+      // f16 scales 2^-10 … 2^-7 (d and, for Q4_K, dmin): exponent bits 5..8, random mantissa.
+      for (let b = 0; b < (n * rowBytes) / t.bytes; b++) {
+        const at = b * t.bytes;
+        const scale = (/** @type {number} */ p) => buf.writeUInt16LE((((5 + (buf.readUInt8(p) & 3)) << 10) | (buf.readUInt16LE(p) & 0x3ff)) >>> 0, p);
+        scale(at);
+        if (type === 'Q4_K') scale(at + 2);
+      }
+      writeSync(fd, buf, 0, n * rowBytes);
+      done += n;
+    }
+    if (i < tensors - 1) writeSync(fd, Buffer.alloc(padded - tensorBytes));
+  }
+  closeSync(fd);
+  return path;
+}

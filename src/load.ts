@@ -1,10 +1,12 @@
 /**
  * Loading models for one library call: paths become readable local files (standard input
  * and gzip are spooled, formats/input.ts), each is described by its reader (or the forced
- * one), and key remapping (diff/rename.ts) is applied per side. Spool files live exactly as
+ * one), GGUF names are aligned with Hugging Face names when the other side uses them, and
+ * key remapping (diff/rename.ts) is applied per side. Spool files live exactly as
  * long as the call's callback.
  */
 import { applyKeyMap, type KeyMapOptions } from './diff/rename.js';
+import { alignGgufNames } from './formats/gguf/hf-names.js';
 import { withLocalInputs } from './formats/input.js';
 import { describeModel, type ForcedFormat } from './formats/registry.js';
 import type { ModelDescription } from './formats/types.js';
@@ -20,13 +22,13 @@ export interface LoadOptions extends KeyMapOptions {
  */
 export function withModels<T>(paths: string[], options: LoadOptions, fn: (models: ModelDescription[]) => Promise<T>): Promise<T> {
   return withLocalInputs(paths, async (inputs) => {
-    const models = await Promise.all(
-      inputs.local.map(async (local, i) => {
-        const described = await describeModel(local, { format: options.format });
-        const labelled = inputs.label(local) === local ? described : { ...described, path: inputs.label(local) };
-        return applyKeyMap(labelled, options, i === 0 ? 'a' : 'b');
+    const described = await Promise.all(
+      inputs.local.map(async (local) => {
+        const d = await describeModel(local, { format: options.format });
+        return inputs.label(local) === local ? d : { ...d, path: inputs.label(local) };
       }),
     );
-    return fn(models);
+    // GGUF names become Hugging Face names when another model uses those; then the user's rules.
+    return fn(alignGgufNames(described).map((m, i) => applyKeyMap(m, options, i === 0 ? 'a' : 'b')));
   });
 }

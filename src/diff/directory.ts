@@ -8,7 +8,7 @@ import { join, relative, sep } from 'node:path';
 import { DiffaiError } from '../errors.js';
 import { findShardIndex } from '../formats/sharded/index.js';
 
-export const MODEL_EXTENSIONS = /\.(safetensors|pt|pth|bin|ckpt|npy|npz|mat)$/i;
+export const MODEL_EXTENSIONS = /\.(safetensors|pt|pth|bin|ckpt|npy|npz|mat|h5|hdf5|onnx|gguf)$/i;
 /**
  * Directory entries looked at under one root, at most: far beyond a model repository or a
  * Hugging Face cache, finite for a tree that is not a model directory (a home directory).
@@ -76,10 +76,16 @@ function walk(w: Walker, dir: string, ancestors: Set<string>): void {
         continue;
       }
       walk(w, path, new Set([...ancestors, real]));
-    } else if (isFile && MODEL_EXTENSIONS.test(entry.name) && !shards.has(entry.name)) {
+    } else if (isFile && MODEL_EXTENSIONS.test(entry.name) && !shards.has(entry.name) && !isLaterGgufSplit(entry.name)) {
       w.units.push({ relative: toRelative(w.root, path), path });
     }
   }
+}
+
+/** GGUF splits after the first (`model-00002-of-00003.gguf`): the first split reads them all. */
+function isLaterGgufSplit(name: string): boolean {
+  const m = /-(\d{5})-of-\d{5}\.gguf$/i.exec(name);
+  return m !== null && Number(m[1]) > 1;
 }
 
 /** Shard file names an index refers to (so they are not listed as models of their own). */
