@@ -20,6 +20,20 @@ export class DiffaiError extends Error {
   }
 }
 
+/**
+ * A pickle refused because loading it with `torch.load(weights_only=False)` would call,
+ * reach or instantiate `globals` (names outside the allow-list, or that can only mean code).
+ */
+export class UnsafePickleError extends DiffaiError {
+  constructor(
+    file: string,
+    message: string,
+    readonly globals: string[],
+  ) {
+    super(file, message);
+  }
+}
+
 /** Throws a DiffaiError for `file` unless `condition` holds. */
 export function check(condition: unknown, file: string, message: string): asserts condition {
   if (!condition) throw new DiffaiError(file, message);

@@ -10,8 +10,7 @@ import { Executor, batchable, runAll, tensorBytes, type ExecutorOptions } from '
 import { diffModels, nameFilter, planBytes, planDiff, unmatchedFilters, type DiffOptions, type NameFilterName } from './diff/differ.js';
 import { tensorStats as toTensorStats } from './diff/stats.js';
 import type { DiffResult, TensorStats } from './diff/types.js';
-import { alignGgufNames } from './formats/gguf/hf-names.js';
-import { describeModel } from './formats/registry.js';
+import { withModels, type LoadOptions } from './load.js';
 import { listModels, pairModels } from './diff/directory.js';
 import { findShardIndex } from './formats/sharded/index.js';
 import { statPath } from './io/file.js';
@@ -20,7 +19,7 @@ import { buildModelView } from './model/view.js';
 import type { Role } from './model/roles.js';
 import type { AnalysisEntry, ValueHistogram } from './analysis/types.js';
 
-export interface LibraryOptions extends DiffOptions, Pick<ExecutorOptions, 'signal' | 'onBytes' | 'chunkElements' | 'threads'> {
+export interface LibraryOptions extends DiffOptions, LoadOptions, Pick<ExecutorOptions, 'signal' | 'onBytes' | 'chunkElements' | 'threads'> {
   /** Called once with the total tensor bytes the call will read (for progress display). */
   onTotalBytes?: (bytes: number) => void;
 }
@@ -41,8 +40,12 @@ export interface DiffReport {
 export async function diffFiles(pathA: string, pathB: string, options?: LibraryOptions): Promise<DiffReport> {
   checkPath('diffFiles', 'pathA', pathA);
   checkPath('diffFiles', 'pathB', pathB);
-  options = checkOptions('diffFiles', options);
-  const [a, b] = alignGgufNames(await Promise.all([describeModel(pathA), describeModel(pathB)])) as [ModelDescription, ModelDescription];
+  const checked = checkOptions('diffFiles', options);
+  return withModels([pathA, pathB], checked, ([a, b]) => diffDescribed(a!, b!, checked));
+}
+
+/** The diff of two described models (read through the engine). */
+export async function diffDescribed(a: ModelDescription, b: ModelDescription, options: LibraryOptions = {}): Promise<DiffReport> {
   const plan = planDiff(a, b, options);
   const total = planBytes(plan, options);
   options.onTotalBytes?.(total);
@@ -69,6 +72,8 @@ export interface DirectoryDiffReport {
   files: FileDiff[];
   /** Name filters (`path`, `ignoreKeysRegex`) that matched no name in any file compared. */
   unmatchedFilters?: NameFilterName[];
+  /** Entries skipped while listing (broken symbolic links, link loops), each naming its path. */
+  warnings?: string[];
 }
 
 /** True when `path` is a directory to be diffed file by file (not a sharded model). */
@@ -84,7 +89,8 @@ export async function diffDirectories(dirA: string, dirB: string, options?: Libr
   checkPath('diffDirectories', 'dirA', dirA);
   checkPath('diffDirectories', 'dirB', dirB);
   options = checkOptions('diffDirectories', options);
-  const pairs = pairModels(listModels(dirA), listModels(dirB));
+  const [listA, listB] = [listModels(dirA), listModels(dirB)];
+  const pairs = pairModels(listA.units, listB.units);
   const files: FileDiff[] = [];
   let unmatched: NameFilterName[] = unmatchedFilters([], options);
   for (const pair of pairs) {
@@ -98,7 +104,7 @@ export async function diffDirectories(dirA: string, dirB: string, options?: Libr
       files.push({ file: pair.relative, status: results.length > 0 ? 'modified' : 'identical', results });
     }
   }
-  return { kind: 'directory', a: dirA, b: dirB, files, unmatchedFilters: unmatched };
+  return { kind: 'directory', a: dirA, b: dirB, files, unmatchedFilters: unmatched, warnings: [...listA.warnings, ...listB.warnings] };
 }
 
 export interface InspectedTensor extends TensorStats {
@@ -124,8 +130,13 @@ export interface InspectReport {
 /** Statistics of every tensor in one file (and its metadata); throws DiffaiError on an invalid file. */
 export async function inspectFile(path: string, options?: LibraryOptions): Promise<InspectReport> {
   checkPath('inspectFile', 'path', path);
-  options = checkOptions('inspectFile', options);
-  const model = await describeModel(path);
+  const checked = checkOptions('inspectFile', options);
+  return withModels([path], checked, ([model]) => inspectDescribed(model!, checked));
+}
+
+/** Statistics of every tensor of a described model (every byte of every tensor is read unless shapeOnly). */
+export async function inspectDescribed(model: ModelDescription, options: LibraryOptions = {}): Promise<InspectReport> {
+  const path = model.path;
   const view = buildModelView(model);
   const keep = nameFilter(options);
   // A tied name's values are its representative's: read each group once.

@@ -7,8 +7,8 @@
 import { Executor } from '../engine/executor.js';
 import { diffModels, planBytes, planDiff, type TensorEvent } from '../diff/differ.js';
 import { tensorStats } from '../diff/stats.js';
-import { alignGgufNames } from '../formats/gguf/hf-names.js';
-import { describeModel } from '../formats/registry.js';
+import type { ModelDescription } from '../formats/types.js';
+import { withModels } from '../load.js';
 import type { LibraryOptions } from '../library.js';
 import { PASSES, type PassContext } from './passes.js';
 import type { Collected, PairData, PairTensor, PassName, PassOutputs } from './types.js';
@@ -18,8 +18,11 @@ export interface CollectOptions extends LibraryOptions {
   needs: Set<PassName>;
 }
 
-export async function collect(paths: string[], options: CollectOptions): Promise<Collected> {
-  const models = alignGgufNames(await Promise.all(paths.map((p) => describeModel(p))));
+export function collect(paths: string[], options: CollectOptions): Promise<Collected> {
+  return withModels(paths, options, (models) => collectDescribed(models, options));
+}
+
+async function collectDescribed(models: ModelDescription[], options: CollectOptions): Promise<Collected> {
   const plans = models.slice(1).map((b, k) => planDiff(models[k]!, b, options));
   const total = plans.reduce((sum, plan) => sum + planBytes(plan, options), 0);
   options.onTotalBytes?.(total);

@@ -17,10 +17,13 @@ import { reportDiffers, reportModels, type Report } from '../report/types.js';
 import { failOnAnomalies, selectedAnalyses, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
 import { compileRegex, parseEpsilon, parseThreads, type DiffArgs } from './args.js';
 import { termSafe } from '../terminal.js';
+import { STDIN } from '../formats/input.js';
 import { filterWarnings } from './filter-warnings.js';
 import { verboseLine, warn, write } from './output.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
 import { createProgress } from './progress.js';
+import { loadOptionsFrom, type InputArgs } from './input-options.js';
+import { describeKeyMaps } from './key-map-notes.js';
 
 export async function runDiff(args: DiffArgs): Promise<number> {
   const epsilon = parseEpsilon(args.epsilon);
@@ -39,6 +42,7 @@ export async function runDiff(args: DiffArgs): Promise<number> {
     ignoreKeysRegex: compileRegex(args.ignoreKeysRegex),
     shapeOnly: args.shapeOnly,
     sortByChangeMagnitude: args.sortByChangeMagnitude,
+    ...loadOptionsFrom(args as DiffArgs & InputArgs),
   };
   const stop = () => progress.stop();
   const exitOnDifference = args.exitCode || args.quiet || args.brief;
@@ -54,6 +58,7 @@ export async function runDiff(args: DiffArgs): Promise<number> {
   if (dirA) {
     const report = await diffDirectories(args.fileA, args.fileB, options).finally(stop);
     const differ = reportDiffers(report);
+    for (const w of report.warnings ?? []) warn(args.quiet, `warning: ${w}`);
     for (const w of filterWarnings(report.unmatchedFilters ?? [], 3, args)) warn(args.quiet, w);
     await print(args, report, differ ? [`Directories ${args.fileA} and ${args.fileB} differ`] : []);
     return exitOnDifference && differ ? 1 : 0;
@@ -94,7 +99,7 @@ async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, paths: string[], o
 
 /** Every input that does not exist, one line each (all of them, not just the first); then exit 2. */
 function reportMissing(paths: string[]): void {
-  const missing = paths.filter((p) => statSync(p, { throwIfNoEntry: false }) === undefined);
+  const missing = paths.filter((p) => p !== STDIN && statSync(p, { throwIfNoEntry: false }) === undefined);
   if (missing.length === 0) return;
   for (const p of missing.slice(0, -1)) process.stderr.write(`${new DiffaiError(p, 'no such file').line}\n`);
   throw new DiffaiError(missing[missing.length - 1], 'no such file');
@@ -123,6 +128,7 @@ async function print(args: DiffArgs, report: Report, briefLines: string[]): Prom
 function describeRun(args: DiffArgs, models: ModelDescription[], options: LibraryOptions, closing: string): void {
   for (const m of models) for (const w of m.warnings) warn(args.quiet, `${m.path}: warning: ${w}`);
   for (const w of filterWarnings(unmatchedFilters(models, options), models.length, args)) warn(args.quiet, w);
+  describeKeyMaps(models, args.quiet === true, args.verbose === true);
   if (args.verbose) {
     for (const m of models) verboseLine(true, `${m.path}: ${m.format}, ${m.tensors.length} tensors, ${Object.keys(m.leaves).length} other entries`);
     verboseLine(true, closing);

@@ -10,6 +10,9 @@ const USAGE: Record<CommandName, Array<[string, string]>> = {
     ['diffai A B [options]', 'compare two model files, sharded checkpoints or directories'],
     ['diffai A B C … [options]', 'a checkpoint sequence: each consecutive pair, plus sequence analyses'],
     ['diffai inspect FILE [options]', 'statistics of every tensor in one file'],
+    ['diffai check FILE… (or --check)', 'validate files fully; name pickle globals that would run code (exit 2 if any is invalid or unsafe)'],
+    ['diffai textconv FILE', 'one model as text, for git diff.<driver>.textconv'],
+    ['diffai git-diff ARGS…', "git's external diff protocol (GIT_EXTERNAL_DIFF, diff.<driver>.command)"],
   ],
   inspect: [['diffai inspect FILE [options]', 'statistics of every tensor in one file (exit 2 if it is invalid)']],
 };

@@ -7,6 +7,7 @@ import { filterWarnings } from './filter-warnings.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
 import { verboseLine, warn, write } from './output.js';
 import { createProgress } from './progress.js';
+import { loadOptionsFrom, type InputArgs } from './input-options.js';
 
 export async function runInspect(args: InspectArgs): Promise<number> {
   const target = reportTarget(args);
@@ -17,6 +18,7 @@ export async function runInspect(args: InspectArgs): Promise<number> {
   const report = await inspectFile(args.file, {
     ...filters,
     shapeOnly: args.shapeOnly,
+    ...loadOptionsFrom(args as InspectArgs & InputArgs),
     threads,
     onTotalBytes: (n) => progress.setTotal(n),
     onBytes: (n) => progress.add(n),

@@ -16,6 +16,9 @@ import { runInspect } from './inspect-command.js';
 import { summarizeArgv } from './option-check.js';
 import { type CommandName, optionsFor } from './options.js';
 import { guardStreams, write } from './output.js';
+import type { CheckArgs } from './check-command.js';
+import type { GitDiffArgs, TextconvArgs } from './git-driver.js';
+import { STDIN } from '../formats/input.js';
 
 export const EXIT_OK = 0;
 export const EXIT_DIFFERENT = 1;
@@ -55,10 +58,36 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_OK;
     }
     let code = EXIT_OK;
+    argv = checkFlagAsCommand(argv).map((a) => (a === STDIN ? STDIN_ARG : a));
     await yargs(argv)
+      .middleware(restoreStdinArgs)
       .scriptName('diffai')
       .help(false)
       .version(false)
+      .command(
+        'check <files..>',
+        false,
+        (y) => withOptions(y, 'diff').positional('files', { type: 'string', array: true, demandOption: true }),
+        async (args) => {
+          code = await (await import('./check-command.js')).runCheck(args as unknown as CheckArgs);
+        },
+      )
+      .command(
+        'textconv <file>',
+        false,
+        (y) => withOptions(y, 'inspect').positional('file', { type: 'string', demandOption: true }),
+        async (args) => {
+          code = await (await import('./git-driver.js')).runTextconv(args as unknown as TextconvArgs);
+        },
+      )
+      .command(
+        'git-diff <gitArgs..>',
+        false,
+        (y) => withOptions(y, 'diff').positional('gitArgs', { type: 'string', array: true, demandOption: true }),
+        async (args) => {
+          code = await (await import('./git-driver.js')).runGitDiff(args as unknown as GitDiffArgs);
+        },
+      )
       .command(
         'inspect <file>',
         false,
@@ -115,6 +144,25 @@ function withOptions<T>(y: Argv<T>, command: CommandName): Argv<T> {
     });
   }
   return out as Argv<T>;
+}
+
+// yargs turns a lone `-` into an empty string: it is carried through parsing as a NUL-led
+// stand-in (no real argument can hold NUL) and restored before any command runs.
+const STDIN_ARG = '\0-';
+
+function restoreStdinArgs(args: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(args)) {
+    if (v === STDIN_ARG) args[k] = STDIN;
+    else if (Array.isArray(v)) args[k] = v.map((x) => (x === STDIN_ARG ? STDIN : x));
+  }
+}
+
+/** `diffai --check A B` is `diffai check A B` (the documents' spelling). */
+function checkFlagAsCommand(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  const at = argv.indexOf('--check');
+  if (at < 0 || (end >= 0 && at > end)) return argv;
+  return ['check', ...argv.slice(0, at), ...argv.slice(at + 1)];
 }
 
 export function parseArgs(): string[] {

@@ -4,6 +4,7 @@
  * they cannot disagree. Adding an option: one entry in its group here.
  */
 import { ANALYSES, ANALYSIS_NAMES } from '../analysis/registry.js';
+import { FORCED_FORMATS } from '../formats/registry.js';
 import { OUTPUT_FORMATS } from '../render/registry.js';
 
 export type CommandName = 'diff' | 'inspect';
@@ -74,6 +75,29 @@ export const OPTION_GROUPS: OptionGroup[] = [
     ],
   },
   {
+    title: 'Input (- reads standard input; gzip is decompressed)',
+    options: [
+      {
+        name: 'format',
+        type: 'string',
+        choices: FORCED_FORMATS,
+        value: 'FMT',
+        describe: `Read every file as this format (${FORCED_FORMATS.join(', ')}; default: recognised by its bytes); bytes of another format are an error`,
+      },
+      { name: 'stream', type: 'boolean', describe: 'Accepted for compatibility: tensors are always streamed in ~1 MiB chunks, never loaded whole' },
+      { name: 'check', type: 'boolean', describe: 'diffai --check FILE…: validate every file fully and name pickle globals that would run code (as diffai check)', commands: DIFF },
+    ],
+  },
+  {
+    title: 'Matching names',
+    options: [
+      { name: 'strip-prefix', type: 'string', array: true, value: 'PREFIX', describe: 'Remove PREFIX from every name on both sides before matching (repeatable; e.g. module. of DDP)' },
+      { name: 'rename', type: 'string', array: true, value: "'RE=REPL'", describe: 'Rename on both sides before matching: every match of RE becomes REPL ($1 … groups; repeatable, in order)' },
+      { name: 'rename-a', type: 'string', array: true, value: "'RE=REPL'", describe: 'Like --rename, for the first file only (applied before --rename)' },
+      { name: 'rename-b', type: 'string', array: true, value: "'RE=REPL'", describe: 'Like --rename, for the second and later files only (applied before --rename)' },
+    ],
+  },
+  {
     title: 'Analyses',
     options: [
       ...ANALYSIS_NAMES.map((n): OptionSpec => ({ name: ANALYSES[n].flag, type: 'boolean', describe: ANALYSES[n].describe, commands: DIFF })),
@@ -95,10 +119,16 @@ export const OPTION_GROUPS: OptionGroup[] = [
         name: 'generate-report',
         type: 'string',
         value: '[FILE]',
-        describe: 'Also write the whole report to FILE: .html a self-contained page, .md Markdown with SVG charts beside it (default diffai-report.html, or .md with Markdown output)',
+        describe:
+          'Also write the whole report to FILE: .html a self-contained page, .md Markdown with SVG charts beside it (default diffai-report.html, or .md with Markdown output)',
       },
       { name: 'include-charts', type: 'boolean', describe: 'Charts: inline SVG in HTML, SVG files beside a Markdown report, sparklines in text' },
-      { name: 'review-friendly', type: 'boolean', describe: 'Review view: changed items only, structural and tie changes first, largest changes, grouped by block', commands: DIFF },
+      {
+        name: 'review-friendly',
+        type: 'boolean',
+        describe: 'Review view: changed items only, structural and tie changes first, largest changes, grouped by block',
+        commands: DIFF,
+      },
       {
         name: 'exit-code',
         type: 'boolean',

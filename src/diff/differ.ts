@@ -11,6 +11,7 @@ import { SAFETENSORS_METADATA_PREFIX } from '../model/ties.js';
 import { metadataKind, modelViewOf, type ModelView } from '../model/view.js';
 import { compareNames } from '../names.js';
 import { comparison, tensorStats } from './stats.js';
+import { annotateOriginalNames } from './rename.js';
 import type { DiffResult } from './types.js';
 
 export interface DiffOptions {
@@ -146,7 +147,8 @@ export async function diffModels(
   const va = modelViewOf(a);
   const vb = modelViewOf(b);
   const [leavesA, leavesB] = comparableLeaves(va, vb);
-  return sortResults([...results.flat(), ...tieChanges(va, vb, keep), ...diffLeaves(leavesA, leavesB, keep)], options.sortByChangeMagnitude ?? false);
+  const all = [...results.flat(), ...tieChanges(va, vb, keep), ...diffLeaves(leavesA, leavesB, keep)];
+  return sortResults(annotateOriginalNames(all, a, b), options.sortByChangeMagnitude ?? false);
 }
 
 /** The results of an unchanged tensor: one shared empty list (a million tensors keep no million arrays). */

@@ -3,15 +3,20 @@
  * directory holding a shard index counts as one model (its shards are not paired alone).
  * Other files are listed by extension; anything else (configs, tokenizers) is ignored.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { listDirectory } from '../io/file.js';
 import { parseJson } from '../io/json.js';
 import { join, relative, sep } from 'node:path';
+import { DiffaiError } from '../errors.js';
 import { findShardIndex } from '../formats/sharded/index.js';
 import { compareNames } from '../names.js';
 
 export const MODEL_EXTENSIONS = /\.(safetensors|pt|pth|bin|ckpt|npy|npz|mat|h5|hdf5|onnx|gguf)$/i;
-const MAX_DEPTH = 32;
+/**
+ * Directory entries looked at under one root, at most: far beyond a model repository or a
+ * Hugging Face cache, finite for a tree that is not a model directory (a home directory).
+ */
+export const MAX_DIRECTORY_ENTRIES = 1_000_000;
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 
 /** A model under a root: its path relative to the root (`/`-separated) and the path to describe. */
@@ -20,22 +25,62 @@ export interface ModelUnit {
   path: string;
 }
 
-export function listModels(root: string): ModelUnit[] {
-  const units: ModelUnit[] = [];
-  walk(root, root, 0, units);
-  return units.sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0));
+/** The models under a root, and what was skipped (broken links, link loops). */
+export interface ModelListing {
+  units: ModelUnit[];
+  warnings: string[];
 }
 
-function walk(root: string, dir: string, depth: number, units: ModelUnit[]): void {
-  if (depth > MAX_DEPTH) return;
+/**
+ * Lists the model files under `root`, at any depth. Symbolic links are followed (a Hugging
+ * Face cache snapshot links every file into `blobs/`) and named by the link; a link to a
+ * directory that is already being walked (a loop) and a broken link are skipped with a warning.
+ */
+export function listModels(root: string, maxEntries = MAX_DIRECTORY_ENTRIES): ModelListing {
+  const walker = { root, units: [] as ModelUnit[], warnings: [] as string[], entries: 0, maxEntries };
+  walk(walker, root, new Set([realpathSync(root)]));
+  walker.units.sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0));
+  return { units: walker.units, warnings: walker.warnings };
+}
+
+interface Walker {
+  root: string;
+  units: ModelUnit[];
+  warnings: string[];
+  entries: number;
+  maxEntries: number;
+}
+
+/** `ancestors`: real paths of the directories from the root down to `dir` (a link to one of them is a loop). */
+function walk(w: Walker, dir: string, ancestors: Set<string>): void {
   const index = findShardIndex(dir);
   const shards = index ? shardNames(index) : new Set<string>();
-  if (index) units.push({ relative: toRelative(root, index), path: index });
+  if (index) w.units.push({ relative: toRelative(w.root, index), path: index });
   for (const entry of listDirectory(dir).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (++w.entries > w.maxEntries) {
+      throw new DiffaiError(w.root, `holds more than ${w.maxEntries} files and directories; give the directory of one model (or of its checkpoints)`);
+    }
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) walk(root, path, depth + 1, units);
-    else if (entry.isFile() && MODEL_EXTENSIONS.test(entry.name) && !shards.has(entry.name) && !isLaterGgufSplit(entry.name)) {
-      units.push({ relative: toRelative(root, path), path });
+    let isDir = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      const target = statSync(path, { throwIfNoEntry: false });
+      if (!target) {
+        w.warnings.push(`${path}: broken symbolic link skipped`);
+        continue;
+      }
+      isDir = target.isDirectory();
+      isFile = target.isFile();
+    }
+    if (isDir) {
+      const real = realpathSync(path);
+      if (ancestors.has(real)) {
+        w.warnings.push(`${path}: symbolic link loop skipped (it leads back to ${real})`);
+        continue;
+      }
+      walk(w, path, new Set([...ancestors, real]));
+    } else if (isFile && MODEL_EXTENSIONS.test(entry.name) && !shards.has(entry.name) && !isLaterGgufSplit(entry.name)) {
+      w.units.push({ relative: toRelative(w.root, path), path });
     }
   }
 }

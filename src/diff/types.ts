@@ -38,7 +38,7 @@ export interface Comparison {
   changed_elements: number;
 }
 
-export type DiffResult =
+export type DiffResult = (
   | { kind: 'TensorStatsChanged'; name: string; a: TensorStats; b: TensorStats; comparison: Comparison }
   | { kind: 'TensorShapeChanged'; name: string; a: number[]; b: number[] }
   | { kind: 'TensorDtypeChanged'; name: string; a: DType; b: DType }
@@ -48,7 +48,11 @@ export type DiffResult =
   | { kind: 'Removed'; name: string; value: LeafValue }
   | { kind: 'Modified'; name: string; a: LeafValue; b: LeafValue }
   /** `name` shares its partner's storage on one side only (`partner` is that side's tie-group representative). */
-  | { kind: 'TieChanged'; name: string; partner: string; a: TieState; b: TieState };
+  | { kind: 'TieChanged'; name: string; partner: string; a: TieState; b: TieState }
+) & {
+  /** With key remapping (--strip-prefix, --rename): the names in the files, per side present. */
+  original?: { a?: string; b?: string };
+};
 
 export type TieState = 'tied' | 'untied';
 

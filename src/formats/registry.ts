@@ -4,7 +4,7 @@
  */
 import { DiffaiError } from '../errors.js';
 import { notRegular, RandomAccessFile, statPath } from '../io/file.js';
-import type { FormatReader, ModelDescription } from './types.js';
+import type { FormatName, FormatReader, ModelDescription } from './types.js';
 import { ggufReader } from './gguf/reader.js';
 import { matlabReader } from './matlab/reader.js';
 import { npzReader, numpyReader } from './numpy/reader.js';
@@ -44,14 +44,33 @@ export function readHead(path: string): Uint8Array {
   }
 }
 
+/** Formats `--format` can force: every reader's name (`numpy` takes .npy and .npz alike). */
+export type ForcedFormat = Exclude<FormatName, 'sharded'>;
+export const FORCED_FORMATS: ForcedFormat[] = [...new Set(READERS.map((r) => r.name as ForcedFormat))];
+
+export interface DescribeOptions {
+  /** Read the file with this reader only; bytes of another format are an error. */
+  format?: ForcedFormat;
+}
+
 /**
  * The reader for the file at `path`. `named`: the user named this file (messages may then
  * quote its first bytes); a shard found through an index is not, and its bytes are not shown.
  */
-export function detectFormat(path: string, named = true): FormatReader {
+export function detectFormat(path: string, options: DescribeOptions = {}, named = true): FormatReader {
   const head = readHead(path);
   if (head.length === 0) throw new DiffaiError(path, 'empty file');
   const reader = READERS.find((r) => r.sniff(head, path));
+  if (options.format !== undefined) {
+    const allowed = options.format === 'numpy' ? ['numpy', 'npz'] : [options.format];
+    const forced = READERS.find((r) => allowed.includes(r.name) && r.sniff(head, path));
+    if (forced) return forced;
+    const seen = reader ? `a ${reader.name} file` : looksLikeZip(head) ? 'a zip archive of neither kind' : `no supported format (${describeMagic(head)})`;
+    throw new DiffaiError(
+      path,
+      `--format ${options.format}: the bytes are not ${options.format === 'numpy' ? 'a NumPy .npy/.npz file' : `a ${options.format} file`}; they are ${seen}`,
+    );
+  }
   if (reader) return reader;
   if (looksLikeZip(head)) throw new DiffaiError(path, 'a zip archive that is neither a PyTorch checkpoint (no data.pkl) nor a NumPy .npz (no .npy entries)');
   const expected = EXPECTED_BY_EXTENSION.find(([re]) => re.test(path))?.[1];
@@ -76,23 +95,24 @@ const EXPECTED_BY_EXTENSION: Array<[RegExp, string]> = [
  * Describes a model: a file of any supported format, a sharded checkpoint's index.json, or
  * a directory holding one (the shards joined into one model).
  */
-export async function describeModel(path: string): Promise<ModelDescription> {
+export async function describeModel(path: string, options: DescribeOptions = {}): Promise<ModelDescription> {
   const st = statPath(path);
   if (!st) throw new DiffaiError(path, 'no such file');
   if (!st.isFile() && !st.isDirectory()) throw new DiffaiError(path, notRegular(st)); // a FIFO would block the first read
+  const shard = (p: string) => describeShard(p, options);
   if (st.isDirectory()) {
     if (findShardIndex(path) === undefined)
       throw new DiffaiError(path, 'is a directory without a shard index (to compare two directories, give two directories)');
-    return describeSharded(path, describeShard);
+    return describeSharded(path, shard);
   }
-  if (isShardIndexName(path)) return describeSharded(path, describeShard);
-  return detectFormat(path).describe(path);
+  if (isShardIndexName(path)) return describeSharded(path, shard);
+  return detectFormat(path, options).describe(path);
 }
 
 /** One shard named by an index: a model file, never another index (no cycles) and never quoted. */
-function describeShard(path: string): Promise<ModelDescription> {
+function describeShard(path: string, options: DescribeOptions): Promise<ModelDescription> {
   if (isShardIndexName(path)) throw new DiffaiError(path, 'a shard index cannot be a shard of another index');
-  return detectFormat(path, false).describe(path);
+  return detectFormat(path, options, false).describe(path);
 }
 
 function describeMagic(head: Uint8Array): string {

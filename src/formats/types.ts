@@ -167,6 +167,10 @@ export interface ModelDescription {
   leaves: Record<string, LeafValue>;
   /** Problems that did not stop reading (skipped entries, index inconsistencies). */
   warnings: string[];
+  /** Names changed by key remapping (diff/rename.ts): mapped name → name in the file. */
+  originalNames?: Map<string, string>;
+  /** Classes outside the allow-list that a pickle instantiates (torch.load(weights_only=False) would import them). */
+  unlistedClasses?: string[];
 }
 
 /** A format reader: sniff by magic bytes, then describe. */

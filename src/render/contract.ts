@@ -6,28 +6,34 @@ import type { AnalysisEntry } from '../analysis/types.js';
 import type { DiffResult } from '../diff/types.js';
 import type { Report } from '../report/types.js';
 
-export type ContractEntry = Record<string, unknown[]>;
+export type ContractEntry = Record<string, unknown>;
 
+/**
+ * One-key objects; a result whose names were remapped (--strip-prefix, --rename) has a
+ * second key, `original_names`: `{"a": name in A, "b": name in B}` for the sides it is on.
+ */
 export function toContract(results: DiffResult[]): ContractEntry[] {
-  return results.map((r): ContractEntry => {
-    switch (r.kind) {
-      case 'TensorStatsChanged':
-        return { [r.kind]: [r.name, r.a, r.b, r.comparison] };
-      case 'TensorShapeChanged':
-      case 'TensorDtypeChanged':
-      case 'Modified':
-        return { [r.kind]: [r.name, r.a, r.b] };
-      case 'TensorAdded':
-      case 'TensorRemoved':
-        return { [r.kind]: [r.name, r.stats] };
-      case 'Added':
-      case 'Removed':
-        return { [r.kind]: [r.name, r.value] };
-      case 'TieChanged':
-        return { [r.kind]: [r.name, r.partner, r.a, r.b] };
-    }
-    throw new Error(`unknown result kind ${(r as DiffResult).kind}`);
-  });
+  return results.map((r) => (r.original ? { ...entry(r), original_names: r.original } : entry(r)));
+}
+
+function entry(r: DiffResult): ContractEntry {
+  switch (r.kind) {
+    case 'TensorStatsChanged':
+      return { [r.kind]: [r.name, r.a, r.b, r.comparison] };
+    case 'TensorShapeChanged':
+    case 'TensorDtypeChanged':
+    case 'Modified':
+      return { [r.kind]: [r.name, r.a, r.b] };
+    case 'TensorAdded':
+    case 'TensorRemoved':
+      return { [r.kind]: [r.name, r.stats] };
+    case 'Added':
+    case 'Removed':
+      return { [r.kind]: [r.name, r.value] };
+    case 'TieChanged':
+      return { [r.kind]: [r.name, r.partner, r.a, r.b] };
+  }
+  throw new Error(`unknown result kind ${(r as DiffResult).kind}`);
 }
 
 /** Deep copy with non-finite numbers replaced by null (JSON cannot carry them). */

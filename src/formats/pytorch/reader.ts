@@ -4,7 +4,7 @@
  * the central directory / the pickles are read, tensor bytes are not.
  */
 import { byteLength, type DType } from '../../dtypes.js';
-import { DiffaiError } from '../../errors.js';
+import { DiffaiError, UnsafePickleError } from '../../errors.js';
 import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { readRange } from '../../io/range.js';
@@ -105,7 +105,8 @@ function guard<T>(path: string, what: string, fn: () => T): T {
   } catch (e) {
     if (e instanceof DiffaiError) throw e;
     if (e instanceof PickleError) {
-      throw new DiffaiError(path, `${what}: ${e.message}${e.position !== undefined ? ` (at byte ${e.position})` : ''}`);
+      const message = `${what}: ${e.message}${e.position !== undefined ? ` (at byte ${e.position})` : ''}`;
+      throw e.refused !== undefined ? new UnsafePickleError(path, message, [e.refused]) : new DiffaiError(path, message);
     }
     if (e instanceof TorchFormatError || e instanceof FlattenError) throw new DiffaiError(path, `${what}: ${e.message}`);
     if (e instanceof RangeError) throw new DiffaiError(path, `${what}: ${e.message}`);
@@ -148,7 +149,7 @@ async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
   const pklData = await readSmallEntry(file, pkl, MAX_PICKLE_BYTES);
   const pklInFile = pkl.method === ZIP_METHOD_STORED;
   const pklBase = pklInFile ? resolveDataOffset(file, pkl, dir.centralDirectoryOffset) : 0;
-  const ctx: TorchContext = { storages: new Map(), warnings };
+  const ctx: TorchContext = { storages: new Map(), warnings, unlistedClasses: [] };
   const value = guard(path, 'data.pkl', () => unpickle(new BufferInput(pklData, pklBase), torchHooks(ctx)).value);
   const flat = guard(path, 'data.pkl', () => flatten(value));
 
@@ -199,7 +200,7 @@ async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
   }
   checkSomethingDecoded(path, flat, tensors);
   warnings.push(...flat.warnings);
-  return { path, format: 'pytorch', tensors, leaves: flat.leaves, warnings };
+  return { path, format: 'pytorch', tensors, leaves: flat.leaves, warnings, unlistedClasses: ctx.unlistedClasses };
 }
 
 // ------------------------------------------------------------------------------- legacy
@@ -220,7 +221,7 @@ function describeLegacy(file: RandomAccessFile): ModelDescription {
   let byteOrder: 'little' | 'big' = 'little';
   if (sys.value instanceof PyDict && sys.value.get('little_endian') === false) byteOrder = 'big';
 
-  const ctx: TorchContext = { storages: new Map(), warnings };
+  const ctx: TorchContext = { storages: new Map(), warnings, unlistedClasses: [] };
   const main = guard(path, 'legacy pickle', () => unpickle(input(sys.end), torchHooks(ctx)));
   const keysP = guard(path, 'legacy storage keys', () => unpickle(input(main.end), {}));
   const keys = keysP.value;
@@ -261,7 +262,7 @@ function describeLegacy(file: RandomAccessFile): ModelDescription {
   const tensors = buildDescriptors(path, flat, locate, byteOrder, true, warnings);
   checkSomethingDecoded(path, flat, tensors);
   warnings.push(...flat.warnings);
-  return { path, format: 'pytorch', tensors, leaves: flat.leaves, warnings };
+  return { path, format: 'pytorch', tensors, leaves: flat.leaves, warnings, unlistedClasses: ctx.unlistedClasses };
 }
 
 // -------------------------------------------------------------------------- descriptors
@@ -269,8 +270,12 @@ function describeLegacy(file: RandomAccessFile): ModelDescription {
 function checkSomethingDecoded(path: string, flat: Flattened, tensors: TensorDescriptor[]): void {
   if (tensors.length > 0) return;
   if (flat.placeholders.size > 0 && Object.keys(flat.leaves).length <= flat.placeholders.size) {
-    const cls = [...flat.placeholders].slice(0, 3).join(', ');
-    throw new DiffaiError(path, `checkpoint holds ${flat.topKind} (${cls}) which diffai cannot decode without running code`);
+    const classes = [...flat.placeholders];
+    throw new UnsafePickleError(
+      path,
+      `checkpoint holds ${flat.topKind} (${classes.slice(0, 3).join(', ')}) which diffai cannot decode without running code`,
+      classes,
+    );
   }
 }
 

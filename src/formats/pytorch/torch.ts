@@ -171,6 +171,8 @@ export interface TorchContext {
   /** Storages by key, shared between tensors (tied weights). */
   storages: Map<string, StorageRef>;
   warnings: string[];
+  /** Classes outside the allow-list that the pickle instantiates (kept as inert leaves). */
+  unlistedClasses?: string[];
 }
 
 export function storageFromPid(ctx: TorchContext, pid: PyValue): StorageRef {
@@ -351,6 +353,7 @@ export function torchHooks(ctx: TorchContext): UnpicklerHooks {
     construct,
     unknownClass(qualname) {
       ctx.warnings.push(`pickle holds instances of ${qualname}, which is not on the allow-list; kept as inert leaves (nothing of it is run)`);
+      (ctx.unlistedClasses ??= []).push(qualname);
     },
     build(obj, state) {
       if (isHost(obj) && obj.hostKind === 'np-dtype' && Array.isArray(state)) {

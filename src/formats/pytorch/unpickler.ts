@@ -24,6 +24,8 @@ export class PickleError extends Error {
   constructor(
     message: string,
     readonly position?: number,
+    /** For a refusal on safety grounds: the global that would be called or reached. */
+    readonly refused?: string,
   ) {
     super(message);
     this.name = 'PickleError';
@@ -392,6 +394,9 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
   const fail = (msg: string): never => {
     throw new PickleError(msg, input.pos);
   };
+  const refuse = (global: string, msg: string): never => {
+    throw new PickleError(`refusing to load: ${msg}`, input.pos, global);
+  };
   const push = (v: PyValue): void => {
     if (++total > L.maxStack) fail(`pickle stack exceeds ${L.maxStack} values`);
     if (++pushes > L.maxPushes) fail(`pickle pushes more than ${L.maxPushes} values, beyond the budget for its ${input.end - start} bytes`);
@@ -481,7 +486,7 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
   };
   const makeGlobal = (module: string, name: string): PyGlobal => {
     const why = forbiddenGlobal(module, name);
-    if (why) fail(`refusing to load: the pickle references ${module}.${name} (${why})`);
+    if (why) refuse(`${module}.${name}`, `the pickle references ${module}.${name} (${why})`);
     return new PyGlobal(module, name);
   };
   const refuseArgs = (cls: PyGlobal, argv: PyValue[]): void => {
@@ -490,7 +495,7 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
     const check = (v: PyValue, depth: number): void => {
       if (v instanceof PyGlobal) {
         if (!isAllowedValue(v.module, v.name)) {
-          fail(`refusing to load: the pickle passes ${v.qualname} to ${cls.qualname}; ${v.qualname} is not on the allow-list (see docs/pytorch-safety.md)`);
+          refuse(v.qualname, `the pickle passes ${v.qualname} to ${cls.qualname}; ${v.qualname} is not on the allow-list (see docs/pytorch-safety.md)`);
         }
       } else if (depth < 2 && Array.isArray(v)) {
         for (let i = 0; i < v.length && i < 4096; i++) check(v[i]!, depth + 1);
@@ -501,13 +506,17 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
   const construct = (cls: PyValue, args: PyValue, how: 'reduce' | 'newobj' | 'inst'): PyValue => {
     const argv: PyValue[] = Array.isArray(args) ? args : [args];
     if (!(cls instanceof PyGlobal)) {
-      return fail(`refusing to load: the pickle ${how === 'newobj' ? 'instantiates' : 'calls'} a computed value (${reprKey(cls, 0)}), not a named global`);
+      return refuse(
+        `a computed value (${reprKey(cls, 0)})`,
+        `the pickle ${how === 'newobj' ? 'instantiates' : 'calls'} a computed value (${reprKey(cls, 0)}), not a named global`,
+      );
     }
     const known = how === 'newobj' ? isKnownClass(cls.module, cls.name) : isAllowedCall(cls.module, cls.name);
     if (!known) {
       if (how !== 'newobj') {
-        return fail(
-          `refusing to load: the pickle calls ${cls.qualname}, which is not on the allow-list of torch/numpy constructors (see docs/pytorch-safety.md)`,
+        return refuse(
+          cls.qualname,
+          `the pickle calls ${cls.qualname}, which is not on the allow-list of torch/numpy constructors (see docs/pytorch-safety.md)`,
         );
       }
       // NEWOBJ of a plain class: an inert leaf; nothing of the class is called here
@@ -524,7 +533,7 @@ export function unpickle(input: PickleInput, hooks: UnpicklerHooks = {}, limits:
       if (cls.name === '_reconstructor') {
         const base = argv[1];
         if (!(base instanceof PyGlobal) || (base.qualname !== 'builtins.object' && base.qualname !== '__builtin__.object') || (argv[2] ?? null) !== null) {
-          return fail(`refusing to load: copyreg._reconstructor with a base other than object`);
+          return refuse(base instanceof PyGlobal ? base.qualname : 'copyreg._reconstructor', `copyreg._reconstructor with a base other than object`);
         }
       }
       return construct(target, tuple(argv.slice(cls.name === '__newobj__' ? 1 : 3)), 'newobj');

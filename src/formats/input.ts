@@ -1,0 +1,73 @@
+/**
+ * Turns the paths a user gives into files the readers can read by position: `-` (standard
+ * input), named pipes (`<(…)`) and gzip-compressed models are spooled to a temporary file
+ * (io/spool.ts) for the duration of one call; xz, zstd and bzip2 are refused with the
+ * command that decompresses them. Errors and descriptions name what the user gave, never
+ * the spool file.
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { DiffaiError, UnsafePickleError } from '../errors.js';
+import { decompressHint, detectCompression } from '../io/compression.js';
+import type { Spool } from '../io/spool.js';
+import { READERS, readHead } from './registry.js';
+
+/** The path that names standard input. */
+export const STDIN = '-';
+
+export interface LocalInputs {
+  /** A readable local path for each given path (the same path when no spool was needed). */
+  local: string[];
+  /** The given path for a local one (the local path itself when it was not spooled). */
+  label(local: string): string;
+}
+
+/**
+ * Runs `fn` on local paths for `paths`, and removes every spool file afterwards (also when
+ * `fn` throws). A DiffaiError about a spool file is re-issued naming the given path.
+ */
+export async function withLocalInputs<T>(paths: string[], fn: (inputs: LocalInputs) => Promise<T>): Promise<T> {
+  if (paths.filter((p) => p === STDIN).length > 1) throw new DiffaiError(undefined, 'standard input (-) can be given only once');
+  let spool: Spool | undefined;
+  const labels = new Map<string, string>();
+  // Loaded only when an input needs it, to keep plain diffs quick to start.
+  const spoolOf = async () => (spool ??= new (await import('../io/spool.js')).Spool());
+  try {
+    const local: string[] = [];
+    for (const p of paths) {
+      const l = await localPath(p, spoolOf);
+      if (l !== p) labels.set(l, p);
+      local.push(l);
+    }
+    return await fn({ local, label: (l) => labels.get(l) ?? l });
+  } catch (e) {
+    const label = e instanceof DiffaiError && e.file !== undefined ? labels.get(e.file) : undefined;
+    if (label === undefined) throw e;
+    throw e instanceof UnsafePickleError ? new UnsafePickleError(label, e.message, e.globals) : new DiffaiError(label, (e as DiffaiError).message);
+  } finally {
+    spool?.release();
+  }
+}
+
+async function localPath(path: string, spoolOf: () => Promise<Spool>): Promise<string> {
+  let local = path;
+  if (path === STDIN) {
+    if (process.stdin.isTTY)
+      throw new DiffaiError(STDIN, 'standard input is a terminal; pipe a model into it (git show HEAD:model.safetensors | diffai - model.safetensors)');
+    local = await (await spoolOf()).add(process.stdin, STDIN, false);
+  }
+  const st = statSync(local, { throwIfNoEntry: false });
+  // A pipe by name (bash's `<(git show HEAD:model.pt)`, a FIFO) is read once into the spool too.
+  if (path !== STDIN && (st?.isFIFO() || st?.isCharacterDevice())) local = await (await spoolOf()).add(createReadStream(path), path, false);
+  else if (!st?.isFile()) return local; // directories, missing files: the readers say what is wrong
+  const head = readHead(local);
+  if (READERS.some((r) => r.sniff(head, local))) return local;
+  const compression = detectCompression(head);
+  if (compression === undefined) return local;
+  if (compression.name === 'gzip') {
+    const spool = await spoolOf();
+    const inflated = await spool.addGunzipped(local, path);
+    if (local !== path) spool.remove(local); // the compressed copy of a pipe is no longer needed
+    return inflated;
+  }
+  throw new DiffaiError(path, `is ${compression.name}-compressed, which diffai does not decompress; ${decompressHint(compression, path, path === STDIN)}`);
+}
