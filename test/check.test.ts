@@ -98,7 +98,7 @@ describe('diffai --check', () => {
     const r = await cli(['--stream', '--check', core(BASE)]);
     expect(r.status, r.stderr).toBe(0);
     const help = await cli(['--help']);
-    expect(help.stdout).toMatch(/--stream[\s\S]*always streamed/);
+    expect(help.stdout).toMatch(/--stream[\s\S]*always\s+streamed/);
     expect(help.stdout).toMatch(/--check/);
     expect(help.stdout).toMatch(/--format/);
   });

@@ -46,7 +46,19 @@ describe.concurrent('--help', () => {
   it('lists the groups in order, --no-color, examples and the exit codes', async () => {
     const r = await cli(['--help'], { COLUMNS: '100' });
     const titles = r.stdout.split('\n').filter((l) => /^[A-Z][A-Za-z ]+:$/.test(l));
-    expect(titles).toEqual(['Usage:', 'Output:', 'Filters:', 'Analyses:', 'Reports and exit status:', 'Performance:', 'General:', 'Examples:', 'Exit status:']);
+    expect(titles).toEqual([
+      'Usage:',
+      'Output:',
+      'Filters:',
+      'Input:',
+      'Matching names:',
+      'Analyses:',
+      'Reports and exit status:',
+      'Performance:',
+      'General:',
+      'Examples:',
+      'Exit status:',
+    ]);
     expect(r.stdout).toMatch(/--color, --no-color/);
     expect(r.stdout).toMatch(/^ {2}diffai base\.safetensors tuned\.safetensors$/m);
     const exit = r.stdout.slice(r.stdout.indexOf('Exit status:'));

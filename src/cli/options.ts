@@ -75,7 +75,7 @@ export const OPTION_GROUPS: OptionGroup[] = [
     ],
   },
   {
-    title: 'Input (- reads standard input; gzip is decompressed)',
+    title: 'Input',
     options: [
       {
         name: 'format',
@@ -84,17 +84,45 @@ export const OPTION_GROUPS: OptionGroup[] = [
         value: 'FMT',
         describe: `Read every file as this format (${FORCED_FORMATS.join(', ')}; default: recognised by its bytes); bytes of another format are an error`,
       },
-      { name: 'stream', type: 'boolean', describe: 'Accepted for compatibility: tensors are always streamed in ~1 MiB chunks, never loaded whole' },
-      { name: 'check', type: 'boolean', describe: 'diffai --check FILE…: validate every file fully and name pickle globals that would run code (as diffai check)', commands: DIFF },
+      {
+        name: 'stream',
+        type: 'boolean',
+        describe:
+          'Accepted for compatibility: tensors are always streamed in ~1 MiB chunks, never loaded whole (a path may be - for standard input; gzip is decompressed)',
+      },
+      {
+        name: 'check',
+        type: 'boolean',
+        describe: 'diffai --check FILE…: validate every file fully and name pickle globals that would run code (as diffai check)',
+        commands: DIFF,
+      },
     ],
   },
   {
     title: 'Matching names',
     options: [
-      { name: 'strip-prefix', type: 'string', array: true, value: 'PREFIX', describe: 'Remove PREFIX from every name on both sides before matching (repeatable; e.g. module. of DDP)' },
-      { name: 'rename', type: 'string', array: true, value: "'RE=REPL'", describe: 'Rename on both sides before matching: every match of RE becomes REPL ($1 … groups; repeatable, in order)' },
+      {
+        name: 'strip-prefix',
+        type: 'string',
+        array: true,
+        value: 'PREFIX',
+        describe: 'Remove PREFIX from every name on both sides before matching (repeatable; e.g. module. of DDP)',
+      },
+      {
+        name: 'rename',
+        type: 'string',
+        array: true,
+        value: "'RE=REPL'",
+        describe: 'Rename on both sides before matching: every match of RE becomes REPL ($1 … groups; repeatable, in order)',
+      },
       { name: 'rename-a', type: 'string', array: true, value: "'RE=REPL'", describe: 'Like --rename, for the first file only (applied before --rename)' },
-      { name: 'rename-b', type: 'string', array: true, value: "'RE=REPL'", describe: 'Like --rename, for the second and later files only (applied before --rename)' },
+      {
+        name: 'rename-b',
+        type: 'string',
+        array: true,
+        value: "'RE=REPL'",
+        describe: 'Like --rename, for the second and later files only (applied before --rename)',
+      },
     ],
   },
   {

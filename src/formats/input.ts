@@ -1,13 +1,13 @@
 /**
  * Turns the paths a user gives into files the readers can read by position: `-` (standard
- * input), named pipes (`<(…)`) and gzip-compressed models are spooled to a temporary file
+ * input) and gzip-compressed models are spooled to a temporary file
  * (io/spool.ts) for the duration of one call; xz, zstd and bzip2 are refused with the
  * command that decompresses them. Errors and descriptions name what the user gave, never
  * the spool file.
  */
-import { createReadStream, statSync } from 'node:fs';
 import { DiffaiError, UnsafePickleError } from '../errors.js';
 import { decompressHint, detectCompression } from '../io/compression.js';
+import { notRegular, statPath } from '../io/file.js';
 import type { Spool } from '../io/spool.js';
 import { READERS, readHead } from './registry.js';
 
@@ -55,10 +55,12 @@ async function localPath(path: string, spoolOf: () => Promise<Spool>): Promise<s
       throw new DiffaiError(STDIN, 'standard input is a terminal; pipe a model into it (git show HEAD:model.safetensors | diffai - model.safetensors)');
     local = await (await spoolOf()).add(process.stdin, STDIN, false);
   }
-  const st = statSync(local, { throwIfNoEntry: false });
-  // A pipe by name (bash's `<(git show HEAD:model.pt)`, a FIFO) is read once into the spool too.
-  if (path !== STDIN && (st?.isFIFO() || st?.isCharacterDevice())) local = await (await spoolOf()).add(createReadStream(path), path, false);
-  else if (!st?.isFile()) return local; // directories, missing files: the readers say what is wrong
+  const st = statPath(local);
+  // A pipe by name (a FIFO, bash's `<(…)`) may have no writer and would block forever: refused
+  // at once, pointing at standard input, which is read into the spool.
+  if (path !== STDIN && st && !st.isFile() && !st.isDirectory())
+    throw new DiffaiError(path, `${notRegular(st)}; to read a model from a pipe, give it on standard input (… | diffai - OTHER)`);
+  if (!st?.isFile()) return local; // directories, missing files: the readers say what is wrong
   const head = readHead(local);
   if (READERS.some((r) => r.sniff(head, local))) return local;
   const compression = detectCompression(head);
