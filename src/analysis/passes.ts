@@ -41,7 +41,8 @@ export const PASSES: Passes = {
     for (let m = 0; m < models.length; m++) out.set(m, await findZeroRows(executor, statsOfModel(pairs, m)));
     return out;
   },
-  pairCompare: ({ models, pairs, executor, options }) => compareAllPairs(models, pairs, executor, options),
+  pairCompare: ({ models, pairs, executor, options }) => comparePairs(models, pairs, executor, options, () => true),
+  baselineCompare: ({ models, pairs, executor, options }) => comparePairs(models, pairs, executor, options, (i) => i === 0),
   quantizedLinks: async ({ pairs, executor, options }) => {
     const out = new Map<number, PairTensor[]>();
     for (let k = 0; k < pairs.length; k++) out.set(k, await compareQuantizedLinks(pairs[k]!, executor, options));
@@ -140,15 +141,20 @@ function sameDims(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** Consecutive pairs reuse the diff pass's comparisons; every other pair i < j is compared now. */
-async function compareAllPairs(
+/**
+ * Parameter comparisons of the pairs i < j that `wanted` accepts: consecutive pairs reuse the
+ * diff pass's comparisons, every other wanted pair is compared now.
+ */
+async function comparePairs(
   models: ModelDescription[],
   pairs: PairData[],
   executor: Executor,
   options: DiffOptions,
+  wanted: (i: number, j: number) => boolean,
 ): Promise<Map<string, Map<string, ComparePartial>>> {
   const out = new Map<string, Map<string, ComparePartial>>();
   for (const p of pairs) {
+    if (!wanted(p.ia, p.ib)) continue;
     const per = new Map<string, ComparePartial>();
     for (const t of p.tensors) if (t.cmp && isParameter(p.a, t.a) && isParameter(p.b, t.b)) per.set(t.name, t.cmp);
     out.set(`${p.ia},${p.ib}`, per);
@@ -156,6 +162,7 @@ async function compareAllPairs(
   const keep = nameFilter(options);
   for (let i = 0; i < models.length; i++) {
     for (let j = i + 2; j < models.length; j++) {
+      if (!wanted(i, j)) continue;
       const bTensors = new Map(models[j]!.tensors.map((t) => [t.name, t]));
       const jobs = uniqueTensors(models[i]!)
         .filter((ta) => keep(ta.name) && isParameter(models[i]!, ta))

@@ -61,6 +61,11 @@ export const ANALYSES = {
     describe: 'Cosine similarity of parameters (overall and per layer) between every pair of models',
     load: lazy(() => import('./similarity.js')),
   },
+  learningProgress: {
+    flag: 'learning-progress',
+    describe: 'Distance from the first checkpoint, path efficiency, update per epoch/step, stored loss and its trend',
+    load: lazy(() => import('./learning-progress.js')),
+  },
 } satisfies Record<string, AnalysisRegistration>;
 
 export type AnalysisName = keyof typeof ANALYSES;

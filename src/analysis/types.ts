@@ -46,6 +46,8 @@ export interface PassOutputs {
   zeroRows: Map<number, Map<string, number[]>>;
   /** Comparison partials per parameter tensor for every pair i < j, keyed `i,j`. */
   pairCompare: Map<string, Map<string, ComparePartial>>;
+  /** The same, for the pairs (0, j) only: every model against the first (learning progress). */
+  baselineCompare: Map<string, Map<string, ComparePartial>>;
   /** Marks `PairTensor.grid` on grid-snapped tensors; the value is the number of tensors marked. */
   snappedGrids: number;
   /**
