@@ -3,7 +3,7 @@
  * float64 recomputations from the tensors' bytes (decoded here, not through the engine) and
  * against values the generators recorded from torch.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { analyzeFiles, type AnalysisEntry, type AnalysisName } from '../src/analysis/index.js';
@@ -129,5 +129,66 @@ describe('--learning-progress', () => {
     } finally {
       t.cleanup();
     }
+  });
+});
+
+describe('--hyperparameter-impact', () => {
+  const params: string[] = EXP.trajectories.adam.parameter_names;
+
+  it('Adam epochs 1 and 10 (ExponentialLR γ=0.85): lr ratio 0.85^9, epoch and step ×10, per-layer change as recomputed in float64', async () => {
+    const files = [real('adam_epoch1.pt'), real('adam_epoch10.pt')];
+    const { entry, data } = await analysis(files, 'hyperparameters');
+    const byName = new Map(data.changes.map((x: Data) => [x.name, x]));
+    const lr: Data = byName.get('optimizer_state_dict.param_groups.0.lr');
+    expectClose(lr.ratio, 0.85 ** 9, 1e-9, 0, 'lr ratio');
+    expectClose(lr.a, 2e-3 * 0.85, 1e-9, 0, 'lr at epoch 1');
+    expect(byName.get('epoch')).toMatchObject({ a: 1, b: 10, change: 'changed' });
+    expect((byName.get('optimizer_state_dict.step') as Data).ratio).toBe(10);
+    expect([...byName.keys()].sort()).toEqual(['epoch', 'optimizer_state_dict.param_groups.0.lr', 'optimizer_state_dict.step']);
+    const w = await Promise.all(files.map((f) => float64Tensors(f, params)));
+    for (const layer of ['model_state_dict.fc1', 'model_state_dict.fc2']) {
+      const n = norms(
+        w[0]!,
+        w[1]!,
+        params.filter((x) => x.startsWith(`${layer}.`)),
+      );
+      expectClose(data.layers.find((l: Data) => l.layer === layer).rel_l2_change, n.diff / n.a, 1e-9, 0, layer);
+    }
+    const all = norms(w[0]!, w[1]!, params);
+    expectClose(data.model_rel_l2_change, all.diff / all.a, 1e-9, 0, 'model');
+    expect(summaryLine(entry)).toMatch(
+      /^hyperparameter_impact: changed=3, hyperparameters=epoch\+lr\+step, model_rel_l2_change=\d\.\d{4}, most_changed_layer=model_state_dict\.fc\d$/,
+    );
+  });
+
+  it('SGD against Adam: momentum and nesterov removed, eps added; config.json beside each file compared', async () => {
+    const { data } = await analysis([real('sgd_epoch10.pt'), real('adam_epoch10.pt')], 'hyperparameters');
+    const byName = new Map(data.changes.map((x: Data) => [x.name, x]));
+    expect(byName.get('optimizer_state_dict.param_groups.0.momentum')).toMatchObject({ a: 0.9, b: null, change: 'removed' });
+    expect(byName.get('optimizer_state_dict.param_groups.0.nesterov')).toMatchObject({ a: false, b: null, change: 'removed' });
+    expect(byName.get('optimizer_state_dict.param_groups.0.eps')).toMatchObject({ a: null, b: 1e-8, change: 'added' });
+    expect(byName.has('epoch')).toBe(false);
+    const t = tempDir();
+    try {
+      const one = new Uint8Array(new Float32Array([1, 2]).buffer);
+      const two = new Uint8Array(new Float32Array([1, 3]).buffer);
+      mkdirSync(t.path('a'));
+      mkdirSync(t.path('b'));
+      writeFileSync(t.path('a/config.json'), JSON.stringify({ hidden_dropout_prob: 0.1, num_layers: 2 }));
+      writeFileSync(t.path('b/config.json'), JSON.stringify({ hidden_dropout_prob: 0.2, num_layers: 2 }));
+      const a = writeSafetensors(t.path('a/m.safetensors'), [{ name: 'x.weight', dtype: 'F32', shape: [2], bytes: one }]);
+      const b = writeSafetensors(t.path('b/m.safetensors'), [{ name: 'x.weight', dtype: 'F32', shape: [2], bytes: two }]);
+      const { data: d } = await analysis([a, b], 'hyperparameters');
+      expect(d.changes).toEqual([{ name: 'config.hidden_dropout_prob', a: 0.1, b: 0.2, change: 'changed', ratio: 2 }]);
+      expectClose(d.model_rel_l2_change, 1 / Math.sqrt(5), 1e-12, 0, 'rel change');
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('files without stored hyperparameters: nothing differs, and the details say none were stored', async () => {
+    const { entry, data } = await analysis([small('sgd_epoch1.safetensors'), small('sgd_epoch2.safetensors')], 'hyperparameters');
+    expect(data.changes).toEqual([]);
+    expect(entry.details[0]).toMatch(/^no stored hyperparameters/);
   });
 });

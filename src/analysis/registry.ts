@@ -56,6 +56,11 @@ export const ANALYSES = {
     describe: 'Per layer update size ||dW||/||W|| along the checkpoints, and its trend',
     load: lazy(() => import('./convergence.js')),
   },
+  hyperparameters: {
+    flag: 'hyperparameter-impact',
+    describe: 'Stored hyperparameters that differ (param_groups, step, epoch, args, config.json) beside the per-layer change',
+    load: lazy(() => import('./hyperparameter-impact.js')),
+  },
   similarity: {
     flag: 'similarity-matrix',
     describe: 'Cosine similarity of parameters (overall and per layer) between every pair of models',
