@@ -10,7 +10,8 @@ import { analyzeFiles, type AnalysisEntry, type AnalysisName } from '../src/anal
 import { summaryLine } from '../src/analysis/summary.js';
 import { describeModel } from '../src/formats/registry.js';
 import { expectClose } from './helpers/assert.js';
-import { decodeTensor } from './helpers/decode.js';
+import { cli } from './helpers/cli.js';
+import { decodeTensor, readSourceBytes } from './helpers/decode.js';
 import { ROOT, tempDir, writeSafetensors } from './helpers/files.js';
 
 vi.setConfig({ testTimeout: 120_000 });
@@ -190,5 +191,81 @@ describe('--hyperparameter-impact', () => {
     const { entry, data } = await analysis([small('sgd_epoch1.safetensors'), small('sgd_epoch2.safetensors')], 'hyperparameters');
     expect(data.changes).toEqual([]);
     expect(entry.details[0]).toMatch(/^no stored hyperparameters/);
+  });
+});
+
+describe('--deployment-readiness', () => {
+  it('a GPT with injected NaN/Inf is blocked; the count matches the decoded values; --fail-on deployment exits 1, a clean copy 0', async () => {
+    const injected = real('gpt_injected.safetensors');
+    const d = await describeModel(injected);
+    let nonFinite = 0;
+    const bad: string[] = [];
+    for (const t of d.tensors) {
+      const n = (decodeTensor(t) as number[]).filter((x) => !Number.isFinite(x)).length;
+      nonFinite += n;
+      if (n > 0) bad.push(t.name);
+    }
+    expect(nonFinite).toBeGreaterThan(0);
+    const { entry, data } = await analysis([real('gpt.safetensors'), injected], 'deployment');
+    expect(data.verdict).toBe('blocked');
+    expect(data.failing).toEqual(['finite_values']);
+    const finite = data.checks.find((x: Data) => x.name === 'finite_values');
+    expect([finite.value, finite.items]).toEqual([nonFinite, bad]);
+    expect(summaryLine(entry)).toBe('deployment_readiness: verdict=blocked, checks=6, failed=finite_values, warnings=none');
+    const [blocked, ready, both] = await Promise.all([
+      cli([real('gpt.safetensors'), injected, '--fail-on', 'deployment']),
+      cli([real('gpt.pt'), real('gpt.safetensors'), '--fail-on', 'deployment']),
+      cli([real('gpt.pt'), real('gpt.safetensors'), '--fail-on', 'anomalies,deployment', '--deployment-readiness']),
+    ]);
+    expect(blocked.status).toBe(1);
+    expect(blocked.stdout).not.toContain('deployment_readiness');
+    expect([ready.status, ready.stdout]).toEqual([0, 'No differences found.\n']);
+    expect(both.status).toBe(0);
+    expect(both.stdout).toContain('deployment_readiness: verdict=ready, checks=6, failed=none, warnings=none');
+  });
+
+  it('a training checkpoint: optimizer-state share of the tensor bytes as summed from the descriptors (a warning, not blocking)', async () => {
+    const files = [real('adam_epoch1.pt'), real('adam_epoch5.pt')];
+    const d = await describeModel(files[1]!);
+    const bytes = (ts: typeof d.tensors) => ts.reduce((s, t) => s + t.numel * 4, 0);
+    expect(d.tensors.every((t) => t.dtype === 'f32')).toBe(true);
+    const share = bytes(d.tensors.filter((t) => t.name.startsWith('optimizer_state_dict.'))) / bytes(d.tensors);
+    const { data } = await analysis(files, 'deployment');
+    expect([data.verdict, data.warnings]).toEqual(['ready', ['optimizer_state']]);
+    expectClose(data.checks.find((x: Data) => x.name === 'optimizer_state').value, share, 1e-12, 0, 'optimizer share');
+  });
+
+  it('strict load_state_dict: resnet34 against resnet18 has the extra blocks as unexpected keys', async () => {
+    const [a, b] = await Promise.all([describeModel(real('resnet18.pt')), describeModel(real('resnet34.pt'))]);
+    const na = new Set(a.tensors.map((t) => t.name));
+    const extra = b.tensors.map((t) => t.name).filter((n) => !na.has(n));
+    const { data } = await analysis([real('resnet18.pt'), real('resnet34.pt')], 'deployment');
+    const keys = data.checks.find((x: Data) => x.name === 'state_dict_keys');
+    expect([keys.status, keys.value]).toEqual(['fail', extra.length]);
+    expect(keys.detail).toMatch(new RegExp(`0 missing, ${extra.length} unexpected, 0 size mismatches`));
+  });
+
+  it('an unsupported dtype (uint16) and an untied LM head are blocked', async () => {
+    const t = tempDir();
+    try {
+      const base = await describeModel(real('gpt.safetensors'));
+      const specs = base.tensors.map((x) => ({ name: x.name, dtype: x.dtype.toUpperCase(), shape: x.shape, bytes: new Uint8Array(readSourceBytes(x.source)) }));
+      const head = specs.find((s) => s.name === 'lm_head.weight')!;
+      const untied = writeSafetensors(t.path('untied.safetensors'), [...specs, { ...head, name: 'wte.weight' }], { format: 'pt' });
+      const { data } = await analysis([real('gpt.pt'), untied], 'deployment');
+      expect(data.failing).toEqual(['ties_preserved']);
+      expect(data.checks.find((x: Data) => x.name === 'ties_preserved').items).toEqual(['wte.weight']);
+      const one = new Uint8Array(new Float32Array([1, 2]).buffer);
+      const a = writeSafetensors(t.path('a.safetensors'), [{ name: 'x.weight', dtype: 'F32', shape: [2], bytes: one }]);
+      const b = writeSafetensors(t.path('b.safetensors'), [
+        { name: 'x.weight', dtype: 'F32', shape: [2], bytes: one },
+        { name: 'x.index', dtype: 'U16', shape: [2], bytes: new Uint8Array(4) },
+      ]);
+      const { data: d } = await analysis([a, b], 'deployment');
+      expect(d.failing).toEqual(['runtime_dtypes', 'state_dict_keys']);
+      expect(d.checks.find((x: Data) => x.name === 'runtime_dtypes').items).toEqual(['x.index (u16)']);
+    } finally {
+      t.cleanup();
+    }
   });
 });

@@ -11,6 +11,10 @@ export interface AnalysisRegistration {
   flag: string;
   /** Help text of the option. */
   describe: string;
+  /** The `--fail-on` value of this analysis's CI gate (its plug-in's `fails` decides). */
+  gate?: string;
+  /** Showing the analysis also applies its gate (`--regression-test`). */
+  impliesGate?: boolean;
   load(): Promise<AnalysisPlugin>;
 }
 
@@ -44,6 +48,7 @@ export const ANALYSES = {
   anomalies: {
     flag: 'anomaly-detection',
     describe: 'NaN/Inf, all-zero tensors and rows, exploding/vanishing tensors, sudden changes',
+    gate: 'anomalies',
     load: lazy(() => import('./anomalies.js')),
   },
   gradients: {
@@ -60,6 +65,12 @@ export const ANALYSES = {
     flag: 'hyperparameter-impact',
     describe: 'Stored hyperparameters that differ (param_groups, step, epoch, args, config.json) beside the per-layer change',
     load: lazy(() => import('./hyperparameter-impact.js')),
+  },
+  deployment: {
+    flag: 'deployment-readiness',
+    describe: 'Checklist on B against A: NaN/Inf, runtime dtypes, optimizer state, strict state_dict keys, ties; verdict ready/blocked',
+    gate: 'deployment',
+    load: lazy(() => import('./deployment-readiness.js')),
   },
   similarity: {
     flag: 'similarity-matrix',

@@ -103,6 +103,8 @@ export interface AnalysisEntry<D = Record<string, unknown>> extends AnalysisView
   label: string;
   /** Printed before the label on the summary line (`+`, `🚨`, `🧠`, `🏗️`), as the documents show it. */
   marker?: string;
+  /** Set for analyses with a gate: whether this result fails it (see `fails` in the plug-in). */
+  failed?: boolean;
 }
 
 interface PluginBase {
@@ -120,12 +122,16 @@ interface PluginBase {
 export interface PairAnalysis<D extends Record<string, unknown>> extends PluginBase {
   scope: 'pair';
   analyze(c: Collected, p: PairData): AnalysisView<D>;
+  /** For analyses with a CI gate (`--fail-on`): true when this result fails it. */
+  fails?(data: D): boolean;
 }
 
 /** An analysis of the whole sequence of models (one entry per run). */
 export interface SequenceAnalysis<D extends Record<string, unknown>> extends PluginBase {
   scope: 'sequence';
   analyze(c: Collected): AnalysisView<D>;
+  /** For analyses with a CI gate (`--fail-on`): true when this result fails it. */
+  fails?(data: D): boolean;
 }
 
 export type AnalysisPlugin<D extends Record<string, unknown> = Record<string, unknown>> = PairAnalysis<D> | SequenceAnalysis<D>;

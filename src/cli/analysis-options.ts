@@ -3,7 +3,7 @@
  * and the extra positional files of multi-checkpoint runs (`diffai A B C …`).
  */
 import type { Argv } from 'yargs';
-import { ANALYSES, ANALYSIS_NAMES, type AnalysisName } from '../analysis/registry.js';
+import { ANALYSES, ANALYSIS_NAMES, type AnalysisName, type AnalysisRegistration } from '../analysis/registry.js';
 import { DiffaiError } from '../errors.js';
 
 export interface AnalysisArgs {
@@ -16,7 +16,11 @@ export interface AnalysisArgs {
 export function addAnalysisOptions<T>(y: Argv<T>): Argv<T> {
   let out = y as Argv<unknown>;
   for (const name of ANALYSIS_NAMES) out = out.option(ANALYSES[name].flag, { type: 'boolean', default: false, describe: ANALYSES[name].describe });
-  out = out.option('fail-on', { type: 'string', array: true, describe: 'anomalies: exit 1 when anomaly detection finds anything (for CI gates)' });
+  out = out.option('fail-on', {
+    type: 'string',
+    array: true,
+    describe: `CI gates, a list (${FAIL_ON.join(',')}): exit 1 when the analysis fails (run even when not shown)`,
+  });
   return out as Argv<T>;
 }
 
@@ -29,17 +33,25 @@ export function selectedAnalyses(args: AnalysisArgs): Set<AnalysisName> {
   return new Set(ANALYSIS_NAMES.filter((name) => args[camel(ANALYSES[name].flag)] === true));
 }
 
-export const FAIL_ON = ['anomalies'];
+const REGISTRATIONS: Record<AnalysisName, AnalysisRegistration> = ANALYSES;
 
-/** True for `--fail-on anomalies`; any other value is a usage error (exit 2). */
-export function failOnAnomalies(args: AnalysisArgs): boolean {
-  const values = (args.failOn ?? []).map(String);
+/** The `--fail-on` values: the gates the analyses declare in the registry. */
+export const FAIL_ON = ANALYSIS_NAMES.flatMap((n) => REGISTRATIONS[n].gate ?? []);
+
+/**
+ * The analyses whose gate applies: those named by `--fail-on` (repeated or comma-separated:
+ * `--fail-on anomalies,deployment`) and the shown ones whose gate is implied
+ * (`--regression-test`). An unknown value is a usage error (exit 2).
+ */
+export function gatedAnalyses(args: AnalysisArgs): Set<AnalysisName> {
+  const values = (args.failOn ?? []).flatMap((v) => String(v).split(',')).map((v) => v.trim());
   const bad = values.find((v) => !FAIL_ON.includes(v));
   if (bad !== undefined) throw new DiffaiError(undefined, `--fail-on: unknown value ${JSON.stringify(bad)} (expected: ${FAIL_ON.join(', ')})`);
-  return values.includes('anomalies');
+  const shown = selectedAnalyses(args);
+  return new Set(ANALYSIS_NAMES.filter((n) => values.includes(REGISTRATIONS[n].gate ?? '') || (REGISTRATIONS[n].impliesGate === true && shown.has(n))));
 }
 
 /** True when the arguments need this path (an analysis, --fail-on, or a third file). */
 export function wantsAnalysis(args: AnalysisArgs): boolean {
-  return selectedAnalyses(args).size > 0 || failOnAnomalies(args) || (args.more?.length ?? 0) > 0;
+  return selectedAnalyses(args).size > 0 || gatedAnalyses(args).size > 0 || (args.more?.length ?? 0) > 0;
 }

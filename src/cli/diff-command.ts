@@ -10,7 +10,7 @@ import type { ModelDescription } from '../formats/types.js';
 import { choosePalette } from '../render/color.js';
 import { render } from '../render/registry.js';
 import { reportDiffers, reportModels, type Report } from '../report/types.js';
-import { failOnAnomalies, selectedAnalyses, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
+import { gatedAnalyses, selectedAnalyses, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
 import { compileRegex, type DiffArgs } from './args.js';
 import { verboseLine, write } from './output.js';
 import { createProgress } from './progress.js';
@@ -52,27 +52,26 @@ export async function runDiff(args: DiffArgs): Promise<number> {
 
 /**
  * Two or more files with analyses, or three or more files: the report carries every
- * analysis shown; `--fail-on anomalies` runs anomaly detection even when it is not shown.
+ * analysis shown; a gate (`--fail-on anomalies,deployment`) runs its analysis even when it is
+ * not shown, and exits 1 when a result fails it.
  */
 async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, options: LibraryOptions, stop: () => void, started: number): Promise<number> {
   const paths = [args.fileA, args.fileB, ...(args.more ?? []).map(String)];
   const wanted = selectedAnalyses(args);
-  const failOn = failOnAnomalies(args);
-  const run = new Set<AnalysisName>(wanted);
-  if (failOn) run.add('anomalies');
+  const gated = gatedAnalyses(args);
+  const run = new Set<AnalysisName>([...wanted, ...gated]);
   // Loaded only when asked for, to keep plain diffs quick to start.
   const { diffSequence } = await import('../report/sequence.js');
   const full = await diffSequence(paths, run, options).finally(stop);
-  // The gate counts warning and critical findings; info notes (a zero bias) do not fail it.
-  const anomalies = full.analyses.filter((e) => e.name === 'anomalies').reduce((s, e) => s + (Number(e.data.critical) || 0) + (Number(e.data.warning) || 0), 0);
-  const report = { ...full, analyses: full.analyses.filter((e) => e.name !== 'anomalies' || wanted.has('anomalies')) };
+  const failed = full.analyses.filter((e) => gated.has(e.name as AnalysisName) && e.failed === true);
+  const report = { ...full, analyses: full.analyses.filter((e) => wanted.has(e.name as AnalysisName)) };
   const pairs = report.kind === 'sequence' ? report.pairs : [report];
   const differences = pairs.reduce((s, p) => s + p.results.length, 0);
   describeRun(args, reportModels(report), `${differences} differences, ${report.analyses.length} analyses in ${elapsed(started)} ms`);
   const brief = pairs.filter((p) => p.results.length > 0).map((p) => `Files ${p.a.path} and ${p.b.path} differ`);
-  if (failOn && anomalies > 0) brief.push(`${anomalies} anomalies found`);
+  for (const e of failed) brief.push(`${e.label} failed: ${e.summary}`);
   if (!args.quiet) await print(args, report, brief);
-  return reportDiffers(report) || (failOn && anomalies > 0) ? 1 : 0;
+  return reportDiffers(report) || failed.length > 0 ? 1 : 0;
 }
 
 /** The report in the chosen format, or with `--brief` only the given lines. */
