@@ -269,3 +269,43 @@ describe('--deployment-readiness', () => {
     }
   });
 });
+
+describe('--risk-assessment', () => {
+  it('SGD epoch 0 -> 1: SQNR over the parameters and the output layer change as recomputed in float64; level from the worst rule', async () => {
+    const params: string[] = EXP.trajectories.sgd.parameter_names;
+    const files = [real('sgd_epoch0.pt'), real('sgd_epoch1.pt')];
+    const w = await Promise.all(files.map((f) => float64Tensors(f, params)));
+    const all = norms(w[0]!, w[1]!, params);
+    const sqnr = 20 * Math.log10(all.a / all.diff);
+    const head = norms(
+      w[0]!,
+      w[1]!,
+      params.filter((n) => n.startsWith('model_state_dict.fc2.')),
+    );
+    const { entry, data } = await analysis(files, 'risk');
+    expectClose(data.measured.sqnr_db, sqnr, 1e-9, 0, 'sqnr');
+    expect(data.measured.output_layer).toBe('model_state_dict.fc2');
+    expectClose(data.measured.output_layer_rel_change, head.diff / head.a, 1e-9, 0, 'head change');
+    const expected = [
+      ...(sqnr < 30 ? [{ rule: 'low_sqnr', severity: sqnr < 15 ? 'high' : 'medium' }] : []),
+      ...(head.diff / head.a > 0.1 ? [{ rule: 'output_layer_change', severity: head.diff / head.a > 1 ? 'high' : 'medium' }] : []),
+    ];
+    expect(expected.length).toBeGreaterThan(0);
+    expect(data.rules.map((r: Data) => ({ rule: r.rule, severity: r.severity }))).toEqual(expected);
+    expect(data.level).toBe(expected.some((r) => r.severity === 'high') ? 'high' : 'medium');
+    expect(summaryLine(entry)).toBe(`risk_assessment: level=${data.level}, rules_fired=${expected.length}, worst=${expected[0]!.rule}`);
+  });
+
+  it('NaN/Inf is critical; an identical copy fires nothing; a deeper model has its extra tensors as added, its head by name', async () => {
+    const { data: inj } = await analysis([real('gpt.safetensors'), real('gpt_injected.safetensors')], 'risk');
+    expect([inj.level, inj.worst_rule, inj.rules[0].tensors]).toEqual(['critical', 'non_finite', ['h.0.attn.q_proj.weight']]);
+    const { data: same } = await analysis([real('gpt.pt'), real('gpt.safetensors')], 'risk');
+    expect([same.level, same.rules]).toEqual(['none', []]);
+    expect(same.measured.output_layer).toBe('lm_head');
+    const [a, b] = await Promise.all([describeModel(real('resnet18.pt')), describeModel(real('resnet34.pt'))]);
+    const na = new Set(a.tensors.map((t) => t.name));
+    const { data: deeper } = await analysis([real('resnet18.pt'), real('resnet34.pt')], 'risk');
+    expect(deeper.rules.find((r: Data) => r.rule === 'added_tensors').value).toBe(b.tensors.filter((t) => !na.has(t.name)).length);
+    expect(deeper.measured.output_layer).toBe('fc');
+  });
+});

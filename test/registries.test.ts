@@ -28,6 +28,7 @@ const DOCUMENTED: Record<string, [flag: string, key: string, label: string]> = {
   learningProgress: ['learning-progress', 'LearningProgress', 'learning_progress'],
   hyperparameters: ['hyperparameter-impact', 'HyperparameterImpact', 'hyperparameter_impact'],
   deployment: ['deployment-readiness', 'DeploymentReadiness', 'deployment_readiness'],
+  risk: ['risk-assessment', 'RiskAssessment', 'risk_assessment'],
 };
 
 describe('analysis registry', () => {
@@ -55,6 +56,7 @@ describe('analysis registry', () => {
       learningProgress: ['baselineCompare'],
       hyperparameters: [],
       deployment: [],
+      risk: [],
     });
   });
 

@@ -72,6 +72,11 @@ export const ANALYSES = {
     gate: 'deployment',
     load: lazy(() => import('./deployment-readiness.js')),
   },
+  risk: {
+    flag: 'risk-assessment',
+    describe: 'Documented rules that fired (NaN/Inf, low SQNR, removed/reshaped tensors, broken ties, output layer change); level of the worst',
+    load: lazy(() => import('./risk-assessment.js')),
+  },
   similarity: {
     flag: 'similarity-matrix',
     describe: 'Cosine similarity of parameters (overall and per layer) between every pair of models',
