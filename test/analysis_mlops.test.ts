@@ -309,3 +309,83 @@ describe('--risk-assessment', () => {
     expect(deeper.measured.output_layer).toBe('fc');
   });
 });
+
+describe('--regression-test', () => {
+  /** Elements outside |b − a| ≤ atol + rtol·|a| (NaN never close, equal infinities close) and the largest |b − a|, in float64 from the decoded bytes. */
+  async function reference(pathA: string, pathB: string, tol: (dtype: string) => { atol: number; rtol: number }) {
+    const [a, b] = await Promise.all([describeModel(pathA), describeModel(pathB)]);
+    const bByName = new Map(b.tensors.map((t) => [t.name, t]));
+    let bad = 0;
+    let n = 0;
+    let worst = { abs: 0, tensor: '', index: -1 };
+    for (const ta of a.tensors) {
+      const xs = decodeTensor(ta) as number[];
+      const ys = decodeTensor(bByName.get(ta.name)!) as number[];
+      const { atol, rtol } = tol(ta.dtype);
+      n += xs.length;
+      for (let i = 0; i < xs.length; i++) {
+        const [x, y] = [xs[i]!, ys[i]!];
+        if (!Number.isFinite(x) || !Number.isFinite(y)) {
+          if (Number.isNaN(x) || Number.isNaN(y) || x !== y) bad++;
+          continue;
+        }
+        const e = Math.abs(y - x);
+        if (e > atol + rtol * Math.abs(x)) bad++;
+        if (e > worst.abs) worst = { abs: e, tensor: ta.name, index: i };
+      }
+    }
+    return { bad, n, worst };
+  }
+  const torchDefaults = (dtype: string) => (dtype === 'f32' ? { atol: 1e-5, rtol: 1.3e-6 } : { atol: 0, rtol: 0 });
+
+  it('resnet18 against its f16 copy fails at the f32 defaults with the mismatched count and worst element recomputed in float64; passes with rtol 1e-3', async () => {
+    const files = [real('resnet18.pt'), real('resnet18_f16.safetensors')];
+    const ref = await reference(files[0]!, files[1]!, torchDefaults);
+    expect(ref.bad).toBeGreaterThan(0);
+    const { data } = await analysis(files, 'regression');
+    expect([data.passed, data.elements_mismatched, data.elements_checked]).toEqual([false, ref.bad, ref.n]);
+    expect(data.worst.tensor).toBe(ref.worst.tensor);
+    expect(data.worst.abs_diff).toBe(ref.worst.abs);
+    const loose = await analyzeFiles(files, ['regression'], { tolerance: { rtol: 1e-3 } });
+    const refLoose = await reference(files[0]!, files[1]!, (d) => (d === 'f32' ? { atol: 1e-5, rtol: 1e-3 } : { atol: 0, rtol: 1e-3 }));
+    expect(refLoose.bad).toBe(0);
+    expect(loose.analyses[0]!.data.passed).toBe(true);
+  });
+
+  it('identical results at 1 and 2 threads and any chunking (exact counts, earliest worst index)', async () => {
+    const files = [real('resnet18.pt'), real('resnet18_f16.safetensors')];
+    const runs = await Promise.all([
+      analyzeFiles(files, ['regression'], { threads: 1 }),
+      analyzeFiles(files, ['regression'], { threads: 2, chunkElements: 1024 }),
+      analyzeFiles(files, ['regression'], { threads: 2, chunkElements: 4096 }),
+    ]);
+    for (const r of runs.slice(1)) expect(r.analyses[0]!.data).toEqual(runs[0]!.analyses[0]!.data);
+  });
+
+  it('NaN is never close, equal infinities are; a removed tensor fails the structure; the command line exits 1 on failure and 0 on a pass', async () => {
+    const t = tempDir();
+    try {
+      const f32 = (xs: number[]) => new Uint8Array(new Float32Array(xs).buffer);
+      const a = writeSafetensors(t.path('a.safetensors'), [
+        { name: 'w', dtype: 'F32', shape: [2, 2], bytes: f32([Number.NaN, Number.POSITIVE_INFINITY, 1, 2]) },
+        { name: 'v', dtype: 'F32', shape: [1], bytes: f32([1]) },
+      ]);
+      const b = writeSafetensors(t.path('b.safetensors'), [
+        { name: 'w', dtype: 'F32', shape: [2, 2], bytes: f32([Number.NaN, Number.POSITIVE_INFINITY, 1, 2.5]) },
+      ]);
+      const { data } = await analysis([a, b], 'regression');
+      expect(data.failing).toEqual([expect.objectContaining({ name: 'w', mismatched: 2, non_finite: 1, max_abs_diff: 0.5, at: [1, 1] })]);
+      expect([data.structural_equal, data.removed]).toEqual([false, ['v']]);
+      const [fail, pass] = await Promise.all([
+        cli([real('resnet18.pt'), real('resnet18_f16.safetensors'), '--regression-test']),
+        cli([real('resnet18.pt'), real('resnet18.safetensors'), '--regression-test']),
+      ]);
+      expect(fail.status).toBe(1);
+      expect(fail.stdout).toMatch(/regression_test: result=failed, mismatched=\d+\/45722/);
+      expect(pass.status).toBe(0);
+      expect(pass.stdout).toContain('regression_test: result=passed, mismatched=0/45722');
+    } finally {
+      t.cleanup();
+    }
+  });
+});

@@ -29,6 +29,7 @@ const DOCUMENTED: Record<string, [flag: string, key: string, label: string]> = {
   hyperparameters: ['hyperparameter-impact', 'HyperparameterImpact', 'hyperparameter_impact'],
   deployment: ['deployment-readiness', 'DeploymentReadiness', 'deployment_readiness'],
   risk: ['risk-assessment', 'RiskAssessment', 'risk_assessment'],
+  regression: ['regression-test', 'RegressionTest', 'regression_test'],
 };
 
 describe('analysis registry', () => {
@@ -57,6 +58,7 @@ describe('analysis registry', () => {
       hyperparameters: [],
       deployment: [],
       risk: [],
+      regression: ['tolerances'],
     });
   });
 

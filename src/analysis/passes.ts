@@ -11,7 +11,8 @@ import { tensorStats } from '../diff/stats.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
 import { isParameter, statsOfModel, type ModelTensor } from './helpers.js';
-import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid } from './types.js';
+import { toleranceOf } from './tolerance.js';
+import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid, ToleranceCheck } from './types.js';
 
 /** Values within this many steps of a grid point count as on the grid (f32 rounding of x = q·step). */
 export const GRID_TOLERANCE = 1e-3;
@@ -43,6 +44,11 @@ export const PASSES: Passes = {
   },
   pairCompare: ({ models, pairs, executor, options }) => comparePairs(models, pairs, executor, options, () => true),
   baselineCompare: ({ models, pairs, executor, options }) => comparePairs(models, pairs, executor, options, (i) => i === 0),
+  tolerances: async ({ pairs, executor, options }) => {
+    const out = new Map<number, Map<string, ToleranceCheck>>();
+    for (let k = 0; k < pairs.length; k++) out.set(k, await checkTolerances(pairs[k]!, executor, options));
+    return out;
+  },
   quantizedLinks: async ({ pairs, executor, options }) => {
     const out = new Map<number, PairTensor[]>();
     for (let k = 0; k < pairs.length; k++) out.set(k, await compareQuantizedLinks(pairs[k]!, executor, options));
@@ -75,6 +81,25 @@ async function compareQuantizedLinks(p: PairData, executor: Executor, options: D
   await link('a');
   await link('b');
   return out.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+}
+
+/**
+ * Every tensor both sides hold with the same shape, against its tolerance (torch's default for
+ * A's dtype unless given). A tensor the diff found exactly equal, without NaN in A, is not
+ * read again: nothing in it can be outside any tolerance.
+ */
+async function checkTolerances(p: PairData, executor: Executor, options: DiffOptions): Promise<Map<string, ToleranceCheck>> {
+  const out = new Map<string, ToleranceCheck>();
+  for (const t of p.tensors) {
+    if (!t.a || !t.b || !t.cmp) continue;
+    const tol = toleranceOf(t.a, options.tolerance);
+    const exact = t.cmp.changed === 0 && t.cmp.mismatched === 0 && (t.statsA?.nan_count ?? 0) === 0;
+    const result = exact
+      ? { violations: 0, nonFinite: 0, maxAbs: 0, maxAbsIndex: -1, maxRel: 0, maxRelIndex: -1 }
+      : await executor.run('tolerance', [t.a, t.b], { atol: tol.atol, rtol: tol.rtol });
+    out.set(t.name, { ...tol, result });
+  }
+  return out;
 }
 
 /** Candidate grids for a tensor with the given range, coarsest first. */

@@ -77,6 +77,14 @@ export const ANALYSES = {
     describe: 'Documented rules that fired (NaN/Inf, low SQNR, removed/reshaped tensors, broken ties, output layer change); level of the worst',
     load: lazy(() => import('./risk-assessment.js')),
   },
+  regression: {
+    flag: 'regression-test',
+    describe:
+      'Every element |b-a| <= atol + rtol*|a| (torch.testing.assert_close defaults per dtype, or --rtol/--atol) and the same structure; exit 1 when it fails',
+    gate: 'regression',
+    impliesGate: true,
+    load: lazy(() => import('./regression-test.js')),
+  },
   similarity: {
     flag: 'similarity-matrix',
     describe: 'Cosine similarity of parameters (overall and per layer) between every pair of models',

@@ -3,6 +3,7 @@
  * entry each analysis returns, and the plug-in contract an analysis module fulfils.
  */
 import type { DiffResult, TensorStats } from '../diff/types.js';
+import type { ToleranceResult } from '../engine/ops/tolerance.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 
@@ -56,6 +57,17 @@ export interface PassOutputs {
    * the model view), dequantized. `name` is the float parameter's name.
    */
   quantizedLinks: Map<number, PairTensor[]>;
+  /** Per pair (index in `pairs`): per tensor compared, the tolerance applied and the elements outside it (src/analysis/regression-test.ts). */
+  tolerances: Map<number, Map<string, ToleranceCheck>>;
+}
+
+/** One tensor's check against |b − a| ≤ atol + rtol·|a|. */
+export interface ToleranceCheck {
+  atol: number;
+  rtol: number;
+  /** Whose default the tolerance is (`f32`, …) or `given` (--rtol/--atol). */
+  source: string;
+  result: ToleranceResult;
 }
 
 export type PassName = keyof PassOutputs;

@@ -9,6 +9,8 @@ import { DiffaiError } from '../errors.js';
 export interface AnalysisArgs {
   more?: string[];
   failOn?: string[];
+  rtol?: number;
+  atol?: number;
   [flag: string]: unknown;
 }
 
@@ -21,6 +23,8 @@ export function addAnalysisOptions<T>(y: Argv<T>): Argv<T> {
     array: true,
     describe: `CI gates, a list (${FAIL_ON.join(',')}): exit 1 when the analysis fails (run even when not shown)`,
   });
+  out = out.option('rtol', { type: 'number', describe: '--regression-test: relative tolerance (default: per dtype, as torch.testing.assert_close)' });
+  out = out.option('atol', { type: 'number', describe: '--regression-test: absolute tolerance (default: per dtype, as torch.testing.assert_close)' });
   return out as Argv<T>;
 }
 
@@ -54,4 +58,16 @@ export function gatedAnalyses(args: AnalysisArgs): Set<AnalysisName> {
 /** True when the arguments need this path (an analysis, --fail-on, or a third file). */
 export function wantsAnalysis(args: AnalysisArgs): boolean {
   return selectedAnalyses(args).size > 0 || gatedAnalyses(args).size > 0 || (args.more?.length ?? 0) > 0;
+}
+
+/** `--rtol`/`--atol` as the library's tolerance option (each non-negative; exit 2 otherwise). */
+export function toleranceOption(args: AnalysisArgs): { tolerance?: { rtol?: number; atol?: number } } {
+  const tolerance: { rtol?: number; atol?: number } = {};
+  for (const key of ['rtol', 'atol'] as const) {
+    const v = args[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new DiffaiError(undefined, `--${key} must be a non-negative number, got ${String(v)}`);
+    tolerance[key] = v;
+  }
+  return Object.keys(tolerance).length > 0 ? { tolerance } : {};
 }

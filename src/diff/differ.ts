@@ -22,6 +22,8 @@ export interface DiffOptions {
   shapeOnly?: boolean;
   /** Order value changes by relative L2 change, largest first. */
   sortByChangeMagnitude?: boolean;
+  /** --regression-test: tolerances that replace the per-dtype defaults (either may be given alone). */
+  tolerance?: { rtol?: number; atol?: number };
   /** Called with the partials of every tensor read (analyses reuse them; the diff does not change). */
   onTensor?: (event: TensorEvent) => void;
 }

@@ -20,6 +20,7 @@ import type { TensorDescriptor } from '../formats/types.js';
 import type { EngineOp } from './op.js';
 import { compareOp } from './ops/compare.js';
 import { gridOp } from './ops/grid.js';
+import { toleranceOp } from './ops/tolerance.js';
 import { histogramOp } from './ops/histogram.js';
 import { matvecOp, matvecTOp } from './ops/matvec.js';
 import { rowCompareOp } from './ops/row-compare.js';
@@ -37,6 +38,7 @@ export const OPS = {
   histogram: histogramOp,
   matvec: matvecOp,
   matvecT: matvecTOp,
+  tolerance: toleranceOp,
 };
 
 type Ops = typeof OPS;
