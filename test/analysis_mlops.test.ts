@@ -389,3 +389,61 @@ describe('--regression-test', () => {
     }
   });
 });
+
+describe('--alert-on-degradation', () => {
+  const losses = EXP.trajectories.sgd['0/1/5/10/30'].losses as number[];
+
+  it('a stored loss that rises between checkpoints (epoch 5 given before epoch 1) alerts with the change torch recorded; exit 1', async () => {
+    const files = [real('sgd_epoch0.pt'), real('sgd_epoch5.pt'), real('sgd_epoch1.pt')];
+    const { entry, data } = await analysis(files, 'degradation');
+    const [l0, l1, l5] = [losses[0]!, losses[1]!, losses[2]!];
+    expect(l5).toBeLessThan(l1);
+    expect(data.alerts).toHaveLength((l5 - l0) / l0 > 0.01 ? 2 : 1);
+    const rise = data.alerts.at(-1);
+    expect([rise.name, rise.from, rise.to]).toEqual(['loss', files[1], files[2]]);
+    expectClose(rise.change_or_bound, (l1 - l5) / l5, 1e-6, 0, 'loss rise');
+    expect(summaryLine(entry)).toBe(`🚨 alert_on_degradation: alerts=${data.alerts.length}, status=degraded, first=loss`);
+    const [fired, same] = await Promise.all([cli([files[1]!, files[2]!, '--alert-on-degradation']), cli([files[2]!, files[2]!, '--alert-on-degradation'])]);
+    expect(fired.status).toBe(1);
+    expect([same.status, same.stdout]).toEqual([0, 'No differences found.\n🚨 alert_on_degradation: alerts=0, status=ok, first=none\n  watched: loss\n']);
+  });
+
+  it('falling loss: no alert; fidelity bounds: the f16 copy SQNR (float64) against --min-sqnr, --fail-on degradation without showing it', async () => {
+    const { data: ok } = await analysis([real('sgd_epoch0.pt'), real('sgd_epoch1.pt'), real('sgd_epoch5.pt')], 'degradation');
+    expect(ok.alerts).toEqual([]);
+    const files = [real('resnet18.pt'), real('resnet18_f16.safetensors')];
+    const [a, b] = await Promise.all(files.map((f) => describeModel(f)));
+    const bByName = new Map(b.tensors.map((t) => [t.name, t]));
+    let aa = 0;
+    let dd = 0;
+    for (const t of a.tensors.filter((x) => x.dtype === 'f32' && !/running_|num_batches/.test(x.name))) {
+      const xs = decodeTensor(t) as number[];
+      const ys = decodeTensor(bByName.get(t.name)!) as number[];
+      for (let i = 0; i < xs.length; i++) {
+        aa += xs[i]! ** 2;
+        dd += (ys[i]! - xs[i]!) ** 2;
+      }
+    }
+    const sqnr = 10 * Math.log10(aa / dd);
+    const below = await analyzeFiles(files, ['degradation'], { degradation: { minSqnrDb: sqnr + 1 } });
+    const above = await analyzeFiles(files, ['degradation'], { degradation: { minSqnrDb: sqnr - 1 } });
+    const alert = (below.analyses[0]!.data as Data).alerts[0];
+    expectClose(alert.b, sqnr, 1e-9, 0, 'sqnr');
+    expect((above.analyses[0]!.data as Data).alerts).toEqual([]);
+    const [gate, pass] = await Promise.all([
+      cli([real('gpt.pt'), real('gpt.safetensors'), '--fail-on', 'degradation', '--min-cosine', '0.99']),
+      cli([...files, '--fail-on', 'degradation', '--min-sqnr', String(Math.ceil(sqnr + 1)), '-o', 'json']),
+    ]);
+    expect([gate.status, gate.stdout]).toEqual([0, 'No differences found.\n']);
+    expect(pass.status).toBe(1);
+    expect(pass.stdout).not.toContain('AlertOnDegradation');
+  });
+
+  it('without stored metrics or bounds: not applicable, exit code unchanged', async () => {
+    const r = await cli([real('gpt.pt'), real('gpt.safetensors'), '--alert-on-degradation']);
+    expect([r.status, r.stdout]).toEqual([
+      0,
+      'No differences found.\n🚨 alert_on_degradation: not applicable (no stored loss or accuracy-like metric, and no --min-sqnr/--min-cosine given)\n',
+    ]);
+  });
+});

@@ -30,6 +30,7 @@ const DOCUMENTED: Record<string, [flag: string, key: string, label: string]> = {
   deployment: ['deployment-readiness', 'DeploymentReadiness', 'deployment_readiness'],
   risk: ['risk-assessment', 'RiskAssessment', 'risk_assessment'],
   regression: ['regression-test', 'RegressionTest', 'regression_test'],
+  degradation: ['alert-on-degradation', 'AlertOnDegradation', 'alert_on_degradation'],
 };
 
 describe('analysis registry', () => {
@@ -59,6 +60,7 @@ describe('analysis registry', () => {
       deployment: [],
       risk: [],
       regression: ['tolerances'],
+      degradation: [],
     });
   });
 

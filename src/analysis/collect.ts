@@ -48,7 +48,7 @@ export async function collect(paths: string[], options: CollectOptions): Promise
       const ctx: PassContext = { models, pairs, executor, options };
       for (const name of Object.keys(PASSES) as PassName[]) if (options.needs.has(name)) await runPass(name, ctx, passes);
     }
-    return { models, pairs, passes };
+    return { models, pairs, passes, degradation: options.degradation ?? {} };
   } finally {
     await executor.close();
   }

@@ -90,6 +90,13 @@ export const ANALYSES = {
     describe: 'Cosine similarity of parameters (overall and per layer) between every pair of models',
     load: lazy(() => import('./similarity.js')),
   },
+  degradation: {
+    flag: 'alert-on-degradation',
+    describe: 'Alert when a stored loss rises or an accuracy falls between checkpoints, or fidelity is below --min-sqnr/--min-cosine; exit 1',
+    gate: 'degradation',
+    impliesGate: true,
+    load: lazy(() => import('./degradation.js')),
+  },
   learningProgress: {
     flag: 'learning-progress',
     describe: 'Distance from the first checkpoint, path efficiency, update per epoch/step, stored loss and its trend',

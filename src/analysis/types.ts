@@ -78,6 +78,8 @@ export interface Collected {
   pairs: PairData[];
   /** Outputs of the passes the selected analyses declared in `needs`. */
   passes: Partial<PassOutputs>;
+  /** Bounds given for --alert-on-degradation (DiffOptions.degradation). */
+  degradation: { minSqnrDb?: number; minCosine?: number };
 }
 
 /** A table an analysis offers to renderers that draw tables (Markdown, HTML): cells are plain values. */

@@ -4,6 +4,7 @@
  */
 import type { Argv } from 'yargs';
 import { ANALYSES, ANALYSIS_NAMES, type AnalysisName, type AnalysisRegistration } from '../analysis/registry.js';
+import type { DiffOptions } from '../diff/differ.js';
 import { DiffaiError } from '../errors.js';
 
 export interface AnalysisArgs {
@@ -11,6 +12,8 @@ export interface AnalysisArgs {
   failOn?: string[];
   rtol?: number;
   atol?: number;
+  minSqnr?: number;
+  minCosine?: number;
   [flag: string]: unknown;
 }
 
@@ -24,6 +27,11 @@ export function addAnalysisOptions<T>(y: Argv<T>): Argv<T> {
     describe: `CI gates, a list (${FAIL_ON.join(',')}): exit 1 when the analysis fails (run even when not shown)`,
   });
   out = out.option('rtol', { type: 'number', describe: '--regression-test: relative tolerance (default: per dtype, as torch.testing.assert_close)' });
+  out = out.option('min-sqnr', {
+    type: 'number',
+    describe: '--alert-on-degradation: alert when the SQNR (dB) of a model against the previous one is below this',
+  });
+  out = out.option('min-cosine', { type: 'number', describe: '--alert-on-degradation: alert when the cosine similarity to the previous model is below this' });
   out = out.option('atol', { type: 'number', describe: '--regression-test: absolute tolerance (default: per dtype, as torch.testing.assert_close)' });
   return out as Argv<T>;
 }
@@ -60,8 +68,22 @@ export function wantsAnalysis(args: AnalysisArgs): boolean {
   return selectedAnalyses(args).size > 0 || gatedAnalyses(args).size > 0 || (args.more?.length ?? 0) > 0;
 }
 
-/** `--rtol`/`--atol` as the library's tolerance option (each non-negative; exit 2 otherwise). */
-export function toleranceOption(args: AnalysisArgs): { tolerance?: { rtol?: number; atol?: number } } {
+/** `--rtol`/`--atol` and `--min-sqnr`/`--min-cosine` as library options (tolerances non-negative, bounds finite; exit 2 otherwise). */
+export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation'> {
+  const degradation: NonNullable<DiffOptions['degradation']> = {};
+  for (const [key, flag, field] of [
+    ['minSqnr', 'min-sqnr', 'minSqnrDb'],
+    ['minCosine', 'min-cosine', 'minCosine'],
+  ] as const) {
+    const v = args[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new DiffaiError(undefined, `--${flag} must be a number, got ${String(v)}`);
+    degradation[field] = v;
+  }
+  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}) };
+}
+
+function toleranceOption(args: AnalysisArgs): { tolerance?: { rtol?: number; atol?: number } } {
   const tolerance: { rtol?: number; atol?: number } = {};
   for (const key of ['rtol', 'atol'] as const) {
     const v = args[key];

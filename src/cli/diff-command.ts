@@ -10,7 +10,7 @@ import type { ModelDescription } from '../formats/types.js';
 import { choosePalette } from '../render/color.js';
 import { render } from '../render/registry.js';
 import { reportDiffers, reportModels, type Report } from '../report/types.js';
-import { gatedAnalyses, selectedAnalyses, toleranceOption, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
+import { gatedAnalyses, selectedAnalyses, thresholdOptions, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
 import { compileRegex, type DiffArgs } from './args.js';
 import { verboseLine, write } from './output.js';
 import { createProgress } from './progress.js';
@@ -62,7 +62,7 @@ async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, options: LibraryOp
   const run = new Set<AnalysisName>([...wanted, ...gated]);
   // Loaded only when asked for, to keep plain diffs quick to start.
   const { diffSequence } = await import('../report/sequence.js');
-  const full = await diffSequence(paths, run, { ...options, ...toleranceOption(args) }).finally(stop);
+  const full = await diffSequence(paths, run, { ...options, ...thresholdOptions(args) }).finally(stop);
   const failed = full.analyses.filter((e) => gated.has(e.name as AnalysisName) && e.failed === true);
   const report = { ...full, analyses: full.analyses.filter((e) => wanted.has(e.name as AnalysisName)) };
   const pairs = report.kind === 'sequence' ? report.pairs : [report];
