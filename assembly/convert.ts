@@ -2,7 +2,7 @@
 // bool) or f64 (32/64-bit integers), so that the two fast stats/compare kernels serve every
 // dtype. Also in-place byte swapping for big-endian sources.
 
-import { f16Table, e4m3Table, e5m2Table } from './layout';
+import { f16Table, e4m3Table, e5m2Table, e4m3fnuzTable, e5m2fnuzTable } from './layout';
 
 /** Decodes a small float with the given exponent and mantissa widths. */
 function decodeMinifloat(bits: u32, expBits: u32, manBits: u32, bias: i32, ieeeSpecials: bool, nanAllOnes: bool): f32 {
@@ -22,6 +22,10 @@ export function buildTables(): void {
   for (let b: u32 = 0; b < 256; b++) {
     store<f32>(e4m3Table + (<usize>b << 2), decodeMinifloat(b, 4, 3, 7, false, true));   // float8_e4m3fn: no infinities
     store<f32>(e5m2Table + (<usize>b << 2), decodeMinifloat(b, 5, 2, 15, true, false));
+    // The FNUZ variants (ONNX FLOAT8E4M3FNUZ/E5M2FNUZ): bias one higher, no infinities and no
+    // negative zero; the one NaN is 0x80.
+    store<f32>(e4m3fnuzTable + (<usize>b << 2), b == 0x80 ? NaN : decodeMinifloat(b, 4, 3, 8, false, false));
+    store<f32>(e5m2fnuzTable + (<usize>b << 2), b == 0x80 ? NaN : decodeMinifloat(b, 5, 2, 16, false, false));
   }
 }
 
@@ -103,6 +107,8 @@ export function bf16_to_f32(src: usize, dst: usize, n: i32): void {
 }
 export function f8e4m3_to_f32(src: usize, dst: usize, n: i32): void { byTable(e4m3Table, src, dst, n); }
 export function f8e5m2_to_f32(src: usize, dst: usize, n: i32): void { byTable(e5m2Table, src, dst, n); }
+export function f8e4m3fnuz_to_f32(src: usize, dst: usize, n: i32): void { byTable(e4m3fnuzTable, src, dst, n); }
+export function f8e5m2fnuz_to_f32(src: usize, dst: usize, n: i32): void { byTable(e5m2fnuzTable, src, dst, n); }
 
 @inline function widen<S, D>(src: usize, dst: usize, n: i32): void {
   for (let i = 0; i < n; i++) store<D>(dst + (<usize>i << alignof<D>()), <D>load<S>(src + (<usize>i << alignof<S>())));
@@ -148,6 +154,47 @@ export function f8e5m2_to_f32(src: usize, dst: usize, n: i32): void { byTable(e5
 export function i8_to_f32(src: usize, dst: usize, n: i32): void { bytesToF32(src, dst, n, true, false); }
 export function u8_to_f32(src: usize, dst: usize, n: i32): void { bytesToF32(src, dst, n, false, false); }
 export function bool_to_f32(src: usize, dst: usize, n: i32): void { bytesToF32(src, dst, n, false, true); }
+
+// 4-bit integers packed two to a byte, the first element in the low nibble (ONNX INT4/UINT4).
+// n is a whole number of elements (even). Nibbles are split and interleaved back into element
+// order with one shuffle per 16 elements, then widened as bytes are.
+@inline function i8x16ToF32(out: usize, v: v128, signed: bool): void {
+  const lo = signed ? i16x8.extend_low_i8x16_s(v) : i16x8.extend_low_i8x16_u(v);
+  const hi = signed ? i16x8.extend_high_i8x16_s(v) : i16x8.extend_high_i8x16_u(v);
+  v128.store(out, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)));
+  v128.store(out, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), 16);
+  v128.store(out, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), 32);
+  v128.store(out, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), 48);
+}
+
+@inline function nibblesToF32(src: usize, dst: usize, n: i32, signed: bool): void {
+  const bytes = n >> 1;
+  const mask = i8x16.splat(0x0f);
+  const eight = i8x16.splat(8);
+  let k = 0;
+  for (; k + 16 <= bytes; k += 16) {
+    const v = v128.load(src + <usize>k);
+    let lo = v128.and(v, mask);
+    let hi = i8x16.shr_u(v, 4);
+    if (signed) {
+      lo = i8x16.sub(v128.xor(lo, eight), eight); // sign-extend 4 bits: (x ^ 8) − 8
+      hi = i8x16.sub(v128.xor(hi, eight), eight);
+    }
+    const out = dst + (<usize>k << 3);
+    i8x16ToF32(out, i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), signed);
+    i8x16ToF32(out + 64, i8x16.shuffle(lo, hi, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), signed);
+  }
+  for (; k < bytes; k++) {
+    const b = <i32>load<u8>(src + <usize>k);
+    const l = b & 15;
+    const h = b >> 4;
+    store<f32>(dst + (<usize>k << 3), <f32>(signed ? (l ^ 8) - 8 : l));
+    store<f32>(dst + (<usize>k << 3) + 4, <f32>(signed ? (h ^ 8) - 8 : h));
+  }
+}
+
+export function i4_to_f32(src: usize, dst: usize, n: i32): void { nibblesToF32(src, dst, n, true); }
+export function u4_to_f32(src: usize, dst: usize, n: i32): void { nibblesToF32(src, dst, n, false); }
 export function i16_to_f32(src: usize, dst: usize, n: i32): void { shortsToF32(src, dst, n, true); }
 export function u16_to_f32(src: usize, dst: usize, n: i32): void { shortsToF32(src, dst, n, false); }
 export function i32_to_f64(src: usize, dst: usize, n: i32): void { widen<i32, f64>(src, dst, n); }

@@ -15,7 +15,7 @@ export { histogram_f32, histogram_f64 } from './histogram';
 export { rows_f32, rows_f64, rows2_f32, rows2_f64 } from './rows';
 export { matvec_f32, matvec_f64, matvec_t_f32, matvec_t_f64 } from './matvec';
 export {
-  f16_to_f32, f16_to_f32_table, bf16_to_f32, f8e4m3_to_f32, f8e5m2_to_f32, i8_to_f32, u8_to_f32, i16_to_f32, u16_to_f32,
+  f16_to_f32, f16_to_f32_table, bf16_to_f32, f8e4m3_to_f32, f8e5m2_to_f32, f8e4m3fnuz_to_f32, f8e5m2fnuz_to_f32, i4_to_f32, u4_to_f32, i8_to_f32, u8_to_f32, i16_to_f32, u16_to_f32,
   bool_to_f32, i32_to_f64, u32_to_f64, i64_to_f64, u64_to_f64, byteswap, f32_to_f64, affine_f64,
 } from './convert';
 
@@ -43,3 +43,7 @@ export function ptrVecY(): usize { return vecY; }
 export function vecBytes(): usize { return VEC_BYTES; }
 export function rowStatsSlots(): i32 { return ROW_STATS_SLOTS; }
 export function rowPairSlots(): i32 { return ROW_PAIR_SLOTS; }
+export {
+  q4_0_to_f32, q4_1_to_f32, q5_0_to_f32, q5_1_to_f32, q8_0_to_f32, q2_k_to_f32, q3_k_to_f32, q4_k_to_f32, q5_k_to_f32,
+  q6_k_to_f32, q8_k_to_f32, iq4_nl_to_f32, iq4_xs_to_f32,
+} from './dequant';

@@ -25,6 +25,8 @@ export let compareOut: usize = 0;
 export let f16Table: usize = 0;     // 65,536 f32: f16 bits → f32
 export let e4m3Table: usize = 0;    // 256 f32
 export let e5m2Table: usize = 0;    // 256 f32
+export let e4m3fnuzTable: usize = 0; // 256 f32
+export let e5m2fnuzTable: usize = 0; // 256 f32
 export let histOut: usize = 0;      // (HIST_HEADER_SLOTS + HIST_MAX_BINS) f64
 export let histWork: usize = 0;     // 4 × HIST_MAX_BINS u32: one sub-histogram per lane
 export let rowsOut: usize = 0;
@@ -50,6 +52,8 @@ export function allocateLayout(): void {
   f16Table = alignedAlloc(65536 * 4);
   e4m3Table = alignedAlloc(256 * 4);
   e5m2Table = alignedAlloc(256 * 4);
+  e4m3fnuzTable = alignedAlloc(256 * 4);
+  e5m2fnuzTable = alignedAlloc(256 * 4);
   histOut = alignedAlloc((HIST_HEADER_SLOTS + HIST_MAX_BINS) * 8);
   histWork = alignedAlloc(4 * HIST_MAX_BINS * 4);
   rowsOut = alignedAlloc(ROWS_OUT_BYTES);

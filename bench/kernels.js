@@ -99,7 +99,7 @@ export function runKernelBenchmarks({ quick = false } = {}) {
       `wasm ${dtype}`,
       () => {
         const p = pipelineFor({ dtype, byteOrder: 'little' });
-        const n = CHUNK / p.elementSize;
+        const n = CHUNK / p.blockBytes;
         if (p.fusedStats) k.k[p.fusedStats](k.rawA, n, k.scratchA);
         else {
           const ptr = prepare(k, p, k.rawA, k.scratchA, n);

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, openSync, readSync, closeSync, statSync, writeFi
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeSafetensors } from './generate.js';
+import { makeGguf, makeOnnxExternal, makeSafetensors } from './generate.js';
 import { runKernelBenchmarks } from './kernels.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -70,7 +70,12 @@ const inputs = {
   f32b: makeSafetensors(join(data, 'f32_b.safetensors'), { dtype: 'f32', bytes: size, seed: 1, perturb: 1e-3 }),
   bf16: makeSafetensors(join(data, 'bf16.safetensors'), { dtype: 'bf16', bytes: size / 2, seed: 2 }),
   f16: makeSafetensors(join(data, 'f16.safetensors'), { dtype: 'f16', bytes: size / 2, seed: 3 }),
+  // ~1 GiB GGUF files (issue 16: inspect at ≥ 80 % of the safetensors f16 speed, GB/s of file bytes).
+  q8_0: makeGguf(join(data, 'q8_0.gguf'), { type: 'Q8_0', bytes: size, seed: 4 }),
+  q4_k: makeGguf(join(data, 'q4_k.gguf'), { type: 'Q4_K', bytes: size, seed: 5 }),
 };
+// The f16 tensors again as an ONNX model with external data (issue 16: ≥ 80 % of the safetensors f16 speed).
+const onnxF16 = makeOnnxExternal(join(data, 'f16_external.onnx'), inputs.f16);
 const N = cpus().length;
 /** @type {Array<[name: string, args: string[], files: string[]]>} */
 const cases = [];
@@ -78,10 +83,14 @@ for (const [label, file] of [
   ['f32', inputs.f32],
   ['bf16', inputs.bf16],
   ['f16', inputs.f16],
+  ['gguf q8_0', inputs.q8_0],
+  ['gguf q4_k', inputs.q4_k],
 ]) {
   cases.push([`inspect ${label} 1 thread`, ['inspect', file, '-o', 'json', '--threads', '1'], [file]]);
   cases.push([`inspect ${label} ${N} threads`, ['inspect', file, '-o', 'json', '--threads', String(N)], [file]]);
 }
+// Its bytes are the safetensors file's data section, so that file is what is warmed and counted.
+cases.push(['inspect onnx f16 external 1 thread', ['inspect', onnxF16, '-o', 'json', '--threads', '1'], [inputs.f16]]);
 cases.push(['diff f32 pair 1 thread', [inputs.f32, inputs.f32b, '-o', 'json', '--threads', '1'], [inputs.f32, inputs.f32b]]);
 cases.push([`diff f32 pair ${N} threads`, [inputs.f32, inputs.f32b, '-o', 'json', '--threads', String(N)], [inputs.f32, inputs.f32b]]);
 cases.push(['diff --shape-only f32 pair', [inputs.f32, inputs.f32b, '--shape-only'], [inputs.f32, inputs.f32b]]);

@@ -9,6 +9,7 @@ import { Executor, runAll, tensorBytes, type ExecutorOptions } from './engine/ex
 import { diffModels, nameFilter, planBytes, planDiff, type DiffOptions } from './diff/differ.js';
 import { tensorStats as toTensorStats } from './diff/stats.js';
 import type { DiffResult, TensorStats } from './diff/types.js';
+import { alignGgufNames } from './formats/gguf/hf-names.js';
 import { describeModel } from './formats/registry.js';
 import { listModels, pairModels } from './diff/directory.js';
 import { findShardIndex } from './formats/sharded/index.js';
@@ -35,7 +36,7 @@ export interface DiffReport {
 
 /** Compares two model files; `results` is empty when they do not differ. */
 export async function diffFiles(pathA: string, pathB: string, options: LibraryOptions = {}): Promise<DiffReport> {
-  const [a, b] = await Promise.all([describeModel(pathA), describeModel(pathB)]);
+  const [a, b] = alignGgufNames(await Promise.all([describeModel(pathA), describeModel(pathB)])) as [ModelDescription, ModelDescription];
   const plan = planDiff(a, b, options);
   const total = planBytes(plan, options);
   options.onTotalBytes?.(total);

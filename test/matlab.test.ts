@@ -60,16 +60,17 @@ describe('MAT-file details', () => {
     expect(decodeTensor(m)).toEqual(decodeTensor(le.tensors.find((t) => t.name === 'm')!));
   });
 
-  it('splits complex arrays into .real and .imag tensors', async () => {
+  it('keeps a complex array as one tensor whose parts are stored apart', async () => {
     const d = await matlabReader.describe(join(DIR, 'vars.mat'));
-    const re = d.tensors.find((t) => t.name === 'z.real')!;
-    const im = d.tensors.find((t) => t.name === 'z.imag')!;
-    expect(re.notes).toContain('complex: real part');
-    expect(im.notes).toContain('complex: imaginary part');
-    expect(re.source.kind === 'file' && im.source.kind === 'file' && im.source.offset > re.source.offset).toBe(true);
+    expect(d.tensors.some((t) => t.name === 'z.real' || t.name === 'z.imag')).toBe(false);
+    const z = d.tensors.find((t) => t.name === 'z')!;
+    expect(z.dtype).toBe('c128');
+    const re = z.source;
+    const im = z.imagSource!;
+    expect(re.kind === 'file' && im.kind === 'file' && im.offset > re.offset).toBe(true);
   });
 
-  it('refuses MATLAB 7.3 (HDF5) files naming the version', async () => {
+  it('names the version when a MATLAB 7.3 (HDF5) file is malformed', async () => {
     const e = await failure(join(DIR, 'v73.mat'));
     expect(e.message).toMatch(/7\.3.*HDF5/);
   });

@@ -7,6 +7,7 @@
 import { Executor } from '../engine/executor.js';
 import { diffModels, planBytes, planDiff, type TensorEvent } from '../diff/differ.js';
 import { tensorStats } from '../diff/stats.js';
+import { alignGgufNames } from '../formats/gguf/hf-names.js';
 import { describeModel } from '../formats/registry.js';
 import type { LibraryOptions } from '../library.js';
 import { PASSES, type PassContext } from './passes.js';
@@ -18,7 +19,7 @@ export interface CollectOptions extends LibraryOptions {
 }
 
 export async function collect(paths: string[], options: CollectOptions): Promise<Collected> {
-  const models = await Promise.all(paths.map((p) => describeModel(p)));
+  const models = alignGgufNames(await Promise.all(paths.map((p) => describeModel(p))));
   const plans = models.slice(1).map((b, k) => planDiff(models[k]!, b, options));
   const total = plans.reduce((sum, plan) => sum + planBytes(plan, options), 0);
   options.onTotalBytes?.(total);

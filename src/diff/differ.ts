@@ -7,7 +7,7 @@ import type { Executor, TensorPartials } from '../engine/executor.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { runAll, tensorBytes } from '../engine/executor.js';
-import { holdsSafetensorsMetadata, modelViewOf, type ModelView } from '../model/view.js';
+import { metadataKind, modelViewOf, type ModelView } from '../model/view.js';
 import { comparison, tensorStats } from './stats.js';
 import type { DiffResult } from './types.js';
 
@@ -163,12 +163,12 @@ export function tieChanges(va: ModelView, vb: ModelView, keep: (name: string) =>
 
 /**
  * The leaves to compare: tie aliases are compared as ties (tieChanges), and metadata only one
- * side's format can hold (safetensors `__metadata__`) is left out when the other side's format
+ * side's format can hold (safetensors `__metadata__`, ONNX model fields, GGUF key/value pairs …) is left out when the other side's format
  * has no place for it. Between two files of the same kind, metadata changes stay differences.
  */
 export function comparableLeaves(va: ModelView, vb: ModelView): [Record<string, LeafValue>, Record<string, LeafValue>] {
   const filter = (own: ModelView, other: ModelView): Record<string, LeafValue> => {
-    const dropFormat = !holdsSafetensorsMetadata(other.description.format);
+    const dropFormat = metadataKind(own.description.format) !== metadataKind(other.description.format);
     const out = Object.create(null) as Record<string, LeafValue>;
     for (const [k, v] of Object.entries(own.description.leaves)) {
       if (own.aliasLeaves.has(k) || (dropFormat && own.formatLeaves.has(k))) continue;

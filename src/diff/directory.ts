@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { findShardIndex } from '../formats/sharded/index.js';
 
-export const MODEL_EXTENSIONS = /\.(safetensors|pt|pth|bin|ckpt|npy|npz|mat)$/i;
+export const MODEL_EXTENSIONS = /\.(safetensors|pt|pth|bin|ckpt|npy|npz|mat|h5|hdf5|onnx|gguf)$/i;
 const MAX_DEPTH = 32;
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 
@@ -31,10 +31,16 @@ function walk(root: string, dir: string, depth: number, units: ModelUnit[]): voi
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) walk(root, path, depth + 1, units);
-    else if (entry.isFile() && MODEL_EXTENSIONS.test(entry.name) && !shards.has(entry.name)) {
+    else if (entry.isFile() && MODEL_EXTENSIONS.test(entry.name) && !shards.has(entry.name) && !isLaterGgufSplit(entry.name)) {
       units.push({ relative: toRelative(root, path), path });
     }
   }
+}
+
+/** GGUF splits after the first (`model-00002-of-00003.gguf`): the first split reads them all. */
+function isLaterGgufSplit(name: string): boolean {
+  const m = /-(\d{5})-of-\d{5}\.gguf$/i.exec(name);
+  return m !== null && Number(m[1]) > 1;
 }
 
 /** Shard file names an index refers to (so they are not listed as models of their own). */

@@ -11,8 +11,8 @@ import type { Chunk, EngineOp } from './op.js';
 import { type Job, type JobItem, type OpName, type OpResult, opOf } from './ops.js';
 import { statsOp } from './ops/stats.js';
 import type { StatsPartial } from './partials.js';
-import { type Kind, type Pipeline, asF64, chunkElements, convert, pipelineFor } from './pipeline.js';
-import { FileCache, isDense, openElementReader, readAt, storageElementSize } from './sources.js';
+import { type Kind, type Pipeline, asF64, blockAlign, bytesOf, chunkElements, convert, kernelLimit, pipelineFor } from './pipeline.js';
+import { FileCache, isDense, openElementReader, readAt, storageBytes } from './sources.js';
 
 export interface EngineOptions {
   /** Upper bound on elements per chunk (tests use small values to exercise merging). */
@@ -45,7 +45,7 @@ class ChunkView implements Chunk {
     for (let side = 0; side < raws.length; side++) {
       this.prepared[side] = undefined;
       const p = this.pipelines[side]!;
-      if (p.swap) this.k.k.byteswap(raws[side]!, n, p.elementSize);
+      if (p.swap) this.k.k.byteswap(raws[side]!, n, p.blockBytes);
     }
   }
 
@@ -108,9 +108,13 @@ export class Engine {
     return ps.some((p) => p.kind !== ps[0]!.kind) ? ps.map(asF64) : ps;
   }
 
-  private step(op: AnyOp, item: JobItem, ps: Pipeline[]): number {
-    const step = chunkElements(this.kernels, ps, this.options.chunkElements);
-    return op.chunkElements ? op.chunkElements(item.params, item.tensors, step) : step;
+  private step(op: AnyOp, item: JobItem, ps: Pipeline[], limit = this.options.chunkElements): number {
+    const step = chunkElements(this.kernels, ps, limit);
+    if (!op.chunkElements) return step;
+    // An op's own step (whole rows) is kept on whole blocks too; rows of block data are whole blocks.
+    const own = op.chunkElements(item.params, item.tensors, step);
+    const align = blockAlign(ps);
+    return Math.max(align, own - (own % align));
   }
 
   /**
@@ -122,14 +126,17 @@ export class Engine {
     const k = this.kernels;
     const { first, end, tensors, params } = item;
     const ps = this.pipelines(tensors);
-    const step = this.step(op, item, ps);
+    // Kernels run on sub-chunks of `sub` elements (small enough for dequantized data to stay
+    // in cache); reads stay as large as the raw buffers allow, a whole number of sub-chunks.
+    const sub = this.step(op, item, ps, kernelLimit(ps, this.options.chunkElements));
+    const step = Math.max(1, Math.floor(this.step(op, item, ps) / sub)) * sub;
     const view = new ChunkView(k, ps, ps[0]!.kind);
     // Raw buffers by chunk parity, one per side.
     const buffers = [
       [k.rawA, k.rawB],
       [k.rawA2, k.rawB2],
     ].map((b) => b.slice(0, tensors.length));
-    const bytesPerElement = ps.reduce((s, p) => s + p.elementSize, 0);
+    const bytesOfAll = (n: number) => ps.reduce((s, p) => s + bytesOf(p, n), 0);
     let acc = op.empty(params, tensors);
     const readers: Array<ReturnType<typeof openElementReader>> = [];
     let pending: Promise<unknown> | undefined;
@@ -138,8 +145,8 @@ export class Engine {
       const readAll = (at: number, i: number): Promise<unknown> => {
         const n = Math.min(step, end - at);
         const raws = buffers[i % 2]!;
-        if (readers.length === 1) return readers[0]!.read(k.view(raws[0]!, n * ps[0]!.elementSize));
-        return Promise.all(readers.map((r, side) => r.read(k.view(raws[side]!, n * ps[side]!.elementSize))));
+        if (readers.length === 1) return readers[0]!.read(k.view(raws[0]!, bytesOf(ps[0]!, n)));
+        return Promise.all(readers.map((r, side) => r.read(k.view(raws[side]!, bytesOf(ps[side]!, n)))));
       };
       pending = first < end ? readAll(first, 0) : undefined;
       for (let done = first, i = 0; done < end; done += step, i++) {
@@ -148,9 +155,16 @@ export class Engine {
         await pending;
         pending = undefined;
         if (done + step < end) pending = readAll(done + step, i + 1);
-        view.set(done, n, buffers[i % 2]!);
-        acc = op.chunk(acc, view, params);
-        this.options.onBytes?.(n * bytesPerElement);
+        const raws = buffers[i % 2]!;
+        for (let s = 0; s < n; s += sub) {
+          view.set(
+            done + s,
+            Math.min(sub, n - s),
+            raws.map((r, side) => r + bytesOf(ps[side]!, s)),
+          );
+          acc = op.chunk(acc, view, params);
+        }
+        this.options.onBytes?.(bytesOfAll(n));
       }
     } finally {
       await pending?.catch(() => undefined); // never leave a read writing into WASM memory
@@ -161,12 +175,11 @@ export class Engine {
 
   private placement(t: TensorDescriptor, first: number, end: number): Placement | undefined {
     if (t.source.kind !== 'file' || !isDense(t)) return undefined;
-    const size = storageElementSize(t);
-    const start = (t.view?.offset ?? 0) * size;
+    const start = storageBytes(t, t.view?.offset ?? 0);
     // Anything a streamed read would reject (elements past the storage or the file) streams, for its error.
-    if (start + t.numel * size > t.source.length) return undefined;
+    if (start + storageBytes(t, t.numel) > t.source.length) return undefined;
     const at = t.source.offset + start;
-    const placed = { path: t.source.path, start: at + first * size, end: at + end * size };
+    const placed = { path: t.source.path, start: at + storageBytes(t, first), end: at + storageBytes(t, end) };
     return placed.end <= this.files.get(t.source.path).size ? placed : undefined;
   }
 
@@ -211,15 +224,15 @@ export class Engine {
       this.options.signal?.throwIfAborted();
       const { first, end, tensors, params } = item;
       const ps = this.pipelines(tensors);
-      const step = this.step(op, item, ps);
+      const step = this.step(op, item, ps, kernelLimit(ps, this.options.chunkElements));
       const view = new ChunkView(k, ps, ps[0]!.kind);
       let acc = op.empty(params, tensors);
       for (let done = first; done < end; done += step) {
         const n = Math.min(step, end - done);
-        const raws = ps.map((p, side) => bases[side]! + places[index]![side]!.start - places[0]![side]!.start + (done - first) * p.elementSize);
+        const raws = ps.map((p, side) => bases[side]! + places[index]![side]!.start - places[0]![side]!.start + bytesOf(p, done - first));
         view.set(done, n, raws);
         acc = op.chunk(acc, view, params);
-        this.options.onBytes?.(n * ps.reduce((s, p) => s + p.elementSize, 0));
+        this.options.onBytes?.(ps.reduce((s, p) => s + bytesOf(p, n), 0));
       }
       return op.result(acc, params);
     });
@@ -229,13 +242,13 @@ export class Engine {
   statsOfBytes(bytes: Uint8Array, dtype: DType): StatsPartial {
     const p = pipelineFor({ dtype, byteOrder: 'little' });
     const k = this.kernels;
-    const total = Math.floor(bytes.length / p.elementSize);
+    const total = Math.floor(bytes.length / p.blockBytes) * p.blockElements;
     const step = chunkElements(k, [p], this.options.chunkElements);
     const view = new ChunkView(k, [p], p.kind);
     let acc = statsOp.empty({}, []);
     for (let done = 0; done < total; done += step) {
       const n = Math.min(step, total - done);
-      k.bytes.set(bytes.subarray(done * p.elementSize, (done + n) * p.elementSize), k.rawA);
+      k.bytes.set(bytes.subarray(bytesOf(p, done), bytesOf(p, done + n)), k.rawA);
       view.set(done, n, [k.rawA]);
       acc = statsOp.chunk(acc, view, {});
     }

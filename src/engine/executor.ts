@@ -5,7 +5,7 @@
  * so results are identical for any number of threads.
  */
 import { availableParallelism } from 'node:os';
-import { byteLength, dtypeInfo, isComplex } from '../dtypes.js';
+import { dtypeInfo, isComplex } from '../dtypes.js';
 import { contiguousStrides, storedByteLength, storedDtype, type TensorDescriptor } from '../formats/types.js';
 import type { EngineOptions } from './engine.js';
 import { type JobItem, type OpName, type OpParams, type OpResult, opOf } from './ops.js';
@@ -16,8 +16,9 @@ import type { RowComparison } from './ops/row-compare.js';
 import { emptyRowStats, type RowStats } from './ops/row-stats.js';
 import { rowLengthOf } from './ops/rows.js';
 import { type ComparePartial, type StatsPartial, mergeCompare, mergeStats } from './partials.js';
+import { lcm } from './pipeline.js';
 import { type Backend, InThreadBackend, WorkerPoolBackend } from './pool.js';
-import { isDense } from './sources.js';
+import { isDense, viewDims } from './sources.js';
 
 /** Range size for splitting: a few chunks, so one huge tensor keeps every thread busy. */
 export const RANGE_BYTES = 16 << 20;
@@ -165,12 +166,15 @@ export class Executor {
   async run<K extends OpName>(name: K, tensors: TensorDescriptor[], params: OpParams<K>): Promise<OpResult<K>> {
     const op = opOf(name);
     const numel = tensors[0]!.numel;
-    const sizes = tensors.map((t) => byteLength(storedDtype(t), 1));
+    // Bytes per element (fractional for block-quantized data); ranges start on whole blocks.
+    const sizes = tensors.map((t) => dtypeInfo(storedDtype(t)).bits / 8);
     const bytesPerElement = sizes.reduce((x, y) => x + y, 0);
-    const align = op.rangeAlign?.(params, tensors) ?? 1;
+    const align = tensors.reduce((a, t) => lcm(a, dtypeInfo(storedDtype(t)).blockElements), op.rangeAlign?.(params, tensors) ?? 1);
     const ranges =
       op.split === 'ranges' && op.merge && tensors.every(splittable) ? splitRanges(numel, Math.max(...sizes), align) : [[0, numel] as [number, number]];
-    const parts = await Promise.all(ranges.map(([first, end]) => this.submit(name, { tensors, params, first, end }, (end - first) * bytesPerElement)));
+    const parts = await Promise.all(
+      ranges.map(([first, end]) => this.submit(name, { tensors, params, first, end }, Math.ceil((end - first) * bytesPerElement))),
+    );
     if (!op.merge) return parts[0]!;
     // Merging from the empty result keeps even a single range's result what a merge makes of it.
     return parts.reduce(op.merge, op.result(op.empty(params, tensors), params));
@@ -261,7 +265,9 @@ export function asStorageBlock(desc: TensorDescriptor): TensorDescriptor | undef
   const view = desc.view;
   if (!view || isDense(desc) || desc.numel === 0) return undefined;
   // Sort dimensions by stride; a dense block has strides 1, d0, d0·d1, … in that order.
-  const dims = desc.shape.map((size, k) => ({ size, stride: view.strides[k]! })).filter((d) => d.size !== 1);
+  const dims = viewDims(desc)
+    .map((size, k) => ({ size, stride: view.strides[k]! }))
+    .filter((d) => d.size !== 1);
   dims.sort((x, y) => x.stride - y.stride);
   let expected = 1;
   for (const d of dims) {
@@ -273,7 +279,7 @@ export function asStorageBlock(desc: TensorDescriptor): TensorDescriptor | undef
 
 function sameLayout(a: TensorDescriptor, b: TensorDescriptor): boolean {
   const same = (x: number[], y: number[]) => x.length === y.length && x.every((v, i) => v === y[i]);
-  return same(a.shape, b.shape) && same(a.view!.strides, b.view!.strides);
+  return same(a.shape, b.shape) && same(viewDims(a), viewDims(b)) && same(a.view!.strides, b.view!.strides);
 }
 
 /** Largest histogram bin count (assembly/layout.ts HIST_MAX_BINS). */
@@ -318,6 +324,14 @@ export function splitRanges(numel: number, elementSize: number, align = 1): Arra
 /** A complex tensor as two real views (real and imaginary parts) of its interleaved storage. */
 function complexParts(desc: TensorDescriptor): [TensorDescriptor, TensorDescriptor] {
   const part = dtypeInfo(desc.dtype).complexPart!;
+  if (desc.imagSource) {
+    // Planar: each part is a tensor of its own over its own storage.
+    const { imagSource, ...rest } = desc;
+    return [
+      { ...rest, name: `${desc.name}.real`, dtype: part },
+      { ...rest, name: `${desc.name}.imag`, dtype: part, source: imagSource },
+    ];
+  }
   const strides = desc.view?.strides ?? contiguousStrides(desc.shape);
   const offset = desc.view?.offset ?? 0;
   const make = (which: 0 | 1, suffix: string): TensorDescriptor => ({

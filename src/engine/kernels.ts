@@ -26,6 +26,10 @@ export interface KernelExports {
   bf16_to_f32: Convert;
   f8e4m3_to_f32: Convert;
   f8e5m2_to_f32: Convert;
+  f8e4m3fnuz_to_f32: Convert;
+  f8e5m2fnuz_to_f32: Convert;
+  i4_to_f32: Convert;
+  u4_to_f32: Convert;
   i8_to_f32: Convert;
   u8_to_f32: Convert;
   i16_to_f32: Convert;
@@ -36,6 +40,20 @@ export interface KernelExports {
   i64_to_f64: Convert;
   u64_to_f64: Convert;
   f32_to_f64: Convert;
+  /** ggml block dequantization (assembly/dequant.ts): n elements, a whole number of blocks. */
+  q4_0_to_f32: Convert;
+  q4_1_to_f32: Convert;
+  q5_0_to_f32: Convert;
+  q5_1_to_f32: Convert;
+  q8_0_to_f32: Convert;
+  q2_k_to_f32: Convert;
+  q3_k_to_f32: Convert;
+  q4_k_to_f32: Convert;
+  q5_k_to_f32: Convert;
+  q6_k_to_f32: Convert;
+  q8_k_to_f32: Convert;
+  iq4_nl_to_f32: Convert;
+  iq4_xs_to_f32: Convert;
   byteswap(ptr: number, n: number, size: number): void;
   affine_f64(ptr: number, n: number, scale: number, zeroPoint: number): void;
   ptrRawA(): number;

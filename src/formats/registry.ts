@@ -6,15 +6,32 @@ import { DiffaiError } from '../errors.js';
 import { RandomAccessFile } from '../io/file.js';
 import type { FormatReader, ModelDescription } from './types.js';
 import { statSync } from 'node:fs';
+import { ggufReader } from './gguf/reader.js';
 import { matlabReader } from './matlab/reader.js';
 import { npzReader, numpyReader } from './numpy/reader.js';
+import { hdf5Reader } from './hdf5/reader.js';
+import { onnxReader } from './onnx/reader.js';
+import { tensorflowReader } from './tensorflow/reader.js';
 import { pytorchReader } from './pytorch/reader.js';
 import { safetensorsReader } from './safetensors/reader.js';
 import { describeSharded, findShardIndex, isShardIndexName } from './sharded/index.js';
 import { looksLikeZip } from './zip/zip.js';
 
-/** Readers in sniffing order: PyTorch claims zips holding data.pkl, npz zips of .npy entries. */
-export const READERS: FormatReader[] = [safetensorsReader, pytorchReader, npzReader, numpyReader, matlabReader];
+/**
+ * Readers in sniffing order: PyTorch claims zips holding data.pkl, npz zips of .npy entries;
+ * protocol buffers have no magic, so TensorFlow claims `.pb` files before ONNX looks.
+ */
+export const READERS: FormatReader[] = [
+  safetensorsReader,
+  pytorchReader,
+  npzReader,
+  numpyReader,
+  matlabReader,
+  ggufReader,
+  hdf5Reader,
+  tensorflowReader,
+  onnxReader,
+];
 
 /** Bytes of the file head handed to `sniff`. */
 export const SNIFF_BYTES = 64;
@@ -45,6 +62,10 @@ const EXPECTED_BY_EXTENSION: Array<[RegExp, string]> = [
   [/\.npy$/i, 'NumPy .npy file: no \\x93NUMPY magic'],
   [/\.npz$/i, 'NumPy .npz file: not a zip archive'],
   [/\.mat$/i, 'MATLAB .mat file: no MAT-file header'],
+  [/\.(h5|hdf5)$/i, 'HDF5 file: no HDF5 signature'],
+  [/\.onnx$/i, 'ONNX model: not a protocol-buffers ModelProto'],
+  [/\.pb$/i, 'TensorFlow graph: neither a GraphDef nor a SavedModel protocol buffer'],
+  [/\.gguf$/i, 'GGUF file: no GGUF magic'],
 ];
 
 /**

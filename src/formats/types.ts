@@ -21,7 +21,34 @@ export type ByteSource =
       format: 'raw' | 'zlib';
       skip: number;
       length: number;
+    }
+  /**
+   * Protocol-buffers packed varints (`length` bytes at `offset`, `count` values), each value
+   * standing for one storage block — an element, or a byte of packed 4-bit elements — as its
+   * low bytes (ONNX `int32_data`, TensorFlow `int_val`).
+   */
+  | { kind: 'varint'; path: string; offset: number; length: number; count: number }
+  /**
+   * An HDF5 chunked dataset: `chunks` (each `size` bytes at absolute `offset`, at element
+   * coordinates `coords`, filtered by `filters` except those whose bit is set in `mask`) tile
+   * an array of `shape` in blocks of `chunk` elements. Missing chunks read as zeros.
+   * `offset` is the dataset's object header (it identifies the storage), `length` the bytes
+   * of the whole array.
+   */
+  | {
+      kind: 'chunked';
+      path: string;
+      offset: number;
+      length: number;
+      shape: number[];
+      chunk: number[];
+      elementSize: number;
+      filters: ChunkFilter[];
+      chunks: Array<{ coords: number[]; offset: number; size: number; mask: number }>;
     };
+
+/** HDF5 filters diffai reverses, in the order they were applied when writing. */
+export type ChunkFilter = 'deflate' | 'shuffle' | 'fletcher32';
 
 /**
  * A view of a storage: the logical tensor's element (i0, i1, …) is the storage element
@@ -30,7 +57,15 @@ export type ByteSource =
  */
 export interface TensorView {
   offset: number;
+  /** One stride per dimension of `dims` (or of the shape when `dims` is absent). */
   strides: number[];
+  /**
+   * The index space the strides walk, when it is finer than the shape: the logical
+   * elements in C order are those of `dims` in C order (product = numel). Undoing a row
+   * permutation (GGUF's Q/K rows: [heads, 2, half, cols] walked as [heads, half, 2, cols])
+   * needs more dimensions than the tensor's shape has.
+   */
+  dims?: number[];
 }
 
 /** Strides (in elements) of a C-contiguous tensor of this shape. */
@@ -95,6 +130,16 @@ export interface TensorDescriptor {
    * real = (stored - zeroPoint) * scale. Statistics are over the real values.
    */
   quantization?: { scheme: string; scale: number; zeroPoint: number };
+  /**
+   * Planar complex tensors (MATLAB v5 keeps the parts apart): `source` holds the real parts
+   * and this the imaginary parts, each as elements of the dtype's real part.
+   */
+  imagSource?: ByteSource;
+  /**
+   * A quantized stand-in's float counterpart, when the file says so (ONNX DequantizeLinear):
+   * the model view gives it the `quantized` role linked to this name.
+   */
+  linkedTo?: string;
   /** Free-form facts a reader wants `inspect` to show (e.g. `quantized: qint8`). */
   notes?: string[];
 }
@@ -112,7 +157,7 @@ export function storedByteLength(desc: Pick<TensorDescriptor, 'dtype' | 'storedA
 /** A non-tensor value in a file (metadata, epoch, loss, lr, args fields …). JSON-like. */
 export type LeafValue = null | boolean | number | string | LeafValue[] | { [key: string]: LeafValue };
 
-export type FormatName = 'safetensors' | 'pytorch' | 'numpy' | 'npz' | 'matlab' | 'sharded';
+export type FormatName = 'safetensors' | 'pytorch' | 'numpy' | 'npz' | 'matlab' | 'gguf' | 'hdf5' | 'onnx' | 'tensorflow' | 'sharded';
 
 export interface ModelDescription {
   path: string;

@@ -109,6 +109,7 @@ export function roleOf(desc: TensorDescriptor, ctx: RoleContext): RoleOf {
   if (isOptimizerState(desc.name)) return { role: 'optimizer_state' };
   const target = packedParamTarget(desc.name);
   if (target) return { role: 'quantized', linkedTo: target };
+  if (desc.linkedTo !== undefined) return { role: 'quantized', linkedTo: desc.linkedTo };
   if (desc.quantization) return { role: 'quantized' };
   const last = lastComponent(desc.name);
   if ((last === 'scale' || last === 'zero_point') && ctx.packedModules.has(parentOf(desc.name))) return { role: 'quantized' };

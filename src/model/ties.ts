@@ -22,7 +22,7 @@ export const SAFETENSORS_METADATA_PREFIX = '__metadata__.';
 function storageKey(t: TensorDescriptor): string | undefined {
   if (t.numel === 0) return undefined;
   const s = t.source;
-  const where = s.kind === 'file' ? `${s.path}\0${s.offset}\0${s.length}` : `${s.path}\0${s.offset}\0${s.skip}\0${s.length}`;
+  const where = s.kind === 'deflate' ? `${s.path}\0${s.offset}\0${s.skip}\0${s.length}` : `${s.path}\0${s.offset}\0${s.length}`;
   const view = t.view ? `${t.view.offset}\0${t.view.strides.join(',')}` : '-';
   return `${s.kind}\0${where}\0${view}\0${t.storedAs ?? t.dtype}\0${t.shape.join(',')}`;
 }

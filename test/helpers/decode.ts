@@ -10,7 +10,7 @@ import { inflateRawSync, inflateSync } from 'node:zlib';
 import { expect, it } from 'vitest';
 import { byteLength } from '../../src/dtypes.js';
 import { storedDtype, type ByteSource, type FormatReader, type ModelDescription, type TensorDescriptor } from '../../src/formats/types.js';
-import { bf16FromBits, e4m3FromBits, e5m2FromBits, f16FromBits } from './dtypes.js';
+import { bf16FromBits, e4m3FromBits, e4m3fnuzFromBits, e5m2FromBits, e5m2fnuzFromBits, f16FromBits } from './dtypes.js';
 import { expectDescribeFailure } from './failure.js';
 
 /** The bytes a ByteSource points at (reads the whole file: small test files only). */
@@ -20,6 +20,7 @@ export function readSourceBytes(src: ByteSource): Buffer {
     if (src.offset + src.length > file.length) throw new Error(`source ${src.offset}+${src.length} beyond file of ${file.length}`);
     return file.subarray(src.offset, src.offset + src.length);
   }
+  if (src.kind === 'varint' || src.kind === 'chunked') throw new Error(`${src.kind} sources are not decoded here`);
   const comp = file.subarray(src.offset, src.offset + src.compressedLength);
   const out = src.format === 'raw' ? inflateRawSync(comp) : inflateSync(comp);
   if (src.skip + src.length > out.length) throw new Error(`inflated stream of ${out.length} bytes too short for ${src.skip}+${src.length}`);
@@ -57,6 +58,10 @@ function element(buf: Buffer, dtype: TensorDescriptor['dtype'], le: boolean, i: 
       return e4m3FromBits(buf.readUInt8(o));
     case 'f8_e5m2':
       return e5m2FromBits(buf.readUInt8(o));
+    case 'f8_e4m3fnuz':
+      return e4m3fnuzFromBits(buf.readUInt8(o));
+    case 'f8_e5m2fnuz':
+      return e5m2fnuzFromBits(buf.readUInt8(o));
     case 'u8':
       return buf.readUInt8(o);
     case 'bool':
@@ -65,6 +70,8 @@ function element(buf: Buffer, dtype: TensorDescriptor['dtype'], le: boolean, i: 
       return [le ? buf.readFloatLE(o) : buf.readFloatBE(o), le ? buf.readFloatLE(o + 4) : buf.readFloatBE(o + 4)];
     case 'c128':
       return [le ? buf.readDoubleLE(o) : buf.readDoubleBE(o), le ? buf.readDoubleLE(o + 8) : buf.readDoubleBE(o + 8)];
+    default:
+      throw new Error(`decodeTensor: ${dtype} is block-quantized; its values are checked against the GGUF generator's references`);
   }
 }
 
@@ -74,6 +81,14 @@ function element(buf: Buffer, dtype: TensorDescriptor['dtype'], le: boolean, i: 
  */
 export function decodeTensor(t: TensorDescriptor, maxElements = 1 << 20): Array<number | [number, number]> {
   if (t.numel > maxElements) throw new Error(`${t.name}: ${t.numel} elements is over the ${maxElements} limit`);
+  if (t.imagSource) {
+    // Planar complex: decode each part as a real tensor and pair them up.
+    const part = t.dtype === 'c64' ? 'f32' : 'f64';
+    const { imagSource, ...rest } = t;
+    const re = decodeTensor({ ...rest, dtype: part }, maxElements) as number[];
+    const im = decodeTensor({ ...rest, dtype: part, source: imagSource }, maxElements) as number[];
+    return re.map((r, i) => [r, im[i]!]);
+  }
   const buf = readSourceBytes(t.source);
   const le = t.byteOrder === 'little';
   const stored = storedDtype(t);

@@ -85,6 +85,26 @@ export function e5m2FromBits(c: number): number {
   return sign * (4 + m) * 2 ** (e - 17);
 }
 
+/** float8 E4M3FNUZ (ONNX, from Graphcore's proposal): bias 8, no infinities, no −0; the one NaN is 0x80. */
+export function e4m3fnuzFromBits(c: number): number {
+  if (c === 0x80) return NaN;
+  const sign = c & 0x80 ? -1 : 1;
+  const e = (c >> 3) & 0xf;
+  const m = c & 0x7;
+  if (e === 0) return sign * m * 2 ** -10;
+  return sign * (8 + m) * 2 ** (e - 11);
+}
+
+/** float8 E5M2FNUZ: bias 16, no infinities, no −0; the one NaN is 0x80. */
+export function e5m2fnuzFromBits(c: number): number {
+  if (c === 0x80) return NaN;
+  const sign = c & 0x80 ? -1 : 1;
+  const e = (c >> 2) & 0x1f;
+  const m = c & 0x3;
+  if (e === 0) return sign * m * 2 ** -17;
+  return sign * (4 + m) * 2 ** (e - 18);
+}
+
 /** Exact values of little-endian stored elements. */
 export function decode(bytes: Uint8Array, dtype: TestDType): Exact[] {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

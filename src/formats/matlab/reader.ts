@@ -10,7 +10,7 @@
  * `var.ir` (row indices) and `var.jc` (column starts). Char arrays are leaves.
  * Arrays are column-major: each tensor carries a view so that its logical (C-order) index
  * (i, j, …) is MATLAB's A(i+1, j+1, …).
- * Version 7.3 files are HDF5 and are refused with a message that says so.
+ * Version 7.3 files are HDF5 and are read by v73.ts.
  */
 import { byteLength, type DType } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
@@ -18,6 +18,7 @@ import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { InflatedRegion } from '../../io/inflate.js';
 import { FileRegion, readRange, type ByteRegion } from '../../io/range.js';
+import { describeMat73 } from './v73.js';
 import { fortranStrides, fortranView, stridedOffset, type FormatReader, type LeafValue, type ModelDescription, type TensorDescriptor } from '../types.js';
 import { nest } from '../numpy/header.js';
 
@@ -197,13 +198,11 @@ class MatParser {
     if (MX_NUMERIC[cls]) {
       const cinfo = MX_NUMERIC[cls]!;
       const pr = await this.tag(r, pos, end, full);
-      const real = this.numericTensor(r, pr, dims, numel, cinfo, isLogical, full, isComplex ? `${full}.real` : full);
+      const real = this.numericTensor(r, pr, dims, numel, cinfo, isLogical, full, full);
       if (isComplex) {
-        real.notes = [...(real.notes ?? []), 'complex: real part'];
         const pi = await this.tag(r, pr.next, end, full);
         const imag = this.numericTensor(r, pi, dims, numel, cinfo, isLogical, full, `${full}.imag`);
-        imag.notes = [...(imag.notes ?? []), 'complex: imaginary part'];
-        this.desc.tensors.push(real, imag);
+        this.desc.tensors.push(...planarComplex(real, imag, full));
       } else {
         this.desc.tensors.push(real);
       }
@@ -411,7 +410,8 @@ export const matlabReader: FormatReader = {
       const hdf5At512 = size >= 520 && readRange(file, 512, 8, { what: 'HDF5 signature' }).equals(HDF5_SIGNATURE);
       const versionLE = hc.seek(124).u16('version');
       if (text.startsWith('MATLAB 7.3') || hdf5At512 || (versionLE === 0x0200 && text.startsWith('MATLAB'))) {
-        throw new DiffaiError(path, "MATLAB 7.3 MAT-file (HDF5-based) is not supported; re-save it with save(..., '-v7') or read it with h5py");
+        if (!hdf5At512) throw new DiffaiError(path, 'MATLAB 7.3 MAT-file without its HDF5 signature at byte 512');
+        return describeMat73(file);
       }
       if (!looksLikeMatHeader(hdr)) {
         throw new DiffaiError(path, `not a MATLAB v5 MAT-file: the header does not start with 'MATLAB 5.0 MAT-file' (MAT v4 files are not supported)`);
@@ -466,3 +466,18 @@ export const matlabReader: FormatReader = {
     }
   },
 };
+
+/**
+ * MATLAB stores a complex array's real and imaginary parts apart: one complex tensor whose
+ * `source` holds the real parts and `imagSource` the imaginary ones, as NumPy's complex arrays
+ * are one tensor. Complex integers (no complex integer dtype) and parts stored as different
+ * types stay two tensors, `name.real` and `name.imag`.
+ */
+function planarComplex(real: TensorDescriptor, imag: TensorDescriptor, name: string): TensorDescriptor[] {
+  const dtype = real.dtype === 'f32' ? 'c64' : real.dtype === 'f64' ? 'c128' : undefined;
+  if (dtype && real.storedAs === imag.storedAs && real.byteOrder === imag.byteOrder) return [{ ...real, name, dtype, imagSource: imag.source }];
+  return [
+    { ...real, name: `${name}.real`, notes: [...(real.notes ?? []), 'complex: real part'] },
+    { ...imag, name: `${name}.imag`, notes: [...(imag.notes ?? []), 'complex: imaginary part'] },
+  ];
+}

@@ -286,7 +286,8 @@ function shapeNumel(path: string, name: string, shape: number[]): number {
 /** The byte range [start, start+length) of a storage source, keeping its kind. */
 function subSource(src: ByteSource, start: number, length: number): ByteSource {
   if (src.kind === 'file') return { ...src, offset: src.offset + start, length };
-  return { ...src, skip: src.skip + start, length };
+  if (src.kind === 'deflate') return { ...src, skip: src.skip + start, length };
+  throw new DiffaiError(src.path, 'a storage cannot be packed varints');
 }
 
 function buildDescriptors(

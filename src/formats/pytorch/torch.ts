@@ -6,6 +6,7 @@
 import type { DType } from '../../dtypes.js';
 import { ByteCursor } from '../../io/cursor.js';
 import { PyBytes, PyDict, PyGlobal, PyObject, PySet, TUPLES, isHost, type HostValue, type PyValue, type UnpicklerHooks } from './unpickler.js';
+import { halfToNumber } from '../../io/half.js';
 
 /** torch storage class name → element dtype (and quantized scheme). */
 const STORAGE_DTYPES: Record<string, { dtype: DType; quantized?: string } | { unsupported: string }> = {
@@ -468,15 +469,6 @@ function numpyScalar(dtype: PyValue | undefined, data: PyValue | undefined): PyV
     default:
       return undefined;
   }
-}
-
-function halfToNumber(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 export { TORCH_QDTYPES, globalIs };
