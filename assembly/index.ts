@@ -10,6 +10,7 @@ import { ROW_STATS_SLOTS, ROW_PAIR_SLOTS } from './rows';
 export { stats_f32, stats_f64, stats_bf16, stats_f16 } from './stats';
 export { compare_f32, compare_f64 } from './compare';
 export { grid_residual_f32, grid_residual_f64 } from './grid';
+export { tolerance_f32, tolerance_f64 } from './tolerance';
 export { histogram_f32, histogram_f64 } from './histogram';
 export { rows_f32, rows_f64, rows2_f32, rows2_f64 } from './rows';
 export { matvec_f32, matvec_f64, matvec_t_f32, matvec_t_f64 } from './matvec';

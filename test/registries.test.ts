@@ -24,6 +24,13 @@ const DOCUMENTED: Record<string, [flag: string, key: string, label: string]> = {
   convergence: ['convergence-analysis', 'ConvergenceAnalysis', 'convergence_analysis'],
   gradients: ['gradient-analysis', 'GradientAnalysis', 'gradient_analysis'],
   similarity: ['similarity-matrix', 'SimilarityMatrix', 'similarity_matrix'],
+  // issue 11: the JSON key is the flag in PascalCase, the label the flag in snake_case
+  learningProgress: ['learning-progress', 'LearningProgress', 'learning_progress'],
+  hyperparameters: ['hyperparameter-impact', 'HyperparameterImpact', 'hyperparameter_impact'],
+  deployment: ['deployment-readiness', 'DeploymentReadiness', 'deployment_readiness'],
+  risk: ['risk-assessment', 'RiskAssessment', 'risk_assessment'],
+  regression: ['regression-test', 'RegressionTest', 'regression_test'],
+  degradation: ['alert-on-degradation', 'AlertOnDegradation', 'alert_on_degradation'],
 };
 
 describe('analysis registry', () => {
@@ -36,7 +43,7 @@ describe('analysis registry', () => {
     }
   });
 
-  it('declares the extra passes it needs: only quantization, anomalies and similarity read more', async () => {
+  it('declares the extra passes it needs: only quantization, anomalies, similarity and learning progress read more', async () => {
     const needs = Object.fromEntries(await Promise.all(ANALYSIS_NAMES.map(async (n) => [n, (await ANALYSES[n].load()).needs ?? []] as const)));
     expect(needs).toEqual({
       changeSummary: [],
@@ -48,6 +55,12 @@ describe('analysis registry', () => {
       gradients: [],
       convergence: [],
       similarity: ['pairCompare'],
+      learningProgress: ['baselineCompare'],
+      hyperparameters: [],
+      deployment: [],
+      risk: [],
+      regression: ['tolerances'],
+      degradation: [],
     });
   });
 

@@ -300,5 +300,7 @@ const plugin: PairAnalysis<AnomalyData> = {
   scope: 'pair',
   needs: ['zeroRows'],
   analyze: anomalyDetection,
+  // The gate counts warning and critical findings; info notes (a zero bias) do not fail it.
+  fails: (d) => d.critical + d.warning > 0,
 };
 export default plugin;

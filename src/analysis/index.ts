@@ -26,4 +26,5 @@ export { ANOMALY_THRESHOLDS } from './anomalies.js';
 export { PRECISION_LOSS } from './quantization.js';
 export { CONVERGENCE_STATUS, STEP_RATIO, checkpointPositions, trendOf } from './convergence.js';
 export { ANOMALY_KINDS } from './anomalies.js';
-export { megabytes, summaryFields, summaryLine, type SummaryValue } from './summary.js';
+export { megabytes, notApplicable, summaryFields, summaryLine, type SummaryValue } from './summary.js';
+export { LOSS_KEYS, LOSS_TOLERANCE } from './learning-progress.js';

@@ -11,7 +11,8 @@ import { tensorStats } from '../diff/stats.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
 import { isParameter, relChange, statsOfModel, type ModelTensor } from './helpers.js';
-import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid, ValueHistogram } from './types.js';
+import { toleranceOf } from './tolerance.js';
+import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid, ToleranceCheck, ValueHistogram } from './types.js';
 
 /** Values within this many steps of a grid point count as on the grid (f32 rounding of x = q·step). */
 export const GRID_TOLERANCE = 1e-3;
@@ -41,7 +42,13 @@ export const PASSES: Passes = {
     for (let m = 0; m < models.length; m++) out.set(m, await findZeroRows(executor, statsOfModel(pairs, m)));
     return out;
   },
-  pairCompare: ({ models, pairs, executor, options }) => compareAllPairs(models, pairs, executor, options),
+  pairCompare: ({ models, pairs, executor, options }) => comparePairs(models, pairs, executor, options, () => true),
+  baselineCompare: ({ models, pairs, executor, options }) => comparePairs(models, pairs, executor, options, (i) => i === 0),
+  tolerances: async ({ pairs, executor, options }) => {
+    const out = new Map<number, Map<string, ToleranceCheck>>();
+    for (let k = 0; k < pairs.length; k++) out.set(k, await checkTolerances(pairs[k]!, executor, options));
+    return out;
+  },
   quantizedLinks: async ({ pairs, executor, options }) => {
     const out = new Map<number, PairTensor[]>();
     for (let k = 0; k < pairs.length; k++) out.set(k, await compareQuantizedLinks(pairs[k]!, executor, options));
@@ -105,6 +112,25 @@ async function mostChangedHistograms(executor: Executor, p: PairData): Promise<V
     const params = { lo, hi, bins: HISTOGRAM_BINS };
     const [ha, hb] = [await executor.histogram(t.a!, params), await executor.histogram(t.b!, params)];
     out.push({ name: t.name, lo, hi, a: [...ha.counts], b: [...hb.counts] });
+  }
+  return out;
+}
+
+/**
+ * Every tensor both sides hold with the same shape, against its tolerance (torch's default for
+ * A's dtype unless given). A tensor the diff found exactly equal, without NaN in A, is not
+ * read again: nothing in it can be outside any tolerance.
+ */
+async function checkTolerances(p: PairData, executor: Executor, options: DiffOptions): Promise<Map<string, ToleranceCheck>> {
+  const out = new Map<string, ToleranceCheck>();
+  for (const t of p.tensors) {
+    if (!t.a || !t.b || !t.cmp) continue;
+    const tol = toleranceOf(t.a, options.tolerance);
+    const exact = t.cmp.changed === 0 && t.cmp.mismatched === 0 && (t.statsA?.nan_count ?? 0) === 0;
+    const result = exact
+      ? { violations: 0, nonFinite: 0, maxAbs: 0, maxAbsIndex: -1, maxRel: 0, maxRelIndex: -1 }
+      : await executor.run('tolerance', [t.a, t.b], { atol: tol.atol, rtol: tol.rtol });
+    out.set(t.name, { ...tol, result });
   }
   return out;
 }
@@ -173,15 +199,20 @@ function sameDims(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** Consecutive pairs reuse the diff pass's comparisons; every other pair i < j is compared now. */
-async function compareAllPairs(
+/**
+ * Parameter comparisons of the pairs i < j that `wanted` accepts: consecutive pairs reuse the
+ * diff pass's comparisons, every other wanted pair is compared now.
+ */
+async function comparePairs(
   models: ModelDescription[],
   pairs: PairData[],
   executor: Executor,
   options: DiffOptions,
+  wanted: (i: number, j: number) => boolean,
 ): Promise<Map<string, Map<string, ComparePartial>>> {
   const out = new Map<string, Map<string, ComparePartial>>();
   for (const p of pairs) {
+    if (!wanted(p.ia, p.ib)) continue;
     const per = new Map<string, ComparePartial>();
     for (const t of p.tensors) if (t.cmp && isParameter(p.a, t.a) && isParameter(p.b, t.b)) per.set(t.name, t.cmp);
     out.set(`${p.ia},${p.ib}`, per);
@@ -189,6 +220,7 @@ async function compareAllPairs(
   const keep = nameFilter(options);
   for (let i = 0; i < models.length; i++) {
     for (let j = i + 2; j < models.length; j++) {
+      if (!wanted(i, j)) continue;
       const bTensors = new Map(models[j]!.tensors.map((t) => [t.name, t]));
       const jobs = uniqueTensors(models[i]!)
         .filter((ta) => keep(ta.name) && isParameter(models[i]!, ta))

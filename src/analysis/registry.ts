@@ -12,6 +12,10 @@ export interface AnalysisRegistration {
   flag: string;
   /** Help text of the option. */
   describe: string;
+  /** The `--fail-on` value of this analysis's CI gate (its plug-in's `fails` decides). */
+  gate?: string;
+  /** Showing the analysis also applies its gate (`--regression-test`). */
+  impliesGate?: boolean;
   load(): Promise<AnalysisPlugin>;
 }
 
@@ -45,6 +49,7 @@ export const ANALYSES = {
   anomalies: {
     flag: 'anomaly-detection',
     describe: 'NaN/Inf, all-zero tensors and rows, exploding/vanishing tensors, sudden changes',
+    gate: 'anomalies',
     load: lazy(() => import('./anomalies.js')),
   },
   gradients: {
@@ -57,10 +62,46 @@ export const ANALYSES = {
     describe: 'Per layer update size ||dW||/||W|| along the checkpoints, and its trend',
     load: lazy(() => import('./convergence.js')),
   },
+  hyperparameters: {
+    flag: 'hyperparameter-impact',
+    describe: 'Stored hyperparameters that differ (param_groups, step, epoch, args, config.json) beside the per-layer change',
+    load: lazy(() => import('./hyperparameter-impact.js')),
+  },
+  deployment: {
+    flag: 'deployment-readiness',
+    describe: 'Checklist on B against A: NaN/Inf, runtime dtypes, optimizer state, strict state_dict keys, ties; verdict ready/blocked',
+    gate: 'deployment',
+    load: lazy(() => import('./deployment-readiness.js')),
+  },
+  risk: {
+    flag: 'risk-assessment',
+    describe: 'Documented rules that fired (NaN/Inf, low SQNR, removed/reshaped tensors, broken ties, output layer change); level of the worst',
+    load: lazy(() => import('./risk-assessment.js')),
+  },
+  regression: {
+    flag: 'regression-test',
+    describe:
+      'Every element |b-a| <= atol + rtol*|a| (torch.testing.assert_close defaults per dtype, or --rtol/--atol) and the same structure; exit 1 when it fails',
+    gate: 'regression',
+    impliesGate: true,
+    load: lazy(() => import('./regression-test.js')),
+  },
   similarity: {
     flag: 'similarity-matrix',
     describe: 'Cosine similarity of parameters (overall and per layer) between every pair of models',
     load: lazy(() => import('./similarity.js')),
+  },
+  degradation: {
+    flag: 'alert-on-degradation',
+    describe: 'Alert when a stored loss rises or an accuracy falls between checkpoints, or fidelity is below --min-sqnr/--min-cosine; exit 1',
+    gate: 'degradation',
+    impliesGate: true,
+    load: lazy(() => import('./degradation.js')),
+  },
+  learningProgress: {
+    flag: 'learning-progress',
+    describe: 'Distance from the first checkpoint, path efficiency, update per epoch/step, stored loss and its trend',
+    load: lazy(() => import('./learning-progress.js')),
   },
 } satisfies Record<string, AnalysisRegistration>;
 

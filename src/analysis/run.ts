@@ -6,7 +6,7 @@
 import type { LibraryOptions } from '../library.js';
 import { collect } from './collect.js';
 import { loadAnalyses, neededPasses, type AnalysisName, type LoadedAnalysis } from './registry.js';
-import type { AnalysisEntry, Collected, PassName } from './types.js';
+import type { AnalysisEntry, AnalysisView, Collected, PassName } from './types.js';
 
 /** Every loaded analysis, in registry order: a pairwise one once per consecutive pair, a sequence one once. */
 export function runAnalyses(c: Collected, loaded: LoadedAnalysis[]): AnalysisEntry[] {
@@ -14,8 +14,10 @@ export function runAnalyses(c: Collected, loaded: LoadedAnalysis[]): AnalysisEnt
   for (const { name, plugin } of loaded) {
     const { key, label } = plugin;
     const marker = plugin.marker === undefined ? {} : { marker: plugin.marker };
-    if (plugin.scope === 'pair') for (const p of c.pairs) out.push({ name, key, label, ...marker, ...plugin.analyze(c, p) });
-    else out.push({ name, key, label, ...marker, ...plugin.analyze(c) });
+    const entry = (view: AnalysisView<Record<string, unknown>>, fails?: (d: Record<string, unknown>) => boolean): AnalysisEntry =>
+      fails ? { name, key, label, ...marker, ...view, failed: fails(view.data) } : { name, key, label, ...marker, ...view };
+    if (plugin.scope === 'pair') for (const p of c.pairs) out.push(entry(plugin.analyze(c, p), plugin.fails));
+    else out.push(entry(plugin.analyze(c), plugin.fails));
   }
   return out;
 }

@@ -32,3 +32,13 @@ export function megabytes(bytes: number, signed = false): string {
 export function summaryLine(e: { marker?: string; label: string; summary: string }): string {
   return `${e.marker ? `${e.marker} ` : ''}${e.label}: ${e.summary}`;
 }
+
+/** What an analysis returns when the files lack what it needs: `label: not applicable (reason)`, JSON `{"applicable": false, "reason": …}`. */
+export interface NotApplicable extends Record<string, unknown> {
+  applicable: false;
+  reason: string;
+}
+
+export function notApplicable(reason: string): { summary: string; details: string[]; data: NotApplicable } {
+  return { summary: `not applicable (${reason})`, details: [], data: { applicable: false, reason } };
+}

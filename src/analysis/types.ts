@@ -3,6 +3,7 @@
  * entry each analysis returns, and the plug-in contract an analysis module fulfils.
  */
 import type { DiffResult, TensorStats } from '../diff/types.js';
+import type { ToleranceResult } from '../engine/ops/tolerance.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 
@@ -46,6 +47,8 @@ export interface PassOutputs {
   zeroRows: Map<number, Map<string, number[]>>;
   /** Comparison partials per parameter tensor for every pair i < j, keyed `i,j`. */
   pairCompare: Map<string, Map<string, ComparePartial>>;
+  /** The same, for the pairs (0, j) only: every model against the first (learning progress). */
+  baselineCompare: Map<string, Map<string, ComparePartial>>;
   /** Marks `PairTensor.grid` on grid-snapped tensors; the value is the number of tensors marked. */
   snappedGrids: number;
   /**
@@ -56,6 +59,8 @@ export interface PassOutputs {
   quantizedLinks: Map<number, PairTensor[]>;
   /** Value histograms of A and B for the most changed tensors of each pair, keyed `ia,ib` (charts in reports). */
   histograms: Map<string, ValueHistogram[]>;
+  /** Per pair (index in `pairs`): per tensor compared, the tolerance applied and the elements outside it (src/analysis/regression-test.ts). */
+  tolerances: Map<number, Map<string, ToleranceCheck>>;
 }
 
 /** Histograms of one tensor in A and in B over the same bins (counts from the engine's histogram op). */
@@ -68,6 +73,15 @@ export interface ValueHistogram {
   b: number[];
 }
 
+/** One tensor's check against |b − a| ≤ atol + rtol·|a|. */
+export interface ToleranceCheck {
+  atol: number;
+  rtol: number;
+  /** Whose default the tolerance is (`f32`, …) or `given` (--rtol/--atol). */
+  source: string;
+  result: ToleranceResult;
+}
+
 export type PassName = keyof PassOutputs;
 
 export interface Collected {
@@ -76,6 +90,8 @@ export interface Collected {
   pairs: PairData[];
   /** Outputs of the passes the selected analyses declared in `needs`. */
   passes: Partial<PassOutputs>;
+  /** Bounds given for --alert-on-degradation (DiffOptions.degradation). */
+  degradation: { minSqnrDb?: number; minCosine?: number };
 }
 
 /** A table an analysis offers to renderers that draw tables (Markdown, HTML): cells are plain values. */
@@ -115,6 +131,8 @@ export interface AnalysisEntry<D = Record<string, unknown>> extends AnalysisView
   label: string;
   /** Printed before the label on the summary line (`+`, `🚨`, `🧠`, `🏗️`), as the documents show it. */
   marker?: string;
+  /** Set for analyses with a gate: whether this result fails it (see `fails` in the plug-in). */
+  failed?: boolean;
 }
 
 interface PluginBase {
@@ -132,12 +150,16 @@ interface PluginBase {
 export interface PairAnalysis<D extends Record<string, unknown>> extends PluginBase {
   scope: 'pair';
   analyze(c: Collected, p: PairData): AnalysisView<D>;
+  /** For analyses with a CI gate (`--fail-on`): true when this result fails it. */
+  fails?(data: D): boolean;
 }
 
 /** An analysis of the whole sequence of models (one entry per run). */
 export interface SequenceAnalysis<D extends Record<string, unknown>> extends PluginBase {
   scope: 'sequence';
   analyze(c: Collected): AnalysisView<D>;
+  /** For analyses with a CI gate (`--fail-on`): true when this result fails it. */
+  fails?(data: D): boolean;
 }
 
 export type AnalysisPlugin<D extends Record<string, unknown> = Record<string, unknown>> = PairAnalysis<D> | SequenceAnalysis<D>;

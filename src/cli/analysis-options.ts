@@ -3,13 +3,18 @@
  * registered analysis, docs/analyses.md), `--fail-on`, and the extra positional files of
  * multi-checkpoint runs (`diffai A B C …`).
  */
-import { ANALYSES, ANALYSIS_NAMES, type AnalysisName } from '../analysis/registry.js';
+import { ANALYSES, ANALYSIS_NAMES, type AnalysisName, type AnalysisRegistration } from '../analysis/registry.js';
+import type { DiffOptions } from '../diff/differ.js';
 import { DiffaiError } from '../errors.js';
 import { FAIL_ON } from './options.js';
 
 export interface AnalysisArgs {
   more?: string[];
   failOn?: string[];
+  rtol?: number;
+  atol?: number;
+  minSqnr?: number;
+  minCosine?: number;
   [flag: string]: unknown;
 }
 
@@ -22,15 +27,56 @@ export function selectedAnalyses(args: AnalysisArgs): Set<AnalysisName> {
   return new Set(ANALYSIS_NAMES.filter((name) => args[camel(ANALYSES[name].flag)] === true));
 }
 
-/** True for `--fail-on anomalies`; any other value is a usage error (exit 2). */
-export function failOnAnomalies(args: AnalysisArgs): boolean {
-  const values = (args.failOn ?? []).map(String);
+const REGISTRATIONS: Record<AnalysisName, AnalysisRegistration> = ANALYSES;
+
+/**
+ * The analyses whose gate applies: those named by `--fail-on` (repeated or comma-separated:
+ * `--fail-on anomalies,deployment`) and the shown ones whose gate is implied
+ * (`--regression-test`). An unknown value is a usage error (exit 2).
+ */
+export function gatedAnalyses(args: AnalysisArgs): Set<AnalysisName> {
+  const values = (args.failOn ?? []).flatMap((v) => String(v).split(',')).map((v) => v.trim());
   const bad = values.find((v) => !FAIL_ON.includes(v));
   if (bad !== undefined) throw new DiffaiError(undefined, `--fail-on: unknown value ${JSON.stringify(bad)} (expected: ${FAIL_ON.join(', ')})`);
-  return values.includes('anomalies');
+  const shown = selectedAnalyses(args);
+  return new Set(ANALYSIS_NAMES.filter((n) => values.includes(REGISTRATIONS[n].gate ?? '') || (REGISTRATIONS[n].impliesGate === true && shown.has(n))));
 }
 
 /** True when the arguments need this path (an analysis, --fail-on, or a third file). */
 export function wantsAnalysis(args: AnalysisArgs): boolean {
-  return selectedAnalyses(args).size > 0 || failOnAnomalies(args) || (args.more?.length ?? 0) > 0;
+  return selectedAnalyses(args).size > 0 || gatedAnalyses(args).size > 0 || (args.more?.length ?? 0) > 0;
+}
+
+/** `--rtol`/`--atol` and `--min-sqnr`/`--min-cosine` as library options (tolerances non-negative, bounds finite; exit 2 otherwise). */
+export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation'> {
+  const degradation: NonNullable<DiffOptions['degradation']> = {};
+  for (const [key, flag, field] of [
+    ['minSqnr', 'min-sqnr', 'minSqnrDb'],
+    ['minCosine', 'min-cosine', 'minCosine'],
+  ] as const) {
+    const v = numberArg(args[key]);
+    if (v === undefined) continue;
+    if (!Number.isFinite(v)) throw new DiffaiError(undefined, `--${flag} must be a number, got ${String(args[key])}`);
+    degradation[field] = v;
+  }
+  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}) };
+}
+
+function toleranceOption(args: AnalysisArgs): { tolerance?: { rtol?: number; atol?: number } } {
+  const tolerance: { rtol?: number; atol?: number } = {};
+  for (const key of ['rtol', 'atol'] as const) {
+    const v = numberArg(args[key]);
+    if (v === undefined) continue;
+    if (!Number.isFinite(v) || v < 0) throw new DiffaiError(undefined, `--${key} must be a non-negative number, got ${String(args[key])}`);
+    tolerance[key] = v;
+  }
+  return Object.keys(tolerance).length > 0 ? { tolerance } : {};
+}
+
+/** A numeric option as typed (the option table passes values as strings): NaN when it is not a number. */
+function numberArg(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number') return v;
+  const text = String(v).trim();
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : Number.NaN;
 }

@@ -14,7 +14,7 @@ import type { ModelDescription } from '../formats/types.js';
 import { choosePalette } from '../render/color.js';
 import { render } from '../render/registry.js';
 import { reportDiffers, reportModels, type Report } from '../report/types.js';
-import { failOnAnomalies, selectedAnalyses, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
+import { gatedAnalyses, selectedAnalyses, thresholdOptions, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
 import { compileRegex, parseEpsilon, parseThreads, type DiffArgs } from './args.js';
 import { termSafe } from '../terminal.js';
 import { STDIN } from '../formats/input.js';
@@ -72,29 +72,26 @@ export async function runDiff(args: DiffArgs): Promise<number> {
 
 /**
  * Two or more files with analyses, or three or more files: the report carries every
- * analysis shown; `--fail-on anomalies` runs anomaly detection even when it is not shown,
- * and exits 1 when it finds anything, with or without --exit-code.
+ * analysis shown; a gate (`--fail-on anomalies,deployment`) runs its analysis even when it is
+ * not shown, and exits 1 when a result fails it.
  */
 async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, paths: string[], options: LibraryOptions, stop: () => void, started: number): Promise<number> {
   const wanted = selectedAnalyses(args);
-  const failOn = failOnAnomalies(args);
-  const run = new Set<AnalysisName>(wanted);
-  if (failOn) run.add('anomalies');
+  const gated = gatedAnalyses(args);
+  const run = new Set<AnalysisName>([...wanted, ...gated]);
   // Loaded only when asked for, to keep plain diffs quick to start.
   const { diffSequence } = await import('../report/sequence.js');
-  const full = await diffSequence(paths, run, options, { histograms: args.includeCharts === true }).finally(stop);
-  // The gate counts warning and critical findings; info notes (a zero bias) do not fail it.
-  const anomalies = full.analyses.filter((e) => e.name === 'anomalies').reduce((s, e) => s + (Number(e.data.critical) || 0) + (Number(e.data.warning) || 0), 0);
-  const report = { ...full, analyses: full.analyses.filter((e) => e.name !== 'anomalies' || wanted.has('anomalies')) };
+  const full = await diffSequence(paths, run, { ...options, ...thresholdOptions(args) }, { histograms: args.includeCharts === true }).finally(stop);
+  const failed = full.analyses.filter((e) => gated.has(e.name as AnalysisName) && e.failed === true);
+  const report = { ...full, analyses: full.analyses.filter((e) => wanted.has(e.name as AnalysisName)) };
   const pairs = report.kind === 'sequence' ? report.pairs : [report];
   const differences = pairs.reduce((s, p) => s + p.results.length, 0);
   describeRun(args, reportModels(report), options, `${differences} differences, ${report.analyses.length} analyses in ${elapsed(started)} ms`);
   const brief = pairs.filter((p) => p.results.length > 0).map((p) => `Files ${p.a.path} and ${p.b.path} differ`);
-  const gateFailed = failOn && anomalies > 0;
-  if (gateFailed) brief.push(`${anomalies} anomalies found`);
+  for (const e of failed) brief.push(`${e.label} failed: ${e.summary}`);
   await print(args, report, brief);
   const exitOnDifference = args.exitCode || args.quiet || args.brief;
-  return gateFailed || (exitOnDifference && reportDiffers(report)) ? 1 : 0;
+  return failed.length > 0 || (exitOnDifference && reportDiffers(report)) ? 1 : 0;
 }
 
 /** Every input that does not exist, one line each (all of them, not just the first); then exit 2. */

@@ -33,8 +33,8 @@ export interface OptionGroup {
 
 const DIFF: CommandName[] = ['diff'];
 
-/** The values of --fail-on. */
-export const FAIL_ON: readonly string[] = ['anomalies'];
+/** The values of --fail-on: the gates analyses declare in the registry. */
+export const FAIL_ON: readonly string[] = ANALYSIS_NAMES.flatMap((n) => (ANALYSES[n] as { gate?: string }).gate ?? []);
 
 export const OPTION_GROUPS: OptionGroup[] = [
   {
@@ -134,7 +134,35 @@ export const OPTION_GROUPS: OptionGroup[] = [
         type: 'string',
         array: true,
         value: 'WHAT',
-        describe: 'A gate for CI: "anomalies" exits 1 when anomaly detection finds anything (runs it even when not shown)',
+        describe: `CI gates, a list (${FAIL_ON.join(',')}): exit 1 when the analysis fails (run even when not shown)`,
+        commands: DIFF,
+      },
+      {
+        name: 'rtol',
+        type: 'string',
+        value: 'R',
+        describe: '--regression-test: relative tolerance (default: per dtype, as torch.testing.assert_close)',
+        commands: DIFF,
+      },
+      {
+        name: 'atol',
+        type: 'string',
+        value: 'A',
+        describe: '--regression-test: absolute tolerance (default: per dtype, as torch.testing.assert_close)',
+        commands: DIFF,
+      },
+      {
+        name: 'min-sqnr',
+        type: 'string',
+        value: 'DB',
+        describe: '--alert-on-degradation: alert when the SQNR (dB) of a model against the previous one is below DB',
+        commands: DIFF,
+      },
+      {
+        name: 'min-cosine',
+        type: 'string',
+        value: 'C',
+        describe: '--alert-on-degradation: alert when the cosine similarity to the previous model is below C',
         commands: DIFF,
       },
     ],

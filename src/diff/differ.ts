@@ -25,6 +25,10 @@ export interface DiffOptions {
   shapeOnly?: boolean;
   /** Order value changes by relative L2 change, largest first. */
   sortByChangeMagnitude?: boolean;
+  /** --regression-test: tolerances that replace the per-dtype defaults (either may be given alone). */
+  tolerance?: { rtol?: number; atol?: number };
+  /** --alert-on-degradation: fidelity bounds of B against A over the parameters (--min-sqnr in dB, --min-cosine). */
+  degradation?: { minSqnrDb?: number; minCosine?: number };
   /** Called with the partials of every tensor read (analyses reuse them; the diff does not change). */
   onTensor?: (event: TensorEvent) => void;
 }

@@ -19,6 +19,8 @@ export interface KernelExports {
   compare_f64(pa: number, pb: number, n: number, eps: number): void;
   grid_residual_f32(ptr: number, n: number, origin: number, inv: number): number;
   grid_residual_f64(ptr: number, n: number, origin: number, inv: number): number;
+  tolerance_f32(pa: number, pb: number, n: number, atol: number, rtol: number): void;
+  tolerance_f64(pa: number, pb: number, n: number, atol: number, rtol: number): void;
   f16_to_f32: Convert;
   f16_to_f32_table: Convert;
   bf16_to_f32: Convert;

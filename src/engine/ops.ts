@@ -20,6 +20,7 @@ import type { TensorDescriptor } from '../formats/types.js';
 import type { EngineOp } from './op.js';
 import { compareOp } from './ops/compare.js';
 import { gridOp } from './ops/grid.js';
+import { toleranceOp } from './ops/tolerance.js';
 import { histogramOp } from './ops/histogram.js';
 import { matvecOp, matvecTOp } from './ops/matvec.js';
 import { rowCompareOp } from './ops/row-compare.js';
@@ -39,6 +40,7 @@ export const OPS = {
   matvec: matvecOp,
   matvecT: matvecTOp,
   weightedStats: weightedStatsOp,
+  tolerance: toleranceOp,
 };
 
 type Ops = typeof OPS;
