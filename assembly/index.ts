@@ -1,7 +1,7 @@
 // Entry point of the kernel module: layout and tables are set up once by init(); the host
 // then reads chunks into rawA/rawB and calls one kernel per chunk.
 import {
-  allocateLayout, rawA, rawB, rawA2, rawB2, scratchA, scratchB, statsOut, compareOut, RAW_BYTES, SCRATCH_BYTES,
+  allocateLayout, rawA, rawB, rawA2, rawB2, scratchA, scratchB, statsOut, statsOutB, compareOut, RAW_BYTES, SCRATCH_BYTES,
   histOut, rowsOut, vecX, vecY, HIST_MAX_BINS, ROWS_OUT_BYTES, VEC_BYTES,
 } from './layout';
 import { buildTables } from './convert';
@@ -9,6 +9,7 @@ import { ROW_STATS_SLOTS, ROW_PAIR_SLOTS } from './rows';
 
 export { stats_f32, stats_f64, stats_bf16, stats_f16 } from './stats';
 export { compare_f32, compare_f64 } from './compare';
+export { compare_stats } from './fused';
 export { grid_residual_f32, grid_residual_f64 } from './grid';
 export { tolerance_f32, tolerance_f64 } from './tolerance';
 export { histogram_f32, histogram_f64 } from './histogram';
@@ -31,6 +32,7 @@ export function ptrRawB2(): usize { return rawB2; }
 export function ptrScratchA(): usize { return scratchA; }
 export function ptrScratchB(): usize { return scratchB; }
 export function ptrStatsOut(): usize { return statsOut; }
+export function ptrStatsOutB(): usize { return statsOutB; }
 export function ptrCompareOut(): usize { return compareOut; }
 export function rawBytes(): usize { return RAW_BYTES; }
 export function scratchBytes(): usize { return SCRATCH_BYTES; }

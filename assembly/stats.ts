@@ -5,7 +5,7 @@
 // Chan's formula. The SIMD path assumes every element is finite and checks that its sums
 // stayed finite; if not, the chunk is re-run by the masking scalar path.
 
-import { statsOut, f16Table } from './layout';
+import { statsOut, statsAcc, f16Table } from './layout';
 import { bf16_to_f32, f16_to_f32, f16x4_to_f32x4, f16ConstantsPtr } from './convert';
 
 // Re-run with the mean as pivot when Q/M2 shows more than this cancellation (4 bits).
@@ -16,8 +16,7 @@ const CANCELLATION_LIMIT: f64 = 16.0;
 const SCALE_HIGH: f64 = 3.1217485503159922e+144; // 2^480: a chunk of 2^20 squares stays below f64 max
 const SCALE_LOW: f64 = 1.0 / SCALE_HIGH;
 
-@inline function writeStats(n: f64, mean: f64, m2: f64, mn: f64, mx: f64, nan: f64, pinf: f64, ninf: f64, zeros: f64, exp: f64 = 0): void {
-  const o = statsOut;
+@inline function writeStats(o: usize, n: f64, mean: f64, m2: f64, mn: f64, mx: f64, nan: f64, pinf: f64, ninf: f64, zeros: f64, exp: f64 = 0): void {
   store<f64>(o + 72, exp);
   store<f64>(o, n);
   store<f64>(o + 8, mean);
@@ -29,6 +28,9 @@ const SCALE_LOW: f64 = 1.0 / SCALE_HIGH;
   store<f64>(o + 56, ninf);
   store<f64>(o + 64, zeros);
 }
+
+/** The record of an empty chunk. */
+export function writeEmptyStats(o: usize): void { writeStats(o, 0, 0, 0, Infinity, -Infinity, 0, 0, 0, 0); }
 
 /** Σ(x−p) and Σ(x−p)² over n f64 values; shiftedSumsF64 returns them through these globals. */
 let sumD: f64 = 0;
@@ -62,10 +64,11 @@ function shiftedSumsF64(ptr: usize, n: i32, p: f64): void {
 }
 
 // Sources the one-pass f32 kernel reads directly: f32, and bf16/f16 widened in registers
-// (no scratch round trip). Constants so each inlined copy folds to one straight loop.
-const SRC_F32: i32 = 0;
-const SRC_BF16: i32 = 1;
-const SRC_F16: i32 = 2;
+// (no scratch round trip). Constants so each inlined copy folds to one straight loop. The
+// host passes these numbers to the fused compare kernel (src/engine/ops/compare.ts).
+export const SRC_F32: i32 = 0;
+export const SRC_BF16: i32 = 1;
+export const SRC_F16: i32 = 2;
 
 @inline function shiftOf(src: i32): usize { return src == SRC_F32 ? 2 : 1; }
 
@@ -74,6 +77,11 @@ const SRC_F16: i32 = 2;
   const bits = <u32>load<u16>(ptr + (<usize>i << 1));
   if (src == SRC_BF16) return <f64>reinterpret<f32>(bits << 16);
   return <f64>load<f32>(f16Table + (<usize>bits << 2));
+}
+
+/** The first element of a chunk of any source, as f64 (the pivot of the fast path). */
+export function firstOf(ptr: usize, src: i32): f64 {
+  return src == SRC_F32 ? scalarAt(ptr, 0, SRC_F32) : src == SRC_BF16 ? scalarAt(ptr, 0, SRC_BF16) : scalarAt(ptr, 0, SRC_F16);
 }
 
 /** Elements i..i+3 as f32x4 (`half` 0) or i+4..i+7 (`half` 1). */
@@ -85,31 +93,45 @@ const SRC_F16: i32 = 2;
   return f16x4_to_f32x4(h, v128.load(c), v128.load(c, 16), v128.load(c, 32), v128.load(c, 48), v128.load(c, 64), v128.load(c, 80), v128.load(c, 96));
 }
 
-const FAST_DONE: i32 = 0;
-const FAST_NONFINITE: i32 = 1;
-const FAST_CANCELLED: i32 = 2;
+export const FAST_DONE: i32 = 0;
+export const FAST_NONFINITE: i32 = 1;
+export const FAST_CANCELLED: i32 = 2;
 
-/**
- * One pass: min, max and zero count in f32 lanes; sums in f64 around the pivot (the first
- * element). Writes the record and returns FAST_DONE, or says why the caller must take a
- * slower path (non-finite values, or cancellation that needs the mean as pivot).
- */
-let cancelledMean: f64 = 0;
+// The fast path's lane accumulators live in a 112-byte record (STATS_ACC_BYTES) between
+// calls, so one chunk can be summed in pieces (the fused compare kernel runs it block by
+// block) with exactly the arithmetic of one straight pass: min, max, zero count, and the
+// shifted sums and squares of even and odd 4-lane groups.
+const ACC_MN: usize = 0;
+const ACC_MX: usize = 16;
+const ACC_Z: usize = 32;
+const ACC_S0: usize = 48;
+const ACC_S1: usize = 64;
+const ACC_Q0: usize = 80;
+const ACC_Q1: usize = 96;
 
-@inline function fastStats(ptr: usize, n: i32, src: i32, pivot: f64 = NaN): i32 {
-  const first = scalarAt(ptr, 0, src);
-  if (!isFinite(first)) return FAST_NONFINITE;
-  const p = isNaN(pivot) ? first : pivot;
+/** Starts a fast-path record whose min and max lanes hold the chunk's first element. */
+export function statsAccInit(acc: usize, first: f64): void {
+  const f = f32x4.splat(<f32>first);
+  const z = f64x2.splat(0);
+  v128.store(acc, f, ACC_MN);
+  v128.store(acc, f, ACC_MX);
+  v128.store(acc, z, ACC_Z);
+  v128.store(acc, z, ACC_S0);
+  v128.store(acc, z, ACC_S1);
+  v128.store(acc, z, ACC_Q0);
+  v128.store(acc, z, ACC_Q1);
+}
+
+/** Adds elements [0, n8) of ptr (n8 a multiple of 8) into the record, shifted by the pivot p. */
+@inline function statsSteps(acc: usize, ptr: usize, n8: i32, src: i32, p: f64): void {
   const c = f16ConstantsPtr();
   const P = f64x2.splat(p);
   const zero = f32x4.splat(0);
-  let mn = f32x4.splat(<f32>first), mx = mn;
-  let z = i32x4.splat(0);
-  let s0 = f64x2.splat(0), q0 = f64x2.splat(0);
-  let s1 = f64x2.splat(0), q1 = f64x2.splat(0);
-  let i = 0;
-  const n8 = n & ~7;
-  for (; i < n8; i += 8) {
+  let mn = v128.load(acc, ACC_MN), mx = v128.load(acc, ACC_MX);
+  let z = v128.load(acc, ACC_Z);
+  let s0 = v128.load(acc, ACC_S0), q0 = v128.load(acc, ACC_Q0);
+  let s1 = v128.load(acc, ACC_S1), q1 = v128.load(acc, ACC_Q1);
+  for (let i = 0; i < n8; i += 8) {
     const v0 = vecAt(ptr, i, 0, src, c);
     const v1 = vecAt(ptr, i, 1, src, c);
     mn = f32x4.pmin(mn, f32x4.pmin(v0, v1));
@@ -124,16 +146,36 @@ let cancelledMean: f64 = 0;
     q0 = f64x2.add(q0, f64x2.add(f64x2.mul(a, a), f64x2.mul(b, b)));
     q1 = f64x2.add(q1, f64x2.add(f64x2.mul(d0, d0), f64x2.mul(d1, d1)));
   }
+  v128.store(acc, mn, ACC_MN);
+  v128.store(acc, mx, ACC_MX);
+  v128.store(acc, z, ACC_Z);
+  v128.store(acc, s0, ACC_S0);
+  v128.store(acc, s1, ACC_S1);
+  v128.store(acc, q0, ACC_Q0);
+  v128.store(acc, q1, ACC_Q1);
+}
+
+/** statsSteps over f32 (the fused kernel's widened blocks). */
+export function statsStepsF32(acc: usize, ptr: usize, n8: i32, p: f64): void { statsSteps(acc, ptr, n8, SRC_F32, p); }
+
+/**
+ * The end of the fast path: folds the lanes, adds the scalar tail (`tail` elements at
+ * tailPtr) and writes the record of n elements to `out`, or says why the caller must take a
+ * slower path (non-finite values, or — when `pivot` is NaN, i.e. the first try — cancellation
+ * that needs the mean as pivot; the mean is left in cancelledMean).
+ */
+@inline function statsFinish(acc: usize, tailPtr: usize, tail: i32, n: i32, src: i32, p: f64, pivot: f64, out: usize): i32 {
+  const mn = v128.load(acc, ACC_MN), mx = v128.load(acc, ACC_MX), z = v128.load(acc, ACC_Z);
   let lo = <f64>min(min(f32x4.extract_lane(mn, 0), f32x4.extract_lane(mn, 1)), min(f32x4.extract_lane(mn, 2), f32x4.extract_lane(mn, 3)));
   let hi = <f64>max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
   // eq lanes are −1 when equal, so the lane sums are minus the zero count.
   let zeros = -(i32x4.extract_lane(z, 0) + i32x4.extract_lane(z, 1) + i32x4.extract_lane(z, 2) + i32x4.extract_lane(z, 3));
-  const s = f64x2.add(s0, s1);
-  const q = f64x2.add(q0, q1);
+  const s = f64x2.add(v128.load(acc, ACC_S0), v128.load(acc, ACC_S1));
+  const q = f64x2.add(v128.load(acc, ACC_Q0), v128.load(acc, ACC_Q1));
   let S = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
   let Q = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
-  for (; i < n; i++) {
-    const x = scalarAt(ptr, i, src);
+  for (let i = 0; i < tail; i++) {
+    const x = scalarAt(tailPtr, i, src);
     lo = x < lo ? x : lo;
     hi = x > hi ? x : hi;
     if (x == 0) zeros++;
@@ -149,40 +191,74 @@ let cancelledMean: f64 = 0;
     cancelledMean = p + S / fn;
     return FAST_CANCELLED;
   }
-  writeStats(fn, p + S / fn, max(m2, 0), lo, hi, 0, 0, 0, <f64>zeros);
+  writeStats(out, fn, p + S / fn, max(m2, 0), lo, hi, 0, 0, 0, <f64>zeros);
   return FAST_DONE;
 }
 
-/** Statistics of n f32 values at ptr. */
-export function stats_f32(ptr: usize, n: i32): void {
-  if (n == 0) { writeStats(0, 0, 0, Infinity, -Infinity, 0, 0, 0, 0); return; }
-  const r = fastStats(ptr, n, SRC_F32);
-  // Cancellation: a second pass around the first pass's mean (finite data, so it completes).
-  if (r == FAST_CANCELLED) fastStats(ptr, n, SRC_F32, cancelledMean);
-  else if (r == FAST_NONFINITE) statsMaskedF32(ptr, n);
+/** statsFinish over an f32 tail (the fused kernel's last block). */
+export function statsFinishF32(acc: usize, tailPtr: usize, tail: i32, n: i32, p: f64, out: usize): i32 {
+  return statsFinish(acc, tailPtr, tail, n, SRC_F32, p, NaN, out);
 }
+
+/**
+ * One pass: min, max and zero count in f32 lanes; sums in f64 around the pivot (the first
+ * element, or `pivot` when given). Writes the record to `out` and returns FAST_DONE, or says
+ * why the caller must take a slower path.
+ */
+export let cancelledMean: f64 = 0;
+
+@inline function fastStats(ptr: usize, n: i32, src: i32, pivot: f64, out: usize): i32 {
+  const first = scalarAt(ptr, 0, src);
+  if (!isFinite(first)) return FAST_NONFINITE;
+  const p = isNaN(pivot) ? first : pivot;
+  const acc = statsAcc;
+  statsAccInit(acc, first);
+  const n8 = n & ~7;
+  statsSteps(acc, ptr, n8, src, p);
+  return statsFinish(acc, ptr + (<usize>n8 << shiftOf(src)), n - n8, n, src, p, pivot, out);
+}
+
+/**
+ * The slow paths after fastStats returned `r`: cancellation re-runs the pass around the
+ * first pass's mean (finite data, so it completes); non-finite values take the masking
+ * path, bf16/f16 widened into `scratch` (4n bytes) first.
+ */
+export function statsSlow(ptr: usize, n: i32, src: i32, r: i32, out: usize, scratch: usize): void {
+  if (r == FAST_CANCELLED) {
+    if (src == SRC_F32) fastStats(ptr, n, SRC_F32, cancelledMean, out);
+    else if (src == SRC_BF16) fastStats(ptr, n, SRC_BF16, cancelledMean, out);
+    else fastStats(ptr, n, SRC_F16, cancelledMean, out);
+  } else if (r == FAST_NONFINITE) statsMaskedF32(widened(ptr, n, src, scratch), n, out);
+}
+
+/** The chunk as f32: ptr itself for f32, else bf16/f16 widened into scratch. */
+export function widened(ptr: usize, n: i32, src: i32, scratch: usize): usize {
+  if (src == SRC_F32) return ptr;
+  if (src == SRC_BF16) bf16_to_f32(ptr, scratch, n);
+  else f16_to_f32(ptr, scratch, n);
+  return scratch;
+}
+
+@inline function statsOf(ptr: usize, n: i32, src: i32, scratch: usize): void {
+  if (n == 0) { writeEmptyStats(statsOut); return; }
+  const r = fastStats(ptr, n, src, NaN, statsOut);
+  if (r != FAST_DONE) statsSlow(ptr, n, src, r, statsOut, scratch);
+}
+
+/** Statistics of n f32 values at ptr. */
+export function stats_f32(ptr: usize, n: i32): void { statsOf(ptr, n, SRC_F32, 0); }
 
 /** Statistics of n bf16 values at ptr; `scratch` (4n bytes) is used only on the slow path. */
-export function stats_bf16(ptr: usize, n: i32, scratch: usize): void {
-  if (n == 0) { writeStats(0, 0, 0, Infinity, -Infinity, 0, 0, 0, 0); return; }
-  const r = fastStats(ptr, n, SRC_BF16);
-  if (r == FAST_CANCELLED) fastStats(ptr, n, SRC_BF16, cancelledMean);
-  else if (r == FAST_NONFINITE) { bf16_to_f32(ptr, scratch, n); statsMaskedF32(scratch, n); }
-}
+export function stats_bf16(ptr: usize, n: i32, scratch: usize): void { statsOf(ptr, n, SRC_BF16, scratch); }
 
 /** Statistics of n f16 values at ptr; `scratch` (4n bytes) is used only on the slow path. */
-export function stats_f16(ptr: usize, n: i32, scratch: usize): void {
-  if (n == 0) { writeStats(0, 0, 0, Infinity, -Infinity, 0, 0, 0, 0); return; }
-  const r = fastStats(ptr, n, SRC_F16);
-  if (r == FAST_CANCELLED) fastStats(ptr, n, SRC_F16, cancelledMean);
-  else if (r == FAST_NONFINITE) { f16_to_f32(ptr, scratch, n); statsMaskedF32(scratch, n); }
-}
+export function stats_f16(ptr: usize, n: i32, scratch: usize): void { statsOf(ptr, n, SRC_F16, scratch); }
 
 /** Statistics of n f64 values at ptr. */
 export function stats_f64(ptr: usize, n: i32): void {
-  if (n == 0) { writeStats(0, 0, 0, Infinity, -Infinity, 0, 0, 0, 0); return; }
+  if (n == 0) { writeEmptyStats(statsOut); return; }
   const p = load<f64>(ptr);
-  if (!isFinite(p)) { statsMaskedF64(ptr, n); return; }
+  if (!isFinite(p)) { statsMaskedF64(ptr, n, statsOut); return; }
   const zero = f64x2.splat(0);
   let mn = f64x2.splat(p), mx = mn;
   let z = i64x2.splat(0);
@@ -203,11 +279,11 @@ export function stats_f64(ptr: usize, n: i32): void {
     hi = x > hi ? x : hi;
     if (x == 0) zeros++;
   }
-  if (!isFinite(lo) || !isFinite(hi)) { statsMaskedF64(ptr, n); return; }
+  if (!isFinite(lo) || !isFinite(hi)) { statsMaskedF64(ptr, n, statsOut); return; }
   const mag = max(abs(lo), abs(hi));
-  if (mag > SCALE_HIGH || (mag < SCALE_LOW && (lo != 0 || hi != 0))) { statsMaskedF64(ptr, n); return; }
+  if (mag > SCALE_HIGH || (mag < SCALE_LOW && (lo != 0 || hi != 0))) { statsMaskedF64(ptr, n, statsOut); return; }
   shiftedSumsF64(ptr, n, p);
-  if (!isFinite(sumD) || !isFinite(sumQ)) { statsMaskedF64(ptr, n); return; }
+  if (!isFinite(sumD) || !isFinite(sumQ)) { statsMaskedF64(ptr, n, statsOut); return; }
   const fn = <f64>n;
   let mean = p + sumD / fn;
   let m2 = sumQ - sumD * sumD / fn;
@@ -217,12 +293,12 @@ export function stats_f64(ptr: usize, n: i32): void {
     mean = m + sumD / fn;
     m2 = sumQ - sumD * sumD / fn;
   }
-  writeStats(fn, mean, max(m2, 0), lo, hi, 0, 0, 0, <f64>zeros);
+  writeStats(statsOut, fn, mean, max(m2, 0), lo, hi, 0, 0, 0, <f64>zeros);
 }
 
 // The masking path: classifies every element. Used only for chunks holding NaN/±Inf (or
 // whose squares overflow), so its speed matters little.
-@inline function statsMasked<T>(ptr: usize, n: i32): void {
+@inline function statsMasked<T>(ptr: usize, n: i32, out: usize): void {
   let nan: f64 = 0, pinf: f64 = 0, ninf: f64 = 0, zeros: f64 = 0, count: f64 = 0;
   let lo: f64 = Infinity, hi: f64 = -Infinity;
   for (let i = 0; i < n; i++) {
@@ -235,7 +311,7 @@ export function stats_f64(ptr: usize, n: i32): void {
     hi = x > hi ? x : hi;
     if (x == 0) zeros++;
   }
-  if (count == 0) { writeStats(0, 0, 0, lo, hi, nan, pinf, ninf, zeros); return; }
+  if (count == 0) { writeStats(out, 0, 0, 0, lo, hi, nan, pinf, ninf, zeros); return; }
   // Scale by 2^-e so the largest magnitude is near 1 when squares would over/underflow.
   const mag = max(abs(lo), abs(hi));
   let e: i32 = 0;
@@ -263,8 +339,8 @@ export function stats_f64(ptr: usize, n: i32): void {
     mean = mean + S / count;
     m2 = Q - S * S / count;
   }
-  writeStats(count, NativeMath.scalbn(mean, e), max(m2, 0), lo, hi, nan, pinf, ninf, zeros, <f64>e);
+  writeStats(out, count, NativeMath.scalbn(mean, e), max(m2, 0), lo, hi, nan, pinf, ninf, zeros, <f64>e);
 }
 
-function statsMaskedF32(ptr: usize, n: i32): void { statsMasked<f32>(ptr, n); }
-function statsMaskedF64(ptr: usize, n: i32): void { statsMasked<f64>(ptr, n); }
+export function statsMaskedF32(ptr: usize, n: i32, out: usize): void { statsMasked<f32>(ptr, n, out); }
+function statsMaskedF64(ptr: usize, n: i32, out: usize): void { statsMasked<f64>(ptr, n, out); }

@@ -9,21 +9,28 @@ const ST_DTYPE = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
 const SIZE = { f32: 4, f16: 2, bf16: 2 };
 
 /**
- * A safetensors file of `bytes` tensor bytes split into `tensors` tensors; `seed` varies the
- * values; `perturb` is added to every 7th element of every `changeEvery`-th tensor.
+ * A safetensors file of about `bytes` tensor bytes split into `tensors` tensors; `seed` varies
+ * the values; `perturb` is added to every 7th element of every `changeEvery`-th tensor.
+ * `mixed` alternates the tensors' dtypes between `dtype` (even tensors) and bf16 (odd ones),
+ * like a checkpoint with f32 norms/embeddings and bf16 weights; each gets bytes/tensors bytes.
  * @param {string} path
- * @param {{ dtype?: GenDtype, bytes?: number, tensors?: number, seed?: number, perturb?: number, changeEvery?: number }} [options]
+ * @param {{ dtype?: GenDtype, bytes?: number, tensors?: number, seed?: number, perturb?: number, changeEvery?: number, mixed?: boolean }} [options]
  * @returns {string} `path`
  */
-export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors = 8, seed = 1, perturb = 0, changeEvery = 1 } = {}) {
-  const elemSize = SIZE[dtype];
-  const per = Math.floor(bytes / elemSize / tensors);
+export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors = 8, seed = 1, perturb = 0, changeEvery = 1, mixed = false } = {}) {
+  /** @param {number} t */
+  const dtypeOf = (t) => (mixed && t % 2 === 1 ? 'bf16' : dtype);
   /** @type {Record<string, { dtype: string, shape: number[], data_offsets: [number, number] }>} */
   const header = {};
+  /** @type {number[]} */
+  const counts = [];
   let offset = 0;
   for (let t = 0; t < tensors; t++) {
-    header[`layers.${t}.weight`] = { dtype: ST_DTYPE[dtype], shape: [per], data_offsets: [offset, offset + per * elemSize] };
-    offset += per * elemSize;
+    const size = SIZE[dtypeOf(t)];
+    const per = Math.floor(bytes / size / tensors);
+    counts.push(per);
+    header[`layers.${t}.weight`] = { dtype: ST_DTYPE[dtypeOf(t)], shape: [per], data_offsets: [offset, offset + per * size] };
+    offset += per * size;
   }
   let json = JSON.stringify(header);
   while ((json.length + 8) % 8 !== 0) json += ' ';
@@ -54,6 +61,8 @@ export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors 
   const u16 = new Uint16Array(1 << 20);
   let state = seed >>> 0;
   for (let t = 0; t < tensors; t++) {
+    const per = /** @type {number} */ (counts[t]);
+    const type = dtypeOf(t);
     for (let done = 0; done < per; ) {
       const n = Math.min(f32.length, per - done);
       for (let i = 0; i < n; i++) {
@@ -66,9 +75,9 @@ export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors 
         f32[i] = (state / 4294967296 - 0.5) * 0.07;
         if (perturb && i % 7 === 0 && t % changeEvery === 0) f32[i] += perturb;
       }
-      if (dtype === 'f32') write(new Uint8Array(f32.buffer, 0, n * 4));
+      if (type === 'f32') write(new Uint8Array(f32.buffer, 0, n * 4));
       else {
-        for (let i = 0; i < n; i++) u16[i] = dtype === 'bf16' ? u32[i] >>> 16 : toF16(f32[i]);
+        for (let i = 0; i < n; i++) u16[i] = type === 'bf16' ? u32[i] >>> 16 : toF16(f32[i]);
         write(new Uint8Array(u16.buffer, 0, n * 2));
       }
       done += n;

@@ -17,6 +17,11 @@ export interface KernelExports {
   stats_f16(ptr: number, n: number, scratch: number): void;
   compare_f32(pa: number, pb: number, n: number, eps: number): void;
   compare_f64(pa: number, pb: number, n: number, eps: number): void;
+  /**
+   * Stats of A (statsOut), of B (statsOutB) and their comparison (compareOut) in one pass;
+   * src* is how the side is stored (FUSED_SOURCE); scratch* serve only the slow paths.
+   */
+  compare_stats(pa: number, srcA: number, pb: number, srcB: number, n: number, eps: number, scratchA: number, scratchB: number): void;
   grid_residual_f32(ptr: number, n: number, origin: number, inv: number): number;
   grid_residual_f64(ptr: number, n: number, origin: number, inv: number): number;
   tolerance_f32(pa: number, pb: number, n: number, atol: number, rtol: number): void;
@@ -63,6 +68,7 @@ export interface KernelExports {
   ptrScratchA(): number;
   ptrScratchB(): number;
   ptrStatsOut(): number;
+  ptrStatsOutB(): number;
   ptrCompareOut(): number;
   rawBytes(): number;
   scratchBytes(): number;
@@ -112,6 +118,8 @@ export class Kernels {
   readonly scratchBytes: number;
   /** The stats record: [count, mean, M2, min, max, nan, +inf, −inf, zeros, exp]. */
   readonly statsOut: Float64Array;
+  /** Side B's stats record from compare_stats. */
+  readonly statsOutB: Float64Array;
   /** The compare record: [pairs, maxAbs, sumAbs, changed, sumSqDiff, sumAB, sumAA, sumBB, mismatched]. */
   readonly compareOut: Float64Array;
   readonly bytes: Uint8Array;
@@ -138,6 +146,7 @@ export class Kernels {
     this.rawBytes = this.k.rawBytes();
     this.scratchBytes = this.k.scratchBytes();
     this.statsOut = new Float64Array(buffer, this.k.ptrStatsOut(), 10);
+    this.statsOutB = new Float64Array(buffer, this.k.ptrStatsOutB(), 10);
     this.compareOut = new Float64Array(buffer, this.k.ptrCompareOut(), 9);
   }
 

@@ -1,5 +1,6 @@
 /** Statistics of both tensors and their element-wise comparison, in one pass. */
-import type { EngineOp } from '../op.js';
+import type { FusedStatsKernel } from '../../dtypes.js';
+import type { Chunk, EngineOp } from '../op.js';
 import { type ComparePartial, type StatsPartial, compareFromRecord, emptyCompare, emptyStats, mergeCompare, mergeStats, statsFromRecord } from '../partials.js';
 
 export interface CompareResult {
@@ -8,23 +9,39 @@ export interface CompareResult {
   comparison: ComparePartial;
 }
 
+/** How compare_stats reads a side stored as its fused-stats dtype (assembly/stats.ts SRC_*); 0 is f32. */
+export const FUSED_SOURCE: Record<FusedStatsKernel, number> = { stats_bf16: 1, stats_f16: 2 };
+
+/** The side's pointer and source code for compare_stats: bf16/f16 as stored, anything else kernel-ready f32. */
+function fusedSide(c: Chunk, side: number): [ptr: number, src: number] {
+  const fused = c.pipeline(side).fusedStats;
+  return fused ? [c.raw(side), FUSED_SOURCE[fused]] : [c.ptr(side), 0];
+}
+
 export const compareOp: EngineOp<{ epsilon: number }, CompareResult, CompareResult> = {
   sides: 2,
   split: 'ranges',
   empty: () => ({ a: emptyStats(), b: emptyStats(), comparison: emptyCompare() }),
   chunk(acc, c, { epsilon }) {
     const { k, n } = c;
+    if (c.kind === 'f32') {
+      // One pass for all three results (assembly/fused.ts); bf16/f16 widen once, in L1-sized blocks.
+      const [pa, srcA] = fusedSide(c, 0);
+      const [pb, srcB] = fusedSide(c, 1);
+      k.k.compare_stats(pa, srcA, pb, srcB, n, epsilon, k.scratchA, k.scratchB);
+      return {
+        a: mergeStats(acc.a, statsFromRecord(k.statsOut)),
+        b: mergeStats(acc.b, statsFromRecord(k.statsOutB)),
+        comparison: mergeCompare(acc.comparison, compareFromRecord(k.compareOut)),
+      };
+    }
     const ptrA = c.ptr(0);
     const ptrB = c.ptr(1);
-    const f64 = c.kind === 'f64';
-    if (f64) k.k.stats_f64(ptrA, n);
-    else k.k.stats_f32(ptrA, n);
+    k.k.stats_f64(ptrA, n);
     const a = mergeStats(acc.a, statsFromRecord(k.statsOut));
-    if (f64) k.k.stats_f64(ptrB, n);
-    else k.k.stats_f32(ptrB, n);
+    k.k.stats_f64(ptrB, n);
     const b = mergeStats(acc.b, statsFromRecord(k.statsOut));
-    if (f64) k.k.compare_f64(ptrA, ptrB, n, epsilon);
-    else k.k.compare_f32(ptrA, ptrB, n, epsilon);
+    k.k.compare_f64(ptrA, ptrB, n, epsilon);
     return { a, b, comparison: mergeCompare(acc.comparison, compareFromRecord(k.compareOut)) };
   },
   result: (acc) => acc,
