@@ -1,9 +1,10 @@
 // Writes zip archives for the benchmarks and tests (many-entry .npz/.pt archives, archives
 // whose central directory points several names at one record), streamed to disk. A zip64
 // end record is added when the entry count needs it, as torch's and NumPy's writers do.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
+import { bufferedWriter } from './generate.js';
 
 /**
  * @typedef {{ name: string, data: Uint8Array, deflate?: boolean }} ZipInput
@@ -25,26 +26,12 @@ export function makeZip(path, entries, options = {}) {
   const central = [];
   /** @type {Array<{ name: Buffer, method: number, crc: number, csize: number, usize: number, offset: number }>} */
   const records = [];
-  let offset = 0;
-  const out = Buffer.allocUnsafe(8 << 20);
-  let held = 0;
-  /** @param {Uint8Array} bytes */
-  const write = (bytes) => {
-    if (held + bytes.length > out.length) {
-      writeSync(fd, out.subarray(0, held));
-      held = 0;
-    }
-    if (bytes.length > out.length) writeSync(fd, bytes);
-    else {
-      out.set(bytes, held);
-      held += bytes.length;
-    }
-    offset += bytes.length;
-  };
+  const writer = bufferedWriter(fd);
+  const write = writer.write;
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
     const stored = e.deflate ? deflateRawSync(e.data) : e.data;
-    const record = { name, method: e.deflate ? 8 : 0, crc: crc32(e.data), csize: stored.length, usize: e.data.length, offset };
+    const record = { name, method: e.deflate ? 8 : 0, crc: crc32(e.data), csize: stored.length, usize: e.data.length, offset: writer.offset };
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
@@ -65,9 +52,9 @@ export function makeZip(path, entries, options = {}) {
     if (!of) throw new Error(`alias of missing entry ${alias.of}`);
     central.push(centralRecord({ ...of, name: Buffer.from(alias.name, 'utf8') }));
   }
-  const cdOffset = offset;
+  const cdOffset = writer.offset;
   for (const c of central) write(c);
-  const cdSize = offset - cdOffset;
+  const cdSize = writer.offset - cdOffset;
   const count = central.length;
   if (count > 0xffff) {
     const z = Buffer.alloc(56 + 20);
@@ -80,7 +67,7 @@ export function makeZip(path, entries, options = {}) {
     z.writeBigUInt64LE(BigInt(cdSize), 40);
     z.writeBigUInt64LE(BigInt(cdOffset), 48);
     z.writeUInt32LE(0x07064b50, 56);
-    z.writeBigUInt64LE(BigInt(offset), 64);
+    z.writeBigUInt64LE(BigInt(writer.offset), 64);
     z.writeUInt32LE(1, 72);
     write(z);
   }
@@ -91,7 +78,7 @@ export function makeZip(path, entries, options = {}) {
   end.writeUInt32LE(cdSize, 12);
   end.writeUInt32LE(cdOffset, 16);
   write(end);
-  writeSync(fd, out.subarray(0, held));
+  writer.flush();
   closeSync(fd);
   return path;
 }

@@ -9,6 +9,34 @@ const ST_DTYPE = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
 const SIZE = { f32: 4, f16: 2, bf16: 2 };
 
 /**
+ * Writes to `fd` through an 8 MiB buffer (large inputs are made of many small pieces);
+ * `offset` is the bytes written so far, `flush` writes what is held.
+ * @param {number} fd
+ */
+export function bufferedWriter(fd) {
+  const out = new Uint8Array(8 << 20);
+  let held = 0;
+  const w = {
+    offset: 0,
+    /** @param {Uint8Array} bytes */
+    write(bytes) {
+      if (held + bytes.length > out.length) w.flush();
+      if (bytes.length > out.length) writeSync(fd, bytes);
+      else {
+        out.set(bytes, held);
+        held += bytes.length;
+      }
+      w.offset += bytes.length;
+    },
+    flush() {
+      writeSync(fd, out.subarray(0, held));
+      held = 0;
+    },
+  };
+  return w;
+}
+
+/**
  * A safetensors file of about `bytes` tensor bytes split into `tensors` tensors; `seed` varies
  * the values; `perturb` is added to every 7th element of every `changeEvery`-th tensor.
  * `mixed` alternates the tensors' dtypes between `dtype` (even tensors) and bf16 (odd ones),
@@ -42,20 +70,7 @@ export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors 
   lengthBytes.writeBigUInt64LE(BigInt(json.length));
   writeSync(fd, lengthBytes);
   writeSync(fd, Buffer.from(json));
-  const out = new Uint8Array(8 << 20);
-  let held = 0;
-  /** @param {Uint8Array} bytes */
-  const write = (bytes) => {
-    if (held + bytes.length > out.length) {
-      writeSync(fd, out.subarray(0, held));
-      held = 0;
-    }
-    if (bytes.length > out.length) writeSync(fd, bytes);
-    else {
-      out.set(bytes, held);
-      held += bytes.length;
-    }
-  };
+  const { write, flush } = bufferedWriter(fd);
   const f32 = new Float32Array(1 << 20);
   const u32 = new Uint32Array(f32.buffer);
   const u16 = new Uint16Array(1 << 20);
@@ -83,7 +98,7 @@ export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors 
       done += n;
     }
   }
-  writeSync(fd, out.subarray(0, held));
+  flush();
   closeSync(fd);
   return path;
 }
