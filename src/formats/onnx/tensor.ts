@@ -8,8 +8,8 @@
 import { realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { byteLength, dtypeInfo, type DType } from '../../dtypes.js';
-import { countVarints } from '../../io/varint.js';
 import { type ProtoField, type ProtoReader, WIRE_LEN, WIRE_VARINT } from '../../io/protobuf.js';
+import { elementCount, packedValues } from '../protobuf-values.js';
 import type { ByteSource, TensorDescriptor } from '../types.js';
 
 /** TensorProto.DataType → our dtype; undefined for types we refuse by name. */
@@ -137,12 +137,7 @@ export function describeTensor(proto: ProtoReader, t: RawTensor, modelPath: stri
     const name = ONNX_TYPE_NAMES[t.dataType] ?? `data type ${t.dataType}`;
     proto.fail(`${label} has element type ${name}, which diffai does not read`);
   }
-  let numel = 1;
-  for (const d of t.dims) {
-    if (!Number.isSafeInteger(d) || d < 0) proto.fail(`${label} has a bad dimension ${d}`);
-    numel *= d;
-    if (!Number.isSafeInteger(numel)) proto.fail(`${label}: element count overflows`);
-  }
+  const numel = elementCount(proto, label, t.dims);
   const { blockElements } = dtypeInfo(dtype);
   if (numel % blockElements !== 0)
     proto.fail(`${label}: ${ONNX_TYPE_NAMES[t.dataType] ?? dtype} tensors with an odd number of elements (${numel}) are not supported`);
@@ -162,15 +157,11 @@ export function describeTensor(proto: ProtoReader, t: RawTensor, modelPath: stri
     const typed = TYPED_FIELDS[t.payload.field]!;
     if (!typed.types.includes(dtype)) proto.fail(`${label}: element type ${dtype} cannot be stored in field ${t.payload.field}`);
     const { start, end } = t.payload;
-    if (typed.packing === 'fixed') {
-      if (end - start !== bytes) proto.fail(`${label}: its packed values hold ${end - start} bytes, but the shape needs ${bytes}`);
-      source = { kind: 'file', path, offset: start, length: bytes };
-    } else {
-      // One value per storage block: an element, or a byte of two packed 4-bit elements.
-      const count = countVarints(proto.file, start, end - start);
-      if (count !== numel / blockElements) proto.fail(`${label}: ${count} packed values for ${numel} elements`);
-      source = { kind: 'varint', path, offset: start, length: end - start, count };
-    }
+    if (typed.packing === 'fixed' && end - start !== bytes) proto.fail(`${label}: its packed values hold ${end - start} bytes, but the shape needs ${bytes}`);
+    // One value per storage block: an element, or a byte of two packed 4-bit elements.
+    const packed = packedValues(proto, label, dtype, typed.packing, start, end);
+    if (packed.count !== numel / blockElements) proto.fail(`${label}: ${packed.count} packed values for ${numel} elements`);
+    source = packed.source;
   }
   return { name: t.name, dtype, shape: t.dims, numel, source, byteOrder: 'little' };
 }

@@ -11,8 +11,8 @@ import { DiffaiError } from '../../errors.js';
 import { byteLength, type DType } from '../../dtypes.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { type ProtoField, ProtoReader, WIRE_LEN, WIRE_VARINT } from '../../io/protobuf.js';
-import { countVarints } from '../../io/varint.js';
-import type { ByteSource, FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
+import { elementCount, packedValues } from '../protobuf-values.js';
+import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
 
 /** DataType enum of tensorflow/core/framework/types.proto (reference types are +100). */
 const TF_DTYPES: Record<number, DType> = {
@@ -215,20 +215,13 @@ function readTensor(w: Walk, at: ProtoField, name: string): TensorDescriptor | u
   }
   const dtype = TF_DTYPES[dataType % 100];
   if (dtype === undefined) proto.fail(`${label} has element type ${TF_TYPE_NAMES[dataType % 100] ?? `DataType ${dataType}`}, which diffai does not read`);
-  let numel = 1;
-  for (const d of dims) {
-    if (!Number.isSafeInteger(d) || d < 0) proto.fail(`${label} has a bad dimension ${d}`);
-    numel *= d;
-    if (!Number.isSafeInteger(numel)) proto.fail(`${label}: element count overflows`);
-  }
+  const numel = elementCount(proto, label, dims);
   const bytes = byteLength(dtype, numel);
   const desc: TensorDescriptor = { name, dtype, shape: dims, numel, byteOrder: 'little', source: { kind: 'file', path, offset: 0, length: 0 } };
   if (numel === 0) return desc;
   const values = payload as ProtoField | undefined; // assigned in the callback above
   if (!values) proto.fail(`${label} has ${numel} elements but no values`);
   const { start, end } = values;
-  let count: number;
-  let source: ByteSource;
   if (values.number === 4) {
     if (end - start !== bytes) proto.fail(`${label}: tensor_content holds ${end - start} bytes, but the shape needs ${bytes}`);
     desc.source = { kind: 'file', path, offset: start, length: bytes };
@@ -236,15 +229,7 @@ function readTensor(w: Walk, at: ProtoField, name: string): TensorDescriptor | u
   }
   const typed = TYPED_FIELDS[values.number]!;
   if (!typed.types.includes(dtype)) proto.fail(`${label}: element type ${dtype} cannot be stored in field ${values.number}`);
-  const size = byteLength(dtype, 1);
-  if (typed.packing === 'fixed') {
-    if ((end - start) % size !== 0) proto.fail(`${label}: packed values of ${end - start} bytes are not whole elements`);
-    count = (end - start) / size;
-    source = { kind: 'file', path, offset: start, length: end - start };
-  } else {
-    count = countVarints(proto.file, start, end - start);
-    source = { kind: 'varint', path, offset: start, length: end - start, count };
-  }
+  const { count, source } = packedValues(proto, label, dtype, typed.packing, start, end);
   if (count === numel) {
     desc.source = source;
   } else if (count === 1) {
