@@ -21,36 +21,32 @@ export interface DequantizeNode {
 
 const QUANTIZED_SUFFIX = /_quantized$/;
 
-export function linkDequantized(tensors: TensorDescriptor[], nodes: DequantizeNode[], path: string, warnings: string[]): void {
+/** `file`: the open model file, where the scale and zero point scalars are read (external data opens its own). */
+export function linkDequantized(tensors: TensorDescriptor[], nodes: DequantizeNode[], file: RandomAccessFile, warnings: string[]): void {
   if (nodes.length === 0) return;
   const byName = new Map(tensors.map((t) => [t.name, t]));
-  const file = RandomAccessFile.open(path);
-  try {
-    for (const node of nodes) {
-      const x = byName.get(node.input);
-      if (!x || x.linkedTo !== undefined) continue; // an activation, or already linked
-      const floatName = QUANTIZED_SUFFIX.test(x.name) ? x.name.replace(QUANTIZED_SUFFIX, '') : node.output;
-      if (!floatName || floatName === x.name) continue;
-      x.linkedTo = floatName;
-      const scale = byName.get(node.scale);
-      const zero = node.zeroPoint ? byName.get(node.zeroPoint) : undefined;
-      for (const p of [scale, zero]) if (p && p.linkedTo === undefined) p.linkedTo = floatName;
-      if (!scale) continue;
-      if (scale.numel !== 1 || (zero && zero.numel !== 1)) {
-        (x.notes ??= []).push(`quantized per axis (${scale.numel} scales): statistics are of the stored integers`);
-        continue;
-      }
-      const s = scalarValue(file, scale);
-      const z = zero ? scalarValue(file, zero) : 0;
-      if (s === undefined || z === undefined || !Number.isFinite(s) || !Number.isFinite(z)) {
-        warnings.push(`DequantizeLinear of '${x.name}': its scale or zero point could not be read; statistics are of the stored integers`);
-        continue;
-      }
-      x.quantization = { scheme: 'onnx_dequantize_linear', scale: s, zeroPoint: z };
-      (x.notes ??= []).push(`quantized: DequantizeLinear → ${floatName}`);
+  for (const node of nodes) {
+    const x = byName.get(node.input);
+    if (!x || x.linkedTo !== undefined) continue; // an activation, or already linked
+    const floatName = QUANTIZED_SUFFIX.test(x.name) ? x.name.replace(QUANTIZED_SUFFIX, '') : node.output;
+    if (!floatName || floatName === x.name) continue;
+    x.linkedTo = floatName;
+    const scale = byName.get(node.scale);
+    const zero = node.zeroPoint ? byName.get(node.zeroPoint) : undefined;
+    for (const p of [scale, zero]) if (p && p.linkedTo === undefined) p.linkedTo = floatName;
+    if (!scale) continue;
+    if (scale.numel !== 1 || (zero && zero.numel !== 1)) {
+      (x.notes ??= []).push(`quantized per axis (${scale.numel} scales): statistics are of the stored integers`);
+      continue;
     }
-  } finally {
-    file.close();
+    const s = scalarValue(file, scale);
+    const z = zero ? scalarValue(file, zero) : 0;
+    if (s === undefined || z === undefined || !Number.isFinite(s) || !Number.isFinite(z)) {
+      warnings.push(`DequantizeLinear of '${x.name}': its scale or zero point could not be read; statistics are of the stored integers`);
+      continue;
+    }
+    x.quantization = { scheme: 'onnx_dequantize_linear', scale: s, zeroPoint: z };
+    (x.notes ??= []).push(`quantized: DequantizeLinear → ${floatName}`);
   }
 }
 

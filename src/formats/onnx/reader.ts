@@ -111,7 +111,7 @@ function describeOnnx(file: RandomAccessFile): ModelDescription {
     }
   });
   if (graphs === 0) throw new DiffaiError(file.path, 'ONNX model: no graph (not an ONNX model, or a truncated one)');
-  linkDequantized(w.tensors, w.dequantize, file.path, w.warnings);
+  linkDequantized(w.tensors, w.dequantize, file, w.warnings);
   return { path: file.path, format: 'onnx', tensors: w.tensors, leaves: w.leaves, warnings: w.warnings };
 }
 
