@@ -6,7 +6,6 @@
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import type { Argv } from 'yargs';
 import { DiffaiError } from '../errors.js';
 import type { Palette } from '../render/color.js';
 import { type OutputFormat, render, type RenderOptions } from '../render/registry.js';
@@ -38,25 +37,6 @@ const REPORT_FORMATS: Record<string, OutputFormat> = {
   '.yml': 'yaml',
   '.txt': 'text',
 };
-
-export function addReportOptions<T>(y: Argv<T>): Argv<T> {
-  return y
-    .option('markdown-output', { type: 'boolean', default: false, describe: 'Markdown output (same as --output markdown)' })
-    .option('generate-report', {
-      type: 'string',
-      describe: `Also write the whole report to FILE: .html a self-contained page, .md Markdown (default ${DEFAULT_REPORT}, or ${DEFAULT_MARKDOWN_REPORT} with Markdown output)`,
-    })
-    .option('include-charts', {
-      type: 'boolean',
-      default: false,
-      describe: 'Charts: inline SVG in HTML, SVG files beside a Markdown report, sparklines in text',
-    })
-    .option('review-friendly', {
-      type: 'boolean',
-      default: false,
-      describe: 'Review view: changed items only, structural changes first, largest changes, grouped by block',
-    }) as Argv<T>;
-}
 
 /** The stdout format: `--markdown-output` means `--output markdown`. */
 export function outputFormat(args: ReportArgs): OutputFormat {
