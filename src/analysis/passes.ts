@@ -12,6 +12,7 @@ import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
 import { isParameter, relChange, statsOfModel, type ModelTensor } from './helpers.js';
 import { toleranceOf } from './tolerance.js';
+import { measureAttention, type AttentionHeads } from './attention-heads.js';
 import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid, ToleranceCheck, ValueHistogram } from './types.js';
 
 /** Values within this many steps of a grid point count as on the grid (f32 rounding of x = q·step). */
@@ -57,6 +58,11 @@ export const PASSES: Passes = {
   histograms: async ({ pairs, executor }) => {
     const out = new Map<string, ValueHistogram[]>();
     for (const p of pairs) out.set(`${p.ia},${p.ib}`, await mostChangedHistograms(executor, p));
+    return out;
+  },
+  attentionHeads: async ({ pairs, executor, options }) => {
+    const out = new Map<string, AttentionHeads>();
+    for (const p of pairs) out.set(`${p.ia},${p.ib}`, await measureAttention(p, executor, options));
     return out;
   },
 };

@@ -103,6 +103,22 @@ export const ANALYSES = {
     describe: 'Distance from the first checkpoint, path efficiency, update per epoch/step, stored loss and its trend',
     load: lazy(() => import('./learning-progress.js')),
   },
+  // Attention (issue 12): one pass (attentionHeads) serves the three.
+  attention: {
+    flag: 'attention-analysis',
+    describe: 'Per attention layer and head: norms of the W_QK and W_OV circuits in A and B and their change; key bias flagged softmax-invariant',
+    load: lazy(() => import('./attention-analysis.js')),
+  },
+  headImportance: {
+    flag: 'head-importance',
+    describe: 'Per head: weight-norm proxy ||W_OV||_F, its share of the layer and its change (a proxy: true importance needs data)',
+    load: lazy(() => import('./head-importance.js')),
+  },
+  attentionPatterns: {
+    flag: 'attention-pattern-diff',
+    describe: 'Per head: subspace similarity (Hu et al. phi) of the top singular subspaces of W_QK between A and B; 1 = unchanged',
+    load: lazy(() => import('./attention-pattern-diff.js')),
+  },
 } satisfies Record<string, AnalysisRegistration>;
 
 export type AnalysisName = keyof typeof ANALYSES;

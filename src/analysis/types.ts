@@ -6,6 +6,7 @@ import type { DiffResult, TensorStats } from '../diff/types.js';
 import type { ToleranceResult } from '../engine/ops/tolerance.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
+import type { AttentionHeads } from './attention-heads.js';
 
 /** One tensor of a pair of models, as the diff pass saw it. */
 export interface PairTensor {
@@ -61,6 +62,8 @@ export interface PassOutputs {
   histograms: Map<string, ValueHistogram[]>;
   /** Per pair (index in `pairs`): per tensor compared, the tolerance applied and the elements outside it (src/analysis/regression-test.ts). */
   tolerances: Map<number, Map<string, ToleranceCheck>>;
+  /** Per pair, keyed `ia,ib`: attention circuits per layer and head (src/analysis/attention-heads.ts). */
+  attentionHeads: Map<string, AttentionHeads>;
 }
 
 /** Histograms of one tensor in A and in B over the same bins (counts from the engine's histogram op). */

@@ -15,6 +15,8 @@ export interface AnalysisArgs {
   atol?: number;
   minSqnr?: number;
   minCosine?: number;
+  numHeads?: number;
+  numKvHeads?: number;
   [flag: string]: unknown;
 }
 
@@ -47,8 +49,11 @@ export function wantsAnalysis(args: AnalysisArgs): boolean {
   return selectedAnalyses(args).size > 0 || gatedAnalyses(args).size > 0 || (args.more?.length ?? 0) > 0;
 }
 
-/** `--rtol`/`--atol` and `--min-sqnr`/`--min-cosine` as library options (tolerances non-negative, bounds finite; exit 2 otherwise). */
-export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation'> {
+/**
+ * `--rtol`/`--atol`, `--min-sqnr`/`--min-cosine` and `--num-heads`/`--num-kv-heads` as library
+ * options (tolerances non-negative, bounds finite, head counts positive integers; exit 2 otherwise).
+ */
+export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation' | 'numHeads' | 'numKvHeads'> {
   const degradation: NonNullable<DiffOptions['degradation']> = {};
   for (const [key, flag, field] of [
     ['minSqnr', 'min-sqnr', 'minSqnrDb'],
@@ -59,7 +64,21 @@ export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'toleran
     if (!Number.isFinite(v)) throw new DiffaiError(undefined, `--${flag} must be a number, got ${String(args[key])}`);
     degradation[field] = v;
   }
-  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}) };
+  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}), ...headOptions(args) };
+}
+
+function headOptions(args: AnalysisArgs): Pick<DiffOptions, 'numHeads' | 'numKvHeads'> {
+  const out: Pick<DiffOptions, 'numHeads' | 'numKvHeads'> = {};
+  for (const [key, flag] of [
+    ['numHeads', 'num-heads'],
+    ['numKvHeads', 'num-kv-heads'],
+  ] as const) {
+    const v = numberArg(args[key]);
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v) || v < 1) throw new DiffaiError(undefined, `--${flag} must be a positive integer, got ${String(args[key])}`);
+    out[key] = v;
+  }
+  return out;
 }
 
 function toleranceOption(args: AnalysisArgs): { tolerance?: { rtol?: number; atol?: number } } {

@@ -165,6 +165,20 @@ export const OPTION_GROUPS: OptionGroup[] = [
         describe: '--alert-on-degradation: alert when the cosine similarity to the previous model is below C',
         commands: DIFF,
       },
+      {
+        name: 'num-heads',
+        type: 'string',
+        value: 'N',
+        describe: 'Attention analyses: query heads per layer (default: config.json beside the model, or the file metadata)',
+        commands: DIFF,
+      },
+      {
+        name: 'num-kv-heads',
+        type: 'string',
+        value: 'N',
+        describe: 'Attention analyses: key/value heads (grouped-query attention; default: from the shapes, checked against this)',
+        commands: DIFF,
+      },
     ],
   },
   {

@@ -29,6 +29,9 @@ export interface DiffOptions {
   tolerance?: { rtol?: number; atol?: number };
   /** --alert-on-degradation: fidelity bounds of B against A over the parameters (--min-sqnr in dB, --min-cosine). */
   degradation?: { minSqnrDb?: number; minCosine?: number };
+  /** Attention analyses: query heads and key/value heads (--num-heads/--num-kv-heads), over config.json and file metadata. */
+  numHeads?: number;
+  numKvHeads?: number;
   /** Called with the partials of every tensor read (analyses reuse them; the diff does not change). */
   onTensor?: (event: TensorEvent) => void;
 }

@@ -21,6 +21,7 @@ import type { EngineOp } from './op.js';
 import { compareOp } from './ops/compare.js';
 import { gridOp } from './ops/grid.js';
 import { toleranceOp } from './ops/tolerance.js';
+import { valuesOp } from './ops/values.js';
 import { histogramOp } from './ops/histogram.js';
 import { matvecOp, matvecTOp } from './ops/matvec.js';
 import { rowCompareOp } from './ops/row-compare.js';
@@ -41,6 +42,7 @@ export const OPS = {
   matvecT: matvecTOp,
   weightedStats: weightedStatsOp,
   tolerance: toleranceOp,
+  values: valuesOp,
 };
 
 type Ops = typeof OPS;

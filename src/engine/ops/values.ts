@@ -1,0 +1,36 @@
+/**
+ * A tensor's logical elements as float64, in C order (after byte swap, widening and
+ * dequantization, as every other op sees them): for small dense linear algebra on factors
+ * the caller has sized (src/analysis/attention-heads.ts reads one layer's projections).
+ * The caller bounds the element count; the engine only copies chunks out of WASM memory.
+ */
+import type { EngineOp } from '../op.js';
+
+export interface ValuesAcc {
+  pieces: Float64Array[];
+}
+
+export const valuesOp: EngineOp<Record<string, never>, ValuesAcc, Float64Array> = {
+  sides: 1,
+  split: 'ranges',
+  empty: () => ({ pieces: [] }),
+  chunk(acc, c) {
+    const mem = c.k.k.memory.buffer;
+    const src = c.kind === 'f64' ? new Float64Array(mem, c.ptr(0), c.n) : new Float32Array(mem, c.ptr(0), c.n);
+    acc.pieces.push(Float64Array.from(src));
+    return acc;
+  },
+  result: (acc) => concat(acc.pieces),
+  merge: (a, b) => concat([a, b]),
+};
+
+function concat(parts: Float64Array[]): Float64Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
