@@ -51,6 +51,8 @@ const OPTION_CHECKS: Record<string, Check> = {
   onBytes: isFunction,
   onTotalBytes: isFunction,
   onTensor: isFunction,
+  numHeads: positiveInteger,
+  numKvHeads: positiveInteger,
 };
 
 /** `options` as given (undefined → {}); anything but a plain object, or a known option of the wrong type, is refused. */
