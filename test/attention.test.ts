@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { analyzeFiles, type AnalysisName } from '../src/analysis/index.js';
 import { attentionLayout } from '../src/analysis/attention-layout.js';
-import { mat, mulABt, productFrobenius, productSvd, qrOfRows, subspaceSimilarity, svd, transpose, type Mat } from '../src/analysis/linalg.js';
+import { explicitQ, mat, mulABt, productFrobenius, productSvd, qrOfRows, subspaceSimilarity, svd, transpose, type Mat } from '../src/analysis/linalg.js';
 import { summaryLine } from '../src/analysis/summary.js';
 import { describeModel } from '../src/formats/registry.js';
 import { expectClose } from './helpers/assert.js';
@@ -62,14 +62,16 @@ function explicitProduct(x: Mat, y: Mat): Float64Array {
 describe('linear algebra on factors (src/analysis/linalg.ts)', () => {
   it('QR of Xᵀ: Q has orthonormal columns, Q·R reproduces Xᵀ, R is upper triangular', () => {
     const x = randomMat(6, 20, 7);
-    const { qt, r } = qrOfRows(x, true);
-    const qtq = mulABt(qt!, qt!);
+    const f = qrOfRows(x);
+    const qt = explicitQ(f);
+    const r = f.r;
+    const qtq = mulABt(qt, qt);
     for (let i = 0; i < 6; i++) for (let j = 0; j < 6; j++) expect(Math.abs(qtq.data[i * 6 + j]! - (i === j ? 1 : 0))).toBeLessThan(1e-14);
     // (Q R)ᵀ = Rᵀ Qᵀ: row t of X is Σ_i R[i][t] · Qᵀ[i].
     for (let t = 0; t < 6; t++) {
       for (let c = 0; c < 20; c++) {
         let s = 0;
-        for (let i = 0; i < 6; i++) s += r.data[i * 6 + t]! * qt!.data[i * 20 + c]!;
+        for (let i = 0; i < 6; i++) s += r.data[i * 6 + t]! * qt.data[i * 20 + c]!;
         expect(Math.abs(s - x.data[t * 20 + c]!)).toBeLessThan(1e-14);
       }
       for (let i = t + 1; i < 6; i++) expect(r.data[i * 6 + t]).toBe(0);
@@ -111,11 +113,11 @@ describe('linear algebra on factors (src/analysis/linalg.ts)', () => {
 
   it('φ is 1 for one subspace in two bases (within 1e-12) and 0 for orthogonal subspaces', () => {
     const x = randomMat(3, 12, 9);
-    const { qt } = qrOfRows(x, true);
+    const qt = explicitQ(qrOfRows(x));
     // Another basis of the same span: rows mixed by a random 3×3 matrix, orthonormalised again.
     const mixed = mulABt(randomMat(3, 3, 4), transpose(x));
-    const other = qrOfRows(mixed, true).qt!;
-    expect(Math.abs(subspaceSimilarity(qt!, other, 3) - 1)).toBeLessThan(1e-12);
+    const other = explicitQ(qrOfRows(mixed));
+    expect(Math.abs(subspaceSimilarity(qt, other, 3) - 1)).toBeLessThan(1e-12);
     const e = (i: number) => {
       const d = new Float64Array(12);
       d[i] = 1;

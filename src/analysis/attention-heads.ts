@@ -25,7 +25,7 @@ import {
   stackRows,
   subspaceSimilarity,
   subtract,
-  svd,
+  svdByGram,
   mulABt,
   type Mat,
   type QR,
@@ -237,24 +237,29 @@ async function measureLayer(executor: Executor, ma: ModelDescription, mb: ModelD
   const qB = heads(qb, l.heads, l.dHead);
   const kA = heads(ka, l.kvHeads, l.dHead);
   const kB = heads(kb, l.kvHeads, l.dHead);
-  const kqrA = kA.map((k) => qrOfRows(k, true));
-  const kqrB = kB.map((k) => qrOfRows(k, true));
+  // A side whose slices equal the other's reuses its factorisation (most heads of a partial fine-tune).
+  const kSame = kA.map((k, g) => equalValues(k, kB[g]!));
+  const kqrA = kA.map((k) => qrOfRows(k));
+  const kqrB = kB.map((k, g) => (kSame[g] ? kqrA[g]! : qrOfRows(k)));
   bytes = Math.max(bytes, ra.bytes + rb.bytes);
   const sameSlices: boolean[] = [];
   for (let h = 0; h < l.heads; h++) {
     const g = Math.floor(h / group);
-    const sa = productSvdOfQR(qrOfRows(qA[h]!, true), kqrA[g]!, r0);
-    const sb = productSvdOfQR(qrOfRows(qB[h]!, true), kqrB[g]!, r0);
-    const same = equalValues(qA[h]!, qB[h]!) && equalValues(kA[g]!, kB[g]!);
+    const qSame = equalValues(qA[h]!, qB[h]!);
+    const same = qSame && kSame[g]!;
+    const qrA = qrOfRows(qA[h]!);
+    const sa = productSvdOfQR(qrA, kqrA[g]!, r0);
+    const sb = same ? sa : productSvdOfQR(qSame ? qrA : qrOfRows(qB[h]!), kqrB[g]!, r0);
     sameSlices.push(same);
     const rank = Math.min(r0, numericalRank(sa.s, l.dModel), numericalRank(sb.s, l.dModel));
+    // Identical weights span identical subspaces: φ = 1 by definition.
     const phi = (u: Mat, v: Mat) => (rank === 0 ? null : same ? 1 : subspaceSimilarity(u, v, rank));
     out.push({
       head: h,
       kvHead: g,
       qkA: norms(sa.s),
       qkB: norms(sb.s),
-      qkChange: changeNorm(qA[h]!, qB[h]!, kA[g]!, kB[g]!),
+      qkChange: same ? 0 : changeNorm(qA[h]!, qB[h]!, kA[g]!, kB[g]!),
       ovA: { frobenius: 0, spectral: 0 },
       ovB: { frobenius: 0, spectral: 0 },
       ovChange: 0,
@@ -273,16 +278,19 @@ async function measureLayer(executor: Executor, ma: ModelDescription, mb: ModelD
   const vB = heads(vb, l.kvHeads, l.dHead);
   const oA = heads(oa, l.heads, l.dHead);
   const oB = heads(ob, l.heads, l.dHead);
+  const vSame = vA.map((v, g) => equalValues(v, vB[g]!));
   const vrA = vA.map((v) => qrOfRows(v));
-  const vrB = vB.map((v) => qrOfRows(v));
+  const vrB = vB.map((v, g) => (vSame[g] ? vrA[g]! : qrOfRows(v)));
   bytes = Math.max(bytes, ra.bytes + rb.bytes);
   for (const m of out) {
     const g = m.kvHead;
     const h = m.head;
-    m.ovA = norms(singularValues(qrOfRows(oA[h]!), vrA[g]!));
-    m.ovB = norms(singularValues(qrOfRows(oB[h]!), vrB[g]!));
-    m.ovChange = changeNorm(oA[h]!, oB[h]!, vA[g]!, vB[g]!);
-    m.identical = sameSlices[h]! && equalValues(oA[h]!, oB[h]!) && equalValues(vA[g]!, vB[g]!);
+    const oSame = equalValues(oA[h]!, oB[h]!);
+    const orA = qrOfRows(oA[h]!);
+    m.ovA = norms(singularValues(orA, vrA[g]!));
+    m.ovB = oSame && vSame[g] ? m.ovA : norms(singularValues(oSame ? orA : qrOfRows(oB[h]!), vrB[g]!));
+    m.ovChange = oSame && vSame[g] ? 0 : changeNorm(oA[h]!, oB[h]!, vA[g]!, vB[g]!);
+    m.identical = sameSlices[h]! && oSame && vSame[g]!;
   }
   ra.release();
   rb.release();
@@ -305,7 +313,7 @@ async function measureLayer(executor: Executor, ma: ModelDescription, mb: ModelD
 }
 
 function singularValues(x: QR, y: QR): Float64Array {
-  return svd(mulABt(x.r, y.r)).s;
+  return svdByGram(mulABt(x.r, y.r)).s;
 }
 
 /** The pass's result for a pair, or why there is none (values not read with --shape-only). */

@@ -89,12 +89,14 @@ export function equalValues(a: Mat, b: Mat): boolean {
   return true;
 }
 
-/** Thin QR of Xᵀ: Xᵀ = Q R with p = min(k, n) orthonormal columns. */
+/** Thin QR of Xᵀ: Xᵀ = Q R with p = min(k, n) orthonormal columns; Q is kept as its Householder reflectors (applyQ). */
 export interface QR {
-  /** Qᵀ: p × n (row i is the i-th orthonormal column), present when asked for. */
-  qt?: Mat;
   /** R: p × k, upper triangular (trapezoidal when k > n). */
   r: Mat;
+  /** Q = H_0 … H_{p−1}, H_j = I − 2 v_j v_jᵀ acting on entries j…n−1 (a zero v_j is the identity). */
+  reflectors: Float64Array[];
+  /** n: the length of Q's columns. */
+  n: number;
 }
 
 /**
@@ -102,48 +104,56 @@ export interface QR {
  * columns are X's rows, read contiguously). Numerically orthogonal Q even when X is rank
  * deficient (a zero column gives a zero row of R).
  */
-export function qrOfRows(x: Mat, wantQ = false): QR {
+export function qrOfRows(x: Mat): QR {
   const k = x.rows;
   const n = x.cols;
   const p = Math.min(k, n);
   const w = x.data.slice();
   const r = new Float64Array(p * k);
-  const vs: Float64Array[] = [];
+  const reflectors: Float64Array[] = [];
   for (let j = 0; j < p; j++) {
     const cj = j * n;
     // Reflector that maps column j's entries j…n−1 onto alpha·e_j.
     const norm = frobenius(w.subarray(cj + j, cj + n));
     const x0 = w[cj + j]!;
     const alpha = x0 > 0 ? -norm : norm;
-    const v = new Float64Array(n - j);
-    for (let t = j; t < n; t++) v[t - j] = w[cj + t]!;
+    const v = w.slice(cj + j, cj + n);
     v[0] = x0 - alpha;
     const vnorm = frobenius(v);
     if (norm === 0 || vnorm === 0) {
       v.fill(0);
       r[j * k + j] = x0;
     } else {
-      for (let t = 0; t < v.length; t++) v[t]! /= vnorm;
+      const inv = 1 / vnorm;
+      for (let t = 0; t < v.length; t++) v[t]! *= inv;
       r[j * k + j] = alpha;
+      const len = v.length;
       for (let l = j + 1; l < k; l++) {
-        const cl = l * n;
+        const cl = l * n + j;
         let d = 0;
-        for (let t = 0; t < v.length; t++) d += v[t]! * w[cl + j + t]!;
+        for (let t = 0; t < len; t++) d += v[t]! * w[cl + t]!;
         d *= 2;
-        for (let t = 0; t < v.length; t++) w[cl + j + t]! -= d * v[t]!;
+        for (let t = 0; t < len; t++) w[cl + t]! -= d * v[t]!;
       }
     }
     for (let l = j + 1; l < k; l++) r[j * k + l] = w[l * n + j]!;
-    vs.push(v);
+    reflectors.push(v);
   }
-  if (!wantQ) return { r: mat(p, k, r) };
-  // Column i of Q is H_0 … H_{p−1} e_i: apply the reflectors in reverse order.
-  const qt = new Float64Array(p * n);
-  for (let i = 0; i < p; i++) {
-    const q = qt.subarray(i * n, (i + 1) * n);
-    q[i] = 1;
+  return { r: mat(p, k, r), reflectors, n };
+}
+
+/** Q·c for each row c of `coeffs` (c has p entries): the combinations of Q's columns, as rows of length n. */
+export function applyQ(qr: QR, coeffs: Mat): Mat {
+  const { n, reflectors } = qr;
+  const p = reflectors.length;
+  if (coeffs.cols !== p) throw new RangeError(`applyQ: coefficients have ${coeffs.cols} entries, Q has ${p} columns`);
+  const out = new Float64Array(coeffs.rows * n);
+  for (let i = 0; i < coeffs.rows; i++) {
+    const q = out.subarray(i * n, (i + 1) * n);
+    q.set(coeffs.data.subarray(i * p, (i + 1) * p));
+    // Q·e = H_0(H_1(… H_{p−1} e)).
     for (let j = p - 1; j >= 0; j--) {
-      const v = vs[j]!;
+      const v = reflectors[j]!;
       let d = 0;
       for (let t = 0; t < v.length; t++) d += v[t]! * q[j + t]!;
       if (d === 0) continue;
@@ -151,7 +161,15 @@ export function qrOfRows(x: Mat, wantQ = false): QR {
       for (let t = 0; t < v.length; t++) q[j + t]! -= d * v[t]!;
     }
   }
-  return { qt: mat(p, n, qt), r: mat(p, k, r) };
+  return mat(coeffs.rows, n, out);
+}
+
+/** Qᵀ as rows (p × n): Q's orthonormal columns. */
+export function explicitQ(qr: QR): Mat {
+  const p = qr.reflectors.length;
+  const eye = new Float64Array(p * p);
+  for (let i = 0; i < p; i++) eye[i * p + i] = 1;
+  return applyQ(qr, mat(p, p, eye));
 }
 
 /** A = U diag(s) Vᵀ with s descending; U is m × p and V is n × p, p = min(m, n), stored transposed (row i = i-th singular vector). */
@@ -233,6 +251,207 @@ export function svd(a: Mat): SVD {
   return { s, ut: mat(n, m, ut), vt: mat(n, n, vt) };
 }
 
+/** A symmetric matrix's eigenvalues (ascending) and eigenvectors (row i of `vectors` belongs to values[i]). */
+export interface SymmetricEigen {
+  values: Float64Array;
+  vectors: Mat;
+}
+
+/**
+ * Eigen-decomposition of a symmetric n × n matrix: Householder tridiagonalisation and the
+ * implicit QL algorithm (tred2/tql2 of EISPACK, as in JAMA). O(n³) with a small constant:
+ * several times faster than Jacobi for the 64–128-wide matrices of attention heads.
+ */
+export function symmetricEigen(a: Mat): SymmetricEigen {
+  const n = a.rows;
+  if (a.cols !== n) throw new RangeError(`symmetricEigen: ${a.rows}×${a.cols} is not square`);
+  // V[i][j] as v[i * n + j]; the algorithm works on columns of V.
+  const v = a.data.slice();
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  if (n === 0) return { values: d, vectors: mat(0, 0) };
+  tred2(n, v, d, e);
+  tql2(n, v, d, e);
+  const order = Array.from(d.keys()).sort((x, y) => d[x]! - d[y]! || x - y);
+  const values = new Float64Array(n);
+  const vectors = new Float64Array(n * n);
+  order.forEach((src, dst) => {
+    values[dst] = d[src]!;
+    for (let k = 0; k < n; k++) vectors[dst * n + k] = v[k * n + src]!;
+  });
+  return { values, vectors: mat(n, n, vectors) };
+}
+
+function tred2(n: number, V: Float64Array, d: Float64Array, e: Float64Array): void {
+  for (let j = 0; j < n; j++) d[j] = V[(n - 1) * n + j]!;
+  for (let i = n - 1; i > 0; i--) {
+    let scale = 0;
+    let h = 0;
+    for (let k = 0; k < i; k++) scale += Math.abs(d[k]!);
+    if (scale === 0) {
+      e[i] = d[i - 1]!;
+      for (let j = 0; j < i; j++) {
+        d[j] = V[(i - 1) * n + j]!;
+        V[i * n + j] = 0;
+        V[j * n + i] = 0;
+      }
+    } else {
+      for (let k = 0; k < i; k++) {
+        d[k]! /= scale;
+        h += d[k]! * d[k]!;
+      }
+      let f = d[i - 1]!;
+      let g = Math.sqrt(h);
+      if (f > 0) g = -g;
+      e[i] = scale * g;
+      h -= f * g;
+      d[i - 1] = f - g;
+      for (let j = 0; j < i; j++) e[j] = 0;
+      for (let j = 0; j < i; j++) {
+        f = d[j]!;
+        V[j * n + i] = f;
+        g = e[j]! + V[j * n + j]! * f;
+        for (let k = j + 1; k <= i - 1; k++) {
+          g += V[k * n + j]! * d[k]!;
+          e[k]! += V[k * n + j]! * f;
+        }
+        e[j] = g;
+      }
+      f = 0;
+      for (let j = 0; j < i; j++) {
+        e[j]! /= h;
+        f += e[j]! * d[j]!;
+      }
+      const hh = f / (h + h);
+      for (let j = 0; j < i; j++) e[j]! -= hh * d[j]!;
+      for (let j = 0; j < i; j++) {
+        f = d[j]!;
+        g = e[j]!;
+        for (let k = j; k <= i - 1; k++) V[k * n + j]! -= f * e[k]! + g * d[k]!;
+        d[j] = V[(i - 1) * n + j]!;
+        V[i * n + j] = 0;
+      }
+    }
+    d[i] = h;
+  }
+  for (let i = 0; i < n - 1; i++) {
+    V[(n - 1) * n + i] = V[i * n + i]!;
+    V[i * n + i] = 1;
+    const h = d[i + 1]!;
+    if (h !== 0) {
+      for (let k = 0; k <= i; k++) d[k] = V[k * n + i + 1]! / h;
+      for (let j = 0; j <= i; j++) {
+        let g = 0;
+        for (let k = 0; k <= i; k++) g += V[k * n + i + 1]! * V[k * n + j]!;
+        for (let k = 0; k <= i; k++) V[k * n + j]! -= g * d[k]!;
+      }
+    }
+    for (let k = 0; k <= i; k++) V[k * n + i + 1] = 0;
+  }
+  for (let j = 0; j < n; j++) {
+    d[j] = V[(n - 1) * n + j]!;
+    V[(n - 1) * n + j] = 0;
+  }
+  V[(n - 1) * n + n - 1] = 1;
+  e[0] = 0;
+}
+
+function tql2(n: number, V: Float64Array, d: Float64Array, e: Float64Array): void {
+  for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
+  e[n - 1] = 0;
+  let f = 0;
+  let tst1 = 0;
+  const eps = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(d[l]!) + Math.abs(e[l]!));
+    let m = l;
+    while (m < n) {
+      if (Math.abs(e[m]!) <= eps * tst1) break;
+      m++;
+    }
+    if (m > l) {
+      for (let iter = 0; iter < 100; iter++) {
+        let g = d[l]!;
+        let p = (d[l + 1]! - g) / (2 * e[l]!);
+        let r = Math.hypot(p, 1);
+        if (p < 0) r = -r;
+        d[l] = e[l]! / (p + r);
+        d[l + 1] = e[l]! * (p + r);
+        const dl1 = d[l + 1]!;
+        let h = g - d[l]!;
+        for (let i = l + 2; i < n; i++) d[i]! -= h;
+        f += h;
+        p = d[m]!;
+        let c = 1;
+        let c2 = c;
+        let c3 = c;
+        const el1 = e[l + 1]!;
+        let s = 0;
+        let s2 = 0;
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i]!;
+          h = c * p;
+          r = Math.hypot(p, e[i]!);
+          e[i + 1] = s * r;
+          s = e[i]! / r;
+          c = p / r;
+          p = c * d[i]! - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]!);
+          for (let k = 0; k < n; k++) {
+            h = V[k * n + i + 1]!;
+            V[k * n + i + 1] = s * V[k * n + i]! + c * h;
+            V[k * n + i] = c * V[k * n + i]! - s * h;
+          }
+        }
+        p = (-s * s2 * c3 * el1 * e[l]!) / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+        if (!(Math.abs(e[l]!) > eps * tst1)) break;
+      }
+    }
+    d[l] = d[l]! + f;
+    e[l] = 0;
+  }
+}
+
+/**
+ * The SVD of a small matrix through the eigen-decomposition of AᵀA: the singular values are
+ * accurate relative to the largest (not to themselves), which is what norms and the leading
+ * singular subspaces need; use `svd` (Jacobi) when small singular values matter.
+ */
+export function svdByGram(a: Mat): SVD {
+  if (a.rows < a.cols) {
+    const t = svdByGram(transpose(a));
+    return { s: t.s, ut: t.vt, vt: t.ut };
+  }
+  const n = a.cols;
+  const m = a.rows;
+  const at = transpose(a);
+  const eig = symmetricEigen(mulABt(at, at));
+  const s = new Float64Array(n);
+  const vt = new Float64Array(n * n);
+  const ut = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) {
+    const src = n - 1 - i;
+    const vrow = eig.vectors.data.subarray(src * n, (src + 1) * n);
+    vt.set(vrow, i * n);
+    // u_i = A v_i / σ_i, normalised (σ_i may be rounding noise: then u_i is left zero).
+    const u = ut.subarray(i * m, (i + 1) * m);
+    for (let r = 0; r < m; r++) {
+      let x = 0;
+      for (let c = 0; c < n; c++) x += a.data[r * n + c]! * vrow[c]!;
+      u[r] = x;
+    }
+    const norm = frobenius(u);
+    s[i] = norm;
+    if (norm > 0) for (let r = 0; r < m; r++) u[r]! /= norm;
+  }
+  return { s, ut: mat(n, m, ut), vt: mat(n, n, vt) };
+}
+
 /** Singular values of XᵀY (X k × n, Y l × n) from the QR factors of Xᵀ and Yᵀ: those of R_X R_Yᵀ. */
 export function productSingularValues(x: Mat, y: Mat): Float64Array {
   return svd(mulABt(qrOfRows(x).r, qrOfRows(y).r)).s;
@@ -254,31 +473,14 @@ export interface ProductSVD {
 
 /** The SVD of XᵀY through the factors: U = Q_X U_M, V = Q_Y V_M for R_X R_Yᵀ = U_M Σ V_Mᵀ; only the first `top` vectors are built. */
 export function productSvd(x: Mat, y: Mat, top: number): ProductSVD {
-  return productSvdOfQR(qrOfRows(x, true), qrOfRows(y, true), top);
+  return productSvdOfQR(qrOfRows(x), qrOfRows(y), top);
 }
 
-/** productSvd from QR factorisations already made (with Q), e.g. one key head shared by several query heads. */
+/** productSvd from QR factorisations already made, e.g. one key head shared by several query heads. */
 export function productSvdOfQR(qx: QR, qy: QR, top: number): ProductSVD {
-  if (!qx.qt || !qy.qt) throw new RangeError('productSvdOfQR: the factorisations need Q');
-  const m = svd(mulABt(qx.r, qy.r));
+  const m = svdByGram(mulABt(qx.r, qy.r));
   const r = Math.min(top, m.s.length);
-  return { s: m.s, left: combineRows(rowBlock(m.ut, 0, r), qx.qt), right: combineRows(rowBlock(m.vt, 0, r), qy.qt) };
-}
-
-/** C·B for C (r × p) and B (p × n): each output row a combination of B's rows. */
-function combineRows(c: Mat, b: Mat): Mat {
-  const n = b.cols;
-  const out = new Float64Array(c.rows * n);
-  for (let i = 0; i < c.rows; i++) {
-    const o = out.subarray(i * n, (i + 1) * n);
-    for (let j = 0; j < c.cols; j++) {
-      const w = c.data[i * c.cols + j]!;
-      if (w === 0) continue;
-      const bj = j * n;
-      for (let t = 0; t < n; t++) o[t]! += w * b.data[bj + t]!;
-    }
-  }
-  return mat(c.rows, n, out);
+  return { s: m.s, left: applyQ(qx, rowBlock(m.ut, 0, r)), right: applyQ(qy, rowBlock(m.vt, 0, r)) };
 }
 
 /** Singular values above this fraction of the largest (times the dimension) count toward the numerical rank. */
