@@ -26,6 +26,7 @@ import {
   subspaceSimilarity,
   subtract,
   svdByGram,
+  transpose,
   mulABt,
   type Mat,
   type QR,
@@ -158,6 +159,10 @@ function mismatch(a: ResolvedLayer, b: ResolvedLayer): string | undefined {
   return undefined;
 }
 
+function cacheKey(spec: ProjectionSpec): string {
+  return `${spec.tensor}\u0000${spec.transposed}`;
+}
+
 /** Reads the stored tensors of one model that projections name, each once per layer. */
 class ProjectionReader {
   private readonly cache = new Map<string, Mat>();
@@ -169,7 +174,7 @@ class ProjectionReader {
 
   /** The projection's rows (d_model each), in float64. */
   async rows(spec: ProjectionSpec): Promise<Mat> {
-    const key = `${spec.tensor}\u0000${spec.transposed}`;
+    const key = cacheKey(spec);
     let m = this.cache.get(key);
     if (!m) {
       const desc = this.model.tensors.find((t) => t.name === spec.tensor);
@@ -177,7 +182,7 @@ class ProjectionReader {
       const [r, c] = desc.shape as [number, number];
       const values = desc.numel === 0 ? new Float64Array(0) : await this.executor.run('values', [desc], {});
       m = mat(r, c, values);
-      if (spec.transposed) m = transposeMat(m);
+      if (spec.transposed) m = transpose(m);
       this.cache.set(key, m);
       this.bytes += m.data.byteLength;
     }
@@ -191,16 +196,15 @@ class ProjectionReader {
     return values.slice(start, start + length);
   }
 
-  release(): void {
-    this.cache.clear();
-    this.bytes = 0;
+  /** Drops every tensor read except those `keep` names (a fused Q/K/V tensor serves the next phase too). */
+  release(keep: ProjectionSpec[] = []): void {
+    const kept = new Set(keep.map(cacheKey));
+    for (const [key, m] of this.cache) {
+      if (kept.has(key)) continue;
+      this.cache.delete(key);
+      this.bytes -= m.data.byteLength;
+    }
   }
-}
-
-function transposeMat(m: Mat): Mat {
-  const out = new Float64Array(m.data.length);
-  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) out[j * m.rows + i] = m.data[i * m.cols + j]!;
-  return mat(m.cols, m.rows, out);
 }
 
 function heads(m: Mat, count: number, dHead: number): Mat[] {
@@ -269,8 +273,8 @@ async function measureLayer(executor: Executor, ma: ModelDescription, mb: ModelD
       identical: same,
     });
   }
-  ra.release();
-  rb.release();
+  ra.release([l.v, l.o]);
+  rb.release([l.v, l.o]);
 
   // Output–value circuits: W_OVʰ = W_Oʰ W_Vʰ = (Ōʰ)ᵀ Vʰ with Ōʰ the head's rows of W_Oᵀ.
   const [va, vb, oa, ob] = await Promise.all([ra.rows(l.v), rb.rows(l.v), ra.rows(l.o), rb.rows(l.o)]);

@@ -27,11 +27,18 @@ export function rowBlock(m: Mat, r0: number, r1: number): Mat {
   return mat(r1 - r0, m.cols, m.data.slice(r0 * m.cols, r1 * m.cols));
 }
 
-/** The transpose (a copy). */
+/** The transpose (a copy), in 32 × 32 tiles so that reads and writes both stay in cache. */
 export function transpose(m: Mat): Mat {
   const out = new Float64Array(m.data.length);
   const { rows, cols, data } = m;
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = data[i * cols + j]!;
+  const B = 32;
+  for (let i0 = 0; i0 < rows; i0 += B) {
+    const i1 = Math.min(rows, i0 + B);
+    for (let j0 = 0; j0 < cols; j0 += B) {
+      const j1 = Math.min(cols, j0 + B);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * rows + i] = data[i * cols + j]!;
+    }
+  }
   return mat(cols, rows, out);
 }
 
