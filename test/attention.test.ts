@@ -126,6 +126,17 @@ describe('linear algebra on factors (src/analysis/linalg.ts)', () => {
     const a = mat(2, 12, Float64Array.from([...e(0), ...e(1)]));
     const b = mat(2, 12, Float64Array.from([...e(2), ...e(3)]));
     expect(subspaceSimilarity(a, b, 2)).toBe(0);
+    // A scaled factor leaves the singular subspaces of XᵀY unchanged.
+    const y = randomMat(3, 12, 21);
+    const twice = mat(
+      3,
+      12,
+      x.data.map((v) => 2 * v),
+    );
+    const p1 = productSvd(x, y, 2);
+    const p2 = productSvd(twice, y, 2);
+    expect(Math.abs(subspaceSimilarity(p1.left, p2.left, 2) - 1)).toBeLessThan(1e-12);
+    expect(Math.abs(subspaceSimilarity(p1.right, p2.right, 2) - 1)).toBeLessThan(1e-12);
     expect(subspaceSimilarity(a, mat(2, 12, Float64Array.from([...e(1), ...e(2)])), 2)).toBe(0.5);
   });
 });

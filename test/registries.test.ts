@@ -31,6 +31,10 @@ const DOCUMENTED: Record<string, [flag: string, key: string, label: string]> = {
   risk: ['risk-assessment', 'RiskAssessment', 'risk_assessment'],
   regression: ['regression-test', 'RegressionTest', 'regression_test'],
   degradation: ['alert-on-degradation', 'AlertOnDegradation', 'alert_on_degradation'],
+  // issue 12
+  attention: ['attention-analysis', 'AttentionAnalysis', 'attention_analysis'],
+  headImportance: ['head-importance', 'HeadImportance', 'head_importance'],
+  attentionPatterns: ['attention-pattern-diff', 'AttentionPatternDiff', 'attention_pattern_diff'],
 };
 
 describe('analysis registry', () => {
@@ -43,7 +47,7 @@ describe('analysis registry', () => {
     }
   });
 
-  it('declares the extra passes it needs: only quantization, anomalies, similarity and learning progress read more', async () => {
+  it('declares the extra passes it needs: only quantization, anomalies, similarity, learning progress, regression and the attention analyses read more', async () => {
     const needs = Object.fromEntries(await Promise.all(ANALYSIS_NAMES.map(async (n) => [n, (await ANALYSES[n].load()).needs ?? []] as const)));
     expect(needs).toEqual({
       changeSummary: [],
@@ -61,6 +65,9 @@ describe('analysis registry', () => {
       risk: [],
       regression: ['tolerances'],
       degradation: [],
+      attention: ['attentionHeads'],
+      headImportance: ['attentionHeads'],
+      attentionPatterns: ['attentionHeads'],
     });
   });
 
