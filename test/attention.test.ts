@@ -288,6 +288,18 @@ describe('known answers', () => {
     }
   });
 
+  it('NaN/Inf in a projection: that head is changed and marked non-finite, its numbers null, the others exact', async () => {
+    const dir = join(ROOT, 'fixtures/analysis_real');
+    const { analyses } = await analyzeFiles([join(dir, 'gpt.safetensors'), join(dir, 'gpt_injected.safetensors')], ['attention'], { numHeads: 2 });
+    const data = analyses[0]!.data as Data;
+    const heads = data.layers.flatMap((l: Data) => l.per_head.map((h: Data) => ({ layer: l.layer, ...h })));
+    // The injected NaN (row 3) and +Inf (row 7) of h.0.attn.q_proj.weight are both in head 0 (rows 0–15).
+    expect(heads.filter((h: Data) => h.changed).map((h: Data) => [h.layer, h.head, h.non_finite])).toEqual([['h.0.attn', 0, true]]);
+    const bad = heads[0];
+    expect([bad.qk.frobenius_b, bad.qk.change, bad.qk.rel_change]).toEqual([null, null, null]);
+    for (const h of heads.slice(1)) expect([h.qk.change, h.ov.change, h.non_finite]).toEqual([0, 0, false]);
+  });
+
   it('nn.MultiheadAttention without --num-heads: not applicable, asking for it', async () => {
     const e = EXP.mha;
     const { analyses } = await analyzeFiles([join(DIR, e.a), join(DIR, e.b)], ['attention']);

@@ -9,14 +9,19 @@ import { fmt, pairData, pairLabel } from './helpers.js';
 import { notApplicable, summaryFields } from './summary.js';
 import type { Collected, PairAnalysis, PairData } from './types.js';
 
+/** A number, or null where NaN/Inf in the weights left none. */
+function finite(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
+
 function circuit(a: CircuitNorms, b: CircuitNorms, change: number) {
   return {
-    frobenius_a: a.frobenius,
-    frobenius_b: b.frobenius,
-    spectral_a: a.spectral,
-    spectral_b: b.spectral,
-    change,
-    rel_change: a.frobenius > 0 ? change / a.frobenius : null,
+    frobenius_a: finite(a.frobenius),
+    frobenius_b: finite(b.frobenius),
+    spectral_a: finite(a.spectral),
+    spectral_b: finite(b.spectral),
+    change: finite(change),
+    rel_change: a.frobenius > 0 ? finite(change / a.frobenius) : null,
   };
 }
 
@@ -31,7 +36,8 @@ function layerSummary(l: LayerMeasure) {
     kv_head: m.kvHead,
     qk: circuit(m.qkA, m.qkB, m.qkChange),
     ov: circuit(m.ovA, m.ovB, m.ovChange),
-    changed: m.qkChange > 0 || m.ovChange > 0,
+    changed: !m.identical,
+    non_finite: m.nonFinite,
   }));
   const qkA = rss(l.measures.map((m) => m.qkA.frobenius));
   const ovA = rss(l.measures.map((m) => m.ovA.frobenius));
@@ -44,13 +50,14 @@ function layerSummary(l: LayerMeasure) {
     kv_heads: l.kvHeads,
     d_head: l.dHead,
     d_model: l.dModel,
-    qk_frobenius_a: qkA,
-    qk_frobenius_b: rss(l.measures.map((m) => m.qkB.frobenius)),
-    qk_rel_change: qkA > 0 ? qkChange / qkA : null,
-    ov_frobenius_a: ovA,
-    ov_frobenius_b: rss(l.measures.map((m) => m.ovB.frobenius)),
-    ov_rel_change: ovA > 0 ? ovChange / ovA : null,
+    qk_frobenius_a: finite(qkA),
+    qk_frobenius_b: finite(rss(l.measures.map((m) => m.qkB.frobenius))),
+    qk_rel_change: qkA > 0 ? finite(qkChange / qkA) : null,
+    ov_frobenius_a: finite(ovA),
+    ov_frobenius_b: finite(rss(l.measures.map((m) => m.ovB.frobenius))),
+    ov_rel_change: ovA > 0 ? finite(ovChange / ovA) : null,
     changed_heads: heads.filter((h) => h.changed).length,
+    non_finite_heads: heads.filter((h) => h.non_finite).length,
     key_bias: l.keyBias
       ? {
           tensor: l.keyBias.tensor,
@@ -113,9 +120,11 @@ export function attentionAnalysis(c: Collected, p: PairData) {
     );
     for (const h of l.per_head) {
       if (!h.changed) continue;
-      details.push(
-        `  ${headName(l.layer, h.head)}: qk ${fmt(h.qk.frobenius_a)} -> ${fmt(h.qk.frobenius_b)} (spectral ${fmt(h.qk.spectral_a)} -> ${fmt(h.qk.spectral_b)}, rel change ${fmt(h.qk.rel_change)}), ov ${fmt(h.ov.frobenius_a)} -> ${fmt(h.ov.frobenius_b)} (spectral ${fmt(h.ov.spectral_a)} -> ${fmt(h.ov.spectral_b)}, rel change ${fmt(h.ov.rel_change)})`,
-      );
+      if (h.non_finite) details.push(`  ${headName(l.layer, h.head)}: weights hold NaN/Inf; its circuits have no norms`);
+      else
+        details.push(
+          `  ${headName(l.layer, h.head)}: qk ${fmt(h.qk.frobenius_a)} -> ${fmt(h.qk.frobenius_b)} (spectral ${fmt(h.qk.spectral_a)} -> ${fmt(h.qk.spectral_b)}, rel change ${fmt(h.qk.rel_change)}), ov ${fmt(h.ov.frobenius_a)} -> ${fmt(h.ov.frobenius_b)} (spectral ${fmt(h.ov.spectral_a)} -> ${fmt(h.ov.spectral_b)}, rel change ${fmt(h.ov.rel_change)})`,
+        );
     }
     if (l.key_bias) {
       details.push(

@@ -64,6 +64,8 @@ export interface HeadMeasure {
   rank: number;
   /** Every projection slice of the head equal in A and B. */
   identical: boolean;
+  /** A slice of A or B holds NaN or ±Inf: the circuits' numbers are then null. */
+  nonFinite: boolean;
 }
 
 export interface KeyBiasMeasure {
@@ -211,6 +213,11 @@ function heads(m: Mat, count: number, dHead: number): Mat[] {
   return Array.from({ length: count }, (_, h) => rowBlock(m, h * dHead, (h + 1) * dHead));
 }
 
+function allFinite(m: Mat): boolean {
+  for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i]!)) return false;
+  return true;
+}
+
 function norms(s: Float64Array): CircuitNorms {
   return { frobenius: frobenius(s), spectral: s[0] ?? 0 };
 }
@@ -271,6 +278,7 @@ async function measureLayer(executor: Executor, ma: ModelDescription, mb: ModelD
       phiKey: phi(sa.right, sb.right),
       rank,
       identical: same,
+      nonFinite: !allFinite(qA[h]!) || !allFinite(qB[h]!) || !allFinite(kA[g]!) || !allFinite(kB[g]!),
     });
   }
   ra.release([l.v, l.o]);
@@ -295,6 +303,7 @@ async function measureLayer(executor: Executor, ma: ModelDescription, mb: ModelD
     m.ovB = oSame && vSame[g] ? m.ovA : norms(singularValues(oSame ? orA : qrOfRows(oB[h]!), vrB[g]!));
     m.ovChange = oSame && vSame[g] ? 0 : changeNorm(oA[h]!, oB[h]!, vA[g]!, vB[g]!);
     m.identical = sameSlices[h]! && oSame && vSame[g]!;
+    m.nonFinite ||= !allFinite(oA[h]!) || !allFinite(oB[h]!) || !allFinite(vA[g]!) || !allFinite(vB[g]!);
   }
   ra.release();
   rb.release();

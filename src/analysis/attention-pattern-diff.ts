@@ -25,6 +25,7 @@ export function attentionPatternDiff(c: Collected, p: PairData) {
       phi_key: h.phiKey,
       similarity: h.phiQuery !== null && h.phiKey !== null ? (h.phiQuery + h.phiKey) / 2 : null,
       identical_weights: h.identical,
+      non_finite: h.nonFinite,
     }));
     const sims = heads.flatMap((h) => (h.similarity === null ? [] : [h.similarity]));
     return { layer: l.layer, mean_similarity: mean(sims), min_similarity: sims.length > 0 ? Math.min(...sims) : null, per_head: heads };
