@@ -7,8 +7,9 @@
  * --head-importance and --attention-pattern-diff.
  *
  * Working set: one layer at a time, and within it two projections of each side (Q and K,
- * then V and O) in float64, plus per-head factors of d_head × d_model. A layer whose two
- * projections would exceed LAYER_BUDGET_BYTES is skipped with the reason.
+ * then V and O; a fused tensor once) in float64, plus per-head factors of d_head × d_model. A
+ * layer whose phase would hold more than LAYER_BUDGET_BYTES (both sides) is skipped with the
+ * reason.
  */
 import { nameFilter, type DiffOptions } from '../diff/differ.js';
 import type { Executor } from '../engine/executor.js';
@@ -134,7 +135,7 @@ export async function measureAttention(p: PairData, executor: Executor, options:
       skipped.push({ layer: a.name, reason: 'filtered out (--path/--ignore-keys-regex)' });
       continue;
     }
-    const bytes = 2 * 8 * a.dModel * Math.max(a.q.rows + a.k.rows, a.v.rows + a.o.rows) * 2;
+    const bytes = 2 * Math.max(phaseBytes(p.a, [a.q, a.k]), phaseBytes(p.a, [a.v, a.o]));
     if (bytes > LAYER_BUDGET_BYTES) {
       skipped.push({ layer: a.name, reason: `its projections take ${bytes} bytes in float64, over the ${LAYER_BUDGET_BYTES}-byte working set` });
       continue;
@@ -151,6 +152,12 @@ export async function measureAttention(p: PairData, executor: Executor, options:
     };
   const source = la.counts.source === lb.counts.source ? la.counts.source : `${la.counts.source} / ${lb.counts.source}`;
   return { applicable: true, layouts: la.layouts, headCountSource: source, layers, skipped, workingSetBytes };
+}
+
+/** Float64 bytes of the distinct stored tensors one phase reads from one side (a fused Q/K/V tensor counts once). */
+function phaseBytes(model: ModelDescription, specs: ProjectionSpec[]): number {
+  const names = new Set(specs.map((s) => s.tensor));
+  return model.tensors.reduce((sum, t) => (names.has(t.name) ? sum + 8 * t.numel : sum), 0);
 }
 
 function mismatch(a: ResolvedLayer, b: ResolvedLayer): string | undefined {
