@@ -14,7 +14,7 @@
 import { nameFilter, type DiffOptions } from '../diff/differ.js';
 import type { Executor } from '../engine/executor.js';
 import type { ModelDescription } from '../formats/types.js';
-import { attentionLayout, type LayoutName, type ProjectionSpec, type ResolvedLayer } from './attention-layout.js';
+import { attentionLayout, type ProjectionSpec, type ResolvedLayer } from './attention-layout.js';
 import {
   equalValues,
   frobenius,
@@ -33,6 +33,9 @@ import {
   type QR,
 } from './linalg.js';
 import type { PairData, PassOutputs } from './types.js';
+import type { AttentionHeads, CircuitNorms, HeadMeasure, KeyBiasMeasure, LayerMeasure } from './attention-types.js';
+
+export type { AttentionHeads, CircuitNorms, HeadMeasure, KeyBiasMeasure, LayerMeasure };
 
 /** Float64 bytes one layer's two projections of both sides may take. */
 export const LAYER_BUDGET_BYTES = 1024 * 1024 * 1024;
@@ -41,64 +44,6 @@ export const LAYER_BUDGET_BYTES = 1024 * 1024 * 1024;
 export function patternRank(dHead: number): number {
   return Math.min(8, Math.ceil(dHead / 2));
 }
-
-export interface CircuitNorms {
-  frobenius: number;
-  spectral: number;
-}
-
-export interface HeadMeasure {
-  head: number;
-  /** The key/value head this query head reads (grouped-query attention). */
-  kvHead: number;
-  qkA: CircuitNorms;
-  qkB: CircuitNorms;
-  /** ‖W_QKʰ(B) − W_QKʰ(A)‖_F. */
-  qkChange: number;
-  ovA: CircuitNorms;
-  ovB: CircuitNorms;
-  ovChange: number;
-  /** φ of the top-r left (query-side) and right (key-side) singular subspaces of W_QKʰ; null when a side has rank 0. */
-  phiQuery: number | null;
-  phiKey: number | null;
-  /** The r used: patternRank(d_head), lowered to the numerical rank of either side. */
-  rank: number;
-  /** Every projection slice of the head equal in A and B. */
-  identical: boolean;
-  /** A slice of A or B holds NaN or ±Inf: the circuits' numbers are then null. */
-  nonFinite: boolean;
-}
-
-export interface KeyBiasMeasure {
-  tensor: string;
-  normA: number;
-  normB: number;
-  change: number;
-}
-
-export interface LayerMeasure {
-  layer: string;
-  layout: LayoutName;
-  heads: number;
-  kvHeads: number;
-  dHead: number;
-  dModel: number;
-  measures: HeadMeasure[];
-  keyBias?: KeyBiasMeasure;
-}
-
-export type AttentionHeads =
-  | {
-      applicable: true;
-      layouts: LayoutName[];
-      headCountSource: string;
-      layers: LayerMeasure[];
-      /** Layers not measured, with the reason (in one file only, different shapes, over the budget, filtered out). */
-      skipped: Array<{ layer: string; reason: string }>;
-      /** The largest float64 bytes of projections held at once. */
-      workingSetBytes: number;
-    }
-  | { applicable: false; reason: string };
 
 export async function measureAttention(p: PairData, executor: Executor, options: DiffOptions): Promise<AttentionHeads> {
   const heads = { numHeads: options.numHeads, numKvHeads: options.numKvHeads };

@@ -6,7 +6,7 @@ import type { DiffResult, TensorStats } from '../diff/types.js';
 import type { ToleranceResult } from '../engine/ops/tolerance.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
-import type { AttentionHeads } from './attention-heads.js';
+import type { AttentionHeads } from './attention-types.js';
 
 /** One tensor of a pair of models, as the diff pass saw it. */
 export interface PairTensor {
