@@ -15,6 +15,7 @@ export interface KernelExports {
   stats_f64(ptr: number, n: number): void;
   stats_bf16(ptr: number, n: number, scratch: number): void;
   stats_f16(ptr: number, n: number, scratch: number): void;
+  stats_q4_k(ptr: number, n: number, scratch: number): void;
   compare_f32(pa: number, pb: number, n: number, eps: number): void;
   compare_f64(pa: number, pb: number, n: number, eps: number): void;
   /**
