@@ -158,6 +158,15 @@ const CONSTANTS = memory.data<u8>([
   63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0,
   255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 12, 13, 14, 15,
   255, 255, 255, 255, 4, 5, 6, 7, 255, 255, 255, 255, 8, 9, 10, 11,
+  // 0x0f bytes; 8192 (i16 lanes); 8191, 256 (i32 lanes)
+  15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+  0, 32, 0, 32, 0, 32, 0, 32, 0, 32, 0, 32, 0, 32, 0, 32,
+  255, 31, 0, 0, 255, 31, 0, 0, 255, 31, 0, 0, 255, 31, 0, 0,
+  0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0,
+  // 15.0f, 8.0f (f32 lanes); 32.0 (f64 lanes)
+  0, 0, 112, 65, 0, 0, 112, 65, 0, 0, 112, 65, 0, 0, 112, 65,
+  0, 0, 0, 65, 0, 0, 0, 65, 0, 0, 0, 65, 0, 0, 0, 65,
+  0, 0, 0, 0, 0, 0, 64, 64, 0, 0, 0, 0, 0, 0, 64, 64,
 ], 16);
 
 /**
@@ -181,13 +190,13 @@ function q4kPass(ptr: usize, n: i32, pivot: f64): i32 {
   const maskLow = v128.load(CONSTANTS, 32);
   const idxMid = v128.load(CONSTANTS, 48);
   const idxHigh = v128.load(CONSTANTS, 64);
-  const low = i8x16.splat(0x0f);
-  const k8192 = i16x8.splat(8192);
-  const mask13 = i32x4.splat(8191);
-  const i256 = i32x4.splat(256);
-  const c15 = f32x4.splat(15);
-  const c8 = f32x4.splat(8);
-  const c32 = f64x2.splat(32);
+  const low = v128.load(CONSTANTS, 80);
+  const k8192 = v128.load(CONSTANTS, 96);
+  const mask13 = v128.load(CONSTANTS, 112);
+  const i256 = v128.load(CONSTANTS, 128);
+  const c15 = v128.load(CONSTANTS, 144);
+  const c8 = v128.load(CONSTANTS, 160);
+  const c32 = v128.load(CONSTANTS, 176);
   const zero = f32x4.splat(0);
   let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
   let q0 = f64x2.splat(0), q1 = f64x2.splat(0);
