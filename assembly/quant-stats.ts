@@ -207,8 +207,11 @@ function q4kPass(ptr: usize, n: i32, pivot: f64): i32 {
     const ed = (bits >> 10) & 31, em = (bits >> 26) & 31;
     if (ed == 31 || em == 31) return FAST_NONFINITE;
     const d = f16(x), dmin = f16(x + 2);
-    // 2^24 times the finer f16 unit of d and dmin (unit 2^(e − 25), e the biased exponent, ≥ 1).
-    const limit = f32x4.splat(reinterpret<f32>((min(max(ed, 1), max(em, 1)) + 126) << 23));
+    // 2^24 times the finer f16 unit of d and dmin (unit 2^(e − 25), e the biased exponent, ≥ 1);
+    // a zero d or dmin sets no unit (0 is a multiple of any).
+    const eD = (bits & 0x7fff) == 0 ? 31 : max(ed, 1);
+    const eM = (bits & 0x7fff0000) == 0 ? 31 : max(em, 1);
+    const limit = f32x4.splat(reinterpret<f32>((min(eD, eM) + 126) << 23));
     const v = v128.load(x);
     const scm = v128.or(
       v128.or(v128.and(i8x16.swizzle(v, idxLow), maskLow), i8x16.swizzle(i8x16.shr_u(v, 4), idxMid)),

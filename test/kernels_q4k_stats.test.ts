@@ -151,6 +151,18 @@ const CASES: Array<[string, (rng: Rng, count: number) => Uint8Array]> = [
       concat(Array.from({ length: count }, () => block(rng, f16In(rng, 0, 30, rng.int(2) * 0x8000), f16In(rng, 0, 30, rng.int(2) * 0x8000), randomSubs(rng)))),
   ],
   ['subnormal d and dmin', (rng, count) => concat(Array.from({ length: count }, () => block(rng, rng.int(1024), rng.int(1024), randomSubs(rng))))],
+  // A zero d or dmin (±0): the other one alone sets the unit of the exact regime.
+  [
+    'zero d or zero dmin',
+    (rng, count) =>
+      concat(
+        Array.from({ length: count }, (_, i) =>
+          i % 2 === 0
+            ? block(rng, rng.int(2) * 0x8000, f16In(rng, 1, 30), randomSubs(rng))
+            : block(rng, f16In(rng, 1, 30), rng.int(2) * 0x8000, randomSubs(rng)),
+        ),
+      ),
+  ],
   ['largest f16 scales', (rng, count) => concat(Array.from({ length: count }, () => block(rng, 0x7bff, 0xfbff, randomSubs(rng))))],
   // d = dmin and m = sc·k: quant k of that sub-block is exactly zero; plus m = 0, sc = 0.
   [
