@@ -6,7 +6,7 @@
  */
 import type { CommandName } from './options.js';
 
-export type CommandId = 'diff' | 'inspect' | 'check' | 'textconv' | 'git-diff';
+export type CommandId = 'diff' | 'inspect' | 'check' | 'textconv' | 'git-diff' | 'merge';
 
 export interface CommandSpec {
   id: CommandId;
@@ -23,6 +23,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { id: 'textconv', word: 'textconv', positionals: '<file>', options: 'inspect' },
   { id: 'git-diff', word: 'git-diff', positionals: '<gitArgs..>', options: 'diff' },
   { id: 'inspect', word: 'inspect', positionals: '<file>', options: 'inspect' },
+  { id: 'merge', word: 'merge', positionals: '<parts..>', options: 'diff' },
   { id: 'diff', positionals: '<fileA> <fileB> [more..]', options: 'diff' },
 ];
 

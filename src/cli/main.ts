@@ -9,7 +9,9 @@ import type { Argv } from 'yargs';
 import { DiffaiError } from '../errors.js';
 import { termSafe } from '../terminal.js';
 import type { DiffArgs, InspectArgs } from './args.js';
-import { runDiff } from './diff-command.js';
+import { finishPairDiff, runDiff } from './diff-command.js';
+import { loadOptionsFrom } from './input-options.js';
+import { type MergeArgs, PARTIALS } from './partition-command.js';
 import { helpText, helpWidth } from './help.js';
 import { runInspect } from './inspect-command.js';
 import { summarizeArgv } from './option-check.js';
@@ -61,6 +63,8 @@ export async function main(argv: string[]): Promise<number> {
     argv = checkFlagAsCommand(argv);
     // Common lines skip loading yargs (start-up time, fast-args.ts); yargs parses the rest.
     const parsed = fastParse(argv) ?? (await parseWithYargs(argv));
+    if (parsed.args.output === PARTIALS && parsed.command !== 'diff' && parsed.command !== 'merge')
+      throw new DiffaiError(undefined, `-o ${PARTIALS} is the output of partitioned runs (diffai A B --partition K/N -o ${PARTIALS})`);
     return await RUNNERS[parsed.command](parsed.args, argv);
   } catch (e) {
     if (e instanceof DiffaiError) {
@@ -89,6 +93,11 @@ const RUNNERS: Record<CommandId, Runner> = {
   check: async (args) => (await import('./check-command.js')).runCheck(args as unknown as CheckArgs),
   textconv: async (args) => (await import('./git-driver.js')).runTextconv(args as unknown as TextconvArgs),
   'git-diff': async (args) => (await import('./git-driver.js')).runGitDiff(args as unknown as GitDiffArgs),
+  merge: async (args, argv) => {
+    const started = performance.now();
+    const merged = await (await import('./partition-command.js')).mergeReport({ ...(args as unknown as MergeArgs), argv });
+    return finishPairDiff(merged.args, merged.report, loadOptionsFrom(merged.args), started);
+  },
 };
 
 /**
