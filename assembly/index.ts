@@ -23,7 +23,7 @@ export {
 
 export function init(): void {
   allocateLayout();
-  buildTables();
+  buildTables(scratchA);
 }
 
 export function ptrRawA(): usize { return rawA; }
