@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import type { AnalysisName } from '../analysis/registry.js';
 import { unmatchedFilters } from '../diff/differ.js';
 import { DiffaiError } from '../errors.js';
-import { diffDirectories, diffFiles, isModelDirectory, type LibraryOptions } from '../library.js';
+import { diffDirectories, diffFiles, type DiffReport, isModelDirectory, type LibraryOptions } from '../library.js';
 import type { ModelDescription } from '../formats/types.js';
 import { choosePalette } from '../render/color.js';
 import { render } from '../render/registry.js';
@@ -26,6 +26,9 @@ import { loadOptionsFrom, type InputArgs } from './input-options.js';
 import { describeKeyMaps } from './key-map-notes.js';
 
 export async function runDiff(args: DiffArgs): Promise<number> {
+  // A share of a partitioned run (partition-command.ts): partial results, not a report.
+  if ((args as { partition?: string }).partition !== undefined || String(args.output) === 'partials')
+    return (await import('./partition-command.js')).runPartition(args);
   const epsilon = parseEpsilon(args.epsilon);
   const threads = parseThreads(args.threads, (line) => warn(args.quiet, line));
   const paths = [args.fileA, args.fileB, ...((args as DiffArgs & AnalysisArgs).more ?? []).map(String)];
@@ -64,10 +67,15 @@ export async function runDiff(args: DiffArgs): Promise<number> {
     return exitOnDifference && differ ? 1 : 0;
   }
   const report = await diffFiles(args.fileA, args.fileB, options).finally(stop);
+  return finishPairDiff(args, report, options, started);
+}
+
+/** Warnings, verbose lines, the report and the exit code of a two-file diff (also of `diffai merge`). */
+export async function finishPairDiff(args: DiffArgs, report: DiffReport, options: LibraryOptions, started: number): Promise<number> {
   const differ = reportDiffers(report);
   describeRun(args, reportModels(report), options, `${report.results.length} differences in ${elapsed(started)} ms`);
   await print(args, report, differ ? [`Files ${args.fileA} and ${args.fileB} differ`] : []);
-  return exitOnDifference && differ ? 1 : 0;
+  return (args.exitCode || args.quiet || args.brief) && differ ? 1 : 0;
 }
 
 /**
