@@ -184,7 +184,9 @@ export class RangeBody {
             next = await this.reader.read();
           } catch (e) {
             if (this.watchdog.fired) throw this.timeout();
-            throw networkError(this.state, e);
+            const err = networkError(this.state, e);
+            // The connection dropped mid-body: a truncated answer (asked again from here, bounded).
+            throw new RemoteError(err.file!, `truncated response: the connection closed at byte ${this.position + filled} of the range ending at ${this.end}`, undefined, true);
           }
           if (next.done) {
             throw new RemoteError(
@@ -205,6 +207,12 @@ export class RangeBody {
       this.position += filled;
       this.watchdog.disarm();
     }
+  }
+
+  /** Drops the next `n` bytes (a small gap between two tensors read from one stream). */
+  async skip(n: number): Promise<void> {
+    const scratch = new Uint8Array(Math.min(n, 64 << 10));
+    for (let left = n; left > 0; left -= scratch.length) await this.read(left >= scratch.length ? scratch : scratch.subarray(0, left));
   }
 
   private timeout(): RemoteError {

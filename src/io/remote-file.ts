@@ -26,6 +26,8 @@ const MAX_CACHED_BLOCKS = 256;
 const CACHE_FETCH_LIMIT = 4 << 20;
 /** One streaming request covers this much of a sequential read. */
 export const STREAM_WINDOW = 256 << 20;
+/** A stream this close behind a read skips forward instead of a new request. */
+const STREAM_SKIP = 1 << 20;
 /** Open sequential streams per handle (two sides of a tensor pair in one file, a span …). */
 const MAX_STREAMS = 4;
 
@@ -202,9 +204,17 @@ export class RemoteFile implements ByteFile {
 
   /** The idle stream whose next byte is at `position`, or a new one from there; marked busy. */
   private async streamAt(position: number, length: number): Promise<Stream> {
-    const found = this.streams.find((s) => !s.busy && s.body.position === position);
+    // A stream a little behind (the gap between two tensors: a zip entry's local header) skips ahead.
+    const found = this.streams.find((s) => !s.busy && s.body.position <= position && position - s.body.position <= STREAM_SKIP && position < s.body.end);
     if (found) {
       found.busy = true;
+      try {
+        await found.body.skip(position - found.body.position);
+      } catch (e) {
+        found.busy = false;
+        this.drop(found);
+        throw e;
+      }
       return found;
     }
     const end = Math.min(this.size, position + Math.max(length, STREAM_WINDOW));
