@@ -71,7 +71,8 @@ beforeAll(async () => {
   bigA = generate('big_a.safetensors', safetensorsBytes(big(1)));
   bigB = generate('big_b.safetensors', safetensorsBytes(big(101)));
   // A header over the first 256 KiB window: 6,000 small tensors.
-  const wide = (seed: number, n: number) => Array.from({ length: n }, (_, i) => ({ name: `block.${i}.scale`, dtype: 'F32', shape: [2], bytes: f32Bytes(2, seed + i) }));
+  const wide = (seed: number, n: number) =>
+    Array.from({ length: n }, (_, i) => ({ name: `block.${i}.scale`, dtype: 'F32', shape: [2], bytes: f32Bytes(2, seed + i) }));
   wideA = generate('wide_a.safetensors', safetensorsBytes(wide(7, 6000)));
   wideB = generate('wide_b.safetensors', safetensorsBytes(wide(9, 6001)));
   server = await new RangeServer(servedFile).start();
@@ -130,7 +131,12 @@ describe('remote paths', () => {
     const env = process.env.HF_ENDPOINT;
     delete process.env.HF_ENDPOINT;
     try {
-      expect(parseHubPath('hf://org/repo/sub/model.safetensors')).toEqual({ kind: 'models', repo: 'org/repo', revision: 'main', file: 'sub/model.safetensors' });
+      expect(parseHubPath('hf://org/repo/sub/model.safetensors')).toEqual({
+        kind: 'models',
+        repo: 'org/repo',
+        revision: 'main',
+        file: 'sub/model.safetensors',
+      });
       expect(parseHubPath('hf://org/repo@refs/pr/7/m.bin')).toEqual({ kind: 'models', repo: 'org/repo', revision: 'refs/pr/7', file: 'm.bin' });
       expect(parseHubPath('hf://org/repo')).toEqual({ kind: 'models', repo: 'org/repo', revision: 'main', file: '' });
       expect(resolveRemote('hf://org/repo@v1.0/a b.safetensors').url).toBe('https://huggingface.co/org/repo/resolve/v1.0/a%20b.safetensors');
@@ -158,7 +164,10 @@ describe('remote paths', () => {
       expect(() => resolveRemote('https://user:pw@example.com/m')).toThrow(/credentials in the URL/);
       expect(resolveRemote('http://127.0.0.1:9/m').url).toBe('http://127.0.0.1:9/m');
     } finally {
-      for (const [k, v] of [['HF_TOKEN', saved.token], ['HF_ENDPOINT', saved.endpoint]] as const) {
+      for (const [k, v] of [
+        ['HF_TOKEN', saved.token],
+        ['HF_ENDPOINT', saved.endpoint],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
@@ -168,13 +177,14 @@ describe('remote paths', () => {
 
 // Each test runs several CLI processes at once; a loaded 2-core machine needs the time.
 describe('remote diffs equal local diffs', { timeout: 180_000 }, () => {
-  it('safetensors, PyTorch zip, compressed npz, GGUF and HDF5, byte for byte', async () => {
+  it('safetensors, PyTorch zip, compressed npz, GGUF, HDF5 and ONNX with external data, byte for byte', async () => {
     const pairs = [
       ['fixtures/core/digits_mlp.safetensors', 'fixtures/core/digits_mlp_finetuned.safetensors'],
       ['fixtures/analysis_real/resnet18.pt', 'fixtures/analysis_real/resnet18_recalibrated.pt'],
-      ['fixtures/numpy/model_compressed.npz', 'fixtures/numpy/model_stored.npz'],
+      ['fixtures/numpy/model_compressed.npz', 'fixtures/core/digits_mlp.safetensors'],
       ['fixtures/gguf/llama-f16.gguf', 'fixtures/gguf/llama-q4_k_m.gguf'],
       ['fixtures/hdf5/keras_model.h5', 'fixtures/hdf5/keras_model_finetuned.h5'],
+      ['fixtures/onnx/external/model.onnx', 'fixtures/onnx/digits_mlp.onnx'], // external data beside the model, on the server too
     ];
     await Promise.all(pairs.map(([a, b]) => expectSameOutput([a!, b!, '-o', 'json'], [url('r', a!), url('r', b!), '-o', 'json'])));
   });
@@ -184,7 +194,10 @@ describe('remote diffs equal local diffs', { timeout: 180_000 }, () => {
     const before = server.requests.length;
     await expectSameOutput([...small, '--shape-only'], [...small.map((p) => url('r', p)), '--shape-only']);
     for (const p of small) expect(server.count(`/r/${p}`)).toBe(1);
-    const out = await expectSameOutput([wideA, wideB, '--shape-only', '-o', 'json'], [url('r', 'gen/wide_a.safetensors'), url('r', 'gen/wide_b.safetensors'), '--shape-only', '-o', 'json']);
+    const out = await expectSameOutput(
+      [wideA, wideB, '--shape-only', '-o', 'json'],
+      [url('r', 'gen/wide_a.safetensors'), url('r', 'gen/wide_b.safetensors'), '--shape-only', '-o', 'json'],
+    );
     expect(JSON.parse(out).map((d: object) => Object.keys(d)[0])).toEqual(['TensorAdded']); // the one extra tensor of B
     expect(server.count('/r/gen/wide_a.safetensors')).toBe(2);
     expect(server.count('/r/gen/wide_b.safetensors')).toBe(2);
@@ -251,8 +264,16 @@ describe('misbehaving servers', { timeout: 120_000 }, () => {
 
   it('a server without Range support: small files are read whole, large ones refused without downloading', async () => {
     await expectSameOutput([local, other, '-o', 'json'], [url('norange', small), url('r', otherPath), '-o', 'json']);
-    await expectRefused([url('norange', 'gen/big_a.safetensors'), bigA], url('norange', 'gen/big_a.safetensors'), /does not support Range requests \(it answered HTTP 200 with 16\d+ bytes\)/);
-    await expectRefused([url('huge200', small), local], url('huge200', small), /does not support Range requests \(it answered HTTP 200 with 1000000000000 bytes\)/);
+    await expectRefused(
+      [url('norange', 'gen/big_a.safetensors'), bigA],
+      url('norange', 'gen/big_a.safetensors'),
+      /does not support Range requests \(it answered HTTP 200 with 16\d+ bytes\)/,
+    );
+    await expectRefused(
+      [url('huge200', small), local],
+      url('huge200', small),
+      /does not support Range requests \(it answered HTTP 200 with 1000000000000 bytes\)/,
+    );
   });
 
   it('Content-Range and Content-Length that disagree with the request, and bodies cut short, are refused', async () => {

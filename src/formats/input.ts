@@ -8,6 +8,7 @@
 import { DiffaiError, UnsafePickleError } from '../errors.js';
 import { decompressHint, detectCompression } from '../io/compression.js';
 import { notRegular, statPath } from '../io/file.js';
+import { forgetRemoteFiles } from '../io/remote-file.js';
 import { isRemotePath, parseHubPath } from '../io/remote-path.js';
 import { isShardIndexName } from './sharded/index.js';
 import type { Spool } from '../io/spool.js';
@@ -47,6 +48,8 @@ export async function withLocalInputs<T>(paths: string[], fn: (inputs: LocalInpu
     throw e instanceof UnsafePickleError ? new UnsafePickleError(label, e.message, e.globals) : new DiffaiError(label, (e as DiffaiError).message);
   } finally {
     spool?.release();
+    // Sizes and cached blocks of remote files last one call: a later call sees the server's current file.
+    if (paths.some(isRemotePath)) forgetRemoteFiles();
   }
 }
 

@@ -139,7 +139,10 @@ function findRemoteModel(path: string): string {
       if (!(e instanceof RemoteError && e.status === 404)) throw e;
     }
   }
-  throw new DiffaiError(path, `the repository holds none of ${REPOSITORY_MODEL_FILES.join(', ')} at its root; name the file (hf://org/repo/path/to/model.safetensors)`);
+  throw new DiffaiError(
+    path,
+    `the repository holds none of ${REPOSITORY_MODEL_FILES.join(', ')} at its root; name the file (hf://org/repo/path/to/model.safetensors)`,
+  );
 }
 
 /** One shard named by an index: a model file, never another index (no cycles) and never quoted. */

@@ -55,7 +55,6 @@ export class LocalFile implements ByteFile {
     return new LocalFile(path, fd);
   }
 
-
   /** Throws unless `length` bytes at `position` lie inside the file. */
   private checkBounds(position: number, length: number): void {
     if (!(position >= 0) || !(length >= 0) || position + length > this.size) {

@@ -86,7 +86,9 @@ function statusError(state: RemoteState, status: number): RemoteError {
     return new RemoteError(label, `access denied (${httpStatus(status)})${hint}`, status);
   }
   if (status === 404 || status === 410) {
-    const hint = hub ? ` on the hub: check the repository, revision and path${tokenSet ? '' : ' (a private repository also answers 404 without HF_TOKEN)'}` : '';
+    const hint = hub
+      ? ` on the hub: check the repository, revision and path${tokenSet ? '' : ' (a private repository also answers 404 without HF_TOKEN)'}`
+      : '';
     return new RemoteError(label, `not found (${httpStatus(status)})${hint}`, status);
   }
   const retry = status === 429 || status === 408 || (status >= 500 && status <= 599);
@@ -94,7 +96,17 @@ function statusError(state: RemoteState, status: number): RemoteError {
 }
 
 /** Connection-level failures worth another attempt (resets, refused, DNS hiccups are not). */
-const RETRY_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'EAI_AGAIN']);
+const RETRY_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EAI_AGAIN',
+]);
 
 function networkError(state: RemoteState, e: unknown): RemoteError {
   if (e instanceof RemoteError) return e;
@@ -186,7 +198,12 @@ export class RangeBody {
             if (this.watchdog.fired) throw this.timeout();
             const err = networkError(this.state, e);
             // The connection dropped mid-body: a truncated answer (asked again from here, bounded).
-            throw new RemoteError(err.file!, `truncated response: the connection closed at byte ${this.position + filled} of the range ending at ${this.end}`, undefined, true);
+            throw new RemoteError(
+              err.file!,
+              `truncated response: the connection closed at byte ${this.position + filled} of the range ending at ${this.end}`,
+              undefined,
+              true,
+            );
           }
           if (next.done) {
             throw new RemoteError(
@@ -216,7 +233,10 @@ export class RangeBody {
   }
 
   private timeout(): RemoteError {
-    return new RemoteError(this.state.target.label, `timed out: data arrived too slowly (more than ${timeoutSeconds()} s per MiB; DIFFAI_REMOTE_TIMEOUT sets the seconds)`);
+    return new RemoteError(
+      this.state.target.label,
+      `timed out: data arrived too slowly (more than ${timeoutSeconds()} s per MiB; DIFFAI_REMOTE_TIMEOUT sets the seconds)`,
+    );
   }
 
   close(): void {

@@ -74,7 +74,9 @@ export type RemoteSeed = [label: string, size: number, etag: string | undefined,
 
 /** The known remote files, for engine workers (`seedRemoteFiles` there). */
 export function remoteSeeds(): RemoteSeed[] {
-  return [...resources].filter(([, r]) => r.state.size !== undefined).map(([label, r]) => [label, r.state.size!, r.state.etag, r.state.resolved, r.state.whole]);
+  return [...resources]
+    .filter(([, r]) => r.state.size !== undefined)
+    .map(([label, r]) => [label, r.state.size!, r.state.etag, r.state.resolved, r.state.whole]);
 }
 
 export function seedRemoteFiles(seeds: RemoteSeed[]): void {
@@ -165,7 +167,10 @@ export class RemoteFile implements ByteFile {
       const from = Math.max(position, b * BLOCK);
       const to = Math.min(end, (b + 1) * BLOCK);
       // Blocks of the fetch come from it (the cache may not have kept them all).
-      const bytes = fetched && b >= lo && b <= hi ? fetched.subarray(from - lo * BLOCK, to - lo * BLOCK) : getBlock(this.path, b)?.subarray(from - b * BLOCK, to - b * BLOCK);
+      const bytes =
+        fetched && b >= lo && b <= hi
+          ? fetched.subarray(from - lo * BLOCK, to - lo * BLOCK)
+          : getBlock(this.path, b)?.subarray(from - b * BLOCK, to - b * BLOCK);
       if (!bytes || bytes.length !== to - from) throw new DiffaiError(this.path, `short read at byte ${from}`);
       target.set(bytes, from - position);
     }

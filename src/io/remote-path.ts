@@ -48,7 +48,8 @@ export function parseHubPath(path: string): HubPath {
   if (!m) throw bad('no org/repo');
   const [, kind, org, name, revision, file] = m;
   const segments = (file ?? '').split('/').filter((s) => s !== '');
-  if (segments.some((s) => s === '..' || s === '.') || /[\\\0?#]/.test(file ?? '') || /[\\\0?#%]/.test(org! + name! + (revision ?? ''))) throw bad('bad characters or segments');
+  if (segments.some((s) => s === '..' || s === '.') || /[\\\0?#]/.test(file ?? '') || /[\\\0?#%]/.test(org! + name! + (revision ?? '')))
+    throw bad('bad characters or segments');
   return { kind: (kind as HubPath['kind'] | undefined) ?? 'models', repo: `${org}/${name}`, revision: revision ?? 'main', file: segments.join('/') };
 }
 

@@ -18,10 +18,16 @@ port.on('message', async (message: { state: RemoteState; start: number; end: num
     reply = { bytes, size: state.size, etag: state.etag, resolved: state.resolved, whole: state.whole };
     transfer.push(bytes.buffer as ArrayBuffer);
   } catch (e) {
-    const err = e instanceof DiffaiError ? { file: e.file, message: e.message, status: (e as { status?: number }).status } : { message: String((e as Error)?.message ?? e) };
+    const err =
+      e instanceof DiffaiError
+        ? { file: e.file, message: e.message, status: (e as { status?: number }).status }
+        : { message: String((e as Error)?.message ?? e) };
     reply = { error: err };
   }
-  port.postMessage(reply, transfer.filter((b, i) => transfer.indexOf(b) === i && b !== state.whole?.buffer));
+  port.postMessage(
+    reply,
+    transfer.filter((b, i) => transfer.indexOf(b) === i && b !== state.whole?.buffer),
+  );
   Atomics.store(signal, 0, 1);
   Atomics.notify(signal, 0);
 });

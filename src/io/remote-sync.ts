@@ -19,7 +19,9 @@ let helper: Helper | undefined;
  * The compiled helper: beside this module in the built package; from the sources (tests run
  * src/*.ts, and a worker cannot load TypeScript) it is the build's dist/src/io/remote-sync-worker.js.
  */
-const HELPER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/src/io/remote-sync-worker.js', import.meta.url) : new URL('./remote-sync-worker.js', import.meta.url);
+const HELPER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('../../dist/src/io/remote-sync-worker.js', import.meta.url)
+  : new URL('./remote-sync-worker.js', import.meta.url);
 
 function startHelper(): Helper {
   const signal = new Int32Array(new SharedArrayBuffer(4));

@@ -62,12 +62,11 @@ export class RangeServer {
     return this.requests.filter((r) => (prefix ? r.path.startsWith(path) : r.path === path)).length;
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private handle(req: IncomingMessage, res: ServerResponse): unknown {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const [, mode = '', ...restParts] = path.split('/');
     const rest = restParts.join('/');
-    const record = (status: number) =>
-      this.requests.push({ path, range: req.headers.range, authorization: req.headers.authorization, status });
+    const record = (status: number) => this.requests.push({ path, range: req.headers.range, authorization: req.headers.authorization, status });
     const custom = this.handlers.get(mode);
     if (custom) {
       record(custom(req, res, rest));
@@ -76,10 +75,12 @@ export class RangeServer {
     const nth = (this.seen.get(path) ?? 0) + 1;
     this.seen.set(path, nth);
     const file = this.files(rest);
-    const fail = (status: number) => {
+    /** Answers `status` with an empty body; true, so a branch can `return fail(…)`. */
+    const fail = (status: number): true => {
       record(status);
       res.writeHead(status, { 'content-length': 0 });
       res.end();
+      return true;
     };
     if (mode === 'e401' || mode === 'e403' || mode === 'e404' || mode === 'fail500') return fail(mode === 'fail500' ? 500 : Number(mode.slice(1)));
     if (mode === 'flaky' && nth === 1) return fail(500);
