@@ -158,7 +158,8 @@ function parseContentRange(header: string | null): { first: number; last: number
   const m = /^\s*bytes\s+(\d{1,16})-(\d{1,16})\/(\d{1,16}|\*)\s*$/i.exec(header);
   if (m) {
     if (m[3] === '*') return undefined; // a size we must know
-    return { first: Number(m[1]), last: Number(m[2]), total: Number(m[3]) };
+    const [first, last, total] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    return Number.isSafeInteger(total) && first <= last && last < total ? { first, last, total } : undefined;
   }
   const u = /^\s*bytes\s+\*\/(\d{1,16})\s*$/i.exec(header);
   return u ? { total: Number(u[1]), unsatisfied: true } : undefined;
