@@ -61,6 +61,7 @@ const REPOS: Record<string, string> = {
   'org/model@main': join(ROOT, 'fixtures/sharded/a'),
   'org/model@v2': join(ROOT, 'fixtures/sharded/b'),
   'org/private@main': join(ROOT, 'fixtures/core'),
+  'org/empty@main': join(ROOT, 'fixtures/matlab'),
 };
 
 beforeAll(async () => {
@@ -81,16 +82,19 @@ beforeAll(async () => {
   server.handlers.set('hub', (req: IncomingMessage, res: ServerResponse, rest: string) => {
     const m = /^([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(rest);
     const dir = m ? REPOS[`${m[1]}@${m[2]}`] : undefined;
-    const status = !m || !dir ? 404 : m[1] === 'org/private' && req.headers.authorization !== 'Bearer secret' ? 401 : 0;
-    const file = dir && status === 0 ? servedFile(join(dir, m![3]!).slice(ROOT.length + 1)) : undefined;
-    if (status !== 0 || !file) {
-      res.writeHead(status || 404, { 'content-length': 0 });
-      res.end();
-      return status || 404;
-    }
-    res.writeHead(302, { location: `${cdn.base}/r/${join(dir!, m![3]!).slice(ROOT.length + 1)}`, 'content-length': 0 });
+    const file = dir ? servedFile(join(dir, m![3]!).slice(ROOT.length + 1)) : undefined;
+    // As the hub answers: an unknown repository is 401 RepoNotFound, a missing file 404 EntryNotFound.
+    const [status, code] = !dir
+      ? [401, 'RepoNotFound']
+      : m![1] === 'org/private' && req.headers.authorization !== 'Bearer secret'
+        ? [401, undefined]
+        : !file
+          ? [404, 'EntryNotFound']
+          : [302, undefined];
+    const location = status === 302 ? { location: `${cdn.base}/r/${join(dir!, m![3]!).slice(ROOT.length + 1)}` } : {};
+    res.writeHead(status, { 'content-length': 0, ...location, ...(code ? { 'x-error-code': code } : {}) });
     res.end();
-    return 302;
+    return status;
   });
 });
 
@@ -184,7 +188,7 @@ describe('remote diffs equal local diffs', { timeout: 180_000 }, () => {
       ['fixtures/numpy/model_compressed.npz', 'fixtures/core/digits_mlp.safetensors'],
       ['fixtures/gguf/llama-f16.gguf', 'fixtures/gguf/llama-q4_k_m.gguf'],
       ['fixtures/hdf5/keras_model.h5', 'fixtures/hdf5/keras_model_finetuned.h5'],
-      ['fixtures/onnx/external/model.onnx', 'fixtures/onnx/digits_mlp.onnx'], // external data beside the model, on the server too
+      ['fixtures/onnx/external/model.onnx', 'fixtures/onnx/digits_mlp_finetuned.onnx'], // external data beside the model, on the server too
     ];
     await Promise.all(pairs.map(([a, b]) => expectSameOutput([a!, b!, '-o', 'json'], [url('r', a!), url('r', b!), '-o', 'json'])));
   });
@@ -235,7 +239,19 @@ describe('remote diffs equal local diffs', { timeout: 180_000 }, () => {
       HF_ENDPOINT: env.HF_ENDPOINT,
       HF_TOKEN: '',
     });
-    await expectRefused(['hf://org/nothing', single[1]!], 'hf://org/nothing', /none of model\.safetensors\.index\.json, model\.safetensors/, env);
+    await expectRefused(['hf://org/empty', single[1]!], 'hf://org/empty', /none of model\.safetensors\.index\.json, model\.safetensors/, env);
+    await expectRefused(
+      ['hf://org/nothing', single[1]!],
+      'hf://org/nothing/model.safetensors.index.json',
+      /HTTP 401 Unauthorized\): the repository does not exist/,
+      env,
+    );
+    await expectRefused(
+      ['hf://org/model/gone.safetensors', single[1]!],
+      'hf://org/model/gone.safetensors',
+      /HTTP 404 Not Found\): the repository has no such file/,
+      env,
+    );
   });
 });
 

@@ -72,23 +72,36 @@ function isHub(state: RemoteState): boolean {
   return /^hf:\/\//i.test(state.target.label);
 }
 
-/** The one-line error for a failed status. */
-function statusError(state: RemoteState, status: number): RemoteError {
+/** What the hub's X-Error-Code says, in our words (the header's own text is not echoed). */
+const HUB_ERRORS: Record<string, string> = {
+  RepoNotFound: 'the repository does not exist, or it is private and needs HF_TOKEN',
+  RevisionNotFound: 'the revision does not exist in the repository',
+  EntryNotFound: 'the repository has no such file at this revision',
+  GatedRepo: 'the repository is gated: accept its terms on the hub and set HF_TOKEN',
+};
+
+/** The one-line error for a failed status (`hubCode`: the hub's X-Error-Code header). */
+function statusError(state: RemoteState, status: number, hubCode: string | null): RemoteError {
   const label = state.target.label;
   const hub = isHub(state);
   const tokenSet = state.target.auth !== undefined;
+  const known = hub && hubCode !== null ? HUB_ERRORS[hubCode] : undefined;
   if (status === 401 || status === 403) {
-    const hint = hub
-      ? tokenSet
-        ? '; HF_TOKEN is set but was refused (does it have access to this repository? gated repositories need their terms accepted)'
-        : '; the repository may be private or gated: set HF_TOKEN to an access token'
-      : '';
+    const hint = known
+      ? `: ${known}`
+      : hub
+        ? tokenSet
+          ? '; HF_TOKEN is set but was refused (does it have access to this repository? gated repositories need their terms accepted)'
+          : '; the repository may not exist, or be private or gated: set HF_TOKEN to an access token'
+        : '';
     return new RemoteError(label, `access denied (${httpStatus(status)})${hint}`, status);
   }
   if (status === 404 || status === 410) {
-    const hint = hub
-      ? ` on the hub: check the repository, revision and path${tokenSet ? '' : ' (a private repository also answers 404 without HF_TOKEN)'}`
-      : '';
+    const hint = known
+      ? `: ${known}`
+      : hub
+        ? ` on the hub: check the repository, revision and path${tokenSet ? '' : ' (a private repository also answers so without HF_TOKEN)'}`
+        : '';
     return new RemoteError(label, `not found (${httpStatus(status)})${hint}`, status);
   }
   const retry = status === 429 || status === 408 || (status >= 500 && status <= 599);
@@ -330,7 +343,7 @@ async function openOnce(state: RemoteState, start: number, end: number): Promise
   }
   if (status !== 206) {
     await drop();
-    throw statusError(state, status);
+    throw statusError(state, status, response.headers.get('x-error-code'));
   }
   const cr = parseContentRange(response.headers.get('content-range'));
   const fail = async (why: string): Promise<never> => {

@@ -105,7 +105,7 @@ export class RemoteFile implements ByteFile {
 
   private constructor(readonly path: string) {
     this.state = resourceOf(path).state;
-    if (this.state.size === undefined) this.fill(0, Math.min(FIRST_WINDOW, Number.MAX_SAFE_INTEGER));
+    if (this.state.size === undefined) this.fill(0, FIRST_WINDOW);
     this.size = this.state.size!;
   }
 
