@@ -22,6 +22,8 @@ export interface RemoteState {
   whole?: Uint8Array;
 }
 
+/** Body bytes a stream receives ahead of its reader. */
+const READ_AHEAD = 8 << 20;
 /** A server that ignores Range may still serve a file this small whole. */
 export const WHOLE_FILE_LIMIT = 1 << 20;
 const MAX_REDIRECTS = 5;
@@ -183,7 +185,13 @@ function parseContentRange(header: string | null): { first: number; last: number
  * the body is pulled as it is consumed (TCP backpressure holds the rest at the server).
  */
 export class RangeBody {
-  private pending: Uint8Array | undefined;
+  /** Body bytes received ahead of the reader (at most READ_AHEAD), oldest first. */
+  private queue: Uint8Array[] = [];
+  private queued = 0;
+  private ended = false;
+  private failure: unknown;
+  private pumping = false;
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly state: RemoteState,
@@ -194,6 +202,33 @@ export class RangeBody {
     readonly end: number,
   ) {}
 
+  /**
+   * Keeps receiving while the engine computes (up to READ_AHEAD bytes ahead), so the
+   * connection does not idle between chunk reads.
+   */
+  private pump(): void {
+    if (this.pumping || this.ended || this.failure !== undefined || this.queued >= READ_AHEAD) return;
+    this.pumping = true;
+    void (async () => {
+      try {
+        while (this.queued < READ_AHEAD && !this.ended) {
+          const next = await this.reader.read();
+          if (next.done) this.ended = true;
+          else {
+            this.queue.push(next.value);
+            this.queued += next.value.length;
+          }
+          this.wake?.();
+        }
+      } catch (e) {
+        this.failure = e ?? new Error('read failed');
+        this.wake?.();
+      } finally {
+        this.pumping = false;
+      }
+    })();
+  }
+
   /** Fills `target` with the next bytes of the range; throws RemoteError (retryable for resets and early ends). */
   async read(target: Uint8Array): Promise<void> {
     if (this.position + target.length > this.end) throw new Error('RangeBody.read past its range');
@@ -202,15 +237,11 @@ export class RangeBody {
     this.watchdog.arm(timeoutSeconds() * (1 + target.length / (1 << 20)));
     try {
       while (filled < target.length) {
-        let chunk = this.pending;
-        this.pending = undefined;
+        const chunk = this.queue[0];
         if (!chunk) {
-          let next: ReadableStreamReadResult<Uint8Array>;
-          try {
-            next = await this.reader.read();
-          } catch (e) {
-            if (this.watchdog.fired) throw this.timeout();
-            const err = networkError(this.state, e);
+          if (this.watchdog.fired) throw this.timeout();
+          if (this.failure !== undefined) {
+            const err = networkError(this.state, this.failure);
             // The connection dropped mid-body: a truncated answer (asked again from here, bounded).
             throw new RemoteError(
               err.file!,
@@ -219,7 +250,7 @@ export class RangeBody {
               true,
             );
           }
-          if (next.done) {
+          if (this.ended) {
             throw new RemoteError(
               this.state.target.label,
               `truncated response: the body ended at byte ${this.position + filled} of the range ending at ${this.end}`,
@@ -227,17 +258,26 @@ export class RangeBody {
               true,
             );
           }
-          chunk = next.value;
+          const arrived = new Promise<void>((resolve) => {
+            this.wake = resolve;
+          });
+          this.pump();
+          await arrived;
+          this.wake = undefined;
+          continue;
         }
         const n = Math.min(chunk.length, target.length - filled);
         target.set(chunk.subarray(0, n), filled);
-        if (n < chunk.length) this.pending = chunk.subarray(n);
+        if (n < chunk.length) this.queue[0] = chunk.subarray(n);
+        else this.queue.shift();
+        this.queued -= n;
         filled += n;
       }
     } finally {
       this.position += filled;
       this.watchdog.disarm();
     }
+    this.pump();
   }
 
   /** Drops the next `n` bytes (a small gap between two tensors read from one stream). */
