@@ -18,6 +18,7 @@ import { gatedAnalyses, selectedAnalyses, thresholdOptions, wantsAnalysis, type 
 import { compileRegex, parseEpsilon, parseThreads, type DiffArgs } from './args.js';
 import { termSafe } from '../terminal.js';
 import { STDIN } from '../formats/input.js';
+import { isRemotePath } from '../io/remote-path.js';
 import { filterWarnings } from './filter-warnings.js';
 import { verboseLine, warn, write } from './output.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
@@ -104,7 +105,7 @@ async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, paths: string[], o
 
 /** Every input that does not exist, one line each (all of them, not just the first); then exit 2. */
 function reportMissing(paths: string[]): void {
-  const missing = paths.filter((p) => p !== STDIN && statSync(p, { throwIfNoEntry: false }) === undefined);
+  const missing = paths.filter((p) => p !== STDIN && !isRemotePath(p) && statSync(p, { throwIfNoEntry: false }) === undefined);
   if (missing.length === 0) return;
   for (const p of missing.slice(0, -1)) process.stderr.write(`${new DiffaiError(p, 'no such file').line}\n`);
   throw new DiffaiError(missing[missing.length - 1], 'no such file');

@@ -5,6 +5,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { DiffaiError } from '../errors.js';
+import { remoteSeeds } from '../io/remote-file.js';
 import { lazyBuiltin } from '../lazy-builtin.js';
 import { Engine, type EngineOptions } from './engine.js';
 import type { Job, OpName, OpResult } from './ops.js';
@@ -124,7 +125,8 @@ export class WorkerPoolBackend implements Backend {
   private spawn(): Worker {
     // No inherited execArgv: flags such as --input-type or --eval of the parent break a worker.
     const { Worker } = workerThreads();
-    const worker = new Worker(WORKER_URL, { workerData: { chunkElements: this.options.chunkElements }, execArgv: [] });
+    // Remote files' sizes travel along, so a worker's first read needs no extra request.
+    const worker = new Worker(WORKER_URL, { workerData: { chunkElements: this.options.chunkElements, remote: remoteSeeds() }, execArgv: [] });
     worker.on('message', (message: { id: number; result?: unknown[]; error?: { diffai: boolean; file?: string; message: string; stack?: string } }) => {
       const task = this.running.get(message.id);
       if (!task) return;

@@ -8,7 +8,7 @@
  * - `InflateStream`: sequential reads of a stream into caller buffers (tensor data; the
  *   engine's streaming loop can adopt it).
  */
-import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { Inflate, InflateRaw } from 'node:zlib';
 import { DiffaiError } from '../errors.js';
 import { lazyBuiltin } from '../lazy-builtin.js';
@@ -225,21 +225,18 @@ export class InflatedRegion implements ByteRegion {
  */
 export class InflateStream {
   private readonly iterator: AsyncIterator<Buffer>;
-  private readonly stream: ReturnType<typeof createReadStream>;
+  private readonly stream: Readable;
   private pending: Buffer = Buffer.alloc(0);
   private toSkip: number;
 
   constructor(
+    file: RandomAccessFile,
     private readonly source: Extract<ByteSource, { kind: 'deflate' }>,
     /** Further bytes to drop after the source's own `skip`. */
     start = 0,
   ) {
     this.toSkip = source.skip + start;
-    this.stream = createReadStream(source.path, {
-      start: source.offset,
-      end: source.offset + source.compressedLength - 1,
-      highWaterMark: 1 << 20,
-    });
+    this.stream = file.stream(source.offset, source.offset + source.compressedLength);
     const inflate = source.format === 'raw' ? zlib().createInflateRaw() : zlib().createInflate();
     this.stream.on('error', (e) => inflate.destroy(e));
     this.iterator = this.stream.pipe(inflate)[Symbol.asyncIterator]();
