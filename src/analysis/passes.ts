@@ -12,6 +12,8 @@ import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
 import { isParameter, relChange, statsOfModel, type ModelTensor } from './helpers.js';
 import { toleranceOf } from './tolerance.js';
+import { clusteringPass } from './clustering-pass.js';
+import { embeddingPass } from './embedding-pass.js';
 import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid, ToleranceCheck, ValueHistogram } from './types.js';
 
 /** Values within this many steps of a grid point count as on the grid (f32 rounding of x = q·step). */
@@ -59,6 +61,8 @@ export const PASSES: Passes = {
     for (const p of pairs) out.set(`${p.ia},${p.ib}`, await mostChangedHistograms(executor, p));
     return out;
   },
+  embeddings: ({ pairs, executor }) => embeddingPass(pairs, executor),
+  clustering: ({ pairs, executor, options }) => clusteringPass(pairs, executor, options),
 };
 
 /**

@@ -6,6 +6,7 @@ import type { DiffResult, TensorStats } from '../diff/types.js';
 import type { ToleranceResult } from '../engine/ops/tolerance.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
+import type { ClusteringResult, EmbeddingResult } from './embedding-data.js';
 
 /** One tensor of a pair of models, as the diff pass saw it. */
 export interface PairTensor {
@@ -61,6 +62,10 @@ export interface PassOutputs {
   histograms: Map<string, ValueHistogram[]>;
   /** Per pair (index in `pairs`): per tensor compared, the tolerance applied and the elements outside it (src/analysis/regression-test.ts). */
   tolerances: Map<number, Map<string, ToleranceCheck>>;
+  /** Per pair (index in `pairs`): embedding drift, neighbours, Procrustes, tie (src/analysis/embedding-pass.ts). */
+  embeddings: Map<number, EmbeddingResult>;
+  /** Per pair (index in `pairs`): k-means of one layer's rows in A and B and their agreement (src/analysis/clustering-pass.ts). */
+  clustering: Map<number, ClusteringResult>;
 }
 
 /** Histograms of one tensor in A and in B over the same bins (counts from the engine's histogram op). */

@@ -7,6 +7,7 @@ import { ANALYSES, ANALYSIS_NAMES, type AnalysisName, type AnalysisRegistration 
 import type { DiffOptions } from '../diff/differ.js';
 import { DiffaiError } from '../errors.js';
 import { FAIL_ON } from './options.js';
+import { MAX_CLUSTERS, checkClusteringOptions } from '../analysis/clusters.js';
 
 export interface AnalysisArgs {
   more?: string[];
@@ -15,6 +16,8 @@ export interface AnalysisArgs {
   atol?: number;
   minSqnr?: number;
   minCosine?: number;
+  clusters?: string;
+  clusterLayer?: string;
   [flag: string]: unknown;
 }
 
@@ -47,8 +50,11 @@ export function wantsAnalysis(args: AnalysisArgs): boolean {
   return selectedAnalyses(args).size > 0 || gatedAnalyses(args).size > 0 || (args.more?.length ?? 0) > 0;
 }
 
-/** `--rtol`/`--atol` and `--min-sqnr`/`--min-cosine` as library options (tolerances non-negative, bounds finite; exit 2 otherwise). */
-export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation'> {
+/**
+ * `--rtol`/`--atol`, `--min-sqnr`/`--min-cosine` and `--clusters`/`--cluster-layer` as library
+ * options (tolerances non-negative, bounds finite, k an integer; exit 2 otherwise).
+ */
+export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation' | 'clustering'> {
   const degradation: NonNullable<DiffOptions['degradation']> = {};
   for (const [key, flag, field] of [
     ['minSqnr', 'min-sqnr', 'minSqnrDb'],
@@ -59,7 +65,19 @@ export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'toleran
     if (!Number.isFinite(v)) throw new DiffaiError(undefined, `--${flag} must be a number, got ${String(args[key])}`);
     degradation[field] = v;
   }
-  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}) };
+  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}), ...clusteringOption(args) };
+}
+
+function clusteringOption(args: AnalysisArgs): Pick<DiffOptions, 'clustering'> {
+  const clustering: NonNullable<DiffOptions['clustering']> = {};
+  const k = numberArg(args.clusters);
+  if (k !== undefined) {
+    if (Number.isNaN(k)) throw new DiffaiError(undefined, `--clusters must be an integer from 2 to ${MAX_CLUSTERS}, got ${String(args.clusters)}`);
+    clustering.clusters = k;
+  }
+  if (args.clusterLayer !== undefined) clustering.layer = String(args.clusterLayer);
+  checkClusteringOptions(clustering);
+  return Object.keys(clustering).length > 0 ? { clustering } : {};
 }
 
 function toleranceOption(args: AnalysisArgs): { tolerance?: { rtol?: number; atol?: number } } {

@@ -29,6 +29,8 @@ export interface DiffOptions {
   tolerance?: { rtol?: number; atol?: number };
   /** --alert-on-degradation: fidelity bounds of B against A over the parameters (--min-sqnr in dB, --min-cosine). */
   degradation?: { minSqnrDb?: number; minCosine?: number };
+  /** --clustering-change: clusters (k) and the layer whose rows are clustered (--clusters, --cluster-layer). */
+  clustering?: { clusters?: number; layer?: string };
   /** Called with the partials of every tensor read (analyses reuse them; the diff does not change). */
   onTensor?: (event: TensorEvent) => void;
 }

@@ -24,6 +24,7 @@ import { toleranceOp } from './ops/tolerance.js';
 import { histogramOp } from './ops/histogram.js';
 import { matvecOp, matvecTOp } from './ops/matvec.js';
 import { rowCompareOp } from './ops/row-compare.js';
+import { rowGatherOp } from './ops/row-gather.js';
 import { rowStatsOp } from './ops/row-stats.js';
 import { statsOp } from './ops/stats.js';
 import { weightedStatsOp } from './ops/weighted-stats.js';
@@ -41,6 +42,7 @@ export const OPS = {
   matvecT: matvecTOp,
   weightedStats: weightedStatsOp,
   tolerance: toleranceOp,
+  rowGather: rowGatherOp,
 };
 
 type Ops = typeof OPS;
