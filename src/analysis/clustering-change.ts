@@ -14,7 +14,7 @@ type Data = ClusteringResult & { a?: string; b?: string };
 export function clusteringChange(c: Collected, p: PairData) {
   const result = c.passes.clustering?.get(c.pairs.indexOf(p));
   const where = pairData(p);
-  if (!result || !result.applicable) {
+  if (!result?.applicable) {
     const na = notApplicable(result ? result.reason : 'tensor values were not read (--shape-only)');
     return { ...na, summary: na.summary + pairLabel(c, p), data: { ...na.data, ...where } as Data };
   }

@@ -107,7 +107,7 @@ async function clusterPair(p: PairData, executor: Executor, o: ClusteringOptions
   const pack = (x: Float64Array) => {
     if (keep.length === picked.length) return x;
     const out = new Float64Array(keep.length * rowLength);
-    keep.forEach((r, i) => out.set(x.subarray(r * rowLength, (r + 1) * rowLength), i * rowLength));
+    for (const [i, r] of keep.entries()) out.set(x.subarray(r * rowLength, (r + 1) * rowLength), i * rowLength);
     return out;
   };
   const ka = kMeans(pack(xa), keep.length, rowLength, k, SAMPLE_SEED);

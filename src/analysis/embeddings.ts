@@ -65,7 +65,7 @@ export function kindOf(name: string): Exclude<EmbeddingKind, 'lm_head'> | undefi
 /** A parameter matrix whose values embedding analyses can read. */
 function matrix(view: ModelView, name: string): TensorDescriptor | undefined {
   const e = view.entries.get(name);
-  if (!e || e.role !== 'parameter') return undefined;
+  if (e?.role !== 'parameter') return undefined;
   const d = e.descriptor;
   return d.shape.length === 2 && isFloat(d.dtype) && d.numel > 0 ? d : undefined;
 }

@@ -79,7 +79,7 @@ function vocabulary(json: unknown, want: Set<number>): Map<number, string> | und
   const model = json.model;
   if (isObject(model)) {
     const vocab = model.vocab;
-    if (Array.isArray(vocab)) vocab.forEach((entry, id) => keep(id, Array.isArray(entry) ? entry[0] : undefined));
+    if (Array.isArray(vocab)) for (const [id, entry] of vocab.entries()) keep(id, Array.isArray(entry) ? entry[0] : undefined);
     else if (isObject(vocab)) for (const token of Object.keys(vocab)) keep(vocab[token], token);
     else return undefined;
     if (Array.isArray(json.added_tokens)) for (const t of json.added_tokens) if (isObject(t)) keep(t.id, t.content);
