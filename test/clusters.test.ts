@@ -1,7 +1,7 @@
 /**
  * The pieces under --clustering-change and --embedding-analysis, each on its own: ARI and
  * NMI against scikit-learn's values on recorded labelings (fixtures/embedding/expected.json,
- * independent of k-means), k-means on separated blobs, seeded sampling, the Jacobi SVD and
+ * independent of k-means), k-means on separated blobs, seeded sampling, the eigendecomposition and
  * Procrustes against constructions with known answers, and the rowGather engine op against
  * the stored values at chunk sizes that cut rows anywhere.
  */
@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adjustedRandIndex, kMeans, normalizedMutualInformation } from '../src/analysis/clusters.js';
-import { procrustes, squareSvd } from '../src/analysis/orthogonal.js';
+import { procrustes, symmetricEigen } from '../src/analysis/orthogonal.js';
 import { sampleIndices } from '../src/analysis/sampling.js';
 import { Executor } from '../src/engine/executor.js';
 import { describeModel } from '../src/formats/registry.js';
@@ -108,30 +108,52 @@ function matmul(a: Float64Array, b: Float64Array, n: number, k: number, m: numbe
   return out;
 }
 
-describe('SVD and orthogonal Procrustes', () => {
-  it('U·diag(s)·Vᵀ rebuilds M, also when M is rank-deficient; U and V orthogonal', () => {
+describe('symmetric eigendecomposition and orthogonal Procrustes', () => {
+  it('S = Σ λⱼ vⱼvⱼᵀ with orthonormal vⱼ, also for a rank-deficient S', () => {
     const rng = new Rng(9);
     const d = 12;
-    const full = Float64Array.from({ length: d * d }, () => rng.normal());
-    const left = Float64Array.from({ length: d * 3 }, () => rng.normal());
-    const right = Float64Array.from({ length: 3 * d }, () => rng.normal());
-    for (const m of [full, matmul(left, right, d, 3, d)]) {
-      const { uT, s, vT } = squareSvd(m, d);
+    const g = Float64Array.from({ length: d * d }, () => rng.normal());
+    const low = Float64Array.from({ length: d * 3 }, () => rng.normal());
+    const transpose = (x: Float64Array, n: number, m: number) => {
+      const t = new Float64Array(n * m);
+      for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) t[j * n + i] = x[i * m + j]!;
+      return t;
+    };
+    for (const sym of [matmul(transpose(g, d, d), g, d, d, d), matmul(low, transpose(low, d, 3), d, 3, d)]) {
+      const { values, vectors } = symmetricEigen(sym, d);
       for (let i = 0; i < d; i++)
         for (let j = 0; j < d; j++) {
           let x = 0,
-            uu = 0,
             vv = 0;
           for (let k = 0; k < d; k++) {
-            x += uT[k * d + i]! * s[k]! * vT[k * d + j]!;
-            uu += uT[i * d + k]! * uT[j * d + k]!;
-            vv += vT[i * d + k]! * vT[j * d + k]!;
+            x += vectors[k * d + i]! * values[k]! * vectors[k * d + j]!;
+            vv += vectors[i * d + k]! * vectors[j * d + k]!;
           }
-          expectClose(x, m[i * d + j]!, 0, 1e-12, `M[${i}][${j}]`);
-          expectClose(uu, i === j ? 1 : 0, 0, 1e-12, `UᵀU[${i}][${j}]`);
-          expectClose(vv, i === j ? 1 : 0, 0, 1e-12, `VᵀV[${i}][${j}]`);
+          expectClose(x, sym[i * d + j]!, 0, 1e-11, `S[${i}][${j}]`);
+          expectClose(vv, i === j ? 1 : 0, 0, 1e-12, `VVᵀ[${i}][${j}]`);
         }
     }
+  });
+
+  it('a rank-deficient M = U·diag(s)·Vᵀ: R is orthogonal and optimal (tr RᵀM = Σs)', () => {
+    const rng = new Rng(5);
+    const d = 10;
+    const u = randomOrthogonal(rng, d);
+    const v = randomOrthogonal(rng, d);
+    const s = [5, 3, 2, 1, 0.5, 0, 0, 0, 0, 0];
+    const m = new Float64Array(d * d);
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) m[i * d + j] += u[k * d + i]! * s[k]! * v[k * d + j]!;
+    const { r, nuclear } = procrustes(m, d);
+    expectClose(nuclear, 11.5, 1e-9, 0, 'nuclear norm');
+    let trace = 0;
+    for (let i = 0; i < d * d; i++) trace += r[i]! * m[i]!;
+    expectClose(trace, 11.5, 1e-9, 0, 'tr(RᵀM)');
+    for (let i = 0; i < d; i++)
+      for (let j = 0; j < d; j++) {
+        let x = 0;
+        for (let k = 0; k < d; k++) x += r[i * d + k]! * r[j * d + k]!;
+        expectClose(x, i === j ? 1 : 0, 0, 1e-12, `RRᵀ[${i}][${j}]`);
+      }
   });
 
   it('B = A·Q for an orthogonal Q: R = Q and the nuclear norm is ‖A‖²', () => {

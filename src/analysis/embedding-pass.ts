@@ -7,7 +7,7 @@
  *    (Y = W·X, 16 queries per pass over A and over B);
  *  - orthogonal Procrustes (Schönemann 1966; as Hamilton et al. 2016 align embeddings): the
  *    rows used (all, or a seeded sample of at most PROCRUSTES_MAX_ELEMENTS values per side)
- *    are gathered, AᵀB accumulated row by row, R = U·Vᵀ from its SVD (d ≤ PROCRUSTES_MAX_DIM),
+ *    are gathered, AᵀB accumulated row by row, R = U·Vᵀ for the SVD AᵀB = UΣVᵀ (d ≤ PROCRUSTES_MAX_DIM),
  *    and the residual and per-row cosines measured after the rotation.
  * Memory: the per-row columns (a few f64 per row), one 16-column block per matvec pass, and
  * the gathered sample; never a whole matrix beyond those bounds.
@@ -27,8 +27,8 @@ export const MOST_DRIFTED = 10;
 /** Neighbours per row, and query rows at most (a seeded sample beyond). */
 export const KNN_K = 10;
 export const KNN_QUERIES = 256;
-/** Procrustes: the d×d SVD runs for d up to this (one-sided Jacobi: ~5 s at 512 here). */
-export const PROCRUSTES_MAX_DIM = 512;
+/** Procrustes: the d×d decomposition runs for d up to this (GPT-2, BERT-base; ~5 s of CPU at 768 here). */
+export const PROCRUSTES_MAX_DIM = 768;
 /** Procrustes: values gathered per side at most (2^21 f64 = 16 MiB); more rows are sampled. */
 export const PROCRUSTES_MAX_ELEMENTS = 2 ** 21;
 /** Rows listed as most drifted after the rotation. */
@@ -131,7 +131,7 @@ async function analyzeMatrix(m: EmbeddingMatrix, executor: Executor): Promise<{ 
   const valid = (i: number, side: 'a' | 'b') => rows.pairs[i] === d && (side === 'a' ? rows.normA[i]! : rows.normB[i]!) > 0;
   if (n <= KNN_K) drift.knn_skipped = `${n} rows: k-nearest neighbours need more than k=${KNN_K}`;
   else drift.knn = await neighbourOverlap(m.a, m.b, n, d, rows, valid, executor);
-  if (d > PROCRUSTES_MAX_DIM) drift.procrustes_skipped = `dimension ${d} > ${PROCRUSTES_MAX_DIM}: the d×d SVD is not computed`;
+  if (d > PROCRUSTES_MAX_DIM) drift.procrustes_skipped = `dimension ${d} > ${PROCRUSTES_MAX_DIM}: the d×d decomposition is not computed`;
   else drift.procrustes = await procrustesDrift(m.a, m.b, n, d, rows, executor);
   return { drift, rows };
 }
