@@ -6,7 +6,7 @@
  *    and each query's cosine neighbours among all rows are found with the engine's matvec
  *    (Y = W·X, 16 queries per pass over A and over B);
  *  - orthogonal Procrustes (Schönemann 1966; as Hamilton et al. 2016 align embeddings): the
- *    rows used (all, or a seeded sample of at most PROCRUSTES_MAX_ELEMENTS values per side)
+ *    rows used (all, or a seeded sample of max(2·dim, PROCRUSTES_MAX_ELEMENTS/dim) rows)
  *    are gathered, AᵀB accumulated row by row, R = U·Vᵀ for the SVD AᵀB = UΣVᵀ (d ≤ PROCRUSTES_MAX_DIM),
  *    and the residual and per-row cosines measured after the rotation.
  * Memory: the per-row columns (a few f64 per row), one 16-column block per matvec pass, and
@@ -29,8 +29,12 @@ export const KNN_K = 10;
 export const KNN_QUERIES = 256;
 /** Procrustes: the d×d decomposition runs for d up to this (GPT-2, BERT-base; ~5 s of CPU at 768 here). */
 export const PROCRUSTES_MAX_DIM = 768;
-/** Procrustes: values gathered per side at most (2^21 f64 = 16 MiB); more rows are sampled. */
-export const PROCRUSTES_MAX_ELEMENTS = 2 ** 21;
+/**
+ * Procrustes: rows gathered per side — all of them, or a seeded sample of max(2·dim, 2^20/dim)
+ * rows (at most 2^20 f64 = 8 MiB per side for dim ≤ 724, 2·dim rows above): the fit and the
+ * residual cost rows·dim² each in JavaScript.
+ */
+export const PROCRUSTES_MAX_ELEMENTS = 2 ** 20;
 /** Rows listed as most drifted after the rotation. */
 const MOST_DRIFTED_ALIGNED = 5;
 /** Queries per matvec pass (the engine's block limit). */
@@ -267,7 +271,7 @@ async function procrustesDrift(
   executor: Executor,
 ): Promise<ProcrustesDrift | null> {
   const finite = Array.from({ length: n }, (_, i) => i).filter((i) => rows.pairs[i] === d);
-  const limit = Math.max(1, Math.floor(PROCRUSTES_MAX_ELEMENTS / d));
+  const limit = Math.max(2 * d, Math.floor(PROCRUSTES_MAX_ELEMENTS / d));
   const used = finite.length <= limit ? finite : sampleIndices(finite.length, limit, SAMPLE_SEED).map((j) => finite[j]!);
   if (used.length === 0) return null;
   const xa = await executor.run('rowGather', [a], { rows: used, rowLength: d });
