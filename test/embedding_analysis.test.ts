@@ -66,6 +66,13 @@ describe('embedding analysis: a GPT fine-tuned in its last block, LM head untied
     expect(e!.summary).toMatch(/, tie=broken$/);
   });
 
+  it('name filters apply: --path keeps only the matrices it names', async () => {
+    const [e] = await run([fx('gpt_base.pt'), fx('gpt_last_block.pt')], ['embedding'], { path: 'lm_head' });
+    expect(e!.data.matrices.map((m: Data) => m.name)).toEqual(['lm_head.weight']);
+    const [none] = await run([fx('gpt_base.pt'), fx('gpt_last_block.pt')], ['embedding'], { path: 'mlp' });
+    expect(none!.data.applicable).toBe(false);
+  });
+
   it('token strings come from tokenizer.json beside the model', async () => {
     const [e] = await run([fx('gpt_base.pt'), fx('gpt_last_block.pt')], ['embedding']);
     const head = matrix(e!.data, 'lm_head.weight');

@@ -6,20 +6,12 @@
  * CLUSTER_MAX_ELEMENTS values per side is gathered from the stream; nothing else is held.
  */
 import { isFloat } from '../dtypes.js';
-import type { DiffOptions } from '../diff/differ.js';
+import { nameFilter, type DiffOptions } from '../diff/differ.js';
 import type { Executor } from '../engine/executor.js';
 import { DiffaiError } from '../errors.js';
 import type { TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
-import {
-  DEFAULT_CLUSTERS,
-  adjustedRandIndex,
-  checkClusteringOptions,
-  kMeans,
-  normalizedMutualInformation,
-  type ClusteringOptions,
-  type KMeansResult,
-} from './clusters.js';
+import { DEFAULT_CLUSTERS, adjustedRandIndex, checkClusteringOptions, kMeans, normalizedMutualInformation, type KMeansResult } from './clusters.js';
 import type { ClusteringResult, ClusteringSide } from './embedding-data.js';
 import { embeddingLayout } from './embeddings.js';
 import { SAMPLE_SEED, sampleIndices } from './sampling.js';
@@ -32,7 +24,7 @@ export const CLUSTER_MAX_ELEMENTS = 2 ** 21;
 export async function clusteringPass(pairs: PairData[], executor: Executor, options: DiffOptions): Promise<Map<number, ClusteringResult>> {
   checkClusteringOptions(options.clustering);
   const out = new Map<number, ClusteringResult>();
-  for (let k = 0; k < pairs.length; k++) out.set(k, await clusterPair(pairs[k]!, executor, options.clustering ?? {}));
+  for (let k = 0; k < pairs.length; k++) out.set(k, await clusterPair(pairs[k]!, executor, options));
   return out;
 }
 
@@ -52,7 +44,8 @@ function sameShape(a: TensorDescriptor, b: TensorDescriptor): boolean {
 }
 
 /** The layer to cluster, or why there is none. */
-function chooseLayer(p: PairData, o: ClusteringOptions, k: number): Chosen | string {
+function chooseLayer(p: PairData, options: DiffOptions, k: number): Chosen | string {
+  const o = options.clustering ?? {};
   const va = modelViewOf(p.a);
   const vb = modelViewOf(p.b);
   const param = (v: typeof va, name: string) => {
@@ -72,21 +65,24 @@ function chooseLayer(p: PairData, o: ClusteringOptions, k: number): Chosen | str
     if (!sameShape(a, b)) return `${name} has shape [${a.shape.join(', ')}] in A and [${b.shape.join(', ')}] in B`;
     return { name, a, b, by: 'option' };
   }
-  const token = embeddingLayout(p.a, p.b).matrices.find((m) => m.kind === 'token' && m.a && m.b && sameShape(m.a, m.b) && m.a.shape[0]! >= 2 * k);
+  const keep = nameFilter(options);
+  const token = embeddingLayout(p.a, p.b).matrices.find(
+    (m) => keep(m.name) && m.kind === 'token' && m.a && m.b && sameShape(m.a, m.b) && m.a.shape[0]! >= 2 * k,
+  );
   if (token) return { name: token.name, a: token.a!, b: token.b!, by: 'embedding' };
   let best: Chosen | undefined;
   for (const [name] of va.entries) {
     const [a, b] = [param(va, name), param(vb, name)];
-    if (!weightMatrix(a) || !weightMatrix(b) || !sameShape(a, b) || a.shape[0]! < 2 * k) continue;
+    if (!keep(name) || !weightMatrix(a) || !weightMatrix(b) || !sameShape(a, b) || a.shape[0]! < 2 * k) continue;
     if (va.entries.get(name)?.tiedTo !== undefined) continue;
     if (!best || a.numel > best.a.numel) best = { name, a, b, by: 'largest_weight' };
   }
   return best ?? `no floating-point weight of 2+ dimensions with at least ${2 * k} rows (2·k) in both models`;
 }
 
-async function clusterPair(p: PairData, executor: Executor, o: ClusteringOptions): Promise<ClusteringResult> {
-  const k = o.clusters ?? DEFAULT_CLUSTERS;
-  const chosen = chooseLayer(p, o, k);
+async function clusterPair(p: PairData, executor: Executor, options: DiffOptions): Promise<ClusteringResult> {
+  const k = options.clustering?.clusters ?? DEFAULT_CLUSTERS;
+  const chosen = chooseLayer(p, options, k);
   if (typeof chosen === 'string') return { applicable: false, reason: chosen };
   const rows = chosen.a.shape[0]!;
   const rowLength = chosen.a.numel / rows;

@@ -12,6 +12,7 @@
  * Memory: the per-row columns (a few f64 per row), one 16-column block per matvec pass, and
  * the gathered sample; never a whole matrix beyond those bounds.
  */
+import { nameFilter, type DiffOptions } from '../diff/differ.js';
 import type { Executor } from '../engine/executor.js';
 import type { RowComparison } from '../engine/ops/row-compare.js';
 import type { TensorDescriptor } from '../formats/types.js';
@@ -40,27 +41,28 @@ const MOST_DRIFTED_ALIGNED = 5;
 /** Queries per matvec pass (the engine's block limit). */
 const BLOCK = 16;
 
-export async function embeddingPass(pairs: PairData[], executor: Executor): Promise<Map<number, EmbeddingResult>> {
+export async function embeddingPass(pairs: PairData[], executor: Executor, options: DiffOptions): Promise<Map<number, EmbeddingResult>> {
   const out = new Map<number, EmbeddingResult>();
-  for (let k = 0; k < pairs.length; k++) out.set(k, await analyzePair(pairs[k]!, executor));
+  for (let k = 0; k < pairs.length; k++) out.set(k, await analyzePair(pairs[k]!, executor, nameFilter(options)));
   return out;
 }
 
-async function analyzePair(p: PairData, executor: Executor): Promise<EmbeddingResult> {
+async function analyzePair(p: PairData, executor: Executor, keep: (name: string) => boolean): Promise<EmbeddingResult> {
   const layout = embeddingLayout(p.a, p.b);
+  layout.matrices = layout.matrices.filter((m) => keep(m.name));
   if (layout.matrices.length === 0) {
     return { applicable: false, reason: 'no embedding matrices (2-D parameters named wte, wpe, embed_tokens, word_embeddings, tok_emb, …)' };
   }
-  const matrices: Array<{ drift: EmbeddingMatrixDrift; rows?: RowComparison }> = [];
+  const matrices: EmbeddingMatrixDrift[] = [];
   for (const m of layout.matrices) matrices.push(await analyzeMatrix(m, executor));
   // Token strings for the rows listed, from the tokenizer beside B, else beside A.
   const ids = new Set<number>();
-  for (const { drift } of matrices)
+  for (const drift of matrices)
     if (drift.kind === 'token' || drift.kind === 'lm_head')
       for (const r of [...(drift.most_drifted ?? []), ...(drift.procrustes?.most_drifted_aligned ?? [])]) ids.add(r.row);
   let lookup = tokenStrings(p.b.path, ids);
   if (lookup.path === undefined) lookup = tokenStrings(p.a.path, ids);
-  for (const { drift } of matrices) {
+  for (const drift of matrices) {
     if (drift.kind !== 'token' && drift.kind !== 'lm_head') continue;
     for (const r of [...(drift.most_drifted ?? []), ...(drift.procrustes?.most_drifted_aligned ?? [])]) {
       const token = lookup.tokens.get(r.row);
@@ -69,7 +71,7 @@ async function analyzePair(p: PairData, executor: Executor): Promise<EmbeddingRe
   }
   const data: EmbeddingData = {
     applicable: true,
-    matrices: matrices.map((m) => m.drift),
+    matrices,
     tie: layout.tie ?? null,
     head_vs_embedding_b: await headAgainstEmbedding(p, layout.tie, executor),
     tokenizer: lookup.path === undefined ? null : { path: lookup.path, ...(lookup.warning ? { warning: lookup.warning } : {}) },
@@ -92,10 +94,10 @@ function shapeOf(d: TensorDescriptor | undefined): number[] | null {
   return d ? [...d.shape] : null;
 }
 
-async function analyzeMatrix(m: EmbeddingMatrix, executor: Executor): Promise<{ drift: EmbeddingMatrixDrift; rows?: RowComparison }> {
+async function analyzeMatrix(m: EmbeddingMatrix, executor: Executor): Promise<EmbeddingMatrixDrift> {
   const base = { name: m.name, kind: m.kind, shape_a: shapeOf(m.a), shape_b: shapeOf(m.b) };
-  if (!m.a || !m.b) return { drift: { ...base, compared: false, reason: m.a ? 'only in A' : 'only in B' } };
-  if (m.a.shape.join() !== m.b.shape.join()) return { drift: { ...base, compared: false, reason: 'shapes differ (resized vocabulary?)' } };
+  if (!m.a || !m.b) return { ...base, compared: false, reason: m.a ? 'only in A' : 'only in B' };
+  if (m.a.shape.join() !== m.b.shape.join()) return { ...base, compared: false, reason: 'shapes differ (resized vocabulary?)' };
   const [n, d] = [m.a.shape[0]!, m.a.shape[1]!];
   const rows = await executor.rowCompare(m.a, m.b);
   const cos = rowCosines(rows);
@@ -137,7 +139,7 @@ async function analyzeMatrix(m: EmbeddingMatrix, executor: Executor): Promise<{ 
   else drift.knn = await neighbourOverlap(m.a, m.b, n, d, rows, valid, executor);
   if (d > PROCRUSTES_MAX_DIM) drift.procrustes_skipped = `dimension ${d} > ${PROCRUSTES_MAX_DIM}: the d×d decomposition is not computed`;
   else drift.procrustes = await procrustesDrift(m.a, m.b, n, d, rows, executor);
-  return { drift, rows };
+  return drift;
 }
 
 interface Cosines {

@@ -61,7 +61,7 @@ export const PASSES: Passes = {
     for (const p of pairs) out.set(`${p.ia},${p.ib}`, await mostChangedHistograms(executor, p));
     return out;
   },
-  embeddings: ({ pairs, executor }) => embeddingPass(pairs, executor),
+  embeddings: ({ pairs, executor, options }) => embeddingPass(pairs, executor, options),
   clustering: ({ pairs, executor, options }) => clusteringPass(pairs, executor, options),
 };
 
