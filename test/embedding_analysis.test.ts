@@ -43,7 +43,7 @@ function expectDrift(m: Data, ref: Data, label: string): void {
     m.most_drifted.map((r: Data) => r.row),
     label,
   ).toEqual(ref.most_drifted);
-  m.most_drifted.forEach((r: Data, i: number) => expectClose(r.cosine, ref.most_drifted_cosine[i], 1e-12, 0, `${label} row ${r.row}`));
+  for (const [i, r] of (m.most_drifted as Data[]).entries()) expectClose(r.cosine, ref.most_drifted_cosine[i], 1e-12, 0, `${label} row ${r.row}`);
 }
 
 describe('embedding analysis: a GPT fine-tuned in its last block, LM head untied', () => {
