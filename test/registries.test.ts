@@ -31,6 +31,8 @@ const DOCUMENTED: Record<string, [flag: string, key: string, label: string]> = {
   risk: ['risk-assessment', 'RiskAssessment', 'risk_assessment'],
   regression: ['regression-test', 'RegressionTest', 'regression_test'],
   degradation: ['alert-on-degradation', 'AlertOnDegradation', 'alert_on_degradation'],
+  embedding: ['embedding-analysis', 'EmbeddingAnalysis', 'embedding_analysis'],
+  clustering: ['clustering-change', 'ClusteringChange', 'clustering_change'],
 };
 
 describe('analysis registry', () => {
@@ -43,7 +45,7 @@ describe('analysis registry', () => {
     }
   });
 
-  it('declares the extra passes it needs: only quantization, anomalies, similarity and learning progress read more', async () => {
+  it('declares the extra passes it needs: only quantization, anomalies, similarity, learning progress, regression, embedding and clustering read more', async () => {
     const needs = Object.fromEntries(await Promise.all(ANALYSIS_NAMES.map(async (n) => [n, (await ANALYSES[n].load()).needs ?? []] as const)));
     expect(needs).toEqual({
       changeSummary: [],
@@ -61,6 +63,8 @@ describe('analysis registry', () => {
       risk: [],
       regression: ['tolerances'],
       degradation: [],
+      embedding: ['embeddings'],
+      clustering: ['clustering'],
     });
   });
 
