@@ -35,6 +35,8 @@ const DOCUMENTED: Record<string, [flag: string, key: string, label: string]> = {
   attention: ['attention-analysis', 'AttentionAnalysis', 'attention_analysis'],
   headImportance: ['head-importance', 'HeadImportance', 'head_importance'],
   attentionPatterns: ['attention-pattern-diff', 'AttentionPatternDiff', 'attention_pattern_diff'],
+  embedding: ['embedding-analysis', 'EmbeddingAnalysis', 'embedding_analysis'],
+  clustering: ['clustering-change', 'ClusteringChange', 'clustering_change'],
 };
 
 describe('analysis registry', () => {
@@ -47,7 +49,7 @@ describe('analysis registry', () => {
     }
   });
 
-  it('declares the extra passes it needs: only quantization, anomalies, similarity, learning progress, regression and the attention analyses read more', async () => {
+  it('declares the extra passes it needs: only the analyses that read more than the diff pass list any', async () => {
     const needs = Object.fromEntries(await Promise.all(ANALYSIS_NAMES.map(async (n) => [n, (await ANALYSES[n].load()).needs ?? []] as const)));
     expect(needs).toEqual({
       changeSummary: [],
@@ -68,6 +70,8 @@ describe('analysis registry', () => {
       attention: ['attentionHeads'],
       headImportance: ['attentionHeads'],
       attentionPatterns: ['attentionHeads'],
+      embedding: ['embeddings'],
+      clustering: ['clustering'],
     });
   });
 

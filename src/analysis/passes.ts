@@ -13,6 +13,8 @@ import { modelViewOf } from '../model/view.js';
 import { isParameter, relChange, statsOfModel, type ModelTensor } from './helpers.js';
 import { toleranceOf } from './tolerance.js';
 import { measureAttention, type AttentionHeads } from './attention-heads.js';
+import { clusteringPass } from './clustering-pass.js';
+import { embeddingPass } from './embedding-pass.js';
 import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid, ToleranceCheck, ValueHistogram } from './types.js';
 
 /** Values within this many steps of a grid point count as on the grid (f32 rounding of x = q·step). */
@@ -65,6 +67,8 @@ export const PASSES: Passes = {
     for (const p of pairs) out.set(`${p.ia},${p.ib}`, await measureAttention(p, executor, options));
     return out;
   },
+  embeddings: ({ pairs, executor, options }) => embeddingPass(pairs, executor, options),
+  clustering: ({ pairs, executor, options }) => clusteringPass(pairs, executor, options),
 };
 
 /**

@@ -119,6 +119,17 @@ export const ANALYSES = {
     describe: 'Per head: subspace similarity (Hu et al. phi) of the top singular subspaces of W_QK between A and B; 1 = unchanged',
     load: lazy(() => import('./attention-pattern-diff.js')),
   },
+  embedding: {
+    flag: 'embedding-analysis',
+    describe:
+      'Embedding matrices (and an untied LM head): per-row cosine and norm drift, most drifted rows/tokens, kNN overlap, drift after Procrustes rotation, tie status',
+    load: lazy(() => import('./embedding-analysis.js')),
+  },
+  clustering: {
+    flag: 'clustering-change',
+    describe: "Seeded k-means of one layer's rows (embedding, or --cluster-layer) in A and B: adjusted Rand index and NMI between the two",
+    load: lazy(() => import('./clustering-change.js')),
+  },
 } satisfies Record<string, AnalysisRegistration>;
 
 export type AnalysisName = keyof typeof ANALYSES;

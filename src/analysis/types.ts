@@ -7,6 +7,7 @@ import type { ToleranceResult } from '../engine/ops/tolerance.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import type { AttentionHeads } from './attention-types.js';
+import type { ClusteringResult, EmbeddingResult } from './embedding-data.js';
 
 /** One tensor of a pair of models, as the diff pass saw it. */
 export interface PairTensor {
@@ -64,6 +65,10 @@ export interface PassOutputs {
   tolerances: Map<number, Map<string, ToleranceCheck>>;
   /** Per pair, keyed `ia,ib`: attention circuits per layer and head (src/analysis/attention-heads.ts). */
   attentionHeads: Map<string, AttentionHeads>;
+  /** Per pair (index in `pairs`): embedding drift, neighbours, Procrustes, tie (src/analysis/embedding-pass.ts). */
+  embeddings: Map<number, EmbeddingResult>;
+  /** Per pair (index in `pairs`): k-means of one layer's rows in A and B and their agreement (src/analysis/clustering-pass.ts). */
+  clustering: Map<number, ClusteringResult>;
 }
 
 /** Histograms of one tensor in A and in B over the same bins (counts from the engine's histogram op). */

@@ -7,6 +7,7 @@ import { ANALYSES, ANALYSIS_NAMES, type AnalysisName, type AnalysisRegistration 
 import type { DiffOptions } from '../diff/differ.js';
 import { DiffaiError } from '../errors.js';
 import { FAIL_ON } from './options.js';
+import { MAX_CLUSTERS, checkClusteringOptions } from '../analysis/clusters.js';
 
 export interface AnalysisArgs {
   more?: string[];
@@ -17,6 +18,8 @@ export interface AnalysisArgs {
   minCosine?: number;
   numHeads?: number;
   numKvHeads?: number;
+  clusters?: string;
+  clusterLayer?: string;
   [flag: string]: unknown;
 }
 
@@ -50,10 +53,11 @@ export function wantsAnalysis(args: AnalysisArgs): boolean {
 }
 
 /**
- * `--rtol`/`--atol`, `--min-sqnr`/`--min-cosine` and `--num-heads`/`--num-kv-heads` as library
- * options (tolerances non-negative, bounds finite, head counts positive integers; exit 2 otherwise).
+ * `--rtol`/`--atol`, `--min-sqnr`/`--min-cosine`, `--num-heads`/`--num-kv-heads` and
+ * `--clusters`/`--cluster-layer` as library options (tolerances non-negative, bounds finite,
+ * head counts positive integers, k an integer; exit 2 otherwise).
  */
-export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation' | 'numHeads' | 'numKvHeads'> {
+export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation' | 'numHeads' | 'numKvHeads' | 'clustering'> {
   const degradation: NonNullable<DiffOptions['degradation']> = {};
   for (const [key, flag, field] of [
     ['minSqnr', 'min-sqnr', 'minSqnrDb'],
@@ -64,7 +68,7 @@ export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'toleran
     if (!Number.isFinite(v)) throw new DiffaiError(undefined, `--${flag} must be a number, got ${String(args[key])}`);
     degradation[field] = v;
   }
-  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}), ...headOptions(args) };
+  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}), ...headOptions(args), ...clusteringOption(args) };
 }
 
 function headOptions(args: AnalysisArgs): Pick<DiffOptions, 'numHeads' | 'numKvHeads'> {
@@ -79,6 +83,18 @@ function headOptions(args: AnalysisArgs): Pick<DiffOptions, 'numHeads' | 'numKvH
     out[key] = v;
   }
   return out;
+}
+
+function clusteringOption(args: AnalysisArgs): Pick<DiffOptions, 'clustering'> {
+  const clustering: NonNullable<DiffOptions['clustering']> = {};
+  const k = numberArg(args.clusters);
+  if (k !== undefined) {
+    if (Number.isNaN(k)) throw new DiffaiError(undefined, `--clusters must be an integer from 2 to ${MAX_CLUSTERS}, got ${String(args.clusters)}`);
+    clustering.clusters = k;
+  }
+  if (args.clusterLayer !== undefined) clustering.layer = String(args.clusterLayer);
+  checkClusteringOptions(clustering);
+  return Object.keys(clustering).length > 0 ? { clustering } : {};
 }
 
 function toleranceOption(args: AnalysisArgs): { tolerance?: { rtol?: number; atol?: number } } {

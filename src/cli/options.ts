@@ -159,6 +159,20 @@ export const OPTION_GROUPS: OptionGroup[] = [
         commands: DIFF,
       },
       {
+        name: 'clusters',
+        type: 'string',
+        value: 'K',
+        describe: '--clustering-change: clusters for k-means (2 to 256; default 8)',
+        commands: DIFF,
+      },
+      {
+        name: 'cluster-layer',
+        type: 'string',
+        value: 'NAME',
+        describe: '--clustering-change: the tensor (or layer) whose rows are clustered (default: the token embedding, else the largest weight)',
+        commands: DIFF,
+      },
+      {
         name: 'min-cosine',
         type: 'string',
         value: 'C',

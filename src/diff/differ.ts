@@ -32,6 +32,8 @@ export interface DiffOptions {
   /** Attention analyses: query heads and key/value heads (--num-heads/--num-kv-heads), over config.json and file metadata. */
   numHeads?: number;
   numKvHeads?: number;
+  /** --clustering-change: clusters (k) and the layer whose rows are clustered (--clusters, --cluster-layer). */
+  clustering?: { clusters?: number; layer?: string };
   /** Called with the partials of every tensor read (analyses reuse them; the diff does not change). */
   onTensor?: (event: TensorEvent) => void;
 }

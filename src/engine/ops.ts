@@ -25,6 +25,7 @@ import { valuesOp } from './ops/values.js';
 import { histogramOp } from './ops/histogram.js';
 import { matvecOp, matvecTOp } from './ops/matvec.js';
 import { rowCompareOp } from './ops/row-compare.js';
+import { rowGatherOp } from './ops/row-gather.js';
 import { rowStatsOp } from './ops/row-stats.js';
 import { statsOp } from './ops/stats.js';
 import { weightedStatsOp } from './ops/weighted-stats.js';
@@ -43,6 +44,7 @@ export const OPS = {
   weightedStats: weightedStatsOp,
   tolerance: toleranceOp,
   values: valuesOp,
+  rowGather: rowGatherOp,
 };
 
 type Ops = typeof OPS;
