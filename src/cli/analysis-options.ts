@@ -7,6 +7,7 @@ import { ANALYSES, ANALYSIS_NAMES, type AnalysisName, type AnalysisRegistration 
 import type { DiffOptions } from '../diff/differ.js';
 import { DiffaiError } from '../errors.js';
 import { FAIL_ON } from './options.js';
+import { LOW_RANK_MAX_K } from '../analysis/singular-values.js';
 
 export interface AnalysisArgs {
   more?: string[];
@@ -15,6 +16,7 @@ export interface AnalysisArgs {
   atol?: number;
   minSqnr?: number;
   minCosine?: number;
+  rankK?: number;
   [flag: string]: unknown;
 }
 
@@ -48,7 +50,7 @@ export function wantsAnalysis(args: AnalysisArgs): boolean {
 }
 
 /** `--rtol`/`--atol` and `--min-sqnr`/`--min-cosine` as library options (tolerances non-negative, bounds finite; exit 2 otherwise). */
-export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation'> {
+export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation' | 'rankK'> {
   const degradation: NonNullable<DiffOptions['degradation']> = {};
   for (const [key, flag, field] of [
     ['minSqnr', 'min-sqnr', 'minSqnrDb'],
@@ -59,7 +61,15 @@ export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'toleran
     if (!Number.isFinite(v)) throw new DiffaiError(undefined, `--${flag} must be a number, got ${String(args[key])}`);
     degradation[field] = v;
   }
-  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}) };
+  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}), ...rankOption(args) };
+}
+
+/** `--rank-k`: a whole number of singular values in 1..LOW_RANK_MAX_K (exit 2 otherwise). */
+function rankOption(args: AnalysisArgs): { rankK?: number } {
+  const v = numberArg(args.rankK);
+  if (v === undefined) return {};
+  if (!Number.isInteger(v) || v < 1 || v > LOW_RANK_MAX_K) throw new DiffaiError(undefined, `--rank-k must be a whole number from 1 to ${LOW_RANK_MAX_K}, got ${String(args.rankK)}`);
+  return { rankK: v };
 }
 
 function toleranceOption(args: AnalysisArgs): { tolerance?: { rtol?: number; atol?: number } } {

@@ -165,6 +165,13 @@ export const OPTION_GROUPS: OptionGroup[] = [
         describe: '--alert-on-degradation: alert when the cosine similarity to the previous model is below C',
         commands: DIFF,
       },
+      {
+        name: 'rank-k',
+        type: 'string',
+        value: 'K',
+        describe: '--low-rank-delta: singular values computed per weight delta (default 32, at most 256)',
+        commands: DIFF,
+      },
     ],
   },
   {

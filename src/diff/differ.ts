@@ -29,6 +29,8 @@ export interface DiffOptions {
   tolerance?: { rtol?: number; atol?: number };
   /** --alert-on-degradation: fidelity bounds of B against A over the parameters (--min-sqnr in dB, --min-cosine). */
   degradation?: { minSqnrDb?: number; minCosine?: number };
+  /** --low-rank-delta: singular values computed per weight delta (--rank-k; default 32). */
+  rankK?: number;
   /** Called with the partials of every tensor read (analyses reuse them; the diff does not change). */
   onTensor?: (event: TensorEvent) => void;
 }

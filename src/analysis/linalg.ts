@@ -1,0 +1,196 @@
+/**
+ * Small dense linear algebra for the spectral analyses (low-rank delta, spectral analysis):
+ * a seeded Gaussian test matrix, Householder QR, singular values of a small matrix by
+ * one-sided Jacobi, and the randomized SVD of Halko, Martinsson & Tropp (2011) over a
+ * matrix that is only available through products (streamed by the engine's matvec op).
+ *
+ * Matrices are row-major Float64Array: an m×l matrix M has M[i·l + j]. Everything here is
+ * plain deterministic JS arithmetic, so results depend on the inputs only (never on threads).
+ */
+
+/** A matrix known through its products with blocks of vectors: apply(X n×k) = W·X (m×k), applyT(Y m×k) = Wᵀ·Y (n×k). */
+export interface LinearOperator {
+  rows: number;
+  cols: number;
+  apply(x: Float64Array, k: number): Promise<Float64Array>;
+  applyT(y: Float64Array, k: number): Promise<Float64Array>;
+}
+
+export interface RandomizedSvdOptions {
+  /** How many singular values are wanted. */
+  rank: number;
+  /** Extra random vectors beyond `rank` (Halko et al. §4.2: 5–10 suffice). */
+  oversample: number;
+  /** Subspace (power) iterations (Halko et al. Algorithm 4.4): sharpen a slowly decaying spectrum. */
+  powerIterations: number;
+  seed: number;
+}
+
+export interface SingularValues {
+  /** Descending, at most min(rank, rows, cols) of them. */
+  values: number[];
+  /** True when the sketch spanned the whole smaller side (l = min(m, n)): the values are the exact spectrum, not estimates. */
+  exact: boolean;
+  /** Vectors in the sketch (rank + oversampling, capped at min(m, n)). */
+  sketch: number;
+  /** Products with W and Wᵀ taken (each a pass per block of vectors). */
+  products: number;
+}
+
+/**
+ * The top singular values of `op` by randomized subspace iteration: Y = W·Ω (Ω Gaussian
+ * n×l), then `powerIterations` times Q = orth(Y), Y = W·orth(Wᵀ·Q); finally Q = orth(Y),
+ * Bᵀ = Wᵀ·Q (n×l), and the singular values of B = QᵀW are those of R in Bᵀ = Q'R. When l
+ * equals the smaller dimension the sketch spans W's whole range and the values are exact,
+ * so no power iteration is spent.
+ */
+export async function randomizedSingularValues(op: LinearOperator, o: RandomizedSvdOptions): Promise<SingularValues> {
+  const { rows: m, cols: n } = op;
+  const d = Math.min(m, n);
+  if (d === 0) return { values: [], exact: true, sketch: 0, products: 0 };
+  const l = Math.min(d, o.rank + o.oversample);
+  const exact = l === d;
+  let products = 1;
+  let y = await op.apply(gaussian(n, l, o.seed), l);
+  for (let it = 0; it < (exact ? 0 : o.powerIterations); it++) {
+    const z = await op.applyT(orthonormalColumns(y, m, l), l);
+    y = await op.apply(orthonormalColumns(z, n, l), l);
+    products += 2;
+  }
+  const bt = await op.applyT(orthonormalColumns(y, m, l), l);
+  products++;
+  const values = singularValues(householderQr(bt, n, l).r, l, l);
+  return { values: values.slice(0, Math.min(o.rank, d)), exact, sketch: l, products };
+}
+
+/** An n×l matrix of independent standard normals from `seed` (mulberry32 uniforms, Box–Muller): the same numbers on every run. */
+export function gaussian(n: number, l: number, seed: number): Float64Array {
+  let state = seed >>> 0;
+  const next32 = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+  // 53-bit uniforms strictly inside (0, 1), so the logarithm is finite.
+  const uniform = () => ((next32() >>> 5) * 67108864 + (next32() >>> 6) + 0.5) / 9007199254740992;
+  const out = new Float64Array(n * l);
+  for (let i = 0; i < out.length; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(uniform()));
+    const t = 2 * Math.PI * uniform();
+    out[i] = r * Math.cos(t);
+    if (i + 1 < out.length) out[i + 1] = r * Math.sin(t);
+  }
+  return out;
+}
+
+/**
+ * Householder QR of an m×l matrix (m ≥ l): R (l×l, upper triangular) and the thin Q (m×l,
+ * orthonormal columns). Householder rather than Gram–Schmidt: Q stays orthonormal to working
+ * precision even when the columns are nearly dependent (a low-rank W makes most of them so).
+ */
+export function householderQr(a: Float64Array, m: number, l: number): { q: Float64Array; r: Float64Array } {
+  if (m < l) throw new RangeError(`householderQr: ${m}×${l} has fewer rows than columns`);
+  const w = Float64Array.from(a);
+  const vs: Float64Array[] = [];
+  const betas: number[] = [];
+  for (let j = 0; j < l; j++) {
+    // Reflector for column j below the diagonal: v = x + sign(x0)‖x‖e0, H = I − β v vᵀ.
+    let norm = 0;
+    for (let i = j; i < m; i++) norm += w[i * l + j]! * w[i * l + j]!;
+    norm = Math.sqrt(norm);
+    const v = new Float64Array(m - j);
+    for (let i = j; i < m; i++) v[i - j] = w[i * l + j]!;
+    const alpha = v[0]! >= 0 ? -norm : norm;
+    v[0] = v[0]! - alpha;
+    let vv = 0;
+    for (let i = 0; i < v.length; i++) vv += v[i]! * v[i]!;
+    const beta = vv > 0 ? 2 / vv : 0;
+    for (let c = j; c < l; c++) {
+      let dot = 0;
+      for (let i = j; i < m; i++) dot += v[i - j]! * w[i * l + c]!;
+      const f = beta * dot;
+      if (f !== 0) for (let i = j; i < m; i++) w[i * l + c] = w[i * l + c]! - f * v[i - j]!;
+    }
+    vs.push(v);
+    betas.push(beta);
+  }
+  const r = new Float64Array(l * l);
+  for (let i = 0; i < l; i++) for (let c = i; c < l; c++) r[i * l + c] = w[i * l + c]!;
+  // Q = H0 H1 … H(l−1) applied to the first l columns of the identity, last reflector first.
+  const q = new Float64Array(m * l);
+  for (let i = 0; i < l; i++) q[i * l + i] = 1;
+  for (let j = l - 1; j >= 0; j--) {
+    const v = vs[j]!;
+    const beta = betas[j]!;
+    if (beta === 0) continue;
+    for (let c = j; c < l; c++) {
+      let dot = 0;
+      for (let i = j; i < m; i++) dot += v[i - j]! * q[i * l + c]!;
+      const f = beta * dot;
+      if (f !== 0) for (let i = j; i < m; i++) q[i * l + c] = q[i * l + c]! - f * v[i - j]!;
+    }
+  }
+  return { q, r };
+}
+
+/** An orthonormal basis of the column space of an m×l matrix (m ≥ l): Householder Q. */
+export function orthonormalColumns(a: Float64Array, m: number, l: number): Float64Array {
+  return householderQr(a, m, l).q;
+}
+
+/** Sweeps of one-sided Jacobi before giving up (convergence is quadratic; 10–15 is typical). */
+const JACOBI_MAX_SWEEPS = 60;
+
+/**
+ * Singular values of a small r×c matrix, descending, by one-sided Jacobi (Hestenes 1958;
+ * Demmel & Veselić 1992): rotate pairs of columns until all are orthogonal; the column norms
+ * are then the singular values, with high relative accuracy (no squaring into AᵀA).
+ */
+export function singularValues(a: Float64Array, r: number, c: number): number[] {
+  // Work on columns of the matrix stored column by column.
+  const cols: Float64Array[] = [];
+  for (let j = 0; j < c; j++) {
+    const col = new Float64Array(r);
+    for (let i = 0; i < r; i++) col[i] = a[i * c + j]!;
+    cols.push(col);
+  }
+  const tol = 1e-15;
+  for (let sweep = 0; sweep < JACOBI_MAX_SWEEPS; sweep++) {
+    let rotated = false;
+    for (let p = 0; p < c - 1; p++) {
+      for (let q = p + 1; q < c; q++) {
+        const x = cols[p]!;
+        const y = cols[q]!;
+        let alpha = 0;
+        let beta = 0;
+        let gamma = 0;
+        for (let i = 0; i < r; i++) {
+          alpha += x[i]! * x[i]!;
+          beta += y[i]! * y[i]!;
+          gamma += x[i]! * y[i]!;
+        }
+        if (gamma === 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)) continue;
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const cs = 1 / Math.sqrt(1 + t * t);
+        const sn = cs * t;
+        for (let i = 0; i < r; i++) {
+          const xi = x[i]!;
+          const yi = y[i]!;
+          x[i] = cs * xi - sn * yi;
+          y[i] = sn * xi + cs * yi;
+        }
+      }
+    }
+    if (!rotated) break;
+  }
+  const values = cols.map((col) => {
+    let s = 0;
+    for (let i = 0; i < r; i++) s += col[i]! * col[i]!;
+    return Math.sqrt(s);
+  });
+  return values.sort((x, y) => y - x).slice(0, Math.min(r, c));
+}
