@@ -27,7 +27,7 @@ export const SPECTRAL_MIN_DIM = 50;
 export const SPECTRAL_EXACT_MAX_DIM = 256;
 export const SPECTRAL_TAIL_K = 64;
 /** Sketch vectors beyond the tail's k: the k-th estimate of a slowly decaying spectrum needs a wider sketch than the first. */
-export const SPECTRAL_OVERSAMPLE = 32;
+export const SPECTRAL_OVERSAMPLE = 16;
 /** Seed of the Gaussian sketch: fixed, so a run is reproducible. */
 export const SKETCH_SEED = 0x5eed;
 /** Vectors per engine product (the ops' limit). */

@@ -98,6 +98,8 @@ export interface SpectralSide {
   alpha_stderr: number | null;
   /** `heavy_tailed` (2 ≤ α ≤ 6), `very_heavy_tailed` (α < 2), `light_tailed` (α > 6), `no_fit`. */
   regime: string;
+  /** The largest eigenvalues, descending (at most SPECTRAL_TAIL_K of them). */
+  top_eigenvalues: number[];
   esd: { log10_edges: number[]; counts: number[] };
 }
 
@@ -117,6 +119,7 @@ export function spectralSide(s: MatrixSpectrum): SpectralSide {
     ks_distance: fit?.ks_distance ?? null,
     alpha_stderr: fit?.alpha_stderr ?? null,
     regime: regimeOf(fit?.alpha ?? null),
+    top_eigenvalues: lambdas.slice(0, SPECTRAL_TAIL_K),
     esd: esdHistogram(lambdas),
   };
 }
