@@ -46,7 +46,10 @@ export function bufferedWriter(fd) {
  * @param {{ dtype?: GenDtype, bytes?: number, tensors?: number, seed?: number, perturb?: number, changeEvery?: number, mixed?: boolean, shape?: number[] }} [options]
  * @returns {string} `path`
  */
-export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors = 8, seed = 1, perturb = 0, changeEvery = 1, mixed = false, shape = undefined } = {}) {
+export function makeSafetensors(
+  path,
+  { dtype = 'f32', bytes = 1 << 30, tensors = 8, seed = 1, perturb = 0, changeEvery = 1, mixed = false, shape = undefined } = {},
+) {
   /** @param {number} t */
   const dtypeOf = (t) => (mixed && t % 2 === 1 ? 'bf16' : dtype);
   /** @type {Record<string, { dtype: string, shape: number[], data_offsets: [number, number] }>} */

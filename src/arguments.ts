@@ -4,6 +4,7 @@
  * and the argument, never a TypeError from deep inside or a silently odd result. Aborts
  * stay AbortErrors (from the caller's signal).
  */
+import { LOW_RANK_MAX_K } from './analysis/singular-values.js';
 import { DiffaiError } from './errors.js';
 
 /** A short description of a wrong value for a message (never its whole content). */
@@ -51,6 +52,7 @@ const OPTION_CHECKS: Record<string, Check> = {
   onBytes: isFunction,
   onTotalBytes: isFunction,
   onTensor: isFunction,
+  rankK: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= LOW_RANK_MAX_K ? undefined : `an integer from 1 to ${LOW_RANK_MAX_K}`),
 };
 
 /** `options` as given (undefined → {}); anything but a plain object, or a known option of the wrong type, is refused. */

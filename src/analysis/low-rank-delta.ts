@@ -132,7 +132,15 @@ export function lowRankDelta(c: Collected, p: PairData) {
     columns: ['tensor', 'shape', 'effective_rank', 'entropy_rank', 'sigma_1', `energy@${k}`, 'low_rank'],
     rows: layers
       .filter((l) => l.status === 'decomposed')
-      .map((l) => [l.name, l.shape.join('×'), l.effective_rank, l.entropy_effective_rank, l.singular_values[0] ?? null, l.energy.at(-1) ?? null, l.low_rank ? 'yes' : 'no']),
+      .map((l) => [
+        l.name,
+        l.shape.join('×'),
+        l.effective_rank,
+        l.entropy_effective_rank,
+        l.singular_values[0] ?? null,
+        l.energy.at(-1) ?? null,
+        l.low_rank ? 'yes' : 'no',
+      ]),
   };
   return { summary, details, data, table };
 }

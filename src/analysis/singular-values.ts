@@ -105,7 +105,16 @@ function finite(t: PairData['tensors'][number], side: 'a' | 'b'): boolean {
 
 function spectrumOf(desc: TensorDescriptor, r: Awaited<ReturnType<typeof randomizedSingularValues>>, sumSq: number | null): MatrixSpectrum {
   const [m, n] = matrixDims(desc);
-  return { name: desc.name, shape: [...desc.shape], matrix: [m, n], values: r.values, exact: r.exact, sketch: r.sketch, products: r.products, frobeniusSq: sumSq };
+  return {
+    name: desc.name,
+    shape: [...desc.shape],
+    matrix: [m, n],
+    values: r.values,
+    exact: r.exact,
+    sketch: r.sketch,
+    products: r.products,
+    frobeniusSq: sumSq,
+  };
 }
 
 /**

@@ -171,7 +171,16 @@ export function spectralAnalysis(c: Collected, p: PairData) {
   ]);
   const table = {
     columns: ['tensor', 'shape', 'alpha_a', 'alpha_b', 'delta_alpha', 'ks_a', 'ks_b', 'spectrum'],
-    rows: layers.map((l) => [l.name, l.shape.join('×'), l.a?.alpha ?? null, l.b?.alpha ?? null, l.delta_alpha, l.a?.ks_distance ?? null, l.b?.ks_distance ?? null, (l.a ?? l.b)!.spectrum]),
+    rows: layers.map((l) => [
+      l.name,
+      l.shape.join('×'),
+      l.a?.alpha ?? null,
+      l.b?.alpha ?? null,
+      l.delta_alpha,
+      l.a?.ks_distance ?? null,
+      l.b?.ks_distance ?? null,
+      (l.a ?? l.b)!.spectrum,
+    ]),
   };
   return { summary, details, data, table };
 }

@@ -68,7 +68,8 @@ export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'toleran
 function rankOption(args: AnalysisArgs): { rankK?: number } {
   const v = numberArg(args.rankK);
   if (v === undefined) return {};
-  if (!Number.isInteger(v) || v < 1 || v > LOW_RANK_MAX_K) throw new DiffaiError(undefined, `--rank-k must be a whole number from 1 to ${LOW_RANK_MAX_K}, got ${String(args.rankK)}`);
+  if (!Number.isInteger(v) || v < 1 || v > LOW_RANK_MAX_K)
+    throw new DiffaiError(undefined, `--rank-k must be a whole number from 1 to ${LOW_RANK_MAX_K}, got ${String(args.rankK)}`);
   return { rankK: v };
 }
 
