@@ -65,7 +65,7 @@ export async function randomizedSingularValues(op: LinearOperator, o: Randomized
   const q = blocks.length === 1 ? blocks[0]! : orthonormalColumns(sideBySide(blocks, m, l), m, width);
   const bt = await op.applyT(q, width);
   products++;
-  const values = singularValues(householderQr(bt, n, width).r, width, width);
+  const values = singularValues(qrR(bt, n, width), width, width);
   return { values: values.slice(0, Math.min(o.rank, d)), exact, sketch: width, products };
 }
 
@@ -107,53 +107,87 @@ export function gaussian(n: number, l: number, seed: number): Float64Array {
  * precision even when the columns are nearly dependent (a low-rank W makes most of them so).
  */
 export function householderQr(a: Float64Array, m: number, l: number): { q: Float64Array; r: Float64Array } {
+  const f = factor(a, m, l);
+  return { q: formQ(f, m, l), r: f.r };
+}
+
+/** R of the QR factorization alone (Q is not formed). */
+export function qrR(a: Float64Array, m: number, l: number): Float64Array {
+  return factor(a, m, l).r;
+}
+
+/** An orthonormal basis of the column space of an m×l matrix (m ≥ l): Householder Q. */
+export function orthonormalColumns(a: Float64Array, m: number, l: number): Float64Array {
+  return formQ(factor(a, m, l), m, l);
+}
+
+interface Factored {
+  r: Float64Array;
+  /** Reflector j is I − β_j v_j v_jᵀ acting on rows j…m−1. */
+  vs: Float64Array[];
+  betas: number[];
+}
+
+// Columns are worked on as contiguous arrays (column-major): every dot product and update
+// walks memory in order, which matters for the tall m×l blocks of a sketch.
+function factor(a: Float64Array, m: number, l: number): Factored {
   if (m < l) throw new RangeError(`householderQr: ${m}×${l} has fewer rows than columns`);
-  const w = Float64Array.from(a);
+  const cols = Array.from({ length: l }, (_, c) => {
+    const col = new Float64Array(m);
+    for (let i = 0; i < m; i++) col[i] = a[i * l + c]!;
+    return col;
+  });
+  const r = new Float64Array(l * l);
   const vs: Float64Array[] = [];
   const betas: number[] = [];
   for (let j = 0; j < l; j++) {
-    // Reflector for column j below the diagonal: v = x + sign(x0)‖x‖e0, H = I − β v vᵀ.
+    // Reflector for column j below the diagonal: v = x − α e_0 with α = −sign(x_0)‖x‖.
+    const v = cols[j]!.slice(j);
     let norm = 0;
-    for (let i = j; i < m; i++) norm += w[i * l + j]! * w[i * l + j]!;
+    for (let i = 0; i < v.length; i++) norm += v[i]! * v[i]!;
     norm = Math.sqrt(norm);
-    const v = new Float64Array(m - j);
-    for (let i = j; i < m; i++) v[i - j] = w[i * l + j]!;
     const alpha = v[0]! >= 0 ? -norm : norm;
     v[0] = v[0]! - alpha;
     let vv = 0;
     for (let i = 0; i < v.length; i++) vv += v[i]! * v[i]!;
     const beta = vv > 0 ? 2 / vv : 0;
-    for (let c = j; c < l; c++) {
-      let dot = 0;
-      for (let i = j; i < m; i++) dot += v[i - j]! * w[i * l + c]!;
-      const f = beta * dot;
-      if (f !== 0) for (let i = j; i < m; i++) w[i * l + c] = w[i * l + c]! - f * v[i - j]!;
+    r[j * l + j] = beta > 0 ? alpha : cols[j]![j]!;
+    for (let c = j + 1; c < l; c++) {
+      const col = cols[c]!;
+      if (beta > 0) reflect(v, beta, col, j);
+      r[j * l + c] = col[j]!;
     }
     vs.push(v);
     betas.push(beta);
   }
-  const r = new Float64Array(l * l);
-  for (let i = 0; i < l; i++) for (let c = i; c < l; c++) r[i * l + c] = w[i * l + c]!;
-  // Q = H0 H1 … H(l−1) applied to the first l columns of the identity, last reflector first.
-  const q = new Float64Array(m * l);
-  for (let i = 0; i < l; i++) q[i * l + i] = 1;
-  for (let j = l - 1; j >= 0; j--) {
-    const v = vs[j]!;
-    const beta = betas[j]!;
-    if (beta === 0) continue;
-    for (let c = j; c < l; c++) {
-      let dot = 0;
-      for (let i = j; i < m; i++) dot += v[i - j]! * q[i * l + c]!;
-      const f = beta * dot;
-      if (f !== 0) for (let i = j; i < m; i++) q[i * l + c] = q[i * l + c]! - f * v[i - j]!;
-    }
-  }
-  return { q, r };
+  return { r, vs, betas };
 }
 
-/** An orthonormal basis of the column space of an m×l matrix (m ≥ l): Householder Q. */
-export function orthonormalColumns(a: Float64Array, m: number, l: number): Float64Array {
-  return householderQr(a, m, l).q;
+/** x[j…] −= β (vᵀ x[j…]) v. */
+function reflect(v: Float64Array, beta: number, x: Float64Array, j: number): void {
+  let dot = 0;
+  for (let i = 0; i < v.length; i++) dot += v[i]! * x[j + i]!;
+  const f = beta * dot;
+  if (f !== 0) for (let i = 0; i < v.length; i++) x[j + i] = x[j + i]! - f * v[i]!;
+}
+
+/** Q = H_0 H_1 … H_(l−1) applied to the first l columns of the identity, last reflector first; row-major m×l. */
+function formQ({ vs, betas }: Factored, m: number, l: number): Float64Array {
+  const cols = Array.from({ length: l }, (_, c) => {
+    const col = new Float64Array(m);
+    col[c] = 1;
+    return col;
+  });
+  for (let j = l - 1; j >= 0; j--) {
+    if (betas[j] === 0) continue;
+    for (let c = j; c < l; c++) reflect(vs[j]!, betas[j]!, cols[c]!, j);
+  }
+  const q = new Float64Array(m * l);
+  for (let c = 0; c < l; c++) {
+    const col = cols[c]!;
+    for (let i = 0; i < m; i++) q[i * l + c] = col[i]!;
+  }
+  return q;
 }
 
 /** Sweeps of one-sided Jacobi before giving up (convergence is quadratic; 10–15 is typical). */

@@ -1,14 +1,14 @@
 /**
  * Singular values of weight matrices and of weight deltas, streamed: the passes behind
  * --low-rank-delta and --spectral-analysis. A matrix is only ever touched through the
- * engine's matvec/matvecT ops (W·X and Wᵀ·Y with blocks of at most 16 vectors), and
+ * engine's matvec/matvecT ops (W·X and Wᵀ·Y with blocks of at most 64 vectors, one pass each), and
  * ΔW = B − A through B·X − A·X, so neither W nor ΔW is copied into memory. The working set
  * per matrix is the sketch: a few (m + n)·l f64 blocks, l = k + oversampling (see
  * docs/analyses.md); results do not depend on the thread count (the ops are bit-identical).
  */
 import { isComplex, isFloat } from '../dtypes.js';
 import type { Executor } from '../engine/executor.js';
-import { VEC_VALUES } from '../engine/executor.js';
+import { MATVEC_MAX_K, VEC_VALUES } from '../engine/executor.js';
 import type { TensorDescriptor } from '../formats/types.js';
 import { isParameter } from './helpers.js';
 import { randomizedSingularValues, type LinearOperator } from './linalg.js';
@@ -30,8 +30,6 @@ export const SPECTRAL_TAIL_K = 64;
 export const SPECTRAL_OVERSAMPLE = 16;
 /** Seed of the Gaussian sketch: fixed, so a run is reproducible. */
 export const SKETCH_SEED = 0x5eed;
-/** Vectors per engine product (the ops' limit). */
-const BLOCK = 16;
 
 /** [m, n] of a tensor as a matrix: [d0, product of the rest] (a conv weight [out, in, kh, kw] is [out, in·kh·kw]). */
 export function matrixDims(desc: TensorDescriptor): [number, number] {
@@ -52,7 +50,7 @@ export function notAMatrix(desc: TensorDescriptor): string | undefined {
 /** W as a linear operator over the engine, in blocks of as many vectors as the op and its vector memory allow. */
 function tensorOperator(executor: Executor, desc: TensorDescriptor): LinearOperator {
   const [m, n] = matrixDims(desc);
-  const block = Math.max(1, Math.min(BLOCK, Math.floor(VEC_VALUES / n)));
+  const block = Math.max(1, Math.min(MATVEC_MAX_K, Math.floor(VEC_VALUES / n)));
   return {
     rows: m,
     cols: n,
