@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { analyzeFiles, type AnalysisEntry } from '../src/analysis/index.js';
-import { gaussian, householderQr, randomizedSingularValues, singularValues, type LinearOperator } from '../src/analysis/linalg.js';
+import { basisOf, gaussian, householderQr, randomizedSingularValues, singularValues, workingSetBytes, type LinearOperator } from '../src/analysis/linalg.js';
 import { entropyRank } from '../src/analysis/low-rank-delta.js';
 import { powerLawFit } from '../src/analysis/spectral-analysis.js';
 import { expectClose } from './helpers/assert.js';
@@ -110,6 +110,15 @@ describe('linear algebra (src/analysis/linalg.ts)', () => {
     const full = await randomizedSingularValues(op, { rank: 45, oversample: 8, powerIterations: 2, seed: 1 });
     expect([full.exact, full.sketch, full.values.length]).toEqual([true, 45, 45]);
     for (const [i, s] of sigma.entries()) expectClose(full.values[i], s, 1e-12, 0, `exact sigma_${i + 1}`);
+  });
+
+  it('basis width and working set: k + 8 vectors times 3 blocks, or the smaller side when that is narrower', () => {
+    const o = { rank: 32, oversample: 8, powerIterations: 2, seed: 1 };
+    expect(basisOf(4096, 4096, o)).toEqual({ block: 40, width: 120, exact: false });
+    expect(basisOf(96, 64, o)).toEqual({ block: 64, width: 64, exact: true });
+    // 4096×4096 at k = 32: 120 columns of 5·4096 + 2·4096 f64 ≈ 27.5 MB; an LM head [152064, 4096] would need ~740 MB.
+    expect(workingSetBytes(4096, 4096, o)).toBe(8 * 120 * 7 * 4096);
+    expect(workingSetBytes(152064, 4096, o)).toBeGreaterThan(256 * 2 ** 20);
   });
 });
 

@@ -51,9 +51,7 @@ export async function randomizedSingularValues(op: LinearOperator, o: Randomized
   const { rows: m, cols: n } = op;
   const d = Math.min(m, n);
   if (d === 0) return { values: [], exact: true, sketch: 0, products: 0 };
-  const l0 = Math.min(d, o.rank + o.oversample);
-  const exact = l0 * (o.powerIterations + 1) >= d;
-  const l = exact ? d : l0;
+  const { exact, block: l } = basisOf(m, n, o);
   const blocks = [orthonormalColumns(await op.apply(gaussian(n, l, o.seed), l), m, l)];
   let products = 1;
   for (let it = 0; !exact && it < o.powerIterations; it++) {
@@ -67,6 +65,23 @@ export async function randomizedSingularValues(op: LinearOperator, o: Randomized
   products++;
   const values = singularValues(qrR(bt, n, width), width, width);
   return { values: values.slice(0, Math.min(o.rank, d)), exact, sketch: width, products };
+}
+
+/** The basis randomizedSingularValues builds for an m×n operator: its block width, its total width, and whether it spans the smaller side (exact). */
+export function basisOf(m: number, n: number, o: RandomizedSvdOptions): { block: number; width: number; exact: boolean } {
+  const d = Math.min(m, n);
+  const l0 = Math.min(d, o.rank + o.oversample);
+  const exact = l0 * (o.powerIterations + 1) >= d;
+  return exact ? { block: d, width: d, exact } : { block: l0, width: l0 * (o.powerIterations + 1), exact };
+}
+
+/**
+ * Bytes of f64 blocks randomizedSingularValues holds at its peak for an m×n operator: the
+ * m-side basis and its copies in the QR (about 5 of m × width) and ΔWᵀ·Q with its QR copy
+ * (2 of n × width).
+ */
+export function workingSetBytes(m: number, n: number, o: RandomizedSvdOptions): number {
+  return 8 * basisOf(m, n, o).width * (5 * m + 2 * n);
 }
 
 /** [B_0 | B_1 | …] of m×l blocks, as one m × (l·count) matrix. */

@@ -11,7 +11,7 @@ import type { Executor } from '../engine/executor.js';
 import { MATVEC_MAX_K, VEC_VALUES } from '../engine/executor.js';
 import type { TensorDescriptor } from '../formats/types.js';
 import { isParameter } from './helpers.js';
-import { randomizedSingularValues, type LinearOperator } from './linalg.js';
+import { randomizedSingularValues, workingSetBytes, type LinearOperator, type RandomizedSvdOptions } from './linalg.js';
 import type { MatrixSpectrum, PairData, SpectraPair } from './types.js';
 
 /** --low-rank-delta: singular values reported per ΔW unless --rank-k says otherwise. */
@@ -28,6 +28,12 @@ export const SPECTRAL_EXACT_MAX_DIM = 256;
 export const SPECTRAL_TAIL_K = 64;
 /** Sketch vectors beyond the tail's k: the k-th estimate of a slowly decaying spectrum needs a wider sketch than the first. */
 export const SPECTRAL_OVERSAMPLE = 16;
+/**
+ * Most bytes of sketch blocks one matrix may take (linalg.ts workingSetBytes); a matrix that
+ * needs more (a long side of ~10⁵ rows at the default k: an LM head over a large vocabulary)
+ * is skipped with the reason, rather than held in memory.
+ */
+export const SKETCH_BUDGET_BYTES = 256 << 20;
 /** Seed of the Gaussian sketch: fixed, so a run is reproducible. */
 export const SKETCH_SEED = 0x5eed;
 
@@ -96,6 +102,13 @@ async function blocked(
   return out;
 }
 
+/** Why an m×n decomposition is refused for memory, or undefined when it fits SKETCH_BUDGET_BYTES. */
+function overBudget(m: number, n: number, o: RandomizedSvdOptions, hint = ''): string | undefined {
+  const bytes = workingSetBytes(m, n, o);
+  if (bytes <= SKETCH_BUDGET_BYTES) return undefined;
+  return `its sketch would take ${Math.ceil(bytes / 2 ** 20)} MiB, over the ${SKETCH_BUDGET_BYTES / 2 ** 20} MiB budget${hint}`;
+}
+
 function finite(t: PairData['tensors'][number], side: 'a' | 'b'): boolean {
   const s = side === 'a' ? t.statsA : t.statsB;
   return (s?.nan_count ?? 0) === 0 && (s?.posinf_count ?? 0) === 0 && (s?.neginf_count ?? 0) === 0;
@@ -142,13 +155,10 @@ export async function lowRankDeltas(p: PairData, executor: Executor, rankK = LOW
     if (!finite(t, 'a') || !finite(t, 'b')) out.push(skip('non-finite values'));
     else if (t.cmp.sumSqDiff === 0) out.push({ ...skip('unchanged'), frobeniusSq: 0 });
     else {
-      const r = await randomizedSingularValues(deltaOperator(executor, t.a, t.b), {
-        rank: rankK,
-        oversample: OVERSAMPLE,
-        powerIterations: POWER_ITERATIONS,
-        seed: SKETCH_SEED,
-      });
-      out.push(spectrumOf(t.a, r, t.cmp.sumSqDiff));
+      const o = { rank: rankK, oversample: OVERSAMPLE, powerIterations: POWER_ITERATIONS, seed: SKETCH_SEED };
+      const over = overBudget(m, n, o, '; a smaller --rank-k needs less');
+      if (over) out.push(skip(over));
+      else out.push(spectrumOf(t.a, await randomizedSingularValues(deltaOperator(executor, t.a, t.b), o), t.cmp.sumSqDiff));
     }
   }
   return out;
@@ -169,14 +179,13 @@ export async function matrixSpectra(p: PairData, executor: Executor): Promise<Sp
     const d = Math.min(m, n);
     if (d < SPECTRAL_MIN_DIM) return undefined;
     const rank = d <= SPECTRAL_EXACT_MAX_DIM ? d : SPECTRAL_TAIL_K;
-    const r = await randomizedSingularValues(tensorOperator(executor, desc), {
-      rank,
-      oversample: rank === d ? 0 : SPECTRAL_OVERSAMPLE,
-      powerIterations: POWER_ITERATIONS,
-      seed: SKETCH_SEED,
-    });
+    const o = { rank, oversample: rank === d ? 0 : SPECTRAL_OVERSAMPLE, powerIterations: POWER_ITERATIONS, seed: SKETCH_SEED };
     const stats = side === 'a' ? t.statsA : t.statsB;
-    return spectrumOf(desc, r, stats?.l2_norm == null ? null : stats.l2_norm ** 2);
+    const sumSq = stats?.l2_norm == null ? null : stats.l2_norm ** 2;
+    const over = overBudget(m, n, o);
+    if (over)
+      return { name: desc.name, shape: [...desc.shape], matrix: [m, n], values: [], exact: false, sketch: 0, products: 0, frobeniusSq: sumSq, skipped: over };
+    return spectrumOf(desc, await randomizedSingularValues(tensorOperator(executor, desc), o), sumSq);
   };
   for (const t of p.tensors) {
     const a = await decompose(t, 'a');

@@ -104,6 +104,10 @@ export interface SpectralSide {
 }
 
 export function spectralSide(s: MatrixSpectrum): SpectralSide {
+  if (s.skipped !== undefined) {
+    const none = { lambda_max: null, stable_rank: null, alpha: null, xmin: null, n_tail: null, ks_distance: null, alpha_stderr: null };
+    return { spectrum: `skipped: ${s.skipped}`, eigenvalues: 0, ...none, regime: 'no_fit', top_eigenvalues: [], esd: { log10_edges: [], counts: [] } };
+  }
   const all = s.values.map((v) => v * v);
   const lambdaMax = all[0] ?? null;
   const lambdas = lambdaMax === null ? [] : all.filter((v) => v > lambdaMax * ZERO_EIGENVALUE);
