@@ -31,6 +31,9 @@ const DOCUMENTED: Record<string, [flag: string, key: string, label: string]> = {
   risk: ['risk-assessment', 'RiskAssessment', 'risk_assessment'],
   regression: ['regression-test', 'RegressionTest', 'regression_test'],
   degradation: ['alert-on-degradation', 'AlertOnDegradation', 'alert_on_degradation'],
+  // issue 12, beyond the documents
+  lowRankDelta: ['low-rank-delta', 'LowRankDelta', 'low_rank_delta'],
+  spectral: ['spectral-analysis', 'SpectralAnalysis', 'spectral_analysis'],
 };
 
 describe('analysis registry', () => {
@@ -43,7 +46,7 @@ describe('analysis registry', () => {
     }
   });
 
-  it('declares the extra passes it needs: only quantization, anomalies, similarity and learning progress read more', async () => {
+  it('declares the extra passes it needs: only quantization, anomalies, similarity, learning progress, regression, low-rank delta and spectral analysis read more', async () => {
     const needs = Object.fromEntries(await Promise.all(ANALYSIS_NAMES.map(async (n) => [n, (await ANALYSES[n].load()).needs ?? []] as const)));
     expect(needs).toEqual({
       changeSummary: [],
@@ -61,6 +64,8 @@ describe('analysis registry', () => {
       risk: [],
       regression: ['tolerances'],
       degradation: [],
+      lowRankDelta: ['lowRankDeltas'],
+      spectral: ['matrixSpectra'],
     });
   });
 

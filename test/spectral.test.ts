@@ -183,6 +183,12 @@ describe('--low-rank-delta', () => {
     expect(b.layers.map((l: Data) => l.singular_values)).toEqual(a.layers.map((l: Data) => l.singular_values));
   });
 
+  it('--shape-only reads no values: not applicable, saying why', async () => {
+    const { analyses } = await analyzeFiles([fx('base.safetensors'), fx('lora.safetensors')], ['lowRankDelta', 'spectral'], { shapeOnly: true });
+    for (const key of ['LowRankDelta', 'SpectralAnalysis'])
+      expect(only(analyses, key)).toEqual({ applicable: false, reason: 'no tensor data read (--shape-only)' });
+  });
+
   it('entropy effective rank (Roy & Vetterli): n equal values give n, one value gives 1', () => {
     expectClose(entropyRank([2, 2, 2, 2]), 4, 1e-15, 0, 'four equal');
     expectClose(entropyRank([3, 0, 0]), 1, 1e-15, 0, 'one');

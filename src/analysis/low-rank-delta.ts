@@ -92,6 +92,7 @@ export function layerOfSpectrum(s: MatrixSpectrum): LowRankLayer {
 
 export function lowRankDelta(c: Collected, p: PairData) {
   const spectra = c.passes.lowRankDeltas?.get(c.pairs.indexOf(p)) ?? [];
+  if (c.passes.lowRankDeltas === undefined) return notApplicable('no tensor data read (--shape-only)');
   if (spectra.length === 0) return notApplicable('no 2-D (or conv) float weight in both models with the same shape');
   const layers = spectra.map(layerOfSpectrum);
   const changed = layers.filter((l) => l.status !== 'unchanged');

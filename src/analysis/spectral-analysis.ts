@@ -135,6 +135,7 @@ function mean(xs: Array<number | null>): number | null {
 
 export function spectralAnalysis(c: Collected, p: PairData) {
   const spectra = c.passes.matrixSpectra?.get(c.pairs.indexOf(p)) ?? [];
+  if (c.passes.matrixSpectra === undefined) return notApplicable('no tensor data read (--shape-only)');
   if (spectra.length === 0) return notApplicable(`no 2-D (or conv) float weight with both sides ≥ ${SPECTRAL_MIN_DIM}`);
   const layers = spectra.map((s) => {
     const any = (s.a ?? s.b)!;
