@@ -4,7 +4,6 @@
  * and the argument, never a TypeError from deep inside or a silently odd result. Aborts
  * stay AbortErrors (from the caller's signal).
  */
-import { LOW_RANK_MAX_K } from './analysis/singular-values.js';
 import { DiffaiError } from './errors.js';
 
 /** A short description of a wrong value for a message (never its whole content). */
@@ -33,6 +32,9 @@ export function checkPaths(fn: string, value: unknown, min: number): string[] {
   if (value.length < min) throw new DiffaiError(undefined, `${fn}: give at least ${min} files, got ${value.length}`);
   return value.map((p, i) => checkPath(fn, `paths[${i}]`, p));
 }
+
+/** Largest `rankK` (--rank-k) of --low-rank-delta: each 64 more values cost another pass over A and B per product. Here, not in the analysis, so checking arguments loads no engine code. */
+export const LOW_RANK_MAX_K = 256;
 
 type Check = (value: unknown) => string | undefined;
 const isBool: Check = (v) => (typeof v === 'boolean' ? undefined : 'true or false');

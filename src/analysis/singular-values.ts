@@ -16,8 +16,6 @@ import type { MatrixSpectrum, PairData, SpectraPair } from './types.js';
 
 /** --low-rank-delta: singular values reported per ΔW unless --rank-k says otherwise. */
 export const LOW_RANK_DEFAULT_K = 32;
-/** Largest --rank-k accepted (each 16 more values cost another pass over A and B per product). */
-export const LOW_RANK_MAX_K = 256;
 /** Extra sketch vectors (Halko et al. 2011, §4.2) and subspace iterations (Algorithm 4.4). */
 export const OVERSAMPLE = 8;
 export const POWER_ITERATIONS = 2;

@@ -7,7 +7,7 @@ import { ANALYSES, ANALYSIS_NAMES, type AnalysisName, type AnalysisRegistration 
 import type { DiffOptions } from '../diff/differ.js';
 import { DiffaiError } from '../errors.js';
 import { FAIL_ON } from './options.js';
-import { LOW_RANK_MAX_K } from '../analysis/singular-values.js';
+import { LOW_RANK_MAX_K } from '../arguments.js';
 
 export interface AnalysisArgs {
   more?: string[];
