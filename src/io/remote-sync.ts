@@ -4,8 +4,12 @@
  * (Atomics.wait), then takes the answer with receiveMessageOnPort. The helper is started on
  * the first remote read and does not keep the process alive.
  */
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { lazyBuiltin } from '../lazy-builtin.js';
 import { RemoteError, type RemoteState, timeoutSeconds } from './http-range.js';
+
+/** Loaded on the first remote read only: most runs never need a helper thread. */
+const workerThreads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 
 interface Helper {
   worker: Worker;
@@ -25,6 +29,7 @@ const HELPER_URL = import.meta.url.endsWith('.ts')
 
 function startHelper(): Helper {
   const signal = new Int32Array(new SharedArrayBuffer(4));
+  const { MessageChannel, Worker } = workerThreads();
   const { port1, port2 } = new MessageChannel();
   const worker = new Worker(HELPER_URL, { workerData: { port: port2, flag: signal.buffer }, transferList: [port2], execArgv: [] });
   worker.unref();
@@ -56,7 +61,7 @@ export function fetchRangeSync(state: RemoteState, start: number, end: number): 
     helper = undefined;
     throw new RemoteError(state.target.label, 'timed out waiting for the network helper thread');
   }
-  const reply = receiveMessageOnPort(port)?.message as Reply | undefined;
+  const reply = workerThreads().receiveMessageOnPort(port)?.message as Reply | undefined;
   if (!reply) throw new RemoteError(state.target.label, 'the network helper thread gave no answer');
   if (reply.error) {
     throw new RemoteError(reply.error.file ?? state.target.label, reply.error.message, reply.error.status);
