@@ -41,11 +41,15 @@ export function bufferedWriter(fd) {
  * the values; `perturb` is added to every 7th element of every `changeEvery`-th tensor.
  * `mixed` alternates the tensors' dtypes between `dtype` (even tensors) and bf16 (odd ones),
  * like a checkpoint with f32 norms/embeddings and bf16 weights; each gets bytes/tensors bytes.
+ * `shape` gives every tensor that shape instead (and `bytes` is ignored).
  * @param {string} path
- * @param {{ dtype?: GenDtype, bytes?: number, tensors?: number, seed?: number, perturb?: number, changeEvery?: number, mixed?: boolean }} [options]
+ * @param {{ dtype?: GenDtype, bytes?: number, tensors?: number, seed?: number, perturb?: number, changeEvery?: number, mixed?: boolean, shape?: number[] }} [options]
  * @returns {string} `path`
  */
-export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors = 8, seed = 1, perturb = 0, changeEvery = 1, mixed = false } = {}) {
+export function makeSafetensors(
+  path,
+  { dtype = 'f32', bytes = 1 << 30, tensors = 8, seed = 1, perturb = 0, changeEvery = 1, mixed = false, shape = undefined } = {},
+) {
   /** @param {number} t */
   const dtypeOf = (t) => (mixed && t % 2 === 1 ? 'bf16' : dtype);
   /** @type {Record<string, { dtype: string, shape: number[], data_offsets: [number, number] }>} */
@@ -55,9 +59,10 @@ export function makeSafetensors(path, { dtype = 'f32', bytes = 1 << 30, tensors 
   let offset = 0;
   for (let t = 0; t < tensors; t++) {
     const size = SIZE[dtypeOf(t)];
-    const per = Math.floor(bytes / size / tensors);
+    // `shape`: every tensor has that shape (matrices for the linear-algebra cases) instead of 1-D.
+    const per = shape ? shape.reduce((x, y) => x * y, 1) : Math.floor(bytes / size / tensors);
     counts.push(per);
-    header[`layers.${t}.weight`] = { dtype: ST_DTYPE[dtypeOf(t)], shape: [per], data_offsets: [offset, offset + per * size] };
+    header[`layers.${t}.weight`] = { dtype: ST_DTYPE[dtypeOf(t)], shape: shape ?? [per], data_offsets: [offset, offset + per * size] };
     offset += per * size;
   }
   let json = JSON.stringify(header);

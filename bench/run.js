@@ -149,6 +149,13 @@ cases.push([`diff mixed F32/BF16 pair ${N} threads`, [...mixed, '-o', 'json', '-
 cases.push(['diff f32 pair 1 thread', [inputs.f32, inputs.f32b, '-o', 'json', '--threads', '1'], [inputs.f32, inputs.f32b]]);
 cases.push([`diff f32 pair ${N} threads`, [inputs.f32, inputs.f32b, '-o', 'json', '--threads', String(N)], [inputs.f32, inputs.f32b]]);
 cases.push(['diff --shape-only f32 pair', [inputs.f32, inputs.f32b, '--shape-only'], [inputs.f32, inputs.f32b]]);
+// Issue 12: --low-rank-delta, top-32 singular values of ΔW for a 4096×4096 f32 pair (target ≤ 5 s, peak RSS ≤ 200 MB).
+const matrix = {
+  a: makeSafetensors(join(data, 'matrix_a.safetensors'), { dtype: 'f32', tensors: 1, shape: [4096, 4096], seed: 11 }),
+  b: makeSafetensors(join(data, 'matrix_b.safetensors'), { dtype: 'f32', tensors: 1, shape: [4096, 4096], seed: 11, perturb: 1e-3 }),
+};
+cases.push(['low-rank-delta 4096² top-32 1 thread', [matrix.a, matrix.b, '--low-rank-delta', '-o', 'json', '--threads', '1'], [matrix.a, matrix.b]]);
+cases.push([`low-rank-delta 4096² top-32 ${N} threads`, [matrix.a, matrix.b, '--low-rank-delta', '-o', 'json', '--threads', String(N)], [matrix.a, matrix.b]]);
 // Many small tensors (issue 9 item 5): 100,000 tensors of 64 f32 each, every 10th changed in B.
 if (!harnessCheck) {
   const many = {

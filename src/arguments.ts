@@ -33,6 +33,9 @@ export function checkPaths(fn: string, value: unknown, min: number): string[] {
   return value.map((p, i) => checkPath(fn, `paths[${i}]`, p));
 }
 
+/** Largest `rankK` (--rank-k) of --low-rank-delta: each 64 more values cost another pass over A and B per product. Here, not in the analysis, so checking arguments loads no engine code. */
+export const LOW_RANK_MAX_K = 256;
+
 type Check = (value: unknown) => string | undefined;
 const isBool: Check = (v) => (typeof v === 'boolean' ? undefined : 'true or false');
 const isFunction: Check = (v) => (typeof v === 'function' ? undefined : 'a function');
@@ -53,6 +56,7 @@ const OPTION_CHECKS: Record<string, Check> = {
   onTensor: isFunction,
   numHeads: positiveInteger,
   numKvHeads: positiveInteger,
+  rankK: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= LOW_RANK_MAX_K ? undefined : `an integer from 1 to ${LOW_RANK_MAX_K}`),
 };
 
 /** `options` as given (undefined → {}); anything but a plain object, or a known option of the wrong type, is refused. */

@@ -37,6 +37,9 @@ const DOCUMENTED: Record<string, [flag: string, key: string, label: string]> = {
   attentionPatterns: ['attention-pattern-diff', 'AttentionPatternDiff', 'attention_pattern_diff'],
   embedding: ['embedding-analysis', 'EmbeddingAnalysis', 'embedding_analysis'],
   clustering: ['clustering-change', 'ClusteringChange', 'clustering_change'],
+  // issue 12, beyond the documents
+  lowRankDelta: ['low-rank-delta', 'LowRankDelta', 'low_rank_delta'],
+  spectral: ['spectral-analysis', 'SpectralAnalysis', 'spectral_analysis'],
 };
 
 describe('analysis registry', () => {
@@ -72,6 +75,8 @@ describe('analysis registry', () => {
       attentionPatterns: ['attentionHeads'],
       embedding: ['embeddings'],
       clustering: ['clustering'],
+      lowRankDelta: ['lowRankDeltas'],
+      spectral: ['matrixSpectra'],
     });
   });
 

@@ -15,7 +15,7 @@ import { toleranceOf } from './tolerance.js';
 import { measureAttention, type AttentionHeads } from './attention-heads.js';
 import { clusteringPass } from './clustering-pass.js';
 import { embeddingPass } from './embedding-pass.js';
-import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid, ToleranceCheck, ValueHistogram } from './types.js';
+import type { MatrixSpectrum, PairData, PairTensor, PassName, PassOutputs, SnapGrid, SpectraPair, ToleranceCheck, ValueHistogram } from './types.js';
 
 /** Values within this many steps of a grid point count as on the grid (f32 rounding of x = q·step). */
 export const GRID_TOLERANCE = 1e-3;
@@ -55,6 +55,18 @@ export const PASSES: Passes = {
   quantizedLinks: async ({ pairs, executor, options }) => {
     const out = new Map<number, PairTensor[]>();
     for (let k = 0; k < pairs.length; k++) out.set(k, await compareQuantizedLinks(pairs[k]!, executor, options));
+    return out;
+  },
+  lowRankDeltas: async ({ pairs, executor, options }) => {
+    const { lowRankDeltas } = await import('./singular-values.js');
+    const out = new Map<number, MatrixSpectrum[]>();
+    for (let k = 0; k < pairs.length; k++) out.set(k, await lowRankDeltas(pairs[k]!, executor, options.rankK));
+    return out;
+  },
+  matrixSpectra: async ({ pairs, executor }) => {
+    const { matrixSpectra } = await import('./singular-values.js');
+    const out = new Map<number, SpectraPair[]>();
+    for (let k = 0; k < pairs.length; k++) out.set(k, await matrixSpectra(pairs[k]!, executor));
     return out;
   },
   histograms: async ({ pairs, executor }) => {

@@ -130,6 +130,16 @@ export const ANALYSES = {
     describe: "Seeded k-means of one layer's rows (embedding, or --cluster-layer) in A and B: adjusted Rand index and NMI between the two",
     load: lazy(() => import('./clustering-change.js')),
   },
+  lowRankDelta: {
+    flag: 'low-rank-delta',
+    describe: 'Per changed 2-D weight: top singular values of B-A (streamed randomized SVD), energy by rank, effective rank; finds merged LoRA updates',
+    load: lazy(() => import('./low-rank-delta.js')),
+  },
+  spectral: {
+    flag: 'spectral-analysis',
+    describe: 'Per 2-D weight (min side >= 50): eigenvalue density of W^T W and its power-law exponent alpha (weightwatcher), A vs B',
+    load: lazy(() => import('./spectral-analysis.js')),
+  },
 } satisfies Record<string, AnalysisRegistration>;
 
 export type AnalysisName = keyof typeof ANALYSES;

@@ -69,6 +69,36 @@ export interface PassOutputs {
   embeddings: Map<number, EmbeddingResult>;
   /** Per pair (index in `pairs`): k-means of one layer's rows in A and B and their agreement (src/analysis/clustering-pass.ts). */
   clustering: Map<number, ClusteringResult>;
+  /** Per pair (index in `pairs`): top singular values of ΔW = B − A per matrix parameter (src/analysis/singular-values.ts). */
+  lowRankDeltas: Map<number, MatrixSpectrum[]>;
+  /** Per pair (index in `pairs`): singular values of each large matrix parameter in A and in B (src/analysis/singular-values.ts). */
+  matrixSpectra: Map<number, SpectraPair[]>;
+}
+
+/** Singular values of one matrix (a weight, or a weight delta), streamed by randomized SVD (src/analysis/randomized-svd.ts). */
+export interface MatrixSpectrum {
+  name: string;
+  /** The tensor's shape; `matrix` is how it was read as a matrix ([d0, product of the rest]). */
+  shape: number[];
+  matrix: [number, number];
+  /** Descending. */
+  values: number[];
+  /** True when `values` are the whole spectrum's top values exactly (the sketch spanned the smaller side), not estimates. */
+  exact: boolean;
+  /** Vectors in the sketch, and products with W or Wᵀ taken. */
+  sketch: number;
+  products: number;
+  /** ‖W‖_F² (or ‖ΔW‖_F²) exactly, from the diff pass's stats/compare kernels; null when not known. */
+  frobeniusSq: number | null;
+  /** Why it was not decomposed (`unchanged`, `non-finite values`). */
+  skipped?: string;
+}
+
+/** One matrix parameter's spectrum in A and in B (either may be missing: not in that model, or too small there). */
+export interface SpectraPair {
+  name: string;
+  a?: MatrixSpectrum;
+  b?: MatrixSpectrum;
 }
 
 /** Histograms of one tensor in A and in B over the same bins (counts from the engine's histogram op). */

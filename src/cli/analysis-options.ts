@@ -8,6 +8,7 @@ import type { DiffOptions } from '../diff/differ.js';
 import { DiffaiError } from '../errors.js';
 import { FAIL_ON } from './options.js';
 import { MAX_CLUSTERS, checkClusteringOptions } from '../analysis/clusters.js';
+import { LOW_RANK_MAX_K } from '../arguments.js';
 
 export interface AnalysisArgs {
   more?: string[];
@@ -20,6 +21,7 @@ export interface AnalysisArgs {
   numKvHeads?: number;
   clusters?: string;
   clusterLayer?: string;
+  rankK?: number;
   [flag: string]: unknown;
 }
 
@@ -55,9 +57,9 @@ export function wantsAnalysis(args: AnalysisArgs): boolean {
 /**
  * `--rtol`/`--atol`, `--min-sqnr`/`--min-cosine`, `--num-heads`/`--num-kv-heads` and
  * `--clusters`/`--cluster-layer` as library options (tolerances non-negative, bounds finite,
- * head counts positive integers, k an integer; exit 2 otherwise).
+ * head counts positive integers, k an integer; exit 2 otherwise), and `--rank-k`.
  */
-export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation' | 'numHeads' | 'numKvHeads' | 'clustering'> {
+export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation' | 'numHeads' | 'numKvHeads' | 'clustering' | 'rankK'> {
   const degradation: NonNullable<DiffOptions['degradation']> = {};
   for (const [key, flag, field] of [
     ['minSqnr', 'min-sqnr', 'minSqnrDb'],
@@ -68,7 +70,7 @@ export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'toleran
     if (!Number.isFinite(v)) throw new DiffaiError(undefined, `--${flag} must be a number, got ${String(args[key])}`);
     degradation[field] = v;
   }
-  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}), ...headOptions(args), ...clusteringOption(args) };
+  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}), ...headOptions(args), ...clusteringOption(args), ...rankOption(args) };
 }
 
 function headOptions(args: AnalysisArgs): Pick<DiffOptions, 'numHeads' | 'numKvHeads'> {
@@ -95,6 +97,15 @@ function clusteringOption(args: AnalysisArgs): Pick<DiffOptions, 'clustering'> {
   if (args.clusterLayer !== undefined) clustering.layer = String(args.clusterLayer);
   checkClusteringOptions(clustering);
   return Object.keys(clustering).length > 0 ? { clustering } : {};
+}
+
+/** `--rank-k`: a whole number of singular values in 1..LOW_RANK_MAX_K (exit 2 otherwise). */
+function rankOption(args: AnalysisArgs): { rankK?: number } {
+  const v = numberArg(args.rankK);
+  if (v === undefined) return {};
+  if (!Number.isInteger(v) || v < 1 || v > LOW_RANK_MAX_K)
+    throw new DiffaiError(undefined, `--rank-k must be a whole number from 1 to ${LOW_RANK_MAX_K}, got ${String(args.rankK)}`);
+  return { rankK: v };
 }
 
 function toleranceOption(args: AnalysisArgs): { tolerance?: { rtol?: number; atol?: number } } {

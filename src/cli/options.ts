@@ -193,6 +193,13 @@ export const OPTION_GROUPS: OptionGroup[] = [
         describe: 'Attention analyses: key/value heads (grouped-query attention; default: from the shapes, checked against this)',
         commands: DIFF,
       },
+      {
+        name: 'rank-k',
+        type: 'string',
+        value: 'K',
+        describe: '--low-rank-delta: singular values computed per weight delta (default 32, at most 256)',
+        commands: DIFF,
+      },
     ],
   },
   {

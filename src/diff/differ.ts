@@ -34,6 +34,8 @@ export interface DiffOptions {
   numKvHeads?: number;
   /** --clustering-change: clusters (k) and the layer whose rows are clustered (--clusters, --cluster-layer). */
   clustering?: { clusters?: number; layer?: string };
+  /** --low-rank-delta: singular values computed per weight delta (--rank-k; default 32). */
+  rankK?: number;
   /** Called with the partials of every tensor read (analyses reuse them; the diff does not change). */
   onTensor?: (event: TensorEvent) => void;
 }

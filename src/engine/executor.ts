@@ -142,7 +142,7 @@ export class Executor {
     return this.run('histogram', [desc], { lo: params.lo, hi: params.hi, bins: params.bins });
   }
 
-  /** Y = W·X for W = `desc` as [m, n] (shape [d0, rest…]) and X n×k (row-major f64, 1 ≤ k ≤ 16); Y is m×k. */
+  /** Y = W·X for W = `desc` as [m, n] (shape [d0, rest…]) and X n×k (row-major f64, 1 ≤ k ≤ MATVEC_MAX_K); Y is m×k. */
   async matvec(desc: TensorDescriptor, x: ArrayLike<number>, k: number): Promise<Float64Array> {
     const [m, n] = matrixShape('matvec', desc, k);
     if (x.length !== n * k) throw new RangeError(`matvec: x has ${x.length} values, ${desc.name} needs n·k = ${n}·${k}`);
@@ -151,7 +151,7 @@ export class Executor {
     return this.run('matvec', [desc], { x: Float64Array.from(x), k, cols: n });
   }
 
-  /** Z = Wᵀ·Y for W = `desc` as [m, n] and Y m×k (row-major f64, 1 ≤ k ≤ 16); Z is n×k. */
+  /** Z = Wᵀ·Y for W = `desc` as [m, n] and Y m×k (row-major f64, 1 ≤ k ≤ MATVEC_MAX_K); Z is n×k. */
   async matvecT(desc: TensorDescriptor, y: ArrayLike<number>, k: number): Promise<Float64Array> {
     const [m, n] = matrixShape('matvecT', desc, k);
     if (y.length !== m * k) throw new RangeError(`matvecT: y has ${y.length} values, ${desc.name} needs m·k = ${m}·${k}`);
@@ -413,6 +413,11 @@ function sameLayout(a: TensorDescriptor, b: TensorDescriptor): boolean {
 
 /** Largest histogram bin count (assembly/layout.ts HIST_MAX_BINS). */
 export const HIST_MAX_BINS = 1024;
+/**
+ * Most vectors per matvec/matvecT call: each call is one pass over W, so a wide block (a
+ * randomized SVD's whole sketch) saves passes; n·k must still fit VEC_VALUES.
+ */
+export const MATVEC_MAX_K = 64;
 /** Most f64 values in one vector block (assembly/layout.ts VEC_BYTES / 8): n·k for X and Z. */
 export const VEC_VALUES = (4 << 20) / 8;
 
@@ -424,7 +429,7 @@ function refuseComplex(op: string, desc: TensorDescriptor): void {
 /** [m, n] of a tensor taken as a matrix ([d0, product of the rest]; a 1-d tensor is [d0, 1]). */
 function matrixShape(op: string, desc: TensorDescriptor, k: number): [number, number] {
   refuseComplex(op, desc);
-  if (!Number.isInteger(k) || k < 1 || k > 16) throw new RangeError(`${op}: k must be an integer in 1..16, got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > MATVEC_MAX_K) throw new RangeError(`${op}: k must be an integer in 1..${MATVEC_MAX_K}, got ${k}`);
   if (desc.shape.length === 0) throw new RangeError(`${op}: ${desc.name} is a scalar, not a matrix`);
   const m = desc.shape[0]!;
   const n = m === 0 ? desc.shape.slice(1).reduce((a, b) => a * b, 1) : desc.numel / m;

@@ -1,6 +1,6 @@
 /**
  * Products of a streamed 2-D tensor W [m, n] (more dimensions: [shape0, rest]) with a small
- * block of k ≤ 16 vectors, in bounded memory (power iteration, randomized SVD):
+ * block of k ≤ 64 vectors (MATVEC_MAX_K), in bounded memory (power iteration, randomized SVD):
  *  - matvec:  Y = W·X, X n×k → Y m×k;
  *  - matvecT: Z = Wᵀ·Y, Y m×k → Z n×k.
  * Blocks are f64, row-major (X[j·k + c]). Every output element is one f64 accumulator fed
