@@ -11,6 +11,8 @@ import { tensorStats } from '../diff/stats.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
 import { isParameter, relChange, statsOfModel, type ModelTensor } from './helpers.js';
+import { adamSteps } from './optimizer-state.js';
+import { deltaSpectralNorms, effectiveRanks, spectralNorms } from './spectra.js';
 import { toleranceOf } from './tolerance.js';
 import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid, ToleranceCheck, ValueHistogram } from './types.js';
 
@@ -59,6 +61,10 @@ export const PASSES: Passes = {
     for (const p of pairs) out.set(`${p.ia},${p.ib}`, await mostChangedHistograms(executor, p));
     return out;
   },
+  adamSteps: ({ models, pairs, executor }) => adamSteps(models, pairs, executor),
+  spectralNorms: ({ models, executor }) => spectralNorms(models, executor),
+  effectiveRanks: ({ models, executor }) => effectiveRanks(models, executor),
+  deltaSpectralNorms: ({ pairs, executor }) => deltaSpectralNorms(pairs, executor),
 };
 
 /**

@@ -103,6 +103,12 @@ export const ANALYSES = {
     describe: 'Distance from the first checkpoint, path efficiency, update per epoch/step, stored loss and its trend',
     load: lazy(() => import('./learning-progress.js')),
   },
+  learningRate: {
+    flag: 'learning-rate-analysis',
+    describe:
+      'From optimizer state: the step Adam/AdamW (lr*m^/(sqrt(v^)+eps)) or SGD momentum (lr*buf) takes, per layer and relative to W; displacement per step against it',
+    load: lazy(() => import('./learning-rate.js')),
+  },
 } satisfies Record<string, AnalysisRegistration>;
 
 export type AnalysisName = keyof typeof ANALYSES;

@@ -2,10 +2,13 @@
  * The shapes analyses work with: what the diff pass gathered (Collected, PairData), the
  * entry each analysis returns, and the plug-in contract an analysis module fulfils.
  */
+import type { DiffOptions } from '../diff/differ.js';
 import type { DiffResult, TensorStats } from '../diff/types.js';
+import type { AdamStepResult } from '../engine/ops/adam-step.js';
 import type { ToleranceResult } from '../engine/ops/tolerance.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
+import type { SpectralNorm } from './power-iteration.js';
 
 /** One tensor of a pair of models, as the diff pass saw it. */
 export interface PairTensor {
@@ -61,6 +64,14 @@ export interface PassOutputs {
   histograms: Map<string, ValueHistogram[]>;
   /** Per pair (index in `pairs`): per tensor compared, the tolerance applied and the elements outside it (src/analysis/regression-test.ts). */
   tolerances: Map<number, Map<string, ToleranceCheck>>;
+  /** Per model index, state index → Adam's effective step sums over that parameter's state (src/analysis/optimizer-state.ts). */
+  adamSteps: Map<number, Map<number, AdamStepResult>>;
+  /** Per model index, parameter name → ‖W‖₂ of each 2+-D float parameter, each tie once (src/analysis/spectra.ts). */
+  spectralNorms: Map<number, Map<string, SpectralNorm>>;
+  /** Per model index, parameter name → effective rank (Roy & Vetterli) where the matrix is small enough (src/analysis/spectra.ts). */
+  effectiveRanks: Map<number, Map<string, number>>;
+  /** Per pair (index in `pairs`), parameter name → ‖B − A‖₂ of each 2+-D float parameter compared (src/analysis/spectra.ts). */
+  deltaSpectralNorms: Map<number, Map<string, SpectralNorm>>;
 }
 
 /** Histograms of one tensor in A and in B over the same bins (counts from the engine's histogram op). */
@@ -92,7 +103,11 @@ export interface Collected {
   passes: Partial<PassOutputs>;
   /** Bounds given for --alert-on-degradation (DiffOptions.degradation). */
   degradation: { minSqnrDb?: number; minCosine?: number };
+  /** Inputs of --inference-speed-estimate (DiffOptions.inference). */
+  inference: InferenceOptions;
 }
+
+export type InferenceOptions = NonNullable<DiffOptions['inference']>;
 
 /** A table an analysis offers to renderers that draw tables (Markdown, HTML): cells are plain values. */
 export interface AnalysisTable {

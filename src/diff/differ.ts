@@ -29,6 +29,8 @@ export interface DiffOptions {
   tolerance?: { rtol?: number; atol?: number };
   /** --alert-on-degradation: fidelity bounds of B against A over the parameters (--min-sqnr in dB, --min-cosine). */
   degradation?: { minSqnrDb?: number; minCosine?: number };
+  /** --inference-speed-estimate: --context-length, --input-shape (e.g. [1, 3, 224, 224]), --device-profile, --peak-tflops, --bandwidth-gbs. */
+  inference?: { contextLength?: number; inputShape?: number[]; deviceProfile?: string; peakTflops?: number; bandwidthGbs?: number };
   /** Called with the partials of every tensor read (analyses reuse them; the diff does not change). */
   onTensor?: (event: TensorEvent) => void;
 }
