@@ -6,8 +6,12 @@
  *
  * Iteration (Golub & Van Loan, Matrix Computations, 4th ed., §8.2.1): v unit, y = M·v,
  * z = Mᵀ·y = MᵀM·v, μ = ‖y‖² = vᵀMᵀMv (Rayleigh quotient); stop when the residual
- * ‖z − μv‖ ≤ tol·μ (then some eigenvalue of MᵀM lies within tol·μ of μ), else v = z/‖z‖.
- * The estimate is √‖z‖ (‖MᵀMv‖ lies between μ and σ₁², so it is the tighter lower bound).
+ * ‖z − μv‖ ≤ tol·μ (then some eigenvalue of MᵀM lies within tol·μ of μ), or when the
+ * estimate's remaining error, extrapolated from its last two increments as a geometric series
+ * (Aitken: Δₖ·ρ/(1 − ρ), ρ = Δₖ/Δₖ₋₁), is below ESTIMATE_TOLERANCE of it: the estimate
+ * converges twice as fast as the vector, so close top singular values (slow residuals) still
+ * give σ₁ to many digits. Else v = z/‖z‖. The estimate is √‖z‖ (‖MᵀMv‖ lies between μ and
+ * σ₁², so it is the tighter lower bound).
  * The start vector is a fixed pseudo-random one, so results are reproducible.
  */
 import type { Executor } from '../engine/executor.js';
@@ -17,6 +21,8 @@ import type { TensorDescriptor } from '../formats/types.js';
 export const POWER_TOLERANCE = 1e-7;
 /** Iterations at most (each streams the tensor twice, or four times for a difference). */
 export const POWER_MAX_ITERATIONS = 200;
+/** Relative error of σ₁ (extrapolated) at which the iteration stops. */
+export const ESTIMATE_TOLERANCE = 1e-10;
 
 export interface SpectralNorm {
   /** The estimate of σ₁ (0 for an all-zero matrix); null when the values are not finite. */
@@ -88,6 +94,7 @@ export async function powerIteration(op: LinearOperator, tol = POWER_TOLERANCE, 
   let v = startVector(op.cols);
   let estimate = 0;
   let residual = Infinity;
+  let lastIncrement = Infinity;
   for (let it = 1; it <= maxIterations; it++) {
     const y = await op.apply(v);
     const mu = norm(y) ** 2;
@@ -98,8 +105,13 @@ export async function powerIteration(op: LinearOperator, tol = POWER_TOLERANCE, 
     let r = 0;
     for (let i = 0; i < z.length; i++) r += (z[i]! - mu * v[i]!) ** 2;
     residual = Math.sqrt(r) / mu;
-    estimate = Math.max(estimate, Math.sqrt(zn));
-    if (residual <= tol) return { sigma: estimate, iterations: it, converged: true, residual };
+    const next = Math.max(estimate, Math.sqrt(zn));
+    const increment = next - estimate;
+    estimate = next;
+    const rho = increment / lastIncrement;
+    const remaining = increment === 0 ? 0 : rho < 1 ? (increment * rho) / (1 - rho) : Infinity;
+    lastIncrement = increment;
+    if (residual <= tol || (it >= 3 && remaining <= ESTIMATE_TOLERANCE * estimate)) return { sigma: estimate, iterations: it, converged: true, residual };
     v = z.map((x) => x / zn);
   }
   return { sigma: estimate, iterations: maxIterations, converged: false, residual };

@@ -109,6 +109,11 @@ export const ANALYSES = {
       'From optimizer state: the step Adam/AdamW (lr*m^/(sqrt(v^)+eps)) or SGD momentum (lr*buf) takes, per layer and relative to W; displacement per step against it',
     load: lazy(() => import('./learning-rate.js')),
   },
+  paramEfficiency: {
+    flag: 'param-efficiency-analysis',
+    describe: 'Parameters (ties once, buffers apart), embedding vs non-embedding, bytes per parameter, per-matrix stable rank and effective rank',
+    load: lazy(() => import('./param-efficiency.js')),
+  },
 } satisfies Record<string, AnalysisRegistration>;
 
 export type AnalysisName = keyof typeof ANALYSES;
