@@ -63,7 +63,7 @@ export const PASSES: Passes = {
   },
   adamSteps: ({ models, pairs, executor }) => adamSteps(models, pairs, executor),
   spectralNorms: ({ models, executor }) => spectralNorms(models, executor),
-  effectiveRanks: ({ models, executor }) => effectiveRanks(models, executor),
+  effectiveRanks: ({ models, pairs, executor }) => effectiveRanks(models, pairs, executor),
   deltaSpectralNorms: ({ pairs, executor }) => deltaSpectralNorms(pairs, executor),
 };
 

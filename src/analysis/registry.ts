@@ -114,6 +114,11 @@ export const ANALYSES = {
     describe: 'Parameters (ties once, buffers apart), embedding vs non-embedding, bytes per parameter, per-matrix stable rank and effective rank',
     load: lazy(() => import('./param-efficiency.js')),
   },
+  performanceImpact: {
+    flag: 'performance-impact-estimate',
+    describe: 'Weight-space estimate per matrix: ||dW||_F/||W||_F (SQNR) and ||dW||_2/||W||_2, summed along the network as a first-order output bound',
+    load: lazy(() => import('./performance-impact.js')),
+  },
 } satisfies Record<string, AnalysisRegistration>;
 
 export type AnalysisName = keyof typeof ANALYSES;

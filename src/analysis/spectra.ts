@@ -9,7 +9,7 @@ import { isFloat } from '../dtypes.js';
 import { type Executor, VEC_VALUES } from '../engine/executor.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
-import { isParameter } from './helpers.js';
+import { isParameter, statsOfModel } from './helpers.js';
 import { matrixDims, spectralNorm, spectralNormOfDifference, type SpectralNorm } from './power-iteration.js';
 import type { PairData } from './types.js';
 
@@ -56,13 +56,16 @@ export async function deltaSpectralNorms(pairs: PairData[], executor: Executor):
   return out;
 }
 
-export async function effectiveRanks(models: ModelDescription[], executor: Executor): Promise<Map<number, Map<string, number>>> {
+export async function effectiveRanks(models: ModelDescription[], pairs: PairData[], executor: Executor): Promise<Map<number, Map<string, number>>> {
   const out = new Map<number, Map<string, number>>();
   for (let m = 0; m < models.length; m++) {
     const per = new Map<string, number>();
+    const norms = new Map(statsOfModel(pairs, m).map((t) => [t.desc.name, t.stats.l2_norm]));
     for (const w of weightMatrices(models[m]!)) {
       const [rows, cols] = matrixDims(w);
-      if (Math.min(rows, cols) > EFFECTIVE_RANK_MAX_DIM) continue;
+      // A zero matrix has no effective rank; a non-finite one no singular values.
+      const fro = norms.get(w.name);
+      if (Math.min(rows, cols) > EFFECTIVE_RANK_MAX_DIM || !fro || !Number.isFinite(fro)) continue;
       const r = effectiveRank(singularValuesFromGram(await gramMatrix(executor, w), Math.min(rows, cols)));
       if (r !== null) per.set(w.name, r);
     }
