@@ -119,6 +119,11 @@ export const ANALYSES = {
     describe: 'Weight-space estimate per matrix: ||dW||_F/||W||_F (SQNR) and ||dW||_2/||W||_2, summed along the network as a first-order output bound',
     load: lazy(() => import('./performance-impact.js')),
   },
+  inferenceSpeed: {
+    flag: 'inference-speed-estimate',
+    describe: 'FLOPs from the architecture (transformers per token, torchvision ResNets for --input-shape), weight bytes, roofline time on --device-profile',
+    load: lazy(() => import('./inference-speed.js')),
+  },
 } satisfies Record<string, AnalysisRegistration>;
 
 export type AnalysisName = keyof typeof ANALYSES;

@@ -15,6 +15,11 @@ export interface AnalysisArgs {
   atol?: number;
   minSqnr?: number;
   minCosine?: number;
+  contextLength?: string;
+  inputShape?: string;
+  deviceProfile?: string;
+  peakTflops?: string;
+  bandwidthGbs?: string;
   [flag: string]: unknown;
 }
 
@@ -47,8 +52,11 @@ export function wantsAnalysis(args: AnalysisArgs): boolean {
   return selectedAnalyses(args).size > 0 || gatedAnalyses(args).size > 0 || (args.more?.length ?? 0) > 0;
 }
 
-/** `--rtol`/`--atol` and `--min-sqnr`/`--min-cosine` as library options (tolerances non-negative, bounds finite; exit 2 otherwise). */
-export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation'> {
+/**
+ * `--rtol`/`--atol`, `--min-sqnr`/`--min-cosine` and the --inference-speed-estimate inputs as
+ * library options (tolerances non-negative, bounds finite, sizes positive; exit 2 otherwise).
+ */
+export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation' | 'inference'> {
   const degradation: NonNullable<DiffOptions['degradation']> = {};
   for (const [key, flag, field] of [
     ['minSqnr', 'min-sqnr', 'minSqnrDb'],
@@ -59,7 +67,36 @@ export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'toleran
     if (!Number.isFinite(v)) throw new DiffaiError(undefined, `--${flag} must be a number, got ${String(args[key])}`);
     degradation[field] = v;
   }
-  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}) };
+  const inference = inferenceOption(args);
+  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}), ...(inference ? { inference } : {}) };
+}
+
+function inferenceOption(args: AnalysisArgs): DiffOptions['inference'] {
+  const out: NonNullable<DiffOptions['inference']> = {};
+  const positiveInteger = (flag: string, v: string) => {
+    const n = numberArg(v);
+    if (n === undefined || !Number.isSafeInteger(n) || n < 1)
+      throw new DiffaiError(undefined, `--${flag} must be a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  if (args.contextLength !== undefined) out.contextLength = positiveInteger('context-length', String(args.contextLength));
+  if (args.inputShape !== undefined) {
+    const text = String(args.inputShape);
+    const parts = text.split(/[,x×]/).map((s) => s.trim());
+    if (parts.length > 8) throw new DiffaiError(undefined, `--input-shape has ${parts.length} dimensions; at most 8`);
+    out.inputShape = parts.map((s) => positiveInteger('input-shape', s));
+  }
+  if (args.deviceProfile !== undefined) out.deviceProfile = String(args.deviceProfile);
+  for (const [key, flag] of [
+    ['peakTflops', 'peak-tflops'],
+    ['bandwidthGbs', 'bandwidth-gbs'],
+  ] as const) {
+    if (args[key] === undefined) continue;
+    const v = numberArg(args[key]);
+    if (v === undefined || !Number.isFinite(v) || v <= 0) throw new DiffaiError(undefined, `--${flag} must be a positive number, got ${String(args[key])}`);
+    out[key] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 function toleranceOption(args: AnalysisArgs): { tolerance?: { rtol?: number; atol?: number } } {
