@@ -93,7 +93,7 @@ const conv = (size: number, k: number, stride: number, pad: number) => Math.floo
 function resnetWork(params: TensorDescriptor[], input: number[] | undefined): Work | Refusal {
   const byName = new Map(params.map((p) => [p.name, p]));
   const stem = params.find((p) => p.name.endsWith('conv1.weight') && byName.has(p.name.replace(/conv1\.weight$/, 'layer1.0.conv1.weight')));
-  if (!stem || stem.shape.length !== 4)
+  if (stem?.shape.length !== 4)
     return { reason: 'convolution strides are not stored in the weights, and the layout is not torchvision ResNet (conv1, layer1…4, fc): not estimated' };
   if (!input) return { reason: 'a convolutional network needs --input-shape N,C,H,W (e.g. 1,3,224,224)' };
   if (input.length !== 4) return { reason: `--input-shape must be N,C,H,W for a convolutional network, got ${input.length} dimensions` };

@@ -116,11 +116,11 @@ export function groupOf(found: OptimizerBuffers, index: number): ParamGroup | un
   return found.hyperparameters?.paramGroups.find((g) => g.params.includes(index));
 }
 
-/** The stored step count of state index `index` (a number, or a 0-d tensor whose value `valueOf` gives). */
-export function stepOf(found: OptimizerBuffers, index: number, valueOf: (tensor: string) => number | undefined): number | undefined {
+/** The stored step count of state index `index` (a number, or a 0-d tensor whose value `tensorValue` gives). */
+export function stepOf(found: OptimizerBuffers, index: number, tensorValue: (tensor: string) => number | undefined): number | undefined {
   const s = found.hyperparameters?.steps.find((x) => x.param === index);
   if (!s) return undefined;
-  return s.value ?? (s.tensor === undefined ? undefined : valueOf(s.tensor));
+  return s.value ?? (s.tensor === undefined ? undefined : tensorValue(s.tensor));
 }
 
 /** The buffer Adam divides by: max_exp_avg_sq under amsgrad, else exp_avg_sq. */
