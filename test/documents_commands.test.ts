@@ -40,7 +40,7 @@ const FILES: Record<string, string> = {
 };
 
 /** The commands of a Markdown text's ```bash blocks: comments dropped, continuation lines joined. */
-export function commandLines(markdown: string): string[] {
+function commandLines(markdown: string): string[] {
   const out: string[] = [];
   for (const m of markdown.matchAll(/```bash\n([\s\S]*?)```/g)) {
     const joined = m[1]!.replace(/\\\n/g, ' ');
