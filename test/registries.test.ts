@@ -31,6 +31,10 @@ const DOCUMENTED: Record<string, [flag: string, key: string, label: string]> = {
   risk: ['risk-assessment', 'RiskAssessment', 'risk_assessment'],
   regression: ['regression-test', 'RegressionTest', 'regression_test'],
   degradation: ['alert-on-degradation', 'AlertOnDegradation', 'alert_on_degradation'],
+  learningRate: ['learning-rate-analysis', 'LearningRateAnalysis', 'learning_rate_analysis'],
+  paramEfficiency: ['param-efficiency-analysis', 'ParamEfficiencyAnalysis', 'param_efficiency_analysis'],
+  performanceImpact: ['performance-impact-estimate', 'PerformanceImpactEstimate', 'performance_impact_estimate'],
+  inferenceSpeed: ['inference-speed-estimate', 'InferenceSpeedEstimate', 'inference_speed_estimate'],
 };
 
 describe('analysis registry', () => {
@@ -43,7 +47,7 @@ describe('analysis registry', () => {
     }
   });
 
-  it('declares the extra passes it needs: only quantization, anomalies, similarity and learning progress read more', async () => {
+  it('declares the extra passes it needs: only quantization, anomalies, similarity, learning progress, regression, learning rate and the spectral analyses read more', async () => {
     const needs = Object.fromEntries(await Promise.all(ANALYSIS_NAMES.map(async (n) => [n, (await ANALYSES[n].load()).needs ?? []] as const)));
     expect(needs).toEqual({
       changeSummary: [],
@@ -61,6 +65,10 @@ describe('analysis registry', () => {
       risk: [],
       regression: ['tolerances'],
       degradation: [],
+      learningRate: ['adamSteps'],
+      paramEfficiency: ['spectralNorms', 'effectiveRanks'],
+      performanceImpact: ['spectralNorms', 'deltaSpectralNorms'],
+      inferenceSpeed: [],
     });
   });
 
