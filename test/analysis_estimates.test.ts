@@ -14,7 +14,8 @@ import { describeModel } from '../src/formats/registry.js';
 import { expectClose } from './helpers/assert.js';
 import { cli } from './helpers/cli.js';
 import { decodeTensor } from './helpers/decode.js';
-import { ROOT } from './helpers/files.js';
+import { f32Bytes } from './helpers/dtypes.js';
+import { ROOT, tempDir, writeSafetensors } from './helpers/files.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -32,7 +33,7 @@ async function analysis(files: string[], name: AnalysisName, options: DiffOption
 }
 
 describe('--learning-rate-analysis', () => {
-  for (const kind of ['adam', 'sgd'] as const) {
+  for (const kind of ['adam', 'amsgrad', 'sgd'] as const) {
     it(`${kind}: the effective step per layer of each checkpoint is torch's formula in float64; one step apart the measured displacement equals it`, async () => {
       const ref = EXP.optimizers[kind];
       const { entry, data } = await analysis([mlops(`${kind}_step5.pt`), mlops(`${kind}_step6.pt`)], 'learningRate');
@@ -41,7 +42,7 @@ describe('--learning-rate-analysis', () => {
         ['b', 'step6'],
       ] as const) {
         const s = data[side];
-        expect(s.optimizer).toBe(kind);
+        expect(s.optimizer).toBe(kind === 'sgd' ? 'sgd' : 'adam');
         expect(s.step).toBe(step === 'step5' ? 5 : 6);
         expectClose(s.effective_step_norm, ref[step].effective_step_norm, 1e-9, 0, `${side} step norm`);
         expectClose(s.effective_step_rms, ref[step].effective_step_rms, 1e-9, 0, `${side} step rms`);
@@ -59,7 +60,7 @@ describe('--learning-rate-analysis', () => {
       for (const l of data.layers) expectClose(l.displacement_to_step, 1, 1e-5, 0, `${l.layer} displacement / step`);
       expect(summaryLine(entry)).toMatch(
         new RegExp(
-          `^learning_rate_analysis: optimizer=${kind}, lr=${ref.lr.toFixed(4)}, step_rms=\\S+, rel_step=\\S+, steps=1, displacement_to_step=1\\.0000$`,
+          `^learning_rate_analysis: optimizer=${kind === 'sgd' ? 'sgd' : 'adam'}, lr=${ref.lr.toFixed(4)}, step_rms=\\S+, rel_step=\\S+, steps=1, displacement_to_step=1\\.0000$`,
         ),
       );
     });
@@ -259,6 +260,40 @@ describe('--inference-speed-estimate', () => {
       expect(r.status, bad.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr.trim().split('\n').length, r.stderr).toBe(1);
+    }
+  });
+});
+
+describe('adamStep op', () => {
+  it('counts non-finite steps apart and sums u² of the finite ones in float64 (u = (m/bc1)/(√v/√bc2 + ε))', async () => {
+    const { Executor } = await import('../src/engine/executor.js');
+    const dir = tempDir('diffai-adam-');
+    try {
+      const m = [0.5, -0.25, Number.NaN, 1e-3, 2, 0];
+      const v = [0.04, 0.01, 0.01, Number.POSITIVE_INFINITY, 1, 0];
+      const file = writeSafetensors(dir.path('state.safetensors'), [
+        { name: 'm', dtype: 'f32', shape: [m.length], bytes: f32Bytes(m) },
+        { name: 'v', dtype: 'f32', shape: [v.length], bytes: f32Bytes(v) },
+      ]);
+      const d = await describeModel(file);
+      const [tm, tv] = ['m', 'v'].map((n) => d.tensors.find((t) => t.name === n)!);
+      const p = { invBc1: 1 / (1 - 0.9 ** 3), invSqrtBc2: 1 / Math.sqrt(1 - 0.999 ** 3), eps: 1e-8 };
+      const ex = new Executor({ threads: 1 });
+      const r = await ex.run('adamStep', [tm!, tv!], p).finally(() => ex.close());
+      const f32 = (x: number) => Math.fround(x);
+      const us = m.map((x, i) => (f32(x) * p.invBc1) / (Math.sqrt(f32(v[i]!)) * p.invSqrtBc2 + p.eps)).filter(Number.isFinite);
+      // NaN in m, and m/∞ = 0 is finite: one non-finite
+      expect([r.nonFinite, r.count]).toEqual([1, 5]);
+      expectClose(
+        r.sumSq,
+        us.reduce((s, u) => s + u * u, 0),
+        1e-15,
+        0,
+        'Σu²',
+      );
+      expect(r.maxAbs).toBe(Math.max(...us.map(Math.abs)));
+    } finally {
+      dir.cleanup();
     }
   });
 });
