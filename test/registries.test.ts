@@ -66,7 +66,7 @@ describe('analysis registry', () => {
       regression: ['tolerances'],
       degradation: [],
       learningRate: ['adamSteps'],
-      paramEfficiency: ['spectralNorms', 'effectiveRanks'],
+      paramEfficiency: ['spectralNorms'],
       performanceImpact: ['spectralNorms', 'deltaSpectralNorms'],
       inferenceSpeed: [],
     });

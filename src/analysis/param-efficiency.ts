@@ -9,7 +9,7 @@ import { modelViewOf } from '../model/view.js';
 import { isAnyEmbedding } from './embeddings.js';
 import { fmt, pairData, pairLabel, statsOfModel } from './helpers.js';
 import { matrixDims } from './power-iteration.js';
-import { EFFECTIVE_RANK_MAX_DIM, weightMatrices } from './spectra.js';
+import { GRAM_MAX_DIM, weightMatrices } from './spectra.js';
 import { summaryFields } from './summary.js';
 import type { Collected, PairAnalysis, PairData } from './types.js';
 
@@ -21,9 +21,11 @@ export interface MatrixRank {
   spectral_norm: number | null;
   /** ‖W‖²_F / ‖W‖²₂: between 1 and min(rows, cols). */
   stable_rank: number | null;
-  /** exp(entropy of σ_i/Σσ) (Roy & Vetterli 2007); null when min(rows, cols) > EFFECTIVE_RANK_MAX_DIM. */
+  /** exp(entropy of σ_i/Σσ) (Roy & Vetterli 2007); null when min(rows, cols) > GRAM_MAX_DIM. */
   effective_rank: number | null;
   max_rank: number;
+  /** How ‖W‖₂ was found: `gram` (every singular value) or `power_iteration`. */
+  method: 'gram' | 'power_iteration' | null;
   power_iterations: number | null;
   converged: boolean | null;
 }
@@ -42,7 +44,6 @@ function modelEfficiency(c: Collected, model: ModelDescription, m: number) {
   const embedding = params.filter((t) => isAnyEmbedding(model, t.name)).reduce((s, t) => s + t.numel, 0);
   const stats = new Map(statsOfModel(c.pairs, m).map((t) => [t.desc.name, t.stats]));
   const spectral = c.passes.spectralNorms?.get(m);
-  const erank = c.passes.effectiveRanks?.get(m);
   const matrices: MatrixRank[] = weightMatrices(model).map((w) => {
     const [rows, cols] = matrixDims(w);
     const fro = stats.get(w.name)?.l2_norm ?? null;
@@ -54,7 +55,8 @@ function modelEfficiency(c: Collected, model: ModelDescription, m: number) {
       frobenius_norm: fro,
       spectral_norm: sigma,
       stable_rank: fro !== null && sigma ? (fro * fro) / (sigma * sigma) : null,
-      effective_rank: erank?.get(w.name) ?? null,
+      effective_rank: s?.effectiveRank ?? null,
+      method: s?.method ?? null,
       max_rank: Math.min(rows, cols),
       power_iterations: s?.iterations ?? null,
       converged: s?.converged ?? null,
@@ -87,7 +89,7 @@ export function paramEfficiency(c: Collected, p: PairData) {
     model_b: b,
     params_ratio: a.params > 0 ? b.params / a.params : null,
     bytes_ratio: a.param_bytes > 0 ? b.param_bytes / a.param_bytes : null,
-    effective_rank_max_dim: EFFECTIVE_RANK_MAX_DIM,
+    effective_rank_max_dim: GRAM_MAX_DIM,
   };
   const arrow = (x: number | null, y: number | null, int = false) => (int ? `${x}->${y}` : `${fmt(x)}->${fmt(y)}`);
   const summary = `${summaryFields([
@@ -133,7 +135,7 @@ const plugin: PairAnalysis<ParamEfficiencyData> = {
   key: 'ParamEfficiencyAnalysis',
   label: 'param_efficiency_analysis',
   scope: 'pair',
-  needs: ['spectralNorms', 'effectiveRanks'],
+  needs: ['spectralNorms'],
   analyze: paramEfficiency,
 };
 export default plugin;

@@ -12,7 +12,7 @@ import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
 import { isParameter, relChange, statsOfModel, type ModelTensor } from './helpers.js';
 import { adamSteps } from './optimizer-state.js';
-import { deltaSpectralNorms, effectiveRanks, spectralNorms } from './spectra.js';
+import { deltaSpectralNorms, spectralNorms } from './spectra.js';
 import { toleranceOf } from './tolerance.js';
 import type { PairData, PairTensor, PassName, PassOutputs, SnapGrid, ToleranceCheck, ValueHistogram } from './types.js';
 
@@ -63,7 +63,6 @@ export const PASSES: Passes = {
   },
   adamSteps: ({ models, pairs, executor }) => adamSteps(models, pairs, executor),
   spectralNorms: ({ models, executor }) => spectralNorms(models, executor),
-  effectiveRanks: ({ models, pairs, executor }) => effectiveRanks(models, pairs, executor),
   deltaSpectralNorms: ({ pairs, executor }) => deltaSpectralNorms(pairs, executor),
 };
 

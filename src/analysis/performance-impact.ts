@@ -22,7 +22,9 @@ export interface MatrixImpact {
   spectral_norm_delta: number | null;
   /** ‖ΔW‖₂ / ‖W_A‖₂. */
   rel_spectral: number | null;
-  /** Both power iterations reached their tolerance (else the norms are lower bounds). */
+  /** How the norms were found: `gram` (every singular value) or `power_iteration`. */
+  method: string;
+  /** Both norms are exact or their power iterations reached the tolerance (else lower bounds). */
   converged: boolean;
 }
 
@@ -49,6 +51,7 @@ export function performanceImpact(c: Collected, k: number, p: PairData) {
       spectral_norm_a: sa,
       spectral_norm_delta: sd,
       rel_spectral: sa && sd !== null ? sd / sa : null,
+      method: wa?.method === 'power_iteration' || dw?.method === 'power_iteration' ? 'power_iteration' : 'gram',
       converged: (wa?.converged ?? false) && (dw?.converged ?? false),
     };
   });

@@ -27,6 +27,8 @@ export const ESTIMATE_TOLERANCE = 1e-10;
 export interface SpectralNorm {
   /** The estimate of σ₁ (0 for an all-zero matrix); null when the values are not finite. */
   sigma: number | null;
+  /** `power_iteration`, or `gram` when all singular values were computed (src/analysis/spectra.ts). */
+  method: 'power_iteration' | 'gram';
   iterations: number;
   /** Whether the residual reached POWER_TOLERANCE (else `sigma` is a lower bound). */
   converged: boolean;
@@ -34,12 +36,12 @@ export interface SpectralNorm {
   residual: number;
 }
 
-/** y = M·x (x of length cols) and z = Mᵀ·y (y of length rows). */
+/** Y = M·X (X cols×k, row-major) and Z = Mᵀ·Y (Y rows×k), k ≤ 16 vectors at a time. */
 export interface LinearOperator {
   rows: number;
   cols: number;
-  apply(x: Float64Array): Promise<Float64Array>;
-  applyT(y: Float64Array): Promise<Float64Array>;
+  apply(x: Float64Array, k?: number): Promise<Float64Array>;
+  applyT(y: Float64Array, k?: number): Promise<Float64Array>;
 }
 
 /** [shape0, rest]: the matrix view the matvec ops use. */
@@ -51,7 +53,7 @@ export function matrixDims(desc: TensorDescriptor): [number, number] {
 /** The stored tensor as an operator. */
 export function tensorOperator(executor: Executor, desc: TensorDescriptor): LinearOperator {
   const [rows, cols] = matrixDims(desc);
-  return { rows, cols, apply: (x) => executor.matvec(desc, x, 1), applyT: (y) => executor.matvecT(desc, y, 1) };
+  return { rows, cols, apply: (x, k = 1) => executor.matvec(desc, x, k), applyT: (y, k = 1) => executor.matvecT(desc, y, k) };
 }
 
 /** B − A of two stored tensors of one shape, as an operator (each product reads both). */
@@ -64,8 +66,8 @@ export function differenceOperator(executor: Executor, a: TensorDescriptor, b: T
   return {
     rows,
     cols,
-    apply: (x) => minus(executor.matvec(b, x, 1), executor.matvec(a, x, 1)),
-    applyT: (y) => minus(executor.matvecT(b, y, 1), executor.matvecT(a, y, 1)),
+    apply: (x, k = 1) => minus(executor.matvec(b, x, k), executor.matvec(a, x, k)),
+    applyT: (y, k = 1) => minus(executor.matvecT(b, y, k), executor.matvecT(a, y, k)),
   };
 }
 
@@ -90,7 +92,7 @@ function startVector(n: number): Float64Array {
 }
 
 export async function powerIteration(op: LinearOperator, tol = POWER_TOLERANCE, maxIterations = POWER_MAX_ITERATIONS): Promise<SpectralNorm> {
-  if (op.rows === 0 || op.cols === 0) return { sigma: 0, iterations: 0, converged: true, residual: 0 };
+  if (op.rows === 0 || op.cols === 0) return { sigma: 0, method: 'power_iteration', iterations: 0, converged: true, residual: 0 };
   let v = startVector(op.cols);
   let estimate = 0;
   let residual = Infinity;
@@ -98,8 +100,8 @@ export async function powerIteration(op: LinearOperator, tol = POWER_TOLERANCE, 
   for (let it = 1; it <= maxIterations; it++) {
     const y = await op.apply(v);
     const mu = norm(y) ** 2;
-    if (!Number.isFinite(mu)) return { sigma: null, iterations: it, converged: false, residual: NaN };
-    if (mu === 0) return { sigma: estimate, iterations: it, converged: estimate === 0, residual: estimate === 0 ? 0 : residual };
+    if (!Number.isFinite(mu)) return { sigma: null, method: 'power_iteration', iterations: it, converged: false, residual: NaN };
+    if (mu === 0) return { sigma: estimate, method: 'power_iteration', iterations: it, converged: estimate === 0, residual: estimate === 0 ? 0 : residual };
     const z = await op.applyT(y);
     const zn = norm(z);
     let r = 0;
@@ -111,16 +113,9 @@ export async function powerIteration(op: LinearOperator, tol = POWER_TOLERANCE, 
     const rho = increment / lastIncrement;
     const remaining = increment === 0 ? 0 : rho < 1 ? (increment * rho) / (1 - rho) : Infinity;
     lastIncrement = increment;
-    if (residual <= tol || (it >= 3 && remaining <= ESTIMATE_TOLERANCE * estimate)) return { sigma: estimate, iterations: it, converged: true, residual };
+    if (residual <= tol || (it >= 3 && remaining <= ESTIMATE_TOLERANCE * estimate))
+      return { sigma: estimate, method: 'power_iteration', iterations: it, converged: true, residual };
     v = z.map((x) => x / zn);
   }
-  return { sigma: estimate, iterations: maxIterations, converged: false, residual };
-}
-
-export function spectralNorm(executor: Executor, desc: TensorDescriptor): Promise<SpectralNorm> {
-  return powerIteration(tensorOperator(executor, desc));
-}
-
-export function spectralNormOfDifference(executor: Executor, a: TensorDescriptor, b: TensorDescriptor): Promise<SpectralNorm> {
-  return powerIteration(differenceOperator(executor, a, b));
+  return { sigma: estimate, method: 'power_iteration', iterations: maxIterations, converged: false, residual };
 }

@@ -1,24 +1,30 @@
 /**
  * Spectral passes over weight matrices (a 2+-D float parameter W viewed as [shape0, rest],
- * as torch.linalg.matrix_norm sees W.reshape(shape0, -1)): ‖W‖₂ per model, ‖B − A‖₂ per pair
- * (power iteration, src/analysis/power-iteration.ts) and the effective rank of matrices small
- * enough to have all their singular values computed. Every product streams the tensor through
- * the engine's matvec ops; no matrix is copied whole.
+ * as torch.linalg.matrix_norm sees W.reshape(shape0, -1)): ‖W‖₂ and the effective rank per
+ * model, ‖B − A‖₂ per pair. Every product streams the tensors through the engine's matvec ops;
+ * no matrix is copied whole.
+ *
+ * A matrix whose smaller side d is at most GRAM_MAX_DIM gets all its singular values: its
+ * d×d Gram matrix (WᵀW or WWᵀ, 16 columns per two streams of W) and the Gram's eigenvalues
+ * (Householder tridiagonalisation and implicit QL, below), σᵢ = √λᵢ. That is exact and costs
+ * ⌈d/16⌉·2 streams; a larger matrix gets σ₁ by power iteration (src/analysis/power-iteration.ts)
+ * and no effective rank.
  */
 import { isFloat } from '../dtypes.js';
 import { type Executor, VEC_VALUES } from '../engine/executor.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
-import { isParameter, statsOfModel } from './helpers.js';
-import { matrixDims, spectralNorm, spectralNormOfDifference, type SpectralNorm } from './power-iteration.js';
+import { isParameter } from './helpers.js';
+import { differenceOperator, type LinearOperator, matrixDims, powerIteration, type SpectralNorm, tensorOperator } from './power-iteration.js';
 import type { PairData } from './types.js';
 
-/**
- * Effective rank needs every singular value: computed only when the smaller side of the
- * matrix is at most this (its Gram matrix, at most 256×256, is built with ⌈d/16⌉ × 2 streams
- * of W and its eigenvalues found by Jacobi rotations).
- */
-export const EFFECTIVE_RANK_MAX_DIM = 256;
+/** Matrices with min(rows, cols) up to this get every singular value (Gram ≤ 256×256 f64, 512 KiB). */
+export const GRAM_MAX_DIM = 256;
+
+/** ‖W‖₂ and, where every singular value was computed, the effective rank. */
+export interface MatrixSpectrum extends SpectralNorm {
+  effectiveRank: number | null;
+}
 
 /** A weight matrix: a 2+-D float parameter with elements, rows short enough for a matvec block. */
 export function isWeightMatrix(model: ModelDescription, desc: TensorDescriptor | undefined): desc is TensorDescriptor {
@@ -32,109 +38,150 @@ export function weightMatrices(model: ModelDescription): TensorDescriptor[] {
   return model.tensors.filter((t) => view.entries.get(t.name)?.tiedTo === undefined && isWeightMatrix(model, t));
 }
 
-export async function spectralNorms(models: ModelDescription[], executor: Executor): Promise<Map<number, Map<string, SpectralNorm>>> {
-  const out = new Map<number, Map<string, SpectralNorm>>();
+/** σ₁ and the effective rank of an operator: from all singular values when small enough, else by power iteration. */
+export async function matrixSpectrum(op: LinearOperator): Promise<MatrixSpectrum> {
+  if (Math.min(op.rows, op.cols) > GRAM_MAX_DIM) return { ...(await powerIteration(op)), effectiveRank: null };
+  const sigmas = await singularValues(op);
+  if (sigmas === null) return { ...(await powerIteration(op)), effectiveRank: null };
+  return { sigma: Math.max(0, ...sigmas), method: 'gram', iterations: 0, converged: true, residual: 0, effectiveRank: effectiveRank(sigmas) };
+}
+
+export async function spectralNorms(models: ModelDescription[], executor: Executor): Promise<Map<number, Map<string, MatrixSpectrum>>> {
+  const out = new Map<number, Map<string, MatrixSpectrum>>();
   for (let m = 0; m < models.length; m++) {
-    const per = new Map<string, SpectralNorm>();
-    for (const w of weightMatrices(models[m]!)) per.set(w.name, await spectralNorm(executor, w));
+    const per = new Map<string, MatrixSpectrum>();
+    for (const w of weightMatrices(models[m]!)) per.set(w.name, await matrixSpectrum(tensorOperator(executor, w)));
     out.set(m, per);
   }
   return out;
 }
 
-export async function deltaSpectralNorms(pairs: PairData[], executor: Executor): Promise<Map<number, Map<string, SpectralNorm>>> {
-  const out = new Map<number, Map<string, SpectralNorm>>();
+export async function deltaSpectralNorms(pairs: PairData[], executor: Executor): Promise<Map<number, Map<string, MatrixSpectrum>>> {
+  const out = new Map<number, Map<string, MatrixSpectrum>>();
   for (let k = 0; k < pairs.length; k++) {
     const p = pairs[k]!;
-    const per = new Map<string, SpectralNorm>();
+    const per = new Map<string, MatrixSpectrum>();
     for (const t of p.tensors) {
       if (!t.cmp || !isWeightMatrix(p.a, t.a) || !isWeightMatrix(p.b, t.b) || t.a.shape.join() !== t.b.shape.join()) continue;
-      per.set(t.name, t.cmp.sumSqDiff === 0 ? { sigma: 0, iterations: 0, converged: true, residual: 0 } : await spectralNormOfDifference(executor, t.a, t.b));
+      const zero: MatrixSpectrum = { sigma: 0, method: 'gram', iterations: 0, converged: true, residual: 0, effectiveRank: null };
+      per.set(t.name, t.cmp.sumSqDiff === 0 ? zero : await matrixSpectrum(differenceOperator(executor, t.a, t.b)));
     }
     out.set(k, per);
   }
   return out;
 }
 
-export async function effectiveRanks(models: ModelDescription[], pairs: PairData[], executor: Executor): Promise<Map<number, Map<string, number>>> {
-  const out = new Map<number, Map<string, number>>();
-  for (let m = 0; m < models.length; m++) {
-    const per = new Map<string, number>();
-    const norms = new Map(statsOfModel(pairs, m).map((t) => [t.desc.name, t.stats.l2_norm]));
-    for (const w of weightMatrices(models[m]!)) {
-      const [rows, cols] = matrixDims(w);
-      // A zero matrix has no effective rank; a non-finite one no singular values.
-      const fro = norms.get(w.name);
-      if (Math.min(rows, cols) > EFFECTIVE_RANK_MAX_DIM || !fro || !Number.isFinite(fro)) continue;
-      const r = effectiveRank(singularValuesFromGram(await gramMatrix(executor, w), Math.min(rows, cols)));
-      if (r !== null) per.set(w.name, r);
-    }
-    out.set(m, per);
-  }
-  return out;
-}
-
-/** WᵀW (cols ≤ rows) or WWᵀ, d×d row-major with d the smaller side: 16 columns per two streams of W. */
-async function gramMatrix(executor: Executor, w: TensorDescriptor): Promise<Float64Array> {
-  const [rows, cols] = matrixDims(w);
+/** Singular values from the d×d Gram matrix (d the smaller side); null when it is not finite or QL does not converge. */
+async function singularValues(op: LinearOperator): Promise<number[] | null> {
+  const { rows, cols } = op;
   const d = Math.min(rows, cols);
   const g = new Float64Array(d * d);
-  const k = Math.max(1, Math.min(16, Math.floor(VEC_VALUES / cols)));
+  const k = Math.max(1, Math.min(16, Math.floor(VEC_VALUES / Math.max(rows, cols))));
   for (let c0 = 0; c0 < d; c0 += k) {
     const kk = Math.min(k, d - c0);
     const e = new Float64Array(d * kk);
     for (let c = 0; c < kk; c++) e[(c0 + c) * kk + c] = 1;
     // columns c0… of WᵀW = Wᵀ(W e), or of WWᵀ = W(Wᵀ e)
-    const z = cols <= rows ? await executor.matvecT(w, await executor.matvec(w, e, kk), kk) : await executor.matvec(w, await executor.matvecT(w, e, kk), kk);
+    const z = cols <= rows ? await op.applyT(await op.apply(e, kk), kk) : await op.apply(await op.applyT(e, kk), kk);
     for (let i = 0; i < d; i++) for (let c = 0; c < kk; c++) g[i * d + c0 + c] = z[i * kk + c]!;
   }
-  return g;
-}
-
-/** Singular values of W from its d×d Gram matrix: square roots of its eigenvalues (cyclic Jacobi). */
-function singularValuesFromGram(g: Float64Array, d: number): number[] {
-  return symmetricEigenvalues(g, d).map((l) => Math.sqrt(Math.max(0, l)));
+  if (!g.every(Number.isFinite)) return null;
+  // symmetrise the two computed halves (equal up to rounding)
+  for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) g[i * d + j] = g[j * d + i] = (g[i * d + j]! + g[j * d + i]!) / 2;
+  const lambdas = symmetricEigenvalues(g, d);
+  return lambdas === null ? null : lambdas.map((l) => Math.sqrt(Math.max(0, l)));
 }
 
 /**
- * Eigenvalues of a symmetric matrix by cyclic Jacobi rotations (Golub & Van Loan §8.5):
- * each rotation zeroes one off-diagonal pair; sweeps stop when the off-diagonal mass is
- * negligible against the diagonal's.
+ * Eigenvalues of a symmetric n×n matrix (row-major, overwritten): Householder reduction to
+ * tridiagonal form, then the QL algorithm with implicit shifts (Golub & Van Loan §8.3;
+ * Numerical Recipes' tred2/tqli without eigenvectors). Null if QL needs over 60 sweeps for one.
  */
-export function symmetricEigenvalues(input: Float64Array, n: number): number[] {
-  const a = Float64Array.from(input);
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let p = 0; p < n; p++) {
-      diag += a[p * n + p]! ** 2;
-      for (let q = p + 1; q < n; q++) off += a[p * n + q]! ** 2;
-    }
-    if (off <= 1e-30 * diag || off === 0) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q]!;
-        if (apq === 0) continue;
-        const theta = (a[q * n + q]! - a[p * n + p]!) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p]!;
-          const akq = a[k * n + q]!;
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
+export function symmetricEigenvalues(a: Float64Array, n: number): number[] | null {
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  for (let i = n - 1; i > 0; i--) {
+    const l = i - 1;
+    let h = 0;
+    if (l > 0) {
+      let scale = 0;
+      for (let k = 0; k <= l; k++) scale += Math.abs(a[i * n + k]!);
+      if (scale === 0) e[i] = a[i * n + l]!;
+      else {
+        for (let k = 0; k <= l; k++) {
+          a[i * n + k] = a[i * n + k]! / scale;
+          h += a[i * n + k]! ** 2;
         }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k]!;
-          const aqk = a[q * n + k]!;
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
+        let f = a[i * n + l]!;
+        let g = f >= 0 ? -Math.sqrt(h) : Math.sqrt(h);
+        e[i] = scale * g;
+        h -= f * g;
+        a[i * n + l] = f - g;
+        f = 0;
+        for (let j = 0; j <= l; j++) {
+          g = 0;
+          for (let k = 0; k <= j; k++) g += a[j * n + k]! * a[i * n + k]!;
+          for (let k = j + 1; k <= l; k++) g += a[k * n + j]! * a[i * n + k]!;
+          e[j] = g / h;
+          f += e[j]! * a[i * n + j]!;
+        }
+        const hh = f / (h + h);
+        for (let j = 0; j <= l; j++) {
+          f = a[i * n + j]!;
+          g = e[j]! - hh * f;
+          e[j] = g;
+          for (let k = 0; k <= j; k++) a[j * n + k] = a[j * n + k]! - (f * e[k]! + g * a[i * n + k]!);
         }
       }
-    }
+    } else e[i] = a[i * n + l]!;
   }
-  return Array.from({ length: n }, (_, i) => a[i * n + i]!);
+  for (let i = 0; i < n; i++) d[i] = a[i * n + i]!;
+  // QL with implicit shifts on the tridiagonal (d, e).
+  for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
+  if (n > 0) e[n - 1] = 0;
+  for (let l = 0; l < n; l++) {
+    let iter = 0;
+    let m: number;
+    do {
+      for (m = l; m < n - 1; m++) {
+        const dd = Math.abs(d[m]!) + Math.abs(d[m + 1]!);
+        if (Math.abs(e[m]!) + dd === dd) break;
+      }
+      if (m !== l) {
+        if (iter++ === 60) return null;
+        let g = (d[l + 1]! - d[l]!) / (2 * e[l]!);
+        let r = Math.hypot(g, 1);
+        g = d[m]! - d[l]! + e[l]! / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));
+        let s = 1;
+        let c = 1;
+        let p = 0;
+        let i: number;
+        for (i = m - 1; i >= l; i--) {
+          const f = s * e[i]!;
+          const b = c * e[i]!;
+          r = Math.hypot(f, g);
+          e[i + 1] = r;
+          if (r === 0) {
+            d[i + 1] = d[i + 1]! - p;
+            e[m] = 0;
+            break;
+          }
+          s = f / r;
+          c = g / r;
+          g = d[i + 1]! - p;
+          r = (d[i]! - g) * s + 2 * c * b;
+          p = s * r;
+          d[i + 1] = g + p;
+          g = c * r - b;
+        }
+        if (r === 0 && i >= l) continue;
+        d[l] = d[l]! - p;
+        e[l] = g;
+        e[m] = 0;
+      }
+    } while (m !== l);
+  }
+  return Array.from(d);
 }
 
 /**

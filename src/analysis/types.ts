@@ -8,7 +8,7 @@ import type { AdamStepResult } from '../engine/ops/adam-step.js';
 import type { ToleranceResult } from '../engine/ops/tolerance.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
-import type { SpectralNorm } from './power-iteration.js';
+import type { MatrixSpectrum } from './spectra.js';
 
 /** One tensor of a pair of models, as the diff pass saw it. */
 export interface PairTensor {
@@ -66,12 +66,10 @@ export interface PassOutputs {
   tolerances: Map<number, Map<string, ToleranceCheck>>;
   /** Per model index, state index → Adam's effective step sums over that parameter's state (src/analysis/optimizer-state.ts). */
   adamSteps: Map<number, Map<number, AdamStepResult>>;
-  /** Per model index, parameter name → ‖W‖₂ of each 2+-D float parameter, each tie once (src/analysis/spectra.ts). */
-  spectralNorms: Map<number, Map<string, SpectralNorm>>;
-  /** Per model index, parameter name → effective rank (Roy & Vetterli) where the matrix is small enough (src/analysis/spectra.ts). */
-  effectiveRanks: Map<number, Map<string, number>>;
+  /** Per model index, parameter name → ‖W‖₂ (and effective rank where every singular value was computed) of each 2+-D float parameter, each tie once (src/analysis/spectra.ts). */
+  spectralNorms: Map<number, Map<string, MatrixSpectrum>>;
   /** Per pair (index in `pairs`), parameter name → ‖B − A‖₂ of each 2+-D float parameter compared (src/analysis/spectra.ts). */
-  deltaSpectralNorms: Map<number, Map<string, SpectralNorm>>;
+  deltaSpectralNorms: Map<number, Map<string, MatrixSpectrum>>;
 }
 
 /** Histograms of one tensor in A and in B over the same bins (counts from the engine's histogram op). */
