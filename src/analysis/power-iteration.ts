@@ -36,6 +36,11 @@ export interface SpectralNorm {
   residual: number;
 }
 
+/** ‖W‖₂ and, where every singular value was computed (src/analysis/spectra.ts), the effective rank. */
+export interface MatrixSpectrum extends SpectralNorm {
+  effectiveRank: number | null;
+}
+
 /** Y = M·X (X cols×k, row-major) and Z = Mᵀ·Y (Y rows×k), k ≤ 16 vectors at a time. */
 export interface LinearOperator {
   rows: number;

@@ -15,16 +15,11 @@ import { type Executor, VEC_VALUES } from '../engine/executor.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
 import { isParameter } from './helpers.js';
-import { differenceOperator, type LinearOperator, matrixDims, powerIteration, type SpectralNorm, tensorOperator } from './power-iteration.js';
+import { differenceOperator, type LinearOperator, type MatrixSpectrum, matrixDims, powerIteration, tensorOperator } from './power-iteration.js';
 import type { PairData } from './types.js';
 
 /** Matrices with min(rows, cols) up to this get every singular value (Gram ≤ 256×256 f64, 512 KiB). */
 export const GRAM_MAX_DIM = 256;
-
-/** ‖W‖₂ and, where every singular value was computed, the effective rank. */
-export interface MatrixSpectrum extends SpectralNorm {
-  effectiveRank: number | null;
-}
 
 /** A weight matrix: a 2+-D float parameter with elements, rows short enough for a matvec block. */
 export function isWeightMatrix(model: ModelDescription, desc: TensorDescriptor | undefined): desc is TensorDescriptor {

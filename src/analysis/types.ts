@@ -8,7 +8,7 @@ import type { AdamStepResult } from '../engine/ops/adam-step.js';
 import type { ToleranceResult } from '../engine/ops/tolerance.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
-import type { MatrixSpectrum } from './spectra.js';
+import type { MatrixSpectrum } from './power-iteration.js';
 
 /** One tensor of a pair of models, as the diff pass saw it. */
 export interface PairTensor {
