@@ -13,6 +13,7 @@ export { compare_f32, compare_f64 } from './compare';
 export { compare_stats } from './fused';
 export { grid_residual_f32, grid_residual_f64 } from './grid';
 export { tolerance_f32, tolerance_f64 } from './tolerance';
+export { adam_step_f32, adam_step_f64 } from './adam';
 export { histogram_f32, histogram_f64 } from './histogram';
 export { rows_f32, rows_f64, rows2_f32, rows2_f64 } from './rows';
 export { matvec_f32, matvec_f64, matvec_t_f32, matvec_t_f64 } from './matvec';

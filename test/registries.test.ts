@@ -40,6 +40,11 @@ const DOCUMENTED: Record<string, [flag: string, key: string, label: string]> = {
   // issue 12, beyond the documents
   lowRankDelta: ['low-rank-delta', 'LowRankDelta', 'low_rank_delta'],
   spectral: ['spectral-analysis', 'SpectralAnalysis', 'spectral_analysis'],
+  // issue 11
+  learningRate: ['learning-rate-analysis', 'LearningRateAnalysis', 'learning_rate_analysis'],
+  paramEfficiency: ['param-efficiency-analysis', 'ParamEfficiencyAnalysis', 'param_efficiency_analysis'],
+  performanceImpact: ['performance-impact-estimate', 'PerformanceImpactEstimate', 'performance_impact_estimate'],
+  inferenceSpeed: ['inference-speed-estimate', 'InferenceSpeedEstimate', 'inference_speed_estimate'],
 };
 
 describe('analysis registry', () => {
@@ -77,6 +82,10 @@ describe('analysis registry', () => {
       clustering: ['clustering'],
       lowRankDelta: ['lowRankDeltas'],
       spectral: ['matrixSpectra'],
+      learningRate: ['adamSteps'],
+      paramEfficiency: ['spectralNorms'],
+      performanceImpact: ['spectralNorms', 'deltaSpectralNorms'],
+      inferenceSpeed: [],
     });
   });
 

@@ -10,7 +10,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { analyzeFiles, type AnalysisEntry } from '../src/analysis/index.js';
-import { basisOf, gaussian, householderQr, randomizedSingularValues, singularValues, workingSetBytes, type LinearOperator } from '../src/analysis/randomized-svd.js';
+import {
+  basisOf,
+  gaussian,
+  householderQr,
+  randomizedSingularValues,
+  singularValues,
+  workingSetBytes,
+  type LinearOperator,
+} from '../src/analysis/randomized-svd.js';
 import { entropyRank } from '../src/analysis/low-rank-delta.js';
 import { powerLawFit } from '../src/analysis/spectral-analysis.js';
 import { expectClose } from './helpers/assert.js';

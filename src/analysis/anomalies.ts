@@ -6,7 +6,7 @@
  * reported once. Thresholds and their sources: docs/analyses.md.
  */
 import type { ModelDescription } from '../formats/types.js';
-import { modelViewOf } from '../model/view.js';
+import { isEmbedding } from './embeddings.js';
 import { fmt, groupBy, layerOf, pairData, pairLabel, relChange, statsOfModel, type ModelTensor } from './helpers.js';
 import { summaryFields } from './summary.js';
 import type { Collected, PairAnalysis, PairData } from './types.js';
@@ -64,23 +64,12 @@ export interface Exemption {
 }
 
 const KEY_BIAS = /(^|\.)(k_proj|key|k|wk|to_k|k_lin)\.bias$/;
-const EMBEDDING = /(^|\.)(wte|word_embeddings|embed_tokens|tok_embeddings|tok_emb|embed_in|embeddings?|embed|emb|shared)\.weight$/;
 
 /** Why a tensor is not judged at all, if it is not. */
 function exemptTensor(name: string): string | undefined {
   if (KEY_BIAS.test(name))
     return 'attention key bias: softmax cancels a per-query constant, so its gradient is zero by construction and its size carries no signal';
   return undefined;
-}
-
-/** An embedding table: an embedding name, or tied to one (an LM head tied to the token embedding). */
-function isEmbedding(model: ModelDescription, name: string): boolean {
-  if (EMBEDDING.test(name)) return true;
-  return (
-    modelViewOf(model)
-      .tieGroupOf(name)
-      ?.members.some((m) => EMBEDDING.test(m)) === true
-  );
 }
 
 function rms(t: ModelTensor): number | null {

@@ -56,7 +56,8 @@ function byRole(model: ModelDescription, tensors: TensorDescriptor[]) {
   };
 }
 
-function describeArchitecture(model: ModelDescription, tensors: TensorDescriptor[]) {
+/** Family, blocks, depth and counts of one model's tensors (also read by --inference-speed-estimate). */
+export function describeArchitecture(model: ModelDescription, tensors: TensorDescriptor[]) {
   const { params, quantized, weights, buffers, optimizer } = byRole(model, tensors);
   const layers = new Set(weights.map((t) => layerOf(t.name)));
   const weightLayers = new Set(weights.filter((t) => t.shape.length >= 2).map((t) => layerOf(t.name)));

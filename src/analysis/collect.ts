@@ -52,7 +52,7 @@ async function collectDescribed(models: ModelDescription[], options: CollectOpti
       const ctx: PassContext = { models, pairs, executor, options };
       for (const name of Object.keys(PASSES) as PassName[]) if (options.needs.has(name)) await runPass(name, ctx, passes);
     }
-    return { models, pairs, passes, degradation: options.degradation ?? {} };
+    return { models, pairs, passes, degradation: options.degradation ?? {}, inference: options.inference ?? {} };
   } finally {
     await executor.close();
   }

@@ -116,3 +116,27 @@ export function embeddingLayout(a: ModelDescription, b: ModelDescription): Embed
   if (status !== 'tied') matrices.push({ name: head, kind: 'lm_head', a: matrix(va, head), b: matrix(vb, head) });
   return { matrices, tie: { head, embedding: token.name, tied_a: tiedA, tied_b: tiedB, status } };
 }
+
+/**
+ * A token embedding table: an embedding name, or tied to one (an LM head tied to the token
+ * embedding). Used to exempt embedding rows from dead-neuron findings.
+ */
+export function isEmbedding(model: ModelDescription, name: string): boolean {
+  if (kindOf(name) === 'token') return true;
+  return (
+    modelViewOf(model)
+      .tieGroupOf(name)
+      ?.members.some((m) => kindOf(m) === 'token') === true
+  );
+}
+
+/**
+ * Any embedding table (token, positional, token type): what "non-embedding parameters"
+ * (Kaplan et al. 2020) leave out. Positional tables stored as bare parameters (torchvision
+ * ViT `encoder.pos_embedding`, CLIP `positional_embedding`) count too.
+ */
+export function isAnyEmbedding(model: ModelDescription, name: string): boolean {
+  if (isEmbedding(model, name) || kindOf(name) !== undefined) return true;
+  const last = name.slice(name.lastIndexOf('.') + 1);
+  return MODULES.position.has(last) || last === 'positional_embedding';
+}

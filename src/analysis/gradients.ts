@@ -3,12 +3,10 @@
  * exp_avg_sq, momentum) when a checkpoint holds it; otherwise the update dW = B − A, labelled so.
  */
 import type { ModelDescription } from '../formats/types.js';
-import { modelViewOf } from '../model/view.js';
 import { fmt, groupBy, layerOf, pairData, pairLabel, parameterTensors, relChange, statsOfModel, sumCompare, type ModelTensor } from './helpers.js';
+import { mapStateToParameters, optimizerBuffers } from './optimizer-state.js';
 import { summaryFields } from './summary.js';
 import type { Collected, PairAnalysis, PairData } from './types.js';
-
-const BUFFER = /^(.*)\.state\.(\d+)\.(exp_avg|exp_avg_sq|max_exp_avg_sq|momentum_buffer|square_avg|acc_delta|sum)$/;
 
 export interface StateEntry {
   index: number;
@@ -23,54 +21,18 @@ export interface OptimizerState {
   refused: string | null;
 }
 
-/**
- * Optimizer buffers by state index, mapped to parameter names. torch numbers the parameters
- * an optimizer holds by their position in the concatenated `param_groups[].params`; the
- * optimizer was built from `model.parameters()`, whose order is the state_dict's order of
- * parameters (buffers left out, a shared parameter once). The mapping holds only when the
- * optimizer lists exactly as many parameters as the model has, the file keeps the state_dict
- * order (PyTorch pickles do; safetensors sorts), and every buffer's shape matches its
- * parameter. Otherwise nothing is mapped and the reason is reported: an optimizer built over
- * a subset (frozen layers left out) cannot be told apart from one built over other parameters.
- */
+/** Optimizer buffer norms by state index, mapped to parameter names (src/analysis/optimizer-state.ts). */
 function optimizerState(model: ModelDescription, tensors: ModelTensor[]): OptimizerState {
-  const entries = new Map<number, StateEntry & { shape: number[] }>();
-  let prefix: string | undefined;
-  for (const { desc, stats, role } of tensors) {
-    const m = BUFFER.exec(desc.name);
-    if (!m || role !== 'optimizer_state') continue;
-    prefix ??= m[1]!;
-    if (m[1] !== prefix) continue; // one optimizer per file is mapped; others stay by index
-    const index = Number(m[2]);
-    const e = entries.get(index) ?? { index, param: null, norms: {}, shape: desc.shape };
-    e.norms[m[3]!] = stats.l2_norm;
-    entries.set(index, e);
-  }
-  const list = [...entries.values()].sort((x, y) => x.index - y.index);
-  const result = (refused: string | null): OptimizerState => ({ entries: list.map(({ shape: _s, ...rest }) => rest), refused });
-  if (list.length === 0) return result(null);
-  const view = modelViewOf(model);
-  const optimizer = view.hyperparameters.optimizers.find((o) => o.path === prefix);
-  if (!optimizer || optimizer.paramGroups.length === 0)
-    return result(`no param_groups beside ${prefix}.state: the parameter each state index belongs to is not recorded`);
-  if (model.format !== 'pytorch') return result(`a ${model.format} file does not keep the state_dict order of the parameters`);
-  const order = optimizer.paramGroups.flatMap((g) => g.params);
-  const params = model.tensors.filter((t) => view.entries.get(t.name)?.role === 'parameter' && view.entries.get(t.name)?.tiedTo === undefined);
-  if (order.length !== params.length) {
-    return result(
-      `the optimizer holds ${order.length} parameters and the model ${params.length}: it was built over a subset (frozen layers left out?) and the file does not say which`,
-    );
-  }
-  const position = new Map(order.map((id, k) => [id, k]));
-  for (const e of list) {
-    const k = position.get(e.index);
-    const p = k === undefined ? undefined : params[k];
-    if (!p) return result(`state index ${e.index} is not listed in param_groups`);
-    if (p.shape.join() !== e.shape.join())
-      return result(`state index ${e.index} has shape [${e.shape.join(', ')}] but parameter ${p.name} has [${p.shape.join(', ')}]`);
-    e.param = p.name;
-  }
-  return result(null);
+  const stats = new Map(tensors.map((t) => [t.desc.name, t.stats]));
+  const found = optimizerBuffers(model);
+  if (!found) return { entries: [], refused: null };
+  const entries = found.entries
+    .map((e) => ({ e, norms: Object.fromEntries([...e.buffers].flatMap(([kind, d]) => (stats.has(d.name) ? [[kind, stats.get(d.name)!.l2_norm]] : []))) }))
+    .filter((x) => Object.keys(x.norms).length > 0);
+  if (entries.length === 0) return { entries: [], refused: null };
+  const shapes = entries.map(({ e }) => ({ index: e.index, shape: [...e.buffers.values()][0]!.shape }));
+  const { params, refused } = mapStateToParameters(model, found.prefix, shapes);
+  return { entries: entries.map(({ e, norms }) => ({ index: e.index, param: params.get(e.index) ?? null, norms })), refused };
 }
 
 function layerNorms(entries: StateEntry[]): Map<string, Record<string, number>> {

@@ -11,6 +11,8 @@ import { tensorStats } from '../diff/stats.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
 import { isParameter, relChange, statsOfModel, type ModelTensor } from './helpers.js';
+import { adamSteps } from './optimizer-state.js';
+import { deltaSpectralNorms, spectralNorms } from './spectra.js';
 import { toleranceOf } from './tolerance.js';
 import { measureAttention, type AttentionHeads } from './attention-heads.js';
 import { clusteringPass } from './clustering-pass.js';
@@ -81,6 +83,9 @@ export const PASSES: Passes = {
   },
   embeddings: ({ pairs, executor, options }) => embeddingPass(pairs, executor, options),
   clustering: ({ pairs, executor, options }) => clusteringPass(pairs, executor, options),
+  adamSteps: ({ models, pairs, executor }) => adamSteps(models, pairs, executor),
+  spectralNorms: ({ models, executor }) => spectralNorms(models, executor),
+  deltaSpectralNorms: ({ pairs, executor }) => deltaSpectralNorms(pairs, executor),
 };
 
 /**

@@ -140,6 +140,27 @@ export const ANALYSES = {
     describe: 'Per 2-D weight (min side >= 50): eigenvalue density of W^T W and its power-law exponent alpha (weightwatcher), A vs B',
     load: lazy(() => import('./spectral-analysis.js')),
   },
+  learningRate: {
+    flag: 'learning-rate-analysis',
+    describe:
+      'From optimizer state: the step Adam/AdamW (lr*m^/(sqrt(v^)+eps)) or SGD momentum (lr*buf) takes, per layer and relative to W; displacement per step against it',
+    load: lazy(() => import('./learning-rate.js')),
+  },
+  paramEfficiency: {
+    flag: 'param-efficiency-analysis',
+    describe: 'Parameters (ties once, buffers apart), embedding vs non-embedding, bytes per parameter, per-matrix stable rank and effective rank',
+    load: lazy(() => import('./param-efficiency.js')),
+  },
+  performanceImpact: {
+    flag: 'performance-impact-estimate',
+    describe: 'Weight-space estimate per matrix: ||dW||_F/||W||_F (SQNR) and ||dW||_2/||W||_2, summed along the network as a first-order output bound',
+    load: lazy(() => import('./performance-impact.js')),
+  },
+  inferenceSpeed: {
+    flag: 'inference-speed-estimate',
+    describe: 'FLOPs from the architecture (transformers per token, torchvision ResNets for --input-shape), weight bytes, roofline time on --device-profile',
+    load: lazy(() => import('./inference-speed.js')),
+  },
 } satisfies Record<string, AnalysisRegistration>;
 
 export type AnalysisName = keyof typeof ANALYSES;

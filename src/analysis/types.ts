@@ -2,12 +2,15 @@
  * The shapes analyses work with: what the diff pass gathered (Collected, PairData), the
  * entry each analysis returns, and the plug-in contract an analysis module fulfils.
  */
+import type { DiffOptions } from '../diff/differ.js';
 import type { DiffResult, TensorStats } from '../diff/types.js';
+import type { AdamStepResult } from '../engine/ops/adam-step.js';
 import type { ToleranceResult } from '../engine/ops/tolerance.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import type { AttentionHeads } from './attention-types.js';
 import type { ClusteringResult, EmbeddingResult } from './embedding-data.js';
+import type { SpectralNormRank } from './power-iteration.js';
 
 /** One tensor of a pair of models, as the diff pass saw it. */
 export interface PairTensor {
@@ -73,6 +76,12 @@ export interface PassOutputs {
   lowRankDeltas: Map<number, MatrixSpectrum[]>;
   /** Per pair (index in `pairs`): singular values of each large matrix parameter in A and in B (src/analysis/singular-values.ts). */
   matrixSpectra: Map<number, SpectraPair[]>;
+  /** Per model index, state index → Adam's effective step sums over that parameter's state (src/analysis/optimizer-state.ts). */
+  adamSteps: Map<number, Map<number, AdamStepResult>>;
+  /** Per model index, parameter name → ‖W‖₂ (and effective rank where every singular value was computed) of each 2+-D float parameter, each tie once (src/analysis/spectra.ts). */
+  spectralNorms: Map<number, Map<string, SpectralNormRank>>;
+  /** Per pair (index in `pairs`), parameter name → ‖B − A‖₂ of each 2+-D float parameter compared (src/analysis/spectra.ts). */
+  deltaSpectralNorms: Map<number, Map<string, SpectralNormRank>>;
 }
 
 /** Singular values of one matrix (a weight, or a weight delta), streamed by randomized SVD (src/analysis/randomized-svd.ts). */
@@ -130,7 +139,11 @@ export interface Collected {
   passes: Partial<PassOutputs>;
   /** Bounds given for --alert-on-degradation (DiffOptions.degradation). */
   degradation: { minSqnrDb?: number; minCosine?: number };
+  /** Inputs of --inference-speed-estimate (DiffOptions.inference). */
+  inference: InferenceOptions;
 }
+
+export type InferenceOptions = NonNullable<DiffOptions['inference']>;
 
 /** A table an analysis offers to renderers that draw tables (Markdown, HTML): cells are plain values. */
 export interface AnalysisTable {

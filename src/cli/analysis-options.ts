@@ -22,6 +22,11 @@ export interface AnalysisArgs {
   clusters?: string;
   clusterLayer?: string;
   rankK?: number;
+  contextLength?: string;
+  inputShape?: string;
+  deviceProfile?: string;
+  peakTflops?: string;
+  bandwidthGbs?: string;
   [flag: string]: unknown;
 }
 
@@ -57,9 +62,11 @@ export function wantsAnalysis(args: AnalysisArgs): boolean {
 /**
  * `--rtol`/`--atol`, `--min-sqnr`/`--min-cosine`, `--num-heads`/`--num-kv-heads` and
  * `--clusters`/`--cluster-layer` as library options (tolerances non-negative, bounds finite,
- * head counts positive integers, k an integer; exit 2 otherwise), and `--rank-k`.
+ * head counts positive integers, k an integer; exit 2 otherwise), `--rank-k` and the --inference-speed-estimate inputs.
  */
-export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'tolerance' | 'degradation' | 'numHeads' | 'numKvHeads' | 'clustering' | 'rankK'> {
+export function thresholdOptions(
+  args: AnalysisArgs,
+): Pick<DiffOptions, 'tolerance' | 'degradation' | 'numHeads' | 'numKvHeads' | 'clustering' | 'rankK' | 'inference'> {
   const degradation: NonNullable<DiffOptions['degradation']> = {};
   for (const [key, flag, field] of [
     ['minSqnr', 'min-sqnr', 'minSqnrDb'],
@@ -70,7 +77,14 @@ export function thresholdOptions(args: AnalysisArgs): Pick<DiffOptions, 'toleran
     if (!Number.isFinite(v)) throw new DiffaiError(undefined, `--${flag} must be a number, got ${String(args[key])}`);
     degradation[field] = v;
   }
-  return { ...toleranceOption(args), ...(Object.keys(degradation).length > 0 ? { degradation } : {}), ...headOptions(args), ...clusteringOption(args), ...rankOption(args) };
+  return {
+    ...toleranceOption(args),
+    ...(Object.keys(degradation).length > 0 ? { degradation } : {}),
+    ...headOptions(args),
+    ...clusteringOption(args),
+    ...rankOption(args),
+    ...inferenceOptions(args),
+  };
 }
 
 function headOptions(args: AnalysisArgs): Pick<DiffOptions, 'numHeads' | 'numKvHeads'> {
@@ -106,6 +120,34 @@ function rankOption(args: AnalysisArgs): { rankK?: number } {
   if (!Number.isInteger(v) || v < 1 || v > LOW_RANK_MAX_K)
     throw new DiffaiError(undefined, `--rank-k must be a whole number from 1 to ${LOW_RANK_MAX_K}, got ${String(args.rankK)}`);
   return { rankK: v };
+}
+
+function inferenceOptions(args: AnalysisArgs): Pick<DiffOptions, 'inference'> {
+  const out: NonNullable<DiffOptions['inference']> = {};
+  const positiveInteger = (flag: string, v: string) => {
+    const n = numberArg(v);
+    if (n === undefined || !Number.isSafeInteger(n) || n < 1)
+      throw new DiffaiError(undefined, `--${flag} must be a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  if (args.contextLength !== undefined) out.contextLength = positiveInteger('context-length', String(args.contextLength));
+  if (args.inputShape !== undefined) {
+    const text = String(args.inputShape);
+    const parts = text.split(/[,x×]/).map((s) => s.trim());
+    if (parts.length > 8) throw new DiffaiError(undefined, `--input-shape has ${parts.length} dimensions; at most 8`);
+    out.inputShape = parts.map((s) => positiveInteger('input-shape', s));
+  }
+  if (args.deviceProfile !== undefined) out.deviceProfile = String(args.deviceProfile);
+  for (const [key, flag] of [
+    ['peakTflops', 'peak-tflops'],
+    ['bandwidthGbs', 'bandwidth-gbs'],
+  ] as const) {
+    if (args[key] === undefined) continue;
+    const v = numberArg(args[key]);
+    if (v === undefined || !Number.isFinite(v) || v <= 0) throw new DiffaiError(undefined, `--${flag} must be a positive number, got ${String(args[key])}`);
+    out[key] = v;
+  }
+  return Object.keys(out).length > 0 ? { inference: out } : {};
 }
 
 function toleranceOption(args: AnalysisArgs): { tolerance?: { rtol?: number; atol?: number } } {

@@ -3,6 +3,7 @@
  * parses), the help text (which lists) and the unknown-option check (which suggests), so
  * they cannot disagree. Adding an option: one entry in its group here.
  */
+import { DEFAULT_DEVICE, DEVICE_NAMES } from '../analysis/device-profiles.js';
 import { ANALYSES, ANALYSIS_NAMES } from '../analysis/registry.js';
 import { FORCED_FORMATS } from '../formats/registry.js';
 import { OUTPUT_FORMATS } from '../render/registry.js';
@@ -198,6 +199,36 @@ export const OPTION_GROUPS: OptionGroup[] = [
         type: 'string',
         value: 'K',
         describe: '--low-rank-delta: singular values computed per weight delta (default 32, at most 256)',
+        commands: DIFF,
+      },
+      {
+        name: 'context-length',
+        type: 'string',
+        value: 'N',
+        describe: '--inference-speed-estimate: tokens of context for a transformer (default: config.json, else the position table)',
+        commands: DIFF,
+      },
+      {
+        name: 'input-shape',
+        type: 'string',
+        value: 'N,C,H,W',
+        describe: '--inference-speed-estimate: input of a convolutional network, e.g. 1,3,224,224 (its first number is the batch of an MLP)',
+        commands: DIFF,
+      },
+      {
+        name: 'device-profile',
+        type: 'string',
+        choices: DEVICE_NAMES,
+        value: 'NAME',
+        describe: `--inference-speed-estimate: device for the roofline time (${DEVICE_NAMES.join(', ')}; default ${DEFAULT_DEVICE})`,
+        commands: DIFF,
+      },
+      { name: 'peak-tflops', type: 'string', value: 'T', describe: "--inference-speed-estimate: peak TFLOPS in place of the profile's", commands: DIFF },
+      {
+        name: 'bandwidth-gbs',
+        type: 'string',
+        value: 'G',
+        describe: "--inference-speed-estimate: memory bandwidth in GB/s in place of the profile's",
         commands: DIFF,
       },
     ],

@@ -36,6 +36,8 @@ export interface DiffOptions {
   clustering?: { clusters?: number; layer?: string };
   /** --low-rank-delta: singular values computed per weight delta (--rank-k; default 32). */
   rankK?: number;
+  /** --inference-speed-estimate: --context-length, --input-shape (e.g. [1, 3, 224, 224]), --device-profile, --peak-tflops, --bandwidth-gbs. */
+  inference?: { contextLength?: number; inputShape?: number[]; deviceProfile?: string; peakTflops?: number; bandwidthGbs?: number };
   /** Called with the partials of every tensor read (analyses reuse them; the diff does not change). */
   onTensor?: (event: TensorEvent) => void;
 }

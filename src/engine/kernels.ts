@@ -26,6 +26,9 @@ export interface KernelExports {
   grid_residual_f64(ptr: number, n: number, origin: number, inv: number): number;
   tolerance_f32(pa: number, pb: number, n: number, atol: number, rtol: number): void;
   tolerance_f64(pa: number, pb: number, n: number, atol: number, rtol: number): void;
+  /** Adam's effective step u = (m/bc1)/(√v/√bc2 + ε) per element: [Σu², max|u|, non-finite, finite] (assembly/adam.ts). */
+  adam_step_f32(pm: number, pv: number, n: number, invBc1: number, invSqrtBc2: number, eps: number): void;
+  adam_step_f64(pm: number, pv: number, n: number, invBc1: number, invSqrtBc2: number, eps: number): void;
   f16_to_f32: Convert;
   f16_to_f32_table: Convert;
   bf16_to_f32: Convert;

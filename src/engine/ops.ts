@@ -18,6 +18,7 @@
  */
 import type { TensorDescriptor } from '../formats/types.js';
 import type { EngineOp } from './op.js';
+import { adamStepOp } from './ops/adam-step.js';
 import { compareOp } from './ops/compare.js';
 import { gridOp } from './ops/grid.js';
 import { toleranceOp } from './ops/tolerance.js';
@@ -45,6 +46,7 @@ export const OPS = {
   tolerance: toleranceOp,
   values: valuesOp,
   rowGather: rowGatherOp,
+  adamStep: adamStepOp,
 };
 
 type Ops = typeof OPS;
