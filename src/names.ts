@@ -9,8 +9,22 @@
  */
 export function compareNames(x: string, y: string): number {
   if (x === y) return 0;
-  let i = 0;
-  let j = 0;
+  // Runs before the first differing code unit are the same on both sides: start at the run
+  // that holds it (its start is the same in both names).
+  const n = Math.min(x.length, y.length);
+  let p = 0;
+  while (p < n && x.charCodeAt(p) === y.charCodeAt(p)) p++;
+  if (p < n && (p === 0 || !isDigitAt(x, p - 1)) && !isDigitAt(x, p) && !isDigitAt(y, p)) {
+    // Inside a run of non-digits on both sides: the runs compare as text, decided here.
+    return x.charCodeAt(p) < y.charCodeAt(p) ? -1 : 1;
+  }
+  let start = p;
+  if (start > 0) {
+    const digit = isDigitAt(x, start - 1);
+    while (start > 0 && isDigitAt(x, start - 1) === digit) start--;
+  }
+  let i = start;
+  let j = start;
   let runsX = 0;
   let runsY = 0;
   while (i < x.length && j < y.length) {
