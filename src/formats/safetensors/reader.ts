@@ -10,7 +10,9 @@ import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { JsonScanner, JsonSyntaxError } from '../../io/json-scanner.js';
 import { readRange } from '../../io/range.js';
-import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
+import { compareNames } from '../../names.js';
+import { TensorTable, tableDescription } from '../table.js';
+import type { FormatReader, LeafValue, ModelDescription } from '../types.js';
 
 export const MAX_HEADER_BYTES = 100_000_000;
 
@@ -62,7 +64,7 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
   const headerLength = Number(rawLength);
   check(8 + headerLength <= file.size, path, `truncated: header length ${headerLength} exceeds the file size ${file.size}`);
 
-  const header = new HeaderScan(path, 8 + headerLength, file.size - 8 - headerLength);
+  const header = new HeaderScan(file.path, 8 + headerLength, file.size - 8 - headerLength);
   try {
     header.scan(new JsonScanner(readRange(file, 8, headerLength, { what: 'safetensors header', budget: MAX_HEADER_BYTES })));
   } catch (e) {
@@ -71,7 +73,7 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
   }
   checkTiling(path, header.tensors, header.dataStart, header.dataLength);
   checkUniqueNames(path, header.tensors);
-  return { path, format: 'safetensors', tensors: header.tensors, leaves: header.leaves, warnings: [] };
+  return tableDescription({ path, format: 'safetensors', leaves: header.leaves, warnings: [] }, header.tensors);
 }
 
 const ENTRY_KEYS = ['dtype', 'shape', 'data_offsets'] as const;
@@ -82,21 +84,21 @@ const CLOSE_LIST = 0x5d;
 const QUOTE = 0x22;
 
 /**
- * The header scanned straight into descriptors (no intermediate JSON objects: a 1,000,000-
- * tensor header is ~70 MB of JSON). Each entry is checked as it is read; duplicate keys
- * inside an entry keep the last value, as JSON.parse would.
+ * The header scanned straight into a column-wise table (no intermediate JSON objects or
+ * descriptors: a 1,000,000-tensor header is ~70 MB of JSON). Each entry is checked as it is
+ * read; duplicate keys inside an entry keep the last value, as JSON.parse would.
  */
 class HeaderScan {
-  tensors: TensorDescriptor[] = [];
+  tensors: TensorTable;
   leaves: Record<string, LeafValue> = Object.create(null);
-  /** Files of many tensors repeat a few shapes: one frozen array per distinct shape. */
-  private shapes = new Map<string, number[]>();
 
   constructor(
     readonly path: string,
     readonly dataStart: number,
     readonly dataLength: number,
-  ) {}
+  ) {
+    this.tensors = new TensorTable(path);
+  }
 
   scan(json: JsonScanner): void {
     if (json.peek() !== OPEN_OBJECT) {
@@ -110,7 +112,7 @@ class HeaderScan {
       do {
         const name = json.string();
         json.expect(0x3a);
-        if (name !== '__metadata__') this.tensors.push(this.entry(json, name));
+        if (name !== '__metadata__') this.entry(json, name);
         else if (metadata) throw new DiffaiError(this.path, 'duplicate __metadata__ entry in the header');
         else {
           metadata = true;
@@ -139,7 +141,7 @@ class HeaderScan {
     } while (json.more(CLOSE_OBJECT));
   }
 
-  private entry(json: JsonScanner, name: string): TensorDescriptor {
+  private entry(json: JsonScanner, name: string): void {
     const path = this.path;
     if (json.peek() !== OPEN_OBJECT) {
       json.skipValue();
@@ -182,31 +184,9 @@ class HeaderScan {
         path,
         `tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${JSON.stringify(shape)} × ${rawDtype} needs ${byteLength(dtype, numel)}`,
       );
-    return {
-      name,
-      dtype,
-      shape: this.intern(shape),
-      numel,
-      byteOrder: 'little',
-      source: { kind: 'file', path, offset: this.dataStart + begin, length: end - begin },
-    };
-  }
-
-  private intern(shape: number[]): number[] {
-    if (shape.length > 8) return shape;
-    const key = shape.join(',');
-    let shared = this.shapes.get(key);
-    if (shared === undefined) {
-      if (this.shapes.size >= MAX_INTERNED_SHAPES) return shape;
-      shared = Object.freeze(shape) as number[];
-      this.shapes.set(key, shared);
-    }
-    return shared;
+    this.tensors.add(name, dtype, shape, numel, this.dataStart + begin, end - begin);
   }
 }
-
-/** Distinct shapes shared between descriptors (beyond this, each keeps its own array). */
-const MAX_INTERNED_SHAPES = 4096;
 
 /** A list of non-negative safe integers; undefined for any other value (consumed either way). */
 function dimensions(json: JsonScanner): number[] | undefined {
@@ -235,27 +215,27 @@ function dimensions(json: JsonScanner): number[] | undefined {
  * As the reference implementation checks: sorted ranges tile the data exactly, with no
  * overlap, no gap and nothing after the last tensor (empty tensors take no room).
  */
-function checkTiling(path: string, tensors: TensorDescriptor[], dataStart: number, dataLength: number): void {
-  const begin = (i: number) => tensors[i]!.source.offset - dataStart;
-  const end = (i: number) => begin(i) + tensors[i]!.source.length;
+function checkTiling(path: string, tensors: TensorTable, dataStart: number, dataLength: number): void {
+  const begin = (i: number) => tensors.offset(i) - dataStart;
+  const end = (i: number) => begin(i) + tensors.length(i);
   let order: ArrayLike<number> | undefined;
-  for (let i = 1; i < tensors.length && order === undefined; i++) {
+  for (let i = 1; i < tensors.count && order === undefined; i++) {
     if (begin(i) < begin(i - 1) || (begin(i) === begin(i - 1) && end(i) < end(i - 1))) {
       // Writers usually store tensors in offset order; only others pay for a sort.
-      order = Uint32Array.from({ length: tensors.length }, (_, k) => k).sort((x, y) => begin(x) - begin(y) || end(x) - end(y));
+      order = Uint32Array.from({ length: tensors.count }, (_, k) => k).sort((x, y) => begin(x) - begin(y) || end(x) - end(y));
     }
   }
   let previous = -1;
   let covered = 0;
-  for (let k = 0; k < tensors.length; k++) {
+  for (let k = 0; k < tensors.count; k++) {
     const i = order === undefined ? k : order[k]!;
     const [b, e] = [begin(i), end(i)];
     if (b === e) continue;
     if (previous >= 0 && b < end(previous)) {
       const [pb, pe] = [begin(previous), end(previous)];
-      throw new DiffaiError(path, `tensors ${tensors[previous]!.name} and ${tensors[i]!.name} overlap (data_offsets [${pb}, ${pe}] and [${b}, ${e}])`);
+      throw new DiffaiError(path, `tensors ${tensors.name(previous)} and ${tensors.name(i)} overlap (data_offsets [${pb}, ${pe}] and [${b}, ${e}])`);
     }
-    if (b > covered) throw new DiffaiError(path, `data bytes ${covered}..${b} belong to no tensor (gap before ${tensors[i]!.name})`);
+    if (b > covered) throw new DiffaiError(path, `data bytes ${covered}..${b} belong to no tensor (gap before ${tensors.name(i)})`);
     covered = e;
     previous = i;
   }
@@ -263,10 +243,21 @@ function checkTiling(path: string, tensors: TensorDescriptor[], dataStart: numbe
 }
 
 /** A name given twice (JSON.parse and the reference crate would silently keep the last entry) is refused. */
-function checkUniqueNames(path: string, tensors: TensorDescriptor[]): void {
+function checkUniqueNames(path: string, tensors: TensorTable): void {
+  // Names in strictly ascending natural or code-point order (how writers list them) are
+  // distinct without a set of a million strings.
+  let natural = true;
+  let codePoint = true;
+  for (let i = 1; i < tensors.count && (natural || codePoint); i++) {
+    const [x, y] = [tensors.name(i - 1), tensors.name(i)];
+    codePoint &&= x < y;
+    natural &&= compareNames(x, y) < 0;
+  }
+  if (natural || codePoint) return;
   const seen = new Set<string>();
-  for (const t of tensors) {
-    if (seen.has(t.name)) throw new DiffaiError(path, `tensor ${t.name} appears twice in the header`);
-    seen.add(t.name);
+  for (let i = 0; i < tensors.count; i++) {
+    const name = tensors.name(i);
+    if (seen.has(name)) throw new DiffaiError(path, `tensor ${name} appears twice in the header`);
+    seen.add(name);
   }
 }
