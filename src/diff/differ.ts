@@ -420,7 +420,10 @@ export function sortResults(results: DiffResult[], byMagnitude: boolean): DiffRe
 }
 
 function sameDims(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
+  if (a === b) return true; // shapes shared between tensors of one file
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function leafEqual(a: LeafValue, b: LeafValue): boolean {

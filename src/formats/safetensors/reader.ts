@@ -9,7 +9,7 @@ import { DiffaiError, check } from '../../errors.js';
 import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { JsonScanner, JsonSyntaxError } from '../../io/json-scanner.js';
-import { readRange } from '../../io/range.js';
+import { checkRange, readRange } from '../../io/range.js';
 import { compareNames } from '../../names.js';
 import { TensorTable, tableDescription } from '../table.js';
 import type { FormatReader, LeafValue, ModelDescription } from '../types.js';
@@ -66,7 +66,7 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
 
   const header = new HeaderScan(file.path, 8 + headerLength, file.size - 8 - headerLength);
   try {
-    header.scan(new JsonScanner(readRange(file, 8, headerLength, { what: 'safetensors header', budget: MAX_HEADER_BYTES })));
+    header.scan(new HeaderWindow(file, 8, headerLength));
   } catch (e) {
     if (e instanceof JsonSyntaxError) throw new DiffaiError(path, `invalid safetensors header JSON: ${e.message}`);
     throw e;
@@ -83,14 +83,83 @@ const OPEN_LIST = 0x5b;
 const CLOSE_LIST = 0x5d;
 const QUOTE = 0x22;
 
+/** Header bytes held at once (a member longer than this grows the window, up to the header). */
+const HEADER_WINDOW = 4 << 20;
+
+/**
+ * The JSON header read a window at a time, so a 1,000,000-tensor header (~90 MB) never sits
+ * in memory whole. Scanners over the window report offsets in the whole header.
+ */
+class HeaderWindow {
+  private buf: Uint8Array;
+  private filled = 0;
+  /** Header offset of buf[0]. */
+  private base = 0;
+
+  constructor(
+    private readonly file: RandomAccessFile,
+    private readonly start: number,
+    private readonly length: number,
+  ) {
+    checkRange(file, start, length, { what: 'safetensors header', budget: MAX_HEADER_BYTES });
+    this.buf = new Uint8Array(Math.min(HEADER_WINDOW, length));
+    this.fill();
+  }
+
+  /** True when the window reaches the end of the header: a syntax error now is one. */
+  get complete(): boolean {
+    return this.base + this.filled === this.length;
+  }
+
+  scanner(): JsonScanner {
+    return new JsonScanner(this.buf.subarray(0, this.filled), this.base);
+  }
+
+  /** Drops the bytes before window offset `keep` and reads on (a larger window when none could be dropped). */
+  advance(keep: number): void {
+    if (keep === 0 && this.filled === this.buf.length) {
+      const larger = new Uint8Array(Math.min(this.buf.length * 2, this.length - this.base));
+      larger.set(this.buf);
+      this.buf = larger;
+    } else {
+      this.buf.copyWithin(0, keep, this.filled);
+      this.filled -= keep;
+      this.base += keep;
+    }
+    this.fill();
+  }
+
+  private fill(): void {
+    const n = Math.min(this.buf.length - this.filled, this.length - this.base - this.filled);
+    this.file.readInto(this.buf.subarray(this.filled, this.filled + n), this.start + this.base + this.filled);
+    this.filled += n;
+  }
+}
+
+/** One top-level member of the header, parsed whole before it is kept. */
+type Member = { kind: 'tensor'; entry: Entry } | { kind: 'metadata'; leaves: Array<[string, string]> } | { kind: 'none' };
+
+interface Entry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  numel: number;
+  begin: number;
+  end: number;
+}
+
 /**
  * The header scanned straight into a column-wise table (no intermediate JSON objects or
- * descriptors: a 1,000,000-tensor header is ~70 MB of JSON). Each entry is checked as it is
- * read; duplicate keys inside an entry keep the last value, as JSON.parse would.
+ * descriptors). Each member is parsed from its window and kept only once the separator after
+ * it was read, so a member cut by the window's end is parsed again from a refilled window.
+ * Each entry is checked as it is read; duplicate keys inside an entry keep the last value,
+ * as JSON.parse would.
  */
 class HeaderScan {
   tensors: TensorTable;
   leaves: Record<string, LeafValue> = Object.create(null);
+  private json!: JsonScanner;
+  private window!: HeaderWindow;
 
   constructor(
     readonly path: string,
@@ -100,36 +169,69 @@ class HeaderScan {
     this.tensors = new TensorTable(path);
   }
 
-  scan(json: JsonScanner): void {
-    if (json.peek() !== OPEN_OBJECT) {
-      json.skipValue();
-      if (!json.atEnd()) json.fail('unexpected data after the JSON value');
-      throw new DiffaiError(this.path, 'safetensors header is not a JSON object');
+  /** `parse` on the current window, again on a refilled one while it ends too soon. */
+  private whole<T>(parse: (json: JsonScanner) => T): T {
+    for (;;) {
+      const mark = this.json.pos;
+      try {
+        return parse(this.json);
+      } catch (e) {
+        if (!(e instanceof JsonSyntaxError) || this.window.complete) throw e;
+        this.window.advance(mark);
+        this.json = this.window.scanner();
+      }
     }
-    json.pos++;
-    let metadata = false;
-    if (!json.empty(CLOSE_OBJECT)) {
-      do {
-        const name = json.string();
-        json.expect(0x3a);
-        if (name !== '__metadata__') this.entry(json, name);
-        else if (metadata) throw new DiffaiError(this.path, 'duplicate __metadata__ entry in the header');
-        else {
-          metadata = true;
-          this.metadata(json);
-        }
-      } while (json.more(CLOSE_OBJECT));
-    }
-    if (!json.atEnd()) json.fail('unexpected data after the JSON object');
   }
 
-  private metadata(json: JsonScanner): void {
+  scan(window: HeaderWindow): void {
+    this.window = window;
+    this.json = window.scanner();
+    const opened = this.whole((json) => {
+      if (json.peek() === OPEN_OBJECT) return true;
+      json.skipValue();
+      if (!json.atEnd()) json.fail('unexpected data after the JSON value');
+      return false;
+    });
+    if (!opened) throw new DiffaiError(this.path, 'safetensors header is not a JSON object');
+    this.json.pos++;
+    let metadata = false;
+    let first = true;
+    for (;;) {
+      const [member, more] = this.whole((json): [Member, boolean] => {
+        if (first && json.empty(CLOSE_OBJECT)) return [{ kind: 'none' }, false];
+        const name = json.string();
+        json.expect(0x3a);
+        if (name !== '__metadata__') return [{ kind: 'tensor', entry: this.entry(json, name) }, json.more(CLOSE_OBJECT)];
+        if (metadata) throw new DiffaiError(this.path, 'duplicate __metadata__ entry in the header');
+        return [{ kind: 'metadata', leaves: this.metadata(json) }, json.more(CLOSE_OBJECT)];
+      });
+      first = false;
+      if (member.kind === 'tensor') {
+        const e = member.entry;
+        this.tensors.add(e.name, e.dtype, e.shape, e.numel, this.dataStart + e.begin, e.end - e.begin);
+      } else if (member.kind === 'metadata') {
+        metadata = true;
+        for (const [key, value] of member.leaves) this.leaves[`__metadata__.${key}`] = value;
+      }
+      if (!more) break;
+    }
+    // Only whitespace may follow, to the end of the header.
+    for (;;) {
+      if (!this.json.atEnd()) this.json.fail('unexpected data after the JSON object');
+      if (this.window.complete) return;
+      this.window.advance(this.json.pos);
+      this.json = this.window.scanner();
+    }
+  }
+
+  private metadata(json: JsonScanner): Array<[string, string]> {
     if (json.peek() !== OPEN_OBJECT) {
       json.skipValue();
       throw new DiffaiError(this.path, '__metadata__ is not a JSON object');
     }
     json.pos++;
-    if (json.empty(CLOSE_OBJECT)) return;
+    const out: Array<[string, string]> = [];
+    if (json.empty(CLOSE_OBJECT)) return out;
     do {
       const key = json.string();
       json.expect(0x3a);
@@ -137,11 +239,12 @@ class HeaderScan {
         json.skipValue();
         throw new DiffaiError(this.path, `__metadata__.${key} is not a string`);
       }
-      this.leaves[`__metadata__.${key}`] = json.string();
+      out.push([key, json.string()]);
     } while (json.more(CLOSE_OBJECT));
+    return out;
   }
 
-  private entry(json: JsonScanner, name: string): void {
+  private entry(json: JsonScanner, name: string): Entry {
     const path = this.path;
     if (json.peek() !== OPEN_OBJECT) {
       json.skipValue();
@@ -184,7 +287,7 @@ class HeaderScan {
         path,
         `tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${JSON.stringify(shape)} × ${rawDtype} needs ${byteLength(dtype, numel)}`,
       );
-    this.tensors.add(name, dtype, shape, numel, this.dataStart + begin, end - begin);
+    return { name, dtype, shape, numel, begin, end };
   }
 }
 
