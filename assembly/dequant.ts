@@ -21,7 +21,7 @@
 
 import { f16Table } from './layout';
 
-@inline function f16(p: usize): f32 {
+@inline export function f16(p: usize): f32 {
   return load<f32>(f16Table + (<usize>load<u16>(p) << 2));
 }
 
@@ -190,7 +190,7 @@ export function q3_k_to_f32(src: usize, dst: usize, n: i32): void {
 }
 
 /** Scale (low 16 bits) and min (high 16 bits) j of the 12 packed bytes at q (Q4_K, Q5_K). */
-@inline function scaleMinK4(q: usize, j: i32): u32 {
+@inline export function scaleMinK4(q: usize, j: i32): u32 {
   let d: u32, m: u32;
   if (j < 4) {
     d = <u32>load<u8>(q + <usize>j) & 63;

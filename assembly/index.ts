@@ -8,6 +8,7 @@ import { buildTables } from './convert';
 import { ROW_STATS_SLOTS, ROW_PAIR_SLOTS } from './rows';
 
 export { stats_f32, stats_f64, stats_bf16, stats_f16 } from './stats';
+export { stats_q4_k } from './quant-stats';
 export { compare_f32, compare_f64 } from './compare';
 export { compare_stats } from './fused';
 export { grid_residual_f32, grid_residual_f64 } from './grid';
@@ -22,7 +23,7 @@ export {
 
 export function init(): void {
   allocateLayout();
-  buildTables();
+  buildTables(scratchA);
 }
 
 export function ptrRawA(): usize { return rawA; }

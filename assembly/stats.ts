@@ -9,14 +9,14 @@ import { statsOut, statsAcc, f16Table } from './layout';
 import { bf16_to_f32, f16_to_f32, f16x4_to_f32x4, f16ConstantsPtr } from './convert';
 
 // Re-run with the mean as pivot when Q/M2 shows more than this cancellation (4 bits).
-const CANCELLATION_LIMIT: f64 = 16.0;
+export const CANCELLATION_LIMIT: f64 = 16.0;
 
 // Magnitudes whose squares could leave the f64 range take a path that scales the
 // values by a power of two (exact) and reports the scale: true M2 = m2 · 4^exp.
 const SCALE_HIGH: f64 = 3.1217485503159922e+144; // 2^480: a chunk of 2^20 squares stays below f64 max
 const SCALE_LOW: f64 = 1.0 / SCALE_HIGH;
 
-@inline function writeStats(o: usize, n: f64, mean: f64, m2: f64, mn: f64, mx: f64, nan: f64, pinf: f64, ninf: f64, zeros: f64, exp: f64 = 0): void {
+@inline export function writeStats(o: usize, n: f64, mean: f64, m2: f64, mn: f64, mx: f64, nan: f64, pinf: f64, ninf: f64, zeros: f64, exp: f64 = 0): void {
   store<f64>(o + 72, exp);
   store<f64>(o, n);
   store<f64>(o + 8, mean);

@@ -1,21 +1,36 @@
 #!/usr/bin/env node
-// The benchmark harness: generates its inputs, then reports kernel GB/s (WASM vs plain JS)
-// and end-to-end `inspect`/`diff` GB/s with peak RSS, as a table and as JSON in
-// bench/results/latest.json. Page cache is warmed before each timed run.
+// The benchmark harness: generates its inputs, then reports kernel GB/s (WASM vs plain JS),
+// end-to-end `inspect`/`diff` GB/s with peak RSS, start-up against `node -e 0`, and peers on
+// the same files in the same run — a NumPy memmap script, torch.load + torch statistics, and
+// a C reading-and-statistics loop (bench/ceiling.c) as the ceiling — as ratios. Results go
+// to bench/results/latest.json (bench/report.js prints the README tables).
+//
+//   node bench/run.js [--quick | --size-mb M] [--baseline DIR]
+//
+// --baseline DIR: a built checkout (e.g. a worktree of main) whose bench/child.js runs every
+// end-to-end case back to back with ours, alternating, so a loaded machine slows both alike.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readSync, closeSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeGguf, makeOnnxExternal, makeSafetensors } from './generate.js';
 import { makeZip, npyF32 } from './generate-zip.js';
 import { runKernelBenchmarks } from './kernels.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
 const data = join(here, 'data');
 const quick = process.argv.includes('--quick');
+const baselineArg = process.argv.indexOf('--baseline');
+const baseline = baselineArg > 0 ? resolve(/** @type {string} */ (process.argv[baselineArg + 1])) : undefined;
 const GiB = 1 << 30;
-const size = quick ? 256 << 20 : GiB;
+const sizeArg = process.argv.indexOf('--size-mb');
+// --size-mb M: inputs of M MiB, quick kernels and without the fixed-size many-tensor and scale
+// rows (a check that the harness, its peers and ratios run; not numbers to publish).
+const harnessCheck = sizeArg > 0;
+const size = harnessCheck ? Number(process.argv[sizeArg + 1]) << 20 : quick ? 256 << 20 : GiB;
+const REPEATS = 3;
 
 /** A python3 with numpy (and maybe torch): Debian's /usr/bin/python3 first. */
 function findPython() {
@@ -40,32 +55,65 @@ function warm(path) {
   closeSync(fd);
 }
 
-/** @param {string[]} args @param {number} [repeats] @param {number} [expectCode] exit code the case must end with (2: a refusal) */
-function runCli(args, repeats = 3, expectCode) {
-  let best;
-  for (let i = 0; i < repeats; i++) {
-    const t = performance.now();
-    const child = spawnSync(process.execPath, [join(here, 'child.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
-    const wall = performance.now() - t;
-    const last = child.stderr.trim().split('\n').pop();
-    // split() never returns an empty array, so pop() always yields a string.
-    const r = JSON.parse(/** @type {string} */ (last));
-    if (expectCode !== undefined ? r.code !== expectCode : r.code > 1) throw new Error(`diffai ${args.join(' ')} ended with ${r.code}: ${child.stderr}`);
-    const run = { ...r, wall };
-    if (!best || run.ms < best.ms) best = run;
-  }
-  return best;
+/** @typedef {{ code: number, ms: number, maxRssKB: number, wall: number }} CliRun */
+
+/**
+ * One run of bench/child.js of the checkout at `dir` (in-process time, peak RSS, wall time).
+ * @param {string} dir @param {string[]} args @param {number} [expectCode] exit code the case must end with (2: a refusal)
+ * @returns {CliRun}
+ */
+function runChild(dir, args, expectCode) {
+  const t = performance.now();
+  const child = spawnSync(process.execPath, [join(dir, 'bench', 'child.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  const wall = performance.now() - t;
+  const last = child.stderr.trim().split('\n').pop();
+  // split() never returns an empty array, so pop() always yields a string.
+  const r = JSON.parse(/** @type {string} */ (last));
+  if (expectCode !== undefined ? r.code !== expectCode : r.code > 1) throw new Error(`diffai ${args.join(' ')} ended with ${r.code} (${dir}): ${child.stderr}`);
+  return { ...r, wall };
 }
 
+/**
+ * Best of `repeats` (by in-process time) for ours and, alternating with it, the baseline.
+ * @param {string[]} args @param {number} repeats @param {number} [expectCode]
+ */
+function runCli(args, repeats, expectCode) {
+  /** @type {CliRun | undefined} */ let best;
+  /** @type {CliRun | undefined} */ let base;
+  for (let i = 0; i < repeats; i++) {
+    const run = runChild(root, args, expectCode);
+    if (!best || run.ms < best.ms) best = run;
+    if (baseline) {
+      const b = runChild(baseline, args, expectCode);
+      if (!base || b.ms < base.ms) base = b;
+    }
+  }
+  return { best: /** @type {CliRun} */ (best), base };
+}
+
+/** Wall times (ms) of a command, `n` runs. @param {string[]} argv @param {number} n */
+function wallTimes(argv, n) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const r = spawnSync(/** @type {string} */ (argv[0]), argv.slice(1), { stdio: 'ignore' });
+    if (r.status !== 0 && r.status !== 1) throw new Error(`${argv.join(' ')} exited ${r.status}`);
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+/** @param {number[]} xs */
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+
 console.log(
-  `diffai bench — ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'cpu'} ×${cpus().length}, ${(totalmem() / GiB).toFixed(0)} GiB RAM, node ${process.version}${quick ? ' (quick)' : ''}`,
+  `diffai bench — ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'cpu'} ×${cpus().length}, ${(totalmem() / GiB).toFixed(0)} GiB RAM, node ${process.version}, load average ${loadavg()[0]?.toFixed(1)}${quick ? ' (quick)' : ''}${baseline ? `, baseline ${baseline}` : ''}`,
 );
 
 console.log('\nKernels (1 MiB chunks, hot cache), GB/s of stored bytes:');
-const kernels = runKernelBenchmarks({ quick });
-for (const k of kernels) console.log(`  ${k.name.padEnd(32)} ${k.gbPerSec.toFixed(2).padStart(6)} GB/s  ±${k.rme.toFixed(1)}%`);
+const kernels = runKernelBenchmarks({ quick: quick || harnessCheck });
+for (const k of kernels) console.log(`  ${k.name.padEnd(40)} ${k.gbPerSec.toFixed(2).padStart(6)} GB/s  ±${k.rme.toFixed(1)}%`);
 
-console.log('\nEnd to end (page cache warm; best of 3; GB/s of input bytes over the in-process time, wall includes node start-up):');
+console.log(`\nEnd to end (page cache warm; best of ${REPEATS}; GB/s of input bytes over the in-process time, wall includes node start-up):`);
 const inputs = {
   f32: makeSafetensors(join(data, 'f32_a.safetensors'), { dtype: 'f32', bytes: size, seed: 1 }),
   f32b: makeSafetensors(join(data, 'f32_b.safetensors'), { dtype: 'f32', bytes: size, seed: 1, perturb: 1e-3 }),
@@ -74,6 +122,9 @@ const inputs = {
   // ~1 GiB GGUF files (issue 16: inspect at ≥ 80 % of the safetensors f16 speed, GB/s of file bytes).
   q8_0: makeGguf(join(data, 'q8_0.gguf'), { type: 'Q8_0', bytes: size, seed: 4 }),
   q4_k: makeGguf(join(data, 'q4_k.gguf'), { type: 'Q4_K', bytes: size, seed: 5 }),
+  // A GPT-like checkpoint pair: F32 and BF16 tensors alternating, ~0.5 GiB per file (~1 GB per pair).
+  mixedA: makeSafetensors(join(data, 'mixed_a.safetensors'), { dtype: 'f32', bytes: size / 2, tensors: 16, seed: 7, mixed: true }),
+  mixedB: makeSafetensors(join(data, 'mixed_b.safetensors'), { dtype: 'f32', bytes: size / 2, tensors: 16, seed: 7, mixed: true, perturb: 1e-3 }),
 };
 // The f16 tensors again as an ONNX model with external data (issue 16: ≥ 80 % of the safetensors f16 speed).
 const onnxF16 = makeOnnxExternal(join(data, 'f16_external.onnx'), inputs.f16);
@@ -92,135 +143,209 @@ for (const [label, file] of [
 }
 // Its bytes are the safetensors file's data section, so that file is what is warmed and counted.
 cases.push(['inspect onnx f16 external 1 thread', ['inspect', onnxF16, '-o', 'json', '--threads', '1'], [inputs.f16]]);
+const mixed = [inputs.mixedA, inputs.mixedB];
+cases.push(['diff mixed F32/BF16 pair 1 thread', [...mixed, '-o', 'json', '--threads', '1'], mixed]);
+cases.push([`diff mixed F32/BF16 pair ${N} threads`, [...mixed, '-o', 'json', '--threads', String(N)], mixed]);
 cases.push(['diff f32 pair 1 thread', [inputs.f32, inputs.f32b, '-o', 'json', '--threads', '1'], [inputs.f32, inputs.f32b]]);
 cases.push([`diff f32 pair ${N} threads`, [inputs.f32, inputs.f32b, '-o', 'json', '--threads', String(N)], [inputs.f32, inputs.f32b]]);
 cases.push(['diff --shape-only f32 pair', [inputs.f32, inputs.f32b, '--shape-only'], [inputs.f32, inputs.f32b]]);
 // Many small tensors (issue 9 item 5): 100,000 tensors of 64 f32 each, every 10th changed in B.
-const many = {
-  a: makeSafetensors(join(data, 'many_a.safetensors'), { dtype: 'f32', bytes: 100_000 * 64 * 4, tensors: 100_000, seed: 5 }),
-  b: makeSafetensors(join(data, 'many_b.safetensors'), { dtype: 'f32', bytes: 100_000 * 64 * 4, tensors: 100_000, seed: 5, perturb: 1e-3, changeEvery: 10 }),
-};
-cases.push(['diff 100k small tensors', [many.a, many.b, '-o', 'json'], [many.a, many.b]]);
-cases.push(['inspect 100k small tensors', ['inspect', many.a, '-o', 'json'], [many.a]]);
-// Scale (issue 15 items 4–5, issue 17): a 1,000,000-tensor header (16 f32 each), a
-// 100,000-entry .npz, and archives refused by budget: a 1.2-million-entry torch-style zip and
-// 64 names for one deflated record.
-const million = makeSafetensors(join(data, 'million.safetensors'), { dtype: 'f32', bytes: 1_000_000 * 16 * 4, tensors: 1_000_000, seed: 7 });
-// A second 1,000,000-tensor file (every 1000th tensor changed): a pair of distinct files, not one file read once for both sides.
-const millionB = makeSafetensors(join(data, 'million_b.safetensors'), {
-  dtype: 'f32',
-  bytes: 1_000_000 * 16 * 4,
-  tensors: 1_000_000,
-  seed: 7,
-  perturb: 1e-3,
-  changeEvery: 1000,
-});
-const manyNpz = join(data, 'many_entries.npz');
-if (!existsSync(manyNpz)) {
-  makeZip(
-    manyNpz,
-    (function* () {
-      for (let i = 0; i < 100_000; i++) yield { name: `a${i}.npy`, data: npyF32(Float32Array.from({ length: 16 }, (_, j) => Math.sin(i * 16 + j))) };
-    })(),
-  );
+if (!harnessCheck) {
+  const many = {
+    a: makeSafetensors(join(data, 'many_a.safetensors'), { dtype: 'f32', bytes: 100_000 * 64 * 4, tensors: 100_000, seed: 5 }),
+    b: makeSafetensors(join(data, 'many_b.safetensors'), { dtype: 'f32', bytes: 100_000 * 64 * 4, tensors: 100_000, seed: 5, perturb: 1e-3, changeEvery: 10 }),
+  };
+  cases.push(['diff 100k small tensors', [many.a, many.b, '-o', 'json'], [many.a, many.b]]);
+  cases.push(['inspect 100k small tensors', ['inspect', many.a, '-o', 'json'], [many.a]]);
 }
-const manyPt = join(data, 'many_entries.pt');
-if (!existsSync(manyPt)) {
-  makeZip(
-    manyPt,
-    (function* () {
-      yield { name: 'archive/data.pkl', data: Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e]) }; // {} (protocol 2)
-      for (let i = 0; i < 1_200_000; i++) yield { name: `archive/data/${i}`, data: new Uint8Array(4) };
-    })(),
-  );
-}
-const overlapping = join(data, 'overlapping.npz');
-if (!existsSync(overlapping)) {
-  const values = new Float32Array(64 << 20); // 256 MiB of zeros: ~256 KB deflated
-  makeZip(overlapping, [{ name: 'a.npy', data: npyF32(values), deflate: true }], {
-    aliases: Array.from({ length: 63 }, (_, i) => ({ name: `b${i}.npy`, of: 0 })),
+/** @returns {Array<[name: string, args: string[], files: string[], repeats: number, expectCode?: number]>} */
+function makeScaleCases() {
+  // Scale (issue 15 items 4–5, issue 17): a 1,000,000-tensor header (16 f32 each), a
+  // 100,000-entry .npz, and archives refused by budget: a 1.2-million-entry torch-style zip and
+  // 64 names for one deflated record.
+  const million = makeSafetensors(join(data, 'million.safetensors'), { dtype: 'f32', bytes: 1_000_000 * 16 * 4, tensors: 1_000_000, seed: 7 });
+  // A second 1,000,000-tensor file (every 1000th tensor changed): a pair of distinct files, not one file read once for both sides.
+  const millionB = makeSafetensors(join(data, 'million_b.safetensors'), {
+    dtype: 'f32',
+    bytes: 1_000_000 * 16 * 4,
+    tensors: 1_000_000,
+    seed: 7,
+    perturb: 1e-3,
+    changeEvery: 1000,
   });
+  const manyNpz = join(data, 'many_entries.npz');
+  if (!existsSync(manyNpz)) {
+    makeZip(
+      manyNpz,
+      (function* () {
+        for (let i = 0; i < 100_000; i++) yield { name: `a${i}.npy`, data: npyF32(Float32Array.from({ length: 16 }, (_, j) => Math.sin(i * 16 + j))) };
+      })(),
+    );
+  }
+  const manyPt = join(data, 'many_entries.pt');
+  if (!existsSync(manyPt)) {
+    makeZip(
+      manyPt,
+      (function* () {
+        yield { name: 'archive/data.pkl', data: Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e]) }; // {} (protocol 2)
+        for (let i = 0; i < 1_200_000; i++) yield { name: `archive/data/${i}`, data: new Uint8Array(4) };
+      })(),
+    );
+  }
+  const overlapping = join(data, 'overlapping.npz');
+  if (!existsSync(overlapping)) {
+    const values = new Float32Array(64 << 20); // 256 MiB of zeros: ~256 KB deflated
+    makeZip(overlapping, [{ name: 'a.npy', data: npyF32(values), deflate: true }], {
+      aliases: Array.from({ length: 63 }, (_, i) => ({ name: `b${i}.npy`, of: 0 })),
+    });
+  }
+  return [
+    ['diff --shape-only 1M tensors', [million, million, '--shape-only'], [million], 1],
+    ['diff 1M tensors with itself', [million, million, '-o', 'json'], [million], 1],
+    ['diff --shape-only 1M-tensor pair', [million, millionB, '--shape-only'], [million, millionB], 1],
+    ['diff 1M-tensor pair', [million, millionB, '-o', 'json'], [million, millionB], 1],
+    ['inspect 100k-entry .npz', ['inspect', manyNpz, '-o', 'json'], [manyNpz], 1],
+    ['1.2M-entry .pt refused', ['inspect', manyPt], [manyPt], 1, 2],
+    ['64 overlapping zip entries refused', ['inspect', overlapping], [overlapping], 1, 2],
+  ];
 }
-/** @type {Array<[name: string, args: string[], files: string[], repeats: number, expectCode?: number]>} */
-const scaleCases = [
-  ['diff --shape-only 1M tensors', [million, million, '--shape-only'], [million], 1],
-  ['diff 1M tensors with itself', [million, million, '-o', 'json'], [million], 1],
-  ['diff --shape-only 1M-tensor pair', [million, millionB, '--shape-only'], [million, millionB], 1],
-  ['diff 1M-tensor pair', [million, millionB, '-o', 'json'], [million, millionB], 1],
-  ['inspect 100k-entry .npz', ['inspect', manyNpz, '-o', 'json'], [manyNpz], 1],
-  ['1.2M-entry .pt refused', ['inspect', manyPt], [manyPt], 1, 2],
-  ['64 overlapping zip entries refused', ['inspect', overlapping], [overlapping], 1, 2],
-];
-/** @typedef {{ name: string, bytes: number, ms: number, wallMs: number, gbPerSec: number | null, peakRssMB: number | null, code?: number }} E2eRow */
+const scaleCases = harnessCheck ? [] : makeScaleCases();
+/**
+ * @typedef {{ name: string, bytes: number, ms: number, wallMs: number, gbPerSec: number | null, wallGbPerSec: number | null,
+ *   peakRssMB: number | null, baseline?: { ms: number, wallMs: number, gbPerSec: number, peakRssMB: number } }} E2eRow
+ */
 /** @type {E2eRow[]} */
 const e2e = [];
-for (const [name, args, files, repeats, expectCode] of [...cases.map((c) => /** @type {const} */ ([...c, 3, undefined])), ...scaleCases]) {
+/** @param {number} x */
+const fmt = (x) => x.toFixed(2).padStart(6);
+for (const [name, args, files, repeats, expectCode] of [...cases.map((c) => /** @type {const} */ ([...c, REPEATS, undefined])), ...scaleCases]) {
   files.forEach(warm);
   const bytes = files.reduce((s, f) => s + statSync(f).size, 0);
-  const r = runCli(args, repeats, expectCode);
-  const row = { name, bytes, ms: r.ms, wallMs: r.wall, gbPerSec: bytes / r.ms / 1e6, peakRssMB: r.maxRssKB / 1024 };
+  const { best: r, base } = runCli(args, repeats, expectCode);
+  /** @type {E2eRow} */
+  const row = { name, bytes, ms: r.ms, wallMs: r.wall, gbPerSec: bytes / r.ms / 1e6, wallGbPerSec: bytes / r.wall / 1e6, peakRssMB: r.maxRssKB / 1024 };
+  if (base) row.baseline = { ms: base.ms, wallMs: base.wall, gbPerSec: bytes / base.ms / 1e6, peakRssMB: base.maxRssKB / 1024 };
   e2e.push(row);
   console.log(
-    `  ${name.padEnd(30)} ${(bytes / 1e9).toFixed(2)} GB  ${row.gbPerSec.toFixed(2).padStart(6)} GB/s  ${r.ms.toFixed(0).padStart(5)} ms (wall ${r.wall.toFixed(0)} ms)  peak RSS ${row.peakRssMB.toFixed(0)} MB`,
+    `  ${name.padEnd(34)} ${(bytes / 1e9).toFixed(2)} GB ${fmt(/** @type {number} */ (row.gbPerSec))} GB/s ${r.ms.toFixed(0).padStart(5)} ms (wall ${r.wall.toFixed(0)} ms, ${fmt(/** @type {number} */ (row.wallGbPerSec))} GB/s)  peak RSS ${/** @type {number} */ (row.peakRssMB).toFixed(0)} MB${base ? `  | baseline ${fmt(bytes / base.ms / 1e6)} GB/s ${base.ms.toFixed(0)} ms (wall ${base.wall.toFixed(0)} ms)` : ''}`,
   );
 }
 
-// Start-up bound: a diff of two small files, wall time of the whole command.
+// Start-up: a diff of two small files against `node -e 0`, alternating, wall time of each command.
+/** @type {{ nodeMs: number, oursMs: number, ratio: number, baselineMs?: number, baselineRatio?: number }} */
+let startup;
 {
-  const small = [join(here, '..', 'fixtures', 'core', 'digits_mlp.safetensors'), join(here, '..', 'fixtures', 'core', 'digits_mlp_finetuned.safetensors')];
-  let best = Infinity;
-  for (let i = 0; i < 5; i++) {
-    const t = performance.now();
-    spawnSync(process.execPath, [join(here, '..', 'bin', 'diffai.js'), ...small], { stdio: 'ignore' });
-    best = Math.min(best, performance.now() - t);
+  const small = [join(root, 'fixtures', 'core', 'digits_mlp.safetensors'), join(root, 'fixtures', 'core', 'digits_mlp_finetuned.safetensors')];
+  const rounds = quick ? 5 : 15;
+  const node = [];
+  const ours = [];
+  const base = [];
+  for (let i = 0; i < rounds; i++) {
+    node.push(...wallTimes([process.execPath, '-e', '0'], 1));
+    ours.push(...wallTimes([process.execPath, join(root, 'bin', 'diffai.js'), ...small], 1));
+    if (baseline) base.push(...wallTimes([process.execPath, join(baseline, 'bin', 'diffai.js'), ...small], 1));
   }
+  startup = { nodeMs: median(node), oursMs: median(ours), ratio: median(ours) / median(node) };
+  if (baseline) Object.assign(startup, { baselineMs: median(base), baselineRatio: median(base) / median(node) });
   e2e.push({
     name: 'diff of two small files (wall)',
     bytes: small.reduce((s, f) => s + statSync(f).size, 0),
-    ms: best,
-    wallMs: best,
+    ms: startup.oursMs,
+    wallMs: startup.oursMs,
     gbPerSec: null,
+    wallGbPerSec: null,
     peakRssMB: null,
   });
-  console.log(`  ${'diff of two small files'.padEnd(28)} wall ${best.toFixed(0)} ms (node start-up included)`);
+  console.log(
+    `  start-up: small diff ${startup.oursMs.toFixed(0)} ms, node -e 0 ${startup.nodeMs.toFixed(0)} ms → ${startup.ratio.toFixed(2)}× (medians of ${rounds}, alternating)${baseline ? `; baseline ${startup.baselineMs?.toFixed(0)} ms → ${startup.baselineRatio?.toFixed(2)}×` : ''}`,
+  );
 }
 
-// Peers: the same four statistics by a NumPy script and by torch.load + torch ops.
-console.log('\nPeers (same files, page cache warm, best of 2):');
-const python = findPython();
+// Peers on the same files: NumPy (memmap), torch.load + torch ops, and the C loop (the ceiling).
+console.log('\nPeers (same files, page cache warm, best of 2; ratio = diffai GB/s ÷ peer GB/s, both over wall time incl. start-up):');
+/** @typedef {{ name: string, gbPerSec: number, ms: number, ours: string, oursGbPerSec: number }} Peer */
+/** @type {Peer[]} */
 const peers = [];
-/** @param {string[]} args */
-function runPython(args) {
+const notes = [];
+/** Our row's wall-time GB/s (start-up included), the faster of its thread counts. @param {string} prefix */
+const ours = (prefix) =>
+  e2e
+    .filter((row) => row.name.startsWith(prefix) && row.wallGbPerSec !== null)
+    .reduce((a, b) => (/** @type {number} */ (b.wallGbPerSec) > /** @type {number} */ (a.wallGbPerSec) ? b : a));
+/** @param {string} name @param {{ bytes: number, seconds: number, wall: number }} r @param {E2eRow} row */
+function addPeer(name, r, row) {
+  const gbs = r.bytes / (r.wall / 1000) / 1e9;
+  const mine = /** @type {number} */ (row.wallGbPerSec);
+  peers.push({ name, gbPerSec: gbs, ms: r.wall, ours: row.name, oursGbPerSec: mine });
+  console.log(`  ${name.padEnd(44)} ${fmt(gbs)} GB/s (wall ${r.wall.toFixed(0)} ms)  vs ${row.name}: diffai ${fmt(mine)} GB/s → ${(mine / gbs).toFixed(2)}×`);
+}
+/** @param {string} exe @param {string[]} args @param {Record<string, string>} [env] */
+function runPeer(exe, args, env = {}) {
+  /** @type {{ bytes: number, seconds: number, wall: number } | undefined} */
   let best;
   for (let i = 0; i < 2; i++) {
     const t = performance.now();
-    const r = spawnSync(python.exe, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' }, maxBuffer: 64 << 20 });
+    const r = spawnSync(exe, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', ...env }, maxBuffer: 64 << 20 });
     const wall = performance.now() - t;
-    if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+    if (r.status !== 0) throw new Error(`${exe} ${args.join(' ')}: ${r.stderr}`);
     const out = JSON.parse(r.stdout);
-    if (!best || out.seconds < best.seconds) best = { ...out, wall };
+    if (!best || wall < best.wall) best = { ...out, wall };
   }
-  return best;
+  return /** @type {{ bytes: number, seconds: number, wall: number }} */ (best);
 }
-// Our side of each ratio: the faster of the 1- and N-thread runs of the same command.
-// Only the start-up row has gbPerSec null, and no prefix passed here matches it.
-/** @param {string} prefix */
-const ours = (prefix) =>
-  /** @type {Array<E2eRow & { gbPerSec: number }>} */ (e2e.filter((row) => row.name.startsWith(prefix))).reduce((a, b) => (b.gbPerSec > a.gbPerSec ? b : a));
-if (!python.numpy) {
-  console.log('  NumPy reference skipped: no python3 with numpy found (Debian: apt-get install python3-numpy)');
-} else {
+
+// The C ceiling: compiled here when a C compiler exists.
+const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0);
+const ceilingExe = join(data, 'ceiling');
+let ceiling = false;
+if (!cc) notes.push('C ceiling skipped: no C compiler (cc/gcc/clang) found');
+else {
+  const built = spawnSync(cc, ['-O3', '-mavx2', '-mf16c', '-o', ceilingExe, join(here, 'ceiling.c')], { encoding: 'utf8' });
+  if (built.status === 0) ceiling = true;
+  else notes.push(`C ceiling skipped: ${cc} -O3 -mavx2 -mf16c failed (${built.stderr.trim().split('\n')[0]})`);
+}
+/** The tensors' byte ranges for the C loop: "DTYPE startA endA startB endB" per line. @param {string} a @param {string} [b] */
+function layoutFor(a, b) {
+  /** @param {string} path @returns {[Record<string, { dtype: string, data_offsets: [number, number] }>, number]} */
+  const header = (path) => {
+    const fd = openSync(path, 'r');
+    const len = Buffer.alloc(8);
+    readSync(fd, len, 0, 8, 0);
+    const n = Number(len.readBigUInt64LE());
+    const json = Buffer.alloc(n);
+    readSync(fd, json, 0, n, 8);
+    closeSync(fd);
+    const h = JSON.parse(json.toString('utf8'));
+    delete h.__metadata__;
+    return [h, 8 + n];
+  };
+  const [ha, oa] = header(a);
+  const [hb, ob] = b ? header(b) : [ha, oa];
+  const lines = Object.entries(ha).map(([name, t]) => {
+    const u = /** @type {{ data_offsets: [number, number] }} */ (hb[name]);
+    return [t.dtype, oa + t.data_offsets[0], oa + t.data_offsets[1], ob + u.data_offsets[0], ob + u.data_offsets[1]].join(' ');
+  });
+  const path = join(data, `layout-${lines.length}-${statSync(a).size}.txt`);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+const python = findPython();
+if (!python.numpy) notes.push('NumPy reference skipped: no python3 with numpy found (Debian: apt-get install python3-numpy)');
+else {
   warm(inputs.f32);
-  const r = runPython([join(here, 'reference_numpy.py'), inputs.f32]);
-  const gbs = r.bytes / r.seconds / 1e9;
-  peers.push({ name: 'numpy stats f32', gbPerSec: gbs, ms: r.seconds * 1000, oursGbPerSec: ours('inspect f32 ').gbPerSec });
-  console.log(
-    `  numpy memmap + mean/std/min/max   ${gbs.toFixed(2).padStart(6)} GB/s  → diffai inspect is ${(ours('inspect f32 ').gbPerSec / gbs).toFixed(1)}× faster`,
-  );
+  addPeer('numpy memmap: mean/std/min/max f32', runPeer(python.exe, [join(here, 'reference_numpy.py'), inputs.f32]), ours('inspect f32 '));
+  mixed.forEach(warm);
+  addPeer('numpy memmap: diff mixed pair (chunked)', runPeer(python.exe, [join(here, 'reference_numpy.py'), 'diff', ...mixed]), ours('diff mixed'));
 }
-if (!python.torch) {
-  console.log('  PyTorch reference skipped: no python3 with torch found (Debian: apt-get install python3-torch)');
-} else {
+if (ceiling) {
+  warm(inputs.f32);
+  addPeer('C loop (ceiling): stats f32', runPeer(ceilingExe, [layoutFor(inputs.f32), inputs.f32]), ours('inspect f32 '));
+  mixed.forEach(warm);
+  addPeer('C loop (ceiling): diff mixed pair', runPeer(ceilingExe, [layoutFor(inputs.mixedA, inputs.mixedB), ...mixed]), ours('diff mixed'));
+}
+if (!python.torch) notes.push('PyTorch reference skipped: no python3 with torch found (Debian: apt-get install python3-torch)');
+else {
   const pt = join(data, 'f32_a.pt');
   if (!existsSync(pt) || statSync(pt).mtimeMs < statSync(inputs.f32).mtimeMs) {
     const made = spawnSync(python.exe, [join(here, 'reference_torch.py'), 'make', inputs.f32, pt], { encoding: 'utf8' });
@@ -228,20 +353,45 @@ if (!python.torch) {
   }
   warm(pt);
   const bytes = statSync(pt).size;
-  const r0 = runCli(['inspect', pt, '-o', 'json']);
-  const row = { name: 'inspect f32 .pt', bytes, ms: r0.ms, wallMs: r0.wall, gbPerSec: bytes / r0.ms / 1e6, peakRssMB: r0.maxRssKB / 1024 };
+  const { best: r0, base } = runCli(['inspect', pt, '-o', 'json'], REPEATS);
+  /** @type {E2eRow} */
+  const row = {
+    name: 'inspect f32 .pt',
+    bytes,
+    ms: r0.ms,
+    wallMs: r0.wall,
+    gbPerSec: bytes / r0.ms / 1e6,
+    wallGbPerSec: bytes / r0.wall / 1e6,
+    peakRssMB: r0.maxRssKB / 1024,
+  };
+  if (base) row.baseline = { ms: base.ms, wallMs: base.wall, gbPerSec: bytes / base.ms / 1e6, peakRssMB: base.maxRssKB / 1024 };
   e2e.push(row);
-  console.log(`  diffai inspect of the same .pt    ${row.gbPerSec.toFixed(2).padStart(6)} GB/s  peak RSS ${row.peakRssMB.toFixed(0)} MB`);
-  const r = runPython([join(here, 'reference_torch.py'), 'stats', pt]);
-  const gbs = r.bytes / r.seconds / 1e9;
-  peers.push({ name: 'torch.load + stats f32', gbPerSec: gbs, ms: r.seconds * 1000, oursGbPerSec: row.gbPerSec });
-  console.log(`  torch.load + mean/std/min/max     ${gbs.toFixed(2).padStart(6)} GB/s  → diffai inspect is ${(row.gbPerSec / gbs).toFixed(1)}× faster`);
+  addPeer('torch.load + mean/std/min/max (.pt)', runPeer(python.exe, [join(here, 'reference_torch.py'), 'stats', pt]), row);
 }
+for (const n of notes) console.log(`  ${n}`);
+
+// The issue's targets, checked against this run.
+/** @param {string} name */
+const row = (name) => e2e.find((r) => r.name === name);
+const mixedBest = ours('diff mixed');
+const cDiff = peers.find((p) => p.name === 'C loop (ceiling): diff mixed pair');
+const rss = Math.max(...e2e.map((r) => r.peakRssMB ?? 0));
+const targets = [
+  ['diff ~1 GB mixed pair ≥ 4 GB/s wall', mixedBest.wallGbPerSec, 4],
+  ...(cDiff ? [['diff mixed pair ≥ 0.5× the C loop', /** @type {number} */ (mixedBest.wallGbPerSec) / cDiff.gbPerSec, 0.5]] : []),
+  ['inspect f32 1 thread ≥ 5 GB/s', row('inspect f32 1 thread')?.gbPerSec, 5],
+  ['inspect bf16 ≥ 3.5 GB/s', ours('inspect bf16').gbPerSec, 3.5],
+  ['inspect f16 ≥ 2.5 GB/s', ours('inspect f16').gbPerSec, 2.5],
+  ['small diff ≤ 1.5× node -e 0', 1.5 / startup.ratio, 1],
+  ['peak RSS ≤ 200 MB (every row)', 200 / rss, 1],
+].map(([name, value, goal]) => ({ name: String(name), value: Number(value), goal: Number(goal), met: Number(value) >= Number(goal) }));
+console.log('\nTargets (issue 17):');
+for (const t of targets) console.log(`  ${t.met ? 'met    ' : 'NOT met'} ${t.name} (${t.value.toFixed(2)} vs ${t.goal})`);
 
 const out = join(here, 'results', 'latest.json');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
   out,
-  `${JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, quick, kernels, e2e, peers }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, load: loadavg()[0], node: process.version, quick, baseline: baseline !== undefined, kernels, e2e, startup, peers, notes, targets }, null, 2)}\n`,
 );
 console.log(`\nwritten ${out}`);

@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI lives in dist/src/cli (built by `npm run build`).
-import { main, parseArgs } from '../dist/src/cli/main.js';
+// Thin launcher (CommonJS, see bin/package.json): `npm run build` bundles the CLI into one
+// file with a code cache (scripts/bundle.js), which starts faster than the ES modules it is
+// made of; load-bundle.js loads it.
+const { cli } = require('./load-bundle.js').loadBundle();
 
-process.exitCode = await main(parseArgs());
+cli.main(cli.parseArgs()).then((code) => {
+  process.exitCode = code;
+});

@@ -86,8 +86,11 @@ export type WidenKernel =
   | 'iq4_nl_to_f32'
   | 'iq4_xs_to_f32';
 
-/** Stats kernels that read the stored elements directly (widening in registers). */
-export type FusedStatsKernel = 'stats_bf16' | 'stats_f16';
+/**
+ * Stats kernels that read the stored elements directly: bf16/f16 widened in registers, Q4_K
+ * summed from integer moments of its quants (assembly/quant-stats.ts).
+ */
+export type FusedStatsKernel = 'stats_bf16' | 'stats_f16' | 'stats_q4_k';
 
 export interface DTypeInfo {
   /** The name in JSON output and the library API. */
@@ -139,7 +142,7 @@ const SPECS: Record<DType, Spec> = {
   q8_0: ggml(32, 34, 'q8_0_to_f32'),
   q2_k: ggml(256, 84, 'q2_k_to_f32'),
   q3_k: ggml(256, 110, 'q3_k_to_f32'),
-  q4_k: ggml(256, 144, 'q4_k_to_f32'),
+  q4_k: { ...ggml(256, 144, 'q4_k_to_f32'), fusedStats: 'stats_q4_k' },
   q5_k: ggml(256, 176, 'q5_k_to_f32'),
   q6_k: ggml(256, 210, 'q6_k_to_f32'),
   q8_k: ggml(256, 292, 'q8_k_to_f32'),

@@ -208,7 +208,8 @@ describe('inflate', () => {
     const comp = deflateSync(data);
     const path = join(tmp, 'stream.zlib');
     writeFileSync(path, Buffer.concat([Buffer.alloc(5), comp]));
-    const s = new InflateStream({ kind: 'deflate', path, offset: 5, compressedLength: comp.length, format: 'zlib', skip: 100, length: 40_000 }, 900);
+    const file = RandomAccessFile.open(path);
+    const s = new InflateStream(file, { kind: 'deflate', path, offset: 5, compressedLength: comp.length, format: 'zlib', skip: 100, length: 40_000 }, 900);
     try {
       const a = new Uint8Array(7000);
       const b = new Uint8Array(30_000);
@@ -219,6 +220,7 @@ describe('inflate', () => {
       await expect(s.readInto(new Uint8Array(20_000))).rejects.toThrow('compressed data ends before the tensor does');
     } finally {
       s.close();
+      file.close();
     }
   });
 });

@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import type { AnalysisName } from '../analysis/registry.js';
 import { unmatchedFilters } from '../diff/differ.js';
 import { DiffaiError } from '../errors.js';
-import { diffDirectories, diffFiles, isModelDirectory, type LibraryOptions } from '../library.js';
+import { diffDirectories, diffFiles, type DiffReport, isModelDirectory, type LibraryOptions } from '../library.js';
 import type { ModelDescription } from '../formats/types.js';
 import { tensorColumns } from '../formats/table.js';
 import { choosePalette } from '../render/color.js';
@@ -19,6 +19,7 @@ import { gatedAnalyses, selectedAnalyses, thresholdOptions, wantsAnalysis, type 
 import { compileRegex, parseEpsilon, parseThreads, type DiffArgs } from './args.js';
 import { termSafe } from '../terminal.js';
 import { STDIN } from '../formats/input.js';
+import { isRemotePath } from '../io/remote-path.js';
 import { filterWarnings } from './filter-warnings.js';
 import { verboseLine, warn, write } from './output.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
@@ -27,6 +28,9 @@ import { loadOptionsFrom, type InputArgs } from './input-options.js';
 import { describeKeyMaps } from './key-map-notes.js';
 
 export async function runDiff(args: DiffArgs): Promise<number> {
+  // A share of a partitioned run (partition-command.ts): partial results, not a report.
+  if ((args as { partition?: string }).partition !== undefined || String(args.output) === 'partials')
+    return (await import('./partition-command.js')).runPartition(args);
   const epsilon = parseEpsilon(args.epsilon);
   const threads = parseThreads(args.threads, (line) => warn(args.quiet, line));
   const paths = [args.fileA, args.fileB, ...((args as DiffArgs & AnalysisArgs).more ?? []).map(String)];
@@ -65,10 +69,15 @@ export async function runDiff(args: DiffArgs): Promise<number> {
     return exitOnDifference && differ ? 1 : 0;
   }
   const report = await diffFiles(args.fileA, args.fileB, options).finally(stop);
+  return finishPairDiff(args, report, options, started);
+}
+
+/** Warnings, verbose lines, the report and the exit code of a two-file diff (also of `diffai merge`). */
+export async function finishPairDiff(args: DiffArgs, report: DiffReport, options: LibraryOptions, started: number): Promise<number> {
   const differ = reportDiffers(report);
   describeRun(args, reportModels(report), options, `${report.results.length} differences in ${elapsed(started)} ms`);
   await print(args, report, differ ? [`Files ${args.fileA} and ${args.fileB} differ`] : []);
-  return exitOnDifference && differ ? 1 : 0;
+  return (args.exitCode || args.quiet || args.brief) && differ ? 1 : 0;
 }
 
 /**
@@ -97,7 +106,7 @@ async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, paths: string[], o
 
 /** Every input that does not exist, one line each (all of them, not just the first); then exit 2. */
 function reportMissing(paths: string[]): void {
-  const missing = paths.filter((p) => p !== STDIN && statSync(p, { throwIfNoEntry: false }) === undefined);
+  const missing = paths.filter((p) => p !== STDIN && !isRemotePath(p) && statSync(p, { throwIfNoEntry: false }) === undefined);
   if (missing.length === 0) return;
   for (const p of missing.slice(0, -1)) process.stderr.write(`${new DiffaiError(p, 'no such file').line}\n`);
   throw new DiffaiError(missing[missing.length - 1], 'no such file');

@@ -13,6 +13,7 @@ const USAGE: Record<CommandName, Array<[string, string]>> = {
     ['diffai check FILE… (or --check)', 'validate files fully; name pickle globals that would run code (exit 2 if any is invalid or unsafe)'],
     ['diffai textconv FILE', 'one model as text, for git diff.<driver>.textconv'],
     ['diffai git-diff ARGS…', "git's external diff protocol (GIT_EXTERNAL_DIFF, diff.<driver>.command)"],
+    ['diffai merge PARTS… [options]', 'the diff of a partitioned run (--partition K/N -o partials) from the parts of all its shares'],
   ],
   inspect: [['diffai inspect FILE [options]', 'statistics of every tensor in one file (exit 2 if it is invalid)']],
 };

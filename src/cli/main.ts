@@ -5,16 +5,19 @@
  * difference under --exit-code (or a failed gate), 2 trouble.
  */
 import { readFileSync } from 'node:fs';
-import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { Argv } from 'yargs';
 import { DiffaiError } from '../errors.js';
 import { termSafe } from '../terminal.js';
 import type { DiffArgs, InspectArgs } from './args.js';
-import { runDiff } from './diff-command.js';
+import { finishPairDiff, runDiff } from './diff-command.js';
+import { loadOptionsFrom } from './input-options.js';
+import { type MergeArgs, PARTIALS } from './partition-command.js';
 import { helpText, helpWidth } from './help.js';
 import { runInspect } from './inspect-command.js';
 import { summarizeArgv } from './option-check.js';
 import { type CommandName, optionsFor } from './options.js';
+import { COMMANDS, type CommandId, positionalsOf, yargsUsage } from './commands.js';
+import { fastParse, type ParsedArgs, type ParsedCommand } from './fast-args.js';
 import { guardStreams, write } from './output.js';
 import type { CheckArgs } from './check-command.js';
 import type { GitDiffArgs, TextconvArgs } from './git-driver.js';
@@ -57,61 +60,12 @@ export async function main(argv: string[]): Promise<number> {
       await write(`${version()}\n`);
       return EXIT_OK;
     }
-    let code = EXIT_OK;
-    argv = checkFlagAsCommand(argv).map((a) => (a === STDIN ? STDIN_ARG : a));
-    await yargs(argv)
-      .middleware(restoreStdinArgs)
-      .scriptName('diffai')
-      .help(false)
-      .version(false)
-      .command(
-        'check <files..>',
-        false,
-        (y) => withOptions(y, 'diff').positional('files', { type: 'string', array: true, demandOption: true }),
-        async (args) => {
-          code = await (await import('./check-command.js')).runCheck(args as unknown as CheckArgs);
-        },
-      )
-      .command(
-        'textconv <file>',
-        false,
-        (y) => withOptions(y, 'inspect').positional('file', { type: 'string', demandOption: true }),
-        async (args) => {
-          code = await (await import('./git-driver.js')).runTextconv(args as unknown as TextconvArgs);
-        },
-      )
-      .command(
-        'git-diff <gitArgs..>',
-        false,
-        (y) => withOptions(y, 'diff').positional('gitArgs', { type: 'string', array: true, demandOption: true }),
-        async (args) => {
-          code = await (await import('./git-driver.js')).runGitDiff(args as unknown as GitDiffArgs);
-        },
-      )
-      .command(
-        'inspect <file>',
-        false,
-        (y) => withOptions(y, 'inspect').positional('file', { type: 'string', demandOption: true }),
-        async (args) => {
-          code = await runInspect({ ...(args as unknown as InspectArgs), argv });
-        },
-      )
-      .command(
-        '$0 <fileA> <fileB> [more..]',
-        false,
-        (y) => withOptions(y, 'diff').positional('fileA', { type: 'string', demandOption: true }).positional('fileB', { type: 'string', demandOption: true }),
-        async (args) => {
-          code = await runDiff({ ...(args as unknown as DiffArgs), argv });
-        },
-      )
-      .strict()
-      .fail((message, error) => {
-        if (error instanceof DiffaiError) throw error;
-        if (message) throw new DiffaiError(undefined, `${message.replace(/\s*\n\s*/g, ' ')} (see diffai --help)`);
-        throw error;
-      })
-      .parseAsync();
-    return code;
+    argv = checkFlagAsCommand(argv);
+    // Common lines skip loading yargs (start-up time, fast-args.ts); yargs parses the rest.
+    const parsed = fastParse(argv) ?? (await parseWithYargs(argv));
+    if (parsed.args.output === PARTIALS && parsed.command !== 'diff' && parsed.command !== 'merge')
+      throw new DiffaiError(undefined, `-o ${PARTIALS} is the output of partitioned runs (diffai A B --partition K/N -o ${PARTIALS})`);
+    return await RUNNERS[parsed.command](parsed.args, argv);
   } catch (e) {
     if (e instanceof DiffaiError) {
       process.stderr.write(`${e.line}\n`);
@@ -128,6 +82,61 @@ export async function main(argv: string[]): Promise<number> {
 /** A stack trace (--verbose) with each of its lines escaped for the terminal. */
 function stackLines(stack: string): string {
   return stack.split('\n').map(termSafe).join('\n');
+}
+
+type Runner = (args: ParsedArgs, argv: string[]) => Promise<number>;
+
+/** What runs each command (commands.ts declares their arguments); rarer ones load on first use. */
+const RUNNERS: Record<CommandId, Runner> = {
+  diff: (args, argv) => runDiff({ ...(args as unknown as DiffArgs), argv }),
+  inspect: (args, argv) => runInspect({ ...(args as unknown as InspectArgs), argv }),
+  check: async (args) => (await import('./check-command.js')).runCheck(args as unknown as CheckArgs),
+  textconv: async (args) => (await import('./git-driver.js')).runTextconv(args as unknown as TextconvArgs),
+  'git-diff': async (args) => (await import('./git-driver.js')).runGitDiff(args as unknown as GitDiffArgs),
+  merge: async (args, argv) => {
+    const started = performance.now();
+    const merged = await (await import('./partition-command.js')).mergeReport({ ...(args as unknown as MergeArgs), argv });
+    return finishPairDiff(merged.args, merged.report, loadOptionsFrom(merged.args), started);
+  },
+};
+
+/**
+ * The command line as yargs reads it with the option table (options.ts) and the commands
+ * (commands.ts): the definition the fast path (fast-args.ts) must agree with. Help and the
+ * version were answered before parsing; a mistake throws a DiffaiError.
+ */
+export async function parseWithYargs(argv: string[]): Promise<ParsedCommand> {
+  const { default: yargs } = await import('yargs');
+  let parsed: ParsedCommand | undefined;
+  let y = yargs(argv.map((a) => (a === STDIN ? STDIN_ARG : a)))
+    .middleware(restoreStdinArgs)
+    .scriptName('diffai')
+    .help(false)
+    .version(false);
+  for (const command of COMMANDS) {
+    y = y.command(
+      yargsUsage(command),
+      false,
+      (c) => {
+        let out = withOptions(c, command.options);
+        for (const p of positionalsOf(command)) out = out.positional(p.name, { type: 'string', array: p.variadic, demandOption: p.required });
+        return out;
+      },
+      (args) => {
+        parsed = { command: command.id, args: args as ParsedArgs };
+      },
+    );
+  }
+  await y
+    .strict()
+    .fail((message, error) => {
+      if (error instanceof DiffaiError) throw error;
+      if (message) throw new DiffaiError(undefined, `${message.replace(/\s*\n\s*/g, ' ')} (see diffai --help)`);
+      throw error;
+    })
+    .parseAsync();
+  if (!parsed) throw new DiffaiError(undefined, 'no command to run (see diffai --help)');
+  return parsed;
 }
 
 /** The command's options from the table; help and version were answered before parsing. */
@@ -165,6 +174,7 @@ function checkFlagAsCommand(argv: string[]): string[] {
   return ['check', ...argv.slice(0, at), ...argv.slice(at + 1)];
 }
 
+/** The arguments after `node script` (what yargs' hideBin gives under Node, without loading yargs). */
 export function parseArgs(): string[] {
-  return hideBin(process.argv);
+  return process.argv.slice(2);
 }

@@ -90,11 +90,14 @@ function* namesOf(m: ModelDescription): Iterable<string> {
   yield* Object.keys(m.leaves);
 }
 
+/** What the differ asks about tensor values: the executor, or results recorded by partitioned runs (partition.ts). */
+export type TensorSource = Pick<Executor, 'stats' | 'compare' | 'statsMany' | 'compareMany'>;
+
 /** `plan` defaults to planDiff(a, b, options); callers that sized the work from it pass it in. */
 export async function diffModels(
   a: ModelDescription,
   b: ModelDescription,
-  executor: Executor,
+  executor: TensorSource,
   options: DiffOptions = {},
   plan: DiffPlan = planDiff(a, b, options),
 ): Promise<DiffResult[]> {

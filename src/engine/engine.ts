@@ -11,7 +11,7 @@ import type { Chunk, EngineOp } from './op.js';
 import { type Job, type JobItem, type OpName, type OpResult, opOf } from './ops.js';
 import { statsOp } from './ops/stats.js';
 import type { StatsPartial } from './partials.js';
-import { type Kind, type Pipeline, asF64, blockAlign, bytesOf, chunkElements, convert, kernelLimit, pipelineFor } from './pipeline.js';
+import { type Kind, type Pipeline, asF64, blockAlign, bytesOf, chunkElements, convert, kernelLimit, pipelineFor, readElements } from './pipeline.js';
 import { FileCache, isDense, openElementReader, readAt, storageBytes } from './sources.js';
 
 export interface EngineOptions {
@@ -129,7 +129,8 @@ export class Engine {
     // Kernels run on sub-chunks of `sub` elements (small enough for dequantized data to stay
     // in cache); reads stay as large as the raw buffers allow, a whole number of sub-chunks.
     const sub = this.step(op, item, ps, kernelLimit(ps, this.options.chunkElements));
-    const step = Math.max(1, Math.floor(this.step(op, item, ps) / sub)) * sub;
+    const reach = ps.some((p) => p.blockElements > 1) ? readElements(k, ps, this.options.chunkElements) : this.step(op, item, ps);
+    const step = Math.max(1, Math.floor(reach / sub)) * sub;
     const view = new ChunkView(k, ps, ps[0]!.kind);
     // Raw buffers by chunk parity, one per side.
     const buffers = [

@@ -89,6 +89,18 @@ export function kernelLimit(pipelines: Pipeline[], limit?: number): number | und
   return Math.min(limit ?? DEQUANT_CHUNK_ELEMENTS, DEQUANT_CHUNK_ELEMENTS);
 }
 
+/**
+ * Elements per read of block-quantized data, which the kernels take in sub-chunks of at
+ * most DEQUANT_CHUNK_ELEMENTS: only the raw buffers bound it (fewer, larger reads).
+ */
+export function readElements(k: Kernels, pipelines: Pipeline[], limit?: number): number {
+  let n = Number.POSITIVE_INFINITY;
+  for (const p of pipelines) n = Math.min(n, Math.floor(k.rawBytes / p.blockBytes) * p.blockElements);
+  if (limit !== undefined) n = Math.max(1, Math.min(n, limit));
+  const align = blockAlign(pipelines);
+  return Math.max(align, n - (n % align));
+}
+
 /** Elements per chunk: the raw chunk and its f64 widening must both fit; whole blocks. */
 export function chunkElements(k: Kernels, pipelines: Pipeline[], limit?: number): number {
   let n = Math.floor(k.scratchBytes / 8);

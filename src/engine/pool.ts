@@ -3,10 +3,15 @@
  * worker threads, each with its own engine. The pool keeps its queue ordered largest job
  * first, so big tensors start early and small ones fill the gaps.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { DiffaiError } from '../errors.js';
+import { remoteSeeds } from '../io/remote-file.js';
+import { lazyBuiltin } from '../lazy-builtin.js';
 import { Engine, type EngineOptions } from './engine.js';
 import type { Job, OpName, OpResult } from './ops.js';
+
+/** Loaded with the first pool: single-thread runs skip it (~4 ms of start-up). */
+const workerThreads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 
 export interface Backend {
   /** Runs any registered op's job; one result per item. */
@@ -119,7 +124,9 @@ export class WorkerPoolBackend implements Backend {
 
   private spawn(): Worker {
     // No inherited execArgv: flags such as --input-type or --eval of the parent break a worker.
-    const worker = new Worker(WORKER_URL, { workerData: { chunkElements: this.options.chunkElements }, execArgv: [] });
+    const { Worker } = workerThreads();
+    // Remote files' sizes travel along, so a worker's first read needs no extra request.
+    const worker = new Worker(WORKER_URL, { workerData: { chunkElements: this.options.chunkElements, remote: remoteSeeds() }, execArgv: [] });
     worker.on('message', (message: { id: number; result?: unknown[]; error?: { diffai: boolean; file?: string; message: string; stack?: string } }) => {
       const task = this.running.get(message.id);
       if (!task) return;
@@ -175,4 +182,4 @@ export class WorkerPoolBackend implements Backend {
  */
 export const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('../../dist/src/engine/worker.js', import.meta.url)
-  : new URL('./worker.js', import.meta.url);
+  : new URL('../engine/worker.js', import.meta.url); // also right from the CLI bundle in dist/src/cli

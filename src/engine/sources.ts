@@ -4,7 +4,6 @@
  * ranges are read in place with positional reads; compressed sources are inflated as a
  * stream; strided views gather from a bounded window of their storage.
  */
-import { read } from 'node:fs';
 import { InflateStream } from '../io/inflate.js';
 import { VarintStream } from '../io/varint.js';
 import { ChunkedStream } from '../io/chunked.js';
@@ -69,7 +68,7 @@ export function openElementReader(desc: TensorDescriptor, files: FileCache, firs
         close: () => {},
       };
     }
-    return inflatedElements(src, start + storageBytes(desc, first));
+    return inflatedElements(files.get(src.path), src, start + storageBytes(desc, first));
   }
   const units = gatherUnits(desc, view!);
   if (src.kind === 'file') return new BlockGatherReader(desc, units, files.get(src.path), first);
@@ -148,30 +147,14 @@ class FileRangeReader implements ElementReader {
   close(): void {}
 }
 
-/** Fills `target` from byte `position` of the file with positional reads on libuv's pool. */
+/** Fills `target` from byte `position` of the file without blocking (libuv's pool, or HTTP range streams). */
 export function readAt(file: RandomAccessFile, target: Uint8Array, position: number): Promise<void> {
-  if (position + target.length > file.size) {
-    return Promise.reject(new DiffaiError(file.path, `truncated: needs bytes ${position}..${position + target.length} but the file has ${file.size}`));
-  }
-  return new Promise((resolve, reject) => {
-    const step = (done: number): void => {
-      if (done === target.length) {
-        resolve();
-        return;
-      }
-      read(file.descriptor, target, done, target.length - done, position + done, (err, n) => {
-        if (err) reject(new DiffaiError(file.path, err.message));
-        else if (n === 0) reject(new DiffaiError(file.path, `unexpected end of file at byte ${position + done}`));
-        else step(done + n);
-      });
-    };
-    step(0);
-  });
+  return file.readAt(target, position);
 }
 
 /** A compressed source's elements, inflated as a stream by the io layer. */
-function inflatedElements(source: Extract<ByteSource, { kind: 'deflate' }>, start: number): ElementReader {
-  const stream = new InflateStream(source, start);
+function inflatedElements(file: RandomAccessFile, source: Extract<ByteSource, { kind: 'deflate' }>, start: number): ElementReader {
+  const stream = new InflateStream(file, source, start);
   return { read: (target) => stream.readInto(target), close: () => stream.close() };
 }
 
@@ -245,7 +228,7 @@ class GatherReader implements ElementReader {
     } else if (source.kind === 'chunked') {
       new ChunkedStream(this.files.get(source.path), source, lo).readIntoSync(span);
     } else {
-      const reader = inflatedElements(source, lo * size);
+      const reader = inflatedElements(this.files.get(source.path), source, lo * size);
       try {
         await reader.read(span);
       } finally {

@@ -3,8 +3,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Engine } from './engine.js';
 import type { Job } from './ops.js';
 import { DiffaiError } from '../errors.js';
+import { type RemoteSeed, seedRemoteFiles } from '../io/remote-file.js';
 
-const engine = new Engine({ chunkElements: (workerData as { chunkElements?: number } | undefined)?.chunkElements });
+const data = workerData as { chunkElements?: number; remote?: RemoteSeed[] } | undefined;
+seedRemoteFiles(data?.remote ?? []);
+const engine = new Engine({ chunkElements: data?.chunkElements });
 
 parentPort!.on('message', async (message: { id: number; job: Job }) => {
   try {

@@ -8,6 +8,9 @@
 import { DiffaiError, UnsafePickleError } from '../errors.js';
 import { decompressHint, detectCompression } from '../io/compression.js';
 import { notRegular, statPath } from '../io/file.js';
+import { forgetRemoteFiles } from '../io/remote-file.js';
+import { isRemotePath, parseHubPath } from '../io/remote-path.js';
+import { isShardIndexName } from './sharded/index.js';
 import type { Spool } from '../io/spool.js';
 import { READERS, readHead } from './registry.js';
 
@@ -45,10 +48,13 @@ export async function withLocalInputs<T>(paths: string[], fn: (inputs: LocalInpu
     throw e instanceof UnsafePickleError ? new UnsafePickleError(label, e.message, e.globals) : new DiffaiError(label, (e as DiffaiError).message);
   } finally {
     spool?.release();
+    // Sizes and cached blocks of remote files last one call: a later call sees the server's current file.
+    if (paths.some(isRemotePath)) forgetRemoteFiles();
   }
 }
 
 async function localPath(path: string, spoolOf: () => Promise<Spool>): Promise<string> {
+  if (isRemotePath(path)) return remotePath(path);
   let local = path;
   if (path === STDIN) {
     if (process.stdin.isTTY)
@@ -72,4 +78,13 @@ async function localPath(path: string, spoolOf: () => Promise<Spool>): Promise<s
     return inflated;
   }
   throw new DiffaiError(path, `is ${compression.name}-compressed, which diffai does not decompress; ${decompressHint(compression, path, path === STDIN)}`);
+}
+
+/** A remote file is read by range where it is; a compressed one would have to be downloaded whole, which diffai does not do. */
+function remotePath(path: string): string {
+  if ((/^hf:/i.test(path) && parseHubPath(path).file === '') || isShardIndexName(path)) return path; // a repository root or an index (JSON)
+  const head = readHead(path);
+  const compression = detectCompression(head);
+  if (compression === undefined || READERS.some((r) => r.sniff(head, path))) return path;
+  throw new DiffaiError(path, `is ${compression.name}-compressed; remote files are read by range, so download and decompress it first`);
 }

@@ -4,6 +4,8 @@
  */
 import { DiffaiError } from '../errors.js';
 import { notRegular, RandomAccessFile, statPath } from '../io/file.js';
+import { RemoteError } from '../io/http-range.js';
+import { hubPathOf, isRemotePath, parseHubPath } from '../io/remote-path.js';
 import type { FormatName, FormatReader, ModelDescription } from './types.js';
 import { ggufReader } from './gguf/reader.js';
 import { matlabReader } from './matlab/reader.js';
@@ -13,7 +15,7 @@ import { onnxReader } from './onnx/reader.js';
 import { tensorflowReader } from './tensorflow/reader.js';
 import { pytorchReader } from './pytorch/reader.js';
 import { safetensorsReader } from './safetensors/reader.js';
-import { describeSharded, findShardIndex, isShardIndexName } from './sharded/index.js';
+import { describeSharded, findShardIndex, isShardIndexName, SHARD_INDEX_NAMES } from './sharded/index.js';
 import { looksLikeZip } from './zip/zip.js';
 
 /**
@@ -96,6 +98,7 @@ const EXPECTED_BY_EXTENSION: Array<[RegExp, string]> = [
  * a directory holding one (the shards joined into one model).
  */
 export async function describeModel(path: string, options: DescribeOptions = {}): Promise<ModelDescription> {
+  if (isRemotePath(path)) return describeRemote(path, options);
   const st = statPath(path);
   if (!st) throw new DiffaiError(path, 'no such file');
   if (!st.isFile() && !st.isDirectory()) throw new DiffaiError(path, notRegular(st)); // a FIFO would block the first read
@@ -107,6 +110,39 @@ export async function describeModel(path: string, options: DescribeOptions = {})
   }
   if (isShardIndexName(path)) return describeSharded(path, shard);
   return detectFormat(path, options).describe(path);
+}
+
+/**
+ * A remote model: a file, a shard index (its shards beside it), or an hf:// repository root
+ * (its safetensors index or single file, else the PyTorch ones). Named as given.
+ */
+async function describeRemote(path: string, options: DescribeOptions): Promise<ModelDescription> {
+  const target = findRemoteModel(path);
+  const d = isShardIndexName(target) ? await describeSharded(target, (p) => describeShard(p, options)) : await detectFormat(target, options).describe(target);
+  return target === path ? d : { ...d, path };
+}
+
+/** Files a repository root may hold a model in, in order of preference. */
+const REPOSITORY_MODEL_FILES = [...SHARD_INDEX_NAMES.slice(0, 1), 'model.safetensors', ...SHARD_INDEX_NAMES.slice(1), 'pytorch_model.bin'];
+
+/** The model file an hf:// repository root stands for (one request per candidate tried); other paths as they are. */
+function findRemoteModel(path: string): string {
+  if (!/^hf:\/\//i.test(path)) return path;
+  const hub = parseHubPath(path);
+  if (hub.file !== '') return path;
+  for (const name of REPOSITORY_MODEL_FILES) {
+    const candidate = hubPathOf(hub, name);
+    try {
+      RandomAccessFile.open(candidate).close();
+      return candidate;
+    } catch (e) {
+      if (!(e instanceof RemoteError && e.status === 404)) throw e;
+    }
+  }
+  throw new DiffaiError(
+    path,
+    `the repository holds none of ${REPOSITORY_MODEL_FILES.join(', ')} at its root; name the file (hf://org/repo/path/to/model.safetensors)`,
+  );
 }
 
 /** One shard named by an index: a model file, never another index (no cycles) and never quoted. */

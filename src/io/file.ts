@@ -2,14 +2,27 @@
  * Positional, bounded reads of a file. Nothing here ever reads a whole file: callers ask for
  * byte ranges, and every range is checked against the file size first.
  */
-import { closeSync, constants, type Dirent, fstatSync, openSync, readdirSync, readSync, type Stats, statSync } from 'node:fs';
+import { closeSync, constants, createReadStream, type Dirent, fstatSync, openSync, read, readdirSync, readSync, type Stats, statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { DiffaiError } from '../errors.js';
+import type { ByteFile } from './random-access.js';
+import { isRemotePath } from './remote-path.js';
+import { RemoteFile } from './remote-file.js';
+
+/** A file read by position: local, or remote (a URL or hf:// path, read by HTTP Range requests). */
+export type RandomAccessFile = ByteFile;
+
+export const RandomAccessFile = {
+  open(path: string): RandomAccessFile {
+    return isRemotePath(path) ? RemoteFile.open(path) : LocalFile.open(path);
+  },
+};
 
 /** Reads up to this size go through the read-ahead block. */
 const SMALL_READ_BYTES = 4096;
 const READ_AHEAD_BYTES = 64 << 10;
 
-export class RandomAccessFile {
+export class LocalFile implements ByteFile {
   readonly size: number;
   private fd: number;
   private blockBuffer: Buffer | undefined;
@@ -30,7 +43,7 @@ export class RandomAccessFile {
     this.size = stat.size;
   }
 
-  static open(path: string): RandomAccessFile {
+  static open(path: string): LocalFile {
     let fd: number;
     try {
       // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below);
@@ -39,12 +52,7 @@ export class RandomAccessFile {
     } catch (e) {
       throw new DiffaiError(path, describeFsError(e));
     }
-    return new RandomAccessFile(path, fd);
-  }
-
-  /** The open descriptor, for asynchronous reads by the engine. */
-  get descriptor(): number {
-    return this.fd;
+    return new LocalFile(path, fd);
   }
 
   /** Throws unless `length` bytes at `position` lie inside the file. */
@@ -95,6 +103,31 @@ export class RandomAccessFile {
   readUpTo(position: number, length: number): Buffer {
     const n = Math.max(0, Math.min(length, this.size - position));
     return this.read(position, n);
+  }
+
+  /** Positional reads on libuv's thread pool, so the engine reads the next chunk while the kernels run. */
+  readAt(target: Uint8Array, position: number): Promise<void> {
+    if (position + target.length > this.size) {
+      return Promise.reject(new DiffaiError(this.path, `truncated: needs bytes ${position}..${position + target.length} but the file has ${this.size}`));
+    }
+    return new Promise((resolve, reject) => {
+      const step = (done: number): void => {
+        if (done === target.length) {
+          resolve();
+          return;
+        }
+        read(this.fd, target, done, target.length - done, position + done, (err, n) => {
+          if (err) reject(new DiffaiError(this.path, err.message));
+          else if (n === 0) reject(new DiffaiError(this.path, `unexpected end of file at byte ${position + done}`));
+          else step(done + n);
+        });
+      };
+      step(0);
+    });
+  }
+
+  stream(start: number, end: number): Readable {
+    return createReadStream(this.path, { start, end: end - 1, highWaterMark: 1 << 20 });
   }
 
   close(): void {

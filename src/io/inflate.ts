@@ -8,12 +8,16 @@
  * - `InflateStream`: sequential reads of a stream into caller buffers (tensor data; the
  *   engine's streaming loop can adopt it).
  */
-import { createReadStream } from 'node:fs';
-import { createInflate, createInflateRaw, inflateRawSync, inflateSync, type Inflate, type InflateRaw } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import type { Inflate, InflateRaw } from 'node:zlib';
 import { DiffaiError } from '../errors.js';
+import { lazyBuiltin } from '../lazy-builtin.js';
 import type { ByteSource } from '../formats/types.js';
 import type { RandomAccessFile } from './file.js';
 import { checkRange, type ByteRegion } from './range.js';
+
+/** Most files are never compressed (zlib costs ~4 ms of start-up). */
+const zlib = lazyBuiltin<typeof import('node:zlib')>('node:zlib');
 
 export type CompressionFormat = 'raw' | 'zlib';
 
@@ -42,7 +46,7 @@ export function inflateBytesSync(path: string, compressed: Uint8Array, format: C
   // One more byte than allowed: reaching it proves the stream is over the cap.
   const maxOutputLength = Math.max(1, options.maxOutput + 1);
   try {
-    const out = format === 'raw' ? inflateRawSync(compressed, { maxOutputLength }) : inflateSync(compressed, { maxOutputLength });
+    const out = format === 'raw' ? zlib().inflateRawSync(compressed, { maxOutputLength }) : zlib().inflateSync(compressed, { maxOutputLength });
     if (out.length > options.maxOutput) throw new DiffaiError(path, `${what} inflates to more than the ${options.maxOutput}-byte limit`);
     return out;
   } catch (e) {
@@ -89,7 +93,7 @@ export class InflatedRegion implements ByteRegion {
     }
     this.inPos = offset;
     this.inEnd = offset + compressedLength;
-    this.z = format === 'raw' ? createInflateRaw() : createInflate();
+    this.z = format === 'raw' ? zlib().createInflateRaw() : zlib().createInflate();
     this.z.on('data', (c: Buffer) => this.onData(c));
     this.z.on('end', () => {
       this.ended = true;
@@ -221,22 +225,19 @@ export class InflatedRegion implements ByteRegion {
  */
 export class InflateStream {
   private readonly iterator: AsyncIterator<Buffer>;
-  private readonly stream: ReturnType<typeof createReadStream>;
+  private readonly stream: Readable;
   private pending: Buffer = Buffer.alloc(0);
   private toSkip: number;
 
   constructor(
+    file: RandomAccessFile,
     private readonly source: Extract<ByteSource, { kind: 'deflate' }>,
     /** Further bytes to drop after the source's own `skip`. */
     start = 0,
   ) {
     this.toSkip = source.skip + start;
-    this.stream = createReadStream(source.path, {
-      start: source.offset,
-      end: source.offset + source.compressedLength - 1,
-      highWaterMark: 1 << 20,
-    });
-    const inflate = source.format === 'raw' ? createInflateRaw() : createInflate();
+    this.stream = file.stream(source.offset, source.offset + source.compressedLength);
+    const inflate = source.format === 'raw' ? zlib().createInflateRaw() : zlib().createInflate();
     this.stream.on('error', (e) => inflate.destroy(e));
     this.iterator = this.stream.pipe(inflate)[Symbol.asyncIterator]();
   }

@@ -10,7 +10,7 @@ import { expect } from 'vitest';
 import { ROOT } from './files.js';
 
 export const BIN = join(ROOT, 'bin', 'diffai.js');
-const BUILT = [join(ROOT, 'dist', 'src', 'cli', 'main.js'), join(ROOT, 'build', 'kernels.wasm')];
+const BUILT = [join(ROOT, 'dist', 'src', 'cli', 'main.js'), join(ROOT, 'dist', 'src', 'cli', 'diffai.cjs'), join(ROOT, 'build', 'kernels.wasm')];
 
 export function requireBuild(): void {
   const missing = BUILT.filter((f) => !existsSync(f));

@@ -9,13 +9,29 @@ export interface CompareResult {
   comparison: ComparePartial;
 }
 
-/** How compare_stats reads a side stored as its fused-stats dtype (assembly/stats.ts SRC_*); 0 is f32. */
-export const FUSED_SOURCE: Record<FusedStatsKernel, number> = { stats_bf16: 1, stats_f16: 2 };
+/**
+ * How compare_stats reads a side stored as its fused-stats dtype (assembly/stats.ts SRC_*); 0
+ * is f32. Q4_K has no source here: its side is dequantized to f32 first.
+ */
+export const FUSED_SOURCE: Partial<Record<FusedStatsKernel, number>> = { stats_bf16: 1, stats_f16: 2 };
 
 /** The side's pointer and source code for compare_stats: bf16/f16 as stored, anything else kernel-ready f32. */
 function fusedSide(c: Chunk, side: number): [ptr: number, src: number] {
   const fused = c.pipeline(side).fusedStats;
-  return fused ? [c.raw(side), FUSED_SOURCE[fused]] : [c.ptr(side), 0];
+  const src = fused && FUSED_SOURCE[fused];
+  return src ? [c.raw(side), src] : [c.ptr(side), 0];
+}
+
+/**
+ * A side whose stats kernel reads it as stored but compare_stats cannot (Q4_K, from integer
+ * moments): its statistics from that kernel, as inspect computes them, so a diff's per-side
+ * statistics equal inspect's bit for bit.
+ */
+function ownStats(c: Chunk, side: number): StatsPartial | undefined {
+  const fused = c.pipeline(side).fusedStats;
+  if (!fused || FUSED_SOURCE[fused]) return undefined;
+  c.k.k[fused](c.raw(side), c.n, side === 0 ? c.k.scratchA : c.k.scratchB);
+  return statsFromRecord(c.k.statsOut);
 }
 
 export const compareOp: EngineOp<{ epsilon: number }, CompareResult, CompareResult> = {
@@ -29,11 +45,10 @@ export const compareOp: EngineOp<{ epsilon: number }, CompareResult, CompareResu
       const [pa, srcA] = fusedSide(c, 0);
       const [pb, srcB] = fusedSide(c, 1);
       k.k.compare_stats(pa, srcA, pb, srcB, n, epsilon, k.scratchA, k.scratchB);
-      return {
-        a: mergeStats(acc.a, statsFromRecord(k.statsOut)),
-        b: mergeStats(acc.b, statsFromRecord(k.statsOutB)),
-        comparison: mergeCompare(acc.comparison, compareFromRecord(k.compareOut)),
-      };
+      const comparison = mergeCompare(acc.comparison, compareFromRecord(k.compareOut));
+      const a = statsFromRecord(k.statsOut);
+      const b = statsFromRecord(k.statsOutB);
+      return { a: mergeStats(acc.a, ownStats(c, 0) ?? a), b: mergeStats(acc.b, ownStats(c, 1) ?? b), comparison };
     }
     const ptrA = c.ptr(0);
     const ptrB = c.ptr(1);
@@ -42,7 +57,10 @@ export const compareOp: EngineOp<{ epsilon: number }, CompareResult, CompareResu
     k.k.stats_f64(ptrB, n);
     const b = mergeStats(acc.b, statsFromRecord(k.statsOut));
     k.k.compare_f64(ptrA, ptrB, n, epsilon);
-    return { a, b, comparison: mergeCompare(acc.comparison, compareFromRecord(k.compareOut)) };
+    const comparison = mergeCompare(acc.comparison, compareFromRecord(k.compareOut));
+    const ownA = ownStats(c, 0);
+    const ownB = ownStats(c, 1);
+    return { a: ownA ? mergeStats(acc.a, ownA) : a, b: ownB ? mergeStats(acc.b, ownB) : b, comparison };
   },
   result: (acc) => acc,
   merge: (x, y) => ({ a: mergeStats(x.a, y.a), b: mergeStats(x.b, y.b), comparison: mergeCompare(x.comparison, y.comparison) }),

@@ -4,9 +4,13 @@
  * stream of small fields, never read whole; every field is checked against the file's end
  * before it is read, and a string's length before anything is allocated for it.
  */
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { DiffaiError } from '../../errors.js';
 import type { RandomAccessFile } from '../../io/file.js';
+import { lazyBuiltin } from '../../lazy-builtin.js';
+
+/** Only files with checksums need it (crypto costs ~10 ms of start-up). */
+const crypto = lazyBuiltin<typeof import('node:crypto')>('node:crypto');
 
 /** Bytes read from the file at a time. */
 const WINDOW = 1 << 20;
@@ -131,5 +135,5 @@ export class HeaderStream {
 }
 
 export function sha256(): Hash {
-  return createHash('sha256');
+  return crypto().createHash('sha256');
 }

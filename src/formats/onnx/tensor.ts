@@ -8,7 +8,9 @@
 import { realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { byteLength, dtypeInfo, type DType } from '../../dtypes.js';
+import { RandomAccessFile } from '../../io/file.js';
 import { type ProtoField, type ProtoReader, WIRE_LEN, WIRE_VARINT } from '../../io/protobuf.js';
+import { isRemotePath, remoteSibling } from '../../io/remote-path.js';
 import { elementCount, packedValues } from '../protobuf-values.js';
 import type { ByteSource, TensorDescriptor } from '../types.js';
 
@@ -173,6 +175,17 @@ function externalSource(proto: ProtoReader, t: RawTensor, modelPath: string, byt
   const location = ext.get('location');
   if (!location) proto.fail(`${label} is external but names no location`);
   if (isAbsolute(location) || location.includes('\0')) proto.fail(`${label}: external data location must be a relative path`);
+  const { target, size } = isRemotePath(modelPath) ? remoteExternal(proto, label, modelPath, location) : localExternal(proto, label, modelPath, location);
+  const offset = parseIntField(proto, label, 'offset', ext.get('offset') ?? '0');
+  const length = ext.has('length') ? parseIntField(proto, label, 'length', ext.get('length')!) : size - offset;
+  if (length !== bytes) proto.fail(`${label}: external data holds ${length} bytes, but the shape needs ${bytes}`);
+  if (offset + length > size)
+    proto.fail(`${label}: external data ${offset}..${offset + length} runs past the end of ${JSON.stringify(location)} (${size} bytes)`);
+  return { kind: 'file', path: target, offset, length };
+}
+
+/** An external data file beside a local model: inside the model's directory (through symbolic links too), a regular file. */
+function localExternal(proto: ProtoReader, label: string, modelPath: string, location: string): { target: string; size: number } {
   const dir = realpathSync(dirname(modelPath));
   const outside = (p: string): boolean => {
     const rel = relative(dir, p);
@@ -189,12 +202,16 @@ function externalSource(proto: ProtoReader, t: RawTensor, modelPath: string, byt
   if (outside(target)) proto.fail(`${label}: external data file ${JSON.stringify(location)} lies outside the model's directory`);
   const st = statSync(target);
   if (!st.isFile()) proto.fail(`${label}: external data ${JSON.stringify(location)} is not a regular file`);
-  const offset = parseIntField(proto, label, 'offset', ext.get('offset') ?? '0');
-  const length = ext.has('length') ? parseIntField(proto, label, 'length', ext.get('length')!) : st.size - offset;
-  if (length !== bytes) proto.fail(`${label}: external data holds ${length} bytes, but the shape needs ${bytes}`);
-  if (offset + length > st.size)
-    proto.fail(`${label}: external data ${offset}..${offset + length} runs past the end of ${JSON.stringify(location)} (${st.size} bytes)`);
-  return { kind: 'file', path: target, offset, length };
+  return { target, size: st.size };
+}
+
+/** An external data file beside a remote model: on the same server, never above the model's directory. */
+function remoteExternal(proto: ProtoReader, label: string, modelPath: string, location: string): { target: string; size: number } {
+  if (location.split(/[\\/]/).includes('..')) proto.fail(`${label}: external data file ${JSON.stringify(location)} lies outside the model's directory`);
+  const target = remoteSibling(modelPath, location);
+  const file = RandomAccessFile.open(target);
+  file.close();
+  return { target, size: file.size };
 }
 
 function parseIntField(proto: ProtoReader, label: string, key: string, text: string): number {

@@ -12,6 +12,7 @@ import { DiffaiError } from '../../errors.js';
 import { realpathSync } from 'node:fs';
 import { describeFsError, listDirectory, RandomAccessFile, statPath } from '../../io/file.js';
 import { parseJson } from '../../io/json.js';
+import { isRemotePath, remoteSibling } from '../../io/remote-path.js';
 import { readRange } from '../../io/range.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
 
@@ -60,6 +61,25 @@ function realPath(path: string, file: string): string {
   }
 }
 
+/** The checked local path of each shard: a regular file inside the index's directory (through symbolic links too), not the index. */
+function localShardPaths(indexPath: string): (shard: string) => string {
+  const dir = dirname(indexPath);
+  const realDir = realPath(dir, dir);
+  return (shard) => {
+    const shardPath = join(dir, shard);
+    const sst = statPath(shardPath);
+    if (!sst?.isFile()) {
+      throw new DiffaiError(indexPath, sst ? `shard '${shard}' listed in the index is not a regular file` : `shard '${shard}' listed in the index is missing`);
+    }
+    const real = realPath(shardPath, indexPath);
+    if (!real.startsWith(realDir.endsWith(sep) ? realDir : realDir + sep)) {
+      throw new DiffaiError(indexPath, `shard '${shard}' resolves outside the index's directory (through a symbolic link); refused`);
+    }
+    if (real === realPath(indexPath, indexPath)) throw new DiffaiError(indexPath, `shard '${shard}' is the index itself`);
+    return shardPath;
+  };
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -79,9 +99,11 @@ function toLeaf(v: unknown): LeafValue {
 export async function describeSharded(indexPathOrDir: string, describeFile: (path: string) => Promise<ModelDescription>): Promise<ModelDescription> {
   const warnings: string[] = [];
   let indexPath = indexPathOrDir;
-  const st = statPath(indexPathOrDir);
-  if (!st) throw new DiffaiError(indexPathOrDir, 'no such file');
-  if (st.isDirectory()) {
+  // A remote index (a URL or hf:// path) names its shards beside it on the same server.
+  const remote = isRemotePath(indexPathOrDir);
+  const st = remote ? undefined : statPath(indexPathOrDir);
+  if (!st && !remote) throw new DiffaiError(indexPathOrDir, 'no such file');
+  if (st?.isDirectory()) {
     const found = findShardIndexes(indexPathOrDir);
     if (found.length === 0) {
       throw new DiffaiError(indexPathOrDir, `no shard index (${SHARD_INDEX_NAMES.join(' or ')}) in this directory`);
@@ -91,7 +113,6 @@ export async function describeSharded(indexPathOrDir: string, describeFile: (pat
       warnings.push(`directory holds several shard indexes (${found.map((f) => basename(f)).join(', ')}); using ${basename(indexPath)}`);
     }
   }
-  const dir = dirname(indexPath);
 
   // Read and validate the index.
   const file = RandomAccessFile.open(indexPath);
@@ -126,20 +147,9 @@ export async function describeSharded(indexPathOrDir: string, describeFile: (pat
   if (metadata) {
     for (const [k, v] of Object.entries(metadata)) if (k !== 'total_size') leaves[`metadata.${k}`] = toLeaf(v);
   }
-  const realDir = realPath(dir, dir);
+  const shardPathOf = remote ? (shard: string) => remoteSibling(indexPath, shard) : localShardPaths(indexPath);
   for (const shard of shards) {
-    const shardPath = join(dir, shard);
-    const sst = statPath(shardPath);
-    if (!sst?.isFile()) {
-      throw new DiffaiError(indexPath, sst ? `shard '${shard}' listed in the index is not a regular file` : `shard '${shard}' listed in the index is missing`);
-    }
-    // Through symlinks too, a shard must stay inside the index's directory.
-    const real = realPath(shardPath, indexPath);
-    if (!real.startsWith(realDir.endsWith(sep) ? realDir : realDir + sep)) {
-      throw new DiffaiError(indexPath, `shard '${shard}' resolves outside the index's directory (through a symbolic link); refused`);
-    }
-    if (real === realPath(indexPath, indexPath)) throw new DiffaiError(indexPath, `shard '${shard}' is the index itself`);
-    const d = await describeFile(shardPath);
+    const d = await describeFile(shardPathOf(shard));
     for (const w of d.warnings) warnings.push(`${shard}: ${w}`);
     for (const [k, v] of Object.entries(d.leaves)) {
       if (!(k in leaves)) leaves[k] = v;

@@ -1,0 +1,22 @@
+/**
+ * What readers and the engine read through: a file of known size read by position. Local
+ * files (io/file.ts) and remote ones (io/remote-file.ts, HTTP Range requests) both provide it.
+ */
+import type { Readable } from 'node:stream';
+
+export interface ByteFile {
+  /** The path as given (a local path, a URL or an hf:// path); messages name it. */
+  readonly path: string;
+  readonly size: number;
+  /** Exactly `length` bytes at `position` (checked against the size before allocating). */
+  read(position: number, length: number): Buffer;
+  /** Up to `length` bytes at `position` (fewer at the end of the file). */
+  readUpTo(position: number, length: number): Buffer;
+  /** Fills `target` (which may view WASM memory) from `position`, synchronously. */
+  readInto(target: Uint8Array, position: number): void;
+  /** Fills `target` from `position` without blocking the thread (the engine's streaming reads). */
+  readAt(target: Uint8Array, position: number): Promise<void>;
+  /** The bytes `start..end-1` as a stream of buffers (compressed entries inflated forward). */
+  stream(start: number, end: number): Readable;
+  close(): void;
+}
