@@ -171,6 +171,15 @@ function makeScaleCases() {
   // 100,000-entry .npz, and archives refused by budget: a 1.2-million-entry torch-style zip and
   // 64 names for one deflated record.
   const million = makeSafetensors(join(data, 'million.safetensors'), { dtype: 'f32', bytes: 1_000_000 * 16 * 4, tensors: 1_000_000, seed: 7 });
+  // A second 1,000,000-tensor file (every 1000th tensor changed): a pair of distinct files, not one file read once for both sides.
+  const millionB = makeSafetensors(join(data, 'million_b.safetensors'), {
+    dtype: 'f32',
+    bytes: 1_000_000 * 16 * 4,
+    tensors: 1_000_000,
+    seed: 7,
+    perturb: 1e-3,
+    changeEvery: 1000,
+  });
   const manyNpz = join(data, 'many_entries.npz');
   if (!existsSync(manyNpz)) {
     makeZip(
@@ -200,6 +209,8 @@ function makeScaleCases() {
   return [
     ['diff --shape-only 1M tensors', [million, million, '--shape-only'], [million], 1],
     ['diff 1M tensors with itself', [million, million, '-o', 'json'], [million], 1],
+    ['diff --shape-only 1M-tensor pair', [million, millionB, '--shape-only'], [million, millionB], 1],
+    ['diff 1M-tensor pair', [million, millionB, '-o', 'json'], [million, millionB], 1],
     ['inspect 100k-entry .npz', ['inspect', manyNpz, '-o', 'json'], [manyNpz], 1],
     ['1.2M-entry .pt refused', ['inspect', manyPt], [manyPt], 1, 2],
     ['64 overlapping zip entries refused', ['inspect', overlapping], [overlapping], 1, 2],

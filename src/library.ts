@@ -6,7 +6,7 @@ import { checkOptions, checkPath } from './arguments.js';
 import { DiffaiError } from './errors.js';
 import { byteLength, DTYPES, type DType } from './dtypes.js';
 import { Engine } from './engine/engine.js';
-import { Executor, batchable, runAll, tensorBytes, type ExecutorOptions } from './engine/executor.js';
+import { BATCH_WINDOW, Executor, SMALL_JOB_BYTES, batchable, runAll, type ExecutorOptions, type TensorPartials } from './engine/executor.js';
 import { diffModels, nameFilter, planBytes, planDiff, unmatchedFilters, type DiffOptions, type NameFilterName } from './diff/differ.js';
 import { tensorStats as toTensorStats } from './diff/stats.js';
 import type { DiffResult, TensorStats } from './diff/types.js';
@@ -14,7 +14,7 @@ import { withModels, type LoadOptions } from './load.js';
 import { listModels, pairModels } from './diff/directory.js';
 import { findShardIndex } from './formats/sharded/index.js';
 import { statPath } from './io/file.js';
-import type { FormatName, LeafValue, ModelDescription, TensorDescriptor } from './formats/types.js';
+import type { FormatName, LeafValue, ModelDescription } from './formats/types.js';
 import { buildModelView } from './model/view.js';
 import type { Role } from './model/roles.js';
 import type { AnalysisEntry, ValueHistogram } from './analysis/types.js';
@@ -137,36 +137,59 @@ export async function inspectFile(path: string, options?: LibraryOptions): Promi
 /** Statistics of every tensor of a described model (every byte of every tensor is read unless shapeOnly). */
 export async function inspectDescribed(model: ModelDescription, options: LibraryOptions = {}): Promise<InspectReport> {
   const path = model.path;
-  const view = buildModelView(model);
+  const rows = buildModelView(model).rows;
   const keep = nameFilter(options);
-  // A tied name's values are its representative's: read each group once.
-  const selected = [...view.entries.values()].filter((e) => keep(e.name));
-  const toRead = new Map<string, TensorDescriptor>();
-  for (const e of selected) {
-    const source = e.tiedTo ?? e.name;
-    if (!toRead.has(source)) toRead.set(source, view.entries.get(source)!.descriptor);
+  // Entries shown (positions in name order) and, for each, the position whose values it has:
+  // a tied name's values are its representative's, so each group is read once.
+  const selected: number[] = [];
+  const sourceOf = new Map<number, number>();
+  for (let k = 0; k < rows.size; k++) {
+    if (!keep(rows.name(k))) continue;
+    selected.push(k);
+    const tie = rows.tiedTo(k);
+    if (tie !== undefined) sourceOf.set(k, rows.find(tie));
   }
-  const total = options.shapeOnly ? 0 : tensorBytes([...toRead.values()]);
+  const source = (k: number) => sourceOf.get(k) ?? k;
+  const toRead = [...new Set(selected.map(source))];
+  const total = options.shapeOnly ? 0 : toRead.reduce((s, k) => s + rows.readBytes(k), 0);
   options.onTotalBytes?.(total);
   const executor = new Executor(options, total);
   try {
-    // Small plain tensors go to the engine in windows (runs of neighbours read together); others one by one.
-    const reads = [...toRead];
-    const read = options.shapeOnly
-      ? []
-      : await runAll(
-          reads,
-          ([, desc]) => batchable(desc),
-          ([, desc]) => executor.stats(desc),
-          (window) => executor.statsMany(window.map(([, desc]) => desc)),
-        );
-    const partials = new Map(reads.map(([name], i) => [name, read[i]] as const));
-    const tensors: InspectedTensor[] = selected.map((e) => {
+    // Large tensors start at once (the executor schedules the largest first); small plain
+    // ones go to the engine in windows (runs of neighbours read together), descriptors built
+    // a window at a time.
+    const partials = new Map<number, TensorPartials>();
+    if (!options.shapeOnly) {
+      const large = toRead.filter((k) => rows.readBytes(k) > SMALL_JOB_BYTES);
+      const started = Promise.all(large.map((k) => executor.stats(rows.descriptor(k)).then((p) => partials.set(k, p))));
+      started.catch(() => undefined); // awaited below, after the windows
+      const small = toRead.filter((k) => rows.readBytes(k) <= SMALL_JOB_BYTES);
+      try {
+        for (let w = 0; w < small.length; w += BATCH_WINDOW) {
+          const window = small.slice(w, w + BATCH_WINDOW).map((k) => [k, rows.descriptor(k)] as const);
+          const read = await runAll(
+            window,
+            ([, desc]) => batchable(desc),
+            ([, desc]) => executor.stats(desc),
+            (items) => executor.statsMany(items.map(([, desc]) => desc)),
+          );
+          window.forEach(([k], i) => {
+            partials.set(k, read[i]!);
+          });
+        }
+      } finally {
+        await started.catch(() => undefined); // when a window fails, still wait for the large reads before reporting it
+      }
+      await started;
+    }
+    const tensors: InspectedTensor[] = selected.map((k) => {
       // Built field by field (no spreads): one hidden class for a million tensors.
-      const t = { name: e.name, role: e.role } as InspectedTensor;
-      if (e.tiedTo !== undefined) t.tied_to = e.tiedTo;
-      if (e.linkedTo !== undefined) t.linked_to = e.linkedTo;
-      return Object.assign(t, toTensorStats(e.descriptor, partials.get(e.tiedTo ?? e.name)));
+      const t = { name: rows.name(k), role: rows.role(k) } as InspectedTensor;
+      const tie = rows.tiedTo(k);
+      if (tie !== undefined) t.tied_to = tie;
+      const link = rows.linkedTo(k);
+      if (link !== undefined) t.linked_to = link;
+      return Object.assign(t, toTensorStats(rows.descriptor(k), partials.get(source(k))));
     });
     const metadata = Object.fromEntries(Object.entries(model.leaves).filter(([k]) => keep(k)));
     return {

@@ -22,9 +22,16 @@ export interface LoadOptions extends KeyMapOptions {
  */
 export function withModels<T>(paths: string[], options: LoadOptions, fn: (models: ModelDescription[]) => Promise<T>): Promise<T> {
   return withLocalInputs(paths, async (inputs) => {
+    // A file given twice (a self-diff) is described once: both sides share the description.
+    const once = new Map<string, Promise<ModelDescription>>();
+    const describe = (local: string) => {
+      let d = once.get(local);
+      if (!d) once.set(local, (d = describeModel(local, { format: options.format })));
+      return d;
+    };
     const described = await Promise.all(
       inputs.local.map(async (local) => {
-        const d = await describeModel(local, { format: options.format });
+        const d = await describe(local);
         return inputs.label(local) === local ? d : { ...d, path: inputs.label(local) };
       }),
     );

@@ -234,9 +234,25 @@ describe('roles by module convention (name, shape and dtype)', () => {
   });
   it('a top-level 1-element tensor is a scalar only in a training checkpoint (CLIP keeps a learnable logit_scale)', () => {
     const clip = [t('logit_scale', 'f32', []), t('visual.proj', 'f32', [4, 4])];
-    expect(roleOf(clip[0]!, roleContext(clip, [])).role).toBe('parameter');
+    expect(
+      roleOf(
+        clip[0]!,
+        roleContext(
+          clip.map((x) => x.name),
+          [],
+        ),
+      ).role,
+    ).toBe('parameter');
     const ckpt = [t('loss', 'f32', []), t('model_state_dict.fc.weight', 'f32', [4, 4])];
-    expect(roleOf(ckpt[0]!, roleContext(ckpt, [])).role).toBe('scalar');
+    expect(
+      roleOf(
+        ckpt[0]!,
+        roleContext(
+          ckpt.map((x) => x.name),
+          [],
+        ),
+      ).role,
+    ).toBe('scalar');
     expect(roleOf(t('best_acc', 'f32', [1]), roleContext([], ['epoch'])).role).toBe('scalar');
   });
 });

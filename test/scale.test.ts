@@ -132,6 +132,54 @@ describe('the safetensors header scanner keeps JSON semantics and refuses ambigu
     expect({ ...d.leaves }).toEqual({ '__metadata__.k/': 'v☺' });
   });
 
+  /** ~9 MB of header JSON (the reader holds 4 MiB at a time): 60,000 entries of varied length, a 6 MB metadata value in the middle. */
+  function bigHeader(): { text: string; entries: Array<[string, number]> } {
+    const entries: Array<[string, number]> = [];
+    const members: string[] = [];
+    let offset = 0;
+    for (let i = 0; i < 60_000; i++) {
+      const name = `blocks.${i}.${'x'.repeat((i * 37) % 101)}.w`;
+      const n = 1 + (i % 3);
+      entries.push([name, n]);
+      if (i === 30_000) members.push(`"__metadata__": {"note": "${'m'.repeat(6_000_000)}", "k": "v"}`);
+      members.push(`"${name}": {"dtype": "F32", "shape": [${n}], "data_offsets": [${offset}, ${offset + 4 * n}]}`);
+      offset += 4 * n;
+    }
+    return { text: `{${members.join(', ')}}`, entries };
+  }
+
+  it('reads a header larger than its read window: members cut at window ends, a member larger than the window', async () => {
+    const { text, entries } = bigHeader();
+    const elements = entries.reduce((s, [, n]) => s + n, 0);
+    const path = file('big-header.safetensors', text, new Uint8Array(4 * elements));
+    const d = await describeModel(path);
+    // Reference: JSON.parse of the same header text.
+    const parsed = JSON.parse(text) as Record<string, { shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+    const expected = Object.entries(parsed).filter(([k]) => k !== '__metadata__') as Array<[string, { shape: number[]; data_offsets: [number, number] }]>;
+    expect(d.tensors.length).toBe(expected.length);
+    const dataStart = 8 + Buffer.byteLength(text) + ((8 - (Buffer.byteLength(text) % 8)) % 8);
+    d.tensors.forEach((t, i) => {
+      const [name, e] = expected[i]!;
+      expect([t.name, t.shape, t.source.offset - dataStart, t.source.length]).toEqual([
+        name,
+        e.shape,
+        e.data_offsets[0],
+        e.data_offsets[1] - e.data_offsets[0],
+      ]);
+    });
+    expect(d.leaves['__metadata__.note']).toBe((parsed.__metadata__ as Record<string, string>).note);
+    expect(d.leaves['__metadata__.k']).toBe('v');
+  });
+
+  it('reports a syntax error past the first window at its byte offset in the header', async () => {
+    const { text, entries } = bigHeader();
+    // The separator before the 50,000th entry (~12.7 MB in, past the 6 MB metadata) becomes ';'.
+    const at = text.indexOf(`, "${entries[50_000]![0]}"`);
+    const broken = `${text.slice(0, at)};${text.slice(at + 1)}`;
+    const path = file('big-header-broken.safetensors', broken, new Uint8Array(4 * entries.reduce((s, [, n]) => s + n, 0)));
+    await expect(describeModel(path)).rejects.toThrow(`invalid safetensors header JSON: expected ',' or '}' at byte ${at}`);
+  });
+
   for (const [label, header, problem] of [
     [
       'a name given twice',

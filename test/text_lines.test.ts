@@ -98,4 +98,35 @@ describe('compareNames', () => {
     expect(sorted).toEqual(['A', 'a', 'a.09', 'a.9', 'a.10', 'b', 'layers.2.weight', 'layers.10.weight', 'x99999999999999999999', 'x100000000000000000000']);
     for (const x of sorted) for (const y of sorted) expect(Math.sign(compareNames(x, y)) + Math.sign(compareNames(y, x)), `${x} ${y}`).toBe(0);
   });
+
+  it('agrees with the definition (split into digit and non-digit runs) on random names', () => {
+    // The definition, written with regular expressions and substrings; the module walks runs in place.
+    const byRuns = (x: string, y: string): number => {
+      if (x === y) return 0;
+      const rx = x.match(/\d+|\D+/g) ?? [];
+      const ry = y.match(/\d+|\D+/g) ?? [];
+      for (let i = 0; i < Math.min(rx.length, ry.length); i++) {
+        const [a, b] = [rx[i]!, ry[i]!];
+        if (a === b) continue;
+        if (/^\d/.test(a) && /^\d/.test(b)) {
+          const [p, q] = [a.replace(/^0+(?=\d)/, ''), b.replace(/^0+(?=\d)/, '')];
+          if (p.length !== q.length) return p.length - q.length;
+          if (p !== q) return p < q ? -1 : 1;
+        } else return a < b ? -1 : 1;
+      }
+      if (rx.length !== ry.length) return rx.length - ry.length;
+      return x < y ? -1 : 1;
+    };
+    const parts = ['0', '1', '9', '00', '01', '10', 'a', 'b', 'A', '.', '_', 'é', '\u{1F600}'];
+    let seed = 7;
+    const pick = (n: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    const name = () => Array.from({ length: pick(6) }, () => parts[pick(parts.length)]).join('');
+    for (let t = 0; t < 20_000; t++) {
+      const [x, y] = [name(), name()];
+      expect(Math.sign(compareNames(x, y)), JSON.stringify([x, y])).toBe(Math.sign(byRuns(x, y)));
+    }
+  });
 });

@@ -11,6 +11,7 @@ import { unmatchedFilters } from '../diff/differ.js';
 import { DiffaiError } from '../errors.js';
 import { diffDirectories, diffFiles, type DiffReport, isModelDirectory, type LibraryOptions } from '../library.js';
 import type { ModelDescription } from '../formats/types.js';
+import { tensorColumns } from '../formats/table.js';
 import { choosePalette } from '../render/color.js';
 import { render } from '../render/registry.js';
 import { reportDiffers, reportModels, type Report } from '../report/types.js';
@@ -136,7 +137,7 @@ function describeRun(args: DiffArgs, models: ModelDescription[], options: Librar
   for (const w of filterWarnings(unmatchedFilters(models, options), models.length, args)) warn(args.quiet, w);
   describeKeyMaps(models, args.quiet === true, args.verbose === true);
   if (args.verbose) {
-    for (const m of models) verboseLine(true, `${m.path}: ${m.format}, ${m.tensors.length} tensors, ${Object.keys(m.leaves).length} other entries`);
+    for (const m of models) verboseLine(true, `${m.path}: ${m.format}, ${tensorColumns(m).count} tensors, ${Object.keys(m.leaves).length} other entries`);
     verboseLine(true, closing);
   }
 }

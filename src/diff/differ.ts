@@ -6,7 +6,8 @@
 import type { ComparedTensors, Executor, TensorPartials } from '../engine/executor.js';
 import type { ComparePartial } from '../engine/partials.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
-import { batchable, runAll, tensorBytes } from '../engine/executor.js';
+import { tensorColumns } from '../formats/table.js';
+import { BATCH_WINDOW, SMALL_JOB_BYTES, batchable, runAll } from '../engine/executor.js';
 import { SAFETENSORS_METADATA_PREFIX } from '../model/ties.js';
 import { metadataKind, modelViewOf, type ModelView } from '../model/view.js';
 import { compareNames } from '../names.js';
@@ -81,6 +82,7 @@ export function unmatchedFilters(models: ModelDescription[], options: DiffOption
   const { path, ignoreKeysRegex } = options;
   let pathSeen = path === undefined;
   let regexSeen = ignoreKeysRegex === undefined;
+  if (pathSeen && regexSeen) return [];
   for (const m of models) {
     for (const name of namesOf(m)) {
       if (!pathSeen && name.includes(path!)) pathSeen = true;
@@ -92,7 +94,8 @@ export function unmatchedFilters(models: ModelDescription[], options: DiffOption
 }
 
 function* namesOf(m: ModelDescription): Iterable<string> {
-  for (const t of m.tensors) yield t.name;
+  const cols = tensorColumns(m);
+  for (let i = 0; i < cols.count; i++) yield cols.name(i);
   yield* Object.keys(m.leaves);
 }
 
@@ -105,7 +108,7 @@ export async function diffModels(
   b: ModelDescription,
   executor: TensorSource,
   options: DiffOptions = {},
-  plan: PlanStep[] = planDiff(a, b, options),
+  plan: DiffPlan = planDiff(a, b, options),
 ): Promise<DiffResult[]> {
   const epsilon = options.epsilon ?? 0;
   const read = !options.shapeOnly;
@@ -135,8 +138,13 @@ export async function diffModels(
   };
   // Values are compared even across dtypes (f32 → f16 rounding is a real change); not across shapes.
   const compares = (step: PlanStep) => read && (step.kind !== 'common' || sameDims(step.a.shape, step.b.shape));
-  const results = await runAll(
+  const found: DiffResult[] = [];
+  // Without reads or a listener, a common tensor with the same shape and dtype yields nothing: not even built.
+  const skip = (i: number) => !read && options.onTensor === undefined && plan.sameHeader(i);
+  await runPlan(
     plan,
+    read,
+    skip,
     // Steps that read nothing, and small plain tensors, are done in windows without a promise each.
     (step) => !compares(step) || stepTensors(step).every(batchable),
     async (step): Promise<DiffResult[]> => {
@@ -158,13 +166,58 @@ export async function diffModels(
         return step.kind === 'removed' ? removed(step, p) : added(step, p);
       });
     },
+    (r) => {
+      for (const x of r) found.push(x);
+    },
   );
   const keep = nameFilter(options);
   const va = modelViewOf(a);
   const vb = modelViewOf(b);
   const [leavesA, leavesB] = comparableLeaves(va, vb);
-  const all = [...results.flat(), ...tieChanges(va, vb, keep), ...diffLeaves(leavesA, leavesB, keep)];
+  const all = [...found, ...tieChanges(va, vb, keep), ...diffLeaves(leavesA, leavesB, keep)];
   return sortResults(annotateOriginalNames(all, a, b), options.sortByChangeMagnitude ?? false);
+}
+
+/**
+ * Runs every step of a plan, each step's results handed to `collect` (in no particular
+ * order: results are sorted by name afterwards). Steps that read more than a small job
+ * (judged from the columns, no descriptors built) start at once, so the executor can
+ * schedule the largest first; the rest are built and run a window at a time (runAll), so a
+ * million-tensor plan never holds a million step objects.
+ */
+async function runPlan(
+  plan: DiffPlan,
+  read: boolean,
+  skip: (i: number) => boolean,
+  isSmall: (step: PlanStep) => boolean,
+  task: (step: PlanStep) => Promise<DiffResult[]>,
+  batch: (steps: PlanStep[]) => Promise<DiffResult[][]>,
+  collect: (results: DiffResult[]) => void,
+): Promise<void> {
+  const large: Array<Promise<void>> = [];
+  const small: number[] = [];
+  const flush = async () => {
+    const steps = small.map((i) => plan.step(i));
+    small.length = 0;
+    for (const r of await runAll(steps, isSmall, task, batch)) collect(r);
+  };
+  try {
+    for (let i = 0; i < plan.length; i++) {
+      if (skip(i)) continue;
+      if (read && plan.largestRead(i) > SMALL_JOB_BYTES) {
+        const p = task(plan.step(i)).then(collect);
+        p.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
+        large.push(p);
+        continue;
+      }
+      small.push(i);
+      if (small.length === BATCH_WINDOW) await flush();
+    }
+    await flush();
+  } finally {
+    await Promise.allSettled(large); // when a window fails, still wait for the large tasks before reporting it
+  }
+  await Promise.all(large);
 }
 
 /** The results of an unchanged tensor: one shared empty list (a million tensors keep no million arrays). */
@@ -175,29 +228,112 @@ export type PlanStep =
   | { kind: 'added'; b: TensorDescriptor }
   | { kind: 'common'; a: TensorDescriptor; b: TensorDescriptor };
 
+const REMOVED = 0;
+const ADDED = 1;
+const COMMON = 2;
+
+/**
+ * A plan column-wise: step i is entry `atA[i]` of A's view and/or `atB[i]` of B's (-1 when
+ * absent). Steps are built as objects only when run (`step(i)`), a window at a time.
+ */
+export class DiffPlan {
+  length = 0;
+  private kinds: Uint8Array;
+  private atA: Int32Array;
+  private atB: Int32Array;
+
+  constructor(
+    readonly a: ModelView,
+    readonly b: ModelView,
+  ) {
+    const most = a.rows.size + b.rows.size;
+    this.kinds = new Uint8Array(most);
+    this.atA = new Int32Array(most);
+    this.atB = new Int32Array(most);
+  }
+
+  push(kind: typeof REMOVED | typeof ADDED | typeof COMMON, ka: number, kb: number): void {
+    this.kinds[this.length] = kind;
+    this.atA[this.length] = ka;
+    this.atB[this.length] = kb;
+    this.length++;
+  }
+
+  step(i: number): PlanStep {
+    const kind = this.kinds[i]!;
+    if (kind === REMOVED) return { kind: 'removed', a: this.a.rows.descriptor(this.atA[i]!) };
+    if (kind === ADDED) return { kind: 'added', b: this.b.rows.descriptor(this.atB[i]!) };
+    return { kind: 'common', a: this.a.rows.descriptor(this.atA[i]!), b: this.b.rows.descriptor(this.atB[i]!) };
+  }
+
+  /** Every step as an object (small plans, tests). */
+  steps(): PlanStep[] {
+    return Array.from({ length: this.length }, (_, i) => this.step(i));
+  }
+
+  /** Bytes step i reads (0 for a reshaped common tensor: values are not compared across shapes). */
+  readBytes(i: number): number {
+    const [a, b] = this.sideBytes(i);
+    return a + b;
+  }
+
+  /** True when step i is a common tensor with the same shape and dtype on both sides. */
+  sameHeader(i: number): boolean {
+    if (this.kinds[i] !== COMMON) return false;
+    const [ka, kb] = [this.atA[i]!, this.atB[i]!];
+    return this.a.rows.dtype(ka) === this.b.rows.dtype(kb) && sameDims(this.a.rows.shape(ka), this.b.rows.shape(kb));
+  }
+
+  /** Bytes of the larger side step i reads. */
+  largestRead(i: number): number {
+    const [a, b] = this.sideBytes(i);
+    return Math.max(a, b);
+  }
+
+  private sideBytes(i: number): [number, number] {
+    const kind = this.kinds[i]!;
+    if (kind === REMOVED) return [this.a.rows.readBytes(this.atA[i]!), 0];
+    if (kind === ADDED) return [0, this.b.rows.readBytes(this.atB[i]!)];
+    const [ka, kb] = [this.atA[i]!, this.atB[i]!];
+    if (!sameDims(this.a.rows.shape(ka), this.b.rows.shape(kb))) return [0, 0];
+    return [this.a.rows.readBytes(ka), this.b.rows.readBytes(kb)];
+  }
+}
+
 /**
  * Joins the tensors of A and B by name (after the name filters); reads nothing. The join is
  * tie-aware: a name tied to the same representative on both sides is compared once, through
  * the representative; a name missing on one side whose tie partner is on both sides is not a
  * removal or addition; a name the writer dropped for a tie compares its representative's values.
+ * Both views list their entries in name order, so the join is a merge (no name index).
  */
-export function planDiff(a: ModelDescription, b: ModelDescription, options: DiffOptions = {}): PlanStep[] {
+export function planDiff(a: ModelDescription, b: ModelDescription, options: DiffOptions = {}): DiffPlan {
   const keep = nameFilter(options);
   const va = modelViewOf(a);
   const vb = modelViewOf(b);
-  const plan: PlanStep[] = [];
-  for (const [name, ea] of va.entries) {
+  const ra = va.rows;
+  const rb = vb.rows;
+  const plan = new DiffPlan(va, vb);
+  const inA = new Uint8Array(rb.size);
+  let kb = 0;
+  for (let ka = 0; ka < ra.size; ka++) {
+    const name = ra.name(ka);
+    while (kb < rb.size && compareNames(rb.name(kb), name) < 0) kb++;
+    const match = kb < rb.size && rb.name(kb) === name ? kb : -1;
+    if (match >= 0) inA[match] = 1;
     if (!keep(name)) continue;
-    const eb = vb.entries.get(name);
-    if (eb) {
-      if (ea.tiedTo !== undefined && ea.tiedTo === eb.tiedTo && keep(ea.tiedTo)) continue;
-      plan.push({ kind: 'common', a: ea.descriptor, b: eb.descriptor });
+    if (match >= 0) {
+      const tie = ra.tiedTo(ka);
+      if (tie !== undefined && tie === rb.tiedTo(match) && keep(tie)) continue;
+      plan.push(COMMON, ka, match);
     } else if (!partnerOnBothSides(va, vb, name)) {
-      plan.push({ kind: 'removed', a: ea.descriptor });
+      plan.push(REMOVED, ka, -1);
     }
   }
-  for (const [name, eb] of vb.entries) {
-    if (keep(name) && !va.entries.has(name) && !partnerOnBothSides(vb, va, name)) plan.push({ kind: 'added', b: eb.descriptor });
+  for (let k = 0; k < rb.size; k++) {
+    if (inA[k] === 1) continue;
+    const name = rb.name(k);
+    if (keep(name) && !partnerOnBothSides(vb, va, name)) plan.push(ADDED, -1, k);
   }
   return plan;
 }
@@ -205,7 +341,7 @@ export function planDiff(a: ModelDescription, b: ModelDescription, options: Diff
 /** True when `name` (present in `own` only) is tied there to a name present in both views. */
 function partnerOnBothSides(own: ModelView, other: ModelView, name: string): boolean {
   const group = own.tieGroupOf(name);
-  return group?.members.some((m) => m !== name && other.entries.has(m)) === true;
+  return group?.members.some((m) => m !== name && other.rows.find(m) >= 0) === true;
 }
 
 /**
@@ -214,11 +350,15 @@ function partnerOnBothSides(own: ModelView, other: ModelView, name: string): boo
  */
 export function tieChanges(va: ModelView, vb: ModelView, keep: (name: string) => boolean): DiffResult[] {
   const out: DiffResult[] = [];
-  const representative = (v: ModelView, name: string) => v.entries.get(name)?.tiedTo ?? name;
+  const has = (v: ModelView, name: string) => v.rows.find(name) >= 0;
+  const representative = (v: ModelView, name: string) => {
+    const k = v.rows.find(name);
+    return (k >= 0 ? v.rows.tiedTo(k) : undefined) ?? name;
+  };
   const oneSided = (tied: ModelView, other: ModelView, state: 'a' | 'b') => {
     for (const g of tied.tieGroups) {
       for (const m of g.members) {
-        if (m === g.representative || !keep(m) || !other.entries.has(m) || !other.entries.has(g.representative)) continue;
+        if (m === g.representative || !keep(m) || !has(other, m) || !has(other, g.representative)) continue;
         if (representative(other, m) === representative(other, g.representative)) continue;
         out.push(
           state === 'a'
@@ -257,10 +397,10 @@ function stepTensors(s: PlanStep): TensorDescriptor[] {
 }
 
 /** Tensor bytes a plan will read (0 with --shape-only). */
-export function planBytes(plan: PlanStep[], options: DiffOptions = {}): number {
+export function planBytes(plan: DiffPlan, options: DiffOptions = {}): number {
   if (options.shapeOnly) return 0;
   let bytes = 0;
-  for (const s of plan) if (s.kind !== 'common' || sameDims(s.a.shape, s.b.shape)) bytes += tensorBytes(stepTensors(s));
+  for (let i = 0; i < plan.length; i++) bytes += plan.readBytes(i);
   return bytes;
 }
 
@@ -292,7 +432,10 @@ export function sortResults(results: DiffResult[], byMagnitude: boolean): DiffRe
 }
 
 function sameDims(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
+  if (a === b) return true; // shapes shared between tensors of one file
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function leafEqual(a: LeafValue, b: LeafValue): boolean {

@@ -81,13 +81,16 @@ export function sharesOf(plan: PlanStep[], bytesOf: (step: PlanStep) => number, 
   });
 }
 
-/** The record key of each descriptor the differ asks the engine about, by identity. */
-function keysOf(plan: PlanStep[]): Map<TensorDescriptor, string> {
-  const keys = new Map<TensorDescriptor, string>();
+/**
+ * The record key of each tensor the differ asks the engine about, by name (the plan builds
+ * descriptors afresh for each window; a name is removed, added or common, never two of them).
+ */
+function keysOf(plan: PlanStep[]): Map<string, string> {
+  const keys = new Map<string, string>();
   for (const s of plan) {
-    if (s.kind === 'removed') keys.set(s.a, `a:${s.a.name}`);
-    else if (s.kind === 'added') keys.set(s.b, `b:${s.b.name}`);
-    else keys.set(s.a, `c:${s.a.name}`);
+    if (s.kind === 'removed') keys.set(s.a.name, `a:${s.a.name}`);
+    else if (s.kind === 'added') keys.set(s.b.name, `b:${s.b.name}`);
+    else keys.set(s.a.name, `c:${s.a.name}`);
   }
   return keys;
 }
@@ -121,14 +124,15 @@ export async function diffPartition(
   await withModels([pathA, pathB], loadOptionsOf(options.input), async ([a, b]) => {
     const diffOptions = toDiffOptions(options);
     const plan = planDiff(a!, b!, diffOptions);
-    const shares = sharesOf(plan, stepBytes, n);
-    const keys = keysOf(plan);
-    const mine = new Set(plan.filter((_, i) => shares[i] === k - 1).map((s) => keys.get(s.kind === 'added' ? s.b : s.a)!));
-    const bytes = diffOptions.shapeOnly ? 0 : plan.reduce((sum, s, i) => sum + (shares[i] === k - 1 ? stepBytes(s) : 0), 0);
+    const steps = plan.steps();
+    const shares = sharesOf(steps, stepBytes, n);
+    const keys = keysOf(steps);
+    const mine = new Set(steps.filter((_, i) => shares[i] === k - 1).map((s) => keys.get((s.kind === 'added' ? s.b : s.a).name)!));
+    const bytes = diffOptions.shapeOnly ? 0 : steps.reduce((sum, s, i) => sum + (shares[i] === k - 1 ? stepBytes(s) : 0), 0);
     engine.onTotalBytes?.(bytes);
     const executor = new Executor(engine, bytes);
     const ours = (desc: TensorDescriptor): string | undefined => {
-      const key = keys.get(desc);
+      const key = keys.get(desc.name);
       return key !== undefined && mine.has(key) ? key : undefined;
     };
     const stats = async (desc: TensorDescriptor, p: TensorPartials): Promise<TensorPartials> => {
@@ -223,9 +227,9 @@ export async function mergePartials(paths: string[], loadOptionsOf: LoadOptionsO
   const diffOptions = toDiffOptions(first.options);
   return withModels([pathA, pathB], loadOptionsOf(first.options.input), async ([a, b]) => {
     const plan = planDiff(a!, b!, diffOptions);
-    const keys = keysOf(plan);
+    const keys = keysOf(plan.steps());
     const recorded = (desc: TensorDescriptor): PartRecord => {
-      const r = records.get(keys.get(desc) ?? '');
+      const r = records.get(keys.get(desc.name) ?? '');
       if (!r) throw new DiffaiError(undefined, `merge: no part holds the results of tensor ${JSON.stringify(desc.name)}`);
       return r;
     };

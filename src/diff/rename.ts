@@ -8,6 +8,7 @@
  */
 import { DiffaiError } from '../errors.js';
 import type { LeafValue, ModelDescription } from '../formats/types.js';
+import { tensorNames } from '../formats/table.js';
 import type { DiffResult } from './types.js';
 
 /** One `--rename` rule: every match of `pattern` is replaced (`$1` … refer to groups). */
@@ -117,12 +118,15 @@ export function prefixHint(a: ModelDescription, b: ModelDescription): { side: 'a
 }
 
 function hintFor(own: ModelDescription, other: ModelDescription, side: 'a' | 'b'): { side: 'a' | 'b'; prefix: string; matches: number } | undefined {
-  const names = own.tensors.map((t) => t.name);
-  if (names.length === 0 || other.tensors.length === 0) return undefined;
-  const otherNames = new Set(other.tensors.map((t) => t.name));
+  const names = tensorNames(own);
+  const others = tensorNames(other);
+  if (names.length === 0 || others.length === 0) return undefined;
+  // Only prefixes the other side's names do not all share; the name set only when one is left.
+  const prefixes = commonDottedPrefixes(names).filter((prefix) => !others.every((n) => n.startsWith(prefix)));
+  if (prefixes.length === 0) return undefined;
+  const otherNames = new Set(others);
   let best: { side: 'a' | 'b'; prefix: string; matches: number } | undefined;
-  for (const prefix of commonDottedPrefixes(names)) {
-    if (other.tensors.every((t) => t.name.startsWith(prefix))) continue;
+  for (const prefix of prefixes) {
     const matches = names.filter((n) => otherNames.has(n.slice(prefix.length))).length;
     if (matches > (best?.matches ?? 0)) best = { side, prefix, matches };
   }
@@ -130,7 +134,7 @@ function hintFor(own: ModelDescription, other: ModelDescription, side: 'a' | 'b'
 }
 
 /** `a.`, `a.b.` … for every dotted prefix that all names share (at least one part left). */
-function commonDottedPrefixes(names: string[]): string[] {
+function commonDottedPrefixes(names: readonly string[]): string[] {
   const parts = names[0]!.split('.');
   const out: string[] = [];
   for (let k = 1; k < parts.length; k++) {

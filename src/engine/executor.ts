@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { dtypeInfo, isComplex } from '../dtypes.js';
-import { contiguousStrides, storedByteLength, storedDtype, type TensorDescriptor } from '../formats/types.js';
+import { contiguousStrides, readByteLength, storedByteLength, storedDtype, type TensorDescriptor } from '../formats/types.js';
 import type { EngineOptions } from './engine.js';
 import { type JobItem, type OpName, type OpParams, type OpResult, opOf } from './ops.js';
 import type { CompareResult } from './ops/compare.js';
@@ -531,5 +531,5 @@ export function batchable(desc: TensorDescriptor): boolean {
  * view that repeats its storage (a broadcast) reads no more than the storage holds.
  */
 export function tensorBytes(tensors: TensorDescriptor[]): number {
-  return tensors.reduce((sum, t) => sum + (t.view ? Math.min(storedByteLength(t), t.source.length) : storedByteLength(t)), 0);
+  return tensors.reduce((sum, t) => sum + readByteLength(t), 0);
 }

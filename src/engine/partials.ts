@@ -26,8 +26,15 @@ export function statsFromRecord(r: Float64Array): StatsPartial {
   return { count: r[0]!, mean: r[1]!, m2: r[2]!, exp: r[9]!, min: r[3]!, max: r[4]!, nan: r[5]!, posinf: r[6]!, neginf: r[7]!, zeros: r[8]! };
 }
 
+/** True for an accumulator as emptyStats() makes it (merging into it yields the other side unchanged). */
+function isEmptyStats(p: StatsPartial): boolean {
+  return p.count === 0 && p.nan === 0 && p.posinf === 0 && p.neginf === 0 && p.zeros === 0 && p.exp === 0 && p.min === Infinity && p.max === -Infinity;
+}
+
 export function mergeStats(a: StatsPartial, b: StatsPartial): StatsPartial {
   if (b.count === 0 && b.nan === 0 && b.posinf === 0 && b.neginf === 0) return a;
+  // What the general merge computes from an empty `a`, field for field (a million small tensors merge once each).
+  if (isEmptyStats(a)) return b;
   const count = a.count + b.count;
   let mean = a.mean;
   let m2 = a.m2;
@@ -115,7 +122,30 @@ export function compareFromRecord(r: Float64Array): ComparePartial {
   return { pairs: r[0]!, maxAbs: r[1]!, sumAbs: r[2]!, changed: r[3]!, sumSqDiff: r[4]!, sumAB: r[5]!, sumAA: r[6]!, sumBB: r[7]!, mismatched: r[8]! };
 }
 
+/** An accumulator as emptyCompare() makes it, merged with `b` whose sums are not −0 (0 + −0 is +0): `b` itself. */
+function mergesToOther(a: ComparePartial, b: ComparePartial): boolean {
+  const zero = (x: number) => x === 0 && !Object.is(x, -0);
+  return (
+    a.pairs === 0 &&
+    zero(a.maxAbs) &&
+    zero(a.sumAbs) &&
+    a.changed === 0 &&
+    zero(a.sumSqDiff) &&
+    zero(a.sumAB) &&
+    zero(a.sumAA) &&
+    zero(a.sumBB) &&
+    a.mismatched === 0 &&
+    !Object.is(b.maxAbs, -0) &&
+    !Object.is(b.sumAbs, -0) &&
+    !Object.is(b.sumSqDiff, -0) &&
+    !Object.is(b.sumAB, -0) &&
+    !Object.is(b.sumAA, -0) &&
+    !Object.is(b.sumBB, -0)
+  );
+}
+
 export function mergeCompare(a: ComparePartial, b: ComparePartial): ComparePartial {
+  if (mergesToOther(a, b)) return b;
   return {
     pairs: a.pairs + b.pairs,
     maxAbs: Math.max(a.maxAbs, b.maxAbs),

@@ -154,6 +154,14 @@ export function storedByteLength(desc: Pick<TensorDescriptor, 'dtype' | 'storedA
   return byteLength(storedDtype(desc), desc.numel);
 }
 
+/**
+ * Bytes the engine reads for a tensor: a view that repeats its storage (a broadcast) reads no
+ * more than the storage holds.
+ */
+export function readByteLength(desc: TensorDescriptor): number {
+  return desc.view ? Math.min(storedByteLength(desc), desc.source.length) : storedByteLength(desc);
+}
+
 /** A non-tensor value in a file (metadata, epoch, loss, lr, args fields …). JSON-like. */
 export type LeafValue = null | boolean | number | string | LeafValue[] | { [key: string]: LeafValue };
 

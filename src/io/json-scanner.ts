@@ -19,10 +19,14 @@ export class JsonScanner {
   pos = 0;
   private stack = new Uint8Array(MAX_JSON_DEPTH);
 
-  constructor(readonly bytes: Uint8Array) {}
+  /** `base`: where `bytes` start in the whole document (messages give document offsets). */
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly base = 0,
+  ) {}
 
   fail(what: string): never {
-    throw new JsonSyntaxError(`${what} at byte ${this.pos}`);
+    throw new JsonSyntaxError(`${what} at byte ${this.base + this.pos}`);
   }
 
   /** Skips whitespace; the next byte (or -1 at the end). */

@@ -7,7 +7,8 @@ import { DiffaiError } from '../errors.js';
 import { RandomAccessFile, statPath } from '../io/file.js';
 import { parseJson } from '../io/json.js';
 import { dirname, join } from 'node:path';
-import type { LeafValue, TensorDescriptor } from '../formats/types.js';
+import type { TensorColumns } from '../formats/table.js';
+import type { LeafValue } from '../formats/types.js';
 
 export interface ParamGroup {
   /** Position in `param_groups`. */
@@ -68,7 +69,7 @@ function number(v: LeafValue | undefined): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
-export function readHyperparameters(leaves: Record<string, LeafValue>, tensors: TensorDescriptor[]): Hyperparameters {
+export function readHyperparameters(leaves: Record<string, LeafValue>, tensors: TensorColumns): Hyperparameters {
   const optimizers = new Map<string, OptimizerHyperparameters>();
   const optimizer = (path: string): OptimizerHyperparameters => {
     let o = optimizers.get(path);
@@ -101,9 +102,10 @@ export function readHyperparameters(leaves: Record<string, LeafValue>, tensors: 
       hasArgs = true;
     }
   }
-  for (const t of tensors) {
-    const s = STEP_KEY.exec(t.name);
-    if (s && t.numel === 1) steps.push([s[1] ?? '', { param: Number(s[2]), tensor: t.name }]);
+  for (let i = 0; i < tensors.count; i++) {
+    const name = tensors.name(i);
+    const s = name.endsWith('step') ? STEP_KEY.exec(name) : null;
+    if (s && tensors.numel(i) === 1) steps.push([s[1] ?? '', { param: Number(s[2]), tensor: name }]);
   }
   for (const [path, byIndex] of groups) {
     const o = optimizer(path);

@@ -5,7 +5,7 @@
  * the list is documented in docs/model-view.md.
  */
 import { isComplex, isFloat } from '../dtypes.js';
-import type { TensorDescriptor } from '../formats/types.js';
+import type { RowFacts } from '../formats/table.js';
 
 export type Role = 'parameter' | 'buffer' | 'optimizer_state' | 'scalar' | 'quantized';
 
@@ -44,12 +44,12 @@ function parentOf(name: string): string {
   return i < 0 ? '' : name.slice(0, i);
 }
 
-function isInteger(desc: TensorDescriptor): boolean {
+function isInteger(desc: RowFacts): boolean {
   return !isFloat(desc.dtype) && !isComplex(desc.dtype) && desc.dtype !== 'bool';
 }
 
 /** GPT-2's causal mask `attn.bias`: [1, 1, n, n] (bool, u8 or 0/1 floats), where a learnable bias is 1-D. */
-function isCausalMask(desc: TensorDescriptor): boolean {
+function isCausalMask(desc: RowFacts): boolean {
   const s = desc.shape;
   return s.length === 4 && s[0] === 1 && s[1] === 1 && s[2] === s[3] && /(^|\.)(attn|attention|self_attn)(\.|$)/.test(parentOf(desc.name));
 }
@@ -58,7 +58,7 @@ function isCausalMask(desc: TensorDescriptor): boolean {
  * Non-learnable buffers by name and, where a name alone is ambiguous, by shape/dtype.
  * Any non-float tensor also counts: torch parameters can only be floating point or complex.
  */
-export function isBuffer(desc: TensorDescriptor): boolean {
+export function isBuffer(desc: RowFacts): boolean {
   const last = lastComponent(desc.name);
   switch (last) {
     case 'running_mean':
@@ -91,15 +91,16 @@ export interface RoleContext {
   packedModules: Set<string>;
 }
 
-export function roleContext(tensors: TensorDescriptor[], leafNames: string[]): RoleContext {
+/** `tensorNames`: the names of the file's tensors. */
+export function roleContext(tensorNames: Iterable<string>, leafNames: string[]): RoleContext {
   const packedModules = new Set<string>();
   let training = leafNames.some((k) => !k.includes('.'));
-  for (const t of tensors) {
-    const m = t.name.includes(PACKED_MARK) ? PACKED_PARAMS.exec(t.name) : null;
+  for (const name of tensorNames) {
+    const m = name.includes(PACKED_MARK) ? PACKED_PARAMS.exec(name) : null;
     if (m) packedModules.add(m[1]!);
-    if (isOptimizerState(t.name)) training = true;
-    const dot = t.name.indexOf('.');
-    if (dot > 0 && MODEL_CONTAINERS.has(t.name.slice(0, dot))) training = true;
+    if (isOptimizerState(name)) training = true;
+    const dot = name.indexOf('.');
+    if (dot > 0 && MODEL_CONTAINERS.has(name.slice(0, dot))) training = true;
   }
   return { trainingCheckpoint: training, packedModules };
 }
@@ -111,7 +112,7 @@ export interface RoleOf {
 }
 
 /** The role of one tensor; the first rule that applies wins (optimizer, quantized, scalar, buffer, parameter). */
-export function roleOf(desc: TensorDescriptor, ctx: RoleContext): RoleOf {
+export function roleOf(desc: RowFacts, ctx: RoleContext): RoleOf {
   if (isOptimizerState(desc.name)) return PLAIN.optimizer_state;
   const target = packedParamTarget(desc.name);
   if (target) return { role: 'quantized', linkedTo: target };

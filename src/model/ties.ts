@@ -5,6 +5,7 @@
  * dropped for a tie and recorded in `__metadata__` as `{dropped: kept}`
  * (safetensors.torch.save_model's `_remove_duplicate_names` convention).
  */
+import type { TensorColumns } from '../formats/table.js';
 import type { LeafValue, TensorDescriptor } from '../formats/types.js';
 
 export interface TieGroup {
@@ -31,7 +32,7 @@ function storageKey(t: TensorDescriptor): string | undefined {
  * Metadata entries that record a dropped tied name: the key names no tensor of the file, the
  * value names one. Returns dropped name → kept name.
  */
-export function metadataAliases(tensors: TensorDescriptor[], leaves: Record<string, LeafValue>): Map<string, string> {
+export function metadataAliases(tensors: TensorColumns, leaves: Record<string, LeafValue>): Map<string, string> {
   const aliases = new Map<string, string>();
   let candidates = false;
   for (const key in leaves)
@@ -40,7 +41,7 @@ export function metadataAliases(tensors: TensorDescriptor[], leaves: Record<stri
       break;
     }
   if (!candidates) return aliases; // no name set for a file without string metadata
-  const names = new Set(tensors.map((t) => t.name));
+  const names = new Set(Array.from({ length: tensors.count }, (_, i) => tensors.name(i)));
   for (const [key, value] of Object.entries(leaves)) {
     if (!key.startsWith(SAFETENSORS_METADATA_PREFIX) || typeof value !== 'string') continue;
     const dropped = key.slice(SAFETENSORS_METADATA_PREFIX.length);
@@ -58,19 +59,21 @@ function byCodePoint(x: string, y: string): number {
  * one file come in strictly ascending offsets (a safetensors file, most zips), so such a file
  * needs no per-tensor bucket at all.
  */
-function startsAtSharedBytes(tensors: TensorDescriptor[]): TensorDescriptor[] {
+function startsAtSharedBytes(tensors: TensorColumns): TensorDescriptor[] {
+  if (tensors.ascending) return [];
+  const list = Array.from({ length: tensors.count }, (_, i) => tensors.descriptor(i));
   let path: string | undefined;
   let last = -1;
-  for (const t of tensors) {
+  for (const t of list) {
     if (t.numel === 0) continue;
     if (path === undefined) path = t.source.path;
-    if (t.source.path !== path || t.source.offset <= last) return tensors;
+    if (t.source.path !== path || t.source.offset <= last) return list;
     last = t.source.offset;
   }
   return [];
 }
 
-export function findTieGroups(tensors: TensorDescriptor[], aliases: Map<string, string>): TieGroup[] {
+export function findTieGroups(tensors: TensorColumns, aliases: Map<string, string>): TieGroup[] {
   // Bucket by (path, first byte) with numbers first: building a string key for every tensor
   // of a 100,000-tensor file costs a second; only tensors that start at the same byte need one.
   const byStart = new Map<string, Map<number, TensorDescriptor | TensorDescriptor[]>>();

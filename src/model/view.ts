@@ -3,10 +3,12 @@
  * values (tie groups) and the hyperparameters stored beside the weights. Built from a
  * ModelDescription alone; reads no tensor data.
  */
+import type { DType } from '../dtypes.js';
+import { type RowFacts, type TensorColumns, tensorColumns, tensorNames } from '../formats/table.js';
 import { compareNames } from '../names.js';
 import { storedByteLength, type FormatName, type ModelDescription, type TensorDescriptor } from '../formats/types.js';
 import { readHuggingFaceConfig, readHyperparameters, type HuggingFaceConfig, type Hyperparameters } from './hyperparameters.js';
-import { ROLES, roleContext, roleOf, type Role } from './roles.js';
+import { ROLES, roleContext, roleOf, type Role, type RoleContext } from './roles.js';
 import { SAFETENSORS_METADATA_PREFIX, findTieGroups, metadataAliases, type TieGroup } from './ties.js';
 
 export interface ModelEntry {
@@ -33,8 +35,10 @@ export interface RoleTotals {
 
 export interface ModelView {
   description: ModelDescription;
-  /** Every tensor name and every dropped tied name, in code-point order. */
+  /** Every tensor name and every dropped tied name, in natural name order (built on first use from `rows`). */
   entries: Map<string, ModelEntry>;
+  /** The same entries column-wise, in the same order: what the differ and inspect walk. */
+  rows: ViewRows;
   tieGroups: TieGroup[];
   hyperparameters: Hyperparameters;
   /** Leaves that are tie aliases (`__metadata__.tok_emb.weight`): shown as ties, not metadata. */
@@ -48,6 +52,28 @@ export interface ModelView {
   /** Elements and bytes per role, each tie group counted once. */
   totals(): Record<Role, RoleTotals>;
   warnings: string[];
+}
+
+/**
+ * The entries of a view by position k (0 ≤ k < size, natural name order), without an
+ * object per entry: a million-tensor file keeps its names and a byte of role each.
+ */
+export interface ViewRows {
+  readonly size: number;
+  name(k: number): string;
+  role(k: number): Role;
+  tiedTo(k: number): string | undefined;
+  linkedTo(k: number): string | undefined;
+  stored(k: number): boolean;
+  numel(k: number): number;
+  shape(k: number): number[];
+  dtype(k: number): DType;
+  /** Bytes the engine reads for entry k's values. */
+  readBytes(k: number): number;
+  /** Where entry k's values are (built on demand). */
+  descriptor(k: number): TensorDescriptor;
+  /** The position of `name`, or -1 (a binary search in name order). */
+  find(name: string): number;
 }
 
 export interface ModelViewOptions {
@@ -87,58 +113,38 @@ function formatLeafNames(desc: ModelDescription): string[] {
 }
 
 export function buildModelView(desc: ModelDescription, options: ModelViewOptions = {}): ModelView {
-  const aliases = metadataAliases(desc.tensors, desc.leaves);
-  const tieGroups = findTieGroups(desc.tensors, aliases);
+  const cols = tensorColumns(desc);
+  const aliases = metadataAliases(cols, desc.leaves);
+  const tieGroups = findTieGroups(cols, aliases);
   const tiedTo = new Map<string, string>();
   for (const g of tieGroups) for (const m of g.members) if (m !== g.representative) tiedTo.set(m, g.representative);
-
-  const ctx = roleContext(desc.tensors, Object.keys(desc.leaves));
-  const list: ModelEntry[] = [];
-  for (const t of desc.tensors) {
-    const { role, linkedTo } = roleOf(t, ctx);
-    const e: ModelEntry = { name: t.name, role, stored: true, descriptor: t };
-    const tie = tiedTo.size === 0 ? undefined : tiedTo.get(t.name);
-    if (tie !== undefined) e.tiedTo = tie;
-    if (linkedTo !== undefined) e.linkedTo = linkedTo;
-    list.push(e);
-  }
-  // Only files with dropped tied names need the name index (none of a 100,000-tensor plain file).
-  const byName = aliases.size === 0 ? undefined : new Map(desc.tensors.map((t) => [t.name, t]));
-  for (const [dropped, kept] of aliases) {
-    const rep = byName!.get(kept)!;
-    const { role, linkedTo } = roleOf({ ...rep, name: dropped }, ctx);
-    const e: ModelEntry = { name: dropped, role, stored: false, tiedTo: kept, descriptor: { ...rep, name: dropped } };
-    if (linkedTo !== undefined) e.linkedTo = linkedTo;
-    list.push(e);
-  }
-  // Entries in the order names are shown (natural: layers.2 before layers.10).
-  let sorted = true;
-  for (let i = 1; i < list.length && sorted; i++) sorted = compareNames(list[i - 1]!.name, list[i]!.name) < 0;
-  if (!sorted) list.sort((x, y) => compareNames(x.name, y.name));
-  const entries = new Map<string, ModelEntry>();
-  for (const e of list) entries.set(e.name, e);
+  const rows = new Rows(cols, aliases, tiedTo, roleContext(tensorNames(desc), Object.keys(desc.leaves)));
 
   const aliasLeaves = new Set([...aliases.keys()].map((k) => SAFETENSORS_METADATA_PREFIX + k));
   const formatLeaves = new Set(formatLeafNames(desc));
-  const hyperparameters = readHyperparameters(desc.leaves, desc.tensors);
+  const hyperparameters = readHyperparameters(desc.leaves, cols);
   if (options.config) hyperparameters.config = options.config;
 
   const totals = (): Record<Role, RoleTotals> => {
     const out = {} as Record<Role, RoleTotals>;
     for (const r of ROLES) out[r] = { tensors: 0, elements: 0, bytes: 0 };
-    for (const e of entries.values()) {
-      const t = out[e.role];
+    for (let k = 0; k < rows.size; k++) {
+      const t = out[rows.role(k)];
       t.tensors++;
-      if (e.tiedTo !== undefined) continue; // the representative counts for the group
-      t.elements += e.descriptor.numel;
-      t.bytes += storedByteLength(e.descriptor);
+      if (rows.tiedTo(k) !== undefined) continue; // the representative counts for the group
+      t.elements += rows.numel(k);
+      t.bytes += storedByteLength(rows.facts(k));
     }
     return out;
   };
   const groupByRepresentative = new Map(tieGroups.map((g) => [g.representative, g]));
+  let entries: Map<string, ModelEntry> | undefined;
   return {
     description: desc,
-    entries,
+    get entries() {
+      return (entries ??= rows.entries());
+    },
+    rows,
     tieGroups,
     hyperparameters,
     aliasLeaves,
@@ -149,6 +155,134 @@ export function buildModelView(desc: ModelDescription, options: ModelViewOptions
     warnings: [],
   };
 }
+
+/**
+ * Entries column-wise. Row r < cols.count is tensor r; row cols.count + j is the j-th name a
+ * writer dropped for a tie (its values are its representative's tensor). `order` lists rows
+ * in natural name order (absent when the file already lists them so); a name given twice
+ * keeps its last row, as a Map would.
+ */
+class Rows implements ViewRows {
+  readonly size: number;
+  private readonly order: Uint32Array | undefined;
+  private readonly roles: Uint8Array;
+  /** Links of quantized stand-ins, by row (few). */
+  private readonly links = new Map<number, string>();
+  private readonly dropped: string[];
+  private readonly kept: number[];
+
+  constructor(
+    private readonly cols: TensorColumns,
+    aliases: Map<string, string>,
+    private readonly ties: Map<string, string>,
+    ctx: RoleContext,
+  ) {
+    // Dropped tied names (few): an index from kept name to row only when there are some.
+    const rowOf = aliases.size === 0 ? undefined : new Map(Array.from({ length: cols.count }, (_, i) => [cols.name(i), i] as const));
+    this.dropped = [...aliases.keys()];
+    this.kept = [...aliases.values()].map((k) => rowOf!.get(k)!);
+    const total = cols.count + this.dropped.length;
+    this.roles = new Uint8Array(total);
+    for (let r = 0; r < total; r++) {
+      const { role, linkedTo } = roleOf(this.facts0(r), ctx);
+      this.roles[r] = ROLE_CODE[role];
+      if (linkedTo !== undefined) this.links.set(r, linkedTo);
+    }
+    let sorted = true;
+    for (let r = 1; r < total && sorted; r++) sorted = compareNames(this.nameOfRow(r - 1), this.nameOfRow(r)) < 0;
+    if (sorted) {
+      this.order = undefined;
+      this.size = total;
+      return;
+    }
+    const order = Array.from({ length: total }, (_, r) => r).sort((x, y) => compareNames(this.nameOfRow(x), this.nameOfRow(y)) || x - y);
+    // Equal names are adjacent: keep the last row of each run.
+    const unique = order.filter((r, k) => k + 1 === order.length || this.nameOfRow(order[k + 1]!) !== this.nameOfRow(r));
+    this.order = Uint32Array.from(unique);
+    this.size = unique.length;
+  }
+
+  private rowAt(k: number): number {
+    return this.order === undefined ? k : this.order[k]!;
+  }
+  private nameOfRow(r: number): string {
+    return r < this.cols.count ? this.cols.name(r) : this.dropped[r - this.cols.count]!;
+  }
+  /** The tensor row whose values row r has (itself, or a dropped name's representative). */
+  private valueRow(r: number): number {
+    return r < this.cols.count ? r : this.kept[r - this.cols.count]!;
+  }
+  private facts0(r: number): RowFacts {
+    const v = this.valueRow(r);
+    return v === r ? this.cols.facts(r) : { ...this.cols.facts(v), name: this.nameOfRow(r) };
+  }
+
+  name(k: number): string {
+    return this.nameOfRow(this.rowAt(k));
+  }
+  role(k: number): Role {
+    return ROLES[this.roles[this.rowAt(k)]!]!;
+  }
+  tiedTo(k: number): string | undefined {
+    const r = this.rowAt(k);
+    if (r >= this.cols.count) return this.cols.name(this.kept[r - this.cols.count]!);
+    return this.ties.size === 0 ? undefined : this.ties.get(this.cols.name(r));
+  }
+  linkedTo(k: number): string | undefined {
+    return this.links.size === 0 ? undefined : this.links.get(this.rowAt(k));
+  }
+  stored(k: number): boolean {
+    return this.rowAt(k) < this.cols.count;
+  }
+  numel(k: number): number {
+    return this.cols.numel(this.valueRow(this.rowAt(k)));
+  }
+  shape(k: number): number[] {
+    return this.cols.shape(this.valueRow(this.rowAt(k)));
+  }
+  dtype(k: number): DType {
+    return this.cols.dtype(this.valueRow(this.rowAt(k)));
+  }
+  readBytes(k: number): number {
+    return this.cols.readBytes(this.valueRow(this.rowAt(k)));
+  }
+  facts(k: number): RowFacts {
+    return this.facts0(this.rowAt(k));
+  }
+  descriptor(k: number): TensorDescriptor {
+    const r = this.rowAt(k);
+    const v = this.valueRow(r);
+    return v === r ? this.cols.descriptor(r) : { ...this.cols.descriptor(v), name: this.nameOfRow(r) };
+  }
+  find(name: string): number {
+    let lo = 0;
+    let hi = this.size - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareNames(this.name(mid), name);
+      if (c === 0) return mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** One ModelEntry per position, in order. */
+  entries(): Map<string, ModelEntry> {
+    const out = new Map<string, ModelEntry>();
+    for (let k = 0; k < this.size; k++) {
+      const e: ModelEntry = { name: this.name(k), role: this.role(k), stored: this.stored(k), descriptor: this.descriptor(k) };
+      const tie = this.tiedTo(k);
+      if (tie !== undefined) e.tiedTo = tie;
+      const link = this.linkedTo(k);
+      if (link !== undefined) e.linkedTo = link;
+      out.set(e.name, e);
+    }
+    return out;
+  }
+}
+
+const ROLE_CODE = Object.fromEntries(ROLES.map((r, i) => [r, i])) as Record<Role, number>;
 
 /** The model view of the file at `desc.path`, with its Hugging Face config.json when there is one. */
 export function buildModelViewWithConfig(desc: ModelDescription): ModelView {

@@ -10,7 +10,9 @@ import { renderInspectText } from './inspect.js';
 import { renderReviewText } from './review-text.js';
 import type { Renderer, RenderOptions } from './types.js';
 import { renderText } from './text.js';
-import { termSafeDeep } from '../terminal.js';
+import { termSafe, termSafeDeep } from '../terminal.js';
+import { tensorNames } from '../formats/table.js';
+import type { ModelDescription } from '../formats/types.js';
 
 function directoryText(report: DirectoryReport, palette: Palette, body: (results: DiffResult[]) => string): string {
   const lines: string[] = [];
@@ -37,9 +39,40 @@ function histogramsText(histograms: ValueHistogram[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * A model description with control characters escaped; the same object when nothing needs
+ * escaping, checked name by name without walking (or building) a descriptor per tensor.
+ */
+function termSafeModel(m: ModelDescription): ModelDescription {
+  const clean =
+    termSafe(m.path) === m.path &&
+    tensorNames(m).every((n) => termSafe(n) === n) &&
+    termSafeDeep(m.leaves) === m.leaves &&
+    termSafeDeep(m.warnings) === m.warnings;
+  return clean ? m : termSafeDeep(m);
+}
+
+/** The report with every string from a file escaped (names, paths, values). */
+function termSafeReport(report: Report): Report {
+  const pair = (p: PairReport): PairReport => {
+    const { a, b, ...rest } = p;
+    return { ...termSafeDeep(rest), a: termSafeModel(a), b: termSafeModel(b) };
+  };
+  switch (report.kind) {
+    case 'pair':
+      return pair(report);
+    case 'sequence': {
+      const { models, pairs, ...rest } = report;
+      return { ...termSafeDeep(rest), models: models.map(termSafeModel), pairs: pairs.map(pair) };
+    }
+    default:
+      return termSafeDeep(report);
+  }
+}
+
 export function renderReportText(raw: Report, options: RenderOptions = {}): string {
   // Names, paths and values come from files: shown with control characters escaped.
-  const report = termSafeDeep(raw);
+  const report = termSafeReport(raw);
   const palette = options.palette ?? PLAIN;
   const text = { stats: options.stats, palette };
   const pair = (p: PairReport) =>

@@ -9,8 +9,10 @@ import { DiffaiError, check } from '../../errors.js';
 import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { JsonScanner, JsonSyntaxError } from '../../io/json-scanner.js';
-import { readRange } from '../../io/range.js';
-import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
+import { checkRange, readRange } from '../../io/range.js';
+import { compareNames } from '../../names.js';
+import { TensorTable, tableDescription } from '../table.js';
+import type { FormatReader, LeafValue, ModelDescription } from '../types.js';
 
 export const MAX_HEADER_BYTES = 100_000_000;
 
@@ -62,16 +64,16 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
   const headerLength = Number(rawLength);
   check(8 + headerLength <= file.size, path, `truncated: header length ${headerLength} exceeds the file size ${file.size}`);
 
-  const header = new HeaderScan(path, 8 + headerLength, file.size - 8 - headerLength);
+  const header = new HeaderScan(file.path, 8 + headerLength, file.size - 8 - headerLength);
   try {
-    header.scan(new JsonScanner(readRange(file, 8, headerLength, { what: 'safetensors header', budget: MAX_HEADER_BYTES })));
+    header.scan(new HeaderWindow(file, 8, headerLength));
   } catch (e) {
     if (e instanceof JsonSyntaxError) throw new DiffaiError(path, `invalid safetensors header JSON: ${e.message}`);
     throw e;
   }
   checkTiling(path, header.tensors, header.dataStart, header.dataLength);
   checkUniqueNames(path, header.tensors);
-  return { path, format: 'safetensors', tensors: header.tensors, leaves: header.leaves, warnings: [] };
+  return tableDescription({ path, format: 'safetensors', leaves: header.leaves, warnings: [] }, header.tensors);
 }
 
 const ENTRY_KEYS = ['dtype', 'shape', 'data_offsets'] as const;
@@ -81,53 +83,155 @@ const OPEN_LIST = 0x5b;
 const CLOSE_LIST = 0x5d;
 const QUOTE = 0x22;
 
+/** Header bytes held at once (a member longer than this grows the window, up to the header). */
+const HEADER_WINDOW = 4 << 20;
+
 /**
- * The header scanned straight into descriptors (no intermediate JSON objects: a 1,000,000-
- * tensor header is ~70 MB of JSON). Each entry is checked as it is read; duplicate keys
- * inside an entry keep the last value, as JSON.parse would.
+ * The JSON header read a window at a time, so a 1,000,000-tensor header (~90 MB) never sits
+ * in memory whole. Scanners over the window report offsets in the whole header.
+ */
+class HeaderWindow {
+  private buf: Uint8Array;
+  private filled = 0;
+  /** Header offset of buf[0]. */
+  private base = 0;
+
+  constructor(
+    private readonly file: RandomAccessFile,
+    private readonly start: number,
+    private readonly length: number,
+  ) {
+    checkRange(file, start, length, { what: 'safetensors header', budget: MAX_HEADER_BYTES });
+    this.buf = new Uint8Array(Math.min(HEADER_WINDOW, length));
+    this.fill();
+  }
+
+  /** True when the window reaches the end of the header: a syntax error now is one. */
+  get complete(): boolean {
+    return this.base + this.filled === this.length;
+  }
+
+  scanner(): JsonScanner {
+    return new JsonScanner(this.buf.subarray(0, this.filled), this.base);
+  }
+
+  /** Drops the bytes before window offset `keep` and reads on (a larger window when none could be dropped). */
+  advance(keep: number): void {
+    if (keep === 0 && this.filled === this.buf.length) {
+      const larger = new Uint8Array(Math.min(this.buf.length * 2, this.length - this.base));
+      larger.set(this.buf);
+      this.buf = larger;
+    } else {
+      this.buf.copyWithin(0, keep, this.filled);
+      this.filled -= keep;
+      this.base += keep;
+    }
+    this.fill();
+  }
+
+  private fill(): void {
+    const n = Math.min(this.buf.length - this.filled, this.length - this.base - this.filled);
+    this.file.readInto(this.buf.subarray(this.filled, this.filled + n), this.start + this.base + this.filled);
+    this.filled += n;
+  }
+}
+
+/** One top-level member of the header, parsed whole before it is kept. */
+type Member = { kind: 'tensor'; entry: Entry } | { kind: 'metadata'; leaves: Array<[string, string]> } | { kind: 'none' };
+
+interface Entry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  numel: number;
+  begin: number;
+  end: number;
+}
+
+/**
+ * The header scanned straight into a column-wise table (no intermediate JSON objects or
+ * descriptors). Each member is parsed from its window and kept only once the separator after
+ * it was read, so a member cut by the window's end is parsed again from a refilled window.
+ * Each entry is checked as it is read; duplicate keys inside an entry keep the last value,
+ * as JSON.parse would.
  */
 class HeaderScan {
-  tensors: TensorDescriptor[] = [];
+  tensors: TensorTable;
   leaves: Record<string, LeafValue> = Object.create(null);
-  /** Files of many tensors repeat a few shapes: one frozen array per distinct shape. */
-  private shapes = new Map<string, number[]>();
+  private json!: JsonScanner;
+  private window!: HeaderWindow;
 
   constructor(
     readonly path: string,
     readonly dataStart: number,
     readonly dataLength: number,
-  ) {}
-
-  scan(json: JsonScanner): void {
-    if (json.peek() !== OPEN_OBJECT) {
-      json.skipValue();
-      if (!json.atEnd()) json.fail('unexpected data after the JSON value');
-      throw new DiffaiError(this.path, 'safetensors header is not a JSON object');
-    }
-    json.pos++;
-    let metadata = false;
-    if (!json.empty(CLOSE_OBJECT)) {
-      do {
-        const name = json.string();
-        json.expect(0x3a);
-        if (name !== '__metadata__') this.tensors.push(this.entry(json, name));
-        else if (metadata) throw new DiffaiError(this.path, 'duplicate __metadata__ entry in the header');
-        else {
-          metadata = true;
-          this.metadata(json);
-        }
-      } while (json.more(CLOSE_OBJECT));
-    }
-    if (!json.atEnd()) json.fail('unexpected data after the JSON object');
+  ) {
+    this.tensors = new TensorTable(path);
   }
 
-  private metadata(json: JsonScanner): void {
+  /** `parse` on the current window, again on a refilled one while it ends too soon. */
+  private whole<T>(parse: (json: JsonScanner) => T): T {
+    for (;;) {
+      const mark = this.json.pos;
+      try {
+        return parse(this.json);
+      } catch (e) {
+        if (!(e instanceof JsonSyntaxError) || this.window.complete) throw e;
+        this.window.advance(mark);
+        this.json = this.window.scanner();
+      }
+    }
+  }
+
+  scan(window: HeaderWindow): void {
+    this.window = window;
+    this.json = window.scanner();
+    const opened = this.whole((json) => {
+      if (json.peek() === OPEN_OBJECT) return true;
+      json.skipValue();
+      if (!json.atEnd()) json.fail('unexpected data after the JSON value');
+      return false;
+    });
+    if (!opened) throw new DiffaiError(this.path, 'safetensors header is not a JSON object');
+    this.json.pos++;
+    let metadata = false;
+    let first = true;
+    for (;;) {
+      const [member, more] = this.whole((json): [Member, boolean] => {
+        if (first && json.empty(CLOSE_OBJECT)) return [{ kind: 'none' }, false];
+        const name = json.string();
+        json.expect(0x3a);
+        if (name !== '__metadata__') return [{ kind: 'tensor', entry: this.entry(json, name) }, json.more(CLOSE_OBJECT)];
+        if (metadata) throw new DiffaiError(this.path, 'duplicate __metadata__ entry in the header');
+        return [{ kind: 'metadata', leaves: this.metadata(json) }, json.more(CLOSE_OBJECT)];
+      });
+      first = false;
+      if (member.kind === 'tensor') {
+        const e = member.entry;
+        this.tensors.add(e.name, e.dtype, e.shape, e.numel, this.dataStart + e.begin, e.end - e.begin);
+      } else if (member.kind === 'metadata') {
+        metadata = true;
+        for (const [key, value] of member.leaves) this.leaves[`__metadata__.${key}`] = value;
+      }
+      if (!more) break;
+    }
+    // Only whitespace may follow, to the end of the header.
+    for (;;) {
+      if (!this.json.atEnd()) this.json.fail('unexpected data after the JSON object');
+      if (this.window.complete) return;
+      this.window.advance(this.json.pos);
+      this.json = this.window.scanner();
+    }
+  }
+
+  private metadata(json: JsonScanner): Array<[string, string]> {
     if (json.peek() !== OPEN_OBJECT) {
       json.skipValue();
       throw new DiffaiError(this.path, '__metadata__ is not a JSON object');
     }
     json.pos++;
-    if (json.empty(CLOSE_OBJECT)) return;
+    const out: Array<[string, string]> = [];
+    if (json.empty(CLOSE_OBJECT)) return out;
     do {
       const key = json.string();
       json.expect(0x3a);
@@ -135,11 +239,12 @@ class HeaderScan {
         json.skipValue();
         throw new DiffaiError(this.path, `__metadata__.${key} is not a string`);
       }
-      this.leaves[`__metadata__.${key}`] = json.string();
+      out.push([key, json.string()]);
     } while (json.more(CLOSE_OBJECT));
+    return out;
   }
 
-  private entry(json: JsonScanner, name: string): TensorDescriptor {
+  private entry(json: JsonScanner, name: string): Entry {
     const path = this.path;
     if (json.peek() !== OPEN_OBJECT) {
       json.skipValue();
@@ -182,31 +287,9 @@ class HeaderScan {
         path,
         `tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${JSON.stringify(shape)} × ${rawDtype} needs ${byteLength(dtype, numel)}`,
       );
-    return {
-      name,
-      dtype,
-      shape: this.intern(shape),
-      numel,
-      byteOrder: 'little',
-      source: { kind: 'file', path, offset: this.dataStart + begin, length: end - begin },
-    };
-  }
-
-  private intern(shape: number[]): number[] {
-    if (shape.length > 8) return shape;
-    const key = shape.join(',');
-    let shared = this.shapes.get(key);
-    if (shared === undefined) {
-      if (this.shapes.size >= MAX_INTERNED_SHAPES) return shape;
-      shared = Object.freeze(shape) as number[];
-      this.shapes.set(key, shared);
-    }
-    return shared;
+    return { name, dtype, shape, numel, begin, end };
   }
 }
-
-/** Distinct shapes shared between descriptors (beyond this, each keeps its own array). */
-const MAX_INTERNED_SHAPES = 4096;
 
 /** A list of non-negative safe integers; undefined for any other value (consumed either way). */
 function dimensions(json: JsonScanner): number[] | undefined {
@@ -235,27 +318,27 @@ function dimensions(json: JsonScanner): number[] | undefined {
  * As the reference implementation checks: sorted ranges tile the data exactly, with no
  * overlap, no gap and nothing after the last tensor (empty tensors take no room).
  */
-function checkTiling(path: string, tensors: TensorDescriptor[], dataStart: number, dataLength: number): void {
-  const begin = (i: number) => tensors[i]!.source.offset - dataStart;
-  const end = (i: number) => begin(i) + tensors[i]!.source.length;
+function checkTiling(path: string, tensors: TensorTable, dataStart: number, dataLength: number): void {
+  const begin = (i: number) => tensors.offset(i) - dataStart;
+  const end = (i: number) => begin(i) + tensors.length(i);
   let order: ArrayLike<number> | undefined;
-  for (let i = 1; i < tensors.length && order === undefined; i++) {
+  for (let i = 1; i < tensors.count && order === undefined; i++) {
     if (begin(i) < begin(i - 1) || (begin(i) === begin(i - 1) && end(i) < end(i - 1))) {
       // Writers usually store tensors in offset order; only others pay for a sort.
-      order = Uint32Array.from({ length: tensors.length }, (_, k) => k).sort((x, y) => begin(x) - begin(y) || end(x) - end(y));
+      order = Uint32Array.from({ length: tensors.count }, (_, k) => k).sort((x, y) => begin(x) - begin(y) || end(x) - end(y));
     }
   }
   let previous = -1;
   let covered = 0;
-  for (let k = 0; k < tensors.length; k++) {
+  for (let k = 0; k < tensors.count; k++) {
     const i = order === undefined ? k : order[k]!;
     const [b, e] = [begin(i), end(i)];
     if (b === e) continue;
     if (previous >= 0 && b < end(previous)) {
       const [pb, pe] = [begin(previous), end(previous)];
-      throw new DiffaiError(path, `tensors ${tensors[previous]!.name} and ${tensors[i]!.name} overlap (data_offsets [${pb}, ${pe}] and [${b}, ${e}])`);
+      throw new DiffaiError(path, `tensors ${tensors.name(previous)} and ${tensors.name(i)} overlap (data_offsets [${pb}, ${pe}] and [${b}, ${e}])`);
     }
-    if (b > covered) throw new DiffaiError(path, `data bytes ${covered}..${b} belong to no tensor (gap before ${tensors[i]!.name})`);
+    if (b > covered) throw new DiffaiError(path, `data bytes ${covered}..${b} belong to no tensor (gap before ${tensors.name(i)})`);
     covered = e;
     previous = i;
   }
@@ -263,10 +346,21 @@ function checkTiling(path: string, tensors: TensorDescriptor[], dataStart: numbe
 }
 
 /** A name given twice (JSON.parse and the reference crate would silently keep the last entry) is refused. */
-function checkUniqueNames(path: string, tensors: TensorDescriptor[]): void {
+function checkUniqueNames(path: string, tensors: TensorTable): void {
+  // Names in strictly ascending natural or code-point order (how writers list them) are
+  // distinct without a set of a million strings.
+  let natural = true;
+  let codePoint = true;
+  for (let i = 1; i < tensors.count && (natural || codePoint); i++) {
+    const [x, y] = [tensors.name(i - 1), tensors.name(i)];
+    codePoint &&= x < y;
+    natural &&= compareNames(x, y) < 0;
+  }
+  if (natural || codePoint) return;
   const seen = new Set<string>();
-  for (const t of tensors) {
-    if (seen.has(t.name)) throw new DiffaiError(path, `tensor ${t.name} appears twice in the header`);
-    seen.add(t.name);
+  for (let i = 0; i < tensors.count; i++) {
+    const name = tensors.name(i);
+    if (seen.has(name)) throw new DiffaiError(path, `tensor ${name} appears twice in the header`);
+    seen.add(name);
   }
 }
