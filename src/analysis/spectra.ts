@@ -11,12 +11,18 @@
  * and no effective rank.
  */
 import { isFloat } from '../dtypes.js';
-import { type Executor, VEC_VALUES } from '../engine/executor.js';
+import type { Executor } from '../engine/executor.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
 import { isParameter } from './helpers.js';
 import { differenceOperator, type LinearOperator, type SpectralNormRank, matrixDims, powerIteration, tensorOperator } from './power-iteration.js';
 import type { PairData } from './types.js';
+
+/**
+ * Values one matvec vector block holds (the engine's VEC_VALUES, src/engine/executor.ts): kept
+ * here so that loading the analyses does not load the executor and its worker pool.
+ */
+const VEC_VALUES = (4 << 20) / 8;
 
 /** Matrices with min(rows, cols) up to this get every singular value (Gram ≤ 256×256 f64, 512 KiB). */
 export const GRAM_MAX_DIM = 256;
