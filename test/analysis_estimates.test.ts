@@ -267,7 +267,8 @@ describe('--inference-speed-estimate', () => {
 describe('power iteration (matrices above the Gram bound)', () => {
   it("GPT and resnet18 weights: a lower bound of torch's matrix_norm(ord=2), within 1e-6 after 200 iterations (1e-8 where converged)", async () => {
     const { Executor } = await import('../src/engine/executor.js');
-    const { powerIteration, tensorOperator } = await import('../src/analysis/power-iteration.js');
+    const { powerIteration } = await import('../src/analysis/power-iteration.js');
+    const { tensorOperator } = await import('../src/analysis/linear-operator.js');
     const ex = new Executor({ threads: 1 });
     try {
       for (const [file, key] of [

@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adjustedRandIndex, kMeans, normalizedMutualInformation } from '../src/analysis/clusters.js';
-import { procrustes, symmetricEigen } from '../src/analysis/orthogonal.js';
+import { mat, symmetricEigen } from '../src/analysis/linalg.js';
+import { procrustes } from '../src/analysis/orthogonal.js';
 import { sampleIndices } from '../src/analysis/sampling.js';
 import { Executor } from '../src/engine/executor.js';
 import { describeModel } from '../src/formats/registry.js';
@@ -120,7 +121,8 @@ describe('symmetric eigendecomposition and orthogonal Procrustes', () => {
       return t;
     };
     for (const sym of [matmul(transpose(g, d, d), g, d, d, d), matmul(low, transpose(low, d, 3), d, 3, d)]) {
-      const { values, vectors } = symmetricEigen(sym, d);
+      const { values, vectors: v } = symmetricEigen(mat(d, d, sym));
+      const vectors = v.data;
       for (let i = 0; i < d; i++)
         for (let j = 0; j < d; j++) {
           let x = 0,

@@ -8,7 +8,7 @@ import type { ModelDescription } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
 import { isAnyEmbedding } from './embeddings.js';
 import { fmt, pairData, pairLabel, statsOfModel } from './helpers.js';
-import { matrixDims } from './power-iteration.js';
+import { matrixDims } from './linear-operator.js';
 import { GRAM_MAX_DIM, weightMatrices } from './spectra.js';
 import { summaryFields } from './summary.js';
 import type { Collected, PairAnalysis, PairData } from './types.js';

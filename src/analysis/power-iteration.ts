@@ -14,8 +14,7 @@
  * σ₁², so it is the tighter lower bound).
  * The start vector is a fixed pseudo-random one, so results are reproducible.
  */
-import type { Executor } from '../engine/executor.js';
-import type { TensorDescriptor } from '../formats/types.js';
+import type { LinearOperator } from './linear-operator.js';
 
 /** Relative residual at which the iteration stops. */
 export const POWER_TOLERANCE = 1e-7;
@@ -39,41 +38,6 @@ export interface SpectralNorm {
 /** ‖W‖₂ and, where every singular value was computed (src/analysis/spectra.ts), the effective rank. */
 export interface SpectralNormRank extends SpectralNorm {
   effectiveRank: number | null;
-}
-
-/** Y = M·X (X cols×k, row-major) and Z = Mᵀ·Y (Y rows×k), k ≤ 16 vectors at a time. */
-export interface LinearOperator {
-  rows: number;
-  cols: number;
-  apply(x: Float64Array, k?: number): Promise<Float64Array>;
-  applyT(y: Float64Array, k?: number): Promise<Float64Array>;
-}
-
-/** [shape0, rest]: the matrix view the matvec ops use. */
-export function matrixDims(desc: TensorDescriptor): [number, number] {
-  const m = desc.shape[0] ?? 1;
-  return [m, m === 0 ? 0 : desc.numel / m];
-}
-
-/** The stored tensor as an operator. */
-export function tensorOperator(executor: Executor, desc: TensorDescriptor): LinearOperator {
-  const [rows, cols] = matrixDims(desc);
-  return { rows, cols, apply: (x, k = 1) => executor.matvec(desc, x, k), applyT: (y, k = 1) => executor.matvecT(desc, y, k) };
-}
-
-/** B − A of two stored tensors of one shape, as an operator (each product reads both). */
-export function differenceOperator(executor: Executor, a: TensorDescriptor, b: TensorDescriptor): LinearOperator {
-  const [rows, cols] = matrixDims(a);
-  const minus = async (pb: Promise<Float64Array>, pa: Promise<Float64Array>) => {
-    const [yb, ya] = await Promise.all([pb, pa]);
-    return yb.map((v, i) => v - ya[i]!);
-  };
-  return {
-    rows,
-    cols,
-    apply: (x, k = 1) => minus(executor.matvec(b, x, k), executor.matvec(a, x, k)),
-    applyT: (y, k = 1) => minus(executor.matvecT(b, y, k), executor.matvecT(a, y, k)),
-  };
 }
 
 function norm(v: Float64Array): number {
@@ -103,11 +67,11 @@ export async function powerIteration(op: LinearOperator, tol = POWER_TOLERANCE, 
   let residual = Infinity;
   let lastIncrement = Infinity;
   for (let it = 1; it <= maxIterations; it++) {
-    const y = await op.apply(v);
+    const y = await op.apply(v, 1);
     const mu = norm(y) ** 2;
     if (!Number.isFinite(mu)) return { sigma: null, method: 'power_iteration', iterations: it, converged: false, residual: NaN };
     if (mu === 0) return { sigma: estimate, method: 'power_iteration', iterations: it, converged: estimate === 0, residual: estimate === 0 ? 0 : residual };
-    const z = await op.applyT(y);
+    const z = await op.applyT(y, 1);
     const zn = norm(z);
     let r = 0;
     for (let i = 0; i < z.length; i++) r += (z[i]! - mu * v[i]!) ** 2;

@@ -6,14 +6,9 @@
  * Matrices are row-major Float64Array: an m×l matrix M has M[i·l + j]. Everything here is
  * plain deterministic JS arithmetic, so results depend on the inputs only (never on threads).
  */
+import type { LinearOperator } from './linear-operator.js';
 
-/** A matrix known through its products with blocks of vectors: apply(X n×k) = W·X (m×k), applyT(Y m×k) = Wᵀ·Y (n×k). */
-export interface LinearOperator {
-  rows: number;
-  cols: number;
-  apply(x: Float64Array, k: number): Promise<Float64Array>;
-  applyT(y: Float64Array, k: number): Promise<Float64Array>;
-}
+export type { LinearOperator };
 
 export interface RandomizedSvdOptions {
   /** How many singular values are wanted. */

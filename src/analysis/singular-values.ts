@@ -8,10 +8,11 @@
  */
 import { isComplex, isFloat } from '../dtypes.js';
 import type { Executor } from '../engine/executor.js';
-import { MATVEC_MAX_K, VEC_VALUES } from '../engine/executor.js';
+import { VEC_VALUES } from '../engine/matvec-limits.js';
 import type { TensorDescriptor } from '../formats/types.js';
 import { isParameter } from './helpers.js';
-import { randomizedSingularValues, workingSetBytes, type LinearOperator, type RandomizedSvdOptions } from './randomized-svd.js';
+import { differenceOperator, matrixDims, tensorOperator } from './linear-operator.js';
+import { randomizedSingularValues, workingSetBytes, type RandomizedSvdOptions } from './randomized-svd.js';
 import type { MatrixSpectrum, PairData, SpectraPair } from './types.js';
 
 /** --low-rank-delta: singular values reported per ΔW unless --rank-k says otherwise. */
@@ -35,12 +36,6 @@ export const SKETCH_BUDGET_BYTES = 256 << 20;
 /** Seed of the Gaussian sketch: fixed, so a run is reproducible. */
 export const SKETCH_SEED = 0x5eed;
 
-/** [m, n] of a tensor as a matrix: [d0, product of the rest] (a conv weight [out, in, kh, kw] is [out, in·kh·kw]). */
-export function matrixDims(desc: TensorDescriptor): [number, number] {
-  const m = desc.shape[0] ?? 0;
-  return [m, m === 0 ? 0 : desc.numel / m];
-}
-
 /** Why a parameter is not treated as a matrix, or undefined when it is one. */
 export function notAMatrix(desc: TensorDescriptor): string | undefined {
   if (desc.shape.length < 2) return 'not 2-D';
@@ -49,55 +44,6 @@ export function notAMatrix(desc: TensorDescriptor): string | undefined {
   if (Math.min(m, n) < 2) return `shape [${desc.shape.join(', ')}]`;
   if (n > VEC_VALUES) return `rows of ${n} elements exceed the ${VEC_VALUES} a vector block holds`;
   return undefined;
-}
-
-/** W as a linear operator over the engine, in blocks of as many vectors as the op and its vector memory allow. */
-function tensorOperator(executor: Executor, desc: TensorDescriptor): LinearOperator {
-  const [m, n] = matrixDims(desc);
-  const block = Math.max(1, Math.min(MATVEC_MAX_K, Math.floor(VEC_VALUES / n)));
-  return {
-    rows: m,
-    cols: n,
-    apply: (x, k) => blocked(x, n, m, k, block, (xb, kb) => executor.matvec(desc, xb, kb)),
-    applyT: (y, k) => blocked(y, m, n, k, block, (yb, kb) => executor.matvecT(desc, yb, kb)),
-  };
-}
-
-/** ΔW = B − A as an operator: every product is B's minus A's (B·X − A·X), so ΔW is never formed. */
-function deltaOperator(executor: Executor, a: TensorDescriptor, b: TensorDescriptor): LinearOperator {
-  const opA = tensorOperator(executor, a);
-  const opB = tensorOperator(executor, b);
-  const minus = async (pb: Promise<Float64Array>, pa: Promise<Float64Array>) => {
-    const [yb, ya] = await Promise.all([pb, pa]);
-    for (let i = 0; i < yb.length; i++) yb[i] = yb[i]! - ya[i]!;
-    return yb;
-  };
-  return {
-    rows: opA.rows,
-    cols: opA.cols,
-    apply: (x, k) => minus(opB.apply(x, k), opA.apply(x, k)),
-    applyT: (y, k) => minus(opB.applyT(y, k), opA.applyT(y, k)),
-  };
-}
-
-/** Product of an (inRows × k) block by columns: `block` columns per engine call, gathered into an (outRows × k) result. */
-async function blocked(
-  x: Float64Array,
-  inRows: number,
-  outRows: number,
-  k: number,
-  block: number,
-  product: (xb: Float64Array, kb: number) => Promise<Float64Array>,
-): Promise<Float64Array> {
-  const out = new Float64Array(outRows * k);
-  for (let c0 = 0; c0 < k; c0 += block) {
-    const kb = Math.min(block, k - c0);
-    const xb = new Float64Array(inRows * kb);
-    for (let i = 0; i < inRows; i++) for (let c = 0; c < kb; c++) xb[i * kb + c] = x[i * k + c0 + c]!;
-    const yb = await product(xb, kb);
-    for (let i = 0; i < outRows; i++) for (let c = 0; c < kb; c++) out[i * k + c0 + c] = yb[i * kb + c]!;
-  }
-  return out;
 }
 
 /** Why an m×n decomposition is refused for memory, or undefined when it fits SKETCH_BUDGET_BYTES. */
@@ -156,7 +102,7 @@ export async function lowRankDeltas(p: PairData, executor: Executor, rankK = LOW
       const o = { rank: rankK, oversample: OVERSAMPLE, powerIterations: POWER_ITERATIONS, seed: SKETCH_SEED };
       const over = overBudget(m, n, o, '; a smaller --rank-k needs less');
       if (over) out.push(skip(over));
-      else out.push(spectrumOf(t.a, await randomizedSingularValues(deltaOperator(executor, t.a, t.b), o), t.cmp.sumSqDiff));
+      else out.push(spectrumOf(t.a, await randomizedSingularValues(differenceOperator(executor, t.a, t.b), o), t.cmp.sumSqDiff));
     }
   }
   return out;

@@ -14,15 +14,12 @@ import { isFloat } from '../dtypes.js';
 import type { Executor } from '../engine/executor.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
+import { MATVEC_MAX_K } from '../engine/matvec-limits.js';
 import { isParameter } from './helpers.js';
-import { differenceOperator, type LinearOperator, type SpectralNormRank, matrixDims, powerIteration, tensorOperator } from './power-iteration.js';
+import { mat, symmetricEigen } from './linalg.js';
+import { differenceOperator, fitsVectorBlock, type LinearOperator, tensorOperator } from './linear-operator.js';
+import { powerIteration, type SpectralNormRank } from './power-iteration.js';
 import type { PairData } from './types.js';
-
-/**
- * Values one matvec vector block holds (the engine's VEC_VALUES, src/engine/executor.ts): kept
- * here so that loading the analyses does not load the executor and its worker pool.
- */
-const VEC_VALUES = (4 << 20) / 8;
 
 /** Matrices with min(rows, cols) up to this get every singular value (Gram ≤ 256×256 f64, 512 KiB). */
 export const GRAM_MAX_DIM = 256;
@@ -30,7 +27,7 @@ export const GRAM_MAX_DIM = 256;
 /** A weight matrix: a 2+-D float parameter with elements, rows short enough for a matvec block. */
 export function isWeightMatrix(model: ModelDescription, desc: TensorDescriptor | undefined): desc is TensorDescriptor {
   if (!isParameter(model, desc) || desc.shape.length < 2 || desc.numel === 0 || !isFloat(desc.dtype)) return false;
-  return matrixDims(desc)[1] <= VEC_VALUES;
+  return fitsVectorBlock(desc);
 }
 
 /** The weight matrices of a model, each tie group once. */
@@ -72,12 +69,13 @@ export async function deltaSpectralNorms(pairs: PairData[], executor: Executor):
   return out;
 }
 
-/** Singular values from the d×d Gram matrix (d the smaller side); null when it is not finite or QL does not converge. */
+/** Singular values from the d×d Gram matrix (d the smaller side); null when it is not finite. */
 async function singularValues(op: LinearOperator): Promise<number[] | null> {
   const { rows, cols } = op;
   const d = Math.min(rows, cols);
   const g = new Float64Array(d * d);
-  const k = Math.max(1, Math.min(16, Math.floor(VEC_VALUES / Math.max(rows, cols))));
+  // Columns of the identity, as many per product as one matvec pass takes (the operator splits further if its rows are long).
+  const k = Math.max(1, Math.min(d, MATVEC_MAX_K));
   for (let c0 = 0; c0 < d; c0 += k) {
     const kk = Math.min(k, d - c0);
     const e = new Float64Array(d * kk);
@@ -89,100 +87,7 @@ async function singularValues(op: LinearOperator): Promise<number[] | null> {
   if (!g.every(Number.isFinite)) return null;
   // symmetrise the two computed halves (equal up to rounding)
   for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) g[i * d + j] = g[j * d + i] = (g[i * d + j]! + g[j * d + i]!) / 2;
-  const lambdas = symmetricEigenvalues(g, d);
-  return lambdas === null ? null : lambdas.map((l) => Math.sqrt(Math.max(0, l)));
-}
-
-/**
- * Eigenvalues of a symmetric n×n matrix (row-major, overwritten): Householder reduction to
- * tridiagonal form, then the QL algorithm with implicit shifts (Golub & Van Loan §8.3;
- * Numerical Recipes' tred2/tqli without eigenvectors). Null if QL needs over 60 sweeps for one.
- */
-export function symmetricEigenvalues(a: Float64Array, n: number): number[] | null {
-  const d = new Float64Array(n);
-  const e = new Float64Array(n);
-  for (let i = n - 1; i > 0; i--) {
-    const l = i - 1;
-    let h = 0;
-    if (l > 0) {
-      let scale = 0;
-      for (let k = 0; k <= l; k++) scale += Math.abs(a[i * n + k]!);
-      if (scale === 0) e[i] = a[i * n + l]!;
-      else {
-        for (let k = 0; k <= l; k++) {
-          a[i * n + k] = a[i * n + k]! / scale;
-          h += a[i * n + k]! ** 2;
-        }
-        let f = a[i * n + l]!;
-        let g = f >= 0 ? -Math.sqrt(h) : Math.sqrt(h);
-        e[i] = scale * g;
-        h -= f * g;
-        a[i * n + l] = f - g;
-        f = 0;
-        for (let j = 0; j <= l; j++) {
-          g = 0;
-          for (let k = 0; k <= j; k++) g += a[j * n + k]! * a[i * n + k]!;
-          for (let k = j + 1; k <= l; k++) g += a[k * n + j]! * a[i * n + k]!;
-          e[j] = g / h;
-          f += e[j]! * a[i * n + j]!;
-        }
-        const hh = f / (h + h);
-        for (let j = 0; j <= l; j++) {
-          f = a[i * n + j]!;
-          g = e[j]! - hh * f;
-          e[j] = g;
-          for (let k = 0; k <= j; k++) a[j * n + k] = a[j * n + k]! - (f * e[k]! + g * a[i * n + k]!);
-        }
-      }
-    } else e[i] = a[i * n + l]!;
-  }
-  for (let i = 0; i < n; i++) d[i] = a[i * n + i]!;
-  // QL with implicit shifts on the tridiagonal (d, e).
-  for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
-  if (n > 0) e[n - 1] = 0;
-  for (let l = 0; l < n; l++) {
-    let iter = 0;
-    let m: number;
-    do {
-      for (m = l; m < n - 1; m++) {
-        const dd = Math.abs(d[m]!) + Math.abs(d[m + 1]!);
-        if (Math.abs(e[m]!) + dd === dd) break;
-      }
-      if (m !== l) {
-        if (iter++ === 60) return null;
-        let g = (d[l + 1]! - d[l]!) / (2 * e[l]!);
-        let r = Math.hypot(g, 1);
-        g = d[m]! - d[l]! + e[l]! / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));
-        let s = 1;
-        let c = 1;
-        let p = 0;
-        let i: number;
-        for (i = m - 1; i >= l; i--) {
-          const f = s * e[i]!;
-          const b = c * e[i]!;
-          r = Math.hypot(f, g);
-          e[i + 1] = r;
-          if (r === 0) {
-            d[i + 1] = d[i + 1]! - p;
-            e[m] = 0;
-            break;
-          }
-          s = f / r;
-          c = g / r;
-          g = d[i + 1]! - p;
-          r = (d[i]! - g) * s + 2 * c * b;
-          p = s * r;
-          d[i + 1] = g + p;
-          g = c * r - b;
-        }
-        if (r === 0 && i >= l) continue;
-        d[l] = d[l]! - p;
-        e[l] = g;
-        e[m] = 0;
-      }
-    } while (m !== l);
-  }
-  return Array.from(d);
+  return Array.from(symmetricEigen(mat(d, d, g)).values, (l) => Math.sqrt(Math.max(0, l)));
 }
 
 /**

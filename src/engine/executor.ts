@@ -4,6 +4,7 @@
  * partials in range order. Ranges depend only on the tensor, never on the thread count,
  * so results are identical for any number of threads.
  */
+import { MATVEC_MAX_K, VEC_VALUES } from './matvec-limits.js';
 import { availableParallelism } from 'node:os';
 import { dtypeInfo, isComplex } from '../dtypes.js';
 import { contiguousStrides, readByteLength, storedByteLength, storedDtype, type TensorDescriptor } from '../formats/types.js';
@@ -411,15 +412,10 @@ function sameLayout(a: TensorDescriptor, b: TensorDescriptor): boolean {
   return same(a.shape, b.shape) && same(viewDims(a), viewDims(b)) && same(a.view!.strides, b.view!.strides);
 }
 
+export { MATVEC_MAX_K, VEC_VALUES };
+
 /** Largest histogram bin count (assembly/layout.ts HIST_MAX_BINS). */
 export const HIST_MAX_BINS = 1024;
-/**
- * Most vectors per matvec/matvecT call: each call is one pass over W, so a wide block (a
- * randomized SVD's whole sketch) saves passes; n·k must still fit VEC_VALUES.
- */
-export const MATVEC_MAX_K = 64;
-/** Most f64 values in one vector block (assembly/layout.ts VEC_BYTES / 8): n·k for X and Z. */
-export const VEC_VALUES = (4 << 20) / 8;
 
 /** The new ops compute on real values: complex tensors are refused rather than silently reduced to a part. */
 function refuseComplex(op: string, desc: TensorDescriptor): void {
