@@ -1,12 +1,13 @@
 /**
  * Small dense linear algebra for the spectral analyses (low-rank delta, spectral analysis):
- * a seeded Gaussian test matrix, Householder QR, singular values of a small matrix by
- * one-sided Jacobi, and randomized SVD (Halko, Martinsson & Tropp 2011) over a matrix that is only available through products (streamed by the engine's matvec op).
+ * a seeded Gaussian test matrix, Householder QR, singular values of a small matrix (by
+ * linalg.ts), and randomized SVD (Halko, Martinsson & Tropp 2011) over a matrix that is only available through products (streamed by the engine's matvec op).
  *
  * Matrices are row-major Float64Array: an m×l matrix M has M[i·l + j]. Everything here is
  * plain deterministic JS arithmetic, so results depend on the inputs only (never on threads).
  */
 import type { LinearOperator } from './linear-operator.js';
+import { mat, svd } from './linalg.js';
 
 export type { LinearOperator };
 
@@ -201,56 +202,10 @@ function formQ({ vs, betas }: Factored, m: number, l: number): Float64Array {
 }
 
 /** Sweeps of one-sided Jacobi before giving up (convergence is quadratic; 10–15 is typical). */
-const JACOBI_MAX_SWEEPS = 60;
-
 /**
- * Singular values of a small r×c matrix, descending, by one-sided Jacobi (Hestenes 1958;
- * Demmel & Veselić 1992): rotate pairs of columns until all are orthogonal; the column norms
- * are then the singular values, with high relative accuracy (no squaring into AᵀA).
+ * Singular values of a small r×c matrix, descending: linalg.ts's one-sided Jacobi SVD (Hestenes
+ * 1958; Demmel & Veselić 1992), high relative accuracy (no squaring into AᵀA).
  */
 export function singularValues(a: Float64Array, r: number, c: number): number[] {
-  // Work on columns of the matrix stored column by column.
-  const cols: Float64Array[] = [];
-  for (let j = 0; j < c; j++) {
-    const col = new Float64Array(r);
-    for (let i = 0; i < r; i++) col[i] = a[i * c + j]!;
-    cols.push(col);
-  }
-  const tol = 1e-15;
-  for (let sweep = 0; sweep < JACOBI_MAX_SWEEPS; sweep++) {
-    let rotated = false;
-    for (let p = 0; p < c - 1; p++) {
-      for (let q = p + 1; q < c; q++) {
-        const x = cols[p]!;
-        const y = cols[q]!;
-        let alpha = 0;
-        let beta = 0;
-        let gamma = 0;
-        for (let i = 0; i < r; i++) {
-          alpha += x[i]! * x[i]!;
-          beta += y[i]! * y[i]!;
-          gamma += x[i]! * y[i]!;
-        }
-        if (gamma === 0 || Math.abs(gamma) <= tol * Math.sqrt(alpha * beta)) continue;
-        rotated = true;
-        const zeta = (beta - alpha) / (2 * gamma);
-        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
-        const cs = 1 / Math.sqrt(1 + t * t);
-        const sn = cs * t;
-        for (let i = 0; i < r; i++) {
-          const xi = x[i]!;
-          const yi = y[i]!;
-          x[i] = cs * xi - sn * yi;
-          y[i] = sn * xi + cs * yi;
-        }
-      }
-    }
-    if (!rotated) break;
-  }
-  const values = cols.map((col) => {
-    let s = 0;
-    for (let i = 0; i < r; i++) s += col[i]! * col[i]!;
-    return Math.sqrt(s);
-  });
-  return values.sort((x, y) => y - x).slice(0, Math.min(r, c));
+  return Array.from(svd(mat(r, c, a)).s);
 }
