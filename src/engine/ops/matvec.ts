@@ -10,6 +10,7 @@
  */
 import type { Kernels } from '../kernels.js';
 import type { EngineOp } from '../op.js';
+import { concatF64 } from '../concat.js';
 
 export interface MatvecParams {
   /** X, n·k values (row-major, k per row). */
@@ -81,8 +82,8 @@ export const matvecOp: EngineOp<MatvecParams, MatvecAcc, Float64Array> = {
     }
     return acc;
   },
-  result: (acc) => concat(acc.pieces),
-  merge: (a, b) => concat([a, b]),
+  result: (acc) => concatF64(acc.pieces),
+  merge: (a, b) => concatF64([a, b]),
 };
 
 export interface MatvecTAcc {
@@ -136,13 +137,3 @@ export const matvecTOp: EngineOp<MatvecTParams, MatvecTAcc, Float64Array> = {
     acc.kernels ? new Float64Array(acc.kernels.k.memory.buffer, acc.kernels.k.ptrVecX(), acc.cols * acc.k).slice() : new Float64Array(acc.cols * acc.k),
   merge: (a, b) => a.map((z, i) => z + b[i]!),
 };
-
-function concat(parts: Float64Array[]): Float64Array {
-  const out = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -5,6 +5,7 @@
  * exactly rows.length × rowLength values, in the order of `rows` (ascending, distinct).
  */
 import type { EngineOp } from '../op.js';
+import { concatF64 } from '../concat.js';
 
 export interface RowGatherParams {
   /** Row indexes, ascending and distinct. */
@@ -59,16 +60,6 @@ export const rowGatherOp: EngineOp<RowGatherParams, RowGatherAcc, Float64Array> 
     return acc;
   },
   // Ranges run in order and rows ascend, so concatenation keeps the rows' order.
-  result: (acc) => concat(acc.pieces),
-  merge: (a, b) => concat([a, b]),
+  result: (acc) => concatF64(acc.pieces),
+  merge: (a, b) => concatF64([a, b]),
 };
-
-function concat(parts: Float64Array[]): Float64Array {
-  const out = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -5,6 +5,7 @@
  * The caller bounds the element count; the engine only copies chunks out of WASM memory.
  */
 import type { EngineOp } from '../op.js';
+import { concatF64 } from '../concat.js';
 
 export interface ValuesAcc {
   pieces: Float64Array[];
@@ -21,16 +22,5 @@ export const valuesOp: EngineOp<Record<string, never>, ValuesAcc, Float64Array> 
     acc.pieces.push(Float64Array.from(src));
     return acc;
   },
-  result: (acc) => concat(acc.pieces),
+  result: (acc) => concatF64(acc.pieces),
 };
-
-function concat(parts: Float64Array[]): Float64Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
