@@ -39,6 +39,17 @@ export function compareAccInit(acc: usize): void {
   for (let o: usize = 0; o < 112; o += 16) v128.store(acc + o, z);
 }
 
+/** Writes the lane accumulators back into the record (compareStepsF32 and compare_f64 end alike). */
+@inline function storeCompareAcc(acc: usize, mx: v128, sabs: v128, cnt: v128, sdd: v128, sab: v128, saa: v128, sbb: v128): void {
+  v128.store(acc, mx, ACC_MX);
+  v128.store(acc, sabs, ACC_SABS);
+  v128.store(acc, cnt, ACC_CNT);
+  v128.store(acc, sdd, ACC_SDD);
+  v128.store(acc, sab, ACC_SAB);
+  v128.store(acc, saa, ACC_SAA);
+  v128.store(acc, sbb, ACC_SBB);
+}
+
 /** Adds f32 pairs [0, n4) (n4 a multiple of 4) into the record. */
 export function compareStepsF32(acc: usize, pa: usize, pb: usize, n4: i32, eps: f64): void {
   const E = f64x2.splat(eps);
@@ -65,13 +76,7 @@ export function compareStepsF32(acc: usize, pa: usize, pb: usize, n4: i32, eps: 
     saa = f64x2.add(saa, f64x2.add(f64x2.mul(a0, a0), f64x2.mul(a1, a1)));
     sbb = f64x2.add(sbb, f64x2.add(f64x2.mul(b0, b0), f64x2.mul(b1, b1)));
   }
-  v128.store(acc, mx, ACC_MX);
-  v128.store(acc, sabs, ACC_SABS);
-  v128.store(acc, cnt, ACC_CNT);
-  v128.store(acc, sdd, ACC_SDD);
-  v128.store(acc, sab, ACC_SAB);
-  v128.store(acc, saa, ACC_SAA);
-  v128.store(acc, sbb, ACC_SBB);
+  storeCompareAcc(acc, mx, sabs, cnt, sdd, sab, saa, sbb);
 }
 
 /**
@@ -134,13 +139,7 @@ export function compare_f64(pa: usize, pb: usize, n: i32, eps: f64): void {
     sbb = f64x2.add(sbb, f64x2.mul(b, b));
   }
   const acc = compareAcc;
-  v128.store(acc, mx, ACC_MX);
-  v128.store(acc, sabs, ACC_SABS);
-  v128.store(acc, cnt, ACC_CNT);
-  v128.store(acc, sdd, ACC_SDD);
-  v128.store(acc, sab, ACC_SAB);
-  v128.store(acc, saa, ACC_SAA);
-  v128.store(acc, sbb, ACC_SBB);
+  storeCompareAcc(acc, mx, sabs, cnt, sdd, sab, saa, sbb);
   const at = <usize>n2 << 3;
   if (!finish<f64>(acc, pa + at, pb + at, n - n2, n, eps)) compareMasked<f64>(pa, pb, n, eps);
 }
