@@ -5,13 +5,14 @@ import { render } from '../render/registry.js';
 import { compileRegex, parseThreads, type InspectArgs } from './args.js';
 import { filterWarnings } from './filter-warnings.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
-import { verboseLine, warn, write } from './output.js';
+import { verboseLine, warn, write, writeError, stdoutIsTerminal } from './output.js';
 import { createProgress } from './progress.js';
 import { loadOptionsFrom, type InputArgs } from './input-options.js';
+import { nowMs } from './clock.js';
 
 export async function runInspect(args: InspectArgs): Promise<number> {
   const target = reportTarget(args);
-  const started = performance.now();
+  const started = nowMs();
   const threads = parseThreads(args.threads, (line) => warn(false, line));
   const progress = createProgress(true);
   const filters = { path: args.path, ignoreKeysRegex: compileRegex(args.ignoreKeysRegex) };
@@ -24,11 +25,11 @@ export async function runInspect(args: InspectArgs): Promise<number> {
     onBytes: (n) => progress.add(n),
   }).finally(() => progress.stop());
   for (const w of filterWarnings(report.unmatchedFilters ?? [], 1, args)) warn(false, w);
-  verboseLine(args.verbose, `${args.file}: ${report.tensors.length} tensors in ${(performance.now() - started).toFixed(1)} ms`);
-  const options = reportRenderOptions(args, [args.file], choosePalette(args.color, process.stdout.isTTY === true));
-  if (target) process.stderr.write(`diffai: ${await writeReport(target, report, options)}\n`);
+  verboseLine(args.verbose, `${args.file}: ${report.tensors.length} tensors in ${(nowMs() - started).toFixed(1)} ms`);
+  const options = reportRenderOptions(args, [args.file], choosePalette(args.color, stdoutIsTerminal()));
+  if (target) writeError(`diffai: ${await writeReport(target, report, options)}\n`);
   const note = chartsNote(args);
-  if (note) process.stderr.write(`diffai: ${note}\n`);
+  if (note) writeError(`diffai: ${note}\n`);
   await write(await render(report, outputFormat(args), options));
   return 0;
 }

@@ -10,12 +10,16 @@
  *   STREAM_WINDOW bytes, pulled as the chunks are consumed (bounded memory): a 1 GiB tensor
  *   costs a handful of requests, not a thousand.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { DiffaiError } from '../errors.js';
 import { openRange, type RangeBody, type RemoteState } from './http-range.js';
 import type { ByteFile } from './random-access.js';
 import { resolveRemote } from './remote-path.js';
 import { fetchRangeSync } from './remote-sync.js';
+import { lazyBuiltin } from '../lazy-builtin.js';
+
+// node:stream on first use: loading it costs a local run's start-up a few ms.
+const streams = lazyBuiltin<typeof import('node:stream')>('node:stream');
 
 /** The first request of a file: covers the headers of most safetensors/GGUF/npy files. */
 export const FIRST_WINDOW = 256 << 10;
@@ -241,7 +245,7 @@ export class RemoteFile implements ByteFile {
     this.checkBounds(start, end - start);
     let at = start;
     const file = this;
-    return Readable.from(
+    return streams().Readable.from(
       (async function* () {
         while (at < end) {
           const piece = new Uint8Array(Math.min(1 << 20, end - at));
