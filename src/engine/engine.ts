@@ -5,7 +5,7 @@
  * (splitting, complex parts, threads) is the executor's job.
  */
 import type { DType } from '../dtypes.js';
-import type { TensorDescriptor } from '../formats/types.js';
+import { storedDtype, type TensorDescriptor } from '../formats/types.js';
 import { Kernels } from './kernels.js';
 import type { Chunk, EngineOp } from './op.js';
 import { type Job, type JobItem, type OpName, type OpResult, opOf } from './ops.js';
@@ -75,7 +75,7 @@ interface Placement {
 }
 
 export class Engine {
-  private kernels = new Kernels();
+  private kernels = new Kernels({ tables: 'lazy' });
   private files = new FileCache();
 
   constructor(private options: EngineOptions = {}) {}
@@ -104,6 +104,7 @@ export class Engine {
 
   /** The sides' pipelines: both compute as f64 when their kinds differ. */
   private pipelines(tensors: TensorDescriptor[]): Pipeline[] {
+    for (const t of tensors) this.kernels.prepareFor(storedDtype(t));
     const ps = tensors.map(pipelineFor);
     return ps.some((p) => p.kind !== ps[0]!.kind) ? ps.map(asF64) : ps;
   }
@@ -254,6 +255,7 @@ export class Engine {
   statsOfBytes(bytes: Uint8Array, dtype: DType): StatsPartial {
     const p = pipelineFor({ dtype, byteOrder: 'little' });
     const k = this.kernels;
+    k.prepareFor(dtype);
     const total = Math.floor(bytes.length / p.blockBytes) * p.blockElements;
     const step = chunkElements(k, [p], this.options.chunkElements);
     const view = new ChunkView(k, [p], p.kind);
