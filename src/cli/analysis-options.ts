@@ -133,7 +133,7 @@ function inferenceOptions(args: AnalysisArgs): Pick<DiffOptions, 'inference'> {
   if (args.contextLength !== undefined) out.contextLength = positiveInteger('context-length', String(args.contextLength));
   if (args.inputShape !== undefined) {
     const text = String(args.inputShape);
-    const parts = text.split(/[,x×]/).map((s) => s.trim());
+    const parts = text.split(/[,x\u00d7]/).map((s) => s.trim()); // × escaped: the bundle stays ASCII
     if (parts.length > 8) throw new DiffaiError(undefined, `--input-shape has ${parts.length} dimensions; at most 8`);
     out.inputShape = parts.map((s) => positiveInteger('input-shape', s));
   }
