@@ -9,6 +9,7 @@ import { verboseLine, warn, write, writeError, stdoutIsTerminal } from './output
 import { createProgress } from './progress.js';
 import { loadOptionsFrom, type InputArgs } from './input-options.js';
 import { nowMs } from './clock.js';
+import { startCompilingKernels } from './kernels-early.js';
 
 export async function runInspect(args: InspectArgs): Promise<number> {
   const target = reportTarget(args);
@@ -16,6 +17,7 @@ export async function runInspect(args: InspectArgs): Promise<number> {
   const threads = parseThreads(args.threads, (line) => warn(false, line));
   const progress = createProgress(true);
   const filters = { path: args.path, ignoreKeysRegex: compileRegex(args.ignoreKeysRegex) };
+  if (!args.shapeOnly) startCompilingKernels();
   const report = await inspectFile(args.file, {
     ...filters,
     shapeOnly: args.shapeOnly,

@@ -6,7 +6,7 @@
  */
 import type { DType } from '../dtypes.js';
 import { storedDtype, type TensorDescriptor } from '../formats/types.js';
-import { Kernels } from './kernels.js';
+import { compileKernels, Kernels } from './kernels.js';
 import type { Chunk, EngineOp } from './op.js';
 import { type Job, type JobItem, type OpName, type OpResult, opOf } from './ops.js';
 import { statsOp } from './ops/stats.js';
@@ -75,7 +75,7 @@ interface Placement {
 }
 
 export class Engine {
-  private kernels = new Kernels({ tables: 'lazy' });
+  private madeKernels: Kernels | undefined;
   private files = new FileCache();
 
   constructor(private options: EngineOptions = {}) {}
@@ -84,8 +84,15 @@ export class Engine {
     this.files.close();
   }
 
+  /** Made on first use, from the module compileKernels() compiled when it is ready by then. */
+  private get kernels(): Kernels {
+    this.madeKernels ??= new Kernels({ tables: 'lazy' });
+    return this.madeKernels;
+  }
+
   /** Runs a job: one result per item, in item order. */
   async run<K extends OpName>(job: Job<K>): Promise<Array<OpResult<K>>> {
+    if (!this.madeKernels) await compileKernels();
     const op = opOf(job.op) as AnyOp;
     const items = job.items as JobItem[];
     const results: unknown[] = [];

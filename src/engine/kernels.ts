@@ -104,6 +104,24 @@ export interface KernelExports {
 }
 
 let compiled: WebAssembly.Module | undefined;
+let compiling: Promise<void> | undefined;
+
+/**
+ * Compiles the kernels in the background (V8 compiles on its own threads): a caller that
+ * starts this before other work (the CLI, before it reads the models' headers) overlaps the
+ * two; Kernels made after it resolved take its module instead of compiling in their
+ * constructor. Idempotent; rejects as the constructor would throw.
+ */
+export function compileKernels(): Promise<void> {
+  compiling ??= compiled
+    ? Promise.resolve()
+    : new Promise<Buffer<ArrayBuffer>>((resolve) => resolve(readKernels()))
+        .then((bytes) => WebAssembly.compile(bytes))
+        .then((module) => {
+          compiled ??= module;
+        });
+  return compiling;
+}
 
 /**
  * build/kernels.wasm, two directories up from this module: src/engine → <repo>/build when
