@@ -43,6 +43,7 @@ const MAKE_CACHE = `
 const { writeFileSync } = require('node:fs');
 const { CACHE, loadBundle } = require('./bin/load-bundle.js');
 const { cli, script } = loadBundle();
+cli.writeStdoutDirectly(); // as bin/diffai.js: the cache then holds the functions of that path
 cli.main(['fixtures/core/digits_mlp.safetensors', 'fixtures/core/digits_mlp_finetuned.safetensors']).then((code) => {
   if (code !== 0) throw new Error('the diff for the code cache failed');
   writeFileSync(CACHE, script.createCachedData());
