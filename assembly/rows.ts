@@ -34,6 +34,7 @@
 //   that differ, as compare.ts counts them)  7 elements fed so far
 //   8.. state: Σab lanes ×2, Σa² ×2, Σb² ×2, Σ(a−b)² ×2
 
+import { sumI32x4, sumI64x2 } from './lanes';
 import { rowsTemp } from './layout';
 
 export const ROW_STATS_SLOTS: i32 = 36;
@@ -132,7 +133,7 @@ function fastStatsF32(ptr: usize, len: i32, off: i32, rec: usize): bool {
     v128.store(rec + L_Q, q0); v128.store(rec + L_Q, q1, 16);
     v128.store(rec + L_MIN, f64x2.promote_low_f32x4(mn)); v128.store(rec + L_MIN, f64x2.promote_low_f32x4(i32x4.shuffle(mn, mn, 2, 3, 0, 1)), 16);
     v128.store(rec + L_MAX, f64x2.promote_low_f32x4(mx)); v128.store(rec + L_MAX, f64x2.promote_low_f32x4(i32x4.shuffle(mx, mx, 2, 3, 0, 1)), 16);
-    add(rec + R_ZEROS, <f64>(i32x4.extract_lane(z, 0) + i32x4.extract_lane(z, 1) + i32x4.extract_lane(z, 2) + i32x4.extract_lane(z, 3)));
+    add(rec + R_ZEROS, <f64>sumI32x4(z));
     add(rec + R_COUNT, <f64>body);
   }
   for (; i < len; i++) statsStep(rec, off + i, <f64>load<f32>(ptr + (<usize>i << 2)), p);
@@ -173,7 +174,7 @@ function fastStatsF64(ptr: usize, len: i32, off: i32, rec: usize): bool {
     v128.store(rec + L_Q, q0); v128.store(rec + L_Q, q1, 16);
     v128.store(rec + L_MIN, mn0); v128.store(rec + L_MIN, mn1, 16);
     v128.store(rec + L_MAX, mx0); v128.store(rec + L_MAX, mx1, 16);
-    add(rec + R_ZEROS, <f64>(i64x2.extract_lane(z, 0) + i64x2.extract_lane(z, 1)));
+    add(rec + R_ZEROS, <f64>sumI64x2(z));
     add(rec + R_COUNT, <f64>body);
   }
   for (; i < len; i++) statsStep(rec, off + i, load<f64>(ptr + (<usize>i << 3)), p);
