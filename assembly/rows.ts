@@ -97,6 +97,13 @@ function resetStats(rec: usize): void {
   return true;
 }
 
+/** Writes the fast paths' f64 sum lanes (Σx², Σ(x−p), Σ(x−p)², two f64x2 each) back into the record. */
+@inline function storeSumLanes(rec: usize, sq0: v128, sq1: v128, s0: v128, s1: v128, q0: v128, q1: v128): void {
+  v128.store(rec + L_SQ, sq0); v128.store(rec + L_SQ, sq1, 16);
+  v128.store(rec + L_S, s0); v128.store(rec + L_S, s1, 16);
+  v128.store(rec + L_Q, q0); v128.store(rec + L_Q, q1, 16);
+}
+
 function fastStatsF32(ptr: usize, len: i32, off: i32, rec: usize): bool {
   if (!takePivot(rec, <f64>load<f32>(ptr))) return false;
   const p = load<f64>(rec + R_PIVOT);
@@ -128,9 +135,7 @@ function fastStatsF32(ptr: usize, len: i32, off: i32, rec: usize): bool {
       q0 = f64x2.add(q0, f64x2.mul(d0, d0));
       q1 = f64x2.add(q1, f64x2.mul(d1, d1));
     }
-    v128.store(rec + L_SQ, sq0); v128.store(rec + L_SQ, sq1, 16);
-    v128.store(rec + L_S, s0); v128.store(rec + L_S, s1, 16);
-    v128.store(rec + L_Q, q0); v128.store(rec + L_Q, q1, 16);
+    storeSumLanes(rec, sq0, sq1, s0, s1, q0, q1);
     v128.store(rec + L_MIN, f64x2.promote_low_f32x4(mn)); v128.store(rec + L_MIN, f64x2.promote_low_f32x4(i32x4.shuffle(mn, mn, 2, 3, 0, 1)), 16);
     v128.store(rec + L_MAX, f64x2.promote_low_f32x4(mx)); v128.store(rec + L_MAX, f64x2.promote_low_f32x4(i32x4.shuffle(mx, mx, 2, 3, 0, 1)), 16);
     add(rec + R_ZEROS, <f64>sumI32x4(z));
@@ -169,9 +174,7 @@ function fastStatsF64(ptr: usize, len: i32, off: i32, rec: usize): bool {
       q0 = f64x2.add(q0, f64x2.mul(d0, d0));
       q1 = f64x2.add(q1, f64x2.mul(d1, d1));
     }
-    v128.store(rec + L_SQ, sq0); v128.store(rec + L_SQ, sq1, 16);
-    v128.store(rec + L_S, s0); v128.store(rec + L_S, s1, 16);
-    v128.store(rec + L_Q, q0); v128.store(rec + L_Q, q1, 16);
+    storeSumLanes(rec, sq0, sq1, s0, s1, q0, q1);
     v128.store(rec + L_MIN, mn0); v128.store(rec + L_MIN, mn1, 16);
     v128.store(rec + L_MAX, mx0); v128.store(rec + L_MAX, mx1, 16);
     add(rec + R_ZEROS, <f64>sumI64x2(z));
