@@ -127,33 +127,7 @@ export function torchZip(pkl: Buffer, storages: Record<string, Buffer> = {}, def
 
 /** `_rebuild_tensor_v2(storage <key> FloatStorage of numel, 0, (numel,), (1,), False, OrderedDict())`. */
 export function rebuiltTensor(storageKey: string, numel: number): Buffer {
-  return P(
-    global('torch._utils', '_rebuild_tensor_v2'),
-    op.MARK,
-    op.MARK,
-    str('storage'),
-    global('torch', 'FloatStorage'),
-    str(storageKey),
-    str('cpu'),
-    op.BININT1,
-    numel,
-    op.TUPLE,
-    op.BINPERSID,
-    op.BININT1,
-    0,
-    op.BININT1,
-    numel,
-    op.TUPLE1,
-    op.BININT1,
-    1,
-    op.TUPLE1,
-    0x89,
-    global('collections', 'OrderedDict'),
-    op.EMPTY_TUPLE,
-    op.REDUCE,
-    op.TUPLE,
-    op.REDUCE,
-  );
+  return viewTensor(storageKey, numel, 0, [numel], [1]);
 }
 
 /** `{name: tensor}` state_dict pickle with one float32 tensor per name (storage key = index). */
