@@ -7,6 +7,7 @@
 
 import { statsOut, statsAcc, f16Table } from './layout';
 import { bf16_to_f32, f16_to_f32, f16x4Scaled, f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE, F16_SCALED_SPECIAL } from './convert';
+import { maxF32x4, minF32x4, sumF64x2, sumI32x4, sumI64x2 } from './lanes';
 
 // Re-run with the mean as pivot when Q/M2 shows more than this cancellation (4 bits).
 export const CANCELLATION_LIMIT: f64 = 16.0;
@@ -52,8 +53,8 @@ function shiftedSumsF64(ptr: usize, n: i32, p: f64): void {
   }
   const s = f64x2.add(s0, s1);
   const q = f64x2.add(q0, q1);
-  let S = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-  let Q = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+  let S = sumF64x2(s);
+  let Q = sumF64x2(q);
   for (; i < n; i++) {
     const d = load<f64>(ptr + (<usize>i << 3)) - p;
     S += d;
@@ -169,14 +170,14 @@ export function statsStepsF32(acc: usize, ptr: usize, n8: i32, p: f64): void { s
  */
 @inline function statsFinish(acc: usize, tailPtr: usize, tail: i32, n: i32, src: i32, p: f64, pivot: f64, out: usize): i32 {
   const mn = v128.load(acc, ACC_MN), mx = v128.load(acc, ACC_MX), z = v128.load(acc, ACC_Z);
-  let lo = <f64>min(min(f32x4.extract_lane(mn, 0), f32x4.extract_lane(mn, 1)), min(f32x4.extract_lane(mn, 2), f32x4.extract_lane(mn, 3)));
-  let hi = <f64>max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+  let lo = <f64>minF32x4(mn);
+  let hi = <f64>maxF32x4(mx);
   // eq lanes are −1 when equal, so the lane sums are minus the zero count.
-  let zeros = -(i32x4.extract_lane(z, 0) + i32x4.extract_lane(z, 1) + i32x4.extract_lane(z, 2) + i32x4.extract_lane(z, 3));
+  let zeros = -sumI32x4(z);
   const s = f64x2.add(v128.load(acc, ACC_S0), v128.load(acc, ACC_S1));
   const q = f64x2.add(v128.load(acc, ACC_Q0), v128.load(acc, ACC_Q1));
-  let S = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-  let Q = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+  let S = sumF64x2(s);
+  let Q = sumF64x2(q);
   for (let i = 0; i < tail; i++) {
     const x = scalarAt(tailPtr, i, src);
     lo = x < lo ? x : lo;
@@ -276,7 +277,7 @@ export function stats_f64(ptr: usize, n: i32): void {
   }
   let lo = min(f64x2.extract_lane(mn, 0), f64x2.extract_lane(mn, 1));
   let hi = max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1));
-  let zeros = i64x2.extract_lane(z, 0) + i64x2.extract_lane(z, 1);
+  let zeros = sumI64x2(z);
   for (; i < n; i++) {
     const x = load<f64>(ptr + (<usize>i << 3));
     lo = x < lo ? x : lo;
