@@ -19,4 +19,21 @@ export interface ByteFile {
   /** The bytes `start..end-1` as a stream of buffers (compressed entries inflated forward). */
   stream(start: number, end: number): Readable;
   close(): void;
+  /**
+   * Remote files only: bytes a reader expects at given positions, checked before any byte
+   * they guard is handed out (a reader that placed data without reading the bytes that say
+   * where it is: zip local headers of a remote archive).
+   */
+  expect?(checks: ByteCheck[]): void;
+  /** Remote files only: fetches these ranges now, coalesced and in parallel, so the reads that follow are served from memory. */
+  prefetch?(ranges: Array<[start: number, end: number]>): void;
+}
+
+/** `expected` (null: any byte) must be at `position` before bytes `guardStart..guardEnd-1` are used; else `mismatch` is the error. */
+export interface ByteCheck {
+  position: number;
+  expected: Array<number | null>;
+  guardStart: number;
+  guardEnd: number;
+  mismatch: string;
 }

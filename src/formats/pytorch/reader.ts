@@ -14,6 +14,7 @@ import {
   ZIP_METHOD_STORED,
   firstLocalName,
   looksLikeZip,
+  placeRemoteEntries,
   readSmallEntry,
   readZipDirectory,
   resolveDataOffset,
@@ -123,6 +124,7 @@ function rangesOverlap(start: number, length: number, [from, to]: [number, numbe
 async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
   const path = file.path;
   const dir = readZipDirectory(file, { resolveDataOffsets: false });
+  placeRemoteEntries(file, dir);
   const pkls = dir.entries.filter((e) => /^([^/]+\/)?data\.pkl$/.test(e.name));
   if (pkls.length === 0) {
     if (dir.entries.some((e) => e.name.endsWith('.npy'))) {

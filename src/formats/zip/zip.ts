@@ -10,6 +10,7 @@
 import { DiffaiError } from '../../errors.js';
 import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
+import type { ByteCheck } from '../../io/random-access.js';
 import { inflateRangeSync } from '../../io/inflate.js';
 import { cursorAt, readRange } from '../../io/range.js';
 
@@ -19,6 +20,8 @@ export const ZIP_METHOD_DEFLATE = 8;
 export interface ZipEntry {
   /** Entry name as stored (UTF-8 when flag bit 11 is set, else decoded as latin1). */
   name: string;
+  /** Bytes of the name in the central directory. */
+  nameLength: number;
   /** Compression method (0 stored, 8 deflate, anything else is listed but unsupported). */
   method: number;
   flags: number;
@@ -207,6 +210,7 @@ export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions
     minimalEnds.push(localOff + LOCAL_HEADER_SIZE + nameLen + csize);
     entries.push({
       name,
+      nameLength: nameLen,
       method,
       flags,
       crc32,
@@ -272,6 +276,61 @@ export function resolveDataOffset(file: RandomAccessFile, entry: ZipEntry, limit
   }
   entry.dataOffset = data;
   return data;
+}
+
+/** Bit 3 of the flags: CRC and sizes follow the data in a data descriptor. */
+const FLAG_DATA_DESCRIPTOR = 0x8;
+/** Data descriptor lengths, most likely first: with signature (torch's miniz), zip64 with signature, then without. */
+const DESCRIPTOR_LENGTHS = [16, 24, 12, 20];
+/** torch's writer starts every entry's data on a multiple of this. */
+const TORCH_DATA_ALIGNMENT = 64;
+
+/**
+ * Data offsets of a remote archive without a request per entry. Records lie back to back, so
+ * an entry's data ends where the next record starts (the central directory, after the last
+ * one), less its data descriptor when it has one: torch's writer adds a 16-byte one (24 for
+ * zip64) and aligns data to 64 bytes, which tells the descriptor lengths apart. The local
+ * headers that must confirm each offset are handed to the file as checks, made before any
+ * byte of that data is used (a wrong guess is an error then, never wrong numbers); entries
+ * this cannot place have their local headers fetched together, coalesced, instead.
+ */
+export function placeRemoteEntries(file: RandomAccessFile, dir: ZipDirectory): void {
+  if (!file.expect) return;
+  const entries = [...dir.entries].sort((x, y) => x.localHeaderOffset - y.localHeaderOffset);
+  const checks: ByteCheck[] = [];
+  const unplaced: Array<[number, number]> = [];
+  entries.forEach((e, k) => {
+    if (e.dataOffset >= 0) return;
+    const next = k + 1 < entries.length ? entries[k + 1]!.localHeaderOffset : dir.centralDirectoryOffset;
+    const headerEnd = e.localHeaderOffset + LOCAL_HEADER_SIZE + e.nameLength;
+    const fits = (data: number) => data >= headerEnd && data - headerEnd <= 0xffff;
+    let data: number | undefined;
+    if ((e.flags & FLAG_DATA_DESCRIPTOR) === 0) data = next - e.compressedSize;
+    else {
+      const aligned = DESCRIPTOR_LENGTHS.map((d) => next - d - e.compressedSize).filter((at) => at % TORCH_DATA_ALIGNMENT === 0 && fits(at));
+      if (aligned.length === 1) data = aligned[0];
+    }
+    if (data === undefined || !fits(data)) {
+      unplaced.push([e.localHeaderOffset, e.localHeaderOffset + LOCAL_HEADER_SIZE]);
+      return;
+    }
+    e.dataOffset = data;
+    if (e.compressedSize === 0) return; // no byte to guard
+    const extraLength = data - headerEnd;
+    // The signature, then the name and extra lengths that put the data there.
+    const expected: Array<number | null> = new Array(LOCAL_HEADER_SIZE).fill(null);
+    expected.splice(0, 4, 0x50, 0x4b, 0x03, 0x04);
+    expected.splice(26, 4, e.nameLength & 0xff, e.nameLength >> 8, extraLength & 0xff, extraLength >> 8);
+    checks.push({
+      position: e.localHeaderOffset,
+      expected,
+      guardStart: data,
+      guardEnd: data + e.compressedSize,
+      mismatch: `zip: the local header of "${e.name}" at byte ${e.localHeaderOffset} does not put its data where the central directory implies (records not back to back?); download the file and give its local path`,
+    });
+  });
+  file.expect(checks);
+  if (unplaced.length > 0) file.prefetch?.(unplaced);
 }
 
 /** Opens `path` and lists its zip entries. */
