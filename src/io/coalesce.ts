@@ -17,7 +17,8 @@ export function coalesceRanges(ranges: ReadonlyArray<readonly [number, number]>,
   for (const [start, end] of sorted) {
     const last = out[out.length - 1];
     if (last && start <= last[1] + limits.maxGap && Math.max(end, last[1]) - last[0] <= limits.maxLength) last[1] = Math.max(last[1], end);
-    else if (last && start < last[1]) last[1] = Math.max(last[1], end); // overlapping: one range even past the limit
+    else if (last && start < last[1])
+      last[1] = Math.max(last[1], end); // overlapping: one range even past the limit
     else out.push([start, end]);
   }
   return out;

@@ -25,8 +25,8 @@ export interface ByteFile {
    * where it is: zip local headers of a remote archive).
    */
   expect?(checks: ByteCheck[]): void;
-  /** Remote files only: fetches these ranges now, coalesced and in parallel, so the reads that follow are served from memory. */
-  prefetch?(ranges: Array<[start: number, end: number]>): void;
+  /** Remote files only: many small scattered ranges at once (coalesced, a few requests in parallel), in the order asked. */
+  readRanges?(ranges: Array<[start: number, end: number]>): Uint8Array[];
 }
 
 /** `expected` (null: any byte) must be at `position` before bytes `guardStart..guardEnd-1` are used; else `mismatch` is the error. */

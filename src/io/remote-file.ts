@@ -9,7 +9,8 @@
  * - The engine's sequential chunk reads are served from one long range request per
  *   STREAM_WINDOW bytes, pulled as the chunks are consumed (bounded memory): a 1 GiB tensor
  *   costs a handful of requests, not a thousand.
- * - `prefetch` fetches many scattered ranges at once: coalesced, a few requests in parallel.
+ * - `readRanges` fetches many small scattered ranges at once: coalesced, a few requests in
+ *   parallel, batch by batch (bounded memory).
  * - `expect` takes byte checks a reader could not afford to read at once (the zip local
  *   headers of a remote archive, placed from the central directory): each is checked before
  *   any byte it guards is handed out, from bytes a stream passes anyway where it can.
@@ -35,11 +36,11 @@ export const STREAM_WINDOW = 256 << 20;
 const STREAM_SKIP = 1 << 20;
 /** Open sequential streams per handle (two sides of a tensor pair in one file, a span …). */
 const MAX_STREAMS = 4;
-/** Prefetch: ranges closer than this merge into one request; no merged request is longer than PREFETCH_MAX_REQUEST. */
-const PREFETCH_GAP = BLOCK;
-const PREFETCH_MAX_REQUEST = 1 << 20;
-/** Blocks one prefetch may bring in (the rest of the cache keeps serving other reads). */
-const PREFETCH_MAX_BLOCKS = 128;
+/** readRanges: ranges closer than this merge into one request (a round trip costs more than fetching 256 KiB); no merged request is longer than RANGES_MAX_REQUEST. */
+const RANGES_GAP = 256 << 10;
+const RANGES_MAX_REQUEST = 4 << 20;
+/** readRanges holds at most this many fetched bytes at once. */
+const RANGES_BATCH_BYTES = 16 << 20;
 
 /** A ByteCheck and whether this thread has checked it. */
 interface Check extends ByteCheck {
@@ -87,14 +88,7 @@ function putBlock(label: string, index: number, bytes: Uint8Array): void {
 }
 
 /** What a helper thread needs to open the same files without asking their size again (and the checks still to make). */
-export type RemoteSeed = [
-  label: string,
-  size: number,
-  etag: string | undefined,
-  resolved: string | undefined,
-  whole: Uint8Array | undefined,
-  checks: Check[],
-];
+export type RemoteSeed = [label: string, size: number, etag: string | undefined, resolved: string | undefined, whole: Uint8Array | undefined, checks: Check[]];
 
 /** The known remote files, for engine workers (`seedRemoteFiles` there). */
 export function remoteSeeds(): RemoteSeed[] {
@@ -290,22 +284,29 @@ export class RemoteFile implements ByteFile {
     check.verified = true;
   }
 
-  prefetch(ranges: Array<[start: number, end: number]>): void {
-    if (this.state.whole) return;
-    // Whole blocks not cached yet, then runs of them merged across small gaps.
-    const wanted = new Set<number>();
-    for (const [start, end] of ranges) {
-      if (!(end > start) || start < 0 || end > this.size) continue;
-      for (let b = Math.floor(start / BLOCK); b <= Math.floor((end - 1) / BLOCK) && wanted.size < PREFETCH_MAX_BLOCKS; b++) {
-        if (!getBlock(this.path, b)) wanted.add(b);
-      }
+  readRanges(ranges: Array<[start: number, end: number]>): Uint8Array[] {
+    for (const [start, end] of ranges) this.checkBounds(start, end - start);
+    const out = new Array<Uint8Array>(ranges.length);
+    const order = Array.from(ranges.keys()).sort((x, y) => ranges[x]![0] - ranges[y]![0]);
+    const merged = coalesceRanges(ranges, { maxGap: RANGES_GAP, maxLength: RANGES_MAX_REQUEST });
+    let next = 0; // the next range of `order` to cut out
+    for (let first = 0; first < merged.length; ) {
+      let last = first;
+      let bytes = merged[first]![1] - merged[first]![0];
+      while (last + 1 < merged.length && bytes + merged[last + 1]![1] - merged[last + 1]![0] <= RANGES_BATCH_BYTES)
+        bytes += merged[++last]![1] - merged[last]![0];
+      const batch = merged.slice(first, last + 1);
+      const parts = this.state.whole ? batch.map(([s, e]) => this.state.whole!.subarray(s, e)) : fetchRangesSync(this.state, batch);
+      batch.forEach(([from, to], i) => {
+        for (; next < order.length && ranges[order[next]!]![0] < to; next++) {
+          const [s, e] = ranges[order[next]!]!;
+          if (s < from || e > to) throw new DiffaiError(this.path, `short read at byte ${s}`);
+          out[order[next]!] = parts[i]!.slice(s - from, e - from);
+        }
+      });
+      first = last + 1;
     }
-    const merged = coalesceRanges(
-      [...wanted].map((b): [number, number] => [b * BLOCK, Math.min(this.size, (b + 1) * BLOCK)]),
-      { maxGap: PREFETCH_GAP, maxLength: PREFETCH_MAX_REQUEST },
-    );
-    const parts = fetchRangesSync(this.state, merged);
-    parts.forEach((bytes, i) => this.cacheBlocks(merged[i]![0], bytes));
+    return out;
   }
 
   private cached(position: number, length: number): boolean {

@@ -264,13 +264,8 @@ function refuseOverlaps(path: string, entries: ZipEntry[], ends: number[]): void
 export function resolveDataOffset(file: RandomAccessFile, entry: ZipEntry, limit = file.size): number {
   const path = file.path;
   let data = entry.dataOffset;
-  if (data < 0) {
-    const h = cursorAt(file, entry.localHeaderOffset, LOCAL_HEADER_SIZE, { what: `zip local header of "${entry.name}"` });
-    if (h.u32('signature') !== SIG_LOCAL) throw new DiffaiError(path, `zip: bad local header signature for "${entry.name}"`);
-    const nameLen = h.seek(26).u16('name length');
-    const extraLen = h.u16('extra length');
-    data = entry.localHeaderOffset + LOCAL_HEADER_SIZE + nameLen + extraLen;
-  }
+  if (data < 0)
+    data = localDataOffset(path, entry, cursorAt(file, entry.localHeaderOffset, LOCAL_HEADER_SIZE, { what: `zip local header of "${entry.name}"` }));
   if (data + entry.compressedSize > limit) {
     throw new DiffaiError(path, `zip: data of "${entry.name}" (${entry.compressedSize} bytes at ${data}) runs past the archive data (truncated?)`);
   }
@@ -297,26 +292,31 @@ const TORCH_DATA_ALIGNMENT = 64;
 export function placeRemoteEntries(file: RandomAccessFile, dir: ZipDirectory): void {
   if (!file.expect) return;
   const entries = [...dir.entries].sort((x, y) => x.localHeaderOffset - y.localHeaderOffset);
-  const checks: ByteCheck[] = [];
-  const unplaced: Array<[number, number]> = [];
-  entries.forEach((e, k) => {
-    if (e.dataOffset >= 0) return;
+  const placed = entries.map((e, k) => {
     const next = k + 1 < entries.length ? entries[k + 1]!.localHeaderOffset : dir.centralDirectoryOffset;
     const headerEnd = e.localHeaderOffset + LOCAL_HEADER_SIZE + e.nameLength;
     const fits = (data: number) => data >= headerEnd && data - headerEnd <= 0xffff;
-    let data: number | undefined;
-    if ((e.flags & FLAG_DATA_DESCRIPTOR) === 0) data = next - e.compressedSize;
-    else {
-      const aligned = DESCRIPTOR_LENGTHS.map((d) => next - d - e.compressedSize).filter((at) => at % TORCH_DATA_ALIGNMENT === 0 && fits(at));
-      if (aligned.length === 1) data = aligned[0];
-    }
-    if (data === undefined || !fits(data)) {
-      unplaced.push([e.localHeaderOffset, e.localHeaderOffset + LOCAL_HEADER_SIZE]);
+    if ((e.flags & FLAG_DATA_DESCRIPTOR) === 0) return fits(next - e.compressedSize) ? next - e.compressedSize : undefined;
+    const aligned = DESCRIPTOR_LENGTHS.map((d) => next - d - e.compressedSize).filter((at) => at % TORCH_DATA_ALIGNMENT === 0 && fits(at));
+    return aligned.length === 1 ? aligned[0] : undefined;
+  });
+  // Alignment tells descriptor lengths apart only in an archive written that way throughout.
+  const descriptors = entries.map((e) => (e.flags & FLAG_DATA_DESCRIPTOR) !== 0);
+  if (entries.some((_, k) => descriptors[k] && placed[k] === undefined)) {
+    for (let k = 0; k < entries.length; k++) if (descriptors[k]) placed[k] = undefined;
+  }
+  const checks: ByteCheck[] = [];
+  const unplaced: ZipEntry[] = [];
+  entries.forEach((e, k) => {
+    const data = placed[k];
+    if (e.dataOffset >= 0) return;
+    if (data === undefined) {
+      unplaced.push(e);
       return;
     }
     e.dataOffset = data;
     if (e.compressedSize === 0) return; // no byte to guard
-    const extraLength = data - headerEnd;
+    const extraLength = data - (e.localHeaderOffset + LOCAL_HEADER_SIZE + e.nameLength);
     // The signature, then the name and extra lengths that put the data there.
     const expected: Array<number | null> = new Array(LOCAL_HEADER_SIZE).fill(null);
     expected.splice(0, 4, 0x50, 0x4b, 0x03, 0x04);
@@ -330,7 +330,23 @@ export function placeRemoteEntries(file: RandomAccessFile, dir: ZipDirectory): v
     });
   });
   file.expect(checks);
-  if (unplaced.length > 0) file.prefetch?.(unplaced);
+  // The rest: their local headers read together rather than one request each.
+  const headers = file.readRanges?.(unplaced.map((e) => [e.localHeaderOffset, e.localHeaderOffset + LOCAL_HEADER_SIZE])) ?? [];
+  headers.forEach((bytes, i) => {
+    unplaced[i]!.dataOffset = localDataOffset(
+      file.path,
+      unplaced[i]!,
+      new ByteCursor(bytes, file.path, { what: `zip local header of "${unplaced[i]!.name}"`, base: unplaced[i]!.localHeaderOffset }),
+    );
+  });
+}
+
+/** Where the entry's data starts, by its local header (`h`: its first LOCAL_HEADER_SIZE bytes). */
+function localDataOffset(path: string, entry: ZipEntry, h: ByteCursor): number {
+  if (h.u32('signature') !== SIG_LOCAL) throw new DiffaiError(path, `zip: bad local header signature for "${entry.name}"`);
+  const nameLen = h.seek(26).u16('name length');
+  const extraLen = h.u16('extra length');
+  return entry.localHeaderOffset + LOCAL_HEADER_SIZE + nameLen + extraLen;
 }
 
 /** Opens `path` and lists its zip entries. */
