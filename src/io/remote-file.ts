@@ -49,6 +49,8 @@ interface Check extends ByteCheck {
 
 interface Resource {
   state: RemoteState;
+  /** The server said there is no such file (a sibling looked for: asked once per run). */
+  absent?: boolean;
   /** Guarded byte ranges, sorted by guardStart (they do not overlap). */
   checks: Check[];
 }
@@ -103,6 +105,15 @@ export function seedRemoteFiles(seeds: RemoteSeed[]): void {
     Object.assign(r.state, { size, etag, resolved, whole });
     r.checks = checks;
   }
+}
+
+/** True when the server already answered that `label` does not exist. */
+export function remoteAbsent(label: string): boolean {
+  return resources.get(label)?.absent === true;
+}
+
+export function markRemoteAbsent(label: string): void {
+  resourceOf(label).absent = true;
 }
 
 /** Forgets every remote file's size and cached blocks (the end of a library call). */
