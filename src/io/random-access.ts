@@ -29,10 +29,15 @@ export interface ByteFile {
   readRanges?(ranges: Array<[start: number, end: number]>): Uint8Array[];
 }
 
-/** `expected` (null: any byte) must be at `position` before bytes `guardStart..guardEnd-1` are used; else `mismatch` is the error. */
+/**
+ * The bytes `expected` must be at `position` (only those whose bit is set in `mask`: bit i for
+ * byte i, at most 32 bytes) before bytes `guardStart..guardEnd-1` are used; else `mismatch`
+ * is the error.
+ */
 export interface ByteCheck {
   position: number;
-  expected: Array<number | null>;
+  expected: Uint8Array;
+  mask: number;
   guardStart: number;
   guardEnd: number;
   mismatch: string;

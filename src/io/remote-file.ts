@@ -263,7 +263,9 @@ export class RemoteFile implements ByteFile {
 
   expect(checks: ByteCheck[]): void {
     const all = this.resource.checks;
-    for (const c of checks) all.push({ ...c, verified: false });
+    // The same file described again (another handle) brings the same checks: kept once.
+    const known = new Set(all.map((c) => c.position));
+    for (const c of checks) if (!known.has(c.position)) all.push({ ...c, verified: false });
     all.sort((x, y) => x.guardStart - y.guardStart);
   }
 
@@ -289,8 +291,7 @@ export class RemoteFile implements ByteFile {
     const n = check.expected.length;
     if (bytes.length < n || (exact && bytes.length !== n)) throw new DiffaiError(this.path, `short read at byte ${check.position}`);
     for (let i = 0; i < n; i++) {
-      const want = check.expected[i];
-      if (want !== null && want !== undefined && bytes[i] !== want) throw new DiffaiError(this.path, check.mismatch);
+      if ((check.mask >>> i) & 1 && bytes[i] !== check.expected[i]) throw new DiffaiError(this.path, check.mismatch);
     }
     check.verified = true;
   }

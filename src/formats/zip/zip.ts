@@ -318,12 +318,13 @@ export function placeRemoteEntries(file: RandomAccessFile, dir: ZipDirectory): v
     if (e.compressedSize === 0) return; // no byte to guard
     const extraLength = data - (e.localHeaderOffset + LOCAL_HEADER_SIZE + e.nameLength);
     // The signature, then the name and extra lengths that put the data there.
-    const expected: Array<number | null> = new Array(LOCAL_HEADER_SIZE).fill(null);
-    expected.splice(0, 4, 0x50, 0x4b, 0x03, 0x04);
-    expected.splice(26, 4, e.nameLength & 0xff, e.nameLength >> 8, extraLength & 0xff, extraLength >> 8);
+    const expected = new Uint8Array(LOCAL_HEADER_SIZE);
+    expected.set([0x50, 0x4b, 0x03, 0x04]);
+    expected.set([e.nameLength & 0xff, e.nameLength >> 8, extraLength & 0xff, extraLength >> 8], 26);
     checks.push({
       position: e.localHeaderOffset,
       expected,
+      mask: 0xf | (0xf << 26),
       guardStart: data,
       guardEnd: data + e.compressedSize,
       mismatch: `zip: the local header of "${e.name}" at byte ${e.localHeaderOffset} does not put its data where the central directory implies (records not back to back?); download the file and give its local path`,
