@@ -40,7 +40,7 @@ function shiftedLocalHeader(bytes: Uint8Array, entry: string, delta: number): Ui
 
 beforeAll(async () => {
   requireBuild();
-  for (const name of ['many_a.pt', 'many_b.pt', 'many_a_streamed.pt']) {
+  for (const name of ['many_a.pt', 'many_b.pt', 'many_a_streamed.pt', 'many_a_legacy.pt']) {
     const bytes = gunzipSync(readFileSync(join(FIXTURES, `${name}.gz`)));
     if (REFERENCE[name]) expect(bytes.length).toBe(REFERENCE[name]!.bytes);
     served.set(name, bytes);
@@ -170,6 +170,36 @@ describe('remote PyTorch archives', { timeout: 180_000 }, () => {
     const full = await sameAsLocal(['many_a_streamed.pt', 'many_a.pt'], ['-o', 'json']);
     expect(JSON.parse(full.stdout)).toEqual([]); // the same tensors as the archive torch wrote
     expect(full.requests[0]).toBeLessThanOrEqual(10);
+  });
+
+  it('legacy (pre-zip) torch files: storages placed by the counts the pickle declares, checked before use', async () => {
+    const shapes = await sameAsLocal(['many_a_legacy.pt', 'many_b.pt'], ['--shape-only', '-o', 'json']);
+    expect(JSON.parse(shapes.stdout)).toEqual([]);
+    expect(shapes.requests[0]).toBeLessThanOrEqual(3); // the first window and the tail of the pickle, not one per storage
+    const full = await sameAsLocal(['many_a_legacy.pt', 'many_a.pt'], ['-o', 'json']);
+    expect(JSON.parse(full.stdout)).toEqual([]);
+    expect(full.requests[0]).toBeLessThanOrEqual(6);
+    // The small legacy fixtures of the PyTorch reader (views, special values, a checkpoint) read the same remotely.
+    const dir = join(ROOT, 'fixtures', 'pytorch');
+    for (const f of ['views_legacy.pt', 'special_legacy.pt', 'checkpoint_legacy.pt']) {
+      served.set(f, readFileSync(join(dir, f)));
+      writeFileSync(local(f), served.get(f)!);
+    }
+    await sameAsLocal(['views_legacy.pt', 'special_legacy.pt'], ['-o', 'json']);
+    const inspected = await sameAsLocal(['checkpoint_legacy.pt'], ['-o', 'json'], ['inspect']);
+    expect(JSON.parse(inspected.stdout).tensors.length).toBeGreaterThan(0);
+    // A stored count that contradicts the pickle (the first weight's 16,384 made 16,385): refused when its bytes are needed.
+    const tampered = Uint8Array.from(served.get('many_a_legacy.pt')!);
+    const at = Buffer.from(tampered.buffer).indexOf(Buffer.from([0x00, 0x40, 0, 0, 0, 0, 0, 0]));
+    expect(at).toBeGreaterThan(0);
+    tampered[at] = 1;
+    served.set('tampered_legacy.pt', tampered);
+    const r = await cli([url('tampered_legacy.pt'), url('many_a.pt'), '-o', 'json']);
+    expect([r.status, r.stdout]).toEqual([2, '']);
+    expect(r.stderr).toMatch(
+      /^diffai: \S+tampered_legacy\.pt: legacy storage \d+: the element count stored at byte \d+ is not the 16384 its pickle declares; download the file/,
+    );
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('a local header that contradicts the central directory is refused before its data is read', async () => {
