@@ -5,7 +5,7 @@
  * of descriptors, job items, promises and result objects per tensor, none of which would
  * die young while their window waits for its reads (they are what kept RSS high).
  */
-import { DTYPES, type DType } from '../dtypes.js';
+import { DTYPES, dtypeInfo, type DType } from '../dtypes.js';
 import type { CompareResult } from './ops/compare.js';
 import type { ComparePartial, StatsPartial } from './partials.js';
 
@@ -36,6 +36,17 @@ export function recordWidth(op: ColumnOp): number {
 }
 
 const DTYPE_CODE = new Map<DType, number>(DTYPES.map((d, i) => [d, i]));
+
+/** Bytes per element by dtype code (column jobs hold dtypes of one element per block only). */
+const ELEMENT_BYTES = Float64Array.from(DTYPES, (d) => {
+  const info = dtypeInfo(d);
+  return info.blockElements === 1 ? info.blockBytes : Number.NaN;
+});
+
+/** Bytes of item i on `side`. */
+export function itemBytes(job: ColumnJob, side: number, i: number): number {
+  return ELEMENT_BYTES[job.dtypes[side]![i]!]! * job.numels[i]!;
+}
 
 /** The code a column job stores for `dtype`. */
 export function dtypeCode(dtype: DType): number {

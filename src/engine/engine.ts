@@ -4,12 +4,12 @@
  * WASM memory; one lives in the main thread and one in each worker. Orchestration
  * (splitting, complex parts, threads) is the executor's job.
  */
-import { byteLength, DTYPES, type DType } from '../dtypes.js';
+import { DTYPES, type DType } from '../dtypes.js';
 import { DiffaiError } from '../errors.js';
 import type { TensorDescriptor } from '../formats/types.js';
 import { Kernels } from './kernels.js';
 import type { Chunk, EngineOp } from './op.js';
-import { type ColumnJob, packResult, recordWidth } from './columns.js';
+import { type ColumnJob, itemBytes, packResult, recordWidth } from './columns.js';
 import { type Job, type JobItem, type OpName, type OpResult, opOf } from './ops.js';
 import { statsOp } from './ops/stats.js';
 import type { StatsPartial } from './partials.js';
@@ -272,7 +272,7 @@ export class Engine {
     const files = job.paths.map((p) => this.files.get(p));
     const params: { epsilon: number } | Record<string, never> = job.op === 'compare' ? { epsilon: job.epsilon } : {};
     const bases = [k.rawA, k.rawB];
-    const bytesAt = (side: number, i: number) => byteLength(DTYPES[job.dtypes[side]![i]!]!, job.numels[i]!);
+    const bytesAt = (side: number, i: number) => itemBytes(job, side, i);
     // Pipelines, chunk view and step by the items' dtypes (neighbours usually share them).
     let key = -1;
     let ps: Pipeline[] = [];
@@ -280,6 +280,7 @@ export class Engine {
     let step = 0;
     const starts = new Float64Array(sides);
     const ends = new Float64Array(sides);
+    const raws: number[] = new Array(sides).fill(0);
     for (let i = 0; i < count; ) {
       // The run of items from i on whose ranges ascend without overlap within one raw buffer, per side.
       for (let s = 0; s < sides; s++) {
@@ -315,12 +316,17 @@ export class Engine {
         let acc = op.empty(params, []);
         for (let done = 0; done < numel; done += step) {
           const n = Math.min(step, numel - done);
-          const raws = ps.map((p, s) => bases[s]! + job.offsets[s]![m]! - starts[s]! + bytesOf(p, done));
+          for (let s = 0; s < sides; s++) raws[s] = bases[s]! + job.offsets[s]![m]! - starts[s]! + bytesOf(ps[s]!, done);
           view!.set(done, n, raws);
           acc = op.chunk(acc, view!, params);
-          this.options.onBytes?.(ps.reduce((sum, p) => sum + bytesOf(p, n), 0));
         }
         packResult(job.op, op.result(acc, params) as Parameters<typeof packResult>[1], out, m);
+      }
+      // Progress once per run of neighbours: the items' bytes.
+      if (this.options.onBytes) {
+        let bytes = 0;
+        for (let m = i; m < j; m++) for (let s = 0; s < sides; s++) bytes += bytesAt(s, m);
+        this.options.onBytes(bytes);
       }
       i = j;
     }

@@ -6,10 +6,10 @@
  */
 import { MATVEC_MAX_K, VEC_VALUES } from './matvec-limits.js';
 import { availableParallelism } from 'node:os';
-import { byteLength, DTYPES, dtypeInfo, isComplex } from '../dtypes.js';
+import { dtypeInfo, isComplex } from '../dtypes.js';
 import { contiguousStrides, readByteLength, storedByteLength, storedDtype, type TensorDescriptor } from '../formats/types.js';
 import type { EngineOptions } from './engine.js';
-import { type ColumnJob, recordWidth, selectItems } from './columns.js';
+import { type ColumnJob, itemBytes, recordWidth, selectItems } from './columns.js';
 import { type JobItem, type OpName, type OpParams, type OpResult, opOf } from './ops.js';
 import type { CompareResult } from './ops/compare.js';
 import type { Grid } from './ops/grid.js';
@@ -255,7 +255,7 @@ export class Executor {
     const order = new Uint32Array(count);
     for (let i = 0; i < count; i++) order[i] = i;
     order.sort((x, y) => offsets[x]! - offsets[y]!);
-    const bytes = (i: number) => job.dtypes.reduce((sum, d) => sum + byteLength(DTYPES[d[i]!]!, job.numels[i]!), 0);
+    const bytes = (i: number) => (job.dtypes.length === 1 ? itemBytes(job, 0, i) : itemBytes(job, 0, i) + itemBytes(job, 1, i));
     const width = recordWidth(job.op);
     const out = new Float64Array(count * width);
     const jobs: Array<Promise<void>> = [];
@@ -266,7 +266,10 @@ export class Executor {
       const first = from;
       jobs.push(
         this.backend.runColumns(selectItems(job, order, from, to), weight).then((records) => {
-          for (let m = 0; m < records.length / width; m++) out.set(records.subarray(m * width, (m + 1) * width), order[first + m]! * width);
+          for (let m = 0; m < to - first; m++) {
+            const at = order[first + m]! * width;
+            for (let f = 0; f < width; f++) out[at + f] = records[m * width + f]!;
+          }
         }),
       );
       from = to;
