@@ -13,7 +13,8 @@ import { diffDirectories, diffFiles, type DiffReport, isModelDirectory, type Lib
 import type { ModelDescription } from '../formats/types.js';
 import { tensorColumns } from '../formats/table.js';
 import { choosePalette } from '../render/color.js';
-import { render } from '../render/registry.js';
+import { renderTo } from '../render/registry.js';
+import { StreamWriter } from '../render/stream-writer.js';
 import { reportDiffers, reportModels, type Report } from '../report/types.js';
 import { gatedAnalyses, selectedAnalyses, thresholdOptions, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
 import { compileRegex, parseEpsilon, parseThreads, type DiffArgs } from './args.js';
@@ -128,7 +129,7 @@ async function print(args: DiffArgs, report: Report, briefLines: string[]): Prom
     if (briefLines.length > 0) await write(briefLines.map((l) => `${termSafe(l)}\n`).join(''));
     return;
   }
-  await write(await render(report, outputFormat(args), options));
+  await renderTo(report, outputFormat(args), options, new StreamWriter(write));
 }
 
 /** Reader and filter warnings (unless quiet) and, with --verbose, one line per model, the threads and a closing line. */

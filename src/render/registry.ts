@@ -4,6 +4,7 @@
  * Renderer as default, plus one line here.
  */
 import type { Report } from '../report/types.js';
+import type { StreamWriter } from './stream-writer.js';
 import type { Renderer, RenderOptions } from './types.js';
 
 export type { Renderer, RenderOptions };
@@ -24,4 +25,12 @@ export const OUTPUT_FORMATS = Object.keys(RENDERERS) as OutputFormat[];
 export async function render(report: Report, format: OutputFormat, options: RenderOptions = {}): Promise<string> {
   const renderer = await RENDERERS[format]();
   return renderer.render(report, options);
+}
+
+/** The report in the named format, written to `out` piece by piece when the renderer streams (else whole), then flushed. */
+export async function renderTo(report: Report, format: OutputFormat, options: RenderOptions, out: StreamWriter): Promise<void> {
+  const renderer = await RENDERERS[format]();
+  if (renderer.stream) await renderer.stream(report, options, out);
+  else await out.write(await renderer.render(report, options));
+  await out.flush();
 }

@@ -9,7 +9,8 @@ import { PLAIN, type Palette } from './color.js';
 import { renderInspectText } from './inspect.js';
 import { renderReviewText } from './review-text.js';
 import type { Renderer, RenderOptions } from './types.js';
-import { renderText } from './text.js';
+import { renderResultLine, renderText } from './text.js';
+import type { StreamWriter } from './stream-writer.js';
 import { termSafe, termSafeDeep } from '../terminal.js';
 import { tensorNames } from '../formats/table.js';
 import type { ModelDescription } from '../formats/types.js';
@@ -90,5 +91,19 @@ export function renderReportText(raw: Report, options: RenderOptions = {}): stri
   }
 }
 
-const text: Renderer = { render: renderReportText };
+/**
+ * renderReportText written line by line for a pair's differences (the long part of a
+ * many-tensor diff); other reports and the review view are written whole.
+ */
+async function streamReportText(raw: Report, options: RenderOptions, out: StreamWriter): Promise<void> {
+  if (raw.kind !== 'pair' || options.review || raw.results.length === 0) return out.write(renderReportText(raw, options));
+  const report = termSafeReport(raw) as PairReport;
+  const text = { stats: options.stats, palette: options.palette ?? PLAIN };
+  // The lines renderText joins, one at a time.
+  for (const r of report.results) await out.write(`${renderResultLine(termSafeDeep(r), text)}\n`);
+  if (options.charts) await out.write(histogramsText(report.histograms ?? []));
+  await out.write(renderAnalysesText(report.analyses ?? [], { summaryOnly: options.review, charts: options.charts }));
+}
+
+const text: Renderer = { render: renderReportText, stream: streamReportText };
 export default text;

@@ -2,6 +2,7 @@
 import type { ReportMeta } from '../report/document.js';
 import type { Report } from '../report/types.js';
 import type { Palette } from './color.js';
+import type { StreamWriter } from './stream-writer.js';
 
 export interface RenderOptions {
   /** Colours for text-like formats (default: none). */
@@ -23,4 +24,6 @@ export interface RenderOptions {
 
 export interface Renderer {
   render(report: Report, options: RenderOptions): string | Promise<string>;
+  /** The same text as render(), written piece by piece (renderers of long reports); flushing is the caller's. */
+  stream?(report: Report, options: RenderOptions, out: StreamWriter): Promise<void>;
 }
