@@ -1,9 +1,8 @@
 import { reportContract } from './contract.js';
-import type { StreamWriter } from './stream-writer.js';
 import type { Renderer } from './types.js';
 
 /** JSON cannot carry non-finite numbers: they become null, as finiteOnly() does. */
-const finiteReplacer = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
+const finiteReplacer = (_k: string, v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
 
 /** JSON output; non-finite numbers become null (JSON cannot carry them), as finiteOnly() does. */
 export function renderJson(value: unknown): string {
@@ -12,23 +11,27 @@ export function renderJson(value: unknown): string {
 }
 
 /**
- * renderJson(value) written element by element when value is an array (a report's list of
- * differences): each element is stringified alone and indented one level, which is the
- * text JSON.stringify gives the whole array, without the whole text in memory at once.
+ * renderJson(value) in pieces when value is an array (a diff's list of differences): each
+ * element stringified alone and indented one level, which is the text JSON.stringify gives
+ * the whole array, without that text in memory at once.
  */
-export async function streamJson(value: unknown, out: StreamWriter): Promise<void> {
-  if (!Array.isArray(value) || value.length === 0) return out.write(renderJson(value));
-  await out.write('[\n');
+export function* jsonChunks(value: unknown): Generator<string> {
+  if (!Array.isArray(value) || value.length === 0) {
+    yield renderJson(value);
+    return;
+  }
+  yield '[\n';
   for (let i = 0; i < value.length; i++) {
     // JSON.stringify writes an element it cannot represent (undefined, a function) as null.
     const text = JSON.stringify(value[i], finiteReplacer, 2) ?? 'null';
-    await out.write(`  ${text.replaceAll('\n', '\n  ')}${i + 1 < value.length ? ',' : ''}\n`);
+    yield `  ${text.replaceAll('\n', '\n  ')}${i + 1 < value.length ? ',' : ''}\n`;
   }
-  await out.write(']\n');
+  yield ']\n';
 }
 
 const json: Renderer = {
   render: (report) => renderJson(reportContract(report)),
-  stream: (report, _options, out) => streamJson(reportContract(report), out),
+  // Differences streamed entry by entry (a many-tensor diff); an inspection is one value.
+  chunks: (report) => (report.kind === 'inspect' ? undefined : jsonChunks(reportContract(report))),
 };
 export default json;

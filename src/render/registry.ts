@@ -4,7 +4,6 @@
  * Renderer as default, plus one line here.
  */
 import type { Report } from '../report/types.js';
-import type { StreamWriter } from './stream-writer.js';
 import type { Renderer, RenderOptions } from './types.js';
 
 export type { Renderer, RenderOptions };
@@ -27,10 +26,8 @@ export async function render(report: Report, format: OutputFormat, options: Rend
   return renderer.render(report, options);
 }
 
-/** The report in the named format, written to `out` piece by piece when the renderer streams (else whole), then flushed. */
-export async function renderTo(report: Report, format: OutputFormat, options: RenderOptions, out: StreamWriter): Promise<void> {
+/** The report in the named format, in pieces (one piece when the renderer has no streamed form). */
+export async function renderChunks(report: Report, format: OutputFormat, options: RenderOptions = {}): Promise<Iterable<string>> {
   const renderer = await RENDERERS[format]();
-  if (renderer.stream) await renderer.stream(report, options, out);
-  else await out.write(await renderer.render(report, options));
-  await out.flush();
+  return renderer.chunks?.(report, options) ?? [await renderer.render(report, options)];
 }

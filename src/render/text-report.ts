@@ -10,7 +10,6 @@ import { renderInspectText } from './inspect.js';
 import { renderReviewText } from './review-text.js';
 import type { Renderer, RenderOptions } from './types.js';
 import { renderResultLine, renderText } from './text.js';
-import type { StreamWriter } from './stream-writer.js';
 import { termSafe, termSafeDeep } from '../terminal.js';
 import { tensorNames } from '../formats/table.js';
 import type { ModelDescription } from '../formats/types.js';
@@ -92,18 +91,20 @@ export function renderReportText(raw: Report, options: RenderOptions = {}): stri
 }
 
 /**
- * renderReportText written line by line for a pair's differences (the long part of a
- * many-tensor diff); other reports and the review view are written whole.
+ * renderReportText in pieces for a pair's differences (the long part of a many-tensor
+ * diff): its lines one by one; other reports and the review view are one piece.
  */
-async function streamReportText(raw: Report, options: RenderOptions, out: StreamWriter): Promise<void> {
-  if (raw.kind !== 'pair' || options.review || raw.results.length === 0) return out.write(renderReportText(raw, options));
+function* pairTextChunks(raw: PairReport, options: RenderOptions): Generator<string> {
   const report = termSafeReport(raw) as PairReport;
   const text = { stats: options.stats, palette: options.palette ?? PLAIN };
   // The lines renderText joins, one at a time.
-  for (const r of report.results) await out.write(`${renderResultLine(termSafeDeep(r), text)}\n`);
-  if (options.charts) await out.write(histogramsText(report.histograms ?? []));
-  await out.write(renderAnalysesText(report.analyses ?? [], { summaryOnly: options.review, charts: options.charts }));
+  for (const r of report.results) yield `${renderResultLine(termSafeDeep(r), text)}\n`;
+  if (options.charts) yield histogramsText(report.histograms ?? []);
+  yield renderAnalysesText(report.analyses ?? [], { summaryOnly: options.review, charts: options.charts });
 }
 
-const text: Renderer = { render: renderReportText, stream: streamReportText };
+const text: Renderer = {
+  render: renderReportText,
+  chunks: (report, options) => (report.kind === 'pair' && !options.review && report.results.length > 0 ? pairTextChunks(report, options) : undefined),
+};
 export default text;

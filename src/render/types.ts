@@ -2,7 +2,6 @@
 import type { ReportMeta } from '../report/document.js';
 import type { Report } from '../report/types.js';
 import type { Palette } from './color.js';
-import type { StreamWriter } from './stream-writer.js';
 
 export interface RenderOptions {
   /** Colours for text-like formats (default: none). */
@@ -24,6 +23,10 @@ export interface RenderOptions {
 
 export interface Renderer {
   render(report: Report, options: RenderOptions): string | Promise<string>;
-  /** The same text as render(), written piece by piece (renderers of long reports); flushing is the caller's. */
-  stream?(report: Report, options: RenderOptions, out: StreamWriter): Promise<void>;
+  /**
+   * The same text in pieces, for reports too large to hold as one string (a
+   * million-tensor inspection); undefined when this renderer has no streamed form of
+   * `report` (then `render` is used).
+   */
+  chunks?(report: Report, options: RenderOptions): Iterable<string> | undefined;
 }
