@@ -9,7 +9,8 @@ import { ColumnJobBuilder, dtypeCode, unpackCompared } from '../src/engine/colum
 import { Executor } from '../src/engine/executor.js';
 import { describeModel } from '../src/formats/registry.js';
 import type { TensorDescriptor } from '../src/formats/types.js';
-import { diffModels, type TensorSource } from '../src/diff/differ.js';
+import { diffModels, planDiff, type TensorSource } from '../src/diff/differ.js';
+import { TensorTable } from '../src/formats/table.js';
 import { comparison, tensorStats } from '../src/diff/stats.js';
 import { expectComparison, expectStats } from './helpers/assert.js';
 import { type TestDType, Rng, SIZE, decode, randomBytes } from './helpers/dtypes.js';
@@ -171,5 +172,35 @@ describe('column jobs of many small tensors', () => {
     } finally {
       await executor.close();
     }
+  });
+});
+
+describe('column-wise descriptors keep no column they can derive', () => {
+  it('a TensorTable derives byte lengths from dtype and count, and keeps one that differs', () => {
+    const t = new TensorTable('/x.safetensors');
+    t.add('a', 'f32', [3], 3, 100, 12);
+    t.add('b', 'bf16', [5], 5, 112, 10);
+    t.add('odd', 'f32', [2], 2, 122, 9); // not numel × 4: kept as given
+    expect([0, 1, 2].map((i) => [t.length(i), t.readBytes(i), t.descriptor(i).source])).toEqual([
+      [12, 12, { kind: 'file', path: '/x.safetensors', offset: 100, length: 12 }],
+      [10, 10, { kind: 'file', path: '/x.safetensors', offset: 112, length: 10 }],
+      [9, 9, { kind: 'file', path: '/x.safetensors', offset: 122, length: 9 }],
+    ]);
+  });
+
+  it('a plan with more steps than either side has tensors (all removed and added) holds every step', async () => {
+    const mk = (prefix: string, n: number) =>
+      writeSafetensors(
+        tmp.path(`${prefix}.safetensors`),
+        Array.from({ length: n }, (_, i) => ({ name: `${prefix}.${i}`, dtype: 'f32', shape: [1], bytes: new Uint8Array(4) })),
+      );
+    const [da, db] = [await describeModel(mk('left', 40)), await describeModel(mk('right', 30))];
+    const plan = planDiff(da, db);
+    expect(plan.length).toBe(70);
+    const steps = plan.steps();
+    expect(steps.filter((s) => s.kind === 'removed').map((s) => (s.kind === 'removed' ? s.a.name : ''))).toHaveLength(40);
+    expect(new Set(steps.map((s) => (s.kind === 'added' ? s.b.name : s.kind === 'removed' ? s.a.name : '')))).toEqual(
+      new Set([...Array.from({ length: 40 }, (_, i) => `left.${i}`), ...Array.from({ length: 30 }, (_, i) => `right.${i}`)]),
+    );
   });
 });

@@ -286,17 +286,31 @@ export class DiffPlan {
     readonly a: ModelView,
     readonly b: ModelView,
   ) {
-    const most = a.rows.size + b.rows.size;
-    this.kinds = new Uint8Array(most);
-    this.atA = new Int32Array(most);
-    this.atB = new Int32Array(most);
+    // Sized for the usual case (most names on both sides); push grows it up to |A| + |B|.
+    const likely = Math.max(a.rows.size, b.rows.size, 16);
+    this.kinds = new Uint8Array(likely);
+    this.atA = new Int32Array(likely);
+    this.atB = new Int32Array(likely);
   }
 
   push(kind: typeof REMOVED | typeof ADDED | typeof COMMON, ka: number, kb: number): void {
+    if (this.length === this.kinds.length) this.grow();
     this.kinds[this.length] = kind;
     this.atA[this.length] = ka;
     this.atB[this.length] = kb;
     this.length++;
+  }
+
+  private grow(): void {
+    const n = Math.min(this.kinds.length * 2, this.a.rows.size + this.b.rows.size);
+    const more = <T extends Uint8Array | Int32Array>(old: T, make: new (n: number) => T): T => {
+      const out = new make(n);
+      out.set(old);
+      return out;
+    };
+    this.kinds = more(this.kinds, Uint8Array);
+    this.atA = more(this.atA, Int32Array);
+    this.atB = more(this.atB, Int32Array);
   }
 
   step(i: number): PlanStep {
