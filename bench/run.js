@@ -163,6 +163,7 @@ if (!harnessCheck) {
     b: makeSafetensors(join(data, 'many_b.safetensors'), { dtype: 'f32', bytes: 100_000 * 64 * 4, tensors: 100_000, seed: 5, perturb: 1e-3, changeEvery: 10 }),
   };
   cases.push(['diff 100k small tensors', [many.a, many.b, '-o', 'json'], [many.a, many.b]]);
+  cases.push(['diff 100k small tensors (text)', [many.a, many.b], [many.a, many.b]]);
   cases.push(['inspect 100k small tensors', ['inspect', many.a, '-o', 'json'], [many.a]]);
 }
 /** @returns {Array<[name: string, args: string[], files: string[], repeats: number, expectCode?: number]>} */

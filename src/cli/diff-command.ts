@@ -13,7 +13,7 @@ import { diffDirectories, diffFiles, type DiffReport, isModelDirectory, type Lib
 import type { ModelDescription } from '../formats/types.js';
 import { tensorColumns } from '../formats/table.js';
 import { choosePalette } from '../render/color.js';
-import { render } from '../render/registry.js';
+import { renderChunks } from '../render/registry.js';
 import { reportDiffers, reportModels, type Report } from '../report/types.js';
 import { gatedAnalyses, selectedAnalyses, analysisOptions, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
 import { compileRegex, parseEpsilon, parseThreads, type DiffArgs } from './args.js';
@@ -21,7 +21,7 @@ import { termSafe } from '../terminal.js';
 import { STDIN } from '../formats/input.js';
 import { isRemotePath } from '../io/remote-path.js';
 import { filterWarnings } from './filter-warnings.js';
-import { verboseLine, warn, write, writeError, stdoutIsTerminal } from './output.js';
+import { verboseLine, warn, write, writeChunks, writeError, stdoutIsTerminal } from './output.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
 import { createProgress } from './progress.js';
 import { loadOptionsFrom, type InputArgs } from './input-options.js';
@@ -131,7 +131,8 @@ async function print(args: DiffArgs, report: Report, briefLines: string[]): Prom
     if (briefLines.length > 0) await write(briefLines.map((l) => `${termSafe(l)}\n`).join(''));
     return;
   }
-  await write(await render(report, outputFormat(args), options));
+  // Streamed: the differences of a many-tensor diff are printed a few thousand at a time.
+  await writeChunks(await renderChunks(report, outputFormat(args), options));
 }
 
 /** Reader and filter warnings (unless quiet) and, with --verbose, one line per model, the threads and a closing line. */

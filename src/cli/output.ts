@@ -1,5 +1,10 @@
 /** Characters per write: a 40 MB report is never converted to bytes in one piece. */
 const WRITE_CHARS = 1 << 20;
+/**
+ * Characters per write of streamed output: below V8's large-object size, so the pieces die
+ * young instead of piling up in the old generation until a full collection.
+ */
+const STREAM_CHARS = 64 << 10;
 
 /**
  * Writing results: stdout for results, stderr for details. The command line (bin/diffai.js)
@@ -9,6 +14,7 @@ const WRITE_CHARS = 1 << 20;
  */
 import { fstatSync, statSync, writeSync } from 'node:fs';
 import { DiffaiError } from '../errors.js';
+import { StreamWriter } from '../render/stream-writer.js';
 import { termSafe } from '../terminal.js';
 
 /** Whether stdout goes straight to file descriptor 1 (see writeStdoutDirectly). */
@@ -85,6 +91,16 @@ export async function write(text: string): Promise<void> {
     await writePiece(at === 0 && end === text.length ? text : text.slice(at, end));
     at = end;
   } while (at < text.length && !stdoutClosed);
+}
+
+/** Writes pieces of one output to stdout as they come (a streamed report), with write()'s handling of closed pipes and failures. */
+export async function writeChunks(pieces: Iterable<string>): Promise<void> {
+  const out = new StreamWriter(write, STREAM_CHARS);
+  for (const piece of pieces) {
+    if (stdoutClosed) return;
+    await out.write(piece);
+  }
+  await out.end();
 }
 
 function writePiece(text: string): Promise<void> {

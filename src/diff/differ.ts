@@ -8,6 +8,8 @@ import type { ComparePartial } from '../engine/partials.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { tensorColumns } from '../formats/table.js';
 import { BATCH_WINDOW, SMALL_JOB_BYTES, batchable, runAll } from '../engine/executor.js';
+import { ColumnJobBuilder, changedAt, dtypeCode, unpackCompared } from '../engine/columns.js';
+import { dtypeInfo, isComplex, type DType } from '../dtypes.js';
 import { SAFETENSORS_METADATA_PREFIX } from '../model/ties.js';
 import { metadataKind, modelViewOf, type ModelView } from '../model/view.js';
 import { compareNames } from '../names.js';
@@ -99,8 +101,11 @@ function* namesOf(m: ModelDescription): Iterable<string> {
   yield* Object.keys(m.leaves);
 }
 
-/** What the differ asks about tensor values: the executor, or results recorded by partitioned runs (partition.ts). */
-export type TensorSource = Pick<Executor, 'stats' | 'compare' | 'statsMany' | 'compareMany'>;
+/**
+ * What the differ asks about tensor values: the executor, or results recorded by partitioned
+ * runs (partition.ts). A source with `runColumns` gets small plain common tensors as column jobs.
+ */
+export type TensorSource = Pick<Executor, 'stats' | 'compare' | 'statsMany' | 'compareMany'> & Partial<Pick<Executor, 'runColumns'>>;
 
 /** `plan` defaults to planDiff(a, b, options); callers that sized the work from it pass it in. */
 export async function diffModels(
@@ -141,10 +146,29 @@ export async function diffModels(
   const found: DiffResult[] = [];
   // Without reads or a listener, a common tensor with the same shape and dtype yields nothing: not even built.
   const skip = (i: number) => !read && options.onTensor === undefined && plan.sameHeader(i);
+  // Small plain common tensors (both files described column-wise): column jobs, objects only for what is reported.
+  const runColumns = executor.runColumns?.bind(executor);
+  const files = read && runColumns ? plan.plainFiles() : undefined;
+  const builder = files && new ColumnJobBuilder('compare', files, COLUMN_WINDOW, epsilon);
+  const columns = builder && {
+    accepts: (i: number) => plan.columnar(i),
+    run: async (indices: number[]) => {
+      for (const i of indices) plan.addColumnItem(i, builder);
+      const records = await runColumns!(builder.take());
+      indices.forEach((i, m) => {
+        // Same shape by construction: an unchanged tensor of the same dtype yields nothing (and needs no descriptors).
+        if (changedAt(records, m) === 0 && options.onTensor === undefined && plan.sameHeader(i)) return;
+        const step = plan.step(i) as Extract<PlanStep, { kind: 'common' }>;
+        const r = unpackCompared(records, m);
+        for (const x of common(step.a, step.b, { a: { stats: r.a }, b: { stats: r.b }, comparison: r.comparison })) found.push(x);
+      });
+    },
+  };
   await runPlan(
     plan,
     read,
     skip,
+    columns,
     // Steps that read nothing, and small plain tensors, are done in windows without a promise each.
     (step) => !compares(step) || stepTensors(step).every(batchable),
     async (step): Promise<DiffResult[]> => {
@@ -189,6 +213,7 @@ async function runPlan(
   plan: DiffPlan,
   read: boolean,
   skip: (i: number) => boolean,
+  columns: { accepts(i: number): boolean; run(indices: number[]): Promise<void> } | undefined,
   isSmall: (step: PlanStep) => boolean,
   task: (step: PlanStep) => Promise<DiffResult[]>,
   batch: (steps: PlanStep[]) => Promise<DiffResult[][]>,
@@ -196,10 +221,16 @@ async function runPlan(
 ): Promise<void> {
   const large: Array<Promise<void>> = [];
   const small: number[] = [];
+  const columnar: number[] = [];
   const flush = async () => {
     const steps = small.map((i) => plan.step(i));
     small.length = 0;
     for (const r of await runAll(steps, isSmall, task, batch)) collect(r);
+  };
+  const flushColumns = async () => {
+    if (columnar.length === 0) return;
+    const indices = columnar.splice(0);
+    await columns!.run(indices);
   };
   try {
     for (let i = 0; i < plan.length; i++) {
@@ -210,15 +241,24 @@ async function runPlan(
         large.push(p);
         continue;
       }
+      if (columns?.accepts(i)) {
+        columnar.push(i);
+        if (columnar.length === COLUMN_WINDOW) await flushColumns();
+        continue;
+      }
       small.push(i);
       if (small.length === BATCH_WINDOW) await flush();
     }
+    await flushColumns();
     await flush();
   } finally {
     await Promise.allSettled(large); // when a window fails, still wait for the large tasks before reporting it
   }
   await Promise.all(large);
 }
+
+/** Small plain common tensors per column job (a few MB of typed arrays, records included). */
+const COLUMN_WINDOW = 8192;
 
 /** The results of an unchanged tensor: one shared empty list (a million tensors keep no million arrays). */
 const NOTHING: DiffResult[] = Object.freeze([]) as unknown as DiffResult[];
@@ -246,17 +286,31 @@ export class DiffPlan {
     readonly a: ModelView,
     readonly b: ModelView,
   ) {
-    const most = a.rows.size + b.rows.size;
-    this.kinds = new Uint8Array(most);
-    this.atA = new Int32Array(most);
-    this.atB = new Int32Array(most);
+    // Sized for the usual case (most names on both sides); push grows it up to |A| + |B|.
+    const likely = Math.max(a.rows.size, b.rows.size, 16);
+    this.kinds = new Uint8Array(likely);
+    this.atA = new Int32Array(likely);
+    this.atB = new Int32Array(likely);
   }
 
   push(kind: typeof REMOVED | typeof ADDED | typeof COMMON, ka: number, kb: number): void {
+    if (this.length === this.kinds.length) this.grow();
     this.kinds[this.length] = kind;
     this.atA[this.length] = ka;
     this.atB[this.length] = kb;
     this.length++;
+  }
+
+  private grow(): void {
+    const n = Math.min(this.kinds.length * 2, this.a.rows.size + this.b.rows.size);
+    const more = <T extends Uint8Array | Int32Array>(old: T, make: new (n: number) => T): T => {
+      const out = new make(n);
+      out.set(old);
+      return out;
+    };
+    this.kinds = more(this.kinds, Uint8Array);
+    this.atA = more(this.atA, Int32Array);
+    this.atB = more(this.atB, Int32Array);
   }
 
   step(i: number): PlanStep {
@@ -282,6 +336,40 @@ export class DiffPlan {
     if (this.kinds[i] !== COMMON) return false;
     const [ka, kb] = [this.atA[i]!, this.atB[i]!];
     return this.a.rows.dtype(ka) === this.b.rows.dtype(kb) && sameDims(this.a.rows.shape(ka), this.b.rows.shape(kb));
+  }
+
+  /** Both views' files when each is plain (plainFile: dense little-endian byte ranges of one file per side). */
+  plainFiles(): [string, string] | undefined {
+    const a = this.a.rows.plainFile();
+    const b = this.b.rows.plainFile();
+    return a !== undefined && b !== undefined ? [a, b] : undefined;
+  }
+
+  /**
+   * True when step i can go in a column job (plainFiles() must be defined): a common tensor
+   * of the same shape, real dtypes of one element per block, at most SMALL_JOB_BYTES a side.
+   */
+  columnar(i: number): boolean {
+    if (this.kinds[i] !== COMMON) return false;
+    const ka = this.atA[i]!;
+    const kb = this.atB[i]!;
+    const plain = (d: DType) => !isComplex(d) && dtypeInfo(d).blockElements === 1;
+    return (
+      plain(this.a.rows.dtype(ka)) &&
+      plain(this.b.rows.dtype(kb)) &&
+      sameDims(this.a.rows.shape(ka), this.b.rows.shape(kb)) &&
+      this.a.rows.readBytes(ka) <= SMALL_JOB_BYTES &&
+      this.b.rows.readBytes(kb) <= SMALL_JOB_BYTES
+    );
+  }
+
+  /** Adds columnar step i to a compare column job. */
+  addColumnItem(i: number, job: ColumnJobBuilder): void {
+    const ka = this.atA[i]!;
+    const kb = this.atB[i]!;
+    const ra = this.a.rows;
+    const rb = this.b.rows;
+    job.push(ra.numel(ka), dtypeCode(ra.dtype(ka)), ra.byteOffset(ka), dtypeCode(rb.dtype(kb)), rb.byteOffset(kb));
   }
 
   /** Bytes of the larger side step i reads. */

@@ -4,10 +4,12 @@
  * WASM memory; one lives in the main thread and one in each worker. Orchestration
  * (splitting, complex parts, threads) is the executor's job.
  */
-import type { DType } from '../dtypes.js';
+import { DTYPES, type DType } from '../dtypes.js';
+import { DiffaiError } from '../errors.js';
 import { storedDtype, type TensorDescriptor } from '../formats/types.js';
 import { compileKernels, Kernels } from './kernels.js';
 import type { Chunk, EngineOp } from './op.js';
+import { type ColumnJob, itemBytes, packResult, recordWidth } from './columns.js';
 import { type Job, type JobItem, type OpName, type OpResult, opOf } from './ops.js';
 import { statsOp } from './ops/stats.js';
 import type { StatsPartial } from './partials.js';
@@ -109,14 +111,19 @@ export class Engine {
     return results as Array<OpResult<K>>;
   }
 
+  /** Runs an op job or a column job (what the pool hands a worker). */
+  execute(job: Job | ColumnJob): Promise<unknown[] | Float64Array> {
+    return 'items' in job ? this.run(job) : this.runColumns(job);
+  }
+
   /** The sides' pipelines: both compute as f64 when their kinds differ. */
-  private pipelines(tensors: TensorDescriptor[]): Pipeline[] {
+  private pipelines(tensors: Array<Pick<TensorDescriptor, 'dtype' | 'storedAs' | 'byteOrder' | 'quantization'>>): Pipeline[] {
     for (const t of tensors) this.kernels.prepareFor(storedDtype(t));
     const ps = tensors.map(pipelineFor);
     return ps.some((p) => p.kind !== ps[0]!.kind) ? ps.map(asF64) : ps;
   }
 
-  private step(op: AnyOp, item: JobItem, ps: Pipeline[], limit = this.options.chunkElements): number {
+  private step(op: AnyOp, item: Pick<JobItem, 'params' | 'tensors'>, ps: Pipeline[], limit = this.options.chunkElements): number {
     const step = chunkElements(this.kernels, ps, limit);
     if (!op.chunkElements) return step;
     // An op's own step (whole rows) is kept on whole blocks too; rows of block data are whole blocks.
@@ -256,6 +263,83 @@ export class Engine {
       }
       return op.result(acc, params);
     });
+  }
+
+  /**
+   * Runs a column job (columns.ts): runs of items that lie side by side in ascending byte
+   * ranges are read with one positional read per side, then each item is folded chunk by
+   * chunk exactly as runSpan folds it, and its result packed into the job's record array.
+   * Between reads only typed arrays are held, so per-item objects die young.
+   */
+  async runColumns(job: ColumnJob): Promise<Float64Array> {
+    if (!this.madeKernels) await compileKernels();
+    const op = opOf(job.op) as AnyOp;
+    const k = this.kernels;
+    const sides = job.paths.length;
+    const count = job.numels.length;
+    const out = new Float64Array(count * recordWidth(job.op));
+    const files = job.paths.map((p) => this.files.get(p));
+    const params: { epsilon: number } | Record<string, never> = job.op === 'compare' ? { epsilon: job.epsilon } : {};
+    const bases = [k.rawA, k.rawB];
+    const bytesAt = (side: number, i: number) => itemBytes(job, side, i);
+    // Pipelines, chunk view and step by the items' dtypes (neighbours usually share them).
+    let key = -1;
+    let ps: Pipeline[] = [];
+    let view: ChunkView | undefined;
+    let step = 0;
+    const starts = new Float64Array(sides);
+    const ends = new Float64Array(sides);
+    const raws: number[] = new Array(sides).fill(0);
+    for (let i = 0; i < count; ) {
+      // The run of items from i on whose ranges ascend without overlap within one raw buffer, per side.
+      for (let s = 0; s < sides; s++) {
+        starts[s] = job.offsets[s]![i]!;
+        ends[s] = starts[s]! + bytesAt(s, i);
+        if (ends[s]! - starts[s]! > k.rawBytes) throw new Error(`column job: item ${i} is larger than a raw buffer`);
+        if (ends[s]! > files[s]!.size) throw new DiffaiError(job.paths[s], 'tensor data runs past the end of the file');
+      }
+      let j = i + 1;
+      for (; j < count; j++) {
+        let fits = true;
+        for (let s = 0; s < sides && fits; s++) {
+          const at = job.offsets[s]![j]!;
+          const end = at + bytesAt(s, j);
+          fits = at >= ends[s]! && end - starts[s]! <= k.rawBytes && end <= files[s]!.size;
+        }
+        if (!fits) break;
+        for (let s = 0; s < sides; s++) ends[s] = job.offsets[s]![j]! + bytesAt(s, j);
+      }
+      await Promise.all(Array.from({ length: sides }, (_, s) => readAt(files[s]!, k.view(bases[s]!, ends[s]! - starts[s]!), starts[s]!)));
+      for (let m = i; m < j; m++) {
+        this.options.signal?.throwIfAborted();
+        const codeA = job.dtypes[0]![m]!;
+        const codeB = sides > 1 ? job.dtypes[1]![m]! : 0;
+        if (codeA * 256 + codeB !== key) {
+          key = codeA * 256 + codeB;
+          const tensors = job.dtypes.map((d) => ({ dtype: DTYPES[d[m]!]!, byteOrder: 'little' as const }));
+          ps = this.pipelines(tensors);
+          view = new ChunkView(k, ps, ps[0]!.kind);
+          step = this.step(op, { params, tensors: [] }, ps, kernelLimit(ps, this.options.chunkElements));
+        }
+        const numel = job.numels[m]!;
+        let acc = op.empty(params, []);
+        for (let done = 0; done < numel; done += step) {
+          const n = Math.min(step, numel - done);
+          for (let s = 0; s < sides; s++) raws[s] = bases[s]! + job.offsets[s]![m]! - starts[s]! + bytesOf(ps[s]!, done);
+          view!.set(done, n, raws);
+          acc = op.chunk(acc, view!, params);
+        }
+        packResult(job.op, op.result(acc, params) as Parameters<typeof packResult>[1], out, m);
+      }
+      // Progress once per run of neighbours: the items' bytes.
+      if (this.options.onBytes) {
+        let bytes = 0;
+        for (let m = i; m < j; m++) for (let s = 0; s < sides; s++) bytes += bytesAt(s, m);
+        this.options.onBytes(bytes);
+      }
+      i = j;
+    }
+    return out;
   }
 
   /** Statistics of elements already in memory (library use). */

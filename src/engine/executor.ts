@@ -8,6 +8,7 @@ import { MATVEC_MAX_K, VEC_VALUES } from './matvec-limits.js';
 import { dtypeInfo, isComplex } from '../dtypes.js';
 import { contiguousStrides, readByteLength, storedByteLength, storedDtype, type TensorDescriptor } from '../formats/types.js';
 import type { EngineOptions } from './engine.js';
+import { type ColumnJob, itemBytes, recordWidth, selectItems } from './columns.js';
 import { type JobItem, type OpName, type OpParams, type OpResult, opOf } from './ops.js';
 import type { CompareResult } from './ops/compare.js';
 import type { Grid } from './ops/grid.js';
@@ -244,6 +245,42 @@ export class Executor {
       pairs.map((tensors) => ({ tensors, params: { epsilon } })),
     );
     return parts.map((r) => ({ a: { stats: r.a }, b: { stats: r.b }, comparison: r.comparison }));
+  }
+
+  /**
+   * A column job (columns.ts: many small plain tensors as typed arrays), records in item
+   * order and equal, item for item, to what statsMany/compareMany return: items go out in
+   * file order as jobs of up to RANGE_BYTES, read in runs of neighbours.
+   */
+  async runColumns(job: ColumnJob): Promise<Float64Array> {
+    const count = job.numels.length;
+    const offsets = job.offsets[0]!;
+    const order = new Uint32Array(count);
+    for (let i = 0; i < count; i++) order[i] = i;
+    order.sort((x, y) => offsets[x]! - offsets[y]!);
+    const bytes = (i: number) => (job.dtypes.length === 1 ? itemBytes(job, 0, i) : itemBytes(job, 0, i) + itemBytes(job, 1, i));
+    const width = recordWidth(job.op);
+    const out = new Float64Array(count * width);
+    const jobs: Array<Promise<void>> = [];
+    for (let from = 0; from < count; ) {
+      let to = from;
+      let weight = 0;
+      while (to < count && (to === from || weight + bytes(order[to]!) <= RANGE_BYTES)) weight += bytes(order[to++]!);
+      const first = from;
+      jobs.push(
+        this.backend.runColumns(selectItems(job, order, from, to), weight).then((records) => {
+          for (let m = 0; m < to - first; m++) {
+            const at = order[first + m]! * width;
+            for (let f = 0; f < width; f++) out[at + f] = records[m * width + f]!;
+          }
+        }),
+      );
+      from = to;
+    }
+    const settled = await Promise.allSettled(jobs);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return out;
   }
 
   private async realStats(view: TensorDescriptor): Promise<StatsPartial> {

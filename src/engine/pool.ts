@@ -8,6 +8,7 @@ import { DiffaiError } from '../errors.js';
 import { remoteSeeds } from '../io/remote-file.js';
 import { lazyBuiltin } from '../lazy-builtin.js';
 import { Engine, type EngineOptions } from './engine.js';
+import type { ColumnJob } from './columns.js';
 import type { Job, OpName, OpResult } from './ops.js';
 
 /** Loaded with the first pool: single-thread runs skip it (~4 ms of start-up). */
@@ -16,6 +17,8 @@ const workerThreads = lazyBuiltin<typeof import('node:worker_threads')>('node:wo
 export interface Backend {
   /** Runs any registered op's job; one result per item. */
   run<K extends OpName>(job: Job<K>, weight: number): Promise<Array<OpResult<K>>>;
+  /** Runs a column job (many small plain tensors); one record per item (columns.ts). */
+  runColumns(job: ColumnJob, weight: number): Promise<Float64Array>;
   close(): Promise<void>;
 }
 
@@ -30,9 +33,17 @@ export class InThreadBackend implements Backend {
   }
 
   run<K extends OpName>(job: Job<K>): Promise<Array<OpResult<K>>> {
+    return this.queued(() => this.engine.run(job));
+  }
+
+  runColumns(job: ColumnJob): Promise<Float64Array> {
+    return this.queued(() => this.engine.runColumns(job));
+  }
+
+  private queued<T>(work: () => Promise<T>): Promise<T> {
     // The engine has one set of WASM buffers: jobs must not interleave across awaits.
     // After close (e.g. another job failed), queued jobs are dropped instead of read.
-    const result = this.tail.then(() => (this.closed ? Promise.reject(new Error('engine closed')) : this.engine.run(job)));
+    const result = this.tail.then(() => (this.closed ? Promise.reject(new Error('engine closed')) : work()));
     this.tail = result.catch(() => undefined);
     return result;
   }
@@ -45,9 +56,9 @@ export class InThreadBackend implements Backend {
 }
 
 interface Pending {
-  job: Job;
+  job: Job | ColumnJob;
   weight: number;
-  resolve(results: unknown[]): void;
+  resolve(results: unknown): void;
   reject(error: unknown): void;
 }
 
@@ -74,14 +85,22 @@ export class WorkerPoolBackend implements Backend {
   }
 
   run<K extends OpName>(job: Job<K>, weight: number): Promise<Array<OpResult<K>>> {
-    return new Promise((resolve: (results: unknown[]) => void, reject) => {
+    return this.enqueue(job, weight) as Promise<Array<OpResult<K>>>; // workers run the job by its op name, so results match it
+  }
+
+  runColumns(job: ColumnJob, weight: number): Promise<Float64Array> {
+    return this.enqueue(job, weight) as Promise<Float64Array>;
+  }
+
+  private enqueue(job: Job | ColumnJob, weight: number): Promise<unknown> {
+    return new Promise((resolve: (results: unknown) => void, reject) => {
       if (this.closed) return reject(new Error('worker pool is closed'));
       // Insert keeping the queue sorted by weight, largest first (stable for equal weights).
       let i = this.queue.length;
       while (i > 0 && this.queue[i - 1]!.weight < weight) i--;
       this.queue.splice(i, 0, { job, weight, resolve, reject });
       this.dispatch();
-    }) as Promise<Array<OpResult<K>>>; // workers run the job by its op name, so results match it
+    });
   }
 
   private dispatch(): void {
@@ -106,7 +125,7 @@ export class WorkerPoolBackend implements Backend {
     // Yield first so that queued submissions and worker messages are seen between jobs.
     setImmediate(() => {
       this.local
-        .run(task.job)
+        .execute(task.job)
         .then(
           (result) => task.resolve(result), // the local engine reports progress per chunk itself
           (err) => task.reject(err),
@@ -127,7 +146,7 @@ export class WorkerPoolBackend implements Backend {
     const { Worker } = workerThreads();
     // Remote files' sizes travel along, so a worker's first read needs no extra request.
     const worker = new Worker(WORKER_URL, { workerData: { chunkElements: this.options.chunkElements, remote: remoteSeeds() }, execArgv: [] });
-    worker.on('message', (message: { id: number; result?: unknown[]; error?: { diffai: boolean; file?: string; message: string; stack?: string } }) => {
+    worker.on('message', (message: { id: number; result?: unknown; error?: { diffai: boolean; file?: string; message: string; stack?: string } }) => {
       const task = this.running.get(message.id);
       if (!task) return;
       this.running.delete(message.id);

@@ -6,7 +6,7 @@
  * view, the differ and inspect walk rows through TensorColumns and build a TensorDescriptor
  * only for the rows they hand to the engine or show, a window at a time.
  */
-import { DTYPES, type DType } from '../dtypes.js';
+import { DTYPES, dtypeInfo, type DType } from '../dtypes.js';
 import { readByteLength, type ModelDescription, type TensorDescriptor } from './types.js';
 
 /** What the model view asks of a row to decide its role (a descriptor has all of it). */
@@ -34,6 +34,12 @@ const DTYPE_CODE = new Map<DType, number>(DTYPES.map((d, i) => [d, i]));
 /** Distinct shapes kept once each (files of many tensors repeat a few shapes); beyond this, one array per row. */
 const MAX_SHARED_SHAPES = 4096;
 
+/** Bytes of `numel` elements of a dtype of one element per block; NaN for block-quantized dtypes (their lengths are kept per row). */
+function plainLength(dtype: DType, numel: number): number {
+  const { blockElements, blockBytes } = dtypeInfo(dtype);
+  return blockElements === 1 ? numel * blockBytes : Number.NaN;
+}
+
 /** Dense little-endian tensors stored as byte ranges of one file, column-wise; filled by `add`. */
 export class TensorTable implements TensorColumns {
   count = 0;
@@ -45,7 +51,11 @@ export class TensorTable implements TensorColumns {
   private shapeIds = new Uint32Array(64);
   private numels = new Float64Array(64);
   private offsets = new Float64Array(64);
-  private lengths = new Float64Array(64);
+  /**
+   * Byte lengths that differ from numel × element size, by row: none for a valid
+   * safetensors file (its reader checks each size), so a length costs no column.
+   */
+  private oddLengths = new Map<number, number>();
   /** Shapes by id: the first MAX_SHARED_SHAPES distinct ones shared (frozen), then one per row. */
   private shapes: number[][] = [];
   private shapeIndex = new Map<string, number>();
@@ -61,7 +71,7 @@ export class TensorTable implements TensorColumns {
     this.shapeIds[i] = this.shapeId(shape);
     this.numels[i] = numel;
     this.offsets[i] = offset;
-    this.lengths[i] = length;
+    if (length !== plainLength(dtype, numel)) this.oddLengths.set(i, length);
     this.count = i + 1;
     if (numel > 0) {
       this.ascending &&= offset > this.lastStart;
@@ -87,11 +97,12 @@ export class TensorTable implements TensorColumns {
   }
   /** Bytes of row i's elements. */
   length(i: number): number {
-    return this.lengths[i]!;
+    const odd = this.oddLengths.size === 0 ? undefined : this.oddLengths.get(i);
+    return odd ?? plainLength(this.dtype(i), this.numels[i]!);
   }
 
   readBytes(i: number): number {
-    return this.lengths[i]!;
+    return this.length(i);
   }
 
   facts(i: number): RowFacts {
@@ -105,7 +116,7 @@ export class TensorTable implements TensorColumns {
       shape: this.shape(i),
       numel: this.numels[i]!,
       byteOrder: 'little',
-      source: { kind: 'file', path: this.path, offset: this.offsets[i]!, length: this.lengths[i]! },
+      source: { kind: 'file', path: this.path, offset: this.offsets[i]!, length: this.length(i) },
     };
   }
 
@@ -135,7 +146,6 @@ export class TensorTable implements TensorColumns {
     this.shapeIds = more(this.shapeIds, Uint32Array);
     this.numels = more(this.numels, Float64Array);
     this.offsets = more(this.offsets, Float64Array);
-    this.lengths = more(this.lengths, Float64Array);
   }
 }
 

@@ -13,15 +13,24 @@ export const ROLES: readonly Role[] = ['parameter', 'buffer', 'optimizer_state',
 
 /** Optimizer state and step counters: not model parameters. */
 export function isOptimizerState(name: string): boolean {
-  // Cheap tests first: this runs for every tensor of a million-tensor file.
+  // Cheap tests first, without allocating: this runs for every tensor of a million-tensor file.
+  // (A name the pattern matches contains "opt" in the same case-insensitive sense.)
   return (
-    (name.toLowerCase().includes('opt') && /(^|\.)(optimizer|optim|optimizer_state_dict|opt_state)(\.|$)/i.test(name)) ||
-    OPTIMIZER_STATE_LEAVES.has(lastComponent(name))
+    (OPT.test(name) && /(^|\.)(optimizer|optim|optimizer_state_dict|opt_state)(\.|$)/i.test(name)) ||
+    (endsWithOptimizerLeaf(name) && OPTIMIZER_STATE_LEAVES.has(lastComponent(name)))
   );
+}
+
+const OPT = /opt/i;
+
+/** True when the name ends in a character one of OPTIMIZER_STATE_LEAVES ends in (most names do not). */
+function endsWithOptimizerLeaf(name: string): boolean {
+  return OPTIMIZER_LEAF_ENDS.has(name.charCodeAt(name.length - 1));
 }
 
 /** Last name components of per-parameter optimizer state. */
 const OPTIMIZER_STATE_LEAVES = new Set(['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'momentum_buffer', 'square_avg', 'acc_delta', 'grad_avg']);
+const OPTIMIZER_LEAF_ENDS = new Set([...OPTIMIZER_STATE_LEAVES].map((leaf) => leaf.charCodeAt(leaf.length - 1)));
 
 /** `fc1._packed_params._packed_params.0` (weight) / `.1` (bias) of torch dynamic quantization. */
 const PACKED_PARAMS = /^(.*)\._packed_params\._packed_params\.([01])$/;
@@ -82,6 +91,8 @@ export function isBuffer(desc: RowFacts): boolean {
 
 /** Top-level keys under which training checkpoints keep a model's state_dict. */
 const MODEL_CONTAINERS = new Set(['model_state_dict', 'state_dict', 'model', 'model_state', 'net', 'network', 'module', 'ema', 'model_ema']);
+/** The same as first components of a dotted name (`model.`), tested with startsWith (no substring per name). */
+const MODEL_CONTAINER_PREFIXES = [...MODEL_CONTAINERS].map((c) => `${c}.`);
 
 /** Facts about the whole file that some roles depend on. */
 export interface RoleContext {
@@ -99,8 +110,7 @@ export function roleContext(tensorNames: Iterable<string>, leafNames: string[]):
     const m = name.includes(PACKED_MARK) ? PACKED_PARAMS.exec(name) : null;
     if (m) packedModules.add(m[1]!);
     if (isOptimizerState(name)) training = true;
-    const dot = name.indexOf('.');
-    if (dot > 0 && MODEL_CONTAINERS.has(name.slice(0, dot))) training = true;
+    if (!training && MODEL_CONTAINER_PREFIXES.some((p) => name.startsWith(p))) training = true;
   }
   return { trainingCheckpoint: training, packedModules };
 }

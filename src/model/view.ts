@@ -4,7 +4,7 @@
  * ModelDescription alone; reads no tensor data.
  */
 import type { DType } from '../dtypes.js';
-import { type RowFacts, type TensorColumns, tensorColumns, tensorNames } from '../formats/table.js';
+import { type RowFacts, type TensorColumns, TensorTable, tensorColumns, tensorNames } from '../formats/table.js';
 import { compareNames } from '../names.js';
 import { storedByteLength, type FormatName, type ModelDescription, type TensorDescriptor } from '../formats/types.js';
 import { readHuggingFaceConfig, readHyperparameters, type HuggingFaceConfig, type Hyperparameters } from './hyperparameters.js';
@@ -74,6 +74,12 @@ export interface ViewRows {
   descriptor(k: number): TensorDescriptor;
   /** The position of `name`, or -1 (a binary search in name order). */
   find(name: string): number;
+  /**
+   * The one file whose dense little-endian byte ranges hold every entry's values (a
+   * TensorTable's file), or undefined; then byteOffset(k) is where entry k's values start.
+   */
+  plainFile(): string | undefined;
+  byteOffset(k: number): number;
 }
 
 export interface ModelViewOptions {
@@ -253,6 +259,12 @@ class Rows implements ViewRows {
     const r = this.rowAt(k);
     const v = this.valueRow(r);
     return v === r ? this.cols.descriptor(r) : { ...this.cols.descriptor(v), name: this.nameOfRow(r) };
+  }
+  plainFile(): string | undefined {
+    return this.cols instanceof TensorTable ? this.cols.path : undefined;
+  }
+  byteOffset(k: number): number {
+    return (this.cols as TensorTable).offset(this.valueRow(this.rowAt(k)));
   }
   find(name: string): number {
     let lo = 0;

@@ -9,7 +9,7 @@ import { PLAIN, type Palette } from './color.js';
 import { renderInspectText } from './inspect.js';
 import { renderReviewText } from './review-text.js';
 import type { Renderer, RenderOptions } from './types.js';
-import { renderText } from './text.js';
+import { renderResultLine, renderText } from './text.js';
 import { termSafe, termSafeDeep } from '../terminal.js';
 import { tensorNames } from '../formats/table.js';
 import type { ModelDescription } from '../formats/types.js';
@@ -90,5 +90,21 @@ export function renderReportText(raw: Report, options: RenderOptions = {}): stri
   }
 }
 
-const text: Renderer = { render: renderReportText };
+/**
+ * renderReportText in pieces for a pair's differences (the long part of a many-tensor
+ * diff): its lines one by one; other reports and the review view are one piece.
+ */
+function* pairTextChunks(raw: PairReport, options: RenderOptions): Generator<string> {
+  const report = termSafeReport(raw) as PairReport;
+  const text = { stats: options.stats, palette: options.palette ?? PLAIN };
+  // The lines renderText joins, one at a time.
+  for (const r of report.results) yield `${renderResultLine(termSafeDeep(r), text)}\n`;
+  if (options.charts) yield histogramsText(report.histograms ?? []);
+  yield renderAnalysesText(report.analyses ?? [], { summaryOnly: options.review, charts: options.charts });
+}
+
+const text: Renderer = {
+  render: renderReportText,
+  chunks: (report, options) => (report.kind === 'pair' && !options.review && report.results.length > 0 ? pairTextChunks(report, options) : undefined),
+};
 export default text;
