@@ -3,6 +3,7 @@ const WRITE_CHARS = 1 << 20;
 
 /** Writing results: stdout for results, stderr for details; waits for pipes to drain. */
 import { DiffaiError } from '../errors.js';
+import { StreamWriter } from '../render/stream-writer.js';
 import { termSafe } from '../terminal.js';
 
 let guarded = false;
@@ -35,6 +36,16 @@ export async function write(text: string): Promise<void> {
     await writePiece(at === 0 && end === text.length ? text : text.slice(at, end));
     at = end;
   } while (at < text.length && !stdoutClosed);
+}
+
+/** Writes pieces of one output to stdout as they come (a streamed report), with write()'s handling of closed pipes and failures. */
+export async function writeChunks(pieces: Iterable<string>): Promise<void> {
+  const out = new StreamWriter(write, WRITE_CHARS);
+  for (const piece of pieces) {
+    if (stdoutClosed) return;
+    await out.write(piece);
+  }
+  await out.end();
 }
 
 function writePiece(text: string): Promise<void> {

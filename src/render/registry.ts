@@ -25,3 +25,9 @@ export async function render(report: Report, format: OutputFormat, options: Rend
   const renderer = await RENDERERS[format]();
   return renderer.render(report, options);
 }
+
+/** The report in the named format, in pieces (one piece when the renderer has no streamed form). */
+export async function renderChunks(report: Report, format: OutputFormat, options: RenderOptions = {}): Promise<Iterable<string>> {
+  const renderer = await RENDERERS[format]();
+  return renderer.chunks?.(report, options) ?? [await renderer.render(report, options)];
+}

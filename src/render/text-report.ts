@@ -6,7 +6,7 @@ import { fmt } from '../analysis/helpers.js';
 import type { ValueHistogram } from '../analysis/types.js';
 import { renderAnalysesText, sparkline } from './analysis-text.js';
 import { PLAIN, type Palette } from './color.js';
-import { renderInspectText } from './inspect.js';
+import { inspectTextChunks } from './inspect.js';
 import { renderReviewText } from './review-text.js';
 import type { Renderer, RenderOptions } from './types.js';
 import { renderText } from './text.js';
@@ -71,8 +71,9 @@ function termSafeReport(report: Report): Report {
 }
 
 export function renderReportText(raw: Report, options: RenderOptions = {}): string {
-  // Names, paths and values come from files: shown with control characters escaped.
-  const report = termSafeReport(raw);
+  // Names, paths and values come from files: shown with control characters escaped (an
+  // inspection row by row, as it is printed).
+  const report = raw.kind === 'inspect' ? raw : termSafeReport(raw);
   const palette = options.palette ?? PLAIN;
   const text = { stats: options.stats, palette };
   const pair = (p: PairReport) =>
@@ -86,9 +87,13 @@ export function renderReportText(raw: Report, options: RenderOptions = {}): stri
     case 'directory':
       return directoryText(report, palette, (results) => (options.review ? renderReviewText(reviewResults(results), palette) : renderText(results, text)));
     case 'inspect':
-      return renderInspectText(report, palette);
+      return [...inspectTextChunks(report, palette)].join('');
   }
 }
 
-const text: Renderer = { render: renderReportText };
+const text: Renderer = {
+  render: renderReportText,
+  // An inspection streams (escaped row by row); other reports are one string.
+  chunks: (report, options) => (report.kind === 'inspect' ? inspectTextChunks(report, options.palette ?? PLAIN) : undefined),
+};
 export default text;

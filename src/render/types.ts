@@ -23,4 +23,10 @@ export interface RenderOptions {
 
 export interface Renderer {
   render(report: Report, options: RenderOptions): string | Promise<string>;
+  /**
+   * The same text in pieces, for reports too large to hold as one string (a
+   * million-tensor inspection); undefined when this renderer has no streamed form of
+   * `report` (then `render` is used).
+   */
+  chunks?(report: Report, options: RenderOptions): Iterable<string> | undefined;
 }
