@@ -8,7 +8,7 @@ import type { InspectReport } from '../library.js';
 import { inspectRows, type InspectRows } from '../report/inspect-rows.js';
 
 /** Tensors per piece of streamed output. */
-const TENSORS_PER_CHUNK = 2048;
+const TENSORS_PER_CHUNK = 256;
 
 /** `value` as JSON.stringify(…, 2) prints it at nesting `depth` (its lines indented to match). */
 function nested(value: unknown, depth: number): string | undefined {

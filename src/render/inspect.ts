@@ -6,7 +6,7 @@ import { PLAIN, type Palette } from './color.js';
 import { dims, leaf, num } from './text.js';
 
 /** Lines per piece of streamed text output. */
-const LINES_PER_CHUNK = 4096;
+const LINES_PER_CHUNK = 512;
 
 /**
  * The text of an inspection in pieces of a few thousand lines, a tensor's line built only
