@@ -178,8 +178,12 @@ export class JsonScanner {
         return w;
       }
     }
-    return words.indexOf(this.string());
+    this.lastString = this.string();
+    return words.indexOf(this.lastString);
   }
+
+  /** The string stringOf() last had to decode (when it matched none of its words without decoding). */
+  lastString = '';
 
   /** True when the next token starts a number. */
   atNumber(): boolean {
@@ -288,8 +292,12 @@ function hexValue(c: number | undefined): number {
 
 const utf8 = new TextDecoder('utf-8');
 
+/** Node's Buffer has these (what toString calls); @types/node does not list them. */
+type NodeBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+
 /** Bytes [start, end) as a string: latin1 for ASCII, UTF-8 (with replacement) otherwise. */
 function decode(b: Uint8Array, start: number, end: number, ascii: boolean): string {
-  if (Buffer.isBuffer(b)) return b.toString(ascii ? 'latin1' : 'utf8', start, end);
+  // Buffer's own slices: toString's argument checks cost as much as the copy for a short name.
+  if (Buffer.isBuffer(b)) return ascii ? (b as NodeBuffer).latin1Slice(start, end) : (b as NodeBuffer).utf8Slice(start, end);
   return utf8.decode(b.subarray(start, end));
 }
