@@ -39,9 +39,10 @@ function scanValue(json: JsonScanner, depth = 0): Json {
 
 type Outcome = { ok: true; value: Json } | { ok: false };
 
-function viaScanner(bytes: Uint8Array): Outcome {
+/** `buffer`: scan a Buffer copy (strings then decode through Buffer's own slices, as the safetensors reader's window does). */
+function viaScanner(bytes: Uint8Array, buffer = false): Outcome {
   try {
-    const json = new JsonScanner(bytes);
+    const json = new JsonScanner(buffer ? Buffer.from(bytes) : bytes);
     const value = scanValue(json);
     if (!json.atEnd()) return { ok: false };
     return { ok: true, value };
@@ -128,6 +129,9 @@ function agree(bytes: Uint8Array): void {
   expect(got.ok, `scanner acceptance of ${JSON.stringify(text)}`).toBe(expected.ok);
   expect(viaSkip(bytes), `skipValue acceptance of ${JSON.stringify(text)}`).toBe(expected.ok);
   if (got.ok && expected.ok) expect(canonical(got.value), text).toBe(canonical(expected.value));
+  const viaBuffer = viaScanner(bytes, true);
+  expect(viaBuffer.ok, `scanner acceptance of ${JSON.stringify(text)} in a Buffer`).toBe(expected.ok);
+  if (viaBuffer.ok && expected.ok) expect(canonical(viaBuffer.value), text).toBe(canonical(expected.value));
 }
 
 /** A value as text that tells -0 from 0 and keeps own keys such as __proto__ in order (deep equality through a proto-free form). */
