@@ -164,6 +164,7 @@ if (!harnessCheck) {
   };
   cases.push(['diff 100k small tensors', [many.a, many.b, '-o', 'json'], [many.a, many.b]]);
   cases.push(['inspect 100k small tensors', ['inspect', many.a, '-o', 'json'], [many.a]]);
+  cases.push(['inspect 100k small tensors (text)', ['inspect', many.a], [many.a]]);
 }
 /** @returns {Array<[name: string, args: string[], files: string[], repeats: number, expectCode?: number]>} */
 function makeScaleCases() {
@@ -211,6 +212,9 @@ function makeScaleCases() {
     ['diff 1M tensors with itself', [million, million, '-o', 'json'], [million], 1],
     ['diff --shape-only 1M-tensor pair', [million, millionB, '--shape-only'], [million, millionB], 1],
     ['diff 1M-tensor pair', [million, millionB, '-o', 'json'], [million, millionB], 1],
+    // Inspect of the 1,000,000-tensor file (issue 15 item 5: ≤ 10 s, ≤ 300 MB), both outputs streamed.
+    ['inspect 1M tensors (text)', ['inspect', million], [million], 1],
+    ['inspect 1M tensors -o json', ['inspect', million, '-o', 'json'], [million], 1],
     ['inspect 100k-entry .npz', ['inspect', manyNpz, '-o', 'json'], [manyNpz], 1],
     ['1.2M-entry .pt refused', ['inspect', manyPt], [manyPt], 1, 2],
     ['64 overlapping zip entries refused', ['inspect', overlapping], [overlapping], 1, 2],
@@ -391,6 +395,20 @@ const targets = [
   ['inspect f16 ≥ 2.5 GB/s', ours('inspect f16').gbPerSec, 2.5],
   ['small diff ≤ 1.5× node -e 0', 1.5 / startup.ratio, 1],
   ['peak RSS ≤ 200 MB (every row)', 200 / rss, 1],
+  // Scale rows (absent with --size-mb): value = goal / measured, met at ≥ 1.
+  ...[
+    ['diff --shape-only 1M-tensor pair', 3000, 300],
+    ['inspect 1M tensors (text)', 10000, 300],
+    ['inspect 1M tensors -o json', 10000, 300],
+  ].flatMap(([name, ms, mb]) => {
+    const r = row(String(name));
+    return r
+      ? [
+          [`${name} ≤ ${Number(ms) / 1000} s wall`, Number(ms) / r.wallMs, 1],
+          [`${name} ≤ ${mb} MB`, Number(mb) / /** @type {number} */ (r.peakRssMB), 1],
+        ]
+      : [];
+  }),
 ].map(([name, value, goal]) => ({ name: String(name), value: Number(value), goal: Number(goal), met: Number(value) >= Number(goal) }));
 console.log('\nTargets (issue 17):');
 for (const t of targets) console.log(`  ${t.met ? 'met    ' : 'NOT met'} ${t.name} (${t.value.toFixed(2)} vs ${t.goal})`);
