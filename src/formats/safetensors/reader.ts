@@ -340,6 +340,12 @@ class HeaderScan {
       out.length = 0;
       return false;
     }
+    // `[16,4]` as writers print it, in one loop; anything else token by token.
+    const plain = json.plainIntList(out);
+    if (plain >= 0) {
+      if (out.length !== plain) out.length = plain;
+      return true;
+    }
     json.pos++;
     let ok = true;
     let n = 0;
