@@ -63,10 +63,17 @@ describe('a column-wise inspection', () => {
     expect(parsed.tensors.find((t) => String(t.name).startsWith('odd'))).toMatchObject({ nan_count: 1, posinf_count: 1, min: -2, max: -2 });
   });
 
-  it('streams JSON for empty and filtered reports, with warnings, as the one-string renderer prints them', async () => {
+  it('streams JSON for empty, filtered and shape-only reports, with warnings, as the one-string renderer prints them', async () => {
     const filtered = await inspectFile(file, { path: 'nothing-matches' });
     expect(inspectRows(filtered).count).toBe(0);
-    for (const r of [filtered, { ...report, warnings: ['w1', 'w\n2'] }, { ...filtered, metadata: {} }]) {
+    const shapes = await inspectFile(file, { shapeOnly: true });
+    expect(JSON.parse([...inspectJsonChunks(shapes)].join('')).tensors[0]).toMatchObject({
+      name: 'bn.running_mean',
+      mean: null,
+      nan_count: null,
+      total_params: 2,
+    });
+    for (const r of [filtered, shapes, { ...report, warnings: ['w1', 'w\n2'] }, { ...filtered, metadata: {} }]) {
       expect([...inspectJsonChunks(r)].join('')).toBe(renderJson(reportContract(asList(r))));
     }
   });

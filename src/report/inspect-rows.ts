@@ -85,7 +85,7 @@ export class PartialsColumns {
 
   /** The partials stored for position k (undefined when nothing was read). */
   get(k: number): TensorPartials | undefined {
-    const state = this.state[k];
+    const state = this.state[k] ?? NONE; // columns sized 0 when nothing is read (shapeOnly)
     if (state === NONE) return undefined;
     if (state === COMPLEX) return this.complex.get(k);
     const v = this.values;
