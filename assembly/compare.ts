@@ -6,6 +6,7 @@
 // infinities count as equal. Differences are taken in f64, so f32 inputs compare exactly.
 
 import { compareOut, compareAcc } from './layout';
+import { sumF64x2 as hsum, sumI64x2 } from './lanes';
 
 @inline function writeCompare(pairs: f64, maxAbs: f64, sumAbs: f64, changed: f64, sdd: f64, sab: f64, saa: f64, sbb: f64, mismatched: f64): void {
   const o = compareOut;
@@ -18,10 +19,6 @@ import { compareOut, compareAcc } from './layout';
   store<f64>(o + 48, saa);
   store<f64>(o + 56, sbb);
   store<f64>(o + 64, mismatched);
-}
-
-@inline function hsum(v: v128): f64 {
-  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
 }
 
 // The SIMD lane accumulators live in a 112-byte record (COMPARE_ACC_BYTES) between calls,
@@ -89,7 +86,7 @@ export function compareStepsF32(acc: usize, pa: usize, pb: usize, n4: i32, eps: 
   let M = max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1));
   let SABS = hsum(v128.load(acc, ACC_SABS)), SDD = hsum(v128.load(acc, ACC_SDD)), SAB = hsum(v128.load(acc, ACC_SAB));
   let SAA = hsum(v128.load(acc, ACC_SAA)), SBB = hsum(v128.load(acc, ACC_SBB));
-  let C = <f64>(i64x2.extract_lane(cnt, 0) + i64x2.extract_lane(cnt, 1));
+  let C = <f64>sumI64x2(cnt);
   for (let i = 0; i < tail; i++) {
     const a = <f64>load<T>(ta + (<usize>i << alignof<T>()));
     const b = <f64>load<T>(tb + (<usize>i << alignof<T>()));

@@ -59,7 +59,7 @@ export function f16ConstantsPtr(): usize { return f16Consts; }
 
 function f16Constants(): usize {
   if (f16Consts == 0) {
-    f16Consts = heap.alloc(7 * 16 + 16);
+    f16Consts = heap.alloc(11 * 16 + 16);
     f16Consts = (f16Consts + 15) & ~(<usize>15);
     v128.store(f16Consts, i32x4.splat(0x7fff));
     v128.store(f16Consts, i32x4.splat(0x0f800000), 16);
@@ -68,10 +68,16 @@ function f16Constants(): usize {
     v128.store(f16Consts, i32x4.splat(113 << 23), 64);
     v128.store(f16Consts, i32x4.splat(0x8000), 80);
     v128.store(f16Consts, i32x4.splat(0), 96);
+    // The scaling decoder's constants (F16_SCALED_* offsets below).
+    v128.store(f16Consts, i32x4.splat(0x8fffe000), F16_SCALED_MASK);
+    v128.store(f16Consts, f32x4.splat(5.192296858534828e+33), F16_SCALED_SCALE); // 2^112
+    v128.store(f16Consts, i16x8.splat(0x7c00), F16_SCALED_EXP);
+    v128.store(f16Consts, i16x8.splat(0x7fff), F16_SCALED_LOW15);
   }
   return f16Consts;
 }
 
+/** The exact decoder (normals, subnormals, ±Inf, NaN with its payload) of four f16 in u32 lanes. */
 @inline export function f16x4_to_f32x4(h: v128, low15: v128, expMask: v128, rebias: v128, one: v128, magic: v128, signBit: v128, zero: v128): v128 {
   const o0 = i32x4.shl(v128.and(h, low15), 13);
   const e = v128.and(o0, expMask);
@@ -82,19 +88,53 @@ function f16Constants(): usize {
   return v128.or(o, i32x4.shl(v128.and(h, signBit), 16));
 }
 
+// The scaling decoder: an f16's 15 magnitude bits moved into an f32's exponent and mantissa
+// fields (<< 13) make an f32 of the value × 2^-112, for normals and subnormals alike (the
+// f16 exponent field lands unchanged in the f32 one), so one exact multiply by 2^112 restores
+// it; the sign bit comes along from the sign-extended lane. Three operations per four values
+// where the exact decoder takes fourteen. Infinities and NaN (exponent all ones) come out
+// finite, as magnitudes ≥ 2^16 (above the largest finite f16, 65504): the statistics kernel
+// sends a chunk whose min or max shows one to its masking path, and f16_to_f32 decodes again
+// exactly when its largest magnitude bits show one.
+export const F16_SCALED_MASK: usize = 112;
+export const F16_SCALED_SCALE: usize = 128;
+export const F16_SCALED_EXP: usize = 144;
+export const F16_SCALED_LOW15: usize = 160;
+/** Scaled-decoder values at or beyond this magnitude were ±Inf or NaN. */
+export const F16_SCALED_SPECIAL: f64 = 65536;
+
+/** Four f16, sign-extended into i32 lanes, as f32 (finite values exactly; see above for the rest). */
+@inline export function f16x4Scaled(h: v128, mask: v128, scale: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(h, 13), mask), scale);
+}
+
 export function f16_to_f32(src: usize, dst: usize, n: i32): void {
   const c = f16Constants();
-  const low15 = v128.load(c), expMask = v128.load(c, 16), rebias = v128.load(c, 32), one = v128.load(c, 48);
-  const magic = v128.load(c, 64), signBit = v128.load(c, 80), zero = v128.load(c, 96);
+  const mask = v128.load(c, F16_SCALED_MASK), scale = v128.load(c, F16_SCALED_SCALE), low15 = v128.load(c, F16_SCALED_LOW15);
+  // The largest magnitude bits seen, per u16 lane.
+  let top = i16x8.splat(0);
   let i = 0;
   const n8 = n & ~7;
   for (; i < n8; i += 8) {
     const v = v128.load(src + (<usize>i << 1));
+    top = i16x8.max_u(top, v128.and(v, low15));
+    v128.store(dst + (<usize>i << 2), f16x4Scaled(i32x4.extend_low_i16x8_s(v), mask, scale));
+    v128.store(dst + (<usize>i << 2), f16x4Scaled(i32x4.extend_high_i16x8_s(v), mask, scale), 16);
+  }
+  if (v128.any_true(i16x8.ge_u(top, v128.load(c, F16_SCALED_EXP)))) f16ExactSteps(src, dst, n8, c);
+  const t = f16Table;
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(t + (<usize>load<u16>(src + (<usize>i << 1)) << 2)));
+}
+
+/** f16_to_f32's first n8 values (a multiple of 8) again, with the exact decoder. */
+function f16ExactSteps(src: usize, dst: usize, n8: i32, c: usize): void {
+  const low15 = v128.load(c), expMask = v128.load(c, 16), rebias = v128.load(c, 32), one = v128.load(c, 48);
+  const magic = v128.load(c, 64), signBit = v128.load(c, 80), zero = v128.load(c, 96);
+  for (let i = 0; i < n8; i += 8) {
+    const v = v128.load(src + (<usize>i << 1));
     v128.store(dst + (<usize>i << 2), f16x4_to_f32x4(i32x4.extend_low_i16x8_u(v), low15, expMask, rebias, one, magic, signBit, zero));
     v128.store(dst + (<usize>i << 2), f16x4_to_f32x4(i32x4.extend_high_i16x8_u(v), low15, expMask, rebias, one, magic, signBit, zero), 16);
   }
-  const t = f16Table;
-  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(t + (<usize>load<u16>(src + (<usize>i << 1)) << 2)));
 }
 
 export function bf16_to_f32(src: usize, dst: usize, n: i32): void {

@@ -68,7 +68,8 @@ let under: f64 = 0, over: f64 = 0, nans: f64 = 0, pinf: f64 = 0, ninf: f64 = 0;
   }
 }
 
-export function histogram_f32(ptr: usize, n: i32, lo: f64, hi: f64, bins: i32, out: usize): void {
+/** The histogram of n elements of type T (f32 or f64) at ptr; the two exports below instantiate it. */
+@inline function histogramOf<T>(ptr: usize, n: i32, lo: f64, hi: f64, bins: i32, out: usize): void {
   begin(bins);
   const scale = <f64>bins / (hi - lo), top = <f64>(bins - 1);
   const LO = f64x2.splat(lo), HI = f64x2.splat(hi), S = f64x2.splat(scale), TOP = f64x2.splat(top);
@@ -76,26 +77,21 @@ export function histogram_f32(ptr: usize, n: i32, lo: f64, hi: f64, bins: i32, o
   let i = 0;
   const n4 = n & ~3;
   for (; i < n4; i += 4) {
-    const v = v128.load(ptr + (<usize>i << 2));
-    pair(f64x2.promote_low_f32x4(v), LO, HI, S, TOP, lo, hi, scale, top, w, w + stride);
-    pair(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), LO, HI, S, TOP, lo, hi, scale, top, w + 2 * stride, w + 3 * stride);
+    // four elements as two f64x2 pairs: f32 lanes promoted, f64 loaded as they are
+    const p = ptr + (<usize>i << alignof<T>());
+    const v = v128.load(p);
+    pair(sizeof<T>() == 4 ? f64x2.promote_low_f32x4(v) : v, LO, HI, S, TOP, lo, hi, scale, top, w, w + stride);
+    const v1 = sizeof<T>() == 4 ? f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)) : v128.load(p, 16);
+    pair(v1, LO, HI, S, TOP, lo, hi, scale, top, w + 2 * stride, w + 3 * stride);
   }
-  for (; i < n; i++) classify(<f64>load<f32>(ptr + (<usize>i << 2)), lo, hi, scale, top, w);
+  for (; i < n; i++) classify(<f64>load<T>(ptr + (<usize>i << alignof<T>())), lo, hi, scale, top, w);
   end(out, bins);
 }
 
+export function histogram_f32(ptr: usize, n: i32, lo: f64, hi: f64, bins: i32, out: usize): void {
+  histogramOf<f32>(ptr, n, lo, hi, bins, out);
+}
+
 export function histogram_f64(ptr: usize, n: i32, lo: f64, hi: f64, bins: i32, out: usize): void {
-  begin(bins);
-  const scale = <f64>bins / (hi - lo), top = <f64>(bins - 1);
-  const LO = f64x2.splat(lo), HI = f64x2.splat(hi), S = f64x2.splat(scale), TOP = f64x2.splat(top);
-  const w = histWork, stride: usize = HIST_MAX_BINS << 2;
-  let i = 0;
-  const n4 = n & ~3;
-  for (; i < n4; i += 4) {
-    const p = ptr + (<usize>i << 3);
-    pair(v128.load(p), LO, HI, S, TOP, lo, hi, scale, top, w, w + stride);
-    pair(v128.load(p, 16), LO, HI, S, TOP, lo, hi, scale, top, w + 2 * stride, w + 3 * stride);
-  }
-  for (; i < n; i++) classify(load<f64>(ptr + (<usize>i << 3)), lo, hi, scale, top, w);
-  end(out, bins);
+  histogramOf<f64>(ptr, n, lo, hi, bins, out);
 }

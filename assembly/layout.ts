@@ -3,7 +3,10 @@
 // result records the host reads after each call. Sizes are fixed at init so the host can
 // hold views on memory that never grows afterwards.
 
-export const RAW_BYTES: usize = 1 << 20;       // ~1 MiB chunks fit L2 (DESIGN §4)
+// Reads of 2 MiB: each is a round trip to libuv's thread pool, and 1 MiB reads spent ~2× the
+// time of 2 MiB ones on this VM (4 MiB gained little more and costs RSS in every thread). The
+// kernels take ~1 MiB at a time from them (src/engine/pipeline.ts KERNEL_CHUNK_BYTES).
+export const RAW_BYTES: usize = 2 << 20;
 export const SCRATCH_BYTES: usize = 4 << 20;   // u8 → f32 widens 4×
 export const OUT_SLOTS: usize = 16;
 // Regions of the histogram, per-row and matrix–vector kernels (assembly/histogram.ts,

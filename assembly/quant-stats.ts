@@ -22,6 +22,7 @@
 import { statsOut } from './layout';
 import { f16, q4_k_to_f32, scaleMinK4 } from './dequant';
 import { CANCELLATION_LIMIT, FAST_CANCELLED, FAST_DONE, FAST_NONFINITE, statsMaskedF32, writeEmptyStats, writeStats } from './stats';
+import { sumF64x2 } from './lanes';
 
 // The running min, max and zero count of a pass, and the sums of the blocks summed element
 // by element (kept apart from the SIMD lanes, added at the end: the order stays fixed).
@@ -276,8 +277,8 @@ function q4kPass(ptr: usize, n: i32, pivot: f64): i32 {
     s1 = f64x2.add(s1, pairS);
   }
   const sv = f64x2.add(s0, s1), qv = f64x2.add(q0, q1);
-  const S = f64x2.extract_lane(sv, 0) + f64x2.extract_lane(sv, 1) + slowS;
-  const Q = f64x2.extract_lane(qv, 0) + f64x2.extract_lane(qv, 1) + slowQ;
+  const S = sumF64x2(sv) + slowS;
+  const Q = sumF64x2(qv) + slowQ;
   const fn = <f64>n;
   const m2 = Q - S * S / fn;
   if (Q > CANCELLATION_LIMIT * m2 && isNaN(pivot)) {

@@ -34,6 +34,7 @@
 //   that differ, as compare.ts counts them)  7 elements fed so far
 //   8.. state: Σab lanes ×2, Σa² ×2, Σb² ×2, Σ(a−b)² ×2
 
+import { sumI32x4, sumI64x2 } from './lanes';
 import { rowsTemp } from './layout';
 
 export const ROW_STATS_SLOTS: i32 = 36;
@@ -96,6 +97,13 @@ function resetStats(rec: usize): void {
   return true;
 }
 
+/** Writes the fast paths' f64 sum lanes (Σx², Σ(x−p), Σ(x−p)², two f64x2 each) back into the record. */
+@inline function storeSumLanes(rec: usize, sq0: v128, sq1: v128, s0: v128, s1: v128, q0: v128, q1: v128): void {
+  v128.store(rec + L_SQ, sq0); v128.store(rec + L_SQ, sq1, 16);
+  v128.store(rec + L_S, s0); v128.store(rec + L_S, s1, 16);
+  v128.store(rec + L_Q, q0); v128.store(rec + L_Q, q1, 16);
+}
+
 function fastStatsF32(ptr: usize, len: i32, off: i32, rec: usize): bool {
   if (!takePivot(rec, <f64>load<f32>(ptr))) return false;
   const p = load<f64>(rec + R_PIVOT);
@@ -127,12 +135,10 @@ function fastStatsF32(ptr: usize, len: i32, off: i32, rec: usize): bool {
       q0 = f64x2.add(q0, f64x2.mul(d0, d0));
       q1 = f64x2.add(q1, f64x2.mul(d1, d1));
     }
-    v128.store(rec + L_SQ, sq0); v128.store(rec + L_SQ, sq1, 16);
-    v128.store(rec + L_S, s0); v128.store(rec + L_S, s1, 16);
-    v128.store(rec + L_Q, q0); v128.store(rec + L_Q, q1, 16);
+    storeSumLanes(rec, sq0, sq1, s0, s1, q0, q1);
     v128.store(rec + L_MIN, f64x2.promote_low_f32x4(mn)); v128.store(rec + L_MIN, f64x2.promote_low_f32x4(i32x4.shuffle(mn, mn, 2, 3, 0, 1)), 16);
     v128.store(rec + L_MAX, f64x2.promote_low_f32x4(mx)); v128.store(rec + L_MAX, f64x2.promote_low_f32x4(i32x4.shuffle(mx, mx, 2, 3, 0, 1)), 16);
-    add(rec + R_ZEROS, <f64>(i32x4.extract_lane(z, 0) + i32x4.extract_lane(z, 1) + i32x4.extract_lane(z, 2) + i32x4.extract_lane(z, 3)));
+    add(rec + R_ZEROS, <f64>sumI32x4(z));
     add(rec + R_COUNT, <f64>body);
   }
   for (; i < len; i++) statsStep(rec, off + i, <f64>load<f32>(ptr + (<usize>i << 2)), p);
@@ -168,12 +174,10 @@ function fastStatsF64(ptr: usize, len: i32, off: i32, rec: usize): bool {
       q0 = f64x2.add(q0, f64x2.mul(d0, d0));
       q1 = f64x2.add(q1, f64x2.mul(d1, d1));
     }
-    v128.store(rec + L_SQ, sq0); v128.store(rec + L_SQ, sq1, 16);
-    v128.store(rec + L_S, s0); v128.store(rec + L_S, s1, 16);
-    v128.store(rec + L_Q, q0); v128.store(rec + L_Q, q1, 16);
+    storeSumLanes(rec, sq0, sq1, s0, s1, q0, q1);
     v128.store(rec + L_MIN, mn0); v128.store(rec + L_MIN, mn1, 16);
     v128.store(rec + L_MAX, mx0); v128.store(rec + L_MAX, mx1, 16);
-    add(rec + R_ZEROS, <f64>(i64x2.extract_lane(z, 0) + i64x2.extract_lane(z, 1)));
+    add(rec + R_ZEROS, <f64>sumI64x2(z));
     add(rec + R_COUNT, <f64>body);
   }
   for (; i < len; i++) statsStep(rec, off + i, load<f64>(ptr + (<usize>i << 3)), p);
@@ -252,25 +256,29 @@ export function rows_f64(ptr: usize, n: i32, rowLen: i32, off: i32, out: usize):
   add(rec + P_PAIRS, 1);
 }
 
-function fastPairF32(pa: usize, pb: usize, len: i32, off: i32, rec: usize): bool {
+/** The vector path over f32 or f64 pairs (T); odd starts and the tail go through pairStep. */
+function fastPair<T>(pa: usize, pb: usize, len: i32, off: i32, rec: usize): bool {
   let i = 0;
-  if (len > 0 && ((off & 1) != 0)) { pairStep(rec, off, <f64>load<f32>(pa), <f64>load<f32>(pb)); i = 1; }
+  if (len > 0 && ((off & 1) != 0)) { pairStep(rec, off, <f64>load<T>(pa), <f64>load<T>(pb)); i = 1; }
   const body = (len - i) & ~3;
   if (body > 0) {
     let ab = v128.load(rec + L_AB), aa = v128.load(rec + L_AA), bb = v128.load(rec + L_BB), dd = v128.load(rec + L_DD);
     let mx = f64x2.splat(load<f64>(rec + P_MAXABS));
     const end = i + body;
+    const f32 = sizeof<T>() == 4;
     for (; i < end; i += 4) {
-      const va = v128.load(pa + (<usize>i << 2));
-      const vb = v128.load(pb + (<usize>i << 2));
-      const a0 = f64x2.promote_low_f32x4(va), b0 = f64x2.promote_low_f32x4(vb);
+      // Four elements of each side as two f64x2 halves: f32 lanes promoted, f64 loaded as they are.
+      const q = <usize>i << alignof<T>();
+      const va = v128.load(pa + q), vb = v128.load(pb + q);
+      const a0 = f32 ? f64x2.promote_low_f32x4(va) : va, b0 = f32 ? f64x2.promote_low_f32x4(vb) : vb;
       const d0 = f64x2.sub(a0, b0);
       ab = f64x2.add(ab, f64x2.mul(a0, b0));
       aa = f64x2.add(aa, f64x2.mul(a0, a0));
       bb = f64x2.add(bb, f64x2.mul(b0, b0));
       dd = f64x2.add(dd, f64x2.mul(d0, d0));
       mx = f64x2.pmax(mx, f64x2.abs(d0));
-      const a1 = f64x2.promote_low_f32x4(i32x4.shuffle(va, va, 2, 3, 0, 1)), b1 = f64x2.promote_low_f32x4(i32x4.shuffle(vb, vb, 2, 3, 0, 1));
+      const a1 = f32 ? f64x2.promote_low_f32x4(i32x4.shuffle(va, va, 2, 3, 0, 1)) : v128.load(pa + q, 16);
+      const b1 = f32 ? f64x2.promote_low_f32x4(i32x4.shuffle(vb, vb, 2, 3, 0, 1)) : v128.load(pb + q, 16);
       const d1 = f64x2.sub(a1, b1);
       ab = f64x2.add(ab, f64x2.mul(a1, b1));
       aa = f64x2.add(aa, f64x2.mul(a1, a1));
@@ -282,40 +290,7 @@ function fastPairF32(pa: usize, pb: usize, len: i32, off: i32, rec: usize): bool
     store<f64>(rec + P_MAXABS, max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1)));
     add(rec + P_PAIRS, <f64>body);
   }
-  for (; i < len; i++) pairStep(rec, off + i, <f64>load<f32>(pa + (<usize>i << 2)), <f64>load<f32>(pb + (<usize>i << 2)));
-  return lanesFinite(rec, L_AB, 8) && isFinite(load<f64>(rec + P_MAXABS));
-}
-
-function fastPairF64(pa: usize, pb: usize, len: i32, off: i32, rec: usize): bool {
-  let i = 0;
-  if (len > 0 && ((off & 1) != 0)) { pairStep(rec, off, load<f64>(pa), load<f64>(pb)); i = 1; }
-  const body = (len - i) & ~3;
-  if (body > 0) {
-    let ab = v128.load(rec + L_AB), aa = v128.load(rec + L_AA), bb = v128.load(rec + L_BB), dd = v128.load(rec + L_DD);
-    let mx = f64x2.splat(load<f64>(rec + P_MAXABS));
-    const end = i + body;
-    for (; i < end; i += 4) {
-      const q = <usize>i << 3;
-      const a0 = v128.load(pa + q), b0 = v128.load(pb + q);
-      const d0 = f64x2.sub(a0, b0);
-      ab = f64x2.add(ab, f64x2.mul(a0, b0));
-      aa = f64x2.add(aa, f64x2.mul(a0, a0));
-      bb = f64x2.add(bb, f64x2.mul(b0, b0));
-      dd = f64x2.add(dd, f64x2.mul(d0, d0));
-      mx = f64x2.pmax(mx, f64x2.abs(d0));
-      const a1 = v128.load(pa + q, 16), b1 = v128.load(pb + q, 16);
-      const d1 = f64x2.sub(a1, b1);
-      ab = f64x2.add(ab, f64x2.mul(a1, b1));
-      aa = f64x2.add(aa, f64x2.mul(a1, a1));
-      bb = f64x2.add(bb, f64x2.mul(b1, b1));
-      dd = f64x2.add(dd, f64x2.mul(d1, d1));
-      mx = f64x2.pmax(mx, f64x2.abs(d1));
-    }
-    v128.store(rec + L_AB, ab); v128.store(rec + L_AA, aa); v128.store(rec + L_BB, bb); v128.store(rec + L_DD, dd);
-    store<f64>(rec + P_MAXABS, max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1)));
-    add(rec + P_PAIRS, <f64>body);
-  }
-  for (; i < len; i++) pairStep(rec, off + i, load<f64>(pa + (<usize>i << 3)), load<f64>(pb + (<usize>i << 3)));
+  for (; i < len; i++) pairStep(rec, off + i, <f64>load<T>(pa + (<usize>i << alignof<T>())), <f64>load<T>(pb + (<usize>i << alignof<T>())));
   return lanesFinite(rec, L_AB, 8) && isFinite(load<f64>(rec + P_MAXABS));
 }
 
@@ -346,7 +321,7 @@ function foldPair(rec: usize): void {
     const q = <usize>i << alignof<T>();
     if (off == 0) memory.fill(rowsTemp, 0, PAIR_BYTES);
     else memory.copy(rowsTemp, rec, PAIR_BYTES);
-    const ok = sizeof<T>() == 4 ? fastPairF32(pa + q, pb + q, len, off, rowsTemp) : fastPairF64(pa + q, pb + q, len, off, rowsTemp);
+    const ok = fastPair<T>(pa + q, pb + q, len, off, rowsTemp);
     if (ok) memory.copy(rec, rowsTemp, PAIR_BYTES);
     else {
       if (off == 0) memory.fill(rec, 0, PAIR_BYTES);

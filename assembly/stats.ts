@@ -6,7 +6,8 @@
 // stayed finite; if not, the chunk is re-run by the masking scalar path.
 
 import { statsOut, statsAcc, f16Table } from './layout';
-import { bf16_to_f32, f16_to_f32, f16x4_to_f32x4, f16ConstantsPtr } from './convert';
+import { bf16_to_f32, f16_to_f32, f16x4Scaled, f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE, F16_SCALED_SPECIAL } from './convert';
+import { maxF32x4, minF32x4, sumF64x2, sumI32x4, sumI64x2 } from './lanes';
 
 // Re-run with the mean as pivot when Q/M2 shows more than this cancellation (4 bits).
 export const CANCELLATION_LIMIT: f64 = 16.0;
@@ -52,8 +53,8 @@ function shiftedSumsF64(ptr: usize, n: i32, p: f64): void {
   }
   const s = f64x2.add(s0, s1);
   const q = f64x2.add(q0, q1);
-  let S = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-  let Q = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+  let S = sumF64x2(s);
+  let Q = sumF64x2(q);
   for (; i < n; i++) {
     const d = load<f64>(ptr + (<usize>i << 3)) - p;
     S += d;
@@ -84,13 +85,15 @@ export function firstOf(ptr: usize, src: i32): f64 {
   return src == SRC_F32 ? scalarAt(ptr, 0, SRC_F32) : src == SRC_BF16 ? scalarAt(ptr, 0, SRC_BF16) : scalarAt(ptr, 0, SRC_F16);
 }
 
-/** Elements i..i+3 as f32x4 (`half` 0) or i+4..i+7 (`half` 1). */
-@inline function vecAt(ptr: usize, i: i32, half: i32, src: i32, c: usize): v128 {
+/**
+ * Elements i..i+3 as f32x4 (`half` 0) or i+4..i+7 (`half` 1); f16 through the scaling
+ * decoder (convert.ts: ±Inf/NaN come out as magnitudes ≥ 2^16, which statsFinish catches).
+ */
+@inline function vecAt(ptr: usize, i: i32, half: i32, src: i32, mask: v128, scale: v128): v128 {
   if (src == SRC_F32) return v128.load(ptr + (<usize>(i + half * 4) << 2));
   const v = v128.load(ptr + (<usize>i << 1));
-  const h = half == 0 ? i32x4.extend_low_i16x8_u(v) : i32x4.extend_high_i16x8_u(v);
-  if (src == SRC_BF16) return i32x4.shl(h, 16);
-  return f16x4_to_f32x4(h, v128.load(c), v128.load(c, 16), v128.load(c, 32), v128.load(c, 48), v128.load(c, 64), v128.load(c, 80), v128.load(c, 96));
+  if (src == SRC_BF16) return i32x4.shl(half == 0 ? i32x4.extend_low_i16x8_u(v) : i32x4.extend_high_i16x8_u(v), 16);
+  return f16x4Scaled(half == 0 ? i32x4.extend_low_i16x8_s(v) : i32x4.extend_high_i16x8_s(v), mask, scale);
 }
 
 export const FAST_DONE: i32 = 0;
@@ -125,6 +128,7 @@ export function statsAccInit(acc: usize, first: f64): void {
 /** Adds elements [0, n8) of ptr (n8 a multiple of 8) into the record, shifted by the pivot p. */
 @inline function statsSteps(acc: usize, ptr: usize, n8: i32, src: i32, p: f64): void {
   const c = f16ConstantsPtr();
+  const mask = v128.load(c, F16_SCALED_MASK), scale = v128.load(c, F16_SCALED_SCALE);
   const P = f64x2.splat(p);
   const zero = f32x4.splat(0);
   let mn = v128.load(acc, ACC_MN), mx = v128.load(acc, ACC_MX);
@@ -132,8 +136,8 @@ export function statsAccInit(acc: usize, first: f64): void {
   let s0 = v128.load(acc, ACC_S0), q0 = v128.load(acc, ACC_Q0);
   let s1 = v128.load(acc, ACC_S1), q1 = v128.load(acc, ACC_Q1);
   for (let i = 0; i < n8; i += 8) {
-    const v0 = vecAt(ptr, i, 0, src, c);
-    const v1 = vecAt(ptr, i, 1, src, c);
+    const v0 = vecAt(ptr, i, 0, src, mask, scale);
+    const v1 = vecAt(ptr, i, 1, src, mask, scale);
     mn = f32x4.pmin(mn, f32x4.pmin(v0, v1));
     mx = f32x4.pmax(mx, f32x4.pmax(v0, v1));
     z = i32x4.add(z, i32x4.add(f32x4.eq(v0, zero), f32x4.eq(v1, zero)));
@@ -166,14 +170,14 @@ export function statsStepsF32(acc: usize, ptr: usize, n8: i32, p: f64): void { s
  */
 @inline function statsFinish(acc: usize, tailPtr: usize, tail: i32, n: i32, src: i32, p: f64, pivot: f64, out: usize): i32 {
   const mn = v128.load(acc, ACC_MN), mx = v128.load(acc, ACC_MX), z = v128.load(acc, ACC_Z);
-  let lo = <f64>min(min(f32x4.extract_lane(mn, 0), f32x4.extract_lane(mn, 1)), min(f32x4.extract_lane(mn, 2), f32x4.extract_lane(mn, 3)));
-  let hi = <f64>max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+  let lo = <f64>minF32x4(mn);
+  let hi = <f64>maxF32x4(mx);
   // eq lanes are −1 when equal, so the lane sums are minus the zero count.
-  let zeros = -(i32x4.extract_lane(z, 0) + i32x4.extract_lane(z, 1) + i32x4.extract_lane(z, 2) + i32x4.extract_lane(z, 3));
+  let zeros = -sumI32x4(z);
   const s = f64x2.add(v128.load(acc, ACC_S0), v128.load(acc, ACC_S1));
   const q = f64x2.add(v128.load(acc, ACC_Q0), v128.load(acc, ACC_Q1));
-  let S = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-  let Q = f64x2.extract_lane(q, 0) + f64x2.extract_lane(q, 1);
+  let S = sumF64x2(s);
+  let Q = sumF64x2(q);
   for (let i = 0; i < tail; i++) {
     const x = scalarAt(tailPtr, i, src);
     lo = x < lo ? x : lo;
@@ -183,8 +187,9 @@ export function statsStepsF32(acc: usize, ptr: usize, n8: i32, p: f64): void { s
     S += dx;
     Q += dx * dx;
   }
-  // Any NaN or infinity makes the sums non-finite.
+  // Any NaN or infinity makes the sums non-finite (f16's scaled lanes show theirs in min/max).
   if (!isFinite(S) || !isFinite(Q)) return FAST_NONFINITE;
+  if (src == SRC_F16 && (hi >= F16_SCALED_SPECIAL || lo <= -F16_SCALED_SPECIAL)) return FAST_NONFINITE;
   const fn = <f64>n;
   const m2 = Q - S * S / fn;
   if (Q > CANCELLATION_LIMIT * m2 && isNaN(pivot)) {
@@ -272,7 +277,7 @@ export function stats_f64(ptr: usize, n: i32): void {
   }
   let lo = min(f64x2.extract_lane(mn, 0), f64x2.extract_lane(mn, 1));
   let hi = max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1));
-  let zeros = i64x2.extract_lane(z, 0) + i64x2.extract_lane(z, 1);
+  let zeros = sumI64x2(z);
   for (; i < n; i++) {
     const x = load<f64>(ptr + (<usize>i << 3));
     lo = x < lo ? x : lo;

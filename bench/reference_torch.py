@@ -10,13 +10,14 @@ def make(src, out):
     with open(src, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
-    data = np.memmap(src, dtype=np.uint8, mode="r", offset=8 + n)
+    # Copy-on-write: writable for torch.from_numpy without copying a gigabyte first.
+    data = np.memmap(src, dtype=np.uint8, mode="c", offset=8 + n)
     state = {}
     for name, t in header.items():
         if name == "__metadata__" or t["dtype"] != "F32":
             continue
         b, e = t["data_offsets"]
-        state[name] = torch.from_numpy(np.array(data[b:e].view(np.float32))).reshape(t["shape"])
+        state[name] = torch.from_numpy(data[b:e].view(np.float32)).reshape(t["shape"])
     torch.save(state, out)
 
 def stats(path):

@@ -36,6 +36,8 @@ if (r.peers?.length) {
 for (const n of r.notes ?? []) out.push('', `Note: ${n}.`);
 if (r.targets?.length) {
   out.push('', '| target (issue 17) | this run | goal | met |', '| --- | ---: | ---: | :---: |');
-  for (const t of r.targets) out.push(`| ${t.name} | ${f(t.value)} | ${f(t.goal)} | ${t.met ? 'yes' : 'no'} |`);
+  // Older results carry ratios only (no unit, always "at least").
+  for (const t of r.targets)
+    out.push(`| ${t.name} | ${f(t.value)}${t.unit ? ` ${t.unit}` : ''} | ${t.better === 'max' ? '≤' : '≥'} ${f(t.goal)} | ${t.met ? 'yes' : 'no'} |`);
 }
 console.log(out.join('\n'));

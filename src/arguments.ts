@@ -4,6 +4,7 @@
  * and the argument, never a TypeError from deep inside or a silently odd result. Aborts
  * stay AbortErrors (from the caller's signal).
  */
+import { ANALYSIS_OPTIONS } from './analysis/registry.js';
 import { DiffaiError } from './errors.js';
 
 /** A short description of a wrong value for a message (never its whole content). */
@@ -33,9 +34,6 @@ export function checkPaths(fn: string, value: unknown, min: number): string[] {
   return value.map((p, i) => checkPath(fn, `paths[${i}]`, p));
 }
 
-/** Largest `rankK` (--rank-k) of --low-rank-delta: each 64 more values cost another pass over A and B per product. Here, not in the analysis, so checking arguments loads no engine code. */
-export const LOW_RANK_MAX_K = 256;
-
 type Check = (value: unknown) => string | undefined;
 const isBool: Check = (v) => (typeof v === 'boolean' ? undefined : 'true or false');
 const isFunction: Check = (v) => (typeof v === 'function' ? undefined : 'a function');
@@ -54,10 +52,21 @@ const OPTION_CHECKS: Record<string, Check> = {
   onBytes: isFunction,
   onTotalBytes: isFunction,
   onTensor: isFunction,
-  numHeads: positiveInteger,
-  numKvHeads: positiveInteger,
-  rankK: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= LOW_RANK_MAX_K ? undefined : `an integer from 1 to ${LOW_RANK_MAX_K}`),
 };
+
+/** The analyses' options (numHeads, rankK, clustering.clusters …), as their registrations declare them. */
+function checkAnalysisOptions(fn: string, options: Record<string, unknown>): void {
+  for (const o of ANALYSIS_OPTIONS) {
+    const [key, inner] = o.target;
+    let value = options[key];
+    if (inner !== undefined) {
+      if (value === undefined) continue;
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(fn, `options.${key}`, 'an object', value);
+      value = (value as Record<string, unknown>)[inner];
+    }
+    if (value !== undefined && !o.valid(value)) fail(fn, `options.${o.target.join('.')}`, o.expected, value);
+  }
+}
 
 /** `options` as given (undefined → {}); anything but a plain object, or a known option of the wrong type, is refused. */
 export function checkOptions<T extends object>(fn: string, options: T | undefined): T {
@@ -69,6 +78,7 @@ export function checkOptions<T extends object>(fn: string, options: T | undefine
     const expected = check(value);
     if (expected) fail(fn, `options.${name}`, expected, value);
   }
+  checkAnalysisOptions(fn, options as Record<string, unknown>);
   return options;
 }
 

@@ -14,7 +14,6 @@ import { torchHooks } from '../src/formats/pytorch/torch.js';
 import {
   CODE_RUNNING,
   P,
-  buildZip,
   call,
   dictList,
   global,
@@ -28,6 +27,7 @@ import {
   str,
   torchZip,
 } from './helpers/hostile_pickle.js';
+import { buildZip } from './helpers/zip.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'diffai-hostile-pickle-'));
 const write = (name: string, data: Buffer): string => {

@@ -19,7 +19,10 @@ import {
   workingSetBytes,
   type LinearOperator,
 } from '../src/analysis/randomized-svd.js';
+import { GramSpectra, gramSingularValues } from '../src/analysis/gram-spectrum.js';
 import { entropyRank } from '../src/analysis/low-rank-delta.js';
+import { Executor } from '../src/engine/executor.js';
+import type { ModelDescription } from '../src/formats/types.js';
 import { powerLawFit } from '../src/analysis/spectral-analysis.js';
 import { expectClose } from './helpers/assert.js';
 import { requireBuild, runCli } from './helpers/cli.js';
@@ -103,6 +106,35 @@ describe('linear algebra (src/analysis/linalg.ts)', () => {
     const got = singularValues(known(8, 5, sigma), 8, 5);
     // Building M rounds it by ~1e-16·‖M‖: that, not Jacobi, bounds the agreement of the small values.
     for (const [i, s] of sigma.entries()) expectClose(got[i], s, 1e-12, 1e-14 * sigma[0]!, `sigma_${i + 1}`);
+  });
+
+  it('Gram route (gram-spectrum.ts): every singular value of a wide and a tall matrix known by construction, ascending', async () => {
+    const sigma = [5, 3, 2, 1, 0.5];
+    for (const [m, n] of [
+      [5, 9],
+      [9, 5],
+    ]) {
+      const got = await gramSingularValues(operator(known(m, n, sigma), m, n));
+      // σ² is what the Gram holds: small values carry an absolute error of about ε·σ₁²/σ.
+      expect(got).toHaveLength(5);
+      for (const [i, s] of [...sigma].reverse().entries()) expectClose(got![i], s, 1e-12, 1e-12, `${m}x${n} sigma ${s}`);
+    }
+  });
+
+  it('GramSpectra: a tensor asked for twice in a run is computed once, per model and name', async () => {
+    const gram = new GramSpectra();
+    let built = 0;
+    const op = () => {
+      built++;
+      return operator(known(6, 4, [4, 3, 2, 1]), 6, 4);
+    };
+    const [ma, mb] = [{ path: 'a' }, { path: 'b' }] as unknown as ModelDescription[];
+    const first = await gram.of(ma!, 'w', op);
+    expect(await gram.of(ma!, 'w', op)).toBe(first);
+    expect(built).toBe(1);
+    await gram.of(mb!, 'w', op);
+    await gram.of(ma!, 'v', op);
+    expect(built).toBe(3);
   });
 
   it('randomized block Krylov: exact rank-4 values from a sketch narrower than the matrix; exact path when the basis covers it', async () => {
@@ -205,6 +237,31 @@ describe('--low-rank-delta', () => {
 });
 
 describe('--spectral-analysis', () => {
+  it('with --param-efficiency-analysis in the same run: the shared matrices are streamed once, results unchanged', async () => {
+    const files = [fx('base.safetensors'), fx('dense.safetensors')];
+    const streams = async (names: Array<'spectral' | 'paramEfficiency'>) => {
+      const mv = vi.spyOn(Executor.prototype, 'matvec');
+      const mvt = vi.spyOn(Executor.prototype, 'matvecT');
+      try {
+        const { analyses } = await analyzeFiles(files, names);
+        return { calls: mv.mock.calls.length + mvt.mock.calls.length, analyses };
+      } finally {
+        mv.mockRestore();
+        mvt.mockRestore();
+      }
+    };
+    const spectral = await streams(['spectral']);
+    const efficiency = await streams(['paramEfficiency']);
+    const both = await streams(['spectral', 'paramEfficiency']);
+    expect(only(both.analyses, 'SpectralAnalysis')).toEqual(only(spectral.analyses, 'SpectralAnalysis'));
+    expect(only(both.analyses, 'ParamEfficiencyAnalysis')).toEqual(only(efficiency.analyses, 'ParamEfficiencyAnalysis'));
+    // Every layer spectral analyses here (both sides) is one param-efficiency also takes every singular value of.
+    const layers = only(spectral.analyses, 'SpectralAnalysis').layers.length;
+    expect(layers).toBeGreaterThan(0);
+    expect(both.calls).toBeLessThan(spectral.calls + efficiency.calls);
+    expect(both.calls).toBe(efficiency.calls);
+  });
+
   it('power-law fit (CSN 2009) equals the independent numpy implementation on torch eigenvalues', () => {
     for (const [model, layers] of Object.entries(REF.spectra as Record<string, Record<string, Data>>)) {
       for (const [name, ref] of Object.entries(layers)) {

@@ -2,87 +2,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DiffaiError } from '../src/errors.js';
 import { RandomAccessFile } from '../src/io/file.js';
 import { firstLocalName, listZip, looksLikeZip, readSmallEntry, readZipDirectory } from '../src/formats/zip/zip.js';
+import { buildZip, type ZipEntrySpec } from './helpers/zip.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures', 'pytorch');
 const TMP = mkdtempSync(join(tmpdir(), 'diffai-zip-'));
-
-interface Spec {
-  name: string;
-  data: Buffer;
-  method?: 0 | 8;
-  extraLocal?: Buffer;
-}
-
-/** Builds a zip by hand; `zip64` saturates the classic fields and writes zip64 extras and end records. */
-function buildZip(entries: Spec[], opts: { zip64?: boolean; comment?: string } = {}): Buffer {
-  const parts: Buffer[] = [];
-  const central: Buffer[] = [];
-  let pos = 0;
-  for (const e of entries) {
-    const method = e.method ?? 0;
-    const payload = method === 8 ? deflateRawSync(e.data) : e.data;
-    const name = Buffer.from(e.name);
-    const extra = e.extraLocal ?? Buffer.alloc(0);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(method, 8);
-    lh.writeUInt32LE(payload.length, 18);
-    lh.writeUInt32LE(e.data.length, 22);
-    lh.writeUInt16LE(name.length, 26);
-    lh.writeUInt16LE(extra.length, 28);
-    const localOffset = pos;
-    parts.push(lh, name, extra, payload);
-    pos += 30 + name.length + extra.length + payload.length;
-    const z64 = opts.zip64 ? Buffer.alloc(4 + 24) : Buffer.alloc(0);
-    if (opts.zip64) {
-      z64.writeUInt16LE(1, 0);
-      z64.writeUInt16LE(24, 2);
-      z64.writeBigUInt64LE(BigInt(e.data.length), 4);
-      z64.writeBigUInt64LE(BigInt(payload.length), 12);
-      z64.writeBigUInt64LE(BigInt(localOffset), 20);
-    }
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(method, 10);
-    ch.writeUInt32LE(opts.zip64 ? 0xffffffff : payload.length, 20);
-    ch.writeUInt32LE(opts.zip64 ? 0xffffffff : e.data.length, 24);
-    ch.writeUInt16LE(name.length, 28);
-    ch.writeUInt16LE(z64.length, 30);
-    ch.writeUInt32LE(opts.zip64 ? 0xffffffff : localOffset, 42);
-    central.push(ch, name, z64);
-  }
-  const cd = Buffer.concat(central);
-  const cdOffset = pos;
-  const tail: Buffer[] = [];
-  if (opts.zip64) {
-    const rec = Buffer.alloc(56);
-    rec.writeUInt32LE(0x06064b50, 0);
-    rec.writeBigUInt64LE(44n, 4);
-    rec.writeBigUInt64LE(BigInt(entries.length), 24);
-    rec.writeBigUInt64LE(BigInt(entries.length), 32);
-    rec.writeBigUInt64LE(BigInt(cd.length), 40);
-    rec.writeBigUInt64LE(BigInt(cdOffset), 48);
-    const loc = Buffer.alloc(20);
-    loc.writeUInt32LE(0x07064b50, 0);
-    loc.writeBigUInt64LE(BigInt(cdOffset + cd.length), 8);
-    loc.writeUInt32LE(1, 16);
-    tail.push(rec, loc);
-  }
-  const comment = Buffer.from(opts.comment ?? '');
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(opts.zip64 ? 0xffff : entries.length, 8);
-  eocd.writeUInt16LE(opts.zip64 ? 0xffff : entries.length, 10);
-  eocd.writeUInt32LE(opts.zip64 ? 0xffffffff : cd.length, 12);
-  eocd.writeUInt32LE(opts.zip64 ? 0xffffffff : cdOffset, 16);
-  eocd.writeUInt16LE(comment.length, 20);
-  return Buffer.concat([...parts, cd, ...tail, eocd, comment]);
-}
 
 function write(name: string, data: Buffer): string {
   const p = join(TMP, name);
@@ -102,10 +29,10 @@ function fails(path: string, re: RegExp): void {
 }
 
 describe('zip central directory', () => {
-  const entries: Spec[] = [
+  const entries: ZipEntrySpec[] = [
     { name: 'root/data.pkl', data: Buffer.from('pickle bytes') },
     { name: 'root/data/0', data: Buffer.alloc(100, 7), extraLocal: Buffer.from('FB\x04\x00ZZZZ', 'latin1') },
-    { name: 'root/big.txt', data: Buffer.from('x'.repeat(5000)), method: 8 },
+    { name: 'root/big.txt', data: Buffer.from('x'.repeat(5000)), deflate: true },
   ];
 
   for (const zip64 of [false, true]) {
@@ -140,7 +67,7 @@ describe('zip central directory', () => {
 
   it('stops a small entry that inflates to more than its declared size (a decompression bomb)', async () => {
     // 8 MiB of zeros deflate to a few KiB; the directory claims 1000 bytes.
-    const z = buildZip([{ name: 'bomb/data.pkl', data: Buffer.alloc(8 << 20), method: 8 }]);
+    const z = buildZip([{ name: 'bomb/data.pkl', data: Buffer.alloc(8 << 20), deflate: true }]);
     const cd = z.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
     z.writeUInt32LE(1000, cd + 24);
     const p = write('bomb.zip', z);

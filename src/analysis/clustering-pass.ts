@@ -11,7 +11,7 @@ import type { Executor } from '../engine/executor.js';
 import { DiffaiError } from '../errors.js';
 import type { TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
-import { DEFAULT_CLUSTERS, adjustedRandIndex, checkClusteringOptions, kMeans, normalizedMutualInformation, type KMeansResult } from './clusters.js';
+import { DEFAULT_CLUSTERS, adjustedRandIndex, kMeans, normalizedMutualInformation, type KMeansResult } from './clusters.js';
 import type { ClusteringResult, ClusteringSide } from './embedding-data.js';
 import { embeddingLayout } from './embeddings.js';
 import { SAMPLE_SEED, sampleIndices } from './sampling.js';
@@ -22,7 +22,6 @@ export const CLUSTER_MAX_ROWS = 4096;
 export const CLUSTER_MAX_ELEMENTS = 2 ** 21;
 
 export async function clusteringPass(pairs: PairData[], executor: Executor, options: DiffOptions): Promise<Map<number, ClusteringResult>> {
-  checkClusteringOptions(options.clustering);
   const out = new Map<number, ClusteringResult>();
   for (let k = 0; k < pairs.length; k++) out.set(k, await clusterPair(pairs[k]!, executor, options));
   return out;

@@ -5,28 +5,16 @@
  * mean of the entropies (Vinh, Epps & Bailey 2010), both as scikit-learn defines them
  * (adjusted_rand_score, normalized_mutual_info_score) including its limit cases.
  */
-import { DiffaiError } from '../errors.js';
 import { randomIndex, seededRandom } from './sampling.js';
 
-/** Clusters unless --clusters says otherwise, and the range it may take. */
+/** Clusters unless --clusters says otherwise (its range: MAX_CLUSTERS in src/analysis/registry.ts, where the option is declared and checked). */
 export const DEFAULT_CLUSTERS = 8;
-export const MAX_CLUSTERS = 256;
 
 export interface ClusteringOptions {
   /** k (DEFAULT_CLUSTERS when absent). */
   clusters?: number;
   /** The tensor (or layer: `.weight` is tried too) whose rows are clustered. */
   layer?: string;
-}
-
-/** Checks the options of --clustering-change (the CLI's and the library's): exit 2 on a bad k or an empty name. */
-export function checkClusteringOptions(o: ClusteringOptions | undefined): void {
-  if (o === undefined) return;
-  const k = o.clusters;
-  if (k !== undefined && (!Number.isInteger(k) || k < 2 || k > MAX_CLUSTERS))
-    throw new DiffaiError(undefined, `--clusters must be an integer from 2 to ${MAX_CLUSTERS}, got ${String(k)}`);
-  if (o.layer !== undefined && (typeof o.layer !== 'string' || o.layer === ''))
-    throw new DiffaiError(undefined, '--cluster-layer needs a tensor or layer name');
 }
 
 export interface KMeansResult {

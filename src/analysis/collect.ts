@@ -10,6 +10,7 @@ import { tensorStats } from '../diff/stats.js';
 import type { ModelDescription } from '../formats/types.js';
 import { withModels } from '../load.js';
 import type { LibraryOptions } from '../library.js';
+import { GramSpectra } from './gram-spectrum.js';
 import { PASSES, type PassContext } from './passes.js';
 import type { Collected, PairData, PairTensor, PassName, PassOutputs } from './types.js';
 
@@ -49,7 +50,7 @@ async function collectDescribed(models: ModelDescription[], options: CollectOpti
     }
     const passes: Partial<PassOutputs> = {};
     if (!options.shapeOnly) {
-      const ctx: PassContext = { models, pairs, executor, options };
+      const ctx: PassContext = { models, pairs, executor, options, gram: new GramSpectra() };
       for (const name of Object.keys(PASSES) as PassName[]) if (options.needs.has(name)) await runPass(name, ctx, passes);
     }
     return { models, pairs, passes, degradation: options.degradation ?? {}, inference: options.inference ?? {} };

@@ -9,7 +9,8 @@ import { modelViewOf } from '../model/view.js';
 import { isAnyEmbedding } from './embeddings.js';
 import { fmt, pairData, pairLabel, statsOfModel } from './helpers.js';
 import { matrixDims } from './linear-operator.js';
-import { GRAM_MAX_DIM, weightMatrices } from './spectra.js';
+import { GRAM_MAX_DIM } from './gram-spectrum.js';
+import { weightMatrices } from './spectra.js';
 import { summaryFields } from './summary.js';
 import type { Collected, PairAnalysis, PairData } from './types.js';
 

@@ -12,6 +12,7 @@ import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
 import { isParameter, relChange, statsOfModel, type ModelTensor } from './helpers.js';
 import { adamSteps } from './optimizer-state.js';
+import type { GramSpectra } from './gram-spectrum.js';
 import { deltaSpectralNorms, spectralNorms } from './spectra.js';
 import { toleranceOf } from './tolerance.js';
 import { measureAttention, type AttentionHeads } from './attention-heads.js';
@@ -31,6 +32,8 @@ export interface PassContext {
   pairs: PairData[];
   executor: Executor;
   options: DiffOptions;
+  /** Gram singular values of stored matrices, shared by the spectral passes of this run. */
+  gram: GramSpectra;
 }
 
 type Passes = { [K in PassName]: (ctx: PassContext) => Promise<PassOutputs[K]> };
@@ -65,10 +68,10 @@ export const PASSES: Passes = {
     for (let k = 0; k < pairs.length; k++) out.set(k, await lowRankDeltas(pairs[k]!, executor, options.rankK));
     return out;
   },
-  matrixSpectra: async ({ pairs, executor }) => {
+  matrixSpectra: async ({ pairs, executor, gram }) => {
     const { matrixSpectra } = await import('./singular-values.js');
     const out = new Map<number, SpectraPair[]>();
-    for (let k = 0; k < pairs.length; k++) out.set(k, await matrixSpectra(pairs[k]!, executor));
+    for (let k = 0; k < pairs.length; k++) out.set(k, await matrixSpectra(pairs[k]!, executor, gram));
     return out;
   },
   histograms: async ({ pairs, executor }) => {
@@ -84,7 +87,7 @@ export const PASSES: Passes = {
   embeddings: ({ pairs, executor, options }) => embeddingPass(pairs, executor, options),
   clustering: ({ pairs, executor, options }) => clusteringPass(pairs, executor, options),
   adamSteps: ({ models, pairs, executor }) => adamSteps(models, pairs, executor),
-  spectralNorms: ({ models, executor }) => spectralNorms(models, executor),
+  spectralNorms: ({ models, executor, gram }) => spectralNorms(models, executor, gram),
   deltaSpectralNorms: ({ pairs, executor }) => deltaSpectralNorms(pairs, executor),
 };
 

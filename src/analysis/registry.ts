@@ -1,11 +1,15 @@
 /**
  * Every analysis, in the order results are reported (pairwise ones pair by pair, then the
- * sequence ones). A line names the option, its help text and the module that implements
- * it; modules load only when their analysis is asked for, so a plain diff starts light.
- * Adding an analysis: one module exporting an AnalysisPlugin as default, plus one line here.
+ * sequence ones). A line names the option, its help text, the further options it takes (with
+ * what they accept: the command line and the library's checks read them here) and the
+ * module that implements it; modules load only when their analysis is asked for, so a plain
+ * diff starts light. Adding an analysis: one module exporting an AnalysisPlugin as default,
+ * plus one line here.
  */
 import type { AnalysisPlugin, PassName } from './types.js';
 import { DiffaiError } from '../errors.js';
+import { DEVICE_NAMES, DEFAULT_DEVICE } from './device-profiles.js';
+import { type AnalysisOption, choiceOption, dimsOption, integerIn, isNonNegative, isPositive, isPositiveInteger, nameOption, numberOption } from './options.js';
 
 export interface AnalysisRegistration {
   /** Command-line option (`--<flag>`). */
@@ -16,8 +20,39 @@ export interface AnalysisRegistration {
   gate?: string;
   /** Showing the analysis also applies its gate (`--regression-test`). */
   impliesGate?: boolean;
+  /** Options that tune it (src/analysis/options.ts); one several analyses share is one object, listed by each. */
+  options?: readonly AnalysisOption[];
   load(): Promise<AnalysisPlugin>;
 }
+
+/** Largest `--rank-k` of --low-rank-delta: each 64 more values cost another pass over A and B per product. */
+export const LOW_RANK_MAX_K = 256;
+/** Largest `--clusters` of --clustering-change. */
+export const MAX_CLUSTERS = 256;
+
+/** Query and key/value heads, for the three attention analyses. */
+const HEAD_OPTIONS = [
+  numberOption(
+    {
+      flag: 'num-heads',
+      value: 'N',
+      describe: 'Attention analyses: query heads per layer (default: config.json beside the model, or the file metadata)',
+      target: ['numHeads'],
+    },
+    'a positive integer',
+    isPositiveInteger,
+  ),
+  numberOption(
+    {
+      flag: 'num-kv-heads',
+      value: 'N',
+      describe: 'Attention analyses: key/value heads (grouped-query attention; default: from the shapes, checked against this)',
+      target: ['numKvHeads'],
+    },
+    'a positive integer',
+    isPositiveInteger,
+  ),
+];
 
 /** Loads a module whose default export is the plug-in (typed as the common plug-in type). */
 function lazy(load: () => Promise<{ default: AnalysisPlugin }>): () => Promise<AnalysisPlugin> {
@@ -84,6 +119,28 @@ export const ANALYSES = {
       'Every element |b-a| <= atol + rtol*|a| (torch.testing.assert_close defaults per dtype, or --rtol/--atol) and the same structure; exit 1 when it fails',
     gate: 'regression',
     impliesGate: true,
+    options: [
+      numberOption(
+        {
+          flag: 'rtol',
+          value: 'R',
+          describe: '--regression-test: relative tolerance (default: per dtype, as torch.testing.assert_close)',
+          target: ['tolerance', 'rtol'],
+        },
+        'a non-negative number',
+        isNonNegative,
+      ),
+      numberOption(
+        {
+          flag: 'atol',
+          value: 'A',
+          describe: '--regression-test: absolute tolerance (default: per dtype, as torch.testing.assert_close)',
+          target: ['tolerance', 'atol'],
+        },
+        'a non-negative number',
+        isNonNegative,
+      ),
+    ],
     load: lazy(() => import('./regression-test.js')),
   },
   similarity: {
@@ -96,6 +153,28 @@ export const ANALYSES = {
     describe: 'Alert when a stored loss rises or an accuracy falls between checkpoints, or fidelity is below --min-sqnr/--min-cosine; exit 1',
     gate: 'degradation',
     impliesGate: true,
+    options: [
+      numberOption(
+        {
+          flag: 'min-sqnr',
+          value: 'DB',
+          describe: '--alert-on-degradation: alert when the SQNR (dB) of a model against the previous one is below DB',
+          target: ['degradation', 'minSqnrDb'],
+        },
+        'a number',
+        Number.isFinite,
+      ),
+      numberOption(
+        {
+          flag: 'min-cosine',
+          value: 'C',
+          describe: '--alert-on-degradation: alert when the cosine similarity to the previous model is below C',
+          target: ['degradation', 'minCosine'],
+        },
+        'a number',
+        Number.isFinite,
+      ),
+    ],
     load: lazy(() => import('./degradation.js')),
   },
   learningProgress: {
@@ -107,16 +186,19 @@ export const ANALYSES = {
   attention: {
     flag: 'attention-analysis',
     describe: 'Per attention layer and head: norms of the W_QK and W_OV circuits in A and B and their change; key bias flagged softmax-invariant',
+    options: HEAD_OPTIONS,
     load: lazy(() => import('./attention-analysis.js')),
   },
   headImportance: {
     flag: 'head-importance',
     describe: 'Per head: weight-norm proxy ||W_OV||_F, its share of the layer and its change (a proxy: true importance needs data)',
+    options: HEAD_OPTIONS,
     load: lazy(() => import('./head-importance.js')),
   },
   attentionPatterns: {
     flag: 'attention-pattern-diff',
     describe: 'Per head: subspace similarity (Hu et al. phi) of the top singular subspaces of W_QK between A and B; 1 = unchanged',
+    options: HEAD_OPTIONS,
     load: lazy(() => import('./attention-pattern-diff.js')),
   },
   embedding: {
@@ -128,11 +210,45 @@ export const ANALYSES = {
   clustering: {
     flag: 'clustering-change',
     describe: "Seeded k-means of one layer's rows (embedding, or --cluster-layer) in A and B: adjusted Rand index and NMI between the two",
+    options: [
+      numberOption(
+        {
+          flag: 'clusters',
+          value: 'K',
+          describe: `--clustering-change: clusters for k-means (2 to ${MAX_CLUSTERS}; default 8)`,
+          target: ['clustering', 'clusters'],
+        },
+        `an integer from 2 to ${MAX_CLUSTERS}`,
+        integerIn(2, MAX_CLUSTERS),
+      ),
+      nameOption(
+        {
+          flag: 'cluster-layer',
+          value: 'NAME',
+          describe: '--clustering-change: the tensor (or layer) whose rows are clustered (default: the token embedding, else the largest weight)',
+          target: ['clustering', 'layer'],
+        },
+        'a tensor or layer name',
+        '--cluster-layer needs a tensor or layer name',
+      ),
+    ],
     load: lazy(() => import('./clustering-change.js')),
   },
   lowRankDelta: {
     flag: 'low-rank-delta',
     describe: 'Per changed 2-D weight: top singular values of B-A (streamed randomized SVD), energy by rank, effective rank; finds merged LoRA updates',
+    options: [
+      numberOption(
+        {
+          flag: 'rank-k',
+          value: 'K',
+          describe: `--low-rank-delta: singular values computed per weight delta (default 32, at most ${LOW_RANK_MAX_K})`,
+          target: ['rankK'],
+        },
+        `a whole number from 1 to ${LOW_RANK_MAX_K}`,
+        integerIn(1, LOW_RANK_MAX_K),
+      ),
+    ],
     load: lazy(() => import('./low-rank-delta.js')),
   },
   spectral: {
@@ -159,6 +275,52 @@ export const ANALYSES = {
   inferenceSpeed: {
     flag: 'inference-speed-estimate',
     describe: 'FLOPs from the architecture (transformers per token, torchvision ResNets for --input-shape), weight bytes, roofline time on --device-profile',
+    options: [
+      numberOption(
+        {
+          flag: 'context-length',
+          value: 'N',
+          describe: '--inference-speed-estimate: tokens of context for a transformer (default: config.json, else the position table)',
+          target: ['inference', 'contextLength'],
+        },
+        'a positive integer',
+        isPositiveInteger,
+        true,
+      ),
+      dimsOption(
+        {
+          flag: 'input-shape',
+          value: 'N,C,H,W',
+          describe: '--inference-speed-estimate: input of a convolutional network, e.g. 1,3,224,224 (its first number is the batch of an MLP)',
+          target: ['inference', 'inputShape'],
+        },
+        8,
+      ),
+      choiceOption(
+        {
+          flag: 'device-profile',
+          value: 'NAME',
+          describe: `--inference-speed-estimate: device for the roofline time (${DEVICE_NAMES.join(', ')}; default ${DEFAULT_DEVICE})`,
+          target: ['inference', 'deviceProfile'],
+        },
+        DEVICE_NAMES,
+      ),
+      numberOption(
+        { flag: 'peak-tflops', value: 'T', describe: "--inference-speed-estimate: peak TFLOPS in place of the profile's", target: ['inference', 'peakTflops'] },
+        'a positive number',
+        isPositive,
+      ),
+      numberOption(
+        {
+          flag: 'bandwidth-gbs',
+          value: 'G',
+          describe: "--inference-speed-estimate: memory bandwidth in GB/s in place of the profile's",
+          target: ['inference', 'bandwidthGbs'],
+        },
+        'a positive number',
+        isPositive,
+      ),
+    ],
     load: lazy(() => import('./inference-speed.js')),
   },
 } satisfies Record<string, AnalysisRegistration>;
@@ -166,6 +328,9 @@ export const ANALYSES = {
 export type AnalysisName = keyof typeof ANALYSES;
 
 export const ANALYSIS_NAMES = Object.keys(ANALYSES) as AnalysisName[];
+
+/** Every analysis option once, in registry order (an option several analyses list appears at the first). */
+export const ANALYSIS_OPTIONS: readonly AnalysisOption[] = [...new Set(ANALYSIS_NAMES.flatMap((n) => (ANALYSES[n] as AnalysisRegistration).options ?? []))];
 
 export interface LoadedAnalysis {
   name: AnalysisName;

@@ -4,12 +4,14 @@
  * engine's matvec/matvecT ops (W·X and Wᵀ·Y with blocks of at most 64 vectors, one pass each), and
  * ΔW = B − A through B·X − A·X, so neither W nor ΔW is copied into memory. The working set
  * per matrix is the sketch: a few (m + n)·l f64 blocks, l = k + oversampling (see
- * docs/analyses.md); results do not depend on the thread count (the ops are bit-identical).
+ * docs/analyses.md), or for a whole spectrum the d×d Gram matrix (gram-spectrum.ts); results
+ * do not depend on the thread count (the ops are bit-identical).
  */
 import { isComplex, isFloat } from '../dtypes.js';
 import type { Executor } from '../engine/executor.js';
-import { VEC_VALUES } from '../engine/matvec-limits.js';
+import { MATVEC_MAX_K, VEC_VALUES } from '../engine/matvec-limits.js';
 import type { TensorDescriptor } from '../formats/types.js';
+import { GRAM_MAX_DIM, type GramSpectra } from './gram-spectrum.js';
 import { isParameter } from './helpers.js';
 import { differenceOperator, matrixDims, tensorOperator } from './linear-operator.js';
 import { randomizedSingularValues, workingSetBytes, type RandomizedSvdOptions } from './randomized-svd.js';
@@ -22,8 +24,8 @@ export const OVERSAMPLE = 8;
 export const POWER_ITERATIONS = 2;
 /** --spectral-analysis: matrices whose smaller side is at least this (Martin & Mahoney's minimum, as weightwatcher's). */
 export const SPECTRAL_MIN_DIM = 50;
-/** Up to this smaller side, the whole spectrum is computed (exact); above it, the top SPECTRAL_TAIL_K values. */
-export const SPECTRAL_EXACT_MAX_DIM = 256;
+/** Up to this smaller side, the whole spectrum is computed (exact, from the Gram matrix); above it, the top SPECTRAL_TAIL_K values. */
+export const SPECTRAL_EXACT_MAX_DIM = GRAM_MAX_DIM;
 export const SPECTRAL_TAIL_K = 64;
 /** Sketch vectors beyond the tail's k: the k-th estimate of a slowly decaying spectrum needs a wider sketch than the first. */
 export const SPECTRAL_OVERSAMPLE = 16;
@@ -111,9 +113,10 @@ export async function lowRankDeltas(p: PairData, executor: Executor, rankK = LOW
 /**
  * Singular values of each matrix parameter with smaller side ≥ SPECTRAL_MIN_DIM, in A and in
  * B (a matrix B holds unchanged is decomposed once): the whole spectrum up to
- * SPECTRAL_EXACT_MAX_DIM, else the top SPECTRAL_TAIL_K.
+ * SPECTRAL_EXACT_MAX_DIM (the Gram route, shared with the other analyses of the run through
+ * `gram`), else the top SPECTRAL_TAIL_K by randomized SVD.
  */
-export async function matrixSpectra(p: PairData, executor: Executor): Promise<SpectraPair[]> {
+export async function matrixSpectra(p: PairData, executor: Executor, gram: GramSpectra): Promise<SpectraPair[]> {
   const out: SpectraPair[] = [];
   const decompose = async (t: PairData['tensors'][number], side: 'a' | 'b'): Promise<MatrixSpectrum | undefined> => {
     const desc = t[side];
@@ -122,14 +125,22 @@ export async function matrixSpectra(p: PairData, executor: Executor): Promise<Sp
     const [m, n] = matrixDims(desc);
     const d = Math.min(m, n);
     if (d < SPECTRAL_MIN_DIM) return undefined;
-    const rank = d <= SPECTRAL_EXACT_MAX_DIM ? d : SPECTRAL_TAIL_K;
-    const o = { rank, oversample: rank === d ? 0 : SPECTRAL_OVERSAMPLE, powerIterations: POWER_ITERATIONS, seed: SKETCH_SEED };
     const stats = side === 'a' ? t.statsA : t.statsB;
     const sumSq = stats?.l2_norm == null ? null : stats.l2_norm ** 2;
+    const op = tensorOperator(executor, desc);
+    if (d <= SPECTRAL_EXACT_MAX_DIM) {
+      const ascending = await gram.of(model, desc.name, () => op);
+      // Products as gramSingularValues takes them: W and Wᵀ once per block of identity columns.
+      const products = 2 * Math.ceil(d / Math.min(d, MATVEC_MAX_K));
+      if (ascending) return spectrumOf(desc, { values: [...ascending].reverse(), exact: true, sketch: d, products }, sumSq);
+    }
+    // The tail (or, for a Gram that overflowed, the whole spectrum by one sketch of d vectors).
+    const rank = d <= SPECTRAL_EXACT_MAX_DIM ? d : SPECTRAL_TAIL_K;
+    const o = { rank, oversample: rank === d ? 0 : SPECTRAL_OVERSAMPLE, powerIterations: POWER_ITERATIONS, seed: SKETCH_SEED };
     const over = overBudget(m, n, o);
     if (over)
       return { name: desc.name, shape: [...desc.shape], matrix: [m, n], values: [], exact: false, sketch: 0, products: 0, frobeniusSq: sumSq, skipped: over };
-    return spectrumOf(desc, await randomizedSingularValues(tensorOperator(executor, desc), o), sumSq);
+    return spectrumOf(desc, await randomizedSingularValues(op, o), sumSq);
   };
   for (const t of p.tensors) {
     const a = await decompose(t, 'a');

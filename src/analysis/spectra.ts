@@ -4,25 +4,20 @@
  * model, ‖B − A‖₂ per pair. Every product streams the tensors through the engine's matvec ops;
  * no matrix is copied whole.
  *
- * A matrix whose smaller side d is at most GRAM_MAX_DIM gets all its singular values: its
- * d×d Gram matrix (WᵀW or WWᵀ, 16 columns per two streams of W) and the Gram's eigenvalues
- * (Householder tridiagonalisation and implicit QL, below), σᵢ = √λᵢ. That is exact and costs
- * ⌈d/16⌉·2 streams; a larger matrix gets σ₁ by power iteration (src/analysis/power-iteration.ts)
- * and no effective rank.
+ * A matrix whose smaller side d is at most GRAM_MAX_DIM gets all its singular values from its
+ * d×d Gram matrix (src/analysis/gram-spectrum.ts; a stored tensor's are shared with
+ * --spectral-analysis in the same run); a larger matrix gets σ₁ by power iteration
+ * (src/analysis/power-iteration.ts) and no effective rank.
  */
 import { isFloat } from '../dtypes.js';
 import type { Executor } from '../engine/executor.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { modelViewOf } from '../model/view.js';
-import { MATVEC_MAX_K } from '../engine/matvec-limits.js';
 import { isParameter } from './helpers.js';
-import { mat, symmetricEigen } from './linalg.js';
+import { GRAM_MAX_DIM, type GramSpectra, gramSingularValues } from './gram-spectrum.js';
 import { differenceOperator, fitsVectorBlock, type LinearOperator, tensorOperator } from './linear-operator.js';
 import { powerIteration, type SpectralNormRank } from './power-iteration.js';
 import type { PairData } from './types.js';
-
-/** Matrices with min(rows, cols) up to this get every singular value (Gram ≤ 256×256 f64, 512 KiB). */
-export const GRAM_MAX_DIM = 256;
 
 /** A weight matrix: a 2+-D float parameter with elements, rows short enough for a matvec block. */
 export function isWeightMatrix(model: ModelDescription, desc: TensorDescriptor | undefined): desc is TensorDescriptor {
@@ -36,19 +31,26 @@ export function weightMatrices(model: ModelDescription): TensorDescriptor[] {
   return model.tensors.filter((t) => view.entries.get(t.name)?.tiedTo === undefined && isWeightMatrix(model, t));
 }
 
-/** σ₁ and the effective rank of an operator: from all singular values when small enough, else by power iteration. */
-export async function matrixSpectrum(op: LinearOperator): Promise<SpectralNormRank> {
+/**
+ * σ₁ and the effective rank of an operator: from all singular values when small enough (by
+ * `sigmasOf`, the Gram route unless a cached one is given), else by power iteration.
+ */
+export async function matrixSpectrum(op: LinearOperator, sigmasOf = () => gramSingularValues(op)): Promise<SpectralNormRank> {
   if (Math.min(op.rows, op.cols) > GRAM_MAX_DIM) return { ...(await powerIteration(op)), effectiveRank: null };
-  const sigmas = await singularValues(op);
+  const sigmas = await sigmasOf();
   if (sigmas === null) return { ...(await powerIteration(op)), effectiveRank: null };
   return { sigma: Math.max(0, ...sigmas), method: 'gram', iterations: 0, converged: true, residual: 0, effectiveRank: effectiveRank(sigmas) };
 }
 
-export async function spectralNorms(models: ModelDescription[], executor: Executor): Promise<Map<number, Map<string, SpectralNormRank>>> {
+export async function spectralNorms(models: ModelDescription[], executor: Executor, gram: GramSpectra): Promise<Map<number, Map<string, SpectralNormRank>>> {
   const out = new Map<number, Map<string, SpectralNormRank>>();
   for (let m = 0; m < models.length; m++) {
+    const model = models[m]!;
     const per = new Map<string, SpectralNormRank>();
-    for (const w of weightMatrices(models[m]!)) per.set(w.name, await matrixSpectrum(tensorOperator(executor, w)));
+    for (const w of weightMatrices(model)) {
+      const op = tensorOperator(executor, w);
+      per.set(w.name, await matrixSpectrum(op, () => gram.of(model, w.name, () => op)));
+    }
     out.set(m, per);
   }
   return out;
@@ -67,27 +69,6 @@ export async function deltaSpectralNorms(pairs: PairData[], executor: Executor):
     out.set(k, per);
   }
   return out;
-}
-
-/** Singular values from the d×d Gram matrix (d the smaller side); null when it is not finite. */
-async function singularValues(op: LinearOperator): Promise<number[] | null> {
-  const { rows, cols } = op;
-  const d = Math.min(rows, cols);
-  const g = new Float64Array(d * d);
-  // Columns of the identity, as many per product as one matvec pass takes (the operator splits further if its rows are long).
-  const k = Math.max(1, Math.min(d, MATVEC_MAX_K));
-  for (let c0 = 0; c0 < d; c0 += k) {
-    const kk = Math.min(k, d - c0);
-    const e = new Float64Array(d * kk);
-    for (let c = 0; c < kk; c++) e[(c0 + c) * kk + c] = 1;
-    // columns c0… of WᵀW = Wᵀ(W e), or of WWᵀ = W(Wᵀ e)
-    const z = cols <= rows ? await op.applyT(await op.apply(e, kk), kk) : await op.apply(await op.applyT(e, kk), kk);
-    for (let i = 0; i < d; i++) for (let c = 0; c < kk; c++) g[i * d + c0 + c] = z[i * kk + c]!;
-  }
-  if (!g.every(Number.isFinite)) return null;
-  // symmetrise the two computed halves (equal up to rounding)
-  for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) g[i * d + j] = g[j * d + i] = (g[i * d + j]! + g[j * d + i]!) / 2;
-  return Array.from(symmetricEigen(mat(d, d, g)).values, (l) => Math.sqrt(Math.max(0, l)));
 }
 
 /**

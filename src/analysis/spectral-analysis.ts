@@ -4,10 +4,10 @@
  * in A and in B, and the power-law exponent α of the ESD's tail (Martin & Mahoney 2021, the
  * weightwatcher measure) fitted as Clauset, Shalizi & Newman (2009) prescribe: the
  * continuous maximum-likelihood α for each candidate x_min, keeping the x_min whose fit has
- * the smallest Kolmogorov–Smirnov distance. The singular values come from the streamed
- * randomized SVD (src/analysis/singular-values.ts): the whole spectrum when the smaller side
- * is at most 256, else the top 64 (the fit only needs the tail; its x_min is then sought
- * among them).
+ * the smallest Kolmogorov–Smirnov distance. The singular values come from
+ * src/analysis/singular-values.ts: the whole spectrum from the Gram matrix when the smaller
+ * side is at most 256, else the top 64 by streamed randomized SVD (the fit only needs the
+ * tail; its x_min is then sought among them).
  */
 import { fmt, pairData, pairLabel } from './helpers.js';
 import { SPECTRAL_EXACT_MAX_DIM, SPECTRAL_MIN_DIM, SPECTRAL_TAIL_K } from './singular-values.js';

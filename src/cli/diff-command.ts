@@ -15,7 +15,7 @@ import { tensorColumns } from '../formats/table.js';
 import { choosePalette } from '../render/color.js';
 import { render } from '../render/registry.js';
 import { reportDiffers, reportModels, type Report } from '../report/types.js';
-import { gatedAnalyses, selectedAnalyses, thresholdOptions, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
+import { gatedAnalyses, selectedAnalyses, analysisOptions, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
 import { compileRegex, parseEpsilon, parseThreads, type DiffArgs } from './args.js';
 import { termSafe } from '../terminal.js';
 import { STDIN } from '../formats/input.js';
@@ -91,7 +91,7 @@ async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, paths: string[], o
   const run = new Set<AnalysisName>([...wanted, ...gated]);
   // Loaded only when asked for, to keep plain diffs quick to start.
   const { diffSequence } = await import('../report/sequence.js');
-  const full = await diffSequence(paths, run, { ...options, ...thresholdOptions(args) }, { histograms: args.includeCharts === true }).finally(stop);
+  const full = await diffSequence(paths, run, { ...options, ...analysisOptions(args) }, { histograms: args.includeCharts === true }).finally(stop);
   const failed = full.analyses.filter((e) => gated.has(e.name as AnalysisName) && e.failed === true);
   const report = { ...full, analyses: full.analyses.filter((e) => wanted.has(e.name as AnalysisName)) };
   const pairs = report.kind === 'sequence' ? report.pairs : [report];

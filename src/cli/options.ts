@@ -3,8 +3,7 @@
  * parses), the help text (which lists) and the unknown-option check (which suggests), so
  * they cannot disagree. Adding an option: one entry in its group here.
  */
-import { DEFAULT_DEVICE, DEVICE_NAMES } from '../analysis/device-profiles.js';
-import { ANALYSES, ANALYSIS_NAMES } from '../analysis/registry.js';
+import { ANALYSES, ANALYSIS_NAMES, ANALYSIS_OPTIONS } from '../analysis/registry.js';
 import { FORCED_FORMATS } from '../formats/registry.js';
 import { OUTPUT_FORMATS } from '../render/registry.js';
 
@@ -138,99 +137,17 @@ export const OPTION_GROUPS: OptionGroup[] = [
         describe: `CI gates, a list (${FAIL_ON.join(',')}): exit 1 when the analysis fails (run even when not shown)`,
         commands: DIFF,
       },
-      {
-        name: 'rtol',
-        type: 'string',
-        value: 'R',
-        describe: '--regression-test: relative tolerance (default: per dtype, as torch.testing.assert_close)',
-        commands: DIFF,
-      },
-      {
-        name: 'atol',
-        type: 'string',
-        value: 'A',
-        describe: '--regression-test: absolute tolerance (default: per dtype, as torch.testing.assert_close)',
-        commands: DIFF,
-      },
-      {
-        name: 'min-sqnr',
-        type: 'string',
-        value: 'DB',
-        describe: '--alert-on-degradation: alert when the SQNR (dB) of a model against the previous one is below DB',
-        commands: DIFF,
-      },
-      {
-        name: 'clusters',
-        type: 'string',
-        value: 'K',
-        describe: '--clustering-change: clusters for k-means (2 to 256; default 8)',
-        commands: DIFF,
-      },
-      {
-        name: 'cluster-layer',
-        type: 'string',
-        value: 'NAME',
-        describe: '--clustering-change: the tensor (or layer) whose rows are clustered (default: the token embedding, else the largest weight)',
-        commands: DIFF,
-      },
-      {
-        name: 'min-cosine',
-        type: 'string',
-        value: 'C',
-        describe: '--alert-on-degradation: alert when the cosine similarity to the previous model is below C',
-        commands: DIFF,
-      },
-      {
-        name: 'num-heads',
-        type: 'string',
-        value: 'N',
-        describe: 'Attention analyses: query heads per layer (default: config.json beside the model, or the file metadata)',
-        commands: DIFF,
-      },
-      {
-        name: 'num-kv-heads',
-        type: 'string',
-        value: 'N',
-        describe: 'Attention analyses: key/value heads (grouped-query attention; default: from the shapes, checked against this)',
-        commands: DIFF,
-      },
-      {
-        name: 'rank-k',
-        type: 'string',
-        value: 'K',
-        describe: '--low-rank-delta: singular values computed per weight delta (default 32, at most 256)',
-        commands: DIFF,
-      },
-      {
-        name: 'context-length',
-        type: 'string',
-        value: 'N',
-        describe: '--inference-speed-estimate: tokens of context for a transformer (default: config.json, else the position table)',
-        commands: DIFF,
-      },
-      {
-        name: 'input-shape',
-        type: 'string',
-        value: 'N,C,H,W',
-        describe: '--inference-speed-estimate: input of a convolutional network, e.g. 1,3,224,224 (its first number is the batch of an MLP)',
-        commands: DIFF,
-      },
-      {
-        name: 'device-profile',
-        type: 'string',
-        choices: DEVICE_NAMES,
-        value: 'NAME',
-        describe: `--inference-speed-estimate: device for the roofline time (${DEVICE_NAMES.join(', ')}; default ${DEFAULT_DEVICE})`,
-        commands: DIFF,
-      },
-      { name: 'peak-tflops', type: 'string', value: 'T', describe: "--inference-speed-estimate: peak TFLOPS in place of the profile's", commands: DIFF },
-      {
-        name: 'bandwidth-gbs',
-        type: 'string',
-        value: 'G',
-        describe: "--inference-speed-estimate: memory bandwidth in GB/s in place of the profile's",
-        commands: DIFF,
-      },
+      // --rtol, --clusters, --rank-k …: declared with their analysis (src/analysis/registry.ts)
+      ...ANALYSIS_OPTIONS.map(
+        (o): OptionSpec => ({
+          name: o.flag,
+          type: 'string',
+          value: o.value,
+          describe: o.describe,
+          ...(o.choices ? { choices: o.choices } : {}),
+          commands: DIFF,
+        }),
+      ),
     ],
   },
   {

@@ -126,10 +126,10 @@ export class Engine {
     const k = this.kernels;
     const { first, end, tensors, params } = item;
     const ps = this.pipelines(tensors);
-    // Kernels run on sub-chunks of `sub` elements (small enough for dequantized data to stay
-    // in cache); reads stay as large as the raw buffers allow, a whole number of sub-chunks.
+    // Kernels run on sub-chunks of `sub` elements (~1 MiB, less for dequantized data to stay
+    // in cache); reads are as large as the raw buffers allow, a whole number of sub-chunks.
     const sub = this.step(op, item, ps, kernelLimit(ps, this.options.chunkElements));
-    const reach = ps.some((p) => p.blockElements > 1) ? readElements(k, ps, this.options.chunkElements) : this.step(op, item, ps);
+    const reach = readElements(k, ps, this.options.chunkElements);
     const step = Math.max(1, Math.floor(reach / sub)) * sub;
     const view = new ChunkView(k, ps, ps[0]!.kind);
     // Raw buffers by chunk parity, one per side.

@@ -90,8 +90,15 @@ export function kernelLimit(pipelines: Pipeline[], limit?: number): number | und
 }
 
 /**
- * Elements per read of block-quantized data, which the kernels take in sub-chunks of at
- * most DEQUANT_CHUNK_ELEMENTS: only the raw buffers bound it (fewer, larger reads).
+ * Stored bytes the kernels take per call (~1 MiB, DESIGN §4). Reads are larger (the raw
+ * buffers, RAW_BYTES): each read is a round trip to libuv's thread pool, which costs more
+ * than the kernel call. Chunk results (pivots, merges) depend on this size, not on the read.
+ */
+export const KERNEL_CHUNK_BYTES = 1 << 20;
+
+/**
+ * Elements per read, which the kernels take in sub-chunks (chunkElements, and at most
+ * DEQUANT_CHUNK_ELEMENTS of block-quantized data): only the raw buffers bound it.
  */
 export function readElements(k: Kernels, pipelines: Pipeline[], limit?: number): number {
   let n = Number.POSITIVE_INFINITY;
@@ -101,10 +108,11 @@ export function readElements(k: Kernels, pipelines: Pipeline[], limit?: number):
   return Math.max(align, n - (n % align));
 }
 
-/** Elements per chunk: the raw chunk and its f64 widening must both fit; whole blocks. */
+/** Elements per kernel chunk: ≤ KERNEL_CHUNK_BYTES stored, and its f64 widening must fit; whole blocks. */
 export function chunkElements(k: Kernels, pipelines: Pipeline[], limit?: number): number {
   let n = Math.floor(k.scratchBytes / 8);
-  for (const p of pipelines) n = Math.min(n, Math.floor(k.rawBytes / p.blockBytes) * p.blockElements);
+  const bytes = Math.min(k.rawBytes, KERNEL_CHUNK_BYTES);
+  for (const p of pipelines) n = Math.min(n, Math.floor(bytes / p.blockBytes) * p.blockElements);
   if (limit !== undefined) n = Math.max(1, Math.min(n, limit));
   const align = blockAlign(pipelines);
   return Math.max(align, n - (n % align));

@@ -4,7 +4,7 @@
  */
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
-import { buildZip } from './hostile_pickle.js';
+import { buildZip } from './zip.js';
 
 /** A safetensors file: header JSON text as given (so it can be hostile), then `data`. */
 export function safetensorsRaw(header: string, data: Buffer = Buffer.alloc(0)): Buffer {

@@ -3,7 +3,7 @@
  * is committed). Each builder returns the raw data.pkl bytes; `torchZip` wraps them (deflated,
  * as an attacker would, so that a small file inflates to a large pickle).
  */
-import { deflateRawSync } from 'node:zlib';
+import { buildZip } from './zip.js';
 
 export const op = {
   PROTO: 0x80,
@@ -116,55 +116,6 @@ export const CODE_RUNNING: Record<string, { pkl: Buffer; names: string }> = {
   },
 };
 
-interface ZipSpec {
-  name: string;
-  data: Buffer;
-  deflate?: boolean;
-  aliasOf?: string;
-}
-
-/** A zip whose entries may alias an earlier entry's local record (central-directory only). */
-export function buildZip(entries: ZipSpec[]): Buffer {
-  const parts: Buffer[] = [];
-  const central: Buffer[] = [];
-  const records = new Map<string, { offset: number; method: number; csize: number; usize: number }>();
-  let pos = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.name);
-    let rec = e.aliasOf ? records.get(e.aliasOf) : undefined;
-    if (!rec) {
-      const method = e.deflate ? 8 : 0;
-      const payload = e.deflate ? deflateRawSync(e.data, { level: 9 }) : e.data;
-      const lh = Buffer.alloc(30);
-      lh.writeUInt32LE(0x04034b50, 0);
-      lh.writeUInt16LE(method, 8);
-      lh.writeUInt32LE(payload.length, 18);
-      lh.writeUInt32LE(e.data.length, 22);
-      lh.writeUInt16LE(name.length, 26);
-      rec = { offset: pos, method, csize: payload.length, usize: e.data.length };
-      parts.push(lh, name, payload);
-      pos += 30 + name.length + payload.length;
-      records.set(e.name, rec);
-    }
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(rec.method, 10);
-    ch.writeUInt32LE(rec.csize, 20);
-    ch.writeUInt32LE(rec.usize, 24);
-    ch.writeUInt16LE(name.length, 28);
-    ch.writeUInt32LE(rec.offset, 42);
-    central.push(ch, name);
-  }
-  const cd = Buffer.concat(central);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(central.length / 2, 8);
-  eocd.writeUInt16LE(central.length / 2, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(pos, 16);
-  return Buffer.concat([...parts, cd, eocd]);
-}
-
 /** A torch-style archive holding `pkl` as archive/data.pkl (deflated) plus storages. */
 export function torchZip(pkl: Buffer, storages: Record<string, Buffer> = {}, deflate = true): Buffer {
   return buildZip([
@@ -176,33 +127,7 @@ export function torchZip(pkl: Buffer, storages: Record<string, Buffer> = {}, def
 
 /** `_rebuild_tensor_v2(storage <key> FloatStorage of numel, 0, (numel,), (1,), False, OrderedDict())`. */
 export function rebuiltTensor(storageKey: string, numel: number): Buffer {
-  return P(
-    global('torch._utils', '_rebuild_tensor_v2'),
-    op.MARK,
-    op.MARK,
-    str('storage'),
-    global('torch', 'FloatStorage'),
-    str(storageKey),
-    str('cpu'),
-    op.BININT1,
-    numel,
-    op.TUPLE,
-    op.BINPERSID,
-    op.BININT1,
-    0,
-    op.BININT1,
-    numel,
-    op.TUPLE1,
-    op.BININT1,
-    1,
-    op.TUPLE1,
-    0x89,
-    global('collections', 'OrderedDict'),
-    op.EMPTY_TUPLE,
-    op.REDUCE,
-    op.TUPLE,
-    op.REDUCE,
-  );
+  return viewTensor(storageKey, numel, 0, [numel], [1]);
 }
 
 /** `{name: tensor}` state_dict pickle with one float32 tensor per name (storage key = index). */

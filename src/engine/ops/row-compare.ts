@@ -6,7 +6,7 @@
  */
 import type { EngineOp } from '../op.js';
 import type { RowParams } from './row-stats.js';
-import { concatColumns, feedRows, type RowCarry } from './rows.js';
+import { columnArrays, concatColumns, emptyColumns, feedRows, type RowCarry } from './rows.js';
 
 /** One Float64Array per quantity, one entry per row. */
 export interface RowComparison {
@@ -37,7 +37,7 @@ export const rowCompareOp: EngineOp<RowParams, RowCompareAcc, RowComparison> = {
   sides: 2,
   split: 'ranges',
   rangeAlign: ({ rowLength }) => Math.max(1, rowLength),
-  empty: () => ({ columns: Object.fromEntries(COLUMNS.map((name) => [name, []])) as unknown as RowCompareAcc['columns'] }),
+  empty: () => ({ columns: emptyColumns(COLUMNS) }),
   chunk(acc, c, { rowLength }) {
     const pa = c.ptr(0);
     const pb = c.ptr(1);
@@ -68,6 +68,6 @@ export const rowCompareOp: EngineOp<RowParams, RowCompareAcc, RowComparison> = {
     );
     return acc;
   },
-  result: (acc) => Object.fromEntries(COLUMNS.map((name) => [name, Float64Array.from(acc.columns[name])])) as RowComparison,
+  result: (acc) => columnArrays(COLUMNS, acc.columns),
   merge: concatColumns,
 };

@@ -5,7 +5,7 @@
  * cuts a row, so the columns are bit-identical at any chunk size and thread count.
  */
 import type { EngineOp } from '../op.js';
-import { concatColumns, feedRows, type RowCarry } from './rows.js';
+import { columnArrays, concatColumns, emptyColumns, feedRows, type RowCarry } from './rows.js';
 
 /** One Float64Array per statistic, one entry per row. mean/std/min/max are NaN for rows without finite values. */
 export interface RowStats {
@@ -37,7 +37,7 @@ export const rowStatsOp: EngineOp<RowParams, RowStatsAcc, RowStats> = {
   sides: 1,
   split: 'ranges',
   rangeAlign: ({ rowLength }) => Math.max(1, rowLength),
-  empty: () => ({ columns: Object.fromEntries(COLUMNS.map((name) => [name, []])) as unknown as RowStatsAcc['columns'] }),
+  empty: () => ({ columns: emptyColumns(COLUMNS) }),
   chunk(acc, c, { rowLength }) {
     const ptr = c.ptr(0);
     const width = c.kind === 'f64' ? 8 : 4;
@@ -66,7 +66,7 @@ export const rowStatsOp: EngineOp<RowParams, RowStatsAcc, RowStats> = {
     );
     return acc;
   },
-  result: (acc) => Object.fromEntries(COLUMNS.map((name) => [name, Float64Array.from(acc.columns[name])])) as RowStats,
+  result: (acc) => columnArrays(COLUMNS, acc.columns),
   merge: concatColumns,
 };
 

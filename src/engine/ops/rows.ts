@@ -51,6 +51,16 @@ export function feedRows(
   }
 }
 
+/** Per-row columns being filled: an empty list per column name. */
+export function emptyColumns<C extends string>(names: readonly C[]): Record<C, number[]> {
+  return Object.fromEntries(names.map((name) => [name, []])) as unknown as Record<C, number[]>;
+}
+
+/** The filled lists as the result's Float64Array columns. */
+export function columnArrays<C extends string>(names: readonly C[], columns: Record<C, number[]>): Record<C, Float64Array> {
+  return Object.fromEntries(names.map((name) => [name, Float64Array.from(columns[name])])) as Record<C, Float64Array>;
+}
+
 /** Concatenates per-row columns of consecutive ranges. */
 export function concatColumns<T extends Record<string, Float64Array>>(a: T, b: T): T {
   const out: Record<string, Float64Array> = {};

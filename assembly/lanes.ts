@@ -1,0 +1,26 @@
+// Reductions of SIMD lanes to one value, each in one fixed order (results stay bit-identical
+// wherever they are used). Inlined, so a fold costs what it did written out.
+
+/** Lane 0 + lane 1 of f64x2. */
+@inline export function sumF64x2(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+/** Lane 0 + lane 1 of i64x2. */
+@inline export function sumI64x2(v: v128): i64 {
+  return i64x2.extract_lane(v, 0) + i64x2.extract_lane(v, 1);
+}
+
+/** Lanes 0 + 1 + 2 + 3 of i32x4, left to right. */
+@inline export function sumI32x4(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
+}
+
+/** The smallest and the largest of the f32x4 lanes (pairs first: (0, 1) and (2, 3)). */
+@inline export function minF32x4(v: v128): f32 {
+  return min(min(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), min(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+@inline export function maxF32x4(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
