@@ -57,7 +57,8 @@ let f16Consts: usize = 0;
 /** The constant table (allocated by init). */
 export function f16ConstantsPtr(): usize { return f16Consts; }
 
-function f16Constants(): usize {
+/** Allocates and fills the SIMD constants of the f16 conversion (part of every init). */
+export function f16Constants(): usize {
   if (f16Consts == 0) {
     f16Consts = heap.alloc(11 * 16 + 16);
     f16Consts = (f16Consts + 15) & ~(<usize>15);

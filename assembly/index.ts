@@ -1,10 +1,11 @@
-// Entry point of the kernel module: layout and tables are set up once by init(); the host
-// then reads chunks into rawA/rawB and calls one kernel per chunk.
+// Entry point of the kernel module: layout and tables are set up once by init() (or by
+// initLayout(), then buildTables() before the first kernel that reads the f16/f8 tables); the
+// host then reads chunks into rawA/rawB and calls one kernel per chunk.
 import {
   allocateLayout, rawA, rawB, rawA2, rawB2, scratchA, scratchB, statsOut, statsOutB, compareOut, RAW_BYTES, SCRATCH_BYTES,
   histOut, rowsOut, vecX, vecY, HIST_MAX_BINS, ROWS_OUT_BYTES, VEC_BYTES,
 } from './layout';
-import { buildTables } from './convert';
+import { buildTables as fillTables, f16Constants } from './convert';
 import { ROW_STATS_SLOTS, ROW_PAIR_SLOTS } from './rows';
 
 export { stats_f32, stats_f64, stats_bf16, stats_f16 } from './stats';
@@ -23,8 +24,19 @@ export {
 } from './convert';
 
 export function init(): void {
+  initLayout();
+  fillTables(scratchA);
+}
+
+/** The memory layout and the f16 SIMD constants, without the conversion tables. */
+export function initLayout(): void {
   allocateLayout();
-  buildTables(scratchA);
+  f16Constants(); // allocated now: memory must not grow after init (the host holds views on it)
+}
+
+/** The f16 and f8 conversion tables (after initLayout; uses scratchA as work space). */
+export function buildTables(): void {
+  fillTables(scratchA);
 }
 
 export function ptrRawA(): usize { return rawA; }

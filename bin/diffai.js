@@ -4,6 +4,8 @@
 // made of; load-bundle.js loads it.
 const { cli } = require('./load-bundle.js').loadBundle();
 
+cli.writeStdoutDirectly();
+
 cli.main(cli.parseArgs()).then((code) => {
   process.exitCode = code;
 });

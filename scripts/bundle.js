@@ -6,6 +6,11 @@
 // kernels (../../build/kernels.wasm) and the worker (../engine/worker.js) resolve from it as
 // from the modules it contains; the library entry (dist/src/index.js) is not bundled.
 //
+// The bundle is minified (whitespace and syntax; names are kept, error messages can show
+// them) and is one function expression, as Module.wrap would make it: bin/load-bundle.js
+// compiles the file as it reads it. Its text must stay ASCII, which V8 keeps one byte a
+// character (test/startup.test.ts checks).
+//
 // Then V8's code cache of the bundle is saved beside it (diffai.cjs.cache), taken after a
 // plain diff of two shipped fixtures ran, so it holds the functions a common run compiles.
 import { spawnSync } from 'node:child_process';
@@ -19,9 +24,12 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
   // import.meta.url of every bundled module is the bundle's own URL.
   define: { 'import.meta.url': 'importMetaUrl' },
-  banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: { js: "(function (exports, require, module, __filename, __dirname) {\nconst importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  footer: { js: '})' },
   // Loaded only when needed (yargs for lines the fast parser leaves to it, js-yaml for YAML
   // output), from node_modules as dependencies: not parsed at every start.
   external: ['yargs', 'js-yaml'],
@@ -35,6 +43,7 @@ const MAKE_CACHE = `
 const { writeFileSync } = require('node:fs');
 const { CACHE, loadBundle } = require('./bin/load-bundle.js');
 const { cli, script } = loadBundle();
+cli.writeStdoutDirectly(); // as bin/diffai.js: the cache then holds the functions of that path
 cli.main(['fixtures/core/digits_mlp.safetensors', 'fixtures/core/digits_mlp_finetuned.safetensors']).then((code) => {
   if (code !== 0) throw new Error('the diff for the code cache failed');
   writeFileSync(CACHE, script.createCachedData());

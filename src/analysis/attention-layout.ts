@@ -276,8 +276,11 @@ function resolveLayer(l: AttentionLayer, c: HeadCounts): ResolvedLayer | string 
 export function attentionLayout(model: ModelDescription, options: HeadOptions, warnings: string[] = []): LayoutResult {
   const layers = findAttentionLayers(model);
   if (layers.length === 0) return { kind: 'none' };
+  const seen = warnings.length;
   const counts = headCounts(model, options, warnings);
-  if (!counts) return { kind: 'unresolved', reason: 'head count unknown: pass --num-heads', layers };
+  // A config.json that was there but not read (too large, unreadable) is said with the reason.
+  const trouble = warnings.length > seen ? ` (${warnings.slice(seen).join('; ')})` : '';
+  if (!counts) return { kind: 'unresolved', reason: `head count unknown: pass --num-heads${trouble}`, layers };
   const resolved: ResolvedLayer[] = [];
   for (const l of layers) {
     const r = resolveLayer(l, counts);

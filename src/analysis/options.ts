@@ -92,7 +92,7 @@ export function dimsOption(d: Declared, max: number): AnalysisOption {
     expected: `a list of at most ${max} positive integers`,
     valid: (v) => Array.isArray(v) && v.length >= 1 && v.length <= max && v.every((x) => each.valid(x)),
     parse: (text) => {
-      const parts = text.split(/[,x×]/).map((s) => s.trim());
+      const parts = text.split(/[,x\u00d7]/).map((s) => s.trim()); // × escaped: the CLI bundle stays ASCII
       if (parts.length > max) throw new DiffaiError(undefined, `--${d.flag} has ${parts.length} dimensions; at most ${max}`);
       return parts.map((s) => each.parse(s));
     },

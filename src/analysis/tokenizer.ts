@@ -7,10 +7,9 @@
  * analysis, never an error of the comparison. Strings are returned as stored; the text
  * renderer escapes control characters.
  */
-import { dirname, join } from 'node:path';
 import { DiffaiError } from '../errors.js';
-import { RandomAccessFile, statPath } from '../io/file.js';
 import { parseJson } from '../io/json.js';
+import { readSibling, siblingPath } from '../io/sibling-file.js';
 
 /** Larger tokenizer files are not read (real ones: GPT-2 1.4 MB, Llama 3 9 MB, Gemma 34 MB). */
 export const MAX_TOKENIZER_BYTES = 64 * 1024 * 1024;
@@ -27,42 +26,25 @@ export interface TokenLookup {
   tokens: Map<number, string>;
 }
 
-/** The tokenizer file beside `modelPath` (or inside it, for a model directory), if any. */
-export function findTokenizer(modelPath: string): string | undefined {
-  try {
-    const dir = statPath(modelPath)?.isDirectory() ? modelPath : dirname(modelPath);
-    for (const file of TOKENIZER_FILES) {
-      const path = join(dir, file);
-      if (statPath(path)?.isFile()) return path;
-    }
-  } catch {
-    // An unreadable directory has no tokenizer for us.
-  }
-  return undefined;
-}
-
-/** Token strings of the ids `wanted`, from the tokenizer beside the model. */
+/** Token strings of the ids `wanted`, from the tokenizer beside the model (remote models: at the same URL directory). */
 export function tokenStrings(modelPath: string, wanted: Iterable<number>): TokenLookup {
-  const path = findTokenizer(modelPath);
-  if (path === undefined) return { tokens: new Map() };
   const want = new Set(wanted);
+  let path: string | undefined;
   try {
-    const size = statPath(path)?.size ?? 0;
-    if (size > MAX_TOKENIZER_BYTES) return { path, warning: `${size} bytes, larger than the ${MAX_TOKENIZER_BYTES}-byte limit; not read`, tokens: new Map() };
-    const file = RandomAccessFile.open(path);
-    let text: string;
-    try {
-      text = file.read(0, file.size).toString('utf8');
-    } finally {
-      file.close();
+    for (const name of TOKENIZER_FILES) {
+      path = siblingPath(modelPath, name);
+      const found = readSibling(modelPath, name, MAX_TOKENIZER_BYTES);
+      if (!found) continue;
+      if ('tooLarge' in found) return { path, warning: `${found.size} bytes, larger than the ${MAX_TOKENIZER_BYTES}-byte limit; not read`, tokens: new Map() };
+      const tokens = vocabulary(parseJson(found.bytes.toString('utf8'), path, 'not valid JSON'), want);
+      if (tokens === undefined) return { path, warning: 'no vocabulary found (expected model.vocab or a token → id object)', tokens: new Map() };
+      return { path, tokens };
     }
-    const tokens = vocabulary(parseJson(text, path, 'not valid JSON'), want);
-    if (tokens === undefined) return { path, warning: 'no vocabulary found (expected model.vocab or a token → id object)', tokens: new Map() };
-    return { path, tokens };
   } catch (e) {
     if (e instanceof DiffaiError) return { path, warning: e.message, tokens: new Map() };
     throw e;
   }
+  return { tokens: new Map() };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

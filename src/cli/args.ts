@@ -1,8 +1,11 @@
 /** Parsed arguments of the two commands, and the option checks both share. */
-import { availableParallelism } from 'node:os';
+import { lazyBuiltin } from '../lazy-builtin.js';
 import { DiffaiError } from '../errors.js';
 import type { OutputFormat } from '../render/registry.js';
 import type { ReportArgs } from './report-options.js';
+
+// node:os only for a --threads to check (start-up time).
+const os = lazyBuiltin<typeof import('node:os')>('node:os');
 
 export interface DiffArgs extends ReportArgs {
   fileA: string;
@@ -55,8 +58,9 @@ export function parseEpsilon(typed: string | undefined): number {
  * `--threads N`: a positive integer, capped at the available cores with a warning (more
  * threads than cores only compete for them, and each costs memory).
  */
-export function parseThreads(typed: string | undefined, warn: (line: string) => void, cores = availableParallelism()): number | undefined {
+export function parseThreads(typed: string | undefined, warn: (line: string) => void, cores?: number): number | undefined {
   if (typed === undefined) return undefined;
+  cores ??= os().availableParallelism();
   const value = /^\s*\d+\s*$/.test(typed) ? Number(typed) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < 1) throw new DiffaiError(undefined, `--threads must be a positive integer, got ${JSON.stringify(typed)}`);
   if (value > cores) {

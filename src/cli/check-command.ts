@@ -12,7 +12,7 @@ import { withModels } from '../load.js';
 import type { OutputFormat } from '../render/registry.js';
 import { renderJson } from '../render/json.js';
 import type { InputArgs } from './input-options.js';
-import { write } from './output.js';
+import { write, writeError } from './output.js';
 import { createProgress } from './progress.js';
 
 export interface CheckArgs extends InputArgs {
@@ -94,8 +94,8 @@ export async function runCheck(args: CheckArgs): Promise<number> {
     if (args.output === 'json') await write(renderJson(results));
     else if (args.output === 'yaml') await write((await import('js-yaml')).dump(results, { lineWidth: -1 }));
     else await write(results.map((r) => `${checkLine(r)}\n`).join(''));
-    for (const r of results) for (const w of r.warnings) process.stderr.write(`diffai: ${r.file}: warning: ${w}\n`);
-    if (failed > 0 && results.length > 1) process.stderr.write(`diffai: ${failed} of ${results.length} files failed the check\n`);
+    for (const r of results) for (const w of r.warnings) writeError(`diffai: ${r.file}: warning: ${w}\n`);
+    if (failed > 0 && results.length > 1) writeError(`diffai: ${failed} of ${results.length} files failed the check\n`);
   }
   return failed > 0 ? 2 : 0;
 }

@@ -21,11 +21,13 @@ import { termSafe } from '../terminal.js';
 import { STDIN } from '../formats/input.js';
 import { isRemotePath } from '../io/remote-path.js';
 import { filterWarnings } from './filter-warnings.js';
-import { verboseLine, warn, write } from './output.js';
+import { verboseLine, warn, write, writeError, stdoutIsTerminal } from './output.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
 import { createProgress } from './progress.js';
 import { loadOptionsFrom, type InputArgs } from './input-options.js';
 import { describeKeyMaps } from './key-map-notes.js';
+import { nowMs } from './clock.js';
+import { startCompilingKernels } from './kernels-early.js';
 
 export async function runDiff(args: DiffArgs): Promise<number> {
   // A share of a partitioned run (partition-command.ts): partial results, not a report.
@@ -36,7 +38,8 @@ export async function runDiff(args: DiffArgs): Promise<number> {
   const paths = [args.fileA, args.fileB, ...((args as DiffArgs & AnalysisArgs).more ?? []).map(String)];
   reportMissing(paths);
   reportTarget(args); // a bad report file name fails before any work
-  const started = performance.now();
+  if (!args.shapeOnly) startCompilingKernels();
+  const started = nowMs();
   const progress = createProgress(!args.quiet);
   const options: LibraryOptions = {
     threads,
@@ -108,22 +111,22 @@ async function runAnalysisDiff(args: DiffArgs & AnalysisArgs, paths: string[], o
 function reportMissing(paths: string[]): void {
   const missing = paths.filter((p) => p !== STDIN && !isRemotePath(p) && statSync(p, { throwIfNoEntry: false }) === undefined);
   if (missing.length === 0) return;
-  for (const p of missing.slice(0, -1)) process.stderr.write(`${new DiffaiError(p, 'no such file').line}\n`);
+  for (const p of missing.slice(0, -1)) writeError(`${new DiffaiError(p, 'no such file').line}\n`);
   throw new DiffaiError(missing[missing.length - 1], 'no such file');
 }
 
 /** The report file when asked for, then the report in the chosen format, or with `--brief` only the given lines. */
 async function print(args: DiffArgs, report: Report, briefLines: string[]): Promise<void> {
   const inputs = [args.fileA, args.fileB, ...((args as DiffArgs & AnalysisArgs).more ?? []).map(String)];
-  const options = reportRenderOptions(args, inputs, choosePalette(args.color, process.stdout.isTTY === true), args.stats);
+  const options = reportRenderOptions(args, inputs, choosePalette(args.color, stdoutIsTerminal()), args.stats);
   const target = reportTarget(args);
   if (target) {
     const written = await writeReport(target, report, options);
-    if (!args.quiet) process.stderr.write(`diffai: ${written}\n`);
+    if (!args.quiet) writeError(`diffai: ${written}\n`);
   }
   if (args.quiet) return;
   const note = chartsNote(args);
-  if (note && !args.brief) process.stderr.write(`diffai: ${note}\n`);
+  if (note && !args.brief) writeError(`diffai: ${note}\n`);
   if (args.brief) {
     if (briefLines.length > 0) await write(briefLines.map((l) => `${termSafe(l)}\n`).join(''));
     return;
@@ -143,5 +146,5 @@ function describeRun(args: DiffArgs, models: ModelDescription[], options: Librar
 }
 
 function elapsed(started: number): string {
-  return (performance.now() - started).toFixed(1);
+  return (nowMs() - started).toFixed(1);
 }

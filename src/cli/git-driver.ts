@@ -21,7 +21,7 @@ import { choosePalette } from '../render/color.js';
 import { render } from '../render/registry.js';
 import { renderTextconv } from '../render/textconv.js';
 import { loadOptionsFrom, type InputArgs } from './input-options.js';
-import { write } from './output.js';
+import { write, stdoutIsTerminal } from './output.js';
 
 const NULL_FILE = '/dev/null';
 
@@ -66,7 +66,7 @@ export async function runGitDiff(args: GitDiffArgs): Promise<number> {
       oldFile === NULL_FILE ? [emptyLike(models[0]!), models[0]!] : newFile === NULL_FILE ? [models[0]!, emptyLike(models[0]!)] : [models[0]!, models[1]!];
     return diffDescribed(a, b, options);
   });
-  const body = await render(report, 'text', { stats: args.stats ?? false, palette: choosePalette(args.color, process.stdout.isTTY === true) });
+  const body = await render(report, 'text', { stats: args.stats ?? false, palette: choosePalette(args.color, stdoutIsTerminal()) });
   await write(header + body);
   return 0;
 }

@@ -6,16 +6,19 @@ import { inspectRows } from '../report/inspect-rows.js';
 import { compileRegex, parseThreads, type InspectArgs } from './args.js';
 import { filterWarnings } from './filter-warnings.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
-import { verboseLine, warn, writeChunks } from './output.js';
+import { verboseLine, warn, writeChunks, writeError, stdoutIsTerminal } from './output.js';
 import { createProgress } from './progress.js';
 import { loadOptionsFrom, type InputArgs } from './input-options.js';
+import { nowMs } from './clock.js';
+import { startCompilingKernels } from './kernels-early.js';
 
 export async function runInspect(args: InspectArgs): Promise<number> {
   const target = reportTarget(args);
-  const started = performance.now();
+  const started = nowMs();
   const threads = parseThreads(args.threads, (line) => warn(false, line));
   const progress = createProgress(true);
   const filters = { path: args.path, ignoreKeysRegex: compileRegex(args.ignoreKeysRegex) };
+  if (!args.shapeOnly) startCompilingKernels();
   const report = await inspectFile(args.file, {
     ...filters,
     shapeOnly: args.shapeOnly,
@@ -25,12 +28,12 @@ export async function runInspect(args: InspectArgs): Promise<number> {
     onBytes: (n) => progress.add(n),
   }).finally(() => progress.stop());
   for (const w of filterWarnings(report.unmatchedFilters ?? [], 1, args)) warn(false, w);
-  verboseLine(args.verbose, `${args.file}: ${inspectRows(report).count} tensors in ${(performance.now() - started).toFixed(1)} ms`);
-  const options = reportRenderOptions(args, [args.file], choosePalette(args.color, process.stdout.isTTY === true));
-  if (target) process.stderr.write(`diffai: ${await writeReport(target, report, options)}\n`);
+  verboseLine(args.verbose, `${args.file}: ${inspectRows(report).count} tensors in ${(nowMs() - started).toFixed(1)} ms`);
+  const options = reportRenderOptions(args, [args.file], choosePalette(args.color, stdoutIsTerminal()));
+  if (target) writeError(`diffai: ${await writeReport(target, report, options)}\n`);
   const note = chartsNote(args);
-  if (note) process.stderr.write(`diffai: ${note}\n`);
-  // Streamed: a million-tensor inspection is printed a few thousand rows at a time.
+  if (note) writeError(`diffai: ${note}\n`);
+  // Streamed: a million-tensor inspection is printed a few hundred rows at a time.
   await writeChunks(await renderChunks(report, outputFormat(args), options));
   return 0;
 }

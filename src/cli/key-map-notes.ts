@@ -4,11 +4,12 @@
  */
 import { prefixHint } from '../diff/rename.js';
 import type { ModelDescription } from '../formats/types.js';
+import { writeError } from './output.js';
 
 export function describeKeyMaps(models: ModelDescription[], quiet: boolean, verbose: boolean): void {
   if (verbose) {
     for (const m of models) {
-      for (const [name, original] of m.originalNames ?? []) process.stderr.write(`diffai: ${m.path}: renamed ${original} -> ${name}\n`);
+      for (const [name, original] of m.originalNames ?? []) writeError(`diffai: ${m.path}: renamed ${original} -> ${name}\n`);
     }
   }
   if (quiet) return;
@@ -18,7 +19,7 @@ export function describeKeyMaps(models: ModelDescription[], quiet: boolean, verb
     const hint = prefixHint(a, b);
     if (!hint) continue;
     const [own, other] = hint.side === 'a' ? [a, b] : [b, a];
-    process.stderr.write(
+    writeError(
       `diffai: note: every tensor name in ${own.path} starts with ${JSON.stringify(hint.prefix)} and ${other.path}'s do not; --strip-prefix ${hint.prefix} would match ${hint.matches} of them\n`,
     );
   }

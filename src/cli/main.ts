@@ -18,10 +18,14 @@ import { summarizeArgv } from './option-check.js';
 import { type CommandName, optionsFor } from './options.js';
 import { COMMANDS, type CommandId, positionalsOf, yargsUsage } from './commands.js';
 import { fastParse, type ParsedArgs, type ParsedCommand } from './fast-args.js';
-import { guardStreams, write } from './output.js';
+import { write, writeError } from './output.js';
 import type { CheckArgs } from './check-command.js';
 import type { GitDiffArgs, TextconvArgs } from './git-driver.js';
 import { STDIN } from '../formats/input.js';
+import { nowMs } from './clock.js';
+
+// The command line (bin/diffai.js) writes results straight to file descriptor 1.
+export { writeStdoutDirectly } from './output.js';
 
 export const EXIT_OK = 0;
 export const EXIT_DIFFERENT = 1;
@@ -49,7 +53,6 @@ function readPackage(url: URL): { name?: string; version?: string } | undefined 
 
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('-v') || argv.includes('--verbose');
-  guardStreams();
   try {
     const { command, help, version: wantsVersion } = summarizeArgv(argv);
     if (help) {
@@ -68,13 +71,13 @@ export async function main(argv: string[]): Promise<number> {
     return await RUNNERS[parsed.command](parsed.args, argv);
   } catch (e) {
     if (e instanceof DiffaiError) {
-      process.stderr.write(`${e.line}\n`);
-      if (verbose && e.stack) process.stderr.write(`${stackLines(e.stack)}\n`);
+      writeError(`${e.line}\n`);
+      if (verbose && e.stack) writeError(`${stackLines(e.stack)}\n`);
       return EXIT_TROUBLE;
     }
     const err = e as Error;
-    process.stderr.write(`${termSafe(`diffai: internal error: ${err?.message ?? String(e)}`)}\n`);
-    if (verbose && err?.stack) process.stderr.write(`${stackLines(err.stack)}\n`);
+    writeError(`${termSafe(`diffai: internal error: ${err?.message ?? String(e)}`)}\n`);
+    if (verbose && err?.stack) writeError(`${stackLines(err.stack)}\n`);
     return EXIT_TROUBLE;
   }
 }
@@ -94,7 +97,7 @@ const RUNNERS: Record<CommandId, Runner> = {
   textconv: async (args) => (await import('./git-driver.js')).runTextconv(args as unknown as TextconvArgs),
   'git-diff': async (args) => (await import('./git-driver.js')).runGitDiff(args as unknown as GitDiffArgs),
   merge: async (args, argv) => {
-    const started = performance.now();
+    const started = nowMs();
     const merged = await (await import('./partition-command.js')).mergeReport({ ...(args as unknown as MergeArgs), argv });
     return finishPairDiff(merged.args, merged.report, loadOptionsFrom(merged.args), started);
   },

@@ -6,24 +6,75 @@ const WRITE_CHARS = 1 << 20;
  */
 const STREAM_CHARS = 64 << 10;
 
-/** Writing results: stdout for results, stderr for details; waits for pipes to drain. */
+/**
+ * Writing results: stdout for results, stderr for details. The command line (bin/diffai.js)
+ * writes stdout with fs.writeSync, which blocks until the reader took the bytes; the streams
+ * (process.stdout/stderr) are made only when used, since making one loads Node's stream
+ * classes, several ms of a small diff's start-up. In a library or a test, stdout is the stream.
+ */
+import { fstatSync, statSync, writeSync } from 'node:fs';
 import { DiffaiError } from '../errors.js';
 import { StreamWriter } from '../render/stream-writer.js';
 import { termSafe } from '../terminal.js';
 
-let guarded = false;
+/** Whether stdout goes straight to file descriptor 1 (see writeStdoutDirectly). */
+let direct = false;
 /** True once the reader of stdout has gone away (`diffai … | head`): the rest is dropped. */
 let stdoutClosed = false;
+const guarded = new Set<NodeJS.WriteStream>();
+
+/** For the command line only: results go to file descriptor 1 without process.stdout. */
+export function writeStdoutDirectly(): void {
+  direct = true;
+}
 
 /**
- * Write errors arrive both through write callbacks and as 'error' events; without a
- * listener the event would end the process with a stack trace. The callbacks decide.
+ * The stream, with a listener for its 'error' events: write errors arrive both through write
+ * callbacks and as events, and an event without a listener would end the process with a
+ * stack trace. The callbacks decide.
  */
-export function guardStreams(): void {
-  if (guarded) return;
-  guarded = true;
-  process.stdout.on('error', () => {});
-  process.stderr.on('error', () => {});
+function guardedStream(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  if (!guarded.has(stream)) {
+    guarded.add(stream);
+    stream.on('error', () => {});
+  }
+  return stream;
+}
+
+/** process.stderr, guarded. */
+export function stderrStream(): NodeJS.WriteStream {
+  return guardedStream(process.stderr);
+}
+
+/** A line (or lines) of details on stderr. */
+export function writeError(text: string): void {
+  stderrStream().write(text);
+}
+
+/** Whether stdout is a terminal (for colour). */
+export function stdoutIsTerminal(): boolean {
+  return isTerminal(1);
+}
+
+/**
+ * Whether stdout (1) or stderr (2) is a terminal. A regular file, a pipe or the null device
+ * is known not to be one from fstat; only another character device asks the stream (which
+ * loads node:tty, node:net and the stream classes).
+ */
+export function isTerminal(fd: 1 | 2): boolean {
+  let stat: ReturnType<typeof fstatSync>;
+  try {
+    stat = fstatSync(fd);
+  } catch {
+    return false;
+  }
+  if (!stat.isCharacterDevice() || stat.rdev === nullDevice()) return false;
+  return (fd === 1 ? process.stdout : stderrStream()).isTTY === true;
+}
+
+/** The device number of /dev/null, where there is one. */
+function nullDevice(): number | undefined {
+  return statSync('/dev/null', { throwIfNoEntry: false })?.rdev;
 }
 
 /**
@@ -32,7 +83,6 @@ export function guardStreams(): void {
  * DiffaiError: one line, exit 2.
  */
 export async function write(text: string): Promise<void> {
-  guardStreams();
   let at = 0;
   do {
     let end = Math.min(text.length, at + WRITE_CHARS);
@@ -55,9 +105,28 @@ export async function writeChunks(pieces: Iterable<string>): Promise<void> {
 
 function writePiece(text: string): Promise<void> {
   if (stdoutClosed) return Promise.resolve();
+  if (!direct) return writeStream(text);
+  const bytes = Buffer.from(text, 'utf8');
+  let at = 0;
+  try {
+    while (at < bytes.length) at += writeSync(1, bytes, at);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE') stdoutClosed = true;
+    else if (code !== 'EAGAIN') throw outputError(e);
+    else {
+      // A non-blocking descriptor that is full: the stream waits for it to drain, from here on.
+      direct = false;
+      return writeStream(bytes.subarray(at));
+    }
+  }
+  return Promise.resolve();
+}
+
+function writeStream(data: string | Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
     try {
-      process.stdout.write(text, (e) => {
+      guardedStream(process.stdout).write(data, (e) => {
         if (!e) resolve();
         else if ((e as NodeJS.ErrnoException).code === 'EPIPE') {
           stdoutClosed = true;
@@ -81,12 +150,10 @@ function outputError(e: unknown): DiffaiError {
 }
 
 export function verboseLine(enabled: boolean | undefined, text: string): void {
-  guardStreams();
-  if (enabled) process.stderr.write(`${termSafe(`diffai: ${text}`)}\n`);
+  if (enabled) writeError(`${termSafe(`diffai: ${text}`)}\n`);
 }
 
 /** A `diffai: …` line on stderr, unless --quiet. */
 export function warn(quiet: boolean | undefined, text: string): void {
-  guardStreams();
-  if (!quiet) process.stderr.write(`${termSafe(`diffai: ${text}`)}\n`);
+  if (!quiet) writeError(`${termSafe(`diffai: ${text}`)}\n`);
 }

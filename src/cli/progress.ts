@@ -12,7 +12,8 @@
  * line lacked against them, fitting a narrow terminal (a wrapped line cannot be cleared by
  * `\r`), it now does: the line is cut to the terminal's width.
  */
-import { fstatSync } from 'node:fs';
+import { isTerminal, stderrStream } from './output.js';
+import { nowMs } from './clock.js';
 
 export interface Progress {
   setTotal(bytes: number): void;
@@ -32,21 +33,9 @@ const DELAY_MS = 1000;
 const REDRAW_MS = 100;
 const BAR_WIDTH = 24;
 
-/**
- * Whether fd could be a terminal, without node:tty (which loads node:net: ~5 ms of start-up
- * that a redirected stderr never needs): a terminal is a character device.
- */
-function maybeTerminal(fd: number): boolean {
-  try {
-    return fstatSync(fd).isCharacterDevice();
-  } catch {
-    return false;
-  }
-}
-
-export function createProgress(enabled: boolean, to?: ProgressStream, now: () => number = () => performance.now()): Progress {
-  if (!enabled || (!to && !maybeTerminal(2))) return NONE;
-  const stream = to ?? process.stderr;
+export function createProgress(enabled: boolean, to?: ProgressStream, now: () => number = nowMs): Progress {
+  if (!enabled || (!to && !isTerminal(2))) return NONE;
+  const stream = to ?? stderrStream();
   if (!stream.isTTY) return NONE;
   const started = now();
   let total = 0;

@@ -5,8 +5,8 @@
  * (splitting, complex parts, threads) is the executor's job.
  */
 import type { DType } from '../dtypes.js';
-import type { TensorDescriptor } from '../formats/types.js';
-import { Kernels } from './kernels.js';
+import { storedDtype, type TensorDescriptor } from '../formats/types.js';
+import { compileKernels, Kernels } from './kernels.js';
 import type { Chunk, EngineOp } from './op.js';
 import { type Job, type JobItem, type OpName, type OpResult, opOf } from './ops.js';
 import { statsOp } from './ops/stats.js';
@@ -75,7 +75,7 @@ interface Placement {
 }
 
 export class Engine {
-  private kernels = new Kernels();
+  private madeKernels: Kernels | undefined;
   private files = new FileCache();
 
   constructor(private options: EngineOptions = {}) {}
@@ -84,8 +84,15 @@ export class Engine {
     this.files.close();
   }
 
+  /** Made on first use, from the module compileKernels() compiled when it is ready by then. */
+  private get kernels(): Kernels {
+    this.madeKernels ??= new Kernels({ tables: 'lazy' });
+    return this.madeKernels;
+  }
+
   /** Runs a job: one result per item, in item order. */
   async run<K extends OpName>(job: Job<K>): Promise<Array<OpResult<K>>> {
+    if (!this.madeKernels) await compileKernels();
     const op = opOf(job.op) as AnyOp;
     const items = job.items as JobItem[];
     const results: unknown[] = [];
@@ -104,6 +111,7 @@ export class Engine {
 
   /** The sides' pipelines: both compute as f64 when their kinds differ. */
   private pipelines(tensors: TensorDescriptor[]): Pipeline[] {
+    for (const t of tensors) this.kernels.prepareFor(storedDtype(t));
     const ps = tensors.map(pipelineFor);
     return ps.some((p) => p.kind !== ps[0]!.kind) ? ps.map(asF64) : ps;
   }
@@ -254,6 +262,7 @@ export class Engine {
   statsOfBytes(bytes: Uint8Array, dtype: DType): StatsPartial {
     const p = pipelineFor({ dtype, byteOrder: 'little' });
     const k = this.kernels;
+    k.prepareFor(dtype);
     const total = Math.floor(bytes.length / p.blockBytes) * p.blockElements;
     const step = chunkElements(k, [p], this.options.chunkElements);
     const view = new ChunkView(k, [p], p.kind);

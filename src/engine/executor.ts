@@ -5,7 +5,6 @@
  * so results are identical for any number of threads.
  */
 import { MATVEC_MAX_K, VEC_VALUES } from './matvec-limits.js';
-import { availableParallelism } from 'node:os';
 import { dtypeInfo, isComplex } from '../dtypes.js';
 import { contiguousStrides, readByteLength, storedByteLength, storedDtype, type TensorDescriptor } from '../formats/types.js';
 import type { EngineOptions } from './engine.js';
@@ -21,6 +20,10 @@ import { type ComparePartial, type StatsPartial, ldexp, mergeCompare, mergeStats
 import { lcm } from './pipeline.js';
 import { type Backend, InThreadBackend, WorkerPoolBackend } from './pool.js';
 import { isDense, viewDims } from './sources.js';
+import { lazyBuiltin } from '../lazy-builtin.js';
+
+// node:os only when a run is big enough to ask how many cores there are (start-up time).
+const os = lazyBuiltin<typeof import('node:os')>('node:os');
 
 /** Range size for splitting: a few chunks, so one huge tensor keeps every thread busy. */
 export const RANGE_BYTES = 16 << 20;
@@ -54,8 +57,8 @@ export class Executor {
 
   /** `expectedBytes`: how much tensor data the caller will read (to decide on workers). */
   constructor(options: ExecutorOptions = {}, expectedBytes = Infinity) {
-    const threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
-    this.backend = threads > 1 && expectedBytes >= POOL_MIN_BYTES ? new WorkerPoolBackend(threads, options) : new InThreadBackend(options);
+    const threads = expectedBytes >= POOL_MIN_BYTES ? Math.max(1, Math.floor(options.threads ?? defaultThreads())) : 1;
+    this.backend = threads > 1 ? new WorkerPoolBackend(threads, options) : new InThreadBackend(options);
   }
 
   async close(): Promise<void> {
@@ -333,7 +336,7 @@ interface Waiting {
  * compete. Measured on 2 cores: 1 thread 6.0–6.5 GB/s, 2 threads 5.4–6.1 GB/s on 4 GiB.
  */
 export function defaultThreads(): number {
-  return Math.max(1, Math.floor(availableParallelism() / 2));
+  return Math.max(1, Math.floor(os().availableParallelism() / 2));
 }
 
 /**

@@ -4,12 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { DType } from '../dtypes.js';
 
 type Convert = (src: number, dst: number, n: number) => void;
 
 export interface KernelExports {
   memory: WebAssembly.Memory;
   init(): void;
+  /** init() without the conversion tables; buildTables() adds them. */
+  initLayout(): void;
+  buildTables(): void;
   stats_f32(ptr: number, n: number): void;
   stats_f64(ptr: number, n: number): void;
   stats_bf16(ptr: number, n: number, scratch: number): void;
@@ -100,6 +104,24 @@ export interface KernelExports {
 }
 
 let compiled: WebAssembly.Module | undefined;
+let compiling: Promise<void> | undefined;
+
+/**
+ * Compiles the kernels in the background (V8 compiles on its own threads): a caller that
+ * starts this before other work (the CLI, before it reads the models' headers) overlaps the
+ * two; Kernels made after it resolved take its module instead of compiling in their
+ * constructor. Idempotent; rejects as the constructor would throw.
+ */
+export function compileKernels(): Promise<void> {
+  compiling ??= compiled
+    ? Promise.resolve()
+    : new Promise<Buffer<ArrayBuffer>>((resolve) => resolve(readKernels()))
+        .then((bytes) => WebAssembly.compile(bytes))
+        .then((module) => {
+          compiled ??= module;
+        });
+  return compiling;
+}
 
 /**
  * build/kernels.wasm, two directories up from this module: src/engine → <repo>/build when
@@ -107,6 +129,21 @@ let compiled: WebAssembly.Module | undefined;
  * build copies the wasm there, see package.json build:ts).
  */
 export const KERNELS_URL = new URL('../../build/kernels.wasm', import.meta.url);
+
+/**
+ * Stored dtypes whose kernels never read the conversion tables (f16 and f8 decoding, the f16
+ * scales of ggml blocks): a run over these alone never fills them. Any other dtype does.
+ */
+const TABLE_FREE: ReadonlySet<DType> = new Set<DType>(['f32', 'f64', 'bf16', 'i64', 'i32', 'i16', 'i8', 'u64', 'u32', 'u16', 'u8', 'bool', 'i4', 'u4']);
+
+export interface KernelsOptions {
+  /**
+   * 'lazy': the conversion tables are filled by the first prepareFor() of a dtype that reads
+   * them (the engine's way: filling them is several ms of start-up, in V8's baseline code,
+   * that a small f32 diff does not need). Default 'eager': ready for any kernel call.
+   */
+  tables?: 'eager' | 'lazy';
+}
 
 export class Kernels {
   readonly k: KernelExports;
@@ -126,8 +163,9 @@ export class Kernels {
   /** The compare record: [pairs, maxAbs, sumAbs, changed, sumSqDiff, sumAB, sumAA, sumBB, mismatched]. */
   readonly compareOut: Float64Array;
   readonly bytes: Uint8Array;
+  private tablesReady: boolean;
 
-  constructor() {
+  constructor(options: KernelsOptions = {}) {
     // V8's default tiering: functions start in the baseline compiler and tier up to optimized
     // code between calls. The kernels are called once per chunk (or per 1024-element block),
     // so a large run is optimized after its first few MiB (measured: ~3 ms lost per run),
@@ -135,7 +173,9 @@ export class Kernels {
     compiled ??= new WebAssembly.Module(readKernels());
     const instance = new WebAssembly.Instance(compiled, { env: { abort: kernelAbort } });
     this.k = instance.exports as unknown as KernelExports;
-    this.k.init();
+    this.tablesReady = options.tables !== 'lazy';
+    if (this.tablesReady) this.k.init();
+    else this.k.initLayout();
     // Memory does not grow after init(), so these views stay valid.
     const buffer = this.k.memory.buffer;
     this.bytes = new Uint8Array(buffer);
@@ -150,6 +190,17 @@ export class Kernels {
     this.statsOut = new Float64Array(buffer, this.k.ptrStatsOut(), 10);
     this.statsOutB = new Float64Array(buffer, this.k.ptrStatsOutB(), 10);
     this.compareOut = new Float64Array(buffer, this.k.ptrCompareOut(), 9);
+  }
+
+  /**
+   * Makes the kernels of a stored dtype ready: fills the conversion tables on first need.
+   * Call it before the first kernel on data of that dtype, never while a chunk widened into
+   * scratchA is still in use (the fill works there).
+   */
+  prepareFor(dtype: DType): void {
+    if (this.tablesReady || TABLE_FREE.has(dtype)) return;
+    this.k.buildTables();
+    this.tablesReady = true;
   }
 
   /** A view of WASM memory for `length` bytes at `ptr`, for reading file bytes straight in. */

@@ -21,6 +21,12 @@ export const RandomAccessFile = {
 /** Reads up to this size go through the read-ahead block. */
 const SMALL_READ_BYTES = 4096;
 const READ_AHEAD_BYTES = 64 << 10;
+/**
+ * readAt reads up to this size at once, in this thread: from the page cache that takes
+ * microseconds, less than handing it to libuv's thread pool and back, and a small diff then
+ * never starts the pool's threads (measurable in its start-up on a loaded machine).
+ */
+const READ_NOW_BYTES = 64 << 10;
 
 export class LocalFile implements ByteFile {
   readonly size: number;
@@ -105,11 +111,15 @@ export class LocalFile implements ByteFile {
     return this.read(position, n);
   }
 
-  /** Positional reads on libuv's thread pool, so the engine reads the next chunk while the kernels run. */
+  /**
+   * Positional reads on libuv's thread pool, so the engine reads the next chunk while the
+   * kernels run; small ones at once (READ_NOW_BYTES).
+   */
   readAt(target: Uint8Array, position: number): Promise<void> {
     if (position + target.length > this.size) {
       return Promise.reject(new DiffaiError(this.path, `truncated: needs bytes ${position}..${position + target.length} but the file has ${this.size}`));
     }
+    if (target.length <= READ_NOW_BYTES) return this.readNow(target, position);
     return new Promise((resolve, reject) => {
       const step = (done: number): void => {
         if (done === target.length) {
@@ -124,6 +134,21 @@ export class LocalFile implements ByteFile {
       };
       step(0);
     });
+  }
+
+  /** readAt in this thread, with the same errors. */
+  private readNow(target: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    try {
+      while (done < target.length) {
+        const n = readSync(this.fd, target, done, target.length - done, position + done);
+        if (n === 0) return Promise.reject(new DiffaiError(this.path, `unexpected end of file at byte ${position + done}`));
+        done += n;
+      }
+    } catch (e) {
+      return Promise.reject(new DiffaiError(this.path, (e as Error).message));
+    }
+    return Promise.resolve();
   }
 
   stream(start: number, end: number): Readable {

@@ -38,7 +38,7 @@ function startHelper(): Helper {
 }
 
 interface Reply {
-  bytes?: Uint8Array;
+  parts?: Uint8Array[];
   size?: number;
   etag?: string;
   resolved?: string;
@@ -48,14 +48,24 @@ interface Reply {
 
 /** Bytes `start..end-1` of the remote file (clipped to its size), fetched while this thread waits; `state` learns size, ETag and redirects. */
 export function fetchRangeSync(state: RemoteState, start: number, end: number): Uint8Array {
+  return fetchRangesSync(state, [[start, end]])[0]!;
+}
+
+/**
+ * Several ranges at once (the helper runs a few requests in parallel), each clipped to the
+ * file size, in the order asked; this thread waits for all of them.
+ */
+export function fetchRangesSync(state: RemoteState, ranges: Array<[number, number]>): Uint8Array[] {
+  if (ranges.length === 0) return [];
   helper ??= startHelper();
   const { port, signal } = helper;
   Atomics.store(signal, 0, 0);
   const { whole: _whole, ...plain } = state;
-  port.postMessage({ state: plain, start, end });
+  port.postMessage({ state: plain, ranges });
   // The helper bounds every request by its own timeouts and retries; this bound only guards
   // against a helper that died (its messages cannot arrive while this thread waits).
-  const limitMs = (timeoutSeconds() * (2 + (end - start) / (1 << 20)) * 6 + 60) * 1000;
+  const bytes = ranges.reduce((sum, [start, end]) => sum + (end - start), 0);
+  const limitMs = (timeoutSeconds() * (2 * ranges.length + bytes / (1 << 20)) * 6 + 60) * 1000;
   if (Atomics.wait(signal, 0, 0, limitMs) === 'timed-out') {
     helper.worker.terminate().catch(() => undefined);
     helper = undefined;
@@ -70,5 +80,6 @@ export function fetchRangeSync(state: RemoteState, start: number, end: number): 
   state.etag = reply.etag;
   state.resolved = reply.resolved;
   if (reply.whole) state.whole = reply.whole;
-  return reply.whole ? reply.whole.slice(start, Math.min(end, reply.whole.length)) : reply.bytes!;
+  const whole = reply.whole;
+  return whole ? ranges.map(([start, end]) => whole.slice(start, Math.min(end, whole.length))) : reply.parts!;
 }

@@ -4,9 +4,8 @@
  * Hugging Face `config.json` beside the model file or inside the model directory.
  */
 import { DiffaiError } from '../errors.js';
-import { RandomAccessFile, statPath } from '../io/file.js';
 import { parseJson } from '../io/json.js';
-import { dirname, join } from 'node:path';
+import { readSibling, siblingPath } from '../io/sibling-file.js';
 import type { TensorColumns } from '../formats/table.js';
 import type { LeafValue } from '../formats/types.js';
 
@@ -129,31 +128,26 @@ export function readHyperparameters(leaves: Record<string, LeafValue>, tensors: 
 }
 
 /**
- * The Hugging Face `config.json` in `modelPath` (a directory) or beside it (a file), when
- * there is one. Reads at most MAX_CONFIG_BYTES; a config that is too large or not a JSON
- * object is skipped with a warning (it is not the file being compared).
+ * The Hugging Face `config.json` in `modelPath` (a directory) or beside it (a file; for a
+ * remote model, at the same URL directory or hub revision), when there is one. Reads at most
+ * MAX_CONFIG_BYTES; a config that is too large, unreadable or not a JSON object is skipped
+ * with a warning (it is not the file being compared).
  */
 export function readHuggingFaceConfig(modelPath: string, warnings: string[] = []): HuggingFaceConfig | undefined {
-  let path = '';
+  let path = modelPath;
   let buffer: Buffer;
   try {
-    const dir = statPath(modelPath)?.isDirectory() ? modelPath : dirname(modelPath);
-    path = join(dir, 'config.json');
-    const st = statPath(path);
-    if (!st?.isFile()) return undefined;
-    if (st.size > MAX_CONFIG_BYTES) {
-      warnings.push(`${path}: ${st.size} bytes, larger than the ${MAX_CONFIG_BYTES}-byte limit for config.json; not read`);
+    path = siblingPath(modelPath, 'config.json');
+    const found = readSibling(modelPath, 'config.json', MAX_CONFIG_BYTES);
+    if (!found) return undefined;
+    if ('tooLarge' in found) {
+      warnings.push(`${path}: ${found.size} bytes, larger than the ${MAX_CONFIG_BYTES}-byte limit for config.json; not read`);
       return undefined;
     }
-    const file = RandomAccessFile.open(path);
-    try {
-      buffer = file.read(0, file.size);
-    } finally {
-      file.close();
-    }
+    buffer = found.bytes;
   } catch (e) {
     // Not the file being compared: a config that cannot be read is a warning.
-    if (e instanceof DiffaiError) warnings.push(`${path || modelPath}: ${e.message}; config.json not read`);
+    if (e instanceof DiffaiError) warnings.push(`${path}: ${e.message}; config.json not read`);
     else throw e;
     return undefined;
   }

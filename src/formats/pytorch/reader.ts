@@ -7,6 +7,7 @@ import { byteLength, type DType } from '../../dtypes.js';
 import { DiffaiError, UnsafePickleError } from '../../errors.js';
 import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
+import type { ByteCheck } from '../../io/random-access.js';
 import { readRange } from '../../io/range.js';
 import { fortranView, isContiguousLayout, type ByteSource, type FormatReader, type ModelDescription, type TensorDescriptor } from '../types.js';
 import {
@@ -14,6 +15,7 @@ import {
   ZIP_METHOD_STORED,
   firstLocalName,
   looksLikeZip,
+  placeRemoteEntries,
   readSmallEntry,
   readZipDirectory,
   resolveDataOffset,
@@ -123,6 +125,7 @@ function rangesOverlap(start: number, length: number, [from, to]: [number, numbe
 async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
   const path = file.path;
   const dir = readZipDirectory(file, { resolveDataOffsets: false });
+  placeRemoteEntries(file, dir);
   const pkls = dir.entries.filter((e) => /^([^/]+\/)?data\.pkl$/.test(e.name));
   if (pkls.length === 0) {
     if (dir.entries.some((e) => e.name.endsWith('.npy'))) {
@@ -229,8 +232,11 @@ function describeLegacy(file: RandomAccessFile): ModelDescription {
     throw new DiffaiError(path, 'legacy storage key list is malformed');
   }
 
-  // Storages follow in key order: an int64 element count, then the bytes.
+  // Storages follow in key order: an int64 element count, then the bytes. A remote file takes
+  // the count its pickle declares (torch writes the same number) and checks the stored one
+  // before the storage's bytes are used, instead of one request per storage.
   const locations = new Map<string, StorageLocation>();
+  const checks: ByteCheck[] = [];
   let pos = keysP.end;
   for (const k of keys as (string | number)[]) {
     const key = String(k);
@@ -238,7 +244,23 @@ function describeLegacy(file: RandomAccessFile): ModelDescription {
     if (!st) throw new DiffaiError(path, `legacy storage ${key} is listed but never used`);
     if (!st.dtype) throw new DiffaiError(path, `legacy storage ${key} has an unsupported type (${st.unsupported ?? st.storageClass})`);
     if (pos + 8 > file.size) throw new DiffaiError(path, `truncated: legacy storage ${key} header at byte ${pos} is past the end of the file`);
-    const count = new ByteCursor(readRange(file, pos, 8), path, { littleEndian: byteOrder === 'little', what: `legacy storage ${key}` }).u64n('element count');
+    let count: bigint;
+    if (file.expect && Number.isSafeInteger(st.declaredNumel) && st.declaredNumel >= 0) {
+      count = BigInt(st.declaredNumel);
+      const expected = new Uint8Array(8);
+      new DataView(expected.buffer).setBigUint64(0, count, byteOrder === 'little');
+      const bytes = Number(count * BigInt(byteLength(st.dtype, 1)));
+      if (bytes > 0) {
+        checks.push({
+          position: pos,
+          expected,
+          mask: 0xff,
+          guardStart: pos + 8,
+          guardEnd: pos + 8 + bytes,
+          mismatch: `legacy storage ${key}: the element count stored at byte ${pos} is not the ${count} its pickle declares; download the file and give its local path`,
+        });
+      }
+    } else count = new ByteCursor(readRange(file, pos, 8), path, { littleEndian: byteOrder === 'little', what: `legacy storage ${key}` }).u64n('element count');
     const elsize = BigInt(byteLength(st.dtype, 1));
     const bytes = count * elsize;
     if (BigInt(pos) + 8n + bytes > BigInt(file.size)) {
@@ -252,6 +274,7 @@ function describeLegacy(file: RandomAccessFile): ModelDescription {
     pos += 8 + length;
   }
   if (pos !== file.size) warnings.push(`${file.size - pos} trailing bytes after the last storage`);
+  file.expect?.(checks);
 
   const flat = guard(path, 'legacy pickle', () => flatten(main.value));
   const locate = (st: StorageRef): StorageLocation => {

@@ -10,6 +10,7 @@
 import { DiffaiError } from '../../errors.js';
 import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
+import type { ByteCheck } from '../../io/random-access.js';
 import { inflateRangeSync } from '../../io/inflate.js';
 import { cursorAt, readRange } from '../../io/range.js';
 
@@ -19,6 +20,8 @@ export const ZIP_METHOD_DEFLATE = 8;
 export interface ZipEntry {
   /** Entry name as stored (UTF-8 when flag bit 11 is set, else decoded as latin1). */
   name: string;
+  /** Bytes of the name in the central directory. */
+  nameLength: number;
   /** Compression method (0 stored, 8 deflate, anything else is listed but unsupported). */
   method: number;
   flags: number;
@@ -207,6 +210,7 @@ export function readZipDirectory(file: RandomAccessFile, options: ZipReadOptions
     minimalEnds.push(localOff + LOCAL_HEADER_SIZE + nameLen + csize);
     entries.push({
       name,
+      nameLength: nameLen,
       method,
       flags,
       crc32,
@@ -260,18 +264,90 @@ function refuseOverlaps(path: string, entries: ZipEntry[], ends: number[]): void
 export function resolveDataOffset(file: RandomAccessFile, entry: ZipEntry, limit = file.size): number {
   const path = file.path;
   let data = entry.dataOffset;
-  if (data < 0) {
-    const h = cursorAt(file, entry.localHeaderOffset, LOCAL_HEADER_SIZE, { what: `zip local header of "${entry.name}"` });
-    if (h.u32('signature') !== SIG_LOCAL) throw new DiffaiError(path, `zip: bad local header signature for "${entry.name}"`);
-    const nameLen = h.seek(26).u16('name length');
-    const extraLen = h.u16('extra length');
-    data = entry.localHeaderOffset + LOCAL_HEADER_SIZE + nameLen + extraLen;
-  }
+  if (data < 0)
+    data = localDataOffset(path, entry, cursorAt(file, entry.localHeaderOffset, LOCAL_HEADER_SIZE, { what: `zip local header of "${entry.name}"` }));
   if (data + entry.compressedSize > limit) {
     throw new DiffaiError(path, `zip: data of "${entry.name}" (${entry.compressedSize} bytes at ${data}) runs past the archive data (truncated?)`);
   }
   entry.dataOffset = data;
   return data;
+}
+
+/** Bit 3 of the flags: CRC and sizes follow the data in a data descriptor. */
+const FLAG_DATA_DESCRIPTOR = 0x8;
+/** Data descriptor lengths, most likely first: with signature (torch's miniz), zip64 with signature, then without. */
+const DESCRIPTOR_LENGTHS = [16, 24, 12, 20];
+/** torch's writer starts every entry's data on a multiple of this. */
+const TORCH_DATA_ALIGNMENT = 64;
+
+/**
+ * Data offsets of a remote archive without a request per entry. Records lie back to back, so
+ * an entry's data ends where the next record starts (the central directory, after the last
+ * one), less its data descriptor when it has one: torch's writer adds a 16-byte one (24 for
+ * zip64) and aligns data to 64 bytes, which tells the descriptor lengths apart. The local
+ * headers that must confirm each offset are handed to the file as checks, made before any
+ * byte of that data is used (a wrong guess is an error then, never wrong numbers); entries
+ * this cannot place have their local headers fetched together, coalesced, instead.
+ */
+export function placeRemoteEntries(file: RandomAccessFile, dir: ZipDirectory): void {
+  if (!file.expect) return;
+  const entries = [...dir.entries].sort((x, y) => x.localHeaderOffset - y.localHeaderOffset);
+  const placed = entries.map((e, k) => {
+    const next = k + 1 < entries.length ? entries[k + 1]!.localHeaderOffset : dir.centralDirectoryOffset;
+    const headerEnd = e.localHeaderOffset + LOCAL_HEADER_SIZE + e.nameLength;
+    const fits = (data: number) => data >= headerEnd && data - headerEnd <= 0xffff;
+    if ((e.flags & FLAG_DATA_DESCRIPTOR) === 0) return fits(next - e.compressedSize) ? next - e.compressedSize : undefined;
+    const aligned = DESCRIPTOR_LENGTHS.map((d) => next - d - e.compressedSize).filter((at) => at % TORCH_DATA_ALIGNMENT === 0 && fits(at));
+    return aligned.length === 1 ? aligned[0] : undefined;
+  });
+  // Alignment tells descriptor lengths apart only in an archive written that way throughout.
+  const descriptors = entries.map((e) => (e.flags & FLAG_DATA_DESCRIPTOR) !== 0);
+  if (entries.some((_, k) => descriptors[k] && placed[k] === undefined)) {
+    for (let k = 0; k < entries.length; k++) if (descriptors[k]) placed[k] = undefined;
+  }
+  const checks: ByteCheck[] = [];
+  const unplaced: ZipEntry[] = [];
+  entries.forEach((e, k) => {
+    const data = placed[k];
+    if (e.dataOffset >= 0) return;
+    if (data === undefined) {
+      unplaced.push(e);
+      return;
+    }
+    e.dataOffset = data;
+    if (e.compressedSize === 0) return; // no byte to guard
+    const extraLength = data - (e.localHeaderOffset + LOCAL_HEADER_SIZE + e.nameLength);
+    // The signature, then the name and extra lengths that put the data there.
+    const expected = new Uint8Array(LOCAL_HEADER_SIZE);
+    expected.set([0x50, 0x4b, 0x03, 0x04]);
+    expected.set([e.nameLength & 0xff, e.nameLength >> 8, extraLength & 0xff, extraLength >> 8], 26);
+    checks.push({
+      position: e.localHeaderOffset,
+      expected,
+      mask: 0xf | (0xf << 26),
+      guardStart: data,
+      guardEnd: data + e.compressedSize,
+      mismatch: `zip: the local header of "${e.name}" at byte ${e.localHeaderOffset} does not put its data where the central directory implies (records not back to back?); download the file and give its local path`,
+    });
+  });
+  file.expect(checks);
+  // The rest: their local headers read together rather than one request each.
+  const headers = file.readRanges?.(unplaced.map((e) => [e.localHeaderOffset, e.localHeaderOffset + LOCAL_HEADER_SIZE])) ?? [];
+  headers.forEach((bytes, i) => {
+    unplaced[i]!.dataOffset = localDataOffset(
+      file.path,
+      unplaced[i]!,
+      new ByteCursor(bytes, file.path, { what: `zip local header of "${unplaced[i]!.name}"`, base: unplaced[i]!.localHeaderOffset }),
+    );
+  });
+}
+
+/** Where the entry's data starts, by its local header (`h`: its first LOCAL_HEADER_SIZE bytes). */
+function localDataOffset(path: string, entry: ZipEntry, h: ByteCursor): number {
+  if (h.u32('signature') !== SIG_LOCAL) throw new DiffaiError(path, `zip: bad local header signature for "${entry.name}"`);
+  const nameLen = h.seek(26).u16('name length');
+  const extraLen = h.u16('extra length');
+  return entry.localHeaderOffset + LOCAL_HEADER_SIZE + nameLen + extraLen;
 }
 
 /** Opens `path` and lists its zip entries. */
