@@ -165,6 +165,7 @@ if (!harnessCheck) {
   cases.push(['diff 100k small tensors', [many.a, many.b, '-o', 'json'], [many.a, many.b]]);
   cases.push(['diff 100k small tensors (text)', [many.a, many.b], [many.a, many.b]]);
   cases.push(['inspect 100k small tensors', ['inspect', many.a, '-o', 'json'], [many.a]]);
+  cases.push(['inspect 100k small tensors (text)', ['inspect', many.a], [many.a]]);
 }
 /** @returns {Array<[name: string, args: string[], files: string[], repeats: number, expectCode?: number]>} */
 function makeScaleCases() {
@@ -212,6 +213,9 @@ function makeScaleCases() {
     ['diff 1M tensors with itself', [million, million, '-o', 'json'], [million], 1],
     ['diff --shape-only 1M-tensor pair', [million, millionB, '--shape-only'], [million, millionB], 1],
     ['diff 1M-tensor pair', [million, millionB, '-o', 'json'], [million, millionB], 1],
+    // Inspect of the 1,000,000-tensor file (issue 15 item 5: ≤ 10 s, ≤ 300 MB), both outputs streamed.
+    ['inspect 1M tensors (text)', ['inspect', million], [million], 1],
+    ['inspect 1M tensors -o json', ['inspect', million, '-o', 'json'], [million], 1],
     ['inspect 100k-entry .npz', ['inspect', manyNpz, '-o', 'json'], [manyNpz], 1],
     ['1.2M-entry .pt refused', ['inspect', manyPt], [manyPt], 1, 2],
     ['64 overlapping zip entries refused', ['inspect', overlapping], [overlapping], 1, 2],
@@ -390,6 +394,7 @@ const rss = Math.max(...rssRows.map((r) => /** @type {number} */ (r.peakRssMB)))
 const overRss = rssRows.filter((r) => /** @type {number} */ (r.peakRssMB) > 200).map((r) => r.name);
 const manyPair = row('diff 100k small tensors');
 const millionHeader = row('diff --shape-only 1M-tensor pair');
+const millionInspect = row('inspect 1M tensors -o json');
 /** @type {Array<[name: string, value: number | null | undefined, goal: number, better: 'min' | 'max', unit: string]>} */
 const goals = [
   ['diff ~1 GB mixed pair, wall incl. start-up', mixedBest.wallGbPerSec, 4, 'min', 'GB/s'],
@@ -401,6 +406,8 @@ const goals = [
   ['diff of a 100,000-tensor pair, wall', manyPair ? manyPair.wallMs / 1000 : null, 1, 'max', 's'],
   ['1,000,000-tensor header --shape-only, wall', millionHeader ? millionHeader.wallMs / 1000 : null, 3, 'max', 's'],
   ['1,000,000-tensor header --shape-only, peak RSS', millionHeader?.peakRssMB, 300, 'max', 'MB'],
+  ['inspect 1,000,000 tensors -o json, wall', millionInspect ? millionInspect.wallMs / 1000 : null, 10, 'max', 's'],
+  ['inspect 1,000,000 tensors -o json, peak RSS', millionInspect?.peakRssMB, 300, 'max', 'MB'],
   [`peak RSS, every other row${overRss.length ? ` (over: ${overRss.join(', ')})` : ''}`, rss, 200, 'max', 'MB'],
 ];
 const targets = goals

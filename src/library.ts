@@ -6,17 +6,17 @@ import { checkOptions, checkPath } from './arguments.js';
 import { DiffaiError } from './errors.js';
 import { byteLength, DTYPES, type DType } from './dtypes.js';
 import { Engine } from './engine/engine.js';
-import { BATCH_WINDOW, Executor, SMALL_JOB_BYTES, batchable, runAll, type ExecutorOptions, type TensorPartials } from './engine/executor.js';
+import { BATCH_WINDOW, Executor, SMALL_JOB_BYTES, batchable, runAll, type ExecutorOptions } from './engine/executor.js';
 import { diffModels, nameFilter, planBytes, planDiff, unmatchedFilters, type DiffOptions, type NameFilterName } from './diff/differ.js';
 import { tensorStats as toTensorStats } from './diff/stats.js';
+import { PartialsColumns, ViewInspectRows, rowsInspectReport, type InspectReport } from './report/inspect-rows.js';
 import type { DiffResult, TensorStats } from './diff/types.js';
 import { withModels, type LoadOptions } from './load.js';
 import { listModels, pairModels } from './diff/directory.js';
 import { findShardIndex } from './formats/sharded/index.js';
 import { statPath } from './io/file.js';
-import type { FormatName, LeafValue, ModelDescription } from './formats/types.js';
+import type { ModelDescription } from './formats/types.js';
 import { buildModelView } from './model/view.js';
-import type { Role } from './model/roles.js';
 import type { AnalysisEntry, ValueHistogram } from './analysis/types.js';
 
 export interface LibraryOptions extends DiffOptions, LoadOptions, Pick<ExecutorOptions, 'signal' | 'onBytes' | 'chunkElements' | 'threads'> {
@@ -107,25 +107,7 @@ export async function diffDirectories(dirA: string, dirB: string, options?: Libr
   return { kind: 'directory', a: dirA, b: dirB, files, unmatchedFilters: unmatched, warnings: [...listA.warnings, ...listB.warnings] };
 }
 
-export interface InspectedTensor extends TensorStats {
-  name: string;
-  role: Role;
-  /** Tied tensors other than their group's representative: the representative. */
-  tied_to?: string;
-  /** Quantized stand-ins (dynamic-quantization packed params): the float parameter they replace. */
-  linked_to?: string;
-}
-
-export interface InspectReport {
-  kind: 'inspect';
-  file: string;
-  format: FormatName;
-  tensors: InspectedTensor[];
-  metadata: Record<string, LeafValue>;
-  warnings: string[];
-  /** Name filters (`path`, `ignoreKeysRegex`) that matched no name in the file. */
-  unmatchedFilters?: NameFilterName[];
-}
+export type { InspectedTensor, InspectReport } from './report/inspect-rows.js';
 
 /** Statistics of every tensor in one file (and its metadata); throws DiffaiError on an invalid file. */
 export async function inspectFile(path: string, options?: LibraryOptions): Promise<InspectReport> {
@@ -140,30 +122,40 @@ export async function inspectDescribed(model: ModelDescription, options: Library
   const rows = buildModelView(model).rows;
   const keep = nameFilter(options);
   // Entries shown (positions in name order) and, for each, the position whose values it has:
-  // a tied name's values are its representative's, so each group is read once.
-  const selected: number[] = [];
-  const sourceOf = new Map<number, number>();
+  // a tied name's values are its representative's, so each group is read once. Column-wise:
+  // a million-tensor file keeps no object per tensor until a renderer asks for one.
+  const chosen = new Uint32Array(rows.size);
+  const sourceOf = new Uint32Array(rows.size);
+  const toRead = new Uint8Array(rows.size);
+  let count = 0;
   for (let k = 0; k < rows.size; k++) {
     if (!keep(rows.name(k))) continue;
-    selected.push(k);
     const tie = rows.tiedTo(k);
-    if (tie !== undefined) sourceOf.set(k, rows.find(tie));
+    const found = tie === undefined ? -1 : rows.find(tie);
+    const source = found >= 0 ? found : k;
+    chosen[count] = k;
+    sourceOf[count++] = source;
+    toRead[source] = 1;
   }
-  const source = (k: number) => sourceOf.get(k) ?? k;
-  const toRead = [...new Set(selected.map(source))];
-  const total = options.shapeOnly ? 0 : toRead.reduce((s, k) => s + rows.readBytes(k), 0);
+  let total = 0;
+  if (!options.shapeOnly) for (let k = 0; k < rows.size; k++) if (toRead[k] === 1) total += rows.readBytes(k);
   options.onTotalBytes?.(total);
+  const partials = new PartialsColumns(options.shapeOnly ? 0 : rows.size);
   const executor = new Executor(options, total);
   try {
     // Large tensors start at once (the executor schedules the largest first); small plain
     // ones go to the engine in windows (runs of neighbours read together), descriptors built
     // a window at a time.
-    const partials = new Map<number, TensorPartials>();
     if (!options.shapeOnly) {
-      const large = toRead.filter((k) => rows.readBytes(k) > SMALL_JOB_BYTES);
-      const started = Promise.all(large.map((k) => executor.stats(rows.descriptor(k)).then((p) => partials.set(k, p))));
+      const large: Array<Promise<void>> = [];
+      const small: number[] = [];
+      for (let k = 0; k < rows.size; k++) {
+        if (toRead[k] === 0) continue;
+        if (rows.readBytes(k) <= SMALL_JOB_BYTES) small.push(k);
+        else large.push(executor.stats(rows.descriptor(k)).then((p) => partials.set(k, p)));
+      }
+      const started = Promise.all(large);
       started.catch(() => undefined); // awaited below, after the windows
-      const small = toRead.filter((k) => rows.readBytes(k) <= SMALL_JOB_BYTES);
       try {
         for (let w = 0; w < small.length; w += BATCH_WINDOW) {
           const window = small.slice(w, w + BATCH_WINDOW).map((k) => [k, rows.descriptor(k)] as const);
@@ -182,25 +174,18 @@ export async function inspectDescribed(model: ModelDescription, options: Library
       }
       await started;
     }
-    const tensors: InspectedTensor[] = selected.map((k) => {
-      // Built field by field (no spreads): one hidden class for a million tensors.
-      const t = { name: rows.name(k), role: rows.role(k) } as InspectedTensor;
-      const tie = rows.tiedTo(k);
-      if (tie !== undefined) t.tied_to = tie;
-      const link = rows.linkedTo(k);
-      if (link !== undefined) t.linked_to = link;
-      return Object.assign(t, toTensorStats(rows.descriptor(k), partials.get(source(k))));
-    });
     const metadata = Object.fromEntries(Object.entries(model.leaves).filter(([k]) => keep(k)));
-    return {
-      kind: 'inspect',
-      file: path,
-      format: model.format,
-      tensors,
-      metadata,
-      warnings: model.warnings,
-      unmatchedFilters: unmatchedFilters([model], options),
-    };
+    return rowsInspectReport(
+      {
+        kind: 'inspect',
+        file: path,
+        format: model.format,
+        metadata,
+        warnings: model.warnings,
+        unmatchedFilters: unmatchedFilters([model], options),
+      },
+      new ViewInspectRows(rows, chosen.subarray(0, count), sourceOf.subarray(0, count), partials),
+    );
   } finally {
     await executor.close();
   }

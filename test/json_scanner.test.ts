@@ -39,9 +39,10 @@ function scanValue(json: JsonScanner, depth = 0): Json {
 
 type Outcome = { ok: true; value: Json } | { ok: false };
 
-function viaScanner(bytes: Uint8Array): Outcome {
+/** `buffer`: scan a Buffer copy (strings then decode through Buffer's own slices, as the safetensors reader's window does). */
+function viaScanner(bytes: Uint8Array, buffer = false): Outcome {
   try {
-    const json = new JsonScanner(bytes);
+    const json = new JsonScanner(buffer ? Buffer.from(bytes) : bytes);
     const value = scanValue(json);
     if (!json.atEnd()) return { ok: false };
     return { ok: true, value };
@@ -128,6 +129,9 @@ function agree(bytes: Uint8Array): void {
   expect(got.ok, `scanner acceptance of ${JSON.stringify(text)}`).toBe(expected.ok);
   expect(viaSkip(bytes), `skipValue acceptance of ${JSON.stringify(text)}`).toBe(expected.ok);
   if (got.ok && expected.ok) expect(canonical(got.value), text).toBe(canonical(expected.value));
+  const viaBuffer = viaScanner(bytes, true);
+  expect(viaBuffer.ok, `scanner acceptance of ${JSON.stringify(text)} in a Buffer`).toBe(expected.ok);
+  if (viaBuffer.ok && expected.ok) expect(canonical(viaBuffer.value), text).toBe(canonical(expected.value));
 }
 
 /** A value as text that tells -0 from 0 and keeps own keys such as __proto__ in order (deep equality through a proto-free form). */
@@ -189,6 +193,57 @@ describe('JsonScanner agrees with JSON.parse', () => {
     expect(viaSkip(nested(MAX_JSON_DEPTH))).toBe(true);
     expect(() => new JsonScanner(nested(MAX_JSON_DEPTH + 1)).skipValue()).toThrow(/nesting deeper than 1000 levels/);
     expect(() => new JsonScanner(nested(10_000_000)).skipValue()).toThrow(/nesting deeper/);
+  });
+
+  it('plainIntList reads compact integer lists as JSON.parse does, and leaves anything else untouched', () => {
+    const r = rng(7);
+    const forms = [
+      '[]',
+      '[0]',
+      '[16]',
+      '[1,2,3]',
+      '[123456789012345]',
+      '[1234567890123456]',
+      '[01]',
+      '[1 ,2]',
+      '[ 1]',
+      '[-1]',
+      '[1.5]',
+      '[1e2]',
+      '[1,]',
+      '[,1]',
+      '[1',
+      '[',
+      '1',
+      '[0,0]',
+      '[00]',
+      '[1,2]x',
+    ];
+    const cases = [...forms];
+    for (let i = 0; i < 2000; i++) {
+      const n = Math.floor(r() * 4);
+      const items = Array.from({ length: n }, () => forms[Math.floor(r() * forms.length)]!.replace(/[[\]]/g, ''));
+      cases.push(`[${items.join(r() < 0.8 ? ',' : ', ')}]`);
+    }
+    for (const text of cases) {
+      const json = new JsonScanner(Buffer.from(`${text}`));
+      const out: number[] = [7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7];
+      const n = json.plainIntList(out);
+      if (n < 0) {
+        expect(json.pos, text).toBe(0);
+        continue;
+      }
+      // Accepted: exactly the integers JSON.parse reads from the bytes it consumed, all safe.
+      const parsed = JSON.parse(text.slice(0, json.pos)) as number[];
+      expect(out.slice(0, n), text).toEqual(parsed);
+      expect(
+        parsed.every((v) => Number.isSafeInteger(v) && v >= 0 && !Object.is(v, -0)),
+        text,
+      ).toBe(true);
+    }
+    // The common forms are taken on the fast path.
+    for (const text of ['[]', '[16]', '[4096,11008]', '[0,123456789012345]'])
+      expect(new JsonScanner(Buffer.from(text)).plainIntList([]), text).toBe(JSON.parse(text).length);
   });
 
   it('stringOf matches keys by bytes and through escapes', () => {

@@ -171,6 +171,64 @@ describe('the safetensors header scanner keeps JSON semantics and refuses ambigu
     expect(d.leaves['__metadata__.k']).toBe('v');
   });
 
+  it('agrees with JSON.parse on a random header past the window: escaped and non-ASCII names, escaped dtypes, key orders, 6,000 distinct shapes', async () => {
+    const rng = new Rng(17);
+    const pieces = ['a', 'é', '\u{1F600}', '\\"', '\\\\', '\\/', '\\n', '\\u00e9', '\\ud83d\\ude00', '.', '0', '__proto__', ' '];
+    const dtypes: Array<[string, number]> = [
+      ['"F32"', 4],
+      ['"F\\u0033\\u0032"', 4],
+      ['"BF16"', 2],
+      ['"I8"', 1],
+      ['"U\\u0038"', 1],
+    ];
+    const members: string[] = [];
+    const names = new Set<string>();
+    let offset = 0;
+    for (let i = 0; members.length < 50_000; i++) {
+      const raw = `t${i}.${Array.from({ length: rng.int(4) }, () => pieces[rng.int(pieces.length)]).join('')}${'z'.repeat(rng.int(60))}`;
+      const name = JSON.parse(`"${raw}"`) as string;
+      if (names.has(name)) continue;
+      names.add(name);
+      const [dtype, size] = dtypes[rng.int(dtypes.length)]!;
+      // Shapes: mostly a few common ones, and 6,000 of their own (past the table's shared-shape limit).
+      const shape = i % 7 === 0 ? [1 + (i % 6000), 1 + rng.int(3)] : [[2, 3], [4], [], [1, 1, 2], [2, 0]][rng.int(5)]!;
+      const bytes = size * shape.reduce((x, y) => x * y, 1);
+      const fields = [`"dtype": ${dtype}`, `"shape":[${shape.join(' , ')}]`, `"data_offsets": [${offset},${offset + bytes}]`];
+      if (rng.int(3) === 0) fields.reverse();
+      if (rng.int(5) === 0) fields.splice(1, 0, '"extra": {"x": [1, "}"]}');
+      members.push(`"${raw}"\t:\n{${fields.join(rng.int(2) ? ',' : ' ,\r\n ')}}`);
+      offset += bytes;
+    }
+    const text = `{${members.join(', ')} }`;
+    expect(Buffer.byteLength(text)).toBeGreaterThan(4 << 20); // past the 4 MiB read window
+    const path = file('random-header.safetensors', text, new Uint8Array(offset));
+    const d = await describeModel(path);
+    const parsed = JSON.parse(text) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+    const dataStart = 8 + Buffer.byteLength(text) + ((8 - (Buffer.byteLength(text) % 8)) % 8);
+    // JSON.parse reorders integer-like keys; the reader keeps file order: compare by name.
+    const byName = new Map(d.tensors.map((t) => [t.name, t]));
+    expect(byName.size).toBe(Object.keys(parsed).length);
+    const entries = Object.entries(parsed);
+    const got = entries.map(([name]) => {
+      const t = byName.get(name);
+      return t && [name, t.dtype, t.shape, t.source.offset - dataStart, t.source.length];
+    });
+    const want = entries.map(([name, e]) => [name, e.dtype.toLowerCase(), e.shape, e.data_offsets[0], e.data_offsets[1] - e.data_offsets[0]]);
+    // Compared as text (a deep equality of 50,000 rows is slow); a mismatch shows its first differing row.
+    const differing = got.findIndex((row, i) => JSON.stringify(row) !== JSON.stringify(want[i]));
+    expect(differing === -1 ? undefined : [got[differing], want[differing]]).toBeUndefined();
+    expect(got.length).toBe(50_000);
+  });
+
+  it('refuses a tensor name given twice, wherever the two are, as the first window does', async () => {
+    const { text, entries } = bigHeader();
+    const twice = text.replace(`"${entries[59_999]![0]}"`, `"${entries[1]![0]}"`);
+    expect(twice).not.toBe(text);
+    const elements = entries.reduce((s, [, n]) => s + n, 0);
+    const r = await cli(['inspect', file('twice.safetensors', twice, new Uint8Array(4 * elements))]);
+    expectTrouble(r, '', /appears twice in the header/);
+  });
+
   it('reports a syntax error past the first window at its byte offset in the header', async () => {
     const { text, entries } = bigHeader();
     // The separator before the 50,000th entry (~12.7 MB in, past the 6 MB metadata) becomes ';'.

@@ -7,6 +7,7 @@
  */
 import { DiffaiError, UnsafePickleError } from '../errors.js';
 import { inspectDescribed } from '../library.js';
+import { inspectRows } from '../report/inspect-rows.js';
 import { withModels } from '../load.js';
 import type { OutputFormat } from '../render/registry.js';
 import { renderJson } from '../render/json.js';
@@ -54,7 +55,7 @@ export async function checkFile(file: string, args: CheckArgs): Promise<CheckRes
         onBytes: (n) => progress.add(n),
       });
       result.valid = true;
-      result.tensors = report.tensors.length;
+      result.tensors = inspectRows(report).count;
       result.warnings = report.warnings;
       result.unsafe_globals = unlisted;
       result.safe = unlisted.length === 0;

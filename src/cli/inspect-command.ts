@@ -1,11 +1,12 @@
 /** `diffai inspect FILE`: statistics of every tensor, in the `--output` format; exit 0, or 2 for an invalid file. */
 import { inspectFile } from '../library.js';
 import { choosePalette } from '../render/color.js';
-import { render } from '../render/registry.js';
+import { renderChunks } from '../render/registry.js';
+import { inspectRows } from '../report/inspect-rows.js';
 import { compileRegex, parseThreads, type InspectArgs } from './args.js';
 import { filterWarnings } from './filter-warnings.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
-import { verboseLine, warn, write, writeError, stdoutIsTerminal } from './output.js';
+import { verboseLine, warn, writeChunks, writeError, stdoutIsTerminal } from './output.js';
 import { createProgress } from './progress.js';
 import { loadOptionsFrom, type InputArgs } from './input-options.js';
 import { nowMs } from './clock.js';
@@ -27,11 +28,12 @@ export async function runInspect(args: InspectArgs): Promise<number> {
     onBytes: (n) => progress.add(n),
   }).finally(() => progress.stop());
   for (const w of filterWarnings(report.unmatchedFilters ?? [], 1, args)) warn(false, w);
-  verboseLine(args.verbose, `${args.file}: ${report.tensors.length} tensors in ${(nowMs() - started).toFixed(1)} ms`);
+  verboseLine(args.verbose, `${args.file}: ${inspectRows(report).count} tensors in ${(nowMs() - started).toFixed(1)} ms`);
   const options = reportRenderOptions(args, [args.file], choosePalette(args.color, stdoutIsTerminal()));
   if (target) writeError(`diffai: ${await writeReport(target, report, options)}\n`);
   const note = chartsNote(args);
   if (note) writeError(`diffai: ${note}\n`);
-  await write(await render(report, outputFormat(args), options));
+  // Streamed: a million-tensor inspection is printed a few hundred rows at a time.
+  await writeChunks(await renderChunks(report, outputFormat(args), options));
   return 0;
 }

@@ -406,7 +406,8 @@ export function planDiff(a: ModelDescription, b: ModelDescription, options: Diff
   let kb = 0;
   for (let ka = 0; ka < ra.size; ka++) {
     const name = ra.name(ka);
-    while (kb < rb.size && compareNames(rb.name(kb), name) < 0) kb++;
+    // Equal names first: two files of the same model list the same names.
+    while (kb < rb.size && rb.name(kb) !== name && compareNames(rb.name(kb), name) < 0) kb++;
     const match = kb < rb.size && rb.name(kb) === name ? kb : -1;
     if (match >= 0) inA[match] = 1;
     if (!keep(name)) continue;

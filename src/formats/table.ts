@@ -7,6 +7,7 @@
  * only for the rows they hand to the engine or show, a window at a time.
  */
 import { DTYPES, dtypeInfo, type DType } from '../dtypes.js';
+import { compareNames } from '../names.js';
 import { readByteLength, type ModelDescription, type TensorDescriptor } from './types.js';
 
 /** What the model view asks of a row to decide its role (a descriptor has all of it). */
@@ -23,6 +24,8 @@ export interface TensorColumns {
   dtype(i: number): DType;
   /** Bytes the engine reads for row i (readByteLength of its descriptor). */
   readBytes(i: number): number;
+  /** True when the names are in strictly ascending natural order (compareNames), if the columns know it cheaply. */
+  inNaturalOrder?(): boolean;
   /** Name, dtype, shape, numel (and links) of row i, without building its byte source. */
   facts(i: number): RowFacts;
   /** The full descriptor of row i (built on demand from columns). */
@@ -47,10 +50,10 @@ export class TensorTable implements TensorColumns {
   private lastStart = -1;
   /** Row names, in row order (read-only to callers). */
   readonly names: string[] = [];
-  private dtypes = new Uint8Array(64);
-  private shapeIds = new Uint32Array(64);
-  private numels = new Float64Array(64);
-  private offsets = new Float64Array(64);
+  private dtypes: Uint8Array;
+  private shapeIds: Uint32Array;
+  private numels: Float64Array;
+  private offsets: Float64Array;
   /**
    * Byte lengths that differ from numel × element size, by row: none for a valid
    * safetensors file (its reader checks each size), so a length costs no column.
@@ -58,14 +61,31 @@ export class TensorTable implements TensorColumns {
   private oddLengths = new Map<number, number>();
   /** Shapes by id: the first MAX_SHARED_SHAPES distinct ones shared (frozen), then one per row. */
   private shapes: number[][] = [];
-  private shapeIndex = new Map<string, number>();
+  /** Shared shape ids by a hash of their dimensions (no string key per row). */
+  private shapeIndex = new Map<number, number | number[]>();
+  private sharedShapes = 0;
+  private natural: boolean | undefined;
 
-  constructor(readonly path: string) {}
+  /** `expected`: rows the caller expects (the columns start that large; they grow as needed). */
+  constructor(
+    readonly path: string,
+    expected = 64,
+  ) {
+    const n = Math.max(64, Math.ceil(expected));
+    this.dtypes = new Uint8Array(n);
+    this.shapeIds = new Uint32Array(n);
+    this.numels = new Float64Array(n);
+    this.offsets = new Float64Array(n);
+  }
 
-  /** Appends a tensor of `numel` elements whose bytes are [offset, offset + length) of the file. */
-  add(name: string, dtype: DType, shape: number[], numel: number, offset: number, length: number): void {
+  /**
+   * Appends a tensor of `numel` elements whose bytes are [offset, offset + length) of the
+   * file. `shape` is copied when it is new, so a caller may reuse one array for every row.
+   */
+  add(name: string, dtype: DType, shape: readonly number[], numel: number, offset: number, length: number): void {
     const i = this.count;
     if (i === this.dtypes.length) this.grow();
+    this.natural = undefined;
     this.names.push(name);
     this.dtypes[i] = DTYPE_CODE.get(dtype)!;
     this.shapeIds[i] = this.shapeId(shape);
@@ -125,13 +145,33 @@ export class TensorTable implements TensorColumns {
     return Array.from({ length: this.count }, (_, i) => this.descriptor(i));
   }
 
-  private shapeId(shape: number[]): number {
-    const key = shape.length <= 8 ? shape.join(',') : undefined;
-    const known = key === undefined ? undefined : this.shapeIndex.get(key);
-    if (known !== undefined) return known;
+  /** True when the names are in strictly ascending natural order (how writers list them); computed once. */
+  inNaturalOrder(): boolean {
+    if (this.natural === undefined) {
+      let sorted = true;
+      for (let i = 1; i < this.count && sorted; i++) sorted = compareNames(this.names[i - 1]!, this.names[i]!) < 0;
+      this.natural = sorted;
+    }
+    return this.natural;
+  }
+
+  private shapeId(shape: readonly number[]): number {
+    let hash = shape.length;
+    for (const d of shape) hash = (Math.imul(hash, 31) + (d | 0) + ((d / 4294967296) | 0)) | 0;
+    const known = this.shapeIndex.get(hash);
+    if (known !== undefined) {
+      if (typeof known === 'number') {
+        if (sameShape(this.shapes[known]!, shape)) return known;
+      } else for (const id of known) if (sameShape(this.shapes[id]!, shape)) return id;
+    }
     const id = this.shapes.length;
-    this.shapes.push(Object.freeze(shape) as number[]);
-    if (key !== undefined && this.shapeIndex.size < MAX_SHARED_SHAPES) this.shapeIndex.set(key, id);
+    this.shapes.push(Object.freeze([...shape]) as number[]);
+    if (this.sharedShapes < MAX_SHARED_SHAPES) {
+      this.sharedShapes++;
+      if (known === undefined) this.shapeIndex.set(hash, id);
+      else if (typeof known === 'number') this.shapeIndex.set(hash, [known, id]);
+      else known.push(id);
+    }
     return id;
   }
 
@@ -147,6 +187,12 @@ export class TensorTable implements TensorColumns {
     this.numels = more(this.numels, Float64Array);
     this.offsets = more(this.offsets, Float64Array);
   }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** A descriptor list seen as columns. */

@@ -178,7 +178,46 @@ export class JsonScanner {
         return w;
       }
     }
-    return words.indexOf(this.string());
+    this.lastString = this.string();
+    return words.indexOf(this.lastString);
+  }
+
+  /** The string stringOf() last had to decode (when it matched none of its words without decoding). */
+  lastString = '';
+
+  /**
+   * The compact form writers use for small integer lists, `[]` or `[12,0,345]` (no
+   * whitespace, no sign, fraction or exponent, at most 15 digits each: always safe
+   * integers), read in one loop into `out` from index 0: its length, or -1 with nothing
+   * consumed when the next bytes are not in that form (then read them token by token).
+   */
+  plainIntList(out: number[]): number {
+    const b = this.bytes;
+    let p = this.pos;
+    if (b[p] !== 0x5b) return -1;
+    p++;
+    let n = 0;
+    if (b[p] === 0x5d) {
+      this.pos = p + 1;
+      return 0;
+    }
+    for (;;) {
+      const start = p;
+      let v = 0;
+      let c = b[p];
+      while (c !== undefined && c >= 0x30 && c <= 0x39) {
+        v = v * 10 + (c - 0x30);
+        c = b[++p];
+      }
+      const digits = p - start;
+      if (digits === 0 || digits > 15 || (digits > 1 && b[start] === 0x30)) return -1;
+      out[n++] = v;
+      if (c === 0x2c) p++;
+      else if (c === 0x5d) {
+        this.pos = p + 1;
+        return n;
+      } else return -1;
+    }
   }
 
   /** True when the next token starts a number. */
@@ -288,8 +327,12 @@ function hexValue(c: number | undefined): number {
 
 const utf8 = new TextDecoder('utf-8');
 
+/** Node's Buffer has these (what toString calls); @types/node does not list them. */
+type NodeBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+
 /** Bytes [start, end) as a string: latin1 for ASCII, UTF-8 (with replacement) otherwise. */
 function decode(b: Uint8Array, start: number, end: number, ascii: boolean): string {
-  if (Buffer.isBuffer(b)) return b.toString(ascii ? 'latin1' : 'utf8', start, end);
+  // Buffer's own slices: toString's argument checks cost as much as the copy for a short name.
+  if (Buffer.isBuffer(b)) return ascii ? (b as NodeBuffer).latin1Slice(start, end) : (b as NodeBuffer).utf8Slice(start, end);
   return utf8.decode(b.subarray(start, end));
 }

@@ -13,11 +13,16 @@ export const ROLES: readonly Role[] = ['parameter', 'buffer', 'optimizer_state',
 
 /** Optimizer state and step counters: not model parameters. */
 export function isOptimizerState(name: string): boolean {
+  return optimizerStateName(name);
+}
+
+/** isOptimizerState, with the last name component when the caller already has it. */
+function optimizerStateName(name: string, last?: string): boolean {
   // Cheap tests first, without allocating: this runs for every tensor of a million-tensor file.
   // (A name the pattern matches contains "opt" in the same case-insensitive sense.)
   return (
     (OPT.test(name) && /(^|\.)(optimizer|optim|optimizer_state_dict|opt_state)(\.|$)/i.test(name)) ||
-    (endsWithOptimizerLeaf(name) && OPTIMIZER_STATE_LEAVES.has(lastComponent(name)))
+    (endsWithOptimizerLeaf(name) && OPTIMIZER_STATE_LEAVES.has(last ?? lastComponent(name)))
   );
 }
 
@@ -67,8 +72,7 @@ function isCausalMask(desc: RowFacts): boolean {
  * Non-learnable buffers by name and, where a name alone is ambiguous, by shape/dtype.
  * Any non-float tensor also counts: torch parameters can only be floating point or complex.
  */
-export function isBuffer(desc: RowFacts): boolean {
-  const last = lastComponent(desc.name);
+export function isBuffer(desc: RowFacts, last: string = lastComponent(desc.name)): boolean {
   switch (last) {
     case 'running_mean':
     case 'running_var':
@@ -123,15 +127,16 @@ export interface RoleOf {
 
 /** The role of one tensor; the first rule that applies wins (optimizer, quantized, scalar, buffer, parameter). */
 export function roleOf(desc: RowFacts, ctx: RoleContext): RoleOf {
-  if (isOptimizerState(desc.name)) return PLAIN.optimizer_state;
+  // The last name component once (not once per rule): a million names are tested here.
+  const last = lastComponent(desc.name);
+  if (optimizerStateName(desc.name, last)) return PLAIN.optimizer_state;
   const target = packedParamTarget(desc.name);
   if (target) return { role: 'quantized', linkedTo: target };
   if (desc.linkedTo !== undefined) return { role: 'quantized', linkedTo: desc.linkedTo };
   if (desc.quantization) return PLAIN.quantized;
-  const last = lastComponent(desc.name);
   if ((last === 'scale' || last === 'zero_point') && ctx.packedModules.has(parentOf(desc.name))) return PLAIN.quantized;
   if (ctx.trainingCheckpoint && !desc.name.includes('.') && desc.numel === 1 && desc.shape.length <= 1) return PLAIN.scalar;
-  if (isBuffer(desc)) return PLAIN.buffer;
+  if (isBuffer(desc, last)) return PLAIN.buffer;
   return PLAIN.parameter;
 }
 

@@ -194,8 +194,10 @@ class Rows implements ViewRows {
       this.roles[r] = ROLE_CODE[role];
       if (linkedTo !== undefined) this.links.set(r, linkedTo);
     }
-    let sorted = true;
-    for (let r = 1; r < total && sorted; r++) sorted = compareNames(this.nameOfRow(r - 1), this.nameOfRow(r)) < 0;
+    // A table already knows whether its names are in order (the reader asked).
+    const known = this.dropped.length === 0 ? cols.inNaturalOrder?.() : undefined;
+    let sorted = known ?? true;
+    if (known === undefined) for (let r = 1; r < total && sorted; r++) sorted = compareNames(this.nameOfRow(r - 1), this.nameOfRow(r)) < 0;
     if (sorted) {
       this.order = undefined;
       this.size = total;

@@ -1,4 +1,5 @@
 import { reportContract } from './contract.js';
+import { inspectJsonChunks } from './inspect-json.js';
 import type { Renderer } from './types.js';
 
 /** JSON cannot carry non-finite numbers: they become null, as finiteOnly() does. */
@@ -30,8 +31,8 @@ export function* jsonChunks(value: unknown): Generator<string> {
 }
 
 const json: Renderer = {
-  render: (report) => renderJson(reportContract(report)),
-  // Differences streamed entry by entry (a many-tensor diff); an inspection is one value.
-  chunks: (report) => (report.kind === 'inspect' ? undefined : jsonChunks(reportContract(report))),
+  render: (report) => (report.kind === 'inspect' ? [...inspectJsonChunks(report)].join('') : renderJson(reportContract(report))),
+  // An inspection streams a tensor at a time; a diff's differences entry by entry.
+  chunks: (report) => (report.kind === 'inspect' ? inspectJsonChunks(report) : jsonChunks(reportContract(report))),
 };
 export default json;

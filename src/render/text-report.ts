@@ -6,7 +6,7 @@ import { fmt } from '../analysis/helpers.js';
 import type { ValueHistogram } from '../analysis/types.js';
 import { renderAnalysesText, sparkline } from './analysis-text.js';
 import { PLAIN, type Palette } from './color.js';
-import { renderInspectText } from './inspect.js';
+import { inspectTextChunks } from './inspect.js';
 import { renderReviewText } from './review-text.js';
 import type { Renderer, RenderOptions } from './types.js';
 import { renderResultLine, renderText } from './text.js';
@@ -71,8 +71,9 @@ function termSafeReport(report: Report): Report {
 }
 
 export function renderReportText(raw: Report, options: RenderOptions = {}): string {
-  // Names, paths and values come from files: shown with control characters escaped.
-  const report = termSafeReport(raw);
+  // Names, paths and values come from files: shown with control characters escaped (an
+  // inspection row by row, as it is printed).
+  const report = raw.kind === 'inspect' ? raw : termSafeReport(raw);
   const palette = options.palette ?? PLAIN;
   const text = { stats: options.stats, palette };
   const pair = (p: PairReport) =>
@@ -86,7 +87,7 @@ export function renderReportText(raw: Report, options: RenderOptions = {}): stri
     case 'directory':
       return directoryText(report, palette, (results) => (options.review ? renderReviewText(reviewResults(results), palette) : renderText(results, text)));
     case 'inspect':
-      return renderInspectText(report, palette);
+      return [...inspectTextChunks(report, palette)].join('');
   }
 }
 
@@ -105,6 +106,12 @@ function* pairTextChunks(raw: PairReport, options: RenderOptions): Generator<str
 
 const text: Renderer = {
   render: renderReportText,
-  chunks: (report, options) => (report.kind === 'pair' && !options.review && report.results.length > 0 ? pairTextChunks(report, options) : undefined),
+  // An inspection streams (escaped row by row); a pair's differences line by line; other reports are one string.
+  chunks: (report, options) =>
+    report.kind === 'inspect'
+      ? inspectTextChunks(report, options.palette ?? PLAIN)
+      : report.kind === 'pair' && !options.review && report.results.length > 0
+        ? pairTextChunks(report, options)
+        : undefined,
 };
 export default text;

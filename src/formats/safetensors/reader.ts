@@ -10,7 +10,6 @@ import { ByteCursor } from '../../io/cursor.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { JsonScanner, JsonSyntaxError } from '../../io/json-scanner.js';
 import { checkRange, readRange } from '../../io/range.js';
-import { compareNames } from '../../names.js';
 import { TensorTable, tableDescription } from '../table.js';
 import type { FormatReader, LeafValue, ModelDescription } from '../types.js';
 
@@ -77,6 +76,7 @@ function describeSafetensors(file: RandomAccessFile): ModelDescription {
 }
 
 const ENTRY_KEYS = ['dtype', 'shape', 'data_offsets'] as const;
+const DTYPE_NAMES = [...SAFETENSORS_DTYPES.keys()];
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 const OPEN_LIST = 0x5b;
@@ -91,7 +91,7 @@ const HEADER_WINDOW = 4 << 20;
  * in memory whole. Scanners over the window report offsets in the whole header.
  */
 class HeaderWindow {
-  private buf: Uint8Array;
+  private buf: Buffer;
   private filled = 0;
   /** Header offset of buf[0]. */
   private base = 0;
@@ -102,7 +102,8 @@ class HeaderWindow {
     private readonly length: number,
   ) {
     checkRange(file, start, length, { what: 'safetensors header', budget: MAX_HEADER_BYTES });
-    this.buf = new Uint8Array(Math.min(HEADER_WINDOW, length));
+    // A Buffer: names decode through its latin1/utf8 slices (twice as fast as a TextDecoder for short strings).
+    this.buf = Buffer.allocUnsafe(Math.min(HEADER_WINDOW, length));
     this.fill();
   }
 
@@ -118,7 +119,7 @@ class HeaderWindow {
   /** Drops the bytes before window offset `keep` and reads on (a larger window when none could be dropped). */
   advance(keep: number): void {
     if (keep === 0 && this.filled === this.buf.length) {
-      const larger = new Uint8Array(Math.min(this.buf.length * 2, this.length - this.base));
+      const larger = Buffer.allocUnsafe(Math.min(this.buf.length * 2, this.length - this.base));
       larger.set(this.buf);
       this.buf = larger;
     } else {
@@ -136,22 +137,11 @@ class HeaderWindow {
   }
 }
 
-/** One top-level member of the header, parsed whole before it is kept. */
-type Member = { kind: 'tensor'; entry: Entry } | { kind: 'metadata'; leaves: Array<[string, string]> } | { kind: 'none' };
-
-interface Entry {
-  name: string;
-  dtype: DType;
-  shape: number[];
-  numel: number;
-  begin: number;
-  end: number;
-}
-
 /**
  * The header scanned straight into a column-wise table (no intermediate JSON objects or
- * descriptors). Each member is parsed from its window and kept only once the separator after
- * it was read, so a member cut by the window's end is parsed again from a refilled window.
+ * descriptors: an entry is parsed into the scan's own fields, its shape into one reused
+ * array). Each member is parsed from its window and kept only once the separator after it
+ * was read, so a member cut by the window's end is parsed again from a refilled window.
  * Each entry is checked as it is read; duplicate keys inside an entry keep the last value,
  * as JSON.parse would.
  */
@@ -160,59 +150,59 @@ class HeaderScan {
   leaves: Record<string, LeafValue> = Object.create(null);
   private json!: JsonScanner;
   private window!: HeaderWindow;
+  private metadataSeen = false;
+  // The entry being read.
+  private rawDtype: string | undefined;
+  private dtype: DType = 'f32';
+  private numel = 0;
+  private readonly shape: number[] = [];
+  private readonly offsetList: number[] = [];
+  private shapeOk = false;
+  private offsetsOk = false;
+  private begin = 0;
+  private end = 0;
 
   constructor(
     readonly path: string,
     readonly dataStart: number,
     readonly dataLength: number,
   ) {
-    this.tensors = new TensorTable(path);
+    // Sized for the header (an entry takes ~80 bytes of it), so a large table is not grown by copies.
+    this.tensors = new TensorTable(path, Math.min(MAX_HEADER_BYTES, dataStart) / 80);
   }
 
-  /** `parse` on the current window, again on a refilled one while it ends too soon. */
-  private whole<T>(parse: (json: JsonScanner) => T): T {
-    for (;;) {
-      const mark = this.json.pos;
-      try {
-        return parse(this.json);
-      } catch (e) {
-        if (!(e instanceof JsonSyntaxError) || this.window.complete) throw e;
-        this.window.advance(mark);
-        this.json = this.window.scanner();
-      }
-    }
+  /** Refills the window from `mark` after a syntax error that may only mean the window ended too soon (rethrows otherwise). */
+  private refill(e: unknown, mark: number): void {
+    if (!(e instanceof JsonSyntaxError) || this.window.complete) throw e;
+    this.window.advance(mark);
+    this.json = this.window.scanner();
   }
 
   scan(window: HeaderWindow): void {
     this.window = window;
     this.json = window.scanner();
-    const opened = this.whole((json) => {
-      if (json.peek() === OPEN_OBJECT) return true;
-      json.skipValue();
-      if (!json.atEnd()) json.fail('unexpected data after the JSON value');
-      return false;
-    });
+    let opened: boolean;
+    for (;;) {
+      try {
+        opened = this.opening();
+        break;
+      } catch (e) {
+        this.refill(e, 0);
+      }
+    }
     if (!opened) throw new DiffaiError(this.path, 'safetensors header is not a JSON object');
     this.json.pos++;
-    let metadata = false;
     let first = true;
     for (;;) {
-      const [member, more] = this.whole((json): [Member, boolean] => {
-        if (first && json.empty(CLOSE_OBJECT)) return [{ kind: 'none' }, false];
-        const name = json.string();
-        json.expect(0x3a);
-        if (name !== '__metadata__') return [{ kind: 'tensor', entry: this.entry(json, name) }, json.more(CLOSE_OBJECT)];
-        if (metadata) throw new DiffaiError(this.path, 'duplicate __metadata__ entry in the header');
-        return [{ kind: 'metadata', leaves: this.metadata(json) }, json.more(CLOSE_OBJECT)];
-      });
-      first = false;
-      if (member.kind === 'tensor') {
-        const e = member.entry;
-        this.tensors.add(e.name, e.dtype, e.shape, e.numel, this.dataStart + e.begin, e.end - e.begin);
-      } else if (member.kind === 'metadata') {
-        metadata = true;
-        for (const [key, value] of member.leaves) this.leaves[`__metadata__.${key}`] = value;
+      const mark = this.json.pos;
+      let more: boolean;
+      try {
+        more = this.member(first);
+      } catch (e) {
+        this.refill(e, mark);
+        continue;
       }
+      first = false;
       if (!more) break;
     }
     // Only whitespace may follow, to the end of the header.
@@ -222,6 +212,35 @@ class HeaderScan {
       this.window.advance(this.json.pos);
       this.json = this.window.scanner();
     }
+  }
+
+  /** True when the header starts an object; any other value is consumed (its syntax checked). */
+  private opening(): boolean {
+    const json = this.json;
+    if (json.peek() === OPEN_OBJECT) return true;
+    json.skipValue();
+    if (!json.atEnd()) json.fail('unexpected data after the JSON value');
+    return false;
+  }
+
+  /** One member and the separator after it; kept only then. False after the last one. */
+  private member(first: boolean): boolean {
+    const json = this.json;
+    if (first && json.empty(CLOSE_OBJECT)) return false;
+    const name = json.string();
+    json.expect(0x3a);
+    if (name === '__metadata__') {
+      if (this.metadataSeen) throw new DiffaiError(this.path, 'duplicate __metadata__ entry in the header');
+      const leaves = this.metadata(json);
+      const more = json.more(CLOSE_OBJECT);
+      this.metadataSeen = true;
+      for (const [key, value] of leaves) this.leaves[`__metadata__.${key}`] = value;
+      return more;
+    }
+    this.entry(json, name);
+    const more = json.more(CLOSE_OBJECT);
+    this.tensors.add(name, this.dtype, this.shape, this.numel, this.dataStart + this.begin, this.end - this.begin);
+    return more;
   }
 
   private metadata(json: JsonScanner): Array<[string, string]> {
@@ -244,37 +263,46 @@ class HeaderScan {
     return out;
   }
 
-  private entry(json: JsonScanner, name: string): Entry {
+  /** Reads and checks one tensor entry into dtype, shape, numel, begin and end. */
+  private entry(json: JsonScanner, name: string): void {
     const path = this.path;
     if (json.peek() !== OPEN_OBJECT) {
       json.skipValue();
       throw new DiffaiError(path, `tensor ${name}: entry is not a JSON object`);
     }
     json.pos++;
-    let rawDtype: string | undefined;
-    let shape: number[] | undefined;
-    let offsets: number[] | undefined;
+    this.rawDtype = undefined;
+    let shapeSeen = false;
+    let offsetsSeen = false;
     if (!json.empty(CLOSE_OBJECT)) {
       do {
         const key = json.stringOf(ENTRY_KEYS);
         json.expect(0x3a);
         if (key === 0) {
-          if (json.peek() === QUOTE) rawDtype = json.string();
-          else {
+          // The usual dtype names are matched in place (no string per tensor).
+          if (json.peek() === QUOTE) {
+            const known = json.stringOf(DTYPE_NAMES);
+            this.rawDtype = known >= 0 ? DTYPE_NAMES[known] : json.lastString;
+          } else {
             json.skipValue();
-            rawDtype = undefined;
+            this.rawDtype = undefined;
           }
-        } else if (key === 1) shape = dimensions(json);
-        else if (key === 2) offsets = dimensions(json);
-        else json.skipValue();
+        } else if (key === 1) {
+          shapeSeen = true;
+          this.shapeOk = this.dimensions(json, this.shape);
+        } else if (key === 2) {
+          offsetsSeen = true;
+          this.offsetsOk = this.offsets(json);
+        } else json.skipValue();
       } while (json.more(CLOSE_OBJECT));
     }
+    const rawDtype = this.rawDtype;
     if (rawDtype === undefined) throw new DiffaiError(path, `tensor ${name}: missing dtype`);
     const dtype = SAFETENSORS_DTYPES.get(rawDtype);
     if (dtype === undefined) throw new DiffaiError(path, `tensor ${name}: unknown dtype ${JSON.stringify(rawDtype)}`);
-    if (shape === undefined) throw new DiffaiError(path, `tensor ${name}: shape must be a list of non-negative integers`);
-    if (offsets?.length !== 2) throw new DiffaiError(path, `tensor ${name}: data_offsets must be two non-negative integers`);
-    const [begin, end] = offsets as [number, number];
+    if (!shapeSeen || !this.shapeOk) throw new DiffaiError(path, `tensor ${name}: shape must be a list of non-negative integers`);
+    if (!offsetsSeen || !this.offsetsOk) throw new DiffaiError(path, `tensor ${name}: data_offsets must be two non-negative integers`);
+    const { begin, end, shape } = this;
     if (begin > end) throw new DiffaiError(path, `tensor ${name}: data_offsets [${begin}, ${end}] are reversed`);
     if (end > this.dataLength)
       throw new DiffaiError(path, `tensor ${name}: data_offsets [${begin}, ${end}] run past the end of the data (${this.dataLength} bytes)`);
@@ -287,31 +315,55 @@ class HeaderScan {
         path,
         `tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape ${JSON.stringify(shape)} × ${rawDtype} needs ${byteLength(dtype, numel)}`,
       );
-    return { name, dtype, shape, numel, begin, end };
+    this.dtype = dtype;
+    this.numel = numel;
   }
-}
 
-/** A list of non-negative safe integers; undefined for any other value (consumed either way). */
-function dimensions(json: JsonScanner): number[] | undefined {
-  if (json.peek() !== OPEN_LIST) {
-    json.skipValue();
-    return undefined;
-  }
-  json.pos++;
-  const out: number[] = [];
-  let ok = true;
-  if (json.empty(CLOSE_LIST)) return out;
-  do {
-    if (json.atNumber()) {
-      const v = json.number();
-      if (!(Number.isSafeInteger(v) && v >= 0)) ok = false;
-      out.push(v === 0 ? 0 : v); // JSON's -0 is the dimension 0
-    } else {
-      json.skipValue();
-      ok = false;
+  /** data_offsets into begin and end: true for a list of exactly two non-negative safe integers (consumed either way). */
+  private offsets(json: JsonScanner): boolean {
+    const two = this.offsetList;
+    const ok = this.dimensions(json, two) && two.length === 2;
+    if (ok) {
+      this.begin = two[0]!;
+      this.end = two[1]!;
     }
-  } while (json.more(CLOSE_LIST));
-  return ok ? out : undefined;
+    return ok;
+  }
+
+  /**
+   * A list of non-negative safe integers into `out` (its length set once, at the end): false
+   * for any other value (consumed either way).
+   */
+  private dimensions(json: JsonScanner, out: number[]): boolean {
+    if (json.peek() !== OPEN_LIST) {
+      json.skipValue();
+      out.length = 0;
+      return false;
+    }
+    // `[16,4]` as writers print it, in one loop; anything else token by token.
+    const plain = json.plainIntList(out);
+    if (plain >= 0) {
+      if (out.length !== plain) out.length = plain;
+      return true;
+    }
+    json.pos++;
+    let ok = true;
+    let n = 0;
+    if (!json.empty(CLOSE_LIST)) {
+      do {
+        if (json.atNumber()) {
+          const v = json.number();
+          if (!(Number.isSafeInteger(v) && v >= 0)) ok = false;
+          out[n++] = v === 0 ? 0 : v; // JSON's -0 is the dimension 0
+        } else {
+          json.skipValue();
+          ok = false;
+        }
+      } while (json.more(CLOSE_LIST));
+    }
+    if (out.length !== n) out.length = n;
+    return ok;
+  }
 }
 
 /**
@@ -348,15 +400,12 @@ function checkTiling(path: string, tensors: TensorTable, dataStart: number, data
 /** A name given twice (JSON.parse and the reference crate would silently keep the last entry) is refused. */
 function checkUniqueNames(path: string, tensors: TensorTable): void {
   // Names in strictly ascending natural or code-point order (how writers list them) are
-  // distinct without a set of a million strings.
-  let natural = true;
+  // distinct without a set of a million strings. (The table keeps the natural-order answer:
+  // the model view asks it again.)
+  if (tensors.inNaturalOrder()) return;
   let codePoint = true;
-  for (let i = 1; i < tensors.count && (natural || codePoint); i++) {
-    const [x, y] = [tensors.name(i - 1), tensors.name(i)];
-    codePoint &&= x < y;
-    natural &&= compareNames(x, y) < 0;
-  }
-  if (natural || codePoint) return;
+  for (let i = 1; i < tensors.count && codePoint; i++) codePoint = tensors.name(i - 1) < tensors.name(i);
+  if (codePoint) return;
   const seen = new Set<string>();
   for (let i = 0; i < tensors.count; i++) {
     const name = tensors.name(i);
