@@ -7,6 +7,7 @@ import { DiffaiError } from './errors.js';
 import { byteLength, DTYPES, type DType } from './dtypes.js';
 import { Engine } from './engine/engine.js';
 import { BATCH_WINDOW, Executor, SMALL_JOB_BYTES, batchable, runAll, type ExecutorOptions } from './engine/executor.js';
+import { COLUMN_WINDOW, ColumnJobBuilder, STATS_FIELDS, columnDtype, dtypeCode, unpackStats } from './engine/columns.js';
 import { diffModels, nameFilter, planBytes, planDiff, unmatchedFilters, type DiffOptions, type NameFilterName } from './diff/differ.js';
 import { tensorStats as toTensorStats } from './diff/stats.js';
 import { PartialsColumns, ViewInspectRows, rowsInspectReport, type InspectReport } from './report/inspect-rows.js';
@@ -149,14 +150,27 @@ export async function inspectDescribed(model: ModelDescription, options: Library
     if (!options.shapeOnly) {
       const large: Array<Promise<void>> = [];
       const small: number[] = [];
+      // Small plain tensors of a file described column-wise (safetensors): column jobs, typed arrays in and out.
+      const file = rows.plainFile();
+      const columns = file === undefined ? undefined : new ColumnJobBuilder('stats', [file], COLUMN_WINDOW);
+      const columnar: number[] = [];
       for (let k = 0; k < rows.size; k++) {
         if (toRead[k] === 0) continue;
-        if (rows.readBytes(k) <= SMALL_JOB_BYTES) small.push(k);
-        else large.push(executor.stats(rows.descriptor(k)).then((p) => partials.set(k, p)));
+        if (rows.readBytes(k) > SMALL_JOB_BYTES) large.push(executor.stats(rows.descriptor(k)).then((p) => partials.set(k, p)));
+        else if (columns && columnDtype(rows.dtype(k))) columnar.push(k);
+        else small.push(k);
       }
       const started = Promise.all(large);
       started.catch(() => undefined); // awaited below, after the windows
       try {
+        for (let w = 0; columns && w < columnar.length; w += COLUMN_WINDOW) {
+          const window = columnar.slice(w, w + COLUMN_WINDOW);
+          for (const k of window) columns.push(rows.numel(k), dtypeCode(rows.dtype(k)), rows.byteOffset(k));
+          const records = await executor.runColumns(columns.take());
+          window.forEach((k, m) => {
+            partials.set(k, { stats: unpackStats(records, m * STATS_FIELDS) });
+          });
+        }
         for (let w = 0; w < small.length; w += BATCH_WINDOW) {
           const window = small.slice(w, w + BATCH_WINDOW).map((k) => [k, rows.descriptor(k)] as const);
           const read = await runAll(

@@ -7,6 +7,7 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ColumnJobBuilder, dtypeCode, unpackCompared } from '../src/engine/columns.js';
 import { Executor } from '../src/engine/executor.js';
+import { inspectFile } from '../src/library.js';
 import { describeModel } from '../src/formats/registry.js';
 import type { TensorDescriptor } from '../src/formats/types.js';
 import { diffModels, planDiff, type TensorSource } from '../src/diff/differ.js';
@@ -171,6 +172,28 @@ describe('column jobs of many small tensors', () => {
       }
     } finally {
       await executor.close();
+    }
+  });
+});
+
+describe('inspect of many small tensors through column jobs', () => {
+  const rng = new Rng(47);
+  const specs = tensorsA(rng);
+  const path = writeSafetensors(tmp.path('cols_inspect.safetensors'), specs);
+
+  it("each tensor's statistics equal its exact reference, at 1 and 2 threads, and column jobs did the reading", async () => {
+    const spy = vi.spyOn(Executor.prototype, 'runColumns');
+    try {
+      for (const threads of [1, 2]) {
+        spy.mockClear();
+        const report = await inspectFile(path, { threads });
+        expect(spy, `threads ${threads}`).toHaveBeenCalled();
+        expect(report.tensors.length).toBe(specs.length);
+        const byName = new Map(report.tensors.map((t) => [t.name, t]));
+        for (const t of specs) expectStats(byName.get(t.name)!, exactStats(decode(t.bytes, t.dtype as TestDType)), `${t.name} (${threads} threads)`);
+      }
+    } finally {
+      spy.mockRestore();
     }
   });
 });

@@ -8,8 +8,7 @@ import type { ComparePartial } from '../engine/partials.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { tensorColumns } from '../formats/table.js';
 import { BATCH_WINDOW, SMALL_JOB_BYTES, batchable, runAll } from '../engine/executor.js';
-import { ColumnJobBuilder, changedAt, dtypeCode, unpackCompared } from '../engine/columns.js';
-import { dtypeInfo, isComplex, type DType } from '../dtypes.js';
+import { COLUMN_WINDOW, ColumnJobBuilder, changedAt, columnDtype, dtypeCode, unpackCompared } from '../engine/columns.js';
 import { SAFETENSORS_METADATA_PREFIX } from '../model/ties.js';
 import { metadataKind, modelViewOf, type ModelView } from '../model/view.js';
 import { compareNames } from '../names.js';
@@ -257,9 +256,6 @@ async function runPlan(
   await Promise.all(large);
 }
 
-/** Small plain common tensors per column job (a few MB of typed arrays, records included). */
-const COLUMN_WINDOW = 8192;
-
 /** The results of an unchanged tensor: one shared empty list (a million tensors keep no million arrays). */
 const NOTHING: DiffResult[] = Object.freeze([]) as unknown as DiffResult[];
 
@@ -353,10 +349,9 @@ export class DiffPlan {
     if (this.kinds[i] !== COMMON) return false;
     const ka = this.atA[i]!;
     const kb = this.atB[i]!;
-    const plain = (d: DType) => !isComplex(d) && dtypeInfo(d).blockElements === 1;
     return (
-      plain(this.a.rows.dtype(ka)) &&
-      plain(this.b.rows.dtype(kb)) &&
+      columnDtype(this.a.rows.dtype(ka)) &&
+      columnDtype(this.b.rows.dtype(kb)) &&
       sameDims(this.a.rows.shape(ka), this.b.rows.shape(kb)) &&
       this.a.rows.readBytes(ka) <= SMALL_JOB_BYTES &&
       this.b.rows.readBytes(kb) <= SMALL_JOB_BYTES

@@ -5,7 +5,7 @@
  * of descriptors, job items, promises and result objects per tensor, none of which would
  * die young while their window waits for its reads (they are what kept RSS high).
  */
-import { DTYPES, dtypeInfo, type DType } from '../dtypes.js';
+import { DTYPES, dtypeInfo, isComplex, type DType } from '../dtypes.js';
 import type { CompareResult } from './ops/compare.js';
 import type { ComparePartial, StatsPartial } from './partials.js';
 
@@ -46,6 +46,14 @@ const ELEMENT_BYTES = Float64Array.from(DTYPES, (d) => {
 /** Bytes of item i on `side`. */
 export function itemBytes(job: ColumnJob, side: number, i: number): number {
   return ELEMENT_BYTES[job.dtypes[side]![i]!]! * job.numels[i]!;
+}
+
+/** Small plain tensors per column job (a few MB of typed arrays, records included). */
+export const COLUMN_WINDOW = 8192;
+
+/** True for a dtype a column job can hold: real, one element per block. */
+export function columnDtype(dtype: DType): boolean {
+  return !isComplex(dtype) && dtypeInfo(dtype).blockElements === 1;
 }
 
 /** The code a column job stores for `dtype`. */
