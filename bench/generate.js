@@ -66,22 +66,26 @@ export function prng(seed) {
   let b = mix(seed + 0x9e3779b9);
   let c = mix(seed + 0x3c6ef372);
   let d = mix(seed + 0xdaa66d2b);
+  /** One step of each of the four streams (V8 inlines it into the fill loops). */
+  const step = () => {
+    a ^= a << 13;
+    a ^= a >>> 17;
+    a ^= a << 5;
+    b ^= b << 13;
+    b ^= b >>> 17;
+    b ^= b << 5;
+    c ^= c << 13;
+    c ^= c >>> 17;
+    c ^= c << 5;
+    d ^= d << 13;
+    d ^= d >>> 17;
+    d ^= d << 5;
+  };
   return {
     /** Fills u32[0, n) with random words (rounded up to 4: the array needs room for 3 more). @param {Uint32Array} u32 @param {number} n */
     words(u32, n) {
       for (let i = 0; i < n; i += 4) {
-        a ^= a << 13;
-        a ^= a >>> 17;
-        a ^= a << 5;
-        b ^= b << 13;
-        b ^= b >>> 17;
-        b ^= b << 5;
-        c ^= c << 13;
-        c ^= c >>> 17;
-        c ^= c << 5;
-        d ^= d << 13;
-        d ^= d >>> 17;
-        d ^= d << 5;
+        step();
         u32[i] = a;
         u32[i + 1] = b;
         u32[i + 2] = c;
@@ -96,18 +100,7 @@ export function prng(seed) {
     weights(f32, n) {
       const k = 0.07 / 4294967296;
       for (let i = 0; i < n; i += 4) {
-        a ^= a << 13;
-        a ^= a >>> 17;
-        a ^= a << 5;
-        b ^= b << 13;
-        b ^= b >>> 17;
-        b ^= b << 5;
-        c ^= c << 13;
-        c ^= c >>> 17;
-        c ^= c << 5;
-        d ^= d << 13;
-        d ^= d >>> 17;
-        d ^= d << 5;
+        step();
         f32[i] = (a >>> 0) * k - 0.035;
         f32[i + 1] = (b >>> 0) * k - 0.035;
         f32[i + 2] = (c >>> 0) * k - 0.035;

@@ -6,7 +6,7 @@
  * `InspectReport.tensors` is still there for library users: built from the rows the first
  * time it is read.
  */
-import type { StatsPartial } from '../engine/partials.js';
+import { STATS_FIELDS, packStats, unpackStats } from '../engine/columns.js';
 import type { TensorPartials } from '../engine/executor.js';
 import { tensorStats } from '../diff/stats.js';
 import type { NameFilterName } from '../diff/differ.js';
@@ -45,7 +45,7 @@ export interface InspectRows {
   tensor(i: number): InspectedTensor;
 }
 
-const FIELDS = 10;
+const FIELDS = STATS_FIELDS;
 const NONE = 0;
 const PLAIN = 1;
 const COMPLEX = 2;
@@ -67,19 +67,7 @@ export class PartialsColumns {
       this.state[k] = COMPLEX;
       return;
     }
-    const s = p.stats;
-    const v = this.values;
-    const o = k * FIELDS;
-    v[o] = s.count;
-    v[o + 1] = s.mean;
-    v[o + 2] = s.m2;
-    v[o + 3] = s.exp;
-    v[o + 4] = s.min;
-    v[o + 5] = s.max;
-    v[o + 6] = s.nan;
-    v[o + 7] = s.posinf;
-    v[o + 8] = s.neginf;
-    v[o + 9] = s.zeros;
+    packStats(p.stats, this.values, k * FIELDS);
     this.state[k] = PLAIN;
   }
 
@@ -88,20 +76,7 @@ export class PartialsColumns {
     const state = this.state[k] ?? NONE; // columns sized 0 when nothing is read (shapeOnly)
     if (state === NONE) return undefined;
     if (state === COMPLEX) return this.complex.get(k);
-    const v = this.values;
-    const o = k * FIELDS;
-    const stats: StatsPartial = {
-      count: v[o]!,
-      mean: v[o + 1]!,
-      m2: v[o + 2]!,
-      exp: v[o + 3]!,
-      min: v[o + 4]!,
-      max: v[o + 5]!,
-      nan: v[o + 6]!,
-      posinf: v[o + 7]!,
-      neginf: v[o + 8]!,
-      zeros: v[o + 9]!,
-    };
+    const stats = unpackStats(this.values, k * FIELDS);
     return { stats };
   }
 }
