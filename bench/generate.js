@@ -319,6 +319,25 @@ export function makeGguf(path, { type = 'Q8_0', bytes = 1 << 30, tensors = 8, se
 }
 
 /**
+ * The header of a safetensors file the bench wrote: its tensors (without `__metadata__`) and
+ * where the data section starts.
+ * @param {string} path
+ * @returns {{ tensors: Record<string, { dtype: string, shape: number[], data_offsets: [number, number] }>, dataStart: number }}
+ */
+export function readSafetensorsHeader(path) {
+  const fd = openSync(path, 'r');
+  const lenBuf = Buffer.alloc(8);
+  readSync(fd, lenBuf, 0, 8, 0);
+  const n = Number(lenBuf.readBigUInt64LE());
+  const json = Buffer.alloc(n);
+  readSync(fd, json, 0, n, 8);
+  closeSync(fd);
+  const tensors = JSON.parse(json.toString('utf8'));
+  delete tensors.__metadata__;
+  return { tensors, dataStart: 8 + n };
+}
+
+/**
  * An ONNX model whose initializers are the tensors of a safetensors file, kept as external
  * data (`location` = that file, with the byte offsets of its data section): the same bytes
  * read through the ONNX reader, so the two can be timed against each other without a second
@@ -328,15 +347,7 @@ export function makeGguf(path, { type = 'Q8_0', bytes = 1 << 30, tensors = 8, se
  * @returns {string} `path`
  */
 export function makeOnnxExternal(path, safetensorsPath) {
-  const fd = openSync(safetensorsPath, 'r');
-  const lenBuf = Buffer.alloc(8);
-  readSync(fd, lenBuf, 0, 8, 0);
-  const n = Number(lenBuf.readBigUInt64LE());
-  const json = Buffer.alloc(n);
-  readSync(fd, json, 0, n, 8);
-  closeSync(fd);
-  /** @type {Record<string, { dtype: string, shape: number[], data_offsets: [number, number] }>} */
-  const header = JSON.parse(json.toString('utf8'));
+  const { tensors: header, dataStart } = readSafetensorsHeader(safetensorsPath);
   const ONNX_TYPES = { F32: 1, F16: 10, BF16: 16 };
   /** @param {number} v */
   const varint = (v) => {
@@ -357,22 +368,20 @@ export function makeOnnxExternal(path, safetensorsPath) {
   const str = (field, s) => len(field, Buffer.from(s));
   /** @param {string} key @param {string} value */
   const entry = (key, value) => len(13, Buffer.concat([str(1, key), str(2, value)]));
-  const inits = Object.entries(header)
-    .filter(([name]) => name !== '__metadata__')
-    .map(([name, info]) =>
-      len(
-        5,
-        Buffer.concat([
-          ...info.shape.map((d) => vint(1, d)),
-          vint(2, ONNX_TYPES[/** @type {'F32' | 'F16' | 'BF16'} */ (info.dtype)]),
-          str(8, name),
-          entry('location', basename(safetensorsPath)),
-          entry('offset', String(8 + n + info.data_offsets[0])),
-          entry('length', String(info.data_offsets[1] - info.data_offsets[0])),
-          vint(14, 1),
-        ]),
-      ),
-    );
+  const inits = Object.entries(header).map(([name, info]) =>
+    len(
+      5,
+      Buffer.concat([
+        ...info.shape.map((d) => vint(1, d)),
+        vint(2, ONNX_TYPES[/** @type {'F32' | 'F16' | 'BF16'} */ (info.dtype)]),
+        str(8, name),
+        entry('location', basename(safetensorsPath)),
+        entry('offset', String(dataStart + info.data_offsets[0])),
+        entry('length', String(info.data_offsets[1] - info.data_offsets[0])),
+        vint(14, 1),
+      ]),
+    ),
+  );
   const model = Buffer.concat([vint(1, 8), str(2, 'diffai-bench'), len(7, Buffer.concat([str(2, 'bench'), ...inits])), len(8, vint(2, 17))]);
   mkdirSync(dirname(path), { recursive: true });
   const out = openSync(path, 'w');

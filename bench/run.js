@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, openSync, readSync, closeSync, statSync, writeFi
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeGguf, makeOnnxExternal, makeSafetensors } from './generate.js';
+import { makeGguf, makeOnnxExternal, makeSafetensors, readSafetensorsHeader } from './generate.js';
 import { makeZip, npyF32 } from './generate-zip.js';
 import { runKernelBenchmarks } from './kernels.js';
 
@@ -318,21 +318,8 @@ else {
 }
 /** The tensors' byte ranges for the C loop: "DTYPE startA endA startB endB" per line. @param {string} a @param {string} [b] */
 function layoutFor(a, b) {
-  /** @param {string} path @returns {[Record<string, { dtype: string, data_offsets: [number, number] }>, number]} */
-  const header = (path) => {
-    const fd = openSync(path, 'r');
-    const len = Buffer.alloc(8);
-    readSync(fd, len, 0, 8, 0);
-    const n = Number(len.readBigUInt64LE());
-    const json = Buffer.alloc(n);
-    readSync(fd, json, 0, n, 8);
-    closeSync(fd);
-    const h = JSON.parse(json.toString('utf8'));
-    delete h.__metadata__;
-    return [h, 8 + n];
-  };
-  const [ha, oa] = header(a);
-  const [hb, ob] = b ? header(b) : [ha, oa];
+  const { tensors: ha, dataStart: oa } = readSafetensorsHeader(a);
+  const { tensors: hb, dataStart: ob } = b ? readSafetensorsHeader(b) : { tensors: ha, dataStart: oa };
   const lines = Object.entries(ha).map(([name, t]) => {
     const u = /** @type {{ data_offsets: [number, number] }} */ (hb[name]);
     return [t.dtype, oa + t.data_offsets[0], oa + t.data_offsets[1], ob + u.data_offsets[0], ob + u.data_offsets[1]].join(' ');
