@@ -7,7 +7,7 @@ import { DiffaiError } from './errors.js';
 import { byteLength, DTYPES, type DType } from './dtypes.js';
 import { Engine } from './engine/engine.js';
 import { BATCH_WINDOW, Executor, SMALL_JOB_BYTES, batchable, runAll, type ExecutorOptions } from './engine/executor.js';
-import { COLUMN_WINDOW, ColumnJobBuilder, STATS_FIELDS, columnDtype, dtypeCode, unpackStats } from './engine/columns.js';
+import { COLUMN_WINDOW, ColumnJobBuilder, STATS_FIELDS, columnDtype, dtypeCode } from './engine/columns.js';
 import { diffModels, nameFilter, planBytes, planDiff, unmatchedFilters, type DiffOptions, type NameFilterName } from './diff/differ.js';
 import { tensorStats as toTensorStats } from './diff/stats.js';
 import { PartialsColumns, ViewInspectRows, rowsInspectReport, type InspectReport } from './report/inspect-rows.js';
@@ -168,7 +168,7 @@ export async function inspectDescribed(model: ModelDescription, options: Library
           for (const k of window) columns.push(rows.numel(k), dtypeCode(rows.dtype(k)), rows.byteOffset(k));
           const records = await executor.runColumns(columns.take());
           window.forEach((k, m) => {
-            partials.set(k, { stats: unpackStats(records, m * STATS_FIELDS) });
+            partials.setRecord(k, records, m * STATS_FIELDS);
           });
         }
         for (let w = 0; w < small.length; w += BATCH_WINDOW) {

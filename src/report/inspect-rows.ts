@@ -71,6 +71,12 @@ export class PartialsColumns {
     this.state[k] = PLAIN;
   }
 
+  /** Stores the packed statistics record at records[at…] (a stats column job's) for position k, as set() would. */
+  setRecord(k: number, records: Float64Array, at: number): void {
+    this.values.set(records.subarray(at, at + FIELDS), k * FIELDS);
+    this.state[k] = PLAIN;
+  }
+
   /** The partials stored for position k (undefined when nothing was read). */
   get(k: number): TensorPartials | undefined {
     const state = this.state[k] ?? NONE; // columns sized 0 when nothing is read (shapeOnly)
