@@ -20,6 +20,28 @@ function escapeOne(c: string): string {
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
 }
 
+/**
+ * True when UTF-8 bytes hold no character UNSAFE matches (the same set, as byte sequences):
+ * many names checked without making their strings. Each sequence is whole within a name, so
+ * names may be checked back to back.
+ */
+export function utf8TermSafe(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c < 0x20 || c === 0x7f) return false;
+    if (c < 0xc2) continue;
+    const d = b[i + 1];
+    if (c === 0xc2 && d !== undefined && d >= 0x80 && d <= 0x9f) return false; // U+0080–U+009F
+    if (c === 0xe2 || c === 0xef) {
+      const e = b[i + 2];
+      if (c === 0xe2 && d === 0x80 && e !== undefined && e >= 0xa8 && e <= 0xae) return false; // U+2028–U+202E
+      if (c === 0xe2 && d === 0x81 && e !== undefined && e >= 0xa6 && e <= 0xa9) return false; // U+2066–U+2069
+      if (c === 0xef && d === 0xbb && e === 0xbf) return false; // U+FEFF
+    }
+  }
+  return true;
+}
+
 /** `text` with every control character escaped (`\e`, `\n`, `\x07`, `\u202e` …); one line, safe to print. */
 export function termSafe(text: string): string {
   UNSAFE.lastIndex = 0;

@@ -8,7 +8,7 @@
  */
 import { DiffaiError } from '../errors.js';
 import type { LeafValue, ModelDescription } from '../formats/types.js';
-import { tensorNames } from '../formats/table.js';
+import { type TensorColumns, tensorColumns } from '../formats/table.js';
 import type { DiffResult } from './types.js';
 
 /** One `--rename` rule: every match of `pattern` is replaced (`$1` … refer to groups). */
@@ -118,28 +118,34 @@ export function prefixHint(a: ModelDescription, b: ModelDescription): { side: 'a
 }
 
 function hintFor(own: ModelDescription, other: ModelDescription, side: 'a' | 'b'): { side: 'a' | 'b'; prefix: string; matches: number } | undefined {
-  const names = tensorNames(own);
-  const others = tensorNames(other);
-  if (names.length === 0 || others.length === 0) return undefined;
-  // Only prefixes the other side's names do not all share; the name set only when one is left.
-  const prefixes = commonDottedPrefixes(names).filter((prefix) => !others.every((n) => n.startsWith(prefix)));
+  const names = tensorColumns(own);
+  const others = tensorColumns(other);
+  if (names.count === 0 || others.count === 0) return undefined;
+  // Only prefixes the other side's names do not all share; the name index only when one is left.
+  const prefixes = commonDottedPrefixes(names).filter((prefix) => !everyName(others, (n) => n.startsWith(prefix)));
   if (prefixes.length === 0) return undefined;
-  const otherNames = new Set(others);
   let best: { side: 'a' | 'b'; prefix: string; matches: number } | undefined;
   for (const prefix of prefixes) {
-    const matches = names.filter((n) => otherNames.has(n.slice(prefix.length))).length;
+    let matches = 0;
+    for (let i = 0; i < names.count; i++) if (others.indexOf(names.name(i).slice(prefix.length)) >= 0) matches++;
     if (matches > (best?.matches ?? 0)) best = { side, prefix, matches };
   }
   return best;
 }
 
+/** True when `test` holds for every tensor name (stops at the first that fails; names are made one at a time). */
+function everyName(cols: TensorColumns, test: (name: string) => boolean): boolean {
+  for (let i = 0; i < cols.count; i++) if (!test(cols.name(i))) return false;
+  return true;
+}
+
 /** `a.`, `a.b.` … for every dotted prefix that all names share (at least one part left). */
-function commonDottedPrefixes(names: readonly string[]): string[] {
-  const parts = names[0]!.split('.');
+function commonDottedPrefixes(names: TensorColumns): string[] {
+  const parts = names.name(0).split('.');
   const out: string[] = [];
   for (let k = 1; k < parts.length; k++) {
     const prefix = `${parts.slice(0, k).join('.')}.`;
-    if (!names.every((n) => n.startsWith(prefix) && n.length > prefix.length)) break;
+    if (!everyName(names, (n) => n.startsWith(prefix) && n.length > prefix.length)) break;
     out.push(prefix);
   }
   return out;
