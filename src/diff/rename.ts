@@ -8,7 +8,7 @@
  */
 import { DiffaiError } from '../errors.js';
 import type { LeafValue, ModelDescription } from '../formats/types.js';
-import { type TensorColumns, tensorColumns } from '../formats/table.js';
+import { tensorColumns, tensorTable } from '../formats/table.js';
 import type { DiffResult } from './types.js';
 
 /** One `--rename` rule: every match of `pattern` is replaced (`$1` … refer to groups). */
@@ -122,7 +122,7 @@ function hintFor(own: ModelDescription, other: ModelDescription, side: 'a' | 'b'
   const others = tensorColumns(other);
   if (names.count === 0 || others.count === 0) return undefined;
   // Only prefixes the other side's names do not all share; the name index only when one is left.
-  const prefixes = commonDottedPrefixes(names).filter((prefix) => !everyName(others, (n) => n.startsWith(prefix)));
+  const prefixes = commonDottedPrefixes(own).filter((prefix) => !everyNameStartsWith(other, prefix, false));
   if (prefixes.length === 0) return undefined;
   let best: { side: 'a' | 'b'; prefix: string; matches: number } | undefined;
   for (const prefix of prefixes) {
@@ -133,19 +133,20 @@ function hintFor(own: ModelDescription, other: ModelDescription, side: 'a' | 'b'
   return best;
 }
 
-/** True when `test` holds for every tensor name (stops at the first that fails; names are made one at a time). */
-function everyName(cols: TensorColumns, test: (name: string) => boolean): boolean {
-  for (let i = 0; i < cols.count; i++) if (!test(cols.name(i))) return false;
-  return true;
+/** True when every tensor name of `desc` starts with `prefix` (and, with `longer`, has more after it); a table checks its bytes. */
+function everyNameStartsWith(desc: ModelDescription, prefix: string, longer: boolean): boolean {
+  const table = tensorTable(desc);
+  if (table) return table.names.everyStartsWith(prefix, longer);
+  return desc.tensors.every((t) => t.name.startsWith(prefix) && (!longer || t.name.length > prefix.length));
 }
 
-/** `a.`, `a.b.` … for every dotted prefix that all names share (at least one part left). */
-function commonDottedPrefixes(names: TensorColumns): string[] {
-  const parts = names.name(0).split('.');
+/** `a.`, `a.b.` … for every dotted prefix that all tensor names of `desc` share (at least one part left). */
+function commonDottedPrefixes(desc: ModelDescription): string[] {
+  const parts = tensorColumns(desc).name(0).split('.');
   const out: string[] = [];
   for (let k = 1; k < parts.length; k++) {
     const prefix = `${parts.slice(0, k).join('.')}.`;
-    if (!everyName(names, (n) => n.startsWith(prefix) && n.length > prefix.length)) break;
+    if (!everyNameStartsWith(desc, prefix, true)) break;
     out.push(prefix);
   }
   return out;

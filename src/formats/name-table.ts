@@ -84,6 +84,19 @@ export class NameTable {
     return this.bytes.subarray(0, this.used);
   }
 
+  /** True when every name starts with `prefix` (and, with `longer`, has more after it), from the bytes. */
+  everyStartsWith(prefix: string, longer: boolean): boolean {
+    const key = LONE_SURROGATE.test(prefix) ? wtf8Bytes(prefix) : Buffer.from(prefix, 'utf8');
+    const bytes = this.bytes;
+    for (let i = 0; i < this.count; i++) {
+      const s = this.start(i);
+      const n = this.ends[i]! - s;
+      if (n < key.length || (longer && n === key.length)) return false;
+      for (let k = 0; k < key.length; k++) if (bytes[s + k] !== key[k]) return false;
+    }
+    return true;
+  }
+
   /** compareNames(this.name(i), other.name(j)), from the bytes. */
   compare(i: number, other: NameTable, j: number): number {
     if (this.odd !== undefined || other.odd !== undefined) return compareNames(this.name(i), other.name(j));
