@@ -17,6 +17,13 @@ import { termSafe, utf8TermSafe } from '../src/terminal.js';
 import { tempDir } from './helpers/files.js';
 
 const tmp = tempDir('diffai-names-');
+
+/** A table of one name. */
+function single(name: string): NameTable {
+  const t = new NameTable();
+  t.add(name);
+  return t;
+}
 afterAll(() => tmp.cleanup());
 
 /**
@@ -184,6 +191,10 @@ describe('names as bytes', () => {
     for (const n of names) fromStrings.add(n);
     expect(Array.from({ length: fromStrings.count }, (_, i) => fromStrings.name(i))).toEqual(names);
     expect(fromStrings.inNaturalOrder()).toBe(false);
+    for (const [i, n] of names.entries()) {
+      for (const suffix of ['', 'a', '.10', '0', 'step']) expect(fromStrings.endsWith(i, suffix), `${n} ${suffix}`).toBe(n.endsWith(suffix));
+      for (const prefix of ['', 'b', 'b.', 'a']) expect(single(n).everyStartsWith(prefix, true)).toBe(n.startsWith(prefix) && n.length > prefix.length);
+    }
     for (const [i, n] of names.entries()) expect(fromStrings.indexOf(n)).toBe(i);
     const sorted = names.filter((n) => !n.includes('\ud800')).sort(compareNames);
     const fromBytes = new NameTable(2, 4);

@@ -84,6 +84,15 @@ export class NameTable {
     return this.bytes.subarray(0, this.used);
   }
 
+  /** name(i).endsWith(suffix) for an ASCII suffix, from the bytes. */
+  endsWith(i: number, suffix: string): boolean {
+    const end = this.ends[i]!;
+    const s = end - suffix.length;
+    if (s < this.start(i)) return false;
+    for (let k = 0; k < suffix.length; k++) if (this.bytes[s + k] !== suffix.charCodeAt(k)) return false;
+    return true;
+  }
+
   /** True when every name starts with `prefix` (and, with `longer`, has more after it), from the bytes. */
   everyStartsWith(prefix: string, longer: boolean): boolean {
     const key = LONE_SURROGATE.test(prefix) ? wtf8Bytes(prefix) : Buffer.from(prefix, 'utf8');

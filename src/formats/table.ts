@@ -28,6 +28,8 @@ export interface TensorColumns {
   inNaturalOrder?(): boolean;
   /** The (last) row named `name`, or -1 (an index built on first use). */
   indexOf(name: string): number;
+  /** name(i).endsWith(suffix) for an ASCII suffix (a table answers from its bytes). */
+  nameEndsWith(i: number, suffix: string): boolean;
   /** Name, dtype, shape, numel (and links) of row i, without building its byte source. */
   facts(i: number): RowFacts;
   /** The full descriptor of row i (built on demand from columns). */
@@ -126,6 +128,9 @@ export class TensorTable implements TensorColumns {
   indexOf(name: string): number {
     return this.names.indexOf(name);
   }
+  nameEndsWith(i: number, suffix: string): boolean {
+    return this.names.endsWith(i, suffix);
+  }
   dtype(i: number): DType {
     return DTYPES[this.dtypes[i]!]!;
   }
@@ -218,6 +223,9 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 class ListColumns implements TensorColumns {
   private rows: Map<string, number> | undefined;
   constructor(private readonly list: TensorDescriptor[]) {}
+  nameEndsWith(i: number, suffix: string): boolean {
+    return this.list[i]!.name.endsWith(suffix);
+  }
   indexOf(name: string): number {
     this.rows ??= new Map(this.list.map((t, i) => [t.name, i]));
     return this.rows.get(name) ?? -1;

@@ -92,6 +92,8 @@ const DTYPE_HEAD = ascii('":{"dtype":"');
 const SHAPE_HEAD = ascii(',"shape":');
 const OFFSETS_HEAD = ascii(',"data_offsets":');
 const DTYPE_WORDS = DTYPE_NAMES.map(ascii);
+/** Bytes of an element of each DTYPE_NAMES entry (safetensors dtypes have one element per block). */
+const DTYPE_BYTES = DTYPE_VALUES.map((d) => byteLength(d, 1));
 
 /** True when b[p, p + word.length) is `word`. */
 function startsWith(b: Uint8Array, p: number, word: Uint8Array): boolean {
@@ -99,9 +101,19 @@ function startsWith(b: Uint8Array, p: number, word: Uint8Array): boolean {
   return true;
 }
 
+/** DTYPE_NAMES indices by the first letter of the name (a member's dtype is found by one or two compares). */
+const DTYPES_BY_LETTER = new Map<number, number[]>();
+DTYPE_WORDS.forEach((word, k) => {
+  const list = DTYPES_BY_LETTER.get(word[0]!) ?? [];
+  list.push(k);
+  DTYPES_BY_LETTER.set(word[0]!, list);
+});
+
 /** The index in DTYPE_NAMES of the dtype name at p followed by its closing quote, or -1. */
 function dtypeAt(b: Uint8Array, p: number): number {
-  for (let k = 0; k < DTYPE_WORDS.length; k++) {
+  const candidates = DTYPES_BY_LETTER.get(b[p]!);
+  if (candidates === undefined) return -1;
+  for (const k of candidates) {
     const word = DTYPE_WORDS[k]!;
     if (b[p + word.length] === QUOTE && startsWith(b, p, word)) return k;
   }
@@ -310,9 +322,10 @@ class HeaderScan {
         const dtype = DTYPE_VALUES[known]!;
         const begin = this.offsetList[0]!;
         const end = this.offsetList[1]!;
+        const shape = this.shape;
         let numel = 1;
-        for (const d of this.shape) numel *= d;
-        const bytes = byteLength(dtype, numel);
+        for (let k = 0; k < shape.length; k++) numel *= shape[k]!;
+        const bytes = numel * DTYPE_BYTES[known]!;
         if (begin <= end && end <= this.dataLength && Number.isSafeInteger(bytes) && end - begin === bytes) {
           json.pos = p + 2;
           this.tensors.addNamedBytes(b, nameStart, nameEnd, ascii, dtype, this.shape, numel, this.dataStart + begin, bytes);
