@@ -181,7 +181,10 @@ export class TensorTable implements TensorColumns {
 
   private shapeId(shape: readonly number[]): number {
     let hash = shape.length;
-    for (const d of shape) hash = (Math.imul(hash, 31) + (d | 0) + ((d / 4294967296) | 0)) | 0;
+    for (let k = 0; k < shape.length; k++) {
+      const d = shape[k]!;
+      hash = (Math.imul(hash, 31) + (d | 0) + ((d / 4294967296) | 0)) | 0;
+    }
     const known = this.shapeIndex.get(hash);
     if (known !== undefined) {
       if (typeof known === 'number') {

@@ -102,18 +102,17 @@ function startsWith(b: Uint8Array, p: number, word: Uint8Array): boolean {
 }
 
 /** DTYPE_NAMES indices by the first letter of the name (a member's dtype is found by one or two compares). */
-const DTYPES_BY_LETTER = new Map<number, number[]>();
-DTYPE_WORDS.forEach((word, k) => {
-  const list = DTYPES_BY_LETTER.get(word[0]!) ?? [];
-  list.push(k);
-  DTYPES_BY_LETTER.set(word[0]!, list);
-});
+const DTYPES_BY_LETTER: Array<number[] | undefined> = [];
+for (const [k, word] of DTYPE_WORDS.entries()) (DTYPES_BY_LETTER[word[0]!] ??= []).push(k);
 
 /** The index in DTYPE_NAMES of the dtype name at p followed by its closing quote, or -1. */
 function dtypeAt(b: Uint8Array, p: number): number {
-  const candidates = DTYPES_BY_LETTER.get(b[p]!);
+  const candidates = DTYPES_BY_LETTER[b[p]!];
   if (candidates === undefined) return -1;
-  for (const k of candidates) {
+  // Indexed loops here and below: the first thousands of members run before the optimizing
+  // compiler has this code, and an iterator there allocates per member.
+  for (let c = 0; c < candidates.length; c++) {
+    const k = candidates[c]!;
     const word = DTYPE_WORDS[k]!;
     if (b[p + word.length] === QUOTE && startsWith(b, p, word)) return k;
   }
