@@ -477,7 +477,8 @@ function checkTiling(path: string, tensors: TensorTable, dataStart: number, data
   let covered = 0;
   for (let k = 0; k < tensors.count; k++) {
     const i = order === undefined ? k : order[k]!;
-    const [b, e] = [begin(i), end(i)];
+    const b = begin(i);
+    const e = end(i);
     if (b === e) continue;
     if (previous >= 0 && b < end(previous)) {
       const [pb, pe] = [begin(previous), end(previous)];
