@@ -21,23 +21,26 @@ function escapeOne(c: string): string {
 }
 
 /**
+ * UNSAFE's characters as UTF-8 byte sequences, matched in bytes read as latin1 (one char a
+ * byte): C0 and DEL; C2 80–9F (U+0080–U+009F); E2 80 A8–AE (U+2028–U+202E); E2 81 A6–A9
+ * (U+2066–U+2069); EF BB BF (U+FEFF).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNSAFE_UTF8 = /[\x00-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbb\xbf/;
+
+/** Bytes tested at once (a latin1 string of them); windows overlap by 2 so no sequence is cut. */
+const UTF8_WINDOW = 1 << 20;
+
+/**
  * True when UTF-8 bytes hold no character UNSAFE matches (the same set, as byte sequences):
  * many names checked without making their strings. Each sequence is whole within a name, so
  * names may be checked back to back.
  */
 export function utf8TermSafe(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    if (c < 0x20 || c === 0x7f) return false;
-    if (c < 0xc2) continue;
-    const d = b[i + 1];
-    if (c === 0xc2 && d !== undefined && d >= 0x80 && d <= 0x9f) return false; // U+0080–U+009F
-    if (c === 0xe2 || c === 0xef) {
-      const e = b[i + 2];
-      if (c === 0xe2 && d === 0x80 && e !== undefined && e >= 0xa8 && e <= 0xae) return false; // U+2028–U+202E
-      if (c === 0xe2 && d === 0x81 && e !== undefined && e >= 0xa6 && e <= 0xa9) return false; // U+2066–U+2069
-      if (c === 0xef && d === 0xbb && e === 0xbf) return false; // U+FEFF
-    }
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
+  for (let start = 0; start < b.length; start += UTF8_WINDOW - 2) {
+    if (UNSAFE_UTF8.test(buf.toString('latin1', start, Math.min(b.length, start + UTF8_WINDOW)))) return false;
+    if (start + UTF8_WINDOW >= b.length) break;
   }
   return true;
 }

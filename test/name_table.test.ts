@@ -224,5 +224,12 @@ describe('names as bytes', () => {
     expect(bad).toEqual([]);
     expect(utf8TermSafe(Buffer.from('layers.0.weight\u00e9\u{1F600}'))).toBe(true);
     expect(utf8TermSafe(Buffer.from('x\u001b[2Jy'))).toBe(false);
+    // Long runs are tested a window (1 MiB) at a time: a sequence across a window's edge is still seen.
+    for (const at of [(1 << 20) - 3, (1 << 20) - 2, (1 << 20) - 1, 1 << 20, (2 << 20) - 5]) {
+      const bytes = Buffer.alloc((2 << 20) + 7, 'a');
+      expect(utf8TermSafe(bytes)).toBe(true);
+      bytes.set([0xe2, 0x80, 0xae], at); // U+202E, right-to-left override
+      expect(utf8TermSafe(bytes), String(at)).toBe(false);
+    }
   });
 });
