@@ -107,6 +107,18 @@ export function compareNameBytes(a: Uint8Array, as: number, ae: number, b: Uint8
     const digit = isDigitByte(a[as + start - 1]!);
     while (start > 0 && isDigitByte(a[as + start - 1]!) === digit) start--;
   }
+  // The digit run that holds p on both sides (`layers.12` against `layers.13`), when neither has
+  // leading zeros: the numbers differ, the longer run is the larger, else the first differing digit decides.
+  let digits = p;
+  while (digits > 0 && isDigitByte(a[as + digits - 1]!)) digits--;
+  if (p < n && isDigitByte(a[as + p]!) && isDigitByte(b[bs + p]!) && a[as + digits] !== 48 && b[bs + digits] !== 48) {
+    let ex = as + p + 1;
+    while (ex < ae && isDigitByte(a[ex]!)) ex++;
+    let ey = bs + p + 1;
+    while (ey < be && isDigitByte(b[ey]!)) ey++;
+    if (ex - as !== ey - bs) return ex - as < ey - bs ? -1 : 1;
+    return a[as + p]! < b[bs + p]! ? -1 : 1;
+  }
   let i = as + start;
   let j = bs + start;
   let runsX = 0;
