@@ -133,6 +133,47 @@ describe('names as bytes', () => {
     });
   }
 
+  it('a member read in one byte pass describes its tensor exactly as the token-by-token path does (dtypes, shapes, offsets)', async () => {
+    const entries: Array<[string, string, number[], number]> = [
+      ['a', 'F32', [2, 3], 4],
+      ['b', 'BF16', [], 2],
+      ['c', 'I8', [0, 5], 1],
+      ['d', 'F64', [1, 1, 1, 1, 7], 8],
+      ['e', 'U8', [123456], 1],
+      ['f', 'F8_E4M3', [3], 1],
+      ['g', 'BOOL', [4], 1],
+      ['h', 'C64', [2], 8],
+    ];
+    const described = await Promise.all(
+      ['', ' '].map((sep) => {
+        let offset = 0;
+        const members = entries.map(([name, dtype, shape, size]) => {
+          const bytes = shape.reduce((x, y) => x * y, 1) * size;
+          const member = `"${name}":${sep}{"dtype":${sep}"${dtype}",${sep}"shape":${sep}[${shape.join(`,${sep}`)}],${sep}"data_offsets":${sep}[${offset},${sep}${offset + bytes}]}`;
+          offset += bytes;
+          return member;
+        });
+        let header = Buffer.from(`{${members.join(`,${sep}`)}}`);
+        header = Buffer.concat([header, Buffer.alloc((8 - (header.length % 8)) % 8, 0x20)]);
+        const length = Buffer.alloc(8);
+        length.writeBigUInt64LE(BigInt(header.length));
+        const path = tmp.path(`dtypes-${sep.length}.safetensors`);
+        writeFileSync(path, Buffer.concat([length, header, Buffer.alloc(offset)]));
+        return describeModel(path);
+      }),
+    );
+    // Offsets relative to the data (the two headers differ in length).
+    const plain = (d: (typeof described)[number]) =>
+      d.tensors.map((t) => ({
+        ...t,
+        source: { ...t.source, path: '', offset: (t.source as { offset: number }).offset - (d.tensors[0]!.source as { offset: number }).offset },
+      }));
+    expect(plain(described[0]!)).toEqual(plain(described[1]!));
+    expect(described[0]!.tensors.map((t) => [t.name, t.dtype, t.shape, t.numel])).toEqual(
+      entries.map(([name, dtype, shape]) => [name, dtype.toLowerCase(), shape, shape.reduce((x, y) => x * y, 1)]),
+    );
+  });
+
   it('a lone surrogate (\\ud800) is a name of its own, not U+FFFD; raw bytes that are not UTF-8 read as U+FFFD, as JSON.parse of the text', async () => {
     const keys: Array<string | Uint8Array> = ['\\ud800', '\\ufffd', 'b\\udc00', 'b', Uint8Array.from([0x63, 0xff, 0x64]), '\u{1F600}', '\\uFF21', 'a\\ud83d'];
     const { path, header } = fileWithKeys('surrogates.safetensors', keys);
