@@ -28,8 +28,11 @@ function escapeOne(c: string): string {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const UNSAFE_UTF8 = /[\x00-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbb\xbf/;
 
-/** Bytes tested at once (a latin1 string of them); windows overlap by 2 so no sequence is cut. */
-const UTF8_WINDOW = 1 << 20;
+/**
+ * Bytes tested at once (a latin1 string of them, small enough to die young rather than sit
+ * in large-object space until a full collection); windows overlap by 2 so no sequence is cut.
+ */
+export const UTF8_WINDOW = 1 << 16;
 
 /**
  * True when UTF-8 bytes hold no character UNSAFE matches (the same set, as byte sequences):
