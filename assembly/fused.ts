@@ -17,7 +17,7 @@ import {
 } from './stats';
 import { compareFinish, compareMaskedF32, writeCompare } from './compare';
 import { f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE } from './convert';
-import { sumF64x2 as hsum, sumI64x2 } from './lanes';
+import { sumF64x2 as hsum, sumI32x4, sumI64x2 } from './lanes';
 
 /**
  * One pass over n pairs: A at pa stored as srcA, B at pb as srcB (SRC_* of stats.ts). With
@@ -26,6 +26,16 @@ import { sumF64x2 as hsum, sumI64x2 } from './lanes';
  * one straight loop.
  */
 @inline function pairPass(pa: usize, srcA: i32, pb: usize, srcB: i32, n: i32, eps: f64, withStats: bool, scratchA: usize, scratchB: usize): void {
+  if (eps == 0) pairLoop(pa, srcA, pb, srcB, n, eps, withStats, true, scratchA, scratchB);
+  else pairLoop(pa, srcA, pb, srcB, n, eps, withStats, false, scratchA, scratchB);
+}
+
+/**
+ * pairPass's loop; `exact` (eps 0) counts the changed pairs as a ≠ b on the f32 lanes, four
+ * at a time: for finite f32 values a − b ≠ 0 in f64 exactly when a ≠ b (the difference of two
+ * f32 is a multiple of 2^-149, never rounded to 0), and NaN/±Inf go to the masking path.
+ */
+@inline function pairLoop(pa: usize, srcA: i32, pb: usize, srcB: i32, n: i32, eps: f64, withStats: bool, exact: bool, scratchA: usize, scratchB: usize): void {
   const c = f16ConstantsPtr();
   const mask = v128.load(c, F16_SCALED_MASK), scale = v128.load(c, F16_SCALED_SCALE);
   const E = f64x2.splat(eps);
@@ -59,7 +69,8 @@ import { sumF64x2 as hsum, sumI64x2 } from './lanes';
     const d0 = f64x2.sub(a0, b0), d1 = f64x2.sub(a1, b1), d2 = f64x2.sub(a2, b2), d3 = f64x2.sub(a3, b3);
     const e0 = f64x2.abs(d0), e1 = f64x2.abs(d1), e2 = f64x2.abs(d2), e3 = f64x2.abs(d3);
     mx = f64x2.pmax(mx, f64x2.pmax(f64x2.pmax(e0, e1), f64x2.pmax(e2, e3)));
-    cnt = i64x2.sub(cnt, i64x2.add(i64x2.add(f64x2.gt(e0, E), f64x2.gt(e1, E)), i64x2.add(f64x2.gt(e2, E), f64x2.gt(e3, E))));
+    if (exact) cnt = i32x4.sub(cnt, i32x4.add(f32x4.ne(v0, w0), f32x4.ne(v1, w1)));
+    else cnt = i64x2.sub(cnt, i64x2.add(i64x2.add(f64x2.gt(e0, E), f64x2.gt(e1, E)), i64x2.add(f64x2.gt(e2, E), f64x2.gt(e3, E))));
     sabs = f64x2.add(sabs, sum4(e0, e1, e2, e3));
     sdd = f64x2.add(sdd, squares4(d0, d1, d2, d3));
     sab = f64x2.add(sab, f64x2.add(f64x2.add(f64x2.mul(a0, b0), f64x2.mul(a1, b1)), f64x2.add(f64x2.mul(a2, b2), f64x2.mul(a3, b3))));
@@ -84,7 +95,7 @@ import { sumF64x2 as hsum, sumI64x2 } from './lanes';
   const M = max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1));
   // A side with NaN/±Inf makes the comparison's sums non-finite too, except f16 decoded by
   // the scaling decoder (finite stand-ins): its statistics saw them, so it takes that verdict.
-  let compared = compareFinish(M, <f64>sumI64x2(cnt), hsum(sabs), hsum(sdd), hsum(sab), saa, sbb, ta, srcA, tb, srcB, tail, n, eps, !withStats);
+  let compared = compareFinish(M, <f64>(exact ? <i64>sumI32x4(cnt) : sumI64x2(cnt)), hsum(sabs), hsum(sdd), hsum(sab), saa, sbb, ta, srcA, tb, srcB, tail, n, eps, !withStats);
   if (withStats) {
     if (rA == FAST_NONFINITE) statsSlow(pa, n, srcA, rA, statsOut, scratchA);
     if (rB == FAST_NONFINITE) statsSlow(pb, n, srcB, rB, statsOutB, scratchB);
