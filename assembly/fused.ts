@@ -109,9 +109,20 @@ export function compare_f32(pa: usize, pb: usize, n: i32, eps: f64): void {
   pairPass(pa, SRC_F32, pb, SRC_F32, n, eps, false, 0, 0);
 }
 
-@inline function fusedFor(pa: usize, srcA: i32, pb: usize, srcB: i32, n: i32, eps: f64, scratchA: usize, scratchB: usize): void {
-  pairPass(pa, srcA, pb, srcB, n, eps, true, scratchA, scratchB);
-}
+// One function per pair of stored types, each one straight loop (two: eps 0 and not). Kept
+// apart, not inlined into compare_stats: V8 compiles WASM functions lazily on first call and
+// tiers them up one by one, so a diff compiles and optimizes only the pairs it meets (one
+// function holding all nine took ~20 ms to compile on its first call). Exported only so
+// binaryen leaves them separate functions; the host calls compare_stats.
+export function compare_stats_f32_f32(pa: usize, pb: usize, n: i32, eps: f64, sa: usize, sb: usize): void { pairPass(pa, SRC_F32, pb, SRC_F32, n, eps, true, sa, sb); }
+export function compare_stats_f32_bf16(pa: usize, pb: usize, n: i32, eps: f64, sa: usize, sb: usize): void { pairPass(pa, SRC_F32, pb, SRC_BF16, n, eps, true, sa, sb); }
+export function compare_stats_f32_f16(pa: usize, pb: usize, n: i32, eps: f64, sa: usize, sb: usize): void { pairPass(pa, SRC_F32, pb, SRC_F16, n, eps, true, sa, sb); }
+export function compare_stats_bf16_f32(pa: usize, pb: usize, n: i32, eps: f64, sa: usize, sb: usize): void { pairPass(pa, SRC_BF16, pb, SRC_F32, n, eps, true, sa, sb); }
+export function compare_stats_bf16_bf16(pa: usize, pb: usize, n: i32, eps: f64, sa: usize, sb: usize): void { pairPass(pa, SRC_BF16, pb, SRC_BF16, n, eps, true, sa, sb); }
+export function compare_stats_bf16_f16(pa: usize, pb: usize, n: i32, eps: f64, sa: usize, sb: usize): void { pairPass(pa, SRC_BF16, pb, SRC_F16, n, eps, true, sa, sb); }
+export function compare_stats_f16_f32(pa: usize, pb: usize, n: i32, eps: f64, sa: usize, sb: usize): void { pairPass(pa, SRC_F16, pb, SRC_F32, n, eps, true, sa, sb); }
+export function compare_stats_f16_bf16(pa: usize, pb: usize, n: i32, eps: f64, sa: usize, sb: usize): void { pairPass(pa, SRC_F16, pb, SRC_BF16, n, eps, true, sa, sb); }
+export function compare_stats_f16_f16(pa: usize, pb: usize, n: i32, eps: f64, sa: usize, sb: usize): void { pairPass(pa, SRC_F16, pb, SRC_F16, n, eps, true, sa, sb); }
 
 /**
  * n elements per side: A at pa stored as srcA, B at pb as srcB (SRC_F32/BF16/F16 of
@@ -125,16 +136,15 @@ export function compare_stats(pa: usize, srcA: i32, pb: usize, srcB: i32, n: i32
     writeCompare(0, 0, 0, 0, 0, 0, 0, 0, 0);
     return;
   }
-  // One straight loop per pair of stored types.
   if (srcA == SRC_F32) {
-    if (srcB == SRC_F32) fusedFor(pa, SRC_F32, pb, SRC_F32, n, eps, scratchA, scratchB);
-    else if (srcB == SRC_BF16) fusedFor(pa, SRC_F32, pb, SRC_BF16, n, eps, scratchA, scratchB);
-    else fusedFor(pa, SRC_F32, pb, SRC_F16, n, eps, scratchA, scratchB);
+    if (srcB == SRC_F32) compare_stats_f32_f32(pa, pb, n, eps, scratchA, scratchB);
+    else if (srcB == SRC_BF16) compare_stats_f32_bf16(pa, pb, n, eps, scratchA, scratchB);
+    else compare_stats_f32_f16(pa, pb, n, eps, scratchA, scratchB);
   } else if (srcA == SRC_BF16) {
-    if (srcB == SRC_F32) fusedFor(pa, SRC_BF16, pb, SRC_F32, n, eps, scratchA, scratchB);
-    else if (srcB == SRC_BF16) fusedFor(pa, SRC_BF16, pb, SRC_BF16, n, eps, scratchA, scratchB);
-    else fusedFor(pa, SRC_BF16, pb, SRC_F16, n, eps, scratchA, scratchB);
-  } else if (srcB == SRC_F32) fusedFor(pa, SRC_F16, pb, SRC_F32, n, eps, scratchA, scratchB);
-  else if (srcB == SRC_BF16) fusedFor(pa, SRC_F16, pb, SRC_BF16, n, eps, scratchA, scratchB);
-  else fusedFor(pa, SRC_F16, pb, SRC_F16, n, eps, scratchA, scratchB);
+    if (srcB == SRC_F32) compare_stats_bf16_f32(pa, pb, n, eps, scratchA, scratchB);
+    else if (srcB == SRC_BF16) compare_stats_bf16_bf16(pa, pb, n, eps, scratchA, scratchB);
+    else compare_stats_bf16_f16(pa, pb, n, eps, scratchA, scratchB);
+  } else if (srcB == SRC_F32) compare_stats_f16_f32(pa, pb, n, eps, scratchA, scratchB);
+  else if (srcB == SRC_BF16) compare_stats_f16_bf16(pa, pb, n, eps, scratchA, scratchB);
+  else compare_stats_f16_f16(pa, pb, n, eps, scratchA, scratchB);
 }
