@@ -1,5 +1,5 @@
 // The fused diff kernel: statistics of A, statistics of B and their element-wise comparison
-// over one chunk pair, in one pass. Each step loads eight elements per side, widens them
+// over one chunk pair, in one pass. Each step loads sixteen elements per side, widens them
 // once in registers (bf16/f16 → f32x4 → f64x2) and feeds all three accumulations from the
 // same values. Statistics take their first pass around 0, so a side's Σx² is bit for bit
 // the comparison's Σa² (Σb²), summed once. Every accumulator sees the values of the
@@ -12,12 +12,28 @@
 
 import { statsOut, statsOutB } from './layout';
 import {
-  SRC_F32, SRC_BF16, SRC_F16, FAST_DONE, FAST_CANCELLED, FAST_NONFINITE, foldStatsLanes, highF64, scalarAt, lowF64, shiftOf, squares4, statsFinish, statsSlow,
-  sum4, sumSquares, vecAt, widened, writeEmptyStats,
+  SRC_F32, SRC_BF16, SRC_F16, FAST_DONE, FAST_CANCELLED, FAST_NONFINITE, foldStatsLanes, highF64, max4, min4, scalarAt, lowF64, shiftOf, squares4, statsFinish, statsSlow,
+  sum4, sumSquares, vecAt, widened, writeEmptyStats, zeros4,
 } from './stats';
 import { compareFinish, compareMaskedF32, writeCompare } from './compare';
 import { f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE } from './convert';
 import { sumF64x2 as hsum, sumI32x4, sumI64x2 } from './lanes';
+
+/** (acc + x) + y: two steps' sums added in order. */
+@inline function add2(acc: v128, x: v128, y: v128): v128 { return f64x2.add(f64x2.add(acc, x), y); }
+
+/** (a0·b0 + a1·b1) + (a2·b2 + a3·b3). */
+@inline function dot4(a0: v128, a1: v128, a2: v128, a3: v128, b0: v128, b1: v128, b2: v128, b3: v128): v128 {
+  return f64x2.add(f64x2.add(f64x2.mul(a0, b0), f64x2.mul(a1, b1)), f64x2.add(f64x2.mul(a2, b2), f64x2.mul(a3, b3)));
+}
+
+/** The largest lanes of four f64x2. */
+@inline function max4F64(e0: v128, e1: v128, e2: v128, e3: v128): v128 { return f64x2.pmax(f64x2.pmax(e0, e1), f64x2.pmax(e2, e3)); }
+
+/** −(the count of lanes > E) of four f64x2, as i64x2. */
+@inline function over4(e0: v128, e1: v128, e2: v128, e3: v128, E: v128): v128 {
+  return i64x2.add(i64x2.add(f64x2.gt(e0, E), f64x2.gt(e1, E)), i64x2.add(f64x2.gt(e2, E), f64x2.gt(e3, E)));
+}
 
 /**
  * One pass over n pairs: A at pa stored as srcA, B at pb as srcB (SRC_* of stats.ts). With
@@ -48,34 +64,40 @@ import { sumF64x2 as hsum, sumI32x4, sumI64x2 } from './lanes';
   // Σa² and Σb²: the statistics' Σx² around 0 and the comparison's Σa², Σb².
   let qA = zd, qB = zd;
   let mx = zd, cnt = zd, sabs = zd, sdd = zd, sab = zd;
-  const n8 = n & ~7;
-  for (let i = 0; i < n8; i += 8) {
+  const n16 = n & ~15;
+  for (let i = 0; i < n16; i += 16) {
     const v0 = vecAt(pa, i, 0, srcA, mask, scale), v1 = vecAt(pa, i, 1, srcA, mask, scale);
+    const v2 = vecAt(pa, i + 8, 0, srcA, mask, scale), v3 = vecAt(pa, i + 8, 1, srcA, mask, scale);
     const w0 = vecAt(pb, i, 0, srcB, mask, scale), w1 = vecAt(pb, i, 1, srcB, mask, scale);
+    const w2 = vecAt(pb, i + 8, 0, srcB, mask, scale), w3 = vecAt(pb, i + 8, 1, srcB, mask, scale);
     const a0 = lowF64(v0), a1 = highF64(v0), a2 = lowF64(v1), a3 = highF64(v1);
+    const a4 = lowF64(v2), a5 = highF64(v2), a6 = lowF64(v3), a7 = highF64(v3);
     const b0 = lowF64(w0), b1 = highF64(w0), b2 = lowF64(w1), b3 = highF64(w1);
+    const b4 = lowF64(w2), b5 = highF64(w2), b6 = lowF64(w3), b7 = highF64(w3);
     if (withStats) {
-      mnA = f32x4.pmin(mnA, f32x4.pmin(v0, v1));
-      mxA = f32x4.pmax(mxA, f32x4.pmax(v0, v1));
-      zA = i32x4.add(zA, i32x4.add(f32x4.eq(v0, zero), f32x4.eq(v1, zero)));
-      mnB = f32x4.pmin(mnB, f32x4.pmin(w0, w1));
-      mxB = f32x4.pmax(mxB, f32x4.pmax(w0, w1));
-      zB = i32x4.add(zB, i32x4.add(f32x4.eq(w0, zero), f32x4.eq(w1, zero)));
-      sA = f64x2.add(sA, sum4(a0, a1, a2, a3));
-      sB = f64x2.add(sB, sum4(b0, b1, b2, b3));
+      mnA = f32x4.pmin(mnA, min4(v0, v1, v2, v3));
+      mxA = f32x4.pmax(mxA, max4(v0, v1, v2, v3));
+      zA = i32x4.add(zA, zeros4(v0, v1, v2, v3, zero));
+      mnB = f32x4.pmin(mnB, min4(w0, w1, w2, w3));
+      mxB = f32x4.pmax(mxB, max4(w0, w1, w2, w3));
+      zB = i32x4.add(zB, zeros4(w0, w1, w2, w3, zero));
+      sA = add2(sA, sum4(a0, a1, a2, a3), sum4(a4, a5, a6, a7));
+      sB = add2(sB, sum4(b0, b1, b2, b3), sum4(b4, b5, b6, b7));
     }
-    qA = f64x2.add(qA, squares4(a0, a1, a2, a3));
-    qB = f64x2.add(qB, squares4(b0, b1, b2, b3));
+    qA = add2(qA, squares4(a0, a1, a2, a3), squares4(a4, a5, a6, a7));
+    qB = add2(qB, squares4(b0, b1, b2, b3), squares4(b4, b5, b6, b7));
     const d0 = f64x2.sub(a0, b0), d1 = f64x2.sub(a1, b1), d2 = f64x2.sub(a2, b2), d3 = f64x2.sub(a3, b3);
+    const d4 = f64x2.sub(a4, b4), d5 = f64x2.sub(a5, b5), d6 = f64x2.sub(a6, b6), d7 = f64x2.sub(a7, b7);
     const e0 = f64x2.abs(d0), e1 = f64x2.abs(d1), e2 = f64x2.abs(d2), e3 = f64x2.abs(d3);
-    mx = f64x2.pmax(mx, f64x2.pmax(f64x2.pmax(e0, e1), f64x2.pmax(e2, e3)));
-    if (exact) cnt = i32x4.sub(cnt, i32x4.add(f32x4.ne(v0, w0), f32x4.ne(v1, w1)));
-    else cnt = i64x2.sub(cnt, i64x2.add(i64x2.add(f64x2.gt(e0, E), f64x2.gt(e1, E)), i64x2.add(f64x2.gt(e2, E), f64x2.gt(e3, E))));
-    sabs = f64x2.add(sabs, sum4(e0, e1, e2, e3));
-    sdd = f64x2.add(sdd, squares4(d0, d1, d2, d3));
-    sab = f64x2.add(sab, f64x2.add(f64x2.add(f64x2.mul(a0, b0), f64x2.mul(a1, b1)), f64x2.add(f64x2.mul(a2, b2), f64x2.mul(a3, b3))));
+    const e4 = f64x2.abs(d4), e5 = f64x2.abs(d5), e6 = f64x2.abs(d6), e7 = f64x2.abs(d7);
+    mx = f64x2.pmax(mx, f64x2.pmax(max4F64(e0, e1, e2, e3), max4F64(e4, e5, e6, e7)));
+    if (exact) cnt = i32x4.sub(cnt, i32x4.add(i32x4.add(f32x4.ne(v0, w0), f32x4.ne(v1, w1)), i32x4.add(f32x4.ne(v2, w2), f32x4.ne(v3, w3))));
+    else cnt = i64x2.sub(cnt, i64x2.add(over4(e0, e1, e2, e3, E), over4(e4, e5, e6, e7, E)));
+    sabs = add2(sabs, sum4(e0, e1, e2, e3), sum4(e4, e5, e6, e7));
+    sdd = add2(sdd, squares4(d0, d1, d2, d3), squares4(d4, d5, d6, d7));
+    sab = add2(sab, dot4(a0, a1, a2, a3, b0, b1, b2, b3), dot4(a4, a5, a6, a7, b4, b5, b6, b7));
   }
-  const ta = pa + (<usize>n8 << shiftOf(srcA)), tb = pb + (<usize>n8 << shiftOf(srcB)), tail = n - n8;
+  const ta = pa + (<usize>n16 << shiftOf(srcA)), tb = pb + (<usize>n16 << shiftOf(srcB)), tail = n - n16;
   let saa = hsum(qA), sbb = hsum(qB);
   let rA = FAST_DONE, rB = FAST_DONE;
   if (withStats) {

