@@ -2,12 +2,14 @@
  * The fused diff kernel (assembly/fused.ts: stats of A, stats of B and their comparison in
  * one pass) against the separate kernels it replaces (stats_f32/bf16/f16 on each side,
  * compare_f32 on the widened sides): every record must be equal bit for bit, on adversarial
- * data — NaN/±Inf (also as the first element, the natural pivot), subnormals, |mean| ≫ std
- * (the cancellation re-run), lengths around the 8-element steps and the 1024-element blocks
- * — for every pair of stored types f32, bf16, f16. The separate kernels are themselves checked
- * against exact references in kernels.test.ts; the engine-level test at the end checks that a
- * diff's per-side statistics equal inspect's, bit for bit, at several chunk sizes.
- */
+ * data — NaN/±Inf (also as the first element), −0, subnormals, the largest magnitudes,
+ * |mean| ≫ std (the cancellation re-run), lengths around the 16-element steps — for every
+ * pair of stored types f32, bf16, f16. Then the fused records against exact float64
+ * references (test/helpers/exact.ts) on the same kinds and every tail length 0..33, so a
+ * change made to both the fused and the separate kernels is still checked independently
+ * (kernels.test.ts checks the separate kernels through the engine); the engine-level test
+ * at the end checks that a diff's per-side statistics equal inspect's, bit for bit, at
+ * several chunk sizes. */
 import { afterAll, describe, expect, it } from 'vitest';
 import { comparison, tensorStats } from '../src/diff/stats.js';
 import { Kernels } from '../src/engine/kernels.js';
