@@ -105,9 +105,9 @@ export const SRC_F64: i32 = 3;
 // kernel): sixteen elements per step as eight f64x2 (elements 0–1, 2–3, …, 14–15), added
 // ((acc + ((x0 + x1) + (x2 + x3))) + ((x4 + x5) + (x6 + x7))) into one accumulator; the lanes
 // are folded lane 0 + lane 1 and the tail (< 16 elements) is added after, in order. Sixteen
-// a step, not eight: V8 runs the bf16 loop ~30 % faster so (fewer back edges, each with an
-// interrupt check). With the first pass's pivot 0, Σx² of the
-// statistics is then bit for bit the comparison's Σa² (or Σb²): the fused kernel takes it once.
+// a step, not eight: V8 ran the bf16 statistics loop ~30 % faster so (measured; fewer back
+// edges, each with an interrupt check). With the first pass's pivot 0, Σx² of the statistics
+// is then bit for bit the comparison's Σa² (or Σb²): the fused kernel takes it once.
 
 /** Lanes 0–1 and 2–3 of an f32x4 as two f64x2. */
 @inline export function lowF64(v: v128): v128 { return f64x2.promote_low_f32x4(v); }
