@@ -17,18 +17,25 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
-await build({
-  entryPoints: ['dist/src/cli/main.js'],
-  outfile: 'dist/src/cli/diffai.cjs',
+/** What both bundles share: one minified CommonJS file for Node 20. */
+const common = {
   bundle: true,
-  platform: 'node',
-  format: 'cjs',
+  platform: /** @type {const} */ ('node'),
+  format: /** @type {const} */ ('cjs'),
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
-  // import.meta.url of every bundled module is the bundle's own URL.
+  // import.meta.url of every bundled module is the bundle's own URL (importMetaUrl, set in the banner).
   define: { 'import.meta.url': 'importMetaUrl' },
-  banner: { js: "(function (exports, require, module, __filename, __dirname) {\nconst importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  logLevel: /** @type {const} */ ('warning'),
+};
+const META_URL = "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;";
+
+await build({
+  ...common,
+  entryPoints: ['dist/src/cli/main.js'],
+  outfile: 'dist/src/cli/diffai.cjs',
+  banner: { js: `(function (exports, require, module, __filename, __dirname) {\n${META_URL}` },
   footer: { js: '})' },
   // Loaded only when needed (yargs for lines the fast parser leaves to it, js-yaml for YAML
   // output), from node_modules as dependencies: not parsed at every start.
@@ -36,26 +43,13 @@ await build({
   // …through require(), not import(): a script compiled with a code cache by node:vm (see
   // bin/load-bundle.js) has no dynamic import() without an experimental loader.
   supported: { 'dynamic-import': false },
-  logLevel: 'warning',
 });
 
 // The engine's pool worker as one file too, beside dist/src/engine/worker.js (so the kernels'
 // ../../build/kernels.wasm resolves alike): loading its ~40 ES modules took 50–70 ms of a
 // worker's boot on the loaded 2-core VM (10–35 ms bundled), time a diff's second thread is
 // not yet working. A plain CommonJS file; Node's Worker loads it by its extension.
-await build({
-  entryPoints: ['dist/src/engine/worker.js'],
-  outfile: 'dist/src/engine/worker.cjs',
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  define: { 'import.meta.url': 'importMetaUrl' },
-  banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  logLevel: 'warning',
-});
+await build({ ...common, entryPoints: ['dist/src/engine/worker.js'], outfile: 'dist/src/engine/worker.cjs', banner: { js: META_URL } });
 
 const MAKE_CACHE = `
 const { writeFileSync } = require('node:fs');
