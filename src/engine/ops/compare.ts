@@ -48,7 +48,7 @@ export const compareOp: EngineOp<{ epsilon: number }, CompareResult, CompareResu
   chunk(acc, c, { epsilon }) {
     const { k, n } = c;
     if (c.kind === 'f32') {
-      // One pass for all three results (assembly/fused.ts); bf16/f16 widen once, in L1-sized blocks.
+      // One pass for all three results (assembly/fused.ts); bf16/f16 are widened once, in registers.
       const srcA = fusedSource(c, 0);
       const srcB = fusedSource(c, 1);
       k.k.compare_stats(fusedPtr(c, 0, srcA), srcA, fusedPtr(c, 1, srcB), srcB, n, epsilon, k.scratchA, k.scratchB);
