@@ -47,4 +47,10 @@ export interface EngineOp<Params, Acc, Result> {
   result(acc: Acc, params: Params): Result;
   /** Combines results of consecutive ranges (required for split: 'ranges'). */
   merge?(a: Result, b: Result): Result;
+  /**
+   * Optional: every range's result at once (in range order; the array and its results are
+   * the op's to reuse), equal to folding merge over them from the empty result. For ops
+   * whose results are large blocks: the fold would copy them at every step.
+   */
+  mergeAll?(parts: Result[]): Result;
 }

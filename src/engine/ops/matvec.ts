@@ -84,6 +84,8 @@ export const matvecOp: EngineOp<MatvecParams, MatvecAcc, Float64Array> = {
   },
   result: (acc) => concatF64(acc.pieces),
   merge: (a, b) => concatF64([a, b]),
+  // Rows of every range joined once, instead of copied again at every merge.
+  mergeAll: (parts) => concatF64(parts),
 };
 
 export interface MatvecTAcc {
@@ -136,4 +138,14 @@ export const matvecTOp: EngineOp<MatvecTParams, MatvecTAcc, Float64Array> = {
   result: (acc) =>
     acc.kernels ? new Float64Array(acc.kernels.k.memory.buffer, acc.kernels.k.ptrVecX(), acc.cols * acc.k).slice() : new Float64Array(acc.cols * acc.k),
   merge: (a, b) => a.map((z, i) => z + b[i]!),
+  // The fold from the empty result, ((0 + Z_0) + Z_1) + …, summed into Z_0 itself: no array per merge.
+  mergeAll(parts) {
+    const z = parts[0]!;
+    for (let i = 0; i < z.length; i++) {
+      let sum = 0 + z[i]!;
+      for (let r = 1; r < parts.length; r++) sum += parts[r]![i]!;
+      z[i] = sum;
+    }
+    return z;
+  },
 };
