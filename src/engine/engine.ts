@@ -78,7 +78,8 @@ interface Placement {
 
 /**
  * A job's items as byte ranges, per side in typed arrays (no object per item): what the
- * neighbour-run reader (readNeighbours) coalesces.
+ * neighbour-run reader (readNeighbours) coalesces. Only the first `count` entries count: the
+ * arrays are the engine's, reused from job to job (RangeScratch).
  */
 interface ItemRanges {
   sides: number;
@@ -91,9 +92,33 @@ interface ItemRanges {
   end: Float64Array[];
 }
 
+/**
+ * The arrays of ItemRanges, grown as needed and reused: an engine runs one job at a time, and
+ * typed arrays made anew for every small batch (a 100,000-entry .npz inspects in ~100) let
+ * V8's heap grow ~40 MB more at the peak (measured: 205 against 165 MB).
+ */
+class RangeScratch {
+  file: Int32Array[] = [];
+  start: Float64Array[] = [];
+  end: Float64Array[] = [];
+
+  /** Arrays of at least `count` entries for two sides. */
+  take(count: number): this {
+    const size = this.file[0]?.length ?? 0;
+    if (size < count) {
+      const grown = Math.max(count, 2 * size, 1024);
+      this.file = [new Int32Array(grown), new Int32Array(grown)];
+      this.start = [new Float64Array(grown), new Float64Array(grown)];
+      this.end = [new Float64Array(grown), new Float64Array(grown)];
+    }
+    return this;
+  }
+}
+
 export class Engine {
   private madeKernels: Kernels | undefined;
   private files = new FileCache();
+  private scratch = new RangeScratch();
   /** Scratch of windowOf and fold, by number of sides (no array per item). */
   private at = [[], [0], [0, 0]];
   private raws = [[], [0], [0, 0]];
@@ -244,12 +269,8 @@ export class Engine {
   private itemRanges(op: AnyOp, items: JobItem[]): ItemRanges {
     const count = items.length;
     const paths: string[] = [];
-    const ranges: ItemRanges = { sides: op.sides, count, paths, file: [], start: [], end: [] };
-    for (let s = 0; s < op.sides; s++) {
-      ranges.file.push(new Int32Array(count).fill(-1));
-      ranges.start.push(new Float64Array(count));
-      ranges.end.push(new Float64Array(count));
-    }
+    const { file, start, end } = this.scratch.take(count);
+    for (let s = 0; s < op.sides; s++) file[s]!.fill(-1, 0, count);
     items.forEach((item, i) => {
       if (item.tensors.length !== op.sides) return;
       item.tensors.forEach((t, s) => {
@@ -257,12 +278,12 @@ export class Engine {
         if (!p) return;
         let id = paths.lastIndexOf(p.path);
         if (id < 0) id = paths.push(p.path) - 1;
-        ranges.file[s]![i] = id;
-        ranges.start[s]![i] = p.start;
-        ranges.end[s]![i] = p.end;
+        file[s]![i] = id;
+        start[s]![i] = p.start;
+        end[s]![i] = p.end;
       });
     });
-    return ranges;
+    return { sides: op.sides, count, paths, file, start, end };
   }
 
   /**
@@ -332,17 +353,18 @@ export class Engine {
     const out = new Float64Array(count * recordWidth(job.op));
     const files = job.paths.map((p) => this.files.get(p));
     const params: { epsilon: number } | Record<string, never> = job.op === 'compare' ? { epsilon: job.epsilon } : {};
-    const ranges: ItemRanges = { sides, count, paths: job.paths, file: [], start: job.offsets, end: [] };
+    const { file, end } = this.scratch.take(count);
+    const ranges: ItemRanges = { sides, count, paths: job.paths, file, start: job.offsets, end };
     for (let s = 0; s < sides; s++) {
-      const file = new Int32Array(count);
-      const end = new Float64Array(count);
+      const offsets = job.offsets[s]!;
+      const ids = file[s]!;
+      const ends = end[s]!;
+      const size = files[s]!.size;
       for (let i = 0; i < count; i++) {
-        end[i] = job.offsets[s]![i]! + itemBytes(job, s, i);
+        ends[i] = offsets[i]! + itemBytes(job, s, i);
         // An item past the end of its file starts no run and joins none: it fails below.
-        file[i] = end[i]! <= files[s]!.size ? s : -1;
+        ids[i] = ends[i]! <= size ? s : -1;
       }
-      ranges.file.push(file);
-      ranges.end.push(end);
     }
     // Pipelines, chunk view and step by the items' dtypes (neighbours usually share them).
     let key = -1;
