@@ -473,4 +473,25 @@ describe('ranges on row boundaries', () => {
     expect(r.hist.counts.reduce((s, v) => s + v, 0)).toBe(rows * cols);
     expect(r.hist.counts[0]).toBe([...data].filter((v) => v === -6).length);
   }, 120_000);
+
+  it('W·X with more rows than the vector block holds (rows moved out as it fills) equals exact sums, as does a row cut between chunks', async () => {
+    // 9,000 rows × k = 64 is 576,000 values of Y, more than the 524,288 of the vector block.
+    const rows = 9_000,
+      cols = 6,
+      k = 64;
+    expect(rows * k).toBeGreaterThan(VEC_VALUES);
+    const data = Float32Array.from({ length: rows * cols }, (_, i) => ((i * 5) % 11) - 5);
+    const path = writeSafetensors(tmp.path('tall.safetensors'), [{ name: 'w', dtype: 'f32', shape: [rows, cols], bytes: new Uint8Array(data.buffer) }]);
+    const w = (await describeModel(path)).tensors[0]!;
+    const x = Float64Array.from({ length: cols * k }, (_, i) => (i % 7) - 3);
+    // Small integers: every sum is exact, so the reference is too. Chunks of 7 elements cut rows of 6.
+    const y = await everywhere((e) => e.matvec(w, x, k));
+    expect(y.length).toBe(rows * k);
+    for (let i = 0; i < rows; i++)
+      for (let c = 0; c < k; c++) {
+        let sum = 0;
+        for (let j = 0; j < cols; j++) sum += data[i * cols + j]! * x[j * k + c]!;
+        if (y[i * k + c] !== sum) expect(y[i * k + c], `Y[${i},${c}]`).toBe(sum);
+      }
+  }, 120_000);
 });

@@ -6,6 +6,7 @@
  */
 import type { Executor } from '../engine/executor.js';
 import { MATVEC_MAX_K, VEC_VALUES } from '../engine/matvec-limits.js';
+import { asShared, sharedF64 } from '../engine/shared-block.js';
 import type { TensorDescriptor } from '../formats/types.js';
 
 /** apply(X n×k) = W·X (m×k), applyT(Y m×k) = Wᵀ·Y (n×k); blocks are row-major f64. */
@@ -51,8 +52,15 @@ export function differenceOperator(executor: Executor, a: TensorDescriptor, b: T
   return {
     rows: opA.rows,
     cols: opA.cols,
-    apply: (x, k) => minus(opB.apply(x, k), opA.apply(x, k)),
-    applyT: (y, k) => minus(opB.applyT(y, k), opA.applyT(y, k)),
+    // One shared copy of the block serves both sides (and every range job of each).
+    apply: (x, k) => {
+      const shared = asShared(x);
+      return minus(opB.apply(shared, k), opA.apply(shared, k));
+    },
+    applyT: (y, k) => {
+      const shared = asShared(y);
+      return minus(opB.applyT(shared, k), opA.applyT(shared, k));
+    },
   };
 }
 
@@ -69,7 +77,7 @@ async function blocked(
   const out = new Float64Array(outRows * k);
   for (let c0 = 0; c0 < k; c0 += block) {
     const kb = Math.min(block, k - c0);
-    const xb = new Float64Array(inRows * kb);
+    const xb = sharedF64(inRows * kb);
     for (let i = 0; i < inRows; i++) for (let c = 0; c < kb; c++) xb[i * kb + c] = x[i * k + c0 + c]!;
     const yb = await product(xb, kb);
     for (let i = 0; i < outRows; i++) for (let c = 0; c < kb; c++) out[i * k + c0 + c] = yb[i * kb + c]!;

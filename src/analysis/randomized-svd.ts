@@ -140,29 +140,31 @@ interface Factored {
 }
 
 // Columns are worked on as contiguous arrays (column-major): every dot product and update
-// walks memory in order, which matters for the tall m×l blocks of a sketch.
+// walks memory in order, which matters for the tall m×l blocks of a sketch. They are views of
+// one m×l buffer, and each reflector is kept in place of the column it was made from (that
+// column is not read again): one allocation per factorization instead of 2·l.
 function factor(a: Float64Array, m: number, l: number): Factored {
   if (m < l) throw new RangeError(`householderQr: ${m}×${l} has fewer rows than columns`);
-  const cols = Array.from({ length: l }, (_, c) => {
-    const col = new Float64Array(m);
+  const cols = columnViews(new Float64Array(m * l), m, l);
+  cols.forEach((col, c) => {
     for (let i = 0; i < m; i++) col[i] = a[i * l + c]!;
-    return col;
   });
   const r = new Float64Array(l * l);
   const vs: Float64Array[] = [];
   const betas: number[] = [];
   for (let j = 0; j < l; j++) {
     // Reflector for column j below the diagonal: v = x − α e_0 with α = −sign(x_0)‖x‖.
-    const v = cols[j]!.slice(j);
+    const v = cols[j]!.subarray(j);
+    const x0 = v[0]!;
     let norm = 0;
     for (let i = 0; i < v.length; i++) norm += v[i]! * v[i]!;
     norm = Math.sqrt(norm);
-    const alpha = v[0]! >= 0 ? -norm : norm;
-    v[0] = v[0]! - alpha;
+    const alpha = x0 >= 0 ? -norm : norm;
+    v[0] = x0 - alpha;
     let vv = 0;
     for (let i = 0; i < v.length; i++) vv += v[i]! * v[i]!;
     const beta = vv > 0 ? 2 / vv : 0;
-    r[j * l + j] = beta > 0 ? alpha : cols[j]![j]!;
+    r[j * l + j] = beta > 0 ? alpha : x0;
     for (let c = j + 1; c < l; c++) {
       const col = cols[c]!;
       if (beta > 0) reflect(v, beta, col, j);
@@ -172,6 +174,11 @@ function factor(a: Float64Array, m: number, l: number): Factored {
     betas.push(beta);
   }
   return { r, vs, betas };
+}
+
+/** The l columns of a column-major m×l buffer, as views. */
+function columnViews(buffer: Float64Array, m: number, l: number): Float64Array[] {
+  return Array.from({ length: l }, (_, c) => buffer.subarray(c * m, (c + 1) * m));
 }
 
 /** x[j…] −= β (vᵀ x[j…]) v. */
@@ -184,10 +191,9 @@ function reflect(v: Float64Array, beta: number, x: Float64Array, j: number): voi
 
 /** Q = H_0 H_1 … H_(l−1) applied to the first l columns of the identity, last reflector first; row-major m×l. */
 function formQ({ vs, betas }: Factored, m: number, l: number): Float64Array {
-  const cols = Array.from({ length: l }, (_, c) => {
-    const col = new Float64Array(m);
+  const cols = columnViews(new Float64Array(m * l), m, l);
+  cols.forEach((col, c) => {
     col[c] = 1;
-    return col;
   });
   for (let j = l - 1; j >= 0; j--) {
     if (betas[j] === 0) continue;

@@ -22,6 +22,7 @@ import { lcm } from './pipeline.js';
 import { type Backend, InThreadBackend, WorkerPoolBackend } from './pool.js';
 import { isDense, viewDims } from './sources.js';
 import { lazyBuiltin } from '../lazy-builtin.js';
+import { asShared } from './shared-block.js';
 
 // node:os only when a run is big enough to ask how many cores there are (start-up time).
 const os = lazyBuiltin<typeof import('node:os')>('node:os');
@@ -147,21 +148,25 @@ export class Executor {
     return this.run('histogram', [desc], { lo: params.lo, hi: params.hi, bins: params.bins });
   }
 
-  /** Y = W·X for W = `desc` as [m, n] (shape [d0, rest…]) and X n×k (row-major f64, 1 ≤ k ≤ MATVEC_MAX_K); Y is m×k. */
+  /**
+   * Y = W·X for W = `desc` as [m, n] (shape [d0, rest…]) and X n×k (row-major f64, 1 ≤ k ≤
+   * MATVEC_MAX_K); Y is m×k. X is copied into shared memory unless it is there already
+   * (shared-block.ts; then it must not change until the call resolves).
+   */
   async matvec(desc: TensorDescriptor, x: ArrayLike<number>, k: number): Promise<Float64Array> {
     const [m, n] = matrixShape('matvec', desc, k);
     if (x.length !== n * k) throw new RangeError(`matvec: x has ${x.length} values, ${desc.name} needs n·k = ${n}·${k}`);
     if (m === 0) return new Float64Array(0);
     if (n === 0) return new Float64Array(m * k);
-    return this.run('matvec', [desc], { x: Float64Array.from(x), k, cols: n });
+    return this.run('matvec', [desc], { x: asShared(x), k, cols: n });
   }
 
-  /** Z = Wᵀ·Y for W = `desc` as [m, n] and Y m×k (row-major f64, 1 ≤ k ≤ MATVEC_MAX_K); Z is n×k. */
+  /** Z = Wᵀ·Y for W = `desc` as [m, n] and Y m×k (row-major f64, 1 ≤ k ≤ MATVEC_MAX_K); Z is n×k. Y as X of matvec. */
   async matvecT(desc: TensorDescriptor, y: ArrayLike<number>, k: number): Promise<Float64Array> {
     const [m, n] = matrixShape('matvecT', desc, k);
     if (y.length !== m * k) throw new RangeError(`matvecT: y has ${y.length} values, ${desc.name} needs m·k = ${m}·${k}`);
     if (m === 0 || n === 0) return new Float64Array(n * k);
-    return this.run('matvecT', [desc], { y: Float64Array.from(y), k, cols: n });
+    return this.run('matvecT', [desc], { y: asShared(y), k, cols: n });
   }
 
   /**
@@ -184,6 +189,7 @@ export class Executor {
       ranges.map(([first, end]) => this.submit(name, { tensors, params, first, end }, Math.ceil((end - first) * bytesPerElement))),
     );
     if (!op.merge) return parts[0]!;
+    if (op.mergeAll) return op.mergeAll(parts);
     // Merging from the empty result keeps even a single range's result what a merge makes of it.
     return parts.reduce(op.merge, op.result(op.empty(params, tensors), params));
   }

@@ -54,4 +54,10 @@ export interface EngineOp<Params, Acc, Result> {
    * chunk needs the general path (nothing written).
    */
   record?(c: Chunk, params: Params, out: Float64Array, at: number): boolean;
+  /**
+   * Optional: every range's result at once (in range order; the array and its results are
+   * the op's to reuse), equal to folding merge over them from the empty result. For ops
+   * whose results are large blocks: the fold would copy them at every step.
+   */
+  mergeAll?(parts: Result[]): Result;
 }

@@ -13,8 +13,8 @@ const engine = new Engine({ chunkElements: data?.chunkElements });
 parentPort!.on('message', async (message: { id: number; job: Job | ColumnJob }) => {
   try {
     const result = await engine.execute(message.job);
-    // A column job's records move to the pool thread without a copy.
-    parentPort!.postMessage({ id: message.id, result }, result instanceof Float64Array ? [result.buffer as ArrayBuffer] : []);
+    // A column job's records, and f64 blocks a job's items return (matvec), move to the pool thread without a copy.
+    parentPort!.postMessage({ id: message.id, result }, transferable(result));
   } catch (e) {
     const error =
       e instanceof DiffaiError
@@ -23,3 +23,12 @@ parentPort!.on('message', async (message: { id: number; job: Job | ColumnJob }) 
     parentPort!.postMessage({ id: message.id, error });
   }
 });
+
+/** The buffers of the result's Float64Arrays that own them whole (never a view of WASM or shared memory). */
+function transferable(result: unknown[] | Float64Array): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const r of result instanceof Float64Array ? [result] : result) {
+    if (r instanceof Float64Array && r.buffer instanceof ArrayBuffer && r.byteOffset === 0 && r.byteLength === r.buffer.byteLength) buffers.add(r.buffer);
+  }
+  return [...buffers];
+}

@@ -28,11 +28,14 @@ export interface MatvecTParams {
 }
 
 export interface MatvecAcc {
-  /** Finished rows of Y, in order. */
+  /** The engine whose WASM memory holds X (vecX) and the finished rows of Y (vecY) while this item streams. */
+  kernels?: Kernels;
+  /** Finished rows moved out of vecY when it filled up (a range of more than its rows), in order. */
   pieces: Float64Array[];
-  /** The running sums of a row the previous chunk left unfinished. */
-  pending?: Float64Array;
-  loaded: boolean;
+  /** Values of finished rows in vecY; a row in progress keeps its running sums right after them. */
+  filled: number;
+  /** A row is in progress (a chunk ended inside it). */
+  open: boolean;
 }
 
 export const matvecOp: EngineOp<MatvecParams, MatvecAcc, Float64Array> = {
@@ -41,49 +44,55 @@ export const matvecOp: EngineOp<MatvecParams, MatvecAcc, Float64Array> = {
   rangeAlign: ({ cols }) => Math.max(1, cols),
   // Whole rows per chunk when a row fits (one kernel call per chunk).
   chunkElements: ({ cols }, _tensors, step) => (cols <= step ? Math.floor(step / cols) * cols : step),
-  empty: () => ({ pieces: [], loaded: false }),
+  empty: () => ({ pieces: [], filled: 0, open: false }),
   chunk(acc, c, { x, k, cols }) {
     const kk = c.k.k;
     const X = kk.ptrVecX();
     const Y = kk.ptrVecY();
-    // X stays in WASM memory for the whole stream: an engine runs one job at a time.
-    if (!acc.loaded) {
+    // X and the rows of Y stay in WASM memory for the whole stream: an engine runs one job at
+    // a time, and result() follows an item's last chunk. Rows are copied out once, at the end.
+    if (!acc.kernels) {
       new Float64Array(kk.memory.buffer, X, cols * k).set(x);
-      acc.loaded = true;
+      acc.kernels = c.k;
     }
-    const maxRows = Math.floor(kk.vecBytes() / 8 / k);
-    const y = new Float64Array(kk.memory.buffer, Y, maxRows * k);
+    const capacity = Math.floor(kk.vecBytes() / 8 / k) * k;
     const ptr = c.ptr(0);
     const width = c.kind === 'f64' ? 8 : 4;
     const run = c.kind === 'f64' ? kk.matvec_f64 : kk.matvec_f32;
     for (let at = 0; at < c.n; ) {
       const off = (c.first + at) % cols;
+      // A new row needs room for its k sums.
+      if (off === 0 && acc.filled + k > capacity) {
+        acc.pieces.push(new Float64Array(kk.memory.buffer, Y, acc.filled).slice());
+        acc.filled = 0;
+      }
+      const sums = Y + acc.filled * 8;
       if (off > 0 || c.n - at < cols) {
-        // A piece of a row: continue its sums (stored and reloaded exactly) over columns off…off+len.
+        // A piece of a row: continue its sums (kept in place) over columns off…off+len.
         const len = Math.min(cols - off, c.n - at);
-        if (off > 0) {
-          if (!acc.pending) throw new Error('matvec: a row continued without its sums');
-          y.set(acc.pending, 0);
-        }
-        run(ptr + at * width, 1, len, len, X + off * k * 8, k, Y, off > 0 ? 1 : 0);
-        if (off + len === cols) {
-          acc.pieces.push(y.slice(0, k));
-          acc.pending = undefined;
-        } else {
-          acc.pending = y.slice(0, k);
-        }
+        if (off > 0 && !acc.open) throw new Error('matvec: a row continued without its sums');
+        run(ptr + at * width, 1, len, len, X + off * k * 8, k, sums, off > 0 ? 1 : 0);
+        acc.open = off + len < cols;
+        if (!acc.open) acc.filled += k;
         at += len;
       } else {
-        const rows = Math.min(Math.floor((c.n - at) / cols), maxRows);
-        run(ptr + at * width, rows, cols, cols, X, k, Y, 0);
-        acc.pieces.push(y.slice(0, rows * k));
+        const rows = Math.min(Math.floor((c.n - at) / cols), (capacity - acc.filled) / k);
+        run(ptr + at * width, rows, cols, cols, X, k, sums, 0);
+        acc.filled += rows * k;
         at += rows * cols;
       }
     }
     return acc;
   },
-  result: (acc) => concatF64(acc.pieces),
+  result(acc) {
+    if (!acc.kernels) return new Float64Array(0);
+    const kk = acc.kernels.k;
+    const last = new Float64Array(kk.memory.buffer, kk.ptrVecY(), acc.filled).slice();
+    return acc.pieces.length === 0 ? last : concatF64([...acc.pieces, last]);
+  },
   merge: (a, b) => concatF64([a, b]),
+  // Rows of every range joined once, instead of copied again at every merge.
+  mergeAll: (parts) => concatF64(parts),
 };
 
 export interface MatvecTAcc {
@@ -136,4 +145,14 @@ export const matvecTOp: EngineOp<MatvecTParams, MatvecTAcc, Float64Array> = {
   result: (acc) =>
     acc.kernels ? new Float64Array(acc.kernels.k.memory.buffer, acc.kernels.k.ptrVecX(), acc.cols * acc.k).slice() : new Float64Array(acc.cols * acc.k),
   merge: (a, b) => a.map((z, i) => z + b[i]!),
+  // The fold from the empty result, ((0 + Z_0) + Z_1) + …, summed into Z_0 itself: no array per merge.
+  mergeAll(parts) {
+    const z = parts[0]!;
+    for (let i = 0; i < z.length; i++) {
+      let sum = 0 + z[i]!;
+      for (let r = 1; r < parts.length; r++) sum += parts[r]![i]!;
+      z[i] = sum;
+    }
+    return z;
+  },
 };
