@@ -34,14 +34,21 @@ function storageKey(t: TensorDescriptor): string | undefined {
  */
 export function metadataAliases(tensors: TensorColumns, leaves: Record<string, LeafValue>): Map<string, string> {
   const aliases = new Map<string, string>();
-  let candidates = false;
-  for (const key in leaves)
-    if (key.startsWith(SAFETENSORS_METADATA_PREFIX) && typeof leaves[key] === 'string') {
-      candidates = true;
-      break;
-    }
-  if (!candidates) return aliases; // no name set for a file without string metadata
-  const names = new Set(Array.from({ length: tensors.count }, (_, i) => tensors.name(i)));
+  // The names string metadata could pair (few); then one pass over the tensor names for them,
+  // instead of a set of every name (a million-tensor file's took seconds and tens of MB).
+  const wanted = new Set<string>();
+  for (const key in leaves) {
+    const value = leaves[key];
+    if (!key.startsWith(SAFETENSORS_METADATA_PREFIX) || typeof value !== 'string') continue;
+    wanted.add(key.slice(SAFETENSORS_METADATA_PREFIX.length));
+    wanted.add(value);
+  }
+  if (wanted.size === 0) return aliases;
+  const names = new Set<string>();
+  for (let i = 0; i < tensors.count; i++) {
+    const name = tensors.name(i);
+    if (wanted.has(name)) names.add(name);
+  }
   for (const [key, value] of Object.entries(leaves)) {
     if (!key.startsWith(SAFETENSORS_METADATA_PREFIX) || typeof value !== 'string') continue;
     const dropped = key.slice(SAFETENSORS_METADATA_PREFIX.length);

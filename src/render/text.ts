@@ -5,7 +5,7 @@
 import type { Comparison, DiffResult, PartStats, TensorStats } from '../diff/types.js';
 import type { LeafValue } from '../formats/types.js';
 import { PLAIN, type Palette } from './color.js';
-import { termSafeDeep } from '../terminal.js';
+import { termSafe, termSafeDeep } from '../terminal.js';
 
 export interface TextOptions {
   /** Append min/max to each changed-values line. */
@@ -99,7 +99,29 @@ export function renderResultLine(r: DiffResult, options: TextOptions = {}): stri
   }
 }
 
+/**
+ * `r` with control characters escaped in the strings its line shows from files: a tensor's
+ * name, a tie's names, an entry's name and values (what termSafeDeep(r) gives for the line,
+ * without walking a tensor's statistics: numbers, shapes and registry dtypes).
+ */
+export function termSafeResult(r: DiffResult): DiffResult {
+  switch (r.kind) {
+    case 'Added':
+    case 'Removed':
+    case 'Modified':
+      return termSafeDeep(r);
+    case 'TieChanged': {
+      const [name, partner] = [termSafe(r.name), termSafe(r.partner)];
+      return name === r.name && partner === r.partner ? r : { ...r, name, partner };
+    }
+    default: {
+      const name = termSafe(r.name);
+      return name === r.name ? r : { ...r, name };
+    }
+  }
+}
+
 export function renderText(results: DiffResult[], options: TextOptions = {}): string {
   if (results.length === 0) return `${NO_DIFFERENCES}\n`;
-  return `${results.map((r) => renderResultLine(termSafeDeep(r), options)).join('\n')}\n`;
+  return `${results.map((r) => renderResultLine(termSafeResult(r), options)).join('\n')}\n`;
 }

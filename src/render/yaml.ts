@@ -1,11 +1,34 @@
-import { finiteOnly, reportContract } from './contract.js';
+import type { DiffResult } from '../diff/types.js';
+import type { PairStream } from '../report/types.js';
+import { finiteOnly, reportContract, toContract } from './contract.js';
 import type { Renderer } from './types.js';
+
+const DUMP_OPTIONS = { noRefs: true, lineWidth: -1 };
 
 /** YAML text of a value; js-yaml is loaded only when YAML is asked for (start-up time). */
 export async function renderYaml(value: unknown): Promise<string> {
   const { default: yaml } = await import('js-yaml');
-  return yaml.dump(finiteOnly(value), { noRefs: true, lineWidth: -1 });
+  return yaml.dump(finiteOnly(value), DUMP_OPTIONS);
 }
 
-const yamlRenderer: Renderer = { render: (report) => renderYaml(reportContract(report)) };
+/**
+ * A streamed pair's YAML, a window at a time. The contract is a top-level block sequence,
+ * whose items js-yaml writes each on its own (`- …` lines, no anchors with noRefs), so the
+ * dumps of consecutive windows put together are the dump of the whole list.
+ */
+export async function* yamlWindowChunks(windows: AsyncIterable<DiffResult[]>): AsyncGenerator<string> {
+  const { default: yaml } = await import('js-yaml');
+  let empty = true;
+  for await (const window of windows) {
+    if (window.length === 0) continue;
+    empty = false;
+    yield yaml.dump(finiteOnly(toContract(window)), DUMP_OPTIONS);
+  }
+  if (empty) yield yaml.dump([], DUMP_OPTIONS);
+}
+
+const yamlRenderer: Renderer = {
+  render: (report) => renderYaml(reportContract(report)),
+  pairChunks: (stream: PairStream) => yamlWindowChunks(stream.windows),
+};
 export default yamlRenderer;
