@@ -121,12 +121,12 @@ export async function writeChunks(pieces: Iterable<string> | AsyncIterable<strin
   await out.end();
 }
 
-/** The UTF-8 bytes of one direct write, in one buffer reused from write to write (they are synchronous). */
+/** The UTF-8 bytes of a streamed piece (at most 3 per UTF-16 code unit), in one buffer reused from write to write (they are synchronous). */
 let scratch: Buffer | undefined;
 
 function utf8(text: string): Buffer {
-  // At most 3 bytes per UTF-16 code unit.
-  if (scratch === undefined || scratch.length < 3 * text.length) scratch = Buffer.allocUnsafe(Math.max(3 * text.length, 3 * STREAM_CHARS));
+  if (3 * text.length > 6 * STREAM_CHARS) return Buffer.from(text, 'utf8'); // a large piece: its own buffer, freed after
+  scratch ??= Buffer.allocUnsafe(6 * STREAM_CHARS);
   return scratch.subarray(0, scratch.write(text, 'utf8'));
 }
 

@@ -35,7 +35,9 @@ export function leaf(value: LeafValue): string {
  */
 export function moved(label: string, a: number | null, b: number | null): string {
   if (a === b || (a !== null && b !== null && Number.isNaN(a) && Number.isNaN(b))) return `${label}=${num(a)}`;
-  if (a === null || b === null || num(a) !== num(b)) return `${label}=${num(a)}->${num(b)}`;
+  // Each side formatted once (a million-line diff formats millions of numbers).
+  const [x4, y4] = [num(a), num(b)];
+  if (a === null || b === null || x4 !== y4) return `${label}=${x4}->${y4}`;
   for (let decimals = 5; decimals <= 20; decimals++) {
     const [x, y] = [a.toFixed(decimals), b.toFixed(decimals)];
     if (x !== y) return `${label}=${x}->${y}`;
