@@ -11,18 +11,22 @@ export async function renderYaml(value: unknown): Promise<string> {
   return yaml.dump(finiteOnly(value), DUMP_OPTIONS);
 }
 
+/** Entries dumped together in a streamed pair's YAML: pieces of some 30 KB, below V8's large-object size, so they die young. */
+const ENTRIES_PER_PIECE = 32;
+
 /**
- * A streamed pair's YAML, a window at a time. The contract is a top-level block sequence,
- * whose items js-yaml writes each on its own (`- …` lines, no anchors with noRefs), so the
- * dumps of consecutive windows put together are the dump of the whole list.
+ * A streamed pair's YAML, ENTRIES_PER_PIECE entries at a time. The contract is a top-level
+ * block sequence, whose items js-yaml writes each on its own (`- …` lines, no anchors with
+ * noRefs), so the dumps of consecutive groups put together are the dump of the whole list.
  */
 export async function* yamlWindowChunks(windows: AsyncIterable<DiffResult[]>): AsyncGenerator<string> {
   const { default: yaml } = await import('js-yaml');
   let empty = true;
   for await (const window of windows) {
-    if (window.length === 0) continue;
-    empty = false;
-    yield yaml.dump(finiteOnly(toContract(window)), DUMP_OPTIONS);
+    for (let i = 0; i < window.length; i += ENTRIES_PER_PIECE) {
+      empty = false;
+      yield yaml.dump(finiteOnly(toContract(window.slice(i, i + ENTRIES_PER_PIECE))), DUMP_OPTIONS);
+    }
   }
   if (empty) yield yaml.dump([], DUMP_OPTIONS);
 }
