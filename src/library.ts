@@ -21,7 +21,7 @@ import {
 } from './diff/differ.js';
 import { tensorStats as toTensorStats } from './diff/stats.js';
 import { PartialsColumns, ViewInspectRows, rowsInspectReport, type InspectReport } from './report/inspect-rows.js';
-import type { DiffResult, TensorStats } from './diff/types.js';
+import type { DiffResult, PairStream, TensorStats } from './diff/types.js';
 import { withModels, type LoadOptions } from './load.js';
 import { listModels, pairModels } from './diff/directory.js';
 import { findShardIndex } from './formats/sharded/index.js';
@@ -29,7 +29,6 @@ import { statPath } from './io/file.js';
 import type { ModelDescription } from './formats/types.js';
 import { buildModelView } from './model/view.js';
 import type { AnalysisEntry, ValueHistogram } from './analysis/types.js';
-import type { PairStream } from './report/types.js';
 
 export interface LibraryOptions extends DiffOptions, LoadOptions, Pick<ExecutorOptions, 'signal' | 'onBytes' | 'chunkElements' | 'threads'> {
   /** Called once with the total tensor bytes the call will read (for progress display). */

@@ -1,5 +1,4 @@
-import type { DiffResult } from '../diff/types.js';
-import type { PairStream } from '../report/types.js';
+import type { DiffResult, PairStream } from '../diff/types.js';
 import { reportContract, toContract } from './contract.js';
 import { inspectJsonChunks } from './inspect-json.js';
 import type { Renderer } from './types.js';

@@ -1,7 +1,8 @@
 /** The text renderer: the original's diff lines, directory listings, sequences, analyses and inspections (or the review view). */
 import type { DiffResult } from '../diff/types.js';
 import { reviewPair, reviewResults } from '../report/review.js';
-import type { DirectoryReport, PairReport, PairStream, Report } from '../report/types.js';
+import type { DirectoryReport, PairReport, Report } from '../report/types.js';
+import type { PairStream } from '../diff/types.js';
 import { fmt } from '../analysis/helpers.js';
 import type { ValueHistogram } from '../analysis/types.js';
 import { renderAnalysesText, sparkline } from './analysis-text.js';

@@ -1,6 +1,7 @@
 /** What every output format implements (src/render/registry.ts lists them). */
 import type { ReportMeta } from '../report/document.js';
-import type { PairStream, Report } from '../report/types.js';
+import type { PairStream } from '../diff/types.js';
+import type { Report } from '../report/types.js';
 import type { Palette } from './color.js';
 
 export interface RenderOptions {

@@ -4,7 +4,6 @@
  * three or more checkpoints, and the inspection of one file.
  */
 import type { AnalysisEntry } from '../analysis/types.js';
-import type { DiffResult } from '../diff/types.js';
 import type { ModelDescription } from '../formats/types.js';
 import type { DiffReport, DirectoryDiffReport, InspectReport } from '../library.js';
 
@@ -22,18 +21,6 @@ export interface SequenceReport {
 
 /** What `diffSequence` returns: two files give a pair report with analyses, more a sequence. */
 export type AnalyzedReport = (PairReport & { analyses: AnalysisEntry[] }) | SequenceReport;
-
-/**
- * A two-file diff (no analyses) whose differences arrive as they are found: windows in name
- * order (differ.ts diffWindows). The command line prints each window and drops it, so a
- * million changed tensors are never held at once; renderers that can print it so implement
- * Renderer.pairChunks.
- */
-export interface PairStream {
-  a: ModelDescription;
-  b: ModelDescription;
-  windows: AsyncIterable<DiffResult[]>;
-}
 
 export type Report = PairReport | DirectoryReport | SequenceReport | InspectReport;
 export type ReportKind = Report['kind'];
