@@ -34,25 +34,17 @@ function storageKey(t: TensorDescriptor): string | undefined {
  */
 export function metadataAliases(tensors: TensorColumns, leaves: Record<string, LeafValue>): Map<string, string> {
   const aliases = new Map<string, string>();
-  // The names string metadata could pair (few); then one pass over the tensor names for them,
-  // instead of a set of every name (a million-tensor file's took seconds and tens of MB).
-  const wanted = new Set<string>();
-  for (const key in leaves) {
-    const value = leaves[key];
-    if (!key.startsWith(SAFETENSORS_METADATA_PREFIX) || typeof value !== 'string') continue;
-    wanted.add(key.slice(SAFETENSORS_METADATA_PREFIX.length));
-    wanted.add(value);
-  }
-  if (wanted.size === 0) return aliases;
-  const names = new Set<string>();
-  for (let i = 0; i < tensors.count; i++) {
-    const name = tensors.name(i);
-    if (wanted.has(name)) names.add(name);
-  }
+  let candidates = false;
+  for (const key in leaves)
+    if (key.startsWith(SAFETENSORS_METADATA_PREFIX) && typeof leaves[key] === 'string') {
+      candidates = true;
+      break;
+    }
+  if (!candidates) return aliases; // no name index for a file without string metadata
   for (const [key, value] of Object.entries(leaves)) {
     if (!key.startsWith(SAFETENSORS_METADATA_PREFIX) || typeof value !== 'string') continue;
     const dropped = key.slice(SAFETENSORS_METADATA_PREFIX.length);
-    if (!names.has(dropped) && names.has(value)) aliases.set(dropped, value);
+    if (tensors.indexOf(dropped) < 0 && tensors.indexOf(value) >= 0) aliases.set(dropped, value);
   }
   return aliases;
 }
