@@ -2,10 +2,11 @@
 // Hostile inputs, measured (issue 15): per class, the time, peak RSS, exit code and first
 // stderr line of the CLI on inputs built here (and the torch-written views in
 // fixtures/hostile/). `--bin PATH` measures another build (e.g. a baseline checkout's
-// bin/diffai.js) for before/after figures. Every run is cut off after 15 s (exit 124).
+// bin/diffai.js) for before/after figures. Every run is cut off after 15 s (exit 124), the
+// item-5 rows (a 1M-tensor pair built once into bench/data/hostile) after 120 s.
 // Needs GNU time (/usr/bin/time) for peak RSS; the item-11 inputs need Debian's python3-torch.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,23 +53,82 @@ function shardDir(name, weightMap, extra = '') {
 }
 
 /**
- * One measured run: `shell` is the rest of a bash command line after `node BIN`.
+ * One measured run: `shell` is the rest of a bash command line after `node BIN`; cut off
+ * after `limit` seconds (exit 124).
  * @param {string} label
  * @param {string} shell
+ * @param {number} [limit]
+ * @returns {{ seconds: number, rssMB: number, status: number | null }}
  */
-function measure(label, shell) {
-  const script = `TIMEFORMAT='%R'; /usr/bin/time -f '__rss %M' -o ${tmp}/rss timeout 15 node ${bin} ${shell}`;
+function measure(label, shell, limit = 15) {
+  const script = `TIMEFORMAT='%R'; /usr/bin/time -f '__rss %M' -o ${tmp}/rss timeout ${limit} node ${bin} ${shell}`;
   const start = performance.now();
   const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 28 });
   const seconds = (performance.now() - start) / 1000;
-  let rss = '?';
+  let rssMB = Number.NaN;
   try {
-    rss = `${Math.round(Number(/__rss (\d+)/.exec(execFileSync('cat', [`${tmp}/rss`], { encoding: 'utf8' }))?.[1]) / 1024)} MB`;
+    rssMB = Math.round(Number(/__rss (\d+)/.exec(execFileSync('cat', [`${tmp}/rss`], { encoding: 'utf8' }))?.[1]) / 1024);
   } catch {}
   const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('Command exited') && !l.startsWith('Command terminated'));
   // biome-ignore lint/suspicious/noControlCharactersInRegex: shown escaped in the table
   const first = (lines[0] ?? '').replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const rss = Number.isNaN(rssMB) ? '?' : `${rssMB} MB`;
   console.log(`| ${label} | ${seconds.toFixed(2)} s | ${rss} | ${r.status} | ${lines.length} | ${first.slice(0, 110)} |`);
+  return { seconds, rssMB, status: r.status };
+}
+
+/**
+ * The item-5 pair (issue 15): 1,000,000 tensors of six dtypes (F16, BF16, I8, F32, U8, I32),
+ * 1–105 elements each, with `__metadata__`; seeds 1 and 2 give different bytes everywhere, so
+ * every tensor changed. Built once into bench/data/hostile (134 MB each).
+ * @param {string} path
+ * @param {number} seed
+ */
+function mixedMillion(path, seed) {
+  if (existsSync(path)) return path;
+  const dtypes = /** @type {const} */ ([
+    ['F16', 2],
+    ['BF16', 2],
+    ['I8', 1],
+    ['F32', 4],
+    ['U8', 1],
+    ['I32', 4],
+  ]);
+  const parts = ['{"__metadata__":{"format":"pt"}'];
+  let offset = 0;
+  for (let i = 0; i < 1_000_000; i++) {
+    const [dtype, size] = dtypes[i % dtypes.length];
+    const shape = [1 + (i % 7), 1 + ((i * 13) % 5), 1 + (i % 3)];
+    const bytes = shape[0] * shape[1] * shape[2] * size;
+    parts.push(`,"l${i}.b${i % 97}":{"dtype":"${dtype}","shape":[${shape}],"data_offsets":[${offset},${offset + bytes}]}`);
+    offset += bytes;
+  }
+  parts.push('}');
+  let header = Buffer.from(parts.join(''));
+  header = Buffer.concat([header, Buffer.alloc((8 - (header.length % 8)) % 8, 0x20)]);
+  const fd = openSync(path, 'w');
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(header.length));
+  writeSync(fd, length);
+  writeSync(fd, header);
+  // Bytes 0..63 from a xorshift stream: small values of every dtype, finite floats.
+  const chunk = Buffer.alloc(16 << 20);
+  let x = (seed * 2654435761) >>> 0;
+  for (let left = offset; left > 0; ) {
+    const n = Math.min(left, chunk.length);
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      chunk[i] = x & 0x3f;
+    }
+    writeSync(fd, chunk, 0, n);
+    left -= n;
+  }
+  closeSync(fd);
+  return path;
 }
 
 const evil = ['ansi\u001b[31mred', 'osc\u001b]0;pwned\u0007', 'cr\rover', 'new\nline'];
@@ -106,8 +166,24 @@ measure('9 symlink loop', `inspect ${join(tmp, 'loop1')}`);
 measure('10 diff -o json | head -c 10', `${manyA} ${manyB} -o json | head -c 10 >/dev/null; exit \${PIPESTATUS[0]}`);
 measure('10 diff -o json > /dev/full', `${manyA} ${manyB} -o json > /dev/full`);
 
-// Item 11: gathers of non-contiguous views (torch-written, 115 MB each; built once).
 const big = join(root, 'bench', 'data', 'hostile');
+mkdirSync(big, { recursive: true });
+
+// Item 5: a diff in which every one of 1,000,000 tensors changed, against its budget (≤ 10 s,
+// ≤ 300 MB): the differences are printed as they are found, a window at a time.
+const mixedA = mixedMillion(join(big, 'mixed1m_a.safetensors'), 1);
+const mixedB = mixedMillion(join(big, 'mixed1m_b.safetensors'), 2);
+for (const [label, args] of [
+  ['5 diff 1M all-changed mixed tensors -o json', '-o json'],
+  ['5 diff 1M all-changed mixed tensors (text)', ''],
+  ['5 diff 1M all-changed mixed tensors -o yaml', '-o yaml'],
+]) {
+  const r = measure(label, `${mixedA} ${mixedB} ${args} >/dev/null`, 120);
+  const met = r.status === 0 && r.seconds <= 10 && r.rssMB <= 300;
+  console.log(`|   budget ≤ 10 s, ≤ 300 MB, exit 0 | ${met ? 'met' : 'NOT met'} | | | | |`);
+}
+
+// Item 11: gathers of non-contiguous views (torch-written, 115 MB each; built once).
 if (!existsSync(join(big, 'sB.pt'))) {
   mkdirSync(big, { recursive: true });
   const py = spawnSync(

@@ -8,10 +8,20 @@ import { byteLength, DTYPES, type DType } from './dtypes.js';
 import { Engine } from './engine/engine.js';
 import { BATCH_WINDOW, Executor, SMALL_JOB_BYTES, batchable, runAll, type ExecutorOptions } from './engine/executor.js';
 import { COLUMN_WINDOW, ColumnJobBuilder, STATS_FIELDS, columnDtype, dtypeCode } from './engine/columns.js';
-import { diffModels, nameFilter, planBytes, planDiff, unmatchedFilters, type DiffOptions, type NameFilterName } from './diff/differ.js';
+import {
+  type DiffPlan,
+  diffModels,
+  diffWindows,
+  nameFilter,
+  planBytes,
+  planDiff,
+  unmatchedFilters,
+  type DiffOptions,
+  type NameFilterName,
+} from './diff/differ.js';
 import { tensorStats as toTensorStats } from './diff/stats.js';
 import { PartialsColumns, ViewInspectRows, rowsInspectReport, type InspectReport } from './report/inspect-rows.js';
-import type { DiffResult, TensorStats } from './diff/types.js';
+import type { DiffResult, PairStream, TensorStats } from './diff/types.js';
 import { withModels, type LoadOptions } from './load.js';
 import { listModels, pairModels } from './diff/directory.js';
 import { findShardIndex } from './formats/sharded/index.js';
@@ -47,12 +57,38 @@ export async function diffFiles(pathA: string, pathB: string, options?: LibraryO
 
 /** The diff of two described models (read through the engine). */
 export async function diffDescribed(a: ModelDescription, b: ModelDescription, options: LibraryOptions = {}): Promise<DiffReport> {
+  return withPlan(a, b, options, async (executor, plan) => ({ kind: 'pair', a, b, results: await diffModels(a, b, executor, options, plan) }));
+}
+
+/**
+ * diffFiles for output that is printed as it comes (the command line): `consume` gets the
+ * differences a window at a time, in name order, while the files are read; the files and
+ * the engine are closed once it returns. Nothing is held beyond a window or two, so a
+ * million changed tensors cost no million result objects. `sortByChangeMagnitude` is not
+ * applied (that order needs every result: use diffFiles).
+ */
+export async function diffFilesStreamed<T>(pathA: string, pathB: string, options: LibraryOptions, consume: (stream: PairStream) => Promise<T>): Promise<T> {
+  checkPath('diffFilesStreamed', 'pathA', pathA);
+  checkPath('diffFilesStreamed', 'pathB', pathB);
+  const checked = checkOptions('diffFilesStreamed', options);
+  return withModels([pathA, pathB], checked, ([a, b]) =>
+    withPlan(a!, b!, checked, (executor, plan) => consume({ a: a!, b: b!, windows: diffWindows(a!, b!, executor, checked, plan) })),
+  );
+}
+
+/** Plans the diff, reports its size (onTotalBytes) and runs `run` with an executor sized for it, closed afterwards. */
+async function withPlan<T>(
+  a: ModelDescription,
+  b: ModelDescription,
+  options: LibraryOptions,
+  run: (executor: Executor, plan: DiffPlan) => Promise<T>,
+): Promise<T> {
   const plan = planDiff(a, b, options);
   const total = planBytes(plan, options);
   options.onTotalBytes?.(total);
   const executor = new Executor(options, total);
   try {
-    return { kind: 'pair', a, b, results: await diffModels(a, b, executor, options, plan) };
+    return await run(executor, plan);
   } finally {
     await executor.close();
   }

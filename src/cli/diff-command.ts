@@ -9,11 +9,12 @@ import { statSync } from 'node:fs';
 import type { AnalysisName } from '../analysis/registry.js';
 import { unmatchedFilters } from '../diff/differ.js';
 import { DiffaiError } from '../errors.js';
-import { diffDirectories, diffFiles, type DiffReport, isModelDirectory, type LibraryOptions } from '../library.js';
+import { diffDirectories, diffFiles, diffFilesStreamed, type DiffReport, isModelDirectory, type LibraryOptions } from '../library.js';
+import type { DiffResult } from '../diff/types.js';
 import type { ModelDescription } from '../formats/types.js';
 import { tensorColumns } from '../formats/table.js';
 import { choosePalette } from '../render/color.js';
-import { renderChunks } from '../render/registry.js';
+import { RENDERERS, renderChunks } from '../render/registry.js';
 import { reportDiffers, reportModels, type Report } from '../report/types.js';
 import { gatedAnalyses, selectedAnalyses, analysisOptions, wantsAnalysis, type AnalysisArgs } from './analysis-options.js';
 import { compileRegex, parseEpsilon, parseThreads, type DiffArgs } from './args.js';
@@ -21,7 +22,7 @@ import { termSafe } from '../terminal.js';
 import { STDIN } from '../formats/input.js';
 import { isRemotePath } from '../io/remote-path.js';
 import { filterWarnings } from './filter-warnings.js';
-import { verboseLine, warn, write, writeChunks, writeError, stdoutIsTerminal } from './output.js';
+import { HOLD_CHARS, verboseLine, warn, write, writeChunks, writeError, stdoutIsTerminal } from './output.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
 import { createProgress } from './progress.js';
 import { loadOptionsFrom, type InputArgs } from './input-options.js';
@@ -71,8 +72,58 @@ export async function runDiff(args: DiffArgs): Promise<number> {
     await print(args, report, differ ? [`Directories ${args.fileA} and ${args.fileB} differ`] : []);
     return exitOnDifference && differ ? 1 : 0;
   }
+  const streamed = await streamPairDiff(args, options, stop, started);
+  if (streamed !== undefined) return streamed;
   const report = await diffFiles(args.fileA, args.fileB, options).finally(stop);
   return finishPairDiff(args, report, options, started);
+}
+
+/**
+ * A two-file diff printed as it is found: the differences come a window at a time in name
+ * order (diffFilesStreamed), each rendered, written and dropped, so a million changed
+ * tensors never sit in memory at once. The exit code and output are those of the whole
+ * report; warnings still come before the output, the --verbose closing line after it.
+ * Undefined (the caller collects every result) when the order or the output needs them all:
+ * --sort-by-change-magnitude, a report file, or a format without a streamed form for these
+ * options (Markdown, HTML, the text review view). Analyses and charts take runAnalysisDiff.
+ */
+async function streamPairDiff(args: DiffArgs, options: LibraryOptions, stop: () => void, started: number): Promise<number | undefined> {
+  if (args.sortByChangeMagnitude || reportTarget(args) !== undefined) return undefined;
+  const countOnly = args.quiet === true || args.brief === true;
+  const renderer = await RENDERERS[outputFormat(args)]();
+  if (!countOnly && renderer.pairChunks === undefined) return undefined;
+  const renderOptions = reportRenderOptions(args, [args.fileA, args.fileB], choosePalette(args.color, stdoutIsTerminal()), args.stats);
+  let count = 0;
+  return diffFilesStreamed(args.fileA, args.fileB, options, async (stream) => {
+    // Once the first window is in (or none came), the progress line goes and the warnings are printed.
+    let begun = false;
+    const begin = () => {
+      if (begun) return;
+      begun = true;
+      stop();
+      describeModels(args, [stream.a, stream.b], options);
+    };
+    const counted = (async function* () {
+      for await (const window of stream.windows) {
+        begin();
+        count += window.length;
+        yield window;
+      }
+      begin();
+    })();
+    const chunks = countOnly ? undefined : renderer.pairChunks!({ ...stream, windows: counted }, renderOptions);
+    if (!countOnly && chunks === undefined) {
+      const results: DiffResult[] = [];
+      for await (const window of stream.windows) for (const r of window) results.push(r);
+      stop();
+      return finishPairDiff(args, { kind: 'pair', a: stream.a, b: stream.b, results }, options, started);
+    }
+    if (chunks) await writeChunks(chunks, HOLD_CHARS);
+    else for await (const _ of counted);
+    if (args.verbose) verboseLine(true, `${count} differences in ${elapsed(started)} ms`);
+    if (args.brief && !args.quiet && count > 0) await write(`${termSafe(`Files ${args.fileA} and ${args.fileB} differ`)}\n`);
+    return (args.exitCode || args.quiet || args.brief) && count > 0 ? 1 : 0;
+  }).finally(stop);
 }
 
 /** Warnings, verbose lines, the report and the exit code of a two-file diff (also of `diffai merge`). */
@@ -137,12 +188,17 @@ async function print(args: DiffArgs, report: Report, briefLines: string[]): Prom
 
 /** Reader and filter warnings (unless quiet) and, with --verbose, one line per model, the threads and a closing line. */
 function describeRun(args: DiffArgs, models: ModelDescription[], options: LibraryOptions, closing: string): void {
+  describeModels(args, models, options);
+  verboseLine(args.verbose, closing);
+}
+
+/** describeRun without the closing line. */
+function describeModels(args: DiffArgs, models: ModelDescription[], options: LibraryOptions): void {
   for (const m of models) for (const w of m.warnings) warn(args.quiet, `${m.path}: warning: ${w}`);
   for (const w of filterWarnings(unmatchedFilters(models, options), models.length, args)) warn(args.quiet, w);
   describeKeyMaps(models, args.quiet === true, args.verbose === true);
   if (args.verbose) {
     for (const m of models) verboseLine(true, `${m.path}: ${m.format}, ${tensorColumns(m).count} tensors, ${Object.keys(m.leaves).length} other entries`);
-    verboseLine(true, closing);
   }
 }
 

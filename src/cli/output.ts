@@ -5,6 +5,13 @@ const WRITE_CHARS = 1 << 20;
  * young instead of piling up in the old generation until a full collection.
  */
 const STREAM_CHARS = 64 << 10;
+/**
+ * Characters of a streamed diff held before its first write (256 Ki: more cost the 1M-tensor
+ * bench pair a few MB of peak RSS): output that fits (every small
+ * diff) is written only once the run has succeeded, so a read that fails leaves stdout
+ * empty; only larger output is written while later parts are still being read.
+ */
+export const HOLD_CHARS = 256 << 10;
 
 /**
  * Writing results: stdout for results, stderr for details. The command line (bin/diffai.js)
@@ -93,20 +100,41 @@ export async function write(text: string): Promise<void> {
   } while (at < text.length && !stdoutClosed);
 }
 
-/** Writes pieces of one output to stdout as they come (a streamed report), with write()'s handling of closed pipes and failures. */
-export async function writeChunks(pieces: Iterable<string>): Promise<void> {
-  const out = new StreamWriter(write, STREAM_CHARS);
-  for (const piece of pieces) {
-    if (stdoutClosed) return;
-    await out.write(piece);
+/**
+ * Writes pieces of one output to stdout as they come (a streamed report), with write()'s
+ * handling of closed pipes and failures; the first `hold` characters are held (HOLD_CHARS
+ * for a diff that is still being read). Stops taking pieces once the reader has gone away
+ * (an async source is then closed, which ends the work behind it).
+ */
+export async function writeChunks(pieces: Iterable<string> | AsyncIterable<string>, hold = 0): Promise<void> {
+  const out = new StreamWriter(write, STREAM_CHARS, hold);
+  if (Symbol.asyncIterator in pieces) {
+    for await (const piece of pieces) {
+      if (stdoutClosed) return;
+      await out.write(piece);
+    }
+  } else {
+    for (const piece of pieces) {
+      if (stdoutClosed) return;
+      await out.write(piece);
+    }
   }
   await out.end();
+}
+
+/** The UTF-8 bytes of a streamed piece (at most 3 per UTF-16 code unit), in one buffer reused from write to write (they are synchronous). */
+let scratch: Buffer | undefined;
+
+function utf8(text: string): Buffer {
+  if (3 * text.length > 6 * STREAM_CHARS) return Buffer.from(text, 'utf8'); // a large piece: its own buffer, freed after
+  scratch ??= Buffer.allocUnsafe(6 * STREAM_CHARS);
+  return scratch.subarray(0, scratch.write(text, 'utf8'));
 }
 
 function writePiece(text: string): Promise<void> {
   if (stdoutClosed) return Promise.resolve();
   if (!direct) return writeStream(text);
-  const bytes = Buffer.from(text, 'utf8');
+  const bytes = utf8(text);
   let at = 0;
   try {
     while (at < bytes.length) at += writeSync(1, bytes, at);
@@ -117,7 +145,7 @@ function writePiece(text: string): Promise<void> {
     else {
       // A non-blocking descriptor that is full: the stream waits for it to drain, from here on.
       direct = false;
-      return writeStream(bytes.subarray(at));
+      return writeStream(Buffer.from(bytes.subarray(at))); // a copy: the scratch buffer is reused
     }
   }
   return Promise.resolve();

@@ -7,7 +7,7 @@ import type { ComparedTensors, Executor, TensorPartials } from '../engine/execut
 import type { ComparePartial } from '../engine/partials.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { tensorColumns } from '../formats/table.js';
-import { BATCH_WINDOW, SMALL_JOB_BYTES, batchable, runAll } from '../engine/executor.js';
+import { SMALL_JOB_BYTES, batchable, runAll } from '../engine/executor.js';
 import { COLUMN_WINDOW, ColumnJobBuilder, changedAt, columnDtype, dtypeCode, unpackCompared } from '../engine/columns.js';
 import { SAFETENSORS_METADATA_PREFIX } from '../model/ties.js';
 import { metadataKind, modelViewOf, type ModelView } from '../model/view.js';
@@ -106,7 +106,11 @@ function* namesOf(m: ModelDescription): Iterable<string> {
  */
 export type TensorSource = Pick<Executor, 'stats' | 'compare' | 'statsMany' | 'compareMany'> & Partial<Pick<Executor, 'runColumns'>>;
 
-/** `plan` defaults to planDiff(a, b, options); callers that sized the work from it pass it in. */
+/**
+ * Every difference of two models, in name order (by change magnitude with
+ * `sortByChangeMagnitude`). `plan` defaults to planDiff(a, b, options); callers that sized
+ * the work from it pass it in.
+ */
 export async function diffModels(
   a: ModelDescription,
   b: ModelDescription,
@@ -114,6 +118,27 @@ export async function diffModels(
   options: DiffOptions = {},
   plan: DiffPlan = planDiff(a, b, options),
 ): Promise<DiffResult[]> {
+  const all: DiffResult[] = [];
+  for await (const window of diffWindows(a, b, executor, options, plan)) for (const r of window) all.push(r);
+  // Windows come in name order already; only the magnitude order needs a sort.
+  return options.sortByChangeMagnitude ? sortResults(all, true) : all;
+}
+
+/**
+ * The differences of two models a window at a time, in name order (what sortResults(…,
+ * false) gives the whole list): the plan is a name-ordered merge join, so it is run in
+ * segments of consecutive steps and each segment's results are handed on as soon as it is
+ * done, while the next segment runs. A million changed tensors then never hold a million
+ * result objects (the command line prints and drops each window). `sortByChangeMagnitude`
+ * is ignored here: that order needs every result (diffModels sorts them).
+ */
+export async function* diffWindows(
+  a: ModelDescription,
+  b: ModelDescription,
+  executor: TensorSource,
+  options: DiffOptions = {},
+  plan: DiffPlan = planDiff(a, b, options),
+): AsyncGenerator<DiffResult[], void, undefined> {
   const epsilon = options.epsilon ?? 0;
   const read = !options.shapeOnly;
   const removed = (step: { a: TensorDescriptor }, p: TensorPartials | undefined): DiffResult[] => {
@@ -142,7 +167,6 @@ export async function diffModels(
   };
   // Values are compared even across dtypes (f32 → f16 rounding is a real change); not across shapes.
   const compares = (step: PlanStep) => read && (step.kind !== 'common' || sameDims(step.a.shape, step.b.shape));
-  const found: DiffResult[] = [];
   // Without reads or a listener, a common tensor with the same shape and dtype yields nothing: not even built.
   const skip = (i: number) => !read && options.onTensor === undefined && plan.sameHeader(i);
   // Small plain common tensors (both files described column-wise): column jobs, objects only for what is reported.
@@ -151,21 +175,22 @@ export async function diffModels(
   const builder = files && new ColumnJobBuilder('compare', files, COLUMN_WINDOW, epsilon);
   const columns = builder && {
     accepts: (i: number) => plan.columnar(i),
-    run: async (indices: number[]) => {
+    run: async (indices: number[]): Promise<(m: number) => DiffResult[]> => {
       for (const i of indices) plan.addColumnItem(i, builder);
       const records = await runColumns!(builder.take());
-      indices.forEach((i, m) => {
+      // Result objects are built from the records as they are handed on (see runPlan).
+      return (m) => {
+        const i = indices[m]!;
         // Same shape by construction: an unchanged tensor of the same dtype yields nothing (and needs no descriptors).
-        if (changedAt(records, m) === 0 && options.onTensor === undefined && plan.sameHeader(i)) return;
+        if (changedAt(records, m) === 0 && options.onTensor === undefined && plan.sameHeader(i)) return NOTHING;
         const step = plan.step(i) as Extract<PlanStep, { kind: 'common' }>;
         const r = unpackCompared(records, m);
-        for (const x of common(step.a, step.b, { a: { stats: r.a }, b: { stats: r.b }, comparison: r.comparison })) found.push(x);
-      });
+        return common(step.a, step.b, { a: { stats: r.a }, b: { stats: r.b }, comparison: r.comparison });
+      };
     },
   };
-  await runPlan(
+  const segments = runPlan(
     plan,
-    read,
     skip,
     columns,
     // Steps that read nothing, and small plain tensors, are done in windows without a promise each.
@@ -189,71 +214,95 @@ export async function diffModels(
         return step.kind === 'removed' ? removed(step, p) : added(step, p);
       });
     },
-    (r) => {
-      for (const x of r) found.push(x);
-    },
   );
+  // Ties and other entries (few): sorted once, then merged into the tensors' results by name.
+  // On equal names the tensor's results come first, as the stable sort of one list had them.
   const keep = nameFilter(options);
   const va = modelViewOf(a);
   const vb = modelViewOf(b);
   const [leavesA, leavesB] = comparableLeaves(va, vb);
-  const all = [...found, ...tieChanges(va, vb, keep), ...diffLeaves(leavesA, leavesB, keep)];
-  return sortResults(annotateOriginalNames(all, a, b), options.sortByChangeMagnitude ?? false);
+  const extras = sortResults([...tieChanges(va, vb, keep), ...diffLeaves(leavesA, leavesB, keep)], false);
+  let e = 0;
+  for await (const found of segments) {
+    const window: DiffResult[] = [];
+    for (const r of found) {
+      while (e < extras.length && compareNames(extras[e]!.name, r.name) < 0) window.push(extras[e++]!);
+      window.push(r);
+    }
+    if (window.length > 0) yield annotateOriginalNames(window, a, b);
+  }
+  if (e < extras.length) yield annotateOriginalNames(extras.slice(e), a, b);
+}
+
+/** Plan steps per segment: one column job's worth, so a segment of small tensors is one job. */
+const SEGMENT_STEPS = COLUMN_WINDOW;
+/**
+ * Steps whose results are built and handed on together: a few hundred result objects, which
+ * are printed and dropped before a young-generation collection would keep them (building a
+ * whole segment's at once got them promoted, and the old generation grew by ~100 MB).
+ */
+const STEPS_PER_WINDOW = 256;
+
+/** A finished segment: the results of its step at each position, built on demand. */
+interface Segment {
+  size: number;
+  results(pos: number): DiffResult[];
 }
 
 /**
- * Runs every step of a plan, each step's results handed to `collect` (in no particular
- * order: results are sorted by name afterwards). Steps that read more than a small job
- * (judged from the columns, no descriptors built) start at once, so the executor can
- * schedule the largest first; the rest are built and run a window at a time (runAll), so a
- * million-tensor plan never holds a million step objects.
+ * Runs a plan a segment (SEGMENT_STEPS steps that are not skipped) at a time and yields its
+ * results in plan order, STEPS_PER_WINDOW steps at a time. Within a segment, small plain
+ * common tensors go in one column job (whose results become objects only as they are
+ * yielded), the other steps through runAll (small ones in windows, larger ones each as a
+ * task, started at once so the executor can schedule the largest first). One segment is
+ * held at a time: a million-tensor plan never holds a million step or result objects.
  */
-async function runPlan(
+async function* runPlan(
   plan: DiffPlan,
-  read: boolean,
   skip: (i: number) => boolean,
-  columns: { accepts(i: number): boolean; run(indices: number[]): Promise<void> } | undefined,
+  columns: { accepts(i: number): boolean; run(indices: number[]): Promise<(m: number) => DiffResult[]> } | undefined,
   isSmall: (step: PlanStep) => boolean,
   task: (step: PlanStep) => Promise<DiffResult[]>,
   batch: (steps: PlanStep[]) => Promise<DiffResult[][]>,
-  collect: (results: DiffResult[]) => void,
-): Promise<void> {
-  const large: Array<Promise<void>> = [];
-  const small: number[] = [];
-  const columnar: number[] = [];
-  const flush = async () => {
-    const steps = small.map((i) => plan.step(i));
-    small.length = 0;
-    for (const r of await runAll(steps, isSmall, task, batch)) collect(r);
-  };
-  const flushColumns = async () => {
-    if (columnar.length === 0) return;
-    const indices = columnar.splice(0);
-    await columns!.run(indices);
-  };
-  try {
-    for (let i = 0; i < plan.length; i++) {
-      if (skip(i)) continue;
-      if (read && plan.largestRead(i) > SMALL_JOB_BYTES) {
-        const p = task(plan.step(i)).then(collect);
-        p.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
-        large.push(p);
-        continue;
-      }
-      if (columns?.accepts(i)) {
-        columnar.push(i);
-        if (columnar.length === COLUMN_WINDOW) await flushColumns();
-        continue;
-      }
-      small.push(i);
-      if (small.length === BATCH_WINDOW) await flush();
+): AsyncGenerator<DiffResult[], void, undefined> {
+  let next = 0;
+  const segment = async (): Promise<Segment> => {
+    const columnar: number[] = [];
+    const others: number[] = [];
+    // Per position: the column item (m ≥ 0) or the other step (−1 − k) it holds.
+    const source: number[] = [];
+    for (; next < plan.length && source.length < SEGMENT_STEPS; next++) {
+      if (skip(next)) continue;
+      if (columns?.accepts(next)) source.push(columnar.push(next) - 1);
+      else source.push(-others.push(next));
     }
-    await flushColumns();
-    await flush();
-  } finally {
-    await Promise.allSettled(large); // when a window fails, still wait for the large tasks before reporting it
+    const rest = runAll(
+      others.map((i) => plan.step(i)),
+      isSmall,
+      task,
+      batch,
+    );
+    rest.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
+    let fromColumns: ((m: number) => DiffResult[]) | undefined;
+    try {
+      if (columnar.length > 0) fromColumns = await columns!.run(columnar);
+    } finally {
+      await Promise.allSettled([rest]); // when the column job fails, still wait for the tasks before reporting it
+    }
+    const done = await rest;
+    return { size: source.length, results: (pos) => (source[pos]! >= 0 ? fromColumns!(source[pos]!) : done[-1 - source[pos]!]!) };
+  };
+  // One segment at a time: starting the next before handing this one on (to overlap printing
+  // and reading) held two segments' records and jobs, +6–10 MB, for no measurable gain on 2 cores.
+  while (next < plan.length) {
+    const current = await segment();
+    for (let from = 0; from < current.size; from += STEPS_PER_WINDOW) {
+      const window: DiffResult[] = [];
+      const to = Math.min(current.size, from + STEPS_PER_WINDOW);
+      for (let pos = from; pos < to; pos++) for (const r of current.results(pos)) window.push(r);
+      if (window.length > 0) yield window;
+    }
   }
-  await Promise.all(large);
 }
 
 /** The results of an unchanged tensor: one shared empty list (a million tensors keep no million arrays). */
@@ -388,7 +437,9 @@ export class DiffPlan {
  * tie-aware: a name tied to the same representative on both sides is compared once, through
  * the representative; a name missing on one side whose tie partner is on both sides is not a
  * removal or addition; a name the writer dropped for a tie compares its representative's values.
- * Both views list their entries in name order, so the join is a merge (no name index).
+ * Both views list their entries in name order, so the join is a merge (no name index), and
+ * the plan lists its steps in name order too: removed and common steps in A's order, each
+ * added step where its name falls (diffWindows hands results on in plan order).
  */
 export function planDiff(a: ModelDescription, b: ModelDescription, options: DiffOptions = {}): DiffPlan {
   const keep = nameFilter(options);
@@ -397,15 +448,18 @@ export function planDiff(a: ModelDescription, b: ModelDescription, options: Diff
   const ra = va.rows;
   const rb = vb.rows;
   const plan = new DiffPlan(va, vb);
-  const inA = new Uint8Array(rb.size);
+  const added = (k: number) => {
+    const name = rb.name(k);
+    if (keep(name) && !partnerOnBothSides(vb, va, name)) plan.push(ADDED, -1, k);
+  };
   // Names are made as strings only where a filter must see them or a name is on one side.
   const filtered = options.path !== undefined || options.ignoreKeysRegex !== undefined;
   let kb = 0;
   for (let ka = 0; ka < ra.size; ka++) {
     let order = -1;
-    while (kb < rb.size && (order = rb.compareName(kb, ra, ka)) < 0) kb++;
-    const match = kb < rb.size && order === 0 ? kb : -1;
-    if (match >= 0) inA[match] = 1;
+    // B's names before this one are in B only: added steps, where their names fall.
+    while (kb < rb.size && (order = rb.compareName(kb, ra, ka)) < 0) added(kb++);
+    const match = kb < rb.size && order === 0 ? kb++ : -1;
     if (filtered && !keep(ra.name(ka))) continue;
     if (match >= 0) {
       const tie = ra.tiedTo(ka);
@@ -415,11 +469,7 @@ export function planDiff(a: ModelDescription, b: ModelDescription, options: Diff
       plan.push(REMOVED, ka, -1);
     }
   }
-  for (let k = 0; k < rb.size; k++) {
-    if (inA[k] === 1) continue;
-    const name = rb.name(k);
-    if (keep(name) && !partnerOnBothSides(vb, va, name)) plan.push(ADDED, -1, k);
-  }
+  while (kb < rb.size) added(kb++);
   return plan;
 }
 

@@ -3,7 +3,7 @@
  * (DESIGN §5). Renderers and analyses read only these.
  */
 import type { DType } from '../dtypes.js';
-import type { LeafValue } from '../formats/types.js';
+import type { LeafValue, ModelDescription } from '../formats/types.js';
 
 /** Statistics of one part (real or imaginary) of a complex tensor. */
 export interface PartStats {
@@ -57,3 +57,15 @@ export type DiffResult = (
 export type TieState = 'tied' | 'untied';
 
 export type DiffKind = DiffResult['kind'];
+
+/**
+ * A two-file diff (no analyses) whose differences arrive as they are found: windows in name
+ * order (differ.ts diffWindows). The command line prints each window and drops it, so a
+ * million changed tensors are never held at once; renderers that can print it so implement
+ * Renderer.pairChunks.
+ */
+export interface PairStream {
+  a: ModelDescription;
+  b: ModelDescription;
+  windows: AsyncIterable<DiffResult[]>;
+}

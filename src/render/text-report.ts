@@ -2,6 +2,7 @@
 import type { DiffResult } from '../diff/types.js';
 import { reviewPair, reviewResults } from '../report/review.js';
 import type { DirectoryReport, PairReport, Report } from '../report/types.js';
+import type { PairStream } from '../diff/types.js';
 import { fmt } from '../analysis/helpers.js';
 import type { ValueHistogram } from '../analysis/types.js';
 import { renderAnalysesText, sparkline } from './analysis-text.js';
@@ -9,7 +10,7 @@ import { PLAIN, type Palette } from './color.js';
 import { inspectTextChunks } from './inspect.js';
 import { renderReviewText } from './review-text.js';
 import type { Renderer, RenderOptions } from './types.js';
-import { renderResultLine, renderText } from './text.js';
+import { renderResultLine, renderText, termSafeResult } from './text.js';
 import { termSafe, termSafeDeep, utf8TermSafe } from '../terminal.js';
 import { tensorTable } from '../formats/table.js';
 import type { ModelDescription } from '../formats/types.js';
@@ -102,9 +103,23 @@ function* pairTextChunks(raw: PairReport, options: RenderOptions): Generator<str
   const report = termSafeReport(raw) as PairReport;
   const text = { stats: options.stats, palette: options.palette ?? PLAIN };
   // The lines renderText joins, one at a time.
-  for (const r of report.results) yield `${renderResultLine(termSafeDeep(r), text)}\n`;
+  for (const r of report.results) yield `${renderResultLine(termSafeResult(r), text)}\n`;
   if (options.charts) yield histogramsText(report.histograms ?? []);
   yield renderAnalysesText(report.analyses ?? [], { summaryOnly: options.review, charts: options.charts });
+}
+
+/** A streamed pair's lines (as pairTextChunks prints them), a window at a time; "No differences found." when none came. */
+async function* pairStreamChunks(stream: PairStream, options: RenderOptions): AsyncGenerator<string> {
+  const text = { stats: options.stats, palette: options.palette ?? PLAIN };
+  let any = false;
+  for await (const window of stream.windows) {
+    if (window.length === 0) continue;
+    any = true;
+    let lines = '';
+    for (const r of window) lines += `${renderResultLine(termSafeResult(r), text)}\n`;
+    yield lines;
+  }
+  if (!any) yield renderText([]);
 }
 
 const text: Renderer = {
@@ -116,5 +131,7 @@ const text: Renderer = {
       : report.kind === 'pair' && !options.review && report.results.length > 0
         ? pairTextChunks(report, options)
         : undefined,
+  // The review view groups and orders all results, and charts need histograms: both need the whole report.
+  pairChunks: (stream, options) => (options.review || options.charts ? undefined : pairStreamChunks(stream, options)),
 };
 export default text;

@@ -5,7 +5,7 @@
 import type { Comparison, DiffResult, PartStats, TensorStats } from '../diff/types.js';
 import type { LeafValue } from '../formats/types.js';
 import { PLAIN, type Palette } from './color.js';
-import { termSafeDeep } from '../terminal.js';
+import { termSafe, termSafeDeep } from '../terminal.js';
 
 export interface TextOptions {
   /** Append min/max to each changed-values line. */
@@ -35,7 +35,9 @@ export function leaf(value: LeafValue): string {
  */
 export function moved(label: string, a: number | null, b: number | null): string {
   if (a === b || (a !== null && b !== null && Number.isNaN(a) && Number.isNaN(b))) return `${label}=${num(a)}`;
-  if (a === null || b === null || num(a) !== num(b)) return `${label}=${num(a)}->${num(b)}`;
+  // Each side formatted once (a million-line diff formats millions of numbers).
+  const [x4, y4] = [num(a), num(b)];
+  if (a === null || b === null || x4 !== y4) return `${label}=${x4}->${y4}`;
   for (let decimals = 5; decimals <= 20; decimals++) {
     const [x, y] = [a.toFixed(decimals), b.toFixed(decimals)];
     if (x !== y) return `${label}=${x}->${y}`;
@@ -99,7 +101,29 @@ export function renderResultLine(r: DiffResult, options: TextOptions = {}): stri
   }
 }
 
+/**
+ * `r` with control characters escaped in the strings its line shows from files: a tensor's
+ * name, a tie's names, an entry's name and values (what termSafeDeep(r) gives for the line,
+ * without walking a tensor's statistics: numbers, shapes and registry dtypes).
+ */
+export function termSafeResult(r: DiffResult): DiffResult {
+  switch (r.kind) {
+    case 'Added':
+    case 'Removed':
+    case 'Modified':
+      return termSafeDeep(r);
+    case 'TieChanged': {
+      const [name, partner] = [termSafe(r.name), termSafe(r.partner)];
+      return name === r.name && partner === r.partner ? r : { ...r, name, partner };
+    }
+    default: {
+      const name = termSafe(r.name);
+      return name === r.name ? r : { ...r, name };
+    }
+  }
+}
+
 export function renderText(results: DiffResult[], options: TextOptions = {}): string {
   if (results.length === 0) return `${NO_DIFFERENCES}\n`;
-  return `${results.map((r) => renderResultLine(termSafeDeep(r), options)).join('\n')}\n`;
+  return `${results.map((r) => renderResultLine(termSafeResult(r), options)).join('\n')}\n`;
 }

@@ -1,5 +1,6 @@
 /** What every output format implements (src/render/registry.ts lists them). */
 import type { ReportMeta } from '../report/document.js';
+import type { PairStream } from '../diff/types.js';
 import type { Report } from '../report/types.js';
 import type { Palette } from './color.js';
 
@@ -29,4 +30,10 @@ export interface Renderer {
    * `report` (then `render` is used).
    */
   chunks?(report: Report, options: RenderOptions): Iterable<string> | undefined;
+  /**
+   * A two-file diff as its differences arrive, window by window: the very text `render`
+   * gives the pair report holding them all; undefined when these options need every result
+   * first (the caller then collects them and uses `render`).
+   */
+  pairChunks?(stream: PairStream, options: RenderOptions): AsyncIterable<string> | undefined;
 }
