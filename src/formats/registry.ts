@@ -151,7 +151,7 @@ function describeShard(path: string, options: DescribeOptions): Promise<ModelDes
   return detectFormat(path, options, false).describe(path);
 }
 
-function describeMagic(head: Uint8Array): string {
+export function describeMagic(head: Uint8Array): string {
   const hex = Buffer.from(head.subarray(0, 8)).toString('hex').replace(/(..)/g, '$1 ').trim();
   return `first bytes: ${hex}`;
 }
