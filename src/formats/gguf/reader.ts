@@ -16,6 +16,7 @@ import { RandomAccessFile } from '../../io/file.js';
 import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
 import { GGML_TYPES, SUPPORTED_GGML_TYPES } from './ggml-types.js';
 import { HeaderStream, sha256 } from './stream.js';
+import { warningList } from '../warnings.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 /** Budgets: far above real files (llama-3 70B: 724 tensors, ~40 keys; vocabularies of ~10⁵–10⁶ items). */
@@ -211,7 +212,7 @@ export function describeGguf(file: RandomAccessFile): ModelDescription {
     }
   }
   for (const t of tensors) if (t.source.kind === 'file') t.source.offset += dataStart;
-  return { path, format: 'gguf', tensors, leaves, warnings: [] };
+  return { path, format: 'gguf', tensors, leaves, warnings: warningList() };
 }
 
 /** A name from the file as messages show it: quoted, escaped (no control characters), at most 80 characters. */

@@ -12,6 +12,7 @@ import { FileRegion, type ByteRegion } from '../../io/range.js';
 import { fortranView, type FormatReader, type LeafValue, type ModelDescription, type TensorDescriptor } from '../types.js';
 import { firstLocalName, readZipDirectory, ZIP_METHOD_DEFLATE, ZIP_METHOD_STORED } from '../zip/zip.js';
 import { decodeStringArray, isNpyMagic, parseNpyHeader, type NpyHeader } from './header.js';
+import { warningList } from '../warnings.js';
 
 /** String arrays larger than this are not turned into leaves. */
 const MAX_STRING_LEAF_BYTES = 1024 * 1024;
@@ -67,7 +68,7 @@ export const numpyReader: FormatReader = {
     try {
       const r = new FileRegion(file, 0, file.size, '');
       const h = await parseNpyHeader(r, path, '');
-      const desc: ModelDescription = { path, format: 'numpy', tensors: [], leaves: Object.create(null), warnings: [] };
+      const desc: ModelDescription = { path, format: 'numpy', tensors: [], leaves: Object.create(null), warnings: warningList() };
       const res = await describeArray(r, h, 'array', '');
       if (res.tensor) desc.tensors.push(res.tensor);
       if (res.leaf !== undefined) desc.leaves['array'] = res.leaf;
@@ -115,7 +116,7 @@ export const npzReader: FormatReader = {
     const file = RandomAccessFile.open(path);
     try {
       const dir = readZipDirectory(file);
-      const desc: ModelDescription = { path, format: 'npz', tensors: [], leaves: Object.create(null), warnings: [] };
+      const desc: ModelDescription = { path, format: 'npz', tensors: [], leaves: Object.create(null), warnings: warningList() };
       const seen = new Set<string>();
       for (const e of dir.entries) {
         if (e.name.endsWith('/')) continue; // a directory entry

@@ -13,6 +13,7 @@ import { type ProtoField, ProtoReader, WIRE_LEN, WIRE_VARINT } from '../../io/pr
 import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
 import { linkDequantized, type DequantizeNode } from './qdq.js';
 import { describeTensor, readTensorProto, STRING_TYPE } from './tensor.js';
+import { warningList } from '../warnings.js';
 
 /** Subgraphs nest inside attributes of nodes; real models nest a few levels. */
 const MAX_GRAPH_DEPTH = 32;
@@ -72,7 +73,7 @@ function describeOnnx(file: RandomAccessFile): ModelDescription {
     tensors: [],
     names: new Set(),
     leaves: Object.create(null) as Record<string, LeafValue>,
-    warnings: [],
+    warnings: warningList(),
     dequantize: [],
     nodes: 0,
     metadata: 0,

@@ -24,6 +24,7 @@ import {
 import { FlattenError, flatten, type Flattened } from './flatten.js';
 import { TorchFormatError, numpyDtype, torchHooks, type NumpyArray, type StorageRef, type TorchContext, type TensorRef } from './torch.js';
 import { BufferInput, FileInput, PickleError, PyDict, unpickle, type PickleInput, type PyValue } from './unpickler.js';
+import { warningList } from '../warnings.js';
 
 /** Largest pickle accepted (data.pkl, or the legacy main pickle). */
 export const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
@@ -133,7 +134,7 @@ async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
     }
     throw new DiffaiError(path, 'zip archive has no data.pkl: not a PyTorch checkpoint');
   }
-  const warnings: string[] = [];
+  const warnings: string[] = warningList();
   const pkl = pkls[0]!;
   if (pkls.length > 1) warnings.push(`archive has ${pkls.length} data.pkl records; read ${pkl.name}`);
   const root = pkl.name.slice(0, pkl.name.length - 'data.pkl'.length); // '' or 'name/'
@@ -212,7 +213,7 @@ function describeLegacy(file: RandomAccessFile): ModelDescription {
   const path = file.path;
   const readAt = (pos: number, len: number): Uint8Array => readRange(file, pos, len, { what: 'legacy pickle' });
   const input = (start: number): PickleInput => new FileInput(readAt, start, Math.min(file.size, start + MAX_PICKLE_BYTES));
-  const warnings: string[] = [];
+  const warnings: string[] = warningList();
 
   const magic = guard(path, 'legacy header', () => unpickle(input(0), {}, { maxOps: 100 }));
   if (magic.value !== LEGACY_MAGIC_NUMBER) throw new DiffaiError(path, 'legacy torch file with a wrong magic number');

@@ -13,6 +13,7 @@ import { RandomAccessFile } from '../../io/file.js';
 import { type ProtoField, ProtoReader, WIRE_LEN, WIRE_VARINT } from '../../io/protobuf.js';
 import { elementCount, packedValues } from '../protobuf-values.js';
 import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
+import { warningList } from '../warnings.js';
 
 /** DataType enum of tensorflow/core/framework/types.proto (reference types are +100). */
 const TF_DTYPES: Record<number, DType> = {
@@ -93,7 +94,7 @@ export const tensorflowReader: FormatReader = {
 function describeGraph(file: RandomAccessFile): ModelDescription {
   const savedModel = readHeadByte(file) === 0x08;
   const proto = new ProtoReader(file, savedModel ? 'TensorFlow SavedModel' : 'TensorFlow GraphDef');
-  const w: Walk = { proto, tensors: [], names: new Set(), leaves: Object.create(null) as Record<string, LeafValue>, warnings: [], nodes: 0 };
+  const w: Walk = { proto, tensors: [], names: new Set(), leaves: Object.create(null) as Record<string, LeafValue>, warnings: warningList(), nodes: 0 };
   if (savedModel) {
     let graphs = 0;
     proto.fields(0, file.size, (f) => {
