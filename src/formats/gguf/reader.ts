@@ -13,14 +13,14 @@
 import { byteLength, dtypeInfo } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
-import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
+import type { FormatReader, LeafValue, ModelDescription } from '../types.js';
 import { GGML_TYPES, SUPPORTED_GGML_TYPES } from './ggml-types.js';
 import { HeaderStream, sha256 } from './stream.js';
 import { warningList } from '../warnings.js';
+import { MAX_DESCRIBED_TENSORS, tensorList } from '../tensor-list.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
-/** Budgets: far above real files (llama-3 70B: 724 tensors, ~40 keys; vocabularies of ~10⁵–10⁶ items). */
-export const MAX_TENSORS = 1 << 20;
+/** Budgets: far above real files (llama-3 70B: 724 tensors, ~40 keys; tensors: MAX_DESCRIBED_TENSORS; vocabularies of ~10⁵–10⁶ items). */
 export const MAX_KEYS = 1 << 16;
 export const MAX_KEY_BYTES = 1 << 16;
 export const MAX_NAME_BYTES = 1 << 16;
@@ -126,7 +126,7 @@ export function describeGguf(file: RandomAccessFile): ModelDescription {
     s.fail(version === 1 ? 'GGUF version 1 is not supported (only versions 2 and 3)' : `unsupported GGUF version ${version} (only versions 2 and 3)`);
   }
   // Each tensor info takes at least 8 + 4 + 4 + 8 bytes and each key/value pair 8 + 4 + 1.
-  const tensorCount = s.size('tensor count', Math.min(MAX_TENSORS, Math.floor(s.remaining / 24)));
+  const tensorCount = s.size('tensor count', Math.min(MAX_DESCRIBED_TENSORS, Math.floor(s.remaining / 24)));
   const keyCount = s.size('metadata count', Math.min(MAX_KEYS, Math.floor(s.remaining / 13)));
 
   const leaves: Record<string, LeafValue> = Object.create(null);
@@ -148,39 +148,40 @@ export function describeGguf(file: RandomAccessFile): ModelDescription {
   }
 
   s.what = 'GGUF tensor info';
-  const tensors: TensorDescriptor[] = [];
+  const tensors = tensorList(path);
   const names = new Set<string>();
   const ranges: Array<{ offset: number; bytes: number; name: string }> = [];
   for (let i = 0; i < tensorCount; i++) {
-    const name = s.string(`tensor ${i} name`, MAX_NAME_BYTES);
-    const label = shown(name);
-    if (names.has(name)) s.fail(`tensor ${label} appears twice`);
+    const name = s.string(() => `tensor ${i} name`, MAX_NAME_BYTES);
+    let shownName: string | undefined;
+    const label = (): string => (shownName ??= shown(name));
+    if (names.has(name)) s.fail(`tensor ${label()} appears twice`);
     names.add(name);
-    const nDims = s.u32(`tensor ${label} dimension count`);
-    if (nDims > MAX_DIMS) s.fail(`tensor ${label} has ${nDims} dimensions (ggml allows at most ${MAX_DIMS})`);
+    const nDims = s.u32(() => `tensor ${label()} dimension count`);
+    if (nDims > MAX_DIMS) s.fail(`tensor ${label()} has ${nDims} dimensions (ggml allows at most ${MAX_DIMS})`);
     const ne: number[] = [];
     let numel = 1;
     for (let d = 0; d < nDims; d++) {
-      const n = s.u64n(`tensor ${label} dimension ${d}`);
-      if (n > BigInt(Number.MAX_SAFE_INTEGER)) s.fail(`tensor ${label} dimension ${d} (${n}) is too large`);
+      const n = s.u64n(() => `tensor ${label()} dimension ${d}`);
+      if (n > BigInt(Number.MAX_SAFE_INTEGER)) s.fail(`tensor ${label()} dimension ${d} (${n}) is too large`);
       ne.push(Number(n));
       numel *= Number(n);
-      if (!Number.isSafeInteger(numel)) s.fail(`tensor ${label} has too many elements (dimensions ${ne.join(' × ')} …)`);
+      if (!Number.isSafeInteger(numel)) s.fail(`tensor ${label()} has too many elements (dimensions ${ne.join(' × ')} …)`);
     }
-    const typeId = s.u32(`tensor ${label} type`);
+    const typeId = s.u32(() => `tensor ${label()} type`);
     const ggml = GGML_TYPES.get(typeId);
-    if (!ggml) s.fail(`tensor ${label} has unknown ggml type ${typeId}`);
-    if (!ggml.dtype) s.fail(`tensor ${label} has ggml type ${ggml.name}, which diffai does not read (it reads ${SUPPORTED_GGML_TYPES.join(', ')})`);
+    if (!ggml) s.fail(`tensor ${label()} has unknown ggml type ${typeId}`);
+    if (!ggml.dtype) s.fail(`tensor ${label()} has ggml type ${ggml.name}, which diffai does not read (it reads ${SUPPORTED_GGML_TYPES.join(', ')})`);
     const dtype = ggml.dtype;
     const { blockElements } = dtypeInfo(dtype);
     // ggml rows (dimension 0) hold whole blocks.
     if ((ne[0] ?? 1) % blockElements !== 0)
-      s.fail(`tensor ${label}: dimension 0 (${ne[0] ?? 1}) is not a multiple of the ${blockElements}-element ${ggml.name} block`);
+      s.fail(`tensor ${label()}: dimension 0 (${ne[0] ?? 1}) is not a multiple of the ${blockElements}-element ${ggml.name} block`);
     const bytes = byteLength(dtype, numel);
-    if (!Number.isSafeInteger(bytes)) s.fail(`tensor ${label} is too large`);
-    const offset = s.u64n(`tensor ${label} offset`);
-    if (offset > BigInt(file.size)) s.fail(`tensor ${label} offset ${offset} is past the end of the file (${file.size} bytes)`);
-    if (Number(offset) % alignment !== 0) s.fail(`tensor ${label} offset ${offset} is not a multiple of the alignment ${alignment}`);
+    if (!Number.isSafeInteger(bytes)) s.fail(`tensor ${label()} is too large`);
+    const offset = s.u64n(() => `tensor ${label()} offset`);
+    if (offset > BigInt(file.size)) s.fail(`tensor ${label()} offset ${offset} is past the end of the file (${file.size} bytes)`);
+    if (Number(offset) % alignment !== 0) s.fail(`tensor ${label()} offset ${offset} is not a multiple of the alignment ${alignment}`);
     ranges.push({ offset: Number(offset), bytes, name });
     tensors.push({
       name,
@@ -271,11 +272,25 @@ function readValue(s: HeaderStream, type: number, key: string, depth: number, bu
         return items;
       }
       const hash = sha256();
-      for (let i = 0; i < count; i++) hashValue(s, itemType, key, depth + 1, hash);
+      hashItems(s, itemType, count, key, depth + 1, hash);
       return `<array of ${count} ${valueTypeName(itemType)}, sha256 ${hash.digest('hex')}>`;
     }
     default:
       return s.fail(`${key} has unknown value type ${type}`);
+  }
+}
+
+/**
+ * Feeds `count` items of `type` to the hash. Fixed-size numbers go in as one run of bytes (a
+ * 100 MB u8 array is a few hashed windows, not 10^8 calls), exactly as item by item would.
+ */
+function hashItems(s: HeaderStream, type: number, count: number, key: string, depth: number, hash: ReturnType<typeof sha256>): void {
+  if (type === VT.STRING || type === VT.ARRAY) {
+    for (let i = 0; i < count; i++) hashValue(s, type, key, depth, hash);
+  } else if (type === VT.BOOL) {
+    s.hashBools(count, hash, key);
+  } else {
+    s.hashBytes(count * MIN_VALUE_BYTES[type]!, hash, key);
   }
 }
 
@@ -291,7 +306,7 @@ function hashValue(s: HeaderStream, type: number, key: string, depth: number, ha
     if (itemType > VT.F64) s.fail(`${key}: unknown array item type ${itemType}`);
     const count = s.size(`${key} item count`, Math.floor(s.remaining / MIN_VALUE_BYTES[itemType]!));
     hash.update(`[${itemType}:${count}]`);
-    for (let i = 0; i < count; i++) hashValue(s, itemType, key, depth + 1, hash);
+    hashItems(s, itemType, count, key, depth + 1, hash);
   } else if (type === VT.BOOL) {
     const b = s.u8(key);
     if (b > 1) s.fail(`${key}: bool value ${b} is neither 0 nor 1`);

@@ -22,6 +22,7 @@ import { describeMat73 } from './v73.js';
 import { fortranStrides, fortranView, stridedOffset, type FormatReader, type LeafValue, type ModelDescription, type TensorDescriptor } from '../types.js';
 import { nest } from '../numpy/header.js';
 import { warningList } from '../warnings.js';
+import { tensorList } from '../tensor-list.js';
 
 const miINT8 = 1,
   miUINT8 = 2,
@@ -422,7 +423,7 @@ export const matlabReader: FormatReader = {
         throw new DiffaiError(path, `bad endian indicator ${JSON.stringify(ind)} at bytes 126-127 (expected 'IM' or 'MI'); not a valid MAT-file`);
       }
       const le = ind === 'IM';
-      const desc: ModelDescription = { path, format: 'matlab', tensors: [], leaves: Object.create(null), warnings: warningList() };
+      const desc: ModelDescription = { path, format: 'matlab', tensors: tensorList(path), leaves: Object.create(null), warnings: warningList() };
       hc.littleEndian = le;
       const version = hc.seek(124).u16('version');
       if (version !== 0x0100) desc.warnings.push(`unexpected MAT-file version 0x${version.toString(16)} (expected 0x0100)`);

@@ -16,6 +16,7 @@ import { MAX_DEPTH, MAX_OBJECTS } from '../hdf5/reader.js';
 import { attributeValue, objectReferences } from '../hdf5/values.js';
 import { fortranView, type LeafValue, type ModelDescription, type TensorDescriptor } from '../types.js';
 import { warningList } from '../warnings.js';
+import { tensorList } from '../tensor-list.js';
 
 const CLASS_DTYPES: Record<string, DType> = {
   double: 'f64',
@@ -43,7 +44,7 @@ interface Walk {
 
 export function describeMat73(file: RandomAccessFile): ModelDescription {
   const h = new Hdf5File(file, 'MATLAB 7.3 MAT-file (HDF5)');
-  const desc: ModelDescription = { path: file.path, format: 'matlab', tensors: [], leaves: Object.create(null) as Record<string, LeafValue>, warnings: warningList() };
+  const desc: ModelDescription = { path: file.path, format: 'matlab', tensors: tensorList(file.path), leaves: Object.create(null) as Record<string, LeafValue>, warnings: warningList() };
   const w: Walk = { h, desc, objects: 0 };
   for (const m of groupMembers(h, h.rootAddress)) {
     if (m.name.startsWith('#')) continue; // #refs# (cell contents) and #subsystem# (objects)

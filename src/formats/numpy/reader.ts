@@ -13,6 +13,7 @@ import { fortranView, type FormatReader, type LeafValue, type ModelDescription, 
 import { firstLocalName, readZipDirectory, ZIP_METHOD_DEFLATE, ZIP_METHOD_STORED } from '../zip/zip.js';
 import { decodeStringArray, isNpyMagic, parseNpyHeader, type NpyHeader } from './header.js';
 import { warningList } from '../warnings.js';
+import { tensorList } from '../tensor-list.js';
 
 /** String arrays larger than this are not turned into leaves. */
 const MAX_STRING_LEAF_BYTES = 1024 * 1024;
@@ -116,7 +117,7 @@ export const npzReader: FormatReader = {
     const file = RandomAccessFile.open(path);
     try {
       const dir = readZipDirectory(file);
-      const desc: ModelDescription = { path, format: 'npz', tensors: [], leaves: Object.create(null), warnings: warningList() };
+      const desc: ModelDescription = { path, format: 'npz', tensors: tensorList(path), leaves: Object.create(null), warnings: warningList() };
       const seen = new Set<string>();
       for (const e of dir.entries) {
         if (e.name.endsWith('/')) continue; // a directory entry

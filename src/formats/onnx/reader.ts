@@ -14,13 +14,13 @@ import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from
 import { linkDequantized, type DequantizeNode } from './qdq.js';
 import { describeTensor, readTensorProto, STRING_TYPE } from './tensor.js';
 import { warningList } from '../warnings.js';
+import { tensorList } from '../tensor-list.js';
 
 /** Subgraphs nest inside attributes of nodes; real models nest a few levels. */
 const MAX_GRAPH_DEPTH = 32;
 /** Most nodes read across all graphs: a large transformer export has some 10^5. */
 const MAX_NODES = 2_000_000;
-/** Most tensors (initializers and constants) and metadata_props entries: far above real models, so memory stays bounded. */
-const MAX_TENSORS = 1_000_000;
+/** Most metadata_props entries: far above real models, so memory stays bounded (tensors: MAX_DESCRIBED_TENSORS). */
 const MAX_METADATA = 100_000;
 /** Most inputs/outputs of one node. */
 const MAX_NODE_IO = 100_000;
@@ -70,7 +70,7 @@ function describeOnnx(file: RandomAccessFile): ModelDescription {
   const w: Walk = {
     proto,
     modelPath: file.path,
-    tensors: [],
+    tensors: tensorList(file.path),
     names: new Set(),
     leaves: Object.create(null) as Record<string, LeafValue>,
     warnings: warningList(),
@@ -232,7 +232,6 @@ function addTensor(w: Walk, f: ProtoField, fallbackName: string): void {
     w.warnings.push(`tensor name '${raw.name}' appears more than once; the first is compared`);
     return;
   }
-  if (w.tensors.length >= MAX_TENSORS) w.proto.fail(`more than ${MAX_TENSORS} tensors`);
   w.names.add(raw.name);
   w.tensors.push(describeTensor(w.proto, raw, w.modelPath));
 }
