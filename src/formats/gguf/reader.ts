@@ -16,6 +16,7 @@ import { RandomAccessFile } from '../../io/file.js';
 import type { FormatReader, LeafValue, ModelDescription } from '../types.js';
 import { GGML_TYPES, SUPPORTED_GGML_TYPES } from './ggml-types.js';
 import { HeaderStream, sha256 } from './stream.js';
+import { LeafTextBudget, summarizedText } from '../leaf-text.js';
 import { warningList } from '../warnings.js';
 import { MAX_DESCRIBED_TENSORS, tensorList } from '../tensor-list.js';
 
@@ -130,7 +131,7 @@ export function describeGguf(file: RandomAccessFile): ModelDescription {
   const keyCount = s.size('metadata count', Math.min(MAX_KEYS, Math.floor(s.remaining / 13)));
 
   const leaves: Record<string, LeafValue> = Object.create(null);
-  const budget = { kept: 0 };
+  const budget = { kept: 0, text: new LeafTextBudget() };
   let alignment = 32;
   s.what = 'GGUF metadata';
   for (let i = 0; i < keyCount; i++) {
@@ -226,7 +227,13 @@ function valueTypeName(type: number): string {
   return VALUE_TYPE_NAMES[type] ?? `unknown (${type})`;
 }
 
-function readValue(s: HeaderStream, type: number, key: string, depth: number, budget: { kept: number }): LeafValue {
+/** What metadata may keep: array items and string bytes across the whole header. */
+interface Budget {
+  kept: number;
+  text: LeafTextBudget;
+}
+
+function readValue(s: HeaderStream, type: number, key: string, depth: number, budget: Budget): LeafValue {
   switch (type) {
     case VT.U8:
       return s.u8(key);
@@ -255,10 +262,10 @@ function readValue(s: HeaderStream, type: number, key: string, depth: number, bu
     }
     case VT.STRING: {
       const n = s.size(`${key} length`, s.remaining);
-      if (n <= MAX_KEPT_STRING) return s.text(n, key);
+      if (n <= MAX_KEPT_STRING && budget.text.take(n)) return s.text(n, key);
       const hash = sha256();
       s.hashBytes(n, hash, key);
-      return `<string of ${n} bytes, sha256 ${hash.digest('hex')}>`;
+      return summarizedText(n, hash.digest('hex'));
     }
     case VT.ARRAY: {
       if (depth >= MAX_ARRAY_DEPTH) s.fail(`${key}: arrays nested deeper than ${MAX_ARRAY_DEPTH}`);

@@ -11,6 +11,7 @@ import { DiffaiError } from '../../errors.js';
 import type { ByteCursor } from '../../io/cursor.js';
 import type { RandomAccessFile } from '../../io/file.js';
 import { cursorAt } from '../../io/range.js';
+import { LeafTextBudget } from '../leaf-text.js';
 
 export const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -37,6 +38,8 @@ export class Hdf5File {
   readonly lengthSize!: number;
   readonly rootAddress!: number;
   private headers = new Map<number, Message[]>();
+  /** Text kept from attribute strings, across the file. */
+  readonly leafText = new LeafTextBudget();
 
   constructor(
     readonly file: RandomAccessFile,

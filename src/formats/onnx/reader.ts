@@ -11,6 +11,7 @@ import { DiffaiError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { type ProtoField, ProtoReader, WIRE_LEN, WIRE_VARINT } from '../../io/protobuf.js';
 import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
+import { LeafTextBudget, summarizedText } from '../leaf-text.js';
 import { linkDequantized, type DequantizeNode } from './qdq.js';
 import { describeTensor, readTensorProto, STRING_TYPE } from './tensor.js';
 import { warningList } from '../warnings.js';
@@ -35,6 +36,8 @@ interface Walk {
   dequantize: DequantizeNode[];
   nodes: number;
   metadata: number;
+  /** Metadata text kept across the model. */
+  text: LeafTextBudget;
 }
 
 export const onnxReader: FormatReader = {
@@ -77,6 +80,7 @@ function describeOnnx(file: RandomAccessFile): ModelDescription {
     dequantize: [],
     nodes: 0,
     metadata: 0,
+    text: new LeafTextBudget(),
   };
   let graphs = 0;
   proto.fields(0, file.size, (f) => {
@@ -137,7 +141,7 @@ function readMetadataProp(w: Walk, f: ProtoField): void {
   let value = '';
   w.proto.fields(f.start, f.end, (e) => {
     if (e.number === 1) key = w.proto.string(e, 4096);
-    else if (e.number === 2) value = w.proto.string(e);
+    else if (e.number === 2) value = w.text.take(e.end - e.start) ? w.proto.string(e) : summarizedText(e.end - e.start, w.proto.sha256(e));
   });
   if (++w.metadata > MAX_METADATA) w.proto.fail(`more than ${MAX_METADATA} metadata_props entries`);
   w.leaves[`metadata_props.${key}`] = value;
