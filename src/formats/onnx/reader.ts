@@ -13,7 +13,7 @@ import { type ProtoField, ProtoReader, WIRE_LEN, WIRE_VARINT } from '../../io/pr
 import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
 import { LeafTextBudget, summarizedText } from '../leaf-text.js';
 import { linkDequantized, type DequantizeNode } from './qdq.js';
-import { describeTensor, readTensorProto, STRING_TYPE } from './tensor.js';
+import { checkExternalOverlaps, describeTensor, readTensorProto, STRING_TYPE } from './tensor.js';
 import { warningList } from '../warnings.js';
 import { tensorList } from '../tensor-list.js';
 
@@ -116,6 +116,7 @@ function describeOnnx(file: RandomAccessFile): ModelDescription {
     }
   });
   if (graphs === 0) throw new DiffaiError(file.path, 'ONNX model: no graph (not an ONNX model, or a truncated one)');
+  checkExternalOverlaps(proto, w.tensors, file.path);
   linkDequantized(w.tensors, w.dequantize, file, w.warnings);
   return { path: file.path, format: 'onnx', tensors: w.tensors, leaves: w.leaves, warnings: w.warnings };
 }
