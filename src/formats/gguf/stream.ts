@@ -48,7 +48,10 @@ export class HeaderStream {
   /** The window offset of `n` bytes at pos (moving past them), refilled from the file as needed. */
   private take(n: number, field: Field): number {
     if (this.pos + n > this.file.size) {
-      throw new DiffaiError(this.file.path, `truncated: ${this.what}: ${named(field)} needs bytes ${this.pos}..${this.pos + n} but the file has ${this.file.size}`);
+      throw new DiffaiError(
+        this.file.path,
+        `truncated: ${this.what}: ${named(field)} needs bytes ${this.pos}..${this.pos + n} but the file has ${this.file.size}`,
+      );
     }
     let at = this.pos - this.windowStart;
     if (at < 0 || at + n > this.window.length) {
@@ -105,13 +108,17 @@ export class HeaderStream {
   /** A u64 count or size that must be at most `max` (and so a safe integer). */
   size(field: Field, max: number): number {
     const v = this.u64n(field);
-    if (v > BigInt(max)) this.fail(`${named(field)} ${v} is larger than ${max === this.remaining ? `the ${max} bytes left in the file` : `the limit of ${max}`}`);
+    if (v > BigInt(max))
+      this.fail(`${named(field)} ${v} is larger than ${max === this.remaining ? `the ${max} bytes left in the file` : `the limit of ${max}`}`);
     return Number(v);
   }
 
   /** A GGUF string: u64 byte length, then UTF-8 bytes; the length is capped before reading. */
   string(field: Field, max: number): string {
-    return this.text(this.size(() => `${named(field)} length`, Math.min(max, this.remaining)), field);
+    return this.text(
+      this.size(() => `${named(field)} length`, Math.min(max, this.remaining)),
+      field,
+    );
   }
 
   /** `n` bytes of UTF-8 (n already checked against a cap). */
@@ -145,7 +152,10 @@ export class HeaderStream {
 
   skip(n: number, field: Field): void {
     if (this.pos + n > this.file.size) {
-      throw new DiffaiError(this.file.path, `truncated: ${this.what}: ${named(field)} needs bytes ${this.pos}..${this.pos + n} but the file has ${this.file.size}`);
+      throw new DiffaiError(
+        this.file.path,
+        `truncated: ${this.what}: ${named(field)} needs bytes ${this.pos}..${this.pos + n} but the file has ${this.file.size}`,
+      );
     }
     this.pos += n;
   }

@@ -245,7 +245,11 @@ function chunkedSource(
     if (pipeline.length === 0 && k.size !== chunkBytes) h.fail(`dataset '${name}': an unfiltered chunk of ${k.size} bytes, expected ${chunkBytes}`);
   }
   // Missing chunks read as zeros and chunks inflate: the file's work budget (Hdf5File.work) bounds both.
-  h.work.add(address, dims.reduce((a, b) => a * b, elementSize), chunks);
+  h.work.add(
+    address,
+    dims.reduce((a, b) => a * b, elementSize),
+    chunks,
+  );
   chunks.sort((a, b) => {
     for (let i = 0; i < a.coords.length; i++) if (a.coords[i] !== b.coords[i]) return a.coords[i]! - b.coords[i]!;
     return 0;

@@ -56,7 +56,13 @@ export function walkGroups(h: Hdf5File, address: number, visit: (path: string, a
 
 function describeHdf5(h: Hdf5File): ModelDescription {
   const path = h.file.path;
-  const desc: ModelDescription = { path, format: 'hdf5', tensors: tensorList(path), leaves: Object.create(null) as Record<string, LeafValue>, warnings: warningList() };
+  const desc: ModelDescription = {
+    path,
+    format: 'hdf5',
+    tensors: tensorList(path),
+    leaves: Object.create(null) as Record<string, LeafValue>,
+    warnings: warningList(),
+  };
   for (const a of attributes(h, h.rootAddress)) {
     const v = attributeValue(h, a);
     if (v !== undefined) desc.leaves[a.name] = v;

@@ -44,7 +44,13 @@ interface Walk {
 
 export function describeMat73(file: RandomAccessFile): ModelDescription {
   const h = new Hdf5File(file, 'MATLAB 7.3 MAT-file (HDF5)');
-  const desc: ModelDescription = { path: file.path, format: 'matlab', tensors: tensorList(file.path), leaves: Object.create(null) as Record<string, LeafValue>, warnings: warningList() };
+  const desc: ModelDescription = {
+    path: file.path,
+    format: 'matlab',
+    tensors: tensorList(file.path),
+    leaves: Object.create(null) as Record<string, LeafValue>,
+    warnings: warningList(),
+  };
   const w: Walk = { h, desc, objects: 0 };
   for (const m of groupMembers(h, h.rootAddress)) {
     if (m.name.startsWith('#')) continue; // #refs# (cell contents) and #subsystem# (objects)

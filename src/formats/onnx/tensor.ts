@@ -198,7 +198,9 @@ export function checkExternalOverlaps(proto: ProtoReader, tensors: readonly Tens
     const p = key(external[i - 1]!);
     const q = key(external[i]!);
     if (p.path === q.path && q.offset < p.offset + p.length)
-      proto.fail(`tensors '${external[i - 1]!.name}' and '${external[i]!.name}' share external data bytes (${q.offset}..${Math.min(p.offset + p.length, q.offset + q.length)})`);
+      proto.fail(
+        `tensors '${external[i - 1]!.name}' and '${external[i]!.name}' share external data bytes (${q.offset}..${Math.min(p.offset + p.length, q.offset + q.length)})`,
+      );
   }
 }
 

@@ -338,7 +338,10 @@ function checkViewWork(path: string, tensors: readonly TensorDescriptor[], fileB
     }
     work += elements * byteLength(t.storedAs ?? t.dtype, 1);
     if (work > limit)
-      throw new DiffaiError(path, `its tensors view the stored bytes over and over (${work}+ bytes of work from a ${fileBytes}-byte file, over ${MAX_WORK_RATIO}× its size plus 4 GiB)`);
+      throw new DiffaiError(
+        path,
+        `its tensors view the stored bytes over and over (${work}+ bytes of work from a ${fileBytes}-byte file, over ${MAX_WORK_RATIO}× its size plus 4 GiB)`,
+      );
   }
 }
 

@@ -94,7 +94,14 @@ export const tensorflowReader: FormatReader = {
 function describeGraph(file: RandomAccessFile): ModelDescription {
   const savedModel = readHeadByte(file) === 0x08;
   const proto = new ProtoReader(file, savedModel ? 'TensorFlow SavedModel' : 'TensorFlow GraphDef');
-  const w: Walk = { proto, tensors: tensorList(file.path), names: new Set(), leaves: Object.create(null) as Record<string, LeafValue>, warnings: warningList(), nodes: 0 };
+  const w: Walk = {
+    proto,
+    tensors: tensorList(file.path),
+    names: new Set(),
+    leaves: Object.create(null) as Record<string, LeafValue>,
+    warnings: warningList(),
+    nodes: 0,
+  };
   if (savedModel) {
     let graphs = 0;
     proto.fields(0, file.size, (f) => {
