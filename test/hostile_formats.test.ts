@@ -206,10 +206,10 @@ describe('spooled inputs are judged by their first bytes', () => {
       const child = spawn(process.execPath, [BIN, ...args], { stdio: [fd, 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (d) => {
+      child.stdout!.on('data', (d) => {
         stdout += d;
       });
-      child.stderr.on('data', (d) => {
+      child.stderr!.on('data', (d) => {
         stderr += d;
       });
       const timer = setTimeout(() => child.kill(), 30_000);
