@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -235,6 +235,28 @@ describe('spooled inputs are judged by their first bytes', () => {
     const r = await withStdin(['inspect', '-', '-o', 'json'], join(ROOT, 'fixtures', 'core', 'digits_mlp.safetensors'));
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).tensors.length).toBeGreaterThan(0);
+  });
+});
+
+describe('directory diffs', () => {
+  it('a link to itself (ELOOP) and a FIFO named like a model are skipped with one warning each', async () => {
+    const dirs = ['dir_a', 'dir_b'].map((d) => join(TMP, d));
+    for (const d of dirs) {
+      mkdirSync(d);
+      writeFileSync(join(d, 'm.safetensors'), readFileSync(join(ROOT, 'fixtures', 'core', 'digits_mlp.safetensors')));
+      symlinkSync('self', join(d, 'self'));
+      execFileSync('mkfifo', [join(d, 'pipe.safetensors')]);
+    }
+    const r = await cli([dirs[0]!, dirs[1]!]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr.trimEnd().split('\n').sort()).toEqual(
+      dirs
+        .flatMap((d) => [
+          `diffai: warning: ${join(d, 'pipe.safetensors')}: not a regular file but a FIFO (named pipe); skipped`,
+          `diffai: warning: ${join(d, 'self')}: symbolic link loop skipped`,
+        ])
+        .sort(),
+    );
   });
 });
 
