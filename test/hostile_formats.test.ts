@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -24,6 +24,7 @@ import { MAX_DESCRIBED_TENSORS } from '../src/formats/tensor-list.js';
 import { MAX_WARNINGS, warningList } from '../src/formats/warnings.js';
 import { inspectFile } from '../src/library.js';
 import { BIN, type CliResult, cli, expectTrouble, requireBuild } from './helpers/cli.js';
+import { Rng } from './helpers/dtypes.js';
 import { ROOT } from './helpers/files.js';
 import { ggufBytes, u32, u64, V } from './helpers/gguf.js';
 import { writeSparse } from './helpers/hostile_files.js';
@@ -235,6 +236,36 @@ describe('spooled inputs are judged by their first bytes', () => {
     const r = await withStdin(['inspect', '-', '-o', 'json'], join(ROOT, 'fixtures', 'core', 'digits_mlp.safetensors'));
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).tensors.length).toBeGreaterThan(0);
+  });
+});
+
+describe('sharded index mutation sweep', () => {
+  it('the index of a sharded checkpoint truncated at every byte and with 200 byte flips: described or refused with one line', async () => {
+    const dir = join(TMP, 'sharded_sweep');
+    cpSync(join(ROOT, 'fixtures', 'sharded', 'a'), dir, { recursive: true });
+    const indexPath = join(dir, 'model.safetensors.index.json');
+    const index = readFileSync(indexPath);
+    const rng = new Rng(15);
+    const cases: Buffer[] = [];
+    for (let n = 0; n < index.length; n++) cases.push(index.subarray(0, n));
+    for (let i = 0; i < 200; i++) {
+      const b = Buffer.from(index);
+      for (let k = 0; k < 1 + (i % 3); k++) b[Math.floor(rng.next() * b.length)] = Math.floor(rng.next() * 256);
+      cases.push(b);
+    }
+    const problems: string[] = [];
+    let refused = 0;
+    for (const [i, data] of cases.entries()) {
+      writeFileSync(indexPath, data);
+      try {
+        await describeModel(dir);
+      } catch (e) {
+        if (e instanceof DiffaiError && !e.line.includes('\n') && e.file !== undefined) refused++;
+        else problems.push(`case ${i}: ${(e as Error)?.name}: ${(e as Error)?.message}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(refused).toBeGreaterThan(index.length / 2);
   });
 });
 
