@@ -27,7 +27,7 @@ import { BIN, type CliResult, cli, expectTrouble, requireBuild } from './helpers
 import { Rng } from './helpers/dtypes.js';
 import { ROOT } from './helpers/files.js';
 import { ggufBytes, u32, u64, V } from './helpers/gguf.js';
-import { writeSparse } from './helpers/hostile_files.js';
+import { npyRaw, npz, writeSparse } from './helpers/hostile_files.js';
 import {
   matManyVariables,
   ONNX_EXTERNAL_LOCATION,
@@ -187,6 +187,21 @@ describe('MAT v5 and PyTorch', () => {
     const path = write('many.mat', matManyVariables(MAX_DESCRIBED_TENSORS + 1));
     expectTrouble(await cli(['inspect', path, '--shape-only']), path, new RegExp(`more than ${MAX_DESCRIBED_TENSORS} tensors`));
   }, 60_000);
+
+  it('npz string arrays beyond the 16 MiB text budget are skipped with a warning, the first 16 MiB kept', async () => {
+    const entries: Record<string, Buffer> = {};
+    for (let i = 0; i < 20; i++) {
+      const text = Buffer.alloc(4 * 4 * 65_536);
+      for (let k = 0; k < text.length; k += 4) text.writeUInt32LE(65 + ((i + k / 4) % 26), k);
+      entries[`s${i}`] = npyRaw("{'descr': '<U65536', 'fortran_order': False, 'shape': (4,), }", text);
+    }
+    const d = await describeModel(write('strings.npz', npz(entries)));
+    expect(Object.keys(d.leaves).sort()).toEqual(Array.from({ length: 16 }, (_, i) => `s${i}`).sort());
+    expect((d.leaves.s3 as string[])[0]!.slice(0, 3)).toBe('DEF');
+    expect(d.warnings).toEqual(
+      [16, 17, 18, 19].map((i) => `npz entry 's${i}.npy': string array <U65536 [4] skipped (the file's string arrays are over 16777216 bytes)`),
+    );
+  });
 
   it('5,000 views b[i:] of one 1 MiB storage (5 GB of statistics from a 2 MB file) are refused; 100 of them work', async () => {
     const bad = write('views_bad.pt', shiftedViews(1 << 18, 5000));

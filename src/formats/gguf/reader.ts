@@ -16,7 +16,7 @@ import { RandomAccessFile } from '../../io/file.js';
 import type { FormatReader, LeafValue, ModelDescription } from '../types.js';
 import { GGML_TYPES, SUPPORTED_GGML_TYPES } from './ggml-types.js';
 import { HeaderStream, sha256 } from './stream.js';
-import { LeafTextBudget, summarizedText } from '../leaf-text.js';
+import { LeafTextBudget, MAX_LEAF_TEXT_BYTES, summarizedText } from '../leaf-text.js';
 import { warningList } from '../warnings.js';
 import { MAX_DESCRIBED_TENSORS, tensorList } from '../tensor-list.js';
 
@@ -132,11 +132,13 @@ export function describeGguf(file: RandomAccessFile): ModelDescription {
 
   const leaves: Record<string, LeafValue> = Object.create(null);
   const budget = { kept: 0, text: new LeafTextBudget() };
+  const keyText = new LeafTextBudget(); // keys apart: a key cannot be summarized
   let alignment = 32;
   s.what = 'GGUF metadata';
   for (let i = 0; i < keyCount; i++) {
     const key = s.string(`key ${i}`, MAX_KEY_BYTES);
     if (key in leaves) s.fail(`key ${shown(key)} appears twice`);
+    if (!keyText.take(key.length)) s.fail(`metadata keys hold more than ${MAX_LEAF_TEXT_BYTES} bytes`);
     const type = s.u32(`type of ${shown(key)}`);
     if (key === 'general.alignment') {
       if (type !== VT.U32) s.fail(`general.alignment has type ${valueTypeName(type)}, not u32`);

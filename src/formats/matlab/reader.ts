@@ -23,6 +23,7 @@ import { fortranStrides, fortranView, stridedOffset, type FormatReader, type Lea
 import { nest } from '../numpy/header.js';
 import { warningList } from '../warnings.js';
 import { tensorList } from '../tensor-list.js';
+import { LeafTextBudget, MAX_LEAF_TEXT_BYTES } from '../leaf-text.js';
 
 const miINT8 = 1,
   miUINT8 = 2,
@@ -97,6 +98,8 @@ function looksLikeMatHeader(head: Uint8Array): boolean {
 class MatParser {
   private readonly le: boolean;
   readonly desc: ModelDescription;
+  /** Char arrays kept as entries, across the file. */
+  private readonly text = new LeafTextBudget();
 
   constructor(
     readonly path: string,
@@ -215,6 +218,10 @@ class MatParser {
         const t = await this.tag(r, pos, end, full);
         if (t.nbytes > MAX_CHAR_LEAF_BYTES) {
           this.desc.warnings.push(`${full}: char array ${shape} of ${t.nbytes} bytes skipped (over ${MAX_CHAR_LEAF_BYTES} bytes)`);
+          return;
+        }
+        if (!this.text.take(t.nbytes)) {
+          this.desc.warnings.push(`${full}: char array ${shape} of ${t.nbytes} bytes skipped (the file's char arrays are over ${MAX_LEAF_TEXT_BYTES} bytes)`);
           return;
         }
         const b = await this.data(r, t, MAX_CHAR_LEAF_BYTES, full);

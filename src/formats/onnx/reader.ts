@@ -11,7 +11,7 @@ import { DiffaiError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { type ProtoField, ProtoReader, WIRE_LEN, WIRE_VARINT } from '../../io/protobuf.js';
 import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
-import { LeafTextBudget, summarizedText } from '../leaf-text.js';
+import { LeafTextBudget, MAX_LEAF_TEXT_BYTES, summarizedText } from '../leaf-text.js';
 import { linkDequantized, type DequantizeNode } from './qdq.js';
 import { checkExternalOverlaps, describeTensor, readTensorProto, STRING_TYPE } from './tensor.js';
 import { warningList } from '../warnings.js';
@@ -36,8 +36,9 @@ interface Walk {
   dequantize: DequantizeNode[];
   nodes: number;
   metadata: number;
-  /** Metadata text kept across the model. */
+  /** Metadata text kept across the model (values; keys apart, as a key cannot be summarized). */
   text: LeafTextBudget;
+  keyText: LeafTextBudget;
 }
 
 export const onnxReader: FormatReader = {
@@ -81,6 +82,7 @@ function describeOnnx(file: RandomAccessFile): ModelDescription {
     nodes: 0,
     metadata: 0,
     text: new LeafTextBudget(),
+    keyText: new LeafTextBudget(),
   };
   let graphs = 0;
   proto.fields(0, file.size, (f) => {
@@ -145,6 +147,7 @@ function readMetadataProp(w: Walk, f: ProtoField): void {
     else if (e.number === 2) value = w.text.take(e.end - e.start) ? w.proto.string(e) : summarizedText(e.end - e.start, w.proto.sha256(e));
   });
   if (++w.metadata > MAX_METADATA) w.proto.fail(`more than ${MAX_METADATA} metadata_props entries`);
+  if (!w.keyText.take(key.length)) w.proto.fail(`metadata_props keys hold more than ${MAX_LEAF_TEXT_BYTES} bytes`);
   w.leaves[`metadata_props.${key}`] = value;
 }
 
