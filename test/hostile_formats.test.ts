@@ -177,6 +177,16 @@ describe('HDF5 and MATLAB 7.3 (h5py-written, fixtures/hostile)', () => {
     expectTrouble(await cli(['inspect', path]), path, /datasets of 1258291200 bytes from \d{4} stored bytes .*over the budget/);
   });
 
+  it('a MATLAB 7.3 char array hard-linked as 200 variables: entry text stops at the 16 MiB budget, the rest skipped with a warning', async () => {
+    const d = await describeModel(hostile('chars_linked.mat'));
+    const kept = Object.keys(d.leaves).filter((k) => typeof d.leaves[k] === 'string'); // a skipped array is a null entry
+    const skipped = d.warnings.filter((w) => w.endsWith("skipped (the file's char arrays are over 16777216 bytes)"));
+    expect(kept.length).toBeGreaterThanOrEqual(120);
+    expect(kept.length).toBeLessThanOrEqual(128); // 128 × 65,536 UTF-16 units is the whole budget
+    expect(kept.length + skipped.length).toBe(200);
+    expect(d.leaves.c0).toBe('A'.repeat(65536));
+  });
+
   it('a MATLAB 7.3 cell that contains itself ends with one line', async () => {
     expectTrouble(await cli(['inspect', hostile('cell_cycle.mat')]), hostile('cell_cycle.mat'), /nested more than 64 deep/);
   });

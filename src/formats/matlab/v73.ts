@@ -17,6 +17,7 @@ import { attributeValue, objectReferences } from '../hdf5/values.js';
 import { fortranView, type LeafValue, type ModelDescription, type TensorDescriptor } from '../types.js';
 import { warningList } from '../warnings.js';
 import { tensorList } from '../tensor-list.js';
+import { MAX_LEAF_TEXT_BYTES } from '../leaf-text.js';
 
 const CLASS_DTYPES: Record<string, DType> = {
   double: 'f64',
@@ -155,6 +156,10 @@ function chars(w: Walk, name: string, address: number, shape: number[]): LeafVal
   const count = shape.reduce((a, b) => a * b, 1);
   if (count > MAX_CHAR_UNITS) {
     w.desc.warnings.push(`${name}: char array [${shape.join(', ')}] skipped (over ${MAX_CHAR_UNITS} characters)`);
+    return null;
+  }
+  if (!w.h.leafText.take(count * 2)) {
+    w.desc.warnings.push(`${name}: char array [${shape.join(', ')}] skipped (the file's char arrays are over ${MAX_LEAF_TEXT_BYTES} bytes)`);
     return null;
   }
   const c = smallData(w, name, address, count * 2);
