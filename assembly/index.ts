@@ -10,8 +10,11 @@ import { ROW_STATS_SLOTS, ROW_PAIR_SLOTS } from './rows';
 
 export { stats_f32, stats_f64, stats_bf16, stats_f16 } from './stats';
 export { stats_q4_k } from './quant-stats';
-export { compare_f32, compare_f64 } from './compare';
-export { compare_stats } from './fused';
+export { compare_f64 } from './compare';
+export {
+  compare_f32, compare_stats, compare_stats_f32_f32, compare_stats_f32_bf16, compare_stats_f32_f16, compare_stats_bf16_f32, compare_stats_bf16_bf16,
+  compare_stats_bf16_f16, compare_stats_f16_f32, compare_stats_f16_bf16, compare_stats_f16_f16,
+} from './fused';
 export { grid_residual_f32, grid_residual_f64 } from './grid';
 export { tolerance_f32, tolerance_f64 } from './tolerance';
 export { adam_step_f32, adam_step_f64 } from './adam';

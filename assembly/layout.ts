@@ -15,10 +15,6 @@ export const HIST_MAX_BINS: usize = 1024;
 export const HIST_HEADER_SLOTS: usize = 8;      // underflow, overflow, nan, +inf, −inf, 3 spare
 export const ROWS_OUT_BYTES: usize = 1 << 20;   // per-row records (rows.ts gives record sizes)
 export const VEC_BYTES: usize = 4 << 20;        // one n×k f64 vector block: n·k ≤ 524,288
-// The fused compare kernel's blocks (assembly/fused.ts): 4 KiB of f32 per side stays in L1.
-export const BLOCK_ELEMENTS: i32 = 1024;
-// Lane accumulator records of the fast stats and compare paths (stats.ts, compare.ts).
-const ACC_BYTES: usize = 112;
 
 // Two chunks per side, so the host can read the next chunk while the kernels run on this one.
 export let rawA: usize = 0;
@@ -30,12 +26,6 @@ export let scratchB: usize = 0;
 export let statsOut: usize = 0;
 export let compareOut: usize = 0;
 export let statsOutB: usize = 0;    // side B's record from the fused kernel
-export let statsAcc: usize = 0;
-export let fusedAccA: usize = 0;
-export let fusedAccB: usize = 0;
-export let compareAcc: usize = 0;
-export let blockA: usize = 0;       // BLOCK_ELEMENTS f32 per side
-export let blockB: usize = 0;
 export let f16Table: usize = 0;     // 65,536 f32: f16 bits → f32
 export let e4m3Table: usize = 0;    // 256 f32
 export let e5m2Table: usize = 0;    // 256 f32
@@ -69,12 +59,6 @@ export function allocateLayout(): void {
   statsOut = alignedAlloc(OUT_SLOTS * 8);
   compareOut = alignedAlloc(OUT_SLOTS * 8);
   statsOutB = alignedAlloc(OUT_SLOTS * 8);
-  statsAcc = alignedAlloc(ACC_BYTES);
-  fusedAccA = alignedAlloc(ACC_BYTES);
-  fusedAccB = alignedAlloc(ACC_BYTES);
-  compareAcc = alignedAlloc(ACC_BYTES);
-  blockA = alignedAlloc(<usize>BLOCK_ELEMENTS << 2);
-  blockB = alignedAlloc(<usize>BLOCK_ELEMENTS << 2);
   f16Table = alignedAlloc(65536 * 4);
   e4m3Table = alignedAlloc(256 * 4);
   e5m2Table = alignedAlloc(256 * 4);

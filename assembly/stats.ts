@@ -1,11 +1,11 @@
 // One-pass statistics of a chunk (DESIGN §4). Each call writes a mergeable partial to
 // statsOut: [count, mean, M2, min, max, nan, +inf, -inf, zeros] where count, mean, M2,
-// min and max are over finite elements only. Sums are taken in f64 around a pivot (the
-// chunk's first element) so |mean| ≫ std keeps its digits; the host merges chunks with
-// Chan's formula. The SIMD path assumes every element is finite and checks that its sums
+// min and max are over finite elements only. Sums are taken in f64, first around 0; a chunk
+// whose Σx² shows cancellation (|mean| ≫ std) is summed again around that pass's mean, so
+// it keeps its digits; the host merges chunks with Chan's formula. The SIMD path assumes every element is finite and checks that its sums
 // stayed finite; if not, the chunk is re-run by the masking scalar path.
 
-import { statsOut, statsAcc, f16Table } from './layout';
+import { statsOut, f16Table } from './layout';
 import { bf16_to_f32, f16_to_f32, f16x4Scaled, f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE, F16_SCALED_SPECIAL } from './convert';
 import { maxF32x4, minF32x4, sumF64x2, sumI32x4, sumI64x2 } from './lanes';
 
@@ -70,114 +70,129 @@ function shiftedSumsF64(ptr: usize, n: i32, p: f64): void {
 export const SRC_F32: i32 = 0;
 export const SRC_BF16: i32 = 1;
 export const SRC_F16: i32 = 2;
+/** f64 values (compare_f64's tail; never passed by the host). */
+export const SRC_F64: i32 = 3;
 
-@inline function shiftOf(src: i32): usize { return src == SRC_F32 ? 2 : 1; }
+@inline export function shiftOf(src: i32): usize { return src == SRC_F32 ? 2 : 1; }
 
-@inline function scalarAt(ptr: usize, i: i32, src: i32): f64 {
+@inline export function scalarAt(ptr: usize, i: i32, src: i32): f64 {
   if (src == SRC_F32) return <f64>load<f32>(ptr + (<usize>i << 2));
+  if (src == SRC_F64) return load<f64>(ptr + (<usize>i << 3));
   const bits = <u32>load<u16>(ptr + (<usize>i << 1));
   if (src == SRC_BF16) return <f64>reinterpret<f32>(bits << 16);
   return <f64>load<f32>(f16Table + (<usize>bits << 2));
 }
 
-/** The first element of a chunk of any source, as f64 (the pivot of the fast path). */
-export function firstOf(ptr: usize, src: i32): f64 {
-  return src == SRC_F32 ? scalarAt(ptr, 0, SRC_F32) : src == SRC_BF16 ? scalarAt(ptr, 0, SRC_BF16) : scalarAt(ptr, 0, SRC_F16);
-}
-
 /**
- * Elements i..i+3 as f32x4 (`half` 0) or i+4..i+7 (`half` 1); f16 through the scaling
- * decoder (convert.ts: ±Inf/NaN come out as magnitudes ≥ 2^16, which statsFinish catches).
+ * Elements i..i+3 as f32x4 (`half` 0) or i+4..i+7 (`half` 1); bf16 by interleaving zero
+ * words below each value (bf16 → f32 is a 16-bit shift; V8 emits one punpck per half); f16
+ * through the scaling decoder (convert.ts: ±Inf/NaN come out as magnitudes ≥ 2^16, which
+ * the callers catch in min/max).
  */
-@inline function vecAt(ptr: usize, i: i32, half: i32, src: i32, mask: v128, scale: v128): v128 {
+@inline export function vecAt(ptr: usize, i: i32, half: i32, src: i32, mask: v128, scale: v128): v128 {
   if (src == SRC_F32) return v128.load(ptr + (<usize>(i + half * 4) << 2));
   const v = v128.load(ptr + (<usize>i << 1));
-  if (src == SRC_BF16) return i32x4.shl(half == 0 ? i32x4.extend_low_i16x8_u(v) : i32x4.extend_high_i16x8_u(v), 16);
+  if (src == SRC_BF16) {
+    const zero = i32x4.splat(0);
+    return half == 0
+      ? i8x16.shuffle(zero, v, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23)
+      : i8x16.shuffle(zero, v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+  }
   return f16x4Scaled(half == 0 ? i32x4.extend_low_i16x8_s(v) : i32x4.extend_high_i16x8_s(v), mask, scale);
+}
+
+// The lane order every f32-family kernel sums in (stats here, compare_f32 and the fused
+// kernel): sixteen elements per step as eight f64x2 (elements 0–1, 2–3, …, 14–15), added
+// ((acc + ((x0 + x1) + (x2 + x3))) + ((x4 + x5) + (x6 + x7))) into one accumulator; the lanes
+// are folded lane 0 + lane 1 and the tail (< 16 elements) is added after, in order. Sixteen
+// a step, not eight: V8 ran the bf16 statistics loop ~30 % faster so (measured; fewer back
+// edges, each with an interrupt check). With the first pass's pivot 0, Σx² of the statistics
+// is then bit for bit the comparison's Σa² (or Σb²): the fused kernel takes it once.
+
+/** Lanes 0–1 and 2–3 of an f32x4 as two f64x2. */
+@inline export function lowF64(v: v128): v128 { return f64x2.promote_low_f32x4(v); }
+@inline export function highF64(v: v128): v128 { return f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)); }
+
+/** (x0 + x1) + (x2 + x3). */
+@inline export function sum4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  return f64x2.add(f64x2.add(x0, x1), f64x2.add(x2, x3));
+}
+
+/** (x0² + x1²) + (x2² + x3²). */
+@inline export function squares4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  return f64x2.add(f64x2.add(f64x2.mul(x0, x0), f64x2.mul(x1, x1)), f64x2.add(f64x2.mul(x2, x2), f64x2.mul(x3, x3)));
 }
 
 export const FAST_DONE: i32 = 0;
 export const FAST_NONFINITE: i32 = 1;
 export const FAST_CANCELLED: i32 = 2;
 
-// The fast path's lane accumulators live in a 112-byte record (STATS_ACC_BYTES) between
-// calls, so one chunk can be summed in pieces (the fused compare kernel runs it block by
-// block) with exactly the arithmetic of one straight pass: min, max, zero count, and the
-// shifted sums and squares of even and odd 4-lane groups.
-const ACC_MN: usize = 0;
-const ACC_MX: usize = 16;
-const ACC_Z: usize = 32;
-const ACC_S0: usize = 48;
-const ACC_S1: usize = 64;
-const ACC_Q0: usize = 80;
-const ACC_Q1: usize = 96;
+/**
+ * The fast path's folded lanes: Σ(x−p) and Σ(x−p)² over the SIMD part, min and max as f64,
+ * the zero count. statsLanes and the fused kernel leave them here for statsFinish.
+ */
+let laneS: f64 = 0;
+let laneQ: f64 = 0;
+let laneLo: f64 = 0;
+let laneHi: f64 = 0;
+let laneZeros: i32 = 0;
 
-/** Starts a fast-path record whose min and max lanes hold the chunk's first element. */
-export function statsAccInit(acc: usize, first: f64): void {
-  const f = f32x4.splat(<f32>first);
-  const z = f64x2.splat(0);
-  v128.store(acc, f, ACC_MN);
-  v128.store(acc, f, ACC_MX);
-  v128.store(acc, z, ACC_Z);
-  v128.store(acc, z, ACC_S0);
-  v128.store(acc, z, ACC_S1);
-  v128.store(acc, z, ACC_Q0);
-  v128.store(acc, z, ACC_Q1);
+/** Folds one side's accumulators into the lane* globals. */
+@inline export function foldStatsLanes(mn: v128, mx: v128, z: v128, s: v128, q: v128): void {
+  laneLo = <f64>minF32x4(mn);
+  laneHi = <f64>maxF32x4(mx);
+  // eq lanes are −1 when equal, so the lane sums are minus the zero count.
+  laneZeros = -sumI32x4(z);
+  laneS = sumF64x2(s);
+  laneQ = sumF64x2(q);
 }
 
-/** Adds elements [0, n8) of ptr (n8 a multiple of 8) into the record, shifted by the pivot p. */
-@inline function statsSteps(acc: usize, ptr: usize, n8: i32, src: i32, p: f64): void {
+/** The smallest, the largest lanes and the −(zero count) lanes of four f32x4, in one fixed tree. */
+@inline export function min4(v0: v128, v1: v128, v2: v128, v3: v128): v128 { return f32x4.pmin(f32x4.pmin(v0, v1), f32x4.pmin(v2, v3)); }
+@inline export function max4(v0: v128, v1: v128, v2: v128, v3: v128): v128 { return f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)); }
+@inline export function zeros4(v0: v128, v1: v128, v2: v128, v3: v128, zero: v128): v128 {
+  return i32x4.add(i32x4.add(f32x4.eq(v0, zero), f32x4.eq(v1, zero)), i32x4.add(f32x4.eq(v2, zero), f32x4.eq(v3, zero)));
+}
+
+/** x − P, or x itself for the first pass around 0 (`shifted` false; exact: x − 0 = x, also for −0). */
+@inline function shift(x: v128, P: v128, shifted: bool): v128 { return shifted ? f64x2.sub(x, P) : x; }
+
+/**
+ * Elements [0, n16) of ptr (n16 a multiple of 16): min, max and zero count in f32 lanes
+ * (started from the first element), Σ(x−p) and Σ(x−p)² in f64 lanes.
+ */
+@inline function statsLanes(ptr: usize, n16: i32, src: i32, first: f64, p: f64, shifted: bool): void {
   const c = f16ConstantsPtr();
   const mask = v128.load(c, F16_SCALED_MASK), scale = v128.load(c, F16_SCALED_SCALE);
   const P = f64x2.splat(p);
   const zero = f32x4.splat(0);
-  let mn = v128.load(acc, ACC_MN), mx = v128.load(acc, ACC_MX);
-  let z = v128.load(acc, ACC_Z);
-  let s0 = v128.load(acc, ACC_S0), q0 = v128.load(acc, ACC_Q0);
-  let s1 = v128.load(acc, ACC_S1), q1 = v128.load(acc, ACC_Q1);
-  for (let i = 0; i < n8; i += 8) {
-    const v0 = vecAt(ptr, i, 0, src, mask, scale);
-    const v1 = vecAt(ptr, i, 1, src, mask, scale);
-    mn = f32x4.pmin(mn, f32x4.pmin(v0, v1));
-    mx = f32x4.pmax(mx, f32x4.pmax(v0, v1));
-    z = i32x4.add(z, i32x4.add(f32x4.eq(v0, zero), f32x4.eq(v1, zero)));
-    const a = f64x2.sub(f64x2.promote_low_f32x4(v0), P);
-    const b = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v0, v0, 2, 3, 0, 1)), P);
-    const d0 = f64x2.sub(f64x2.promote_low_f32x4(v1), P);
-    const d1 = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v1, v1, 2, 3, 0, 1)), P);
-    s0 = f64x2.add(s0, f64x2.add(a, b));
-    s1 = f64x2.add(s1, f64x2.add(d0, d1));
-    q0 = f64x2.add(q0, f64x2.add(f64x2.mul(a, a), f64x2.mul(b, b)));
-    q1 = f64x2.add(q1, f64x2.add(f64x2.mul(d0, d0), f64x2.mul(d1, d1)));
+  let mn = f32x4.splat(<f32>first), mx = mn;
+  let z = i32x4.splat(0);
+  let s = f64x2.splat(0), q = s;
+  for (let i = 0; i < n16; i += 16) {
+    const v0 = vecAt(ptr, i, 0, src, mask, scale), v1 = vecAt(ptr, i, 1, src, mask, scale);
+    const v2 = vecAt(ptr, i + 8, 0, src, mask, scale), v3 = vecAt(ptr, i + 8, 1, src, mask, scale);
+    mn = f32x4.pmin(mn, min4(v0, v1, v2, v3));
+    mx = f32x4.pmax(mx, max4(v0, v1, v2, v3));
+    z = i32x4.add(z, zeros4(v0, v1, v2, v3, zero));
+    const x0 = shift(lowF64(v0), P, shifted), x1 = shift(highF64(v0), P, shifted);
+    const x2 = shift(lowF64(v1), P, shifted), x3 = shift(highF64(v1), P, shifted);
+    const x4 = shift(lowF64(v2), P, shifted), x5 = shift(highF64(v2), P, shifted);
+    const x6 = shift(lowF64(v3), P, shifted), x7 = shift(highF64(v3), P, shifted);
+    s = f64x2.add(f64x2.add(s, sum4(x0, x1, x2, x3)), sum4(x4, x5, x6, x7));
+    q = f64x2.add(f64x2.add(q, squares4(x0, x1, x2, x3)), squares4(x4, x5, x6, x7));
   }
-  v128.store(acc, mn, ACC_MN);
-  v128.store(acc, mx, ACC_MX);
-  v128.store(acc, z, ACC_Z);
-  v128.store(acc, s0, ACC_S0);
-  v128.store(acc, s1, ACC_S1);
-  v128.store(acc, q0, ACC_Q0);
-  v128.store(acc, q1, ACC_Q1);
+  foldStatsLanes(mn, mx, z, s, q);
 }
 
-/** statsSteps over f32 (the fused kernel's widened blocks). */
-export function statsStepsF32(acc: usize, ptr: usize, n8: i32, p: f64): void { statsSteps(acc, ptr, n8, SRC_F32, p); }
-
 /**
- * The end of the fast path: folds the lanes, adds the scalar tail (`tail` elements at
- * tailPtr) and writes the record of n elements to `out`, or says why the caller must take a
- * slower path (non-finite values, or — when `pivot` is NaN, i.e. the first try — cancellation
- * that needs the mean as pivot; the mean is left in cancelledMean).
+ * The end of the fast path: adds the scalar tail (`tail` elements at tailPtr) to the folded
+ * lanes (lane*), and writes the record of n elements to `out`, or says why the caller must
+ * take a slower path (non-finite values, or — on the first try, `retry` — cancellation that
+ * needs the mean as pivot; the mean is left in cancelledMean). `sumSquares` is left Σ(x−p)².
  */
-@inline function statsFinish(acc: usize, tailPtr: usize, tail: i32, n: i32, src: i32, p: f64, pivot: f64, out: usize): i32 {
-  const mn = v128.load(acc, ACC_MN), mx = v128.load(acc, ACC_MX), z = v128.load(acc, ACC_Z);
-  let lo = <f64>minF32x4(mn);
-  let hi = <f64>maxF32x4(mx);
-  // eq lanes are −1 when equal, so the lane sums are minus the zero count.
-  let zeros = -sumI32x4(z);
-  const s = f64x2.add(v128.load(acc, ACC_S0), v128.load(acc, ACC_S1));
-  const q = f64x2.add(v128.load(acc, ACC_Q0), v128.load(acc, ACC_Q1));
-  let S = sumF64x2(s);
-  let Q = sumF64x2(q);
+@inline export function statsFinish(tailPtr: usize, tail: i32, n: i32, src: i32, p: f64, retry: bool, out: usize): i32 {
+  let lo = laneLo, hi = laneHi, zeros = laneZeros, S = laneS, Q = laneQ;
   for (let i = 0; i < tail; i++) {
     const x = scalarAt(tailPtr, i, src);
     lo = x < lo ? x : lo;
@@ -187,12 +202,13 @@ export function statsStepsF32(acc: usize, ptr: usize, n8: i32, p: f64): void { s
     S += dx;
     Q += dx * dx;
   }
+  sumSquares = Q;
   // Any NaN or infinity makes the sums non-finite (f16's scaled lanes show theirs in min/max).
   if (!isFinite(S) || !isFinite(Q)) return FAST_NONFINITE;
   if (src == SRC_F16 && (hi >= F16_SCALED_SPECIAL || lo <= -F16_SCALED_SPECIAL)) return FAST_NONFINITE;
   const fn = <f64>n;
   const m2 = Q - S * S / fn;
-  if (Q > CANCELLATION_LIMIT * m2 && isNaN(pivot)) {
+  if (retry && Q > CANCELLATION_LIMIT * m2) {
     cancelledMean = p + S / fn;
     return FAST_CANCELLED;
   }
@@ -200,27 +216,25 @@ export function statsStepsF32(acc: usize, ptr: usize, n8: i32, p: f64): void { s
   return FAST_DONE;
 }
 
-/** statsFinish over an f32 tail (the fused kernel's last block). */
-export function statsFinishF32(acc: usize, tailPtr: usize, tail: i32, n: i32, p: f64, out: usize): i32 {
-  return statsFinish(acc, tailPtr, tail, n, SRC_F32, p, NaN, out);
-}
-
-/**
- * One pass: min, max and zero count in f32 lanes; sums in f64 around the pivot (the first
- * element, or `pivot` when given). Writes the record to `out` and returns FAST_DONE, or says
- * why the caller must take a slower path.
- */
+/** Σ(x−p)² of the last statsFinish (with p = 0: Σx², the comparison's Σa² of the fused kernel). */
+export let sumSquares: f64 = 0;
+/** The first pass's mean after FAST_CANCELLED. */
 export let cancelledMean: f64 = 0;
 
+/**
+ * One pass: min, max and zero count in f32 lanes; sums in f64 around the pivot: 0 on the
+ * first try (`pivot` NaN), which re-runs around the mean when Σx² shows cancellation (|mean|
+ * ≫ std), else `pivot`. Writes the record to `out` and returns FAST_DONE, or says why the
+ * caller must take a slower path.
+ */
 @inline function fastStats(ptr: usize, n: i32, src: i32, pivot: f64, out: usize): i32 {
   const first = scalarAt(ptr, 0, src);
   if (!isFinite(first)) return FAST_NONFINITE;
-  const p = isNaN(pivot) ? first : pivot;
-  const acc = statsAcc;
-  statsAccInit(acc, first);
-  const n8 = n & ~7;
-  statsSteps(acc, ptr, n8, src, p);
-  return statsFinish(acc, ptr + (<usize>n8 << shiftOf(src)), n - n8, n, src, p, pivot, out);
+  const n16 = n & ~15;
+  const retry = isNaN(pivot);
+  if (retry) statsLanes(ptr, n16, src, first, 0, false);
+  else statsLanes(ptr, n16, src, first, pivot, true);
+  return statsFinish(ptr + (<usize>n16 << shiftOf(src)), n - n16, n, src, retry ? 0 : pivot, retry, out);
 }
 
 /**

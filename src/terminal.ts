@@ -20,6 +20,34 @@ function escapeOne(c: string): string {
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
 }
 
+/**
+ * UNSAFE's characters as UTF-8 byte sequences, matched in bytes read as latin1 (one char a
+ * byte): C0 and DEL; C2 80–9F (U+0080–U+009F); E2 80 A8–AE (U+2028–U+202E); E2 81 A6–A9
+ * (U+2066–U+2069); EF BB BF (U+FEFF).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNSAFE_UTF8 = /[\x00-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbb\xbf/;
+
+/**
+ * Bytes tested at once (a latin1 string of them, small enough to die young rather than sit
+ * in large-object space until a full collection); windows overlap by 2 so no sequence is cut.
+ */
+export const UTF8_WINDOW = 1 << 16;
+
+/**
+ * True when UTF-8 bytes hold no character UNSAFE matches (the same set, as byte sequences):
+ * many names checked without making their strings. Each sequence is whole within a name, so
+ * names may be checked back to back.
+ */
+export function utf8TermSafe(b: Uint8Array): boolean {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.length);
+  for (let start = 0; start < b.length; start += UTF8_WINDOW - 2) {
+    if (UNSAFE_UTF8.test(buf.toString('latin1', start, Math.min(b.length, start + UTF8_WINDOW)))) return false;
+    if (start + UTF8_WINDOW >= b.length) break;
+  }
+  return true;
+}
+
 /** `text` with every control character escaped (`\e`, `\n`, `\x07`, `\u202e` …); one line, safe to print. */
 export function termSafe(text: string): string {
   UNSAFE.lastIndex = 0;

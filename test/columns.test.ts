@@ -5,7 +5,18 @@
  * order of the items and of the two files; the numbers are checked against exact references.
  */
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { ColumnJobBuilder, dtypeCode, unpackCompared } from '../src/engine/columns.js';
+import {
+  COMPARE_FIELDS,
+  ColumnJobBuilder,
+  STATS_FIELDS,
+  dtypeCode,
+  packCompare,
+  packCompareRecord,
+  packStats,
+  packStatsRecord,
+  unpackCompared,
+} from '../src/engine/columns.js';
+import { compareFromRecord, emptyCompare, emptyStats, mergeCompare, mergeStats, statsFromRecord } from '../src/engine/partials.js';
 import { Executor } from '../src/engine/executor.js';
 import { inspectFile } from '../src/library.js';
 import { describeModel } from '../src/formats/registry.js';
@@ -225,5 +236,29 @@ describe('column-wise descriptors keep no column they can derive', () => {
     expect(new Set(steps.map((s) => (s.kind === 'added' ? s.b.name : s.kind === 'removed' ? s.a.name : '')))).toEqual(
       new Set([...Array.from({ length: 40 }, (_, i) => `left.${i}`), ...Array.from({ length: 30 }, (_, i) => `right.${i}`)]),
     );
+  });
+});
+
+describe('one-chunk items write their records without accumulator objects', () => {
+  it('packStatsRecord and packCompareRecord write what packing the merge into an empty accumulator writes (−0 sums, empty and non-finite records)', () => {
+    const rng = new Rng(29);
+    const pick = <T>(xs: T[]): T => xs[rng.int(xs.length)]!;
+    const values = [0, -0, 1.5, -2.25, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 3];
+    const counts = [0, 0, 1, 7];
+    const same = (x: Float64Array, y: Float64Array) => x.every((v, i) => Object.is(v, y[i]));
+    let negativeZeroSums = 0;
+    for (let t = 0; t < 2000; t++) {
+      // Kernel records (partials.ts order): stats count, mean, m2, min, max, nan, posinf, neginf, zeros, exp; compare pairs, maxAbs, sums ….
+      const stats = Float64Array.from({ length: STATS_FIELDS }, (_, k) => ([0, 5, 6, 7, 8].includes(k) ? pick(counts) : pick(values)));
+      const compare = Float64Array.from({ length: COMPARE_FIELDS }, (_, k) => ([0, 3, 8].includes(k) ? pick(counts) : pick(values)));
+      if ([1, 2, 4, 5, 6, 7].some((k) => Object.is(compare[k], -0))) negativeZeroSums++;
+      const [want, got] = [new Float64Array(2 * STATS_FIELDS + COMPARE_FIELDS), new Float64Array(2 * STATS_FIELDS + COMPARE_FIELDS)];
+      packStats(mergeStats(emptyStats(), statsFromRecord(stats)), want, 3);
+      packCompare(mergeCompare(emptyCompare(), compareFromRecord(compare)), want, 3 + STATS_FIELDS);
+      packStatsRecord(stats, got, 3);
+      packCompareRecord(compare, got, 3 + STATS_FIELDS);
+      expect(same(got, want), JSON.stringify([[...stats], [...compare]].map((r) => r.map((v) => (Object.is(v, -0) ? '-0' : String(v)))))).toBe(true);
+    }
+    expect(negativeZeroSums).toBeGreaterThan(100);
   });
 });

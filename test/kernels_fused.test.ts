@@ -2,16 +2,22 @@
  * The fused diff kernel (assembly/fused.ts: stats of A, stats of B and their comparison in
  * one pass) against the separate kernels it replaces (stats_f32/bf16/f16 on each side,
  * compare_f32 on the widened sides): every record must be equal bit for bit, on adversarial
- * data — NaN/±Inf (also as the first element, the natural pivot), subnormals, |mean| ≫ std
- * (the cancellation re-run), lengths around the 8-element steps and the 1024-element blocks
- * — for every pair of stored types f32, bf16, f16. The separate kernels are themselves checked
- * against exact references in kernels.test.ts; the engine-level test at the end checks that a
- * diff's per-side statistics equal inspect's, bit for bit, at several chunk sizes.
- */
+ * data — NaN/±Inf (also as the first element), −0, subnormals, the largest magnitudes,
+ * |mean| ≫ std (the cancellation re-run), lengths around the 16-element steps — for every
+ * pair of stored types f32, bf16, f16. Then the fused records against exact float64
+ * references (test/helpers/exact.ts) on the same kinds and every tail length 0..33, so a
+ * change made to both the fused and the separate kernels is still checked independently
+ * (kernels.test.ts checks the separate kernels through the engine); the engine-level test
+ * at the end checks that a diff's per-side statistics equal inspect's, bit for bit, at
+ * several chunk sizes. */
 import { afterAll, describe, expect, it } from 'vitest';
+import { comparison, tensorStats } from '../src/diff/stats.js';
 import { Kernels } from '../src/engine/kernels.js';
-import { bf16FromBits, f16FromBits, Rng } from './helpers/dtypes.js';
-import { closeEngines, engineFor, writeTensors } from './helpers/engine.js';
+import { compareFromRecord, statsFromRecord } from '../src/engine/partials.js';
+import { expectComparison, expectStats } from './helpers/assert.js';
+import { bf16FromBits, decode, f16FromBits, Rng } from './helpers/dtypes.js';
+import { closeEngines, engineFor, memoryDesc, writeTensors } from './helpers/engine.js';
+import { exactCompare, exactStats } from './helpers/exact.js';
 import { tempDir } from './helpers/files.js';
 
 type Half = 'f32' | 'bf16' | 'f16';
@@ -65,8 +71,10 @@ function f16Bits(x: number): number {
   return sign | pick;
 }
 
-type Kind = 'normal' | 'specials' | 'special-first' | 'subnormal' | 'offset' | 'zeros';
-const KINDS: Kind[] = ['normal', 'specials', 'special-first', 'subnormal', 'offset', 'zeros'];
+type Kind = 'normal' | 'specials' | 'special-first' | 'subnormal' | 'offset' | 'zeros' | 'large' | 'everything';
+const KINDS: Kind[] = ['normal', 'specials', 'special-first', 'subnormal', 'offset', 'zeros', 'large', 'everything'];
+/** The largest finite value of each stored type. */
+const MAX: Record<Half, number> = { f32: 3.4028234663852886e38, bf16: 3.3895313892515355e38, f16: 65504 };
 
 /** n values of one adversarial kind for the stored type. */
 function values(kind: Kind, n: number, type: Half, rng: Rng): number[] {
@@ -95,6 +103,15 @@ function values(kind: Kind, n: number, type: Half, rng: Rng): number[] {
       case 'zeros':
         xs.push(rng.next() < 0.5 ? 0 : rng.next() < 0.5 ? -0 : rng.normal());
         break;
+      case 'large':
+        // Magnitudes near the type's largest: squares and sums far beyond f32, exact in f64.
+        xs.push(MAX[type] * (rng.next() < 0.5 ? -1 : 1) * (0.25 + 0.75 * rng.next()));
+        break;
+      case 'everything': {
+        const pick = [NaN, Infinity, -Infinity, -0, 0, tiny, -tiny, MAX[type], -MAX[type], rng.normal(), 1000 + rng.normal()];
+        xs.push(pick[rng.int(pick.length)]!);
+        break;
+      }
     }
   }
   return xs;
@@ -168,6 +185,46 @@ describe('fused compare kernel equals the separate kernels bit for bit', () => {
     const m2 = stored.reduce((s, x) => s + (x - mean) ** 2, 0);
     expect(Math.abs(k.statsOut[2]! - m2) / m2).toBeLessThan(1e-6);
   });
+});
+
+describe('fused compare kernel against exact float64 references', () => {
+  /** The records of one compare_stats call as the contract's stats and comparison. */
+  function fusedResults(a: Uint8Array, ta: Half, b: Uint8Array, tb: Half, n: number, eps: number) {
+    k.bytes.set(a, k.rawA);
+    k.bytes.set(b, k.rawB);
+    k.k.compare_stats(k.rawA, SRC[ta], k.rawB, SRC[tb], n, eps, k.scratchA, k.scratchB);
+    return {
+      a: tensorStats(memoryDesc(ta, n), { stats: statsFromRecord(k.statsOut) }),
+      b: tensorStats(memoryDesc(tb, n), { stats: statsFromRecord(k.statsOutB) }),
+      c: comparison(compareFromRecord(k.compareOut)),
+    };
+  }
+
+  for (const ta of TYPES) {
+    for (const tb of TYPES) {
+      it(`A ${ta}, B ${tb}: NaN, ±Inf, −0, subnormals, the largest magnitudes, |mean| ≫ std; every tail 0..33`, () => {
+        const rng = new Rng(100 + SRC[ta] * 3 + SRC[tb]);
+        for (const kind of KINDS) {
+          for (const n of [...Array.from({ length: 34 }, (_, i) => i), 1000, 4099]) {
+            const xa = values(kind, n, ta, rng);
+            // B: A changed at some positions (by a little, by a lot, to a special), equal elsewhere.
+            const xb = xa.map((x, i) => (i % 3 === 0 ? x + rng.normal() * 0.01 : i % 11 === 5 ? -x : i % 13 === 7 ? NaN : x));
+            const a = encode(xa, ta);
+            const b = encode(xb, tb);
+            const va = decode(a, ta);
+            const vb = decode(b, tb);
+            for (const eps of [0, 0.005]) {
+              const got = fusedResults(a, ta, b, tb, n, eps);
+              const label = `${kind} n=${n} eps=${eps}`;
+              expectStats(got.a, exactStats(va), `${label} A`);
+              expectStats(got.b, exactStats(vb), `${label} B`);
+              expectComparison(got.c, exactCompare(va, vb, eps), label);
+            }
+          }
+        }
+      });
+    }
+  }
 });
 
 describe('diff statistics of each side equal inspect statistics, bit for bit', () => {

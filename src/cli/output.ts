@@ -78,7 +78,7 @@ function nullDevice(): number | undefined {
 }
 
 /**
- * Writes `text` to stdout, WRITE_CHARS at a time. A closed pipe (EPIPE) ends output quietly,
+ * Writes `text` to stdout, WRITE_CHARS at a time. A closed pipe (EPIPE, or ECONNRESET on a socket) ends output quietly,
  * as `git diff | head` does; any other failure (a full disk, a revoked terminal) is a
  * DiffaiError: one line, exit 2.
  */
@@ -112,7 +112,7 @@ function writePiece(text: string): Promise<void> {
     while (at < bytes.length) at += writeSync(1, bytes, at);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EPIPE') stdoutClosed = true;
+    if (readerGone(code)) stdoutClosed = true;
     else if (code !== 'EAGAIN') throw outputError(e);
     else {
       // A non-blocking descriptor that is full: the stream waits for it to drain, from here on.
@@ -128,7 +128,7 @@ function writeStream(data: string | Uint8Array): Promise<void> {
     try {
       guardedStream(process.stdout).write(data, (e) => {
         if (!e) resolve();
-        else if ((e as NodeJS.ErrnoException).code === 'EPIPE') {
+        else if (readerGone((e as NodeJS.ErrnoException).code)) {
           stdoutClosed = true;
           resolve();
         } else reject(outputError(e));
@@ -137,6 +137,14 @@ function writeStream(data: string | Uint8Array): Promise<void> {
       reject(outputError(e));
     }
   });
+}
+
+/**
+ * The reader of stdout went away: EPIPE on a pipe, ECONNRESET when stdout is a socket (as a
+ * parent process's stdio often is). Both end output quietly.
+ */
+function readerGone(code: string | undefined): boolean {
+  return code === 'EPIPE' || code === 'ECONNRESET';
 }
 
 function isHighSurrogate(code: number): boolean {

@@ -398,19 +398,20 @@ export function planDiff(a: ModelDescription, b: ModelDescription, options: Diff
   const rb = vb.rows;
   const plan = new DiffPlan(va, vb);
   const inA = new Uint8Array(rb.size);
+  // Names are made as strings only where a filter must see them or a name is on one side.
+  const filtered = options.path !== undefined || options.ignoreKeysRegex !== undefined;
   let kb = 0;
   for (let ka = 0; ka < ra.size; ka++) {
-    const name = ra.name(ka);
-    // Equal names first: two files of the same model list the same names.
-    while (kb < rb.size && rb.name(kb) !== name && compareNames(rb.name(kb), name) < 0) kb++;
-    const match = kb < rb.size && rb.name(kb) === name ? kb : -1;
+    let order = -1;
+    while (kb < rb.size && (order = rb.compareName(kb, ra, ka)) < 0) kb++;
+    const match = kb < rb.size && order === 0 ? kb : -1;
     if (match >= 0) inA[match] = 1;
-    if (!keep(name)) continue;
+    if (filtered && !keep(ra.name(ka))) continue;
     if (match >= 0) {
       const tie = ra.tiedTo(ka);
       if (tie !== undefined && tie === rb.tiedTo(match) && keep(tie)) continue;
       plan.push(COMMON, ka, match);
-    } else if (!partnerOnBothSides(va, vb, name)) {
+    } else if (!partnerOnBothSides(va, vb, ra.name(ka))) {
       plan.push(REMOVED, ka, -1);
     }
   }

@@ -8,7 +8,7 @@
  */
 import { DiffaiError } from '../errors.js';
 import type { LeafValue, ModelDescription } from '../formats/types.js';
-import { tensorNames } from '../formats/table.js';
+import { tensorColumns, tensorTable } from '../formats/table.js';
 import type { DiffResult } from './types.js';
 
 /** One `--rename` rule: every match of `pattern` is replaced (`$1` … refer to groups). */
@@ -118,28 +118,35 @@ export function prefixHint(a: ModelDescription, b: ModelDescription): { side: 'a
 }
 
 function hintFor(own: ModelDescription, other: ModelDescription, side: 'a' | 'b'): { side: 'a' | 'b'; prefix: string; matches: number } | undefined {
-  const names = tensorNames(own);
-  const others = tensorNames(other);
-  if (names.length === 0 || others.length === 0) return undefined;
-  // Only prefixes the other side's names do not all share; the name set only when one is left.
-  const prefixes = commonDottedPrefixes(names).filter((prefix) => !others.every((n) => n.startsWith(prefix)));
+  const names = tensorColumns(own);
+  const others = tensorColumns(other);
+  if (names.count === 0 || others.count === 0) return undefined;
+  // Only prefixes the other side's names do not all share; the name index only when one is left.
+  const prefixes = commonDottedPrefixes(own).filter((prefix) => !everyNameStartsWith(other, prefix, false));
   if (prefixes.length === 0) return undefined;
-  const otherNames = new Set(others);
   let best: { side: 'a' | 'b'; prefix: string; matches: number } | undefined;
   for (const prefix of prefixes) {
-    const matches = names.filter((n) => otherNames.has(n.slice(prefix.length))).length;
+    let matches = 0;
+    for (let i = 0; i < names.count; i++) if (others.indexOf(names.name(i).slice(prefix.length)) >= 0) matches++;
     if (matches > (best?.matches ?? 0)) best = { side, prefix, matches };
   }
   return best;
 }
 
-/** `a.`, `a.b.` … for every dotted prefix that all names share (at least one part left). */
-function commonDottedPrefixes(names: readonly string[]): string[] {
-  const parts = names[0]!.split('.');
+/** True when every tensor name of `desc` starts with `prefix` (and, with `longer`, has more after it); a table checks its bytes. */
+function everyNameStartsWith(desc: ModelDescription, prefix: string, longer: boolean): boolean {
+  const table = tensorTable(desc);
+  if (table) return table.names.everyStartsWith(prefix, longer);
+  return desc.tensors.every((t) => t.name.startsWith(prefix) && (!longer || t.name.length > prefix.length));
+}
+
+/** `a.`, `a.b.` … for every dotted prefix that all tensor names of `desc` share (at least one part left). */
+function commonDottedPrefixes(desc: ModelDescription): string[] {
+  const parts = tensorColumns(desc).name(0).split('.');
   const out: string[] = [];
   for (let k = 1; k < parts.length; k++) {
     const prefix = `${parts.slice(0, k).join('.')}.`;
-    if (!names.every((n) => n.startsWith(prefix) && n.length > prefix.length)) break;
+    if (!everyNameStartsWith(desc, prefix, true)) break;
     out.push(prefix);
   }
   return out;

@@ -6,8 +6,7 @@
  * die young while their window waits for its reads (they are what kept RSS high).
  */
 import { DTYPES, dtypeInfo, isComplex, type DType } from '../dtypes.js';
-import type { CompareResult } from './ops/compare.js';
-import type { ComparePartial, StatsPartial } from './partials.js';
+import { type ComparePartial, type CompareResult, type StatsPartial, emptyStats } from './partials.js';
 
 /** The ops a column job runs (stats of one side, or stats of both sides and their comparison). */
 export type ColumnOp = 'stats' | 'compare';
@@ -74,6 +73,30 @@ export function packStats(p: StatsPartial, out: Float64Array, at: number): void 
   out[at + 9] = p.zeros;
 }
 
+/**
+ * packStats(mergeStats(emptyStats(), statsFromRecord(r))) from a kernel's stats record `r`
+ * (partials.ts order), with no objects: the record's fields, or the empty accumulator's when
+ * the record holds no element (what mergeStats keeps then).
+ */
+export function packStatsRecord(r: Float64Array, out: Float64Array, at: number): void {
+  if (r[0] === 0 && r[5] === 0 && r[6] === 0 && r[7] === 0) {
+    packStats(EMPTY_STATS, out, at);
+    return;
+  }
+  out[at] = r[0]!;
+  out[at + 1] = r[1]!;
+  out[at + 2] = r[2]!;
+  out[at + 3] = r[9]!;
+  out[at + 4] = r[3]!;
+  out[at + 5] = r[4]!;
+  out[at + 6] = r[5]!;
+  out[at + 7] = r[6]!;
+  out[at + 8] = r[7]!;
+  out[at + 9] = r[8]!;
+}
+
+const EMPTY_STATS = Object.freeze(emptyStats());
+
 export function unpackStats(r: Float64Array, at: number): StatsPartial {
   return {
     count: r[at]!,
@@ -100,6 +123,22 @@ export function packCompare(c: ComparePartial, out: Float64Array, at: number): v
   out[at + 7] = c.sumBB;
   out[at + 8] = c.mismatched;
 }
+
+/**
+ * packCompare(mergeCompare(emptyCompare(), compareFromRecord(r))) from a kernel's compare
+ * record (the same order), with no objects: mergeCompare keeps the record as it is unless a
+ * sum is −0, and otherwise adds it to the empty accumulator's zeros (0 + −0 is +0).
+ */
+export function packCompareRecord(r: Float64Array, out: Float64Array, at: number): void {
+  let negativeZero = false;
+  for (const k of COMPARE_SUMS) negativeZero ||= Object.is(r[k], -0);
+  out[at] = r[0]!;
+  out[at + 1] = negativeZero ? Math.max(0, r[1]!) : r[1]!;
+  for (let k = 2; k < COMPARE_FIELDS; k++) out[at + k] = negativeZero ? 0 + r[k]! : r[k]!;
+}
+
+/** Fields of a compare record that mergesToOther (partials.ts) checks for −0: maxAbs and the sums. */
+const COMPARE_SUMS = [1, 2, 4, 5, 6, 7];
 
 export function unpackCompare(r: Float64Array, at: number): ComparePartial {
   return {

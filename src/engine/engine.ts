@@ -322,6 +322,12 @@ export class Engine {
           step = this.step(op, { params, tensors: [] }, ps, kernelLimit(ps, this.options.chunkElements));
         }
         const numel = job.numels[m]!;
+        if (op.record && numel > 0 && numel <= step) {
+          // One chunk: the op writes the record itself (no accumulator objects per tensor).
+          for (let s = 0; s < sides; s++) raws[s] = bases[s]! + job.offsets[s]![m]! - starts[s]!;
+          view!.set(0, numel, raws);
+          if (op.record(view!, params, out, m * recordWidth(job.op))) continue;
+        }
         let acc = op.empty(params, []);
         for (let done = 0; done < numel; done += step) {
           const n = Math.min(step, numel - done);

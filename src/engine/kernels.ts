@@ -167,7 +167,7 @@ export class Kernels {
 
   constructor(options: KernelsOptions = {}) {
     // V8's default tiering: functions start in the baseline compiler and tier up to optimized
-    // code between calls. The kernels are called once per chunk (or per 1024-element block),
+    // code between calls. The kernels are called once per ~1 MiB chunk,
     // so a large run is optimized after its first few MiB (measured: ~3 ms lost per run),
     // while a small run no longer waits for the optimizing compiler (≈10 ms CPU of start-up).
     compiled ??= new WebAssembly.Module(readKernels());

@@ -47,4 +47,11 @@ export interface EngineOp<Params, Acc, Result> {
   result(acc: Acc, params: Params): Result;
   /** Combines results of consecutive ranges (required for split: 'ranges'). */
   merge?(a: Result, b: Result): Result;
+  /**
+   * Column jobs (engine/columns.ts): an item that is one chunk, its record written at `at` of
+   * `out` exactly as packResult(result(chunk(empty(), c))) would write it, without those
+   * objects (a hundred thousand small tensors made ~1 KB of garbage each). False when this
+   * chunk needs the general path (nothing written).
+   */
+  record?(c: Chunk, params: Params, out: Float64Array, at: number): boolean;
 }

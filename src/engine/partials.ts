@@ -114,6 +114,13 @@ export interface ComparePartial {
   mismatched: number;
 }
 
+/** Statistics of both tensors of a pair and their element-wise comparison (the compare op's result). */
+export interface CompareResult {
+  a: StatsPartial;
+  b: StatsPartial;
+  comparison: ComparePartial;
+}
+
 export function emptyCompare(): ComparePartial {
   return { pairs: 0, maxAbs: 0, sumAbs: 0, changed: 0, sumSqDiff: 0, sumAB: 0, sumAA: 0, sumBB: 0, mismatched: 0 };
 }

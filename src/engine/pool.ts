@@ -196,9 +196,10 @@ export class WorkerPoolBackend implements Backend {
 }
 
 /**
- * The compiled worker: beside this module in the built package; from the sources (tests
- * run src/*.ts, and a worker cannot load TypeScript) it is the build's dist/src/engine/worker.js.
+ * The worker, bundled into one file by the build (scripts/bundle.js: it boots faster than its
+ * ES modules): beside this module in the built package; from the sources (tests run
+ * src/*.ts, and a worker cannot load TypeScript) it is the build's dist/src/engine/worker.cjs.
  */
 export const WORKER_URL = import.meta.url.endsWith('.ts')
-  ? new URL('../../dist/src/engine/worker.js', import.meta.url)
-  : new URL('../engine/worker.js', import.meta.url); // also right from the CLI bundle in dist/src/cli
+  ? new URL('../../dist/src/engine/worker.cjs', import.meta.url)
+  : new URL('../engine/worker.cjs', import.meta.url); // also right from the CLI bundle in dist/src/cli

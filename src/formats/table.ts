@@ -7,7 +7,7 @@
  * only for the rows they hand to the engine or show, a window at a time.
  */
 import { DTYPES, dtypeInfo, type DType } from '../dtypes.js';
-import { compareNames } from '../names.js';
+import { NameTable } from './name-table.js';
 import { readByteLength, type ModelDescription, type TensorDescriptor } from './types.js';
 
 /** What the model view asks of a row to decide its role (a descriptor has all of it). */
@@ -26,6 +26,10 @@ export interface TensorColumns {
   readBytes(i: number): number;
   /** True when the names are in strictly ascending natural order (compareNames), if the columns know it cheaply. */
   inNaturalOrder?(): boolean;
+  /** The (last) row named `name`, or -1 (an index built on first use). */
+  indexOf(name: string): number;
+  /** name(i).endsWith(suffix) for an ASCII suffix (a table answers from its bytes). */
+  nameEndsWith(i: number, suffix: string): boolean;
   /** Name, dtype, shape, numel (and links) of row i, without building its byte source. */
   facts(i: number): RowFacts;
   /** The full descriptor of row i (built on demand from columns). */
@@ -37,19 +41,19 @@ const DTYPE_CODE = new Map<DType, number>(DTYPES.map((d, i) => [d, i]));
 /** Distinct shapes kept once each (files of many tensors repeat a few shapes); beyond this, one array per row. */
 const MAX_SHARED_SHAPES = 4096;
 
-/** Bytes of `numel` elements of a dtype of one element per block; NaN for block-quantized dtypes (their lengths are kept per row). */
-function plainLength(dtype: DType, numel: number): number {
-  const { blockElements, blockBytes } = dtypeInfo(dtype);
-  return blockElements === 1 ? numel * blockBytes : Number.NaN;
-}
+/** Bytes of an element by dtype code; NaN for block-quantized dtypes (their lengths are kept per row). */
+const ELEMENT_BYTES = Float64Array.from(DTYPES, (d) => {
+  const { blockElements, blockBytes } = dtypeInfo(d);
+  return blockElements === 1 ? blockBytes : Number.NaN;
+});
 
 /** Dense little-endian tensors stored as byte ranges of one file, column-wise; filled by `add`. */
 export class TensorTable implements TensorColumns {
   count = 0;
   ascending = true;
   private lastStart = -1;
-  /** Row names, in row order (read-only to callers). */
-  readonly names: string[] = [];
+  /** Row names, in row order, as one string table (read-only to callers). */
+  readonly names: NameTable;
   private dtypes: Uint8Array;
   private shapeIds: Uint32Array;
   private numels: Float64Array;
@@ -64,7 +68,6 @@ export class TensorTable implements TensorColumns {
   /** Shared shape ids by a hash of their dimensions (no string key per row). */
   private shapeIndex = new Map<number, number | number[]>();
   private sharedShapes = 0;
-  private natural: boolean | undefined;
 
   /** `expected`: rows the caller expects (the columns start that large; they grow as needed). */
   constructor(
@@ -72,6 +75,7 @@ export class TensorTable implements TensorColumns {
     expected = 64,
   ) {
     const n = Math.max(64, Math.ceil(expected));
+    this.names = new NameTable(n, n * 24);
     this.dtypes = new Uint8Array(n);
     this.shapeIds = new Uint32Array(n);
     this.numels = new Float64Array(n);
@@ -83,15 +87,34 @@ export class TensorTable implements TensorColumns {
    * file. `shape` is copied when it is new, so a caller may reuse one array for every row.
    */
   add(name: string, dtype: DType, shape: readonly number[], numel: number, offset: number, length: number): void {
+    this.names.add(name);
+    this.addRow(dtype, shape, numel, offset, length);
+  }
+
+  /** add() for a name given as its bytes src[start, end) (UTF-8; `ascii` when known all ASCII): no string is made. */
+  addNamedBytes(
+    src: Uint8Array,
+    start: number,
+    end: number,
+    ascii: boolean,
+    dtype: DType,
+    shape: readonly number[],
+    numel: number,
+    offset: number,
+    length: number,
+  ): void {
+    this.names.addBytes(src, start, end, ascii);
+    this.addRow(dtype, shape, numel, offset, length);
+  }
+
+  private addRow(dtype: DType, shape: readonly number[], numel: number, offset: number, length: number): void {
     const i = this.count;
     if (i === this.dtypes.length) this.grow();
-    this.natural = undefined;
-    this.names.push(name);
     this.dtypes[i] = DTYPE_CODE.get(dtype)!;
     this.shapeIds[i] = this.shapeId(shape);
     this.numels[i] = numel;
     this.offsets[i] = offset;
-    if (length !== plainLength(dtype, numel)) this.oddLengths.set(i, length);
+    if (length !== numel * ELEMENT_BYTES[this.dtypes[i]!]!) this.oddLengths.set(i, length);
     this.count = i + 1;
     if (numel > 0) {
       this.ascending &&= offset > this.lastStart;
@@ -100,7 +123,13 @@ export class TensorTable implements TensorColumns {
   }
 
   name(i: number): string {
-    return this.names[i]!;
+    return this.names.name(i);
+  }
+  indexOf(name: string): number {
+    return this.names.indexOf(name);
+  }
+  nameEndsWith(i: number, suffix: string): boolean {
+    return this.names.endsWith(i, suffix);
   }
   dtype(i: number): DType {
     return DTYPES[this.dtypes[i]!]!;
@@ -118,7 +147,7 @@ export class TensorTable implements TensorColumns {
   /** Bytes of row i's elements. */
   length(i: number): number {
     const odd = this.oddLengths.size === 0 ? undefined : this.oddLengths.get(i);
-    return odd ?? plainLength(this.dtype(i), this.numels[i]!);
+    return odd ?? this.numels[i]! * ELEMENT_BYTES[this.dtypes[i]!]!;
   }
 
   readBytes(i: number): number {
@@ -126,12 +155,12 @@ export class TensorTable implements TensorColumns {
   }
 
   facts(i: number): RowFacts {
-    return { name: this.names[i]!, dtype: this.dtype(i), shape: this.shape(i), numel: this.numels[i]! };
+    return { name: this.names.name(i), dtype: this.dtype(i), shape: this.shape(i), numel: this.numels[i]! };
   }
 
   descriptor(i: number): TensorDescriptor {
     return {
-      name: this.names[i]!,
+      name: this.names.name(i),
       dtype: this.dtype(i),
       shape: this.shape(i),
       numel: this.numels[i]!,
@@ -147,17 +176,15 @@ export class TensorTable implements TensorColumns {
 
   /** True when the names are in strictly ascending natural order (how writers list them); computed once. */
   inNaturalOrder(): boolean {
-    if (this.natural === undefined) {
-      let sorted = true;
-      for (let i = 1; i < this.count && sorted; i++) sorted = compareNames(this.names[i - 1]!, this.names[i]!) < 0;
-      this.natural = sorted;
-    }
-    return this.natural;
+    return this.names.inNaturalOrder();
   }
 
   private shapeId(shape: readonly number[]): number {
     let hash = shape.length;
-    for (const d of shape) hash = (Math.imul(hash, 31) + (d | 0) + ((d / 4294967296) | 0)) | 0;
+    for (let k = 0; k < shape.length; k++) {
+      const d = shape[k]!;
+      hash = (Math.imul(hash, 31) + (d | 0) + ((d / 4294967296) | 0)) | 0;
+    }
     const known = this.shapeIndex.get(hash);
     if (known !== undefined) {
       if (typeof known === 'number') {
@@ -197,7 +224,15 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 /** A descriptor list seen as columns. */
 class ListColumns implements TensorColumns {
+  private rows: Map<string, number> | undefined;
   constructor(private readonly list: TensorDescriptor[]) {}
+  nameEndsWith(i: number, suffix: string): boolean {
+    return this.list[i]!.name.endsWith(suffix);
+  }
+  indexOf(name: string): number {
+    this.rows ??= new Map(this.list.map((t, i) => [t.name, i]));
+    return this.rows.get(name) ?? -1;
+  }
   get count(): number {
     return this.list.length;
   }
@@ -251,8 +286,7 @@ export function tensorColumns(desc: ModelDescription): TensorColumns {
   return TABLES.get(desc) ?? new ListColumns(desc.tensors);
 }
 
-/** Names of the tensors of `desc` (without building descriptors; a table's own list, not to be changed). */
-export function tensorNames(desc: ModelDescription): readonly string[] {
-  const table = TABLES.get(desc);
-  return table ? table.names : desc.tensors.map((t) => t.name);
+/** The table `desc` was described into, if its reader kept one. */
+export function tensorTable(desc: ModelDescription): TensorTable | undefined {
+  return TABLES.get(desc);
 }

@@ -102,8 +102,9 @@ export function readHyperparameters(leaves: Record<string, LeafValue>, tensors: 
     }
   }
   for (let i = 0; i < tensors.count; i++) {
+    if (!tensors.nameEndsWith(i, 'step')) continue; // no string per tensor for the rest
     const name = tensors.name(i);
-    const s = name.endsWith('step') ? STEP_KEY.exec(name) : null;
+    const s = STEP_KEY.exec(name);
     if (s && tensors.numel(i) === 1) steps.push([s[1] ?? '', { param: Number(s[2]), tensor: name }]);
   }
   for (const [path, byIndex] of groups) {

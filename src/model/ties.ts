@@ -40,12 +40,11 @@ export function metadataAliases(tensors: TensorColumns, leaves: Record<string, L
       candidates = true;
       break;
     }
-  if (!candidates) return aliases; // no name set for a file without string metadata
-  const names = new Set(Array.from({ length: tensors.count }, (_, i) => tensors.name(i)));
+  if (!candidates) return aliases; // no name index for a file without string metadata
   for (const [key, value] of Object.entries(leaves)) {
     if (!key.startsWith(SAFETENSORS_METADATA_PREFIX) || typeof value !== 'string') continue;
     const dropped = key.slice(SAFETENSORS_METADATA_PREFIX.length);
-    if (!names.has(dropped) && names.has(value)) aliases.set(dropped, value);
+    if (tensors.indexOf(dropped) < 0 && tensors.indexOf(value) >= 0) aliases.set(dropped, value);
   }
   return aliases;
 }

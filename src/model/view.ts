@@ -4,7 +4,8 @@
  * ModelDescription alone; reads no tensor data.
  */
 import type { DType } from '../dtypes.js';
-import { type RowFacts, type TensorColumns, TensorTable, tensorColumns, tensorNames } from '../formats/table.js';
+import { type RowFacts, type TensorColumns, TensorTable, tensorColumns } from '../formats/table.js';
+import type { NameTable } from '../formats/name-table.js';
 import { compareNames } from '../names.js';
 import { storedByteLength, type FormatName, type ModelDescription, type TensorDescriptor } from '../formats/types.js';
 import { readHuggingFaceConfig, readHyperparameters, type HuggingFaceConfig, type Hyperparameters } from './hyperparameters.js';
@@ -74,6 +75,8 @@ export interface ViewRows {
   descriptor(k: number): TensorDescriptor;
   /** The position of `name`, or -1 (a binary search in name order). */
   find(name: string): number;
+  /** compareNames(this.name(k), other.name(j)), without making the strings when both sides keep names as bytes. */
+  compareName(k: number, other: ViewRows, j: number): number;
   /**
    * The one file whose dense little-endian byte ranges hold every entry's values (a
    * TensorTable's file), or undefined; then byteOffset(k) is where entry k's values start.
@@ -124,7 +127,7 @@ export function buildModelView(desc: ModelDescription, options: ModelViewOptions
   const tieGroups = findTieGroups(cols, aliases);
   const tiedTo = new Map<string, string>();
   for (const g of tieGroups) for (const m of g.members) if (m !== g.representative) tiedTo.set(m, g.representative);
-  const rows = new Rows(cols, aliases, tiedTo, roleContext(tensorNames(desc), Object.keys(desc.leaves)));
+  const rows = new Rows(cols, aliases, tiedTo, () => roleContext(tensorNamesOf(cols), Object.keys(desc.leaves)));
 
   const aliasLeaves = new Set([...aliases.keys()].map((k) => SAFETENSORS_METADATA_PREFIX + k));
   const formatLeaves = new Set(formatLeafNames(desc));
@@ -162,38 +165,39 @@ export function buildModelView(desc: ModelDescription, options: ModelViewOptions
   };
 }
 
+/** The tensor names of `cols`, one at a time (a table makes each string when asked; nothing is kept). */
+function* tensorNamesOf(cols: TensorColumns): Iterable<string> {
+  for (let i = 0; i < cols.count; i++) yield cols.name(i);
+}
+
 /**
  * Entries column-wise. Row r < cols.count is tensor r; row cols.count + j is the j-th name a
  * writer dropped for a tie (its values are its representative's tensor). `order` lists rows
  * in natural name order (absent when the file already lists them so); a name given twice
- * keeps its last row, as a Map would.
+ * keeps its last row, as a Map would. Roles are worked out on first use (a plain diff asks
+ * for none).
  */
 class Rows implements ViewRows {
   readonly size: number;
   private readonly order: Uint32Array | undefined;
-  private readonly roles: Uint8Array;
+  private roles: Uint8Array | undefined;
   /** Links of quantized stand-ins, by row (few). */
   private readonly links = new Map<number, string>();
   private readonly dropped: string[];
   private readonly kept: number[];
+  /** The table's names when the file has one and no dropped names: order and joins then compare bytes. */
+  private readonly names: NameTable | undefined;
 
   constructor(
     private readonly cols: TensorColumns,
     aliases: Map<string, string>,
     private readonly ties: Map<string, string>,
-    ctx: RoleContext,
+    private readonly context: () => RoleContext,
   ) {
-    // Dropped tied names (few): an index from kept name to row only when there are some.
-    const rowOf = aliases.size === 0 ? undefined : new Map(Array.from({ length: cols.count }, (_, i) => [cols.name(i), i] as const));
     this.dropped = [...aliases.keys()];
-    this.kept = [...aliases.values()].map((k) => rowOf!.get(k)!);
+    this.kept = [...aliases.values()].map((k) => cols.indexOf(k));
+    this.names = this.dropped.length === 0 && cols instanceof TensorTable ? cols.names : undefined;
     const total = cols.count + this.dropped.length;
-    this.roles = new Uint8Array(total);
-    for (let r = 0; r < total; r++) {
-      const { role, linkedTo } = roleOf(this.facts0(r), ctx);
-      this.roles[r] = ROLE_CODE[role];
-      if (linkedTo !== undefined) this.links.set(r, linkedTo);
-    }
     // A table already knows whether its names are in order (the reader asked).
     const known = this.dropped.length === 0 ? cols.inNaturalOrder?.() : undefined;
     let sorted = known ?? true;
@@ -203,11 +207,34 @@ class Rows implements ViewRows {
       this.size = total;
       return;
     }
-    const order = Array.from({ length: total }, (_, r) => r).sort((x, y) => compareNames(this.nameOfRow(x), this.nameOfRow(y)) || x - y);
+    const names = this.names;
+    const byName = names
+      ? (x: number, y: number) => names.compare(x, names, y) || x - y
+      : (x: number, y: number) => compareNames(this.nameOfRow(x), this.nameOfRow(y)) || x - y;
+    const order = new Uint32Array(total);
+    for (let r = 0; r < total; r++) order[r] = r;
+    order.sort(byName);
     // Equal names are adjacent: keep the last row of each run.
-    const unique = order.filter((r, k) => k + 1 === order.length || this.nameOfRow(order[k + 1]!) !== this.nameOfRow(r));
-    this.order = Uint32Array.from(unique);
-    this.size = unique.length;
+    const same = names ? (x: number, y: number) => names.same(x, names, y) : (x: number, y: number) => this.nameOfRow(x) === this.nameOfRow(y);
+    let n = 0;
+    for (let k = 0; k < total; k++) if (k + 1 === total || !same(order[k + 1]!, order[k]!)) order[n++] = order[k]!;
+    this.order = n === total ? order : order.slice(0, n);
+    this.size = n;
+  }
+
+  /** Roles and links of every row, worked out once. */
+  private roleCodes(): Uint8Array {
+    if (this.roles !== undefined) return this.roles;
+    const ctx = this.context();
+    const total = this.cols.count + this.dropped.length;
+    const roles = new Uint8Array(total);
+    for (let r = 0; r < total; r++) {
+      const { role, linkedTo } = roleOf(this.facts0(r), ctx);
+      roles[r] = ROLE_CODE[role];
+      if (linkedTo !== undefined) this.links.set(r, linkedTo);
+    }
+    this.roles = roles;
+    return roles;
   }
 
   private rowAt(k: number): number {
@@ -229,7 +256,7 @@ class Rows implements ViewRows {
     return this.nameOfRow(this.rowAt(k));
   }
   role(k: number): Role {
-    return ROLES[this.roles[this.rowAt(k)]!]!;
+    return ROLES[this.roleCodes()[this.rowAt(k)]!]!;
   }
   tiedTo(k: number): string | undefined {
     const r = this.rowAt(k);
@@ -237,6 +264,7 @@ class Rows implements ViewRows {
     return this.ties.size === 0 ? undefined : this.ties.get(this.cols.name(r));
   }
   linkedTo(k: number): string | undefined {
+    this.roleCodes();
     return this.links.size === 0 ? undefined : this.links.get(this.rowAt(k));
   }
   stored(k: number): boolean {
@@ -267,6 +295,10 @@ class Rows implements ViewRows {
   }
   byteOffset(k: number): number {
     return (this.cols as TensorTable).offset(this.valueRow(this.rowAt(k)));
+  }
+  compareName(k: number, other: ViewRows, j: number): number {
+    if (this.names && other instanceof Rows && other.names) return this.names.compare(this.rowAt(k), other.names, other.rowAt(j));
+    return compareNames(this.name(k), other.name(j));
   }
   find(name: string): number {
     let lo = 0;

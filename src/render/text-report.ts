@@ -10,8 +10,8 @@ import { inspectTextChunks } from './inspect.js';
 import { renderReviewText } from './review-text.js';
 import type { Renderer, RenderOptions } from './types.js';
 import { renderResultLine, renderText } from './text.js';
-import { termSafe, termSafeDeep } from '../terminal.js';
-import { tensorNames } from '../formats/table.js';
+import { termSafe, termSafeDeep, utf8TermSafe } from '../terminal.js';
+import { tensorTable } from '../formats/table.js';
 import type { ModelDescription } from '../formats/types.js';
 
 function directoryText(report: DirectoryReport, palette: Palette, body: (results: DiffResult[]) => string): string {
@@ -44,12 +44,15 @@ function histogramsText(histograms: ValueHistogram[]): string {
  * escaping, checked name by name without walking (or building) a descriptor per tensor.
  */
 function termSafeModel(m: ModelDescription): ModelDescription {
-  const clean =
-    termSafe(m.path) === m.path &&
-    tensorNames(m).every((n) => termSafe(n) === n) &&
-    termSafeDeep(m.leaves) === m.leaves &&
-    termSafeDeep(m.warnings) === m.warnings;
+  const clean = termSafe(m.path) === m.path && tensorNamesTermSafe(m) && termSafeDeep(m.leaves) === m.leaves && termSafeDeep(m.warnings) === m.warnings;
   return clean ? m : termSafeDeep(m);
+}
+
+/** True when no tensor name of `m` needs escaping (a table's name bytes checked in one pass, no strings made). */
+function tensorNamesTermSafe(m: ModelDescription): boolean {
+  const table = tensorTable(m);
+  if (table) return utf8TermSafe(table.names.utf8());
+  return m.tensors.every((t) => termSafe(t.name) === t.name);
 }
 
 /** The report with every string from a file escaped (names, paths, values). */

@@ -1,13 +1,10 @@
 /** Statistics of both tensors and their element-wise comparison, in one pass. */
 import type { FusedStatsKernel } from '../../dtypes.js';
+import { STATS_FIELDS, packCompareRecord, packStatsRecord } from '../columns.js';
 import type { Chunk, EngineOp } from '../op.js';
-import { type ComparePartial, type StatsPartial, compareFromRecord, emptyCompare, emptyStats, mergeCompare, mergeStats, statsFromRecord } from '../partials.js';
+import { type CompareResult, type StatsPartial, compareFromRecord, emptyCompare, emptyStats, mergeCompare, mergeStats, statsFromRecord } from '../partials.js';
 
-export interface CompareResult {
-  a: StatsPartial;
-  b: StatsPartial;
-  comparison: ComparePartial;
-}
+export type { CompareResult } from '../partials.js';
 
 /**
  * How compare_stats reads a side stored as its fused-stats dtype (assembly/stats.ts SRC_*); 0
@@ -15,11 +12,21 @@ export interface CompareResult {
  */
 export const FUSED_SOURCE: Partial<Record<FusedStatsKernel, number>> = { stats_bf16: 1, stats_f16: 2 };
 
-/** The side's pointer and source code for compare_stats: bf16/f16 as stored, anything else kernel-ready f32. */
-function fusedSide(c: Chunk, side: number): [ptr: number, src: number] {
+/** The side's source code for compare_stats: bf16/f16 as stored, 0 (kernel-ready f32) for anything else. */
+function fusedSource(c: Chunk, side: number): number {
   const fused = c.pipeline(side).fusedStats;
-  const src = fused && FUSED_SOURCE[fused];
-  return src ? [c.raw(side), src] : [c.ptr(side), 0];
+  return (fused && FUSED_SOURCE[fused]) || 0;
+}
+
+/** The side's pointer for compare_stats given its source code: the raw bytes for bf16/f16, else the f32 values. */
+function fusedPtr(c: Chunk, side: number, src: number): number {
+  return src ? c.raw(side) : c.ptr(side);
+}
+
+/** True when the side's statistics come from its own stats kernel (ownStats). */
+function hasOwnStats(c: Chunk, side: number): boolean {
+  const fused = c.pipeline(side).fusedStats;
+  return fused !== undefined && !FUSED_SOURCE[fused];
 }
 
 /**
@@ -29,7 +36,7 @@ function fusedSide(c: Chunk, side: number): [ptr: number, src: number] {
  */
 function ownStats(c: Chunk, side: number): StatsPartial | undefined {
   const fused = c.pipeline(side).fusedStats;
-  if (!fused || FUSED_SOURCE[fused]) return undefined;
+  if (!fused || !hasOwnStats(c, side)) return undefined;
   c.k.k[fused](c.raw(side), c.n, side === 0 ? c.k.scratchA : c.k.scratchB);
   return statsFromRecord(c.k.statsOut);
 }
@@ -41,10 +48,10 @@ export const compareOp: EngineOp<{ epsilon: number }, CompareResult, CompareResu
   chunk(acc, c, { epsilon }) {
     const { k, n } = c;
     if (c.kind === 'f32') {
-      // One pass for all three results (assembly/fused.ts); bf16/f16 widen once, in L1-sized blocks.
-      const [pa, srcA] = fusedSide(c, 0);
-      const [pb, srcB] = fusedSide(c, 1);
-      k.k.compare_stats(pa, srcA, pb, srcB, n, epsilon, k.scratchA, k.scratchB);
+      // One pass for all three results (assembly/fused.ts); bf16/f16 are widened once, in registers.
+      const srcA = fusedSource(c, 0);
+      const srcB = fusedSource(c, 1);
+      k.k.compare_stats(fusedPtr(c, 0, srcA), srcA, fusedPtr(c, 1, srcB), srcB, n, epsilon, k.scratchA, k.scratchB);
       const comparison = mergeCompare(acc.comparison, compareFromRecord(k.compareOut));
       const a = statsFromRecord(k.statsOut);
       const b = statsFromRecord(k.statsOutB);
@@ -64,4 +71,16 @@ export const compareOp: EngineOp<{ epsilon: number }, CompareResult, CompareResu
   },
   result: (acc) => acc,
   merge: (x, y) => ({ a: mergeStats(x.a, y.a), b: mergeStats(x.b, y.b), comparison: mergeCompare(x.comparison, y.comparison) }),
+  record(c, { epsilon }, out, at) {
+    // The f32 path of chunk() from an empty accumulator, its three records copied as they are.
+    if (c.kind !== 'f32' || hasOwnStats(c, 0) || hasOwnStats(c, 1)) return false;
+    const k = c.k;
+    const srcA = fusedSource(c, 0);
+    const srcB = fusedSource(c, 1);
+    k.k.compare_stats(fusedPtr(c, 0, srcA), srcA, fusedPtr(c, 1, srcB), srcB, c.n, epsilon, k.scratchA, k.scratchB);
+    packStatsRecord(k.statsOut, out, at);
+    packStatsRecord(k.statsOutB, out, at + STATS_FIELDS);
+    packCompareRecord(k.compareOut, out, at + 2 * STATS_FIELDS);
+    return true;
+  },
 };

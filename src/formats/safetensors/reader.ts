@@ -82,6 +82,42 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_LIST = 0x5b;
 const CLOSE_LIST = 0x5d;
 const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const DTYPE_VALUES = DTYPE_NAMES.map((n) => SAFETENSORS_DTYPES.get(n)!);
+const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const METADATA_KEY = ascii('__metadata__');
+// The compact member writers print, between its parts (plainMember).
+const DTYPE_HEAD = ascii('":{"dtype":"');
+const SHAPE_HEAD = ascii(',"shape":');
+const OFFSETS_HEAD = ascii(',"data_offsets":');
+const DTYPE_WORDS = DTYPE_NAMES.map(ascii);
+/** Bytes of an element of each DTYPE_NAMES entry (safetensors dtypes have one element per block). */
+const DTYPE_BYTES = DTYPE_VALUES.map((d) => byteLength(d, 1));
+
+/** True when b[p, p + word.length) is `word`. */
+function startsWith(b: Uint8Array, p: number, word: Uint8Array): boolean {
+  for (let i = 0; i < word.length; i++) if (b[p + i] !== word[i]) return false;
+  return true;
+}
+
+/** DTYPE_NAMES indices by the first letter of the name (a member's dtype is found by one or two compares). */
+const DTYPES_BY_LETTER: Array<number[] | undefined> = [];
+for (const [k, word] of DTYPE_WORDS.entries()) (DTYPES_BY_LETTER[word[0]!] ??= []).push(k);
+
+/** The index in DTYPE_NAMES of the dtype name at p followed by its closing quote, or -1. */
+function dtypeAt(b: Uint8Array, p: number): number {
+  const candidates = DTYPES_BY_LETTER[b[p]!];
+  if (candidates === undefined) return -1;
+  // Indexed loops here and below: the first thousands of members run before the optimizing
+  // compiler has this code, and an iterator there allocates per member.
+  for (let c = 0; c < candidates.length; c++) {
+    const k = candidates[c]!;
+    const word = DTYPE_WORDS[k]!;
+    if (b[p + word.length] === QUOTE && startsWith(b, p, word)) return k;
+  }
+  return -1;
+}
 
 /** Header bytes held at once (a member longer than this grows the window, up to the header). */
 const HEADER_WINDOW = 4 << 20;
@@ -227,6 +263,8 @@ class HeaderScan {
   private member(first: boolean): boolean {
     const json = this.json;
     if (first && json.empty(CLOSE_OBJECT)) return false;
+    const fast = this.plainMember();
+    if (fast !== undefined) return fast;
     const name = json.string();
     json.expect(0x3a);
     if (name === '__metadata__') {
@@ -241,6 +279,61 @@ class HeaderScan {
     const more = json.more(CLOSE_OBJECT);
     this.tensors.add(name, this.dtype, this.shape, this.numel, this.dataStart + this.begin, this.end - this.begin);
     return more;
+  }
+
+  /**
+   * One tensor member as writers print it, `"name":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}`
+   * and its separator, read in one pass over the bytes: its name goes to the table as bytes
+   * (no string), and it is kept only when every check passes. Anything else (other spacing or
+   * key order, escapes in the name, `__metadata__`, a failing check, the window's end) leaves
+   * the position as it was and returns undefined: member() then reads it token by token and
+   * gives the precise message.
+   */
+  private plainMember(): boolean | undefined {
+    const json = this.json;
+    const b = json.bytes;
+    const start = json.pos;
+    if (json.peek() !== QUOTE) return undefined;
+    const nameStart = json.pos + 1;
+    let p = nameStart;
+    let ascii = true;
+    for (let c = b[p]; c !== QUOTE; c = b[++p]) {
+      if (c === undefined || c === BACKSLASH || c < 0x20) return undefined;
+      if (c >= 0x80) ascii = false;
+    }
+    const nameEnd = p;
+    if (nameEnd - nameStart === METADATA_KEY.length && startsWith(b, nameStart, METADATA_KEY)) return undefined;
+    if (!startsWith(b, nameEnd, DTYPE_HEAD)) return undefined;
+    p = nameEnd + DTYPE_HEAD.length;
+    const known = dtypeAt(b, p);
+    if (known < 0) return undefined;
+    p += DTYPE_NAMES[known]!.length + 1;
+    if (!startsWith(b, p, SHAPE_HEAD)) return undefined;
+    json.pos = p + SHAPE_HEAD.length;
+    const dims = json.plainIntList(this.shape);
+    if (dims >= 0 && startsWith(b, json.pos, OFFSETS_HEAD)) {
+      if (this.shape.length !== dims) this.shape.length = dims;
+      json.pos += OFFSETS_HEAD.length;
+      const two = json.plainIntList(this.offsetList);
+      p = json.pos;
+      const separator = b[p + 1];
+      if (two === 2 && b[p] === CLOSE_OBJECT && (separator === COMMA || separator === CLOSE_OBJECT)) {
+        const dtype = DTYPE_VALUES[known]!;
+        const begin = this.offsetList[0]!;
+        const end = this.offsetList[1]!;
+        const shape = this.shape;
+        let numel = 1;
+        for (let k = 0; k < shape.length; k++) numel *= shape[k]!;
+        const bytes = numel * DTYPE_BYTES[known]!;
+        if (begin <= end && end <= this.dataLength && Number.isSafeInteger(bytes) && end - begin === bytes) {
+          json.pos = p + 2;
+          this.tensors.addNamedBytes(b, nameStart, nameEnd, ascii, dtype, this.shape, numel, this.dataStart + begin, bytes);
+          return separator === COMMA;
+        }
+      }
+    }
+    json.pos = start;
+    return undefined;
   }
 
   private metadata(json: JsonScanner): Array<[string, string]> {
@@ -384,7 +477,8 @@ function checkTiling(path: string, tensors: TensorTable, dataStart: number, data
   let covered = 0;
   for (let k = 0; k < tensors.count; k++) {
     const i = order === undefined ? k : order[k]!;
-    const [b, e] = [begin(i), end(i)];
+    const b = begin(i);
+    const e = end(i);
     if (b === e) continue;
     if (previous >= 0 && b < end(previous)) {
       const [pb, pe] = [begin(previous), end(previous)];
@@ -399,17 +493,9 @@ function checkTiling(path: string, tensors: TensorTable, dataStart: number, data
 
 /** A name given twice (JSON.parse and the reference crate would silently keep the last entry) is refused. */
 function checkUniqueNames(path: string, tensors: TensorTable): void {
-  // Names in strictly ascending natural or code-point order (how writers list them) are
-  // distinct without a set of a million strings. (The table keeps the natural-order answer:
-  // the model view asks it again.)
+  // Names in strictly ascending natural order (how writers list them) are distinct without
+  // an index. (The table keeps the answer: the model view asks it again.)
   if (tensors.inNaturalOrder()) return;
-  let codePoint = true;
-  for (let i = 1; i < tensors.count && codePoint; i++) codePoint = tensors.name(i - 1) < tensors.name(i);
-  if (codePoint) return;
-  const seen = new Set<string>();
-  for (let i = 0; i < tensors.count; i++) {
-    const name = tensors.name(i);
-    if (seen.has(name)) throw new DiffaiError(path, `tensor ${name} appears twice in the header`);
-    seen.add(name);
-  }
+  const repeat = tensors.names.firstRepeat();
+  if (repeat >= 0) throw new DiffaiError(path, `tensor ${tensors.name(repeat)} appears twice in the header`);
 }
