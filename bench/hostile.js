@@ -166,6 +166,66 @@ measure('9 symlink loop', `inspect ${join(tmp, 'loop1')}`);
 measure('10 diff -o json | head -c 10', `${manyA} ${manyB} -o json | head -c 10 >/dev/null; exit \${PIPESTATUS[0]}`);
 measure('10 diff -o json > /dev/full', `${manyA} ${manyB} -o json > /dev/full`);
 
+// Round two: readers covered least (ONNX, GGUF, HDF5, PyTorch views, spooled input).
+const pbVarint = (/** @type {number} */ n) => {
+  const out = [];
+  do {
+    out.push((n % 128) | (n >= 128 ? 128 : 0));
+    n = Math.floor(n / 128);
+  } while (n > 0);
+  return Buffer.from(out);
+};
+const pbLen = (/** @type {number} */ field, /** @type {Buffer} */ payload) => Buffer.concat([pbVarint(field * 8 + 2), pbVarint(payload.length), payload]);
+const pbInt = (/** @type {number} */ field, /** @type {number} */ v) => Buffer.concat([pbVarint(field * 8), pbVarint(v)]);
+const onnxModel = (/** @type {Buffer[]} */ inits) => Buffer.concat([pbInt(1, 8), pbLen(7, Buffer.concat(inits.map((t) => pbLen(5, t))))]);
+const onnxOne = (/** @type {string} */ name) => Buffer.concat([pbInt(1, 1), pbInt(2, 1), pbLen(8, Buffer.from(name)), pbLen(9, Buffer.from([0, 0, 128, 63]))]);
+const manyOnnx = join(tmp, 'many.onnx');
+writeFileSync(manyOnnx, onnxModel(Array.from({ length: 1_000_000 }, (_, i) => onnxOne(`t${i}`))));
+const dupOnnx = join(tmp, 'dups.onnx');
+writeFileSync(dupOnnx, onnxModel(Array.from({ length: 1_000_000 }, () => onnxOne('same'))));
+const extDir = join(tmp, 'ext');
+mkdirSync(extDir);
+execFileSync('truncate', ['-s', String(2 ** 26 + 8192), join(extDir, 'w.bin')]);
+const extEntry = (/** @type {string} */ k, /** @type {string} */ v) => pbLen(13, Buffer.concat([pbLen(1, Buffer.from(k)), pbLen(2, Buffer.from(v))]));
+writeFileSync(
+  join(extDir, 'model.onnx'),
+  onnxModel(
+    Array.from({ length: 2000 }, (_, i) =>
+      Buffer.concat([
+        pbInt(1, 2 ** 24),
+        pbInt(2, 1),
+        pbLen(8, Buffer.from(`e${i}`)),
+        extEntry('location', 'w.bin'),
+        extEntry('offset', String(4 * i)),
+        extEntry('length', String(2 ** 26)),
+        pbInt(14, 1),
+      ]),
+    ),
+  ),
+);
+const u64 = (/** @type {number} */ v) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(v));
+  return b;
+};
+const u32 = (/** @type {number} */ v) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v);
+  return b;
+};
+const ggufArray = join(tmp, 'array.gguf');
+writeFileSync(
+  ggufArray,
+  Buffer.concat([Buffer.from('GGUF'), u32(3), u64(0), u64(1), u64(3), Buffer.from('big'), u32(9), u32(0), u64(1e8), Buffer.alloc(1e8, 7)]),
+);
+measure('r2 ONNX 1M initializers', `inspect ${manyOnnx}`);
+measure('r2 ONNX 1M initializers of one name', `inspect ${dupOnnx} >/dev/null`);
+measure('r2 ONNX 2,000 external ranges sharing bytes', `inspect ${join(extDir, 'model.onnx')}`);
+measure('r2 GGUF 100 MB u8 metadata array', `inspect ${ggufArray}`);
+measure('r2 HDF5 40 unwritten 1 GiB datasets (h5py)', `inspect ${hostile('unstored_many.h5')}`);
+measure('r2 HDF5 300 chunk entries naming one chunk (h5py)', `inspect ${hostile('chunk_alias.h5')}`);
+measure('r2 standard input from /dev/zero', 'inspect - < /dev/zero');
+
 const big = join(root, 'bench', 'data', 'hostile');
 mkdirSync(big, { recursive: true });
 

@@ -6,6 +6,10 @@
  */
 import { ANALYSIS_OPTIONS } from './analysis/registry.js';
 import { DiffaiError } from './errors.js';
+import { FORCED_FORMATS } from './formats/registry.js';
+import { lazyBuiltin } from './lazy-builtin.js';
+
+const os = lazyBuiltin<typeof import('node:os')>('node:os');
 
 /** A short description of a wrong value for a message (never its whole content). */
 function shown(value: unknown): string {
@@ -47,6 +51,7 @@ const OPTION_CHECKS: Record<string, Check> = {
   shapeOnly: isBool,
   sortByChangeMagnitude: isBool,
   threads: positiveInteger,
+  format: (v) => (FORCED_FORMATS.includes(v as never) ? undefined : `one of ${FORCED_FORMATS.join(', ')}`),
   chunkElements: positiveInteger,
   signal: (v) => (v instanceof AbortSignal ? undefined : 'an AbortSignal'),
   onBytes: isFunction,
@@ -79,7 +84,11 @@ export function checkOptions<T extends object>(fn: string, options: T | undefine
     if (expected) fail(fn, `options.${name}`, expected, value);
   }
   checkAnalysisOptions(fn, options as Record<string, unknown>);
-  return options;
+  // More engine threads than cores only compete, and each holds its own memory (10^9 threads
+  // would start a worker per tensor): capped, as the CLI caps --threads.
+  const threads = (options as { threads?: number }).threads;
+  const cores = os().availableParallelism();
+  return threads !== undefined && threads > cores ? { ...options, threads: cores } : options;
 }
 
 /** Analysis names: an iterable of known names (`known`). */

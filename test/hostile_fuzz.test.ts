@@ -36,6 +36,11 @@ const SEEDS: Array<[string, () => Buffer]> = [
   ['digits_mlp.onnx', () => fixture('onnx', 'digits_mlp.onnx')],
   ['digits_mlp.pb', () => fixture('tensorflow', 'digits_mlp.pb')],
   ['types_v2.gguf', () => fixture('gguf', 'types_v2.gguf')],
+  // Chunked and deflated HDF5, MATLAB 7.3, deflated MAT v5 and k-quant GGUF: read to the last element too.
+  ['generic.h5', () => fixture('hdf5', 'generic.h5')],
+  ['matlab_v73.mat', () => fixture('hdf5', 'matlab_v73.mat')],
+  ['vars_compressed.mat', () => fixture('matlab', 'vars_compressed.mat')],
+  ['llama-q4_k_m.gguf', () => fixture('gguf', 'llama-q4_k_m.gguf')],
 ];
 
 /** Truncation lengths: every byte of small files; for larger ones every byte of the head and tail and an even sample between. */

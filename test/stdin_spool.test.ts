@@ -102,7 +102,8 @@ describe('compressed models', () => {
 
   it('the spool cap refuses a gzip bomb with one line naming the limit, and cleans up', async () => {
     const gz = tmp.path('bomb.safetensors.gz');
-    writeFileSync(gz, gzipSync(new Uint8Array(10_000_000))); // ~10 KB that inflates to 10 MB
+    // ~10 KB that inflates to 10 MB, starting as a model does (a stream of no model is refused at its first bytes, before the cap).
+    writeFileSync(gz, gzipSync(Buffer.concat([readFileSync(BASE).subarray(0, 64), new Uint8Array(10_000_000)])));
     const spoolDir = privateTmp('bomb');
     const r = await cli([gz, BASE], { TMPDIR: spoolDir, DIFFAI_SPOOL_MAX_BYTES: '1000000' });
     expect(r.status).toBe(2);

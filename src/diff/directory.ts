@@ -3,8 +3,8 @@
  * directory holding a shard index counts as one model (its shards are not paired alone).
  * Other files are listed by extension; anything else (configs, tokenizers) is ignored.
  */
-import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { listDirectory } from '../io/file.js';
+import { readFileSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { describeFsError, listDirectory, notRegular } from '../io/file.js';
 import { parseJson } from '../io/json.js';
 import { join, relative, sep } from 'node:path';
 import { DiffaiError } from '../errors.js';
@@ -51,6 +51,16 @@ interface Walker {
   maxEntries: number;
 }
 
+/** What a symbolic link leads to: undefined when broken, 'loop' when it leads round to itself (ELOOP); other failures name the link. */
+function linkTarget(path: string): Stats | 'loop' | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException)?.code === 'ELOOP') return 'loop';
+    throw new DiffaiError(path, describeFsError(e));
+  }
+}
+
 /** `ancestors`: real paths of the directories from the root down to `dir` (a link to one of them is a loop). */
 function walk(w: Walker, dir: string, ancestors: Set<string>): void {
   const index = findShardIndex(dir);
@@ -64,7 +74,11 @@ function walk(w: Walker, dir: string, ancestors: Set<string>): void {
     let isDir = entry.isDirectory();
     let isFile = entry.isFile();
     if (entry.isSymbolicLink()) {
-      const target = statSync(path, { throwIfNoEntry: false });
+      const target = linkTarget(path);
+      if (target === 'loop') {
+        w.warnings.push(`${path}: symbolic link loop skipped`);
+        continue;
+      }
       if (!target) {
         w.warnings.push(`${path}: broken symbolic link skipped`);
         continue;
@@ -81,6 +95,10 @@ function walk(w: Walker, dir: string, ancestors: Set<string>): void {
       walk(w, path, new Set([...ancestors, real]));
     } else if (isFile && MODEL_EXTENSIONS.test(entry.name) && !shards.has(entry.name) && !isLaterGgufSplit(entry.name)) {
       w.units.push({ relative: toRelative(w.root, path), path });
+    } else if (!isFile && MODEL_EXTENSIONS.test(entry.name)) {
+      // A FIFO or device named like a model would block or never end: said, not read.
+      const st = linkTarget(path);
+      if (st && st !== 'loop') w.warnings.push(`${path}: ${notRegular(st)}; skipped`);
     }
   }
 }

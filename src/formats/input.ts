@@ -12,7 +12,8 @@ import { forgetRemoteFiles } from '../io/remote-file.js';
 import { isRemotePath, parseHubPath } from '../io/remote-path.js';
 import { isShardIndexName } from './sharded/index.js';
 import type { Spool } from '../io/spool.js';
-import { READERS, readHead } from './registry.js';
+import { describeMagic, READERS, readHead } from './registry.js';
+import { looksLikeZip } from './zip/zip.js';
 
 /** The path that names standard input. */
 export const STDIN = '-';
@@ -59,7 +60,7 @@ async function localPath(path: string, spoolOf: () => Promise<Spool>): Promise<s
   if (path === STDIN) {
     if (process.stdin.isTTY)
       throw new DiffaiError(STDIN, 'standard input is a terminal; pipe a model into it (git show HEAD:model.safetensors | diffai - model.safetensors)');
-    local = await (await spoolOf()).add(process.stdin, STDIN, false);
+    local = await (await spoolOf()).add(process.stdin, STDIN, false, modelOrCompressed);
   }
   const st = statPath(local);
   // A pipe by name (a FIFO, bash's `<(…)`) may have no writer and would block forever: refused
@@ -73,11 +74,22 @@ async function localPath(path: string, spoolOf: () => Promise<Spool>): Promise<s
   if (compression === undefined) return local;
   if (compression.name === 'gzip') {
     const spool = await spoolOf();
-    const inflated = await spool.addGunzipped(local, path);
+    const inflated = await spool.addGunzipped(local, path, modelHead);
     if (local !== path) spool.remove(local); // the compressed copy of a pipe is no longer needed
     return inflated;
   }
   throw new DiffaiError(path, `is ${compression.name}-compressed, which diffai does not decompress; ${decompressHint(compression, path, path === STDIN)}`);
+}
+
+/** Spooled standard input must start as a model or a compressed model does. */
+function modelOrCompressed(head: Buffer): string | undefined {
+  return detectCompression(head) === undefined ? modelHead(head) : undefined;
+}
+
+/** Spooled (decompressed) bytes must start as some model does; an endless stream of anything else is refused at its first bytes. */
+function modelHead(head: Buffer): string | undefined {
+  if (head.length === 0 || looksLikeZip(head) || READERS.some((r) => r.sniff(head, ''))) return undefined;
+  return `unrecognised file format (${describeMagic(head)})`;
 }
 
 /** A remote file is read by range where it is; a compressed one would have to be downloaded whole, which diffai does not do. */

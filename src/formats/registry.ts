@@ -17,6 +17,7 @@ import { pytorchReader } from './pytorch/reader.js';
 import { safetensorsReader } from './safetensors/reader.js';
 import { describeSharded, findShardIndex, isShardIndexName, SHARD_INDEX_NAMES } from './sharded/index.js';
 import { looksLikeZip } from './zip/zip.js';
+import { capWarnings } from './warnings.js';
 
 /**
  * Readers in sniffing order: PyTorch claims zips holding data.pkl, npz zips of .npy entries;
@@ -106,10 +107,16 @@ export async function describeModel(path: string, options: DescribeOptions = {})
   if (st.isDirectory()) {
     if (findShardIndex(path) === undefined)
       throw new DiffaiError(path, 'is a directory without a shard index (to compare two directories, give two directories)');
-    return describeSharded(path, shard);
+    return bounded(await describeSharded(path, shard));
   }
-  if (isShardIndexName(path)) return describeSharded(path, shard);
-  return detectFormat(path, options).describe(path);
+  if (isShardIndexName(path)) return bounded(await describeSharded(path, shard));
+  return bounded(await detectFormat(path, options).describe(path));
+}
+
+/** A description with its warnings capped (readers keep bounded lists; this catches lists joined afterwards). */
+function bounded(d: ModelDescription): ModelDescription {
+  const warnings = capWarnings(d.warnings);
+  return warnings === d.warnings ? d : { ...d, warnings };
 }
 
 /**
@@ -151,7 +158,7 @@ function describeShard(path: string, options: DescribeOptions): Promise<ModelDes
   return detectFormat(path, options, false).describe(path);
 }
 
-function describeMagic(head: Uint8Array): string {
+export function describeMagic(head: Uint8Array): string {
   const hex = Buffer.from(head.subarray(0, 8)).toString('hex').replace(/(..)/g, '$1 ').trim();
   return `first bytes: ${hex}`;
 }

@@ -7,7 +7,11 @@
  * before it is used.
  */
 import { DiffaiError } from '../errors.js';
+import { lazyBuiltin } from '../lazy-builtin.js';
 import type { RandomAccessFile } from './file.js';
+
+/** Only files with over-long metadata need it (crypto costs start-up time). */
+const crypto = lazyBuiltin<typeof import('node:crypto')>('node:crypto');
 
 export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;
@@ -124,6 +128,14 @@ export class ProtoReader {
     if (n > max) this.fail(`string field ${f.number} of ${n} bytes is over the ${max}-byte limit`);
     if (n === 0) return '';
     return (n <= WINDOW_BYTES ? this.bytes(f.start, n) : this.file.read(f.start, n)).toString('utf8');
+  }
+
+  /** The SHA-256 (hex) of a LEN field's payload, read a window at a time (values too long to keep). */
+  sha256(f: ProtoField): string {
+    this.expect(f, WIRE_LEN);
+    const hash = crypto().createHash('sha256');
+    for (let pos = f.start; pos < f.end; pos += WINDOW_BYTES) hash.update(this.file.read(pos, Math.min(WINDOW_BYTES, f.end - pos)));
+    return hash.digest('hex');
   }
 
   /** A fixed 32-bit field as a float. */

@@ -28,6 +28,11 @@ export function spoolLimit(): number {
   return n;
 }
 
+/** Bytes of a spooled stream's start handed to its HeadCheck. */
+export const HEAD_BYTES = 64;
+/** Judges the first HEAD_BYTES bytes (fewer for a shorter stream): undefined to go on, or the problem. */
+export type HeadCheck = (head: Buffer) => string | undefined;
+
 const live = new Set<string>();
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -73,13 +78,27 @@ export class Spool {
    * Copies `source` into a new spool file, gunzipping it when `gunzip` is set, and returns
    * the file's path. `label` names the input in messages (`-`, `model.safetensors.gz`).
    */
-  async add(source: Readable, label: string, gunzip: boolean): Promise<string> {
+  async add(source: Readable, label: string, gunzip: boolean, accept?: HeadCheck): Promise<string> {
     const target = join(this.dir, `input-${this.count++}`);
     const limit = spoolLimit();
     const room = freeBytes(this.dir);
     let written = 0;
+    let head: Buffer | undefined = accept ? Buffer.alloc(0) : undefined;
+    /** The first HEAD_BYTES are judged as soon as they arrive, so an endless stream of no model (`< /dev/zero`) is refused at once, not spooled. */
+    const judge = (): Error | undefined => {
+      const problem = accept!(head!);
+      head = undefined;
+      return problem === undefined ? undefined : new DiffaiError(label, problem);
+    };
     const cap = new Transform({
       transform(chunk: Buffer, _enc, done) {
+        if (head !== undefined && head.length < HEAD_BYTES) {
+          head = Buffer.concat([head, chunk.subarray(0, HEAD_BYTES - head.length)]);
+          if (head.length === HEAD_BYTES) {
+            const problem = judge();
+            if (problem) return done(problem);
+          }
+        }
         written += chunk.length;
         if (written > limit) {
           done(
@@ -89,6 +108,9 @@ export class Spool {
             ),
           );
         } else done(null, chunk);
+      },
+      flush(done) {
+        done(head !== undefined && head.length > 0 ? judge() : undefined);
       },
     });
     const out = createWriteStream(target, { mode: 0o600 });
@@ -106,8 +128,8 @@ export class Spool {
   }
 
   /** Spools a gzip file, decompressed; `label` names it in messages. */
-  addGunzipped(path: string, label: string): Promise<string> {
-    return this.add(createReadStream(path), label, true);
+  addGunzipped(path: string, label: string, accept?: HeadCheck): Promise<string> {
+    return this.add(createReadStream(path), label, true, accept);
   }
 
   /** Removes one spool file early (e.g. a compressed copy once it is decompressed). */

@@ -13,13 +13,15 @@
 import { byteLength, dtypeInfo } from '../../dtypes.js';
 import { DiffaiError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
-import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
+import type { FormatReader, LeafValue, ModelDescription } from '../types.js';
 import { GGML_TYPES, SUPPORTED_GGML_TYPES } from './ggml-types.js';
 import { HeaderStream, sha256 } from './stream.js';
+import { LeafTextBudget, MAX_LEAF_TEXT_BYTES, summarizedText } from '../leaf-text.js';
+import { warningList } from '../warnings.js';
+import { MAX_DESCRIBED_TENSORS, tensorList } from '../tensor-list.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
-/** Budgets: far above real files (llama-3 70B: 724 tensors, ~40 keys; vocabularies of ~10⁵–10⁶ items). */
-export const MAX_TENSORS = 1 << 20;
+/** Budgets: far above real files (llama-3 70B: 724 tensors, ~40 keys; tensors: MAX_DESCRIBED_TENSORS; vocabularies of ~10⁵–10⁶ items). */
 export const MAX_KEYS = 1 << 16;
 export const MAX_KEY_BYTES = 1 << 16;
 export const MAX_NAME_BYTES = 1 << 16;
@@ -125,16 +127,18 @@ export function describeGguf(file: RandomAccessFile): ModelDescription {
     s.fail(version === 1 ? 'GGUF version 1 is not supported (only versions 2 and 3)' : `unsupported GGUF version ${version} (only versions 2 and 3)`);
   }
   // Each tensor info takes at least 8 + 4 + 4 + 8 bytes and each key/value pair 8 + 4 + 1.
-  const tensorCount = s.size('tensor count', Math.min(MAX_TENSORS, Math.floor(s.remaining / 24)));
+  const tensorCount = s.size('tensor count', Math.min(MAX_DESCRIBED_TENSORS, Math.floor(s.remaining / 24)));
   const keyCount = s.size('metadata count', Math.min(MAX_KEYS, Math.floor(s.remaining / 13)));
 
   const leaves: Record<string, LeafValue> = Object.create(null);
-  const budget = { kept: 0 };
+  const budget = { kept: 0, text: new LeafTextBudget() };
+  const keyText = new LeafTextBudget(); // keys apart: a key cannot be summarized
   let alignment = 32;
   s.what = 'GGUF metadata';
   for (let i = 0; i < keyCount; i++) {
     const key = s.string(`key ${i}`, MAX_KEY_BYTES);
     if (key in leaves) s.fail(`key ${shown(key)} appears twice`);
+    if (!keyText.take(key.length)) s.fail(`metadata keys hold more than ${MAX_LEAF_TEXT_BYTES} bytes`);
     const type = s.u32(`type of ${shown(key)}`);
     if (key === 'general.alignment') {
       if (type !== VT.U32) s.fail(`general.alignment has type ${valueTypeName(type)}, not u32`);
@@ -147,39 +151,40 @@ export function describeGguf(file: RandomAccessFile): ModelDescription {
   }
 
   s.what = 'GGUF tensor info';
-  const tensors: TensorDescriptor[] = [];
+  const tensors = tensorList(path);
   const names = new Set<string>();
   const ranges: Array<{ offset: number; bytes: number; name: string }> = [];
   for (let i = 0; i < tensorCount; i++) {
-    const name = s.string(`tensor ${i} name`, MAX_NAME_BYTES);
-    const label = shown(name);
-    if (names.has(name)) s.fail(`tensor ${label} appears twice`);
+    const name = s.string(() => `tensor ${i} name`, MAX_NAME_BYTES);
+    let shownName: string | undefined;
+    const label = (): string => (shownName ??= shown(name));
+    if (names.has(name)) s.fail(`tensor ${label()} appears twice`);
     names.add(name);
-    const nDims = s.u32(`tensor ${label} dimension count`);
-    if (nDims > MAX_DIMS) s.fail(`tensor ${label} has ${nDims} dimensions (ggml allows at most ${MAX_DIMS})`);
+    const nDims = s.u32(() => `tensor ${label()} dimension count`);
+    if (nDims > MAX_DIMS) s.fail(`tensor ${label()} has ${nDims} dimensions (ggml allows at most ${MAX_DIMS})`);
     const ne: number[] = [];
     let numel = 1;
     for (let d = 0; d < nDims; d++) {
-      const n = s.u64n(`tensor ${label} dimension ${d}`);
-      if (n > BigInt(Number.MAX_SAFE_INTEGER)) s.fail(`tensor ${label} dimension ${d} (${n}) is too large`);
+      const n = s.u64n(() => `tensor ${label()} dimension ${d}`);
+      if (n > BigInt(Number.MAX_SAFE_INTEGER)) s.fail(`tensor ${label()} dimension ${d} (${n}) is too large`);
       ne.push(Number(n));
       numel *= Number(n);
-      if (!Number.isSafeInteger(numel)) s.fail(`tensor ${label} has too many elements (dimensions ${ne.join(' × ')} …)`);
+      if (!Number.isSafeInteger(numel)) s.fail(`tensor ${label()} has too many elements (dimensions ${ne.join(' × ')} …)`);
     }
-    const typeId = s.u32(`tensor ${label} type`);
+    const typeId = s.u32(() => `tensor ${label()} type`);
     const ggml = GGML_TYPES.get(typeId);
-    if (!ggml) s.fail(`tensor ${label} has unknown ggml type ${typeId}`);
-    if (!ggml.dtype) s.fail(`tensor ${label} has ggml type ${ggml.name}, which diffai does not read (it reads ${SUPPORTED_GGML_TYPES.join(', ')})`);
+    if (!ggml) s.fail(`tensor ${label()} has unknown ggml type ${typeId}`);
+    if (!ggml.dtype) s.fail(`tensor ${label()} has ggml type ${ggml.name}, which diffai does not read (it reads ${SUPPORTED_GGML_TYPES.join(', ')})`);
     const dtype = ggml.dtype;
     const { blockElements } = dtypeInfo(dtype);
     // ggml rows (dimension 0) hold whole blocks.
     if ((ne[0] ?? 1) % blockElements !== 0)
-      s.fail(`tensor ${label}: dimension 0 (${ne[0] ?? 1}) is not a multiple of the ${blockElements}-element ${ggml.name} block`);
+      s.fail(`tensor ${label()}: dimension 0 (${ne[0] ?? 1}) is not a multiple of the ${blockElements}-element ${ggml.name} block`);
     const bytes = byteLength(dtype, numel);
-    if (!Number.isSafeInteger(bytes)) s.fail(`tensor ${label} is too large`);
-    const offset = s.u64n(`tensor ${label} offset`);
-    if (offset > BigInt(file.size)) s.fail(`tensor ${label} offset ${offset} is past the end of the file (${file.size} bytes)`);
-    if (Number(offset) % alignment !== 0) s.fail(`tensor ${label} offset ${offset} is not a multiple of the alignment ${alignment}`);
+    if (!Number.isSafeInteger(bytes)) s.fail(`tensor ${label()} is too large`);
+    const offset = s.u64n(() => `tensor ${label()} offset`);
+    if (offset > BigInt(file.size)) s.fail(`tensor ${label()} offset ${offset} is past the end of the file (${file.size} bytes)`);
+    if (Number(offset) % alignment !== 0) s.fail(`tensor ${label()} offset ${offset} is not a multiple of the alignment ${alignment}`);
     ranges.push({ offset: Number(offset), bytes, name });
     tensors.push({
       name,
@@ -211,7 +216,7 @@ export function describeGguf(file: RandomAccessFile): ModelDescription {
     }
   }
   for (const t of tensors) if (t.source.kind === 'file') t.source.offset += dataStart;
-  return { path, format: 'gguf', tensors, leaves, warnings: [] };
+  return { path, format: 'gguf', tensors, leaves, warnings: warningList() };
 }
 
 /** A name from the file as messages show it: quoted, escaped (no control characters), at most 80 characters. */
@@ -224,7 +229,13 @@ function valueTypeName(type: number): string {
   return VALUE_TYPE_NAMES[type] ?? `unknown (${type})`;
 }
 
-function readValue(s: HeaderStream, type: number, key: string, depth: number, budget: { kept: number }): LeafValue {
+/** What metadata may keep: array items and string bytes across the whole header. */
+interface Budget {
+  kept: number;
+  text: LeafTextBudget;
+}
+
+function readValue(s: HeaderStream, type: number, key: string, depth: number, budget: Budget): LeafValue {
   switch (type) {
     case VT.U8:
       return s.u8(key);
@@ -253,10 +264,10 @@ function readValue(s: HeaderStream, type: number, key: string, depth: number, bu
     }
     case VT.STRING: {
       const n = s.size(`${key} length`, s.remaining);
-      if (n <= MAX_KEPT_STRING) return s.text(n, key);
+      if (n <= MAX_KEPT_STRING && budget.text.take(n)) return s.text(n, key);
       const hash = sha256();
       s.hashBytes(n, hash, key);
-      return `<string of ${n} bytes, sha256 ${hash.digest('hex')}>`;
+      return summarizedText(n, hash.digest('hex'));
     }
     case VT.ARRAY: {
       if (depth >= MAX_ARRAY_DEPTH) s.fail(`${key}: arrays nested deeper than ${MAX_ARRAY_DEPTH}`);
@@ -270,11 +281,25 @@ function readValue(s: HeaderStream, type: number, key: string, depth: number, bu
         return items;
       }
       const hash = sha256();
-      for (let i = 0; i < count; i++) hashValue(s, itemType, key, depth + 1, hash);
+      hashItems(s, itemType, count, key, depth + 1, hash);
       return `<array of ${count} ${valueTypeName(itemType)}, sha256 ${hash.digest('hex')}>`;
     }
     default:
       return s.fail(`${key} has unknown value type ${type}`);
+  }
+}
+
+/**
+ * Feeds `count` items of `type` to the hash. Fixed-size numbers go in as one run of bytes (a
+ * 100 MB u8 array is a few hashed windows, not 10^8 calls), exactly as item by item would.
+ */
+function hashItems(s: HeaderStream, type: number, count: number, key: string, depth: number, hash: ReturnType<typeof sha256>): void {
+  if (type === VT.STRING || type === VT.ARRAY) {
+    for (let i = 0; i < count; i++) hashValue(s, type, key, depth, hash);
+  } else if (type === VT.BOOL) {
+    s.hashBools(count, hash, key);
+  } else {
+    s.hashBytes(count * MIN_VALUE_BYTES[type]!, hash, key);
   }
 }
 
@@ -290,7 +315,7 @@ function hashValue(s: HeaderStream, type: number, key: string, depth: number, ha
     if (itemType > VT.F64) s.fail(`${key}: unknown array item type ${itemType}`);
     const count = s.size(`${key} item count`, Math.floor(s.remaining / MIN_VALUE_BYTES[itemType]!));
     hash.update(`[${itemType}:${count}]`);
-    for (let i = 0; i < count; i++) hashValue(s, itemType, key, depth + 1, hash);
+    hashItems(s, itemType, count, key, depth + 1, hash);
   } else if (type === VT.BOOL) {
     const b = s.u8(key);
     if (b > 1) s.fail(`${key}: bool value ${b} is neither 0 nor 1`);

@@ -12,6 +12,10 @@ import { lazyBuiltin } from '../../lazy-builtin.js';
 /** Only files with checksums need it (crypto costs ~10 ms of start-up). */
 const crypto = lazyBuiltin<typeof import('node:crypto')>('node:crypto');
 
+/** A field's name for messages; a function when building it costs more than reading the field (one per tensor of a 10^6-tensor header). */
+export type Field = string | (() => string);
+const named = (field: Field): string => (typeof field === 'string' ? field : field());
+
 /** Bytes read from the file at a time. */
 const WINDOW = 1 << 20;
 
@@ -42,9 +46,12 @@ export class HeaderStream {
   }
 
   /** The window offset of `n` bytes at pos (moving past them), refilled from the file as needed. */
-  private take(n: number, field: string): number {
+  private take(n: number, field: Field): number {
     if (this.pos + n > this.file.size) {
-      throw new DiffaiError(this.file.path, `truncated: ${this.what}: ${field} needs bytes ${this.pos}..${this.pos + n} but the file has ${this.file.size}`);
+      throw new DiffaiError(
+        this.file.path,
+        `truncated: ${this.what}: ${named(field)} needs bytes ${this.pos}..${this.pos + n} but the file has ${this.file.size}`,
+      );
     }
     let at = this.pos - this.windowStart;
     if (at < 0 || at + n > this.window.length) {
@@ -57,67 +64,71 @@ export class HeaderStream {
     return at;
   }
 
-  u8(field: string): number {
+  u8(field: Field): number {
     const at = this.take(1, field); // before reading this.window: take() may replace it
     return this.window.readUInt8(at);
   }
-  i8(field: string): number {
+  i8(field: Field): number {
     const at = this.take(1, field);
     return this.window.readInt8(at);
   }
-  u16(field: string): number {
+  u16(field: Field): number {
     const at = this.take(2, field);
     return this.window.readUInt16LE(at);
   }
-  i16(field: string): number {
+  i16(field: Field): number {
     const at = this.take(2, field);
     return this.window.readInt16LE(at);
   }
-  u32(field: string): number {
+  u32(field: Field): number {
     const at = this.take(4, field);
     return this.window.readUInt32LE(at);
   }
-  i32(field: string): number {
+  i32(field: Field): number {
     const at = this.take(4, field);
     return this.window.readInt32LE(at);
   }
-  f32(field: string): number {
+  f32(field: Field): number {
     const at = this.take(4, field);
     return this.window.readFloatLE(at);
   }
-  f64(field: string): number {
+  f64(field: Field): number {
     const at = this.take(8, field);
     return this.window.readDoubleLE(at);
   }
-  u64n(field: string): bigint {
+  u64n(field: Field): bigint {
     const at = this.take(8, field);
     return this.window.readBigUInt64LE(at);
   }
-  i64n(field: string): bigint {
+  i64n(field: Field): bigint {
     const at = this.take(8, field);
     return this.window.readBigInt64LE(at);
   }
 
   /** A u64 count or size that must be at most `max` (and so a safe integer). */
-  size(field: string, max: number): number {
+  size(field: Field, max: number): number {
     const v = this.u64n(field);
-    if (v > BigInt(max)) this.fail(`${field} ${v} is larger than ${max === this.remaining ? `the ${max} bytes left in the file` : `the limit of ${max}`}`);
+    if (v > BigInt(max))
+      this.fail(`${named(field)} ${v} is larger than ${max === this.remaining ? `the ${max} bytes left in the file` : `the limit of ${max}`}`);
     return Number(v);
   }
 
   /** A GGUF string: u64 byte length, then UTF-8 bytes; the length is capped before reading. */
-  string(field: string, max: number): string {
-    return this.text(this.size(`${field} length`, Math.min(max, this.remaining)), field);
+  string(field: Field, max: number): string {
+    return this.text(
+      this.size(() => `${named(field)} length`, Math.min(max, this.remaining)),
+      field,
+    );
   }
 
   /** `n` bytes of UTF-8 (n already checked against a cap). */
-  text(n: number, field: string): string {
+  text(n: number, field: Field): string {
     const at = this.take(n, field);
     return this.window.toString('utf8', at, at + n);
   }
 
   /** Feeds `n` bytes to `hash` without keeping them (for long values summarized by digest). */
-  hashBytes(n: number, hash: Hash, field: string): void {
+  hashBytes(n: number, hash: Hash, field: Field): void {
     for (let done = 0; done < n; ) {
       const step = Math.min(WINDOW, n - done);
       const at = this.take(step, field);
@@ -126,9 +137,25 @@ export class HeaderStream {
     }
   }
 
-  skip(n: number, field: string): void {
+  /** Feeds `n` GGUF bools (bytes 0 or 1) to `hash` as the characters '0' and '1', refusing any other byte. */
+  hashBools(n: number, hash: Hash, field: Field): void {
+    for (let done = 0; done < n; ) {
+      const step = Math.min(WINDOW, n - done);
+      const at = this.take(step, field);
+      const bytes = this.window.subarray(at, at + step);
+      const bad = bytes.findIndex((b) => b > 1);
+      if (bad >= 0) this.fail(`${named(field)}: bool value ${bytes[bad]} is neither 0 nor 1`);
+      hash.update(Buffer.from(bytes.map((b) => b + 0x30)));
+      done += step;
+    }
+  }
+
+  skip(n: number, field: Field): void {
     if (this.pos + n > this.file.size) {
-      throw new DiffaiError(this.file.path, `truncated: ${this.what}: ${field} needs bytes ${this.pos}..${this.pos + n} but the file has ${this.file.size}`);
+      throw new DiffaiError(
+        this.file.path,
+        `truncated: ${this.what}: ${named(field)} needs bytes ${this.pos}..${this.pos + n} but the file has ${this.file.size}`,
+      );
     }
     this.pos += n;
   }

@@ -11,6 +11,7 @@ import { DiffaiError } from '../../errors.js';
 import type { ByteCursor } from '../../io/cursor.js';
 import type { RandomAccessFile } from '../../io/file.js';
 import { cursorAt } from '../../io/range.js';
+import { LeafTextBudget } from '../leaf-text.js';
 
 export const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -37,6 +38,10 @@ export class Hdf5File {
   readonly lengthSize!: number;
   readonly rootAddress!: number;
   private headers = new Map<number, Message[]>();
+  /** Text kept from attribute strings, across the file. */
+  readonly leafText = new LeafTextBudget();
+  /** Bytes the datasets ask the engine to produce, against the bytes they store. */
+  readonly work = new WorkBudget(this);
 
   constructor(
     readonly file: RandomAccessFile,
@@ -124,6 +129,63 @@ export class Hdf5File {
   message(address: number, type: number, what: string): ByteCursor | undefined {
     const m = this.messages(address).find((x) => x.type === type);
     return m ? this.cursor(m.at, m.size, what) : undefined;
+  }
+}
+
+/** How much larger than the bytes they store the datasets of a file may be: deflate's best ratio (about 1000:1), so real compressed files pass. */
+export const MAX_EXPANSION = 1024;
+/** Bytes of unwritten chunks (HDF5 reads them as zeros) a file may ask for beyond that. */
+export const MAX_UNSTORED_BYTES = 1 << 30;
+
+/**
+ * The work a file asks for, bounded by what it stores. Every dataset (once, however many links
+ * reach it) adds its array's bytes; the bytes it reads from the file count once however many
+ * chunks or datasets point at them. A file whose arrays need more than MAX_EXPANSION times
+ * its stored bytes, plus MAX_UNSTORED_BYTES, is refused: unwritten chunks repeated across
+ * thousands of datasets, or one small deflated chunk named by every entry of a chunk index,
+ * would otherwise be hours of inflating and counting zeros.
+ */
+export class WorkBudget {
+  private datasets = new Set<number>();
+  private logical = 0;
+  private ranges: Array<{ offset: number; size: number }> = [];
+
+  constructor(private readonly h: Hdf5File) {}
+
+  /** A dataset (its object header address), its array's bytes and the file ranges it reads. */
+  add(dataset: number, bytes: number, ranges: ReadonlyArray<{ offset: number; size: number }>): void {
+    if (this.datasets.has(dataset)) return;
+    this.datasets.add(dataset);
+    this.logical += bytes;
+    for (const r of ranges) this.ranges.push({ offset: r.offset, size: r.size });
+    const allowed = () => MAX_UNSTORED_BYTES + MAX_EXPANSION * this.union;
+    if (this.logical <= allowed()) return;
+    // The union only grows, so the last one computed is a lower bound: recount only when it is not enough.
+    this.union = this.stored();
+    if (this.logical > allowed()) {
+      this.h.fail(
+        `datasets of ${this.logical} bytes from ${this.union} stored bytes (unwritten or repeated chunks): over the budget of ${MAX_EXPANSION} times the stored bytes plus 1 GiB`,
+      );
+    }
+  }
+
+  /** The union of the ranges when last counted. */
+  private union = 0;
+
+  /** Bytes of the file read by the datasets so far, each byte once (the union of their ranges). */
+  private stored(): number {
+    this.ranges.sort((a, b) => a.offset - b.offset);
+    let total = 0;
+    let end = 0;
+    for (const r of this.ranges) {
+      const from = Math.max(r.offset, end);
+      const to = r.offset + r.size;
+      if (to > from) {
+        total += to - from;
+        end = to;
+      }
+    }
+    return total;
   }
 }
 

@@ -11,6 +11,8 @@ import type { FormatReader, LeafValue, ModelDescription } from '../types.js';
 import { datasetInfo, describeDataset } from './dataset.js';
 import { attributes, groupMembers, HDF5_SIGNATURE, Hdf5File } from './objects.js';
 import { attributeValue } from './values.js';
+import { warningList } from '../warnings.js';
+import { tensorList } from '../tensor-list.js';
 
 /** Group nesting and objects visited: far beyond real weight files. */
 export const MAX_DEPTH = 64;
@@ -54,7 +56,13 @@ export function walkGroups(h: Hdf5File, address: number, visit: (path: string, a
 
 function describeHdf5(h: Hdf5File): ModelDescription {
   const path = h.file.path;
-  const desc: ModelDescription = { path, format: 'hdf5', tensors: [], leaves: Object.create(null) as Record<string, LeafValue>, warnings: [] };
+  const desc: ModelDescription = {
+    path,
+    format: 'hdf5',
+    tensors: tensorList(path),
+    leaves: Object.create(null) as Record<string, LeafValue>,
+    warnings: warningList(),
+  };
   for (const a of attributes(h, h.rootAddress)) {
     const v = attributeValue(h, a);
     if (v !== undefined) desc.leaves[a.name] = v;

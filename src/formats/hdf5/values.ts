@@ -4,6 +4,7 @@
  * attributes, and object references (MATLAB cells). Sizes are capped before reading.
  */
 import type { ByteCursor } from '../../io/cursor.js';
+import { MAX_LEAF_TEXT_BYTES } from '../leaf-text.js';
 import type { LeafValue } from '../types.js';
 import type { Attribute, Hdf5File } from './objects.js';
 import { readDataspace, readDatatype } from './types.js';
@@ -26,6 +27,7 @@ export function attributeValue(h: Hdf5File, a: Attribute): LeafValue | undefined
   for (let i = 0; i < count; i++) {
     switch (type.kind) {
       case 'string': {
+        keepText(h, type.size);
         const raw = a.data.bytesView(type.size, 'string');
         const end = raw.indexOf(0);
         values.push(Buffer.from(raw.subarray(0, end >= 0 ? end : raw.length)).toString('utf8'));
@@ -42,6 +44,11 @@ export function attributeValue(h: Hdf5File, a: Attribute): LeafValue | undefined
     }
   }
   return dims.length === 0 ? values[0]! : values;
+}
+
+/** Attribute strings count against the file's one text budget (many attributes can name one stored string). */
+function keepText(h: Hdf5File, bytes: number): void {
+  if (!h.leafText.take(bytes)) h.fail(`attribute strings hold more than ${MAX_LEAF_TEXT_BYTES} bytes in all`);
 }
 
 function numberAt(c: ByteCursor, dtype: string, le: boolean): LeafValue {
@@ -85,6 +92,7 @@ function vlenString(h: Hdf5File, c: ByteCursor): string {
   const index = c.u32('global heap index');
   if (length === 0 || collection < 0) return '';
   if (length > MAX_STRING) c.fail(`a string of ${length} bytes is over the ${MAX_STRING}-byte limit`);
+  keepText(h, length);
   return globalHeapObject(h, h.absolute(collection, 'global heap address'), index, length).toString('utf8');
 }
 

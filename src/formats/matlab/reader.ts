@@ -21,6 +21,9 @@ import { FileRegion, readRange, type ByteRegion } from '../../io/range.js';
 import { describeMat73 } from './v73.js';
 import { fortranStrides, fortranView, stridedOffset, type FormatReader, type LeafValue, type ModelDescription, type TensorDescriptor } from '../types.js';
 import { nest } from '../numpy/header.js';
+import { warningList } from '../warnings.js';
+import { tensorList } from '../tensor-list.js';
+import { LeafTextBudget, MAX_LEAF_TEXT_BYTES } from '../leaf-text.js';
 
 const miINT8 = 1,
   miUINT8 = 2,
@@ -95,6 +98,8 @@ function looksLikeMatHeader(head: Uint8Array): boolean {
 class MatParser {
   private readonly le: boolean;
   readonly desc: ModelDescription;
+  /** Char arrays kept as entries, across the file. */
+  private readonly text = new LeafTextBudget();
 
   constructor(
     readonly path: string,
@@ -213,6 +218,10 @@ class MatParser {
         const t = await this.tag(r, pos, end, full);
         if (t.nbytes > MAX_CHAR_LEAF_BYTES) {
           this.desc.warnings.push(`${full}: char array ${shape} of ${t.nbytes} bytes skipped (over ${MAX_CHAR_LEAF_BYTES} bytes)`);
+          return;
+        }
+        if (!this.text.take(t.nbytes)) {
+          this.desc.warnings.push(`${full}: char array ${shape} of ${t.nbytes} bytes skipped (the file's char arrays are over ${MAX_LEAF_TEXT_BYTES} bytes)`);
           return;
         }
         const b = await this.data(r, t, MAX_CHAR_LEAF_BYTES, full);
@@ -421,7 +430,7 @@ export const matlabReader: FormatReader = {
         throw new DiffaiError(path, `bad endian indicator ${JSON.stringify(ind)} at bytes 126-127 (expected 'IM' or 'MI'); not a valid MAT-file`);
       }
       const le = ind === 'IM';
-      const desc: ModelDescription = { path, format: 'matlab', tensors: [], leaves: Object.create(null), warnings: [] };
+      const desc: ModelDescription = { path, format: 'matlab', tensors: tensorList(path), leaves: Object.create(null), warnings: warningList() };
       hc.littleEndian = le;
       const version = hc.seek(124).u16('version');
       if (version !== 0x0100) desc.warnings.push(`unexpected MAT-file version 0x${version.toString(16)} (expected 0x0100)`);

@@ -15,6 +15,9 @@ import { attributes, groupMembers, Hdf5File } from '../hdf5/objects.js';
 import { MAX_DEPTH, MAX_OBJECTS } from '../hdf5/reader.js';
 import { attributeValue, objectReferences } from '../hdf5/values.js';
 import { fortranView, type LeafValue, type ModelDescription, type TensorDescriptor } from '../types.js';
+import { warningList } from '../warnings.js';
+import { tensorList } from '../tensor-list.js';
+import { MAX_LEAF_TEXT_BYTES } from '../leaf-text.js';
 
 const CLASS_DTYPES: Record<string, DType> = {
   double: 'f64',
@@ -42,7 +45,13 @@ interface Walk {
 
 export function describeMat73(file: RandomAccessFile): ModelDescription {
   const h = new Hdf5File(file, 'MATLAB 7.3 MAT-file (HDF5)');
-  const desc: ModelDescription = { path: file.path, format: 'matlab', tensors: [], leaves: Object.create(null) as Record<string, LeafValue>, warnings: [] };
+  const desc: ModelDescription = {
+    path: file.path,
+    format: 'matlab',
+    tensors: tensorList(file.path),
+    leaves: Object.create(null) as Record<string, LeafValue>,
+    warnings: warningList(),
+  };
   const w: Walk = { h, desc, objects: 0 };
   for (const m of groupMembers(h, h.rootAddress)) {
     if (m.name.startsWith('#')) continue; // #refs# (cell contents) and #subsystem# (objects)
@@ -147,6 +156,10 @@ function chars(w: Walk, name: string, address: number, shape: number[]): LeafVal
   const count = shape.reduce((a, b) => a * b, 1);
   if (count > MAX_CHAR_UNITS) {
     w.desc.warnings.push(`${name}: char array [${shape.join(', ')}] skipped (over ${MAX_CHAR_UNITS} characters)`);
+    return null;
+  }
+  if (!w.h.leafText.take(count * 2)) {
+    w.desc.warnings.push(`${name}: char array [${shape.join(', ')}] skipped (the file's char arrays are over ${MAX_LEAF_TEXT_BYTES} bytes)`);
     return null;
   }
   const c = smallData(w, name, address, count * 2);

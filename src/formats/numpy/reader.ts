@@ -12,6 +12,9 @@ import { FileRegion, type ByteRegion } from '../../io/range.js';
 import { fortranView, type FormatReader, type LeafValue, type ModelDescription, type TensorDescriptor } from '../types.js';
 import { firstLocalName, readZipDirectory, ZIP_METHOD_DEFLATE, ZIP_METHOD_STORED } from '../zip/zip.js';
 import { decodeStringArray, isNpyMagic, parseNpyHeader, type NpyHeader } from './header.js';
+import { warningList } from '../warnings.js';
+import { tensorList } from '../tensor-list.js';
+import { LeafTextBudget, MAX_LEAF_TEXT_BYTES } from '../leaf-text.js';
 
 /** String arrays larger than this are not turned into leaves. */
 const MAX_STRING_LEAF_BYTES = 1024 * 1024;
@@ -23,7 +26,7 @@ interface ArrayResult {
 }
 
 /** Describes the array behind `r` (whose header is already parsed) as a tensor, a leaf or a warning. */
-async function describeArray(r: ByteRegion, h: NpyHeader, name: string, what: string): Promise<ArrayResult> {
+async function describeArray(r: ByteRegion, h: NpyHeader, name: string, what: string, text: LeafTextBudget): Promise<ArrayResult> {
   switch (h.kind) {
     case 'numeric': {
       const view = h.fortran ? fortranView(h.shape) : undefined;
@@ -43,6 +46,8 @@ async function describeArray(r: ByteRegion, h: NpyHeader, name: string, what: st
       if (h.dataLength > MAX_STRING_LEAF_BYTES || h.numel > MAX_STRING_LEAF_BYTES) {
         return { warning: `${what}string array ${h.descr} [${h.shape.join(', ')}] of ${h.dataLength} bytes skipped (over ${MAX_STRING_LEAF_BYTES} bytes)` };
       }
+      if (!text.take(h.dataLength))
+        return { warning: `${what}string array ${h.descr} [${h.shape.join(', ')}] skipped (the file's string arrays are over ${MAX_LEAF_TEXT_BYTES} bytes)` };
       const data = await r.read(h.dataOffset, h.dataLength);
       try {
         return { leaf: decodeStringArray(h, data) };
@@ -67,8 +72,8 @@ export const numpyReader: FormatReader = {
     try {
       const r = new FileRegion(file, 0, file.size, '');
       const h = await parseNpyHeader(r, path, '');
-      const desc: ModelDescription = { path, format: 'numpy', tensors: [], leaves: Object.create(null), warnings: [] };
-      const res = await describeArray(r, h, 'array', '');
+      const desc: ModelDescription = { path, format: 'numpy', tensors: [], leaves: Object.create(null), warnings: warningList() };
+      const res = await describeArray(r, h, 'array', '', new LeafTextBudget());
       if (res.tensor) desc.tensors.push(res.tensor);
       if (res.leaf !== undefined) desc.leaves['array'] = res.leaf;
       if (res.warning) desc.warnings.push(`array: ${res.warning}`);
@@ -115,8 +120,9 @@ export const npzReader: FormatReader = {
     const file = RandomAccessFile.open(path);
     try {
       const dir = readZipDirectory(file);
-      const desc: ModelDescription = { path, format: 'npz', tensors: [], leaves: Object.create(null), warnings: [] };
+      const desc: ModelDescription = { path, format: 'npz', tensors: tensorList(path), leaves: Object.create(null), warnings: warningList() };
       const seen = new Set<string>();
+      const text = new LeafTextBudget();
       for (const e of dir.entries) {
         if (e.name.endsWith('/')) continue; // a directory entry
         if (!e.name.endsWith('.npy')) {
@@ -141,7 +147,7 @@ export const npzReader: FormatReader = {
         }
         try {
           const h = await parseNpyHeader(r, path, what, e.uncompressedSize);
-          const res = await describeArray(r, h, name, what);
+          const res = await describeArray(r, h, name, what, text);
           if (res.tensor) desc.tensors.push(res.tensor);
           if (res.leaf !== undefined) desc.leaves[name] = res.leaf;
           if (res.warning) desc.warnings.push(res.warning);

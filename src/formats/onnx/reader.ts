@@ -11,15 +11,17 @@ import { DiffaiError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { type ProtoField, ProtoReader, WIRE_LEN, WIRE_VARINT } from '../../io/protobuf.js';
 import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
+import { LeafTextBudget, MAX_LEAF_TEXT_BYTES, summarizedText } from '../leaf-text.js';
 import { linkDequantized, type DequantizeNode } from './qdq.js';
-import { describeTensor, readTensorProto, STRING_TYPE } from './tensor.js';
+import { checkExternalOverlaps, describeTensor, readTensorProto, STRING_TYPE } from './tensor.js';
+import { warningList } from '../warnings.js';
+import { tensorList } from '../tensor-list.js';
 
 /** Subgraphs nest inside attributes of nodes; real models nest a few levels. */
 const MAX_GRAPH_DEPTH = 32;
 /** Most nodes read across all graphs: a large transformer export has some 10^5. */
 const MAX_NODES = 2_000_000;
-/** Most tensors (initializers and constants) and metadata_props entries: far above real models, so memory stays bounded. */
-const MAX_TENSORS = 1_000_000;
+/** Most metadata_props entries: far above real models, so memory stays bounded (tensors: MAX_DESCRIBED_TENSORS). */
 const MAX_METADATA = 100_000;
 /** Most inputs/outputs of one node. */
 const MAX_NODE_IO = 100_000;
@@ -34,6 +36,9 @@ interface Walk {
   dequantize: DequantizeNode[];
   nodes: number;
   metadata: number;
+  /** Metadata text kept across the model (values; keys apart, as a key cannot be summarized). */
+  text: LeafTextBudget;
+  keyText: LeafTextBudget;
 }
 
 export const onnxReader: FormatReader = {
@@ -69,13 +74,15 @@ function describeOnnx(file: RandomAccessFile): ModelDescription {
   const w: Walk = {
     proto,
     modelPath: file.path,
-    tensors: [],
+    tensors: tensorList(file.path),
     names: new Set(),
     leaves: Object.create(null) as Record<string, LeafValue>,
-    warnings: [],
+    warnings: warningList(),
     dequantize: [],
     nodes: 0,
     metadata: 0,
+    text: new LeafTextBudget(),
+    keyText: new LeafTextBudget(),
   };
   let graphs = 0;
   proto.fields(0, file.size, (f) => {
@@ -111,6 +118,7 @@ function describeOnnx(file: RandomAccessFile): ModelDescription {
     }
   });
   if (graphs === 0) throw new DiffaiError(file.path, 'ONNX model: no graph (not an ONNX model, or a truncated one)');
+  checkExternalOverlaps(proto, w.tensors, file.path);
   linkDequantized(w.tensors, w.dequantize, file, w.warnings);
   return { path: file.path, format: 'onnx', tensors: w.tensors, leaves: w.leaves, warnings: w.warnings };
 }
@@ -136,9 +144,10 @@ function readMetadataProp(w: Walk, f: ProtoField): void {
   let value = '';
   w.proto.fields(f.start, f.end, (e) => {
     if (e.number === 1) key = w.proto.string(e, 4096);
-    else if (e.number === 2) value = w.proto.string(e);
+    else if (e.number === 2) value = w.text.take(e.end - e.start) ? w.proto.string(e) : summarizedText(e.end - e.start, w.proto.sha256(e));
   });
   if (++w.metadata > MAX_METADATA) w.proto.fail(`more than ${MAX_METADATA} metadata_props entries`);
+  if (!w.keyText.take(key.length)) w.proto.fail(`metadata_props keys hold more than ${MAX_LEAF_TEXT_BYTES} bytes`);
   w.leaves[`metadata_props.${key}`] = value;
 }
 
@@ -231,7 +240,6 @@ function addTensor(w: Walk, f: ProtoField, fallbackName: string): void {
     w.warnings.push(`tensor name '${raw.name}' appears more than once; the first is compared`);
     return;
   }
-  if (w.tensors.length >= MAX_TENSORS) w.proto.fail(`more than ${MAX_TENSORS} tensors`);
   w.names.add(raw.name);
   w.tensors.push(describeTensor(w.proto, raw, w.modelPath));
 }

@@ -184,6 +184,26 @@ function externalSource(proto: ProtoReader, t: RawTensor, modelPath: string, byt
   return { kind: 'file', path: target, offset, length };
 }
 
+/**
+ * External data ranges of different tensors must not share bytes: writers give each tensor
+ * its own range, and a model naming one range thousands of times (shifted by a few bytes)
+ * would ask for that range's statistics thousands of times.
+ */
+export function checkExternalOverlaps(proto: ProtoReader, tensors: readonly TensorDescriptor[], modelPath: string): void {
+  const external = tensors.filter((t) => t.source.kind === 'file' && t.source.path !== modelPath && t.source.length > 0);
+  if (external.length < 2) return;
+  const key = (t: TensorDescriptor) => t.source as { path: string; offset: number; length: number };
+  external.sort((a, b) => (key(a).path < key(b).path ? -1 : key(a).path > key(b).path ? 1 : key(a).offset - key(b).offset));
+  for (let i = 1; i < external.length; i++) {
+    const p = key(external[i - 1]!);
+    const q = key(external[i]!);
+    if (p.path === q.path && q.offset < p.offset + p.length)
+      proto.fail(
+        `tensors '${external[i - 1]!.name}' and '${external[i]!.name}' share external data bytes (${q.offset}..${Math.min(p.offset + p.length, q.offset + q.length)})`,
+      );
+  }
+}
+
 /** An external data file beside a local model: inside the model's directory (through symbolic links too), a regular file. */
 function localExternal(proto: ProtoReader, label: string, modelPath: string, location: string): { target: string; size: number } {
   const dir = realpathSync(dirname(modelPath));

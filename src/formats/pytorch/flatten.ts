@@ -7,6 +7,7 @@
 import type { LeafValue } from '../types.js';
 import type { NumpyArray, TensorRef, UnsupportedTensor } from './torch.js';
 import { PyBytes, PyDict, PyGlobal, PyObject, PySet, isHost, type PyKey, type PyValue } from './unpickler.js';
+import { warningList } from '../warnings.js';
 
 export interface FlatTensor {
   name: string;
@@ -65,7 +66,7 @@ function isModuleState(state: PyValue | undefined): state is PyDict {
 
 export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Flattened {
   const L = { ...DEFAULT_FLATTEN, ...limits };
-  const out: Flattened = { tensors: [], leaves: Object.create(null), warnings: [], placeholders: new Set(), topKind: kindOf(root) };
+  const out: Flattened = { tensors: [], leaves: Object.create(null), warnings: warningList(), placeholders: new Set(), topKind: kindOf(root) };
   const seenNames = new Set<string>();
   const leaves = new Map<string, LeafValue>();
   const onPath = new Set<object>();

@@ -24,6 +24,8 @@ import {
 import { FlattenError, flatten, type Flattened } from './flatten.js';
 import { TorchFormatError, numpyDtype, torchHooks, type NumpyArray, type StorageRef, type TorchContext, type TensorRef } from './torch.js';
 import { BufferInput, FileInput, PickleError, PyDict, unpickle, type PickleInput, type PyValue } from './unpickler.js';
+import { warningList } from '../warnings.js';
+import { tensorList } from '../tensor-list.js';
 
 /** Largest pickle accepted (data.pkl, or the legacy main pickle). */
 export const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
@@ -133,7 +135,7 @@ async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
     }
     throw new DiffaiError(path, 'zip archive has no data.pkl: not a PyTorch checkpoint');
   }
-  const warnings: string[] = [];
+  const warnings: string[] = warningList();
   const pkl = pkls[0]!;
   if (pkls.length > 1) warnings.push(`archive has ${pkls.length} data.pkl records; read ${pkl.name}`);
   const root = pkl.name.slice(0, pkl.name.length - 'data.pkl'.length); // '' or 'name/'
@@ -197,6 +199,7 @@ async function describeZip(file: RandomAccessFile): Promise<ModelDescription> {
   };
 
   const tensors = buildDescriptors(path, flat, locate, byteOrder, pklInFile, warnings);
+  checkViewWork(path, tensors, file.size);
   if (isTorchScript) warnings.push('TorchScript archive: tensors read from data.pkl; code and constants are ignored');
   if (flat.topKind.startsWith('pickled nn.Module')) {
     warnings.push(`${flat.topKind}: its parameters and persistent buffers are read as a state_dict`);
@@ -212,7 +215,7 @@ function describeLegacy(file: RandomAccessFile): ModelDescription {
   const path = file.path;
   const readAt = (pos: number, len: number): Uint8Array => readRange(file, pos, len, { what: 'legacy pickle' });
   const input = (start: number): PickleInput => new FileInput(readAt, start, Math.min(file.size, start + MAX_PICKLE_BYTES));
-  const warnings: string[] = [];
+  const warnings: string[] = warningList();
 
   const magic = guard(path, 'legacy header', () => unpickle(input(0), {}, { maxOps: 100 }));
   if (magic.value !== LEGACY_MAGIC_NUMBER) throw new DiffaiError(path, 'legacy torch file with a wrong magic number');
@@ -283,6 +286,7 @@ function describeLegacy(file: RandomAccessFile): ModelDescription {
     return loc;
   };
   const tensors = buildDescriptors(path, flat, locate, byteOrder, true, warnings);
+  checkViewWork(path, tensors, file.size);
   checkSomethingDecoded(path, flat, tensors);
   warnings.push(...flat.warnings);
   return { path, format: 'pytorch', tensors, leaves: flat.leaves, warnings, unlistedClasses: ctx.unlistedClasses };
@@ -299,6 +303,45 @@ function checkSomethingDecoded(path: string, flat: Flattened, tensors: TensorDes
       `checkpoint holds ${flat.topKind} (${classes.slice(0, 3).join(', ')}) which diffai cannot decode without running code`,
       classes,
     );
+  }
+}
+
+/** Bytes of element work a checkpoint may ask for beyond MAX_WORK_RATIO times its size. */
+const MAX_WORK_BASE = 4 * 1024 ** 3;
+/** Real checkpoints read each stored byte about once (views split a storage); a few overlapping views are fine. */
+const MAX_WORK_RATIO = 16;
+
+/**
+ * Views of one storage can each cover most of it (`b[i:]` for i = 0…999 of a 100 MB storage:
+ * a legitimate torch.save of 100 MB asking for 100 GB of statistics). The bytes every
+ * distinct tensor visits (a broadcast or overlapping view: at most its storage span, as the
+ * engine counts it by multiplicities) are bounded in proportion to the file.
+ */
+function checkViewWork(path: string, tensors: readonly TensorDescriptor[], fileBytes: number): void {
+  const seen = new Set<string>();
+  let work = 0;
+  const limit = MAX_WORK_BASE + MAX_WORK_RATIO * fileBytes;
+  for (const t of tensors) {
+    if (t.numel === 0) continue;
+    const s = t.source;
+    const v = t.view;
+    const key = `${s.kind === 'deflate' ? s.skip : s.offset}\0${s.length}\0${v ? `${v.offset}:${v.strides.join(',')}` : '-'}\0${t.dtype}\0${t.shape.join(',')}`;
+    if (seen.has(key)) continue; // a tie: one storage and view under two names is counted once
+    seen.add(key);
+    let elements = t.numel;
+    if (v) {
+      let span = 1;
+      (v.dims ?? t.shape).forEach((d, k) => {
+        span += Math.max(0, d - 1) * Math.abs(v.strides[k] ?? 0);
+      });
+      elements = Math.min(elements, span);
+    }
+    work += elements * byteLength(t.storedAs ?? t.dtype, 1);
+    if (work > limit)
+      throw new DiffaiError(
+        path,
+        `its tensors view the stored bytes over and over (${work}+ bytes of work from a ${fileBytes}-byte file, over ${MAX_WORK_RATIO}× its size plus 4 GiB)`,
+      );
   }
 }
 
@@ -326,7 +369,7 @@ function buildDescriptors(
   pickleInFile: boolean,
   warnings: string[],
 ): TensorDescriptor[] {
-  const out: TensorDescriptor[] = [];
+  const out = tensorList(path);
   for (const { name, ref } of flat.tensors) {
     if (ref.hostKind === 'ndarray') {
       const d = numpyDescriptor(path, name, ref, pickleInFile, warnings);

@@ -15,6 +15,7 @@ import { parseJson } from '../../io/json.js';
 import { isRemotePath, remoteSibling } from '../../io/remote-path.js';
 import { readRange } from '../../io/range.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
+import { warningList } from '../warnings.js';
 
 /** Index file names, in order of preference when a directory holds several. */
 export const SHARD_INDEX_NAMES = ['model.safetensors.index.json', 'pytorch_model.bin.index.json'] as const;
@@ -97,7 +98,7 @@ function toLeaf(v: unknown): LeafValue {
  * directory holding one; `describeFile` describes one shard (any format the registry reads).
  */
 export async function describeSharded(indexPathOrDir: string, describeFile: (path: string) => Promise<ModelDescription>): Promise<ModelDescription> {
-  const warnings: string[] = [];
+  const warnings: string[] = warningList();
   let indexPath = indexPathOrDir;
   // A remote index (a URL or hf:// path) names its shards beside it on the same server.
   const remote = isRemotePath(indexPathOrDir);

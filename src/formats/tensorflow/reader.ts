@@ -13,6 +13,8 @@ import { RandomAccessFile } from '../../io/file.js';
 import { type ProtoField, ProtoReader, WIRE_LEN, WIRE_VARINT } from '../../io/protobuf.js';
 import { elementCount, packedValues } from '../protobuf-values.js';
 import type { FormatReader, LeafValue, ModelDescription, TensorDescriptor } from '../types.js';
+import { warningList } from '../warnings.js';
+import { tensorList } from '../tensor-list.js';
 
 /** DataType enum of tensorflow/core/framework/types.proto (reference types are +100). */
 const TF_DTYPES: Record<number, DType> = {
@@ -62,7 +64,6 @@ const TYPED_FIELDS: Record<number, { packing: 'fixed' | 'varint'; types: DType[]
 const MAX_RANK = 64;
 /** Most elements one repeated value may fill. */
 const MAX_FILLED = 1 << 28;
-const MAX_TENSORS = 1_000_000;
 const MAX_NODES = 2_000_000;
 
 interface Walk {
@@ -93,7 +94,14 @@ export const tensorflowReader: FormatReader = {
 function describeGraph(file: RandomAccessFile): ModelDescription {
   const savedModel = readHeadByte(file) === 0x08;
   const proto = new ProtoReader(file, savedModel ? 'TensorFlow SavedModel' : 'TensorFlow GraphDef');
-  const w: Walk = { proto, tensors: [], names: new Set(), leaves: Object.create(null) as Record<string, LeafValue>, warnings: [], nodes: 0 };
+  const w: Walk = {
+    proto,
+    tensors: tensorList(file.path),
+    names: new Set(),
+    leaves: Object.create(null) as Record<string, LeafValue>,
+    warnings: warningList(),
+    nodes: 0,
+  };
   if (savedModel) {
     let graphs = 0;
     proto.fields(0, file.size, (f) => {
@@ -178,7 +186,6 @@ function readNode(w: Walk, f: ProtoField): void {
   }
   const t = readTensor(w, value, name);
   if (!t) return;
-  if (w.tensors.length >= MAX_TENSORS) proto.fail(`more than ${MAX_TENSORS} tensors`);
   w.names.add(name);
   w.tensors.push(t);
 }
