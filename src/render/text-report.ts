@@ -102,8 +102,8 @@ export function renderReportText(raw: Report, options: RenderOptions = {}): stri
 function* pairTextChunks(raw: PairReport, options: RenderOptions): Generator<string> {
   const report = termSafeReport(raw) as PairReport;
   const text = { stats: options.stats, palette: options.palette ?? PLAIN };
-  // The lines renderText joins, one at a time.
-  for (const r of report.results) yield `${renderResultLine(termSafeResult(r), text)}\n`;
+  // The lines renderText joins, one at a time (termSafeReport has escaped them already).
+  for (const r of report.results) yield `${renderResultLine(r, text)}\n`;
   if (options.charts) yield histogramsText(report.histograms ?? []);
   yield renderAnalysesText(report.analyses ?? [], { summaryOnly: options.review, charts: options.charts });
 }
