@@ -1,6 +1,7 @@
 import type { DiffResult, PairStream } from '../diff/types.js';
 import { reportContract, toContract } from './contract.js';
 import { inspectJsonChunks } from './inspect-json.js';
+import { JsonBytes } from './json-bytes.js';
 import type { Renderer } from './types.js';
 
 /**
@@ -32,24 +33,38 @@ export function* jsonChunks(value: unknown): Generator<string> {
   yield ']\n';
 }
 
-/** Entries stringified together in a streamed pair's JSON: pieces of some 30 KB, below V8's large-object size, so they die young. */
-const ENTRIES_PER_PIECE = 32;
+/**
+ * Bytes of streamed JSON gathered before they are handed on: writes of 1 MiB (a file or a
+ * pipe takes them in one call), in one buffer reused from piece to piece.
+ */
+const PIECE_BYTES = 1 << 20;
 
 /**
- * A streamed pair's JSON (the contract array of its differences), ENTRIES_PER_PIECE entries
- * at a time: each group stringified as one array, whose text between the brackets is those
- * entries as the whole array shows them (same indentation, `,\n` between).
+ * A streamed pair's JSON (the contract array of its differences), written entry by entry as
+ * UTF-8 (json-bytes.ts) and handed on PIECE_BYTES at a time: the text renderJson gives the
+ * whole list. Each piece is borrowed: valid until the next one is asked for.
  */
-export async function* jsonWindowChunks(windows: AsyncIterable<DiffResult[]>): AsyncGenerator<string> {
+export async function* jsonWindowChunks(windows: AsyncIterable<DiffResult[]>): AsyncGenerator<Uint8Array> {
+  const out = new JsonBytes(PIECE_BYTES + (PIECE_BYTES >> 3));
   let first = true;
   for await (const window of windows) {
-    for (let i = 0; i < window.length; i += ENTRIES_PER_PIECE) {
-      const text = JSON.stringify(toContract(window.slice(i, i + ENTRIES_PER_PIECE)), null, 2);
-      yield `${first ? '[\n' : ',\n'}${text.slice(2, -2)}`;
+    for (const entry of toContract(window)) {
+      out.ascii(first ? '[' : ',');
       first = false;
+      out.newline(2);
+      out.value(entry, 2);
+      if (out.length >= PIECE_BYTES) {
+        yield out.bytes();
+        out.reset();
+      }
     }
   }
-  yield first ? '[]\n' : '\n]\n';
+  if (first) out.ascii('[]\n');
+  else {
+    out.newline(0);
+    out.ascii(']\n');
+  }
+  yield out.bytes();
 }
 
 const json: Renderer = {
