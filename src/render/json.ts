@@ -1,7 +1,7 @@
 import type { DiffResult, PairStream } from '../diff/types.js';
 import { reportContract, toContract } from './contract.js';
 import { inspectJsonChunks } from './inspect-json.js';
-import { JsonBytes } from './json-bytes.js';
+import { JsonTape } from './json-tape.js';
 import type { Renderer } from './types.js';
 
 /**
@@ -33,38 +33,40 @@ export function* jsonChunks(value: unknown): Generator<string> {
   yield ']\n';
 }
 
-/**
- * Bytes of streamed JSON gathered before they are handed on: writes of 1 MiB (a file or a
- * pipe takes them in one call), in one buffer reused from piece to piece.
- */
+/** Output handed on at a time by the tape: writes of 1 MiB (a file or a pipe takes them in one call). */
 const PIECE_BYTES = 1 << 20;
 
 /**
- * A streamed pair's JSON (the contract array of its differences), written entry by entry as
- * UTF-8 (json-bytes.ts) and handed on PIECE_BYTES at a time: the text renderJson gives the
- * whole list. Each piece is borrowed: valid until the next one is asked for.
+ * A streamed pair's JSON (the contract array of its differences): the text renderJson gives
+ * the whole list. The first window is stringified by V8 (a small diff does not load the
+ * text module); the rest goes on a JsonTape and comes out a megabyte at a time, as borrowed
+ * bytes (valid until the next piece is asked for).
  */
-export async function* jsonWindowChunks(windows: AsyncIterable<DiffResult[]>): AsyncGenerator<Uint8Array> {
-  const out = new JsonBytes(PIECE_BYTES + (PIECE_BYTES >> 3));
+export async function* jsonWindowChunks(windows: AsyncIterable<DiffResult[]>): AsyncGenerator<string | Uint8Array> {
   let first = true;
+  let tape: JsonTape | undefined;
   for await (const window of windows) {
-    for (const entry of toContract(window)) {
-      out.ascii(first ? '[' : ',');
+    if (window.length === 0) continue;
+    if (first) {
+      const text = JSON.stringify(toContract(window), null, 2);
+      yield `[\n${text.slice(2, -2)}`;
       first = false;
-      out.newline(2);
-      out.value(entry, 2);
-      if (out.length >= PIECE_BYTES) {
-        yield out.bytes();
-        out.reset();
-      }
+      continue;
     }
+    tape ??= new JsonTape();
+    for (const entry of toContract(window)) {
+      tape.raw(',\n  ');
+      tape.value(entry, 2);
+    }
+    if (tape.wantsFlush(PIECE_BYTES)) yield* tape.flush();
   }
-  if (first) out.ascii('[]\n');
-  else {
-    out.newline(0);
-    out.ascii(']\n');
+  if (first) {
+    yield '[]\n';
+    return;
   }
-  yield out.bytes();
+  tape?.raw('\n]\n');
+  if (tape) yield* tape.flush();
+  else yield '\n]\n';
 }
 
 const json: Renderer = {

@@ -1,58 +1,44 @@
 /**
- * Number#toString's text of a number, written as ASCII bytes: what JSON.stringify prints
- * for a finite number and js-yaml for a float, several times faster than V8's own
- * conversion (≈60 ns against ≈270 ns a double, measured on this VM), which was most of a
- * million-entry diff's JSON time. Integers below 2^31 are written here; other numbers by
- * Ryū in WASM (assembly/number-text.ts, build/number-text.wasm): the shortest digits that
- * read back as the same double, the closest of those, ties to even, laid out as ECMAScript's
+ * Number#toString's text of a number (what JSON.stringify prints for a finite number, and
+ * js-yaml for a float), several times faster than V8's own conversion for doubles (≈60 ns
+ * against ≈270 ns a double, measured on this VM). Integers below 2^31 are written here,
+ * other numbers by Ryū in WASM (assembly/text/number.ts): the shortest digits that read
+ * back as the same double, the closest of those, ties to even, laid out as ECMAScript's
  * Number::toString lays them out. test/number_text.test.ts holds it to Number#toString.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { textInstance } from './text-module.js';
 
 /** The longest text of a number: `-1.2345678901234567e-308`. */
 export const MAX_NUMBER_BYTES = 25;
 
-interface NumberTextExports {
-  memory: WebAssembly.Memory;
-  init(): void;
-  outPtr(): number;
-  shortest(x: number, at: number): number;
-}
-
-/** Beside the kernels: build/ two directories up (src/render → <repo>/build; dist/src/render → dist/build). */
-export const NUMBER_TEXT_URL = new URL('../../build/number-text.wasm', import.meta.url);
-
 /**
- * Numbers V8 formats before the module is loaded: a small report never loads it (its
- * compilation and tables cost about a millisecond of start-up, more than V8 spends on a few
- * hundred numbers).
+ * Numbers V8 formats before the module is loaded: a caller with a few numbers never loads
+ * it (its compilation and tables cost about a millisecond of start-up, more than V8 spends
+ * on a few hundred numbers).
  */
 const BEFORE_LOADING = 512;
 
-let module: { shortest(x: number, at: number): number; bytes: Uint8Array; out: number } | undefined;
+interface Loaded {
+  shortest(x: number, at: number): number;
+  bytes: Uint8Array;
+  /** Where shortest() writes for a copy. */
+  out: number;
+}
+
+let module: Loaded | undefined;
 let formatted = 0;
 
-/** Loads the module (synchronously; it is a few KB). Throws when the build lacks it. */
-function load(): NonNullable<typeof module> {
+function load(): Loaded {
   if (module) return module;
-  const compiled = new WebAssembly.Module(readFileSync(fileURLToPath(NUMBER_TEXT_URL)));
-  const exports = new WebAssembly.Instance(compiled, {
-    env: {
-      abort: () => {
-        throw new Error('number-text module aborted');
-      },
-    },
-  }).exports as unknown as NumberTextExports;
-  exports.init();
-  // The module's memory never grows, so the view stays valid.
+  const { exports } = textInstance();
+  // The module's memory never grows after init, so the view stays valid.
   module = { shortest: exports.shortest, bytes: new Uint8Array(exports.memory.buffer), out: exports.outPtr() };
   return module;
 }
 
 /**
- * Writes String(x) at out[at…] (MAX_NUMBER_BYTES must be free there); returns the end. Non-finite
- * numbers are written as String gives them (NaN, Infinity, -Infinity): JSON's null is the caller's.
+ * Writes String(x) at out[at…] as ASCII (MAX_NUMBER_BYTES must be free there); returns the
+ * end. Non-finite numbers are written as String gives them (NaN, Infinity, -Infinity).
  */
 export function writeNumberText(x: number, out: Uint8Array, at: number): number {
   if ((x | 0) === x) return writeInt32(x, out, at); // also −0, which prints as 0
@@ -64,11 +50,19 @@ export function writeNumberText(x: number, out: Uint8Array, at: number): number 
   return at + n;
 }
 
+/** String(x). */
+export function numberText(x: number): string {
+  if ((x | 0) === x || (module === undefined && formatted++ < BEFORE_LOADING)) return String(x);
+  const m = module ?? load();
+  const n = m.shortest(x, m.out);
+  return String.fromCharCode.apply(null, m.bytes.subarray(m.out, m.out + n) as unknown as number[]);
+}
+
 /** The Ryū path alone (no integer or start-up shortcut): for the equivalence test. */
 export function ryuNumberText(x: number): string {
   const m = load();
   const n = m.shortest(x, m.out);
-  return String.fromCharCode(...m.bytes.subarray(m.out, m.out + n));
+  return String.fromCharCode.apply(null, m.bytes.subarray(m.out, m.out + n) as unknown as number[]);
 }
 
 function writeInt32(x: number, out: Uint8Array, at: number): number {

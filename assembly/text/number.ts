@@ -1,11 +1,10 @@
-// Entry point of the number-text module (build/number-text.wasm, apart from the kernels): the
-// text JavaScript's Number#toString gives a double, written as ASCII bytes. The digits are the
+// Number#toString's text of a double, written as ASCII bytes (for the text module, index.ts). The digits are the
 // shortest that read back as the same double, the closest of those to it, ties to even: Ryū
 // (Ulf Adams, PLDI 2018; the reference C is github.com/ulfjack/ryu, d2s.c), which finds them
 // with 128-bit fixed-point powers of five instead of big numbers. The layout (plain decimal
 // from 1e-7 up to 1e21, exponent form outside) is ECMAScript's Number::toString.
 //
-// The powers-of-five tables are computed by init() from exact big integers (a few thousand
+// The powers-of-five tables are computed by initNumbers() from exact big integers (a few thousand
 // operations), so nothing here is a copied table.
 
 const POW5_INV_BITCOUNT: i32 = 125;
@@ -23,10 +22,6 @@ const OUT: usize = memory.data(32, 16);
 const DIGITS: usize = memory.data(32, 16);
 /** "00", "01", … "99": two digits per store. */
 const PAIRS: usize = memory.data(200, 16);
-
-/** Bytes of the text buffer a host writer may fill in place (textPtr()), reserved by init(). */
-const TEXT_BYTES: usize = 5 << 18; // 1.25 MiB
-let textBuffer: usize = 0;
 
 // Big integers of 32-bit limbs, least significant first, for init() only.
 const LIMBS: i32 = 32; // 1024 bits: 5^341 has 792, the divided power of two 928
@@ -77,11 +72,7 @@ function divideBy5(big: usize): void {
  * Fills the tables. The inverse powers use ⌊⌊x/a⌋/b⌋ = ⌊x/(ab)⌋: ⌊2^928 / 5^i⌋ is kept by
  * dividing by 5 once per step, and ⌊2^j / 5^i⌋ is that shifted right by 928 − j.
  */
-export function init(): void {
-  if (textBuffer == 0) {
-    textBuffer = <usize>memory.size() << 16;
-    memory.grow(<i32>((TEXT_BYTES + 0xffff) >> 16));
-  }
+export function initNumbers(): void {
   for (let i = 0; i < 100; i++) {
     store<u8>(PAIRS + <usize>(2 * i), <u8>(48 + i / 10));
     store<u8>(PAIRS + <usize>(2 * i + 1), <u8>(48 + (i % 10)));
@@ -391,10 +382,38 @@ function writeDigits(v: u64, len: i32): void {
   else store<u8>(p - 1, <u8>(48 + rest));
 }
 
-/** count bytes from `from` to `to` (short runs: a loop beats memory.copy's call). */
+/**
+ * count bytes (at most 24) from `from` to `to`, 8 at a time: may write up to 7 bytes past
+ * the end, which the caller's next bytes overwrite (every output area has that slack).
+ */
 @inline function copyBytes(to: usize, from: usize, count: i32): usize {
-  for (let i = 0; i < count; i++) store<u8>(to + <usize>i, load<u8>(from + <usize>i));
+  for (let i = 0; i < count; i += 8) store<u64>(to + <usize>i, load<u64>(from + <usize>i));
   return to + <usize>count;
+}
+
+/** The decimal digits of v at p; returns the end. */
+function writeU32(p: usize, v: u32): usize {
+  let len: usize = 1;
+  if (v >= 10) len = 2;
+  if (v >= 100) len = 3;
+  if (v >= 1000) len = 4;
+  if (v >= 10000) len = 5;
+  if (v >= 100000) len = 6;
+  if (v >= 1000000) len = 7;
+  if (v >= 10000000) len = 8;
+  if (v >= 100000000) len = 9;
+  if (v >= 1000000000) len = 10;
+  const end = p + len;
+  let q = end;
+  while (v >= 100) {
+    const r = v / 100;
+    q -= 2;
+    pair(q, v - r * 100);
+    v = r;
+  }
+  if (v >= 10) pair(q - 2, v);
+  else store<u8>(q - 1, <u8>(48 + v));
+  return end;
 }
 
 function writeAscii(at: usize, text: string): usize {
@@ -407,18 +426,9 @@ export function outPtr(): usize {
   return OUT;
 }
 
-/** Address of the text buffer (textBytes() long), where a host writer may let shortest() write in place. */
-export function textPtr(): usize {
-  return textBuffer;
-}
-
-export function textBytes(): usize {
-  return TEXT_BYTES;
-}
-
 /**
  * Writes Number#toString's text of x at `at` (25 bytes at most); returns its length.
- * init() must have run.
+ * initNumbers() must have run.
  */
 export function shortest(x: f64, at: usize): i32 {
   const bits = reinterpret<u64>(x);
@@ -435,7 +445,15 @@ export function shortest(x: f64, at: usize): i32 {
     store<u8>(p, 48); // ±0 is "0"
     return 1;
   }
-  if (!smallInteger(ieeeMantissa, ieeeExponent)) d2d(ieeeMantissa, ieeeExponent);
+  if (smallInteger(ieeeMantissa, ieeeExponent)) {
+    // Integers below 2^53: their digits in full (below 2^32 without the 64-bit steps).
+    if (sign) store<u8>(p++, 45);
+    if (decimalDigits <= 0xffffffff) return <i32>(writeU32(p, <u32>decimalDigits) - at);
+    const k = decimalLength17(decimalDigits);
+    writeDigits(decimalDigits, k);
+    return <i32>(copyBytes(p, DIGITS, k) - at);
+  }
+  d2d(ieeeMantissa, ieeeExponent);
   const k = decimalLength17(decimalDigits);
   writeDigits(decimalDigits, k);
   // value = 0.d1d2…dk × 10^n
