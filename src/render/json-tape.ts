@@ -86,7 +86,9 @@ export class JsonTape {
   /** True when the tapes are three quarters full or `bytes` of output are recorded. */
   wantsFlush(bytes: number): boolean {
     const at = this.at;
-    return this.bound >= bytes || 4 * this.opCount > 3 * at.opsCapacity || 4 * this.numberCount > 3 * at.numbersCapacity || 4 * this.byteCount > 3 * at.bytesCapacity;
+    return (
+      this.bound >= bytes || 4 * this.opCount > 3 * at.opsCapacity || 4 * this.numberCount > 3 * at.numbersCapacity || 4 * this.byteCount > 3 * at.bytesCapacity
+    );
   }
 
   /**
@@ -339,7 +341,7 @@ function escapeString(text: string, out: Uint8Array, p: number): number {
     const c = text.charCodeAt(i);
     if (c < 0x80) {
       if (c >= 0x20 && c !== QUOTE && c !== BACKSLASH) out[p++] = c;
-      else p = escape(out, p, c);
+      else p = escapeUnit(out, p, c);
     } else if (c < 0x800) {
       out[p++] = 0xc0 | (c >> 6);
       out[p++] = 0x80 | (c & 0x3f);
@@ -357,7 +359,7 @@ function escapeString(text: string, out: Uint8Array, p: number): number {
         out[p++] = 0x80 | (cp & 0x3f);
         i++;
       } else {
-        p = escape(out, p, c); // a lone surrogate
+        p = escapeUnit(out, p, c); // a lone surrogate
       }
     }
   }
@@ -366,7 +368,7 @@ function escapeString(text: string, out: Uint8Array, p: number): number {
 }
 
 /** The escape of an ASCII control character, `"`, `\` or a lone surrogate at p; returns the end. */
-function escape(out: Uint8Array, p: number, c: number): number {
+function escapeUnit(out: Uint8Array, p: number, c: number): number {
   out[p++] = BACKSLASH;
   switch (c) {
     case QUOTE:
