@@ -72,7 +72,7 @@ export async function* jsonWindowChunks(windows: AsyncIterable<DiffResult[]>): A
 const json: Renderer = {
   render: (report) => (report.kind === 'inspect' ? [...inspectJsonChunks(report)].join('') : renderJson(reportContract(report))),
   // An inspection streams a tensor at a time; a diff's differences entry by entry.
-  chunks: (report) => (report.kind === 'inspect' ? inspectJsonChunks(report) : jsonChunks(reportContract(report))),
+  chunks: (report) => (report.kind === 'inspect' ? inspectJsonChunks(report, true) : jsonChunks(reportContract(report))),
   pairChunks: (stream: PairStream) => jsonWindowChunks(stream.windows),
 };
 export default json;

@@ -28,9 +28,9 @@ export interface Renderer {
   /**
    * The same text in pieces, for reports too large to hold as one string (a
    * million-tensor inspection); undefined when this renderer has no streamed form of
-   * `report` (then `render` is used).
+   * `report` (then `render` is used). Byte pieces are borrowed, as pairChunks' are.
    */
-  chunks?(report: Report, options: RenderOptions): Iterable<string> | undefined;
+  chunks?(report: Report, options: RenderOptions): Iterable<OutputPiece> | undefined;
   /**
    * A two-file diff as its differences arrive, window by window: the very text `render`
    * gives the pair report holding them all; undefined when these options need every result
