@@ -178,9 +178,9 @@ function doubleQuoted(s: string): string {
   for (let i = 0; i < s.length; ) {
     const c = codePointAt(s, i);
     const step = c >= 0x10000 ? 2 : 1;
-    const escape = ESCAPES.get(c);
-    if (escape !== undefined || !isPrintable(c)) {
-      out += s.slice(from, i) + (escape ?? hexEscape(c));
+    const escaped = ESCAPES.get(c);
+    if (escaped !== undefined || !isPrintable(c)) {
+      out += s.slice(from, i) + (escaped ?? hexEscape(c));
       from = i + step;
     }
     i += step;
