@@ -262,6 +262,18 @@ describe('the direct YAML writer equals js-yaml byte for byte', () => {
         expect(yamlDocument(value, { keepNonFinite: true }), String(n)).toBe(yaml.dump(value, OPTIONS));
       }
     }
+    // Doubles of random bits (every exponent, subnormals), 2,000 to a list.
+    const rng = new Rng(17);
+    const view = new DataView(new ArrayBuffer(8));
+    for (let k = 0; k < 10; k++) {
+      const list = Array.from({ length: 2000 }, () => {
+        view.setUint32(0, rng.int(2 ** 32));
+        view.setUint32(4, rng.int(2 ** 32));
+        return view.getFloat64(0);
+      });
+      expect(yamlDocument(list)).toBe(reference(list));
+      expect(yamlDocument(list, { keepNonFinite: true })).toBe(yaml.dump(list, OPTIONS));
+    }
     expect(yamlDocument([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 5e-7], { keepNonFinite: true })).toBe(
       '- .nan\n- .inf\n- -.inf\n- -0.0\n- 5.e-7\n',
     );

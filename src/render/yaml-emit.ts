@@ -308,7 +308,9 @@ class Writer {
 
   private mapping(object: Record<string, unknown>, level: number, compact: boolean): string {
     let out = '';
-    for (const key of Object.keys(object)) {
+    // for-in, not Object.keys: V8 then loads each member through the object's enum cache.
+    // (A plain object's prototype, Object.prototype or null, has no enumerable members.)
+    for (const key in object) {
       const v = object[key];
       if (isAbsent(v)) continue;
       if (!compact || out !== '') out += newline(level);
