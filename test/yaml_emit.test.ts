@@ -335,9 +335,10 @@ describe('the YAML renderer equals js-yaml on real reports', () => {
   it('a pair whose tensor names and metadata need quoting, escaping and block scalars', async () => {
     const rng = new Rng(5);
     // (Not __proto__: the test's file writer keeps names as object keys.)
-    const names = [...new Set([...WORDS, ...PIECES.map((p) => `w${p}x`), 'x'.repeat(1100), 'a\nb', 'tab\there', 'esc\u001b[31m'])].filter(
-      (n) => n !== '' && n !== '__proto__',
-    );
+    // More than one piece of streamed inspection (256 tensors a piece).
+    const odd = [...WORDS, ...PIECES.map((p) => `w${p}x`), ...PIECES.map((p) => `${p}.${p}`), 'x'.repeat(1100), 'a\nb', 'tab\there', 'esc\u001b[31m'];
+    const names = [...new Set([...odd, ...odd.map((n) => `${n}.weight`), ...odd.map((n) => `${n}.bias`)])].filter((n) => n !== '' && n !== '__proto__');
+    expect(names.length).toBeGreaterThan(2 * 256);
     const tensors = names.map((name) => ({ name, dtype: 'f32' as const, shape: [3], bytes: randomBytes('f32', 3, rng) }));
     const changed = tensors.map((t, i) => (i % 3 === 0 ? t : { ...t, bytes: randomBytes('f32', 3, rng) }));
     const a = writeSafetensors(tmp.path('odd_a.safetensors'), tensors, { yes: 'no', ': key': '2024-01-01', multi: 'line\none\n' });
