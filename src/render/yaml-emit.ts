@@ -230,15 +230,16 @@ function scalar(s: string, level: number, isKey: boolean): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 
-/** Keys seen: a report repeats a few dozen keys millions of times. */
+/** Keys seen (short ones, a few thousand): a report repeats a few dozen keys millions of times. */
 const KEYS = new Map<string, string>();
 const KEYS_CACHED = 4096;
+const KEY_CACHED_LENGTH = 64;
 
 function keyText(key: string): string {
   let text = KEYS.get(key);
   if (text === undefined) {
     text = scalar(key, 0, true);
-    if (KEYS.size < KEYS_CACHED) KEYS.set(key, text);
+    if (KEYS.size < KEYS_CACHED && key.length <= KEY_CACHED_LENGTH) KEYS.set(key, text);
   }
   return text;
 }
