@@ -131,7 +131,9 @@ function bounded(d: ModelDescription): ModelDescription {
  */
 async function describeRemote(path: string, options: DescribeOptions): Promise<ModelDescription> {
   const target = findRemoteModel(path);
-  const d = isShardIndexName(target) ? await describeSharded(target, (p) => describeShard(p, options)) : await describeFile(detectFormat(target, options), target);
+  const d = isShardIndexName(target)
+    ? await describeSharded(target, (p) => describeShard(p, options))
+    : await describeFile(detectFormat(target, options), target);
   return target === path ? d : { ...d, path };
 }
 

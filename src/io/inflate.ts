@@ -47,7 +47,6 @@ export function inflateBudgetProblem(inflated: number, compressed: number): stri
   return `more than ${allowed} bytes from ${compressed} compressed bytes, over the budget of 1 GiB plus ${INFLATE_RATIO} times the compressed size (a decompression bomb? set ${INFLATE_LIMIT_ENV} to allow more)`;
 }
 
-
 export interface InflateOptions {
   /** What is being inflated, for messages (`zip entry "data.pkl"`). */
   what?: string;

@@ -71,7 +71,7 @@ let zeroBlocks: Buffer | undefined;
 function deflateBlocks(prefix: Buffer, zeros: number): Buffer[] {
   const flush = { finishFlush: constants.Z_FULL_FLUSH, level: 9 };
   zeroBlocks ??= deflateRawSync(Buffer.alloc(ZERO_PIECE), flush);
-  const parts = [deflateRawSync(prefix, flush)];
+  const parts: Buffer[] = [deflateRawSync(prefix, flush)];
   let left = zeros;
   for (; left >= ZERO_PIECE; left -= ZERO_PIECE) parts.push(zeroBlocks);
   if (left > 0) parts.push(deflateRawSync(Buffer.alloc(left), flush));
@@ -114,18 +114,23 @@ export function gzipZeros(zeros: number, prefix: Buffer = Buffer.alloc(0)): Buff
 /** An .npz holding one float32 array of `n` zeros, deflated at deflate's best ratio. */
 export function npzZerosBomb(n: number): Buffer {
   const header = npyRaw(`{'descr': '<f4', 'fortran_order': False, 'shape': (${n},), }`);
-  return buildZip([{ name: 'w.npy', data: Buffer.alloc(0), deflated: { payload: deflatedZeros(4 * n, header), size: header.length + 4 * n } }], { zip64: 4 * n >= 2 ** 32 });
+  return buildZip([{ name: 'w.npy', data: Buffer.alloc(0), deflated: { payload: deflatedZeros(4 * n, header), size: header.length + 4 * n } }], {
+    zip64: 4 * n >= 2 ** 32,
+  });
 }
 
 /** A torch zip whose one float32 storage of `n` zeros is deflated at deflate's best ratio. */
 export function ptZerosBomb(n: number): Buffer {
   const pkl = stateDictOf([['w', viewTensor('0', n, 0, [n], [1])]]);
-  return buildZip([
-    { name: 'archive/data.pkl', data: pkl },
-    { name: 'archive/byteorder', data: Buffer.from('little') },
-    { name: 'archive/data/0', data: Buffer.alloc(0), deflated: { payload: deflatedZeros(4 * n), size: 4 * n } },
-    { name: 'archive/version', data: Buffer.from('3\n') },
-  ], { zip64: 4 * n >= 2 ** 32 });
+  return buildZip(
+    [
+      { name: 'archive/data.pkl', data: pkl },
+      { name: 'archive/byteorder', data: Buffer.from('little') },
+      { name: 'archive/data/0', data: Buffer.alloc(0), deflated: { payload: deflatedZeros(4 * n), size: 4 * n } },
+      { name: 'archive/version', data: Buffer.from('3\n') },
+    ],
+    { zip64: 4 * n >= 2 ** 32 },
+  );
 }
 
 /** A MAT v5 file of `vars` miCOMPRESSED variables, each an n×1 double array of zeros (8n < 2^32). */
