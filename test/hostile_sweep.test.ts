@@ -8,8 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Engine } from '../src/engine/engine.js';
 import { resolveRemote } from '../src/io/remote-path.js';
-import { diffFiles } from '../src/library.js';
+import { diffDirectories, diffFiles } from '../src/library.js';
 import { cli, expectTrouble, requireBuild } from './helpers/cli.js';
 import { ROOT } from './helpers/files.js';
 import { safetensors } from './helpers/hostile_files.js';
@@ -112,4 +113,40 @@ describe('forged and faulty part files for diffai merge', () => {
       expectTrouble(await cli(['merge', bad, p2]), bad, problem);
     });
   }
+});
+
+describe('a directory of many small models', () => {
+  it('engines one after another share one kernel instance (a new one per pair cost ~10 ms and 26 MiB)', () => {
+    const kernelsOf = (e: Engine) => (e as unknown as { kernels: object }).kernels;
+    const first = new Engine();
+    const k = kernelsOf(first);
+    first.close();
+    const second = new Engine();
+    expect(kernelsOf(second)).toBe(k);
+    const third = new Engine(); // while the second holds it, another engine makes its own
+    expect(kernelsOf(third)).not.toBe(k);
+    second.close();
+    third.close();
+  });
+
+  it('200 pairs diff with exact per-file results', async () => {
+    const { mkdirSync } = await import('node:fs');
+    const [da, db] = [join(TMP, 'many_a'), join(TMP, 'many_b')];
+    mkdirSync(da);
+    mkdirSync(db);
+    for (let i = 0; i < 200; i++) {
+      writeFileSync(join(da, `m${i}.safetensors`), safetensors({ w: [i, 1, 2] }));
+      writeFileSync(join(db, `m${i}.safetensors`), safetensors({ w: [i, 1, i % 2 === 0 ? 2 : 5] }));
+    }
+    const report = await diffDirectories(da, db);
+    expect(report.files).toHaveLength(200);
+    for (const f of report.files) {
+      const i = Number(/m(\d+)/.exec(f.file)![1]);
+      expect(f.status).toBe(i % 2 === 0 ? 'identical' : 'modified');
+      if (i % 2 === 1) {
+        const r = f.results[0] as { b: { max: number; mean: number } };
+        expect([r.b.max, r.b.mean]).toEqual([Math.max(i, 5), (i + 1 + 5) / 3]);
+      }
+    }
+  });
 });
