@@ -4,7 +4,7 @@
  * inflating: minutes of work for any reader (zip .pt, .npz, MATLAB miCOMPRESSED, HDF5
  * deflate chunks). Real compressed weights inflate to about 1–2× their stored bytes, so the
  * bytes a file's tensors make the engine inflate may be at most io/inflate.ts's allowance
- * (1 GiB at any ratio, so a small file of zeros still works, plus 4 times the file's size);
+ * (512 MiB at any ratio, so a small file of zeros still works, plus 4 times the file's size);
  * past that the file is refused, naming the numbers, before anything is inflated.
  *
  * The work counted is what the engine will do: each tensor read from a deflate stream

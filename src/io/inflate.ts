@@ -21,8 +21,11 @@ const zlib = lazyBuiltin<typeof import('node:zlib')>('node:zlib');
 
 export type CompressionFormat = 'raw' | 'zlib';
 
-/** Inflated bytes any file may ask for, whatever its ratio. */
-export const INFLATE_FLOOR_BYTES = 1 << 30;
+/**
+ * Inflated bytes any file may ask for, whatever its ratio: a gzip bomb is refused after
+ * inflating (and spooling) this much, so it is also what a refusal costs (~3–7 s loaded).
+ */
+export const INFLATE_FLOOR_BYTES = 512 << 20;
 /** Inflated bytes a file may ask for beyond the floor, per byte of the file. */
 export const INFLATE_RATIO = 4;
 /** Environment variable that sets the allowance per file (bytes), for files that really need more. */
@@ -30,7 +33,7 @@ export const INFLATE_LIMIT_ENV = 'DIFFAI_INFLATE_MAX_BYTES';
 
 /**
  * What is wrong when `inflated` bytes come from `compressed` bytes (a file's size, or what a
- * stream has read so far), or undefined within the allowance: 1 GiB at any ratio plus
+ * stream has read so far), or undefined within the allowance: 512 MiB at any ratio plus
  * INFLATE_RATIO times the compressed bytes, or DIFFAI_INFLATE_MAX_BYTES when set.
  */
 export function inflateBudgetProblem(inflated: number, compressed: number): string | undefined {
@@ -44,7 +47,7 @@ export function inflateBudgetProblem(inflated: number, compressed: number): stri
   }
   const allowed = INFLATE_FLOOR_BYTES + INFLATE_RATIO * compressed;
   if (inflated <= allowed) return undefined;
-  return `more than ${allowed} bytes from ${compressed} compressed bytes, over the budget of 1 GiB plus ${INFLATE_RATIO} times the compressed size (a decompression bomb? set ${INFLATE_LIMIT_ENV} to allow more)`;
+  return `more than ${allowed} bytes from ${compressed} compressed bytes, over the budget of 512 MiB plus ${INFLATE_RATIO} times the compressed size (a decompression bomb? set ${INFLATE_LIMIT_ENV} to allow more)`;
 }
 
 export interface InflateOptions {
