@@ -237,9 +237,9 @@ const zerosGz = join(tmp, 'zeros.safetensors.gz');
   const h = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [n], data_offsets: [0, 4 * n] } }));
   writeFileSync(zerosGz, gzipSync(Buffer.concat([u64(h.length), h, Buffer.alloc(4 * n)]), { level: 1 }));
 }
-const evil = `${'a'.repeat(60)}!`;
-const redosA = safetensors(join(tmp, 'redos_a.safetensors'), { [evil]: [1], x: [1] });
-const redosB = safetensors(join(tmp, 'redos_b.safetensors'), { [evil]: [2], y: [1] });
+const redosName = `${'a'.repeat(60)}!`;
+const redosA = safetensors(join(tmp, 'redos_a.safetensors'), { [redosName]: [1], x: [1] });
+const redosB = safetensors(join(tmp, 'redos_b.safetensors'), { [redosName]: [2], y: [1] });
 const pairsA = join(tmp, 'pairs_a');
 const pairsB = join(tmp, 'pairs_b');
 mkdirSync(pairsA);
