@@ -26,6 +26,7 @@ const MAX_DEPTH = 64;
 const MAX_SHAPES = 256;
 const MAX_SHAPE_KEYS = 64;
 
+const UTF8 = new TextEncoder();
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const HEX = '0123456789abcdef';
@@ -37,7 +38,7 @@ interface Shape {
 }
 
 /** A registered text: its op, and its length for the output bound; op −1 (and its bytes) when the table was full. */
-interface Text {
+export interface Text {
   op: number;
   length: number;
   bytes?: Uint8Array;
@@ -225,7 +226,7 @@ export class JsonTape {
   }
 
   /** A registered text for a constant (structure); null when the table is full. */
-  private constant(text: string): Text | null {
+  constant(text: string): Text | null {
     let known = this.constants.get(text);
     if (known === undefined) {
       known = this.register(Buffer.from(text, 'utf8'));
@@ -250,7 +251,8 @@ export class JsonTape {
     return this.textTable[2 * (op >>> 2) + 1]!;
   }
 
-  private text(t: Text): void {
+  /** A registered text (see constant()). */
+  text(t: Text): void {
     if (t.op >= 0) this.textOp(t.op, t.length);
     else this.rawBytes(t.bytes!);
   }
@@ -279,6 +281,28 @@ export class JsonTape {
     const start = this.at.bytes + this.byteCount;
     const end = escapeString(text, this.memory, start);
     this.bytesOp(end - start);
+  }
+
+  /** Text as it is, in UTF-8 on the byte tape (one-off text, such as a name, that is not worth registering). */
+  utf8(text: string): void {
+    const most = 3 * text.length; // UTF-8 bytes per UTF-16 unit at most
+    if (most > this.at.bytesCapacity) {
+      this.rawBytes(Buffer.from(text, 'utf8'));
+      return;
+    }
+    this.roomForBytes(most);
+    const memory = this.memory;
+    const start = this.at.bytes + this.byteCount;
+    let p = start;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) {
+        p = start + UTF8.encodeInto(text, memory.subarray(start, start + most)).written;
+        break;
+      }
+      memory[p++] = c;
+    }
+    this.bytesOp(p - start);
   }
 
   /** Bytes as they are: on the byte tape, or (when larger than it) as a piece of their own. */

@@ -360,3 +360,20 @@ export function yamlDocument(value: unknown, options?: YamlEmitOptions): string 
     throw e;
   }
 }
+
+// --- pieces for the byte writer (yaml-tape.ts), which writes the common shapes itself ---
+
+/** A string value's text at `level` (a literal block's lines indented for it). */
+export function yamlScalar(s: string, level: number): string {
+  return scalar(s, level, false);
+}
+
+/** A mapping key's text. */
+export function yamlKey(key: string): string {
+  return keyText(key);
+}
+
+/** A number's text as the contract writes it (non-finite as null, −0 as 0). */
+export function yamlNumber(n: number): string {
+  return numberText(n, false);
+}
