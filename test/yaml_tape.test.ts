@@ -113,12 +113,19 @@ describe('streamed YAML bytes equal the YAML text writer and js-yaml', () => {
     expect(tapeBytes(items, 1).equals(expected)).toBe(true);
   });
 
-  it('past the tape’s text table (thousands of distinct keys) and byte tape (a name of 600,000 characters)', () => {
+  it('past the tape’s text table (thousands of distinct keys), number tape (items of 40,000 numbers) and byte tape (a name of 600,000 characters)', () => {
     const rng = new Rng(31);
-    const items: unknown[] = [];
+    const many = (n: number) => Array.from({ length: n }, (_, i) => i / 3);
+    const items: unknown[] = [
+      // Items found unusual at their end, after they filled half the tape, or more than all of it (taken back, then written by yaml-emit).
+      { Added: ['half', many(20000), new Date(0)] },
+      { Added: ['more than the tape', many(40000), new Date(0)] },
+      { Added: ['more than the tape, plain', many(40000), { done: true }] },
+    ];
     for (let k = 0; k < 6000; k++) items.push({ [`key ${k}: x`]: { [`m${k}`]: k / 7, n: 'é' } });
     items.push({ TensorAdded: ['é'.repeat(300000) + 'x'.repeat(300000), { mean: 0.1 }] });
     for (let k = 0; k < 3000; k++) items.push(randomEntry(rng));
+    items.push(...items.slice(0, 3)); // again, on a tape partly filled by earlier items
     const bytes = tapeBytes(items, 1000);
     expect(bytes.equals(textPath(items))).toBe(true);
     expect(bytes.equals(reference(items))).toBe(true);

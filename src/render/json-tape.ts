@@ -38,6 +38,9 @@ interface Shape {
 }
 
 /** A registered text: its op, and its length for the output bound; op −1 (and its bytes) when the table was full. */
+/** Thrown when a value recorded after mark() outgrows the tape (see mark()). */
+export const OUTGROWN = Symbol('outgrown');
+
 export interface Text {
   op: number;
   length: number;
@@ -65,6 +68,11 @@ export class JsonTape {
   private readonly nexts: Text[] = [];
   private readonly arrayEnds: Text[] = [];
   private readonly objectEnds: Text[] = [];
+  /** Where mark() was (ops, numbers, tape bytes, output bound); markOps −1: no mark. */
+  private markOps = -1;
+  private markNumbers = 0;
+  private markBytes = 0;
+  private markBound = 0;
   /** Output of runs made while a value was being recorded (copies), in order. */
   private spilled: Uint8Array[] = [];
 
@@ -258,13 +266,14 @@ export class JsonTape {
   }
 
   private textOp(op: number, length: number): void {
-    if (this.opCount >= this.at.opsCapacity || this.bound + length > this.at.outCapacity) this.spill();
+    if (this.opCount >= this.at.opsCapacity || this.bound + length > this.at.outCapacity) this.makeRoom(0, 0, length);
     this.ops[this.opCount++] = op;
     this.bound += length;
   }
 
   number(x: number): void {
-    if (this.opCount >= this.at.opsCapacity || this.numberCount >= this.at.numbersCapacity || this.bound + NUMBER_BYTES > this.at.outCapacity) this.spill();
+    if (this.opCount >= this.at.opsCapacity || this.numberCount >= this.at.numbersCapacity || this.bound + NUMBER_BYTES > this.at.outCapacity)
+      this.makeRoom(1, 0, NUMBER_BYTES);
     this.ops[this.opCount++] = OP_NUMBER;
     this.numbers[this.numberCount++] = x;
     this.bound += NUMBER_BYTES;
@@ -308,6 +317,7 @@ export class JsonTape {
   /** Bytes as they are: on the byte tape, or (when larger than it) as a piece of their own. */
   private rawBytes(bytes: Uint8Array): void {
     if (bytes.length > this.at.bytesCapacity) {
+      if (this.markOps >= 0) this.outgrown();
       this.spill();
       this.spilled.push(Uint8Array.prototype.slice.call(bytes));
       return;
@@ -318,7 +328,7 @@ export class JsonTape {
   }
 
   private roomForBytes(n: number): void {
-    if (this.opCount >= this.at.opsCapacity || this.byteCount + n > this.at.bytesCapacity || this.bound + n > this.at.outCapacity) this.spill();
+    if (this.opCount >= this.at.opsCapacity || this.byteCount + n > this.at.bytesCapacity || this.bound + n > this.at.outCapacity) this.makeRoom(0, n, n);
   }
 
   private bytesOp(n: number): void {
@@ -335,6 +345,67 @@ export class JsonTape {
     return true;
   }
 
+  /**
+   * Marks the start of a value that may be taken back (undo()). Until the next mark() or
+   * flush(), what follows the mark is never written out: when it outgrows the tape, the
+   * recording method throws OUTGROWN with the tape as it was at the mark.
+   */
+  mark(): void {
+    this.markOps = this.opCount;
+    this.markNumbers = this.numberCount;
+    this.markBytes = this.byteCount;
+    this.markBound = this.bound;
+  }
+
+  /** Takes back what was recorded since mark(), and ends the mark. */
+  undo(): void {
+    if (this.markOps < 0) throw new Error('json-tape: undo() without mark()');
+    this.opCount = this.markOps;
+    this.numberCount = this.markNumbers;
+    this.byteCount = this.markBytes;
+    this.bound = this.markBound;
+    this.markOps = -1;
+  }
+
+  /** Makes room for one more op with `numbers` numbers, `bytes` tape bytes and `out` output bytes: a run (before the mark, if any). */
+  private makeRoom(numbers: number, bytes: number, out: number): void {
+    if (this.markOps < 0) {
+      this.spill();
+      return;
+    }
+    if (this.markOps > 0) this.runToMark();
+    const at = this.at;
+    if (
+      this.opCount >= at.opsCapacity ||
+      this.numberCount + numbers > at.numbersCapacity ||
+      this.byteCount + bytes > at.bytesCapacity ||
+      this.bound + out > at.outCapacity
+    ) {
+      this.outgrown();
+    }
+  }
+
+  /** The marked value does not fit the tape: taken back, and OUTGROWN thrown. */
+  private outgrown(): never {
+    this.undo();
+    throw OUTGROWN;
+  }
+
+  /** Runs what precedes the mark (keeping a copy) and moves what follows it to the tapes' start. */
+  private runToMark(): void {
+    const at = this.at;
+    const n = this.k.run(this.markOps);
+    if (n > 0) this.spilled.push(this.memory.slice(at.out, at.out + n));
+    this.ops.copyWithin(0, this.markOps, this.opCount);
+    this.numbers.copyWithin(0, this.markNumbers, this.numberCount);
+    this.memory.copyWithin(at.bytes, at.bytes + this.markBytes, at.bytes + this.byteCount);
+    this.opCount -= this.markOps;
+    this.numberCount -= this.markNumbers;
+    this.byteCount -= this.markBytes;
+    this.bound -= this.markBound;
+    this.markOps = this.markNumbers = this.markBytes = this.markBound = 0;
+  }
+
   /** Runs the tape now, keeping a copy of its output (a value larger than what one run holds). */
   private spill(): void {
     const n = this.run();
@@ -348,6 +419,7 @@ export class JsonTape {
     this.numberCount = 0;
     this.byteCount = 0;
     this.bound = 0;
+    this.markOps = -1;
     return n;
   }
 }

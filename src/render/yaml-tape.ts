@@ -9,9 +9,12 @@
  * strings, plain arrays and plain objects with short keys (or nested deeper than
  * MAX_DEPTH) is written by it as a whole, as text.
  */
-import type { JsonTape, Text } from './json-tape.js';
+import { type JsonTape, OUTGROWN, type Text } from './json-tape.js';
 import { isAbsent, yamlKey, yamlNumber, yamlScalar } from './yaml-emit.js';
 import { itemText } from './yaml-text.js';
+
+/** Thrown inside the walk at a value yaml-emit writes instead. */
+const UNSUPPORTED = Symbol('unsupported');
 
 /** Nesting written here; deeper items go to yaml-emit. */
 const MAX_DEPTH = 32;
@@ -45,19 +48,32 @@ export class YamlTape {
 
   /** `- ` and `value` as an item of the top-level block sequence, then a line break. */
   item(value: unknown): void {
-    if (!writable(value, 0)) {
-      this.put(this.constant('- '));
-      this.tape.utf8(itemText(value, 1));
-      this.put(this.constant('\n'));
+    const tape = this.tape;
+    // Recorded after a mark, so that an item found unusual half-way is taken back whole.
+    tape.mark();
+    try {
+      this.itemNodes(value);
       return;
+    } catch (e) {
+      if (e === UNSUPPORTED) tape.undo();
+      else if (e !== OUTGROWN) throw e;
+      // Taken back (an item larger than the tape is recorded again, unmarked, when it is all writable here).
+      else if (writable(value, 0)) {
+        this.itemNodes(value);
+        return;
+      }
     }
+    tape.utf8(`- ${itemText(value, 1)}\n`);
+  }
+
+  private itemNodes(value: unknown): void {
     this.put(this.constant('- '));
-    this.node(isAbsent(value) ? null : value, 1, true);
+    this.node(isAbsent(value) ? null : value, 1, true, 0);
     this.put(this.constant('\n'));
   }
 
-  /** yaml-emit's Writer.node, for values writable() accepted. */
-  private node(v: unknown, level: number, compact: boolean): void {
+  /** yaml-emit's Writer.node; throws UNSUPPORTED where writable() is false. */
+  private node(v: unknown, level: number, compact: boolean, depth: number): void {
     if (v === null) {
       this.put(this.constant('null'));
       return;
@@ -73,12 +89,23 @@ export class YamlTape {
       case 'boolean':
         this.put(this.constant(v ? 'true' : 'false'));
         return;
+      case 'object':
+        if (depth < MAX_DEPTH) {
+          if (Array.isArray(v)) {
+            if (Object.getPrototypeOf(v) === Array.prototype) {
+              this.sequence(v, level, compact, depth + 1);
+              return;
+            }
+          } else if (isPlainObject(v)) {
+            this.mapping(v, level, compact, depth + 1);
+            return;
+          }
+        }
     }
-    if (Array.isArray(v)) this.sequence(v, level, compact);
-    else this.mapping(v as Record<string, unknown>, level, compact);
+    throw UNSUPPORTED;
   }
 
-  private sequence(items: unknown[], level: number, compact: boolean): void {
+  private sequence(items: unknown[], level: number, compact: boolean, depth: number): void {
     if (items.length === 0) {
       this.put(this.constant('[]'));
       return;
@@ -87,11 +114,11 @@ export class YamlTape {
     for (let i = 0; i < items.length; i++) {
       this.put(!compact || i > 0 ? dash : this.constant('- '));
       const item = items[i];
-      this.node(isAbsent(item) ? null : item, level + 1, true);
+      this.node(isAbsent(item) ? null : item, level + 1, true, depth);
     }
   }
 
-  private mapping(object: Record<string, unknown>, level: number, compact: boolean): void {
+  private mapping(object: Record<string, unknown>, level: number, compact: boolean, depth: number): void {
     let first = compact;
     let any = false;
     const known = (this.keys[level] ??= new Map());
@@ -100,13 +127,14 @@ export class YamlTape {
       if (isAbsent(v)) continue;
       let texts = known.get(key);
       if (texts === undefined) {
+        if (key.length > MAX_KEY_LENGTH) throw UNSUPPORTED;
         texts = this.keyTexts(key, level);
         if (known.size < MAX_KEYS) known.set(key, texts);
       }
       // A non-empty block collection under a key starts on its own line (`key:` then a line break).
       const block = typeof v === 'object' && v !== null && (Array.isArray(v) ? v.length > 0 : hasMembers(v as Record<string, unknown>));
       this.put(first ? (block ? texts.firstColon : texts.first) : block ? texts.nextColon : texts.next);
-      this.node(v, level + 1, false);
+      this.node(v, level + 1, false, depth);
       first = false;
       any = true;
     }
@@ -140,7 +168,12 @@ function hasMembers(object: Record<string, unknown>): boolean {
   return false;
 }
 
-/** True when every node of `v` is one YamlTape writes as yaml-emit does. */
+function isPlainObject(v: object): v is Record<string, unknown> {
+  const proto = Object.getPrototypeOf(v);
+  return (proto === Object.prototype || proto === null) && typeof (v as { toJSON?: unknown }).toJSON !== 'function';
+}
+
+/** True when every node of `v` is one YamlTape writes as yaml-emit does (checked first only for an item larger than the tape). */
 function writable(v: unknown, depth: number): boolean {
   if (v === null || isAbsent(v)) return true;
   switch (typeof v) {
@@ -159,8 +192,7 @@ function writable(v: unknown, depth: number): boolean {
     for (let i = 0; i < v.length; i++) if (!writable(v[i], depth + 1)) return false;
     return true;
   }
-  const proto = Object.getPrototypeOf(v);
-  if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return false;
+  if (!isPlainObject(v)) return false;
   for (const key in v) {
     if (key.length > MAX_KEY_LENGTH || !writable((v as Record<string, unknown>)[key], depth + 1)) return false;
   }
