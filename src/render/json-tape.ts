@@ -18,6 +18,7 @@ import { textInstance, type TextExports, type TextLayout } from './text-module.j
 const OP_TEXT = 0;
 const OP_NUMBER = 1;
 const OP_BYTES = 2;
+const OP_YAML_NUMBER = 3;
 /** Bytes of a number's text at most. */
 const NUMBER_BYTES = 25;
 /** Nesting walked here; deeper values go to JSON.stringify (which throws as before on cycles). */
@@ -271,10 +272,20 @@ export class JsonTape {
     this.bound += length;
   }
 
+  /** A number as JSON writes it (Number#toString; non-finite as null). */
   number(x: number): void {
+    this.numberOp(x, OP_NUMBER);
+  }
+
+  /** A number as js-yaml writes a float of the contract (Number#toString with a dot before a one-digit mantissa's exponent, 5.e-7; non-finite as null). */
+  yamlNumber(x: number): void {
+    this.numberOp(x, OP_YAML_NUMBER);
+  }
+
+  private numberOp(x: number, op: number): void {
     if (this.opCount >= this.at.opsCapacity || this.numberCount >= this.at.numbersCapacity || this.bound + NUMBER_BYTES > this.at.outCapacity)
       this.makeRoom(1, 0, NUMBER_BYTES);
-    this.ops[this.opCount++] = OP_NUMBER;
+    this.ops[this.opCount++] = op;
     this.numbers[this.numberCount++] = x;
     this.bound += NUMBER_BYTES;
   }

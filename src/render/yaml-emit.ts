@@ -372,8 +372,3 @@ export function yamlScalar(s: string, level: number): string {
 export function yamlKey(key: string): string {
   return keyText(key);
 }
-
-/** A number's text as the contract writes it (non-finite as null, −0 as 0). */
-export function yamlNumber(n: number): string {
-  return numberText(n, false);
-}

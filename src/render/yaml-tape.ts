@@ -3,14 +3,14 @@
  * million-entry diff): the text yaml-emit.ts writes (js-yaml's dump of the contract), put on
  * the text module's tape (json-tape.ts) instead of concatenated in JavaScript. Indentation,
  * `- ` and `key: ` prefixes are registered byte constants, numbers are tape entries written
- * by Ryū, strings are yaml-emit's scalar text (quoted only where js-yaml quotes).
+ * by Ryū (with js-yaml's `5.e-7`), strings are yaml-emit's scalar text (quoted only where js-yaml quotes).
  *
  * yaml-emit stays the definition: an item holding anything but null, booleans, numbers,
  * strings, plain arrays and plain objects with short keys (or nested deeper than
  * MAX_DEPTH) is written by it as a whole, as text.
  */
 import { type JsonTape, OUTGROWN, type Text } from './json-tape.js';
-import { isAbsent, yamlKey, yamlNumber, yamlScalar } from './yaml-emit.js';
+import { isAbsent, yamlKey, yamlScalar } from './yaml-emit.js';
 import { itemText } from './yaml-text.js';
 
 /** Thrown inside the walk at a value yaml-emit writes instead. */
@@ -22,13 +22,6 @@ const MAX_DEPTH = 32;
 const MAX_KEY_LENGTH = 64;
 /** Keys remembered per level. */
 const MAX_KEYS = 1024;
-
-/**
- * Number#toString writes finite non-integers below 1e-6 in magnitude with an exponent,
- * `5e-7`, which js-yaml writes `5.e-7`: those go through yaml-emit (integers never have a
- * negative exponent; 1e+21 is written as it is by both).
- */
-const EXPONENT_BELOW = 1e-6;
 
 /** The prefixes before a member's value: `key:` / `key: ` first on a line after `- `, or after a line break and indentation. */
 interface KeyTexts {
@@ -80,8 +73,7 @@ export class YamlTape {
     }
     switch (typeof v) {
       case 'number':
-        if (v !== 0 && v < EXPONENT_BELOW && v > -EXPONENT_BELOW) this.tape.utf8(yamlNumber(v));
-        else this.tape.number(v); // non-finite: null, −0: 0, as the contract has them
+        this.tape.yamlNumber(v); // non-finite: null, −0: 0, as the contract has them
         return;
       case 'string':
         this.tape.utf8(yamlScalar(v, level));
