@@ -20,8 +20,21 @@ const UNSUPPORTED = Symbol('unsupported');
 const MAX_DEPTH = 32;
 /** Keys written here at most this long (a long key's text may pass 1024 characters, which js-yaml writes as `? key`). */
 const MAX_KEY_LENGTH = 64;
-/** Keys remembered per level. */
+/** Keys (and short strings) remembered per level. */
 const MAX_KEYS = 1024;
+/** Texts registered at most (the tape's table holds 4,096). */
+const MAX_CONSTANTS = 4096;
+/** Shapes remembered per level, and keys per shape. */
+const MAX_SHAPES = 256;
+const MAX_SHAPE_KEYS = 64;
+/** Strings this long at most are remembered (names of dtypes, devices). */
+const SHORT_STRING = 8;
+
+/** Objects of one shape at one level: their keys in order, and the texts before each member's value. */
+interface Shape {
+  keys: string[];
+  texts: KeyTexts[];
+}
 
 /** The prefixes before a member's value: `key:` / `key: ` first on a line after `- `, or after a line break and indentation. */
 interface KeyTexts {
@@ -36,6 +49,8 @@ export class YamlTape {
   /** Per level: `\n` and the indentation, then `- `. */
   private readonly dashes: Array<Text | string> = [];
   private readonly keys: Array<Map<string, KeyTexts>> = [];
+  private readonly shapes: Array<Map<string, Shape>> = [];
+  private readonly strings: Array<Map<string, Text | string>> = [];
 
   constructor(private readonly tape: JsonTape) {}
 
@@ -76,7 +91,7 @@ export class YamlTape {
         this.tape.yamlNumber(v); // non-finite: null, −0: 0, as the contract has them
         return;
       case 'string':
-        this.tape.utf8(yamlScalar(v, level));
+        this.string(v, level);
         return;
       case 'boolean':
         this.put(this.constant(v ? 'true' : 'false'));
@@ -113,16 +128,22 @@ export class YamlTape {
   private mapping(object: Record<string, unknown>, level: number, compact: boolean, depth: number): void {
     let first = compact;
     let any = false;
-    const known = (this.keys[level] ??= new Map());
+    let shape: Shape | undefined;
+    let j = 0;
     for (const key in object) {
       const v = object[key];
       if (isAbsent(v)) continue;
-      let texts = known.get(key);
-      if (texts === undefined) {
-        if (key.length > MAX_KEY_LENGTH) throw UNSUPPORTED;
+      shape ??= this.shapeAt(level, key);
+      let texts: KeyTexts;
+      if (shape.keys[j] === key) texts = shape.texts[j]!;
+      else {
         texts = this.keyTexts(key, level);
-        if (known.size < MAX_KEYS) known.set(key, texts);
+        if (j === shape.keys.length && j < MAX_SHAPE_KEYS) {
+          shape.keys.push(key);
+          shape.texts.push(texts);
+        }
       }
+      j++;
       // A non-empty block collection under a key starts on its own line (`key:` then a line break).
       const block = typeof v === 'object' && v !== null && (Array.isArray(v) ? v.length > 0 : hasMembers(v as Record<string, unknown>));
       this.put(first ? (block ? texts.firstColon : texts.first) : block ? texts.nextColon : texts.next);
@@ -133,16 +154,51 @@ export class YamlTape {
     if (!any) this.put(this.constant('{}'));
   }
 
+  /** Objects of one shape (their keys in order) at a level, known by their first key. */
+  private shapeAt(level: number, firstKey: string): Shape {
+    const known = (this.shapes[level] ??= new Map());
+    let shape = known.get(firstKey);
+    if (shape === undefined) {
+      shape = { keys: [], texts: [] };
+      if (known.size < MAX_SHAPES) known.set(firstKey, shape);
+    }
+    return shape;
+  }
+
   private keyTexts(key: string, level: number): KeyTexts {
-    const k = yamlKey(key);
-    const line = `\n${'  '.repeat(level)}${k}`;
-    return { first: this.constant(`${k}: `), firstColon: this.constant(`${k}:`), next: this.constant(`${line}: `), nextColon: this.constant(`${line}:`) };
+    const known = (this.keys[level] ??= new Map());
+    let texts = known.get(key);
+    if (texts === undefined) {
+      if (key.length > MAX_KEY_LENGTH) throw UNSUPPORTED;
+      const k = yamlKey(key);
+      const line = `\n${'  '.repeat(level)}${k}`;
+      texts = { first: this.constant(`${k}: `), firstColon: this.constant(`${k}:`), next: this.constant(`${line}: `), nextColon: this.constant(`${line}:`) };
+      if (known.size < MAX_KEYS) known.set(key, texts);
+    }
+    return texts;
+  }
+
+  /** A string value: short ones (dtype names) repeat millions of times, and are registered once per level. */
+  private string(s: string, level: number): void {
+    if (s.length > SHORT_STRING) {
+      this.tape.utf8(yamlScalar(s, level));
+      return;
+    }
+    const known = (this.strings[level] ??= new Map());
+    let text = known.get(s);
+    if (text === undefined) {
+      text = this.constant(yamlScalar(s, level));
+      if (known.size < MAX_KEYS) known.set(s, text);
+    }
+    this.put(text);
   }
 
   /** A registered text, or the text itself when the table is full. */
   private constant(text: string): Text | string {
     let known = this.constants.get(text);
     if (known === undefined) {
+      // Bounded: distinct keys past the caches (a hostile file's metadata) are written as text.
+      if (this.constants.size >= MAX_CONSTANTS) return text;
       known = this.tape.constant(text) ?? text;
       this.constants.set(text, known);
     }
