@@ -5,14 +5,10 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { DiffaiError } from '../errors.js';
-import { remoteSeeds } from '../io/remote-file.js';
-import { lazyBuiltin } from '../lazy-builtin.js';
 import { Engine, type EngineOptions } from './engine.js';
 import type { ColumnJob } from './columns.js';
+import { takeWorker } from './worker-start.js';
 import type { Job, OpName, OpResult } from './ops.js';
-
-/** Loaded with the first pool: single-thread runs skip it (~4 ms of start-up). */
-const workerThreads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 
 export interface Backend {
   /** Runs any registered op's job; one result per item. */
@@ -142,10 +138,8 @@ export class WorkerPoolBackend implements Backend {
   }
 
   private spawn(): Worker {
-    // No inherited execArgv: flags such as --input-type or --eval of the parent break a worker.
-    const { Worker } = workerThreads();
-    // Remote files' sizes travel along, so a worker's first read needs no extra request.
-    const worker = new Worker(WORKER_URL, { workerData: { chunkElements: this.options.chunkElements, remote: remoteSeeds() }, execArgv: [] });
+    // A worker the command line started ahead (worker-start.ts), else a new one.
+    const { worker, ready } = takeWorker({ chunkElements: this.options.chunkElements, readsInFlight: this.options.readsInFlight });
     worker.on('message', (message: { id: number; result?: unknown; error?: { diffai: boolean; file?: string; message: string; stack?: string } }) => {
       const task = this.running.get(message.id);
       if (!task) return;
@@ -165,8 +159,9 @@ export class WorkerPoolBackend implements Backend {
       }
     });
     worker.on('error', (err) => this.failAll(err));
-    // A worker is idle once it has booted; until then the queue waits for the others.
-    worker.once('online', () => {
+    // A worker is idle once it has booted and has the kernels; until then the queue waits for the others.
+    void ready.then(() => {
+      if (this.closed) return;
       this.idle.push(worker);
       try {
         this.dispatch();
@@ -194,12 +189,3 @@ export class WorkerPoolBackend implements Backend {
     this.local.close();
   }
 }
-
-/**
- * The worker, bundled into one file by the build (scripts/bundle.js: it boots faster than its
- * ES modules): beside this module in the built package; from the sources (tests run
- * src/*.ts, and a worker cannot load TypeScript) it is the build's dist/src/engine/worker.cjs.
- */
-export const WORKER_URL = import.meta.url.endsWith('.ts')
-  ? new URL('../../dist/src/engine/worker.cjs', import.meta.url)
-  : new URL('../engine/worker.cjs', import.meta.url); // also right from the CLI bundle in dist/src/cli

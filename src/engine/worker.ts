@@ -1,16 +1,27 @@
 /** A pool worker: its own WASM instance and file handles; runs jobs posted by the pool. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Engine } from './engine.js';
+import { useCompiledKernels } from './kernels.js';
 import type { ColumnJob } from './columns.js';
 import type { Job } from './ops.js';
 import { DiffaiError } from '../errors.js';
 import { type RemoteSeed, seedRemoteFiles } from '../io/remote-file.js';
 
-const data = workerData as { chunkElements?: number; remote?: RemoteSeed[] } | undefined;
+const data = workerData as { chunkElements?: number; readsInFlight?: number; remote?: RemoteSeed[] } | undefined;
 seedRemoteFiles(data?.remote ?? []);
-const engine = new Engine({ chunkElements: data?.chunkElements });
+const engine = new Engine({ chunkElements: data?.chunkElements, readsInFlight: data?.readsInFlight });
 
-parentPort!.on('message', async (message: { id: number; job: Job | ColumnJob }) => {
+parentPort!.on('message', async (message: { id: number; job: Job | ColumnJob } | { kernels: WebAssembly.Module }) => {
+  if ('kernels' in message) {
+    // The pool's compiled kernels arrive before any job: the engine is made now, not when the first job waits for it.
+    useCompiledKernels(message.kernels);
+    try {
+      engine.prepare();
+    } catch {
+      // Reported by the first job, which makes the kernels again.
+    }
+    return;
+  }
   try {
     const result = await engine.execute(message.job);
     // A column job's records, and f64 blocks a job's items return (matvec), move to the pool thread without a copy.
