@@ -15,6 +15,7 @@ import { Kernels } from '../src/engine/kernels.js';
 import { ReadRing } from '../src/engine/read-ring.js';
 import { prestartWorkers, releaseSpareWorkers, spareWorkers, takeWorker } from '../src/engine/worker-start.js';
 import { DiffaiError } from '../src/errors.js';
+import { inspectFile } from '../src/index.js';
 import type { TensorDescriptor } from '../src/formats/types.js';
 import { expectComparison, expectStats } from './helpers/assert.js';
 import { decode, Rng, randomBytes, type TestDType } from './helpers/dtypes.js';
@@ -102,6 +103,13 @@ describe('reads in flight: bounds', () => {
     expect(readsInFlight(1000, k.ringSlots)).toBe(k.ringSlots - 1);
     expect(readsInFlight(0, k.ringSlots)).toBe(1);
     expect(readsInFlight(2.7, k.ringSlots)).toBe(2);
+  });
+
+  it('the library refuses a readsInFlight that is not a positive integer, naming the option', async () => {
+    const [t] = writeTensors(tmp.path('opt'), [{ dtype: 'f32', bytes: randomBytes('f32', 10, new Rng(1)) }]);
+    for (const bad of [0, -1, 1.5, '2']) {
+      await expect(inspectFile(t!.source.path, { readsInFlight: bad as number })).rejects.toThrow(/readsInFlight/);
+    }
   });
 });
 
