@@ -11,7 +11,23 @@ const data = workerData as { chunkElements?: number; readsInFlight?: number; rem
 seedRemoteFiles(data?.remote ?? []);
 const engine = new Engine({ chunkElements: data?.chunkElements, readsInFlight: data?.readsInFlight });
 
-parentPort!.on('message', async (message: { id: number; job: Job | ColumnJob } | { kernels: WebAssembly.Module }) => {
+let tail: Promise<void> = Promise.resolve();
+
+async function runJob(id: number, job: Job | ColumnJob): Promise<void> {
+  try {
+    const result = await engine.execute(job);
+    // A column job's records, and f64 blocks a job's items return (matvec), move to the pool thread without a copy.
+    parentPort!.postMessage({ id, result }, transferable(result));
+  } catch (e) {
+    const error =
+      e instanceof DiffaiError
+        ? { diffai: true, file: e.file, message: e.message }
+        : { diffai: false, message: (e as Error)?.message ?? String(e), stack: (e as Error)?.stack };
+    parentPort!.postMessage({ id, error });
+  }
+}
+
+parentPort!.on('message', (message: { id: number; job: Job | ColumnJob } | { kernels: WebAssembly.Module }) => {
   if ('kernels' in message) {
     // The pool's compiled kernels arrive before any job: the engine is made now, not when the first job waits for it.
     useCompiledKernels(message.kernels);
@@ -22,17 +38,9 @@ parentPort!.on('message', async (message: { id: number; job: Job | ColumnJob } |
     }
     return;
   }
-  try {
-    const result = await engine.execute(message.job);
-    // A column job's records, and f64 blocks a job's items return (matvec), move to the pool thread without a copy.
-    parentPort!.postMessage({ id: message.id, result }, transferable(result));
-  } catch (e) {
-    const error =
-      e instanceof DiffaiError
-        ? { diffai: true, file: e.file, message: e.message }
-        : { diffai: false, message: (e as Error)?.message ?? String(e), stack: (e as Error)?.stack };
-    parentPort!.postMessage({ id: message.id, error });
-  }
+  // The pool may post a job while the last runs (pool.ts freeWorker): they run one after another, the engine's buffers being one set.
+  const { id, job } = message;
+  tail = tail.then(() => runJob(id, job));
 });
 
 /** The buffers of the result's Float64Arrays that own them whole (never a view of WASM or shared memory). */
