@@ -13,7 +13,7 @@ import { DEFAULT_READS_IN_FLIGHT, readsInFlight } from '../src/engine/engine.js'
 import { type ComparedTensors, Executor } from '../src/engine/executor.js';
 import { Kernels } from '../src/engine/kernels.js';
 import { ReadRing } from '../src/engine/read-ring.js';
-import { prestartWorkers, releaseSpareWorkers, spareWorkers, takeWorker } from '../src/engine/worker-start.js';
+import { prestartWorkers, releaseSpareWorkers, spareWorkers, sparesReady, takeWorker } from '../src/engine/worker-start.js';
 import { DiffaiError } from '../src/errors.js';
 import { inspectFile } from '../src/index.js';
 import type { TensorDescriptor } from '../src/formats/types.js';
@@ -126,8 +126,8 @@ const PARTS: Array<{ dtype: TestDType; n: number }> = [
 /** Elements per chunk: small reads made at once; reads of 133 KB (f32) and 67 KB (bf16); of 280 and 140 KB; the default. */
 const CHUNK_SIZES = [997, 33_331, 70_001, undefined];
 
-function writePair(): { a: TensorDescriptor[]; b: TensorDescriptor[]; bytesA: Uint8Array[]; bytesB: Uint8Array[] } {
-  const rng = new Rng(17);
+function writePair(seed = 17): { a: TensorDescriptor[]; b: TensorDescriptor[]; bytesA: Uint8Array[]; bytesB: Uint8Array[] } {
+  const rng = new Rng(seed);
   const bytesA = PARTS.map((p) => randomBytes(p.dtype, p.n, rng, true));
   // B: A's bytes with every 7th element replaced (a sparse change, as a fine-tune).
   const bytesB = bytesA.map((bytes, i) => {
@@ -247,6 +247,22 @@ describe('workers started ahead of their pool', () => {
     expect(spareWorkers()).toBe(0);
     await other.ready;
     await other.worker.terminate();
+  });
+
+  it('a booted worker given a second job while it runs one runs them one after another (same results as one thread)', async () => {
+    // Eight pairs of several async reads each, all queued at once: the worker, ready from the
+    // start, is handed two jobs (pool.ts freeWorker); run together they would share its buffers.
+    const pairs: Array<[TensorDescriptor, TensorDescriptor]> = [];
+    for (let i = 0; i < 4; i++) {
+      const { a, b } = writePair(100 + i);
+      pairs.push(...pairsOf(a, b).slice(0, 2));
+    }
+    const single = await compareAll(pairs, { threads: 1, chunkElements: 33_331 });
+    prestartWorkers(1, { chunkElements: 33_331 });
+    await sparesReady();
+    const pooled = await compareAll(pairs, { threads: 2, chunkElements: 33_331 });
+    expect(spareWorkers()).toBe(0);
+    expect(pooled).toEqual(single);
   });
 
   it('workers no pool takes do not keep a process alive, and releaseSpareWorkers ends them', async () => {

@@ -96,6 +96,11 @@ export function takeWorker(settings: WorkerSettings): StartedWorker {
   return startWorker(settings);
 }
 
+/** Resolves once every spare worker has booted and has the kernels. */
+export async function sparesReady(): Promise<void> {
+  await Promise.all(spares.map((s) => s.ready));
+}
+
 /** Workers started ahead and not yet taken by a pool. */
 export function spareWorkers(): number {
   return spares.length;
