@@ -2,7 +2,7 @@
 // initLayout(), then buildTables() before the first kernel that reads the f16/f8 tables); the
 // host then reads chunks into rawA/rawB and calls one kernel per chunk.
 import {
-  allocateLayout, rawA, rawB, rawA2, rawB2, scratchA, scratchB, statsOut, statsOutB, compareOut, RAW_BYTES, SCRATCH_BYTES,
+  allocateLayout, rawA, rawB, RING_SLOTS, scratchA, scratchB, statsOut, statsOutB, compareOut, RAW_BYTES, SCRATCH_BYTES,
   histOut, rowsOut, vecX, vecY, HIST_MAX_BINS, ROWS_OUT_BYTES, VEC_BYTES,
 } from './layout';
 import { buildTables as fillTables, f16Constants } from './convert';
@@ -44,14 +44,13 @@ export function buildTables(): void {
 
 export function ptrRawA(): usize { return rawA; }
 export function ptrRawB(): usize { return rawB; }
-export function ptrRawA2(): usize { return rawA2; }
-export function ptrRawB2(): usize { return rawB2; }
 export function ptrScratchA(): usize { return scratchA; }
 export function ptrScratchB(): usize { return scratchB; }
 export function ptrStatsOut(): usize { return statsOut; }
 export function ptrStatsOutB(): usize { return statsOutB; }
 export function ptrCompareOut(): usize { return compareOut; }
 export function rawBytes(): usize { return RAW_BYTES; }
+export function ringSlots(): usize { return RING_SLOTS; }
 export function scratchBytes(): usize { return SCRATCH_BYTES; }
 export function ptrHistOut(): usize { return histOut; }
 export function histMaxBins(): usize { return HIST_MAX_BINS; }

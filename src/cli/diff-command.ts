@@ -28,7 +28,7 @@ import { createProgress } from './progress.js';
 import { loadOptionsFrom, type InputArgs } from './input-options.js';
 import { describeKeyMaps } from './key-map-notes.js';
 import { nowMs } from './clock.js';
-import { startCompilingKernels } from './kernels-early.js';
+import { startEngineEarly } from './kernels-early.js';
 
 export async function runDiff(args: DiffArgs): Promise<number> {
   // A share of a partitioned run (partition-command.ts): partial results, not a report.
@@ -39,7 +39,7 @@ export async function runDiff(args: DiffArgs): Promise<number> {
   const paths = [args.fileA, args.fileB, ...((args as DiffArgs & AnalysisArgs).more ?? []).map(String)];
   reportMissing(paths);
   reportTarget(args); // a bad report file name fails before any work
-  if (!args.shapeOnly) startCompilingKernels();
+  if (!args.shapeOnly) startEngineEarly(paths, threads);
   const started = nowMs();
   const progress = createProgress(!args.quiet);
   const options: LibraryOptions = {
