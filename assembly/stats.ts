@@ -6,7 +6,7 @@
 // stayed finite; if not, the chunk is re-run by the masking scalar path.
 
 import { statsOut, f16Table } from './layout';
-import { bf16_to_f32, f16_to_f32, f16x4Scaled, f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE, F16_SCALED_SPECIAL } from './convert';
+import { bf16_to_f32, f16_to_f32, f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE, F16_SCALED_SPECIAL } from './convert';
 import { maxF32x4, minF32x4, sumF64x2, sumI32x4, sumI64x2 } from './lanes';
 
 // Re-run with the mean as pivot when Q/M2 shows more than this cancellation (4 bits).
@@ -72,6 +72,18 @@ export const SRC_BF16: i32 = 1;
 export const SRC_F16: i32 = 2;
 /** f64 values (compare_f64's tail; never passed by the host). */
 export const SRC_F64: i32 = 3;
+/**
+ * f16 as the statistics kernel reads it: the scaling decoder without its multiply, so the
+ * lanes hold x·2^-112 (exact: f16 normals land on f32 normals, subnormals on subnormals).
+ * Every sum of such values rounds exactly as the unscaled sum does, scaled (a power of two
+ * commutes with rounding; nothing nears the f64 subnormals: nonzero values and sums are
+ * multiples of 2^-136, squares of 2^-272), so the lanes are rescaled when folded and give
+ * stats_f16 the bits of the fused kernel, which decodes f16 fully. Never passed by the host.
+ */
+const SRC_F16_SCALED: i32 = 4;
+/** 2^112 and its inverse: the scaling decoder's factor. */
+const F16_UP: f64 = 5.192296858534828e+33;
+const F16_DOWN: f64 = 1.0 / F16_UP;
 
 @inline export function shiftOf(src: i32): usize { return src == SRC_F32 ? 2 : 1; }
 
@@ -87,18 +99,21 @@ export const SRC_F64: i32 = 3;
  * Elements i..i+3 as f32x4 (`half` 0) or i+4..i+7 (`half` 1); bf16 by interleaving zero
  * words below each value (bf16 → f32 is a 16-bit shift; V8 emits one punpck per half); f16
  * through the scaling decoder (convert.ts: ±Inf/NaN come out as magnitudes ≥ 2^16, which
- * the callers catch in min/max).
+ * the callers catch in min/max) from the same interleaving, or without its multiply for
+ * SRC_F16_SCALED.
  */
 @inline export function vecAt(ptr: usize, i: i32, half: i32, src: i32, mask: v128, scale: v128): v128 {
   if (src == SRC_F32) return v128.load(ptr + (<usize>(i + half * 4) << 2));
   const v = v128.load(ptr + (<usize>i << 1));
-  if (src == SRC_BF16) {
-    const zero = i32x4.splat(0);
-    return half == 0
-      ? i8x16.shuffle(zero, v, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23)
-      : i8x16.shuffle(zero, v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
-  }
-  return f16x4Scaled(half == 0 ? i32x4.extend_low_i16x8_s(v) : i32x4.extend_high_i16x8_s(v), mask, scale);
+  // Each value in the high half of a 32-bit lane (one punpck per half): bf16 → f32 as is.
+  const zero = i32x4.splat(0);
+  const high = half == 0
+    ? i8x16.shuffle(zero, v, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23)
+    : i8x16.shuffle(zero, v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+  if (src == SRC_BF16) return high;
+  // f16: (h << 16) >> 3 (arithmetic) is the sign-extended h << 13 of the scaling decoder.
+  const bits = v128.and(i32x4.shr_s(high, 3), mask);
+  return src == SRC_F16_SCALED ? bits : f32x4.mul(bits, scale);
 }
 
 // The lane order every f32-family kernel sums in (stats here, compare_f32 and the fused
@@ -164,14 +179,17 @@ let laneZeros: i32 = 0;
 @inline function statsLanes(ptr: usize, n16: i32, src: i32, first: f64, p: f64, shifted: bool): void {
   const c = f16ConstantsPtr();
   const mask = v128.load(c, F16_SCALED_MASK), scale = v128.load(c, F16_SCALED_SCALE);
-  const P = f64x2.splat(p);
+  // f16 is summed scaled by 2^-112 (SRC_F16_SCALED), pivot and first element with it.
+  const scaled = src == SRC_F16;
+  const lanes = scaled ? SRC_F16_SCALED : src;
+  const P = f64x2.splat(scaled ? p * F16_DOWN : p);
   const zero = f32x4.splat(0);
-  let mn = f32x4.splat(<f32>first), mx = mn;
+  let mn = f32x4.splat(<f32>(scaled ? first * F16_DOWN : first)), mx = mn;
   let z = i32x4.splat(0);
   let s = f64x2.splat(0), q = s;
   for (let i = 0; i < n16; i += 16) {
-    const v0 = vecAt(ptr, i, 0, src, mask, scale), v1 = vecAt(ptr, i, 1, src, mask, scale);
-    const v2 = vecAt(ptr, i + 8, 0, src, mask, scale), v3 = vecAt(ptr, i + 8, 1, src, mask, scale);
+    const v0 = vecAt(ptr, i, 0, lanes, mask, scale), v1 = vecAt(ptr, i, 1, lanes, mask, scale);
+    const v2 = vecAt(ptr, i + 8, 0, lanes, mask, scale), v3 = vecAt(ptr, i + 8, 1, lanes, mask, scale);
     mn = f32x4.pmin(mn, min4(v0, v1, v2, v3));
     mx = f32x4.pmax(mx, max4(v0, v1, v2, v3));
     z = i32x4.add(z, zeros4(v0, v1, v2, v3, zero));
@@ -183,6 +201,12 @@ let laneZeros: i32 = 0;
     q = f64x2.add(f64x2.add(q, squares4(x0, x1, x2, x3)), squares4(x4, x5, x6, x7));
   }
   foldStatsLanes(mn, mx, z, s, q);
+  if (scaled) {
+    laneLo *= F16_UP;
+    laneHi *= F16_UP;
+    laneS *= F16_UP;
+    laneQ *= F16_UP * F16_UP;
+  }
 }
 
 /**
