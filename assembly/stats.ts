@@ -245,20 +245,46 @@ export let sumSquares: f64 = 0;
 /** The first pass's mean after FAST_CANCELLED. */
 export let cancelledMean: f64 = 0;
 
+/** Elements guessPivot looks at. */
+const SAMPLE: i32 = 32;
+
 /**
- * One pass: min, max and zero count in f32 lanes; sums in f64 around the pivot: 0 on the
- * first try (`pivot` NaN), which re-runs around the mean when Σx² shows cancellation (|mean|
- * ≫ std), else `pivot`. Writes the record to `out` and returns FAST_DONE, or says why the
- * caller must take a slower path.
+ * The pivot of a chunk's first pass: 0 (the fused kernel then shares Σx² with the
+ * comparison's Σa²), unless the chunk's first SAMPLE elements already show the cancellation
+ * that would send a pass around 0 to its re-run (|mean| ≫ std, a constant like a norm layer's
+ * ones, u8-like data around 128): then their mean, and one pass usually does. Both the stats
+ * kernels and the fused kernel take it, so their records stay equal bit for bit.
  */
-@inline function fastStats(ptr: usize, n: i32, src: i32, pivot: f64, out: usize): i32 {
+export function guessPivot(ptr: usize, n: i32, src: i32): f64 {
+  const m = min(n, SAMPLE);
+  let S: f64 = 0;
+  for (let i = 0; i < m; i++) S += scalarAt(ptr, i, src);
+  const mean = S / <f64>m;
+  if (mean == 0 || !isFinite(mean)) return 0;
+  let Q: f64 = 0, D: f64 = 0;
+  for (let i = 0; i < m; i++) {
+    const x = scalarAt(ptr, i, src);
+    const d = x - mean;
+    Q += x * x;
+    D += d * d;
+  }
+  return Q > CANCELLATION_LIMIT * D ? mean : 0;
+}
+
+/**
+ * One pass: min, max and zero count in f32 lanes; sums in f64 around `pivot` (skipped for
+ * pivot 0: x − 0 = x, also for −0). With `retry`, a pass whose Σ(x−p)² shows cancellation
+ * returns FAST_CANCELLED (its mean left in cancelledMean) for a re-run around that mean.
+ * Writes the record to `out` and returns FAST_DONE, or says why the caller must take a
+ * slower path.
+ */
+@inline function fastStats(ptr: usize, n: i32, src: i32, pivot: f64, retry: bool, out: usize): i32 {
   const first = scalarAt(ptr, 0, src);
   if (!isFinite(first)) return FAST_NONFINITE;
   const n16 = n & ~15;
-  const retry = isNaN(pivot);
-  if (retry) statsLanes(ptr, n16, src, first, 0, false);
+  if (pivot == 0) statsLanes(ptr, n16, src, first, 0, false);
   else statsLanes(ptr, n16, src, first, pivot, true);
-  return statsFinish(ptr + (<usize>n16 << shiftOf(src)), n - n16, n, src, retry ? 0 : pivot, retry, out);
+  return statsFinish(ptr + (<usize>n16 << shiftOf(src)), n - n16, n, src, pivot, retry, out);
 }
 
 /**
@@ -268,10 +294,19 @@ export let cancelledMean: f64 = 0;
  */
 export function statsSlow(ptr: usize, n: i32, src: i32, r: i32, out: usize, scratch: usize): void {
   if (r == FAST_CANCELLED) {
-    if (src == SRC_F32) fastStats(ptr, n, SRC_F32, cancelledMean, out);
-    else if (src == SRC_BF16) fastStats(ptr, n, SRC_BF16, cancelledMean, out);
-    else fastStats(ptr, n, SRC_F16, cancelledMean, out);
+    if (src == SRC_F32) fastStats(ptr, n, SRC_F32, cancelledMean, false, out);
+    else if (src == SRC_BF16) fastStats(ptr, n, SRC_BF16, cancelledMean, false, out);
+    else fastStats(ptr, n, SRC_F16, cancelledMean, false, out);
   } else if (r == FAST_NONFINITE) statsMaskedF32(widened(ptr, n, src, scratch), n, out);
+}
+
+/** The statistics kernels' whole path from a pivot (guessPivot's): one pass, the re-run or masking if needed. */
+export function statsFrom(ptr: usize, n: i32, src: i32, pivot: f64, out: usize, scratch: usize): void {
+  let r: i32;
+  if (src == SRC_F32) r = fastStats(ptr, n, SRC_F32, pivot, true, out);
+  else if (src == SRC_BF16) r = fastStats(ptr, n, SRC_BF16, pivot, true, out);
+  else r = fastStats(ptr, n, SRC_F16, pivot, true, out);
+  if (r != FAST_DONE) statsSlow(ptr, n, src, r, out, scratch);
 }
 
 /** The chunk as f32: ptr itself for f32, else bf16/f16 widened into scratch. */
@@ -284,7 +319,8 @@ export function widened(ptr: usize, n: i32, src: i32, scratch: usize): usize {
 
 @inline function statsOf(ptr: usize, n: i32, src: i32, scratch: usize): void {
   if (n == 0) { writeEmptyStats(statsOut); return; }
-  const r = fastStats(ptr, n, src, NaN, statsOut);
+  const pivot = guessPivot(ptr, n, src);
+  const r = fastStats(ptr, n, src, pivot, true, statsOut);
   if (r != FAST_DONE) statsSlow(ptr, n, src, r, statsOut, scratch);
 }
 
