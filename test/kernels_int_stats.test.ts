@@ -141,6 +141,33 @@ describe('integer stats through the engine', () => {
   };
   const fields = (p: StatsPartial) => [p.count, p.mean, p.m2, p.exp, p.min, p.max, p.nan, p.posinf, p.neginf, p.zeros];
 
+  it('i16/u16 stored big-endian: the kernels read the bytes swapped in place, the same statistics', async () => {
+    for (const dtype of ['i16', 'u16'] as const) {
+      const values = randomValues(dtype, 10_007, rng);
+      const little = bytesOf(dtype, values);
+      const big = new Uint8Array(little.length);
+      for (let i = 0; i < little.length; i += 2) {
+        big[i] = little[i + 1]!;
+        big[i + 1] = little[i]!;
+      }
+      const [dl, db] = writeTensors(tmp.path('endian'), [
+        { dtype, bytes: little },
+        { dtype, bytes: big },
+      ]);
+      const exec = new Executor({ threads: 1, chunkElements: 1000 });
+      try {
+        const a = await exec.stats(dl!);
+        const b = await exec.stats({ ...db!, byteOrder: 'big' });
+        expect(fields(b.stats), `${dtype} big-endian`).toEqual(fields(a.stats));
+        const ref = reference(values);
+        expect([a.stats.min, a.stats.max, a.stats.zeros]).toEqual([ref.min, ref.max, ref.zeros]);
+        expect(a.stats.mean).toBeCloseTo(ref.mean, 9);
+      } finally {
+        await exec.close();
+      }
+    }
+  });
+
   for (const dtype of NAMES) {
     it(`${dtype}: a diff's per-side statistics equal inspect's bit for bit; any thread count gives the same`, async () => {
       const { hi } = TYPES[dtype];
