@@ -169,14 +169,23 @@ let laneZeros: i32 = 0;
   return i32x4.add(i32x4.add(f32x4.eq(v0, zero), f32x4.eq(v1, zero)), i32x4.add(f32x4.eq(v2, zero), f32x4.eq(v3, zero)));
 }
 
-/** x − P, or x itself for the first pass around 0 (`shifted` false; exact: x − 0 = x, also for −0). */
-@inline function shift(x: v128, P: v128, shifted: bool): v128 { return shifted ? f64x2.sub(x, P) : x; }
+/**
+ * x − P for a pass around a pivot (S = Shifted), or x itself for a pass around 0 (S = AtZero;
+ * exact: x − 0 = x, also for −0). A type, not a flag: each kind of pass is compiled as its own
+ * loop (binaryen folded two copies told apart by a flag into one loop with a select per value).
+ */
+type Shifted = u64;
+type AtZero = u32;
+@inline function shift<S>(x: v128, P: v128): v128 {
+  if (sizeof<S>() == sizeof<Shifted>()) return f64x2.sub(x, P);
+  return x;
+}
 
 /**
  * Elements [0, n16) of ptr (n16 a multiple of 16): min, max and zero count in f32 lanes
  * (started from the first element), Σ(x−p) and Σ(x−p)² in f64 lanes.
  */
-@inline function statsLanes(ptr: usize, n16: i32, src: i32, first: f64, p: f64, shifted: bool): void {
+@inline function statsLanes<S>(ptr: usize, n16: i32, src: i32, first: f64, p: f64): void {
   const c = f16ConstantsPtr();
   const mask = v128.load(c, F16_SCALED_MASK), scale = v128.load(c, F16_SCALED_SCALE);
   // f16 is summed scaled by 2^-112 (SRC_F16_SCALED), pivot and first element with it.
@@ -193,10 +202,10 @@ let laneZeros: i32 = 0;
     mn = f32x4.pmin(mn, min4(v0, v1, v2, v3));
     mx = f32x4.pmax(mx, max4(v0, v1, v2, v3));
     z = i32x4.add(z, zeros4(v0, v1, v2, v3, zero));
-    const x0 = shift(lowF64(v0), P, shifted), x1 = shift(highF64(v0), P, shifted);
-    const x2 = shift(lowF64(v1), P, shifted), x3 = shift(highF64(v1), P, shifted);
-    const x4 = shift(lowF64(v2), P, shifted), x5 = shift(highF64(v2), P, shifted);
-    const x6 = shift(lowF64(v3), P, shifted), x7 = shift(highF64(v3), P, shifted);
+    const x0 = shift<S>(lowF64(v0), P), x1 = shift<S>(highF64(v0), P);
+    const x2 = shift<S>(lowF64(v1), P), x3 = shift<S>(highF64(v1), P);
+    const x4 = shift<S>(lowF64(v2), P), x5 = shift<S>(highF64(v2), P);
+    const x6 = shift<S>(lowF64(v3), P), x7 = shift<S>(highF64(v3), P);
     s = f64x2.add(f64x2.add(s, sum4(x0, x1, x2, x3)), sum4(x4, x5, x6, x7));
     q = f64x2.add(f64x2.add(q, squares4(x0, x1, x2, x3)), squares4(x4, x5, x6, x7));
   }
@@ -282,8 +291,8 @@ export function guessPivot(ptr: usize, n: i32, src: i32): f64 {
   const first = scalarAt(ptr, 0, src);
   if (!isFinite(first)) return FAST_NONFINITE;
   const n16 = n & ~15;
-  if (pivot == 0) statsLanes(ptr, n16, src, first, 0, false);
-  else statsLanes(ptr, n16, src, first, pivot, true);
+  if (pivot == 0) statsLanes<AtZero>(ptr, n16, src, first, 0);
+  else statsLanes<Shifted>(ptr, n16, src, first, pivot);
   return statsFinish(ptr + (<usize>n16 << shiftOf(src)), n - n16, n, src, pivot, retry, out);
 }
 
