@@ -10,7 +10,7 @@ import { PLAIN, type Palette } from './color.js';
 import { inspectTextChunks } from './inspect.js';
 import { renderReviewText } from './review-text.js';
 import type { Renderer, RenderOptions } from './types.js';
-import { renderResultLine, renderText, termSafeResult } from './text.js';
+import { renderEscapedText, renderResultLine, renderText, termSafeResult } from './text.js';
 import { termSafe, termSafeDeep, utf8TermSafe } from '../terminal.js';
 import { tensorTable } from '../formats/table.js';
 import type { ModelDescription } from '../formats/types.js';
@@ -80,8 +80,10 @@ export function renderReportText(raw: Report, options: RenderOptions = {}): stri
   const report = raw.kind === 'inspect' ? raw : termSafeReport(raw);
   const palette = options.palette ?? PLAIN;
   const text = { stats: options.stats, palette };
+  // termSafeReport has escaped the results already: rendered without a second walk.
   const pair = (p: PairReport) =>
-    (options.review ? renderReviewText(reviewPair(p), palette) : renderText(p.results, text)) + (options.charts ? histogramsText(p.histograms ?? []) : '');
+    (options.review ? renderReviewText(reviewPair(p), palette) : renderEscapedText(p.results, text)) +
+    (options.charts ? histogramsText(p.histograms ?? []) : '');
   const analyses = { summaryOnly: options.review, charts: options.charts };
   switch (report.kind) {
     case 'pair':
@@ -89,7 +91,9 @@ export function renderReportText(raw: Report, options: RenderOptions = {}): stri
     case 'sequence':
       return [...report.pairs.map((p) => `--- ${p.a.path} -> ${p.b.path}\n${pair(p)}`), renderAnalysesText(report.analyses, analyses)].join('');
     case 'directory':
-      return directoryText(report, palette, (results) => (options.review ? renderReviewText(reviewResults(results), palette) : renderText(results, text)));
+      return directoryText(report, palette, (results) =>
+        options.review ? renderReviewText(reviewResults(results), palette) : renderEscapedText(results, text),
+      );
     case 'inspect':
       return [...inspectTextChunks(report, palette)].join('');
   }

@@ -124,6 +124,11 @@ export function termSafeResult(r: DiffResult): DiffResult {
 }
 
 export function renderText(results: DiffResult[], options: TextOptions = {}): string {
+  return renderEscapedText(results.map(termSafeResult), options);
+}
+
+/** renderText for results whose strings are already escaped for a terminal. */
+export function renderEscapedText(results: DiffResult[], options: TextOptions = {}): string {
   if (results.length === 0) return `${NO_DIFFERENCES}\n`;
-  return `${results.map((r) => renderResultLine(termSafeResult(r), options)).join('\n')}\n`;
+  return `${results.map((r) => renderResultLine(r, options)).join('\n')}\n`;
 }
