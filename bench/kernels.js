@@ -127,10 +127,10 @@ export function runKernelBenchmarks({ quick = false } = {}) {
         fill(k, dtype);
         if (dtype === 'u8') {
           const b = k.view(k.rawA, CHUNK);
-          for (let i = 0; i < CHUNK; i++) b[i] = center - 3 + /** @type {number} */ ((b[i]) % 7);
+          for (let i = 0; i < CHUNK; i++) b[i] = center - 3 + ((b[i] ?? 0) % 7);
         } else {
           const x = new Float32Array(k.k.memory.buffer, k.rawA, CHUNK / 4);
-          for (let i = 0; i < x.length; i++) x[i] = /** @type {number} */ (x[i]) + center;
+          for (let i = 0; i < x.length; i++) x[i] = (x[i] ?? 0) + center;
         }
       },
       minSamples: quick ? 5 : 20,
