@@ -10,6 +10,8 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlin
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { makeZip, npyF32 } from './generate-zip.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const binArg = process.argv.indexOf('--bin');
@@ -225,6 +227,44 @@ measure('r2 GGUF 100 MB u8 metadata array', `inspect ${ggufArray}`);
 measure('r2 HDF5 40 unwritten 1 GiB datasets (h5py)', `inspect ${hostile('unstored_many.h5')}`);
 measure('r2 HDF5 300 chunk entries naming one chunk (h5py)', `inspect ${hostile('chunk_alias.h5')}`);
 measure('r2 standard input from /dev/zero', 'inspect - < /dev/zero');
+
+// Round three: decompression work past the inflate budget, streams several tensors share,
+// user patterns over hostile names, forged merge input, many small pairs in directories.
+const zerosNpz = makeZip(join(tmp, 'zeros.npz'), [{ name: 'w.npy', data: npyF32(new Float32Array(5 << 25)), deflate: true }]);
+const zerosGz = join(tmp, 'zeros.safetensors.gz');
+{
+  const n = 3 << 26; // 768 MiB of f32 zeros after a safetensors header
+  const h = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [n], data_offsets: [0, 4 * n] } }));
+  writeFileSync(zerosGz, gzipSync(Buffer.concat([u64(h.length), h, Buffer.alloc(4 * n)]), { level: 1 }));
+}
+const redosName = `${'a'.repeat(60)}!`;
+const redosA = safetensors(join(tmp, 'redos_a.safetensors'), { [redosName]: [1], x: [1] });
+const redosB = safetensors(join(tmp, 'redos_b.safetensors'), { [redosName]: [2], y: [1] });
+const pairsA = join(tmp, 'pairs_a');
+const pairsB = join(tmp, 'pairs_b');
+mkdirSync(pairsA);
+mkdirSync(pairsB);
+const small = safetensors(join(tmp, 'small.safetensors'), { w: [1, 2, 3] });
+for (let i = 0; i < 3000; i++) {
+  symlinkSync(small, join(pairsA, `m${i}.safetensors`));
+  symlinkSync(small, join(pairsB, `m${i}.safetensors`));
+}
+const structMat = join(tmp, 'struct.mat');
+const py = spawnSync(
+  '/usr/bin/python3',
+  [
+    '-c',
+    `import numpy as np, scipy.io\nr = np.random.default_rng(0)\nscipy.io.savemat('${structMat}', {'net': {f'w{i}': r.standard_normal(500000).astype(np.float32) for i in range(40)}}, do_compression=True)`,
+  ],
+  { encoding: 'utf8' },
+);
+measure('r3 .npz of 640 MiB zeros in 650 KB (over 512 MiB + 4× the file)', `inspect ${zerosNpz}`);
+measure('r3 gzip of 768 MiB zeros on standard input', `inspect - < ${zerosGz}`);
+if (py.status === 0) measure('r3 MAT v5 compressed struct, 40 fields of 2 MB (scipy)', `inspect ${structMat} -o json >/dev/null`);
+else console.log(`\n(the MAT struct row needs /usr/bin/python3 with scipy: ${py.stderr.trim().split('\n').pop()})`);
+measure("r3 --ignore-keys-regex '(a+)+$' over a name of 60 a's and '!'", `${redosA} ${redosB} --ignore-keys-regex '(a+)+$'`);
+measure('r3 merge /dev/zero', 'merge /dev/zero');
+measure('r3 directory diff of 3,000 small pairs', `${pairsA} ${pairsB}`, 60);
 
 const big = join(root, 'bench', 'data', 'hostile');
 mkdirSync(big, { recursive: true });

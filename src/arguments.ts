@@ -8,6 +8,7 @@ import { ANALYSIS_OPTIONS } from './analysis/registry.js';
 import { DiffaiError } from './errors.js';
 import { FORCED_FORMATS } from './formats/registry.js';
 import { lazyBuiltin } from './lazy-builtin.js';
+import { guardBacktracking } from './regexp.js';
 
 const os = lazyBuiltin<typeof import('node:os')>('node:os');
 
@@ -47,7 +48,11 @@ const positiveInteger: Check = (v) => (typeof v === 'number' && Number.isInteger
 const OPTION_CHECKS: Record<string, Check> = {
   epsilon: (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'a finite number ≥ 0'),
   path: (v) => (typeof v === 'string' ? undefined : 'a string'),
-  ignoreKeysRegex: (v) => (v instanceof RegExp ? undefined : 'a RegExp (compile strings with new RegExp(…))'),
+  ignoreKeysRegex: (v) => {
+    if (!(v instanceof RegExp)) return 'a RegExp (compile strings with new RegExp(…))';
+    guardBacktracking(); // it will run over names the file chooses
+    return undefined;
+  },
   shapeOnly: isBool,
   sortByChangeMagnitude: isBool,
   threads: positiveInteger,

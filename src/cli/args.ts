@@ -3,6 +3,7 @@ import { lazyBuiltin } from '../lazy-builtin.js';
 import { DiffaiError } from '../errors.js';
 import type { OutputFormat } from '../render/registry.js';
 import type { ReportArgs } from './report-options.js';
+import { userRegExp } from '../regexp.js';
 
 // node:os only for a --threads to check (start-up time).
 const os = lazyBuiltin<typeof import('node:os')>('node:os');
@@ -40,7 +41,7 @@ export interface InspectArgs extends ReportArgs {
 export function compileRegex(source: string | undefined): RegExp | undefined {
   if (source === undefined) return undefined;
   try {
-    return new RegExp(source);
+    return userRegExp(source);
   } catch (e) {
     throw new DiffaiError(undefined, `--ignore-keys-regex: ${(e as Error).message}`);
   }

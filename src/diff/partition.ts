@@ -14,9 +14,11 @@ import { Executor, tensorBytes } from '../engine/executor.js';
 import { type ComparePartial, emptyCompare, emptyStats, type StatsPartial } from '../engine/partials.js';
 import { DiffaiError } from '../errors.js';
 import type { ModelDescription, TensorDescriptor } from '../formats/types.js';
+import { describeFsError, notRegular } from '../io/file.js';
 import { type LoadOptions, withModels } from '../load.js';
 import { diffModels, type DiffOptions, type PlanStep, planDiff, type TensorSource } from './differ.js';
 import type { DiffResult } from './types.js';
+import { userRegExp } from '../regexp.js';
 
 export const PARTIALS_FORMAT = 'diffai-partials';
 const VERSION = 1;
@@ -103,7 +105,7 @@ function toDiffOptions(o: PartitionOptions): DiffOptions {
   return {
     epsilon: o.epsilon,
     path: o.path,
-    ignoreKeysRegex: o.ignoreKeysRegex === undefined ? undefined : new RegExp(o.ignoreKeysRegex),
+    ignoreKeysRegex: o.ignoreKeysRegex === undefined ? undefined : userRegExp(o.ignoreKeysRegex),
     shapeOnly: o.shapeOnly,
     sortByChangeMagnitude: o.sortByChangeMagnitude,
   };
@@ -223,7 +225,15 @@ export async function mergePartials(paths: string[], loadOptionsOf: LoadOptionsO
     if (size !== first.sizes[i]) throw new DiffaiError(path, 'changed since the partitioned run (its size differs)');
   });
   const records = new Map<string, PartRecord>();
-  for (const p of parts) for (const r of p.records) records.set(r.key, r);
+  const from = new Map<string, string>();
+  parts.forEach((p, i) => {
+    for (const r of p.records) {
+      // Each tensor belongs to one share: a second record for it is a forged or mixed-up part.
+      if (records.has(r.key)) throw new DiffaiError(paths[i], `holds a second record of ${JSON.stringify(r.key.slice(2))} (also in ${from.get(r.key)})`);
+      records.set(r.key, r);
+      from.set(r.key, paths[i]!);
+    }
+  });
   const diffOptions = toDiffOptions(first.options);
   return withModels([pathA, pathB], loadOptionsOf(first.options.input), async ([a, b]) => {
     const plan = planDiff(a!, b!, diffOptions);
@@ -256,9 +266,13 @@ export async function mergePartials(paths: string[], loadOptionsOf: LoadOptionsO
 function readPart(path: string): PartialsFile {
   let size: number;
   try {
-    size = statSync(path).size;
+    const st = statSync(path);
+    // A device or FIFO (`merge /dev/zero`) would be read forever.
+    if (!st.isFile()) throw new DiffaiError(path, notRegular(st));
+    size = st.size;
   } catch (e) {
-    throw new DiffaiError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (e instanceof DiffaiError) throw e;
+    throw new DiffaiError(path, describeFsError(e));
   }
   if (size > MAX_PART_BYTES) throw new DiffaiError(path, `is ${size} bytes, more than the ${MAX_PART_BYTES}-byte limit for a part file`);
   let json: unknown;
@@ -274,8 +288,8 @@ function readPart(path: string): PartialsFile {
   if (typeof o !== 'object' || o === null || o.format !== PARTIALS_FORMAT) bad('format');
   if (o.version !== VERSION) bad(`version ${String(o.version)}, expected ${VERSION}`);
   const pair = (x: unknown, kind: 'number' | 'string') => Array.isArray(x) && x.length === 2 && x.every((v) => typeof v === kind);
-  if (!pair(o.share, 'number') || !(o.share![0] >= 1 && o.share![0] <= o.share![1])) bad('share');
-  if (!pair(o.files, 'string') || !pair(o.sizes, 'number')) bad('files');
+  if (!pair(o.share, 'number') || !o.share!.every(Number.isSafeInteger) || !(o.share![0] >= 1 && o.share![0] <= o.share![1])) bad('share');
+  if (!pair(o.files, 'string') || !pair(o.sizes, 'number') || !o.sizes!.every((x) => Number.isSafeInteger(x) && x >= 0)) bad('files');
   const opts = o.options as PartitionOptions | undefined;
   if (
     typeof opts !== 'object' ||
@@ -287,12 +301,15 @@ function readPart(path: string): PartialsFile {
   )
     bad('options');
   if (!Array.isArray(o.records)) bad('records');
+  const keys = new Set<string>();
   const records = o.records!.map((r, i) => {
     if (typeof r !== 'object' || r === null || typeof r.key !== 'string' || !/^[abc]:/.test(r.key)) bad(`record ${i}`);
+    if (keys.has(r.key)) bad(`record ${i} repeats ${JSON.stringify(r.key.slice(2))}`);
+    keys.add(r.key);
     const out: PartRecord = { key: r.key };
     if (r.a !== undefined) out.a = tensorPartials(r.a, bad);
     if (r.b !== undefined) out.b = tensorPartials(r.b, bad);
-    if (r.comparison !== undefined) out.comparison = numbers(r.comparison, COMPARE_FIELDS, bad) as unknown as ComparePartial;
+    if (r.comparison !== undefined) out.comparison = compareOf(r.comparison, bad);
     const complete = r.key.startsWith('c:') ? out.a && out.b && out.comparison : r.key.startsWith('a:') ? out.a : out.b;
     if (!complete) bad(`record ${i} is incomplete`);
     return out;
@@ -306,10 +323,36 @@ const COMPARE_FIELDS = Object.keys(emptyCompare()) as Array<keyof ComparePartial
 function tensorPartials(x: unknown, bad: (what: string) => never): TensorPartials {
   const o = x as { stats?: unknown; real?: unknown; imag?: unknown };
   if (typeof o !== 'object' || o === null) return bad('partials');
-  const out: TensorPartials = { stats: numbers(o.stats, STATS_FIELDS, bad) as unknown as StatsPartial };
-  if (o.real !== undefined) out.real = numbers(o.real, STATS_FIELDS, bad) as unknown as StatsPartial;
-  if (o.imag !== undefined) out.imag = numbers(o.imag, STATS_FIELDS, bad) as unknown as StatsPartial;
+  const out: TensorPartials = { stats: statsOf(o.stats, bad) };
+  if (o.real !== undefined) out.real = statsOf(o.real, bad);
+  if (o.imag !== undefined) out.imag = statsOf(o.imag, bad);
   return out;
+}
+
+const isCount = (x: number) => Number.isSafeInteger(x) && x >= 0;
+
+/**
+ * Statistics a run could have written: counts are whole and non-negative, no count exceeds
+ * the elements, m2 is not negative, min ≤ max once a value was seen. A forged part cannot
+ * make merge print statistics no file has.
+ */
+function statsOf(x: unknown, bad: (what: string) => never): StatsPartial {
+  const s = numbers(x, STATS_FIELDS, bad) as unknown as StatsPartial;
+  for (const f of ['count', 'nan', 'posinf', 'neginf', 'zeros'] as const) if (!isCount(s[f])) bad(`field ${f}`);
+  if (s.zeros > s.count) bad('field zeros');
+  if (!Number.isInteger(s.exp)) bad('field exp');
+  if (s.m2 < 0) bad('field m2');
+  if (s.count > 0 && !(s.min <= s.max)) bad('fields min and max');
+  return s;
+}
+
+/** A comparison a run could have written (whole counts, changed ≤ pairs, no negative magnitudes). */
+function compareOf(x: unknown, bad: (what: string) => never): ComparePartial {
+  const c = numbers(x, COMPARE_FIELDS, bad) as unknown as ComparePartial;
+  for (const f of ['pairs', 'changed', 'mismatched'] as const) if (!isCount(c[f])) bad(`field ${f}`);
+  if (c.changed > c.pairs) bad('field changed');
+  for (const f of ['maxAbs', 'sumAbs', 'sumSqDiff', 'sumAA', 'sumBB'] as const) if (c[f] < 0) bad(`field ${f}`);
+  return c;
 }
 
 const SPECIAL: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY, '-0': -0 };

@@ -10,6 +10,7 @@ import { DiffaiError } from '../errors.js';
 import type { LeafValue, ModelDescription } from '../formats/types.js';
 import { tensorColumns, tensorTable } from '../formats/table.js';
 import type { DiffResult } from './types.js';
+import { guardBacktracking, userRegExp } from '../regexp.js';
 
 /** One `--rename` rule: every match of `pattern` is replaced (`$1` … refer to groups). */
 export interface RenameRule {
@@ -34,14 +35,15 @@ export function parseRenameRule(text: string, flag = '--rename'): RenameRule {
   if (at <= 0) throw new DiffaiError(undefined, `${flag}: expected REGEX=REPLACEMENT, got ${JSON.stringify(text)}`);
   const source = text.slice(0, at);
   try {
-    return { pattern: new RegExp(source, 'g'), replacement: text.slice(at + 1) };
+    return { pattern: userRegExp(source, 'g'), replacement: text.slice(at + 1) };
   } catch (e) {
     throw new DiffaiError(undefined, `${flag}: ${(e as Error).message}`);
   }
 }
 
 function globalPattern(p: RegExp | string): RegExp {
-  if (typeof p === 'string') return new RegExp(p, 'g');
+  if (typeof p === 'string') return userRegExp(p, 'g');
+  guardBacktracking();
   return p.global ? p : new RegExp(p.source, `${p.flags}g`);
 }
 

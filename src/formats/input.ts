@@ -9,6 +9,7 @@ import { DiffaiError, UnsafePickleError } from '../errors.js';
 import { decompressHint, detectCompression } from '../io/compression.js';
 import { notRegular, statPath } from '../io/file.js';
 import { forgetRemoteFiles } from '../io/remote-file.js';
+import { holdSharedStreams } from '../io/shared-streams.js';
 import { isRemotePath, parseHubPath } from '../io/remote-path.js';
 import { isShardIndexName } from './sharded/index.js';
 import type { Spool } from '../io/spool.js';
@@ -32,6 +33,7 @@ export interface LocalInputs {
 export async function withLocalInputs<T>(paths: string[], fn: (inputs: LocalInputs) => Promise<T>): Promise<T> {
   if (paths.filter((p) => p === STDIN).length > 1) throw new DiffaiError(undefined, 'standard input (-) can be given only once');
   let spool: Spool | undefined;
+  const releaseShared = holdSharedStreams();
   const labels = new Map<string, string>();
   // Loaded only when an input needs it, to keep plain diffs quick to start.
   const spoolOf = async () => (spool ??= new (await import('../io/spool.js')).Spool());
@@ -49,6 +51,7 @@ export async function withLocalInputs<T>(paths: string[], fn: (inputs: LocalInpu
     throw e instanceof UnsafePickleError ? new UnsafePickleError(label, e.message, e.globals) : new DiffaiError(label, (e as DiffaiError).message);
   } finally {
     spool?.release();
+    releaseShared();
     // Sizes and cached blocks of remote files last one call: a later call sees the server's current file.
     if (paths.some(isRemotePath)) forgetRemoteFiles();
   }

@@ -18,6 +18,7 @@ import { safetensorsReader } from './safetensors/reader.js';
 import { describeSharded, findShardIndex, isShardIndexName, SHARD_INDEX_NAMES } from './sharded/index.js';
 import { looksLikeZip } from './zip/zip.js';
 import { capWarnings } from './warnings.js';
+import { settleCompressedWork } from './inflate-budget.js';
 
 /**
  * Readers in sniffing order: PyTorch claims zips holding data.pkl, npz zips of .npy entries;
@@ -110,7 +111,12 @@ export async function describeModel(path: string, options: DescribeOptions = {})
     return bounded(await describeSharded(path, shard));
   }
   if (isShardIndexName(path)) return bounded(await describeSharded(path, shard));
-  return bounded(await detectFormat(path, options).describe(path));
+  return bounded(await describeFile(detectFormat(path, options), path));
+}
+
+/** One file by its reader, its compressed work checked and shared streams inflated once (inflate-budget.ts). */
+async function describeFile(reader: FormatReader, path: string): Promise<ModelDescription> {
+  return settleCompressedWork(await reader.describe(path));
 }
 
 /** A description with its warnings capped (readers keep bounded lists; this catches lists joined afterwards). */
@@ -125,7 +131,9 @@ function bounded(d: ModelDescription): ModelDescription {
  */
 async function describeRemote(path: string, options: DescribeOptions): Promise<ModelDescription> {
   const target = findRemoteModel(path);
-  const d = isShardIndexName(target) ? await describeSharded(target, (p) => describeShard(p, options)) : await detectFormat(target, options).describe(target);
+  const d = isShardIndexName(target)
+    ? await describeSharded(target, (p) => describeShard(p, options))
+    : await describeFile(detectFormat(target, options), target);
   return target === path ? d : { ...d, path };
 }
 
@@ -155,7 +163,7 @@ function findRemoteModel(path: string): string {
 /** One shard named by an index: a model file, never another index (no cycles) and never quoted. */
 function describeShard(path: string, options: DescribeOptions): Promise<ModelDescription> {
   if (isShardIndexName(path)) throw new DiffaiError(path, 'a shard index cannot be a shard of another index');
-  return detectFormat(path, options, false).describe(path);
+  return describeFile(detectFormat(path, options, false), path);
 }
 
 export function describeMagic(head: Uint8Array): string {

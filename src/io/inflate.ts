@@ -21,6 +21,35 @@ const zlib = lazyBuiltin<typeof import('node:zlib')>('node:zlib');
 
 export type CompressionFormat = 'raw' | 'zlib';
 
+/**
+ * Inflated bytes any file may ask for, whatever its ratio: a gzip bomb is refused after
+ * inflating (and spooling) this much, so it is also what a refusal costs (~3–7 s loaded).
+ */
+export const INFLATE_FLOOR_BYTES = 512 << 20;
+/** Inflated bytes a file may ask for beyond the floor, per byte of the file. */
+export const INFLATE_RATIO = 4;
+/** Environment variable that sets the allowance per file (bytes), for files that really need more. */
+export const INFLATE_LIMIT_ENV = 'DIFFAI_INFLATE_MAX_BYTES';
+
+/**
+ * What is wrong when `inflated` bytes come from `compressed` bytes (a file's size, or what a
+ * stream has read so far), or undefined within the allowance: 512 MiB at any ratio plus
+ * INFLATE_RATIO times the compressed bytes, or DIFFAI_INFLATE_MAX_BYTES when set.
+ */
+export function inflateBudgetProblem(inflated: number, compressed: number): string | undefined {
+  const raw = process.env[INFLATE_LIMIT_ENV];
+  if (raw !== undefined && raw !== '') {
+    const n = Number(raw);
+    if (!Number.isSafeInteger(n) || n <= 0)
+      throw new DiffaiError(undefined, `${INFLATE_LIMIT_ENV} must be a positive whole number of bytes, got ${JSON.stringify(raw.slice(0, 40))}`);
+    if (inflated <= n) return undefined;
+    return `more than ${n} bytes, the limit ${INFLATE_LIMIT_ENV} sets`;
+  }
+  const allowed = INFLATE_FLOOR_BYTES + INFLATE_RATIO * compressed;
+  if (inflated <= allowed) return undefined;
+  return `more than ${allowed} bytes from ${compressed} compressed bytes, over the budget of 512 MiB plus ${INFLATE_RATIO} times the compressed size (a decompression bomb? set ${INFLATE_LIMIT_ENV} to allow more)`;
+}
+
 export interface InflateOptions {
   /** What is being inflated, for messages (`zip entry "data.pkl"`). */
   what?: string;
@@ -58,12 +87,24 @@ export function inflateBytesSync(path: string, compressed: Uint8Array, format: C
   }
 }
 
-const INPUT_CHUNK = 8 * 1024;
+/**
+ * zlib's output piece: each piece is one trip to libuv's thread pool and back, so the 16 KiB
+ * default made inflating a 300 MB stream 18,000 trips (seconds on a loaded machine).
+ */
+const OUTPUT_PIECE = 1 << 20;
+/**
+ * Compressed bytes fed at once to an InflatedRegion: about INFLATE_AHEAD bytes of output at the
+ * ratio seen so far (1 MiB of input for real weights, 16 KiB for a stream of zeros), so
+ * memory stays bounded by what was asked for plus INFLATE_AHEAD whatever the ratio.
+ */
+const INFLATE_AHEAD = 16 << 20;
+const MIN_INPUT = 8 << 10;
+const MAX_INPUT = 1 << 20;
 
 /**
  * A compressed region inflated forward on demand. Reads must not go backwards past the
  * start of the previous read. Memory is bounded by the bytes asked for plus what one
- * input chunk (8 KiB) can inflate to.
+ * input chunk can inflate to (about INFLATE_AHEAD).
  */
 export class InflatedRegion implements ByteRegion {
   readonly size = Infinity;
@@ -80,6 +121,9 @@ export class InflatedRegion implements ByteRegion {
   private endRequested = false;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
+  private input: Buffer | undefined;
+  /** Resolves the pending write's wait, also when the inflater fails instead of calling back. */
+  private writeDone: (() => void) | undefined;
 
   constructor(
     private readonly file: RandomAccessFile,
@@ -93,7 +137,7 @@ export class InflatedRegion implements ByteRegion {
     }
     this.inPos = offset;
     this.inEnd = offset + compressedLength;
-    this.z = format === 'raw' ? zlib().createInflateRaw() : zlib().createInflate();
+    this.z = format === 'raw' ? zlib().createInflateRaw({ chunkSize: OUTPUT_PIECE }) : zlib().createInflate({ chunkSize: OUTPUT_PIECE });
     this.z.on('data', (c: Buffer) => this.onData(c));
     this.z.on('end', () => {
       this.ended = true;
@@ -101,6 +145,7 @@ export class InflatedRegion implements ByteRegion {
     });
     this.z.on('error', (e: Error) => {
       this.error = e;
+      this.writeDone?.();
       this.poke();
     });
   }
@@ -144,17 +189,19 @@ export class InflatedRegion implements ByteRegion {
       this.wake = resolve;
     });
     if (this.inPos < this.inEnd) {
-      const n = Math.min(INPUT_CHUNK, this.inEnd - this.inPos);
-      const chunk = this.file.read(this.inPos, n);
+      const consumed = this.inPos - this.offset;
+      const ratio = consumed > 0 ? Math.max(1, (this.keptStart + this.kept) / consumed) : INFLATE_AHEAD / MIN_INPUT;
+      const n = Math.min(Math.max(MIN_INPUT, Math.min(MAX_INPUT, Math.floor(INFLATE_AHEAD / ratio))), this.inEnd - this.inPos);
+      // One input buffer, reused: zlib is done with it when the write's callback runs (or it failed).
+      this.input ??= Buffer.allocUnsafe(MAX_INPUT);
+      const chunk = this.input.subarray(0, n);
+      this.file.readInto(chunk, this.inPos);
       this.inPos += n;
-      await Promise.race([
-        waitEvent,
-        new Promise<void>((resolve) => {
-          this.z.write(chunk, () => resolve());
-        }),
-      ]);
-      // Let pushed output reach the 'data' handler.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => {
+        this.writeDone = resolve;
+        this.z.write(chunk, () => resolve());
+      });
+      this.writeDone = undefined;
     } else if (!this.endRequested) {
       this.endRequested = true;
       this.z.end();
@@ -237,7 +284,7 @@ export class InflateStream {
   ) {
     this.toSkip = source.skip + start;
     this.stream = file.stream(source.offset, source.offset + source.compressedLength);
-    const inflate = source.format === 'raw' ? zlib().createInflateRaw() : zlib().createInflate();
+    const inflate = source.format === 'raw' ? zlib().createInflateRaw({ chunkSize: OUTPUT_PIECE }) : zlib().createInflate({ chunkSize: OUTPUT_PIECE });
     this.stream.on('error', (e) => inflate.destroy(e));
     this.iterator = this.stream.pipe(inflate)[Symbol.asyncIterator]();
   }

@@ -92,6 +92,12 @@ export function resolveRemote(path: string): RemoteTarget {
     const file = hub.file.split('/').map(encodeURIComponent).join('/');
     const url = new URL(`${prefix}${hub.repo}/resolve/${encodeURIComponent(hub.revision)}/${file}`, base);
     const token = process.env.HF_TOKEN?.trim();
+    // A header cannot carry control or non-ASCII characters: say so once (never echoing the token) rather than fail every request as a connection error.
+    if (token && !/^[\x21-\x7e]+$/.test(token))
+      throw new DiffaiError(
+        path,
+        'HF_TOKEN holds a character an HTTP header cannot carry (a space, control or non-ASCII character); set it to the token alone',
+      );
     return token ? { label: path, url: url.href, auth: { authorization: `Bearer ${token}` }, authOrigin: endpoint.origin } : { label: path, url: url.href };
   }
   let url: URL;

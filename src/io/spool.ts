@@ -12,6 +12,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { DiffaiError } from '../errors.js';
+import { inflateBudgetProblem } from './inflate.js';
 
 /** Default cap on one spooled file: generous for real checkpoints, finite for a bomb. */
 export const DEFAULT_SPOOL_MAX_BYTES = 64 * 1024 ** 3;
@@ -83,6 +84,14 @@ export class Spool {
     const limit = spoolLimit();
     const room = freeBytes(this.dir);
     let written = 0;
+    /** Compressed bytes handed to gunzip so far: a gzip bomb is refused by ratio as it inflates (inflate.ts). */
+    let compressed = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        compressed += chunk.length;
+        done(null, chunk);
+      },
+    });
     let head: Buffer | undefined = accept ? Buffer.alloc(0) : undefined;
     /** The first HEAD_BYTES are judged as soon as they arrive, so an endless stream of no model (`< /dev/zero`) is refused at once, not spooled. */
     const judge = (): Error | undefined => {
@@ -100,6 +109,8 @@ export class Spool {
           }
         }
         written += chunk.length;
+        const bomb = gunzip ? inflateBudgetProblem(written, compressed) : undefined;
+        if (bomb) return done(new DiffaiError(label, `gzip data inflates to ${bomb}`));
         if (written > limit) {
           done(
             new DiffaiError(
@@ -115,7 +126,7 @@ export class Spool {
     });
     const out = createWriteStream(target, { mode: 0o600 });
     try {
-      await (gunzip ? pipeline(source, createGunzip(), cap, out) : pipeline(source, cap, out));
+      await (gunzip ? pipeline(source, count, createGunzip({ chunkSize: 1 << 20 }), cap, out) : pipeline(source, cap, out));
     } catch (e) {
       if (e instanceof DiffaiError) throw e;
       const err = e as NodeJS.ErrnoException;
@@ -130,6 +141,11 @@ export class Spool {
   /** Spools a gzip file, decompressed; `label` names it in messages. */
   addGunzipped(path: string, label: string, accept?: HeadCheck): Promise<string> {
     return this.add(createReadStream(path), label, true, accept);
+  }
+
+  /** A fresh file name in the spool directory (the caller writes it; `release()` removes it). */
+  reserve(label: string): string {
+    return join(this.dir, `${label}-${this.count++}`);
   }
 
   /** Removes one spool file early (e.g. a compressed copy once it is decompressed). */

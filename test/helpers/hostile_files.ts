@@ -106,6 +106,14 @@ export function matCell(name: string, inner: Buffer): Buffer {
   return matrixElement(mx.CELL, [1, 1], name, [inner]);
 }
 
+/** A miCOMPRESSED element around zlib bytes as given (unpadded, as MATLAB writes it). */
+export function matCompressedRaw(zlibData: Buffer): Buffer {
+  const tag = Buffer.alloc(8);
+  tag.writeUInt32LE(mi.COMPRESSED, 0);
+  tag.writeUInt32LE(zlibData.length, 4);
+  return Buffer.concat([tag, zlibData]);
+}
+
 /** `inner` (a full data element) zlib-compressed as a miCOMPRESSED element. */
 export function matCompressed(inner: Buffer): Buffer {
   return element(mi.COMPRESSED, deflateSync(inner));

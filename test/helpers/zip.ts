@@ -6,6 +6,8 @@ export interface ZipEntrySpec {
   data: Buffer;
   /** Deflated (method 8) rather than stored. */
   deflate?: boolean;
+  /** Already deflated: the raw DEFLATE payload and the size it inflates to (`data` unused). */
+  deflated?: { payload: Buffer; size: number };
   /** The local header's extra field (e.g. torch's "FB" padding). */
   extraLocal?: Buffer;
   /** A central-directory entry pointing at an earlier entry's local record (overlapping entries). */
@@ -28,17 +30,18 @@ export function buildZip(entries: ZipEntrySpec[], opts: ZipOptions = {}): Buffer
     const name = Buffer.from(e.name);
     let rec = e.aliasOf ? records.get(e.aliasOf) : undefined;
     if (!rec) {
-      const method = e.deflate ? 8 : 0;
-      const payload = e.deflate ? deflateRawSync(e.data, { level: 9 }) : e.data;
+      const method = e.deflate || e.deflated ? 8 : 0;
+      const payload = e.deflated?.payload ?? (e.deflate ? deflateRawSync(e.data, { level: 9 }) : e.data);
+      const usize = e.deflated?.size ?? e.data.length;
       const extra = e.extraLocal ?? Buffer.alloc(0);
       const lh = Buffer.alloc(30);
       lh.writeUInt32LE(0x04034b50, 0);
       lh.writeUInt16LE(method, 8);
       lh.writeUInt32LE(payload.length, 18);
-      lh.writeUInt32LE(e.data.length, 22);
+      lh.writeUInt32LE(usize >= 2 ** 32 ? 0xffffffff : usize, 22);
       lh.writeUInt16LE(name.length, 26);
       lh.writeUInt16LE(extra.length, 28);
-      rec = { offset: pos, method, csize: payload.length, usize: e.data.length };
+      rec = { offset: pos, method, csize: payload.length, usize };
       parts.push(lh, name, extra, payload);
       pos += 30 + name.length + extra.length + payload.length;
       records.set(e.name, rec);
@@ -55,7 +58,7 @@ export function buildZip(entries: ZipEntrySpec[], opts: ZipOptions = {}): Buffer
     ch.writeUInt32LE(0x02014b50, 0);
     ch.writeUInt16LE(rec.method, 10);
     ch.writeUInt32LE(opts.zip64 ? 0xffffffff : rec.csize, 20);
-    ch.writeUInt32LE(opts.zip64 ? 0xffffffff : rec.usize, 24);
+    ch.writeUInt32LE(opts.zip64 || rec.usize >= 2 ** 32 ? 0xffffffff : rec.usize, 24);
     ch.writeUInt16LE(name.length, 28);
     ch.writeUInt16LE(z64.length, 30);
     ch.writeUInt32LE(opts.zip64 ? 0xffffffff : rec.offset, 42);

@@ -162,14 +162,25 @@ function chars(w: Walk, name: string, address: number, shape: number[]): LeafVal
     w.desc.warnings.push(`${name}: char array [${shape.join(', ')}] skipped (the file's char arrays are over ${MAX_LEAF_TEXT_BYTES} bytes)`);
     return null;
   }
-  const c = smallData(w, name, address, count * 2);
-  const units: number[] = [];
-  for (let i = 0; i < count; i++) units.push(c.u16('char'));
+  const bytes = smallData(w, name, address, count * 2).bytesView(count * 2, 'chars');
+  const units = new Uint16Array(count);
+  for (let i = 0; i < count; i++) units[i] = bytes[2 * i]! | (bytes[2 * i + 1]! << 8);
   const [rows = 1] = shape;
   const cols = rows === 0 ? 0 : count / rows;
+  if (rows === 1) return fromUnits(units);
   // Column-major: row r is units r, r+rows, r+2·rows …
-  const row = (r: number) => String.fromCharCode(...Array.from({ length: cols }, (_, j) => units[r + j * rows]!));
-  return rows === 1 ? row(0) : Array.from({ length: rows }, (_, r) => row(r));
+  const line = new Uint16Array(cols);
+  return Array.from({ length: rows }, (_, r) => {
+    for (let j = 0; j < cols; j++) line[j] = units[r + j * rows]!;
+    return fromUnits(line);
+  });
+}
+
+/** UTF-16 code units as a string, unpaired surrogates kept (a char array hard-linked 200× made 200 × 64 Ki of them). */
+function fromUnits(units: Uint16Array): string {
+  let out = '';
+  for (let i = 0; i < units.length; i += 8192) out += String.fromCharCode.apply(null, units.subarray(i, i + 8192) as unknown as number[]);
+  return out;
 }
 
 /** A sparse matrix: a group holding `data` (nonzeros), `ir` (row indices) and `jc` (column starts). */

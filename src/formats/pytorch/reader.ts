@@ -322,10 +322,11 @@ function checkViewWork(path: string, tensors: readonly TensorDescriptor[], fileB
   let work = 0;
   const limit = MAX_WORK_BASE + MAX_WORK_RATIO * fileBytes;
   for (const t of tensors) {
-    if (t.numel === 0) continue;
+    // Deflated storages are counted by the inflate budget (formats/inflate-budget.ts), each read inflating from the stream's start.
+    if (t.numel === 0 || t.source.kind === 'deflate') continue;
     const s = t.source;
     const v = t.view;
-    const key = `${s.kind === 'deflate' ? s.skip : s.offset}\0${s.length}\0${v ? `${v.offset}:${v.strides.join(',')}` : '-'}\0${t.dtype}\0${t.shape.join(',')}`;
+    const key = `${s.offset}\0${s.length}\0${v ? `${v.offset}:${v.strides.join(',')}` : '-'}\0${t.dtype}\0${t.shape.join(',')}`;
     if (seen.has(key)) continue; // a tie: one storage and view under two names is counted once
     seen.add(key);
     let elements = t.numel;
