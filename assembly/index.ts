@@ -10,6 +10,7 @@ import { ROW_STATS_SLOTS, ROW_PAIR_SLOTS } from './rows';
 
 export { stats_f32, stats_f64, stats_bf16, stats_f16 } from './stats';
 export { stats_q4_k } from './quant-stats';
+export { stats_i8, stats_u8, stats_i16, stats_u16 } from './int-stats';
 export { compare_f64 } from './compare';
 export {
   compare_f32, compare_stats, compare_stats_f32_f32, compare_stats_f32_bf16, compare_stats_f32_f16, compare_stats_bf16_f32, compare_stats_bf16_bf16,

@@ -19,6 +19,11 @@ export interface KernelExports {
   stats_bf16(ptr: number, n: number, scratch: number): void;
   stats_f16(ptr: number, n: number, scratch: number): void;
   stats_q4_k(ptr: number, n: number, scratch: number): void;
+  /** 8- and 16-bit integers as stored, from exact integer sums (assembly/int-stats.ts); n ≤ 2^20. */
+  stats_i8(ptr: number, n: number): void;
+  stats_u8(ptr: number, n: number): void;
+  stats_i16(ptr: number, n: number): void;
+  stats_u16(ptr: number, n: number): void;
   compare_f32(pa: number, pb: number, n: number, eps: number): void;
   compare_f64(pa: number, pb: number, n: number, eps: number): void;
   /**
