@@ -150,4 +150,15 @@ describe('a diff of 50,000 tensors that all changed, in windows', () => {
     }
     expect(checked).toBeGreaterThan(100);
   });
+  it('refuses Markdown (which builds the whole document) beyond 50,000 differences with one line and exit 2; fewer print', async () => {
+    requireBuild();
+    const [all, subset] = await Promise.all([cli([pathA, pathB, '-o', 'markdown']), cli([pathA, pathB, '-o', 'markdown', '--path', 'blk.1'])]);
+    expect(expected.length).toBeGreaterThan(50_000);
+    expect(all.status).toBe(2);
+    expect(all.stdout).toBe('');
+    expect(all.stderr.trim().split('\n')).toHaveLength(1);
+    expect(all.stderr).toContain('-o markdown builds the whole document in memory and allows at most 50000 differences');
+    expect(subset.status).toBe(0);
+    expect(subset.stdout).toContain('blk.1');
+  });
 });

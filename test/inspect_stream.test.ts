@@ -11,7 +11,7 @@ import { reportContract } from '../src/render/contract.js';
 import { inspectJsonChunks } from '../src/render/inspect-json.js';
 import { inspectTextChunks } from '../src/render/inspect.js';
 import { renderJson } from '../src/render/json.js';
-import { StreamWriter } from '../src/render/stream-writer.js';
+import { type OutputPiece, StreamWriter } from '../src/render/stream-writer.js';
 import { inspectRows } from '../src/report/inspect-rows.js';
 import { cli, requireBuild } from './helpers/cli.js';
 import { tempDir, writeSafetensors, type TensorSpec } from './helpers/files.js';
@@ -110,9 +110,9 @@ describe('StreamWriter', () => {
   it('gathers small writes into pieces of about its size, keeps their order, and waits for its sink', async () => {
     const written: string[] = [];
     let release: (() => void) | undefined;
-    const sink = (text: string) =>
+    const sink = (text: OutputPiece) =>
       new Promise<void>((resolve) => {
-        written.push(text);
+        written.push(text as string);
         release = resolve;
       });
     const out = new StreamWriter(sink, 10);

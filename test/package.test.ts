@@ -46,6 +46,7 @@ beforeAll(async () => {
   const files = info!.files.map((f) => f.path);
   expect(files).toContain('bin/diffai.js');
   expect(files).toContain('dist/build/kernels.wasm');
+  expect(files).toContain('dist/build/text.wasm');
   expect(files.some((f) => f.startsWith('test/') || f.startsWith('src/') || f.startsWith('fixtures/'))).toBe(false);
   mkdirSync(project, { recursive: true });
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '9.9.9', private: true, type: 'module' }));

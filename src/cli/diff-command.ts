@@ -25,6 +25,7 @@ import { filterWarnings } from './filter-warnings.js';
 import { HOLD_CHARS, verboseLine, warn, write, writeChunks, writeError, stdoutIsTerminal } from './output.js';
 import { chartsNote, outputFormat, reportRenderOptions, reportTarget, writeReport } from './report-options.js';
 import { createProgress } from './progress.js';
+import { MAX_GATHERED_RESULTS, gatheredTooMany } from './gather-limit.js';
 import { loadOptionsFrom, type InputArgs } from './input-options.js';
 import { describeKeyMaps } from './key-map-notes.js';
 import { nowMs } from './clock.js';
@@ -84,14 +85,14 @@ export async function runDiff(args: DiffArgs): Promise<number> {
  * tensors never sit in memory at once. The exit code and output are those of the whole
  * report; warnings still come before the output, the --verbose closing line after it.
  * Undefined (the caller collects every result) when the order or the output needs them all:
- * --sort-by-change-magnitude, a report file, or a format without a streamed form for these
- * options (Markdown, HTML, the text review view). Analyses and charts take runAnalysisDiff.
+ * --sort-by-change-magnitude or a report file. A format without a streamed form for these
+ * options (Markdown, HTML, the text review view) gathers the windows here, refusing beyond
+ * MAX_GATHERED_RESULTS. Analyses and charts take runAnalysisDiff.
  */
 async function streamPairDiff(args: DiffArgs, options: LibraryOptions, stop: () => void, started: number): Promise<number | undefined> {
   if (args.sortByChangeMagnitude || reportTarget(args) !== undefined) return undefined;
   const countOnly = args.quiet === true || args.brief === true;
   const renderer = await RENDERERS[outputFormat(args)]();
-  if (!countOnly && renderer.pairChunks === undefined) return undefined;
   const renderOptions = reportRenderOptions(args, [args.fileA, args.fileB], choosePalette(args.color, stdoutIsTerminal()), args.stats);
   let count = 0;
   return diffFilesStreamed(args.fileA, args.fileB, options, async (stream) => {
@@ -111,10 +112,14 @@ async function streamPairDiff(args: DiffArgs, options: LibraryOptions, stop: () 
       }
       begin();
     })();
-    const chunks = countOnly ? undefined : renderer.pairChunks!({ ...stream, windows: counted }, renderOptions);
+    // Without a streamed form (Markdown, HTML, the review view) the differences are gathered, within MAX_GATHERED_RESULTS.
+    const chunks = countOnly ? undefined : renderer.pairChunks?.({ ...stream, windows: counted }, renderOptions);
     if (!countOnly && chunks === undefined) {
       const results: DiffResult[] = [];
-      for await (const window of stream.windows) for (const r of window) results.push(r);
+      for await (const window of stream.windows) {
+        for (const r of window) results.push(r);
+        if (results.length > MAX_GATHERED_RESULTS) throw gatheredTooMany(args.reviewFriendly ? '--review-friendly' : `-o ${outputFormat(args)}`, 'differences');
+      }
       stop();
       return finishPairDiff(args, { kind: 'pair', a: stream.a, b: stream.b, results }, options, started);
     }

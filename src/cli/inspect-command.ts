@@ -1,7 +1,8 @@
 /** `diffai inspect FILE`: statistics of every tensor, in the `--output` format; exit 0, or 2 for an invalid file. */
 import { inspectFile } from '../library.js';
 import { choosePalette } from '../render/color.js';
-import { renderChunks } from '../render/registry.js';
+import { RENDERERS, renderChunks } from '../render/registry.js';
+import { MAX_GATHERED_RESULTS, gatheredTooMany } from './gather-limit.js';
 import { inspectRows } from '../report/inspect-rows.js';
 import { compileRegex, parseThreads, type InspectArgs } from './args.js';
 import { filterWarnings } from './filter-warnings.js';
@@ -33,7 +34,12 @@ export async function runInspect(args: InspectArgs): Promise<number> {
   if (target) writeError(`diffai: ${await writeReport(target, report, options)}\n`);
   const note = chartsNote(args);
   if (note) writeError(`diffai: ${note}\n`);
-  // Streamed: a million-tensor inspection is printed a few hundred rows at a time.
-  await writeChunks(await renderChunks(report, outputFormat(args), options));
+  // Streamed: a million-tensor inspection is printed a few hundred rows at a time; formats
+  // without a streamed form build the whole document, within a bound.
+  const format = outputFormat(args);
+  if ((await RENDERERS[format]()).chunks?.(report, options) === undefined && inspectRows(report).count > MAX_GATHERED_RESULTS) {
+    throw gatheredTooMany(`-o ${format}`, 'tensors');
+  }
+  await writeChunks(await renderChunks(report, format, options));
   return 0;
 }

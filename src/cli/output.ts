@@ -21,7 +21,7 @@ export const HOLD_CHARS = 256 << 10;
  */
 import { fstatSync, statSync, writeSync } from 'node:fs';
 import { DiffaiError } from '../errors.js';
-import { StreamWriter } from '../render/stream-writer.js';
+import { type OutputPiece, StreamWriter } from '../render/stream-writer.js';
 import { termSafe } from '../terminal.js';
 
 /** Whether stdout goes straight to file descriptor 1 (see writeStdoutDirectly). */
@@ -85,11 +85,12 @@ function nullDevice(): number | undefined {
 }
 
 /**
- * Writes `text` to stdout, WRITE_CHARS at a time. A closed pipe (EPIPE, or ECONNRESET on a socket) ends output quietly,
+ * Writes `text` to stdout, WRITE_CHARS at a time (UTF-8 bytes in one go). A closed pipe (EPIPE, or ECONNRESET on a socket) ends output quietly,
  * as `git diff | head` does; any other failure (a full disk, a revoked terminal) is a
  * DiffaiError: one line, exit 2.
  */
-export async function write(text: string): Promise<void> {
+export async function write(text: OutputPiece): Promise<void> {
+  if (typeof text !== 'string') return writePiece(text);
   let at = 0;
   do {
     let end = Math.min(text.length, at + WRITE_CHARS);
@@ -106,7 +107,7 @@ export async function write(text: string): Promise<void> {
  * for a diff that is still being read). Stops taking pieces once the reader has gone away
  * (an async source is then closed, which ends the work behind it).
  */
-export async function writeChunks(pieces: Iterable<string> | AsyncIterable<string>, hold = 0): Promise<void> {
+export async function writeChunks(pieces: Iterable<OutputPiece> | AsyncIterable<OutputPiece>, hold = 0): Promise<void> {
   const out = new StreamWriter(write, STREAM_CHARS, hold);
   if (Symbol.asyncIterator in pieces) {
     for await (const piece of pieces) {
@@ -131,10 +132,10 @@ function utf8(text: string): Buffer {
   return scratch.subarray(0, scratch.write(text, 'utf8'));
 }
 
-function writePiece(text: string): Promise<void> {
+function writePiece(text: OutputPiece): Promise<void> {
   if (stdoutClosed) return Promise.resolve();
   if (!direct) return writeStream(text);
-  const bytes = utf8(text);
+  const bytes = typeof text === 'string' ? utf8(text) : text;
   let at = 0;
   try {
     while (at < bytes.length) at += writeSync(1, bytes, at);
@@ -145,7 +146,7 @@ function writePiece(text: string): Promise<void> {
     else {
       // A non-blocking descriptor that is full: the stream waits for it to drain, from here on.
       direct = false;
-      return writeStream(Buffer.from(bytes.subarray(at))); // a copy: the scratch buffer is reused
+      return writeStream(Buffer.from(bytes.subarray(at))); // a copy: the scratch buffer (or the producer's) is reused
     }
   }
   return Promise.resolve();

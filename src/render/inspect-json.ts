@@ -6,6 +6,8 @@
  */
 import type { InspectReport } from '../library.js';
 import { inspectRows, type InspectRows } from '../report/inspect-rows.js';
+import { JsonTape } from './json-tape.js';
+import type { OutputPiece } from './stream-writer.js';
 
 /** Tensors per piece of streamed output. */
 const TENSORS_PER_CHUNK = 256;
@@ -30,7 +32,16 @@ function tensorsJson(rows: InspectRows, from: number, to: number): string {
   return text.slice(OPEN.length, text.length - CLOSE.length);
 }
 
-export function* inspectJsonChunks(report: InspectReport): Generator<string> {
+/** Tensors stringified by V8 before the rest go on a JsonTape (a small inspection does not load the text module). */
+const BEFORE_TAPE = 1024;
+/** Output the tape hands on at a time. */
+const PIECE_BYTES = 1 << 20;
+
+/**
+ * With `bytes`, tensors after the first BEFORE_TAPE are written by a JsonTape and come as
+ * borrowed UTF-8 pieces (Renderer.chunks); without, every piece is a string.
+ */
+export function* inspectJsonChunks(report: InspectReport, bytes = false): Generator<OutputPiece> {
   const rows = inspectRows(report);
   // The contract's members (reportContract): the report's in key order, the tensors where
   // they stand, then warnings when there are some.
@@ -57,8 +68,18 @@ export function* inspectJsonChunks(report: InspectReport): Generator<string> {
       continue;
     }
     yield `${out}[`;
-    for (let i = 0; i < rows.count; i += TENSORS_PER_CHUNK) {
-      yield `${i === 0 ? '' : ','}${tensorsJson(rows, i, Math.min(rows.count, i + TENSORS_PER_CHUNK))}`;
+    const stringified = bytes ? Math.min(rows.count, BEFORE_TAPE) : rows.count;
+    for (let i = 0; i < stringified; i += TENSORS_PER_CHUNK) {
+      yield `${i === 0 ? '' : ','}${tensorsJson(rows, i, Math.min(stringified, i + TENSORS_PER_CHUNK))}`;
+    }
+    if (stringified < rows.count) {
+      const tape = new JsonTape();
+      for (let i = stringified; i < rows.count; i++) {
+        tape.raw(',\n    ');
+        tape.value(rows.tensor(i), 4);
+        if (tape.wantsFlush(PIECE_BYTES)) yield* tape.flush();
+      }
+      yield* tape.flush();
     }
     out = '\n  ]';
   }

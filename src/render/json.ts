@@ -1,6 +1,7 @@
 import type { DiffResult, PairStream } from '../diff/types.js';
 import { reportContract, toContract } from './contract.js';
 import { inspectJsonChunks } from './inspect-json.js';
+import { JsonTape } from './json-tape.js';
 import type { Renderer } from './types.js';
 
 /**
@@ -32,30 +33,46 @@ export function* jsonChunks(value: unknown): Generator<string> {
   yield ']\n';
 }
 
-/** Entries stringified together in a streamed pair's JSON: pieces of some 30 KB, below V8's large-object size, so they die young. */
-const ENTRIES_PER_PIECE = 32;
+/** Output handed on at a time by the tape: writes of 1 MiB (a file or a pipe takes them in one call). */
+const PIECE_BYTES = 1 << 20;
 
 /**
- * A streamed pair's JSON (the contract array of its differences), ENTRIES_PER_PIECE entries
- * at a time: each group stringified as one array, whose text between the brackets is those
- * entries as the whole array shows them (same indentation, `,\n` between).
+ * A streamed pair's JSON (the contract array of its differences): the text renderJson gives
+ * the whole list. The first window is stringified by V8 (a small diff does not load the
+ * text module); the rest goes on a JsonTape and comes out a megabyte at a time, as borrowed
+ * bytes (valid until the next piece is asked for).
  */
-export async function* jsonWindowChunks(windows: AsyncIterable<DiffResult[]>): AsyncGenerator<string> {
+export async function* jsonWindowChunks(windows: AsyncIterable<DiffResult[]>): AsyncGenerator<string | Uint8Array> {
   let first = true;
+  let tape: JsonTape | undefined;
   for await (const window of windows) {
-    for (let i = 0; i < window.length; i += ENTRIES_PER_PIECE) {
-      const text = JSON.stringify(toContract(window.slice(i, i + ENTRIES_PER_PIECE)), null, 2);
-      yield `${first ? '[\n' : ',\n'}${text.slice(2, -2)}`;
+    if (window.length === 0) continue;
+    if (first) {
+      const text = JSON.stringify(toContract(window), null, 2);
+      yield `[\n${text.slice(2, -2)}`;
       first = false;
+      continue;
     }
+    tape ??= new JsonTape();
+    for (const entry of toContract(window)) {
+      tape.raw(',\n  ');
+      tape.value(entry, 2);
+    }
+    if (tape.wantsFlush(PIECE_BYTES)) yield* tape.flush();
   }
-  yield first ? '[]\n' : '\n]\n';
+  if (first) {
+    yield '[]\n';
+    return;
+  }
+  tape?.raw('\n]\n');
+  if (tape) yield* tape.flush();
+  else yield '\n]\n';
 }
 
 const json: Renderer = {
   render: (report) => (report.kind === 'inspect' ? [...inspectJsonChunks(report)].join('') : renderJson(reportContract(report))),
   // An inspection streams a tensor at a time; a diff's differences entry by entry.
-  chunks: (report) => (report.kind === 'inspect' ? inspectJsonChunks(report) : jsonChunks(reportContract(report))),
+  chunks: (report) => (report.kind === 'inspect' ? inspectJsonChunks(report, true) : jsonChunks(reportContract(report))),
   pairChunks: (stream: PairStream) => jsonWindowChunks(stream.windows),
 };
 export default json;

@@ -5,6 +5,7 @@
  */
 import type { Report } from '../report/types.js';
 import type { Renderer, RenderOptions } from './types.js';
+import type { OutputPiece } from './stream-writer.js';
 
 export type { Renderer, RenderOptions };
 
@@ -27,7 +28,7 @@ export async function render(report: Report, format: OutputFormat, options: Rend
 }
 
 /** The report in the named format, in pieces (one piece when the renderer has no streamed form). */
-export async function renderChunks(report: Report, format: OutputFormat, options: RenderOptions = {}): Promise<Iterable<string>> {
+export async function renderChunks(report: Report, format: OutputFormat, options: RenderOptions = {}): Promise<Iterable<OutputPiece>> {
   const renderer = await RENDERERS[format]();
   return renderer.chunks?.(report, options) ?? [await renderer.render(report, options)];
 }

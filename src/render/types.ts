@@ -3,6 +3,7 @@ import type { ReportMeta } from '../report/document.js';
 import type { PairStream } from '../diff/types.js';
 import type { Report } from '../report/types.js';
 import type { Palette } from './color.js';
+import type { OutputPiece } from './stream-writer.js';
 
 export interface RenderOptions {
   /** Colours for text-like formats (default: none). */
@@ -27,13 +28,15 @@ export interface Renderer {
   /**
    * The same text in pieces, for reports too large to hold as one string (a
    * million-tensor inspection); undefined when this renderer has no streamed form of
-   * `report` (then `render` is used).
+   * `report` (then `render` is used). Byte pieces are borrowed, as pairChunks' are.
    */
-  chunks?(report: Report, options: RenderOptions): Iterable<string> | undefined;
+  chunks?(report: Report, options: RenderOptions): Iterable<OutputPiece> | undefined;
   /**
    * A two-file diff as its differences arrive, window by window: the very text `render`
    * gives the pair report holding them all; undefined when these options need every result
-   * first (the caller then collects them and uses `render`).
+   * first (the caller then collects them and uses `render`). A piece given as bytes is
+   * UTF-8 and only borrowed: the renderer may reuse its buffer once the next piece is asked
+   * for, so a consumer that keeps one copies it.
    */
-  pairChunks?(stream: PairStream, options: RenderOptions): AsyncIterable<string> | undefined;
+  pairChunks?(stream: PairStream, options: RenderOptions): AsyncIterable<OutputPiece> | undefined;
 }
