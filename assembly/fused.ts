@@ -12,7 +12,7 @@
 
 import { statsOut, statsOutB } from './layout';
 import {
-  SRC_F32, SRC_BF16, SRC_F16, FAST_DONE, FAST_CANCELLED, FAST_NONFINITE, foldStatsLanes, highF64, max4, min4, scalarAt, lowF64, shiftOf, squares4, statsFinish, statsSlow,
+  SRC_F32, SRC_BF16, SRC_F16, FAST_DONE, FAST_CANCELLED, FAST_NONFINITE, foldStatsLanes, guessPivot, highF64, max4, min4, scalarAt, lowF64, shiftOf, squares4, statsFinish, statsFrom, statsSlow,
   sum4, sumSquares, vecAt, widened, writeEmptyStats, zeros4,
 } from './stats';
 import { compareFinish, compareMaskedF32, writeCompare } from './compare';
@@ -59,6 +59,9 @@ import { sumF64x2 as hsum, sumI32x4, sumI64x2 } from './lanes';
   const zd = f64x2.splat(0);
   // Statistics: min/max lanes start at each side's first element, as in stats.ts.
   const firstA = withStats ? scalarAt(pa, 0, srcA) : 0, firstB = withStats ? scalarAt(pb, 0, srcB) : 0;
+  // A side whose pivot guess is not 0 has its statistics summed apart, around that pivot, as
+  // its stats kernel does (the pass below still gives the comparison its Σa², Σb²).
+  const pivotA = withStats ? guessPivot(pa, n, srcA) : 0, pivotB = withStats ? guessPivot(pb, n, srcB) : 0;
   let mnA = f32x4.splat(<f32>firstA), mxA = mnA, mnB = f32x4.splat(<f32>firstB), mxB = mnB;
   let zA = zd, zB = zd, sA = zd, sB = zd;
   // Σa² and Σb²: the statistics' Σx² around 0 and the comparison's Σa², Σb².
@@ -105,14 +108,17 @@ import { sumF64x2 as hsum, sumI32x4, sumI64x2 } from './lanes';
     // re-run around the mean at once: statsFinish and statsSlow share globals.
     // A non-finite first element stays in the min/max lanes (pmin/pmax keep a NaN there), so
     // it is checked here, as stats.ts checks it before its pass.
+    // Non-finite values do not depend on the pivot: such a side goes to the masking path below.
     foldStatsLanes(mnA, mxA, zA, sA, qA);
     rA = isFinite(firstA) ? statsFinish(ta, tail, n, srcA, 0, true, statsOut) : FAST_NONFINITE;
     saa = sumSquares;
-    if (rA == FAST_CANCELLED) statsSlow(pa, n, srcA, rA, statsOut, scratchA);
+    if (rA != FAST_NONFINITE && pivotA != 0) statsFrom(pa, n, srcA, pivotA, statsOut, scratchA);
+    else if (rA == FAST_CANCELLED) statsSlow(pa, n, srcA, rA, statsOut, scratchA);
     foldStatsLanes(mnB, mxB, zB, sB, qB);
     rB = isFinite(firstB) ? statsFinish(tb, tail, n, srcB, 0, true, statsOutB) : FAST_NONFINITE;
     sbb = sumSquares;
-    if (rB == FAST_CANCELLED) statsSlow(pb, n, srcB, rB, statsOutB, scratchB);
+    if (rB != FAST_NONFINITE && pivotB != 0) statsFrom(pb, n, srcB, pivotB, statsOutB, scratchB);
+    else if (rB == FAST_CANCELLED) statsSlow(pb, n, srcB, rB, statsOutB, scratchB);
   }
   const M = max(f64x2.extract_lane(mx, 0), f64x2.extract_lane(mx, 1));
   // A side with NaN/±Inf makes the comparison's sums non-finite too, except f16 decoded by

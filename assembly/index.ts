@@ -2,7 +2,7 @@
 // initLayout(), then buildTables() before the first kernel that reads the f16/f8 tables); the
 // host then reads chunks into rawA/rawB and calls one kernel per chunk.
 import {
-  allocateLayout, rawA, rawB, rawA2, rawB2, scratchA, scratchB, statsOut, statsOutB, compareOut, RAW_BYTES, SCRATCH_BYTES,
+  allocateLayout, rawA, rawB, RING_SLOTS, scratchA, scratchB, statsOut, statsOutB, compareOut, RAW_BYTES, SCRATCH_BYTES,
   histOut, rowsOut, vecX, vecY, HIST_MAX_BINS, ROWS_OUT_BYTES, VEC_BYTES,
 } from './layout';
 import { buildTables as fillTables, f16Constants } from './convert';
@@ -10,6 +10,7 @@ import { ROW_STATS_SLOTS, ROW_PAIR_SLOTS } from './rows';
 
 export { stats_f32, stats_f64, stats_bf16, stats_f16 } from './stats';
 export { stats_q4_k } from './quant-stats';
+export { stats_i8, stats_u8, stats_i16, stats_u16 } from './int-stats';
 export { compare_f64 } from './compare';
 export {
   compare_f32, compare_stats, compare_stats_f32_f32, compare_stats_f32_bf16, compare_stats_f32_f16, compare_stats_bf16_f32, compare_stats_bf16_bf16,
@@ -44,14 +45,13 @@ export function buildTables(): void {
 
 export function ptrRawA(): usize { return rawA; }
 export function ptrRawB(): usize { return rawB; }
-export function ptrRawA2(): usize { return rawA2; }
-export function ptrRawB2(): usize { return rawB2; }
 export function ptrScratchA(): usize { return scratchA; }
 export function ptrScratchB(): usize { return scratchB; }
 export function ptrStatsOut(): usize { return statsOut; }
 export function ptrStatsOutB(): usize { return statsOutB; }
 export function ptrCompareOut(): usize { return compareOut; }
 export function rawBytes(): usize { return RAW_BYTES; }
+export function ringSlots(): usize { return RING_SLOTS; }
 export function scratchBytes(): usize { return SCRATCH_BYTES; }
 export function ptrHistOut(): usize { return histOut; }
 export function histMaxBins(): usize { return HIST_MAX_BINS; }

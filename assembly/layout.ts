@@ -1,4 +1,4 @@
-// Working memory of one kernel instance: two raw chunks (bytes as read from the file), two
+// Working memory of one kernel instance: a ring of raw chunks per side (bytes as read from the file), two
 // scratch areas (chunks widened to f32/f64 for the non-native dtypes), tables, and the
 // result records the host reads after each call. Sizes are fixed at init so the host can
 // hold views on memory that never grows afterwards.
@@ -7,6 +7,9 @@
 // time of 2 MiB ones on this VM (4 MiB gained little more and costs RSS in every thread). The
 // kernels take ~1 MiB at a time from them (src/engine/pipeline.ts KERNEL_CHUNK_BYTES).
 export const RAW_BYTES: usize = 2 << 20;
+// Raw slots per side, one after another: the host keeps up to RING_SLOTS − 1 reads in flight
+// while the kernels run on the remaining slot (src/engine/read-ring.ts).
+export const RING_SLOTS: usize = 4;
 export const SCRATCH_BYTES: usize = 4 << 20;   // u8 → f32 widens 4×
 export const OUT_SLOTS: usize = 16;
 // Regions of the histogram, per-row and matrix–vector kernels (assembly/histogram.ts,
@@ -16,11 +19,9 @@ export const HIST_HEADER_SLOTS: usize = 8;      // underflow, overflow, nan, +in
 export const ROWS_OUT_BYTES: usize = 1 << 20;   // per-row records (rows.ts gives record sizes)
 export const VEC_BYTES: usize = 4 << 20;        // one n×k f64 vector block: n·k ≤ 524,288
 
-// Two chunks per side, so the host can read the next chunk while the kernels run on this one.
+// The first of each side's RING_SLOTS raw slots (RAW_BYTES each, contiguous).
 export let rawA: usize = 0;
 export let rawB: usize = 0;
-export let rawA2: usize = 0;
-export let rawB2: usize = 0;
 export let scratchA: usize = 0;
 export let scratchB: usize = 0;
 export let statsOut: usize = 0;
@@ -48,12 +49,10 @@ export function allocateLayout(): void {
   // Grow memory once, for everything below (the large regions plus 1 MiB for the tables and
   // records): the allocator would otherwise grow it step by step, and each step can copy the
   // whole memory (measured: ~10 ms of start-up).
-  const total: usize = (<usize>4) * RAW_BYTES + (<usize>2) * SCRATCH_BYTES + ROWS_OUT_BYTES + (<usize>2) * VEC_BYTES + (<usize>1 << 20);
+  const total: usize = (<usize>2) * RING_SLOTS * RAW_BYTES + (<usize>2) * SCRATCH_BYTES + ROWS_OUT_BYTES + (<usize>2) * VEC_BYTES + (<usize>1 << 20);
   memory.grow(<i32>((total + 0xffff) >> 16));
-  rawA = alignedAlloc(RAW_BYTES);
-  rawB = alignedAlloc(RAW_BYTES);
-  rawA2 = alignedAlloc(RAW_BYTES);
-  rawB2 = alignedAlloc(RAW_BYTES);
+  rawA = alignedAlloc(RING_SLOTS * RAW_BYTES);
+  rawB = alignedAlloc(RING_SLOTS * RAW_BYTES);
   scratchA = alignedAlloc(SCRATCH_BYTES);
   scratchB = alignedAlloc(SCRATCH_BYTES);
   statsOut = alignedAlloc(OUT_SLOTS * 8);

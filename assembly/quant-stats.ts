@@ -22,7 +22,7 @@
 import { statsOut } from './layout';
 import { f16, q4_k_to_f32, scaleMinK4 } from './dequant';
 import { CANCELLATION_LIMIT, FAST_CANCELLED, FAST_DONE, FAST_NONFINITE, statsMaskedF32, writeEmptyStats, writeStats } from './stats';
-import { sumF64x2 } from './lanes';
+import { maxU8, minU8, sumF64x2 } from './lanes';
 
 // The running min, max and zero count of a pass, and the sums of the blocks summed element
 // by element (kept apart from the SIMD lanes, added at the end: the order stays fixed).
@@ -32,24 +32,6 @@ let runZeros: i32 = 0;
 let slowS: f64 = 0;
 let slowQ: f64 = 0;
 let passMean: f64 = 0;
-
-/** Smallest of 16 unsigned bytes. */
-@inline function minU8(v: v128): i32 {
-  let m = i8x16.min_u(v, i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-  m = i8x16.min_u(m, i8x16.shuffle(m, m, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3));
-  m = i8x16.min_u(m, i8x16.shuffle(m, m, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1));
-  m = i8x16.min_u(m, i8x16.shuffle(m, m, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0));
-  return i8x16.extract_lane_u(m, 0);
-}
-
-/** Largest of 16 unsigned bytes. */
-@inline function maxU8(v: v128): i32 {
-  let m = i8x16.max_u(v, i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-  m = i8x16.max_u(m, i8x16.shuffle(m, m, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3));
-  m = i8x16.max_u(m, i8x16.shuffle(m, m, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1));
-  m = i8x16.max_u(m, i8x16.shuffle(m, m, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0));
-  return i8x16.extract_lane_u(m, 0);
-}
 
 /** The 32 quants of Q4_K sub-block s (0..7) of the block at x, as two vectors of 16 bytes. */
 @inline function nibbles(x: usize, s: i32, half: i32): v128 {

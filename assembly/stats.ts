@@ -6,7 +6,7 @@
 // stayed finite; if not, the chunk is re-run by the masking scalar path.
 
 import { statsOut, f16Table } from './layout';
-import { bf16_to_f32, f16_to_f32, f16x4Scaled, f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE, F16_SCALED_SPECIAL } from './convert';
+import { bf16_to_f32, f16_to_f32, f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE, F16_SCALED_SPECIAL } from './convert';
 import { maxF32x4, minF32x4, sumF64x2, sumI32x4, sumI64x2 } from './lanes';
 
 // Re-run with the mean as pivot when Q/M2 shows more than this cancellation (4 bits).
@@ -72,6 +72,18 @@ export const SRC_BF16: i32 = 1;
 export const SRC_F16: i32 = 2;
 /** f64 values (compare_f64's tail; never passed by the host). */
 export const SRC_F64: i32 = 3;
+/**
+ * f16 as the statistics kernel reads it: the scaling decoder without its multiply, so the
+ * lanes hold x·2^-112 (exact: f16 normals land on f32 normals, subnormals on subnormals).
+ * Every sum of such values rounds exactly as the unscaled sum does, scaled (a power of two
+ * commutes with rounding; nothing nears the f64 subnormals: nonzero values and sums are
+ * multiples of 2^-136, squares of 2^-272), so the lanes are rescaled when folded and give
+ * stats_f16 the bits of the fused kernel, which decodes f16 fully. Never passed by the host.
+ */
+const SRC_F16_SCALED: i32 = 4;
+/** 2^112 and its inverse: the scaling decoder's factor. */
+const F16_UP: f64 = 5.192296858534828e+33;
+const F16_DOWN: f64 = 1.0 / F16_UP;
 
 @inline export function shiftOf(src: i32): usize { return src == SRC_F32 ? 2 : 1; }
 
@@ -87,18 +99,21 @@ export const SRC_F64: i32 = 3;
  * Elements i..i+3 as f32x4 (`half` 0) or i+4..i+7 (`half` 1); bf16 by interleaving zero
  * words below each value (bf16 → f32 is a 16-bit shift; V8 emits one punpck per half); f16
  * through the scaling decoder (convert.ts: ±Inf/NaN come out as magnitudes ≥ 2^16, which
- * the callers catch in min/max).
+ * the callers catch in min/max) from the same interleaving, or without its multiply for
+ * SRC_F16_SCALED.
  */
 @inline export function vecAt(ptr: usize, i: i32, half: i32, src: i32, mask: v128, scale: v128): v128 {
   if (src == SRC_F32) return v128.load(ptr + (<usize>(i + half * 4) << 2));
   const v = v128.load(ptr + (<usize>i << 1));
-  if (src == SRC_BF16) {
-    const zero = i32x4.splat(0);
-    return half == 0
-      ? i8x16.shuffle(zero, v, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23)
-      : i8x16.shuffle(zero, v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
-  }
-  return f16x4Scaled(half == 0 ? i32x4.extend_low_i16x8_s(v) : i32x4.extend_high_i16x8_s(v), mask, scale);
+  // Each value in the high half of a 32-bit lane (one punpck per half): bf16 → f32 as is.
+  const zero = i32x4.splat(0);
+  const high = half == 0
+    ? i8x16.shuffle(zero, v, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23)
+    : i8x16.shuffle(zero, v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+  if (src == SRC_BF16) return high;
+  // f16: (h << 16) >> 3 (arithmetic) is the sign-extended h << 13 of the scaling decoder.
+  const bits = v128.and(i32x4.shr_s(high, 3), mask);
+  return src == SRC_F16_SCALED ? bits : f32x4.mul(bits, scale);
 }
 
 // The lane order every f32-family kernel sums in (stats here, compare_f32 and the fused
@@ -154,35 +169,53 @@ let laneZeros: i32 = 0;
   return i32x4.add(i32x4.add(f32x4.eq(v0, zero), f32x4.eq(v1, zero)), i32x4.add(f32x4.eq(v2, zero), f32x4.eq(v3, zero)));
 }
 
-/** x − P, or x itself for the first pass around 0 (`shifted` false; exact: x − 0 = x, also for −0). */
-@inline function shift(x: v128, P: v128, shifted: bool): v128 { return shifted ? f64x2.sub(x, P) : x; }
+/**
+ * x − P for a pass around a pivot (S = Shifted), or x itself for a pass around 0 (S = AtZero;
+ * exact: x − 0 = x, also for −0). A type, not a flag: each kind of pass is compiled as its own
+ * loop (binaryen folded two copies told apart by a flag into one loop with a select per value).
+ */
+type Shifted = u64;
+type AtZero = u32;
+@inline function shift<S>(x: v128, P: v128): v128 {
+  if (sizeof<S>() == sizeof<Shifted>()) return f64x2.sub(x, P);
+  return x;
+}
 
 /**
  * Elements [0, n16) of ptr (n16 a multiple of 16): min, max and zero count in f32 lanes
  * (started from the first element), Σ(x−p) and Σ(x−p)² in f64 lanes.
  */
-@inline function statsLanes(ptr: usize, n16: i32, src: i32, first: f64, p: f64, shifted: bool): void {
+@inline function statsLanes<S>(ptr: usize, n16: i32, src: i32, first: f64, p: f64): void {
   const c = f16ConstantsPtr();
   const mask = v128.load(c, F16_SCALED_MASK), scale = v128.load(c, F16_SCALED_SCALE);
-  const P = f64x2.splat(p);
+  // f16 is summed scaled by 2^-112 (SRC_F16_SCALED), pivot and first element with it.
+  const scaled = src == SRC_F16;
+  const lanes = scaled ? SRC_F16_SCALED : src;
+  const P = f64x2.splat(scaled ? p * F16_DOWN : p);
   const zero = f32x4.splat(0);
-  let mn = f32x4.splat(<f32>first), mx = mn;
+  let mn = f32x4.splat(<f32>(scaled ? first * F16_DOWN : first)), mx = mn;
   let z = i32x4.splat(0);
   let s = f64x2.splat(0), q = s;
   for (let i = 0; i < n16; i += 16) {
-    const v0 = vecAt(ptr, i, 0, src, mask, scale), v1 = vecAt(ptr, i, 1, src, mask, scale);
-    const v2 = vecAt(ptr, i + 8, 0, src, mask, scale), v3 = vecAt(ptr, i + 8, 1, src, mask, scale);
+    const v0 = vecAt(ptr, i, 0, lanes, mask, scale), v1 = vecAt(ptr, i, 1, lanes, mask, scale);
+    const v2 = vecAt(ptr, i + 8, 0, lanes, mask, scale), v3 = vecAt(ptr, i + 8, 1, lanes, mask, scale);
     mn = f32x4.pmin(mn, min4(v0, v1, v2, v3));
     mx = f32x4.pmax(mx, max4(v0, v1, v2, v3));
     z = i32x4.add(z, zeros4(v0, v1, v2, v3, zero));
-    const x0 = shift(lowF64(v0), P, shifted), x1 = shift(highF64(v0), P, shifted);
-    const x2 = shift(lowF64(v1), P, shifted), x3 = shift(highF64(v1), P, shifted);
-    const x4 = shift(lowF64(v2), P, shifted), x5 = shift(highF64(v2), P, shifted);
-    const x6 = shift(lowF64(v3), P, shifted), x7 = shift(highF64(v3), P, shifted);
+    const x0 = shift<S>(lowF64(v0), P), x1 = shift<S>(highF64(v0), P);
+    const x2 = shift<S>(lowF64(v1), P), x3 = shift<S>(highF64(v1), P);
+    const x4 = shift<S>(lowF64(v2), P), x5 = shift<S>(highF64(v2), P);
+    const x6 = shift<S>(lowF64(v3), P), x7 = shift<S>(highF64(v3), P);
     s = f64x2.add(f64x2.add(s, sum4(x0, x1, x2, x3)), sum4(x4, x5, x6, x7));
     q = f64x2.add(f64x2.add(q, squares4(x0, x1, x2, x3)), squares4(x4, x5, x6, x7));
   }
   foldStatsLanes(mn, mx, z, s, q);
+  if (scaled) {
+    laneLo *= F16_UP;
+    laneHi *= F16_UP;
+    laneS *= F16_UP;
+    laneQ *= F16_UP * F16_UP;
+  }
 }
 
 /**
@@ -221,20 +254,46 @@ export let sumSquares: f64 = 0;
 /** The first pass's mean after FAST_CANCELLED. */
 export let cancelledMean: f64 = 0;
 
+/** Elements guessPivot looks at. */
+const SAMPLE: i32 = 32;
+
 /**
- * One pass: min, max and zero count in f32 lanes; sums in f64 around the pivot: 0 on the
- * first try (`pivot` NaN), which re-runs around the mean when Σx² shows cancellation (|mean|
- * ≫ std), else `pivot`. Writes the record to `out` and returns FAST_DONE, or says why the
- * caller must take a slower path.
+ * The pivot of a chunk's first pass: 0 (the fused kernel then shares Σx² with the
+ * comparison's Σa²), unless the chunk's first SAMPLE elements already show the cancellation
+ * that would send a pass around 0 to its re-run (|mean| ≫ std, a constant like a norm layer's
+ * ones, u8-like data around 128): then their mean, and one pass usually does. Both the stats
+ * kernels and the fused kernel take it, so their records stay equal bit for bit.
  */
-@inline function fastStats(ptr: usize, n: i32, src: i32, pivot: f64, out: usize): i32 {
+export function guessPivot(ptr: usize, n: i32, src: i32): f64 {
+  const m = min(n, SAMPLE);
+  let S: f64 = 0;
+  for (let i = 0; i < m; i++) S += scalarAt(ptr, i, src);
+  const mean = S / <f64>m;
+  if (mean == 0 || !isFinite(mean)) return 0;
+  let Q: f64 = 0, D: f64 = 0;
+  for (let i = 0; i < m; i++) {
+    const x = scalarAt(ptr, i, src);
+    const d = x - mean;
+    Q += x * x;
+    D += d * d;
+  }
+  return Q > CANCELLATION_LIMIT * D ? mean : 0;
+}
+
+/**
+ * One pass: min, max and zero count in f32 lanes; sums in f64 around `pivot` (skipped for
+ * pivot 0: x − 0 = x, also for −0). With `retry`, a pass whose Σ(x−p)² shows cancellation
+ * returns FAST_CANCELLED (its mean left in cancelledMean) for a re-run around that mean.
+ * Writes the record to `out` and returns FAST_DONE, or says why the caller must take a
+ * slower path.
+ */
+@inline function fastStats(ptr: usize, n: i32, src: i32, pivot: f64, retry: bool, out: usize): i32 {
   const first = scalarAt(ptr, 0, src);
   if (!isFinite(first)) return FAST_NONFINITE;
   const n16 = n & ~15;
-  const retry = isNaN(pivot);
-  if (retry) statsLanes(ptr, n16, src, first, 0, false);
-  else statsLanes(ptr, n16, src, first, pivot, true);
-  return statsFinish(ptr + (<usize>n16 << shiftOf(src)), n - n16, n, src, retry ? 0 : pivot, retry, out);
+  if (pivot == 0) statsLanes<AtZero>(ptr, n16, src, first, 0);
+  else statsLanes<Shifted>(ptr, n16, src, first, pivot);
+  return statsFinish(ptr + (<usize>n16 << shiftOf(src)), n - n16, n, src, pivot, retry, out);
 }
 
 /**
@@ -244,10 +303,19 @@ export let cancelledMean: f64 = 0;
  */
 export function statsSlow(ptr: usize, n: i32, src: i32, r: i32, out: usize, scratch: usize): void {
   if (r == FAST_CANCELLED) {
-    if (src == SRC_F32) fastStats(ptr, n, SRC_F32, cancelledMean, out);
-    else if (src == SRC_BF16) fastStats(ptr, n, SRC_BF16, cancelledMean, out);
-    else fastStats(ptr, n, SRC_F16, cancelledMean, out);
+    if (src == SRC_F32) fastStats(ptr, n, SRC_F32, cancelledMean, false, out);
+    else if (src == SRC_BF16) fastStats(ptr, n, SRC_BF16, cancelledMean, false, out);
+    else fastStats(ptr, n, SRC_F16, cancelledMean, false, out);
   } else if (r == FAST_NONFINITE) statsMaskedF32(widened(ptr, n, src, scratch), n, out);
+}
+
+/** The statistics kernels' whole path from a pivot (guessPivot's): one pass, the re-run or masking if needed. */
+export function statsFrom(ptr: usize, n: i32, src: i32, pivot: f64, out: usize, scratch: usize): void {
+  let r: i32;
+  if (src == SRC_F32) r = fastStats(ptr, n, SRC_F32, pivot, true, out);
+  else if (src == SRC_BF16) r = fastStats(ptr, n, SRC_BF16, pivot, true, out);
+  else r = fastStats(ptr, n, SRC_F16, pivot, true, out);
+  if (r != FAST_DONE) statsSlow(ptr, n, src, r, out, scratch);
 }
 
 /** The chunk as f32: ptr itself for f32, else bf16/f16 widened into scratch. */
@@ -260,7 +328,8 @@ export function widened(ptr: usize, n: i32, src: i32, scratch: usize): usize {
 
 @inline function statsOf(ptr: usize, n: i32, src: i32, scratch: usize): void {
   if (n == 0) { writeEmptyStats(statsOut); return; }
-  const r = fastStats(ptr, n, src, NaN, statsOut);
+  const pivot = guessPivot(ptr, n, src);
+  const r = fastStats(ptr, n, src, pivot, true, statsOut);
   if (r != FAST_DONE) statsSlow(ptr, n, src, r, statsOut, scratch);
 }
 

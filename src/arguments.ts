@@ -58,6 +58,7 @@ const OPTION_CHECKS: Record<string, Check> = {
   threads: positiveInteger,
   format: (v) => (FORCED_FORMATS.includes(v as never) ? undefined : `one of ${FORCED_FORMATS.join(', ')}`),
   chunkElements: positiveInteger,
+  readsInFlight: positiveInteger,
   signal: (v) => (v instanceof AbortSignal ? undefined : 'an AbortSignal'),
   onBytes: isFunction,
   onTotalBytes: isFunction,

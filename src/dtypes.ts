@@ -88,9 +88,10 @@ export type WidenKernel =
 
 /**
  * Stats kernels that read the stored elements directly: bf16/f16 widened in registers, Q4_K
- * summed from integer moments of its quants (assembly/quant-stats.ts).
+ * summed from integer moments of its quants (assembly/quant-stats.ts), 8- and 16-bit integers
+ * from exact integer sums (assembly/int-stats.ts).
  */
-export type FusedStatsKernel = 'stats_bf16' | 'stats_f16' | 'stats_q4_k';
+export type FusedStatsKernel = 'stats_bf16' | 'stats_f16' | 'stats_q4_k' | 'stats_i8' | 'stats_u8' | 'stats_i16' | 'stats_u16';
 
 export interface DTypeInfo {
   /** The name in JSON output and the library API. */
@@ -124,12 +125,12 @@ const SPECS: Record<DType, Spec> = {
   f8_e5m2fnuz: { class: 'float', blockBytes: 1, family: 'f32', widen: { kernel: 'f8e5m2fnuz_to_f32', to: 'f32' } },
   i64: { class: 'int', blockBytes: 8, family: 'f64', widen: { kernel: 'i64_to_f64', to: 'f64' } },
   i32: { class: 'int', blockBytes: 4, family: 'f64', widen: { kernel: 'i32_to_f64', to: 'f64' } },
-  i16: { class: 'int', blockBytes: 2, family: 'f32', widen: { kernel: 'i16_to_f32', to: 'f32' } },
-  i8: { class: 'int', blockBytes: 1, family: 'f32', widen: { kernel: 'i8_to_f32', to: 'f32' } },
+  i16: { class: 'int', blockBytes: 2, family: 'f32', widen: { kernel: 'i16_to_f32', to: 'f32' }, fusedStats: 'stats_i16' },
+  i8: { class: 'int', blockBytes: 1, family: 'f32', widen: { kernel: 'i8_to_f32', to: 'f32' }, fusedStats: 'stats_i8' },
   u64: { class: 'int', blockBytes: 8, family: 'f64', widen: { kernel: 'u64_to_f64', to: 'f64' } },
   u32: { class: 'int', blockBytes: 4, family: 'f64', widen: { kernel: 'u32_to_f64', to: 'f64' } },
-  u16: { class: 'int', blockBytes: 2, family: 'f32', widen: { kernel: 'u16_to_f32', to: 'f32' } },
-  u8: { class: 'int', blockBytes: 1, family: 'f32', widen: { kernel: 'u8_to_f32', to: 'f32' } },
+  u16: { class: 'int', blockBytes: 2, family: 'f32', widen: { kernel: 'u16_to_f32', to: 'f32' }, fusedStats: 'stats_u16' },
+  u8: { class: 'int', blockBytes: 1, family: 'f32', widen: { kernel: 'u8_to_f32', to: 'f32' }, fusedStats: 'stats_u8' },
   bool: { class: 'bool', blockBytes: 1, family: 'f32', widen: { kernel: 'bool_to_f32', to: 'f32' } },
   i4: { class: 'int', blockElements: 2, blockBytes: 1, family: 'f32', widen: { kernel: 'i4_to_f32', to: 'f32' } },
   u4: { class: 'int', blockElements: 2, blockBytes: 1, family: 'f32', widen: { kernel: 'u4_to_f32', to: 'f32' } },

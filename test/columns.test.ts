@@ -192,6 +192,28 @@ describe('inspect of many small tensors through column jobs', () => {
   const specs = tensorsA(rng);
   const path = writeSafetensors(tmp.path('cols_inspect.safetensors'), specs);
 
+  it('stats records (one-chunk tensors written straight from the kernel) equal the per-tensor statistics bit for bit, at chunk size 7 and the default', async () => {
+    const model = await describeModel(path);
+    for (const chunkElements of [7, undefined]) {
+      const executor = new Executor({ threads: 1, chunkElements });
+      try {
+        const builder = new ColumnJobBuilder('stats', [path], model.tensors.length);
+        for (const t of model.tensors) builder.push(t.numel, dtypeCode(t.dtype), t.source.offset);
+        const records = await executor.runColumns(builder.take());
+        for (let i = 0; i < model.tensors.length; i++) {
+          const t = model.tensors[i]!;
+          const expected = new Float64Array(STATS_FIELDS);
+          packStats((await executor.stats(t)).stats, expected, 0);
+          expect(Array.from(records.subarray(i * STATS_FIELDS, (i + 1) * STATS_FIELDS)), `${t.name} (${t.dtype}) chunk=${chunkElements}`).toStrictEqual(
+            Array.from(expected),
+          );
+        }
+      } finally {
+        await executor.close();
+      }
+    }
+  });
+
   it("each tensor's statistics equal its exact reference, at 1 and 2 threads, and column jobs did the reading", async () => {
     const spy = vi.spyOn(Executor.prototype, 'runColumns');
     try {

@@ -71,8 +71,8 @@ function f16Bits(x: number): number {
   return sign | pick;
 }
 
-type Kind = 'normal' | 'specials' | 'special-first' | 'subnormal' | 'offset' | 'zeros' | 'large' | 'everything';
-const KINDS: Kind[] = ['normal', 'specials', 'special-first', 'subnormal', 'offset', 'zeros', 'large', 'everything'];
+type Kind = 'normal' | 'specials' | 'special-first' | 'subnormal' | 'offset' | 'offset-late' | 'offset-early' | 'constant' | 'zeros' | 'large' | 'everything';
+const KINDS: Kind[] = ['normal', 'specials', 'special-first', 'subnormal', 'offset', 'offset-late', 'offset-early', 'constant', 'zeros', 'large', 'everything'];
 /** The largest finite value of each stored type. */
 const MAX: Record<Half, number> = { f32: 3.4028234663852886e38, bf16: 3.3895313892515355e38, f16: 65504 };
 
@@ -99,6 +99,18 @@ function values(kind: Kind, n: number, type: Half, rng: Rng): number[] {
       case 'offset':
         // |mean| ≫ std: the first pass around the first element cancels, the re-run around the mean does not.
         xs.push(1000 + rng.normal() * (type === 'f32' ? 1e-3 : 2));
+        break;
+      case 'offset-late':
+        // The pivot guess (first 32 elements) sees values around 0; the rest is |mean| ≫ std.
+        xs.push(i < 40 ? rng.normal() : 1000 + rng.normal() * (type === 'f32' ? 1e-3 : 2));
+        break;
+      case 'offset-early':
+        // The guess sees a constant 1000 and pivots there; the rest lies around 0.
+        xs.push(i < 40 ? 1000 : rng.normal());
+        break;
+      case 'constant':
+        // A norm layer's ones: the pass around 0 cancels completely (M2 = 0).
+        xs.push(1);
         break;
       case 'zeros':
         xs.push(rng.next() < 0.5 ? 0 : rng.next() < 0.5 ? -0 : rng.normal());
@@ -160,7 +172,7 @@ describe('fused compare kernel equals the separate kernels bit for bit', () => {
               const { fused, separate } = run(a, ta, b, tb, n, eps);
               expect(fused, `${kind} n=${n} eps=${eps}`).toEqual(separate);
             }
-            if (kind === 'specials' || kind === 'special-first' || kind === 'offset') slowPaths++;
+            if (kind === 'specials' || kind === 'special-first' || kind.startsWith('offset') || kind === 'constant') slowPaths++;
           }
         }
         expect(slowPaths).toBeGreaterThan(0);

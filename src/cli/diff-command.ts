@@ -29,7 +29,7 @@ import { MAX_GATHERED_RESULTS, gatheredTooMany } from './gather-limit.js';
 import { loadOptionsFrom, type InputArgs } from './input-options.js';
 import { describeKeyMaps } from './key-map-notes.js';
 import { nowMs } from './clock.js';
-import { startCompilingKernels } from './kernels-early.js';
+import { startEngineEarly } from './kernels-early.js';
 
 export async function runDiff(args: DiffArgs): Promise<number> {
   // A share of a partitioned run (partition-command.ts): partial results, not a report.
@@ -40,7 +40,7 @@ export async function runDiff(args: DiffArgs): Promise<number> {
   const paths = [args.fileA, args.fileB, ...((args as DiffArgs & AnalysisArgs).more ?? []).map(String)];
   reportMissing(paths);
   reportTarget(args); // a bad report file name fails before any work
-  if (!args.shapeOnly) startCompilingKernels();
+  if (!args.shapeOnly) startEngineEarly(paths, threads);
   const started = nowMs();
   const progress = createProgress(!args.quiet);
   const options: LibraryOptions = {

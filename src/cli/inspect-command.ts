@@ -11,7 +11,7 @@ import { verboseLine, warn, writeChunks, writeError, stdoutIsTerminal } from './
 import { createProgress } from './progress.js';
 import { loadOptionsFrom, type InputArgs } from './input-options.js';
 import { nowMs } from './clock.js';
-import { startCompilingKernels } from './kernels-early.js';
+import { startEngineEarly } from './kernels-early.js';
 
 export async function runInspect(args: InspectArgs): Promise<number> {
   const target = reportTarget(args);
@@ -19,7 +19,7 @@ export async function runInspect(args: InspectArgs): Promise<number> {
   const threads = parseThreads(args.threads, (line) => warn(false, line));
   const progress = createProgress(true);
   const filters = { path: args.path, ignoreKeysRegex: compileRegex(args.ignoreKeysRegex) };
-  if (!args.shapeOnly) startCompilingKernels();
+  if (!args.shapeOnly) startEngineEarly([args.file], threads);
   const report = await inspectFile(args.file, {
     ...filters,
     shapeOnly: args.shapeOnly,

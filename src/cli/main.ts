@@ -23,6 +23,7 @@ import type { CheckArgs } from './check-command.js';
 import type { GitDiffArgs, TextconvArgs } from './git-driver.js';
 import { STDIN } from '../formats/input.js';
 import { nowMs } from './clock.js';
+import { releaseSpareWorkers } from './kernels-early.js';
 
 // The command line (bin/diffai.js) writes results straight to file descriptor 1.
 export { writeStdoutDirectly } from './output.js';
@@ -79,6 +80,9 @@ export async function main(argv: string[]): Promise<number> {
     writeError(`${termSafe(`diffai: internal error: ${err?.message ?? String(e)}`)}\n`);
     if (verbose && err?.stack) writeError(`${stackLines(err.stack)}\n`);
     return EXIT_TROUBLE;
+  } finally {
+    // Workers started for a pool the run did not make (kernels-early.ts).
+    await releaseSpareWorkers();
   }
 }
 

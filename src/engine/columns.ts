@@ -6,7 +6,7 @@
  * die young while their window waits for its reads (they are what kept RSS high).
  */
 import { DTYPES, dtypeInfo, isComplex, type DType } from '../dtypes.js';
-import { type ComparePartial, type CompareResult, type StatsPartial, emptyStats } from './partials.js';
+import { type ComparePartial, type CompareResult, STATS_RECORD, type StatsPartial, emptyStats, recordIsEmpty } from './partials.js';
 
 /** The ops a column job runs (stats of one side, or stats of both sides and their comparison). */
 export type ColumnOp = 'stats' | 'compare';
@@ -60,6 +60,12 @@ export function dtypeCode(dtype: DType): number {
   return DTYPE_CODE.get(dtype)!;
 }
 
+/** The order of a StatsPartial's fields in a column record (packStats and unpackStats write it out field by field). */
+const STATS_ORDER: ReadonlyArray<keyof StatsPartial> = ['count', 'mean', 'm2', 'exp', 'min', 'max', 'nan', 'posinf', 'neginf', 'zeros'];
+
+/** For each packed field, its index in a kernel's stats record (partials.ts STATS_RECORD). */
+const FROM_RECORD = Int32Array.from(STATS_ORDER, (field) => STATS_RECORD[field]);
+
 export function packStats(p: StatsPartial, out: Float64Array, at: number): void {
   out[at] = p.count;
   out[at + 1] = p.mean;
@@ -74,25 +80,16 @@ export function packStats(p: StatsPartial, out: Float64Array, at: number): void 
 }
 
 /**
- * packStats(mergeStats(emptyStats(), statsFromRecord(r))) from a kernel's stats record `r`
- * (partials.ts order), with no objects: the record's fields, or the empty accumulator's when
- * the record holds no element (what mergeStats keeps then).
+ * packStats(mergeStats(emptyStats(), statsFromRecord(r))) from a kernel's stats record `r`,
+ * with no objects: the record's fields, or the empty accumulator's when the record holds no
+ * element (what mergeStats keeps then).
  */
 export function packStatsRecord(r: Float64Array, out: Float64Array, at: number): void {
-  if (r[0] === 0 && r[5] === 0 && r[6] === 0 && r[7] === 0) {
+  if (recordIsEmpty(r)) {
     packStats(EMPTY_STATS, out, at);
     return;
   }
-  out[at] = r[0]!;
-  out[at + 1] = r[1]!;
-  out[at + 2] = r[2]!;
-  out[at + 3] = r[9]!;
-  out[at + 4] = r[3]!;
-  out[at + 5] = r[4]!;
-  out[at + 6] = r[5]!;
-  out[at + 7] = r[6]!;
-  out[at + 8] = r[7]!;
-  out[at + 9] = r[8]!;
+  for (let f = 0; f < STATS_FIELDS; f++) out[at + f] = r[FROM_RECORD[f]!]!;
 }
 
 const EMPTY_STATS = Object.freeze(emptyStats());

@@ -14,17 +14,30 @@ import { type Job, type JobItem, type OpName, type OpResult, opOf } from './ops.
 import { statsOp } from './ops/stats.js';
 import type { StatsPartial } from './partials.js';
 import { type Kind, type Pipeline, asF64, blockAlign, bytesOf, chunkElements, convert, kernelLimit, pipelineFor, readElements } from './pipeline.js';
-import { FileCache, isDense, openElementReader, readAt, storageBytes } from './sources.js';
+import { ReadRing } from './read-ring.js';
+import { type ElementReader, FileCache, isDense, openElementReader, readAt, storageBytes } from './sources.js';
 
 export interface EngineOptions {
   /** Upper bound on elements per chunk (tests use small values to exercise merging). */
   chunkElements?: number;
   signal?: AbortSignal;
+  /**
+   * Chunk reads of a streamed tensor kept under way per side while the kernels run (1 is
+   * double buffering); at most the raw slots per side less one. Results do not depend on it.
+   */
+  readsInFlight?: number;
   /** Called with the number of stored bytes processed, for progress display. */
   onBytes?: (bytes: number) => void;
 }
 
 type AnyOp = EngineOp<unknown, unknown, unknown>;
+
+/**
+ * Reads in flight per side unless the options say otherwise (the rings allow 3,
+ * assembly/layout.ts): deeper read-ahead cost ~6 % more CPU on a warm page cache (slots
+ * written chunks before the kernels read them have left the cache) and saved no wall time.
+ */
+export const DEFAULT_READS_IN_FLIGHT = 1;
 
 /** The chunk handed to ops: the sides' stored bytes in WASM memory, prepared on demand. */
 class ChunkView implements Chunk {
@@ -139,6 +152,11 @@ export class Engine {
     this.madeKernels = undefined;
   }
 
+  /** Makes the kernels now, rather than with the first job (after compileKernels() has resolved). */
+  prepare(): void {
+    void this.kernels;
+  }
+
   /** Made on first use, from the module compileKernels() compiled when it is ready by then. */
   private get kernels(): Kernels {
     if (!this.madeKernels) {
@@ -155,7 +173,7 @@ export class Engine {
     const items = job.items as JobItem[];
     const ranges = this.itemRanges(op, items);
     const results: unknown[] = [];
-    // Neighbours whose element ranges lie side by side are read together; an item alone streams (double-buffered).
+    // Neighbours whose element ranges lie side by side are read together; an item alone streams (reads ahead of the kernels).
     for (let i = 0; i < items.length; ) {
       const from = i;
       const end = await this.readNeighbours(ranges, i, 2);
@@ -208,49 +226,42 @@ export class Engine {
 
   /**
    * The streaming loop every op runs on: elements [first, end) of each side are read chunk
-   * by chunk, double-buffered — chunk i+1 of every side is being read while the op's kernels
-   * run on chunk i.
+   * by chunk into the sides' rings of raw buffers (read-ring.ts), up to `readsInFlight`
+   * chunks ahead of the op's kernels.
    */
   private async stream(op: AnyOp, item: JobItem): Promise<unknown> {
     const k = this.kernels;
     const { first, end, tensors, params } = item;
     const ps = this.pipelines(tensors);
     // Kernels run on sub-chunks of `sub` elements (~1 MiB, less for dequantized data to stay
-    // in cache); reads are as large as the raw buffers allow, a whole number of sub-chunks.
+    // in cache); reads are as large as a raw slot allows, a whole number of sub-chunks.
     const sub = this.step(op, item, ps, kernelLimit(ps, this.options.chunkElements));
     const reach = readElements(k, ps, this.options.chunkElements);
     const step = Math.max(1, Math.floor(reach / sub)) * sub;
     const view = new ChunkView(k, ps, ps[0]!.kind);
-    // Raw buffers by chunk parity, one per side.
-    const buffers = [
-      [k.rawA, k.rawB],
-      [k.rawA2, k.rawB2],
-    ].map((b) => b.slice(0, tensors.length));
+    const bases = [k.rawA, k.rawB];
     const bytesOfAll = (n: number) => ps.reduce((s, p) => s + bytesOf(p, n), 0);
     let acc = op.empty(params, tensors);
-    const readers: Array<ReturnType<typeof openElementReader>> = [];
-    let pending: Promise<unknown> | undefined;
+    const readers: ElementReader[] = [];
+    let ring: ReadRing | undefined;
     try {
       for (const t of tensors) readers.push(openElementReader(t, this.files, first));
-      const readAll = (at: number, i: number): Promise<unknown> => {
-        const n = Math.min(step, end - at);
-        const raws = buffers[i % 2]!;
-        const read =
-          readers.length === 1
-            ? readers[0]!.read(k.view(raws[0]!, bytesOf(ps[0]!, n)))
-            : Promise.all(readers.map((r, side) => r.read(k.view(raws[side]!, bytesOf(ps[side]!, n)))));
-        // A read in flight is awaited later (or in `finally`); until then its failure is not unhandled.
-        read.catch(() => undefined);
-        return read;
+      const raws = readers.map(() => 0);
+      const slotOf = (side: number, slot: number) => bases[side]! + slot * k.rawBytes;
+      const readChunk = (chunk: number, slot: number): Promise<unknown> => {
+        const n = Math.min(step, end - first - chunk * step);
+        if (readers.length === 1) return readers[0]!.read(k.view(slotOf(0, slot), bytesOf(ps[0]!, n)));
+        return Promise.all(readers.map((r, side) => r.read(k.view(slotOf(side, slot), bytesOf(ps[side]!, n)))));
       };
-      pending = first < end ? readAll(first, 0) : undefined;
-      for (let done = first, i = 0; done < end; done += step, i++) {
+      // Readers that take each read's place when it is issued (positional reads) may have several under way.
+      const depth = readers.every((r) => r.parallel) ? readsInFlight(this.options.readsInFlight, k.ringSlots) : 1;
+      ring = new ReadRing(Math.ceil((end - first) / step), depth, readChunk);
+      for (let done = first, c = 0; done < end; done += step, c++) {
         this.options.signal?.throwIfAborted();
         const n = Math.min(step, end - done);
-        await pending;
-        pending = undefined;
-        if (done + step < end) pending = readAll(done + step, i + 1);
-        const raws = buffers[i % 2]!;
+        await ring.take(c);
+        const slot = ring.slot(c);
+        for (let side = 0; side < raws.length; side++) raws[side] = slotOf(side, slot);
         for (let s = 0; s < n; s += sub) {
           view.set(
             done + s,
@@ -262,7 +273,7 @@ export class Engine {
         this.options.onBytes?.(bytesOfAll(n));
       }
     } finally {
-      await pending?.catch(() => undefined); // never leave a read writing into WASM memory
+      await ring?.drain(); // never leave a read writing into WASM memory
       for (const r of readers) r.close();
     }
     return op.result(acc, params);
@@ -440,6 +451,11 @@ export class Engine {
     }
     return acc;
   }
+}
+
+/** Chunk reads kept under way per side: the option (default DEFAULT_READS_IN_FLIGHT), whole, within what `slots` raw slots allow (one is the kernels'). */
+export function readsInFlight(option: number | undefined, slots: number): number {
+  return Math.max(1, Math.min(slots - 1, Math.floor(option ?? DEFAULT_READS_IN_FLIGHT)));
 }
 
 /** True when two items' tensors get the same pipelines (what pipelineFor reads is equal, side by side). */

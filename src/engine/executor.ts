@@ -375,7 +375,7 @@ interface Waiting {
 
 /**
  * Half the available cores: each engine thread keeps a second core busy with its reads
- * (double-buffered positional reads run on libuv's pool), so more threads than that only
+ * (positional reads run ahead of the kernels on libuv's pool), so more threads than that only
  * compete. Measured on 2 cores: 1 thread 6.0–6.5 GB/s, 2 threads 5.4–6.1 GB/s on 4 GiB.
  */
 export function defaultThreads(): number {

@@ -19,6 +19,11 @@ export interface KernelExports {
   stats_bf16(ptr: number, n: number, scratch: number): void;
   stats_f16(ptr: number, n: number, scratch: number): void;
   stats_q4_k(ptr: number, n: number, scratch: number): void;
+  /** 8- and 16-bit integers as stored, from exact integer sums (assembly/int-stats.ts); n ≤ 2^20. */
+  stats_i8(ptr: number, n: number): void;
+  stats_u8(ptr: number, n: number): void;
+  stats_i16(ptr: number, n: number): void;
+  stats_u16(ptr: number, n: number): void;
   compare_f32(pa: number, pb: number, n: number, eps: number): void;
   compare_f64(pa: number, pb: number, n: number, eps: number): void;
   /**
@@ -70,14 +75,13 @@ export interface KernelExports {
   affine_f64(ptr: number, n: number, scale: number, zeroPoint: number): void;
   ptrRawA(): number;
   ptrRawB(): number;
-  ptrRawA2(): number;
-  ptrRawB2(): number;
   ptrScratchA(): number;
   ptrScratchB(): number;
   ptrStatsOut(): number;
   ptrStatsOutB(): number;
   ptrCompareOut(): number;
   rawBytes(): number;
+  ringSlots(): number;
   scratchBytes(): number;
   /** Adds counts into `out`: [under, over, nan, +inf, −inf, 3 spare, bins…] (assembly/histogram.ts). */
   histogram_f32(ptr: number, n: number, lo: number, hi: number, bins: number, out: number): void;
@@ -123,6 +127,16 @@ export function compileKernels(): Promise<void> {
   return compiling;
 }
 
+/** The compiled kernels once compileKernels() has resolved (what pool workers are handed). */
+export function compiledKernels(): WebAssembly.Module | undefined {
+  return compiled;
+}
+
+/** Takes kernels another thread compiled (a pool worker, before its first job). */
+export function useCompiledKernels(module: WebAssembly.Module): void {
+  compiled ??= module;
+}
+
 /**
  * build/kernels.wasm, two directories up from this module: src/engine → <repo>/build when
  * run from the sources (tests), dist/src/engine → dist/build in the built package (the
@@ -147,11 +161,10 @@ export interface KernelsOptions {
 
 export class Kernels {
   readonly k: KernelExports;
-  /** Raw chunk buffers: [current, next] for side A and side B (double buffering). */
+  /** The first raw chunk buffer of side A and of side B; each side has `ringSlots` of them, `rawBytes` apart. */
   readonly rawA: number;
   readonly rawB: number;
-  readonly rawA2: number;
-  readonly rawB2: number;
+  readonly ringSlots: number;
   readonly scratchA: number;
   readonly scratchB: number;
   readonly rawBytes: number;
@@ -181,8 +194,7 @@ export class Kernels {
     this.bytes = new Uint8Array(buffer);
     this.rawA = this.k.ptrRawA();
     this.rawB = this.k.ptrRawB();
-    this.rawA2 = this.k.ptrRawA2();
-    this.rawB2 = this.k.ptrRawB2();
+    this.ringSlots = this.k.ringSlots();
     this.scratchA = this.k.ptrScratchA();
     this.scratchB = this.k.ptrScratchB();
     this.rawBytes = this.k.rawBytes();

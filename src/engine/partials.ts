@@ -22,8 +22,43 @@ export function emptyStats(): StatsPartial {
   return { count: 0, mean: 0, m2: 0, exp: 0, min: Infinity, max: -Infinity, nan: 0, posinf: 0, neginf: 0, zeros: 0 };
 }
 
+/**
+ * The kernels' stats record (assembly/stats.ts writeStats): where each field sits. The one
+ * definition of that layout: statsFromRecord and columns.ts packStatsRecord both read it.
+ */
+export const STATS_RECORD: Readonly<Record<keyof StatsPartial, number>> = Object.freeze({
+  count: 0,
+  mean: 1,
+  m2: 2,
+  min: 3,
+  max: 4,
+  nan: 5,
+  posinf: 6,
+  neginf: 7,
+  zeros: 8,
+  exp: 9,
+});
+
+const R = STATS_RECORD;
+
 export function statsFromRecord(r: Float64Array): StatsPartial {
-  return { count: r[0]!, mean: r[1]!, m2: r[2]!, exp: r[9]!, min: r[3]!, max: r[4]!, nan: r[5]!, posinf: r[6]!, neginf: r[7]!, zeros: r[8]! };
+  return {
+    count: r[R.count]!,
+    mean: r[R.mean]!,
+    m2: r[R.m2]!,
+    exp: r[R.exp]!,
+    min: r[R.min]!,
+    max: r[R.max]!,
+    nan: r[R.nan]!,
+    posinf: r[R.posinf]!,
+    neginf: r[R.neginf]!,
+    zeros: r[R.zeros]!,
+  };
+}
+
+/** True when a kernel's stats record holds no element (mergeStats keeps the other side then). */
+export function recordIsEmpty(r: Float64Array): boolean {
+  return r[R.count] === 0 && r[R.nan] === 0 && r[R.posinf] === 0 && r[R.neginf] === 0;
 }
 
 /** True for an accumulator as emptyStats() makes it (merging into it yields the other side unchanged). */

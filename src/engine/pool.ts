@@ -5,14 +5,10 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { DiffaiError } from '../errors.js';
-import { remoteSeeds } from '../io/remote-file.js';
-import { lazyBuiltin } from '../lazy-builtin.js';
 import { Engine, type EngineOptions } from './engine.js';
 import type { ColumnJob } from './columns.js';
+import { takeWorker } from './worker-start.js';
 import type { Job, OpName, OpResult } from './ops.js';
-
-/** Loaded with the first pool: single-thread runs skip it (~4 ms of start-up). */
-const workerThreads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 
 export interface Backend {
   /** Runs any registered op's job; one result per item. */
@@ -70,7 +66,8 @@ interface Pending {
 export class WorkerPoolBackend implements Backend {
   private local: Engine;
   private localBusy = false;
-  private idle: Worker[] = [];
+  /** Booted workers (with the kernels) and the jobs each holds. */
+  private held = new Map<Worker, number>();
   private workers: Worker[] = [];
   private queue: Pending[] = [];
   private running = new Map<number, Pending & { worker: Worker }>();
@@ -111,13 +108,28 @@ export class WorkerPoolBackend implements Backend {
         this.runLocally(this.queue.shift()!);
         continue;
       }
-      const worker = this.idle.pop();
+      const worker = this.freeWorker();
       if (!worker) return;
       const task = this.queue.shift()!;
       const id = this.nextId++;
       this.running.set(id, { ...task, worker });
+      this.held.set(worker, this.held.get(worker)! + 1);
       worker.postMessage({ id, job: task.job });
     }
+  }
+
+  /**
+   * A worker to post the next job to: one with none, else — while the queue holds a job for
+   * every thread and more — one with a single job, which it starts as soon as that one ends
+   * instead of waiting for this thread to see the result and post another (this thread runs
+   * kernels of its own meanwhile). Near the end each worker holds one, so none waits behind
+   * another's last job.
+   */
+  private freeWorker(): Worker | undefined {
+    const most = this.queue.length >= this.threads ? 2 : 1;
+    let best: Worker | undefined;
+    for (const [worker, jobs] of this.held) if (jobs < most && (best === undefined || jobs < this.held.get(best)!)) best = worker;
+    return best;
   }
 
   private runLocally(task: Pending): void {
@@ -142,15 +154,14 @@ export class WorkerPoolBackend implements Backend {
   }
 
   private spawn(): Worker {
-    // No inherited execArgv: flags such as --input-type or --eval of the parent break a worker.
-    const { Worker } = workerThreads();
-    // Remote files' sizes travel along, so a worker's first read needs no extra request.
-    const worker = new Worker(WORKER_URL, { workerData: { chunkElements: this.options.chunkElements, remote: remoteSeeds() }, execArgv: [] });
+    // A worker the command line started ahead (worker-start.ts), else a new one.
+    const { worker, ready } = takeWorker({ chunkElements: this.options.chunkElements, readsInFlight: this.options.readsInFlight });
     worker.on('message', (message: { id: number; result?: unknown; error?: { diffai: boolean; file?: string; message: string; stack?: string } }) => {
+      // Counted off first: a job whose task failAll dropped has ended all the same.
+      this.held.set(worker, Math.max(0, (this.held.get(worker) ?? 1) - 1));
       const task = this.running.get(message.id);
       if (!task) return;
       this.running.delete(message.id);
-      this.idle.push(worker);
       if (message.error) {
         const e = message.error;
         task.reject(e.diffai ? new DiffaiError(e.file, e.message) : Object.assign(new Error(e.message), { stack: e.stack }));
@@ -165,9 +176,10 @@ export class WorkerPoolBackend implements Backend {
       }
     });
     worker.on('error', (err) => this.failAll(err));
-    // A worker is idle once it has booted; until then the queue waits for the others.
-    worker.once('online', () => {
-      this.idle.push(worker);
+    // A worker is idle once it has booted and has the kernels; until then the queue waits for the others.
+    void ready.then(() => {
+      if (this.closed) return;
+      this.held.set(worker, 0);
       try {
         this.dispatch();
       } catch (err) {
@@ -190,16 +202,7 @@ export class WorkerPoolBackend implements Backend {
     this.failAll(new Error('worker pool closed'));
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers = [];
-    this.idle = [];
+    this.held.clear();
     this.local.close();
   }
 }
-
-/**
- * The worker, bundled into one file by the build (scripts/bundle.js: it boots faster than its
- * ES modules): beside this module in the built package; from the sources (tests run
- * src/*.ts, and a worker cannot load TypeScript) it is the build's dist/src/engine/worker.cjs.
- */
-export const WORKER_URL = import.meta.url.endsWith('.ts')
-  ? new URL('../../dist/src/engine/worker.cjs', import.meta.url)
-  : new URL('../engine/worker.cjs', import.meta.url); // also right from the CLI bundle in dist/src/cli

@@ -9,7 +9,7 @@ import { VarintStream } from '../io/varint.js';
 import { ChunkedStream } from '../io/chunked.js';
 import { byteLength, dtypeInfo } from '../dtypes.js';
 import { DiffaiError } from '../errors.js';
-import { RandomAccessFile } from '../io/file.js';
+import { LocalFile, RandomAccessFile } from '../io/file.js';
 import { contiguousStrides, isContiguousLayout, storedDtype, type ByteSource, type TensorDescriptor, type TensorView } from '../formats/types.js';
 
 /**
@@ -27,6 +27,12 @@ const MIN_WINDOW_BYTES = 16 << 20;
 export interface ElementReader {
   /** Fills `target` with the next `target.length` bytes of logical elements. */
   read(target: Uint8Array): Promise<void>;
+  /**
+   * True when a read takes its place in the stream as it is called, so the next may be
+   * issued before it completes (positional reads of a local file); otherwise each read must
+   * be awaited before the next (streams, gathers, remote files).
+   */
+  readonly parallel?: boolean;
   close(): void;
 }
 
@@ -129,14 +135,18 @@ export class FileCache {
 }
 
 /**
- * Positional reads on libuv's thread pool, so the engine can have the next chunk read into
- * one buffer while the kernels run on the other.
+ * Positional reads on libuv's thread pool, so the engine can have the next chunks read into
+ * their slots while the kernels run on another.
  */
 class FileRangeReader implements ElementReader {
+  readonly parallel: boolean;
+
   constructor(
     private file: RandomAccessFile,
     private position: number,
-  ) {}
+  ) {
+    this.parallel = file instanceof LocalFile;
+  }
 
   read(target: Uint8Array): Promise<void> {
     const position = this.position;

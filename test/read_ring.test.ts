@@ -1,0 +1,278 @@
+/**
+ * Reads kept ahead of the kernels (src/engine/read-ring.ts): the ring's order and bounds,
+ * results bit-identical with 1 to N reads in flight at odd chunk sizes and on 1 or 2
+ * threads (and right against exact float64 references), a read that fails mid-flight, and
+ * pool workers started ahead of their pool (src/engine/worker-start.ts).
+ */
+import { spawnSync } from 'node:child_process';
+import { truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { comparison, tensorStats } from '../src/diff/stats.js';
+import { DEFAULT_READS_IN_FLIGHT, readsInFlight } from '../src/engine/engine.js';
+import { type ComparedTensors, Executor } from '../src/engine/executor.js';
+import { Kernels } from '../src/engine/kernels.js';
+import { ReadRing } from '../src/engine/read-ring.js';
+import { prestartWorkers, releaseSpareWorkers, spareWorkers, sparesReady, takeWorker } from '../src/engine/worker-start.js';
+import { DiffaiError } from '../src/errors.js';
+import { inspectFile } from '../src/index.js';
+import type { TensorDescriptor } from '../src/formats/types.js';
+import { expectComparison, expectStats } from './helpers/assert.js';
+import { decode, Rng, randomBytes, type TestDType } from './helpers/dtypes.js';
+import { exactCompare, exactStats } from './helpers/exact.js';
+import { writeTensors } from './helpers/engine.js';
+import { tempDir } from './helpers/files.js';
+
+const tmp = tempDir('diffai-ring-');
+afterAll(() => tmp.cleanup());
+
+/** A ring over `count` chunks whose reads resolve when the test says; records what was issued when. */
+function scriptedRing(count: number, depth: number) {
+  const issued: Array<{ chunk: number; slot: number }> = [];
+  const finish: Array<(error?: Error) => void> = [];
+  const ring = new ReadRing(count, depth, (chunk, slot) => {
+    issued.push({ chunk, slot });
+    return new Promise<void>((resolve, reject) => {
+      finish[chunk] = (error) => (error ? reject(error) : resolve());
+    });
+  });
+  return { ring, issued, finish };
+}
+
+describe('ReadRing', () => {
+  it('keeps `depth` reads under way, issues chunk c + depth only once chunk c has arrived, and never reuses a slot the kernels hold', async () => {
+    for (const depth of [1, 2, 3, 5]) {
+      const count = 11;
+      const { ring, issued, finish } = scriptedRing(count, depth);
+      expect(issued.map((r) => r.chunk)).toEqual(Array.from({ length: depth }, (_, i) => i));
+      for (let c = 0; c < count; c++) {
+        const taken = ring.take(c);
+        // Nothing more is issued before chunk c arrives.
+        expect(issued.length).toBe(Math.min(count, c + depth));
+        finish[c]!();
+        await taken;
+        expect(issued.length).toBe(Math.min(count, c + depth + 1));
+        // Reads under way now (issued, not yet taken): at most depth, and none in chunk c's slot.
+        const pending = issued.filter((r) => r.chunk > c);
+        expect(pending.length).toBeLessThanOrEqual(depth);
+        for (const r of pending) expect(r.slot, `depth ${depth}, chunk ${c}`).not.toBe(ring.slot(c));
+      }
+      // Slots go round depth + 1 buffers.
+      expect(issued.map((r) => r.slot)).toEqual(Array.from({ length: count }, (_, i) => i % (depth + 1)));
+      for (let c = 0; c < count; c++) finish[c]!();
+    }
+  });
+
+  it('a read that fails is reported when its chunk is taken; drain waits for the reads still under way and swallows their failures', async () => {
+    const { ring, finish } = scriptedRing(6, 3);
+    finish[0]!();
+    await ring.take(0);
+    finish[1]!(new Error('read 1 failed'));
+    finish[2]!(new Error('read 2 failed too')); // under way, never taken: must not be unhandled
+    await expect(ring.take(1)).rejects.toThrow('read 1 failed');
+    let drained = false;
+    const draining = ring.drain().then(() => {
+      drained = true;
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(drained).toBe(false); // chunk 3's read is still writing
+    finish[3]!();
+    await draining;
+    expect(drained).toBe(true);
+  });
+
+  it('a read that throws instead of returning a promise is reported the same way', async () => {
+    const ring = new ReadRing(3, 2, (chunk) => {
+      if (chunk === 1) throw new Error('no read 1');
+      return Promise.resolve();
+    });
+    await ring.take(0);
+    await expect(ring.take(1)).rejects.toThrow('no read 1');
+    await ring.drain();
+  });
+});
+
+describe('reads in flight: bounds', () => {
+  it('an engine keeps at most its ring slots less one reads in flight per side, and the rings stay small', () => {
+    const k = new Kernels({ tables: 'lazy' });
+    expect(k.ringSlots).toBeGreaterThanOrEqual(2);
+    // Both sides' rings: a few MiB each, whatever reads in flight are asked for (bounded RSS per engine thread).
+    expect(2 * k.ringSlots * k.rawBytes).toBeLessThanOrEqual(32 << 20);
+    expect(readsInFlight(undefined, k.ringSlots)).toBe(Math.min(DEFAULT_READS_IN_FLIGHT, k.ringSlots - 1));
+    expect(readsInFlight(1, k.ringSlots)).toBe(1);
+    expect(readsInFlight(1000, k.ringSlots)).toBe(k.ringSlots - 1);
+    expect(readsInFlight(0, k.ringSlots)).toBe(1);
+    expect(readsInFlight(2.7, k.ringSlots)).toBe(2);
+  });
+
+  it('the library refuses a readsInFlight that is not a positive integer, naming the option', async () => {
+    const [t] = writeTensors(tmp.path('opt'), [{ dtype: 'f32', bytes: randomBytes('f32', 10, new Rng(1)) }]);
+    for (const bad of [0, -1, 1.5, '2']) {
+      await expect(inspectFile(t!.source.path, { readsInFlight: bad as number })).rejects.toThrow(/readsInFlight/);
+    }
+  });
+});
+
+/**
+ * Tensors whose element counts are odd (chunks never divide them) in f32 and bf16, for both
+ * files of a pair; large enough for several reads of over 64 KiB (smaller reads are made at
+ * once, in the engine's thread: src/io/file.ts READ_NOW_BYTES), so reads are truly under way.
+ */
+const PARTS: Array<{ dtype: TestDType; n: number }> = [
+  { dtype: 'f32', n: 200_003 },
+  { dtype: 'bf16', n: 300_007 },
+  { dtype: 'f32', n: 31_327 },
+];
+/** Elements per chunk: small reads made at once; reads of 133 KB (f32) and 67 KB (bf16); of 280 and 140 KB; the default. */
+const CHUNK_SIZES = [997, 33_331, 70_001, undefined];
+
+function writePair(seed = 17): { a: TensorDescriptor[]; b: TensorDescriptor[]; bytesA: Uint8Array[]; bytesB: Uint8Array[] } {
+  const rng = new Rng(seed);
+  const bytesA = PARTS.map((p) => randomBytes(p.dtype, p.n, rng, true));
+  // B: A's bytes with every 7th element replaced (a sparse change, as a fine-tune).
+  const bytesB = bytesA.map((bytes, i) => {
+    const size = bytes.length / PARTS[i]!.n;
+    const other = randomBytes(PARTS[i]!.dtype, PARTS[i]!.n, rng, true);
+    const out = bytes.slice();
+    for (let e = 0; e < PARTS[i]!.n; e += 7) out.set(other.subarray(e * size, (e + 1) * size), e * size);
+    return out;
+  });
+  const a = writeTensors(
+    tmp.path('a'),
+    PARTS.map((p, i) => ({ dtype: p.dtype, bytes: bytesA[i]! })),
+  );
+  const b = writeTensors(
+    tmp.path('b'),
+    PARTS.map((p, i) => ({ dtype: p.dtype, bytes: bytesB[i]! })),
+  );
+  return { a, b, bytesA, bytesB };
+}
+
+/** The pairs compared: each tensor against its changed copy, and an f32 tensor against a bf16 one (sides of different element sizes). */
+function pairsOf(a: TensorDescriptor[], b: TensorDescriptor[]): Array<[TensorDescriptor, TensorDescriptor]> {
+  const cut = (t: TensorDescriptor, n: number): TensorDescriptor => ({
+    ...t,
+    shape: [n],
+    numel: n,
+    source: { ...t.source, length: n * (t.dtype === 'f32' ? 4 : 2) },
+  });
+  return [...a.map((t, i) => [t, b[i]!] as [TensorDescriptor, TensorDescriptor]), [cut(a[0]!, 31_327), cut(b[1]!, 31_327)]];
+}
+
+async function compareAll(
+  pairs: Array<[TensorDescriptor, TensorDescriptor]>,
+  options: { threads: number; chunkElements?: number; readsInFlight?: number },
+): Promise<ComparedTensors[]> {
+  const executor = new Executor(options);
+  try {
+    return await Promise.all(pairs.map(([x, y]) => executor.compare(x, y, 0)));
+  } finally {
+    await executor.close();
+  }
+}
+
+describe('reads in flight: results', () => {
+  const { a, b, bytesA, bytesB } = writePair();
+  const pairs = pairsOf(a, b);
+
+  it('are bit-identical with 1, 2, 3 and more reads in flight, at odd chunk sizes, on 1 and 2 threads; and match exact references', async () => {
+    // Independent references: exact sums of the decoded elements.
+    const values = [
+      ...PARTS.map((p, i) => [decode(bytesA[i]!, p.dtype), decode(bytesB[i]!, p.dtype)]),
+      [decode(bytesA[0]!, 'f32').slice(0, 31_327), decode(bytesB[1]!, 'bf16').slice(0, 31_327)],
+    ];
+    const refs = values.map(([x, y]) => ({ a: exactStats(x!), b: exactStats(y!), c: exactCompare(x!, y!) }));
+    for (const chunkElements of CHUNK_SIZES) {
+      const first = await compareAll(pairs, { threads: 1, chunkElements, readsInFlight: 1 });
+      for (const [threads, depths] of [
+        [1, [2, 3, 64]],
+        [2, [1, 3]],
+      ] as const) {
+        for (const depth of depths) {
+          const got = await compareAll(pairs, { threads, chunkElements, readsInFlight: depth });
+          expect(got, `chunk ${chunkElements}, ${threads} threads, ${depth} in flight`).toEqual(first);
+        }
+      }
+      first.forEach((r, i) => {
+        const label = `chunk ${chunkElements}, pair ${i}`;
+        expectStats(tensorStats(pairs[i]![0], r.a), refs[i]!.a, `${label} A`);
+        expectStats(tensorStats(pairs[i]![1], r.b), refs[i]!.b, `${label} B`);
+        expectComparison(comparison(r.comparison), refs[i]!.c, label);
+      });
+    }
+  }, 240_000);
+
+  it('a file cut short while its reads are under way: the failure names the file, and the engine stays usable', async () => {
+    const parts = [{ dtype: 'f32' as const, bytes: randomBytes('f32', 300_001, new Rng(5)) }];
+    const [t] = writeTensors(tmp.path('cut'), parts);
+    // Reads of 133 KB, three under way: the one that fails is issued while others are in flight.
+    const executor = new Executor({ threads: 1, chunkElements: 33_331, readsInFlight: 3 });
+    try {
+      // The first run opens the file (the engine keeps its handle and size), then the data goes.
+      const whole = await executor.stats(t!);
+      expect(whole.stats.count).toBe(300_001);
+      truncateSync(t!.source.path, t!.source.offset + 500_000);
+      const failure = await executor.stats(t!).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(failure).toBeInstanceOf(DiffaiError);
+      const error = failure as DiffaiError;
+      expect(error.file).toBe(t!.source.path);
+      expect(error.line).toMatch(/end of file|truncated/);
+      expect(error.line.split('\n')).toHaveLength(1);
+      // Nothing was left writing into the engine's memory: a tensor that is whole still reads right.
+      const head: TensorDescriptor = { ...t!, shape: [100_000], numel: 100_000, source: { ...t!.source, length: 400_000 } };
+      const again = await executor.stats(head);
+      expectStats(tensorStats(head, again), exactStats(decode(parts[0]!.bytes.subarray(0, 400_000), 'f32')), 'head after the failure');
+    } finally {
+      await executor.close();
+    }
+  });
+});
+
+describe('workers started ahead of their pool', () => {
+  it('a pool takes a started worker, which has the kernels and gives the same results', async () => {
+    const { a, b } = writePair();
+    const pairs = pairsOf(a, b);
+    const single = await compareAll(pairs, { threads: 1, chunkElements: 33_331 });
+    prestartWorkers(1, { chunkElements: 33_331 });
+    prestartWorkers(1, { chunkElements: 1_000 });
+    expect(spareWorkers()).toBe(2);
+    const pooled = await compareAll(pairs, { threads: 2, chunkElements: 33_331 });
+    expect(pooled).toEqual(single);
+    // The pool took the spare made with its settings, not the other one.
+    expect(spareWorkers()).toBe(1);
+    const other = takeWorker({ chunkElements: 1_000 });
+    expect(spareWorkers()).toBe(0);
+    await other.ready;
+    await other.worker.terminate();
+  });
+
+  it('a booted worker given a second job while it runs one runs them one after another (same results as one thread)', async () => {
+    // Eight pairs of several async reads each, all queued at once: the worker, ready from the
+    // start, is handed two jobs (pool.ts freeWorker); run together they would share its buffers.
+    const pairs: Array<[TensorDescriptor, TensorDescriptor]> = [];
+    for (let i = 0; i < 4; i++) {
+      const { a, b } = writePair(100 + i);
+      pairs.push(...pairsOf(a, b).slice(0, 2));
+    }
+    const single = await compareAll(pairs, { threads: 1, chunkElements: 33_331 });
+    prestartWorkers(1, { chunkElements: 33_331 });
+    await sparesReady();
+    const pooled = await compareAll(pairs, { threads: 2, chunkElements: 33_331 });
+    expect(spareWorkers()).toBe(0);
+    expect(pooled).toEqual(single);
+  });
+
+  it('workers no pool takes do not keep a process alive, and releaseSpareWorkers ends them', async () => {
+    prestartWorkers(2, { readsInFlight: 2 });
+    expect(spareWorkers()).toBe(2);
+    await releaseSpareWorkers();
+    expect(spareWorkers()).toBe(0);
+    // A fresh process that starts workers and never makes a pool exits on its own (killed, with no status, if it hung).
+    const script = `import { prestartWorkers } from ${JSON.stringify(join(process.cwd(), 'dist/src/engine/worker-start.js'))}; prestartWorkers(2); setTimeout(() => {}, 50);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+  });
+});
