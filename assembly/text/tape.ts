@@ -9,6 +9,7 @@ import { shortest } from './number';
 const OP_TEXT: i32 = 0; // registered text number (op >> 2)
 const OP_NUMBER: i32 = 1; // the next number of the number tape; non-finite as `null` (JSON)
 const OP_BYTES: i32 = 2; // (op >> 2) bytes from the byte tape
+const OP_YAML_NUMBER: i32 = 3; // the next number as js-yaml writes a float: 5e-7 as 5.e-7; non-finite as `null` (the contract)
 
 export const OPS_CAPACITY: i32 = 1 << 16;
 export const NUMBERS_CAPACITY: i32 = 1 << 15;
@@ -50,6 +51,19 @@ export function initTape(): void {
   for (let k: usize = 0; k < <usize>count; k += 8) store<u64>(to + k, load<u64>(from + k));
 }
 
+/**
+ * js-yaml writes a float's exponent form with a dot in the mantissa: a one-digit mantissa
+ * before a negative exponent (only non-integers have those; 1e+21 stays as it is) gets one,
+ * `5e-7` → `5.e-7`. Returns the bytes added (0 or 1); the text may grow by one in place.
+ */
+@inline function dotBeforeExponent(text: usize, length: usize): usize {
+  const digit: usize = load<u8>(text) == 0x2d ? 1 : 0; // after a '-'
+  if (length < digit + 4 || load<u8>(text + digit + 1) != 0x65 || load<u8>(text + digit + 2) != 0x2d) return 0; // 'e', '-'
+  for (let i = text + length; i > text + digit + 1; i--) store<u8>(i, load<u8>(i - 1));
+  store<u8>(text + digit + 1, 0x2e); // '.'
+  return 1;
+}
+
 /** Runs the first n operations of the tape into the output; returns the bytes written. */
 export function run(n: i32): i32 {
   let o = out;
@@ -65,11 +79,13 @@ export function run(n: i32): i32 {
       const length = load<u32>(entry, 4);
       copy(o, arena + <usize>load<u32>(entry), length);
       o += <usize>length;
-    } else if (kind == OP_NUMBER) {
+    } else if (kind == OP_NUMBER || kind == OP_YAML_NUMBER) {
       const x = load<f64>(number);
       number += 8;
       if (x - x == 0) {
-        o += <usize>shortest(x, o);
+        const length = <usize>shortest(x, o);
+        o += length;
+        if (kind == OP_YAML_NUMBER) o += dotBeforeExponent(o - length, length);
       } else {
         store<u32>(o, 0x6c6c756e); // "null"
         o += 4;

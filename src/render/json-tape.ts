@@ -18,6 +18,7 @@ import { textInstance, type TextExports, type TextLayout } from './text-module.j
 const OP_TEXT = 0;
 const OP_NUMBER = 1;
 const OP_BYTES = 2;
+const OP_YAML_NUMBER = 3;
 /** Bytes of a number's text at most. */
 const NUMBER_BYTES = 25;
 /** Nesting walked here; deeper values go to JSON.stringify (which throws as before on cycles). */
@@ -26,6 +27,7 @@ const MAX_DEPTH = 64;
 const MAX_SHAPES = 256;
 const MAX_SHAPE_KEYS = 64;
 
+const UTF8 = new TextEncoder();
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const HEX = '0123456789abcdef';
@@ -37,7 +39,10 @@ interface Shape {
 }
 
 /** A registered text: its op, and its length for the output bound; op −1 (and its bytes) when the table was full. */
-interface Text {
+/** Thrown when a value recorded after mark() outgrows the tape (see mark()). */
+export const OUTGROWN = Symbol('outgrown');
+
+export interface Text {
   op: number;
   length: number;
   bytes?: Uint8Array;
@@ -64,6 +69,11 @@ export class JsonTape {
   private readonly nexts: Text[] = [];
   private readonly arrayEnds: Text[] = [];
   private readonly objectEnds: Text[] = [];
+  /** Where mark() was (ops, numbers, tape bytes, output bound); markOps −1: no mark. */
+  private markOps = -1;
+  private markNumbers = 0;
+  private markBytes = 0;
+  private markBound = 0;
   /** Output of runs made while a value was being recorded (copies), in order. */
   private spilled: Uint8Array[] = [];
 
@@ -225,7 +235,7 @@ export class JsonTape {
   }
 
   /** A registered text for a constant (structure); null when the table is full. */
-  private constant(text: string): Text | null {
+  constant(text: string): Text | null {
     let known = this.constants.get(text);
     if (known === undefined) {
       known = this.register(Buffer.from(text, 'utf8'));
@@ -250,20 +260,32 @@ export class JsonTape {
     return this.textTable[2 * (op >>> 2) + 1]!;
   }
 
-  private text(t: Text): void {
+  /** A registered text (see constant()). */
+  text(t: Text): void {
     if (t.op >= 0) this.textOp(t.op, t.length);
     else this.rawBytes(t.bytes!);
   }
 
   private textOp(op: number, length: number): void {
-    if (this.opCount >= this.at.opsCapacity || this.bound + length > this.at.outCapacity) this.spill();
+    if (this.opCount >= this.at.opsCapacity || this.bound + length > this.at.outCapacity) this.makeRoom(0, 0, length);
     this.ops[this.opCount++] = op;
     this.bound += length;
   }
 
+  /** A number as JSON writes it (Number#toString; non-finite as null). */
   number(x: number): void {
-    if (this.opCount >= this.at.opsCapacity || this.numberCount >= this.at.numbersCapacity || this.bound + NUMBER_BYTES > this.at.outCapacity) this.spill();
-    this.ops[this.opCount++] = OP_NUMBER;
+    this.numberOp(x, OP_NUMBER);
+  }
+
+  /** A number as js-yaml writes a float of the contract (Number#toString with a dot before a one-digit mantissa's exponent, 5.e-7; non-finite as null). */
+  yamlNumber(x: number): void {
+    this.numberOp(x, OP_YAML_NUMBER);
+  }
+
+  private numberOp(x: number, op: number): void {
+    if (this.opCount >= this.at.opsCapacity || this.numberCount >= this.at.numbersCapacity || this.bound + NUMBER_BYTES > this.at.outCapacity)
+      this.makeRoom(1, 0, NUMBER_BYTES);
+    this.ops[this.opCount++] = op;
     this.numbers[this.numberCount++] = x;
     this.bound += NUMBER_BYTES;
   }
@@ -281,9 +303,32 @@ export class JsonTape {
     this.bytesOp(end - start);
   }
 
+  /** Text as it is, in UTF-8 on the byte tape (one-off text, such as a name, that is not worth registering). */
+  utf8(text: string): void {
+    const most = 3 * text.length; // UTF-8 bytes per UTF-16 unit at most
+    if (most > this.at.bytesCapacity) {
+      this.rawBytes(Buffer.from(text, 'utf8'));
+      return;
+    }
+    this.roomForBytes(most);
+    const memory = this.memory;
+    const start = this.at.bytes + this.byteCount;
+    let p = start;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) {
+        p = start + UTF8.encodeInto(text, memory.subarray(start, start + most)).written;
+        break;
+      }
+      memory[p++] = c;
+    }
+    this.bytesOp(p - start);
+  }
+
   /** Bytes as they are: on the byte tape, or (when larger than it) as a piece of their own. */
   private rawBytes(bytes: Uint8Array): void {
     if (bytes.length > this.at.bytesCapacity) {
+      if (this.markOps >= 0) this.outgrown();
       this.spill();
       this.spilled.push(Uint8Array.prototype.slice.call(bytes));
       return;
@@ -294,7 +339,7 @@ export class JsonTape {
   }
 
   private roomForBytes(n: number): void {
-    if (this.opCount >= this.at.opsCapacity || this.byteCount + n > this.at.bytesCapacity || this.bound + n > this.at.outCapacity) this.spill();
+    if (this.opCount >= this.at.opsCapacity || this.byteCount + n > this.at.bytesCapacity || this.bound + n > this.at.outCapacity) this.makeRoom(0, n, n);
   }
 
   private bytesOp(n: number): void {
@@ -311,6 +356,67 @@ export class JsonTape {
     return true;
   }
 
+  /**
+   * Marks the start of a value that may be taken back (undo()). Until the next mark() or
+   * flush(), what follows the mark is never written out: when it outgrows the tape, the
+   * recording method throws OUTGROWN with the tape as it was at the mark.
+   */
+  mark(): void {
+    this.markOps = this.opCount;
+    this.markNumbers = this.numberCount;
+    this.markBytes = this.byteCount;
+    this.markBound = this.bound;
+  }
+
+  /** Takes back what was recorded since mark(), and ends the mark. */
+  undo(): void {
+    if (this.markOps < 0) throw new Error('json-tape: undo() without mark()');
+    this.opCount = this.markOps;
+    this.numberCount = this.markNumbers;
+    this.byteCount = this.markBytes;
+    this.bound = this.markBound;
+    this.markOps = -1;
+  }
+
+  /** Makes room for one more op with `numbers` numbers, `bytes` tape bytes and `out` output bytes: a run (before the mark, if any). */
+  private makeRoom(numbers: number, bytes: number, out: number): void {
+    if (this.markOps < 0) {
+      this.spill();
+      return;
+    }
+    if (this.markOps > 0) this.runToMark();
+    const at = this.at;
+    if (
+      this.opCount >= at.opsCapacity ||
+      this.numberCount + numbers > at.numbersCapacity ||
+      this.byteCount + bytes > at.bytesCapacity ||
+      this.bound + out > at.outCapacity
+    ) {
+      this.outgrown();
+    }
+  }
+
+  /** The marked value does not fit the tape: taken back, and OUTGROWN thrown. */
+  private outgrown(): never {
+    this.undo();
+    throw OUTGROWN;
+  }
+
+  /** Runs what precedes the mark (keeping a copy) and moves what follows it to the tapes' start. */
+  private runToMark(): void {
+    const at = this.at;
+    const n = this.k.run(this.markOps);
+    if (n > 0) this.spilled.push(this.memory.slice(at.out, at.out + n));
+    this.ops.copyWithin(0, this.markOps, this.opCount);
+    this.numbers.copyWithin(0, this.markNumbers, this.numberCount);
+    this.memory.copyWithin(at.bytes, at.bytes + this.markBytes, at.bytes + this.byteCount);
+    this.opCount -= this.markOps;
+    this.numberCount -= this.markNumbers;
+    this.byteCount -= this.markBytes;
+    this.bound -= this.markBound;
+    this.markOps = this.markNumbers = this.markBytes = this.markBound = 0;
+  }
+
   /** Runs the tape now, keeping a copy of its output (a value larger than what one run holds). */
   private spill(): void {
     const n = this.run();
@@ -324,6 +430,7 @@ export class JsonTape {
     this.numberCount = 0;
     this.byteCount = 0;
     this.bound = 0;
+    this.markOps = -1;
     return n;
   }
 }

@@ -360,3 +360,15 @@ export function yamlDocument(value: unknown, options?: YamlEmitOptions): string 
     throw e;
   }
 }
+
+// --- pieces for the byte writer (yaml-tape.ts), which writes the common shapes itself ---
+
+/** A string value's text at `level` (a literal block's lines indented for it). */
+export function yamlScalar(s: string, level: number): string {
+  return scalar(s, level, false);
+}
+
+/** A mapping key's text. */
+export function yamlKey(key: string): string {
+  return keyText(key);
+}
