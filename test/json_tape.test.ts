@@ -107,6 +107,17 @@ describe('JsonTape writes what JSON.stringify(value, null, 2) writes', () => {
     // The same tape again (its texts and shapes kept from the first value).
     expect(tapeJson([value.after, value.manyKeys], 0, tape)).toBe(reference([value.after, value.manyKeys]));
   });
+
+  it('remembers no more constant texts than its table holds, however many distinct keys it writes', () => {
+    const tape = new JsonTape();
+    const capacity = 200_000; // well past the table's texts (the keys also outgrow its arena)
+    const value = Object.fromEntries(Array.from({ length: capacity }, (_, i) => [`k${i}`, i]));
+    expect(tapeJson(value, 0, tape)).toBe(reference(value));
+    const remembered = (tape as unknown as { constants: Map<string, unknown> }).constants.size;
+    const registered = (tape as unknown as { textCount: number }).textCount;
+    expect(remembered).toBeLessThanOrEqual(registered);
+    expect(remembered).toBeLessThan(capacity / 2);
+  });
 });
 
 describe('StreamWriter with byte pieces', () => {

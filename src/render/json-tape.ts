@@ -63,7 +63,7 @@ export class JsonTape {
   private textCount = 0;
   private arenaUsed = 0;
   private readonly shapes: Array<Map<string, Shape>> = [];
-  private readonly constants = new Map<string, Text | null>();
+  private readonly constants = new Map<string, Text>();
   /** Per indentation: the texts that open an array and separate its elements (`[\n    `, `,\n    `), and close arrays and objects. */
   private readonly opens: Text[] = [];
   private readonly nexts: Text[] = [];
@@ -236,12 +236,14 @@ export class JsonTape {
 
   /** A registered text for a constant (structure); null when the table is full. */
   constant(text: string): Text | null {
-    let known = this.constants.get(text);
-    if (known === undefined) {
-      known = this.register(Buffer.from(text, 'utf8'));
-      this.constants.set(text, known);
-    }
-    return known;
+    const known = this.constants.get(text);
+    if (known !== undefined) return known;
+    // Only registered texts are remembered, so the map stays as small as the table (output
+    // with millions of distinct keys must not grow it without bound).
+    if (this.textCount >= this.at.textsCapacity) return null;
+    const registered = this.register(Buffer.from(text, 'utf8'));
+    if (registered) this.constants.set(text, registered);
+    return registered;
   }
 
   /** Puts bytes in the text table; null when it is full. */
