@@ -372,14 +372,20 @@ function writeDigits(v: u64, len: i32): void {
   } else {
     rest = <u32>v;
   }
-  while (rest >= 100) {
-    const q = rest / 100;
-    p -= 2;
-    pair(p, rest - q * 100);
-    rest = q;
+  digitsEndingAt(p, rest);
+}
+
+/** The decimal digits of v, written backwards so that the last one ends just before `end`. */
+@inline function digitsEndingAt(end: usize, v: u32): void {
+  let q = end;
+  while (v >= 100) {
+    const r = v / 100;
+    q -= 2;
+    pair(q, v - r * 100);
+    v = r;
   }
-  if (rest >= 10) pair(p - 2, rest);
-  else store<u8>(p - 1, <u8>(48 + rest));
+  if (v >= 10) pair(q - 2, v);
+  else store<u8>(q - 1, <u8>(48 + v));
 }
 
 /**
@@ -404,15 +410,7 @@ function writeU32(p: usize, v: u32): usize {
   if (v >= 100000000) len = 9;
   if (v >= 1000000000) len = 10;
   const end = p + len;
-  let q = end;
-  while (v >= 100) {
-    const r = v / 100;
-    q -= 2;
-    pair(q, v - r * 100);
-    v = r;
-  }
-  if (v >= 10) pair(q - 2, v);
-  else store<u8>(q - 1, <u8>(48 + v));
+  digitsEndingAt(end, v);
   return end;
 }
 
