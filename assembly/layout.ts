@@ -9,7 +9,7 @@
 export const RAW_BYTES: usize = 2 << 20;
 // Raw slots per side, one after another: the host keeps up to RING_SLOTS − 1 reads in flight
 // while the kernels run on the remaining slot (src/engine/read-ring.ts).
-export const RING_SLOTS: usize = 4;
+export const RING_SLOTS: usize = 3;
 export const SCRATCH_BYTES: usize = 4 << 20;   // u8 → f32 widens 4×
 export const OUT_SLOTS: usize = 16;
 // Regions of the histogram, per-row and matrix–vector kernels (assembly/histogram.ts,

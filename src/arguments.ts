@@ -59,6 +59,7 @@ const OPTION_CHECKS: Record<string, Check> = {
   format: (v) => (FORCED_FORMATS.includes(v as never) ? undefined : `one of ${FORCED_FORMATS.join(', ')}`),
   chunkElements: positiveInteger,
   readsInFlight: positiveInteger,
+  reads: (v) => (v === 'ahead' || v === 'inline' ? undefined : "'ahead' or 'inline'"),
   signal: (v) => (v instanceof AbortSignal ? undefined : 'an AbortSignal'),
   onBytes: isFunction,
   onTotalBytes: isFunction,

@@ -30,7 +30,10 @@ import type { ModelDescription } from './formats/types.js';
 import { buildModelView } from './model/view.js';
 import type { AnalysisEntry, ValueHistogram } from './analysis/types.js';
 
-export interface LibraryOptions extends DiffOptions, LoadOptions, Pick<ExecutorOptions, 'signal' | 'onBytes' | 'chunkElements' | 'readsInFlight' | 'threads'> {
+export interface LibraryOptions
+  extends DiffOptions,
+    LoadOptions,
+    Pick<ExecutorOptions, 'signal' | 'onBytes' | 'chunkElements' | 'readsInFlight' | 'reads' | 'threads'> {
   /** Called once with the total tensor bytes the call will read (for progress display). */
   onTotalBytes?: (bytes: number) => void;
 }

@@ -7,7 +7,7 @@
 import { MATVEC_MAX_K, VEC_VALUES } from './matvec-limits.js';
 import { dtypeInfo, isComplex } from '../dtypes.js';
 import { contiguousStrides, readByteLength, storedByteLength, storedDtype, type TensorDescriptor } from '../formats/types.js';
-import type { EngineOptions } from './engine.js';
+import type { EngineOptions, ReadMode } from './engine.js';
 import { type ColumnJob, itemBytes, recordWidth, selectItems } from './columns.js';
 import { type JobItem, type OpName, type OpParams, type OpResult, opOf } from './ops.js';
 import type { CompareResult } from './ops/compare.js';
@@ -59,8 +59,11 @@ export class Executor {
 
   /** `expectedBytes`: how much tensor data the caller will read (to decide on workers). */
   constructor(options: ExecutorOptions = {}, expectedBytes = Infinity) {
-    const threads = expectedBytes >= POOL_MIN_BYTES ? Math.max(1, Math.floor(options.threads ?? defaultThreads())) : 1;
-    this.backend = threads > 1 ? new WorkerPoolBackend(threads, options) : new InThreadBackend(options);
+    const big = expectedBytes >= POOL_MIN_BYTES;
+    const threads = big ? Math.max(1, Math.floor(options.threads ?? defaultThreads())) : 1;
+    // Small runs read ahead as they always did, without asking how many cores there are (start-up time).
+    const engine = { ...options, reads: options.reads ?? (big ? readModeFor(threads) : 'ahead') };
+    this.backend = threads > 1 ? new WorkerPoolBackend(threads, engine) : new InThreadBackend(engine);
   }
 
   async close(): Promise<void> {
@@ -380,6 +383,17 @@ interface Waiting {
  */
 export function defaultThreads(): number {
   return Math.max(1, Math.floor(os().availableParallelism() / 2));
+}
+
+/**
+ * How `threads` engine threads read (engine.ts ReadMode): ahead, on libuv's pool, while each
+ * has a spare core to copy for it (threads ≤ half the cores, the default); inline on their
+ * own threads when the engines take the cores themselves, where the pool's readers would only
+ * compete with them and every read costs a thread hop (measured on the 2-core VM, mixed pair
+ * with 2 threads: ~12 % less CPU, ~15 % fewer page faults, a fifth of the context switches).
+ */
+export function readModeFor(threads: number, cores = os().availableParallelism()): ReadMode {
+  return threads * 2 > cores ? 'inline' : 'ahead';
 }
 
 /**

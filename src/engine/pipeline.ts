@@ -108,6 +108,19 @@ export function readElements(k: Kernels, pipelines: Pipeline[], limit?: number):
   return Math.max(align, n - (n % align));
 }
 
+/**
+ * Elements per inline read (engine.ts ReadMode 'inline'): whole kernel chunks of `sub`
+ * elements, as many as keep each side's read within KERNEL_CHUNK_BYTES (at least one), and
+ * within `reach` (what the raw slots hold). 1 MiB reads, as the C loop's: each is copied into
+ * this core's cache and read from there by the kernels at once.
+ */
+export function inlineReadElements(pipelines: Pipeline[], sub: number, reach: number): number {
+  let bytes = 0;
+  for (const p of pipelines) bytes = Math.max(bytes, bytesOf(p, sub));
+  const chunks = Math.max(1, Math.floor(KERNEL_CHUNK_BYTES / Math.max(1, bytes)));
+  return Math.max(sub, Math.min(chunks * sub, reach));
+}
+
 /** Elements per kernel chunk: ≤ KERNEL_CHUNK_BYTES stored, and its f64 widening must fit; whole blocks. */
 export function chunkElements(k: Kernels, pipelines: Pipeline[], limit?: number): number {
   let n = Math.floor(k.scratchBytes / 8);

@@ -156,6 +156,8 @@ export class WorkerPoolBackend implements Backend {
   private spawn(): Worker {
     // A worker the command line started ahead (worker-start.ts), else a new one.
     const { worker, ready } = takeWorker({ chunkElements: this.options.chunkElements, readsInFlight: this.options.readsInFlight });
+    // How its engine reads: before any job (messages arrive in order; jobs are posted once it is ready).
+    worker.postMessage({ reads: this.options.reads });
     worker.on('message', (message: { id: number; result?: unknown; error?: { diffai: boolean; file?: string; message: string; stack?: string } }) => {
       // Counted off first: a job whose task failAll dropped has ended all the same.
       this.held.set(worker, Math.max(0, (this.held.get(worker) ?? 1) - 1));

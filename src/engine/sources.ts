@@ -33,6 +33,11 @@ export interface ElementReader {
    * be awaited before the next (streams, gathers, remote files).
    */
   readonly parallel?: boolean;
+  /**
+   * Fills `target` with the next bytes at once, on this thread: present where that is a plain
+   * positional read of a local file (the engine's inline reads, engine.ts ReadMode).
+   */
+  readNow?(target: Uint8Array): void;
   close(): void;
 }
 
@@ -140,12 +145,20 @@ export class FileCache {
  */
 class FileRangeReader implements ElementReader {
   readonly parallel: boolean;
+  readonly readNow?: (target: Uint8Array) => void;
 
   constructor(
     private file: RandomAccessFile,
     private position: number,
   ) {
     this.parallel = file instanceof LocalFile;
+    if (file instanceof LocalFile) {
+      this.readNow = (target) => {
+        const position = this.position;
+        this.position += target.length;
+        file.readInto(target, position);
+      };
+    }
   }
 
   read(target: Uint8Array): Promise<void> {
@@ -160,6 +173,11 @@ class FileRangeReader implements ElementReader {
 /** Fills `target` from byte `position` of the file without blocking (libuv's pool, or HTTP range streams). */
 export function readAt(file: RandomAccessFile, target: Uint8Array, position: number): Promise<void> {
   return file.readAt(target, position);
+}
+
+/** True when `file` is read inline by positional reads on this thread (a local file; remote ones stream). */
+export function readsInline(file: RandomAccessFile): file is LocalFile {
+  return file instanceof LocalFile;
 }
 
 /** A compressed source's elements, inflated as a stream by the io layer. */

@@ -1,6 +1,6 @@
 /** A pool worker: its own WASM instance and file handles; runs jobs posted by the pool. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Engine } from './engine.js';
+import { Engine, type ReadMode } from './engine.js';
 import { useCompiledKernels } from './kernels.js';
 import type { ColumnJob } from './columns.js';
 import type { Job } from './ops.js';
@@ -27,7 +27,11 @@ async function runJob(id: number, job: Job | ColumnJob): Promise<void> {
   }
 }
 
-parentPort!.on('message', (message: { id: number; job: Job | ColumnJob } | { kernels: WebAssembly.Module }) => {
+parentPort!.on('message', (message: { id: number; job: Job | ColumnJob } | { kernels: WebAssembly.Module } | { reads: ReadMode | undefined }) => {
+  if ('reads' in message) {
+    engine.setReads(message.reads);
+    return;
+  }
   if ('kernels' in message) {
     // The pool's compiled kernels arrive before any job: the engine is made now, not when the first job waits for it.
     useCompiledKernels(message.kernels);
