@@ -1,16 +1,18 @@
 /**
  * Reads kept ahead of the kernels (src/engine/read-ring.ts): the ring's order and bounds,
- * results bit-identical with 1 to N reads in flight at odd chunk sizes and on 1 or 2
- * threads (and right against exact float64 references), a read that fails mid-flight, and
- * pool workers started ahead of their pool (src/engine/worker-start.ts).
+ * results bit-identical with 1 to N reads in flight or with inline reads (engine.ts ReadMode)
+ * at odd chunk sizes and on 1 or 2 threads (and right against exact float64 references), a
+ * read that fails mid-flight, and pool workers started ahead of their pool
+ * (src/engine/worker-start.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { comparison, tensorStats } from '../src/diff/stats.js';
-import { DEFAULT_READS_IN_FLIGHT, readsInFlight } from '../src/engine/engine.js';
-import { type ComparedTensors, Executor } from '../src/engine/executor.js';
+import { DEFAULT_READS_IN_FLIGHT, type ReadMode, readsInFlight } from '../src/engine/engine.js';
+import { type ComparedTensors, Executor, readModeFor } from '../src/engine/executor.js';
+import { LocalFile } from '../src/io/file.js';
 import { Kernels } from '../src/engine/kernels.js';
 import { ReadRing } from '../src/engine/read-ring.js';
 import { prestartWorkers, releaseSpareWorkers, spareWorkers, sparesReady, takeWorker } from '../src/engine/worker-start.js';
@@ -105,11 +107,23 @@ describe('reads in flight: bounds', () => {
     expect(readsInFlight(2.7, k.ringSlots)).toBe(2);
   });
 
-  it('the library refuses a readsInFlight that is not a positive integer, naming the option', async () => {
+  it('the library refuses a readsInFlight that is not a positive integer, or reads that is not a read mode, naming the option', async () => {
     const [t] = writeTensors(tmp.path('opt'), [{ dtype: 'f32', bytes: randomBytes('f32', 10, new Rng(1)) }]);
     for (const bad of [0, -1, 1.5, '2']) {
       await expect(inspectFile(t!.source.path, { readsInFlight: bad as number })).rejects.toThrow(/readsInFlight/);
     }
+    for (const bad of ['sync', '', 1, true]) {
+      await expect(inspectFile(t!.source.path, { reads: bad as ReadMode })).rejects.toThrow(/reads.*'ahead' or 'inline'/);
+    }
+  });
+
+  it('engine threads read inline once they take the cores (no core left to read for them), ahead otherwise', () => {
+    expect(readModeFor(1, 2)).toBe('ahead');
+    expect(readModeFor(2, 2)).toBe('inline');
+    expect(readModeFor(1, 1)).toBe('inline');
+    expect(readModeFor(2, 4)).toBe('ahead');
+    expect(readModeFor(3, 4)).toBe('inline');
+    expect(readModeFor(8, 16)).toBe('ahead');
   });
 });
 
@@ -161,7 +175,7 @@ function pairsOf(a: TensorDescriptor[], b: TensorDescriptor[]): Array<[TensorDes
 
 async function compareAll(
   pairs: Array<[TensorDescriptor, TensorDescriptor]>,
-  options: { threads: number; chunkElements?: number; readsInFlight?: number },
+  options: { threads: number; chunkElements?: number; readsInFlight?: number; reads?: ReadMode },
 ): Promise<ComparedTensors[]> {
   const executor = new Executor(options);
   try {
@@ -175,7 +189,7 @@ describe('reads in flight: results', () => {
   const { a, b, bytesA, bytesB } = writePair();
   const pairs = pairsOf(a, b);
 
-  it('are bit-identical with 1, 2, 3 and more reads in flight, at odd chunk sizes, on 1 and 2 threads; and match exact references', async () => {
+  it('are bit-identical with 1, 2, 3 and more reads in flight and with inline reads, at odd chunk sizes, on 1 and 2 threads; and match exact references', async () => {
     // Independent references: exact sums of the decoded elements.
     const values = [
       ...PARTS.map((p, i) => [decode(bytesA[i]!, p.dtype), decode(bytesB[i]!, p.dtype)]),
@@ -183,15 +197,17 @@ describe('reads in flight: results', () => {
     ];
     const refs = values.map(([x, y]) => ({ a: exactStats(x!), b: exactStats(y!), c: exactCompare(x!, y!) }));
     for (const chunkElements of CHUNK_SIZES) {
-      const first = await compareAll(pairs, { threads: 1, chunkElements, readsInFlight: 1 });
+      const first = await compareAll(pairs, { threads: 1, chunkElements, readsInFlight: 1, reads: 'ahead' });
       for (const [threads, depths] of [
         [1, [2, 3, 64]],
         [2, [1, 3]],
       ] as const) {
         for (const depth of depths) {
-          const got = await compareAll(pairs, { threads, chunkElements, readsInFlight: depth });
+          const got = await compareAll(pairs, { threads, chunkElements, readsInFlight: depth, reads: 'ahead' });
           expect(got, `chunk ${chunkElements}, ${threads} threads, ${depth} in flight`).toEqual(first);
         }
+        const inline = await compareAll(pairs, { threads, chunkElements, reads: 'inline' });
+        expect(inline, `chunk ${chunkElements}, ${threads} threads, inline reads`).toEqual(first);
       }
       first.forEach((r, i) => {
         const label = `chunk ${chunkElements}, pair ${i}`;
@@ -202,31 +218,67 @@ describe('reads in flight: results', () => {
     }
   }, 240_000);
 
-  it('a file cut short while its reads are under way: the failure names the file, and the engine stays usable', async () => {
-    const parts = [{ dtype: 'f32' as const, bytes: randomBytes('f32', 300_001, new Rng(5)) }];
-    const [t] = writeTensors(tmp.path('cut'), parts);
-    // Reads of 133 KB, three under way: the one that fails is issued while others are in flight.
-    const executor = new Executor({ threads: 1, chunkElements: 33_331, readsInFlight: 3 });
-    try {
-      // The first run opens the file (the engine keeps its handle and size), then the data goes.
-      const whole = await executor.stats(t!);
-      expect(whole.stats.count).toBe(300_001);
-      truncateSync(t!.source.path, t!.source.offset + 500_000);
-      const failure = await executor.stats(t!).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(failure).toBeInstanceOf(DiffaiError);
-      const error = failure as DiffaiError;
-      expect(error.file).toBe(t!.source.path);
-      expect(error.line).toMatch(/end of file|truncated/);
-      expect(error.line.split('\n')).toHaveLength(1);
-      // Nothing was left writing into the engine's memory: a tensor that is whole still reads right.
-      const head: TensorDescriptor = { ...t!, shape: [100_000], numel: 100_000, source: { ...t!.source, length: 400_000 } };
-      const again = await executor.stats(head);
-      expectStats(tensorStats(head, again), exactStats(decode(parts[0]!.bytes.subarray(0, 400_000), 'f32')), 'head after the failure');
-    } finally {
-      await executor.close();
+  it.each(['ahead', 'inline'] as const)(
+    'a file cut short while its reads are under way (%s): the failure names the file, and the engine stays usable',
+    async (reads) => {
+      const parts = [{ dtype: 'f32' as const, bytes: randomBytes('f32', 300_001, new Rng(5)) }];
+      const [t] = writeTensors(tmp.path(`cut-${reads}`), parts);
+      // Reads of 133 KB, three under way (ahead): the one that fails is issued while others are in flight.
+      const executor = new Executor({ threads: 1, chunkElements: 33_331, readsInFlight: 3, reads });
+      try {
+        // The first run opens the file (the engine keeps its handle and size), then the data goes.
+        const whole = await executor.stats(t!);
+        expect(whole.stats.count).toBe(300_001);
+        truncateSync(t!.source.path, t!.source.offset + 500_000);
+        const failure = await executor.stats(t!).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(failure).toBeInstanceOf(DiffaiError);
+        const error = failure as DiffaiError;
+        expect(error.file).toBe(t!.source.path);
+        expect(error.line).toMatch(/end of file|truncated/);
+        expect(error.line.split('\n')).toHaveLength(1);
+        // Nothing was left writing into the engine's memory: a tensor that is whole still reads right.
+        const head: TensorDescriptor = { ...t!, shape: [100_000], numel: 100_000, source: { ...t!.source, length: 400_000 } };
+        const again = await executor.stats(head);
+        expectStats(tensorStats(head, again), exactStats(decode(parts[0]!.bytes.subarray(0, 400_000), 'f32')), 'head after the failure');
+      } finally {
+        await executor.close();
+      }
+    },
+  );
+});
+
+describe('inline reads', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("read every chunk of a local file at once on the engine's thread, in reads of about 1 MiB; read-ahead goes through libuv's pool", async () => {
+    const n = 1_000_003;
+    const bytes = randomBytes('f32', n, new Rng(9));
+    const [t] = writeTensors(tmp.path('inline'), [{ dtype: 'f32', bytes }]);
+    const reference = exactStats(decode(bytes, 'f32'));
+    for (const reads of ['ahead', 'inline'] as const) {
+      const later = vi.spyOn(LocalFile.prototype, 'readAt');
+      const now = vi.spyOn(LocalFile.prototype, 'readInto');
+      const executor = new Executor({ threads: 1, reads });
+      try {
+        expectStats(tensorStats(t!, await executor.stats(t!)), reference, reads);
+      } finally {
+        await executor.close();
+      }
+      const sizes = now.mock.calls.map(([target]) => target.length).filter((size) => size > 64 << 10);
+      if (reads === 'ahead') {
+        expect(later.mock.calls.length).toBeGreaterThan(0);
+        expect(sizes).toEqual([]);
+      } else {
+        expect(later).not.toHaveBeenCalled();
+        // 4,000,012 bytes: three reads of 1 MiB and the rest.
+        expect(sizes).toEqual([1 << 20, 1 << 20, 1 << 20, n * 4 - 3 * (1 << 20)]);
+      }
+      vi.restoreAllMocks();
     }
   });
 });
