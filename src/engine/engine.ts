@@ -282,14 +282,22 @@ export class Engine {
       const step = inline ? inlineReadElements(ps, sub, reach) : reach;
       const raws = readers.map(() => 0);
       const slotOf = (side: number, slot: number) => bases[side]! + slot * k.rawBytes;
+      const elementsOf = (chunk: number) => Math.min(step, end - first - chunk * step);
       const readChunk = (chunk: number, slot: number): Promise<unknown> => {
-        const n = Math.min(step, end - first - chunk * step);
+        const n = elementsOf(chunk);
         if (readers.length === 1) return readers[0]!.read(k.view(slotOf(0, slot), bytesOf(ps[0]!, n)));
         return Promise.all(readers.map((r, side) => r.read(k.view(slotOf(side, slot), bytesOf(ps[side]!, n)))));
       };
+      // Readers that can read at once on this thread: the ring has this thread read later chunks while it waits (read-ring.ts).
+      const readNow = readers.every((r) => r.readNow)
+        ? (chunk: number, slot: number) => {
+            const n = elementsOf(chunk);
+            for (let side = 0; side < readers.length; side++) readers[side]!.readNow!(k.view(slotOf(side, slot), bytesOf(ps[side]!, n)));
+          }
+        : undefined;
       // Readers that take each read's place when it is issued (positional reads) may have several under way.
       const depth = readers.every((r) => r.parallel) ? readsInFlight(this.options.readsInFlight, k.ringSlots) : 1;
-      if (!inline) ring = new ReadRing(Math.ceil((end - first) / step), depth, readChunk);
+      if (!inline) ring = new ReadRing(Math.ceil((end - first) / step), depth, readChunk, { slots: readNow ? k.ringSlots : undefined, readNow });
       for (let done = first, c = 0; done < end; done += step, c++) {
         this.options.signal?.throwIfAborted();
         const n = Math.min(step, end - done);
@@ -297,7 +305,7 @@ export class Engine {
         if (ring) {
           await ring.take(c);
           slot = ring.slot(c);
-        } else for (let side = 0; side < readers.length; side++) readers[side]!.readNow!(k.view(slotOf(side, 0), bytesOf(ps[side]!, n)));
+        } else readNow!(c, 0);
         for (let side = 0; side < raws.length; side++) raws[side] = slotOf(side, slot);
         for (let s = 0; s < n; s += sub) {
           view.set(

@@ -1,14 +1,33 @@
 /**
  * The chunk reads of one streamed item, kept `depth` ahead of the kernels: chunk c is read
- * into slot c mod (depth + 1) of each side's ring of raw buffers (Kernels.ringSlots), and the
- * read of chunk c + depth is issued as soon as chunk c has arrived — into the slot the kernels
- * finished with last — so while the kernels run on one slot, `depth` reads are under way.
+ * into slot c mod `slots` of each side's ring of raw buffers (Kernels.ringSlots), and the
+ * read of chunk c + depth is issued as soon as chunk c has arrived — into a slot the kernels
+ * have finished with — so while the kernels run on one slot, `depth` reads are under way.
+ *
+ * With `readNow` (positional reads of local files, which this thread can also make itself)
+ * and a slot to spare, a thread that would wait for its chunk reads the next chunks itself
+ * meanwhile: when reading is slower than the kernels (statistics of one f32 tensor: the
+ * kernel runs at ~11 GB/s, one reader at ~5.6), the two cores share the reading instead of
+ * one reading while the other waits; when the kernels are slower, chunks have arrived by the
+ * time they are taken and nothing changes.
+ *
  * A read that fails is reported when its chunk is taken; `drain` waits for every read still
  * writing into WASM memory.
  */
+export interface ReadRingOptions {
+  /** Slots per side (default depth + 1); a slot beyond depth + 1 lets `readNow` work ahead. */
+  slots?: number;
+  /** Reads a chunk into a slot at once, on this thread (throws on failure). */
+  readNow?: (chunk: number, slot: number) => void;
+}
+
 export class ReadRing {
   private reads: Array<Promise<unknown> | undefined>;
+  /** Per slot: its read has settled (its callback ran), so taking it will not wait. */
+  private arrived: boolean[];
   private issued = 0;
+  private readonly slots: number;
+  private readonly readNow?: (chunk: number, slot: number) => void;
 
   /**
    * `count` chunks; `read(chunk, slot)` starts the read of one chunk into one slot (the
@@ -18,22 +37,35 @@ export class ReadRing {
     private readonly count: number,
     readonly depth: number,
     private readonly read: (chunk: number, slot: number) => Promise<unknown>,
+    options: ReadRingOptions = {},
   ) {
-    this.reads = new Array(depth + 1);
+    this.slots = Math.max(depth + 1, options.slots ?? depth + 1);
+    this.readNow = options.readNow;
+    this.reads = new Array(this.slots);
+    this.arrived = new Array(this.slots).fill(false);
     this.fill(depth - 1);
   }
 
   /** The slot chunk c is read into. */
   slot(chunk: number): number {
-    return chunk % (this.depth + 1);
+    return chunk % this.slots;
   }
 
   /**
-   * Waits for chunk c (taken in order, each once), then issues the reads up to c + depth: the
-   * slot of chunk c + depth is the one chunk c − 1 used, which the caller has finished with.
+   * Waits for chunk c (taken in order, each once; the caller has finished with every chunk
+   * before it), reading later chunks at once while it is under way (readNow), then issues
+   * the reads up to c + depth.
    */
   async take(chunk: number): Promise<void> {
     const slot = this.slot(chunk);
+    if (this.readNow) {
+      // A read that has finished reports on the next turn of the event loop: let it, and
+      // work only while the chunk is truly still on its way.
+      while (!this.arrived[slot]) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.arrived[slot] || !this.helpWith(chunk)) break;
+      }
+    }
     const read = this.reads[slot];
     this.reads[slot] = undefined;
     await read;
@@ -49,17 +81,47 @@ export class ReadRing {
     }
   }
 
+  /**
+   * Reads the next chunk not yet issued at once, while chunk `taking` is on its way: only into
+   * a slot no chunk from `taking` on holds. False when there is none to read.
+   */
+  private helpWith(taking: number): boolean {
+    const next = this.issued;
+    if (next >= this.count || next >= taking + this.slots) return false;
+    const slot = this.slot(next);
+    let read: Promise<unknown> | undefined;
+    try {
+      this.readNow!(next, slot);
+    } catch (e) {
+      read = Promise.reject(e);
+      read.catch(() => undefined); // reported when its chunk is taken
+    }
+    this.reads[slot] = read;
+    this.arrived[slot] = true;
+    this.issued++;
+    return true;
+  }
+
   private fill(last: number): void {
     for (; this.issued <= last && this.issued < this.count; this.issued++) {
+      const slot = this.slot(this.issued);
       let read: Promise<unknown>;
       try {
-        read = this.read(this.issued, this.slot(this.issued));
+        read = this.read(this.issued, slot);
       } catch (e) {
         read = Promise.reject(e);
       }
+      this.arrived[slot] = false;
       // Awaited by take() or drain(); until then a failure is not unhandled.
-      read.catch(() => undefined);
-      this.reads[this.slot(this.issued)] = read;
+      read.then(
+        () => {
+          if (this.reads[slot] === read) this.arrived[slot] = true;
+        },
+        () => {
+          if (this.reads[slot] === read) this.arrived[slot] = true;
+        },
+      );
+      this.reads[slot] = read;
     }
   }
 }
