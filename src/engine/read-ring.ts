@@ -26,6 +26,10 @@ export class ReadRing {
   /** Per slot: its read has settled (its callback ran), so taking it will not wait. */
   private arrived: boolean[];
   private issued = 0;
+  /** Reads issued to the pool and not yet taken (at most depth). */
+  private ahead = 0;
+  /** Per slot: its chunk was read ahead (not by readNow). */
+  private wasAhead: boolean[];
   private readonly slots: number;
   private readonly readNow?: (chunk: number, slot: number) => void;
 
@@ -43,7 +47,8 @@ export class ReadRing {
     this.readNow = options.readNow;
     this.reads = new Array(this.slots);
     this.arrived = new Array(this.slots).fill(false);
-    this.fill(depth - 1);
+    this.wasAhead = new Array(this.slots).fill(false);
+    this.fill(-1);
   }
 
   /** The slot chunk c is read into. */
@@ -54,22 +59,28 @@ export class ReadRing {
   /**
    * Waits for chunk c (taken in order, each once; the caller has finished with every chunk
    * before it), reading later chunks at once while it is under way (readNow), then issues
-   * the reads up to c + depth.
+   * reads to the pool until `depth` are under way again (without readNow: up to c + depth).
    */
   async take(chunk: number): Promise<void> {
     const slot = this.slot(chunk);
     if (this.readNow) {
       // A read that has finished reports on the next turn of the event loop: let it, and
-      // work only while the chunk is truly still on its way.
+      // work only while the chunk is truly still on its way; the pool goes on reading
+      // further chunks meanwhile.
       while (!this.arrived[slot]) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.arrived[slot] || !this.helpWith(chunk)) break;
+        this.fill(chunk);
       }
     }
     const read = this.reads[slot];
     this.reads[slot] = undefined;
+    if (this.wasAhead[slot]) {
+      this.wasAhead[slot] = false;
+      this.ahead--;
+    }
     await read;
-    this.fill(chunk + this.depth);
+    this.fill(chunk);
   }
 
   /** Waits until no read is writing into the ring (failures are ignored: they were or will not be reported). */
@@ -102,8 +113,9 @@ export class ReadRing {
     return true;
   }
 
-  private fill(last: number): void {
-    for (; this.issued <= last && this.issued < this.count; this.issued++) {
+  /** Issues reads to the pool while fewer than depth are under way, into slots no chunk from `taking` on holds. */
+  private fill(taking: number): void {
+    for (; this.ahead < this.depth && this.issued < taking + this.slots && this.issued < this.count; this.issued++) {
       const slot = this.slot(this.issued);
       let read: Promise<unknown>;
       try {
@@ -112,6 +124,8 @@ export class ReadRing {
         read = Promise.reject(e);
       }
       this.arrived[slot] = false;
+      this.wasAhead[slot] = true;
+      this.ahead++;
       // Awaited by take() or drain(); until then a failure is not unhandled.
       read.then(
         () => {
