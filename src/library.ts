@@ -190,6 +190,8 @@ export async function inspectDescribed(model: ModelDescription, options: Library
       const file = rows.plainFile();
       const columns = file === undefined ? undefined : new ColumnJobBuilder('stats', [file], COLUMN_WINDOW);
       const columnar: number[] = [];
+      // One records array for every window: each window's records are stored before the next runs.
+      let recordSpace: Float64Array | undefined;
       for (let k = 0; k < rows.size; k++) {
         if (toRead[k] === 0) continue;
         if (rows.readBytes(k) > SMALL_JOB_BYTES) large.push(executor.stats(rows.descriptor(k)).then((p) => partials.set(k, p)));
@@ -202,7 +204,8 @@ export async function inspectDescribed(model: ModelDescription, options: Library
         for (let w = 0; columns && w < columnar.length; w += COLUMN_WINDOW) {
           const window = columnar.slice(w, w + COLUMN_WINDOW);
           for (const k of window) columns.push(rows.numel(k), dtypeCode(rows.dtype(k)), rows.byteOffset(k));
-          const records = await executor.runColumns(columns.take());
+          recordSpace ??= new Float64Array(COLUMN_WINDOW * STATS_FIELDS);
+          const records = await executor.runColumns(columns.take(), recordSpace);
           window.forEach((k, m) => {
             partials.setRecord(k, records, m * STATS_FIELDS);
           });

@@ -52,8 +52,11 @@ export const COLUMN_WINDOW = 8192;
 
 /** True for a dtype a column job can hold: real, one element per block. */
 export function columnDtype(dtype: DType): boolean {
-  return !isComplex(dtype) && dtypeInfo(dtype).blockElements === 1;
+  return COLUMN_DTYPES.has(dtype);
 }
+
+/** The dtypes columnDtype accepts (asked for every tensor of a plan, twice). */
+const COLUMN_DTYPES: ReadonlySet<DType> = new Set(DTYPES.filter((d) => !isComplex(d) && dtypeInfo(d).blockElements === 1));
 
 /** The code a column job stores for `dtype`. */
 export function dtypeCode(dtype: DType): number {
@@ -192,6 +195,18 @@ export function selectItems(job: ColumnJob, order: ArrayLike<number>, from: numb
     dtypes: job.dtypes.map((d) => pick(d, Uint8Array)),
     offsets: job.offsets.map((o) => pick(o, Float64Array)),
     numels: pick(job.numels, Float64Array),
+    epsilon: job.epsilon,
+  };
+}
+
+/** Items [from, to) of a job (copies: a job may cross to a worker, which would otherwise get the whole buffers). */
+export function sliceItems(job: ColumnJob, from: number, to: number): ColumnJob {
+  return {
+    op: job.op,
+    paths: job.paths,
+    dtypes: job.dtypes.map((d) => d.slice(from, to)),
+    offsets: job.offsets.map((o) => o.slice(from, to)),
+    numels: job.numels.slice(from, to),
     epsilon: job.epsilon,
   };
 }

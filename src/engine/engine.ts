@@ -379,12 +379,13 @@ export class Engine {
    * into the job's record array. Between reads only typed arrays are held, so per-item
    * objects die young.
    */
-  async runColumns(job: ColumnJob): Promise<Float64Array> {
+  async runColumns(job: ColumnJob, into?: Float64Array): Promise<Float64Array> {
     if (!this.madeKernels) await compileKernels();
     const op = opOf(job.op) as AnyOp;
     const sides = job.paths.length;
     const count = job.numels.length;
-    const out = new Float64Array(count * recordWidth(job.op));
+    // Into the caller's array when it has one (a new array per job is fresh pages to fault in, job after job).
+    const out = into?.length === count * recordWidth(job.op) ? into : new Float64Array(count * recordWidth(job.op));
     const files = job.paths.map((p) => this.files.get(p));
     const params: { epsilon: number } | Record<string, never> = job.op === 'compare' ? { epsilon: job.epsilon } : {};
     const { file, end } = this.scratch.take(count);
