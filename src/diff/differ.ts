@@ -8,11 +8,11 @@ import type { ComparePartial } from '../engine/partials.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { tensorColumns } from '../formats/table.js';
 import { SMALL_JOB_BYTES, batchable, runAll } from '../engine/executor.js';
-import { COLUMN_WINDOW, ColumnJobBuilder, changedAt, columnDtype, dtypeCode, recordWidth, unpackCompared } from '../engine/columns.js';
+import { COLUMN_WINDOW, ColumnJobBuilder, STATS_FIELDS, changedAt, columnDtype, dtypeCode, recordWidth, unpackCompared } from '../engine/columns.js';
 import { SAFETENSORS_METADATA_PREFIX } from '../model/ties.js';
 import { metadataKind, modelViewOf, type ModelView } from '../model/view.js';
 import { compareNames } from '../names.js';
-import { comparison, tensorStats } from './stats.js';
+import { comparison, recordComparison, recordTensorStats, tensorStats } from './stats.js';
 import { annotateOriginalNames } from './rename.js';
 import type { DiffResult } from './types.js';
 
@@ -184,8 +184,9 @@ export async function* diffWindows(
       // Result objects are built from the records as they are handed on (see runPlan).
       return (m) => {
         const i = indices[m]!;
-        // Same shape by construction: an unchanged tensor of the same dtype yields nothing (and needs no descriptors).
-        if (changedAt(records, m) === 0 && options.onTensor === undefined && plan.sameHeader(i)) return NOTHING;
+        // Same shape by construction: of the same dtype, an unchanged tensor yields nothing and a
+        // changed one its values' change, built from the record (no descriptors or partials).
+        if (options.onTensor === undefined && plan.sameHeader(i)) return changedAt(records, m) === 0 ? NOTHING : [plan.statsChanged(i, records, m)];
         const step = plan.step(i) as Extract<PlanStep, { kind: 'common' }>;
         const r = unpackCompared(records, m);
         return common(step.a, step.b, { a: { stats: r.a }, b: { stats: r.b }, comparison: r.comparison });
@@ -410,6 +411,22 @@ export class DiffPlan {
       this.a.rows.readBytes(ka) <= SMALL_JOB_BYTES &&
       this.b.rows.readBytes(kb) <= SMALL_JOB_BYTES
     );
+  }
+
+  /** The TensorStatsChanged result of columnar step i from record m of its compare column job's records. */
+  statsChanged(i: number, records: Float64Array, m: number): DiffResult {
+    const ka = this.atA[i]!;
+    const kb = this.atB[i]!;
+    const ra = this.a.rows;
+    const rb = this.b.rows;
+    const at = m * recordWidth('compare');
+    return {
+      kind: 'TensorStatsChanged',
+      name: ra.name(ka),
+      a: recordTensorStats(ra.shape(ka), ra.dtype(ka), ra.numel(ka), records, at),
+      b: recordTensorStats(rb.shape(kb), rb.dtype(kb), rb.numel(kb), records, at + STATS_FIELDS),
+      comparison: recordComparison(records, at + 2 * STATS_FIELDS),
+    };
   }
 
   /** Adds columnar step i to a compare column job. */

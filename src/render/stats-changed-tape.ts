@@ -1,0 +1,264 @@
+/**
+ * The one entry a million-difference diff is made of, `{"TensorStatsChanged": [name, stats
+ * A, stats B, comparison]}`, put on a tape straight from its DiffResult: the bytes the
+ * generic walks (JsonTape.value of the contract entry, YamlTape.item) write for it, without
+ * the contract's entry object and array, the walks' per-member dispatch and lookups, or a
+ * mark per item. Texts between values are fixed for this shape and registered once.
+ *
+ * Only a plain result takes this path: stats objects with exactly the members tensorStats
+ * makes (in its order; no complex parts or quantization), a comparison with comparison()'s,
+ * no original names, and nothing enumerable inherited from Object.prototype. Anything else
+ * goes to the generic walk (the caller's), so the output is the same either way
+ * (test/stats_changed_tape.test.ts).
+ */
+import type { DiffResult, TensorStats } from '../diff/types.js';
+import type { JsonTape, Text } from './json-tape.js';
+import { yamlKey, yamlScalar } from './yaml-emit.js';
+
+type StatsChanged = Extract<DiffResult, { kind: 'TensorStatsChanged' }>;
+
+const KIND = 'TensorStatsChanged';
+/** tensorStats()'s members in its order; before `shape` and `dtype` the numbers, after them counts and the norm. */
+const STATS_KEYS = [
+  'mean',
+  'std',
+  'min',
+  'max',
+  'shape',
+  'dtype',
+  'total_params',
+  'nan_count',
+  'posinf_count',
+  'neginf_count',
+  'zero_count',
+  'l2_norm',
+] as const;
+const NUMBERS_BEFORE = ['mean', 'std', 'min', 'max'] as const;
+const NUMBERS_AFTER = ['total_params', 'nan_count', 'posinf_count', 'neginf_count', 'zero_count', 'l2_norm'] as const;
+/** comparison()'s members in its order. */
+const COMPARISON_KEYS = ['max_abs_diff', 'mean_abs_diff', 'rel_l2_change', 'cosine_similarity', 'changed_elements'] as const;
+
+/** True when the enumerable keys of `object` (for…in, as the walks see them) are `keys`, in order. */
+function keysAre(object: object, keys: readonly string[]): boolean {
+  let j = 0;
+  for (const key in object) if (key !== keys[j++]) return false;
+  return j === keys.length;
+}
+
+const numberOrNull = (x: unknown) => typeof x === 'number' || x === null;
+
+/** Stats of tensorStats' shape whose members are all printable as this path prints them. */
+function plainStats(s: TensorStats): boolean {
+  if (!keysAre(s, STATS_KEYS) || typeof s.dtype !== 'string' || !Array.isArray(s.shape) || Object.getPrototypeOf(s.shape) !== Array.prototype) return false;
+  for (const k of NUMBERS_BEFORE) if (!numberOrNull(s[k])) return false;
+  for (const k of NUMBERS_AFTER) if (!numberOrNull(s[k])) return false;
+  for (let i = 0; i < s.shape.length; i++) if (typeof s.shape[i] !== 'number') return false;
+  return true;
+}
+
+/** True when `r` can take this path (see the module comment). */
+export function plainStatsChanged(r: DiffResult): r is StatsChanged {
+  if (r.kind !== KIND || r.original !== undefined || !plainStats(r.a) || !plainStats(r.b) || !keysAre(r.comparison, COMPARISON_KEYS)) return false;
+  for (const k of COMPARISON_KEYS) if (!numberOrNull(r.comparison[k])) return false;
+  return !prototypeEnumerable();
+}
+
+/** True when Object.prototype has enumerable members (the walks' for…in would see them). */
+function prototypeEnumerable(): boolean {
+  for (const _ in Object.prototype) return true;
+  return false;
+}
+
+/** Writes plain TensorStatsChanged entries on a tape as JSON (JsonTape.value at indentation 2) or as YAML items (YamlTape.item). */
+export class StatsChangedTape {
+  private readonly json_: JsonTexts;
+  private readonly yaml_: YamlTexts;
+  /** Short strings (dtype names) as registered YAML scalars, by level. */
+  private readonly scalars = [new Map<string, Text | string>(), new Map<string, Text | string>()];
+
+  constructor(private readonly tape: JsonTape) {
+    const t = (text: string) => tape.constant(text) ?? text;
+    const jsonKey = (k: string, first: boolean) => t(`${first ? '{' : ','}\n        ${JSON.stringify(k)}: `);
+    const yamlMember = (k: string, first: boolean, colon = ': ') => t(first ? `${yamlKey(k)}${colon}` : `\n      ${yamlKey(k)}${colon}`);
+    this.json_ = {
+      open: t(`{\n    ${JSON.stringify(KIND)}: [\n      `),
+      next: t(',\n      '),
+      before: NUMBERS_BEFORE.map((k, i) => jsonKey(k, i === 0)),
+      shape: jsonKey('shape', false),
+      empty: t('[]'),
+      dimFirst: t('[\n          '),
+      dimNext: t(',\n          '),
+      dimsEnd: t('\n        ]'),
+      dtype: jsonKey('dtype', false),
+      after: NUMBERS_AFTER.map((k) => jsonKey(k, false)),
+      statsEnd: t('\n      }'),
+      comparison: COMPARISON_KEYS.map((k, i) => jsonKey(k, i === 0)),
+      close: t('\n      }\n    ]\n  }'),
+      null: t('null'),
+    };
+    this.yaml_ = {
+      open: t(`- ${yamlKey(KIND)}:`),
+      dash: t('\n    - '),
+      before: NUMBERS_BEFORE.map((k, i) => yamlMember(k, i === 0)),
+      shapeEmpty: t(`\n      ${yamlKey('shape')}: []`),
+      shape: yamlMember('shape', false, ':'),
+      dim: t('\n        - '),
+      dtype: yamlMember('dtype', false),
+      after: NUMBERS_AFTER.map((k) => yamlMember(k, false)),
+      comparison: COMPARISON_KEYS.map((k, i) => yamlMember(k, i === 0)),
+      end: t('\n'),
+      null: t('null'),
+    };
+  }
+
+  private put(t: Text | string): void {
+    if (typeof t === 'string') this.tape.utf8(t);
+    else this.tape.text(t);
+  }
+
+  /** The entry as JSON.stringify(contract entry, null, 2) prints it inside the top-level array (its lines indented by 2). */
+  json(r: StatsChanged): void {
+    const j = this.json_;
+    this.put(j.open);
+    this.tape.string(r.name);
+    this.put(j.next);
+    this.jsonStats(r.a);
+    this.put(j.next);
+    this.jsonStats(r.b);
+    this.put(j.next);
+    const c = r.comparison;
+    const values = [c.max_abs_diff, c.mean_abs_diff, c.rel_l2_change, c.cosine_similarity, c.changed_elements];
+    for (let i = 0; i < values.length; i++) {
+      this.put(j.comparison[i]!);
+      this.jsonNumber(values[i]!);
+    }
+    this.put(j.close);
+  }
+
+  private jsonStats(s: TensorStats): void {
+    const j = this.json_;
+    const before = [s.mean, s.std, s.min, s.max];
+    for (let i = 0; i < before.length; i++) {
+      this.put(j.before[i]!);
+      this.jsonNumber(before[i]!);
+    }
+    this.put(j.shape);
+    if (s.shape.length === 0) this.put(j.empty);
+    else {
+      for (let i = 0; i < s.shape.length; i++) {
+        this.put(i === 0 ? j.dimFirst : j.dimNext);
+        this.tape.number(s.shape[i]!);
+      }
+      this.put(j.dimsEnd);
+    }
+    this.put(j.dtype);
+    this.tape.string(s.dtype);
+    const after = [s.total_params, s.nan_count, s.posinf_count, s.neginf_count, s.zero_count, s.l2_norm];
+    for (let i = 0; i < after.length; i++) {
+      this.put(j.after[i]!);
+      this.jsonNumber(after[i]!);
+    }
+    this.put(j.statsEnd);
+  }
+
+  private jsonNumber(x: number | null): void {
+    if (x === null) this.put(this.json_.null);
+    else this.tape.number(x);
+  }
+
+  /** The entry as a top-level block-sequence item, `- TensorStatsChanged:` and its lines, then a line break. */
+  yaml(r: StatsChanged): void {
+    const y = this.yaml_;
+    this.put(y.open);
+    this.put(y.dash);
+    this.yamlString(r.name, 3);
+    this.put(y.dash);
+    this.yamlStats(r.a);
+    this.put(y.dash);
+    this.yamlStats(r.b);
+    this.put(y.dash);
+    const c = r.comparison;
+    const values = [c.max_abs_diff, c.mean_abs_diff, c.rel_l2_change, c.cosine_similarity, c.changed_elements];
+    for (let i = 0; i < values.length; i++) {
+      this.put(y.comparison[i]!);
+      this.yamlNumber(values[i]!);
+    }
+    this.put(y.end);
+  }
+
+  /** A stats mapping at level 3 (first member on the `- ` line, the rest indented by 6). */
+  private yamlStats(s: TensorStats): void {
+    const y = this.yaml_;
+    const before = [s.mean, s.std, s.min, s.max];
+    for (let i = 0; i < before.length; i++) {
+      this.put(y.before[i]!);
+      this.yamlNumber(before[i]!);
+    }
+    if (s.shape.length === 0) this.put(y.shapeEmpty);
+    else {
+      this.put(y.shape);
+      for (let i = 0; i < s.shape.length; i++) {
+        this.put(y.dim);
+        this.tape.yamlNumber(s.shape[i]!);
+      }
+    }
+    this.put(y.dtype);
+    this.yamlString(s.dtype, 4);
+    const after = [s.total_params, s.nan_count, s.posinf_count, s.neginf_count, s.zero_count, s.l2_norm];
+    for (let i = 0; i < after.length; i++) {
+      this.put(y.after[i]!);
+      this.yamlNumber(after[i]!);
+    }
+  }
+
+  private yamlNumber(x: number | null): void {
+    if (x === null) this.put(this.yaml_.null);
+    else this.tape.yamlNumber(x);
+  }
+
+  /** A string scalar at level 3 or 4 (yaml-emit's text); short ones (dtype names) repeat, and are registered. */
+  private yamlString(s: string, level: 3 | 4): void {
+    if (s.length > 8) {
+      this.tape.utf8(yamlScalar(s, level));
+      return;
+    }
+    const known = this.scalars[level - 3]!;
+    let text = known.get(s);
+    if (text === undefined) {
+      text = this.tape.constant(yamlScalar(s, level)) ?? yamlScalar(s, level);
+      if (known.size < 1024) known.set(s, text);
+    }
+    this.put(text);
+  }
+}
+
+interface JsonTexts {
+  open: Text | string;
+  next: Text | string;
+  before: Array<Text | string>;
+  shape: Text | string;
+  empty: Text | string;
+  dimFirst: Text | string;
+  dimNext: Text | string;
+  dimsEnd: Text | string;
+  dtype: Text | string;
+  after: Array<Text | string>;
+  statsEnd: Text | string;
+  comparison: Array<Text | string>;
+  close: Text | string;
+  null: Text | string;
+}
+
+interface YamlTexts {
+  open: Text | string;
+  dash: Text | string;
+  before: Array<Text | string>;
+  shapeEmpty: Text | string;
+  shape: Text | string;
+  dim: Text | string;
+  dtype: Text | string;
+  after: Array<Text | string>;
+  comparison: Array<Text | string>;
+  end: Text | string;
+  null: Text | string;
+}
