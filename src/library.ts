@@ -165,8 +165,10 @@ export async function inspectDescribed(model: ModelDescription, options: Library
   const sourceOf = new Uint32Array(rows.size);
   const toRead = new Uint8Array(rows.size);
   let count = 0;
+  // Names are made only for a filter to see (a million-tensor file makes no string per tensor here).
+  const filtered = options.path !== undefined || options.ignoreKeysRegex !== undefined;
   for (let k = 0; k < rows.size; k++) {
-    if (!keep(rows.name(k))) continue;
+    if (filtered && !keep(rows.name(k))) continue;
     const tie = rows.tiedTo(k);
     const found = tie === undefined ? -1 : rows.find(tie);
     const source = found >= 0 ? found : k;
@@ -206,9 +208,7 @@ export async function inspectDescribed(model: ModelDescription, options: Library
           for (const k of window) columns.push(rows.numel(k), dtypeCode(rows.dtype(k)), rows.byteOffset(k));
           recordSpace ??= new Float64Array(COLUMN_WINDOW * STATS_FIELDS);
           const records = await executor.runColumns(columns.take(), recordSpace);
-          window.forEach((k, m) => {
-            partials.setRecord(k, records, m * STATS_FIELDS);
-          });
+          for (let m = 0; m < window.length; m++) partials.setRecord(window[m]!, records, m * STATS_FIELDS);
         }
         for (let w = 0; w < small.length; w += BATCH_WINDOW) {
           const window = small.slice(w, w + BATCH_WINDOW).map((k) => [k, rows.descriptor(k)] as const);
