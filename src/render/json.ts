@@ -2,7 +2,7 @@ import type { DiffResult, PairStream } from '../diff/types.js';
 import { reportContract, toContract } from './contract.js';
 import { inspectJsonChunks } from './inspect-json.js';
 import { JsonTape } from './json-tape.js';
-import { StatsChangedTape, plainStatsChanged } from './stats-changed-tape.js';
+import { StatsTape, plainStatsChanged } from './stats-tape.js';
 import type { Renderer } from './types.js';
 
 /**
@@ -46,7 +46,7 @@ const PIECE_BYTES = 1 << 20;
 export async function* jsonWindowChunks(windows: AsyncIterable<DiffResult[]>): AsyncGenerator<string | Uint8Array> {
   let first = true;
   let tape: JsonTape | undefined;
-  let statsTape: StatsChangedTape | undefined;
+  let statsTape: StatsTape | undefined;
   for await (const window of windows) {
     if (window.length === 0) continue;
     if (first) {
@@ -56,7 +56,7 @@ export async function* jsonWindowChunks(windows: AsyncIterable<DiffResult[]>): A
       continue;
     }
     tape ??= new JsonTape();
-    statsTape ??= new StatsChangedTape(tape);
+    statsTape ??= new StatsTape(tape);
     for (const r of window) {
       tape.raw(',\n  ');
       // The usual entry straight from its result; any other through its contract object.

@@ -2,7 +2,7 @@ import type { DiffResult, PairStream } from '../diff/types.js';
 import { reportContract, toContract } from './contract.js';
 import { inspectYamlChunks } from './inspect-yaml.js';
 import { JsonTape } from './json-tape.js';
-import { StatsChangedTape, plainStatsChanged } from './stats-changed-tape.js';
+import { StatsTape, plainStatsChanged } from './stats-tape.js';
 import type { Renderer } from './types.js';
 import { documentChunks, itemText } from './yaml-text.js';
 import { YamlTape } from './yaml-tape.js';
@@ -29,7 +29,7 @@ export async function* yamlWindowChunks(windows: AsyncIterable<DiffResult[]>): A
   let empty = true;
   let yamlTape: YamlTape | undefined;
   let tape: JsonTape | undefined;
-  let statsTape: StatsChangedTape | undefined;
+  let statsTape: StatsTape | undefined;
   for await (const window of windows) {
     if (window.length === 0) continue;
     if (empty) {
@@ -44,7 +44,7 @@ export async function* yamlWindowChunks(windows: AsyncIterable<DiffResult[]>): A
     }
     tape ??= new JsonTape();
     yamlTape ??= new YamlTape(tape);
-    statsTape ??= new StatsChangedTape(tape);
+    statsTape ??= new StatsTape(tape);
     // The usual entry straight from its result; any other through its contract object.
     for (const r of window) {
       if (plainStatsChanged(r)) statsTape.yaml(r);

@@ -125,7 +125,8 @@ export class ViewInspectRows implements InspectRows {
     const link = this.rows.linkedTo(k);
     if (link !== undefined) t.linked_to = link;
     // A table's rows (plain files: no quantization) with plain statistics need no descriptor.
-    const plain = this.rows.plainFile() !== undefined ? this.partials.plainStats(this.source[i]!, this.rows.shape(k), this.rows.dtype(k), this.rows.numel(k)) : undefined;
+    const plain =
+      this.rows.plainFile() !== undefined ? this.partials.plainStats(this.source[i]!, this.rows.shape(k), this.rows.dtype(k), this.rows.numel(k)) : undefined;
     return Object.assign(t, plain ?? tensorStats(this.rows.descriptor(k), this.partials.get(this.source[i]!)));
   }
 }

@@ -1,17 +1,19 @@
 /**
- * The one entry a million-difference diff is made of, `{"TensorStatsChanged": [name, stats
- * A, stats B, comparison]}`, put on a tape straight from its DiffResult: the bytes the
- * generic walks (JsonTape.value of the contract entry, YamlTape.item) write for it, without
- * the contract's entry object and array, the walks' per-member dispatch and lookups, or a
- * mark per item. Texts between values are fixed for this shape and registered once.
+ * The entries a million-tensor output is made of, put on a tape straight from their values:
+ * a diff's `{"TensorStatsChanged": [name, stats A, stats B, comparison]}` (JSON and YAML) and
+ * an inspection's tensor (JSON). The bytes are those the generic walks (JsonTape.value,
+ * YamlTape.item) write for them, without the contract's entry objects, the walks'
+ * per-member dispatch and lookups, or a mark per item. Texts between values are fixed for
+ * these shapes and registered once.
  *
- * Only a plain result takes this path: stats objects with exactly the members tensorStats
- * makes (in its order; no complex parts or quantization), a comparison with comparison()'s,
- * no original names, and nothing enumerable inherited from Object.prototype. Anything else
- * goes to the generic walk (the caller's), so the output is the same either way
- * (test/stats_changed_tape.test.ts).
+ * Only plain values take this path: stats with exactly the members tensorStats makes (in its
+ * order; no complex parts or quantization), a comparison with comparison()'s, no original
+ * names, an inspected tensor with name and role only before its stats (no tie or link), and
+ * nothing enumerable inherited from Object.prototype. Anything else goes to the generic walk
+ * (the caller's), so the output is the same either way (test/stats_tape.test.ts).
  */
 import type { DiffResult, TensorStats } from '../diff/types.js';
+import type { InspectedTensor } from '../report/inspect-rows.js';
 import type { JsonTape, Text } from './json-tape.js';
 import { yamlKey, yamlScalar } from './yaml-emit.js';
 
@@ -49,11 +51,23 @@ const numberOrNull = (x: unknown) => typeof x === 'number' || x === null;
 
 /** Stats of tensorStats' shape whose members are all printable as this path prints them. */
 function plainStats(s: TensorStats): boolean {
-  if (!keysAre(s, STATS_KEYS) || typeof s.dtype !== 'string' || !Array.isArray(s.shape) || Object.getPrototypeOf(s.shape) !== Array.prototype) return false;
+  return keysAre(s, STATS_KEYS) && plainValues(s);
+}
+
+/** True when the stats members of `s` hold what tensorStats puts there: numbers or null, a plain list of numbers, a dtype name. */
+function plainValues(s: TensorStats): boolean {
+  if (typeof s.dtype !== 'string' || !Array.isArray(s.shape) || Object.getPrototypeOf(s.shape) !== Array.prototype) return false;
   for (const k of NUMBERS_BEFORE) if (!numberOrNull(s[k])) return false;
   for (const k of NUMBERS_AFTER) if (!numberOrNull(s[k])) return false;
   for (let i = 0; i < s.shape.length; i++) if (typeof s.shape[i] !== 'number') return false;
   return true;
+}
+
+const INSPECTED_KEYS = ['name', 'role', ...STATS_KEYS];
+
+/** True when an inspected tensor can take this path: name, role and tensorStats' members only (no ties, links, parts or quantization). */
+export function plainInspected(t: InspectedTensor): boolean {
+  return keysAre(t, INSPECTED_KEYS) && typeof t.name === 'string' && typeof t.role === 'string' && plainValues(t) && !prototypeEnumerable();
 }
 
 /** True when `r` can take this path (see the module comment). */
@@ -69,9 +83,10 @@ function prototypeEnumerable(): boolean {
   return false;
 }
 
-/** Writes plain TensorStatsChanged entries on a tape as JSON (JsonTape.value at indentation 2) or as YAML items (YamlTape.item). */
-export class StatsChangedTape {
+/** Writes plain TensorStatsChanged entries on a tape as JSON (JsonTape.value at indentation 2) or as YAML items (YamlTape.item), and plain inspected tensors as JSON. */
+export class StatsTape {
   private readonly json_: JsonTexts;
+  private readonly inspected: { name: Text | string; role: Text | string; stats: JsonStatsTexts };
   private readonly yaml_: YamlTexts;
   /** Short strings (dtype names) as registered YAML scalars, by level. */
   private readonly scalars = [new Map<string, Text | string>(), new Map<string, Text | string>()];
@@ -83,18 +98,15 @@ export class StatsChangedTape {
     this.json_ = {
       open: t(`{\n    ${JSON.stringify(KIND)}: [\n      `),
       next: t(',\n      '),
-      before: NUMBERS_BEFORE.map((k, i) => jsonKey(k, i === 0)),
-      shape: jsonKey('shape', false),
-      empty: t('[]'),
-      dimFirst: t('[\n          '),
-      dimNext: t(',\n          '),
-      dimsEnd: t('\n        ]'),
-      dtype: jsonKey('dtype', false),
-      after: NUMBERS_AFTER.map((k) => jsonKey(k, false)),
-      statsEnd: t('\n      }'),
+      stats: this.jsonStatsTexts(8, true),
       comparison: COMPARISON_KEYS.map((k, i) => jsonKey(k, i === 0)),
       close: t('\n      }\n    ]\n  }'),
       null: t('null'),
+    };
+    this.inspected = {
+      name: t(`{\n      ${JSON.stringify('name')}: `),
+      role: t(`,\n      ${JSON.stringify('role')}: `),
+      stats: this.jsonStatsTexts(6, false),
     };
     this.yaml_ = {
       open: t(`- ${yamlKey(KIND)}:`),
@@ -122,9 +134,9 @@ export class StatsChangedTape {
     this.put(j.open);
     this.tape.string(r.name);
     this.put(j.next);
-    this.jsonStats(r.a);
+    this.jsonStats(r.a, j.stats);
     this.put(j.next);
-    this.jsonStats(r.b);
+    this.jsonStats(r.b, j.stats);
     this.put(j.next);
     const c = r.comparison;
     const values = [c.max_abs_diff, c.mean_abs_diff, c.rel_l2_change, c.cosine_similarity, c.changed_elements];
@@ -135,8 +147,25 @@ export class StatsChangedTape {
     this.put(j.close);
   }
 
-  private jsonStats(s: TensorStats): void {
-    const j = this.json_;
+  /** Texts of a stats object's members standing at `indent` (`opens`: its first member opens the object), and its end. */
+  private jsonStatsTexts(indent: number, opens: boolean): JsonStatsTexts {
+    const t = (text: string) => this.tape.constant(text) ?? text;
+    const pad = ' '.repeat(indent);
+    const key = (k: string, first = false) => t(`${first ? '{' : ','}\n${pad}${JSON.stringify(k)}: `);
+    return {
+      before: NUMBERS_BEFORE.map((k, i) => key(k, opens && i === 0)),
+      shape: key('shape'),
+      empty: t('[]'),
+      dimFirst: t(`[\n${pad}  `),
+      dimNext: t(`,\n${pad}  `),
+      dimsEnd: t(`\n${pad}]`),
+      dtype: key('dtype'),
+      after: NUMBERS_AFTER.map((k) => key(k)),
+      end: t(`\n${' '.repeat(indent - 2)}}`),
+    };
+  }
+
+  private jsonStats(s: TensorStats, j: JsonStatsTexts): void {
     const before = [s.mean, s.std, s.min, s.max];
     for (let i = 0; i < before.length; i++) {
       this.put(j.before[i]!);
@@ -158,7 +187,17 @@ export class StatsChangedTape {
       this.put(j.after[i]!);
       this.jsonNumber(after[i]!);
     }
-    this.put(j.statsEnd);
+    this.put(j.end);
+  }
+
+  /** An inspected tensor as JSON.stringify prints it in the inspection's "tensors" list (standing at indentation 4). */
+  jsonInspected(t: InspectedTensor): void {
+    const j = this.inspected;
+    this.put(j.name);
+    this.tape.string(t.name);
+    this.put(j.role);
+    this.tape.string(t.role);
+    this.jsonStats(t, j.stats);
   }
 
   private jsonNumber(x: number | null): void {
@@ -235,6 +274,13 @@ export class StatsChangedTape {
 interface JsonTexts {
   open: Text | string;
   next: Text | string;
+  stats: JsonStatsTexts;
+  comparison: Array<Text | string>;
+  close: Text | string;
+  null: Text | string;
+}
+
+interface JsonStatsTexts {
   before: Array<Text | string>;
   shape: Text | string;
   empty: Text | string;
@@ -243,10 +289,7 @@ interface JsonTexts {
   dimsEnd: Text | string;
   dtype: Text | string;
   after: Array<Text | string>;
-  statsEnd: Text | string;
-  comparison: Array<Text | string>;
-  close: Text | string;
-  null: Text | string;
+  end: Text | string;
 }
 
 interface YamlTexts {

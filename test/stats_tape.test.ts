@@ -1,11 +1,12 @@
 /**
- * The direct writer of TensorStatsChanged entries (src/render/stats-changed-tape.ts) against
+ * The direct writer of TensorStatsChanged entries (src/render/stats-tape.ts) against
  * the definitions it must equal byte for byte: JSON.stringify of the contract and js-yaml's
  * dump of it, through the streamed renderers (jsonWindowChunks, yamlWindowChunks), on
  * generated results with adversarial names, every kind of number (random bit patterns,
  * −0, NaN, ±Infinity, null), empty and multi-dimensional shapes; and results it must leave
  * to the generic walks (original names, complex parts, quantization, other key orders, a
- * polluted Object.prototype), which must then still print the same.
+ * polluted Object.prototype), which must then still print the same. Inspected tensors: the
+ * streamed inspection JSON against JSON.stringify of the report's contract.
  */
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +14,11 @@ import { DTYPES } from '../src/dtypes.js';
 import type { Comparison, DiffResult, TensorStats } from '../src/diff/types.js';
 import { finiteOnly, toContract } from '../src/render/contract.js';
 import { jsonWindowChunks } from '../src/render/json.js';
-import { plainStatsChanged } from '../src/render/stats-changed-tape.js';
+import { plainInspected, plainStatsChanged } from '../src/render/stats-tape.js';
+import { inspectJsonChunks } from '../src/render/inspect-json.js';
+import { renderJson } from '../src/render/json.js';
+import { reportContract } from '../src/render/contract.js';
+import type { InspectReport, InspectedTensor } from '../src/report/inspect-rows.js';
 import { yamlWindowChunks } from '../src/render/yaml.js';
 import { itemText } from '../src/render/yaml-text.js';
 import { Rng } from './helpers/dtypes.js';
@@ -134,5 +139,38 @@ describe('TensorStatsChanged entries written straight from their results', () =>
     } finally {
       delete proto.polluted;
     }
+  });
+});
+
+describe('inspected tensors written straight from their values', () => {
+  const rng = new Rng(91);
+  const view = new DataView(new ArrayBuffer(8));
+  const roles = ['parameter', 'buffer', 'optimizer_state', 'scalar', 'quantized'] as const;
+  const tensor = (k: number): InspectedTensor => {
+    const t = { name: randomName(rng), role: roles[k % roles.length]! } as InspectedTensor;
+    if (k % 97 === 5) t.tied_to = randomName(rng);
+    if (k % 89 === 7) t.linked_to = 'w.weight';
+    Object.assign(t, randomStats(rng, view));
+    if (k % 83 === 3) t.quantization = { scheme: 'per_tensor_affine', scale: 0.25, zero_point: 1 };
+    if (k % 79 === 2) t.real = { mean: 1, std: null, min: -1, max: 2 };
+    return t;
+  };
+  const tensors = Array.from({ length: 3000 }, (_, k) => tensor(k));
+  const report: InspectReport = { kind: 'inspect', file: 'm.safetensors', format: 'safetensors', tensors, metadata: { a: 'b' }, warnings: ['w'] };
+
+  it('are taken by the direct path when plain, and left to the walk with ties, links, parts or quantization', () => {
+    const plain = tensors.filter((t) => t.tied_to === undefined && t.linked_to === undefined && t.quantization === undefined && t.real === undefined);
+    expect(plain.length).toBeGreaterThan(2500);
+    expect(plain.every(plainInspected)).toBe(true);
+    expect(tensors.filter((t) => !plain.includes(t)).some(plainInspected)).toBe(false);
+  });
+
+  it('the streamed inspection JSON (tape after the first 1,024 tensors) equals JSON.stringify of the contract', async () => {
+    const json = await text(
+      (async function* () {
+        yield* inspectJsonChunks(report, true);
+      })(),
+    );
+    expect(json === renderJson(reportContract(report))).toBe(true);
   });
 });
