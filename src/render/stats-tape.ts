@@ -56,9 +56,11 @@ function plainStats(s: TensorStats): boolean {
 
 /** True when the stats members of `s` hold what tensorStats puts there: numbers or null, a plain list of numbers, a dtype name. */
 function plainValues(s: TensorStats): boolean {
+  // Members read by name (a loop over key names would be a megamorphic load per member, a million times over).
   if (typeof s.dtype !== 'string' || !Array.isArray(s.shape) || Object.getPrototypeOf(s.shape) !== Array.prototype) return false;
-  for (const k of NUMBERS_BEFORE) if (!numberOrNull(s[k])) return false;
-  for (const k of NUMBERS_AFTER) if (!numberOrNull(s[k])) return false;
+  if (!(numberOrNull(s.mean) && numberOrNull(s.std) && numberOrNull(s.min) && numberOrNull(s.max) && numberOrNull(s.total_params))) return false;
+  if (!(numberOrNull(s.nan_count) && numberOrNull(s.posinf_count) && numberOrNull(s.neginf_count) && numberOrNull(s.zero_count) && numberOrNull(s.l2_norm)))
+    return false;
   for (let i = 0; i < s.shape.length; i++) if (typeof s.shape[i] !== 'number') return false;
   return true;
 }
@@ -73,8 +75,14 @@ export function plainInspected(t: InspectedTensor): boolean {
 /** True when `r` can take this path (see the module comment). */
 export function plainStatsChanged(r: DiffResult): r is StatsChanged {
   if (r.kind !== KIND || r.original !== undefined || !plainStats(r.a) || !plainStats(r.b) || !keysAre(r.comparison, COMPARISON_KEYS)) return false;
-  for (const k of COMPARISON_KEYS) if (!numberOrNull(r.comparison[k])) return false;
-  return !prototypeEnumerable();
+  const c = r.comparison;
+  const numbers =
+    numberOrNull(c.max_abs_diff) &&
+    numberOrNull(c.mean_abs_diff) &&
+    numberOrNull(c.rel_l2_change) &&
+    numberOrNull(c.cosine_similarity) &&
+    numberOrNull(c.changed_elements);
+  return numbers && !prototypeEnumerable();
 }
 
 /** True when Object.prototype has enumerable members (the walks' for…in would see them). */
@@ -139,11 +147,12 @@ export class StatsTape {
     this.jsonStats(r.b, j.stats);
     this.put(j.next);
     const c = r.comparison;
-    const values = [c.max_abs_diff, c.mean_abs_diff, c.rel_l2_change, c.cosine_similarity, c.changed_elements];
-    for (let i = 0; i < values.length; i++) {
-      this.put(j.comparison[i]!);
-      this.jsonNumber(values[i]!);
-    }
+    const keys = j.comparison;
+    this.jsonMember(keys[0]!, c.max_abs_diff);
+    this.jsonMember(keys[1]!, c.mean_abs_diff);
+    this.jsonMember(keys[2]!, c.rel_l2_change);
+    this.jsonMember(keys[3]!, c.cosine_similarity);
+    this.jsonMember(keys[4]!, c.changed_elements);
     this.put(j.close);
   }
 
@@ -166,11 +175,11 @@ export class StatsTape {
   }
 
   private jsonStats(s: TensorStats, j: JsonStatsTexts): void {
-    const before = [s.mean, s.std, s.min, s.max];
-    for (let i = 0; i < before.length; i++) {
-      this.put(j.before[i]!);
-      this.jsonNumber(before[i]!);
-    }
+    const before = j.before;
+    this.jsonMember(before[0]!, s.mean);
+    this.jsonMember(before[1]!, s.std);
+    this.jsonMember(before[2]!, s.min);
+    this.jsonMember(before[3]!, s.max);
     this.put(j.shape);
     if (s.shape.length === 0) this.put(j.empty);
     else {
@@ -182,12 +191,19 @@ export class StatsTape {
     }
     this.put(j.dtype);
     this.tape.string(s.dtype);
-    const after = [s.total_params, s.nan_count, s.posinf_count, s.neginf_count, s.zero_count, s.l2_norm];
-    for (let i = 0; i < after.length; i++) {
-      this.put(j.after[i]!);
-      this.jsonNumber(after[i]!);
-    }
+    const after = j.after;
+    this.jsonMember(after[0]!, s.total_params);
+    this.jsonMember(after[1]!, s.nan_count);
+    this.jsonMember(after[2]!, s.posinf_count);
+    this.jsonMember(after[3]!, s.neginf_count);
+    this.jsonMember(after[4]!, s.zero_count);
+    this.jsonMember(after[5]!, s.l2_norm);
     this.put(j.end);
+  }
+
+  private jsonMember(key: Text | string, x: number | null): void {
+    this.put(key);
+    this.jsonNumber(x);
   }
 
   /** An inspected tensor as JSON.stringify prints it in the inspection's "tensors" list (standing at indentation 4). */
@@ -217,22 +233,23 @@ export class StatsTape {
     this.yamlStats(r.b);
     this.put(y.dash);
     const c = r.comparison;
-    const values = [c.max_abs_diff, c.mean_abs_diff, c.rel_l2_change, c.cosine_similarity, c.changed_elements];
-    for (let i = 0; i < values.length; i++) {
-      this.put(y.comparison[i]!);
-      this.yamlNumber(values[i]!);
-    }
+    const keys = y.comparison;
+    this.yamlMember(keys[0]!, c.max_abs_diff);
+    this.yamlMember(keys[1]!, c.mean_abs_diff);
+    this.yamlMember(keys[2]!, c.rel_l2_change);
+    this.yamlMember(keys[3]!, c.cosine_similarity);
+    this.yamlMember(keys[4]!, c.changed_elements);
     this.put(y.end);
   }
 
   /** A stats mapping at level 3 (first member on the `- ` line, the rest indented by 6). */
   private yamlStats(s: TensorStats): void {
     const y = this.yaml_;
-    const before = [s.mean, s.std, s.min, s.max];
-    for (let i = 0; i < before.length; i++) {
-      this.put(y.before[i]!);
-      this.yamlNumber(before[i]!);
-    }
+    const before = y.before;
+    this.yamlMember(before[0]!, s.mean);
+    this.yamlMember(before[1]!, s.std);
+    this.yamlMember(before[2]!, s.min);
+    this.yamlMember(before[3]!, s.max);
     if (s.shape.length === 0) this.put(y.shapeEmpty);
     else {
       this.put(y.shape);
@@ -243,11 +260,18 @@ export class StatsTape {
     }
     this.put(y.dtype);
     this.yamlString(s.dtype, 4);
-    const after = [s.total_params, s.nan_count, s.posinf_count, s.neginf_count, s.zero_count, s.l2_norm];
-    for (let i = 0; i < after.length; i++) {
-      this.put(y.after[i]!);
-      this.yamlNumber(after[i]!);
-    }
+    const after = y.after;
+    this.yamlMember(after[0]!, s.total_params);
+    this.yamlMember(after[1]!, s.nan_count);
+    this.yamlMember(after[2]!, s.posinf_count);
+    this.yamlMember(after[3]!, s.neginf_count);
+    this.yamlMember(after[4]!, s.zero_count);
+    this.yamlMember(after[5]!, s.l2_norm);
+  }
+
+  private yamlMember(key: Text | string, x: number | null): void {
+    this.put(key);
+    this.yamlNumber(x);
   }
 
   private yamlNumber(x: number | null): void {
