@@ -100,6 +100,13 @@ export class ColumnBatch {
     items[at + 2] = n;
   }
 
+  /** Drops the waiting items unrun (their job failed). */
+  discard(): void {
+    this.count = 0;
+    this.call = undefined;
+    this.out = undefined;
+  }
+
   /** Runs the waiting items (before their raw bytes are overwritten, or results are read). */
   flush(): void {
     if (this.count === 0) return;

@@ -446,8 +446,10 @@ export class Engine {
           const acc = this.fold(op, view, params, op.empty(params, []), 0, numel, step, at);
           packResult(job.op, op.result(acc, params) as Parameters<typeof packResult>[1], out, i);
         }
-      } finally {
-        batch.flush(); // before the next read overwrites the raw buffers (a failure leaves nothing waiting)
+        batch.flush(); // before the next read overwrites the raw buffers
+      } catch (e) {
+        batch.discard(); // a failed job leaves nothing waiting for the next
+        throw e;
       }
       this.options.signal?.throwIfAborted();
       // Progress once per run of neighbours: the items' bytes.

@@ -89,11 +89,12 @@ export const compareOp: EngineOp<{ epsilon: number }, CompareResult, CompareResu
     const wide = ps[0]!.kind === 'f64' ? 1 : 0;
     const sides: Array<{ src: number; prep: SidePrep; own: number }> = [];
     for (const p of ps) {
-      const src = wide ? 0 : pipelineSource(p);
+      // ownStats(): a side's own stats kernel replaces its statistics (0: none).
+      const ownKernel = p.fusedStats && !FUSED_SOURCE[p.fusedStats] ? p.fusedStats : undefined;
+      const own = ownKernel ? rawStatsCode(ownKernel) : 0;
       const prep = sidePrep(p);
-      const own = p.fusedStats && !FUSED_SOURCE[p.fusedStats] ? rawStatsCode(p.fusedStats) : 0;
-      if (!prep || (p.fusedStats && !FUSED_SOURCE[p.fusedStats] && own === 0)) return undefined;
-      sides.push({ src, prep, own });
+      if (!prep || (ownKernel && own === 0)) return undefined;
+      sides.push({ src: wide ? 0 : pipelineSource(p), prep, own });
     }
     const [a, b] = sides as [(typeof sides)[0], (typeof sides)[0]];
     return {
