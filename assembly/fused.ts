@@ -15,7 +15,7 @@ import {
   SRC_F32, SRC_BF16, SRC_F16, FAST_DONE, FAST_CANCELLED, FAST_NONFINITE, foldHalfLanes, foldStatsLanes, guessPivot, highF64, max4, min4, scalarAt, lowF64, shiftOf, squares4, statsFinish,
   statsFrom, statsSlow, sum4, sumSquares, vecAt, widened, widenHalf, writeEmptyStats, zeros4,
 } from './stats';
-import { BITS_BLOCK, maxS2, maxSStart, maxU2, maxUStart, minU2, minUStart, zeroBytes, zeroCarry } from './half-bits';
+import { foldBits, magMin2, magMinStart, maxS2, maxSStart, maxU2, maxUStart } from './half-bits';
 import { compareFinish, compareMaskedF32, writeCompare } from './compare';
 import { f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE } from './convert';
 import { sumF64x2 as hsum, sumI32x4, sumI64x2 } from './lanes';
@@ -34,13 +34,10 @@ import { sumF64x2 as hsum, sumI32x4, sumI64x2 } from './lanes';
   return widenHalf(k < 2 ? r0 : r1, k & 1, src, mask, scale);
 }
 
-/** One side's folded lanes for statsFinish: f32 lanes, or the bit accumulators of bf16/f16 (zeros in zf, as i32 counts). */
-@inline function foldSide(mn: v128, mx: v128, umx: v128, smx: v128, umn: v128, zf: v128, s: v128, q: v128, ptr: usize, n16: i32, src: i32, first: f64): void {
-  if (src == SRC_F32) foldStatsLanes(mn, mx, zf, s, q);
-  else {
-    foldStatsLanes(mn, mx, i32x4.splat(0), s, q);
-    foldHalfLanes(umx, smx, umn, zf, ptr, n16, src, first);
-  }
+/** One side's folded lanes for statsFinish: its f32 lanes, or the bit accumulators of bf16/f16. */
+@inline function foldSide(mn: v128, mx: v128, umx: v128, smx: v128, mmn: v128, z: v128, s: v128, q: v128, ptr: usize, n16: i32, src: i32, first: f64): void {
+  foldStatsLanes(mn, mx, z, s, q);
+  if (src != SRC_F32) foldHalfLanes(n16 > 0 && foldBits(umx, smx, mmn, ptr, n16, src == SRC_BF16), ptr, n16, src, first);
 }
 
 /** The largest lanes of four f64x2. */
@@ -82,67 +79,57 @@ import { sumF64x2 as hsum, sumI32x4, sumI64x2 } from './lanes';
   const bitsA = withStats && srcA != SRC_F32, bitsB = withStats && srcB != SRC_F32;
   let mnA = f32x4.splat(<f32>firstA), mxA = mnA, mnB = f32x4.splat(<f32>firstB), mxB = mnB;
   let zA = zd, zB = zd, sA = zd, sB = zd;
-  let umxA = maxUStart(), smxA = maxSStart(), umnA = minUStart();
-  let umxB = maxUStart(), smxB = maxSStart(), umnB = minUStart();
+  let umxA = maxUStart(), smxA = maxSStart(), mmnA = magMinStart();
+  let umxB = maxUStart(), smxB = maxSStart(), mmnB = magMinStart();
   // Σa² and Σb²: the statistics' Σx² around 0 and the comparison's Σa², Σb².
   let qA = zd, qB = zd;
   let mx = zd, cnt = zd, sabs = zd, sdd = zd, sab = zd;
   const n16 = n & ~15;
-  // Blocks of BITS_BLOCK steps, after each of which the byte-wide zero counts are carried.
-  const block = bitsA || bitsB ? BITS_BLOCK * 16 : n16;
-  for (let i = 0; i < n16;) {
-    const end = n16 - i > block ? i + block : n16;
-    let z8A = zd, z8B = zd;
-    for (; i < end; i += 16) {
-      const rA0 = srcA == SRC_F32 ? zd : v128.load(pa + (<usize>i << 1)), rA1 = srcA == SRC_F32 ? zd : v128.load(pa + (<usize>i << 1), 16);
-      const rB0 = srcB == SRC_F32 ? zd : v128.load(pb + (<usize>i << 1)), rB1 = srcB == SRC_F32 ? zd : v128.load(pb + (<usize>i << 1), 16);
-      const v0 = sideVec(pa, i, 0, srcA, rA0, rA1, mask, scale), v1 = sideVec(pa, i, 1, srcA, rA0, rA1, mask, scale);
-      const v2 = sideVec(pa, i, 2, srcA, rA0, rA1, mask, scale), v3 = sideVec(pa, i, 3, srcA, rA0, rA1, mask, scale);
-      const w0 = sideVec(pb, i, 0, srcB, rB0, rB1, mask, scale), w1 = sideVec(pb, i, 1, srcB, rB0, rB1, mask, scale);
-      const w2 = sideVec(pb, i, 2, srcB, rB0, rB1, mask, scale), w3 = sideVec(pb, i, 3, srcB, rB0, rB1, mask, scale);
-      const a0 = lowF64(v0), a1 = highF64(v0), a2 = lowF64(v1), a3 = highF64(v1);
-      const a4 = lowF64(v2), a5 = highF64(v2), a6 = lowF64(v3), a7 = highF64(v3);
-      const b0 = lowF64(w0), b1 = highF64(w0), b2 = lowF64(w1), b3 = highF64(w1);
-      const b4 = lowF64(w2), b5 = highF64(w2), b6 = lowF64(w3), b7 = highF64(w3);
-      if (withStats) {
-        if (bitsA) {
-          umxA = maxU2(umxA, rA0, rA1);
-          smxA = maxS2(smxA, rA0, rA1);
-          umnA = minU2(umnA, rA0, rA1);
-          z8A = zeroBytes(z8A, rA0, rA1, zd);
-        } else {
-          mnA = f32x4.pmin(mnA, min4(v0, v1, v2, v3));
-          mxA = f32x4.pmax(mxA, max4(v0, v1, v2, v3));
-          zA = i32x4.add(zA, zeros4(v0, v1, v2, v3, zero));
-        }
-        if (bitsB) {
-          umxB = maxU2(umxB, rB0, rB1);
-          smxB = maxS2(smxB, rB0, rB1);
-          umnB = minU2(umnB, rB0, rB1);
-          z8B = zeroBytes(z8B, rB0, rB1, zd);
-        } else {
-          mnB = f32x4.pmin(mnB, min4(w0, w1, w2, w3));
-          mxB = f32x4.pmax(mxB, max4(w0, w1, w2, w3));
-          zB = i32x4.add(zB, zeros4(w0, w1, w2, w3, zero));
-        }
-        sA = add2(sA, sum4(a0, a1, a2, a3), sum4(a4, a5, a6, a7));
-        sB = add2(sB, sum4(b0, b1, b2, b3), sum4(b4, b5, b6, b7));
+  for (let i = 0; i < n16; i += 16) {
+    const rA0 = srcA == SRC_F32 ? zd : v128.load(pa + (<usize>i << 1)), rA1 = srcA == SRC_F32 ? zd : v128.load(pa + (<usize>i << 1), 16);
+    const rB0 = srcB == SRC_F32 ? zd : v128.load(pb + (<usize>i << 1)), rB1 = srcB == SRC_F32 ? zd : v128.load(pb + (<usize>i << 1), 16);
+    const v0 = sideVec(pa, i, 0, srcA, rA0, rA1, mask, scale), v1 = sideVec(pa, i, 1, srcA, rA0, rA1, mask, scale);
+    const v2 = sideVec(pa, i, 2, srcA, rA0, rA1, mask, scale), v3 = sideVec(pa, i, 3, srcA, rA0, rA1, mask, scale);
+    const w0 = sideVec(pb, i, 0, srcB, rB0, rB1, mask, scale), w1 = sideVec(pb, i, 1, srcB, rB0, rB1, mask, scale);
+    const w2 = sideVec(pb, i, 2, srcB, rB0, rB1, mask, scale), w3 = sideVec(pb, i, 3, srcB, rB0, rB1, mask, scale);
+    const a0 = lowF64(v0), a1 = highF64(v0), a2 = lowF64(v1), a3 = highF64(v1);
+    const a4 = lowF64(v2), a5 = highF64(v2), a6 = lowF64(v3), a7 = highF64(v3);
+    const b0 = lowF64(w0), b1 = highF64(w0), b2 = lowF64(w1), b3 = highF64(w1);
+    const b4 = lowF64(w2), b5 = highF64(w2), b6 = lowF64(w3), b7 = highF64(w3);
+    if (withStats) {
+      if (bitsA) {
+        umxA = maxU2(umxA, rA0, rA1);
+        smxA = maxS2(smxA, rA0, rA1);
+        mmnA = magMin2(mmnA, rA0, rA1);
+      } else {
+        mnA = f32x4.pmin(mnA, min4(v0, v1, v2, v3));
+        mxA = f32x4.pmax(mxA, max4(v0, v1, v2, v3));
+        zA = i32x4.add(zA, zeros4(v0, v1, v2, v3, zero));
       }
-      qA = add2(qA, squares4(a0, a1, a2, a3), squares4(a4, a5, a6, a7));
-      qB = add2(qB, squares4(b0, b1, b2, b3), squares4(b4, b5, b6, b7));
-      const d0 = f64x2.sub(a0, b0), d1 = f64x2.sub(a1, b1), d2 = f64x2.sub(a2, b2), d3 = f64x2.sub(a3, b3);
-      const d4 = f64x2.sub(a4, b4), d5 = f64x2.sub(a5, b5), d6 = f64x2.sub(a6, b6), d7 = f64x2.sub(a7, b7);
-      const e0 = f64x2.abs(d0), e1 = f64x2.abs(d1), e2 = f64x2.abs(d2), e3 = f64x2.abs(d3);
-      const e4 = f64x2.abs(d4), e5 = f64x2.abs(d5), e6 = f64x2.abs(d6), e7 = f64x2.abs(d7);
-      mx = f64x2.pmax(mx, f64x2.pmax(max4F64(e0, e1, e2, e3), max4F64(e4, e5, e6, e7)));
-      if (exact) cnt = i32x4.sub(cnt, i32x4.add(i32x4.add(f32x4.ne(v0, w0), f32x4.ne(v1, w1)), i32x4.add(f32x4.ne(v2, w2), f32x4.ne(v3, w3))));
-      else cnt = i64x2.sub(cnt, i64x2.add(over4(e0, e1, e2, e3, E), over4(e4, e5, e6, e7, E)));
-      sabs = add2(sabs, sum4(e0, e1, e2, e3), sum4(e4, e5, e6, e7));
-      sdd = add2(sdd, squares4(d0, d1, d2, d3), squares4(d4, d5, d6, d7));
-      sab = add2(sab, dot4(a0, a1, a2, a3, b0, b1, b2, b3), dot4(a4, a5, a6, a7, b4, b5, b6, b7));
+      if (bitsB) {
+        umxB = maxU2(umxB, rB0, rB1);
+        smxB = maxS2(smxB, rB0, rB1);
+        mmnB = magMin2(mmnB, rB0, rB1);
+      } else {
+        mnB = f32x4.pmin(mnB, min4(w0, w1, w2, w3));
+        mxB = f32x4.pmax(mxB, max4(w0, w1, w2, w3));
+        zB = i32x4.add(zB, zeros4(w0, w1, w2, w3, zero));
+      }
+      sA = add2(sA, sum4(a0, a1, a2, a3), sum4(a4, a5, a6, a7));
+      sB = add2(sB, sum4(b0, b1, b2, b3), sum4(b4, b5, b6, b7));
     }
-    if (bitsA) zA = i32x4.add(zA, zeroCarry(z8A));
-    if (bitsB) zB = i32x4.add(zB, zeroCarry(z8B));
+    qA = add2(qA, squares4(a0, a1, a2, a3), squares4(a4, a5, a6, a7));
+    qB = add2(qB, squares4(b0, b1, b2, b3), squares4(b4, b5, b6, b7));
+    const d0 = f64x2.sub(a0, b0), d1 = f64x2.sub(a1, b1), d2 = f64x2.sub(a2, b2), d3 = f64x2.sub(a3, b3);
+    const d4 = f64x2.sub(a4, b4), d5 = f64x2.sub(a5, b5), d6 = f64x2.sub(a6, b6), d7 = f64x2.sub(a7, b7);
+    const e0 = f64x2.abs(d0), e1 = f64x2.abs(d1), e2 = f64x2.abs(d2), e3 = f64x2.abs(d3);
+    const e4 = f64x2.abs(d4), e5 = f64x2.abs(d5), e6 = f64x2.abs(d6), e7 = f64x2.abs(d7);
+    mx = f64x2.pmax(mx, f64x2.pmax(max4F64(e0, e1, e2, e3), max4F64(e4, e5, e6, e7)));
+    if (exact) cnt = i32x4.sub(cnt, i32x4.add(i32x4.add(f32x4.ne(v0, w0), f32x4.ne(v1, w1)), i32x4.add(f32x4.ne(v2, w2), f32x4.ne(v3, w3))));
+    else cnt = i64x2.sub(cnt, i64x2.add(over4(e0, e1, e2, e3, E), over4(e4, e5, e6, e7, E)));
+    sabs = add2(sabs, sum4(e0, e1, e2, e3), sum4(e4, e5, e6, e7));
+    sdd = add2(sdd, squares4(d0, d1, d2, d3), squares4(d4, d5, d6, d7));
+    sab = add2(sab, dot4(a0, a1, a2, a3, b0, b1, b2, b3), dot4(a4, a5, a6, a7, b4, b5, b6, b7));
   }
   const ta = pa + (<usize>n16 << shiftOf(srcA)), tb = pb + (<usize>n16 << shiftOf(srcB)), tail = n - n16;
   let saa = hsum(qA), sbb = hsum(qB);
@@ -153,12 +140,12 @@ import { sumF64x2 as hsum, sumI32x4, sumI64x2 } from './lanes';
     // A non-finite first element stays in the min/max lanes (pmin/pmax keep a NaN there), so
     // it is checked here, as stats.ts checks it before its pass.
     // Non-finite values do not depend on the pivot: such a side goes to the masking path below.
-    foldSide(mnA, mxA, umxA, smxA, umnA, zA, sA, qA, pa, n16, srcA, firstA);
+    foldSide(mnA, mxA, umxA, smxA, mmnA, zA, sA, qA, pa, n16, srcA, firstA);
     rA = isFinite(firstA) ? statsFinish(ta, tail, n, srcA, 0, true, statsOut) : FAST_NONFINITE;
     saa = sumSquares;
     if (rA != FAST_NONFINITE && pivotA != 0) statsFrom(pa, n, srcA, pivotA, statsOut, scratchA);
     else if (rA == FAST_CANCELLED) statsSlow(pa, n, srcA, rA, statsOut, scratchA);
-    foldSide(mnB, mxB, umxB, smxB, umnB, zB, sB, qB, pb, n16, srcB, firstB);
+    foldSide(mnB, mxB, umxB, smxB, mmnB, zB, sB, qB, pb, n16, srcB, firstB);
     rB = isFinite(firstB) ? statsFinish(tb, tail, n, srcB, 0, true, statsOutB) : FAST_NONFINITE;
     sbb = sumSquares;
     if (rB != FAST_NONFINITE && pivotB != 0) statsFrom(pb, n, srcB, pivotB, statsOutB, scratchB);

@@ -7,7 +7,7 @@
 
 import { statsOut, f16Table } from './layout';
 import { bf16_to_f32, f16_to_f32, f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE } from './convert';
-import { BITS_BLOCK, bitsHi, bitsLo, bitsZeros, foldBits, maxS2, maxSStart, maxU2, maxUStart, minU2, minUStart, zeroBytes, zeroCarry } from './half-bits';
+import { bitsHi, bitsLo, bitsZeros, foldBits, magMin2, magMinStart, maxS2, maxSStart, maxU2, maxUStart } from './half-bits';
 import { maxF32x4, minF32x4, sumF64x2, sumI32x4, sumI64x2 } from './lanes';
 
 // Re-run with the mean as pivot when Q/M2 shows more than this cancellation (4 bits).
@@ -226,28 +226,21 @@ type AtZero = u32;
   const scaled = src == SRC_F16;
   const lanes = scaled ? SRC_F16_SCALED : src;
   const P = f64x2.splat(scaled ? p * F16_DOWN : p);
-  const zero = i32x4.splat(0);
-  let umx = maxUStart(), smx = maxSStart(), umn = minUStart(), z32 = zero;
+  let umx = maxUStart(), smx = maxSStart(), mmn = magMinStart();
   let s = f64x2.splat(0), q = s;
-  for (let i = 0; i < n16;) {
-    const end = n16 - i > BITS_BLOCK * 16 ? i + BITS_BLOCK * 16 : n16;
-    let z8 = zero;
-    for (; i < end; i += 16) {
-      const r0 = v128.load(ptr + (<usize>i << 1)), r1 = v128.load(ptr + (<usize>i << 1), 16);
-      umx = maxU2(umx, r0, r1);
-      smx = maxS2(smx, r0, r1);
-      umn = minU2(umn, r0, r1);
-      z8 = zeroBytes(z8, r0, r1, zero);
-      const v0 = widenHalf(r0, 0, lanes, mask, scale), v1 = widenHalf(r0, 1, lanes, mask, scale);
-      const v2 = widenHalf(r1, 0, lanes, mask, scale), v3 = widenHalf(r1, 1, lanes, mask, scale);
-      const x0 = shift<S>(lowF64(v0), P), x1 = shift<S>(highF64(v0), P);
-      const x2 = shift<S>(lowF64(v1), P), x3 = shift<S>(highF64(v1), P);
-      const x4 = shift<S>(lowF64(v2), P), x5 = shift<S>(highF64(v2), P);
-      const x6 = shift<S>(lowF64(v3), P), x7 = shift<S>(highF64(v3), P);
-      s = f64x2.add(f64x2.add(s, sum4(x0, x1, x2, x3)), sum4(x4, x5, x6, x7));
-      q = f64x2.add(f64x2.add(q, squares4(x0, x1, x2, x3)), squares4(x4, x5, x6, x7));
-    }
-    z32 = i32x4.add(z32, zeroCarry(z8));
+  for (let i = 0; i < n16; i += 16) {
+    const r0 = v128.load(ptr + (<usize>i << 1)), r1 = v128.load(ptr + (<usize>i << 1), 16);
+    umx = maxU2(umx, r0, r1);
+    smx = maxS2(smx, r0, r1);
+    mmn = magMin2(mmn, r0, r1);
+    const v0 = widenHalf(r0, 0, lanes, mask, scale), v1 = widenHalf(r0, 1, lanes, mask, scale);
+    const v2 = widenHalf(r1, 0, lanes, mask, scale), v3 = widenHalf(r1, 1, lanes, mask, scale);
+    const x0 = shift<S>(lowF64(v0), P), x1 = shift<S>(highF64(v0), P);
+    const x2 = shift<S>(lowF64(v1), P), x3 = shift<S>(highF64(v1), P);
+    const x4 = shift<S>(lowF64(v2), P), x5 = shift<S>(highF64(v2), P);
+    const x6 = shift<S>(lowF64(v3), P), x7 = shift<S>(highF64(v3), P);
+    s = f64x2.add(f64x2.add(s, sum4(x0, x1, x2, x3)), sum4(x4, x5, x6, x7));
+    q = f64x2.add(f64x2.add(q, squares4(x0, x1, x2, x3)), squares4(x4, x5, x6, x7));
   }
   laneS = sumF64x2(s);
   laneQ = sumF64x2(q);
@@ -255,7 +248,7 @@ type AtZero = u32;
     laneS *= F16_UP;
     laneQ *= F16_UP * F16_UP;
   }
-  foldHalfLanes(umx, smx, umn, z32, ptr, n16, src, first);
+  foldHalfLanes(n16 > 0 && foldBits(umx, smx, mmn, ptr, n16, src == SRC_BF16), ptr, n16, src, first);
 }
 
 /**
@@ -263,14 +256,13 @@ type AtZero = u32;
  * (half-bits.ts); an extreme that is a zero of unsettled sign takes the sign the f32 lanes
  * give (halfZeroSigns), so the record stays the one of min/max in f32 lanes bit for bit.
  */
-@inline export function foldHalfLanes(umx: v128, smx: v128, umn: v128, z32: v128, ptr: usize, n16: i32, src: i32, first: f64): void {
+@inline export function foldHalfLanes(known: bool, ptr: usize, n16: i32, src: i32, first: f64): void {
   if (n16 == 0) {
     laneLo = first;
     laneHi = first;
     laneZeros = 0;
     return;
   }
-  const known = foldBits(umx, smx, umn, z32, src == SRC_BF16);
   laneLo = bitsLo;
   laneHi = bitsHi;
   laneZeros = bitsZeros;
