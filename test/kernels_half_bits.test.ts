@@ -22,19 +22,17 @@ const k = new Kernels();
 
 /** min, max (over finite values), zero count, NaN count as the kernels' records must give them. */
 function reference(xs: number[]) {
-  const finite: Array<[number, number]> = [];
-  xs.forEach((x, i) => {
-    if (Number.isFinite(x)) finite.push([x, i]);
-  });
+  const finite = xs.filter(Number.isFinite);
   const zeros = xs.filter((x) => x === 0).length;
   const nan = xs.filter(Number.isNaN).length;
   if (finite.length !== xs.length) {
     // The masking path: plain comparisons over the finite values (its own code, not on the bits).
     let lo = Infinity;
     let hi = -Infinity;
-    for (const [x] of finite) {
-      lo = x < lo ? x : lo;
-      hi = x > hi ? x : hi;
+    for (const x of finite) {
+      // Strict compares, as the kernel's (Math.min would prefer −0 among zeros).
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
     }
     return { lo, hi, zeros, nan };
   }
@@ -62,8 +60,8 @@ function laneExtremes(xs: number[]) {
   }
   for (let i = n16; i < xs.length; i++) {
     const x = xs[i]!;
-    lo = x < lo ? x : lo;
-    hi = x > hi ? x : hi;
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
   }
   return { lo, hi };
 }
