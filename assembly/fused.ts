@@ -1,7 +1,8 @@
 // The fused diff kernel: statistics of A, statistics of B and their element-wise comparison
 // over one chunk pair, in one pass. Each step loads sixteen elements per side, widens them
 // once in registers (bf16/f16 → f32x4 → f64x2) and feeds all three accumulations from the
-// same values. Statistics take their first pass around 0, so a side's Σx² is bit for bit
+// same values (bf16/f16 sides take min, max and zeros from the loaded bits, half-bits.ts).
+// Statistics take their first pass around 0, so a side's Σx² is bit for bit
 // the comparison's Σa² (Σb²), summed once. Every accumulator sees the values of the
 // separate kernels (stats_f32/bf16/f16, compare_f32) in their lane order (stats.ts sum4 and
 // squares4), with the same tails and slow paths (cancellation re-run, NaN/±Inf masking), so

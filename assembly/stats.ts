@@ -3,7 +3,8 @@
 // min and max are over finite elements only. Sums are taken in f64, first around 0; a chunk
 // whose Σx² shows cancellation (|mean| ≫ std) is summed again around that pass's mean, so
 // it keeps its digits; the host merges chunks with Chan's formula. The SIMD path assumes every element is finite and checks that its sums
-// stayed finite; if not, the chunk is re-run by the masking scalar path.
+// stayed finite; if not, the chunk is re-run by the masking scalar path. min, max and the
+// zero count of bf16/f16 are taken on their bits (half-bits.ts), of f32 in f32 lanes.
 
 import { statsOut, f16Table } from './layout';
 import { bf16_to_f32, f16_to_f32, f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE } from './convert';
@@ -99,9 +100,9 @@ const F16_DOWN: f64 = 1.0 / F16_UP;
 /**
  * Elements i..i+3 as f32x4 (`half` 0) or i+4..i+7 (`half` 1); bf16 by interleaving zero
  * words below each value (bf16 → f32 is a 16-bit shift; V8 emits one punpck per half); f16
- * through the scaling decoder (convert.ts: ±Inf/NaN come out as magnitudes ≥ 2^16, which
- * the callers catch in min/max) from the same interleaving, or without its multiply for
- * SRC_F16_SCALED.
+ * through the scaling decoder (convert.ts: ±Inf/NaN come out finite, as magnitudes ≥ 2^16;
+ * the callers see them in the extremes taken on the bits) from the same interleaving, or
+ * without its multiply for SRC_F16_SCALED.
  */
 @inline export function vecAt(ptr: usize, i: i32, half: i32, src: i32, mask: v128, scale: v128): v128 {
   if (src == SRC_F32) return v128.load(ptr + (<usize>(i + half * 4) << 2));
