@@ -270,13 +270,43 @@ type AtZero = u32;
   if (!known) halfZeroSigns(ptr, n16, src, first);
 }
 
+/** Elements halfZeroSigns reads looking for each lane's earliest zero before it asks the f32 lanes. */
+const ZERO_SCAN: i32 = 1024;
+
 /**
- * The sign of a zero min or max over bf16/f16 elements [0, n16) as min/max in f32 lanes
- * give it: each lane starts at the first element and keeps the earliest of equal values
- * (pmin/pmax), the folded lanes prefer −0 for the min and +0 for the max. Only for chunks
- * with both +0 and −0 and nothing below (above) 0, so speed does not matter.
+ * The sign of a zero min or max over bf16/f16 elements [0, n16) (foldBits could not settle
+ * it: both +0 and −0 occur and nothing lies below, or above, 0) as min/max in f32 lanes give
+ * it. Lane j (elements ≡ j mod 4) starts at the first element and keeps the earliest of
+ * equal values (pmin/pmax), and the folded lanes prefer −0 for the min and +0 for the max.
+ * So a zero first element is the answer; otherwise each lane ends at its earliest zero, and
+ * the min is −0 if any lane's is −0 (the max +0 if any lane's is +0). The first ZERO_SCAN
+ * elements usually settle it; if not, the f32 lanes are run.
  */
 function halfZeroSigns(ptr: usize, n16: i32, src: i32, first: f64): void {
+  if (first == 0) {
+    // (Also where both extremes are zeros: then every element is one.)
+    if (laneLo == 0) laneLo = first;
+    if (laneHi == 0) laneHi = first;
+    return;
+  }
+  const forMin = laneLo == 0; // else the max is the unsettled zero (not both: first is not 0)
+  let found = 0;
+  const m = min(n16, ZERO_SCAN);
+  for (let i = 0; i < m && found != 15; i++) {
+    const h = <u32>load<u16>(ptr + (<usize>i << 1));
+    const lane = 1 << (i & 3);
+    if ((h & 0x7fff) != 0 || (found & lane) != 0) continue;
+    found |= lane;
+    // This lane's earliest zero: −0 decides the min, +0 the max.
+    if (forMin && h != 0) { laneLo = -0.0; return; }
+    if (!forMin && h == 0) { laneHi = 0.0; return; }
+  }
+  if (found == 15 || m == n16) {
+    // Every lane's earliest zero is known (or the lane has none): none has the other sign.
+    if (forMin) laneLo = 0.0;
+    else laneHi = -0.0;
+    return;
+  }
   const c = f16ConstantsPtr();
   const mask = v128.load(c, F16_SCALED_MASK), scale = v128.load(c, F16_SCALED_SCALE);
   const lanes = src == SRC_BF16 ? SRC_BF16 : SRC_F16_SCALED;
@@ -287,8 +317,8 @@ function halfZeroSigns(ptr: usize, n16: i32, src: i32, first: f64): void {
     mn = f32x4.pmin(mn, min4(v0, v1, v2, v3));
     mx = f32x4.pmax(mx, max4(v0, v1, v2, v3));
   }
-  if (laneLo == 0) laneLo = <f64>minF32x4(mn);
-  if (laneHi == 0) laneHi = <f64>maxF32x4(mx);
+  if (forMin) laneLo = <f64>minF32x4(mn);
+  else laneHi = <f64>maxF32x4(mx);
 }
 
 /**

@@ -158,8 +158,22 @@ describe('bf16/f16 min, max and zero count on the bits', () => {
         const b = shuffled(a, rng);
         check(type, a, b, `±0 trial ${trial}`);
       }
+      // A lane whose first zero comes only after the first 1,024 elements: past the kernels' scan.
+      for (const pool of [positive, negative]) {
+        for (const late of [
+          [0x0000, 0x8000],
+          [0x8000, 0x0000],
+        ]) {
+          const a = Array.from({ length: 4096 }, () => pool[rng.int(pool.length)]!);
+          a[4] = pool === positive ? 0x0000 : 0x8000; // lane 0: the zero that does not decide
+          a[2001] = late[0]!; // lane 1: its earliest zero decides
+          a[3001] = late[1]!;
+          check(type, a, shuffled(a, rng), `late zeros ${late}`);
+        }
+      }
       // Only zeros, of one sign and of both.
-      for (const a of [new Array(40).fill(0), new Array(40).fill(0x8000), Array.from({ length: 40 }, (_, i) => (i % 5 === 2 ? 0x8000 : 0))]) {
+      const mixed = (first: number) => Array.from({ length: 40 }, (_, i) => (i === 0 ? first : i % 5 === 2 ? 0x8000 : 0));
+      for (const a of [new Array(40).fill(0), new Array(40).fill(0x8000), mixed(0), mixed(0x8000)]) {
         check(type, a, a.slice().reverse(), 'only zeros');
       }
     });
