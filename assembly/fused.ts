@@ -13,7 +13,7 @@
 
 import { statsOut, statsOutB } from './layout';
 import {
-  SRC_F32, SRC_BF16, SRC_F16, FAST_DONE, FAST_CANCELLED, FAST_NONFINITE, foldHalfLanes, foldStatsLanes, guessPivot, highF64, max4, min4, scalarAt, lowF64, shiftOf, squares4, statsFinish,
+  SRC_F32, SRC_BF16, SRC_F16, SRC_F16_SCALED, F16_UP, F16_DOWN, FAST_DONE, FAST_CANCELLED, FAST_NONFINITE, foldHalfLanes, foldStatsLanes, guessPivot, highF64, max4, min4, scalarAt, lowF64, shiftOf, squares4, statsFinish,
   statsFrom, statsSlow, sum4, sumSquares, vecAt, widened, widenHalf, writeEmptyStats, zeros4,
 } from './stats';
 import { foldBits, magMin2, magMinStart, maxS2, maxSStart, maxU2, maxUStart } from './half-bits';
@@ -56,8 +56,11 @@ import { sumF64x2 as hsum, sumI32x4, sumI64x2 } from './lanes';
  * one straight loop.
  */
 @inline function pairPass(pa: usize, srcA: i32, pb: usize, srcB: i32, n: i32, eps: f64, withStats: bool, scratchA: usize, scratchB: usize): void {
-  if (eps == 0) pairLoop(pa, srcA, pb, srcB, n, eps, withStats, true, scratchA, scratchB);
-  else pairLoop(pa, srcA, pb, srcB, n, eps, withStats, false, scratchA, scratchB);
+  // f16 against f16 is compared scaled (pairLoop `scaled`) where ε scales exactly.
+  const halves = srcA == SRC_F16 && srcB == SRC_F16;
+  if (eps == 0) pairLoop(pa, srcA, pb, srcB, n, eps, withStats, true, halves, scratchA, scratchB);
+  else if (halves && eps * F16_DOWN * F16_UP == eps) pairLoop(pa, srcA, pb, srcB, n, eps, withStats, false, true, scratchA, scratchB);
+  else pairLoop(pa, srcA, pb, srcB, n, eps, withStats, false, false, scratchA, scratchB);
 }
 
 /**
@@ -65,10 +68,17 @@ import { sumF64x2 as hsum, sumI32x4, sumI64x2 } from './lanes';
  * at a time: for finite f32 values a − b ≠ 0 in f64 exactly when a ≠ b (the difference of two
  * f32 is a multiple of 2^-149, never rounded to 0), and NaN/±Inf go to the masking path.
  */
-@inline function pairLoop(pa: usize, srcA: i32, pb: usize, srcB: i32, n: i32, eps: f64, withStats: bool, exact: bool, scratchA: usize, scratchB: usize): void {
+@inline function pairLoop(pa: usize, srcA: i32, pb: usize, srcB: i32, n: i32, eps: f64, withStats: bool, exact: bool, scaled: bool, scratchA: usize, scratchB: usize): void {
   const c = f16ConstantsPtr();
   const mask = v128.load(c, F16_SCALED_MASK), scale = v128.load(c, F16_SCALED_SCALE);
-  const E = f64x2.splat(eps);
+  // `scaled` (both sides f16): the values × 2^-112, the scaling decoder without its multiply,
+  // as stats_f16 sums them. Every value, difference, square and product stays a normal f64
+  // (multiples of 2^-136, squares and products of 2^-272), so each sum rounds exactly as the
+  // unscaled one, scaled; the lanes are rescaled before they are folded. ε is scaled with
+  // them (pairPass checks that this is exact), and ≠ on the f32 lanes is unchanged (distinct
+  // f16 stay distinct, ±0 stay equal).
+  const lanesA = scaled ? SRC_F16_SCALED : srcA, lanesB = scaled ? SRC_F16_SCALED : srcB;
+  const E = f64x2.splat(scaled ? eps * F16_DOWN : eps);
   const zero = f32x4.splat(0);
   const zd = f64x2.splat(0);
   // Statistics: min/max lanes start at each side's first element, as in stats.ts.
@@ -89,10 +99,10 @@ import { sumF64x2 as hsum, sumI32x4, sumI64x2 } from './lanes';
   for (let i = 0; i < n16; i += 16) {
     const rA0 = srcA == SRC_F32 ? zd : v128.load(pa + (<usize>i << 1)), rA1 = srcA == SRC_F32 ? zd : v128.load(pa + (<usize>i << 1), 16);
     const rB0 = srcB == SRC_F32 ? zd : v128.load(pb + (<usize>i << 1)), rB1 = srcB == SRC_F32 ? zd : v128.load(pb + (<usize>i << 1), 16);
-    const v0 = sideVec(pa, i, 0, srcA, rA0, rA1, mask, scale), v1 = sideVec(pa, i, 1, srcA, rA0, rA1, mask, scale);
-    const v2 = sideVec(pa, i, 2, srcA, rA0, rA1, mask, scale), v3 = sideVec(pa, i, 3, srcA, rA0, rA1, mask, scale);
-    const w0 = sideVec(pb, i, 0, srcB, rB0, rB1, mask, scale), w1 = sideVec(pb, i, 1, srcB, rB0, rB1, mask, scale);
-    const w2 = sideVec(pb, i, 2, srcB, rB0, rB1, mask, scale), w3 = sideVec(pb, i, 3, srcB, rB0, rB1, mask, scale);
+    const v0 = sideVec(pa, i, 0, lanesA, rA0, rA1, mask, scale), v1 = sideVec(pa, i, 1, lanesA, rA0, rA1, mask, scale);
+    const v2 = sideVec(pa, i, 2, lanesA, rA0, rA1, mask, scale), v3 = sideVec(pa, i, 3, lanesA, rA0, rA1, mask, scale);
+    const w0 = sideVec(pb, i, 0, lanesB, rB0, rB1, mask, scale), w1 = sideVec(pb, i, 1, lanesB, rB0, rB1, mask, scale);
+    const w2 = sideVec(pb, i, 2, lanesB, rB0, rB1, mask, scale), w3 = sideVec(pb, i, 3, lanesB, rB0, rB1, mask, scale);
     const a0 = lowF64(v0), a1 = highF64(v0), a2 = lowF64(v1), a3 = highF64(v1);
     const a4 = lowF64(v2), a5 = highF64(v2), a6 = lowF64(v3), a7 = highF64(v3);
     const b0 = lowF64(w0), b1 = highF64(w0), b2 = lowF64(w1), b3 = highF64(w1);
@@ -131,6 +141,17 @@ import { sumF64x2 as hsum, sumI32x4, sumI64x2 } from './lanes';
     sabs = add2(sabs, sum4(e0, e1, e2, e3), sum4(e4, e5, e6, e7));
     sdd = add2(sdd, squares4(d0, d1, d2, d3), squares4(d4, d5, d6, d7));
     sab = add2(sab, dot4(a0, a1, a2, a3, b0, b1, b2, b3), dot4(a4, a5, a6, a7, b4, b5, b6, b7));
+  }
+  if (scaled) {
+    const up = f64x2.splat(F16_UP), up2 = f64x2.splat(F16_UP * F16_UP);
+    sA = f64x2.mul(sA, up);
+    sB = f64x2.mul(sB, up);
+    qA = f64x2.mul(qA, up2);
+    qB = f64x2.mul(qB, up2);
+    mx = f64x2.mul(mx, up);
+    sabs = f64x2.mul(sabs, up);
+    sdd = f64x2.mul(sdd, up2);
+    sab = f64x2.mul(sab, up2);
   }
   const ta = pa + (<usize>n16 << shiftOf(srcA)), tb = pb + (<usize>n16 << shiftOf(srcB)), tail = n - n16;
   let saa = hsum(qA), sbb = hsum(qB);

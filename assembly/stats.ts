@@ -82,10 +82,10 @@ export const SRC_F64: i32 = 3;
  * multiples of 2^-136, squares of 2^-272), so the lanes are rescaled when folded and give
  * stats_f16 the bits of the fused kernel, which decodes f16 fully. Never passed by the host.
  */
-const SRC_F16_SCALED: i32 = 4;
+export const SRC_F16_SCALED: i32 = 4;
 /** 2^112 and its inverse: the scaling decoder's factor. */
-const F16_UP: f64 = 5.192296858534828e+33;
-const F16_DOWN: f64 = 1.0 / F16_UP;
+export const F16_UP: f64 = 5.192296858534828e+33;
+export const F16_DOWN: f64 = 1.0 / F16_UP;
 
 @inline export function shiftOf(src: i32): usize { return src == SRC_F32 ? 2 : 1; }
 
