@@ -14,6 +14,7 @@
 // masking path.
 
 import { f16Table } from './layout';
+import { maxS16x8, maxU16x8, minU16x8, sumI32x4 } from './lanes';
 
 /** Accumulates max_u of r0, r1 (the most negative value's pattern). */
 @inline export function maxU2(acc: v128, r0: v128, r1: v128): v128 { return i16x8.max_u(acc, i16x8.max_u(r0, r1)); }
@@ -26,27 +27,6 @@ import { f16Table } from './layout';
 @inline export function maxUStart(): v128 { return i16x8.splat(0); }
 @inline export function maxSStart(): v128 { return i16x8.splat(-32768); }
 @inline export function magMinStart(): v128 { return i16x8.splat(-1); }
-
-@inline function maxUOf(v: v128): u32 {
-  let m = i16x8.max_u(v, i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-  m = i16x8.max_u(m, i8x16.shuffle(m, m, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3));
-  m = i16x8.max_u(m, i8x16.shuffle(m, m, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1));
-  return i16x8.extract_lane_u(m, 0);
-}
-
-@inline function maxSOf(v: v128): i32 {
-  let m = i16x8.max_s(v, i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-  m = i16x8.max_s(m, i8x16.shuffle(m, m, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3));
-  m = i16x8.max_s(m, i8x16.shuffle(m, m, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1));
-  return i16x8.extract_lane_s(m, 0);
-}
-
-@inline function minUOf(v: v128): u32 {
-  let m = i16x8.min_u(v, i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-  m = i16x8.min_u(m, i8x16.shuffle(m, m, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3));
-  m = i16x8.min_u(m, i8x16.shuffle(m, m, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1));
-  return i16x8.extract_lane_u(m, 0);
-}
 
 /** The value of a bf16 (`bf16`) or f16 pattern (exact; ±Inf and NaN as such). */
 @inline export function halfValue(bits: u32, bf16: bool): f64 {
@@ -83,8 +63,8 @@ function zeroPass(ptr: usize, n16: i32): void {
     plus32 = i32x4.add(plus32, i32x4.extadd_pairwise_i16x8_u(p));
     minus32 = i32x4.add(minus32, i32x4.extadd_pairwise_i16x8_u(m));
   }
-  plusZeros = i32x4.extract_lane(plus32, 0) + i32x4.extract_lane(plus32, 1) + i32x4.extract_lane(plus32, 2) + i32x4.extract_lane(plus32, 3);
-  minusZeros = i32x4.extract_lane(minus32, 0) + i32x4.extract_lane(minus32, 1) + i32x4.extract_lane(minus32, 2) + i32x4.extract_lane(minus32, 3);
+  plusZeros = sumI32x4(plus32);
+  minusZeros = sumI32x4(minus32);
 }
 
 /**
@@ -94,7 +74,7 @@ function zeroPass(ptr: usize, n16: i32): void {
  * so the caller asks them (bitsLo/bitsHi hold +0 then).
  */
 @inline export function foldBits(umx: v128, smx: v128, mmn: v128, ptr: usize, n16: i32, bf16: bool): bool {
-  return foldPatterns(maxUOf(umx), maxSOf(smx), minUOf(mmn) >> 1, ptr, n16, bf16);
+  return foldPatterns(maxU16x8(umx), maxS16x8(smx), minU16x8(mmn) >> 1, ptr, n16, bf16);
 }
 
 /** foldBits from the reduced accumulators: the largest pattern (unsigned, signed), the smallest magnitude. */
