@@ -94,15 +94,14 @@ export function f16Constants(): usize {
 // f16 exponent field lands unchanged in the f32 one), so one exact multiply by 2^112 restores
 // it; the sign bit comes along from the sign-extended lane. Three operations per four values
 // where the exact decoder takes fourteen. Infinities and NaN (exponent all ones) come out
-// finite, as magnitudes ≥ 2^16 (above the largest finite f16, 65504): the statistics kernel
-// sends a chunk whose min or max shows one to its masking path, and f16_to_f32 decodes again
-// exactly when its largest magnitude bits show one.
+// finite, as magnitudes ≥ 2^16 (above the largest finite f16, 65504): the statistics kernels
+// take min and max from the stored bits (half-bits.ts), decoded exactly, and send a chunk
+// whose extreme is not finite to its masking path; f16_to_f32 decodes again exactly when its
+// largest magnitude bits show one.
 export const F16_SCALED_MASK: usize = 112;
 export const F16_SCALED_SCALE: usize = 128;
 export const F16_SCALED_EXP: usize = 144;
 export const F16_SCALED_LOW15: usize = 160;
-/** Scaled-decoder values at or beyond this magnitude were ±Inf or NaN. */
-export const F16_SCALED_SPECIAL: f64 = 65536;
 
 /** Four f16, sign-extended into i32 lanes, as f32 (finite values exactly; see above for the rest). */
 @inline export function f16x4Scaled(h: v128, mask: v128, scale: v128): v128 {

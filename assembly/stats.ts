@@ -3,10 +3,12 @@
 // min and max are over finite elements only. Sums are taken in f64, first around 0; a chunk
 // whose Σx² shows cancellation (|mean| ≫ std) is summed again around that pass's mean, so
 // it keeps its digits; the host merges chunks with Chan's formula. The SIMD path assumes every element is finite and checks that its sums
-// stayed finite; if not, the chunk is re-run by the masking scalar path.
+// stayed finite; if not, the chunk is re-run by the masking scalar path. min, max and the
+// zero count of bf16/f16 are taken on their bits (half-bits.ts), of f32 in f32 lanes.
 
 import { statsOut, f16Table } from './layout';
-import { bf16_to_f32, f16_to_f32, f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE, F16_SCALED_SPECIAL } from './convert';
+import { bf16_to_f32, f16_to_f32, f16ConstantsPtr, F16_SCALED_MASK, F16_SCALED_SCALE } from './convert';
+import { bitsHi, bitsLo, bitsZeros, foldBits, magMin2, magMinStart, maxS2, maxSStart, maxU2, maxUStart } from './half-bits';
 import { maxF32x4, minF32x4, sumF64x2, sumI32x4, sumI64x2 } from './lanes';
 
 // Re-run with the mean as pivot when Q/M2 shows more than this cancellation (4 bits).
@@ -80,10 +82,10 @@ export const SRC_F64: i32 = 3;
  * multiples of 2^-136, squares of 2^-272), so the lanes are rescaled when folded and give
  * stats_f16 the bits of the fused kernel, which decodes f16 fully. Never passed by the host.
  */
-const SRC_F16_SCALED: i32 = 4;
+export const SRC_F16_SCALED: i32 = 4;
 /** 2^112 and its inverse: the scaling decoder's factor. */
-const F16_UP: f64 = 5.192296858534828e+33;
-const F16_DOWN: f64 = 1.0 / F16_UP;
+export const F16_UP: f64 = 5.192296858534828e+33;
+export const F16_DOWN: f64 = 1.0 / F16_UP;
 
 @inline export function shiftOf(src: i32): usize { return src == SRC_F32 ? 2 : 1; }
 
@@ -98,13 +100,17 @@ const F16_DOWN: f64 = 1.0 / F16_UP;
 /**
  * Elements i..i+3 as f32x4 (`half` 0) or i+4..i+7 (`half` 1); bf16 by interleaving zero
  * words below each value (bf16 → f32 is a 16-bit shift; V8 emits one punpck per half); f16
- * through the scaling decoder (convert.ts: ±Inf/NaN come out as magnitudes ≥ 2^16, which
- * the callers catch in min/max) from the same interleaving, or without its multiply for
- * SRC_F16_SCALED.
+ * through the scaling decoder (convert.ts: ±Inf/NaN come out finite, as magnitudes ≥ 2^16;
+ * the callers see them in the extremes taken on the bits) from the same interleaving, or
+ * without its multiply for SRC_F16_SCALED.
  */
 @inline export function vecAt(ptr: usize, i: i32, half: i32, src: i32, mask: v128, scale: v128): v128 {
   if (src == SRC_F32) return v128.load(ptr + (<usize>(i + half * 4) << 2));
-  const v = v128.load(ptr + (<usize>i << 1));
+  return widenHalf(v128.load(ptr + (<usize>i << 1)), half, src, mask, scale);
+}
+
+/** vecAt of eight bf16/f16 already loaded (`v`, the bits half-bits.ts also reads). */
+@inline export function widenHalf(v: v128, half: i32, src: i32, mask: v128, scale: v128): v128 {
   // Each value in the high half of a 32-bit lane (one punpck per half): bf16 → f32 as is.
   const zero = i32x4.splat(0);
   const high = half == 0
@@ -182,23 +188,24 @@ type AtZero = u32;
 }
 
 /**
- * Elements [0, n16) of ptr (n16 a multiple of 16): min, max and zero count in f32 lanes
- * (started from the first element), Σ(x−p) and Σ(x−p)² in f64 lanes.
+ * Elements [0, n16) of ptr (n16 a multiple of 16): min, max and zero count (in f32 lanes
+ * started from the first element, or on the bits for bf16/f16), Σ(x−p) and Σ(x−p)² in f64
+ * lanes.
  */
 @inline function statsLanes<S>(ptr: usize, n16: i32, src: i32, first: f64, p: f64): void {
-  const c = f16ConstantsPtr();
-  const mask = v128.load(c, F16_SCALED_MASK), scale = v128.load(c, F16_SCALED_SCALE);
-  // f16 is summed scaled by 2^-112 (SRC_F16_SCALED), pivot and first element with it.
-  const scaled = src == SRC_F16;
-  const lanes = scaled ? SRC_F16_SCALED : src;
-  const P = f64x2.splat(scaled ? p * F16_DOWN : p);
+  if (src == SRC_F32) statsLanesF32<S>(ptr, n16, first, p);
+  else statsLanesHalf<S>(ptr, n16, src, first, p);
+}
+
+@inline function statsLanesF32<S>(ptr: usize, n16: i32, first: f64, p: f64): void {
+  const P = f64x2.splat(p);
   const zero = f32x4.splat(0);
-  let mn = f32x4.splat(<f32>(scaled ? first * F16_DOWN : first)), mx = mn;
+  let mn = f32x4.splat(<f32>first), mx = mn;
   let z = i32x4.splat(0);
   let s = f64x2.splat(0), q = s;
   for (let i = 0; i < n16; i += 16) {
-    const v0 = vecAt(ptr, i, 0, lanes, mask, scale), v1 = vecAt(ptr, i, 1, lanes, mask, scale);
-    const v2 = vecAt(ptr, i + 8, 0, lanes, mask, scale), v3 = vecAt(ptr, i + 8, 1, lanes, mask, scale);
+    const v0 = vecAt(ptr, i, 0, SRC_F32, zero, zero), v1 = vecAt(ptr, i, 1, SRC_F32, zero, zero);
+    const v2 = vecAt(ptr, i + 8, 0, SRC_F32, zero, zero), v3 = vecAt(ptr, i + 8, 1, SRC_F32, zero, zero);
     mn = f32x4.pmin(mn, min4(v0, v1, v2, v3));
     mx = f32x4.pmax(mx, max4(v0, v1, v2, v3));
     z = i32x4.add(z, zeros4(v0, v1, v2, v3, zero));
@@ -210,12 +217,108 @@ type AtZero = u32;
     q = f64x2.add(f64x2.add(q, squares4(x0, x1, x2, x3)), squares4(x4, x5, x6, x7));
   }
   foldStatsLanes(mn, mx, z, s, q);
+}
+
+/** statsLanes of bf16/f16: min, max and zeros on the bits (half-bits.ts), sums as the f32 lanes take them. */
+@inline function statsLanesHalf<S>(ptr: usize, n16: i32, src: i32, first: f64, p: f64): void {
+  const c = f16ConstantsPtr();
+  const mask = v128.load(c, F16_SCALED_MASK), scale = v128.load(c, F16_SCALED_SCALE);
+  // f16 is summed scaled by 2^-112 (SRC_F16_SCALED), the pivot with it.
+  const scaled = src == SRC_F16;
+  const lanes = scaled ? SRC_F16_SCALED : src;
+  const P = f64x2.splat(scaled ? p * F16_DOWN : p);
+  let umx = maxUStart(), smx = maxSStart(), mmn = magMinStart();
+  let s = f64x2.splat(0), q = s;
+  for (let i = 0; i < n16; i += 16) {
+    const r0 = v128.load(ptr + (<usize>i << 1)), r1 = v128.load(ptr + (<usize>i << 1), 16);
+    umx = maxU2(umx, r0, r1);
+    smx = maxS2(smx, r0, r1);
+    mmn = magMin2(mmn, r0, r1);
+    const v0 = widenHalf(r0, 0, lanes, mask, scale), v1 = widenHalf(r0, 1, lanes, mask, scale);
+    const v2 = widenHalf(r1, 0, lanes, mask, scale), v3 = widenHalf(r1, 1, lanes, mask, scale);
+    const x0 = shift<S>(lowF64(v0), P), x1 = shift<S>(highF64(v0), P);
+    const x2 = shift<S>(lowF64(v1), P), x3 = shift<S>(highF64(v1), P);
+    const x4 = shift<S>(lowF64(v2), P), x5 = shift<S>(highF64(v2), P);
+    const x6 = shift<S>(lowF64(v3), P), x7 = shift<S>(highF64(v3), P);
+    s = f64x2.add(f64x2.add(s, sum4(x0, x1, x2, x3)), sum4(x4, x5, x6, x7));
+    q = f64x2.add(f64x2.add(q, squares4(x0, x1, x2, x3)), squares4(x4, x5, x6, x7));
+  }
+  laneS = sumF64x2(s);
+  laneQ = sumF64x2(q);
   if (scaled) {
-    laneLo *= F16_UP;
-    laneHi *= F16_UP;
     laneS *= F16_UP;
     laneQ *= F16_UP * F16_UP;
   }
+  foldHalfLanes(n16 > 0 && foldBits(umx, smx, mmn, ptr, n16, src == SRC_BF16), ptr, n16, src, first);
+}
+
+/**
+ * laneLo, laneHi and laneZeros of bf16/f16 elements [0, n16) from the bit accumulators
+ * (half-bits.ts); an extreme that is a zero of unsettled sign takes the sign the f32 lanes
+ * give (halfZeroSigns), so the record stays the one of min/max in f32 lanes bit for bit.
+ */
+@inline export function foldHalfLanes(known: bool, ptr: usize, n16: i32, src: i32, first: f64): void {
+  if (n16 == 0) {
+    laneLo = first;
+    laneHi = first;
+    laneZeros = 0;
+    return;
+  }
+  laneLo = bitsLo;
+  laneHi = bitsHi;
+  laneZeros = bitsZeros;
+  if (!known) halfZeroSigns(ptr, n16, src, first);
+}
+
+/** Elements halfZeroSigns reads looking for each lane's earliest zero before it asks the f32 lanes. */
+const ZERO_SCAN: i32 = 1024;
+
+/**
+ * The sign of a zero min or max over bf16/f16 elements [0, n16) (foldBits could not settle
+ * it: both +0 and −0 occur and nothing lies below, or above, 0) as min/max in f32 lanes give
+ * it. Lane j (elements ≡ j mod 4) starts at the first element and keeps the earliest of
+ * equal values (pmin/pmax), and the folded lanes prefer −0 for the min and +0 for the max.
+ * So a zero first element is the answer; otherwise each lane ends at its earliest zero, and
+ * the min is −0 if any lane's is −0 (the max +0 if any lane's is +0). The first ZERO_SCAN
+ * elements usually settle it; if not, the f32 lanes are run.
+ */
+function halfZeroSigns(ptr: usize, n16: i32, src: i32, first: f64): void {
+  if (first == 0) {
+    // (Also where both extremes are zeros: then every element is one.)
+    if (laneLo == 0) laneLo = first;
+    if (laneHi == 0) laneHi = first;
+    return;
+  }
+  const forMin = laneLo == 0; // else the max is the unsettled zero (not both: first is not 0)
+  let found = 0;
+  const m = min(n16, ZERO_SCAN);
+  for (let i = 0; i < m && found != 15; i++) {
+    const h = <u32>load<u16>(ptr + (<usize>i << 1));
+    const lane = 1 << (i & 3);
+    if ((h & 0x7fff) != 0 || (found & lane) != 0) continue;
+    found |= lane;
+    // This lane's earliest zero: −0 decides the min, +0 the max.
+    if (forMin && h != 0) { laneLo = -0.0; return; }
+    if (!forMin && h == 0) { laneHi = 0.0; return; }
+  }
+  if (found == 15 || m == n16) {
+    // Every lane's earliest zero is known (or the lane has none): none has the other sign.
+    if (forMin) laneLo = 0.0;
+    else laneHi = -0.0;
+    return;
+  }
+  const c = f16ConstantsPtr();
+  const mask = v128.load(c, F16_SCALED_MASK), scale = v128.load(c, F16_SCALED_SCALE);
+  const lanes = src == SRC_BF16 ? SRC_BF16 : SRC_F16_SCALED;
+  let mn = f32x4.splat(<f32>(lanes == SRC_BF16 ? first : first * F16_DOWN)), mx = mn;
+  for (let i = 0; i < n16; i += 16) {
+    const v0 = vecAt(ptr, i, 0, lanes, mask, scale), v1 = vecAt(ptr, i, 1, lanes, mask, scale);
+    const v2 = vecAt(ptr, i + 8, 0, lanes, mask, scale), v3 = vecAt(ptr, i + 8, 1, lanes, mask, scale);
+    mn = f32x4.pmin(mn, min4(v0, v1, v2, v3));
+    mx = f32x4.pmax(mx, max4(v0, v1, v2, v3));
+  }
+  if (forMin) laneLo = <f64>minF32x4(mn);
+  else laneHi = <f64>maxF32x4(mx);
 }
 
 /**
@@ -236,9 +339,11 @@ type AtZero = u32;
     Q += dx * dx;
   }
   sumSquares = Q;
-  // Any NaN or infinity makes the sums non-finite (f16's scaled lanes show theirs in min/max).
+  // Any NaN or infinity makes the sums non-finite.
   if (!isFinite(S) || !isFinite(Q)) return FAST_NONFINITE;
-  if (src == SRC_F16 && (hi >= F16_SCALED_SPECIAL || lo <= -F16_SCALED_SPECIAL)) return FAST_NONFINITE;
+  // bf16/f16 extremes come decoded from their bits: a NaN or infinity shows there (f16's
+  // scaled lanes keep their sums finite).
+  if (src != SRC_F32 && (!isFinite(lo) || !isFinite(hi))) return FAST_NONFINITE;
   const fn = <f64>n;
   const m2 = Q - S * S / fn;
   if (retry && Q > CANCELLATION_LIMIT * m2) {

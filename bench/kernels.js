@@ -162,24 +162,21 @@ export function runKernelBenchmarks({ quick = false } = {}) {
     minSamples: quick ? 5 : 20,
     maxTime: quick ? 0.5 : 2,
   });
-  // The diff's fused kernel (stats of A, stats of B, comparison in one pass), f32 and bf16 pairs.
-  for (const dtype of /** @type {const} */ (['f32', 'bf16'])) {
+  // The diff's fused kernel (stats of A, stats of B, comparison in one pass), f32, bf16 and f16 pairs.
+  for (const dtype of /** @type {const} */ (['f32', 'bf16', 'f16'])) {
     const size = dtype === 'f32' ? 4 : 2;
-    suite.add(
-      `wasm fused diff ${dtype} (both sides)`,
-      () => k.k.compare_stats(k.rawA, dtype === 'f32' ? 0 : 1, k.rawB, dtype === 'f32' ? 0 : 1, CHUNK / size, 0, k.scratchA, k.scratchB),
-      {
-        onStart: () => {
-          fill(k, dtype);
-          const a = new Uint8Array(k.k.memory.buffer, k.rawA, CHUNK);
-          const b = new Uint8Array(k.k.memory.buffer, k.rawB, CHUNK);
-          b.set(a);
-          for (let i = 0; i < CHUNK; i += 7 * size) b[i] ^= 1; // nudge every 7th element in its lowest mantissa bit
-        },
-        minSamples: quick ? 5 : 20,
-        maxTime: quick ? 0.5 : 2,
+    const src = { f32: 0, bf16: 1, f16: 2 }[dtype]; // assembly/stats.ts SRC_*
+    suite.add(`wasm fused diff ${dtype} (both sides)`, () => k.k.compare_stats(k.rawA, src, k.rawB, src, CHUNK / size, 0, k.scratchA, k.scratchB), {
+      onStart: () => {
+        fill(k, dtype);
+        const a = new Uint8Array(k.k.memory.buffer, k.rawA, CHUNK);
+        const b = new Uint8Array(k.k.memory.buffer, k.rawB, CHUNK);
+        b.set(a);
+        for (let i = 0; i < CHUNK; i += 7 * size) b[i] ^= 1; // nudge every 7th element in its lowest mantissa bit
       },
-    );
+      minSamples: quick ? 5 : 20,
+      maxTime: quick ? 0.5 : 2,
+    });
   }
   suite.on(
     'cycle',

@@ -263,3 +263,39 @@ describe('diff statistics of each side equal inspect statistics, bit for bit', (
     }
   });
 });
+
+describe('fused compare kernel on finite pairs (the comparison fast path)', () => {
+  // B as A changed at some positions, without NaN: the comparison's sums come from the SIMD
+  // lanes, not from the masking kernel (f16 pairs are compared scaled by 2^-112 there, with ε
+  // scaled when that is exact: the tiny ε values take the unscaled loop).
+  for (const ta of TYPES) {
+    for (const tb of TYPES) {
+      it(`A ${ta}, B ${tb}: separate kernels and exact references, ε 0, 1e-3, 2^-130, 1e-300`, () => {
+        const rng = new Rng(200 + SRC[ta] * 3 + SRC[tb]);
+        let fast = 0;
+        // Values of the narrower type, so both encodings stay finite.
+        const narrow = MAX[ta] <= MAX[tb] ? ta : tb;
+        for (const kind of ['normal', 'subnormal', 'offset', 'zeros', 'large', 'constant'] as Kind[]) {
+          for (const n of [16, 33, 1024, 4099]) {
+            const xa = values(kind, n, narrow, rng);
+            const xb = xa.map((x, i) => (i % 3 === 0 ? x + rng.normal() * 0.01 : i % 11 === 5 ? -x : x));
+            const a = encode(xa, ta);
+            const b = encode(xb, tb);
+            const va = decode(a, ta);
+            const vb = decode(b, tb);
+            for (const eps of [0, 1e-3, 2 ** -130, 1e-300]) {
+              const { fused, separate } = run(a, ta, b, tb, n, eps);
+              const label = `${kind} n=${n} eps=${eps}`;
+              expect(fused, label).toEqual(separate);
+              expect(k.compareOut[8], `${label}: no mismatched (non-finite) pairs`).toBe(0);
+              const c = comparison(compareFromRecord(k.compareOut));
+              expectComparison(c, exactCompare(va, vb, eps), label);
+              fast++;
+            }
+          }
+        }
+        expect(fast).toBe(6 * 4 * 4);
+      });
+    }
+  }
+});
