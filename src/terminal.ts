@@ -68,6 +68,19 @@ export function termSafe(text: string): string {
   return UNSAFE.test(text) ? text.replace(UNSAFE, escapeOne) : text;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNSAFE_IN_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/**
+ * A whole document of lines (Markdown, HTML) with every control character escaped as termSafe
+ * does, but its own line breaks and tabs kept: names reach it from files, and the document
+ * may be printed on a terminal.
+ */
+export function termSafeLines(text: string): string {
+  UNSAFE_IN_LINES.lastIndex = 0;
+  return UNSAFE_IN_LINES.test(text) ? text.replace(UNSAFE_IN_LINES, escapeOne) : text;
+}
+
 /**
  * A copy of `value` with termSafe applied to every string in it (object keys too); parts
  * without anything to escape are shared, not copied, so a clean report costs one walk.

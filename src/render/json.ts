@@ -3,6 +3,7 @@ import { reportContract, toContract } from './contract.js';
 import { inspectJsonChunks } from './inspect-json.js';
 import { JsonTape } from './json-tape.js';
 import type { Renderer } from './types.js';
+import { jsonSafeChunks, jsonSafeChunksAsync, jsonTerminalSafe } from './json-safe.js';
 
 /**
  * JSON output. JSON cannot carry non-finite numbers: JSON.stringify itself writes NaN and
@@ -11,7 +12,7 @@ import type { Renderer } from './types.js';
  */
 export function renderJson(value: unknown): string {
   // One pass: no deep copy of a 100,000-tensor report.
-  return `${JSON.stringify(value, null, 2)}\n`;
+  return jsonTerminalSafe(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /**
@@ -69,10 +70,11 @@ export async function* jsonWindowChunks(windows: AsyncIterable<DiffResult[]>): A
   else yield '\n]\n';
 }
 
+// Every piece passes through json-safe.ts: names reach the output raw from files.
 const json: Renderer = {
-  render: (report) => (report.kind === 'inspect' ? [...inspectJsonChunks(report)].join('') : renderJson(reportContract(report))),
+  render: (report) => (report.kind === 'inspect' ? jsonTerminalSafe([...inspectJsonChunks(report)].join('')) : renderJson(reportContract(report))),
   // An inspection streams a tensor at a time; a diff's differences entry by entry.
-  chunks: (report) => (report.kind === 'inspect' ? inspectJsonChunks(report, true) : jsonChunks(reportContract(report))),
-  pairChunks: (stream: PairStream) => jsonWindowChunks(stream.windows),
+  chunks: (report) => jsonSafeChunks(report.kind === 'inspect' ? inspectJsonChunks(report, true) : jsonChunks(reportContract(report))),
+  pairChunks: (stream: PairStream) => jsonSafeChunksAsync(jsonWindowChunks(stream.windows)),
 };
 export default json;
