@@ -94,7 +94,9 @@ async function textDiff(path: string, newPath: string, oldFile: string, newFile:
     },
   );
   if (r.error || (r.status !== 0 && r.status !== 1)) {
-    await write(`diffai a/${termSafe(path)} b/${termSafe(newPath)}: not a model file, and \`diff -u\` could not compare it${r.error ? ` (${r.error.message})` : ''}\n`);
+    await write(
+      `diffai a/${termSafe(path)} b/${termSafe(newPath)}: not a model file, and \`diff -u\` could not compare it${r.error ? ` (${r.error.message})` : ''}\n`,
+    );
     return 0;
   }
   await write(`diff a/${termSafe(path)} b/${termSafe(newPath)}\n${r.stdout.toString('utf8')}`);
