@@ -29,11 +29,11 @@ export class InThreadBackend implements Backend {
   }
 
   run<K extends OpName>(job: Job<K>): Promise<Array<OpResult<K>>> {
-    return this.queued(() => this.engine.run(job));
+    return this.queued(() => this.engine.execute(job) as Promise<Array<OpResult<K>>>);
   }
 
   runColumns(job: ColumnJob): Promise<Float64Array> {
-    return this.queued(() => this.engine.runColumns(job));
+    return this.queued(() => this.engine.execute(job) as Promise<Float64Array>);
   }
 
   private queued<T>(work: () => Promise<T>): Promise<T> {
