@@ -478,7 +478,7 @@ function samePipelines(x: TensorDescriptor[], y: TensorDescriptor[]): boolean {
  * WASM refuses for a hostile size, a stack overflow) leaves a job naming the files it read,
  * as one line, never `internal error` without them.
  */
-function jobFailure(e: unknown, job: Job | ColumnJob): unknown {
+export function jobFailure(e: unknown, job: Job | ColumnJob): unknown {
   if (e instanceof DiffaiError || (e as Error)?.name === 'AbortError') return e;
   const paths = 'items' in job ? job.items.flatMap((item) => item.tensors.map((t) => t.source.path)) : job.paths;
   const names = 'items' in job && job.items.length === 1 ? ` (tensor ${job.items[0]!.tensors[0]?.name})` : '';

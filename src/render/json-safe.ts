@@ -43,12 +43,14 @@ export class JsonPieceEscaper {
 
   piece(p: OutputPiece): OutputPiece {
     if (typeof p === 'string') return this.flush() + jsonTerminalSafe(p);
+    const held = this.carry;
     let b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-    if (this.carry) b = Buffer.concat([this.carry, b]);
+    if (held) b = Buffer.concat([held, b]);
     const cut = unfinishedTail(b);
     this.carry = cut > 0 ? Buffer.from(b.subarray(b.length - cut)) : undefined;
     if (cut > 0) b = b.subarray(0, b.length - cut);
-    return LEADS.every((c) => b.indexOf(c) < 0) ? b : jsonTerminalSafe(b.toString('utf8'));
+    if (LEADS.some((c) => b.includes(c))) return jsonTerminalSafe(b.toString('utf8'));
+    return held || cut > 0 ? b : p;
   }
 
   /** Bytes held back when the stream ends inside a character (not from a well-formed writer). */
