@@ -29,7 +29,7 @@ export function* jsonChunks(value: unknown): Generator<string> {
   for (let i = 0; i < value.length; i++) {
     // JSON.stringify writes an element it cannot represent (undefined, a function) as null.
     const text = JSON.stringify(value[i], null, 2) ?? 'null';
-    yield `  ${text.replaceAll('\n', '\n  ')}${i + 1 < value.length ? ',' : ''}\n`;
+    yield jsonTerminalSafe(`  ${text.replaceAll('\n', '\n  ')}${i + 1 < value.length ? ',' : ''}\n`);
   }
   yield ']\n';
 }
