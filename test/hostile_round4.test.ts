@@ -176,6 +176,21 @@ describe('no raw control characters in any output', () => {
   });
 });
 
+describe('directory diffs of deep trees', () => {
+  it('a model 1,900 directories down (near PATH_MAX) is listed: each directory’s real path is not resolved component by component (that took minutes)', async () => {
+    const deep = join(TMP, 'deep_tree');
+    const leaf = join(deep, ...Array.from({ length: 1900 }, () => 'a'));
+    mkdirSync(leaf, { recursive: true });
+    writeFileSync(join(leaf, 'm.safetensors'), safetensors({ w: [1] }));
+    const empty = join(TMP, 'deep_empty');
+    mkdirSync(empty);
+    const r = await cli([deep, empty, '-o', 'json']);
+    expect(r.status, r.stderr).toBe(0);
+    const files = JSON.parse(r.stdout) as Array<{ file: string; status: string }>;
+    expect(files).toEqual([expect.objectContaining({ file: `${'a/'.repeat(1900)}m.safetensors`, status: 'only_in_a' })]);
+  });
+});
+
 describe('shard indexes, part files and the boundaries that name the file', () => {
   it(`an index naming more than ${MAX_SHARDS} shard files is refused before any is opened`, async () => {
     const dir = join(TMP, 'many_shards');
