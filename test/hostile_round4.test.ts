@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { jobFailure } from '../src/engine/engine.js';
 import type { Job } from '../src/engine/ops.js';
@@ -122,6 +123,18 @@ describe('no raw control characters in any output', () => {
     const changed = JSON.parse(diff.stdout).find((e: Record<string, unknown>) => 'TensorStatsChanged' in e).TensorStatsChanged[0];
     expect(changed).toBe(evil);
     expect(JSON.parse(inspect.stdout).tensors.map((t: { name: string }) => t.name)).toContain(evil);
+  });
+
+  it('YAML double-quotes and escapes them, bidirectional controls too (js-yaml leaves those raw); names load back exactly', async () => {
+    const [diff, inspect] = await Promise.all([cli([a, b, '-o', 'yaml']), cli(['inspect', a, '-o', 'yaml'])]);
+    for (const r of [diff, inspect]) {
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).not.toMatch(RAW);
+    }
+    expect(diff.stdout).toContain('\\u202Eevil');
+    const entries = yaml.load(diff.stdout) as Array<Record<string, unknown[]>>;
+    expect(entries.find((e) => 'TensorStatsChanged' in e)!.TensorStatsChanged![0]).toBe(evil);
+    expect((yaml.load(inspect.stdout) as { tensors: Array<{ name: string }> }).tensors.map((t) => t.name)).toContain(evil);
   });
 
   it('Markdown and HTML show them escaped (and HTML escapes markup)', async () => {
