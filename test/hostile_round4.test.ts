@@ -17,13 +17,13 @@ import type { Job } from '../src/engine/ops.js';
 import { DiffaiError } from '../src/errors.js';
 import { readerFailure } from '../src/formats/registry.js';
 import { MAX_SHARDS } from '../src/formats/sharded/index.js';
-import { MAX_NAME_TEXT } from '../src/formats/tensor-list.js';
+import { MAX_DESCRIBED_ENTRIES, MAX_NAME_TEXT } from '../src/formats/tensor-list.js';
 import { warningList } from '../src/formats/warnings.js';
 import { JsonPieceEscaper, jsonTerminalSafe } from '../src/render/json-safe.js';
 import { cli, expectTrouble, requireBuild } from './helpers/cli.js';
 import { ROOT } from './helpers/files.js';
 import { safetensors, safetensorsRaw } from './helpers/hostile_files.js';
-import { checkpoint, matNestedLongNames, nestedLongKeyPickle, sharedScalarList, sharedStringLeaves } from './helpers/hostile_names.js';
+import { checkpoint, manyLeaves, matNestedLongNames, nestedLongKeyPickle, sharedScalarList, sharedStringLeaves } from './helpers/hostile_names.js';
 
 requireBuild();
 const TMP = mkdtempSync(join(tmpdir(), 'diffai-round4-'));
@@ -84,6 +84,26 @@ describe('values shared through the pickle memo', () => {
   it('a list of 20,000 scalars referenced 20,000 times (400 M values printed) is refused', async () => {
     const path = write('shared_list.pt', checkpoint(sharedScalarList(20_000)));
     expectTrouble(await cli(['inspect', path], SMALL_HEAP), path, /more than \d+ values/);
+  });
+});
+
+describe('entries besides tensors are budgeted like tensors', () => {
+  it(`more than ${MAX_DESCRIBED_ENTRIES} safetensors metadata keys (10^6 in 30 MB took 50 s and 950 MB) or pickled leaves are refused`, async () => {
+    const meta: Record<string, string> = {};
+    for (let i = 0; i <= MAX_DESCRIBED_ENTRIES; i++) meta[`k${i}`] = `v${i}`;
+    const st = write('many_meta.safetensors', safetensors({ w: [1] }, meta));
+    const pkl = write('many_leaves.pt', checkpoint(manyLeaves(MAX_DESCRIBED_ENTRIES + 1)));
+    const [a, b] = await Promise.all([cli(['inspect', st], SMALL_HEAP), cli(['inspect', pkl], SMALL_HEAP)]);
+    expectTrouble(a, st, new RegExp(`more than ${MAX_DESCRIBED_ENTRIES} metadata entries`));
+    expectTrouble(b, pkl, new RegExp(`more than ${MAX_DESCRIBED_ENTRIES} entries besides tensors`));
+  });
+
+  it('a thousand metadata keys still work, values exact', async () => {
+    const meta: Record<string, string> = {};
+    for (let i = 0; i < 1000; i++) meta[`k${i}`] = `v${i}`;
+    const r = await cli(['inspect', write('some_meta.safetensors', safetensors({ w: [1] }, meta)), '-o', 'json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).metadata['__metadata__.k999']).toBe('v999');
   });
 });
 

@@ -18,6 +18,7 @@ import { safetensorsReader } from './safetensors/reader.js';
 import { describeSharded, findShardIndex, isShardIndexName, SHARD_INDEX_NAMES } from './sharded/index.js';
 import { looksLikeZip } from './zip/zip.js';
 import { capWarnings } from './warnings.js';
+import { MAX_DESCRIBED_ENTRIES, tooManyEntries } from './tensor-list.js';
 import { settleCompressedWork } from './inflate-budget.js';
 
 /**
@@ -147,8 +148,9 @@ export function readerFailure(e: unknown, path: string, reader: string): unknown
   return new DiffaiError(path, `the ${reader} reader failed: ${message}`);
 }
 
-/** A description with its warnings capped (readers keep bounded lists; this catches lists joined afterwards). */
+/** A description with its warnings capped and its entries counted (readers keep bounded lists; this catches lists joined afterwards). */
 function bounded(d: ModelDescription): ModelDescription {
+  if (Object.keys(d.leaves).length > MAX_DESCRIBED_ENTRIES) throw tooManyEntries(d.path);
   const warnings = capWarnings(d.warnings);
   return warnings === d.warnings ? d : { ...d, warnings };
 }

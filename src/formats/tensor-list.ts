@@ -15,6 +15,14 @@ import type { TensorDescriptor } from './types.js';
 
 export const MAX_DESCRIBED_TENSORS = 1 << 17;
 
+/**
+ * Entries other than tensors (metadata keys, non-tensor leaves of a checkpoint) one
+ * description may hold: each costs a string and work in every later step (model view,
+ * aliases, rendering, comparing), and real files have a few hundred; 10^6 safetensors
+ * `__metadata__` keys in 30 MB took 50 s and 950 MB to inspect.
+ */
+export const MAX_DESCRIBED_ENTRIES = 1 << 16;
+
 /** Characters all the names of one description may hold (tensors and the entries readers name alike). */
 export const MAX_NAME_TEXT = 32 << 20;
 
@@ -63,6 +71,10 @@ export function chargeName(tensors: TensorDescriptor[], name: string): void {
 
 export function tooMany(path: string): DiffaiError {
   return new DiffaiError(path, `more than ${MAX_DESCRIBED_TENSORS} tensors (real models have at most a few tens of thousands); refused`);
+}
+
+export function tooManyEntries(path: string): DiffaiError {
+  return new DiffaiError(path, `more than ${MAX_DESCRIBED_ENTRIES} metadata entries (real files have at most a few thousand); refused`);
 }
 
 /** The refusal of a file whose names together pass MAX_NAME_TEXT. */

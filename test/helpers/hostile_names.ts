@@ -67,6 +67,11 @@ export function sharedScalarList(n: number): Buffer {
   );
 }
 
+/** `{k0: None, k1: None, …}`: `n` leaves that are not tensors. */
+export function manyLeaves(n: number): Buffer {
+  return P(op.PROTO, 2, op.EMPTY_DICT, op.MARK, ...Array.from({ length: n }, (_, i) => P(str(`k${i}`), op.NONE)), op.SETITEMS, op.STOP);
+}
+
 /** Any of the pickles above as a torch zip checkpoint. */
 export const checkpoint = (pkl: Buffer): Buffer => torchZip(pkl);
 

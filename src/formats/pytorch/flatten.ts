@@ -10,7 +10,7 @@ import type { NumpyArray, TensorRef, UnsupportedTensor } from './torch.js';
 import { PyBytes, PyDict, PyGlobal, PyObject, PySet, isHost, type PyKey, type PyValue } from './unpickler.js';
 import { warningList } from '../warnings.js';
 import { LeafTextBudget, summarizedText } from '../leaf-text.js';
-import { MAX_NAME_TEXT, namesTooLongMessage } from '../tensor-list.js';
+import { MAX_DESCRIBED_ENTRIES, MAX_NAME_TEXT, namesTooLongMessage } from '../tensor-list.js';
 import { briefText } from '../../terminal.js';
 
 export interface FlatTensor {
@@ -116,6 +116,8 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
       return;
     }
     seenNames.add(key);
+    if (leaves.size === MAX_DESCRIBED_ENTRIES)
+      throw new FlattenError(`more than ${MAX_DESCRIBED_ENTRIES} entries besides tensors (real checkpoints have at most a few thousand)`);
     leaves.set(key, v);
   };
 
