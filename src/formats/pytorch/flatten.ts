@@ -4,7 +4,6 @@
  * argparse Namespace / plain objects by their attribute dict; pickled nn.Modules and
  * TorchScript objects by their parameters and buffers (state_dict names).
  */
-import { createHash } from 'node:crypto';
 import type { LeafValue } from '../types.js';
 import type { NumpyArray, TensorRef, UnsupportedTensor } from './torch.js';
 import { PyBytes, PyDict, PyGlobal, PyObject, PySet, isHost, type PyKey, type PyValue } from './unpickler.js';
@@ -12,6 +11,10 @@ import { warningList } from '../warnings.js';
 import { LeafTextBudget, summarizedText } from '../leaf-text.js';
 import { MAX_DESCRIBED_ENTRIES, MAX_NAME_TEXT, namesTooLongMessage } from '../tensor-list.js';
 import { briefText } from '../../terminal.js';
+import { lazyBuiltin } from '../../lazy-builtin.js';
+
+/** Loaded only when a string passes the text budget (start-up loads no crypto). */
+const crypto = lazyBuiltin<typeof import('node:crypto')>('node:crypto');
 
 export interface FlatTensor {
   name: string;
@@ -88,7 +91,7 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
     if (known !== undefined) return known;
     const bytes = Buffer.byteLength(s, 'utf8');
     if (text.take(bytes)) return s;
-    const d = summarizedText(bytes, createHash('sha256').update(s, 'utf8').digest('hex'));
+    const d = summarizedText(bytes, crypto().createHash('sha256').update(s, 'utf8').digest('hex'));
     digests.set(s, d);
     return d;
   };
