@@ -3,7 +3,7 @@
 // host then reads chunks into rawA/rawB and calls one kernel per chunk.
 import {
   allocateLayout, rawA, rawB, RING_SLOTS, scratchA, scratchB, statsOut, statsOutB, compareOut, RAW_BYTES, SCRATCH_BYTES,
-  histOut, rowsOut, vecX, vecY, HIST_MAX_BINS, ROWS_OUT_BYTES, VEC_BYTES,
+  histOut, rowsOut, vecX, vecY, HIST_MAX_BINS, ROWS_OUT_BYTES, VEC_BYTES, batchIn, batchOut, BATCH_ITEMS,
 } from './layout';
 import { buildTables as fillTables, f16Constants } from './convert';
 import { ROW_STATS_SLOTS, ROW_PAIR_SLOTS } from './rows';
@@ -16,6 +16,7 @@ export {
   compare_f32, compare_stats, compare_stats_f32_f32, compare_stats_f32_bf16, compare_stats_f32_f16, compare_stats_bf16_f32, compare_stats_bf16_bf16,
   compare_stats_bf16_f16, compare_stats_f16_f32, compare_stats_f16_bf16, compare_stats_f16_f16,
 } from './fused';
+export { compare_batch, stats_batch } from './batch';
 export { grid_residual_f32, grid_residual_f64 } from './grid';
 export { tolerance_f32, tolerance_f64 } from './tolerance';
 export { adam_step_f32, adam_step_f64 } from './adam';
@@ -60,6 +61,9 @@ export function rowsOutBytes(): usize { return ROWS_OUT_BYTES; }
 export function ptrVecX(): usize { return vecX; }
 export function ptrVecY(): usize { return vecY; }
 export function vecBytes(): usize { return VEC_BYTES; }
+export function ptrBatchIn(): usize { return batchIn; }
+export function ptrBatchOut(): usize { return batchOut; }
+export function batchItems(): usize { return BATCH_ITEMS; }
 export function rowStatsSlots(): i32 { return ROW_STATS_SLOTS; }
 export function rowPairSlots(): i32 { return ROW_PAIR_SLOTS; }
 export {

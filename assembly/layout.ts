@@ -18,6 +18,10 @@ export const HIST_MAX_BINS: usize = 1024;
 export const HIST_HEADER_SLOTS: usize = 8;      // underflow, overflow, nan, +inf, −inf, 3 spare
 export const ROWS_OUT_BYTES: usize = 1 << 20;   // per-row records (rows.ts gives record sizes)
 export const VEC_BYTES: usize = 4 << 20;        // one n×k f64 vector block: n·k ≤ 524,288
+// Column-job batches (assembly/batch.ts): items per call, 12 bytes each in, ≤ 29 f64 records out.
+export const BATCH_ITEMS: usize = 1024;
+const BATCH_IN_BYTES: usize = BATCH_ITEMS * 12;
+const BATCH_OUT_BYTES: usize = BATCH_ITEMS * 29 * 8;
 
 // The first of each side's RING_SLOTS raw slots (RAW_BYTES each, contiguous).
 export let rawA: usize = 0;
@@ -38,6 +42,8 @@ export let rowsOut: usize = 0;
 export let rowsTemp: usize = 0;     // one per-row record: the fast path's trial copy
 export let vecX: usize = 0;
 export let vecY: usize = 0;
+export let batchIn: usize = 0;
+export let batchOut: usize = 0;
 
 function alignedAlloc(bytes: usize): usize {
   // Over-allocate so the block can start on a 64-byte boundary.
@@ -49,7 +55,7 @@ export function allocateLayout(): void {
   // Grow memory once, for everything below (the large regions plus 1 MiB for the tables and
   // records): the allocator would otherwise grow it step by step, and each step can copy the
   // whole memory (measured: ~10 ms of start-up).
-  const total: usize = (<usize>2) * RING_SLOTS * RAW_BYTES + (<usize>2) * SCRATCH_BYTES + ROWS_OUT_BYTES + (<usize>2) * VEC_BYTES + (<usize>1 << 20);
+  const total: usize = (<usize>2) * RING_SLOTS * RAW_BYTES + (<usize>2) * SCRATCH_BYTES + ROWS_OUT_BYTES + (<usize>2) * VEC_BYTES + BATCH_IN_BYTES + BATCH_OUT_BYTES + (<usize>1 << 20);
   memory.grow(<i32>((total + 0xffff) >> 16));
   rawA = alignedAlloc(RING_SLOTS * RAW_BYTES);
   rawB = alignedAlloc(RING_SLOTS * RAW_BYTES);
@@ -69,4 +75,6 @@ export function allocateLayout(): void {
   rowsTemp = alignedAlloc(512);
   vecX = alignedAlloc(VEC_BYTES);
   vecY = alignedAlloc(VEC_BYTES);
+  batchIn = alignedAlloc(BATCH_IN_BYTES);
+  batchOut = alignedAlloc(BATCH_OUT_BYTES);
 }

@@ -165,8 +165,10 @@ export async function inspectDescribed(model: ModelDescription, options: Library
   const sourceOf = new Uint32Array(rows.size);
   const toRead = new Uint8Array(rows.size);
   let count = 0;
+  // Names are made only for a filter to see (a million-tensor file makes no string per tensor here).
+  const filtered = options.path !== undefined || options.ignoreKeysRegex !== undefined;
   for (let k = 0; k < rows.size; k++) {
-    if (!keep(rows.name(k))) continue;
+    if (filtered && !keep(rows.name(k))) continue;
     const tie = rows.tiedTo(k);
     const found = tie === undefined ? -1 : rows.find(tie);
     const source = found >= 0 ? found : k;
@@ -189,23 +191,33 @@ export async function inspectDescribed(model: ModelDescription, options: Library
       // Small plain tensors of a file described column-wise (safetensors): column jobs, typed arrays in and out.
       const file = rows.plainFile();
       const columns = file === undefined ? undefined : new ColumnJobBuilder('stats', [file], COLUMN_WINDOW);
-      const columnar: number[] = [];
+      const columnar = (k: number) => columns !== undefined && columnDtype(rows.dtype(k));
       for (let k = 0; k < rows.size; k++) {
         if (toRead[k] === 0) continue;
         if (rows.readBytes(k) > SMALL_JOB_BYTES) large.push(executor.stats(rows.descriptor(k)).then((p) => partials.set(k, p)));
-        else if (columns && columnDtype(rows.dtype(k))) columnar.push(k);
-        else small.push(k);
+        else if (!columnar(k)) small.push(k);
       }
       const started = Promise.all(large);
       started.catch(() => undefined); // awaited below, after the windows
       try {
-        for (let w = 0; columns && w < columnar.length; w += COLUMN_WINDOW) {
-          const window = columnar.slice(w, w + COLUMN_WINDOW);
-          for (const k of window) columns.push(rows.numel(k), dtypeCode(rows.dtype(k)), rows.byteOffset(k));
-          const records = await executor.runColumns(columns.take());
-          window.forEach((k, m) => {
-            partials.setRecord(k, records, m * STATS_FIELDS);
-          });
+        // Column windows filled in a second pass over the rows (no list of a million positions),
+        // their records in one array reused from window to window.
+        if (columns) {
+          const window = new Uint32Array(COLUMN_WINDOW);
+          const records = new Float64Array(COLUMN_WINDOW * STATS_FIELDS);
+          let n = 0;
+          const run = async () => {
+            await executor.runColumns(columns.take(), records);
+            for (let m = 0; m < n; m++) partials.setRecord(window[m]!, records, m * STATS_FIELDS);
+            n = 0;
+          };
+          for (let k = 0; k < rows.size; k++) {
+            if (toRead[k] === 0 || rows.readBytes(k) > SMALL_JOB_BYTES || !columnar(k)) continue;
+            window[n++] = k;
+            columns.push(rows.numel(k), dtypeCode(rows.dtype(k)), rows.byteOffset(k));
+            if (n === COLUMN_WINDOW) await run();
+          }
+          if (n > 0) await run();
         }
         for (let w = 0; w < small.length; w += BATCH_WINDOW) {
           const window = small.slice(w, w + BATCH_WINDOW).map((k) => [k, rows.descriptor(k)] as const);

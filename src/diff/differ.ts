@@ -8,11 +8,11 @@ import type { ComparePartial } from '../engine/partials.js';
 import type { LeafValue, ModelDescription, TensorDescriptor } from '../formats/types.js';
 import { tensorColumns } from '../formats/table.js';
 import { SMALL_JOB_BYTES, batchable, runAll } from '../engine/executor.js';
-import { COLUMN_WINDOW, ColumnJobBuilder, changedAt, columnDtype, dtypeCode, unpackCompared } from '../engine/columns.js';
+import { COLUMN_WINDOW, ColumnJobBuilder, STATS_FIELDS, changedAt, columnDtype, dtypeCode, recordWidth, unpackCompared } from '../engine/columns.js';
 import { SAFETENSORS_METADATA_PREFIX } from '../model/ties.js';
 import { metadataKind, modelViewOf, type ModelView } from '../model/view.js';
 import { compareNames } from '../names.js';
-import { comparison, tensorStats } from './stats.js';
+import { comparison, recordComparison, recordTensorStats, tensorStats } from './stats.js';
 import { annotateOriginalNames } from './rename.js';
 import type { DiffResult } from './types.js';
 
@@ -173,16 +173,20 @@ export async function* diffWindows(
   const runColumns = executor.runColumns?.bind(executor);
   const files = read && runColumns ? plan.plainFiles() : undefined;
   const builder = files && new ColumnJobBuilder('compare', files, COLUMN_WINDOW, epsilon);
+  // One records array for every segment: a segment's records are read before the next runs (runPlan).
+  let recordSpace: Float64Array | undefined;
   const columns = builder && {
     accepts: (i: number) => plan.columnar(i),
     run: async (indices: number[]): Promise<(m: number) => DiffResult[]> => {
       for (const i of indices) plan.addColumnItem(i, builder);
-      const records = await runColumns!(builder.take());
+      recordSpace ??= new Float64Array(COLUMN_WINDOW * recordWidth('compare'));
+      const records = await runColumns!(builder.take(), recordSpace);
       // Result objects are built from the records as they are handed on (see runPlan).
       return (m) => {
         const i = indices[m]!;
-        // Same shape by construction: an unchanged tensor of the same dtype yields nothing (and needs no descriptors).
-        if (changedAt(records, m) === 0 && options.onTensor === undefined && plan.sameHeader(i)) return NOTHING;
+        // Same shape by construction: of the same dtype, an unchanged tensor yields nothing and a
+        // changed one its values' change, built from the record (no descriptors or partials).
+        if (options.onTensor === undefined && plan.sameHeader(i)) return changedAt(records, m) === 0 ? NOTHING : [plan.statsChanged(i, records, m)];
         const step = plan.step(i) as Extract<PlanStep, { kind: 'common' }>;
         const r = unpackCompared(records, m);
         return common(step.a, step.b, { a: { stats: r.a }, b: { stats: r.b }, comparison: r.comparison });
@@ -372,8 +376,10 @@ export class DiffPlan {
 
   /** Bytes step i reads (0 for a reshaped common tensor: values are not compared across shapes). */
   readBytes(i: number): number {
-    const [a, b] = this.sideBytes(i);
-    return a + b;
+    const kind = this.kinds[i]!;
+    if (kind === REMOVED) return this.a.rows.readBytes(this.atA[i]!);
+    if (kind === ADDED) return this.b.rows.readBytes(this.atB[i]!);
+    return this.commonBytes(i, false);
   }
 
   /** True when step i is a common tensor with the same shape and dtype on both sides. */
@@ -407,6 +413,22 @@ export class DiffPlan {
     );
   }
 
+  /** The TensorStatsChanged result of columnar step i from record m of its compare column job's records. */
+  statsChanged(i: number, records: Float64Array, m: number): DiffResult {
+    const ka = this.atA[i]!;
+    const kb = this.atB[i]!;
+    const ra = this.a.rows;
+    const rb = this.b.rows;
+    const at = m * recordWidth('compare');
+    return {
+      kind: 'TensorStatsChanged',
+      name: ra.name(ka),
+      a: recordTensorStats(ra.shape(ka), ra.dtype(ka), ra.numel(ka), records, at),
+      b: recordTensorStats(rb.shape(kb), rb.dtype(kb), rb.numel(kb), records, at + STATS_FIELDS),
+      comparison: recordComparison(records, at + 2 * STATS_FIELDS),
+    };
+  }
+
   /** Adds columnar step i to a compare column job. */
   addColumnItem(i: number, job: ColumnJobBuilder): void {
     const ka = this.atA[i]!;
@@ -418,17 +440,20 @@ export class DiffPlan {
 
   /** Bytes of the larger side step i reads. */
   largestRead(i: number): number {
-    const [a, b] = this.sideBytes(i);
-    return Math.max(a, b);
+    const kind = this.kinds[i]!;
+    if (kind === REMOVED) return this.a.rows.readBytes(this.atA[i]!);
+    if (kind === ADDED) return this.b.rows.readBytes(this.atB[i]!);
+    return this.commonBytes(i, true);
   }
 
-  private sideBytes(i: number): [number, number] {
-    const kind = this.kinds[i]!;
-    if (kind === REMOVED) return [this.a.rows.readBytes(this.atA[i]!), 0];
-    if (kind === ADDED) return [0, this.b.rows.readBytes(this.atB[i]!)];
-    const [ka, kb] = [this.atA[i]!, this.atB[i]!];
-    if (!sameDims(this.a.rows.shape(ka), this.b.rows.shape(kb))) return [0, 0];
-    return [this.a.rows.readBytes(ka), this.b.rows.readBytes(kb)];
+  /** Bytes common step i reads on both sides (`largest`: on its larger side); 0 across shapes. No array per step: planBytes asks a million times. */
+  private commonBytes(i: number, largest: boolean): number {
+    const ka = this.atA[i]!;
+    const kb = this.atB[i]!;
+    if (!sameDims(this.a.rows.shape(ka), this.b.rows.shape(kb))) return 0;
+    const a = this.a.rows.readBytes(ka);
+    const b = this.b.rows.readBytes(kb);
+    return largest ? Math.max(a, b) : a + b;
   }
 }
 

@@ -1,5 +1,7 @@
 /** Turns engine partials into the contract's stats and comparison objects. */
-import { type ComparePartial, type StatsPartial, partialL2, partialStd } from '../engine/partials.js';
+import type { DType } from '../dtypes.js';
+import { unpackCompareInto, unpackStatsInto } from '../engine/columns.js';
+import { type ComparePartial, type StatsPartial, emptyCompare, emptyStats, partialL2, partialStd } from '../engine/partials.js';
 import type { TensorPartials } from '../engine/executor.js';
 import type { TensorDescriptor } from '../formats/types.js';
 import type { Comparison, PartStats, TensorStats } from './types.js';
@@ -12,22 +14,7 @@ function partStats(p: StatsPartial): PartStats {
 export function tensorStats(desc: TensorDescriptor, partials: TensorPartials | undefined): TensorStats {
   const p = partials?.stats;
   const complex = partials?.real !== undefined;
-  const base: PartStats = p && !complex ? partStats(p) : { mean: null, std: null, min: null, max: null };
-  const stats: TensorStats = {
-    mean: base.mean,
-    std: base.std,
-    min: base.min,
-    max: base.max,
-    shape: desc.shape,
-    dtype: desc.dtype,
-    total_params: desc.numel,
-    nan_count: p?.nan ?? null,
-    posinf_count: p?.posinf ?? null,
-    neginf_count: p?.neginf ?? null,
-    zero_count: p?.zeros ?? null,
-    // Σx² = M2 + n·mean² over finite elements (no partials: nothing was read).
-    l2_norm: p ? partialL2(p) : null,
-  };
+  const stats = statsObject(desc.shape, desc.dtype, desc.numel, p && !complex ? partStats(p) : NO_PART, p);
   if (partials?.real && partials.imag) {
     stats.real = partStats(partials.real);
     stats.imag = partStats(partials.imag);
@@ -37,6 +24,46 @@ export function tensorStats(desc: TensorDescriptor, partials: TensorPartials | u
   }
   return stats;
 }
+
+const NO_PART: PartStats = Object.freeze({ mean: null, std: null, min: null, max: null });
+
+/** The contract's stats object: `base` over the finite elements, counts and norm from `p` (null without partials). */
+function statsObject(shape: number[], dtype: DType, numel: number, base: PartStats, p: StatsPartial | undefined): TensorStats {
+  return {
+    mean: base.mean,
+    std: base.std,
+    min: base.min,
+    max: base.max,
+    shape,
+    dtype,
+    total_params: numel,
+    nan_count: p?.nan ?? null,
+    posinf_count: p?.posinf ?? null,
+    neginf_count: p?.neginf ?? null,
+    zero_count: p?.zeros ?? null,
+    // Σx² = M2 + n·mean² over finite elements (no partials: nothing was read).
+    l2_norm: p ? partialL2(p) : null,
+  };
+}
+
+/**
+ * tensorStats of a plain real tensor (no complex parts, no quantization) whose packed
+ * statistics are at records[at…] (a column job's, columns.ts), without the partials and
+ * descriptor objects: a million reported tensors each made a dozen objects.
+ */
+export function recordTensorStats(shape: number[], dtype: DType, numel: number, records: Float64Array, at: number): TensorStats {
+  const p = unpackStatsInto(records, at, SCRATCH_STATS);
+  return statsObject(shape, dtype, numel, p.count === 0 ? NO_PART : { mean: p.mean, std: partialStd(p), min: p.min, max: p.max }, p);
+}
+
+/** comparison() of the packed compare partial at records[at…]. */
+export function recordComparison(records: Float64Array, at: number): Comparison {
+  return comparison(unpackCompareInto(records, at, SCRATCH_COMPARE));
+}
+
+/** Partials the record functions fill and read at once (never kept). */
+const SCRATCH_STATS = emptyStats();
+const SCRATCH_COMPARE = emptyCompare();
 
 export function comparison(c: ComparePartial): Comparison {
   const normA = Math.sqrt(c.sumAA);

@@ -52,8 +52,11 @@ export const COLUMN_WINDOW = 8192;
 
 /** True for a dtype a column job can hold: real, one element per block. */
 export function columnDtype(dtype: DType): boolean {
-  return !isComplex(dtype) && dtypeInfo(dtype).blockElements === 1;
+  return COLUMN_DTYPES.has(dtype);
 }
+
+/** The dtypes columnDtype accepts (asked for every tensor of a plan, twice). */
+const COLUMN_DTYPES: ReadonlySet<DType> = new Set(DTYPES.filter((d) => !isComplex(d) && dtypeInfo(d).blockElements === 1));
 
 /** The code a column job stores for `dtype`. */
 export function dtypeCode(dtype: DType): number {
@@ -93,6 +96,21 @@ export function packStatsRecord(r: Float64Array, out: Float64Array, at: number):
 }
 
 const EMPTY_STATS = Object.freeze(emptyStats());
+
+/** unpackStats into an existing partial (no object made). */
+export function unpackStatsInto(r: Float64Array, at: number, p: StatsPartial): StatsPartial {
+  p.count = r[at]!;
+  p.mean = r[at + 1]!;
+  p.m2 = r[at + 2]!;
+  p.exp = r[at + 3]!;
+  p.min = r[at + 4]!;
+  p.max = r[at + 5]!;
+  p.nan = r[at + 6]!;
+  p.posinf = r[at + 7]!;
+  p.neginf = r[at + 8]!;
+  p.zeros = r[at + 9]!;
+  return p;
+}
 
 export function unpackStats(r: Float64Array, at: number): StatsPartial {
   return {
@@ -136,6 +154,20 @@ export function packCompareRecord(r: Float64Array, out: Float64Array, at: number
 
 /** Fields of a compare record that mergesToOther (partials.ts) checks for −0: maxAbs and the sums. */
 const COMPARE_SUMS = [1, 2, 4, 5, 6, 7];
+
+/** unpackCompare into an existing partial (no object made). */
+export function unpackCompareInto(r: Float64Array, at: number, c: ComparePartial): ComparePartial {
+  c.pairs = r[at]!;
+  c.maxAbs = r[at + 1]!;
+  c.sumAbs = r[at + 2]!;
+  c.changed = r[at + 3]!;
+  c.sumSqDiff = r[at + 4]!;
+  c.sumAB = r[at + 5]!;
+  c.sumAA = r[at + 6]!;
+  c.sumBB = r[at + 7]!;
+  c.mismatched = r[at + 8]!;
+  return c;
+}
 
 export function unpackCompare(r: Float64Array, at: number): ComparePartial {
   return {
@@ -192,6 +224,18 @@ export function selectItems(job: ColumnJob, order: ArrayLike<number>, from: numb
     dtypes: job.dtypes.map((d) => pick(d, Uint8Array)),
     offsets: job.offsets.map((o) => pick(o, Float64Array)),
     numels: pick(job.numels, Float64Array),
+    epsilon: job.epsilon,
+  };
+}
+
+/** Items [from, to) of a job (copies: a job may cross to a worker, which would otherwise get the whole buffers). */
+export function sliceItems(job: ColumnJob, from: number, to: number): ColumnJob {
+  return {
+    op: job.op,
+    paths: job.paths,
+    dtypes: job.dtypes.map((d) => d.slice(from, to)),
+    offsets: job.offsets.map((o) => o.slice(from, to)),
+    numels: job.numels.slice(from, to),
     epsilon: job.epsilon,
   };
 }

@@ -7,6 +7,7 @@
 import { DTYPES, type DType } from '../dtypes.js';
 import { DiffaiError } from '../errors.js';
 import { storedDtype, type TensorDescriptor } from '../formats/types.js';
+import { type BatchCall, ColumnBatch } from './column-batch.js';
 import { compileKernels, Kernels } from './kernels.js';
 import type { Chunk, EngineOp } from './op.js';
 import { type ColumnJob, itemBytes, packResult, recordWidth } from './columns.js';
@@ -82,6 +83,13 @@ class ChunkView implements Chunk {
   }
 }
 
+/** What a column job's items of one pair of dtypes run with: chunk view, kernel step and the op's batch call (if any). */
+interface ColumnSetup {
+  view: ChunkView;
+  step: number;
+  call: BatchCall | undefined;
+}
+
 /** Where one side of an item lies in its file, when it can be read as part of a span. */
 interface Placement {
   path: string;
@@ -142,6 +150,8 @@ export class Engine {
   /** Scratch of windowOf and fold, by number of sides (no array per item). */
   private at = [[], [0], [0, 0]];
   private raws = [[], [0], [0, 0]];
+  /** Column-job items waiting for their batch call (made with the kernels). */
+  private batch: ColumnBatch | undefined;
 
   constructor(private options: EngineOptions = {}) {}
 
@@ -373,12 +383,13 @@ export class Engine {
    * into the job's record array. Between reads only typed arrays are held, so per-item
    * objects die young.
    */
-  async runColumns(job: ColumnJob): Promise<Float64Array> {
+  async runColumns(job: ColumnJob, into?: Float64Array): Promise<Float64Array> {
     if (!this.madeKernels) await compileKernels();
     const op = opOf(job.op) as AnyOp;
     const sides = job.paths.length;
     const count = job.numels.length;
-    const out = new Float64Array(count * recordWidth(job.op));
+    // Into the caller's array when it has one (a new array per job is fresh pages to fault in, job after job).
+    const out = into?.length === count * recordWidth(job.op) ? into : new Float64Array(count * recordWidth(job.op));
     const files = job.paths.map((p) => this.files.get(p));
     const params: { epsilon: number } | Record<string, never> = job.op === 'compare' ? { epsilon: job.epsilon } : {};
     const { file, end } = this.scratch.take(count);
@@ -394,10 +405,12 @@ export class Engine {
         ids[i] = ends[i]! <= size ? s : -1;
       }
     }
-    // Pipelines, chunk view and step by the items' dtypes (neighbours usually share them).
+    // Pipelines, chunk view, step and batch call by the items' dtypes, made once per pair of dtypes.
+    const setups = new Map<number, ColumnSetup>();
     let key = -1;
-    let view: ChunkView | undefined;
-    let step = 0;
+    let setup: ColumnSetup | undefined;
+    const batch = (this.batch ??= new ColumnBatch(this.kernels));
+    const width = recordWidth(job.op);
     for (let i = 0; i < count; ) {
       const from = i;
       const end = await this.readNeighbours(ranges, i, 1);
@@ -407,27 +420,42 @@ export class Engine {
           if (ranges.file[s]![i]! < 0) throw new DiffaiError(job.paths[s], 'tensor data runs past the end of the file');
         }
       }
-      for (; i < end; i++) {
-        this.options.signal?.throwIfAborted();
-        const codeA = job.dtypes[0]![i]!;
-        const codeB = sides > 1 ? job.dtypes[1]![i]! : 0;
-        if (codeA * 256 + codeB !== key) {
-          key = codeA * 256 + codeB;
-          const tensors = job.dtypes.map((d) => ({ dtype: DTYPES[d[i]!]!, byteOrder: 'little' as const }));
-          const ps = this.pipelines(tensors);
-          view = new ChunkView(this.kernels, ps, ps[0]!.kind);
-          step = this.step(op, { params, tensors: [] }, ps, kernelLimit(ps, this.options.chunkElements));
+      try {
+        for (; i < end; i++) {
+          const codeA = job.dtypes[0]![i]!;
+          const codeB = sides > 1 ? job.dtypes[1]![i]! : 0;
+          if (codeA * 256 + codeB !== key) {
+            batch.flush(); // the next setup may fill tables in scratch
+            key = codeA * 256 + codeB;
+            setup = setups.get(key);
+            if (!setup) setups.set(key, (setup = this.columnSetup(op, params, job.dtypes, i)));
+          }
+          const { view, step, call } = setup!;
+          const numel = job.numels[i]!;
+          const at = this.windowOf(ranges, from, i);
+          if (numel > 0 && numel <= step) {
+            // One chunk: many at once (column-batch.ts), or the op writes the record itself (no accumulator objects per tensor).
+            if (call) {
+              batch.add(call, out, i, at[0]!, sides > 1 ? at[1]! : 0, numel);
+              continue;
+            }
+            this.options.signal?.throwIfAborted();
+            if (op.record) {
+              view.set(0, numel, at);
+              if (op.record(view, params, out, i * width)) continue;
+            }
+          }
+          this.options.signal?.throwIfAborted();
+          batch.flush();
+          const acc = this.fold(op, view, params, op.empty(params, []), 0, numel, step, at);
+          packResult(job.op, op.result(acc, params) as Parameters<typeof packResult>[1], out, i);
         }
-        const numel = job.numels[i]!;
-        const at = this.windowOf(ranges, from, i);
-        if (op.record && numel > 0 && numel <= step) {
-          // One chunk: the op writes the record itself (no accumulator objects per tensor).
-          view!.set(0, numel, at);
-          if (op.record(view!, params, out, i * recordWidth(job.op))) continue;
-        }
-        const acc = this.fold(op, view!, params, op.empty(params, []), 0, numel, step, at);
-        packResult(job.op, op.result(acc, params) as Parameters<typeof packResult>[1], out, i);
+        batch.flush(); // before the next read overwrites the raw buffers
+      } catch (e) {
+        batch.discard(); // a failed job leaves nothing waiting for the next
+        throw e;
       }
+      this.options.signal?.throwIfAborted();
       // Progress once per run of neighbours: the items' bytes.
       if (this.options.onBytes) {
         let bytes = 0;
@@ -436,6 +464,15 @@ export class Engine {
       }
     }
     return out;
+  }
+
+  /** What a column job's items of one pair of dtypes (those of item i) run with. */
+  private columnSetup(op: AnyOp, params: JobItem['params'], dtypes: Uint8Array[], i: number): ColumnSetup {
+    const tensors = dtypes.map((d) => ({ dtype: DTYPES[d[i]!]!, byteOrder: 'little' as const }));
+    const ps = this.pipelines(tensors);
+    const view = new ChunkView(this.kernels, ps, ps[0]!.kind);
+    const step = this.step(op, { params, tensors: [] }, ps, kernelLimit(ps, this.options.chunkElements));
+    return { view, step, call: op.batch?.(this.kernels, ps, params) };
   }
 
   /** Statistics of elements already in memory (library use). */

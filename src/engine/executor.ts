@@ -8,7 +8,7 @@ import { MATVEC_MAX_K, VEC_VALUES } from './matvec-limits.js';
 import { dtypeInfo, isComplex } from '../dtypes.js';
 import { contiguousStrides, readByteLength, storedByteLength, storedDtype, type TensorDescriptor } from '../formats/types.js';
 import type { EngineOptions } from './engine.js';
-import { type ColumnJob, itemBytes, recordWidth, selectItems } from './columns.js';
+import { type ColumnJob, itemBytes, recordWidth, selectItems, sliceItems } from './columns.js';
 import { type JobItem, type OpName, type OpParams, type OpResult, opOf } from './ops.js';
 import type { CompareResult } from './ops/compare.js';
 import type { Grid } from './ops/grid.js';
@@ -256,29 +256,35 @@ export class Executor {
   /**
    * A column job (columns.ts: many small plain tensors as typed arrays), records in item
    * order and equal, item for item, to what statsMany/compareMany return: items go out in
-   * file order as jobs of up to RANGE_BYTES, read in runs of neighbours.
+   * file order as jobs of up to RANGE_BYTES, read in runs of neighbours. With `into` (at
+   * least count × recordWidth doubles, e.g. reused from window to window), the records are
+   * written there and a view of it returned.
    */
-  async runColumns(job: ColumnJob): Promise<Float64Array> {
+  async runColumns(job: ColumnJob, into?: Float64Array): Promise<Float64Array> {
     const count = job.numels.length;
     const offsets = job.offsets[0]!;
+    // Items usually come in file order already (names and offsets of a writer's file ascend
+    // together): then each job is a slice and its records one copy.
+    let inOrder = true;
+    for (let i = 1; i < count && inOrder; i++) inOrder = offsets[i - 1]! <= offsets[i]!;
     const order = new Uint32Array(count);
     for (let i = 0; i < count; i++) order[i] = i;
-    order.sort((x, y) => offsets[x]! - offsets[y]!);
+    if (!inOrder) order.sort((x, y) => offsets[x]! - offsets[y]!);
     const bytes = (i: number) => (job.dtypes.length === 1 ? itemBytes(job, 0, i) : itemBytes(job, 0, i) + itemBytes(job, 1, i));
     const width = recordWidth(job.op);
-    const out = new Float64Array(count * width);
+    const out = into !== undefined && into.length >= count * width ? into.subarray(0, count * width) : new Float64Array(count * width);
     const jobs: Array<Promise<void>> = [];
     for (let from = 0; from < count; ) {
       let to = from;
       let weight = 0;
       while (to < count && (to === from || weight + bytes(order[to]!) <= RANGE_BYTES)) weight += bytes(order[to++]!);
       const first = from;
+      // In order, a job's records have their place in `out` (an engine in this thread writes them there).
+      const place = inOrder ? out.subarray(first * width, to * width) : undefined;
       jobs.push(
-        this.backend.runColumns(selectItems(job, order, from, to), weight).then((records) => {
-          for (let m = 0; m < to - first; m++) {
-            const at = order[first + m]! * width;
-            for (let f = 0; f < width; f++) out[at + f] = records[m * width + f]!;
-          }
+        this.backend.runColumns(inOrder ? sliceItems(job, from, to) : selectItems(job, order, from, to), weight, place).then((records) => {
+          if (place === undefined) scatterRecords(records, out, order, first, to - first, width);
+          else if (records !== place) place.set(records);
         }),
       );
       from = to;
@@ -574,4 +580,9 @@ export function batchable(desc: TensorDescriptor): boolean {
  */
 export function tensorBytes(tensors: TensorDescriptor[]): number {
   return tensors.reduce((sum, t) => sum + readByteLength(t), 0);
+}
+
+/** Records of items order[first…first + count) (a job's, in its order) to their places in `out`. */
+function scatterRecords(records: Float64Array, out: Float64Array, order: Uint32Array, first: number, count: number, width: number): void {
+  for (let m = 0; m < count; m++) out.set(records.subarray(m * width, (m + 1) * width), order[first + m]! * width);
 }

@@ -105,6 +105,24 @@ export interface KernelExports {
   vecBytes(): number;
   rowStatsSlots(): number;
   rowPairSlots(): number;
+  /** Column-job batches (assembly/batch.ts): items at ptrBatchIn (i32 triples), records at ptrBatchOut. */
+  compare_batch(
+    count: number,
+    eps: number,
+    wide: number,
+    srcA: number,
+    widenA: number,
+    toF64A: number,
+    ownA: number,
+    srcB: number,
+    widenB: number,
+    toF64B: number,
+    ownB: number,
+  ): void;
+  stats_batch(count: number, widen: number, toF64: number, kernel: number): void;
+  ptrBatchIn(): number;
+  ptrBatchOut(): number;
+  batchItems(): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -176,6 +194,10 @@ export class Kernels {
   /** The compare record: [pairs, maxAbs, sumAbs, changed, sumSqDiff, sumAB, sumAA, sumBB, mismatched]. */
   readonly compareOut: Float64Array;
   readonly bytes: Uint8Array;
+  /** Column-job batches: items in (raw pointer A, raw pointer B, n per item), kernel records out, and the most items per call. */
+  readonly batchIn: Int32Array;
+  readonly batchOut: Float64Array;
+  readonly batchItems: number;
   private tablesReady: boolean;
 
   constructor(options: KernelsOptions = {}) {
@@ -202,6 +224,9 @@ export class Kernels {
     this.statsOut = new Float64Array(buffer, this.k.ptrStatsOut(), 10);
     this.statsOutB = new Float64Array(buffer, this.k.ptrStatsOutB(), 10);
     this.compareOut = new Float64Array(buffer, this.k.ptrCompareOut(), 9);
+    this.batchItems = this.k.batchItems();
+    this.batchIn = new Int32Array(buffer, this.k.ptrBatchIn(), 3 * this.batchItems);
+    this.batchOut = new Float64Array(buffer, this.k.ptrBatchOut(), 29 * this.batchItems);
   }
 
   /**

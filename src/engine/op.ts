@@ -6,6 +6,7 @@
  * into its accumulator.
  */
 import type { TensorDescriptor } from '../formats/types.js';
+import type { BatchCall } from './column-batch.js';
 import type { Kernels } from './kernels.js';
 import type { Kind, Pipeline } from './pipeline.js';
 
@@ -54,6 +55,12 @@ export interface EngineOp<Params, Acc, Result> {
    * chunk needs the general path (nothing written).
    */
   record?(c: Chunk, params: Params, out: Float64Array, at: number): boolean;
+  /**
+   * Column jobs: the call that runs many one-chunk items of these pipelines (the sides'
+   * kind: that of the first) at once, writing each item's record as record() would
+   * (column-batch.ts); undefined when these pipelines have none (items then go one by one).
+   */
+  batch?(k: Kernels, pipelines: Pipeline[], params: Params): BatchCall | undefined;
   /**
    * Optional: every range's result at once (in range order; the array and its results are
    * the op's to reuse), equal to folding merge over them from the empty result. For ops

@@ -5,7 +5,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { DiffaiError } from '../errors.js';
-import { Engine, type EngineOptions } from './engine.js';
+import { Engine, type EngineOptions, jobFailure } from './engine.js';
 import type { ColumnJob } from './columns.js';
 import { takeWorker } from './worker-start.js';
 import type { Job, OpName, OpResult } from './ops.js';
@@ -13,8 +13,11 @@ import type { Job, OpName, OpResult } from './ops.js';
 export interface Backend {
   /** Runs any registered op's job; one result per item. */
   run<K extends OpName>(job: Job<K>, weight: number): Promise<Array<OpResult<K>>>;
-  /** Runs a column job (many small plain tensors); one record per item (columns.ts). */
-  runColumns(job: ColumnJob, weight: number): Promise<Float64Array>;
+  /**
+   * Runs a column job (many small plain tensors); one record per item (columns.ts), written
+   * into `into` when given and the job runs in this thread (else a new array).
+   */
+  runColumns(job: ColumnJob, weight: number, into?: Float64Array): Promise<Float64Array>;
   close(): Promise<void>;
 }
 
@@ -32,8 +35,8 @@ export class InThreadBackend implements Backend {
     return this.queued(() => this.engine.execute(job) as Promise<Array<OpResult<K>>>);
   }
 
-  runColumns(job: ColumnJob): Promise<Float64Array> {
-    return this.queued(() => this.engine.execute(job) as Promise<Float64Array>);
+  runColumns(job: ColumnJob, _weight: number, into?: Float64Array): Promise<Float64Array> {
+    return this.queued(() => this.engine.runColumns(job, into).catch((e: unknown) => Promise.reject(jobFailure(e, job))));
   }
 
   private queued<T>(work: () => Promise<T>): Promise<T> {

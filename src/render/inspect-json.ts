@@ -7,6 +7,7 @@
 import type { InspectReport } from '../library.js';
 import { inspectRows, type InspectRows } from '../report/inspect-rows.js';
 import { JsonTape } from './json-tape.js';
+import { StatsTape, plainInspected } from './stats-tape.js';
 import type { OutputPiece } from './stream-writer.js';
 
 /** Tensors per piece of streamed output. */
@@ -74,9 +75,13 @@ export function* inspectJsonChunks(report: InspectReport, bytes = false): Genera
     }
     if (stringified < rows.count) {
       const tape = new JsonTape();
+      const direct = new StatsTape(tape);
       for (let i = stringified; i < rows.count; i++) {
         tape.raw(',\n    ');
-        tape.value(rows.tensor(i), 4);
+        // The usual tensor (no tie, link, parts or quantization) without the generic walk.
+        const t = rows.tensor(i);
+        if (plainInspected(t)) direct.jsonInspected(t);
+        else tape.value(t, 4);
         if (tape.wantsFlush(PIECE_BYTES)) yield* tape.flush();
       }
       yield* tape.flush();

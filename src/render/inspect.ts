@@ -1,7 +1,7 @@
 /** Text output of `diffai inspect`: a header line, one line per tensor, then metadata. */
 import type { InspectedTensor, InspectReport } from '../library.js';
 import { inspectRows, type InspectRows } from '../report/inspect-rows.js';
-import { termSafeDeep } from '../terminal.js';
+import { termSafe, termSafeDeep } from '../terminal.js';
 import { PLAIN, type Palette } from './color.js';
 import { dims, leaf, num } from './text.js';
 
@@ -18,7 +18,7 @@ export function* inspectTextChunks(report: InspectReport, palette: Palette = PLA
   const rows = inspectRows(report);
   let lines = [`${safe(report.file)}: ${safe(report.format)}, ${rows.count} tensors, ${roleCounts(rows)}`];
   for (let i = 0; i < rows.count; i++) {
-    lines.push(tensorLine(safe(rows.tensor(i))));
+    lines.push(tensorLine(safeTensor(rows.tensor(i))));
     if (lines.length >= LINES_PER_CHUNK) {
       yield `${lines.join('\n')}\n`;
       lines = [];
@@ -31,6 +31,16 @@ export function* inspectTextChunks(report: InspectReport, palette: Palette = PLA
   }
   for (const w of safe(report.warnings)) lines.push(palette.dim(`warning: ${w}`));
   if (lines.length > 0) yield `${lines.join('\n')}\n`;
+}
+
+/**
+ * termSafeDeep(t) without walking every member of every row: of an inspected tensor's
+ * strings only the names (and a quantization scheme) come from the file; role and dtype are
+ * our own words. A row with anything to escape takes the full walk.
+ */
+function safeTensor(t: InspectedTensor): InspectedTensor {
+  const clean = (s: string | undefined) => s === undefined || termSafe(s) === s;
+  return clean(t.name) && clean(t.tied_to) && clean(t.linked_to) && clean(t.quantization?.scheme) ? t : termSafeDeep(t);
 }
 
 function tensorLine(t: InspectedTensor): string {

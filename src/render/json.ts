@@ -2,6 +2,7 @@ import type { DiffResult, PairStream } from '../diff/types.js';
 import { reportContract, toContract } from './contract.js';
 import { inspectJsonChunks } from './inspect-json.js';
 import { JsonTape } from './json-tape.js';
+import { StatsTape, plainStatsChanged } from './stats-tape.js';
 import type { Renderer } from './types.js';
 import { jsonSafeChunks, jsonSafeChunksAsync, jsonTerminalSafe } from './json-safe.js';
 
@@ -46,6 +47,7 @@ const PIECE_BYTES = 1 << 20;
 export async function* jsonWindowChunks(windows: AsyncIterable<DiffResult[]>): AsyncGenerator<string | Uint8Array> {
   let first = true;
   let tape: JsonTape | undefined;
+  let statsTape: StatsTape | undefined;
   for await (const window of windows) {
     if (window.length === 0) continue;
     if (first) {
@@ -55,9 +57,12 @@ export async function* jsonWindowChunks(windows: AsyncIterable<DiffResult[]>): A
       continue;
     }
     tape ??= new JsonTape();
-    for (const entry of toContract(window)) {
+    statsTape ??= new StatsTape(tape);
+    for (const r of window) {
       tape.raw(',\n  ');
-      tape.value(entry, 2);
+      // The usual entry straight from its result; any other through its contract object.
+      if (plainStatsChanged(r)) statsTape.json(r);
+      else tape.value(toContract([r])[0], 2);
     }
     if (tape.wantsFlush(PIECE_BYTES)) yield* tape.flush();
   }

@@ -2,6 +2,7 @@ import type { DiffResult, PairStream } from '../diff/types.js';
 import { reportContract, toContract } from './contract.js';
 import { inspectYamlChunks } from './inspect-yaml.js';
 import { JsonTape } from './json-tape.js';
+import { StatsTape, plainStatsChanged } from './stats-tape.js';
 import type { Renderer } from './types.js';
 import { documentChunks, itemText } from './yaml-text.js';
 import { YamlTape } from './yaml-tape.js';
@@ -28,10 +29,11 @@ export async function* yamlWindowChunks(windows: AsyncIterable<DiffResult[]>): A
   let empty = true;
   let yamlTape: YamlTape | undefined;
   let tape: JsonTape | undefined;
+  let statsTape: StatsTape | undefined;
   for await (const window of windows) {
     if (window.length === 0) continue;
-    const entries = toContract(window);
     if (empty) {
+      const entries = toContract(window);
       empty = false;
       for (let i = 0; i < entries.length; i += ENTRIES_PER_PIECE) {
         let piece = '';
@@ -42,7 +44,12 @@ export async function* yamlWindowChunks(windows: AsyncIterable<DiffResult[]>): A
     }
     tape ??= new JsonTape();
     yamlTape ??= new YamlTape(tape);
-    for (const entry of entries) yamlTape.item(entry);
+    statsTape ??= new StatsTape(tape);
+    // The usual entry straight from its result; any other through its contract object.
+    for (const r of window) {
+      if (plainStatsChanged(r)) statsTape.yaml(r);
+      else yamlTape.item(toContract([r])[0]);
+    }
     if (tape.wantsFlush(PIECE_BYTES)) yield* tape.flush();
   }
   if (empty) yield '[]\n';

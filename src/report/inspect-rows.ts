@@ -8,9 +8,10 @@
  */
 import { STATS_FIELDS, packStats, unpackStats } from '../engine/columns.js';
 import type { TensorPartials } from '../engine/executor.js';
-import { tensorStats } from '../diff/stats.js';
+import { recordTensorStats, tensorStats } from '../diff/stats.js';
 import type { NameFilterName } from '../diff/differ.js';
 import type { TensorStats } from '../diff/types.js';
+import type { DType } from '../dtypes.js';
 import type { FormatName, LeafValue } from '../formats/types.js';
 import type { Role } from '../model/roles.js';
 import type { ViewRows } from '../model/view.js';
@@ -73,8 +74,15 @@ export class PartialsColumns {
 
   /** Stores the packed statistics record at records[at…] (a stats column job's) for position k, as set() would. */
   setRecord(k: number, records: Float64Array, at: number): void {
-    this.values.set(records.subarray(at, at + FIELDS), k * FIELDS);
+    // Field by field: a subarray per tensor cost more than the ten copies.
+    const values = this.values;
+    for (let f = 0, to = k * FIELDS; f < FIELDS; f++) values[to + f] = records[at + f]!;
     this.state[k] = PLAIN;
+  }
+
+  /** The contract's stats of position k when it holds plain statistics (tensorStats of them, without the partials' objects), else undefined. */
+  plainStats(k: number, shape: number[], dtype: DType, numel: number): TensorStats | undefined {
+    return this.state[k] === PLAIN ? recordTensorStats(shape, dtype, numel, this.values, k * FIELDS) : undefined;
   }
 
   /** The partials stored for position k (undefined when nothing was read). */
@@ -116,7 +124,10 @@ export class ViewInspectRows implements InspectRows {
     if (tie !== undefined) t.tied_to = tie;
     const link = this.rows.linkedTo(k);
     if (link !== undefined) t.linked_to = link;
-    return Object.assign(t, tensorStats(this.rows.descriptor(k), this.partials.get(this.source[i]!)));
+    // A table's rows (plain files: no quantization) with plain statistics need no descriptor.
+    const plain =
+      this.rows.plainFile() !== undefined ? this.partials.plainStats(this.source[i]!, this.rows.shape(k), this.rows.dtype(k), this.rows.numel(k)) : undefined;
+    return Object.assign(t, plain ?? tensorStats(this.rows.descriptor(k), this.partials.get(this.source[i]!)));
   }
 }
 

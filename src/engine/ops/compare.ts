@@ -1,6 +1,8 @@
 /** Statistics of both tensors and their element-wise comparison, in one pass. */
 import type { FusedStatsKernel } from '../../dtypes.js';
-import { STATS_FIELDS, packCompareRecord, packStatsRecord } from '../columns.js';
+import { type SidePrep, copyBatchRecords, rawStatsCode, sidePrep } from '../column-batch.js';
+import { COMPARE_FIELDS, STATS_FIELDS, packCompareRecord, packStatsRecord } from '../columns.js';
+import type { Pipeline } from '../pipeline.js';
 import type { Chunk, EngineOp } from '../op.js';
 import { type CompareResult, type StatsPartial, compareFromRecord, emptyCompare, emptyStats, mergeCompare, mergeStats, statsFromRecord } from '../partials.js';
 
@@ -14,8 +16,7 @@ export const FUSED_SOURCE: Partial<Record<FusedStatsKernel, number>> = { stats_b
 
 /** The side's source code for compare_stats: bf16/f16 as stored, 0 (kernel-ready f32) for anything else. */
 function fusedSource(c: Chunk, side: number): number {
-  const fused = c.pipeline(side).fusedStats;
-  return (fused && FUSED_SOURCE[fused]) || 0;
+  return pipelineSource(c.pipeline(side));
 }
 
 /** The side's pointer for compare_stats given its source code: the raw bytes for bf16/f16, else the f32 values. */
@@ -83,4 +84,30 @@ export const compareOp: EngineOp<{ epsilon: number }, CompareResult, CompareResu
     packCompareRecord(k.compareOut, out, at + 2 * STATS_FIELDS);
     return true;
   },
+  batch(k, ps, { epsilon }) {
+    // chunk() from an empty accumulator, item by item in assembly/batch.ts compare_batch.
+    const wide = ps[0]!.kind === 'f64' ? 1 : 0;
+    const sides: Array<{ src: number; prep: SidePrep; own: number }> = [];
+    for (const p of ps) {
+      // ownStats(): a side's own stats kernel replaces its statistics (0: none).
+      const ownKernel = p.fusedStats && !FUSED_SOURCE[p.fusedStats] ? p.fusedStats : undefined;
+      const own = ownKernel ? rawStatsCode(ownKernel) : 0;
+      const prep = sidePrep(p);
+      if (!prep || (ownKernel && own === 0)) return undefined;
+      sides.push({ src: wide ? 0 : pipelineSource(p), prep, own });
+    }
+    const [a, b] = sides as [(typeof sides)[0], (typeof sides)[0]];
+    return {
+      width: 2 * STATS_FIELDS + COMPARE_FIELDS,
+      run(count, out, at) {
+        k.k.compare_batch(count, epsilon, wide, a.src, a.prep.widen, a.prep.toF64, a.own, b.src, b.prep.widen, b.prep.toF64, b.own);
+        copyBatchRecords(k, count, 2 * STATS_FIELDS + COMPARE_FIELDS, out, at);
+      },
+    };
+  },
 };
+
+/** fusedSource() of a side by its pipeline (the pipelines of an f32-kind chunk). */
+function pipelineSource(p: Pipeline): number {
+  return (p.fusedStats && FUSED_SOURCE[p.fusedStats]) || 0;
+}

@@ -1,5 +1,6 @@
 /** Statistics (count, mean, M2, min, max, non-finite and zero counts) of one tensor. */
-import { packStatsRecord } from '../columns.js';
+import { copyBatchRecords, rawStatsCode, sidePrep } from '../column-batch.js';
+import { STATS_FIELDS, packStatsRecord } from '../columns.js';
 import type { Chunk, EngineOp } from '../op.js';
 import { type StatsPartial, emptyStats, mergeStats, statsFromRecord } from '../partials.js';
 
@@ -28,5 +29,24 @@ export const statsOp: EngineOp<Record<string, never>, StatsPartial, StatsPartial
     runStats(c);
     packStatsRecord(c.k.statsOut, out, at);
     return true;
+  },
+  batch(k, [p]) {
+    // runStats item by item in assembly/batch.ts stats_batch: a stats kernel on the stored
+    // elements (code + 1), else stats_f64 (1) or stats_f32 (0) of the prepared ones.
+    const prep = sidePrep(p!);
+    if (!prep) return undefined;
+    let kernel = p!.kind === 'f64' ? 1 : 0;
+    if (p!.fusedStats && p!.kind === 'f32') {
+      const code = rawStatsCode(p!.fusedStats);
+      if (code === 0) return undefined;
+      kernel = code + 1;
+    }
+    return {
+      width: STATS_FIELDS,
+      run(count, out, at) {
+        k.k.stats_batch(count, prep.widen, prep.toF64, kernel);
+        copyBatchRecords(k, count, STATS_FIELDS, out, at);
+      },
+    };
   },
 };
