@@ -1,4 +1,8 @@
-import { termSafe } from './terminal.js';
+import { briefText, termSafe } from './terminal.js';
+
+/** Longest message and path an error line shows (a message may quote a megabyte-long name). */
+const MAX_MESSAGE_SHOWN = 2000;
+const MAX_PATH_SHOWN = 4096;
 
 /**
  * The one error type the CLI turns into `diffai: <file>: <problem>` and exit code 2.
@@ -16,7 +20,8 @@ export class DiffaiError extends Error {
 
   /** The single line printed on stderr (control characters in names and paths escaped). */
   get line(): string {
-    return termSafe(this.file === undefined ? `diffai: ${this.message}` : `diffai: ${this.file}: ${this.message}`);
+    const message = briefText(this.message, MAX_MESSAGE_SHOWN);
+    return termSafe(this.file === undefined ? `diffai: ${message}` : `diffai: ${briefText(this.file, MAX_PATH_SHOWN)}: ${message}`);
   }
 }
 

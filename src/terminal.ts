@@ -48,10 +48,37 @@ export function utf8TermSafe(b: Uint8Array): boolean {
   return true;
 }
 
+/** Characters of one piece of untrusted text (a name, a path, a value) that a message line shows. */
+export const MAX_SHOWN_TEXT = 1000;
+
+/**
+ * `text` cut to about `max` characters: its start and end around a count of what was left out.
+ * A one-line message stays readable when a file names a tensor with a megabyte of text.
+ */
+export function briefText(text: string, max = MAX_SHOWN_TEXT): string {
+  if (text.length <= max) return text;
+  const head = text.slice(0, Math.ceil(max * 0.6));
+  const tail = text.slice(text.length - Math.floor(max * 0.3));
+  return `${head}…(${text.length - head.length - tail.length} characters left out)…${tail}`;
+}
+
 /** `text` with every control character escaped (`\e`, `\n`, `\x07`, `\u202e` …); one line, safe to print. */
 export function termSafe(text: string): string {
   UNSAFE.lastIndex = 0;
   return UNSAFE.test(text) ? text.replace(UNSAFE, escapeOne) : text;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNSAFE_IN_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/**
+ * A whole document of lines (Markdown, HTML) with every control character escaped as termSafe
+ * does, but its own line breaks and tabs kept: names reach it from files, and the document
+ * may be printed on a terminal.
+ */
+export function termSafeLines(text: string): string {
+  UNSAFE_IN_LINES.lastIndex = 0;
+  return UNSAFE_IN_LINES.test(text) ? text.replace(UNSAFE_IN_LINES, escapeOne) : text;
 }
 
 /**

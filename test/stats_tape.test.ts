@@ -17,6 +17,7 @@ import { jsonWindowChunks } from '../src/render/json.js';
 import { plainInspected, plainStatsChanged } from '../src/render/stats-tape.js';
 import { inspectJsonChunks } from '../src/render/inspect-json.js';
 import { renderJson } from '../src/render/json.js';
+import { jsonSafeChunks } from '../src/render/json-safe.js';
 import { reportContract } from '../src/render/contract.js';
 import type { InspectReport, InspectedTensor } from '../src/report/inspect-rows.js';
 import { yamlWindowChunks } from '../src/render/yaml.js';
@@ -165,10 +166,10 @@ describe('inspected tensors written straight from their values', () => {
     expect(tensors.filter((t) => !plain.includes(t)).some(plainInspected)).toBe(false);
   });
 
-  it('the streamed inspection JSON (tape after the first 1,024 tensors) equals JSON.stringify of the contract', async () => {
+  it('the streamed inspection JSON (tape after the first 1,024 tensors) equals JSON.stringify of the contract (both made terminal-safe)', async () => {
     const json = await text(
       (async function* () {
-        yield* inspectJsonChunks(report, true);
+        yield* jsonSafeChunks(inspectJsonChunks(report, true)); // as the JSON renderer prints it (json-safe.ts)
       })(),
     );
     expect(json === renderJson(reportContract(report))).toBe(true);

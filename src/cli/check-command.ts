@@ -12,8 +12,9 @@ import { withModels } from '../load.js';
 import type { OutputFormat } from '../render/registry.js';
 import { renderJson } from '../render/json.js';
 import type { InputArgs } from './input-options.js';
-import { write, writeError } from './output.js';
+import { warn, write, writeError } from './output.js';
 import { createProgress } from './progress.js';
+import { briefText, termSafe } from '../terminal.js';
 
 export interface CheckArgs extends InputArgs {
   files: string[];
@@ -93,8 +94,8 @@ export async function runCheck(args: CheckArgs): Promise<number> {
   if (!args.quiet) {
     if (args.output === 'json') await write(renderJson(results));
     else if (args.output === 'yaml') await write((await import('js-yaml')).dump(results, { lineWidth: -1 }));
-    else await write(results.map((r) => `${checkLine(r)}\n`).join(''));
-    for (const r of results) for (const w of r.warnings) writeError(`diffai: ${r.file}: warning: ${w}\n`);
+    else await write(results.map((r) => `${termSafe(briefText(checkLine(r), 4000))}\n`).join(''));
+    for (const r of results) for (const w of r.warnings) warn(false, `${r.file}: warning: ${w}`);
     if (failed > 0 && results.length > 1) writeError(`diffai: ${failed} of ${results.length} files failed the check\n`);
   }
   return failed > 0 ? 2 : 0;

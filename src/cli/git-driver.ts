@@ -22,6 +22,7 @@ import { render } from '../render/registry.js';
 import { renderTextconv } from '../render/textconv.js';
 import { loadOptionsFrom, type InputArgs } from './input-options.js';
 import { write, stdoutIsTerminal } from './output.js';
+import { termSafe } from '../terminal.js';
 
 const NULL_FILE = '/dev/null';
 
@@ -47,7 +48,7 @@ export interface GitDiffArgs extends InputArgs {
 export async function runGitDiff(args: GitDiffArgs): Promise<number> {
   const argv = args.gitArgs.map(String);
   if (argv.length === 1) {
-    await write(`* Unmerged path ${argv[0]}\n`);
+    await write(`* Unmerged path ${termSafe(argv[0]!)}\n`);
     return 0;
   }
   if (argv.length !== 7 && argv.length !== 9) {
@@ -59,7 +60,7 @@ export async function runGitDiff(args: GitDiffArgs): Promise<number> {
   // A model by its name (so a corrupt model is reported, not text-diffed) or by its bytes.
   const isModel = [path, newPath, ...present].some((p) => MODEL_EXTENSIONS.test(p)) || present.some(sniffsAsModel);
   if (!isModel) return textDiff(path, newPath, oldFile, newFile);
-  const header = `diffai a/${path} b/${newPath}${oldFile === NULL_FILE ? ' (new file)' : newFile === NULL_FILE ? ' (deleted file)' : ''}\n`;
+  const header = `diffai a/${termSafe(path)} b/${termSafe(newPath)}${oldFile === NULL_FILE ? ' (new file)' : newFile === NULL_FILE ? ' (deleted file)' : ''}\n`;
   const options = { ...loadOptionsFrom(args), threads: args.threads, epsilon: args.epsilon ?? 0 };
   const report = await withModels(present, options, async (models) => {
     const [a, b] =
@@ -93,9 +94,11 @@ async function textDiff(path: string, newPath: string, oldFile: string, newFile:
     },
   );
   if (r.error || (r.status !== 0 && r.status !== 1)) {
-    await write(`diffai a/${path} b/${newPath}: not a model file, and \`diff -u\` could not compare it${r.error ? ` (${r.error.message})` : ''}\n`);
+    await write(
+      `diffai a/${termSafe(path)} b/${termSafe(newPath)}: not a model file, and \`diff -u\` could not compare it${r.error ? ` (${r.error.message})` : ''}\n`,
+    );
     return 0;
   }
-  await write(`diff a/${path} b/${newPath}\n${r.stdout.toString('utf8')}`);
+  await write(`diff a/${termSafe(path)} b/${termSafe(newPath)}\n${r.stdout.toString('utf8')}`);
   return 0;
 }

@@ -22,7 +22,7 @@ export const HOLD_CHARS = 256 << 10;
 import { fstatSync, statSync, writeSync } from 'node:fs';
 import { DiffaiError } from '../errors.js';
 import { type OutputPiece, StreamWriter } from '../render/stream-writer.js';
-import { termSafe } from '../terminal.js';
+import { termSafe, termSafeLines } from '../terminal.js';
 
 /** Whether stdout goes straight to file descriptor 1 (see writeStdoutDirectly). */
 let direct = false;
@@ -53,9 +53,13 @@ export function stderrStream(): NodeJS.WriteStream {
   return guardedStream(process.stderr);
 }
 
-/** A line (or lines) of details on stderr. */
+/**
+ * A line (or lines) of details on stderr. Control characters are escaped here once more
+ * (lines and tabs kept): messages quote names and paths from files and command lines, and a
+ * caller that forgot termSafe must not hand a terminal an escape sequence.
+ */
 export function writeError(text: string): void {
-  stderrStream().write(text);
+  stderrStream().write(termSafeLines(text));
 }
 
 /** Whether stdout is a terminal (for colour). */

@@ -38,7 +38,8 @@ export interface ModelListing {
  */
 export function listModels(root: string, maxEntries = MAX_DIRECTORY_ENTRIES): ModelListing {
   const walker = { root, units: [] as ModelUnit[], warnings: [] as string[], entries: 0, maxEntries };
-  walk(walker, root, new Set([realpathSync(root)]));
+  const real = realpathSync.native(root);
+  walk(walker, root, real, new Set([real]));
   walker.units.sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0));
   return { units: walker.units, warnings: walker.warnings };
 }
@@ -61,8 +62,14 @@ function linkTarget(path: string): Stats | 'loop' | undefined {
   }
 }
 
-/** `ancestors`: real paths of the directories from the root down to `dir` (a link to one of them is a loop). */
-function walk(w: Walker, dir: string, ancestors: Set<string>): void {
+/**
+ * `realDir`: `dir` with its links resolved; `ancestors`: real paths of the directories from
+ * the root down to `dir` (a link to one of them is a loop), one set added to and taken from
+ * on the way down and up. A plain subdirectory's real path is its parent's and its name;
+ * only links are resolved, by one realpath(3) call: resolving every directory component by
+ * component cost O(depth²) each, and a 1,900-deep tree did not finish in a minute.
+ */
+function walk(w: Walker, dir: string, realDir: string, ancestors: Set<string>): void {
   const index = findShardIndex(dir);
   const shards = index ? shardNames(index) : new Set<string>();
   if (index) w.units.push({ relative: toRelative(w.root, index), path: index });
@@ -87,12 +94,17 @@ function walk(w: Walker, dir: string, ancestors: Set<string>): void {
       isFile = target.isFile();
     }
     if (isDir) {
-      const real = realpathSync(path);
+      const real = entry.isSymbolicLink() ? realpathOf(path) : join(realDir, entry.name);
       if (ancestors.has(real)) {
         w.warnings.push(`${path}: symbolic link loop skipped (it leads back to ${real})`);
         continue;
       }
-      walk(w, path, new Set([...ancestors, real]));
+      ancestors.add(real);
+      try {
+        walk(w, path, real, ancestors);
+      } finally {
+        ancestors.delete(real);
+      }
     } else if (isFile && MODEL_EXTENSIONS.test(entry.name) && !shards.has(entry.name) && !isLaterGgufSplit(entry.name)) {
       w.units.push({ relative: toRelative(w.root, path), path });
     } else if (!isFile && MODEL_EXTENSIONS.test(entry.name)) {
@@ -107,6 +119,14 @@ function walk(w: Walker, dir: string, ancestors: Set<string>): void {
 function isLaterGgufSplit(name: string): boolean {
   const m = /-(\d{5})-of-\d{5}\.gguf$/i.exec(name);
   return m !== null && Number(m[1]) > 1;
+}
+
+function realpathOf(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch (e) {
+    throw new DiffaiError(path, describeFsError(e));
+  }
 }
 
 /** Shard file names an index refers to (so they are not listed as models of their own). */

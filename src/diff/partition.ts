@@ -19,6 +19,7 @@ import { type LoadOptions, withModels } from '../load.js';
 import { diffModels, type DiffOptions, type PlanStep, planDiff, type TensorSource } from './differ.js';
 import type { DiffResult } from './types.js';
 import { userRegExp } from '../regexp.js';
+import { parseJson } from '../io/json.js';
 
 export const PARTIALS_FORMAT = 'diffai-partials';
 const VERSION = 1;
@@ -275,12 +276,8 @@ function readPart(path: string): PartialsFile {
     throw new DiffaiError(path, describeFsError(e));
   }
   if (size > MAX_PART_BYTES) throw new DiffaiError(path, `is ${size} bytes, more than the ${MAX_PART_BYTES}-byte limit for a part file`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    throw new DiffaiError(path, 'is not a diffai part file (not JSON)');
-  }
+  // Depth-checked: a part's values are compared and printed by walks that recurse.
+  const json = parseJson(readFileSync(path, 'utf8'), path, 'is not a diffai part file');
   const bad = (what: string): never => {
     throw new DiffaiError(path, `is not a valid diffai part file (${what})`);
   };

@@ -246,8 +246,12 @@ export class Engine {
   }
 
   /** Runs an op job or a column job (what the pool hands a worker). */
-  execute(job: Job | ColumnJob): Promise<unknown[] | Float64Array> {
-    return 'items' in job ? this.run(job) : this.runColumns(job);
+  async execute(job: Job | ColumnJob): Promise<unknown[] | Float64Array> {
+    try {
+      return await ('items' in job ? this.run(job) : this.runColumns(job));
+    } catch (e) {
+      throw jobFailure(e, job);
+    }
   }
 
   /** The sides' pipelines: both compute as f64 when their kinds differ. */
@@ -554,4 +558,16 @@ function samePipelines(x: TensorDescriptor[], y: TensorDescriptor[]): boolean {
     if (a.dtype !== b.dtype || a.storedAs !== b.storedAs || a.byteOrder !== b.byteOrder || a.quantization || b.quantization) return false;
   }
   return true;
+}
+
+/**
+ * The engine's boundary: a failure that is not already a DiffaiError (an allocation V8 or
+ * WASM refuses for a hostile size, a stack overflow) leaves a job naming the files it read,
+ * as one line, never `internal error` without them.
+ */
+export function jobFailure(e: unknown, job: Job | ColumnJob): unknown {
+  if (e instanceof DiffaiError || (e as Error)?.name === 'AbortError') return e;
+  const paths = 'items' in job ? job.items.flatMap((item) => item.tensors.map((t) => t.source.path)) : job.paths;
+  const names = 'items' in job && job.items.length === 1 ? ` (tensor ${job.items[0]!.tensors[0]?.name})` : '';
+  return new DiffaiError([...new Set(paths)].join(', '), `cannot read the tensor data${names}: ${(e as Error)?.message ?? String(e)}`);
 }

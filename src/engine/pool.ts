@@ -5,7 +5,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { DiffaiError } from '../errors.js';
-import { Engine, type EngineOptions } from './engine.js';
+import { Engine, type EngineOptions, jobFailure } from './engine.js';
 import type { ColumnJob } from './columns.js';
 import { takeWorker } from './worker-start.js';
 import type { Job, OpName, OpResult } from './ops.js';
@@ -32,11 +32,11 @@ export class InThreadBackend implements Backend {
   }
 
   run<K extends OpName>(job: Job<K>): Promise<Array<OpResult<K>>> {
-    return this.queued(() => this.engine.run(job));
+    return this.queued(() => this.engine.execute(job) as Promise<Array<OpResult<K>>>);
   }
 
   runColumns(job: ColumnJob, _weight: number, into?: Float64Array): Promise<Float64Array> {
-    return this.queued(() => this.engine.runColumns(job, into));
+    return this.queued(() => this.engine.runColumns(job, into).catch((e: unknown) => Promise.reject(jobFailure(e, job))));
   }
 
   private queued<T>(work: () => Promise<T>): Promise<T> {

@@ -18,6 +18,7 @@ import { safetensorsReader } from './safetensors/reader.js';
 import { describeSharded, findShardIndex, isShardIndexName, SHARD_INDEX_NAMES } from './sharded/index.js';
 import { looksLikeZip } from './zip/zip.js';
 import { capWarnings } from './warnings.js';
+import { MAX_DESCRIBED_ENTRIES, tooManyEntries } from './tensor-list.js';
 import { settleCompressedWork } from './inflate-budget.js';
 
 /**
@@ -108,19 +109,48 @@ export async function describeModel(path: string, options: DescribeOptions = {})
   if (st.isDirectory()) {
     if (findShardIndex(path) === undefined)
       throw new DiffaiError(path, 'is a directory without a shard index (to compare two directories, give two directories)');
-    return bounded(await describeSharded(path, shard));
+    return bounded(await describeIndex(path, shard));
   }
-  if (isShardIndexName(path)) return bounded(await describeSharded(path, shard));
+  if (isShardIndexName(path)) return bounded(await describeIndex(path, shard));
   return bounded(await describeFile(detectFormat(path, options), path));
+}
+
+/** A sharded checkpoint (its index, or a directory holding one), behind the reader boundary. */
+async function describeIndex(path: string, shard: (p: string) => Promise<ModelDescription>): Promise<ModelDescription> {
+  try {
+    return await describeSharded(path, shard);
+  } catch (e) {
+    throw readerFailure(e, path, 'shard index');
+  }
 }
 
 /** One file by its reader, its compressed work checked and shared streams inflated once (inflate-budget.ts). */
 async function describeFile(reader: FormatReader, path: string): Promise<ModelDescription> {
-  return settleCompressedWork(await reader.describe(path));
+  try {
+    return settleCompressedWork(await reader.describe(path));
+  } catch (e) {
+    throw readerFailure(e, path, reader.name);
+  }
 }
 
-/** A description with its warnings capped (readers keep bounded lists; this catches lists joined afterwards). */
+/**
+ * The reader boundary: whatever a reader throws leaves it as a DiffaiError naming the file.
+ * Readers bound nesting, counts and sizes themselves; this is the net under them, so that a
+ * case they missed (a stack overflow, an allocation V8 refuses) is still one line that says
+ * which file, never `internal error` without it.
+ */
+export function readerFailure(e: unknown, path: string, reader: string): unknown {
+  if (e instanceof DiffaiError || (e as Error)?.name === 'AbortError') return e;
+  const message = String((e as Error)?.message ?? e);
+  if (/call stack/i.test(message)) return new DiffaiError(path, `nested too deeply for the ${reader} reader (${message})`);
+  if (/invalid (string|array) length|allocation failed|out of memory|too large/i.test(message))
+    return new DiffaiError(path, `too large for the ${reader} reader (${message})`);
+  return new DiffaiError(path, `the ${reader} reader failed: ${message}`);
+}
+
+/** A description with its warnings capped and its entries counted (readers keep bounded lists; this catches lists joined afterwards). */
 function bounded(d: ModelDescription): ModelDescription {
+  if (Object.keys(d.leaves).length > MAX_DESCRIBED_ENTRIES) throw tooManyEntries(d.path);
   const warnings = capWarnings(d.warnings);
   return warnings === d.warnings ? d : { ...d, warnings };
 }
@@ -132,7 +162,7 @@ function bounded(d: ModelDescription): ModelDescription {
 async function describeRemote(path: string, options: DescribeOptions): Promise<ModelDescription> {
   const target = findRemoteModel(path);
   const d = isShardIndexName(target)
-    ? await describeSharded(target, (p) => describeShard(p, options))
+    ? await describeIndex(target, (p) => describeShard(p, options))
     : await describeFile(detectFormat(target, options), target);
   return target === path ? d : { ...d, path };
 }

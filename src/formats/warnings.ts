@@ -4,6 +4,8 @@
  * first MAX_WARNINGS and counts the rest in one last line.
  */
 
+import { briefText } from '../terminal.js';
+
 /** Warnings kept per description; real files have a handful. */
 export const MAX_WARNINGS = 100;
 
@@ -14,11 +16,14 @@ function moreLine(n: number): string {
   return `… and ${n} more warning${n === 1 ? '' : 's'} left out`;
 }
 
-/** A warning list whose push keeps at most MAX_WARNINGS entries and then one line counting the rest. */
+/** Characters of one warning kept (it may quote a name of megabytes). */
+const MAX_WARNING_TEXT = 2000;
+
+/** A warning list whose push keeps at most MAX_WARNINGS entries (each cut to MAX_WARNING_TEXT) and then one line counting the rest. */
 export class WarningList extends Array<string> {
   override push(...items: string[]): number {
     for (const w of items) {
-      if (this.length < MAX_WARNINGS) super.push(w);
+      if (this.length < MAX_WARNINGS) super.push(briefText(w, MAX_WARNING_TEXT));
       else {
         const n = (dropped.get(this) ?? 0) + 1;
         dropped.set(this, n);

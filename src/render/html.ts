@@ -8,6 +8,7 @@ import { type Block, buildDocument, type Cell, type TableBlock } from '../report
 import { columnKinds, formatCell } from './cells.js';
 import { escapeXml, renderChart } from './svg.js';
 import type { Renderer, RenderOptions } from './types.js';
+import { termSafeLines } from '../terminal.js';
 
 /** Rows shown before a table's "Show all" button. */
 export const HTML_TABLE_PREVIEW = 20;
@@ -151,7 +152,7 @@ function blocks(list: Block[], depth: number): string {
 export function renderHtml(report: Parameters<Renderer['render']>[0], options: RenderOptions = {}): string {
   const doc = buildDocument(report, options);
   const version = options.meta?.version ? ` ${esc(options.meta.version)}` : '';
-  return `<!doctype html>
+  return termSafeLines(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -169,7 +170,7 @@ ${blocks(doc.blocks, 2)}
 <script>${SCRIPT}</script>
 </body>
 </html>
-`;
+`);
 }
 
 const html: Renderer = { render: renderHtml };

@@ -4,6 +4,7 @@ import { inspectJsonChunks } from './inspect-json.js';
 import { JsonTape } from './json-tape.js';
 import { StatsTape, plainStatsChanged } from './stats-tape.js';
 import type { Renderer } from './types.js';
+import { jsonSafeChunks, jsonSafeChunksAsync, jsonTerminalSafe } from './json-safe.js';
 
 /**
  * JSON output. JSON cannot carry non-finite numbers: JSON.stringify itself writes NaN and
@@ -12,7 +13,7 @@ import type { Renderer } from './types.js';
  */
 export function renderJson(value: unknown): string {
   // One pass: no deep copy of a 100,000-tensor report.
-  return `${JSON.stringify(value, null, 2)}\n`;
+  return jsonTerminalSafe(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /**
@@ -29,7 +30,7 @@ export function* jsonChunks(value: unknown): Generator<string> {
   for (let i = 0; i < value.length; i++) {
     // JSON.stringify writes an element it cannot represent (undefined, a function) as null.
     const text = JSON.stringify(value[i], null, 2) ?? 'null';
-    yield `  ${text.replaceAll('\n', '\n  ')}${i + 1 < value.length ? ',' : ''}\n`;
+    yield jsonTerminalSafe(`  ${text.replaceAll('\n', '\n  ')}${i + 1 < value.length ? ',' : ''}\n`);
   }
   yield ']\n';
 }
@@ -74,10 +75,11 @@ export async function* jsonWindowChunks(windows: AsyncIterable<DiffResult[]>): A
   else yield '\n]\n';
 }
 
+// Every piece passes through json-safe.ts: names reach the output raw from files.
 const json: Renderer = {
-  render: (report) => (report.kind === 'inspect' ? [...inspectJsonChunks(report)].join('') : renderJson(reportContract(report))),
+  render: (report) => (report.kind === 'inspect' ? jsonTerminalSafe([...inspectJsonChunks(report)].join('')) : renderJson(reportContract(report))),
   // An inspection streams a tensor at a time; a diff's differences entry by entry.
-  chunks: (report) => (report.kind === 'inspect' ? inspectJsonChunks(report, true) : jsonChunks(reportContract(report))),
-  pairChunks: (stream: PairStream) => jsonWindowChunks(stream.windows),
+  chunks: (report) => jsonSafeChunks(report.kind === 'inspect' ? inspectJsonChunks(report, true) : jsonChunks(reportContract(report))),
+  pairChunks: (stream: PairStream) => jsonSafeChunksAsync(jsonWindowChunks(stream.windows)),
 };
 export default json;

@@ -7,6 +7,7 @@ import { type Block, buildDocument, type TableBlock } from '../report/document.j
 import { columnKinds, formatCell } from './cells.js';
 import { renderChart } from './svg.js';
 import type { Renderer, RenderOptions } from './types.js';
+import { termSafeLines } from '../terminal.js';
 
 /** Tables longer than this are folded into a `<details>` block. */
 export const MD_TABLE_FOLD = 50;
@@ -85,7 +86,7 @@ function escapeHtml(s: string): string {
 export function renderMarkdown(report: Parameters<Renderer['render']>[0], options: RenderOptions = {}): string {
   const doc = buildDocument(report, options);
   const parts = [`# diffai report: ${escapeMarkdown(doc.title)}`, ...blocks(doc.blocks, 2, options, { n: 0 })];
-  return `${parts.join('\n\n')}\n`;
+  return termSafeLines(`${parts.join('\n\n')}\n`);
 }
 
 const markdown: Renderer = { render: renderMarkdown };

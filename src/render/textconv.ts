@@ -2,11 +2,13 @@
  * Text for `git diff`'s textconv (`diffai textconv FILE`): one line per tensor with its
  * dtype, shape and statistics at full precision (shortest round-trip decimal), then one
  * line per metadata entry, so that git's line diff shows exactly the tensors that changed.
- * Lines carry no file path, since git compares a file with its own earlier version.
+ * Lines carry no file path, since git compares a file with its own earlier version. Each
+ * line is escaped for the terminal (a newline in a name cannot split it).
  */
 import type { InspectReport } from '../library.js';
 import type { PartStats } from '../diff/types.js';
 import { dims, leaf } from './text.js';
+import { termSafe } from '../terminal.js';
 
 function exact(x: number | null): string {
   return x === null ? 'null' : String(x);
@@ -35,5 +37,6 @@ export function renderTextconv(report: InspectReport): string {
   }
   for (const [k, v] of Object.entries(report.metadata).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) lines.push(`${k} = ${leaf(v)}`);
   for (const w of report.warnings) lines.push(`# warning: ${w}`);
-  return `${lines.join('\n')}\n`;
+  // git prints these lines on a terminal: names, values and warnings come from the file.
+  return `${lines.map(termSafe).join('\n')}\n`;
 }

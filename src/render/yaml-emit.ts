@@ -12,7 +12,10 @@
  *
  * The rules below are js-yaml 4's dumper (lib/dumper.js) and the resolvers of its default
  * schema's implicit types (null, bool, int, float, timestamp, merge), restricted to the
- * options above.
+ * options above. One deliberate difference: a string holding a bidirectional override or
+ * isolate (U+202A–U+202E, U+2066–U+2069), which js-yaml prints raw, is double-quoted with
+ * those escaped (`\u202E`): names come from files, and raw they reorder what a terminal
+ * shows. It reads back as the same string.
  */
 
 /** How numbers that are not finite are written. */
@@ -111,6 +114,11 @@ function isPrintable(c: number): boolean {
   );
 }
 
+/** Bidirectional overrides and isolates: printable for YAML, escaped here (see the top). */
+function isBidiControl(c: number): boolean {
+  return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
 function isWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
@@ -179,7 +187,7 @@ function doubleQuoted(s: string): string {
     const c = codePointAt(s, i);
     const step = c >= 0x10000 ? 2 : 1;
     const escaped = ESCAPES.get(c);
-    if (escaped !== undefined || !isPrintable(c)) {
+    if (escaped !== undefined || !isPrintable(c) || isBidiControl(c)) {
       out += s.slice(from, i) + (escaped ?? hexEscape(c));
       from = i + step;
     }
@@ -220,7 +228,7 @@ function scalar(s: string, level: number, isKey: boolean): string {
   for (let i = 0; i < s.length; ) {
     const c = codePointAt(s, i);
     if (c === 0x0a && !isKey) lineBreak = true;
-    else if (!isPrintable(c)) return doubleQuoted(s);
+    else if (!isPrintable(c) || isBidiControl(c)) return doubleQuoted(s);
     plain &&= isPlainSafe(c, prev);
     prev = c;
     i += c >= 0x10000 ? 2 : 1;

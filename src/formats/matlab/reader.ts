@@ -22,7 +22,7 @@ import { describeMat73 } from './v73.js';
 import { fortranStrides, fortranView, stridedOffset, type FormatReader, type LeafValue, type ModelDescription, type TensorDescriptor } from '../types.js';
 import { nest } from '../numpy/header.js';
 import { warningList } from '../warnings.js';
-import { tensorList } from '../tensor-list.js';
+import { chargeName, tensorList } from '../tensor-list.js';
 import { LeafTextBudget, MAX_LEAF_TEXT_BYTES } from '../leaf-text.js';
 
 const miINT8 = 1,
@@ -225,6 +225,7 @@ class MatParser {
           return;
         }
         const b = await this.data(r, t, MAX_CHAR_LEAF_BYTES, full);
+        chargeName(this.desc.tensors, full);
         this.desc.leaves[full] = this.chars(b, t.type, dims, numel, full);
         return;
       }

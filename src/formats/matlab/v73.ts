@@ -16,7 +16,7 @@ import { MAX_DEPTH, MAX_OBJECTS } from '../hdf5/reader.js';
 import { attributeValue, objectReferences } from '../hdf5/values.js';
 import { fortranView, type LeafValue, type ModelDescription, type TensorDescriptor } from '../types.js';
 import { warningList } from '../warnings.js';
-import { tensorList } from '../tensor-list.js';
+import { chargeName, tensorList } from '../tensor-list.js';
 import { MAX_LEAF_TEXT_BYTES } from '../leaf-text.js';
 
 const CLASS_DTYPES: Record<string, DType> = {
@@ -103,6 +103,7 @@ function variable(w: Walk, name: string, address: number, depth: number): void {
     return;
   }
   if (cls === 'char') {
+    chargeName(desc.tensors, name);
     desc.leaves[name] = chars(w, name, address, shape);
     return;
   }

@@ -8,6 +8,13 @@ import type { LeafValue } from '../types.js';
 import type { NumpyArray, TensorRef, UnsupportedTensor } from './torch.js';
 import { PyBytes, PyDict, PyGlobal, PyObject, PySet, isHost, type PyKey, type PyValue } from './unpickler.js';
 import { warningList } from '../warnings.js';
+import { LeafTextBudget, summarizedText } from '../leaf-text.js';
+import { MAX_DESCRIBED_ENTRIES, MAX_NAME_TEXT, namesTooLongMessage } from '../tensor-list.js';
+import { briefText } from '../../terminal.js';
+import { lazyBuiltin } from '../../lazy-builtin.js';
+
+/** Loaded only when a string passes the text budget (start-up loads no crypto). */
+const crypto = lazyBuiltin<typeof import('node:crypto')>('node:crypto');
 
 export interface FlatTensor {
   name: string;
@@ -41,10 +48,6 @@ function keyString(k: PyKey): string {
   return String(k);
 }
 
-function join(prefix: string, key: string): string {
-  return prefix === '' ? key : `${prefix}.${key}`;
-}
-
 function isScalar(v: PyValue): boolean {
   return v === null || typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string' || v instanceof PyGlobal;
 }
@@ -74,6 +77,32 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
   const subtree = new Map<object, number>();
   let nodes = 0;
   let shared = 0;
+  /**
+   * Names are composed (`outer.inner.leaf`) and strings are shared through the memo, so a
+   * small pickle can name leaves with one long key repeated on every level, or hold one long
+   * string in thousands of leaves: names count against MAX_NAME_TEXT, and leaf strings against
+   * the leaf text budget, past which a string is kept as its size and SHA-256 (once per string).
+   */
+  let nameText = 0;
+  const text = new LeafTextBudget();
+  const digests = new Map<string, string>();
+  const stringLeaf = (s: string): string => {
+    const known = digests.get(s); // a string met again past the budget: neither measured nor hashed again
+    if (known !== undefined) return known;
+    const bytes = Buffer.byteLength(s, 'utf8');
+    if (text.take(bytes)) return s;
+    const d = summarizedText(bytes, crypto().createHash('sha256').update(s, 'utf8').digest('hex'));
+    digests.set(s, d);
+    return d;
+  };
+  const leafOf = (v: PyValue): LeafValue => (typeof v === 'string' ? stringLeaf(v) : scalarLeaf(v));
+  /** `prefix.key`, counted before any use that would flatten a long composed name. */
+  const join = (prefix: string, key: string): string => {
+    const name = prefix === '' ? key : `${prefix}.${key}`;
+    nameText += name.length;
+    if (nameText > MAX_NAME_TEXT) throw new FlattenError(namesTooLongMessage());
+    return name;
+  };
 
   const addTensor = (name: string, ref: TensorRef | NumpyArray): void => {
     if (seenNames.has(name)) {
@@ -90,12 +119,20 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
       return;
     }
     seenNames.add(key);
+    if (leaves.size === MAX_DESCRIBED_ENTRIES)
+      throw new FlattenError(`more than ${MAX_DESCRIBED_ENTRIES} entries besides tensors (real checkpoints have at most a few thousand)`);
     leaves.set(key, v);
+  };
+
+  /** A list of scalars is one leaf, but each element is a value printed: a shared one counts each time it is reached. */
+  const countElements = (n: number): void => {
+    nodes += n;
+    if (nodes > L.maxNodes) throw new FlattenError(`checkpoint has more than ${L.maxNodes} values`);
   };
 
   const walk = (v: PyValue, name: string, depth: number, tensorsOnly: boolean): void => {
     if (++nodes > L.maxNodes) throw new FlattenError(`checkpoint has more than ${L.maxNodes} values`);
-    if (depth > L.maxDepth) throw new FlattenError(`checkpoint nesting is deeper than ${L.maxDepth} levels (at ${name || 'top level'})`);
+    if (depth > L.maxDepth) throw new FlattenError(`checkpoint nesting is deeper than ${L.maxDepth} levels (at ${briefText(name) || 'top level'})`);
     if (isHost(v)) {
       if (v.hostKind === 'tensor') addTensor(name, v as TensorRef);
       else if (v.hostKind === 'ndarray') addTensor(name, v as NumpyArray);
@@ -105,7 +142,7 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
       return;
     }
     if (isScalar(v) || v instanceof PyBytes) {
-      if (!tensorsOnly) addLeaf(name, scalarLeaf(v));
+      if (!tensorsOnly) addLeaf(name, leafOf(v));
       return;
     }
     const obj = v as object;
@@ -125,7 +162,8 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
     try {
       if (Array.isArray(v)) {
         if (v.every(isScalar)) {
-          if (!tensorsOnly) addLeaf(name, v.map(scalarLeaf));
+          countElements(v.length);
+          if (!tensorsOnly) addLeaf(name, v.map(leafOf));
         } else {
           v.forEach((x, i) => {
             walk(x, join(name, String(i)), depth + 1, tensorsOnly);
@@ -133,7 +171,8 @@ export function flatten(root: PyValue, limits: Partial<FlattenLimits> = {}): Fla
         }
       } else if (v instanceof PySet) {
         if (v.items.every(isScalar)) {
-          if (!tensorsOnly) addLeaf(name, v.items.map(scalarLeaf));
+          countElements(v.items.length);
+          if (!tensorsOnly) addLeaf(name, v.items.map(leafOf));
         } else {
           v.items.forEach((x, i) => {
             walk(x, join(name, String(i)), depth + 1, tensorsOnly);

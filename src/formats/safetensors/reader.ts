@@ -12,6 +12,7 @@ import { JsonScanner, JsonSyntaxError } from '../../io/json-scanner.js';
 import { checkRange, readRange } from '../../io/range.js';
 import { TensorTable, tableDescription } from '../table.js';
 import type { FormatReader, LeafValue, ModelDescription } from '../types.js';
+import { MAX_DESCRIBED_ENTRIES, tooManyEntries } from '../tensor-list.js';
 
 export const MAX_HEADER_BYTES = 100_000_000;
 
@@ -351,6 +352,7 @@ class HeaderScan {
         json.skipValue();
         throw new DiffaiError(this.path, `__metadata__.${key} is not a string`);
       }
+      if (out.length === MAX_DESCRIBED_ENTRIES) throw tooManyEntries(this.path);
       out.push([key, json.string()]);
     } while (json.more(CLOSE_OBJECT));
     return out;

@@ -22,6 +22,12 @@ export const SHARD_INDEX_NAMES = ['model.safetensors.index.json', 'pytorch_model
 const INDEX_PATTERN = /\.(safetensors|bin)\.index\.json$/;
 /** Index files are metadata; larger ones are refused. */
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
+/**
+ * Most shard files one index may name. Real indexes name a few hundred at most (Llama 3.1
+ * 405B: 191); each shard is opened, described and held open while the diff reads it (and
+ * remote ones cost a request each), so an index naming 10^5 files is refused before any is.
+ */
+export const MAX_SHARDS = 4096;
 
 /** True for an index file name (`*.safetensors.index.json`, `*.bin.index.json`). */
 export function isShardIndexName(path: string): boolean {
@@ -142,6 +148,12 @@ export async function describeSharded(indexPathOrDir: string, describeFile: (pat
 
   // Describe every shard once.
   const shards = [...new Set(weightMap.values())].sort();
+  if (shards.length > MAX_SHARDS) {
+    throw new DiffaiError(
+      indexPath,
+      `shard index names ${shards.length} shard files, more than the ${MAX_SHARDS} a checkpoint has (real ones have at most a few hundred); refused`,
+    );
+  }
   const occurrences = new Map<string, Array<{ shard: string; tensor: TensorDescriptor }>>();
   const leaves: Record<string, LeafValue> = Object.create(null);
   const metadata = isPlainObject(index.metadata) ? index.metadata : undefined;
