@@ -12,7 +12,7 @@
 
 import { statsOut } from './layout';
 import { writeEmptyStats, writeStats } from './stats';
-import { maxU8, minU8, sumI32x4, sumI64x2 } from './lanes';
+import { maxS16x8, maxU8, minS16x8, minU8, sumI32x4, sumI64x2 } from './lanes';
 
 /** Vectors per block: the i16 zero-count lanes and i32 sum lanes stay below their limits. */
 const BLOCK_STEPS: i32 = 4096;
@@ -91,7 +91,7 @@ let zeroCount: i64 = 0;
     Z -= <i64>sumI32x4(i32x4.extadd_pairwise_i16x8_s(z));
   }
   let Q = sumI64x2(q);
-  let lo = min16(mn), hi = max16(mx);
+  let lo = minS16x8(mn), hi = maxS16x8(mx);
   for (let i = n8; i < n; i++) {
     const y = offset != 0 ? <i32>load<u16>(ptr + (<usize>i << 1)) - offset : <i32>load<i16>(ptr + (<usize>i << 1));
     lo = min(lo, y);
@@ -101,22 +101,6 @@ let zeroCount: i64 = 0;
     Q += <i64>y * <i64>y;
   }
   sumY = S; sumY2 = Q; lowY = lo; highY = hi; zeroCount = Z;
-}
-
-/** The smallest of eight i16 lanes. */
-@inline function min16(v: v128): i32 {
-  let m = i16x8.min_s(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
-  m = i16x8.min_s(m, i32x4.shuffle(m, m, 1, 0, 3, 2));
-  m = i16x8.min_s(m, i8x16.shuffle(m, m, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13));
-  return <i32>i16x8.extract_lane_s(m, 0);
-}
-
-/** The largest of eight i16 lanes. */
-@inline function max16(v: v128): i32 {
-  let m = i16x8.max_s(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
-  m = i16x8.max_s(m, i32x4.shuffle(m, m, 1, 0, 3, 2));
-  m = i16x8.max_s(m, i8x16.shuffle(m, m, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13));
-  return <i32>i16x8.extract_lane_s(m, 0);
 }
 
 /** Writes the record of n elements from the pass's exact sums of y = x − offset. */
