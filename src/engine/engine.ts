@@ -296,15 +296,14 @@ export class Engine {
       const step = inline ? inlineReadElements(ps, sub, reach) : reach;
       const raws = readers.map(() => 0);
       const slotOf = (side: number, slot: number) => bases[side]! + slot * k.rawBytes;
-      const elementsOf = (chunk: number) => Math.min(step, end - first - chunk * step);
+      // Where one side's share of a chunk goes: its bytes at the start of the side's slot.
+      const target = (side: number, chunk: number, slot: number) => k.view(slotOf(side, slot), bytesOf(ps[side]!, Math.min(step, end - first - chunk * step)));
       const readChunk = (chunk: number, slot: number): Promise<unknown> => {
-        const n = elementsOf(chunk);
-        if (readers.length === 1) return readers[0]!.read(k.view(slotOf(0, slot), bytesOf(ps[0]!, n)));
-        return Promise.all(readers.map((r, side) => r.read(k.view(slotOf(side, slot), bytesOf(ps[side]!, n)))));
+        if (readers.length === 1) return readers[0]!.read(target(0, chunk, slot));
+        return Promise.all(readers.map((r, side) => r.read(target(side, chunk, slot))));
       };
       const readNow = (chunk: number, slot: number) => {
-        const n = elementsOf(chunk);
-        for (let side = 0; side < readers.length; side++) readers[side]!.readNow!(k.view(slotOf(side, slot), bytesOf(ps[side]!, n)));
+        for (let side = 0; side < readers.length; side++) readers[side]!.readNow!(target(side, chunk, slot));
       };
       // A reader that can read at once on this thread: the ring has this thread read later
       // chunks while it waits (read-ring.ts). One side only: a pair's two reads already run on

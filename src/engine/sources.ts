@@ -151,8 +151,8 @@ class FileRangeReader implements ElementReader {
     private file: RandomAccessFile,
     private position: number,
   ) {
-    this.parallel = file instanceof LocalFile;
-    if (file instanceof LocalFile) {
+    this.parallel = file instanceof LocalFile; // positional reads: several may be under way at once
+    if (readsInline(file)) {
       this.readNow = (target) => {
         const position = this.position;
         this.position += target.length;
