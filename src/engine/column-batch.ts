@@ -7,12 +7,12 @@
  * integers written.
  *
  * An op offers a batch for given pipelines through EngineOp.batch (compare.ts, stats.ts);
- * the side plans below mirror what pipeline.ts convert() does, so both paths give the same
+ * the side plans below use the steps of pipeline.ts convert(), so both paths give the same
  * bits (test/column_batch.test.ts checks every dtype against the per-item path).
  */
 import type { FusedStatsKernel, WidenKernel } from '../dtypes.js';
 import type { Kernels } from './kernels.js';
-import type { Pipeline } from './pipeline.js';
+import { needsF64Step, type Pipeline } from './pipeline.js';
 
 /** Widenings a batch can run, by code (1-based position here; assembly/batch.ts widen() has the same order). */
 export const BATCH_WIDENINGS: readonly WidenKernel[] = [
@@ -45,14 +45,9 @@ export interface SidePrep {
 /** The side's preparation in batch codes, or undefined when a batch cannot do it (byte swaps, dequantization, other widenings). */
 export function sidePrep(p: Pipeline): SidePrep | undefined {
   if (p.swap || p.quantization || p.blockElements !== 1) return undefined;
-  let kind = p.blockBytes === 8 && !p.widen ? 'f64' : 'f32';
-  let widen = 0;
-  if (p.widen) {
-    widen = BATCH_WIDENINGS.indexOf(p.widen.kernel) + 1;
-    if (widen === 0) return undefined;
-    kind = p.widen.to;
-  }
-  return { widen, toF64: p.kind === 'f64' && kind === 'f32' ? 1 : 0 };
+  const widen = p.widen ? BATCH_WIDENINGS.indexOf(p.widen.kernel) + 1 : 0;
+  if (p.widen && widen === 0) return undefined;
+  return { widen, toF64: needsF64Step(p) ? 1 : 0 };
 }
 
 /** The batch code of a stats kernel on stored elements (0 when a batch has none for it). */

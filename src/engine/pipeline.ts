@@ -140,17 +140,21 @@ export function prepare(k: Kernels, p: Pipeline, raw: number, scratch: number, n
   return convert(k, p, raw, scratch, n);
 }
 
+/** True when convert() ends with f32 → f64: the pipeline computes as f64 on values stored (or widened) as f32. */
+export function needsF64Step(p: Pipeline): boolean {
+  const kind: Kind = p.widen ? p.widen.to : p.blockBytes === 8 ? 'f64' : 'f32';
+  return p.kind === 'f64' && kind === 'f32';
+}
+
 /** prepare() on elements already in native byte order. */
 export function convert(k: Kernels, p: Pipeline, raw: number, scratch: number, n: number): number {
   const x = k.k;
   let ptr = raw;
-  let kind: Kind = p.blockBytes === 8 && !p.widen ? 'f64' : 'f32';
   if (p.widen) {
     x[p.widen.kernel](raw, scratch, n);
     ptr = scratch;
-    kind = p.widen.to;
   }
-  if (p.kind === 'f64' && kind === 'f32') {
+  if (needsF64Step(p)) {
     x.f32_to_f64(ptr, scratch, n);
     ptr = scratch;
   }
