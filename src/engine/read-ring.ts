@@ -126,15 +126,12 @@ export class ReadRing {
       this.arrived[slot] = false;
       this.wasAhead[slot] = true;
       this.ahead++;
-      // Awaited by take() or drain(); until then a failure is not unhandled.
-      read.then(
-        () => {
-          if (this.reads[slot] === read) this.arrived[slot] = true;
-        },
-        () => {
-          if (this.reads[slot] === read) this.arrived[slot] = true;
-        },
-      );
+      // Arrived either way (a failure is reported when its chunk is taken); handling both also
+      // keeps a failure from being unhandled until take() or drain() awaits it.
+      const settle = () => {
+        if (this.reads[slot] === read) this.arrived[slot] = true;
+      };
+      read.then(settle, settle);
       this.reads[slot] = read;
     }
   }
